@@ -1,0 +1,57 @@
+#include "rs_op.h"
+
+bool
+rs_op_is_write(Rideshare__DbRequest__OpCase op)
+{
+	switch (op) {
+	case RIDESHARE__DB_REQUEST__OP_ADD_USER:
+	case RIDESHARE__DB_REQUEST__OP_REMOVE_USER:
+	case RIDESHARE__DB_REQUEST__OP_CREATE_RIDE:
+	case RIDESHARE__DB_REQUEST__OP_JOIN_RIDE:
+	case RIDESHARE__DB_REQUEST__OP_DELETE_RIDE:
+	case RIDESHARE__DB_REQUEST__OP_CLEAR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
+rs_op_is_known(Rideshare__DbRequest__OpCase op)
+{
+	return rs_op_name(op)[0] != '?' && op != RIDESHARE__DB_REQUEST__OP__NOT_SET;
+}
+
+const char *
+rs_op_name(Rideshare__DbRequest__OpCase op)
+{
+	switch (op) {
+	case RIDESHARE__DB_REQUEST__OP__NOT_SET: return "none";
+	case RIDESHARE__DB_REQUEST__OP_ADD_USER: return "add_user";
+	case RIDESHARE__DB_REQUEST__OP_REMOVE_USER: return "remove_user";
+	case RIDESHARE__DB_REQUEST__OP_LIST_USERS: return "list_users";
+	case RIDESHARE__DB_REQUEST__OP_GET_USER: return "get_user";
+	case RIDESHARE__DB_REQUEST__OP_CREATE_RIDE: return "create_ride";
+	case RIDESHARE__DB_REQUEST__OP_LIST_RIDES: return "list_rides";
+	case RIDESHARE__DB_REQUEST__OP_GET_RIDE: return "get_ride";
+	case RIDESHARE__DB_REQUEST__OP_JOIN_RIDE: return "join_ride";
+	case RIDESHARE__DB_REQUEST__OP_DELETE_RIDE: return "delete_ride";
+	case RIDESHARE__DB_REQUEST__OP_COUNT_RIDES: return "count_rides";
+	case RIDESHARE__DB_REQUEST__OP_CLEAR: return "clear";
+	default: return "?";
+	}
+}
+
+const char *
+rs_status_name(Rideshare__Status st)
+{
+	switch (st) {
+	case RIDESHARE__STATUS__OK: return "OK";
+	case RIDESHARE__STATUS__NOT_FOUND: return "NOT_FOUND";
+	case RIDESHARE__STATUS__ALREADY_EXISTS: return "ALREADY_EXISTS";
+	case RIDESHARE__STATUS__INVALID: return "INVALID";
+	case RIDESHARE__STATUS__UNAVAILABLE: return "UNAVAILABLE";
+	case RIDESHARE__STATUS__INTERNAL: return "INTERNAL";
+	default: return "UNKNOWN";
+	}
+}

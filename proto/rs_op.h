@@ -1,0 +1,19 @@
+/* Facts about DbRequest operations shared by gateways, orchestrator and
+ * workers, so that no two places disagree on what is a write. */
+#ifndef RS_OP_H
+#define RS_OP_H
+
+#include "rideshare.pb-c.h"
+
+#include <stdbool.h>
+
+/* True for operations that change data (routed to the master). */
+bool rs_op_is_write(Rideshare__DbRequest__OpCase op);
+/* True for any known, non-empty operation. */
+bool rs_op_is_known(Rideshare__DbRequest__OpCase op);
+/* Short name, e.g. "add_user"; "none" for an empty op. */
+const char *rs_op_name(Rideshare__DbRequest__OpCase op);
+/* Name of a status, e.g. "NOT_FOUND". */
+const char *rs_status_name(Rideshare__Status st);
+
+#endif
