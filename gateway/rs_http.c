@@ -1,0 +1,1049 @@
+/* CivetWeb-based HTTP server with a routing table. See rs_http.h. */
+#include "rs_http.h"
+
+#include "rs_cfg.h"
+#include "rs_err.h"
+#include "rs_id.h"
+#include "rs_log.h"
+#include "rs_metrics.h"
+
+#include <civetweb.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_SEGS 16      /* segments in a route pattern */
+#define MAX_PARAMS 4     /* {params} in a route pattern */
+#define HEADER_LIMIT (4u << 20) /* request line + headers (100 KiB names) */
+#define KEEP_ALIVE_MS "5000"
+
+struct seg {
+	const char *s; /* literal text, or the parameter name */
+	size_t len;
+	int param;     /* 1 for "{name}" */
+};
+
+struct route {
+	rs_http_route r;
+	struct seg segs[MAX_SEGS];
+	size_t nsegs;
+	int builtin;
+	/* metrics */
+	_Atomic uint64_t requests;
+	_Atomic uint64_t status_4xx;
+	_Atomic uint64_t status_5xx;
+	_Atomic uint64_t latency_us_sum;
+	char label[256];
+};
+
+struct rs_http {
+	rs_http_cfg cfg;
+	struct mg_context *ctx;
+	struct route *routes;
+	size_t nroutes;
+	int port;
+	_Atomic uint64_t count;
+	_Atomic uint64_t unmatched;      /* 404 */
+	_Atomic uint64_t wrong_method;   /* 405 */
+	_Atomic uint64_t too_large;      /* 413 */
+	_Atomic uint64_t requests;
+	_Atomic uint64_t latency_us_sum;
+	_Atomic uint64_t inflight;
+	char *name_label;
+};
+
+struct alloc {
+	struct alloc *next;
+	char data[];
+};
+
+struct param {
+	const char *name;
+	size_t namelen;
+	char *val;
+	size_t len;
+};
+
+struct rs_http_req {
+	rs_http *srv;
+	struct mg_connection *conn;
+	const struct mg_request_info *ri;
+	const char *path; /* raw path, owned by civetweb */
+	char rid[129];
+	struct route *route;
+	struct param params[MAX_PARAMS];
+	size_t nparams;
+	char *body;
+	size_t body_len;
+	rs_buf hdrs; /* extra response headers "Name: value\r\n" */
+	struct alloc *allocs;
+	int status;
+	int replied;
+};
+
+/* ---- pure helpers ------------------------------------------------------ */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+rs_http_pct_decode(const char *src, size_t len, int plus_is_space,
+    char **out, size_t *outlen)
+{
+	char *d = malloc(len + 1);
+	size_t n = 0;
+
+	if (d == NULL)
+		return RS_ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		if (src[i] == '%') {
+			int hi, lo;
+			if (i + 2 >= len) {
+				free(d);
+				return RS_EINVAL;
+			}
+			hi = hexval((unsigned char) src[i + 1]);
+			lo = hexval((unsigned char) src[i + 2]);
+			if (hi < 0 || lo < 0) {
+				free(d);
+				return RS_EINVAL;
+			}
+			d[n++] = (char) (hi * 16 + lo);
+			i += 2;
+		} else if (plus_is_space && src[i] == '+') {
+			d[n++] = ' ';
+		} else {
+			d[n++] = src[i];
+		}
+	}
+	d[n] = '\0';
+	*out = d;
+	*outlen = n;
+	return RS_OK;
+}
+
+char *
+rs_http_pct_encode(const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *d;
+	size_t n = 0;
+
+	if (len > (SIZE_MAX - 1) / 3)
+		return NULL;
+	d = malloc(len * 3 + 1);
+	if (d == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char) s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+		    c == '~') {
+			d[n++] = (char) c;
+		} else {
+			d[n++] = '%';
+			d[n++] = hex[c >> 4];
+			d[n++] = hex[c & 15];
+		}
+	}
+	d[n] = '\0';
+	/* "." and ".." are unreserved but mean something as a segment. */
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.')) {
+		n = 0;
+		for (size_t i = 0; i < len; i++) {
+			d[n++] = '%';
+			d[n++] = '2';
+			d[n++] = 'E';
+		}
+		d[n] = '\0';
+	}
+	return d;
+}
+
+/* Splits a pattern into segments. RS_EINVAL for a malformed one. */
+static int
+parse_pattern(const char *pattern, struct seg *segs, size_t *nsegs)
+{
+	const char *p = pattern;
+	size_t n = 0, nparams = 0;
+
+	if (*p != '/')
+		return RS_EINVAL;
+	while (*p == '/') {
+		const char *s = ++p;
+		size_t len = strcspn(s, "/");
+		if (len == 0 || n == MAX_SEGS)
+			return RS_EINVAL;
+		if (s[0] == '{') {
+			if (len < 3 || s[len - 1] != '}' || nparams == MAX_PARAMS)
+				return RS_EINVAL;
+			segs[n].s = s + 1;
+			segs[n].len = len - 2;
+			segs[n].param = 1;
+			nparams++;
+		} else {
+			segs[n].s = s;
+			segs[n].len = len;
+			segs[n].param = 0;
+		}
+		n++;
+		p = s + len;
+	}
+	if (*p != '\0')
+		return RS_EINVAL;
+	*nsegs = n;
+	return RS_OK;
+}
+
+struct span {
+	const char *s;
+	size_t len;
+};
+
+/* Splits a raw path into segments; -1 when it has too many or is not
+ * absolute. Empty segments ("//", trailing "/") are kept (and never match
+ * a pattern, whose segments are non-empty). */
+static int
+split_path(const char *path, struct span *spans, size_t *n)
+{
+	size_t k = 0;
+	const char *p = path;
+
+	if (path == NULL || *p != '/')
+		return -1;
+	while (*p == '/') {
+		const char *s = ++p;
+		size_t len = strcspn(s, "/");
+		if (k == MAX_SEGS)
+			return -1;
+		spans[k].s = s;
+		spans[k].len = len;
+		k++;
+		p = s + len;
+	}
+	*n = k;
+	return 0;
+}
+
+static int
+segs_match(const struct seg *segs, size_t nsegs, const struct span *spans,
+    size_t nspans)
+{
+	if (nsegs != nspans)
+		return 0;
+	for (size_t i = 0; i < nsegs; i++) {
+		if (spans[i].len == 0)
+			return 0;
+		if (segs[i].param)
+			continue;
+		if (segs[i].len != spans[i].len ||
+		    memcmp(segs[i].s, spans[i].s, spans[i].len) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+allow_add(char *allow, size_t allowlen, const char *method)
+{
+	size_t ml = strlen(method);
+	const char *p = allow;
+
+	/* Skip methods already listed. */
+	while (*p != '\0') {
+		size_t l = strcspn(p, ",");
+		if (l == ml && memcmp(p, method, ml) == 0)
+			return;
+		p += l;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	if (allow[0] != '\0')
+		strncat(allow, ", ", allowlen - strlen(allow) - 1);
+	strncat(allow, method, allowlen - strlen(allow) - 1);
+}
+
+/* Core lookup over parsed routes. Returns index, -1 (no path) or -2 (no
+ * method; *counted says whether any route on that path is counted). */
+static int
+lookup(struct route *routes, size_t nroutes, const char *method,
+    const char *path, struct span *spans, size_t *nspans, char *allow,
+    size_t allowlen, int *counted)
+{
+	int found_path = 0;
+
+	if (allow != NULL && allowlen > 0)
+		allow[0] = '\0';
+	*counted = 0;
+	if (split_path(path, spans, nspans) != 0)
+		return -1;
+	for (size_t i = 0; i < nroutes; i++) {
+		struct route *r = &routes[i];
+		if (!segs_match(r->segs, r->nsegs, spans, *nspans))
+			continue;
+		if (strcmp(r->r.method, method) == 0)
+			return (int) i;
+		found_path = 1;
+		if (r->r.flags & RS_HTTP_COUNTED)
+			*counted = 1;
+		if (allow != NULL && allowlen > 0)
+			allow_add(allow, allowlen, r->r.method);
+	}
+	return found_path ? -2 : -1;
+}
+
+int
+rs_http_match(const rs_http_route *routes, size_t nroutes,
+    const char *method, const char *path, char *allow, size_t allowlen)
+{
+	struct route *rt = calloc(nroutes ? nroutes : 1, sizeof(*rt));
+	struct span spans[MAX_SEGS];
+	size_t nspans;
+	int counted, rv;
+
+	if (rt == NULL)
+		return -1;
+	for (size_t i = 0; i < nroutes; i++) {
+		rt[i].r = routes[i];
+		if (parse_pattern(routes[i].pattern, rt[i].segs, &rt[i].nsegs)) {
+			free(rt);
+			return -1;
+		}
+	}
+	rv = lookup(rt, nroutes, method, path, spans, &nspans, allow,
+	    allowlen, &counted);
+	free(rt);
+	return rv;
+}
+
+/* ---- request helpers --------------------------------------------------- */
+
+static void *
+req_alloc(rs_http_req *req, size_t n)
+{
+	struct alloc *a = malloc(sizeof(*a) + n);
+
+	if (a == NULL)
+		return NULL;
+	a->next = req->allocs;
+	req->allocs = a;
+	return a->data;
+}
+
+rs_http *
+rs_http_req_server(rs_http_req *req)
+{
+	return req->srv;
+}
+
+const char *
+rs_http_method(rs_http_req *req)
+{
+	return req->ri->request_method;
+}
+
+const char *
+rs_http_path(rs_http_req *req)
+{
+	return req->path;
+}
+
+const char *
+rs_http_rid(rs_http_req *req)
+{
+	return req->rid;
+}
+
+const char *
+rs_http_header(rs_http_req *req, const char *name)
+{
+	return mg_get_header(req->conn, name);
+}
+
+const char *
+rs_http_param(rs_http_req *req, const char *name, size_t *len)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i < req->nparams; i++) {
+		if (req->params[i].namelen == nl &&
+		    memcmp(req->params[i].name, name, nl) == 0) {
+			if (len != NULL)
+				*len = req->params[i].len;
+			return req->params[i].val;
+		}
+	}
+	return NULL;
+}
+
+int
+rs_http_query(rs_http_req *req, const char *name, const char **out,
+    size_t *len)
+{
+	const char *q = req->ri->query_string;
+	size_t nl = strlen(name);
+
+	if (q == NULL)
+		return RS_ENOTFOUND;
+	while (*q != '\0') {
+		size_t plen = strcspn(q, "&");
+		const char *eq = memchr(q, '=', plen);
+		size_t klen = eq != NULL ? (size_t) (eq - q) : plen;
+		char *key, *val;
+		size_t kdl, vdl;
+		int rv;
+
+		rv = rs_http_pct_decode(q, klen, 1, &key, &kdl);
+		if (rv != RS_OK)
+			return rv;
+		if (kdl == nl && memcmp(key, name, nl) == 0) {
+			free(key);
+			if (eq == NULL) {
+				val = req_alloc(req, 1);
+				if (val == NULL)
+					return RS_ENOMEM;
+				val[0] = '\0';
+				vdl = 0;
+			} else {
+				char *tmp;
+				rv = rs_http_pct_decode(eq + 1,
+				    plen - klen - 1, 1, &tmp, &vdl);
+				if (rv != RS_OK)
+					return rv;
+				val = req_alloc(req, vdl + 1);
+				if (val == NULL) {
+					free(tmp);
+					return RS_ENOMEM;
+				}
+				memcpy(val, tmp, vdl + 1);
+				free(tmp);
+			}
+			*out = val;
+			if (len != NULL)
+				*len = vdl;
+			return RS_OK;
+		}
+		free(key);
+		q += plen;
+		if (*q == '&')
+			q++;
+	}
+	return RS_ENOTFOUND;
+}
+
+const char *
+rs_http_body(rs_http_req *req, size_t *len)
+{
+	if (len != NULL)
+		*len = req->body_len;
+	return req->body != NULL ? req->body : "";
+}
+
+void
+rs_http_add_header(rs_http_req *req, const char *name, const char *value)
+{
+	/* Never let a value break the header block. */
+	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
+		return;
+	rs_buf_printf(&req->hdrs, "%s: %s\r\n", name, value);
+}
+
+void
+rs_http_reply(rs_http_req *req, int status, const char *content_type,
+    const void *body, size_t len)
+{
+	char cl[32];
+
+	if (req->replied) {
+		rs_warn(req->rid, "event=http_double_reply status=%d", status);
+		return;
+	}
+	req->replied = 1;
+	req->status = status;
+	if (status == 204 || status == 304 || status < 200) {
+		body = NULL;
+		len = 0;
+	}
+	mg_response_header_start(req->conn, status);
+	if (body != NULL || status != 204) {
+		if (content_type != NULL && len > 0)
+			mg_response_header_add(req->conn, "Content-Type",
+			    content_type, -1);
+		snprintf(cl, sizeof(cl), "%zu", len);
+		mg_response_header_add(req->conn, "Content-Length", cl, -1);
+	}
+	mg_response_header_add(req->conn, "X-Request-Id", req->rid, -1);
+	if (req->hdrs.len > 0)
+		mg_response_header_add_lines(req->conn, req->hdrs.data);
+	mg_response_header_send(req->conn);
+	if (len > 0 && strcmp(req->ri->request_method, "HEAD") != 0)
+		mg_write(req->conn, body, len);
+}
+
+void
+rs_http_reply_json(rs_http_req *req, int status, json_t *body)
+{
+	char *text;
+
+	if (body == NULL) {
+		rs_http_reply(req, status, NULL, NULL, 0);
+		return;
+	}
+	text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(body);
+	if (text == NULL) {
+		static const char oom[] = "{\"error\": \"out of memory\"}";
+		rs_http_reply(req, 500, "application/json", oom,
+		    sizeof(oom) - 1);
+		return;
+	}
+	rs_http_reply(req, status, "application/json", text, strlen(text));
+	free(text);
+}
+
+void
+rs_http_reply_error(rs_http_req *req, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *o;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Reasons may quote client input; keep the JSON valid UTF-8. */
+	o = json_object();
+	if (o != NULL) {
+		json_t *s = json_string(msg);
+		if (s == NULL)
+			s = json_string("invalid request");
+		json_object_set_new(o, "error", s);
+	}
+	rs_http_reply_json(req, status, o);
+}
+
+void
+rs_http_reply_empty_object(rs_http_req *req, int status)
+{
+	rs_http_reply(req, status, "application/json", "{}", 2);
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+void
+rs_http_cfg_from_env(rs_http_cfg *cfg, const char *name, int default_port)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->name = name;
+	cfg->addr = rs_cfg_str("RIDESHARE_HTTP_ADDR", "127.0.0.1");
+	cfg->port = rs_cfg_port("RIDESHARE_HTTP_PORT", default_port);
+	cfg->threads = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 16, 1, 1024);
+	cfg->body_limit = (size_t) rs_cfg_long("RIDESHARE_BODY_LIMIT", 1048576,
+	    1, 1L << 30);
+}
+
+uint64_t
+rs_http_count_get(rs_http *srv)
+{
+	return atomic_load(&srv->count);
+}
+
+void
+rs_http_count_reset(rs_http *srv)
+{
+	atomic_store(&srv->count, 0);
+}
+
+int
+rs_http_port(const rs_http *srv)
+{
+	return srv->port;
+}
+
+/* ---- built-in routes --------------------------------------------------- */
+
+static void
+healthz(rs_http_req *req, void *arg)
+{
+	rs_http_reply(req, 200, "text/plain", "ok\n", 3);
+}
+
+static void
+metrics_route(rs_buf *out, const char *name, const char *type,
+    const char *help)
+{
+	rs_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+static void
+metrics(rs_http_req *req, void *arg)
+{
+	rs_http *srv = req->srv;
+	rs_buf out = RS_BUF_INIT;
+	char lbl[512];
+	char *text;
+
+	rs_metrics_render(&out);
+	metrics_route(&out, "rideshare_http_requests_total", "counter",
+	    "HTTP requests answered, by route.");
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		struct route *r = &srv->routes[i];
+		rs_metrics_line(&out, "rideshare_http_requests_total",
+		    r->label, (double) atomic_load(&r->requests));
+	}
+	snprintf(lbl, sizeof(lbl), "%s,route=\"unmatched\"", srv->name_label);
+	rs_metrics_line(&out, "rideshare_http_requests_total", lbl,
+	    (double) atomic_load(&srv->unmatched));
+	snprintf(lbl, sizeof(lbl), "%s,route=\"wrong_method\"",
+	    srv->name_label);
+	rs_metrics_line(&out, "rideshare_http_requests_total", lbl,
+	    (double) atomic_load(&srv->wrong_method));
+	metrics_route(&out, "rideshare_http_client_errors_total", "counter",
+	    "HTTP 4xx answers, by route.");
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		struct route *r = &srv->routes[i];
+		rs_metrics_line(&out, "rideshare_http_client_errors_total",
+		    r->label, (double) atomic_load(&r->status_4xx));
+	}
+	metrics_route(&out, "rideshare_http_server_errors_total", "counter",
+	    "HTTP 5xx answers, by route.");
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		struct route *r = &srv->routes[i];
+		rs_metrics_line(&out, "rideshare_http_server_errors_total",
+		    r->label, (double) atomic_load(&r->status_5xx));
+	}
+	metrics_route(&out, "rideshare_http_request_duration_seconds",
+	    "summary", "Time from request start to answer, by route.");
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		struct route *r = &srv->routes[i];
+		rs_metrics_line(&out,
+		    "rideshare_http_request_duration_seconds_sum", r->label,
+		    (double) atomic_load(&r->latency_us_sum) / 1e6);
+		rs_metrics_line(&out,
+		    "rideshare_http_request_duration_seconds_count", r->label,
+		    (double) atomic_load(&r->requests));
+	}
+	metrics_route(&out, "rideshare_http_body_too_large_total", "counter",
+	    "Requests answered 413.");
+	rs_metrics_line(&out, "rideshare_http_body_too_large_total",
+	    srv->name_label, (double) atomic_load(&srv->too_large));
+	metrics_route(&out, "rideshare_http_inflight_requests", "gauge",
+	    "Requests being handled now.");
+	rs_metrics_line(&out, "rideshare_http_inflight_requests",
+	    srv->name_label, (double) atomic_load(&srv->inflight));
+	metrics_route(&out, "rideshare_api_count", "gauge",
+	    "The _count of this service (counted API requests).");
+	rs_metrics_line(&out, "rideshare_api_count", srv->name_label,
+	    (double) atomic_load(&srv->count));
+	if (srv->cfg.metrics_extra != NULL)
+		srv->cfg.metrics_extra(&out, srv->cfg.metrics_arg);
+	if (out.err != 0) {
+		rs_buf_fini(&out);
+		rs_http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	text = rs_buf_take(&out);
+	rs_http_reply(req, 200, "text/plain; version=0.0.4", text,
+	    strlen(text));
+	free(text);
+}
+
+/* ---- request processing ------------------------------------------------ */
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* Path for the access log: at most 200 bytes, no quotes or controls. */
+static void
+log_path(const char *path, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (path == NULL)
+		path = "-";
+	for (size_t i = 0; path[i] != '\0'; i++) {
+		unsigned char c = (unsigned char) path[i];
+		if (n + 4 >= outlen || i >= 200) {
+			if (n + 4 < outlen) {
+				memcpy(out + n, "...", 3);
+				n += 3;
+			}
+			break;
+		}
+		if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+			out[n++] = '%';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		} else {
+			out[n++] = (char) c;
+		}
+	}
+	out[n] = '\0';
+}
+
+static int
+is_chunked(struct mg_connection *conn)
+{
+	const char *te = mg_get_header(conn, "Transfer-Encoding");
+
+	return te != NULL && strcasestr(te, "chunked") != NULL;
+}
+
+/* Reads the whole body if it fits the limit. Returns 0, 413 (over the
+ * limit; nothing more is read), 400 (body cut short) or 500 (ENOMEM). */
+static int
+read_body(rs_http_req *req, int keep)
+{
+	long long cl = req->ri->content_length;
+	size_t limit = req->srv->cfg.body_limit;
+	size_t cap, n = 0;
+	char *buf;
+
+	if (cl < 0 && !is_chunked(req->conn))
+		return 0; /* HTTP/1.1: no length, not chunked = no body */
+	if (cl == 0)
+		return 0;
+	if (cl > 0 && (unsigned long long) cl > limit)
+		return 413;
+	cap = cl > 0 ? (size_t) cl : (limit < 65536 ? limit : 65536);
+	buf = malloc(cap + 1);
+	if (buf == NULL)
+		return 500;
+	for (;;) {
+		int got;
+		if (n == cap) {
+			char *nb;
+			if (cl > 0)
+				break;
+			if (cap > limit) {
+				free(buf);
+				return 413;
+			}
+			cap = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
+			nb = realloc(buf, cap + 1);
+			if (nb == NULL) {
+				free(buf);
+				return 500;
+			}
+			buf = nb;
+		}
+		got = mg_read(req->conn, buf + n, cap - n);
+		if (got <= 0)
+			break;
+		n += (size_t) got;
+	}
+	if (n > limit) {
+		free(buf);
+		return 413;
+	}
+	if (cl > 0 && n != (size_t) cl) {
+		free(buf);
+		return 400;
+	}
+	buf[n] = '\0';
+	if (keep) {
+		req->body = buf;
+		req->body_len = n;
+	} else {
+		free(buf);
+	}
+	return 0;
+}
+
+static int
+decode_params(rs_http_req *req, const struct span *spans)
+{
+	struct route *r = req->route;
+
+	for (size_t i = 0; i < r->nsegs; i++) {
+		struct param *p;
+		if (!r->segs[i].param)
+			continue;
+		p = &req->params[req->nparams];
+		p->name = r->segs[i].s;
+		p->namelen = r->segs[i].len;
+		if (rs_http_pct_decode(spans[i].s, spans[i].len, 0, &p->val,
+		        &p->len) != RS_OK)
+			return RS_EINVAL;
+		req->nparams++;
+	}
+	return RS_OK;
+}
+
+static void
+req_fini(rs_http_req *req)
+{
+	for (size_t i = 0; i < req->nparams; i++)
+		free(req->params[i].val);
+	free(req->body);
+	rs_buf_fini(&req->hdrs);
+	while (req->allocs != NULL) {
+		struct alloc *a = req->allocs;
+		req->allocs = a->next;
+		free(a);
+	}
+}
+
+static int
+begin_request(struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	rs_http *srv = ri->user_data;
+	struct span spans[MAX_SEGS];
+	size_t nspans = 0;
+	char allow[128];
+	char lp[256];
+	const char *hrid;
+	rs_http_req req;
+	uint64_t t0 = now_us(), dt;
+	int idx, counted = 0, rc;
+
+	memset(&req, 0, sizeof(req));
+	atomic_fetch_add(&srv->inflight, 1);
+	req.srv = srv;
+	req.conn = conn;
+	req.ri = ri;
+	req.path = ri->local_uri_raw;
+	hrid = mg_get_header(conn, "X-Request-Id");
+	if (hrid != NULL && rs_id_valid(hrid))
+		snprintf(req.rid, sizeof(req.rid), "%s", hrid);
+	else
+		rs_id_new(req.rid);
+
+	idx = lookup(srv->routes, srv->nroutes, ri->request_method, req.path,
+	    spans, &nspans, allow, sizeof(allow), &counted);
+	if (idx >= 0) {
+		req.route = &srv->routes[idx];
+		counted = (req.route->r.flags & RS_HTTP_COUNTED) != 0;
+	}
+	if (counted)
+		atomic_fetch_add(&srv->count, 1);
+
+	if (idx == -1) {
+		atomic_fetch_add(&srv->unmatched, 1);
+		(void) read_body(&req, 0);
+		rs_http_reply_error(&req, 404, "no such resource");
+	} else if (idx == -2) {
+		atomic_fetch_add(&srv->wrong_method, 1);
+		(void) read_body(&req, 0);
+		rs_http_add_header(&req, "Allow", allow);
+		rs_http_reply_error(&req, 405, "method %s not allowed here",
+		    ri->request_method);
+	} else if ((rc = read_body(&req, 1)) != 0) {
+		if (rc == 413) {
+			atomic_fetch_add(&srv->too_large, 1);
+			/* The rest of the body stays unread: close. */
+			rs_http_add_header(&req, "Connection", "close");
+			rs_http_reply_error(&req, 413,
+			    "request body larger than %zu bytes",
+			    srv->cfg.body_limit);
+		} else if (rc == 400) {
+			rs_http_reply_error(&req, 400, "incomplete body");
+		} else {
+			rs_http_reply_error(&req, 500, "out of memory");
+		}
+	} else if (decode_params(&req, spans) != RS_OK) {
+		rs_http_reply_error(&req, 400,
+		    "malformed percent-encoding in path");
+	} else {
+		req.route->r.fn(&req, req.route->r.arg);
+		if (!req.replied) {
+			rs_error(req.rid, "event=http_no_reply route=\"%s\"",
+			    req.route->r.pattern);
+			rs_http_reply_error(&req, 500, "internal error");
+		}
+	}
+
+	dt = now_us() - t0;
+	atomic_fetch_add(&srv->requests, 1);
+	atomic_fetch_add(&srv->latency_us_sum, dt);
+	if (req.route != NULL) {
+		atomic_fetch_add(&req.route->requests, 1);
+		atomic_fetch_add(&req.route->latency_us_sum, dt);
+		if (req.status >= 400 && req.status < 500)
+			atomic_fetch_add(&req.route->status_4xx, 1);
+		else if (req.status >= 500)
+			atomic_fetch_add(&req.route->status_5xx, 1);
+	}
+	log_path(req.path, lp, sizeof(lp));
+	rs_info(req.rid,
+	    "event=http_access method=%s path=\"%s\" status=%d "
+	    "latency_us=%llu",
+	    ri->request_method, lp, req.status, (unsigned long long) dt);
+	req_fini(&req);
+	atomic_fetch_sub(&srv->inflight, 1);
+	return req.status > 0 && req.status < 1000 ? req.status : 500;
+}
+
+static int
+log_message(const struct mg_connection *conn, const char *message)
+{
+	rs_warn(NULL, "event=civetweb msg=\"%.300s\"", message);
+	return 1;
+}
+
+static int
+log_access(const struct mg_connection *conn, const char *message)
+{
+	return 1; /* we log ourselves */
+}
+
+/* ---- start / stop ------------------------------------------------------ */
+
+static void
+init_lib(void)
+{
+	mg_init_library(0);
+}
+
+static int
+add_route(rs_http *srv, const rs_http_route *r, int builtin)
+{
+	struct route *rt = &srv->routes[srv->nroutes];
+
+	rt->r = *r;
+	rt->builtin = builtin;
+	if (r->method == NULL || r->fn == NULL ||
+	    parse_pattern(r->pattern, rt->segs, &rt->nsegs) != RS_OK) {
+		rs_error(NULL, "event=http_bad_route pattern=\"%s\"",
+		    r->pattern != NULL ? r->pattern : "(null)");
+		return RS_EINVAL;
+	}
+	snprintf(rt->label, sizeof(rt->label),
+	    "%s,method=\"%s\",route=\"%s\"", srv->name_label, r->method,
+	    r->pattern);
+	srv->nroutes++;
+	return RS_OK;
+}
+
+int
+rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
+    size_t nroutes, rs_http **out)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static const rs_http_route builtins[] = {
+		{ "GET", "/healthz", healthz, NULL, 0 },
+		{ "GET", "/metrics", metrics, NULL, 0 },
+	};
+	struct mg_callbacks cb;
+	char listen[300], threads[16], maxreq[32];
+	const char *opts[32];
+	struct mg_server_port ports[4];
+	rs_http *srv;
+	size_t k = 0;
+	int n;
+
+	pthread_once(&once, init_lib);
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return RS_ENOMEM;
+	srv->cfg = *cfg;
+	if (srv->cfg.name == NULL)
+		srv->cfg.name = "rideshare";
+	n = snprintf(NULL, 0, "service=\"%s\"", srv->cfg.name);
+	srv->name_label = malloc((size_t) n + 1);
+	srv->routes = calloc(nroutes + 2, sizeof(*srv->routes));
+	if (srv->name_label == NULL || srv->routes == NULL)
+		goto fail_nomem;
+	snprintf(srv->name_label, (size_t) n + 1, "service=\"%s\"",
+	    srv->cfg.name);
+	for (size_t i = 0; i < nroutes; i++) {
+		if (add_route(srv, &routes[i], 0) != RS_OK)
+			goto fail_inval;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		if (add_route(srv, &builtins[i], 1) != RS_OK)
+			goto fail_inval;
+	}
+
+	snprintf(listen, sizeof(listen), "%s:%d", cfg->addr, cfg->port);
+	snprintf(threads, sizeof(threads), "%d", cfg->threads);
+	snprintf(maxreq, sizeof(maxreq), "%u", HEADER_LIMIT);
+	opts[k++] = "listening_ports";
+	opts[k++] = listen;
+	opts[k++] = "num_threads";
+	opts[k++] = threads;
+	opts[k++] = "enable_keep_alive";
+	opts[k++] = "yes";
+	opts[k++] = "keep_alive_timeout_ms";
+	opts[k++] = KEEP_ALIVE_MS;
+	opts[k++] = "request_timeout_ms";
+	opts[k++] = "30000";
+	opts[k++] = "max_request_size";
+	opts[k++] = maxreq;
+	opts[k++] = "tcp_nodelay";
+	opts[k++] = "1";
+	opts[k++] = "decode_url";
+	opts[k++] = "no";
+	opts[k++] = "listen_backlog";
+	opts[k++] = "1024";
+	opts[k] = NULL;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.begin_request = begin_request;
+	cb.log_message = log_message;
+	cb.log_access = log_access;
+	srv->ctx = mg_start(&cb, srv, opts);
+	if (srv->ctx == NULL) {
+		rs_error(NULL, "event=http_listen_failed addr=%s port=%d",
+		    cfg->addr, cfg->port);
+		free(srv->routes);
+		free(srv->name_label);
+		free(srv);
+		return RS_EIO;
+	}
+	memset(ports, 0, sizeof(ports));
+	n = mg_get_server_ports(srv->ctx, 4, ports);
+	srv->port = n > 0 ? ports[0].port : cfg->port;
+	rs_info(NULL, "event=http_listening addr=%s port=%d threads=%d "
+	              "body_limit=%zu",
+	    cfg->addr, srv->port, cfg->threads, cfg->body_limit);
+	*out = srv;
+	return RS_OK;
+
+fail_nomem:
+	free(srv->routes);
+	free(srv->name_label);
+	free(srv);
+	return RS_ENOMEM;
+fail_inval:
+	free(srv->routes);
+	free(srv->name_label);
+	free(srv);
+	return RS_EINVAL;
+}
+
+void
+rs_http_stop(rs_http *srv)
+{
+	if (srv == NULL)
+		return;
+	mg_stop(srv->ctx);
+	rs_info(NULL, "event=http_stopped port=%d", srv->port);
+	free(srv->routes);
+	free(srv->name_label);
+	free(srv);
+}

@@ -1,0 +1,146 @@
+/* HTTP server of the REST services and the orchestrator's admin API:
+ * CivetWeb with a bounded worker pool, a routing table, request ids, access
+ * logs, a request body limit, JSON replies, /healthz and /metrics.
+ *
+ * Routing: each route is METHOD + pattern, where a pattern is a path whose
+ * segments are literals or "{name}" parameters ("/api/v1/users/{username}").
+ * Matching is done on the RAW path, split at '/', so "%2F" inside a
+ * parameter stays inside it; parameters are then percent-decoded (a
+ * malformed "%" escape -> 400). A path that matches some route pattern but
+ * with another method -> 405 with an "Allow" header; no pattern -> 404.
+ * Built in: GET /healthz ("ok") and GET /metrics (Prometheus text).
+ *
+ * Every request gets a request id: the client's X-Request-Id when it is
+ * valid (rs_id_valid), else a new one; it is echoed in the response.
+ * Bodies larger than the limit are answered 413 before they are read.
+ * Error bodies are always {"error": "<reason>"}; 204 has no body.
+ *
+ * Threading: handlers run on CivetWeb worker threads (at most
+ * cfg.threads at once); a handler must answer exactly once through one of
+ * the rs_http_reply* functions (a handler that does not answer gets a 500).
+ */
+#ifndef RS_HTTP_H
+#define RS_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rs_buf.h"
+
+typedef struct rs_http rs_http;         /* a running server */
+typedef struct rs_http_req rs_http_req; /* one request, valid in a handler */
+
+typedef void (*rs_http_handler)(rs_http_req *req, void *arg);
+
+/* RS_HTTP_COUNTED: the route counts toward the server's request counter
+ * (the `_count` of API.md), including the 405s answered on its path. */
+#define RS_HTTP_COUNTED 1
+
+typedef struct rs_http_route {
+	const char *method;  /* "GET", "POST", "PUT", "DELETE", ... */
+	const char *pattern; /* "/api/v1/rides/{rideId}" */
+	rs_http_handler fn;
+	void *arg;           /* passed to fn */
+	int flags;           /* 0 or RS_HTTP_COUNTED */
+} rs_http_route;
+
+typedef struct rs_http_cfg {
+	const char *name;    /* service name for logs/metrics, e.g. "users" */
+	const char *addr;    /* listen address, e.g. "127.0.0.1" */
+	int port;            /* listen port; 0 = let the kernel pick */
+	int threads;         /* CivetWeb worker threads */
+	size_t body_limit;   /* bytes; larger bodies -> 413 */
+	/* Optional: appends extra Prometheus text to GET /metrics. */
+	void (*metrics_extra)(rs_buf *out, void *arg);
+	void *metrics_arg;
+} rs_http_cfg;
+
+/* Fills cfg from the environment (docs/conventions.md):
+ * RIDESHARE_HTTP_ADDR, RIDESHARE_HTTP_PORT (default_port when unset),
+ * RIDESHARE_HTTP_THREADS, RIDESHARE_BODY_LIMIT. A bad value exits(2)
+ * naming the variable (rs_cfg). name is stored as is (not copied). */
+void rs_http_cfg_from_env(rs_http_cfg *cfg, const char *name,
+    int default_port);
+
+/* Starts listening and serving. routes (nroutes entries) are copied; the
+ * strings and args they point to must outlive the server. On RS_OK *out
+ * is the running server; RS_EINVAL for a bad pattern, RS_EIO when the
+ * port cannot be bound. */
+int rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
+    size_t nroutes, rs_http **out);
+
+/* Stops accepting, lets in-flight requests finish, frees the server. */
+void rs_http_stop(rs_http *srv);
+
+/* The port actually bound (useful with port 0). */
+int rs_http_port(const rs_http *srv);
+
+/* The request counter (`_count`): counted routes only, atomic. */
+uint64_t rs_http_count_get(rs_http *srv);
+void rs_http_count_reset(rs_http *srv);
+
+/* ---- inside a handler ---------------------------------------------------*/
+
+rs_http *rs_http_req_server(rs_http_req *req);
+const char *rs_http_method(rs_http_req *req);
+/* Raw (not decoded) path, without the query string. */
+const char *rs_http_path(rs_http_req *req);
+/* The request id (never NULL). */
+const char *rs_http_rid(rs_http_req *req);
+/* Request header value or NULL (case-insensitive name). */
+const char *rs_http_header(rs_http_req *req, const char *name);
+
+/* Percent-decoded value of path parameter name ("username" for a
+ * "{username}" segment), or NULL when the pattern has no such parameter.
+ * *len (if not NULL) gets its length: the value may contain NUL bytes
+ * ("%00") or invalid UTF-8, so validate before use. Owned by req. */
+const char *rs_http_param(rs_http_req *req, const char *name, size_t *len);
+
+/* Query parameter: RS_OK and *out = percent-decoded ("+" = space),
+ * NUL-terminated value owned by req; RS_ENOTFOUND when absent; RS_EINVAL
+ * when its encoding is malformed. The first occurrence wins. */
+int rs_http_query(rs_http_req *req, const char *name, const char **out,
+    size_t *len);
+
+/* The request body (already read, at most the body limit; "" and 0 when
+ * there is none). Owned by req, NUL-terminated after len bytes. */
+const char *rs_http_body(rs_http_req *req, size_t *len);
+
+/* Adds a response header to the reply about to be sent (copied). */
+void rs_http_add_header(rs_http_req *req, const char *name,
+    const char *value);
+
+/* Sends status with the given body and content type (body may be NULL
+ * with len 0). 204 never carries a body. */
+void rs_http_reply(rs_http_req *req, int status, const char *content_type,
+    const void *body, size_t len);
+/* Sends status with body serialized as JSON; steals the reference to
+ * body (NULL = no body, e.g. 204). */
+void rs_http_reply_json(rs_http_req *req, int status, json_t *body);
+/* Sends status with {"error": "<formatted reason>"}. */
+void rs_http_reply_error(rs_http_req *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* 200 {} */
+void rs_http_reply_empty_object(rs_http_req *req, int status);
+
+/* ---- pure helpers (unit-tested) -----------------------------------------*/
+
+/* Percent-decodes src[0..len) into a new NUL-terminated string (*out, free
+ * it) of *outlen bytes. plus_is_space: query-string rules. RS_EINVAL on a
+ * malformed escape ("%", "%4", "%zz"), RS_ENOMEM. */
+int rs_http_pct_decode(const char *src, size_t len, int plus_is_space,
+    char **out, size_t *outlen);
+
+/* Percent-encodes s[0..len) for use as ONE path segment (everything but
+ * unreserved characters is escaped). Returns a new string or NULL. */
+char *rs_http_pct_encode(const char *s, size_t len);
+
+/* Route lookup without a server, for tests: returns the index of the route
+ * matching method+path, or -1 when the path matches no pattern, or -2 when
+ * it matches a pattern but not with this method (allow gets the comma
+ * separated methods, e.g. "GET, DELETE"). */
+int rs_http_match(const rs_http_route *routes, size_t nroutes,
+    const char *method, const char *path, char *allow, size_t allowlen);
+
+#endif
