@@ -30,6 +30,7 @@ typedef struct rs_mq_props {
 	const char *correlation_id;
 	const char *reply_to;
 	bool persistent;          /* delivery_mode 2 */
+	const char *content_type; /* NULL: "application/x-protobuf" */
 } rs_mq_props;
 
 /* A received message. Fields point into memory owned by the rs_mq object
@@ -60,6 +61,11 @@ void rs_mq_destroy(rs_mq *mq);
 /* Declares the dead-letter exchange + queue, then queue with flags. */
 int rs_mq_declare_queue(rs_mq *mq, const char *queue, unsigned flags);
 int rs_mq_declare_fanout(rs_mq *mq, const char *exchange);
+/* Idempotently declares the whole topology of docs/conventions.md with its
+ * fixed arguments: rideshare.dlx + rideshare.dead, the durable queues
+ * orchestrator, writeQ (single active consumer), readQ, responseQ (all four
+ * dead-lettering to rideshare.dlx) and the durable fanout syncX. */
+int rs_mq_declare_topology(rs_mq *mq);
 int rs_mq_bind(rs_mq *mq, const char *queue, const char *exchange);
 int rs_mq_delete_queue(rs_mq *mq, const char *queue);
 /* Number of ready messages in queue (passive declare); RS_ENOTFOUND if none. */

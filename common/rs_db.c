@@ -1,0 +1,351 @@
+/* PostgreSQL helpers on libpq: connect with back-off, checked statements,
+ * the last SQLSTATE per thread, database create/drop that tolerate races. */
+#include "rs_db.h"
+#include "rs_buf.h"
+#include "rs_err.h"
+#include "rs_log.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CONNECT_TIMEOUT_S "5"
+#define DBNAME_MAX 63 /* NAMEDATALEN - 1: longer names are truncated */
+#define CREATE_TRIES 10
+
+static _Thread_local char last_state[6];
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0) {
+	}
+}
+
+/* libpq messages end with a newline; our log lines must not. */
+static void
+one_line(const char *in, char *out, size_t cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; in != NULL && in[i] != '\0' && n < cap - 1; i++)
+		out[n++] = (in[i] == '\n' || in[i] == '"') ? (in[i] == '"' ? '\'' : ' ') : in[i];
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+}
+
+static void
+notice(void *arg, const char *message)
+{
+	char m[512];
+
+	(void) arg;
+	one_line(message, m, sizeof(m));
+	rs_debug(NULL, "event=pg_notice msg=\"%s\"", m);
+}
+
+/* One attempt; the failure is logged at lvl and kept in why (may be NULL). */
+static int
+db_open(const char *conninfo, enum rs_log_level lvl, char *why, size_t whylen, PGconn **out)
+{
+	/* connect_timeout first: the conninfo, expanded in place of
+	 * dbname, overrides it when it sets its own. */
+	const char *const keys[] = { "connect_timeout", "dbname", NULL };
+	const char *const vals[] = { CONNECT_TIMEOUT_S, conninfo, NULL };
+	char m[512];
+	PGconn *db;
+
+	if (conninfo == NULL)
+		return RS_EINVAL;
+	db = PQconnectdbParams(keys, vals, 1);
+	if (db == NULL)
+		return RS_ENOMEM;
+	if (PQstatus(db) != CONNECTION_OK) {
+		one_line(PQerrorMessage(db), m, sizeof(m));
+		rs_log(lvl, NULL, "event=pg_connect_failed error=\"%s\"", m);
+		if (why != NULL)
+			snprintf(why, whylen, "%s", m);
+		PQfinish(db);
+		return RS_ECONN;
+	}
+	PQsetNoticeProcessor(db, notice, NULL);
+	*out = db;
+	return RS_OK;
+}
+
+int
+rs_db_connect(const char *conninfo, PGconn **out)
+{
+	return db_open(conninfo, RS_LOG_ERROR, NULL, 0, out);
+}
+
+int
+rs_db_connect_retry(const char *conninfo, int max_wait_ms, PGconn **out)
+{
+	int64_t deadline = now_ms() + (max_wait_ms > 0 ? max_wait_ms : 0);
+	int64_t backoff = 50, left;
+	int attempts = 0, rc;
+	char why[512] = "";
+
+	for (;;) {
+		attempts++;
+		rc = db_open(conninfo, RS_LOG_DEBUG, why, sizeof(why), out);
+		if (rc == RS_OK)
+			return RS_OK;
+		if (rc != RS_ECONN)
+			return rc;
+		left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		sleep_ms(backoff < left ? backoff : left);
+		backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
+	}
+	rs_warn(NULL, "event=pg_connect_gave_up attempts=%d waited_ms=%d last=\"%s\"", attempts,
+	    max_wait_ms, why);
+	return RS_ETIMEDOUT;
+}
+
+const char *
+rs_db_last_sqlstate(void)
+{
+	return last_state;
+}
+
+/* Integrity violations and serialization failures are outcomes callers
+ * expect and map to statuses; everything else is an error worth a line. */
+static enum rs_log_level
+level_for(const char *state, bool quiet)
+{
+	if (quiet || strncmp(state, "23", 2) == 0 || strncmp(state, "40", 2) == 0)
+		return RS_LOG_DEBUG;
+	return RS_LOG_ERROR;
+}
+
+/* Runs sql (with params when nparams >= 0), checks the result status and
+ * records the SQLSTATE of a failure. */
+static int
+run(PGconn *db, const char *sql, int nparams, const char *const *params, PGresult **out,
+    bool quiet)
+{
+	PGresult *res;
+	ExecStatusType st;
+	const char *state;
+	char m[512];
+
+	last_state[0] = '\0';
+	if (db == NULL || sql == NULL)
+		return RS_EINVAL;
+	if (nparams < 0)
+		res = PQexec(db, sql);
+	else
+		res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (res != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
+		if (out != NULL)
+			*out = res;
+		else
+			PQclear(res);
+		return RS_OK;
+	}
+	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (state != NULL) {
+		strncpy(last_state, state, sizeof(last_state) - 1);
+		last_state[sizeof(last_state) - 1] = '\0';
+	}
+	one_line(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db), m, sizeof(m));
+	if (m[0] == '\0')
+		one_line(PQerrorMessage(db), m, sizeof(m));
+	PQclear(res);
+	if (PQstatus(db) == CONNECTION_BAD) {
+		rs_error(NULL, "event=pg_connection_lost error=\"%s\"", m);
+		return RS_ECONN;
+	}
+	rs_log(level_for(last_state, quiet), NULL,
+	    "event=pg_error sqlstate=%s status=%s error=\"%s\"",
+	    last_state[0] ? last_state : "-", PQresStatus(st), m);
+	return RS_EDB;
+}
+
+int
+rs_db_exec(PGconn *db, const char *sql)
+{
+	return run(db, sql, -1, NULL, NULL, false);
+}
+
+int
+rs_db_query(PGconn *db, const char *sql, int nparams, const char *const *params,
+    PGresult **out)
+{
+	if (nparams < 0 || (nparams > 0 && params == NULL))
+		return RS_EINVAL;
+	return run(db, sql, nparams, params, out, false);
+}
+
+/* Appends 'value' with \ and ' escaped, as conninfo strings quote. */
+static void
+append_quoted(rs_buf *b, const char *v)
+{
+	rs_buf_append(b, "'", 1);
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '\'')
+			rs_buf_append(b, "\\", 1);
+		rs_buf_append(b, v, 1);
+	}
+	rs_buf_append(b, "'", 1);
+}
+
+int
+rs_db_conninfo_with_db(const char *conninfo, const char *dbname, char **out)
+{
+	PQconninfoOption *opts;
+	rs_buf b = RS_BUF_INIT;
+	char *err = NULL;
+	bool first = true;
+
+	if (conninfo == NULL || dbname == NULL || *dbname == '\0' || out == NULL)
+		return RS_EINVAL;
+	if ((opts = PQconninfoParse(conninfo, &err)) == NULL) {
+		char m[512];
+
+		one_line(err != NULL ? err : "out of memory", m, sizeof(m));
+		/* Not logged verbatim elsewhere: it may hold a password,
+		 * but libpq's message names only the syntax problem. */
+		rs_error(NULL, "event=pg_bad_conninfo error=\"%s\"", m);
+		PQfreemem(err);
+		return err != NULL ? RS_EINVAL : RS_ENOMEM;
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "dbname") == 0 || o->val == NULL)
+			continue;
+		if (!first)
+			rs_buf_append(&b, " ", 1);
+		first = false;
+		rs_buf_printf(&b, "%s=", o->keyword);
+		append_quoted(&b, o->val);
+	}
+	if (!first)
+		rs_buf_append(&b, " ", 1);
+	rs_buf_printf(&b, "dbname=");
+	append_quoted(&b, dbname);
+	PQconninfoFree(opts);
+	if (b.err != 0) {
+		rs_buf_fini(&b);
+		return RS_ENOMEM;
+	}
+	*out = rs_buf_take(&b);
+	return RS_OK;
+}
+
+static bool
+valid_dbname(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	return n > 0 && n <= DBNAME_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* "CREATE DATABASE <quoted>" / "DROP DATABASE ..." built with libpq's
+ * identifier quoting. */
+static int
+ddl(PGconn *db, const char *prefix, const char *dbname, const char *suffix, bool quiet)
+{
+	char *q = PQescapeIdentifier(db, dbname, strlen(dbname));
+	rs_buf b = RS_BUF_INIT;
+	int rc;
+
+	if (q == NULL)
+		return RS_ENOMEM;
+	rs_buf_printf(&b, "%s%s%s", prefix, q, suffix);
+	PQfreemem(q);
+	if (b.err != 0) {
+		rs_buf_fini(&b);
+		return RS_ENOMEM;
+	}
+	rc = run(db, b.data, -1, NULL, NULL, quiet);
+	rs_buf_fini(&b);
+	return rc;
+}
+
+int
+rs_db_create_database(const char *maint_conninfo, const char *dbname)
+{
+	const char *params[1] = { dbname };
+	PGresult *res;
+	PGconn *db;
+	int rc;
+
+	if (!valid_dbname(dbname)) {
+		rs_error(NULL, "event=pg_bad_dbname dbname=\"%s\"", dbname ? dbname : "");
+		return RS_EINVAL;
+	}
+	if ((rc = rs_db_connect(maint_conninfo, &db)) != RS_OK)
+		return rc;
+	rc = rs_db_query(db, "SELECT 1 FROM pg_database WHERE datname = $1", 1, params, &res);
+	if (rc == RS_OK) {
+		bool exists = PQntuples(res) > 0;
+
+		PQclear(res);
+		if (exists)
+			goto done;
+	} else {
+		goto done;
+	}
+	for (int i = 0; i < CREATE_TRIES; i++) {
+		rc = ddl(db, "CREATE DATABASE ", dbname, "", true);
+		if (rc != RS_EDB)
+			break;
+		/* 42P04 duplicate_database, or 23505 from pg_database's
+		 * unique index: someone else created it at the same time. */
+		if (strcmp(last_state, "42P04") == 0 || strcmp(last_state, "23505") == 0) {
+			rc = RS_OK;
+			break;
+		}
+		/* 55006: template1 busy (another CREATE DATABASE copying it). */
+		if (strcmp(last_state, "55006") != 0)
+			break;
+		sleep_ms(100);
+	}
+	if (rc == RS_OK)
+		rs_info(NULL, "event=pg_database_created dbname=%s", dbname);
+	else
+		rs_error(NULL, "event=pg_create_database_failed dbname=%s sqlstate=%s", dbname,
+		    last_state[0] ? last_state : "-");
+done:
+	PQfinish(db);
+	return rc;
+}
+
+int
+rs_db_drop_database(const char *maint_conninfo, const char *dbname)
+{
+	PGconn *db;
+	int rc;
+
+	if (!valid_dbname(dbname)) {
+		rs_error(NULL, "event=pg_bad_dbname dbname=\"%s\"", dbname ? dbname : "");
+		return RS_EINVAL;
+	}
+	if ((rc = rs_db_connect(maint_conninfo, &db)) != RS_OK)
+		return rc;
+	/* FORCE (PostgreSQL 13+) ends sessions still connected to it, e.g.
+	 * a slave that was copying this worker's data. */
+	rc = ddl(db, "DROP DATABASE IF EXISTS ", dbname, " WITH (FORCE)", false);
+	if (rc == RS_OK)
+		rs_info(NULL, "event=pg_database_dropped dbname=%s", dbname);
+	PQfinish(db);
+	return rc;
+}

@@ -1,0 +1,1072 @@
+/* RabbitMQ helper on librabbitmq 0.11: one connection, one channel.
+ *
+ * Failure model. A library (socket) error, a connection.close from the
+ * broker, an asynchronous channel.close (seen while reading frames) or a
+ * consumer cancelled by the broker make the object dead: that call and
+ * every later one return RS_ECONN, and the owner reconnects. A channel
+ * error answering a synchronous method (e.g. PRECONDITION_FAILED on a
+ * declare with other arguments) returns RS_EMQ (RS_ENOTFOUND for 404) and
+ * the channel is reopened, so the object stays usable unless it had
+ * consumers (they died with the channel: the object becomes dead). */
+#include "rs_mq.h"
+#include "rs_err.h"
+#include "rs_log.h"
+
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define HEARTBEAT_S 10
+#define CONNECT_TIMEOUT_MS 5000
+#define RPC_TIMEOUT_S 10
+#define CLOSE_TIMEOUT_S 2
+#define FRAME_MAX 131072
+#define STR_MAX 256
+#define CONTENT_TYPE_DEFAULT "application/x-protobuf"
+
+struct rs_mq {
+	amqp_connection_state_t conn;
+	amqp_channel_t ch;      /* the working channel */
+	amqp_channel_t next_ch; /* next channel number to hand out */
+	amqp_channel_t max_ch;
+	char broker[128]; /* host:port/vhost, for logs (no credentials) */
+	bool dead;        /* unusable: every call returns RS_ECONN */
+	bool conn_dead;   /* socket gone: do not even say goodbye */
+	bool dlx_declared;
+	int consumers;
+	uint16_t prefetch;
+
+	/* Publisher confirms: tags 1..published were sent; every tag <=
+	 * confirmed is settled; pending[] holds settled tags > confirmed
+	 * (the broker may confirm out of order). */
+	bool confirm;
+	bool nacked;
+	uint64_t published;
+	uint64_t confirmed;
+	uint64_t *pending;
+	size_t npending;
+	size_t cappending;
+
+	/* The message currently handed out by rs_mq_next / rs_mq_get. */
+	bool have_env;
+	amqp_envelope_t env;
+	bool have_get;
+	amqp_message_t getmsg;
+	char reply_to[STR_MAX];
+	char correlation_id[STR_MAX];
+	char consumer_tag[STR_MAX];
+	char content_type[STR_MAX];
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0) {
+	}
+}
+
+/* Milliseconds left until deadline (never negative); -1 stays -1. */
+static int64_t
+remaining(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - now_ms();
+	return left > 0 ? left : 0;
+}
+
+/* NULL for "forever" (ms < 0). */
+static struct timeval *
+to_timeval(int64_t ms, struct timeval *tv)
+{
+	if (ms < 0)
+		return NULL;
+	tv->tv_sec = (time_t) (ms / 1000);
+	tv->tv_usec = (suseconds_t) (ms % 1000) * 1000;
+	return tv;
+}
+
+static void
+copy_bytes(char *dst, size_t cap, amqp_bytes_t b)
+{
+	size_t n = b.len < cap - 1 ? b.len : cap - 1;
+
+	if (n > 0)
+		memcpy(dst, b.bytes, n);
+	dst[n] = '\0';
+}
+
+static void
+mark_dead(rs_mq *mq, bool conn_gone)
+{
+	mq->dead = true;
+	if (conn_gone)
+		mq->conn_dead = true;
+}
+
+/* Logs a connection.close / channel.close sent by the broker and answers
+ * it with close-ok, as the protocol requires. Returns the reply code. */
+static int
+ack_broker_close(rs_mq *mq, amqp_channel_t ch, const amqp_method_t *m, const char *op)
+{
+	if (m->id == AMQP_CONNECTION_CLOSE_METHOD) {
+		amqp_connection_close_t *c = m->decoded;
+		amqp_connection_close_ok_t ok = { 0 };
+
+		rs_error(NULL, "event=amqp_connection_closed broker=%s op=%s code=%u text=\"%.*s\"",
+		    mq->broker, op, (unsigned) c->reply_code, (int) c->reply_text.len,
+		    (const char *) c->reply_text.bytes);
+		(void) amqp_send_method(mq->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+		mark_dead(mq, true);
+		return c->reply_code;
+	}
+	if (m->id == AMQP_CHANNEL_CLOSE_METHOD) {
+		amqp_channel_close_t *c = m->decoded;
+		amqp_channel_close_ok_t ok = { 0 };
+
+		rs_error(NULL, "event=amqp_channel_closed broker=%s op=%s channel=%u code=%u text=\"%.*s\"",
+		    mq->broker, op, (unsigned) ch, (unsigned) c->reply_code,
+		    (int) c->reply_text.len, (const char *) c->reply_text.bytes);
+		if (amqp_send_method(mq->conn, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) != AMQP_STATUS_OK)
+			mark_dead(mq, true);
+		return c->reply_code;
+	}
+	rs_error(NULL, "event=amqp_unexpected_method broker=%s op=%s method=0x%08x",
+	    mq->broker, op, (unsigned) m->id);
+	return 0;
+}
+
+static amqp_channel_t
+take_channel(rs_mq *mq)
+{
+	amqp_channel_t c = mq->next_ch;
+
+	if (c == mq->ch)
+		c++;
+	if (c == 0 || c > mq->max_ch)
+		c = 1;
+	if (c == mq->ch)
+		c = c + 1 > mq->max_ch ? 1 : c + 1;
+	mq->next_ch = (amqp_channel_t) (c + 1);
+	return c;
+}
+
+static int check_reply(rs_mq *mq, amqp_channel_t ch, amqp_rpc_reply_t r, const char *op);
+
+/* After the broker closed the working channel in answer to a synchronous
+ * method: open a fresh one and restore qos and confirm mode, unless
+ * consumers died with the old channel (then the object is dead). */
+static void
+reopen_channel(rs_mq *mq)
+{
+	amqp_channel_t c;
+
+	if (mq->dead)
+		return;
+	if (mq->consumers > 0) {
+		rs_warn(NULL, "event=amqp_consumers_lost broker=%s consumers=%d",
+		    mq->broker, mq->consumers);
+		mark_dead(mq, false);
+		return;
+	}
+	c = take_channel(mq);
+	amqp_channel_open(mq->conn, c);
+	if (check_reply(mq, c, amqp_get_rpc_reply(mq->conn), "channel.open") != RS_OK) {
+		mark_dead(mq, false);
+		return;
+	}
+	mq->ch = c;
+	if (mq->prefetch > 0) {
+		amqp_basic_qos(mq->conn, c, 0, mq->prefetch, 0);
+		if (check_reply(mq, c, amqp_get_rpc_reply(mq->conn), "basic.qos") != RS_OK) {
+			mark_dead(mq, false);
+			return;
+		}
+	}
+	if (mq->confirm) {
+		/* Unsettled publishes of the old channel will never be
+		 * confirmed: report them as failed. */
+		if (mq->published > mq->confirmed)
+			mq->nacked = true;
+		mq->published = mq->confirmed = 0;
+		mq->npending = 0;
+		amqp_confirm_select(mq->conn, c);
+		if (check_reply(mq, c, amqp_get_rpc_reply(mq->conn), "confirm.select") != RS_OK)
+			mark_dead(mq, false);
+	}
+}
+
+/* Turns the reply of a synchronous method on channel ch into an rs_err,
+ * logging the broker's reply text. */
+static int
+check_reply(rs_mq *mq, amqp_channel_t ch, amqp_rpc_reply_t r, const char *op)
+{
+	int code;
+
+	switch (r.reply_type) {
+	case AMQP_RESPONSE_NORMAL:
+		return RS_OK;
+	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+		rs_error(NULL, "event=amqp_error broker=%s op=%s error=\"%s\"", mq->broker, op,
+		    amqp_error_string2(r.library_error));
+		mark_dead(mq, true);
+		return r.library_error == AMQP_STATUS_NO_MEMORY ? RS_ENOMEM : RS_ECONN;
+	case AMQP_RESPONSE_SERVER_EXCEPTION:
+		code = ack_broker_close(mq, ch, &r.reply, op);
+		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD)
+			return RS_ECONN;
+		if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD && ch == mq->ch)
+			reopen_channel(mq);
+		return code == AMQP_NOT_FOUND ? RS_ENOTFOUND : RS_EMQ;
+	case AMQP_RESPONSE_NONE:
+	default:
+		rs_error(NULL, "event=amqp_error broker=%s op=%s error=\"no reply\"", mq->broker, op);
+		mark_dead(mq, false);
+		return RS_EMQ;
+	}
+}
+
+static int
+check_status(rs_mq *mq, int status, const char *op)
+{
+	if (status == AMQP_STATUS_OK)
+		return RS_OK;
+	rs_error(NULL, "event=amqp_error broker=%s op=%s error=\"%s\"", mq->broker, op,
+	    amqp_error_string2(status));
+	mark_dead(mq, true);
+	return status == AMQP_STATUS_NO_MEMORY ? RS_ENOMEM : RS_ECONN;
+}
+
+/* ---- publisher confirm bookkeeping ------------------------------------ */
+
+static void
+settle(rs_mq *mq, uint64_t tag, bool multiple)
+{
+	bool moved = true;
+
+	if (multiple) {
+		if (tag > mq->confirmed)
+			mq->confirmed = tag;
+	} else if (tag == mq->confirmed + 1) {
+		mq->confirmed = tag;
+	} else if (tag > mq->confirmed) {
+		if (mq->npending == mq->cappending) {
+			size_t cap = mq->cappending ? mq->cappending * 2 : 16;
+			uint64_t *p = realloc(mq->pending, cap * sizeof(*p));
+
+			if (p == NULL) {
+				/* Cannot remember it: treat as lost. */
+				mq->nacked = true;
+				return;
+			}
+			mq->pending = p;
+			mq->cappending = cap;
+		}
+		mq->pending[mq->npending++] = tag;
+	}
+	/* Fold individually settled tags into the contiguous prefix. */
+	while (moved) {
+		moved = false;
+		for (size_t i = 0; i < mq->npending;) {
+			if (mq->pending[i] <= mq->confirmed + 1) {
+				if (mq->pending[i] == mq->confirmed + 1) {
+					mq->confirmed++;
+					moved = true;
+				}
+				mq->pending[i] = mq->pending[--mq->npending];
+			} else {
+				i++;
+			}
+		}
+	}
+}
+
+/* ---- frames outside the synchronous methods --------------------------- */
+
+/* Skips the content (header + body frames) of a message we do not want,
+ * e.g. a basic.return. */
+static int
+skip_content(rs_mq *mq, amqp_channel_t ch)
+{
+	amqp_message_t m;
+	amqp_rpc_reply_t r = amqp_read_message(mq->conn, ch, &m, 0);
+
+	if (r.reply_type != AMQP_RESPONSE_NORMAL)
+		return check_reply(mq, ch, r, "read_message");
+	amqp_destroy_message(&m);
+	return RS_OK;
+}
+
+/* Acts on one frame that arrived outside a synchronous method: confirms,
+ * closes, cancellations. RS_ECONN when the object died. */
+static int
+handle_frame(rs_mq *mq, amqp_frame_t *f, const char *op)
+{
+	amqp_method_t *m = &f->payload.method;
+
+	if (f->frame_type != AMQP_FRAME_METHOD)
+		return RS_OK; /* content of something skipped; heartbeats */
+	if (m->id == AMQP_CONNECTION_CLOSE_METHOD ||
+	    (m->id == AMQP_CHANNEL_CLOSE_METHOD && f->channel == mq->ch)) {
+		(void) ack_broker_close(mq, f->channel, m, op);
+		mark_dead(mq, false);
+		return RS_ECONN;
+	}
+	if (f->channel != mq->ch) {
+		rs_debug(NULL, "event=amqp_stray_frame channel=%u method=0x%08x",
+		    (unsigned) f->channel, (unsigned) m->id);
+		return RS_OK;
+	}
+	switch (m->id) {
+	case AMQP_BASIC_ACK_METHOD: {
+		amqp_basic_ack_t *a = m->decoded;
+
+		settle(mq, a->delivery_tag, a->multiple != 0);
+		return RS_OK;
+	}
+	case AMQP_BASIC_NACK_METHOD: {
+		amqp_basic_nack_t *n = m->decoded;
+
+		rs_error(NULL, "event=amqp_publish_nacked broker=%s tag=%llu multiple=%d",
+		    mq->broker, (unsigned long long) n->delivery_tag, (int) n->multiple);
+		mq->nacked = true;
+		settle(mq, n->delivery_tag, n->multiple != 0);
+		return RS_OK;
+	}
+	case AMQP_BASIC_CANCEL_METHOD: {
+		amqp_basic_cancel_t *c = m->decoded;
+		amqp_basic_cancel_ok_t ok;
+
+		rs_warn(NULL, "event=amqp_consumer_cancelled broker=%s consumer=\"%.*s\"",
+		    mq->broker, (int) c->consumer_tag.len, (const char *) c->consumer_tag.bytes);
+		if (!c->nowait) {
+			ok.consumer_tag = c->consumer_tag;
+			(void) amqp_send_method(mq->conn, mq->ch, AMQP_BASIC_CANCEL_OK_METHOD, &ok);
+		}
+		mark_dead(mq, false);
+		return RS_ECONN;
+	}
+	case AMQP_BASIC_RETURN_METHOD: {
+		amqp_basic_return_t *rt = m->decoded;
+
+		rs_warn(NULL, "event=amqp_returned broker=%s code=%u text=\"%.*s\"", mq->broker,
+		    (unsigned) rt->reply_code, (int) rt->reply_text.len,
+		    (const char *) rt->reply_text.bytes);
+		return skip_content(mq, f->channel);
+	}
+	case AMQP_BASIC_DELIVER_METHOD:
+		/* Only possible when a consumer and a confirm waiter share
+		 * the object (documented misuse): the message stays unacked
+		 * and is redelivered when the channel closes. */
+		rs_error(NULL, "event=amqp_delivery_dropped broker=%s op=%s", mq->broker, op);
+		return skip_content(mq, f->channel);
+	default:
+		rs_debug(NULL, "event=amqp_ignored_method method=0x%08x", (unsigned) m->id);
+		return RS_OK;
+	}
+}
+
+/* Reads and handles one frame, waiting up to ms (-1 forever).
+ * RS_ETIMEDOUT when none came. */
+static int
+read_frame(rs_mq *mq, int64_t ms, const char *op)
+{
+	amqp_frame_t f;
+	struct timeval tv;
+	int st = amqp_simple_wait_frame_noblock(mq->conn, &f, to_timeval(ms, &tv));
+
+	if (st == AMQP_STATUS_TIMEOUT)
+		return RS_ETIMEDOUT;
+	if (st != AMQP_STATUS_OK)
+		return check_status(mq, st, op);
+	return handle_frame(mq, &f, op);
+}
+
+/* Handles every frame that is already readable, without blocking. Safe
+ * only without consumers (a delivery would be skipped). */
+static int
+drain(rs_mq *mq, const char *op)
+{
+	int rc;
+
+	do {
+		rc = read_frame(mq, 0, op);
+	} while (rc == RS_OK);
+	return rc == RS_ETIMEDOUT ? RS_OK : rc;
+}
+
+/* ---- connection ------------------------------------------------------- */
+
+static amqp_table_entry_t
+bool_entry(const char *key, int v)
+{
+	amqp_table_entry_t e;
+
+	e.key = amqp_cstring_bytes(key);
+	e.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+	e.value.value.boolean = v;
+	return e;
+}
+
+static amqp_table_entry_t
+str_entry(const char *key, const char *v)
+{
+	amqp_table_entry_t e;
+
+	e.key = amqp_cstring_bytes(key);
+	e.value.kind = AMQP_FIELD_KIND_UTF8;
+	e.value.value.bytes = amqp_cstring_bytes(v);
+	return e;
+}
+
+/* One connection attempt; errors are logged at lvl. */
+static int
+mq_open(const char *url, const char *name, int64_t timeout_ms, enum rs_log_level lvl,
+    rs_mq **out)
+{
+	struct amqp_connection_info ci;
+	amqp_table_entry_t caps[1], props[2];
+	amqp_table_t capt, propt;
+	amqp_socket_t *sock;
+	amqp_rpc_reply_t r;
+	struct timeval tv;
+	char *copy = NULL;
+	rs_mq *mq = NULL;
+	int rc, st;
+
+	if (url == NULL || name == NULL)
+		return RS_EINVAL;
+	if ((copy = strdup(url)) == NULL)
+		return RS_ENOMEM;
+	if (amqp_parse_url(copy, &ci) != AMQP_STATUS_OK || ci.ssl) {
+		/* The URL may carry a password: do not log it. */
+		rs_error(NULL, "event=amqp_bad_url error=\"%s\"",
+		    ci.ssl ? "amqps is not supported" : "malformed AMQP URL");
+		rc = RS_EINVAL;
+		goto fail;
+	}
+	/* "amqp://h:p/" parses as the empty vhost, which no broker has. */
+	if (ci.vhost == NULL || *ci.vhost == '\0')
+		ci.vhost = "/";
+	if ((mq = calloc(1, sizeof(*mq))) == NULL) {
+		rc = RS_ENOMEM;
+		goto fail;
+	}
+	snprintf(mq->broker, sizeof(mq->broker), "%s:%d%s%s", ci.host, ci.port,
+	    ci.vhost[0] == '/' ? "" : "/", ci.vhost);
+	if ((mq->conn = amqp_new_connection()) == NULL ||
+	    (sock = amqp_tcp_socket_new(mq->conn)) == NULL) {
+		rc = RS_ENOMEM;
+		goto fail;
+	}
+	if (timeout_ms > CONNECT_TIMEOUT_MS)
+		timeout_ms = CONNECT_TIMEOUT_MS;
+	if (timeout_ms < 100)
+		timeout_ms = 100;
+	to_timeval(timeout_ms, &tv);
+	(void) amqp_set_handshake_timeout(mq->conn, &tv);
+	st = amqp_socket_open_noblock(sock, ci.host, ci.port, &tv);
+	if (st != AMQP_STATUS_OK) {
+		rs_log(lvl, NULL, "event=amqp_connect_failed broker=%s error=\"%s\"", mq->broker,
+		    amqp_error_string2(st));
+		rc = RS_ECONN;
+		goto fail;
+	}
+	caps[0] = bool_entry("consumer_cancel_notify", 1);
+	capt.num_entries = 1;
+	capt.entries = caps;
+	props[0] = str_entry("connection_name", name);
+	props[1].key = amqp_cstring_bytes("capabilities");
+	props[1].value.kind = AMQP_FIELD_KIND_TABLE;
+	props[1].value.value.table = capt;
+	propt.num_entries = 2;
+	propt.entries = props;
+	r = amqp_login_with_properties(mq->conn, ci.vhost, 0, FRAME_MAX, HEARTBEAT_S, &propt,
+	    AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+		    r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+			amqp_connection_close_t *c = r.reply.decoded;
+
+			rs_log(lvl, NULL, "event=amqp_login_failed broker=%s code=%u text=\"%.*s\"",
+			    mq->broker, (unsigned) c->reply_code, (int) c->reply_text.len,
+			    (const char *) c->reply_text.bytes);
+		} else {
+			rs_log(lvl, NULL, "event=amqp_login_failed broker=%s error=\"%s\"", mq->broker,
+			    r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION
+			        ? amqp_error_string2(r.library_error)
+			        : "unexpected reply");
+		}
+		rc = RS_ECONN;
+		goto fail;
+	}
+	tv.tv_sec = RPC_TIMEOUT_S;
+	tv.tv_usec = 0;
+	(void) amqp_set_rpc_timeout(mq->conn, &tv);
+	mq->max_ch = amqp_get_channel_max(mq->conn) > 0
+	    ? (amqp_channel_t) amqp_get_channel_max(mq->conn)
+	    : 65535;
+	mq->ch = 1;
+	mq->next_ch = 2;
+	amqp_channel_open(mq->conn, 1);
+	if ((rc = check_reply(mq, 1, amqp_get_rpc_reply(mq->conn), "channel.open")) != RS_OK)
+		goto fail;
+	free(copy);
+	*out = mq;
+	return RS_OK;
+
+fail:
+	if (mq != NULL) {
+		if (mq->conn != NULL)
+			amqp_destroy_connection(mq->conn);
+		free(mq);
+	}
+	free(copy);
+	return rc;
+}
+
+int
+rs_mq_connect(const char *url, const char *name, rs_mq **out)
+{
+	return mq_open(url, name, CONNECT_TIMEOUT_MS, RS_LOG_ERROR, out);
+}
+
+int
+rs_mq_connect_retry(const char *url, const char *name, int max_wait_ms, rs_mq **out)
+{
+	int64_t deadline = now_ms() + (max_wait_ms > 0 ? max_wait_ms : 0);
+	int64_t backoff = 50, left;
+	int attempts = 0, rc;
+
+	for (;;) {
+		attempts++;
+		left = remaining(deadline);
+		rc = mq_open(url, name, left, RS_LOG_DEBUG, out);
+		if (rc == RS_OK) {
+			if (attempts > 1)
+				rs_info(NULL, "event=amqp_connected attempts=%d", attempts);
+			return RS_OK;
+		}
+		if (rc == RS_EINVAL || rc == RS_ENOMEM)
+			return rc;
+		left = remaining(deadline);
+		if (left <= 0)
+			break;
+		sleep_ms(backoff < left ? backoff : left);
+		backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
+	}
+	rs_warn(NULL, "event=amqp_connect_gave_up attempts=%d waited_ms=%d last=\"%s\"", attempts,
+	    max_wait_ms, rs_strerror(rc));
+	return RS_ETIMEDOUT;
+}
+
+static void
+release_held(rs_mq *mq)
+{
+	if (mq->have_env) {
+		amqp_destroy_envelope(&mq->env);
+		mq->have_env = false;
+	}
+	if (mq->have_get) {
+		amqp_destroy_message(&mq->getmsg);
+		mq->have_get = false;
+	}
+	amqp_maybe_release_buffers(mq->conn);
+}
+
+void
+rs_mq_destroy(rs_mq *mq)
+{
+	struct timeval tv = { CLOSE_TIMEOUT_S, 0 };
+
+	if (mq == NULL)
+		return;
+	release_held(mq);
+	if (!mq->conn_dead) {
+		/* Closing the connection closes the channel; unacked
+		 * deliveries go back to their queues. */
+		(void) amqp_set_rpc_timeout(mq->conn, &tv);
+		(void) amqp_connection_close(mq->conn, AMQP_REPLY_SUCCESS);
+	}
+	amqp_destroy_connection(mq->conn);
+	free(mq->pending);
+	free(mq);
+}
+
+/* ---- declarations ----------------------------------------------------- */
+
+static int
+declare_exchange(rs_mq *mq, const char *exchange, const char *type)
+{
+	amqp_exchange_declare(mq->conn, mq->ch, amqp_cstring_bytes(exchange),
+	    amqp_cstring_bytes(type), 0, 1, 0, 0, amqp_empty_table);
+	return check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "exchange.declare");
+}
+
+static int
+declare_queue(rs_mq *mq, const char *queue, unsigned flags)
+{
+	amqp_table_entry_t args[2];
+	amqp_table_t t;
+	int n = 0;
+
+	if (flags & RS_MQ_SAC)
+		args[n++] = bool_entry("x-single-active-consumer", 1);
+	if (flags & RS_MQ_DLX)
+		args[n++] = str_entry("x-dead-letter-exchange", RS_MQ_DLX_EXCHANGE);
+	t.num_entries = n;
+	t.entries = args;
+	amqp_queue_declare(mq->conn, mq->ch, amqp_cstring_bytes(queue), 0,
+	    (flags & RS_MQ_DURABLE) != 0, (flags & RS_MQ_EXCLUSIVE) != 0,
+	    (flags & RS_MQ_AUTODELETE) != 0, t);
+	return check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.declare");
+}
+
+static int
+bind_queue(rs_mq *mq, const char *queue, const char *exchange)
+{
+	amqp_queue_bind(mq->conn, mq->ch, amqp_cstring_bytes(queue), amqp_cstring_bytes(exchange),
+	    amqp_cstring_bytes(""), amqp_empty_table);
+	return check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.bind");
+}
+
+static int
+ensure_dlx(rs_mq *mq)
+{
+	int rc;
+
+	if (mq->dlx_declared)
+		return RS_OK;
+	if ((rc = declare_exchange(mq, RS_MQ_DLX_EXCHANGE, "fanout")) != RS_OK ||
+	    (rc = declare_queue(mq, RS_MQ_DEAD_QUEUE, RS_MQ_DURABLE)) != RS_OK ||
+	    (rc = bind_queue(mq, RS_MQ_DEAD_QUEUE, RS_MQ_DLX_EXCHANGE)) != RS_OK)
+		return rc;
+	mq->dlx_declared = true;
+	return RS_OK;
+}
+
+int
+rs_mq_declare_queue(rs_mq *mq, const char *queue, unsigned flags)
+{
+	int rc;
+
+	if (queue == NULL || *queue == '\0')
+		return RS_EINVAL;
+	if (mq->dead)
+		return RS_ECONN;
+	if ((rc = ensure_dlx(mq)) != RS_OK)
+		return rc;
+	return declare_queue(mq, queue, flags);
+}
+
+int
+rs_mq_declare_fanout(rs_mq *mq, const char *exchange)
+{
+	if (exchange == NULL || *exchange == '\0')
+		return RS_EINVAL;
+	if (mq->dead)
+		return RS_ECONN;
+	return declare_exchange(mq, exchange, "fanout");
+}
+
+int
+rs_mq_declare_topology(rs_mq *mq)
+{
+	/* docs/conventions.md, "RabbitMQ topology". Arguments are fixed
+	 * here so that no two declarers ever disagree. */
+	static const struct {
+		const char *name;
+		unsigned flags;
+	} queues[] = {
+		{ "orchestrator", RS_MQ_DURABLE | RS_MQ_DLX },
+		{ "writeQ", RS_MQ_DURABLE | RS_MQ_SAC | RS_MQ_DLX },
+		{ "readQ", RS_MQ_DURABLE | RS_MQ_DLX },
+		{ "responseQ", RS_MQ_DURABLE | RS_MQ_DLX },
+	};
+	int rc;
+
+	if (mq->dead)
+		return RS_ECONN;
+	if ((rc = ensure_dlx(mq)) != RS_OK)
+		return rc;
+	for (size_t i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
+		if ((rc = declare_queue(mq, queues[i].name, queues[i].flags)) != RS_OK)
+			return rc;
+	}
+	return declare_exchange(mq, "syncX", "fanout");
+}
+
+int
+rs_mq_bind(rs_mq *mq, const char *queue, const char *exchange)
+{
+	if (queue == NULL || exchange == NULL)
+		return RS_EINVAL;
+	if (mq->dead)
+		return RS_ECONN;
+	return bind_queue(mq, queue, exchange);
+}
+
+int
+rs_mq_delete_queue(rs_mq *mq, const char *queue)
+{
+	if (queue == NULL || *queue == '\0')
+		return RS_EINVAL;
+	if (mq->dead)
+		return RS_ECONN;
+	amqp_queue_delete(mq->conn, mq->ch, amqp_cstring_bytes(queue), 0, 0);
+	return check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.delete");
+}
+
+int
+rs_mq_queue_depth(rs_mq *mq, const char *queue, uint32_t *messages, uint32_t *consumers)
+{
+	amqp_queue_declare_ok_t *ok;
+	amqp_channel_t c;
+	uint32_t m, k;
+	int rc;
+
+	if (queue == NULL || *queue == '\0')
+		return RS_EINVAL;
+	if (mq->dead)
+		return RS_ECONN;
+	/* A passive declare of a missing queue closes its channel, so it
+	 * runs on a channel of its own and the working one survives. */
+	c = take_channel(mq);
+	amqp_channel_open(mq->conn, c);
+	if ((rc = check_reply(mq, c, amqp_get_rpc_reply(mq->conn), "channel.open")) != RS_OK)
+		return rc;
+	ok = amqp_queue_declare(mq->conn, c, amqp_cstring_bytes(queue), 1, 0, 0, 0,
+	    amqp_empty_table);
+	if (ok == NULL) {
+		amqp_rpc_reply_t r = amqp_get_rpc_reply(mq->conn);
+
+		if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+		    r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+		    ((amqp_channel_close_t *) r.reply.decoded)->reply_code == AMQP_NOT_FOUND) {
+			amqp_channel_close_ok_t cok = { 0 };
+
+			/* Expected outcome: not worth an error line. */
+			if (amqp_send_method(mq->conn, c, AMQP_CHANNEL_CLOSE_OK_METHOD, &cok) !=
+			    AMQP_STATUS_OK) {
+				mark_dead(mq, true);
+				return RS_ECONN;
+			}
+			return RS_ENOTFOUND;
+		}
+		return check_reply(mq, c, r, "queue.declare(passive)");
+	}
+	m = ok->message_count;
+	k = ok->consumer_count;
+	rc = check_reply(mq, c, amqp_channel_close(mq->conn, c, AMQP_REPLY_SUCCESS),
+	    "channel.close");
+	if (rc != RS_OK)
+		return rc;
+	if (messages != NULL)
+		*messages = m;
+	if (consumers != NULL)
+		*consumers = k;
+	return RS_OK;
+}
+
+int
+rs_mq_qos(rs_mq *mq, uint16_t prefetch)
+{
+	int rc;
+
+	if (mq->dead)
+		return RS_ECONN;
+	amqp_basic_qos(mq->conn, mq->ch, 0, prefetch, 0);
+	rc = check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "basic.qos");
+	if (rc == RS_OK)
+		mq->prefetch = prefetch;
+	return rc;
+}
+
+int
+rs_mq_confirm_select(rs_mq *mq)
+{
+	int rc;
+
+	if (mq->dead)
+		return RS_ECONN;
+	if (mq->confirm)
+		return RS_OK;
+	amqp_confirm_select(mq->conn, mq->ch);
+	rc = check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "confirm.select");
+	if (rc == RS_OK) {
+		mq->confirm = true;
+		mq->published = mq->confirmed = 0;
+		mq->npending = 0;
+		mq->nacked = false;
+	}
+	return rc;
+}
+
+/* ---- publishing ------------------------------------------------------- */
+
+int
+rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key, const void *body,
+    size_t len, const rs_mq_props *props)
+{
+	amqp_basic_properties_t p;
+	amqp_bytes_t b;
+	int rc;
+
+	if (routing_key == NULL || (body == NULL && len > 0))
+		return RS_EINVAL;
+	if (mq->dead)
+		return RS_ECONN;
+	/* Without consumers nothing but confirms and errors can arrive:
+	 * take them now, so a broker that closed us is noticed before a
+	 * message is written into a dead socket. */
+	if (mq->consumers == 0 && (rc = drain(mq, "basic.publish")) != RS_OK)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG;
+	p.content_type = amqp_cstring_bytes(
+	    props != NULL && props->content_type != NULL ? props->content_type
+	                                                 : CONTENT_TYPE_DEFAULT);
+	if (props != NULL) {
+		if (props->persistent) {
+			p._flags |= AMQP_BASIC_DELIVERY_MODE_FLAG;
+			p.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+		}
+		if (props->correlation_id != NULL) {
+			p._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+			p.correlation_id = amqp_cstring_bytes(props->correlation_id);
+		}
+		if (props->reply_to != NULL) {
+			p._flags |= AMQP_BASIC_REPLY_TO_FLAG;
+			p.reply_to = amqp_cstring_bytes(props->reply_to);
+		}
+	}
+	b.bytes = (void *) body;
+	b.len = len;
+	rc = check_status(mq,
+	    amqp_basic_publish(mq->conn, mq->ch, amqp_cstring_bytes(exchange ? exchange : ""),
+	        amqp_cstring_bytes(routing_key), 0, 0, &p, b),
+	    "basic.publish");
+	if (rc == RS_OK && mq->confirm)
+		mq->published++;
+	return rc;
+}
+
+int
+rs_mq_wait_confirms(rs_mq *mq, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int rc;
+
+	if (mq->dead)
+		return RS_ECONN;
+	if (!mq->confirm)
+		return RS_ESTATE;
+	/* Also services heartbeats on an otherwise idle publisher. */
+	if ((rc = drain(mq, "wait_confirms")) != RS_OK)
+		return rc;
+	while (mq->confirmed < mq->published) {
+		rc = read_frame(mq, remaining(deadline), "wait_confirms");
+		if (rc == RS_ETIMEDOUT) {
+			if (remaining(deadline) == 0) {
+				rs_warn(NULL, "event=amqp_confirm_timeout broker=%s unconfirmed=%llu",
+				    mq->broker,
+				    (unsigned long long) (mq->published - mq->confirmed));
+				return RS_ETIMEDOUT;
+			}
+			continue;
+		}
+		if (rc != RS_OK)
+			return rc;
+	}
+	if (mq->nacked) {
+		mq->nacked = false;
+		return RS_EMQ;
+	}
+	return RS_OK;
+}
+
+/* ---- consuming -------------------------------------------------------- */
+
+int
+rs_mq_consume(rs_mq *mq, const char *queue, bool no_ack, char *tag_out)
+{
+	amqp_basic_consume_ok_t *ok;
+	int rc;
+
+	if (queue == NULL || *queue == '\0')
+		return RS_EINVAL;
+	if (mq->dead)
+		return RS_ECONN;
+	ok = amqp_basic_consume(mq->conn, mq->ch, amqp_cstring_bytes(queue), amqp_empty_bytes, 0,
+	    no_ack, 0, amqp_empty_table);
+	rc = check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "basic.consume");
+	if (rc != RS_OK)
+		return rc;
+	mq->consumers++;
+	if (tag_out != NULL)
+		copy_bytes(tag_out, STR_MAX, ok->consumer_tag);
+	return RS_OK;
+}
+
+int
+rs_mq_cancel(rs_mq *mq, const char *consumer_tag)
+{
+	int rc;
+
+	if (consumer_tag == NULL || *consumer_tag == '\0')
+		return RS_EINVAL;
+	if (mq->dead)
+		return RS_ECONN;
+	amqp_basic_cancel(mq->conn, mq->ch, amqp_cstring_bytes(consumer_tag));
+	rc = check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "basic.cancel");
+	if (rc == RS_OK && mq->consumers > 0)
+		mq->consumers--;
+	return rc;
+}
+
+static void
+fill_msg(rs_mq *mq, amqp_message_t *m, uint64_t tag, bool redelivered, amqp_bytes_t ctag,
+    rs_mq_msg *out)
+{
+	amqp_basic_properties_t *p = &m->properties;
+	amqp_bytes_t none = { 0, NULL };
+
+	copy_bytes(mq->reply_to, STR_MAX,
+	    (p->_flags & AMQP_BASIC_REPLY_TO_FLAG) ? p->reply_to : none);
+	copy_bytes(mq->correlation_id, STR_MAX,
+	    (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG) ? p->correlation_id : none);
+	copy_bytes(mq->content_type, STR_MAX,
+	    (p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG) ? p->content_type : none);
+	copy_bytes(mq->consumer_tag, STR_MAX, ctag);
+	memset(out, 0, sizeof(*out));
+	out->delivery_tag = tag;
+	out->body = m->body.len > 0 ? m->body.bytes : (const void *) "";
+	out->len = m->body.len;
+	out->reply_to = mq->reply_to;
+	out->correlation_id = mq->correlation_id;
+	out->consumer_tag = mq->consumer_tag;
+	out->content_type = mq->content_type;
+	out->redelivered = redelivered;
+	out->priv_ = mq;
+}
+
+int
+rs_mq_next(rs_mq *mq, int timeout_ms, rs_mq_msg *out)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	amqp_rpc_reply_t r;
+	struct timeval tv;
+	int rc;
+
+	if (mq->dead)
+		return RS_ECONN;
+	release_held(mq);
+	for (;;) {
+		r = amqp_consume_message(mq->conn, &mq->env, to_timeval(remaining(deadline), &tv), 0);
+		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+			mq->have_env = true;
+			fill_msg(mq, &mq->env.message, mq->env.delivery_tag,
+			    mq->env.redelivered != 0, mq->env.consumer_tag, out);
+			return RS_OK;
+		}
+		if (r.reply_type != AMQP_RESPONSE_LIBRARY_EXCEPTION)
+			return check_reply(mq, mq->ch, r, "consume");
+		if (r.library_error == AMQP_STATUS_TIMEOUT)
+			return RS_ETIMEDOUT;
+		if (r.library_error != AMQP_STATUS_UNEXPECTED_STATE)
+			return check_status(mq, r.library_error, "consume");
+		/* Something other than a delivery is waiting (it was put
+		 * back): a confirm, a close, a cancellation. */
+		if ((rc = read_frame(mq, 0, "consume")) != RS_OK && rc != RS_ETIMEDOUT)
+			return rc;
+		if (deadline >= 0 && remaining(deadline) == 0 && timeout_ms > 0)
+			return RS_ETIMEDOUT;
+	}
+}
+
+int
+rs_mq_get(rs_mq *mq, const char *queue, bool no_ack, rs_mq_msg *out)
+{
+	amqp_basic_get_ok_t *ok;
+	amqp_rpc_reply_t r;
+	uint64_t tag;
+	bool redelivered;
+	int rc;
+
+	if (queue == NULL || *queue == '\0')
+		return RS_EINVAL;
+	if (mq->dead)
+		return RS_ECONN;
+	release_held(mq);
+	r = amqp_basic_get(mq->conn, mq->ch, amqp_cstring_bytes(queue), no_ack);
+	if ((rc = check_reply(mq, mq->ch, r, "basic.get")) != RS_OK)
+		return rc;
+	if (r.reply.id == AMQP_BASIC_GET_EMPTY_METHOD)
+		return RS_ENOTFOUND;
+	ok = r.reply.decoded;
+	tag = ok->delivery_tag;
+	redelivered = ok->redelivered != 0;
+	r = amqp_read_message(mq->conn, mq->ch, &mq->getmsg, 0);
+	if ((rc = check_reply(mq, mq->ch, r, "basic.get(content)")) != RS_OK)
+		return rc;
+	mq->have_get = true;
+	fill_msg(mq, &mq->getmsg, tag, redelivered, amqp_empty_bytes, out);
+	return RS_OK;
+}
+
+void
+rs_mq_msg_release(rs_mq *mq, rs_mq_msg *msg)
+{
+	if (mq == NULL)
+		return;
+	release_held(mq);
+	if (msg != NULL)
+		memset(msg, 0, sizeof(*msg));
+}
+
+int
+rs_mq_ack(rs_mq *mq, uint64_t delivery_tag, bool multiple)
+{
+	if (mq->dead)
+		return RS_ECONN;
+	return check_status(mq, amqp_basic_ack(mq->conn, mq->ch, delivery_tag, multiple),
+	    "basic.ack");
+}
+
+int
+rs_mq_reject(rs_mq *mq, uint64_t delivery_tag, bool requeue)
+{
+	if (mq->dead)
+		return RS_ECONN;
+	return check_status(mq, amqp_basic_reject(mq->conn, mq->ch, delivery_tag, requeue),
+	    "basic.reject");
+}
+
+int
+rs_mq_fd(rs_mq *mq)
+{
+	return mq->conn_dead ? -1 : amqp_get_sockfd(mq->conn);
+}
+
+bool
+rs_mq_has_buffered(rs_mq *mq)
+{
+	return amqp_frames_enqueued(mq->conn) || amqp_data_in_buffer(mq->conn);
+}

@@ -1,0 +1,190 @@
+/* DbRequest -> DbResponse over RabbitMQ with direct reply-to.
+ *
+ * The reply pseudo-queue amq.rabbitmq.reply-to is consumed (no_ack) on the
+ * same channel that publishes, before the first publish, as RabbitMQ
+ * requires. Replies are matched by correlation id; anything else (a late
+ * answer to a call that timed out) is dropped. */
+#include "rs_rpc.h"
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_mq.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RECONNECT_WAIT_MS 2000
+
+struct rs_rpc {
+	char *url;
+	char *queue;
+	rs_mq *mq; /* NULL after a failed reconnect; the next call retries */
+	uint8_t *buf;
+	size_t cap;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+remaining(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - now_ms();
+	return left > 0 ? left : 0;
+}
+
+/* Connects, declares the topology (so the target queue exists before the
+ * first request, whoever starts first) and consumes direct reply-to. */
+static int
+rpc_open(rs_rpc *rpc, int wait_ms)
+{
+	rs_mq *mq;
+	int rc;
+
+	rc = rs_mq_connect_retry(rpc->url, "rs_rpc", wait_ms, &mq);
+	if (rc != RS_OK)
+		return rc == RS_ETIMEDOUT ? RS_ECONN : rc;
+	if ((rc = rs_mq_declare_topology(mq)) != RS_OK ||
+	    (rc = rs_mq_consume(mq, RS_MQ_DIRECT_REPLY, true, NULL)) != RS_OK) {
+		rs_mq_destroy(mq);
+		return rc;
+	}
+	rpc->mq = mq;
+	return RS_OK;
+}
+
+static void
+rpc_drop(rs_rpc *rpc)
+{
+	rs_mq_destroy(rpc->mq);
+	rpc->mq = NULL;
+}
+
+int
+rs_rpc_create(const char *amqp_url, const char *target_queue, int connect_wait_ms,
+    rs_rpc **out)
+{
+	rs_rpc *rpc;
+	int rc;
+
+	if (amqp_url == NULL || target_queue == NULL || *target_queue == '\0')
+		return RS_EINVAL;
+	if ((rpc = calloc(1, sizeof(*rpc))) == NULL)
+		return RS_ENOMEM;
+	if ((rpc->url = strdup(amqp_url)) == NULL || (rpc->queue = strdup(target_queue)) == NULL) {
+		rc = RS_ENOMEM;
+		goto fail;
+	}
+	if ((rc = rpc_open(rpc, connect_wait_ms)) != RS_OK)
+		goto fail;
+	*out = rpc;
+	return RS_OK;
+
+fail:
+	free(rpc->url);
+	free(rpc->queue);
+	free(rpc);
+	return rc;
+}
+
+void
+rs_rpc_destroy(rs_rpc *rpc)
+{
+	if (rpc == NULL)
+		return;
+	rpc_drop(rpc);
+	free(rpc->buf);
+	free(rpc->url);
+	free(rpc->queue);
+	free(rpc);
+}
+
+static int
+send_request(rs_rpc *rpc, const char *rid, size_t len)
+{
+	rs_mq_props props = { 0 };
+
+	props.correlation_id = rid;
+	props.reply_to = RS_MQ_DIRECT_REPLY;
+	return rs_mq_publish(rpc->mq, "", rpc->queue, rpc->buf, len, &props);
+}
+
+/* Drops the dead connection and opens a new one within the deadline. */
+static int
+reconnect(rs_rpc *rpc, const char *rid, int64_t deadline)
+{
+	int64_t left = remaining(deadline);
+	int wait = (int) (left < 0 || left > RECONNECT_WAIT_MS ? RECONNECT_WAIT_MS : left);
+
+	rs_warn(rid, "event=rpc_reconnect queue=%s", rpc->queue);
+	rpc_drop(rpc);
+	return rpc_open(rpc, wait);
+}
+
+int
+rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
+    Rideshare__DbResponse **resp)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	const char *rid;
+	Rideshare__DbResponse *r;
+	bool resent = false;
+	rs_mq_msg msg;
+	size_t len;
+	int rc;
+
+	if (req == NULL || resp == NULL || req->request_id == NULL || *req->request_id == '\0')
+		return RS_EINVAL;
+	rid = req->request_id;
+	len = rideshare__db_request__get_packed_size(req);
+	if (len > rpc->cap) {
+		uint8_t *b = realloc(rpc->buf, len);
+
+		if (b == NULL)
+			return RS_ENOMEM;
+		rpc->buf = b;
+		rpc->cap = len;
+	}
+	rideshare__db_request__pack(req, rpc->buf);
+
+	if (rpc->mq == NULL && (rc = reconnect(rpc, rid, deadline)) != RS_OK)
+		return rc;
+	rc = send_request(rpc, rid, len);
+	for (;;) {
+		if (rc == RS_OK)
+			rc = rs_mq_next(rpc->mq, (int) remaining(deadline), &msg);
+		if (rc == RS_ECONN && !resent) {
+			/* Safe for writes too: the master dedupes by id. */
+			resent = true;
+			if ((rc = reconnect(rpc, rid, deadline)) != RS_OK)
+				return rc;
+			rc = send_request(rpc, rid, len);
+			continue;
+		}
+		if (rc != RS_OK)
+			return rc;
+		if (strcmp(msg.correlation_id, rid) != 0) {
+			rs_debug(rid, "event=rpc_stale_reply correlation_id=%s", msg.correlation_id);
+			rs_mq_msg_release(rpc->mq, &msg);
+			continue;
+		}
+		r = rideshare__db_response__unpack(NULL, msg.len, msg.body);
+		rs_mq_msg_release(rpc->mq, &msg);
+		if (r == NULL) {
+			rs_error(rid, "event=rpc_bad_reply queue=%s", rpc->queue);
+			return RS_EPROTO;
+		}
+		*resp = r;
+		return RS_OK;
+	}
+}

@@ -1,0 +1,417 @@
+/* ZooKeeper session helper on the multi-threaded C client (zookeeper_mt).
+ *
+ * The client runs its own I/O and completion threads; our watcher runs on
+ * the completion thread, records the session state for rs_zk_connect and
+ * forwards every event to the owner's callback. */
+#include "rs_zk.h"
+#include "rs_err.h"
+#include "rs_log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zookeeper/zookeeper.h>
+
+#define GET_INITIAL 1024
+#define INCR_TRIES 1000
+
+struct rs_zk {
+	zhandle_t *zh;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int state; /* last session state the watcher saw, 0 before any */
+	rs_zk_event_fn fn;
+	void *arg;
+};
+
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static void
+log_setup(void)
+{
+	zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
+	zoo_set_log_stream(stderr);
+}
+
+/* The client's own warnings, reformatted as one of our log lines. */
+static void
+zk_log(const char *message)
+{
+	char buf[1024];
+	size_t i;
+
+	for (i = 0; message[i] != '\0' && i < sizeof(buf) - 1; i++)
+		buf[i] = message[i] == '"' ? '\'' : message[i];
+	buf[i] = '\0';
+	rs_warn(NULL, "event=zk_client msg=\"%s\"", buf);
+}
+
+static void
+watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+	rs_zk *zk = ctx;
+	enum rs_zk_event ev;
+
+	(void) zh;
+	if (type == ZOO_SESSION_EVENT) {
+		pthread_mutex_lock(&zk->mu);
+		zk->state = state;
+		pthread_cond_broadcast(&zk->cv);
+		pthread_mutex_unlock(&zk->mu);
+		if (state == ZOO_CONNECTED_STATE || state == ZOO_READONLY_STATE) {
+			ev = RS_ZK_CONNECTED;
+		} else if (state == ZOO_CONNECTING_STATE) {
+			rs_warn(NULL, "event=zk_disconnected");
+			ev = RS_ZK_DISCONNECTED;
+		} else if (state == ZOO_EXPIRED_SESSION_STATE) {
+			rs_warn(NULL, "event=zk_session_expired");
+			ev = RS_ZK_EXPIRED;
+		} else if (state == ZOO_AUTH_FAILED_STATE) {
+			rs_error(NULL, "event=zk_auth_failed");
+			ev = RS_ZK_EXPIRED; /* the session is as unusable */
+		} else {
+			return; /* associating, not connected: transitional */
+		}
+	} else if (type == ZOO_CREATED_EVENT) {
+		ev = RS_ZK_CREATED;
+	} else if (type == ZOO_DELETED_EVENT) {
+		ev = RS_ZK_DELETED;
+	} else if (type == ZOO_CHANGED_EVENT) {
+		ev = RS_ZK_CHANGED;
+	} else if (type == ZOO_CHILD_EVENT) {
+		ev = RS_ZK_CHILD;
+	} else {
+		return; /* ZOO_NOTWATCHING_EVENT */
+	}
+	if (zk->fn != NULL)
+		zk->fn(zk->arg, ev, path != NULL ? path : "");
+}
+
+/* Maps a ZooKeeper return code, logging the unexpected ones. */
+static int
+zk_err(int zrc, const char *op, const char *path)
+{
+	switch (zrc) {
+	case ZOK:
+		return RS_OK;
+	case ZNONODE:
+		return RS_ENOTFOUND;
+	case ZNODEEXISTS:
+		return RS_EEXIST;
+	case ZBADVERSION:
+		return RS_EAGAIN;
+	case ZCONNECTIONLOSS:
+	case ZOPERATIONTIMEOUT:
+	case ZSESSIONEXPIRED:
+	case ZSESSIONMOVED:
+	case ZINVALIDSTATE:
+	case ZCLOSING:
+		rs_warn(NULL, "event=zk_error op=%s path=%s error=\"%s\"", op, path, zerror(zrc));
+		return RS_ECONN;
+	case ZBADARGUMENTS:
+		rs_error(NULL, "event=zk_error op=%s path=%s error=\"%s\"", op, path, zerror(zrc));
+		return RS_EINVAL;
+	default:
+		rs_error(NULL, "event=zk_error op=%s path=%s error=\"%s\"", op, path, zerror(zrc));
+		return RS_EZK;
+	}
+}
+
+static int
+valid_path(const char *path)
+{
+	size_t n;
+
+	if (path == NULL || path[0] != '/')
+		return 0;
+	n = strlen(path);
+	return n == 1 || path[n - 1] != '/';
+}
+
+int
+rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms, rs_zk_event_fn fn,
+    void *arg, rs_zk **out)
+{
+	pthread_condattr_t ca;
+	struct timespec dl;
+	rs_zk *zk;
+	int rc, state;
+
+	if (hosts == NULL || *hosts == '\0' || session_ms <= 0)
+		return RS_EINVAL;
+	pthread_once(&log_once, log_setup);
+	if ((zk = calloc(1, sizeof(*zk))) == NULL)
+		return RS_ENOMEM;
+	zk->fn = fn;
+	zk->arg = arg;
+	pthread_mutex_init(&zk->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&zk->cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	zk->zh = zookeeper_init2(hosts, watcher, session_ms, NULL, zk, 0, zk_log);
+	if (zk->zh == NULL) {
+		rs_error(NULL, "event=zk_init_failed hosts=%s error=\"%s\"", hosts, strerror(errno));
+		rc = errno == EINVAL ? RS_EINVAL : RS_ECONN;
+		goto fail;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += connect_timeout_ms / 1000;
+	dl.tv_nsec += (long) (connect_timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&zk->mu);
+	while (zk->state != ZOO_CONNECTED_STATE && zk->state != ZOO_EXPIRED_SESSION_STATE &&
+	    zk->state != ZOO_AUTH_FAILED_STATE) {
+		if (pthread_cond_timedwait(&zk->cv, &zk->mu, &dl) == ETIMEDOUT)
+			break;
+	}
+	state = zk->state;
+	pthread_mutex_unlock(&zk->mu);
+	if (state != ZOO_CONNECTED_STATE) {
+		rs_error(NULL, "event=zk_connect_failed hosts=%s timeout_ms=%d state=%d", hosts,
+		    connect_timeout_ms, state);
+		rc = state == 0 || state == ZOO_CONNECTING_STATE ? RS_ETIMEDOUT : RS_ECONN;
+		goto fail;
+	}
+	*out = zk;
+	return RS_OK;
+
+fail:
+	if (zk->zh != NULL)
+		zookeeper_close(zk->zh);
+	pthread_cond_destroy(&zk->cv);
+	pthread_mutex_destroy(&zk->mu);
+	free(zk);
+	return rc;
+}
+
+void
+rs_zk_close(rs_zk *zk)
+{
+	if (zk == NULL)
+		return;
+	/* Joins the client's threads: no callback runs after this. */
+	zookeeper_close(zk->zh);
+	pthread_cond_destroy(&zk->cv);
+	pthread_mutex_destroy(&zk->mu);
+	free(zk);
+}
+
+int
+rs_zk_create(rs_zk *zk, const char *path, const void *data, size_t len, bool ephemeral)
+{
+	if (!valid_path(path) || len > INT32_MAX || (data == NULL && len > 0))
+		return RS_EINVAL;
+	return zk_err(zoo_create(zk->zh, path, data, data != NULL ? (int) len : -1,
+	                  &ZOO_OPEN_ACL_UNSAFE, ephemeral ? ZOO_EPHEMERAL : ZOO_PERSISTENT,
+	                  NULL, 0),
+	    "create", path);
+}
+
+int
+rs_zk_ensure_path(rs_zk *zk, const char *path)
+{
+	char *p;
+	int rc = RS_OK;
+
+	if (!valid_path(path))
+		return RS_EINVAL;
+	if ((p = strdup(path)) == NULL)
+		return RS_ENOMEM;
+	/* Create each prefix in turn: "/a", "/a/b", "/a/b/c". */
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		rc = zk_err(zoo_create(zk->zh, p, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
+		                NULL, 0),
+		    "create", p);
+		*s = c;
+		if (rc == RS_EEXIST)
+			rc = RS_OK;
+		if (rc != RS_OK || c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+int
+rs_zk_exists(rs_zk *zk, const char *path, bool watch)
+{
+	struct Stat st;
+
+	if (!valid_path(path))
+		return RS_EINVAL;
+	return zk_err(zoo_exists(zk->zh, path, watch, &st), "exists", path);
+}
+
+int
+rs_zk_get(rs_zk *zk, const char *path, bool watch, char **data, size_t *len)
+{
+	struct Stat st;
+	int cap = GET_INITIAL, blen, zrc;
+	char *buf;
+
+	if (!valid_path(path) || data == NULL)
+		return RS_EINVAL;
+	for (int tries = 0;; tries++) {
+		if ((buf = malloc((size_t) cap + 1)) == NULL)
+			return RS_ENOMEM;
+		blen = cap;
+		zrc = zoo_get(zk->zh, path, watch, buf, &blen, &st);
+		if (zrc != ZOK) {
+			free(buf);
+			return zk_err(zrc, "get", path);
+		}
+		/* Grown between the size we guessed and the read: retry. */
+		if (st.dataLength <= cap || tries == 3)
+			break;
+		cap = st.dataLength;
+		free(buf);
+	}
+	if (blen < 0)
+		blen = 0; /* node without data */
+	buf[blen] = '\0';
+	*data = buf;
+	if (len != NULL)
+		*len = (size_t) blen;
+	return RS_OK;
+}
+
+int
+rs_zk_set(rs_zk *zk, const char *path, const void *data, size_t len)
+{
+	if (!valid_path(path) || len > INT32_MAX || (data == NULL && len > 0))
+		return RS_EINVAL;
+	return zk_err(zoo_set(zk->zh, path, data, data != NULL ? (int) len : -1, -1), "set", path);
+}
+
+int
+rs_zk_delete(rs_zk *zk, const char *path)
+{
+	if (!valid_path(path))
+		return RS_EINVAL;
+	return zk_err(zoo_delete(zk->zh, path, -1), "delete", path);
+}
+
+int
+rs_zk_children(rs_zk *zk, const char *path, bool watch, char ***names, int *count)
+{
+	struct String_vector sv = { 0, NULL };
+	char **v;
+	int rc;
+
+	if (!valid_path(path) || names == NULL || count == NULL)
+		return RS_EINVAL;
+	if ((rc = zk_err(zoo_get_children(zk->zh, path, watch, &sv), "children", path)) != RS_OK)
+		return rc;
+	if ((v = calloc((size_t) sv.count + 1, sizeof(*v))) == NULL) {
+		deallocate_String_vector(&sv);
+		return RS_ENOMEM;
+	}
+	for (int i = 0; i < sv.count; i++) {
+		if ((v[i] = strdup(sv.data[i])) == NULL) {
+			rs_zk_free_children(v, i);
+			deallocate_String_vector(&sv);
+			return RS_ENOMEM;
+		}
+	}
+	*names = v;
+	*count = sv.count;
+	deallocate_String_vector(&sv);
+	return RS_OK;
+}
+
+void
+rs_zk_free_children(char **names, int count)
+{
+	if (names == NULL)
+		return;
+	for (int i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Creates the parent of path (for a counter whose parent is missing). */
+static int
+ensure_parent(rs_zk *zk, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent;
+	int rc;
+
+	if (slash == path)
+		return RS_OK;
+	if ((parent = strndup(path, (size_t) (slash - path))) == NULL)
+		return RS_ENOMEM;
+	rc = rs_zk_ensure_path(zk, parent);
+	free(parent);
+	return rc;
+}
+
+int
+rs_zk_incr(rs_zk *zk, const char *path, uint64_t *out)
+{
+	char buf[32], *end;
+	struct Stat st;
+	unsigned long long v;
+	int blen, zrc, n, rc;
+
+	if (!valid_path(path) || out == NULL)
+		return RS_EINVAL;
+	for (int tries = 0; tries < INCR_TRIES; tries++) {
+		blen = sizeof(buf) - 1;
+		zrc = zoo_get(zk->zh, path, 0, buf, &blen, &st);
+		if (zrc == ZNONODE) {
+			/* Absent counts as 0; creating it with 1 is the
+			 * increment, and atomic. */
+			zrc = zoo_create(zk->zh, path, "1", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
+			    NULL, 0);
+			if (zrc == ZOK) {
+				*out = 1;
+				return RS_OK;
+			}
+			if (zrc == ZNONODE && (rc = ensure_parent(zk, path)) != RS_OK)
+				return rc;
+			if (zrc == ZNONODE || zrc == ZNODEEXISTS)
+				continue;
+			return zk_err(zrc, "create", path);
+		}
+		if (zrc != ZOK)
+			return zk_err(zrc, "get", path);
+		if (st.dataLength > (int) sizeof(buf) - 1) {
+			rs_error(NULL, "event=zk_bad_counter path=%s len=%d", path, st.dataLength);
+			return RS_EPROTO;
+		}
+		if (blen < 0)
+			blen = 0;
+		buf[blen] = '\0';
+		errno = 0;
+		v = blen == 0 ? 0 : strtoull(buf, &end, 10);
+		if (blen > 0 && (errno != 0 || *end != '\0' || buf[0] == '-')) {
+			rs_error(NULL, "event=zk_bad_counter path=%s value=\"%s\"", path, buf);
+			return RS_EPROTO;
+		}
+		n = snprintf(buf, sizeof(buf), "%llu", v + 1);
+		zrc = zoo_set(zk->zh, path, buf, n, st.version);
+		if (zrc == ZOK) {
+			*out = v + 1;
+			return RS_OK;
+		}
+		if (zrc == ZBADVERSION || zrc == ZNONODE)
+			continue; /* someone else moved it: read again */
+		return zk_err(zrc, "set", path);
+	}
+	rs_error(NULL, "event=zk_incr_contended path=%s tries=%d", path, INCR_TRIES);
+	return RS_EAGAIN;
+}
