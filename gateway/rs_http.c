@@ -33,6 +33,7 @@ struct route {
 	rs_http_route r;
 	struct seg segs[MAX_SEGS];
 	size_t nsegs;
+	int nliterals; /* segments that are not {params} */
 	int builtin;
 	/* metrics */
 	_Atomic uint64_t requests;
@@ -210,6 +211,16 @@ parse_pattern(const char *pattern, struct seg *segs, size_t *nsegs)
 	return RS_OK;
 }
 
+static int
+count_literals(const struct route *r)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < r->nsegs; i++)
+		n += !r->segs[i].param;
+	return n;
+}
+
 struct span {
 	const char *s;
 	size_t len;
@@ -285,16 +296,26 @@ lookup(struct route *routes, size_t nroutes, const char *method,
     const char *path, struct span *spans, size_t *nspans, char *allow,
     size_t allowlen, int *counted)
 {
-	int found_path = 0;
+	int found_path = 0, best = -1;
 
 	if (allow != NULL && allowlen > 0)
 		allow[0] = '\0';
 	*counted = 0;
 	if (split_path(path, spans, nspans) != 0)
 		return -1;
+	/* The most specific patterns (most literal segments) own a path:
+	 * "/rides/count" is not also "/rides/{rideId}", so POST on it is a
+	 * 405 rather than a join of ride "count". */
 	for (size_t i = 0; i < nroutes; i++) {
 		struct route *r = &routes[i];
-		if (!segs_match(r->segs, r->nsegs, spans, *nspans))
+		if (segs_match(r->segs, r->nsegs, spans, *nspans) &&
+		    r->nliterals > best)
+			best = r->nliterals;
+	}
+	for (size_t i = 0; i < nroutes; i++) {
+		struct route *r = &routes[i];
+		if (r->nliterals != best ||
+		    !segs_match(r->segs, r->nsegs, spans, *nspans))
 			continue;
 		if (strcmp(r->r.method, method) == 0)
 			return (int) i;
@@ -324,6 +345,7 @@ rs_http_match(const rs_http_route *routes, size_t nroutes,
 			free(rt);
 			return -1;
 		}
+		rt[i].nliterals = count_literals(&rt[i]);
 	}
 	rv = lookup(rt, nroutes, method, path, spans, &nspans, allow,
 	    allowlen, &counted);
@@ -530,8 +552,15 @@ rs_http_reply_error(rs_http_req *req, int status, const char *fmt, ...)
 	o = json_object();
 	if (o != NULL) {
 		json_t *s = json_string(msg);
-		if (s == NULL)
-			s = json_string("invalid request");
+		if (s == NULL) {
+			/* Not UTF-8 (quoted input, a cut sequence): keep
+			 * the ASCII part. */
+			for (char *p = msg; *p != '\0'; p++) {
+				if ((unsigned char) *p >= 0x80)
+					*p = '?';
+			}
+			s = json_string(msg);
+		}
 		json_object_set_new(o, "error", s);
 	}
 	rs_http_reply_json(req, status, o);
@@ -932,6 +961,7 @@ add_route(rs_http *srv, const rs_http_route *r, int builtin)
 		    r->pattern != NULL ? r->pattern : "(null)");
 		return RS_EINVAL;
 	}
+	rt->nliterals = count_literals(rt);
 	snprintf(rt->label, sizeof(rt->label),
 	    "%s,method=\"%s\",route=\"%s\"", srv->name_label, r->method,
 	    r->pattern);

@@ -23,6 +23,7 @@ static const rs_http_route routes[] = {
 	{ "DELETE", "/api/v1/users/{username}", h, NULL, RS_HTTP_COUNTED },
 	{ "GET", "/api/v1/rides/count", h, NULL, RS_HTTP_COUNTED },
 	{ "GET", "/api/v1/rides/{rideId}", h, NULL, RS_HTTP_COUNTED },
+	{ "POST", "/api/v1/rides/{rideId}", h, NULL, RS_HTTP_COUNTED },
 	{ "GET", "/api/v1/_count", h, NULL, 0 },
 	{ "DELETE", "/api/v1/_count", h, NULL, 0 },
 };
@@ -79,6 +80,11 @@ test_route_wrong_method_gives_allow(void **state)
 	assert_string_equal(allow, "GET, DELETE");
 	/* count matches both the literal and {rideId}: GET once. */
 	assert_int_equal(rs_http_match(routes, NR, "DELETE",
+	                     "/api/v1/rides/count", allow, sizeof(allow)),
+	    -2);
+	assert_string_equal(allow, "GET");
+	/* ... and POST on it is not a join of ride "count". */
+	assert_int_equal(rs_http_match(routes, NR, "POST",
 	                     "/api/v1/rides/count", allow, sizeof(allow)),
 	    -2);
 	assert_string_equal(allow, "GET");

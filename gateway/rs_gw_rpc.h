@@ -1,0 +1,50 @@
+/* The gateways' side of the database RPC: each HTTP worker thread has its
+ * own rs_rpc (created lazily on first use, destroyed when the thread
+ * exits), every call gets a fresh request_id, and transport failures
+ * become HTTP errors: timeout -> 504, broker unreachable -> 503, an
+ * undecodable reply -> 502. */
+#ifndef RS_GW_RPC_H
+#define RS_GW_RPC_H
+
+#include "rideshare.pb-c.h"
+#include "rs_http.h"
+
+/* Stores the broker URL, target queue and timeout (copied) and registers
+ * the RPC metrics. Call once at start, before the HTTP server starts. */
+void rs_gw_rpc_init(const char *amqp_url, const char *queue, int timeout_ms);
+
+/* rs_gw_rpc_init with RIDESHARE_AMQP_URL, queue "orchestrator" and
+ * RIDESHARE_RPC_TIMEOUT_MS (exits 2 on a bad value). */
+void rs_gw_rpc_init_from_env(void);
+
+/* Sends req (its request_id is overwritten with a fresh id; http_rid, if
+ * not NULL, is logged with it) on the calling thread's client. RS_OK and
+ * *resp (free with rideshare__db_response__free_unpacked), or
+ * RS_ETIMEDOUT, RS_ECONN, RS_EPROTO, RS_ENOMEM. */
+int rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
+    Rideshare__DbResponse **resp);
+
+/* rs_gw_rpc_call for an HTTP handler: on a transport failure it answers
+ * hreq itself (503/504/502 with a JSON error) and returns the error; on
+ * RS_OK the caller owns *resp and must answer. */
+int rs_gw_call(rs_http_req *hreq, Rideshare__DbRequest *req,
+    Rideshare__DbResponse **resp);
+
+/* Default HTTP status for a DbResponse status: OK 200, NOT_FOUND 404,
+ * ALREADY_EXISTS 400, INVALID 400, UNAVAILABLE 503, INTERNAL and anything
+ * unknown 500. Handlers override the cases API.md defines otherwise. */
+int rs_gw_status_http(int status);
+
+/* HTTP status for a transport error of rs_gw_rpc_call: RS_ETIMEDOUT 504,
+ * RS_EPROTO 502, anything else 503. */
+int rs_gw_rpc_err_http(int err);
+
+/* Answers hreq with rs_gw_status_http(resp->status) and {"error": ...}
+ * (resp->error, or the status name when empty). */
+void rs_gw_reply_db_error(rs_http_req *hreq, const Rideshare__DbResponse *resp);
+
+/* Destroys the calling thread's client, if any (threads that exit clean
+ * up by themselves; this is for the main thread). */
+void rs_gw_rpc_thread_fini(void);
+
+#endif
