@@ -1,0 +1,397 @@
+/* Rides service: each handler validates its input, asks the users service
+ * (through the edge) whether a user exists where API.md requires it, and
+ * turns the call into one DbRequest. Status codes follow API.md exactly,
+ * including its odd parts (204 for "no such ride" on GET and join). */
+#include "rides.h"
+
+#include "rs_err.h"
+#include "rs_gw.h"
+#include "rs_log.h"
+#include "usercheck.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Asks the users service; answers the HTTP request itself when the user
+ * does not exist (with missing_status) or the check fails (503/504).
+ * Returns 1 when the user exists and the handler should go on. */
+static int
+user_exists_or_reply(rs_http_req *req, const char *name, size_t len,
+    int missing_status)
+{
+	int exists = 0;
+	int rc = rides_user_exists(rs_http_rid(req), name, len, &exists);
+
+	if (rc == RS_ETIMEDOUT) {
+		rs_http_reply_error(req, 504,
+		    "the users service did not answer in time");
+		return 0;
+	}
+	if (rc != RS_OK) {
+		rs_http_reply_error(req, 503, "the users service is unavailable");
+		return 0;
+	}
+	if (!exists) {
+		if (missing_status == 204)
+			rs_http_reply(req, 204, NULL, NULL, 0);
+		else
+			rs_http_reply_error(req, missing_status, "no such user");
+		return 0;
+	}
+	return 1;
+}
+
+/* An area field of a JSON body; answers 400 itself when it is not one. */
+static int
+body_area(rs_http_req *req, json_t *o, const char *key, int32_t *out)
+{
+	json_t *v = json_object_get(o, key);
+	int rc;
+
+	if (v == NULL) {
+		rs_http_reply_error(req, 400, "missing field '%s'", key);
+		return RS_EINVAL;
+	}
+	rc = rs_gw_area_from_json(v, out);
+	if (rc == RS_EINVAL)
+		rs_http_reply_error(req, 400,
+		    "field '%s' must be an area number (integer or numeric "
+		    "string)", key);
+	else if (rc != RS_OK)
+		rs_http_reply_error(req, 400, "unknown %s area", key);
+	return rc;
+}
+
+/* POST /api/v1/rides -> 201 {} */
+static void
+create_ride(rs_http_req *req, void *arg)
+{
+	static const char *const fields[] = { "created_by", "timestamp",
+		"source", "destination", NULL };
+	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__CreateRide op = RIDESHARE__CREATE_RIDE__INIT;
+	Rideshare__DbResponse *resp;
+	char why[RS_GW_WHY_LEN];
+	const char *by, *ts;
+	size_t blen, tlen;
+	int32_t src, dst;
+	int64_t t;
+	json_t *o;
+
+	if (rs_gw_body_object(req, fields, &o) != RS_OK)
+		return;
+	if (rs_gw_json_string(o, "created_by", &by, &blen, why) != RS_OK ||
+	    rs_gw_json_string(o, "timestamp", &ts, &tlen, why) != RS_OK) {
+		rs_http_reply_error(req, 400, "%s", why);
+		goto out;
+	}
+	if (!rs_gw_username_valid(by, blen)) {
+		rs_http_reply_error(req, 400, "created_by must not be empty");
+		goto out;
+	}
+	if (rs_gw_time_parse(ts, tlen, &t) != RS_OK) {
+		rs_http_reply_error(req, 400,
+		    "timestamp must be a real date and time as "
+		    "DD-MM-YYYY:SS-MM-HH");
+		goto out;
+	}
+	if (body_area(req, o, "source", &src) != RS_OK ||
+	    body_area(req, o, "destination", &dst) != RS_OK)
+		goto out;
+	if (!user_exists_or_reply(req, by, blen, 400))
+		goto out;
+	op.created_by = (char *) by;
+	op.timestamp = t;
+	op.source = src;
+	op.destination = dst;
+	dr.op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
+	dr.create_ride = &op;
+	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+		goto out;
+	switch (resp->status) {
+	case RIDESHARE__STATUS__OK:
+		rs_http_reply_empty_object(req, 201);
+		break;
+	case RIDESHARE__STATUS__NOT_FOUND: /* deleted meanwhile */
+		rs_http_reply_error(req, 400, "no such user");
+		break;
+	default:
+		rs_gw_reply_db_error(req, resp);
+		break;
+	}
+	rideshare__db_response__free_unpacked(resp, NULL);
+out:
+	json_decref(o);
+}
+
+/* A query-string area; answers 400 itself when it is not one. */
+static int
+query_area(rs_http_req *req, const char *key, int32_t *out)
+{
+	const char *v;
+	size_t len;
+	int rc = rs_http_query(req, key, &v, &len);
+
+	if (rc == RS_ENOTFOUND) {
+		rs_http_reply_error(req, 400, "missing query parameter '%s'",
+		    key);
+		return rc;
+	}
+	if (rc != RS_OK) {
+		rs_http_reply_error(req, 400,
+		    "malformed query parameter '%s'", key);
+		return rc;
+	}
+	rc = rs_gw_area_from_text(v, len, out);
+	if (rc == RS_EINVAL)
+		rs_http_reply_error(req, 400,
+		    "query parameter '%s' must be an area number", key);
+	else if (rc != RS_OK)
+		rs_http_reply_error(req, 400, "unknown %s area", key);
+	return rc;
+}
+
+static int
+ride_order(const void *a, const void *b)
+{
+	const Rideshare__Ride *x = *(Rideshare__Ride *const *) a;
+	const Rideshare__Ride *y = *(Rideshare__Ride *const *) b;
+
+	if (x->timestamp != y->timestamp)
+		return x->timestamp < y->timestamp ? -1 : 1;
+	if (x->ride_id != y->ride_id)
+		return x->ride_id < y->ride_id ? -1 : 1;
+	return 0;
+}
+
+static json_t *
+time_json(int64_t t)
+{
+	char s[RS_GW_TIME_LEN + 1];
+
+	if (rs_gw_time_format(t, s) != RS_OK)
+		return json_null();
+	return json_string(s);
+}
+
+/* GET /api/v1/rides?source=S&destination=D -> upcoming rides; 204 none */
+static void
+list_rides(rs_http_req *req, void *arg)
+{
+	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__ListRides op = RIDESHARE__LIST_RIDES__INIT;
+	Rideshare__DbResponse *resp;
+	Rideshare__RideList *rl;
+	int32_t src, dst;
+	json_t *a;
+
+	if (query_area(req, "source", &src) != RS_OK ||
+	    query_area(req, "destination", &dst) != RS_OK)
+		return;
+	op.source = src;
+	op.destination = dst;
+	op.after = (int64_t) time(NULL); /* upcoming: strictly later */
+	dr.op_case = RIDESHARE__DB_REQUEST__OP_LIST_RIDES;
+	dr.list_rides = &op;
+	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+		return;
+	rl = resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_RIDES ?
+	    resp->rides : NULL;
+	if (resp->status != RIDESHARE__STATUS__OK) {
+		rs_gw_reply_db_error(req, resp);
+	} else if (rl == NULL || rl->n_rides == 0) {
+		rs_http_reply(req, 204, NULL, NULL, 0);
+	} else {
+		/* API.md: ordered by time, then id (whatever the worker did) */
+		qsort(rl->rides, rl->n_rides, sizeof(rl->rides[0]), ride_order);
+		a = json_array();
+		for (size_t i = 0; i < rl->n_rides; i++) {
+			Rideshare__Ride *r = rl->rides[i];
+			json_array_append_new(a,
+			    json_pack("{s:I, s:s, s:o}", "rideId",
+			        (json_int_t) r->ride_id, "username",
+			        r->created_by, "timestamp",
+			        time_json(r->timestamp)));
+		}
+		rs_http_reply_json(req, 200, a);
+	}
+	rideshare__db_response__free_unpacked(resp, NULL);
+}
+
+/* GET /api/v1/rides/{rideId} -> ride details; 204 no such ride */
+static void
+get_ride(rs_http_req *req, void *arg)
+{
+	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__GetRide op = RIDESHARE__GET_RIDE__INIT;
+	Rideshare__DbResponse *resp;
+	size_t len;
+	const char *id = rs_http_param(req, "rideId", &len);
+	json_t *users;
+	Rideshare__Ride *r;
+
+	if (rs_gw_ride_id_parse(id, len, &op.ride_id) != RS_OK) {
+		rs_http_reply(req, 204, NULL, NULL, 0);
+		return;
+	}
+	dr.op_case = RIDESHARE__DB_REQUEST__OP_GET_RIDE;
+	dr.get_ride = &op;
+	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+		return;
+	r = resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_RIDE ?
+	    resp->ride : NULL;
+	if (resp->status == RIDESHARE__STATUS__NOT_FOUND ||
+	    (resp->status == RIDESHARE__STATUS__OK && r == NULL)) {
+		rs_http_reply(req, 204, NULL, NULL, 0);
+	} else if (resp->status != RIDESHARE__STATUS__OK) {
+		rs_gw_reply_db_error(req, resp);
+	} else {
+		users = json_array();
+		for (size_t i = 0; i < r->n_users; i++)
+			json_array_append_new(users, json_string(r->users[i]));
+		rs_http_reply_json(req, 200,
+		    json_pack("{s:I, s:s, s:o, s:o, s:i, s:i}", "rideId",
+		        (json_int_t) r->ride_id, "Created_by", r->created_by,
+		        "users", users, "Timestamp", time_json(r->timestamp),
+		        "source", (int) r->source, "destination",
+		        (int) r->destination));
+	}
+	rideshare__db_response__free_unpacked(resp, NULL);
+}
+
+/* POST /api/v1/rides/{rideId} {"username": "u2"} -> 200 {} (join);
+ * 204 no such ride or user; 400 bad body, already joined, creator. */
+static void
+join_ride(rs_http_req *req, void *arg)
+{
+	static const char *const fields[] = { "username", NULL };
+	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__JoinRide op = RIDESHARE__JOIN_RIDE__INIT;
+	Rideshare__DbResponse *resp;
+	char why[RS_GW_WHY_LEN];
+	size_t idlen, nlen;
+	const char *id = rs_http_param(req, "rideId", &idlen);
+	const char *name;
+	json_t *o;
+
+	if (rs_gw_body_object(req, fields, &o) != RS_OK)
+		return;
+	if (rs_gw_json_string(o, "username", &name, &nlen, why) != RS_OK) {
+		rs_http_reply_error(req, 400, "%s", why);
+		goto out;
+	}
+	if (!rs_gw_username_valid(name, nlen)) {
+		rs_http_reply_error(req, 400, "username must not be empty");
+		goto out;
+	}
+	if (rs_gw_ride_id_parse(id, idlen, &op.ride_id) != RS_OK) {
+		rs_http_reply(req, 204, NULL, NULL, 0);
+		goto out;
+	}
+	if (!user_exists_or_reply(req, name, nlen, 204))
+		goto out;
+	op.username = (char *) name;
+	dr.op_case = RIDESHARE__DB_REQUEST__OP_JOIN_RIDE;
+	dr.join_ride = &op;
+	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+		goto out;
+	switch (resp->status) {
+	case RIDESHARE__STATUS__OK:
+		rs_http_reply_empty_object(req, 200);
+		break;
+	case RIDESHARE__STATUS__NOT_FOUND:
+		rs_http_reply(req, 204, NULL, NULL, 0);
+		break;
+	case RIDESHARE__STATUS__ALREADY_EXISTS:
+		rs_http_reply_error(req, 400, "user already in this ride");
+		break;
+	case RIDESHARE__STATUS__INVALID:
+		rs_http_reply_error(req, 400, "%s",
+		    resp->error != NULL && resp->error[0] != '\0' ?
+		        resp->error :
+		        "the creator cannot join their own ride");
+		break;
+	default:
+		rs_gw_reply_db_error(req, resp);
+		break;
+	}
+	rideshare__db_response__free_unpacked(resp, NULL);
+out:
+	json_decref(o);
+}
+
+/* DELETE /api/v1/rides/{rideId} -> 200 {}; 400 no such ride */
+static void
+delete_ride(rs_http_req *req, void *arg)
+{
+	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__DeleteRide op = RIDESHARE__DELETE_RIDE__INIT;
+	Rideshare__DbResponse *resp;
+	size_t len;
+	const char *id = rs_http_param(req, "rideId", &len);
+
+	if (rs_gw_ride_id_parse(id, len, &op.ride_id) != RS_OK) {
+		rs_http_reply_error(req, 400, "no such ride");
+		return;
+	}
+	dr.op_case = RIDESHARE__DB_REQUEST__OP_DELETE_RIDE;
+	dr.delete_ride = &op;
+	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+		return;
+	switch (resp->status) {
+	case RIDESHARE__STATUS__OK:
+		rs_http_reply_empty_object(req, 200);
+		break;
+	case RIDESHARE__STATUS__NOT_FOUND:
+		rs_http_reply_error(req, 400, "no such ride");
+		break;
+	default:
+		rs_gw_reply_db_error(req, resp);
+		break;
+	}
+	rideshare__db_response__free_unpacked(resp, NULL);
+}
+
+/* GET /api/v1/rides/count -> 200 [N], the rides that exist now */
+static void
+count_rides(rs_http_req *req, void *arg)
+{
+	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
+	Rideshare__DbResponse *resp;
+	json_t *a;
+
+	dr.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+	dr.count_rides = &op;
+	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+		return;
+	if (resp->status != RIDESHARE__STATUS__OK) {
+		rs_gw_reply_db_error(req, resp);
+	} else {
+		a = json_array();
+		json_array_append_new(a,
+		    json_integer(resp->result_case ==
+		                RIDESHARE__DB_RESPONSE__RESULT_COUNT ?
+		            (json_int_t) resp->count :
+		            0));
+		rs_http_reply_json(req, 200, a);
+	}
+	rideshare__db_response__free_unpacked(resp, NULL);
+}
+
+/* "count" outranks "{rideId}" (more literal segments), so POST or DELETE
+ * on /api/v1/rides/count is a 405, not an operation on ride "count". */
+const rs_http_route rides_routes[] = {
+	{ "POST", "/api/v1/rides", create_ride, NULL, RS_HTTP_COUNTED },
+	{ "GET", "/api/v1/rides", list_rides, NULL, RS_HTTP_COUNTED },
+	{ "GET", "/api/v1/rides/count", count_rides, NULL, RS_HTTP_COUNTED },
+	{ "GET", "/api/v1/rides/{rideId}", get_ride, NULL, RS_HTTP_COUNTED },
+	{ "POST", "/api/v1/rides/{rideId}", join_ride, NULL, RS_HTTP_COUNTED },
+	{ "DELETE", "/api/v1/rides/{rideId}", delete_ride, NULL,
+	    RS_HTTP_COUNTED },
+	{ "POST", "/api/v1/db/clear", rs_gw_db_clear, NULL, 0 },
+	{ "GET", "/api/v1/_count", rs_gw_count_get, NULL, 0 },
+	{ "DELETE", "/api/v1/_count", rs_gw_count_reset, NULL, 0 },
+};
+const size_t rides_nroutes = sizeof(rides_routes) / sizeof(rides_routes[0]);

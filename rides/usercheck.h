@@ -1,0 +1,25 @@
+/* User existence check of the rides service: GET
+ * $RIDESHARE_EDGE_URL/api/v1/users/{username} with "Origin: rides", as the
+ * original API required a call over the load balancer. One kept-alive
+ * libcurl handle per thread. (The master re-checks inside the CreateRide /
+ * JoinRide transaction; this check gives the early, cheap answer.) */
+#ifndef RIDES_USERCHECK_H
+#define RIDES_USERCHECK_H
+
+#include <stddef.h>
+
+/* Stores the edge URL and Origin value (copied), the timeout, and inits
+ * libcurl. Call once at start, before threads. */
+int rides_usercheck_init(const char *edge_url, const char *origin,
+    int timeout_ms);
+
+/* RS_OK with *exists = 1 (200) or 0 (404); RS_ETIMEDOUT, RS_ECONN (edge
+ * unreachable) or RS_EPROTO (any other answer) when it cannot tell. rid is
+ * sent as X-Request-Id. name[0..len) is percent-encoded into the path. */
+int rides_user_exists(const char *rid, const char *name, size_t len,
+    int *exists);
+
+/* Frees the calling thread's handle (worker threads do it at exit). */
+void rides_usercheck_thread_fini(void);
+
+#endif
