@@ -24,32 +24,39 @@ test_parse_long_accepts_integers_in_range(void **state)
 	long v = 0;
 
 	(void) state;
-	assert_int_equal(rs_cfg_parse_long("42", 1, 100, &v, err, sizeof(err)), RS_OK);
+	assert_int_equal(
+	    rs_cfg_parse_long("42", 1, 100, &v, err, sizeof(err)), RS_OK);
 	assert_int_equal(v, 42);
-	assert_int_equal(rs_cfg_parse_long("-5", -10, 10, &v, err, sizeof(err)), RS_OK);
+	assert_int_equal(
+	    rs_cfg_parse_long("-5", -10, 10, &v, err, sizeof(err)), RS_OK);
 	assert_int_equal(v, -5);
-	assert_int_equal(rs_cfg_parse_long("1", 1, 65535, &v, err, sizeof(err)), RS_OK);
+	assert_int_equal(
+	    rs_cfg_parse_long("1", 1, 65535, &v, err, sizeof(err)), RS_OK);
 	assert_int_equal(v, 1);
-	assert_int_equal(rs_cfg_parse_long("65535", 1, 65535, &v, err, sizeof(err)), RS_OK);
+	assert_int_equal(
+	    rs_cfg_parse_long("65535", 1, 65535, &v, err, sizeof(err)), RS_OK);
 	assert_int_equal(v, 65535);
 }
 
 static void
 test_parse_long_rejects_non_numbers_and_keeps_out(void **state)
 {
-	static const char *const bad[] = { "abc", "12abc", "8080 ", "1.5", "0x10", "-", "" };
+	static const char *const bad[]
+	    = { "abc", "12abc", "8080 ", "1.5", "0x10", "-", "" };
 	char err[128];
 	long v = 7;
 
 	(void) state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(rs_cfg_parse_long(bad[i], 0, 100000, &v, err, sizeof(err)),
+		assert_int_equal(
+		    rs_cfg_parse_long(bad[i], 0, 100000, &v, err, sizeof(err)),
 		    RS_EINVAL);
 		assert_int_equal(v, 7);
 		assert_true(err[0] != '\0');
 	}
-	assert_int_equal(rs_cfg_parse_long(NULL, 0, 10, &v, err, sizeof(err)), RS_EINVAL);
+	assert_int_equal(
+	    rs_cfg_parse_long(NULL, 0, 10, &v, err, sizeof(err)), RS_EINVAL);
 	assert_non_null(strstr(err, "empty"));
 	assert_int_equal(v, 7);
 }
@@ -61,13 +68,17 @@ test_parse_long_rejects_out_of_range(void **state)
 	long v = 7;
 
 	(void) state;
-	assert_int_equal(rs_cfg_parse_long("0", 1, 65535, &v, err, sizeof(err)), RS_EINVAL);
+	assert_int_equal(
+	    rs_cfg_parse_long("0", 1, 65535, &v, err, sizeof(err)), RS_EINVAL);
 	assert_non_null(strstr(err, "[1, 65535]"));
-	assert_int_equal(rs_cfg_parse_long("65536", 1, 65535, &v, err, sizeof(err)), RS_EINVAL);
-	assert_int_equal(rs_cfg_parse_long("-1", 0, 10, &v, err, sizeof(err)), RS_EINVAL);
+	assert_int_equal(
+	    rs_cfg_parse_long("65536", 1, 65535, &v, err, sizeof(err)),
+	    RS_EINVAL);
+	assert_int_equal(
+	    rs_cfg_parse_long("-1", 0, 10, &v, err, sizeof(err)), RS_EINVAL);
 	/* Beyond long: strtol's ERANGE is an error, not a clamp. */
-	assert_int_equal(rs_cfg_parse_long("99999999999999999999999", 0, 10, &v, err,
-	                     sizeof(err)),
+	assert_int_equal(rs_cfg_parse_long("99999999999999999999999", 0, 10,
+	                     &v, err, sizeof(err)),
 	    RS_EINVAL);
 	assert_int_equal(v, 7);
 }
@@ -75,18 +86,22 @@ test_parse_long_rejects_out_of_range(void **state)
 static void
 test_parse_bool_accepts_every_spelling(void **state)
 {
-	static const char *const yes[] = { "1", "true", "TRUE", "yes", "Yes", "on", "ON" };
-	static const char *const no[] = { "0", "false", "False", "no", "NO", "off", "Off" };
+	static const char *const yes[]
+	    = { "1", "true", "TRUE", "yes", "Yes", "on", "ON" };
+	static const char *const no[]
+	    = { "0", "false", "False", "no", "NO", "off", "Off" };
 	char err[128];
 	int v;
 
 	(void) state;
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		v = -1;
-		assert_int_equal(rs_cfg_parse_bool(yes[i], &v, err, sizeof(err)), RS_OK);
+		assert_int_equal(
+		    rs_cfg_parse_bool(yes[i], &v, err, sizeof(err)), RS_OK);
 		assert_int_equal(v, 1);
 		v = -1;
-		assert_int_equal(rs_cfg_parse_bool(no[i], &v, err, sizeof(err)), RS_OK);
+		assert_int_equal(
+		    rs_cfg_parse_bool(no[i], &v, err, sizeof(err)), RS_OK);
 		assert_int_equal(v, 0);
 	}
 }
@@ -100,10 +115,13 @@ test_parse_bool_rejects_other_words(void **state)
 
 	(void) state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(rs_cfg_parse_bool(bad[i], &v, err, sizeof(err)), RS_EINVAL);
+		assert_int_equal(
+		    rs_cfg_parse_bool(bad[i], &v, err, sizeof(err)),
+		    RS_EINVAL);
 		assert_int_equal(v, -1);
 	}
-	assert_int_equal(rs_cfg_parse_bool(NULL, &v, err, sizeof(err)), RS_EINVAL);
+	assert_int_equal(
+	    rs_cfg_parse_bool(NULL, &v, err, sizeof(err)), RS_EINVAL);
 	assert_non_null(strstr(err, "boolean"));
 }
 
@@ -164,7 +182,8 @@ run_getter(enum getter g, const char *value, char *out, size_t outlen)
 		_exit(0); /* the getter accepted the value */
 	}
 	close(fds[1]);
-	while (got < outlen - 1 && (n = read(fds[0], out + got, outlen - 1 - got)) > 0)
+	while (got < outlen - 1
+	    && (n = read(fds[0], out + got, outlen - 1 - got)) > 0)
 		got += (size_t) n;
 	out[got] = '\0';
 	close(fds[0]);
@@ -203,11 +222,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_long_accepts_integers_in_range),
-		cmocka_unit_test(test_parse_long_rejects_non_numbers_and_keeps_out),
+		cmocka_unit_test(
+		    test_parse_long_rejects_non_numbers_and_keeps_out),
 		cmocka_unit_test(test_parse_long_rejects_out_of_range),
 		cmocka_unit_test(test_parse_bool_accepts_every_spelling),
 		cmocka_unit_test(test_parse_bool_rejects_other_words),
-		cmocka_unit_test(test_getters_return_default_when_unset_or_empty),
+		cmocka_unit_test(
+		    test_getters_return_default_when_unset_or_empty),
 		cmocka_unit_test(test_getters_return_the_parsed_value),
 		cmocka_unit_test(test_bad_value_exits_2_naming_the_variable),
 	};

@@ -12,8 +12,8 @@
 #include <time.h>
 
 #define CONNECT_TIMEOUT_S "5"
-#define DBNAME_MAX 63 /* NAMEDATALEN - 1: longer names are truncated */
-#define CREATE_TRIES 10
+#define DBNAME_MAX        63 /* NAMEDATALEN - 1: longer names are truncated */
+#define CREATE_TRIES      10
 
 static _Thread_local char last_state[6];
 
@@ -29,10 +29,10 @@ now_ms(void)
 static void
 sleep_ms(int64_t ms)
 {
-	struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
+	struct timespec ts
+	    = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
 
-	while (nanosleep(&ts, &ts) != 0) {
-	}
+	while (nanosleep(&ts, &ts) != 0) { }
 }
 
 /* libpq messages end with a newline; our log lines must not. */
@@ -41,8 +41,18 @@ one_line(const char *in, char *out, size_t cap)
 {
 	size_t i, n = 0;
 
-	for (i = 0; in != NULL && in[i] != '\0' && n < cap - 1; i++)
-		out[n++] = (in[i] == '\n' || in[i] == '"') ? (in[i] == '"' ? '\'' : ' ') : in[i];
+	for (i = 0; in != NULL && in[i] != '\0' && n < cap - 1; i++) {
+		char c = in[i];
+
+		if (c == '"')
+			c = '\'';
+		else if (c == '\n' || c == '\t' || c == '\r')
+			c = ' ';
+		/* Collapse the runs of blanks libpq indents with. */
+		if (c == ' ' && n > 0 && out[n - 1] == ' ')
+			continue;
+		out[n++] = c;
+	}
 	while (n > 0 && out[n - 1] == ' ')
 		n--;
 	out[n] = '\0';
@@ -60,7 +70,8 @@ notice(void *arg, const char *message)
 
 /* One attempt; the failure is logged at lvl and kept in why (may be NULL). */
 static int
-db_open(const char *conninfo, enum rs_log_level lvl, char *why, size_t whylen, PGconn **out)
+db_open(const char *conninfo, enum rs_log_level lvl, char *why, size_t whylen,
+    PGconn **out)
 {
 	/* connect_timeout first: the conninfo, expanded in place of
 	 * dbname, overrides it when it sets its own. */
@@ -114,8 +125,9 @@ rs_db_connect_retry(const char *conninfo, int max_wait_ms, PGconn **out)
 		sleep_ms(backoff < left ? backoff : left);
 		backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
 	}
-	rs_warn(NULL, "event=pg_connect_gave_up attempts=%d waited_ms=%d last=\"%s\"", attempts,
-	    max_wait_ms, why);
+	rs_warn(NULL,
+	    "event=pg_connect_gave_up attempts=%d waited_ms=%d last=\"%s\"",
+	    attempts, max_wait_ms, why);
 	return RS_ETIMEDOUT;
 }
 
@@ -130,7 +142,8 @@ rs_db_last_sqlstate(void)
 static enum rs_log_level
 level_for(const char *state, bool quiet)
 {
-	if (quiet || strncmp(state, "23", 2) == 0 || strncmp(state, "40", 2) == 0)
+	if (quiet || strncmp(state, "23", 2) == 0
+	    || strncmp(state, "40", 2) == 0)
 		return RS_LOG_DEBUG;
 	return RS_LOG_ERROR;
 }
@@ -138,8 +151,8 @@ level_for(const char *state, bool quiet)
 /* Runs sql (with params when nparams >= 0), checks the result status and
  * records the SQLSTATE of a failure. */
 static int
-run(PGconn *db, const char *sql, int nparams, const char *const *params, PGresult **out,
-    bool quiet)
+run(PGconn *db, const char *sql, int nparams, const char *const *params,
+    PGresult **out, bool quiet)
 {
 	PGresult *res;
 	ExecStatusType st;
@@ -152,7 +165,8 @@ run(PGconn *db, const char *sql, int nparams, const char *const *params, PGresul
 	if (nparams < 0)
 		res = PQexec(db, sql);
 	else
-		res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+		res = PQexecParams(
+		    db, sql, nparams, NULL, params, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (res != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
 		if (out != NULL)
@@ -166,7 +180,8 @@ run(PGconn *db, const char *sql, int nparams, const char *const *params, PGresul
 		strncpy(last_state, state, sizeof(last_state) - 1);
 		last_state[sizeof(last_state) - 1] = '\0';
 	}
-	one_line(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db), m, sizeof(m));
+	one_line(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db),
+	    m, sizeof(m));
 	if (m[0] == '\0')
 		one_line(PQerrorMessage(db), m, sizeof(m));
 	PQclear(res);
@@ -187,8 +202,8 @@ rs_db_exec(PGconn *db, const char *sql)
 }
 
 int
-rs_db_query(PGconn *db, const char *sql, int nparams, const char *const *params,
-    PGresult **out)
+rs_db_query(PGconn *db, const char *sql, int nparams,
+    const char *const *params, PGresult **out)
 {
 	if (nparams < 0 || (nparams > 0 && params == NULL))
 		return RS_EINVAL;
@@ -216,7 +231,8 @@ rs_db_conninfo_with_db(const char *conninfo, const char *dbname, char **out)
 	char *err = NULL;
 	bool first = true;
 
-	if (conninfo == NULL || dbname == NULL || *dbname == '\0' || out == NULL)
+	if (conninfo == NULL || dbname == NULL || *dbname == '\0'
+	    || out == NULL)
 		return RS_EINVAL;
 	if ((opts = PQconninfoParse(conninfo, &err)) == NULL) {
 		char m[512];
@@ -255,13 +271,15 @@ valid_dbname(const char *s)
 {
 	size_t n = s != NULL ? strlen(s) : 0;
 
-	return n > 0 && n <= DBNAME_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+	return n > 0 && n <= DBNAME_MAX
+	    && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
 /* "CREATE DATABASE <quoted>" / "DROP DATABASE ..." built with libpq's
  * identifier quoting. */
 static int
-ddl(PGconn *db, const char *prefix, const char *dbname, const char *suffix, bool quiet)
+ddl(PGconn *db, const char *prefix, const char *dbname, const char *suffix,
+    bool quiet)
 {
 	char *q = PQescapeIdentifier(db, dbname, strlen(dbname));
 	rs_buf b = RS_BUF_INIT;
@@ -289,12 +307,14 @@ rs_db_create_database(const char *maint_conninfo, const char *dbname)
 	int rc;
 
 	if (!valid_dbname(dbname)) {
-		rs_error(NULL, "event=pg_bad_dbname dbname=\"%s\"", dbname ? dbname : "");
+		rs_error(NULL, "event=pg_bad_dbname dbname=\"%s\"",
+		    dbname ? dbname : "");
 		return RS_EINVAL;
 	}
 	if ((rc = rs_db_connect(maint_conninfo, &db)) != RS_OK)
 		return rc;
-	rc = rs_db_query(db, "SELECT 1 FROM pg_database WHERE datname = $1", 1, params, &res);
+	rc = rs_db_query(db, "SELECT 1 FROM pg_database WHERE datname = $1", 1,
+	    params, &res);
 	if (rc == RS_OK) {
 		bool exists = PQntuples(res) > 0;
 
@@ -310,11 +330,13 @@ rs_db_create_database(const char *maint_conninfo, const char *dbname)
 			break;
 		/* 42P04 duplicate_database, or 23505 from pg_database's
 		 * unique index: someone else created it at the same time. */
-		if (strcmp(last_state, "42P04") == 0 || strcmp(last_state, "23505") == 0) {
+		if (strcmp(last_state, "42P04") == 0
+		    || strcmp(last_state, "23505") == 0) {
 			rc = RS_OK;
 			break;
 		}
-		/* 55006: template1 busy (another CREATE DATABASE copying it). */
+		/* 55006: template1 busy (another CREATE DATABASE copying it).
+		 */
 		if (strcmp(last_state, "55006") != 0)
 			break;
 		sleep_ms(100);
@@ -322,8 +344,9 @@ rs_db_create_database(const char *maint_conninfo, const char *dbname)
 	if (rc == RS_OK)
 		rs_info(NULL, "event=pg_database_created dbname=%s", dbname);
 	else
-		rs_error(NULL, "event=pg_create_database_failed dbname=%s sqlstate=%s", dbname,
-		    last_state[0] ? last_state : "-");
+		rs_error(NULL,
+		    "event=pg_create_database_failed dbname=%s sqlstate=%s",
+		    dbname, last_state[0] ? last_state : "-");
 done:
 	PQfinish(db);
 	return rc;
@@ -336,14 +359,16 @@ rs_db_drop_database(const char *maint_conninfo, const char *dbname)
 	int rc;
 
 	if (!valid_dbname(dbname)) {
-		rs_error(NULL, "event=pg_bad_dbname dbname=\"%s\"", dbname ? dbname : "");
+		rs_error(NULL, "event=pg_bad_dbname dbname=\"%s\"",
+		    dbname ? dbname : "");
 		return RS_EINVAL;
 	}
 	if ((rc = rs_db_connect(maint_conninfo, &db)) != RS_OK)
 		return rc;
 	/* FORCE (PostgreSQL 13+) ends sessions still connected to it, e.g.
 	 * a slave that was copying this worker's data. */
-	rc = ddl(db, "DROP DATABASE IF EXISTS ", dbname, " WITH (FORCE)", false);
+	rc = ddl(
+	    db, "DROP DATABASE IF EXISTS ", dbname, " WITH (FORCE)", false);
 	if (rc == RS_OK)
 		rs_info(NULL, "event=pg_database_dropped dbname=%s", dbname);
 	PQfinish(db);

@@ -14,28 +14,29 @@
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
-#define HEARTBEAT_S 10
-#define CONNECT_TIMEOUT_MS 5000
-#define RPC_TIMEOUT_S 10
-#define CLOSE_TIMEOUT_S 2
-#define FRAME_MAX 131072
-#define STR_MAX 256
+#define HEARTBEAT_S          10
+#define CONNECT_TIMEOUT_MS   5000
+#define RPC_TIMEOUT_S        10
+#define CLOSE_TIMEOUT_S      2
+#define FRAME_MAX            131072
+#define STR_MAX              256
 #define CONTENT_TYPE_DEFAULT "application/x-protobuf"
 
 struct rs_mq {
 	amqp_connection_state_t conn;
-	amqp_channel_t ch;      /* the working channel */
+	amqp_channel_t ch; /* the working channel */
 	amqp_channel_t next_ch; /* next channel number to hand out */
 	amqp_channel_t max_ch;
 	char broker[128]; /* host:port/vhost, for logs (no credentials) */
-	bool dead;        /* unusable: every call returns RS_ECONN */
-	bool conn_dead;   /* socket gone: do not even say goodbye */
+	bool dead; /* unusable: every call returns RS_ECONN */
+	bool conn_dead; /* socket gone: do not even say goodbye */
 	bool dlx_declared;
 	int consumers;
 	uint16_t prefetch;
@@ -74,10 +75,10 @@ now_ms(void)
 static void
 sleep_ms(int64_t ms)
 {
-	struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
+	struct timespec ts
+	    = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
 
-	while (nanosleep(&ts, &ts) != 0) {
-	}
+	while (nanosleep(&ts, &ts) != 0) { }
 }
 
 /* Milliseconds left until deadline (never negative); -1 stays -1. */
@@ -113,6 +114,17 @@ copy_bytes(char *dst, size_t cap, amqp_bytes_t b)
 	dst[n] = '\0';
 }
 
+/* Entry check of every operation. Also frees the decoded frames of
+ * earlier calls: a held message owns its memory, nothing else is kept. */
+static bool
+usable(rs_mq *mq)
+{
+	if (mq->dead)
+		return false;
+	amqp_maybe_release_buffers(mq->conn);
+	return true;
+}
+
 static void
 mark_dead(rs_mq *mq, bool conn_gone)
 {
@@ -124,16 +136,21 @@ mark_dead(rs_mq *mq, bool conn_gone)
 /* Logs a connection.close / channel.close sent by the broker and answers
  * it with close-ok, as the protocol requires. Returns the reply code. */
 static int
-ack_broker_close(rs_mq *mq, amqp_channel_t ch, const amqp_method_t *m, const char *op)
+ack_broker_close(
+    rs_mq *mq, amqp_channel_t ch, const amqp_method_t *m, const char *op)
 {
 	if (m->id == AMQP_CONNECTION_CLOSE_METHOD) {
 		amqp_connection_close_t *c = m->decoded;
 		amqp_connection_close_ok_t ok = { 0 };
 
-		rs_error(NULL, "event=amqp_connection_closed broker=%s op=%s code=%u text=\"%.*s\"",
-		    mq->broker, op, (unsigned) c->reply_code, (int) c->reply_text.len,
+		rs_error(NULL,
+		    "event=amqp_connection_closed broker=%s op=%s code=%u "
+		    "text=\"%.*s\"",
+		    mq->broker, op, (unsigned) c->reply_code,
+		    (int) c->reply_text.len,
 		    (const char *) c->reply_text.bytes);
-		(void) amqp_send_method(mq->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+		(void) amqp_send_method(
+		    mq->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
 		mark_dead(mq, true);
 		return c->reply_code;
 	}
@@ -141,14 +158,20 @@ ack_broker_close(rs_mq *mq, amqp_channel_t ch, const amqp_method_t *m, const cha
 		amqp_channel_close_t *c = m->decoded;
 		amqp_channel_close_ok_t ok = { 0 };
 
-		rs_error(NULL, "event=amqp_channel_closed broker=%s op=%s channel=%u code=%u text=\"%.*s\"",
+		rs_error(NULL,
+		    "event=amqp_channel_closed broker=%s op=%s channel=%u "
+		    "code=%u text=\"%.*s\"",
 		    mq->broker, op, (unsigned) ch, (unsigned) c->reply_code,
-		    (int) c->reply_text.len, (const char *) c->reply_text.bytes);
-		if (amqp_send_method(mq->conn, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) != AMQP_STATUS_OK)
+		    (int) c->reply_text.len,
+		    (const char *) c->reply_text.bytes);
+		if (amqp_send_method(
+		        mq->conn, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok)
+		    != AMQP_STATUS_OK)
 			mark_dead(mq, true);
 		return c->reply_code;
 	}
-	rs_error(NULL, "event=amqp_unexpected_method broker=%s op=%s method=0x%08x",
+	rs_error(NULL,
+	    "event=amqp_unexpected_method broker=%s op=%s method=0x%08x",
 	    mq->broker, op, (unsigned) m->id);
 	return 0;
 }
@@ -168,7 +191,8 @@ take_channel(rs_mq *mq)
 	return c;
 }
 
-static int check_reply(rs_mq *mq, amqp_channel_t ch, amqp_rpc_reply_t r, const char *op);
+static int check_reply(
+    rs_mq *mq, amqp_channel_t ch, amqp_rpc_reply_t r, const char *op);
 
 /* After the broker closed the working channel in answer to a synchronous
  * method: open a fresh one and restore qos and confirm mode, unless
@@ -181,21 +205,25 @@ reopen_channel(rs_mq *mq)
 	if (mq->dead)
 		return;
 	if (mq->consumers > 0) {
-		rs_warn(NULL, "event=amqp_consumers_lost broker=%s consumers=%d",
+		rs_warn(NULL,
+		    "event=amqp_consumers_lost broker=%s consumers=%d",
 		    mq->broker, mq->consumers);
 		mark_dead(mq, false);
 		return;
 	}
 	c = take_channel(mq);
 	amqp_channel_open(mq->conn, c);
-	if (check_reply(mq, c, amqp_get_rpc_reply(mq->conn), "channel.open") != RS_OK) {
+	if (check_reply(mq, c, amqp_get_rpc_reply(mq->conn), "channel.open")
+	    != RS_OK) {
 		mark_dead(mq, false);
 		return;
 	}
 	mq->ch = c;
 	if (mq->prefetch > 0) {
 		amqp_basic_qos(mq->conn, c, 0, mq->prefetch, 0);
-		if (check_reply(mq, c, amqp_get_rpc_reply(mq->conn), "basic.qos") != RS_OK) {
+		if (check_reply(
+		        mq, c, amqp_get_rpc_reply(mq->conn), "basic.qos")
+		    != RS_OK) {
 			mark_dead(mq, false);
 			return;
 		}
@@ -208,7 +236,9 @@ reopen_channel(rs_mq *mq)
 		mq->published = mq->confirmed = 0;
 		mq->npending = 0;
 		amqp_confirm_select(mq->conn, c);
-		if (check_reply(mq, c, amqp_get_rpc_reply(mq->conn), "confirm.select") != RS_OK)
+		if (check_reply(
+		        mq, c, amqp_get_rpc_reply(mq->conn), "confirm.select")
+		    != RS_OK)
 			mark_dead(mq, false);
 	}
 }
@@ -221,13 +251,13 @@ check_reply(rs_mq *mq, amqp_channel_t ch, amqp_rpc_reply_t r, const char *op)
 	int code;
 
 	switch (r.reply_type) {
-	case AMQP_RESPONSE_NORMAL:
-		return RS_OK;
+	case AMQP_RESPONSE_NORMAL: return RS_OK;
 	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-		rs_error(NULL, "event=amqp_error broker=%s op=%s error=\"%s\"", mq->broker, op,
-		    amqp_error_string2(r.library_error));
+		rs_error(NULL, "event=amqp_error broker=%s op=%s error=\"%s\"",
+		    mq->broker, op, amqp_error_string2(r.library_error));
 		mark_dead(mq, true);
-		return r.library_error == AMQP_STATUS_NO_MEMORY ? RS_ENOMEM : RS_ECONN;
+		return r.library_error == AMQP_STATUS_NO_MEMORY ? RS_ENOMEM
+		                                                : RS_ECONN;
 	case AMQP_RESPONSE_SERVER_EXCEPTION:
 		code = ack_broker_close(mq, ch, &r.reply, op);
 		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD)
@@ -237,7 +267,9 @@ check_reply(rs_mq *mq, amqp_channel_t ch, amqp_rpc_reply_t r, const char *op)
 		return code == AMQP_NOT_FOUND ? RS_ENOTFOUND : RS_EMQ;
 	case AMQP_RESPONSE_NONE:
 	default:
-		rs_error(NULL, "event=amqp_error broker=%s op=%s error=\"no reply\"", mq->broker, op);
+		rs_error(NULL,
+		    "event=amqp_error broker=%s op=%s error=\"no reply\"",
+		    mq->broker, op);
 		mark_dead(mq, false);
 		return RS_EMQ;
 	}
@@ -248,8 +280,8 @@ check_status(rs_mq *mq, int status, const char *op)
 {
 	if (status == AMQP_STATUS_OK)
 		return RS_OK;
-	rs_error(NULL, "event=amqp_error broker=%s op=%s error=\"%s\"", mq->broker, op,
-	    amqp_error_string2(status));
+	rs_error(NULL, "event=amqp_error broker=%s op=%s error=\"%s\"",
+	    mq->broker, op, amqp_error_string2(status));
 	mark_dead(mq, true);
 	return status == AMQP_STATUS_NO_MEMORY ? RS_ENOMEM : RS_ECONN;
 }
@@ -323,14 +355,15 @@ handle_frame(rs_mq *mq, amqp_frame_t *f, const char *op)
 
 	if (f->frame_type != AMQP_FRAME_METHOD)
 		return RS_OK; /* content of something skipped; heartbeats */
-	if (m->id == AMQP_CONNECTION_CLOSE_METHOD ||
-	    (m->id == AMQP_CHANNEL_CLOSE_METHOD && f->channel == mq->ch)) {
+	if (m->id == AMQP_CONNECTION_CLOSE_METHOD
+	    || (m->id == AMQP_CHANNEL_CLOSE_METHOD && f->channel == mq->ch)) {
 		(void) ack_broker_close(mq, f->channel, m, op);
 		mark_dead(mq, false);
 		return RS_ECONN;
 	}
 	if (f->channel != mq->ch) {
-		rs_debug(NULL, "event=amqp_stray_frame channel=%u method=0x%08x",
+		rs_debug(NULL,
+		    "event=amqp_stray_frame channel=%u method=0x%08x",
 		    (unsigned) f->channel, (unsigned) m->id);
 		return RS_OK;
 	}
@@ -344,8 +377,10 @@ handle_frame(rs_mq *mq, amqp_frame_t *f, const char *op)
 	case AMQP_BASIC_NACK_METHOD: {
 		amqp_basic_nack_t *n = m->decoded;
 
-		rs_error(NULL, "event=amqp_publish_nacked broker=%s tag=%llu multiple=%d",
-		    mq->broker, (unsigned long long) n->delivery_tag, (int) n->multiple);
+		rs_error(NULL,
+		    "event=amqp_publish_nacked broker=%s tag=%llu multiple=%d",
+		    mq->broker, (unsigned long long) n->delivery_tag,
+		    (int) n->multiple);
 		mq->nacked = true;
 		settle(mq, n->delivery_tag, n->multiple != 0);
 		return RS_OK;
@@ -354,11 +389,15 @@ handle_frame(rs_mq *mq, amqp_frame_t *f, const char *op)
 		amqp_basic_cancel_t *c = m->decoded;
 		amqp_basic_cancel_ok_t ok;
 
-		rs_warn(NULL, "event=amqp_consumer_cancelled broker=%s consumer=\"%.*s\"",
-		    mq->broker, (int) c->consumer_tag.len, (const char *) c->consumer_tag.bytes);
+		rs_warn(NULL,
+		    "event=amqp_consumer_cancelled broker=%s "
+		    "consumer=\"%.*s\"",
+		    mq->broker, (int) c->consumer_tag.len,
+		    (const char *) c->consumer_tag.bytes);
 		if (!c->nowait) {
 			ok.consumer_tag = c->consumer_tag;
-			(void) amqp_send_method(mq->conn, mq->ch, AMQP_BASIC_CANCEL_OK_METHOD, &ok);
+			(void) amqp_send_method(mq->conn, mq->ch,
+			    AMQP_BASIC_CANCEL_OK_METHOD, &ok);
 		}
 		mark_dead(mq, false);
 		return RS_ECONN;
@@ -366,8 +405,10 @@ handle_frame(rs_mq *mq, amqp_frame_t *f, const char *op)
 	case AMQP_BASIC_RETURN_METHOD: {
 		amqp_basic_return_t *rt = m->decoded;
 
-		rs_warn(NULL, "event=amqp_returned broker=%s code=%u text=\"%.*s\"", mq->broker,
-		    (unsigned) rt->reply_code, (int) rt->reply_text.len,
+		rs_warn(NULL,
+		    "event=amqp_returned broker=%s code=%u text=\"%.*s\"",
+		    mq->broker, (unsigned) rt->reply_code,
+		    (int) rt->reply_text.len,
 		    (const char *) rt->reply_text.bytes);
 		return skip_content(mq, f->channel);
 	}
@@ -375,10 +416,12 @@ handle_frame(rs_mq *mq, amqp_frame_t *f, const char *op)
 		/* Only possible when a consumer and a confirm waiter share
 		 * the object (documented misuse): the message stays unacked
 		 * and is redelivered when the channel closes. */
-		rs_error(NULL, "event=amqp_delivery_dropped broker=%s op=%s", mq->broker, op);
+		rs_error(NULL, "event=amqp_delivery_dropped broker=%s op=%s",
+		    mq->broker, op);
 		return skip_content(mq, f->channel);
 	default:
-		rs_debug(NULL, "event=amqp_ignored_method method=0x%08x", (unsigned) m->id);
+		rs_debug(NULL, "event=amqp_ignored_method method=0x%08x",
+		    (unsigned) m->id);
 		return RS_OK;
 	}
 }
@@ -390,13 +433,19 @@ read_frame(rs_mq *mq, int64_t ms, const char *op)
 {
 	amqp_frame_t f;
 	struct timeval tv;
-	int st = amqp_simple_wait_frame_noblock(mq->conn, &f, to_timeval(ms, &tv));
+	int rc,
+	    st = amqp_simple_wait_frame_noblock(
+	        mq->conn, &f, to_timeval(ms, &tv));
 
 	if (st == AMQP_STATUS_TIMEOUT)
 		return RS_ETIMEDOUT;
 	if (st != AMQP_STATUS_OK)
 		return check_status(mq, st, op);
-	return handle_frame(mq, &f, op);
+	rc = handle_frame(mq, &f, op);
+	/* Confirms of a long publishing run must not pile up. */
+	if (!mq->dead)
+		amqp_maybe_release_buffers(mq->conn);
+	return rc;
 }
 
 /* Handles every frame that is already readable, without blocking. Safe
@@ -438,8 +487,8 @@ str_entry(const char *key, const char *v)
 
 /* One connection attempt; errors are logged at lvl. */
 static int
-mq_open(const char *url, const char *name, int64_t timeout_ms, enum rs_log_level lvl,
-    rs_mq **out)
+mq_open(const char *url, const char *name, int64_t timeout_ms,
+    enum rs_log_level lvl, rs_mq **out)
 {
 	struct amqp_connection_info ci;
 	amqp_table_entry_t caps[1], props[2];
@@ -471,8 +520,8 @@ mq_open(const char *url, const char *name, int64_t timeout_ms, enum rs_log_level
 	}
 	snprintf(mq->broker, sizeof(mq->broker), "%s:%d%s%s", ci.host, ci.port,
 	    ci.vhost[0] == '/' ? "" : "/", ci.vhost);
-	if ((mq->conn = amqp_new_connection()) == NULL ||
-	    (sock = amqp_tcp_socket_new(mq->conn)) == NULL) {
+	if ((mq->conn = amqp_new_connection()) == NULL
+	    || (sock = amqp_tcp_socket_new(mq->conn)) == NULL) {
 		rc = RS_ENOMEM;
 		goto fail;
 	}
@@ -484,8 +533,10 @@ mq_open(const char *url, const char *name, int64_t timeout_ms, enum rs_log_level
 	(void) amqp_set_handshake_timeout(mq->conn, &tv);
 	st = amqp_socket_open_noblock(sock, ci.host, ci.port, &tv);
 	if (st != AMQP_STATUS_OK) {
-		rs_log(lvl, NULL, "event=amqp_connect_failed broker=%s error=\"%s\"", mq->broker,
-		    amqp_error_string2(st));
+		rs_log(lvl, NULL,
+		    "event=amqp_connect_failed broker=%s error=\"%s\" "
+		    "errno=\"%s\"",
+		    mq->broker, amqp_error_string2(st), strerror(errno));
 		rc = RS_ECONN;
 		goto fail;
 	}
@@ -498,18 +549,23 @@ mq_open(const char *url, const char *name, int64_t timeout_ms, enum rs_log_level
 	props[1].value.value.table = capt;
 	propt.num_entries = 2;
 	propt.entries = props;
-	r = amqp_login_with_properties(mq->conn, ci.vhost, 0, FRAME_MAX, HEARTBEAT_S, &propt,
-	    AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
+	r = amqp_login_with_properties(mq->conn, ci.vhost, 0, FRAME_MAX,
+	    HEARTBEAT_S, &propt, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-		if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
-		    r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+		if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION
+		    && r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
 			amqp_connection_close_t *c = r.reply.decoded;
 
-			rs_log(lvl, NULL, "event=amqp_login_failed broker=%s code=%u text=\"%.*s\"",
-			    mq->broker, (unsigned) c->reply_code, (int) c->reply_text.len,
+			rs_log(lvl, NULL,
+			    "event=amqp_login_failed broker=%s code=%u "
+			    "text=\"%.*s\"",
+			    mq->broker, (unsigned) c->reply_code,
+			    (int) c->reply_text.len,
 			    (const char *) c->reply_text.bytes);
 		} else {
-			rs_log(lvl, NULL, "event=amqp_login_failed broker=%s error=\"%s\"", mq->broker,
+			rs_log(lvl, NULL,
+			    "event=amqp_login_failed broker=%s error=\"%s\"",
+			    mq->broker,
 			    r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION
 			        ? amqp_error_string2(r.library_error)
 			        : "unexpected reply");
@@ -526,7 +582,9 @@ mq_open(const char *url, const char *name, int64_t timeout_ms, enum rs_log_level
 	mq->ch = 1;
 	mq->next_ch = 2;
 	amqp_channel_open(mq->conn, 1);
-	if ((rc = check_reply(mq, 1, amqp_get_rpc_reply(mq->conn), "channel.open")) != RS_OK)
+	if ((rc = check_reply(
+	         mq, 1, amqp_get_rpc_reply(mq->conn), "channel.open"))
+	    != RS_OK)
 		goto fail;
 	free(copy);
 	*out = mq;
@@ -549,7 +607,8 @@ rs_mq_connect(const char *url, const char *name, rs_mq **out)
 }
 
 int
-rs_mq_connect_retry(const char *url, const char *name, int max_wait_ms, rs_mq **out)
+rs_mq_connect_retry(
+    const char *url, const char *name, int max_wait_ms, rs_mq **out)
 {
 	int64_t deadline = now_ms() + (max_wait_ms > 0 ? max_wait_ms : 0);
 	int64_t backoff = 50, left;
@@ -561,7 +620,9 @@ rs_mq_connect_retry(const char *url, const char *name, int max_wait_ms, rs_mq **
 		rc = mq_open(url, name, left, RS_LOG_DEBUG, out);
 		if (rc == RS_OK) {
 			if (attempts > 1)
-				rs_info(NULL, "event=amqp_connected attempts=%d", attempts);
+				rs_info(NULL,
+				    "event=amqp_connected attempts=%d",
+				    attempts);
 			return RS_OK;
 		}
 		if (rc == RS_EINVAL || rc == RS_ENOMEM)
@@ -572,8 +633,9 @@ rs_mq_connect_retry(const char *url, const char *name, int max_wait_ms, rs_mq **
 		sleep_ms(backoff < left ? backoff : left);
 		backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
 	}
-	rs_warn(NULL, "event=amqp_connect_gave_up attempts=%d waited_ms=%d last=\"%s\"", attempts,
-	    max_wait_ms, rs_strerror(rc));
+	rs_warn(NULL,
+	    "event=amqp_connect_gave_up attempts=%d waited_ms=%d last=\"%s\"",
+	    attempts, max_wait_ms, rs_strerror(rc));
 	return RS_ETIMEDOUT;
 }
 
@@ -617,7 +679,8 @@ declare_exchange(rs_mq *mq, const char *exchange, const char *type)
 {
 	amqp_exchange_declare(mq->conn, mq->ch, amqp_cstring_bytes(exchange),
 	    amqp_cstring_bytes(type), 0, 1, 0, 0, amqp_empty_table);
-	return check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "exchange.declare");
+	return check_reply(
+	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "exchange.declare");
 }
 
 static int
@@ -630,21 +693,25 @@ declare_queue(rs_mq *mq, const char *queue, unsigned flags)
 	if (flags & RS_MQ_SAC)
 		args[n++] = bool_entry("x-single-active-consumer", 1);
 	if (flags & RS_MQ_DLX)
-		args[n++] = str_entry("x-dead-letter-exchange", RS_MQ_DLX_EXCHANGE);
+		args[n++]
+		    = str_entry("x-dead-letter-exchange", RS_MQ_DLX_EXCHANGE);
 	t.num_entries = n;
 	t.entries = args;
 	amqp_queue_declare(mq->conn, mq->ch, amqp_cstring_bytes(queue), 0,
 	    (flags & RS_MQ_DURABLE) != 0, (flags & RS_MQ_EXCLUSIVE) != 0,
 	    (flags & RS_MQ_AUTODELETE) != 0, t);
-	return check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.declare");
+	return check_reply(
+	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.declare");
 }
 
 static int
 bind_queue(rs_mq *mq, const char *queue, const char *exchange)
 {
-	amqp_queue_bind(mq->conn, mq->ch, amqp_cstring_bytes(queue), amqp_cstring_bytes(exchange),
-	    amqp_cstring_bytes(""), amqp_empty_table);
-	return check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.bind");
+	amqp_queue_bind(mq->conn, mq->ch, amqp_cstring_bytes(queue),
+	    amqp_cstring_bytes(exchange), amqp_cstring_bytes(""),
+	    amqp_empty_table);
+	return check_reply(
+	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.bind");
 }
 
 static int
@@ -654,9 +721,11 @@ ensure_dlx(rs_mq *mq)
 
 	if (mq->dlx_declared)
 		return RS_OK;
-	if ((rc = declare_exchange(mq, RS_MQ_DLX_EXCHANGE, "fanout")) != RS_OK ||
-	    (rc = declare_queue(mq, RS_MQ_DEAD_QUEUE, RS_MQ_DURABLE)) != RS_OK ||
-	    (rc = bind_queue(mq, RS_MQ_DEAD_QUEUE, RS_MQ_DLX_EXCHANGE)) != RS_OK)
+	if ((rc = declare_exchange(mq, RS_MQ_DLX_EXCHANGE, "fanout")) != RS_OK
+	    || (rc = declare_queue(mq, RS_MQ_DEAD_QUEUE, RS_MQ_DURABLE))
+	        != RS_OK
+	    || (rc = bind_queue(mq, RS_MQ_DEAD_QUEUE, RS_MQ_DLX_EXCHANGE))
+	        != RS_OK)
 		return rc;
 	mq->dlx_declared = true;
 	return RS_OK;
@@ -669,7 +738,7 @@ rs_mq_declare_queue(rs_mq *mq, const char *queue, unsigned flags)
 
 	if (queue == NULL || *queue == '\0')
 		return RS_EINVAL;
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	if ((rc = ensure_dlx(mq)) != RS_OK)
 		return rc;
@@ -681,7 +750,7 @@ rs_mq_declare_fanout(rs_mq *mq, const char *exchange)
 {
 	if (exchange == NULL || *exchange == '\0')
 		return RS_EINVAL;
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	return declare_exchange(mq, exchange, "fanout");
 }
@@ -702,12 +771,13 @@ rs_mq_declare_topology(rs_mq *mq)
 	};
 	int rc;
 
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	if ((rc = ensure_dlx(mq)) != RS_OK)
 		return rc;
 	for (size_t i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
-		if ((rc = declare_queue(mq, queues[i].name, queues[i].flags)) != RS_OK)
+		if ((rc = declare_queue(mq, queues[i].name, queues[i].flags))
+		    != RS_OK)
 			return rc;
 	}
 	return declare_exchange(mq, "syncX", "fanout");
@@ -718,7 +788,7 @@ rs_mq_bind(rs_mq *mq, const char *queue, const char *exchange)
 {
 	if (queue == NULL || exchange == NULL)
 		return RS_EINVAL;
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	return bind_queue(mq, queue, exchange);
 }
@@ -728,14 +798,16 @@ rs_mq_delete_queue(rs_mq *mq, const char *queue)
 {
 	if (queue == NULL || *queue == '\0')
 		return RS_EINVAL;
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	amqp_queue_delete(mq->conn, mq->ch, amqp_cstring_bytes(queue), 0, 0);
-	return check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.delete");
+	return check_reply(
+	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.delete");
 }
 
 int
-rs_mq_queue_depth(rs_mq *mq, const char *queue, uint32_t *messages, uint32_t *consumers)
+rs_mq_queue_depth(
+    rs_mq *mq, const char *queue, uint32_t *messages, uint32_t *consumers)
 {
 	amqp_queue_declare_ok_t *ok;
 	amqp_channel_t c;
@@ -744,27 +816,31 @@ rs_mq_queue_depth(rs_mq *mq, const char *queue, uint32_t *messages, uint32_t *co
 
 	if (queue == NULL || *queue == '\0')
 		return RS_EINVAL;
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	/* A passive declare of a missing queue closes its channel, so it
 	 * runs on a channel of its own and the working one survives. */
 	c = take_channel(mq);
 	amqp_channel_open(mq->conn, c);
-	if ((rc = check_reply(mq, c, amqp_get_rpc_reply(mq->conn), "channel.open")) != RS_OK)
+	if ((rc = check_reply(
+	         mq, c, amqp_get_rpc_reply(mq->conn), "channel.open"))
+	    != RS_OK)
 		return rc;
-	ok = amqp_queue_declare(mq->conn, c, amqp_cstring_bytes(queue), 1, 0, 0, 0,
-	    amqp_empty_table);
+	ok = amqp_queue_declare(mq->conn, c, amqp_cstring_bytes(queue), 1, 0,
+	    0, 0, amqp_empty_table);
 	if (ok == NULL) {
 		amqp_rpc_reply_t r = amqp_get_rpc_reply(mq->conn);
 
-		if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
-		    r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
-		    ((amqp_channel_close_t *) r.reply.decoded)->reply_code == AMQP_NOT_FOUND) {
+		if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION
+		    && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD
+		    && ((amqp_channel_close_t *) r.reply.decoded)->reply_code
+		        == AMQP_NOT_FOUND) {
 			amqp_channel_close_ok_t cok = { 0 };
 
 			/* Expected outcome: not worth an error line. */
-			if (amqp_send_method(mq->conn, c, AMQP_CHANNEL_CLOSE_OK_METHOD, &cok) !=
-			    AMQP_STATUS_OK) {
+			if (amqp_send_method(mq->conn, c,
+			        AMQP_CHANNEL_CLOSE_OK_METHOD, &cok)
+			    != AMQP_STATUS_OK) {
 				mark_dead(mq, true);
 				return RS_ECONN;
 			}
@@ -774,7 +850,8 @@ rs_mq_queue_depth(rs_mq *mq, const char *queue, uint32_t *messages, uint32_t *co
 	}
 	m = ok->message_count;
 	k = ok->consumer_count;
-	rc = check_reply(mq, c, amqp_channel_close(mq->conn, c, AMQP_REPLY_SUCCESS),
+	rc = check_reply(mq, c,
+	    amqp_channel_close(mq->conn, c, AMQP_REPLY_SUCCESS),
 	    "channel.close");
 	if (rc != RS_OK)
 		return rc;
@@ -790,10 +867,11 @@ rs_mq_qos(rs_mq *mq, uint16_t prefetch)
 {
 	int rc;
 
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	amqp_basic_qos(mq->conn, mq->ch, 0, prefetch, 0);
-	rc = check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "basic.qos");
+	rc = check_reply(
+	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "basic.qos");
 	if (rc == RS_OK)
 		mq->prefetch = prefetch;
 	return rc;
@@ -804,12 +882,13 @@ rs_mq_confirm_select(rs_mq *mq)
 {
 	int rc;
 
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	if (mq->confirm)
 		return RS_OK;
 	amqp_confirm_select(mq->conn, mq->ch);
-	rc = check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "confirm.select");
+	rc = check_reply(
+	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "confirm.select");
 	if (rc == RS_OK) {
 		mq->confirm = true;
 		mq->published = mq->confirmed = 0;
@@ -822,8 +901,8 @@ rs_mq_confirm_select(rs_mq *mq)
 /* ---- publishing ------------------------------------------------------- */
 
 int
-rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key, const void *body,
-    size_t len, const rs_mq_props *props)
+rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
+    const void *body, size_t len, const rs_mq_props *props)
 {
 	amqp_basic_properties_t p;
 	amqp_bytes_t b;
@@ -831,7 +910,7 @@ rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key, const vo
 
 	if (routing_key == NULL || (body == NULL && len > 0))
 		return RS_EINVAL;
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	/* Without consumers nothing but confirms and errors can arrive:
 	 * take them now, so a broker that closed us is noticed before a
@@ -840,9 +919,10 @@ rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key, const vo
 		return rc;
 	memset(&p, 0, sizeof(p));
 	p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG;
-	p.content_type = amqp_cstring_bytes(
-	    props != NULL && props->content_type != NULL ? props->content_type
-	                                                 : CONTENT_TYPE_DEFAULT);
+	p.content_type
+	    = amqp_cstring_bytes(props != NULL && props->content_type != NULL
+	            ? props->content_type
+	            : CONTENT_TYPE_DEFAULT);
 	if (props != NULL) {
 		if (props->persistent) {
 			p._flags |= AMQP_BASIC_DELIVERY_MODE_FLAG;
@@ -850,7 +930,8 @@ rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key, const vo
 		}
 		if (props->correlation_id != NULL) {
 			p._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
-			p.correlation_id = amqp_cstring_bytes(props->correlation_id);
+			p.correlation_id
+			    = amqp_cstring_bytes(props->correlation_id);
 		}
 		if (props->reply_to != NULL) {
 			p._flags |= AMQP_BASIC_REPLY_TO_FLAG;
@@ -860,7 +941,8 @@ rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key, const vo
 	b.bytes = (void *) body;
 	b.len = len;
 	rc = check_status(mq,
-	    amqp_basic_publish(mq->conn, mq->ch, amqp_cstring_bytes(exchange ? exchange : ""),
+	    amqp_basic_publish(mq->conn, mq->ch,
+	        amqp_cstring_bytes(exchange ? exchange : ""),
 	        amqp_cstring_bytes(routing_key), 0, 0, &p, b),
 	    "basic.publish");
 	if (rc == RS_OK && mq->confirm)
@@ -874,7 +956,7 @@ rs_mq_wait_confirms(rs_mq *mq, int timeout_ms)
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	int rc;
 
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	if (!mq->confirm)
 		return RS_ESTATE;
@@ -885,9 +967,12 @@ rs_mq_wait_confirms(rs_mq *mq, int timeout_ms)
 		rc = read_frame(mq, remaining(deadline), "wait_confirms");
 		if (rc == RS_ETIMEDOUT) {
 			if (remaining(deadline) == 0) {
-				rs_warn(NULL, "event=amqp_confirm_timeout broker=%s unconfirmed=%llu",
+				rs_warn(NULL,
+				    "event=amqp_confirm_timeout broker=%s "
+				    "unconfirmed=%llu",
 				    mq->broker,
-				    (unsigned long long) (mq->published - mq->confirmed));
+				    (unsigned long long) (mq->published
+				        - mq->confirmed));
 				return RS_ETIMEDOUT;
 			}
 			continue;
@@ -912,11 +997,12 @@ rs_mq_consume(rs_mq *mq, const char *queue, bool no_ack, char *tag_out)
 
 	if (queue == NULL || *queue == '\0')
 		return RS_EINVAL;
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
-	ok = amqp_basic_consume(mq->conn, mq->ch, amqp_cstring_bytes(queue), amqp_empty_bytes, 0,
-	    no_ack, 0, amqp_empty_table);
-	rc = check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "basic.consume");
+	ok = amqp_basic_consume(mq->conn, mq->ch, amqp_cstring_bytes(queue),
+	    amqp_empty_bytes, 0, no_ack, 0, amqp_empty_table);
+	rc = check_reply(
+	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "basic.consume");
 	if (rc != RS_OK)
 		return rc;
 	mq->consumers++;
@@ -932,18 +1018,19 @@ rs_mq_cancel(rs_mq *mq, const char *consumer_tag)
 
 	if (consumer_tag == NULL || *consumer_tag == '\0')
 		return RS_EINVAL;
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	amqp_basic_cancel(mq->conn, mq->ch, amqp_cstring_bytes(consumer_tag));
-	rc = check_reply(mq, mq->ch, amqp_get_rpc_reply(mq->conn), "basic.cancel");
+	rc = check_reply(
+	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "basic.cancel");
 	if (rc == RS_OK && mq->consumers > 0)
 		mq->consumers--;
 	return rc;
 }
 
 static void
-fill_msg(rs_mq *mq, amqp_message_t *m, uint64_t tag, bool redelivered, amqp_bytes_t ctag,
-    rs_mq_msg *out)
+fill_msg(rs_mq *mq, amqp_message_t *m, uint64_t tag, bool redelivered,
+    amqp_bytes_t ctag, rs_mq_msg *out)
 {
 	amqp_basic_properties_t *p = &m->properties;
 	amqp_bytes_t none = { 0, NULL };
@@ -951,9 +1038,11 @@ fill_msg(rs_mq *mq, amqp_message_t *m, uint64_t tag, bool redelivered, amqp_byte
 	copy_bytes(mq->reply_to, STR_MAX,
 	    (p->_flags & AMQP_BASIC_REPLY_TO_FLAG) ? p->reply_to : none);
 	copy_bytes(mq->correlation_id, STR_MAX,
-	    (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG) ? p->correlation_id : none);
+	    (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG) ? p->correlation_id
+	                                                 : none);
 	copy_bytes(mq->content_type, STR_MAX,
-	    (p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG) ? p->content_type : none);
+	    (p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG) ? p->content_type
+	                                               : none);
 	copy_bytes(mq->consumer_tag, STR_MAX, ctag);
 	memset(out, 0, sizeof(*out));
 	out->delivery_tag = tag;
@@ -975,15 +1064,17 @@ rs_mq_next(rs_mq *mq, int timeout_ms, rs_mq_msg *out)
 	struct timeval tv;
 	int rc;
 
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	release_held(mq);
 	for (;;) {
-		r = amqp_consume_message(mq->conn, &mq->env, to_timeval(remaining(deadline), &tv), 0);
+		r = amqp_consume_message(mq->conn, &mq->env,
+		    to_timeval(remaining(deadline), &tv), 0);
 		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
 			mq->have_env = true;
 			fill_msg(mq, &mq->env.message, mq->env.delivery_tag,
-			    mq->env.redelivered != 0, mq->env.consumer_tag, out);
+			    mq->env.redelivered != 0, mq->env.consumer_tag,
+			    out);
 			return RS_OK;
 		}
 		if (r.reply_type != AMQP_RESPONSE_LIBRARY_EXCEPTION)
@@ -994,10 +1085,9 @@ rs_mq_next(rs_mq *mq, int timeout_ms, rs_mq_msg *out)
 			return check_status(mq, r.library_error, "consume");
 		/* Something other than a delivery is waiting (it was put
 		 * back): a confirm, a close, a cancellation. */
-		if ((rc = read_frame(mq, 0, "consume")) != RS_OK && rc != RS_ETIMEDOUT)
+		if ((rc = read_frame(mq, 0, "consume")) != RS_OK
+		    && rc != RS_ETIMEDOUT)
 			return rc;
-		if (deadline >= 0 && remaining(deadline) == 0 && timeout_ms > 0)
-			return RS_ETIMEDOUT;
 	}
 }
 
@@ -1012,10 +1102,11 @@ rs_mq_get(rs_mq *mq, const char *queue, bool no_ack, rs_mq_msg *out)
 
 	if (queue == NULL || *queue == '\0')
 		return RS_EINVAL;
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
 	release_held(mq);
-	r = amqp_basic_get(mq->conn, mq->ch, amqp_cstring_bytes(queue), no_ack);
+	r = amqp_basic_get(
+	    mq->conn, mq->ch, amqp_cstring_bytes(queue), no_ack);
 	if ((rc = check_reply(mq, mq->ch, r, "basic.get")) != RS_OK)
 		return rc;
 	if (r.reply.id == AMQP_BASIC_GET_EMPTY_METHOD)
@@ -1044,18 +1135,20 @@ rs_mq_msg_release(rs_mq *mq, rs_mq_msg *msg)
 int
 rs_mq_ack(rs_mq *mq, uint64_t delivery_tag, bool multiple)
 {
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
-	return check_status(mq, amqp_basic_ack(mq->conn, mq->ch, delivery_tag, multiple),
+	return check_status(mq,
+	    amqp_basic_ack(mq->conn, mq->ch, delivery_tag, multiple),
 	    "basic.ack");
 }
 
 int
 rs_mq_reject(rs_mq *mq, uint64_t delivery_tag, bool requeue)
 {
-	if (mq->dead)
+	if (!usable(mq))
 		return RS_ECONN;
-	return check_status(mq, amqp_basic_reject(mq->conn, mq->ch, delivery_tag, requeue),
+	return check_status(mq,
+	    amqp_basic_reject(mq->conn, mq->ch, delivery_tag, requeue),
 	    "basic.reject");
 }
 

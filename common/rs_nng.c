@@ -11,34 +11,33 @@
 
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 1000
+/* Messages queued per peer (pub) and in total (sub). Beyond that pub0
+ * drops the oldest: notices are state, so the newest is what counts. */
+#define QUEUE_MSGS 128
 
 static int
 nng_to_rs(int nrv)
 {
 	switch (nrv) {
-	case 0:
-		return RS_OK;
+	case 0: return RS_OK;
 	case NNG_ETIMEDOUT:
-	case NNG_EAGAIN:
-		return RS_ETIMEDOUT;
-	case NNG_ECLOSED:
-		return RS_ECLOSED;
-	case NNG_ENOMEM:
-		return RS_ENOMEM;
+	case NNG_EAGAIN: return RS_ETIMEDOUT;
+	case NNG_ECLOSED: return RS_ECLOSED;
+	case NNG_ENOMEM: return RS_ENOMEM;
 	case NNG_EINVAL:
 	case NNG_EADDRINVAL:
-	case NNG_ENOTSUP:
-		return RS_EINVAL;
-	default:
-		return RS_ENNG;
+	case NNG_ENOTSUP: return RS_EINVAL;
+	default: return RS_ENNG;
 	}
 }
 
 static int
 fail(int nrv, const char *op, const char *url)
 {
-	rs_error(NULL, "event=nng_error op=%s url=%s error=\"%s\"", op, url ? url : "-",
-	    nng_strerror(nrv));
+	if (nrv == NNG_ECLOSED)
+		return RS_ECLOSED; /* the owner closed it: not news */
+	rs_error(NULL, "event=nng_error op=%s url=%s error=\"%s\"", op,
+	    url ? url : "-", nng_strerror(nrv));
 	return nng_to_rs(nrv);
 }
 
@@ -69,11 +68,16 @@ rs_nng_pub_open(const char *host, nng_socket *out, char *url, size_t urllen)
 		return RS_EINVAL;
 	if ((nrv = nng_pub0_open(&s)) != 0)
 		return fail(nrv, "pub_open", NULL);
+	if ((nrv = nng_socket_set_int(s, NNG_OPT_SENDBUF, QUEUE_MSGS)) != 0) {
+		(void) fail(nrv, "pub_setopt", NULL);
+		goto fail;
+	}
 	if ((nrv = nng_listen(s, lurl, &l, 0)) != 0) {
 		(void) fail(nrv, "listen", lurl);
 		goto fail;
 	}
-	if ((nrv = nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port)) != 0) {
+	if ((nrv = nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port))
+	    != 0) {
 		(void) fail(nrv, "bound_port", lurl);
 		goto fail;
 	}
@@ -97,9 +101,14 @@ rs_nng_sub_open(nng_socket *out)
 
 	if ((nrv = nng_sub0_open(&s)) != 0)
 		return fail(nrv, "sub_open", NULL);
-	if ((nrv = nng_socket_set(s, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
-	    (nrv = nng_socket_set_ms(s, NNG_OPT_RECONNMINT, RECONNECT_MIN_MS)) != 0 ||
-	    (nrv = nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS)) != 0) {
+	if ((nrv = nng_socket_set(s, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0
+	    || (nrv = nng_socket_set_int(s, NNG_OPT_RECVBUF, QUEUE_MSGS)) != 0
+	    || (nrv = nng_socket_set_ms(
+	            s, NNG_OPT_RECONNMINT, RECONNECT_MIN_MS))
+	        != 0
+	    || (nrv = nng_socket_set_ms(
+	            s, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS))
+	        != 0) {
 		nng_close(s);
 		return fail(nrv, "sub_setopt", NULL);
 	}
@@ -130,7 +139,8 @@ rs_nng_send_str(nng_socket sock, const char *s)
 		return RS_EINVAL;
 	nrv = nng_send(sock, (void *) s, strlen(s), NNG_FLAG_NONBLOCK);
 	if (nrv == 0 || nrv == NNG_EAGAIN)
-		return RS_OK; /* pub drops for slow or absent peers by design */
+		return RS_OK; /* pub drops for slow or absent peers by design
+		               */
 	return fail(nrv, "send", NULL);
 }
 
@@ -147,7 +157,8 @@ rs_nng_recv_str(nng_socket sock, char *buf, size_t buflen, int timeout_ms)
 		flags = NNG_FLAG_NONBLOCK;
 	} else {
 		nrv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO,
-		    timeout_ms < 0 ? NNG_DURATION_INFINITE : (nng_duration) timeout_ms);
+		    timeout_ms < 0 ? NNG_DURATION_INFINITE
+		                   : (nng_duration) timeout_ms);
 		if (nrv != 0)
 			return fail(nrv, "set_recvtimeo", NULL);
 	}
@@ -155,7 +166,8 @@ rs_nng_recv_str(nng_socket sock, char *buf, size_t buflen, int timeout_ms)
 	if (nrv == NNG_ETIMEDOUT || nrv == NNG_EAGAIN)
 		return RS_ETIMEDOUT;
 	if (nrv != 0)
-		return nrv == NNG_ECLOSED ? RS_ECLOSED : fail(nrv, "recv", NULL);
+		return nrv == NNG_ECLOSED ? RS_ECLOSED
+		                          : fail(nrv, "recv", NULL);
 	n = nng_msg_len(msg);
 	/* Senders may or may not include the terminating NUL. */
 	if (n > 0 && ((const char *) nng_msg_body(msg))[n - 1] == '\0')

@@ -54,8 +54,9 @@ rpc_open(rs_rpc *rpc, int wait_ms)
 	rc = rs_mq_connect_retry(rpc->url, "rs_rpc", wait_ms, &mq);
 	if (rc != RS_OK)
 		return rc == RS_ETIMEDOUT ? RS_ECONN : rc;
-	if ((rc = rs_mq_declare_topology(mq)) != RS_OK ||
-	    (rc = rs_mq_consume(mq, RS_MQ_DIRECT_REPLY, true, NULL)) != RS_OK) {
+	if ((rc = rs_mq_declare_topology(mq)) != RS_OK
+	    || (rc = rs_mq_consume(mq, RS_MQ_DIRECT_REPLY, true, NULL))
+	        != RS_OK) {
 		rs_mq_destroy(mq);
 		return rc;
 	}
@@ -71,8 +72,8 @@ rpc_drop(rs_rpc *rpc)
 }
 
 int
-rs_rpc_create(const char *amqp_url, const char *target_queue, int connect_wait_ms,
-    rs_rpc **out)
+rs_rpc_create(const char *amqp_url, const char *target_queue,
+    int connect_wait_ms, rs_rpc **out)
 {
 	rs_rpc *rpc;
 	int rc;
@@ -81,7 +82,8 @@ rs_rpc_create(const char *amqp_url, const char *target_queue, int connect_wait_m
 		return RS_EINVAL;
 	if ((rpc = calloc(1, sizeof(*rpc))) == NULL)
 		return RS_ENOMEM;
-	if ((rpc->url = strdup(amqp_url)) == NULL || (rpc->queue = strdup(target_queue)) == NULL) {
+	if ((rpc->url = strdup(amqp_url)) == NULL
+	    || (rpc->queue = strdup(target_queue)) == NULL) {
 		rc = RS_ENOMEM;
 		goto fail;
 	}
@@ -124,7 +126,9 @@ static int
 reconnect(rs_rpc *rpc, const char *rid, int64_t deadline)
 {
 	int64_t left = remaining(deadline);
-	int wait = (int) (left < 0 || left > RECONNECT_WAIT_MS ? RECONNECT_WAIT_MS : left);
+	int wait
+	    = (int) (left < 0 || left > RECONNECT_WAIT_MS ? RECONNECT_WAIT_MS
+	                                                  : left);
 
 	rs_warn(rid, "event=rpc_reconnect queue=%s", rpc->queue);
 	rpc_drop(rpc);
@@ -143,7 +147,8 @@ rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
 	size_t len;
 	int rc;
 
-	if (req == NULL || resp == NULL || req->request_id == NULL || *req->request_id == '\0')
+	if (req == NULL || resp == NULL || req->request_id == NULL
+	    || *req->request_id == '\0')
 		return RS_EINVAL;
 	rid = req->request_id;
 	len = rideshare__db_request__get_packed_size(req);
@@ -162,7 +167,8 @@ rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
 	rc = send_request(rpc, rid, len);
 	for (;;) {
 		if (rc == RS_OK)
-			rc = rs_mq_next(rpc->mq, (int) remaining(deadline), &msg);
+			rc = rs_mq_next(
+			    rpc->mq, (int) remaining(deadline), &msg);
 		if (rc == RS_ECONN && !resent) {
 			/* Safe for writes too: the master dedupes by id. */
 			resent = true;
@@ -174,14 +180,17 @@ rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
 		if (rc != RS_OK)
 			return rc;
 		if (strcmp(msg.correlation_id, rid) != 0) {
-			rs_debug(rid, "event=rpc_stale_reply correlation_id=%s", msg.correlation_id);
+			rs_debug(rid,
+			    "event=rpc_stale_reply correlation_id=%s",
+			    msg.correlation_id);
 			rs_mq_msg_release(rpc->mq, &msg);
 			continue;
 		}
 		r = rideshare__db_response__unpack(NULL, msg.len, msg.body);
 		rs_mq_msg_release(rpc->mq, &msg);
 		if (r == NULL) {
-			rs_error(rid, "event=rpc_bad_reply queue=%s", rpc->queue);
+			rs_error(
+			    rid, "event=rpc_bad_reply queue=%s", rpc->queue);
 			return RS_EPROTO;
 		}
 		*resp = r;

@@ -16,7 +16,7 @@
 #include <zookeeper/zookeeper.h>
 
 #define GET_INITIAL 1024
-#define INCR_TRIES 1000
+#define INCR_TRIES  1000
 
 struct rs_zk {
 	zhandle_t *zh;
@@ -36,32 +36,77 @@ log_setup(void)
 	zoo_set_log_stream(stderr);
 }
 
-/* The client's own warnings, reformatted as one of our log lines. */
+/* The client's own warnings, as our log lines. While a server is down it
+ * repeats two lines every few tens of milliseconds, so at most LOG_BURST
+ * lines go out per LOG_WINDOW_MS (all of them at debug level); session
+ * changes are logged by the watcher anyway. */
+#define LOG_BURST     5
+#define LOG_WINDOW_MS 10000
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t log_window_start;
+static int log_in_window;
+static long log_suppressed;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 zk_log(const char *message)
 {
+	/* Skip the client's own timestamp and thread id. */
+	const char *m = strstr(message, "ZOO_");
 	char buf[1024];
+	long dropped = 0;
+	bool allow;
+	int64_t now;
 	size_t i;
 
-	for (i = 0; message[i] != '\0' && i < sizeof(buf) - 1; i++)
-		buf[i] = message[i] == '"' ? '\'' : message[i];
+	if (m == NULL)
+		m = message;
+	for (i = 0; m[i] != '\0' && m[i] != '\n' && i < sizeof(buf) - 1; i++)
+		buf[i] = m[i] == '"' ? '\'' : m[i];
 	buf[i] = '\0';
-	rs_warn(NULL, "event=zk_client msg=\"%s\"", buf);
+	if (rs_log_enabled(RS_LOG_DEBUG)) {
+		rs_debug(NULL, "event=zk_client msg=\"%s\"", buf);
+		return;
+	}
+	now = now_ms();
+	pthread_mutex_lock(&log_mu);
+	if (now - log_window_start >= LOG_WINDOW_MS) {
+		log_window_start = now;
+		log_in_window = 0;
+	}
+	allow = log_in_window < LOG_BURST;
+	if (allow) {
+		log_in_window++;
+		dropped = log_suppressed;
+		log_suppressed = 0;
+	} else {
+		log_suppressed++;
+	}
+	pthread_mutex_unlock(&log_mu);
+	if (allow)
+		rs_warn(NULL, "event=zk_client suppressed=%ld msg=\"%s\"",
+		    dropped, buf);
 }
 
 static void
 watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
 	rs_zk *zk = ctx;
-	enum rs_zk_event ev;
+	int ev = -1;
 
 	(void) zh;
 	if (type == ZOO_SESSION_EVENT) {
-		pthread_mutex_lock(&zk->mu);
-		zk->state = state;
-		pthread_cond_broadcast(&zk->cv);
-		pthread_mutex_unlock(&zk->mu);
-		if (state == ZOO_CONNECTED_STATE || state == ZOO_READONLY_STATE) {
+		if (state == ZOO_CONNECTED_STATE
+		    || state == ZOO_READONLY_STATE) {
 			ev = RS_ZK_CONNECTED;
 		} else if (state == ZOO_CONNECTING_STATE) {
 			rs_warn(NULL, "event=zk_disconnected");
@@ -72,9 +117,8 @@ watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 		} else if (state == ZOO_AUTH_FAILED_STATE) {
 			rs_error(NULL, "event=zk_auth_failed");
 			ev = RS_ZK_EXPIRED; /* the session is as unusable */
-		} else {
-			return; /* associating, not connected: transitional */
 		}
+		/* Other states (associating...) are transitional. */
 	} else if (type == ZOO_CREATED_EVENT) {
 		ev = RS_ZK_CREATED;
 	} else if (type == ZOO_DELETED_EVENT) {
@@ -83,11 +127,18 @@ watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 		ev = RS_ZK_CHANGED;
 	} else if (type == ZOO_CHILD_EVENT) {
 		ev = RS_ZK_CHILD;
-	} else {
-		return; /* ZOO_NOTWATCHING_EVENT */
 	}
-	if (zk->fn != NULL)
-		zk->fn(zk->arg, ev, path != NULL ? path : "");
+	/* The owner hears first: rs_zk_connect returns only after its
+	 * callback has seen RS_ZK_CONNECTED. */
+	if (ev >= 0 && zk->fn != NULL)
+		zk->fn(
+		    zk->arg, (enum rs_zk_event) ev, path != NULL ? path : "");
+	if (type == ZOO_SESSION_EVENT) {
+		pthread_mutex_lock(&zk->mu);
+		zk->state = state;
+		pthread_cond_broadcast(&zk->cv);
+		pthread_mutex_unlock(&zk->mu);
+	}
 }
 
 /* Maps a ZooKeeper return code, logging the unexpected ones. */
@@ -95,27 +146,26 @@ static int
 zk_err(int zrc, const char *op, const char *path)
 {
 	switch (zrc) {
-	case ZOK:
-		return RS_OK;
-	case ZNONODE:
-		return RS_ENOTFOUND;
-	case ZNODEEXISTS:
-		return RS_EEXIST;
-	case ZBADVERSION:
-		return RS_EAGAIN;
+	case ZOK: return RS_OK;
+	case ZNONODE: return RS_ENOTFOUND;
+	case ZNODEEXISTS: return RS_EEXIST;
+	case ZBADVERSION: return RS_EAGAIN;
 	case ZCONNECTIONLOSS:
 	case ZOPERATIONTIMEOUT:
 	case ZSESSIONEXPIRED:
 	case ZSESSIONMOVED:
 	case ZINVALIDSTATE:
 	case ZCLOSING:
-		rs_warn(NULL, "event=zk_error op=%s path=%s error=\"%s\"", op, path, zerror(zrc));
+		rs_warn(NULL, "event=zk_error op=%s path=%s error=\"%s\"", op,
+		    path, zerror(zrc));
 		return RS_ECONN;
 	case ZBADARGUMENTS:
-		rs_error(NULL, "event=zk_error op=%s path=%s error=\"%s\"", op, path, zerror(zrc));
+		rs_error(NULL, "event=zk_error op=%s path=%s error=\"%s\"", op,
+		    path, zerror(zrc));
 		return RS_EINVAL;
 	default:
-		rs_error(NULL, "event=zk_error op=%s path=%s error=\"%s\"", op, path, zerror(zrc));
+		rs_error(NULL, "event=zk_error op=%s path=%s error=\"%s\"", op,
+		    path, zerror(zrc));
 		return RS_EZK;
 	}
 }
@@ -132,8 +182,8 @@ valid_path(const char *path)
 }
 
 int
-rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms, rs_zk_event_fn fn,
-    void *arg, rs_zk **out)
+rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms,
+    rs_zk_event_fn fn, void *arg, rs_zk **out)
 {
 	pthread_condattr_t ca;
 	struct timespec dl;
@@ -153,9 +203,11 @@ rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms, rs_zk_e
 	pthread_cond_init(&zk->cv, &ca);
 	pthread_condattr_destroy(&ca);
 
-	zk->zh = zookeeper_init2(hosts, watcher, session_ms, NULL, zk, 0, zk_log);
+	zk->zh
+	    = zookeeper_init2(hosts, watcher, session_ms, NULL, zk, 0, zk_log);
 	if (zk->zh == NULL) {
-		rs_error(NULL, "event=zk_init_failed hosts=%s error=\"%s\"", hosts, strerror(errno));
+		rs_error(NULL, "event=zk_init_failed hosts=%s error=\"%s\"",
+		    hosts, strerror(errno));
 		rc = errno == EINVAL ? RS_EINVAL : RS_ECONN;
 		goto fail;
 	}
@@ -167,17 +219,20 @@ rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms, rs_zk_e
 		dl.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&zk->mu);
-	while (zk->state != ZOO_CONNECTED_STATE && zk->state != ZOO_EXPIRED_SESSION_STATE &&
-	    zk->state != ZOO_AUTH_FAILED_STATE) {
+	while (zk->state != ZOO_CONNECTED_STATE
+	    && zk->state != ZOO_EXPIRED_SESSION_STATE
+	    && zk->state != ZOO_AUTH_FAILED_STATE) {
 		if (pthread_cond_timedwait(&zk->cv, &zk->mu, &dl) == ETIMEDOUT)
 			break;
 	}
 	state = zk->state;
 	pthread_mutex_unlock(&zk->mu);
 	if (state != ZOO_CONNECTED_STATE) {
-		rs_error(NULL, "event=zk_connect_failed hosts=%s timeout_ms=%d state=%d", hosts,
-		    connect_timeout_ms, state);
-		rc = state == 0 || state == ZOO_CONNECTING_STATE ? RS_ETIMEDOUT : RS_ECONN;
+		rs_error(NULL,
+		    "event=zk_connect_failed hosts=%s timeout_ms=%d state=%d",
+		    hosts, connect_timeout_ms, state);
+		rc = state == 0 || state == ZOO_CONNECTING_STATE ? RS_ETIMEDOUT
+		                                                 : RS_ECONN;
 		goto fail;
 	}
 	*out = zk;
@@ -205,13 +260,14 @@ rs_zk_close(rs_zk *zk)
 }
 
 int
-rs_zk_create(rs_zk *zk, const char *path, const void *data, size_t len, bool ephemeral)
+rs_zk_create(
+    rs_zk *zk, const char *path, const void *data, size_t len, bool ephemeral)
 {
 	if (!valid_path(path) || len > INT32_MAX || (data == NULL && len > 0))
 		return RS_EINVAL;
-	return zk_err(zoo_create(zk->zh, path, data, data != NULL ? (int) len : -1,
-	                  &ZOO_OPEN_ACL_UNSAFE, ephemeral ? ZOO_EPHEMERAL : ZOO_PERSISTENT,
-	                  NULL, 0),
+	return zk_err(zoo_create(zk->zh, path, data,
+	                  data != NULL ? (int) len : -1, &ZOO_OPEN_ACL_UNSAFE,
+	                  ephemeral ? ZOO_EPHEMERAL : ZOO_PERSISTENT, NULL, 0),
 	    "create", path);
 }
 
@@ -232,8 +288,8 @@ rs_zk_ensure_path(rs_zk *zk, const char *path)
 		char c = *s;
 
 		*s = '\0';
-		rc = zk_err(zoo_create(zk->zh, p, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
-		                NULL, 0),
+		rc = zk_err(zoo_create(zk->zh, p, NULL, -1,
+		                &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0),
 		    "create", p);
 		*s = c;
 		if (rc == RS_EEXIST)
@@ -293,7 +349,9 @@ rs_zk_set(rs_zk *zk, const char *path, const void *data, size_t len)
 {
 	if (!valid_path(path) || len > INT32_MAX || (data == NULL && len > 0))
 		return RS_EINVAL;
-	return zk_err(zoo_set(zk->zh, path, data, data != NULL ? (int) len : -1, -1), "set", path);
+	return zk_err(
+	    zoo_set(zk->zh, path, data, data != NULL ? (int) len : -1, -1),
+	    "set", path);
 }
 
 int
@@ -305,7 +363,8 @@ rs_zk_delete(rs_zk *zk, const char *path)
 }
 
 int
-rs_zk_children(rs_zk *zk, const char *path, bool watch, char ***names, int *count)
+rs_zk_children(
+    rs_zk *zk, const char *path, bool watch, char ***names, int *count)
 {
 	struct String_vector sv = { 0, NULL };
 	char **v;
@@ -313,7 +372,9 @@ rs_zk_children(rs_zk *zk, const char *path, bool watch, char ***names, int *coun
 
 	if (!valid_path(path) || names == NULL || count == NULL)
 		return RS_EINVAL;
-	if ((rc = zk_err(zoo_get_children(zk->zh, path, watch, &sv), "children", path)) != RS_OK)
+	if ((rc = zk_err(
+	         zoo_get_children(zk->zh, path, watch, &sv), "children", path))
+	    != RS_OK)
 		return rc;
 	if ((v = calloc((size_t) sv.count + 1, sizeof(*v))) == NULL) {
 		deallocate_String_vector(&sv);
@@ -375,13 +436,14 @@ rs_zk_incr(rs_zk *zk, const char *path, uint64_t *out)
 		if (zrc == ZNONODE) {
 			/* Absent counts as 0; creating it with 1 is the
 			 * increment, and atomic. */
-			zrc = zoo_create(zk->zh, path, "1", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
-			    NULL, 0);
+			zrc = zoo_create(zk->zh, path, "1", 1,
+			    &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
 			if (zrc == ZOK) {
 				*out = 1;
 				return RS_OK;
 			}
-			if (zrc == ZNONODE && (rc = ensure_parent(zk, path)) != RS_OK)
+			if (zrc == ZNONODE
+			    && (rc = ensure_parent(zk, path)) != RS_OK)
 				return rc;
 			if (zrc == ZNONODE || zrc == ZNODEEXISTS)
 				continue;
@@ -390,7 +452,8 @@ rs_zk_incr(rs_zk *zk, const char *path, uint64_t *out)
 		if (zrc != ZOK)
 			return zk_err(zrc, "get", path);
 		if (st.dataLength > (int) sizeof(buf) - 1) {
-			rs_error(NULL, "event=zk_bad_counter path=%s len=%d", path, st.dataLength);
+			rs_error(NULL, "event=zk_bad_counter path=%s len=%d",
+			    path, st.dataLength);
 			return RS_EPROTO;
 		}
 		if (blen < 0)
@@ -398,8 +461,11 @@ rs_zk_incr(rs_zk *zk, const char *path, uint64_t *out)
 		buf[blen] = '\0';
 		errno = 0;
 		v = blen == 0 ? 0 : strtoull(buf, &end, 10);
-		if (blen > 0 && (errno != 0 || *end != '\0' || buf[0] == '-')) {
-			rs_error(NULL, "event=zk_bad_counter path=%s value=\"%s\"", path, buf);
+		if (blen > 0
+		    && (errno != 0 || *end != '\0' || buf[0] == '-')) {
+			rs_error(NULL,
+			    "event=zk_bad_counter path=%s value=\"%s\"", path,
+			    buf);
 			return RS_EPROTO;
 		}
 		n = snprintf(buf, sizeof(buf), "%llu", v + 1);
@@ -412,6 +478,7 @@ rs_zk_incr(rs_zk *zk, const char *path, uint64_t *out)
 			continue; /* someone else moved it: read again */
 		return zk_err(zrc, "set", path);
 	}
-	rs_error(NULL, "event=zk_incr_contended path=%s tries=%d", path, INCR_TRIES);
+	rs_error(NULL, "event=zk_incr_contended path=%s tries=%d", path,
+	    INCR_TRIES);
 	return RS_EAGAIN;
 }

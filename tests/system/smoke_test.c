@@ -57,17 +57,21 @@ test_amqp_publish_with_confirms_then_consume(void **state)
 	snprintf(queue, sizeof(queue), "smoke.confirm.%s", suffix);
 	assert_int_equal(rs_mq_connect(amqp_url, "smoke-pub", &pub), RS_OK);
 	assert_int_equal(rs_mq_connect(amqp_url, "smoke-sub", &sub), RS_OK);
-	assert_int_equal(rs_mq_declare_queue(pub, queue, RS_MQ_DURABLE | RS_MQ_DLX), RS_OK);
+	assert_int_equal(
+	    rs_mq_declare_queue(pub, queue, RS_MQ_DURABLE | RS_MQ_DLX), RS_OK);
 	assert_int_equal(rs_mq_confirm_select(pub), RS_OK);
 
 	for (int i = 0; i < 5; i++) {
 		snprintf(body, sizeof(body), "message %d", i);
-		assert_int_equal(rs_mq_publish(pub, "", queue, body, strlen(body), &props), RS_OK);
+		assert_int_equal(
+		    rs_mq_publish(pub, "", queue, body, strlen(body), &props),
+		    RS_OK);
 	}
 	assert_int_equal(rs_mq_wait_confirms(pub, 5000), RS_OK);
 	/* Nothing outstanding: returns at once. */
 	assert_int_equal(rs_mq_wait_confirms(pub, 0), RS_OK);
-	assert_int_equal(rs_mq_queue_depth(sub, queue, &depth, &consumers), RS_OK);
+	assert_int_equal(
+	    rs_mq_queue_depth(sub, queue, &depth, &consumers), RS_OK);
 	assert_int_equal(depth, 5);
 	assert_int_equal(consumers, 0);
 
@@ -81,11 +85,13 @@ test_amqp_publish_with_confirms_then_consume(void **state)
 		assert_memory_equal(msg.body, body, msg.len);
 		assert_string_equal(msg.correlation_id, "c-1");
 		assert_string_equal(msg.reply_to, "");
-		assert_string_equal(msg.content_type, "application/x-protobuf");
+		assert_string_equal(
+		    msg.content_type, "application/x-protobuf");
 		assert_string_equal(msg.consumer_tag, tag);
 		assert_false(msg.redelivered);
 		if (i == 4)
-			assert_int_equal(rs_mq_ack(sub, msg.delivery_tag, true), RS_OK);
+			assert_int_equal(
+			    rs_mq_ack(sub, msg.delivery_tag, true), RS_OK);
 		rs_mq_msg_release(sub, &msg);
 	}
 	assert_int_equal(rs_mq_next(sub, 100, &msg), RS_ETIMEDOUT);
@@ -107,9 +113,11 @@ test_amqp_missing_queue_is_not_found_and_object_survives(void **state)
 	(void) state;
 	snprintf(queue, sizeof(queue), "smoke.missing.%s", suffix);
 	assert_int_equal(rs_mq_connect(amqp_url, "smoke-missing", &mq), RS_OK);
-	assert_int_equal(rs_mq_queue_depth(mq, queue, NULL, NULL), RS_ENOTFOUND);
+	assert_int_equal(
+	    rs_mq_queue_depth(mq, queue, NULL, NULL), RS_ENOTFOUND);
 	/* The working channel is untouched. */
-	assert_int_equal(rs_mq_declare_queue(mq, queue, RS_MQ_AUTODELETE), RS_OK);
+	assert_int_equal(
+	    rs_mq_declare_queue(mq, queue, RS_MQ_AUTODELETE), RS_OK);
 	assert_int_equal(rs_mq_get(mq, queue, true, &msg), RS_ENOTFOUND);
 	assert_int_equal(rs_mq_publish(mq, "", queue, "x", 1, NULL), RS_OK);
 	for (int i = 0; i < 50; i++) {
@@ -136,11 +144,14 @@ test_amqp_declare_mismatch_is_emq_and_channel_reopens(void **state)
 
 	(void) state;
 	snprintf(queue, sizeof(queue), "smoke.mismatch.%s", suffix);
-	assert_int_equal(rs_mq_connect(amqp_url, "smoke-mismatch", &mq), RS_OK);
+	assert_int_equal(
+	    rs_mq_connect(amqp_url, "smoke-mismatch", &mq), RS_OK);
 	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
 	assert_int_equal(rs_mq_declare_queue(mq, queue, RS_MQ_DURABLE), RS_OK);
-	/* Same name, other arguments: PRECONDITION_FAILED closes the channel. */
-	assert_int_equal(rs_mq_declare_queue(mq, queue, RS_MQ_DURABLE | RS_MQ_SAC), RS_EMQ);
+	/* Same name, other arguments: PRECONDITION_FAILED closes the channel.
+	 */
+	assert_int_equal(
+	    rs_mq_declare_queue(mq, queue, RS_MQ_DURABLE | RS_MQ_SAC), RS_EMQ);
 	/* A fresh channel, still in confirm mode. */
 	assert_int_equal(rs_mq_publish(mq, "", queue, "y", 1, NULL), RS_OK);
 	assert_int_equal(rs_mq_wait_confirms(mq, 5000), RS_OK);
@@ -161,12 +172,15 @@ test_amqp_topology_declares_idempotently(void **state)
 	assert_int_equal(rs_mq_declare_topology(b), RS_OK);
 	assert_int_equal(rs_mq_declare_topology(a), RS_OK);
 	assert_int_equal(rs_mq_queue_depth(b, "writeQ", &n, NULL), RS_OK);
-	assert_int_equal(rs_mq_queue_depth(b, "orchestrator", &n, NULL), RS_OK);
+	assert_int_equal(
+	    rs_mq_queue_depth(b, "orchestrator", &n, NULL), RS_OK);
 	assert_int_equal(rs_mq_queue_depth(b, "readQ", &n, NULL), RS_OK);
 	assert_int_equal(rs_mq_queue_depth(b, "responseQ", &n, NULL), RS_OK);
-	assert_int_equal(rs_mq_queue_depth(b, RS_MQ_DEAD_QUEUE, &n, NULL), RS_OK);
+	assert_int_equal(
+	    rs_mq_queue_depth(b, RS_MQ_DEAD_QUEUE, &n, NULL), RS_OK);
 	/* writeQ declared by hand with the same flags agrees. */
-	assert_int_equal(rs_mq_declare_queue(b, "writeQ", RS_MQ_DURABLE | RS_MQ_SAC | RS_MQ_DLX),
+	assert_int_equal(rs_mq_declare_queue(b, "writeQ",
+	                     RS_MQ_DURABLE | RS_MQ_SAC | RS_MQ_DLX),
 	    RS_OK);
 	rs_mq_destroy(a);
 	rs_mq_destroy(b);
@@ -187,7 +201,8 @@ test_amqp_rejected_message_is_dead_lettered(void **state)
 	assert_int_equal(rs_mq_connect(amqp_url, "smoke-dlx", &mq), RS_OK);
 	assert_int_equal(rs_mq_declare_queue(mq, queue, RS_MQ_DLX), RS_OK);
 	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
-	assert_int_equal(rs_mq_publish(mq, "", queue, body, strlen(body), NULL), RS_OK);
+	assert_int_equal(
+	    rs_mq_publish(mq, "", queue, body, strlen(body), NULL), RS_OK);
 	assert_int_equal(rs_mq_wait_confirms(mq, 5000), RS_OK);
 	assert_int_equal(rs_mq_get(mq, queue, false, &msg), RS_OK);
 	assert_int_equal(rs_mq_reject(mq, msg.delivery_tag, false), RS_OK);
@@ -203,9 +218,11 @@ test_amqp_rejected_message_is_dead_lettered(void **state)
 			continue;
 		}
 		assert_int_equal(rc, RS_OK);
-		if (msg.len == strlen(body) && memcmp(msg.body, body, msg.len) == 0) {
+		if (msg.len == strlen(body)
+		    && memcmp(msg.body, body, msg.len) == 0) {
 			found = true;
-			assert_int_equal(rs_mq_ack(mq, msg.delivery_tag, false), RS_OK);
+			assert_int_equal(
+			    rs_mq_ack(mq, msg.delivery_tag, false), RS_OK);
 		}
 		rs_mq_msg_release(mq, &msg);
 	}
@@ -245,7 +262,8 @@ responder_main(void *arg)
 		if (req != NULL) {
 			char reply_to[256];
 
-			snprintf(reply_to, sizeof(reply_to), "%s", msg.reply_to);
+			snprintf(
+			    reply_to, sizeof(reply_to), "%s", msg.reply_to);
 			resp.request_id = "someone-else";
 			resp.status = RIDESHARE__STATUS__NOT_FOUND;
 			n = rideshare__db_response__pack(&resp, buf);
@@ -280,8 +298,10 @@ test_rpc_round_trip_skips_stray_replies(void **state)
 
 	(void) state;
 	snprintf(r.queue, sizeof(r.queue), "smoke.rpc.%s", suffix);
-	assert_int_equal(rs_mq_connect(amqp_url, "smoke-responder", &r.mq), RS_OK);
-	assert_int_equal(rs_mq_declare_queue(r.mq, r.queue, RS_MQ_AUTODELETE), RS_OK);
+	assert_int_equal(
+	    rs_mq_connect(amqp_url, "smoke-responder", &r.mq), RS_OK);
+	assert_int_equal(
+	    rs_mq_declare_queue(r.mq, r.queue, RS_MQ_AUTODELETE), RS_OK);
 	assert_int_equal(rs_mq_consume(r.mq, r.queue, false, NULL), RS_OK);
 	assert_int_equal(pthread_create(&th, NULL, responder_main, &r), 0);
 
@@ -360,7 +380,8 @@ on_zk_event(void *arg, enum rs_zk_event ev, const char *path)
 static void
 test_zk_ephemeral_node_vanishes_when_session_closes(void **state)
 {
-	struct zk_watch w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+	struct zk_watch w
+	    = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
 	char dir[128], node[192], *data = NULL;
 	rs_zk *owner, *observer;
 	struct timespec dl;
@@ -369,14 +390,18 @@ test_zk_ephemeral_node_vanishes_when_session_closes(void **state)
 	(void) state;
 	snprintf(dir, sizeof(dir), "/rideshare/smoke-%s", suffix);
 	snprintf(node, sizeof(node), "%s/worker", dir);
-	assert_int_equal(rs_zk_connect(zk_hosts, 2000, 5000, NULL, NULL, &owner), RS_OK);
-	assert_int_equal(rs_zk_connect(zk_hosts, 2000, 5000, on_zk_event, &w, &observer), RS_OK);
+	assert_int_equal(
+	    rs_zk_connect(zk_hosts, 2000, 5000, NULL, NULL, &owner), RS_OK);
+	assert_int_equal(
+	    rs_zk_connect(zk_hosts, 2000, 5000, on_zk_event, &w, &observer),
+	    RS_OK);
 	assert_true(w.connected >= 1);
 
 	assert_int_equal(rs_zk_ensure_path(owner, dir), RS_OK);
 	assert_int_equal(rs_zk_ensure_path(owner, dir), RS_OK);
 	assert_int_equal(rs_zk_create(owner, node, "hello", 5, true), RS_OK);
-	assert_int_equal(rs_zk_create(owner, node, "again", 5, true), RS_EEXIST);
+	assert_int_equal(
+	    rs_zk_create(owner, node, "again", 5, true), RS_EEXIST);
 	assert_int_equal(rs_zk_get(observer, node, false, &data, &len), RS_OK);
 	assert_int_equal(len, 5);
 	assert_string_equal(data, "hello");
@@ -395,7 +420,8 @@ test_zk_ephemeral_node_vanishes_when_session_closes(void **state)
 	pthread_mutex_unlock(&w.mu);
 	assert_int_equal(w.deleted, 1);
 	assert_int_equal(rs_zk_exists(observer, node, false), RS_ENOTFOUND);
-	assert_int_equal(rs_zk_get(observer, node, false, &data, &len), RS_ENOTFOUND);
+	assert_int_equal(
+	    rs_zk_get(observer, node, false, &data, &len), RS_ENOTFOUND);
 	assert_int_equal(rs_zk_delete(observer, dir), RS_OK);
 	assert_int_equal(rs_zk_delete(observer, dir), RS_ENOTFOUND);
 	rs_zk_close(observer);
@@ -413,7 +439,8 @@ test_zk_counter_children_and_set(void **state)
 	(void) state;
 	snprintf(dir, sizeof(dir), "/rideshare/smoke-%s-b", suffix);
 	snprintf(path, sizeof(path), "%s/epoch", dir);
-	assert_int_equal(rs_zk_connect(zk_hosts, 2000, 5000, NULL, NULL, &zk), RS_OK);
+	assert_int_equal(
+	    rs_zk_connect(zk_hosts, 2000, 5000, NULL, NULL, &zk), RS_OK);
 	/* Parent created on demand; absent counts as 0. */
 	assert_int_equal(rs_zk_incr(zk, path, &v), RS_OK);
 	assert_int_equal(v, 1);
@@ -429,12 +456,16 @@ test_zk_counter_children_and_set(void **state)
 	assert_int_equal(len, 0);
 	free(data);
 	assert_int_equal(rs_zk_set(zk, path, "x", 1), RS_OK);
-	assert_int_equal(rs_zk_children(zk, dir, false, &names, &count), RS_OK);
+	assert_int_equal(
+	    rs_zk_children(zk, dir, false, &names, &count), RS_OK);
 	assert_int_equal(count, 2);
-	assert_true((strcmp(names[0], "b") == 0 && strcmp(names[1], "epoch") == 0) ||
-	    (strcmp(names[1], "b") == 0 && strcmp(names[0], "epoch") == 0));
+	assert_true(
+	    (strcmp(names[0], "b") == 0 && strcmp(names[1], "epoch") == 0)
+	    || (strcmp(names[1], "b") == 0 && strcmp(names[0], "epoch") == 0));
 	rs_zk_free_children(names, count);
-	assert_int_equal(rs_zk_set(zk, "/rideshare/no-such-node-smoke", "x", 1), RS_ENOTFOUND);
+	assert_int_equal(
+	    rs_zk_set(zk, "/rideshare/no-such-node-smoke", "x", 1),
+	    RS_ENOTFOUND);
 
 	assert_int_equal(rs_zk_delete(zk, path), RS_OK);
 	snprintf(path, sizeof(path), "%s/epoch", dir);
@@ -454,8 +485,10 @@ test_pg_query_and_database_lifecycle(void **state)
 	PGresult *res;
 
 	(void) state;
-	assert_int_equal(rs_db_connect_retry(pg_conninfo, 5000, &maint), RS_OK);
-	assert_int_equal(rs_db_query(maint, "SELECT $1::int + 1", 1, params, &res), RS_OK);
+	assert_int_equal(
+	    rs_db_connect_retry(pg_conninfo, 5000, &maint), RS_OK);
+	assert_int_equal(
+	    rs_db_query(maint, "SELECT $1::int + 1", 1, params, &res), RS_OK);
 	assert_int_equal(PQntuples(res), 1);
 	assert_string_equal(PQgetvalue(res, 0, 0), "42");
 	PQclear(res);
@@ -466,13 +499,19 @@ test_pg_query_and_database_lifecycle(void **state)
 	snprintf(dbname, sizeof(dbname), "rs_smoke_%.16s", suffix);
 	assert_int_equal(rs_db_create_database(pg_conninfo, dbname), RS_OK);
 	assert_int_equal(rs_db_create_database(pg_conninfo, dbname), RS_OK);
-	assert_int_equal(rs_db_conninfo_with_db(pg_conninfo, dbname, &ci), RS_OK);
+	assert_int_equal(
+	    rs_db_conninfo_with_db(pg_conninfo, dbname, &ci), RS_OK);
 	assert_int_equal(rs_db_connect(ci, &db), RS_OK);
 	assert_string_equal(PQdb(db), dbname);
-	assert_int_equal(rs_db_exec(db, "CREATE TABLE t (k text PRIMARY KEY)"), RS_OK);
+	assert_int_equal(
+	    rs_db_exec(db, "CREATE TABLE t (k text PRIMARY KEY)"), RS_OK);
 	params[0] = "a";
-	assert_int_equal(rs_db_query(db, "INSERT INTO t VALUES ($1)", 1, params, NULL), RS_OK);
-	assert_int_equal(rs_db_query(db, "INSERT INTO t VALUES ($1)", 1, params, NULL), RS_EDB);
+	assert_int_equal(
+	    rs_db_query(db, "INSERT INTO t VALUES ($1)", 1, params, NULL),
+	    RS_OK);
+	assert_int_equal(
+	    rs_db_query(db, "INSERT INTO t VALUES ($1)", 1, params, NULL),
+	    RS_EDB);
 	assert_string_equal(rs_db_last_sqlstate(), "23505");
 	assert_int_equal(rs_db_exec(db, "SELECT 1"), RS_OK);
 	assert_string_equal(rs_db_last_sqlstate(), "");
@@ -483,7 +522,8 @@ test_pg_query_and_database_lifecycle(void **state)
 	assert_int_equal(rs_db_drop_database(pg_conninfo, dbname), RS_OK);
 	assert_int_equal(rs_db_connect(ci, &db), RS_ECONN);
 	free(ci);
-	assert_int_equal(rs_db_create_database(pg_conninfo, "Bad-Name"), RS_EINVAL);
+	assert_int_equal(
+	    rs_db_create_database(pg_conninfo, "Bad-Name"), RS_EINVAL);
 }
 
 /* ---- nng -------------------------------------------------------------- */
@@ -496,11 +536,13 @@ test_nng_pub_sub_message(void **state)
 	int rc = RS_ETIMEDOUT;
 
 	(void) state;
-	assert_int_equal(rs_nng_pub_open("127.0.0.1", &pub, url, sizeof(url)), RS_OK);
+	assert_int_equal(
+	    rs_nng_pub_open("127.0.0.1", &pub, url, sizeof(url)), RS_OK);
 	assert_int_equal(rs_nng_sub_open(&sub), RS_OK);
 	assert_int_equal(rs_nng_sub_dial(sub, url), RS_OK);
 	/* The subscription takes a moment to reach the publisher. */
-	for (int64_t end = now_ms() + 5000; rc == RS_ETIMEDOUT && now_ms() < end;) {
+	for (int64_t end = now_ms() + 5000;
+	     rc == RS_ETIMEDOUT && now_ms() < end;) {
 		assert_int_equal(rs_nng_send_str(pub, "head 1 42"), RS_OK);
 		rc = rs_nng_recv_str(sub, buf, sizeof(buf), 50);
 	}
@@ -515,20 +557,24 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_amqp_publish_with_confirms_then_consume),
-		cmocka_unit_test(test_amqp_missing_queue_is_not_found_and_object_survives),
-		cmocka_unit_test(test_amqp_declare_mismatch_is_emq_and_channel_reopens),
+		cmocka_unit_test(
+		    test_amqp_missing_queue_is_not_found_and_object_survives),
+		cmocka_unit_test(
+		    test_amqp_declare_mismatch_is_emq_and_channel_reopens),
 		cmocka_unit_test(test_amqp_topology_declares_idempotently),
 		cmocka_unit_test(test_amqp_rejected_message_is_dead_lettered),
 		cmocka_unit_test(test_rpc_round_trip_skips_stray_replies),
 		cmocka_unit_test(test_rpc_times_out_without_a_responder),
-		cmocka_unit_test(test_zk_ephemeral_node_vanishes_when_session_closes),
+		cmocka_unit_test(
+		    test_zk_ephemeral_node_vanishes_when_session_closes),
 		cmocka_unit_test(test_zk_counter_children_and_set),
 		cmocka_unit_test(test_pg_query_and_database_lifecycle),
 		cmocka_unit_test(test_nng_pub_sub_message),
 	};
 
 	rs_log_init("smoke");
-	amqp_url = rs_cfg_str("RIDESHARE_AMQP_URL", "amqp://guest:guest@127.0.0.1:8101");
+	amqp_url = rs_cfg_str(
+	    "RIDESHARE_AMQP_URL", "amqp://guest:guest@127.0.0.1:8101");
 	zk_hosts = rs_cfg_str("RIDESHARE_ZK_HOSTS", "127.0.0.1:8104");
 	pg_conninfo = rs_cfg_str("RIDESHARE_PG_CONNINFO",
 	    "host=127.0.0.1 port=8100 user=postgres dbname=postgres");

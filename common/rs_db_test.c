@@ -1,0 +1,230 @@
+/* libpq helpers that need no server: conninfo rewriting, name checks, and
+ * connection failures against a port where nothing listens. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "rs_db.h"
+#include "rs_err.h"
+#include "rs_log.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Value of keyword in conninfo as libpq itself parses it (malloc'd). */
+static char *
+conninfo_value(const char *conninfo, const char *keyword)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	char *v = NULL;
+
+	assert_non_null(opts);
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, keyword) == 0 && o->val != NULL)
+			v = strdup(o->val);
+	}
+	PQconninfoFree(opts);
+	return v;
+}
+
+static void
+assert_value(const char *conninfo, const char *keyword, const char *want)
+{
+	char *v = conninfo_value(conninfo, keyword);
+
+	if (want == NULL) {
+		assert_null(v);
+		return;
+	}
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void
+test_conninfo_with_db_replaces_dbname_and_keeps_the_rest(void **state)
+{
+	char *out = NULL;
+
+	(void) state;
+	assert_int_equal(
+	    rs_db_conninfo_with_db(
+	        "host=127.0.0.1 port=8100 user=postgres dbname=postgres",
+	        "rideshare_w1", &out),
+	    RS_OK);
+	assert_string_equal(out,
+	    "user='postgres' host='127.0.0.1' port='8100' "
+	    "dbname='rideshare_w1'");
+	assert_value(out, "dbname", "rideshare_w1");
+	assert_value(out, "host", "127.0.0.1");
+	assert_value(out, "port", "8100");
+	assert_value(out, "user", "postgres");
+	assert_value(out, "password", NULL);
+	free(out);
+}
+
+static void
+test_conninfo_with_db_adds_dbname_when_absent(void **state)
+{
+	char *out = NULL;
+
+	(void) state;
+	assert_int_equal(
+	    rs_db_conninfo_with_db("host=/tmp port=5432", "x_1", &out), RS_OK);
+	assert_value(out, "dbname", "x_1");
+	assert_value(out, "host", "/tmp");
+	free(out);
+	assert_int_equal(rs_db_conninfo_with_db("", "x_2", &out), RS_OK);
+	assert_string_equal(out, "dbname='x_2'");
+	free(out);
+}
+
+static void
+test_conninfo_with_db_quotes_spaces_quotes_and_backslashes(void **state)
+{
+	char *out = NULL;
+
+	(void) state;
+	assert_int_equal(
+	    rs_db_conninfo_with_db(
+	        "host=h password='a b\\'c\\\\d' application_name='my app'",
+	        "odd 'name'\\", &out),
+	    RS_OK);
+	assert_value(out, "password", "a b'c\\d");
+	assert_value(out, "application_name", "my app");
+	assert_value(out, "dbname", "odd 'name'\\");
+	free(out);
+}
+
+static void
+test_conninfo_with_db_accepts_uris(void **state)
+{
+	char *out = NULL;
+
+	(void) state;
+	assert_int_equal(
+	    rs_db_conninfo_with_db("postgresql://postgres@127.0.0.1:8100/"
+	                           "postgres?connect_timeout=3",
+	        "rideshare_w2", &out),
+	    RS_OK);
+	assert_value(out, "dbname", "rideshare_w2");
+	assert_value(out, "user", "postgres");
+	assert_value(out, "host", "127.0.0.1");
+	assert_value(out, "port", "8100");
+	assert_value(out, "connect_timeout", "3");
+	free(out);
+}
+
+static void
+test_conninfo_with_db_rejects_bad_input(void **state)
+{
+	char *out = (char *) "untouched";
+
+	(void) state;
+	assert_int_equal(
+	    rs_db_conninfo_with_db("nonsense", "db", &out), RS_EINVAL);
+	assert_int_equal(
+	    rs_db_conninfo_with_db("host='unterminated", "db", &out),
+	    RS_EINVAL);
+	assert_int_equal(
+	    rs_db_conninfo_with_db("nosuchkeyword=1", "db", &out), RS_EINVAL);
+	assert_int_equal(
+	    rs_db_conninfo_with_db("host=h", "", &out), RS_EINVAL);
+	assert_int_equal(
+	    rs_db_conninfo_with_db("host=h", NULL, &out), RS_EINVAL);
+	assert_string_equal(out, "untouched");
+}
+
+/* A TCP port on 127.0.0.1 that refuses connections: bound, not listening,
+ * so no one else can take it while the test runs. */
+static int
+refusing_port(int *fd_out)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	*fd_out = fd;
+	return ntohs(a.sin_port);
+}
+
+static void
+test_database_names_are_validated_before_connecting(void **state)
+{
+	static const char *const bad[] = { "", "Upper", "a-b", "a b", "a;drop",
+		"x234567890123456789012345678901234567890123456789012345678901"
+		"234" };
+	int fd, port = refusing_port(&fd);
+	char ci[128];
+
+	(void) state;
+	snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d", port);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(rs_db_create_database(ci, bad[i]), RS_EINVAL);
+		assert_int_equal(rs_db_drop_database(ci, bad[i]), RS_EINVAL);
+	}
+	assert_int_equal(rs_db_create_database(ci, NULL), RS_EINVAL);
+	/* A good name gets as far as connecting. */
+	assert_int_equal(rs_db_create_database(ci, "rideshare_w1"), RS_ECONN);
+	close(fd);
+}
+
+static void
+test_connect_to_a_closed_port_fails_and_retry_gives_up(void **state)
+{
+	int fd, port = refusing_port(&fd);
+	PGconn *db = (PGconn *) 0x1;
+	struct timespec t0, t1;
+	char ci[128];
+	long ms;
+
+	(void) state;
+	snprintf(ci, sizeof(ci),
+	    "host=127.0.0.1 port=%d user=postgres dbname=postgres", port);
+	assert_int_equal(rs_db_connect(ci, &db), RS_ECONN);
+	assert_ptr_equal(db, (PGconn *) 0x1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(rs_db_connect_retry(ci, 300, &db), RS_ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000
+	    + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 290 && ms < 3000);
+	assert_ptr_equal(db, (PGconn *) 0x1);
+	assert_string_equal(rs_db_last_sqlstate(), "");
+	close(fd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_conninfo_with_db_replaces_dbname_and_keeps_the_rest),
+		cmocka_unit_test(
+		    test_conninfo_with_db_adds_dbname_when_absent),
+		cmocka_unit_test(
+		    test_conninfo_with_db_quotes_spaces_quotes_and_backslashes),
+		cmocka_unit_test(test_conninfo_with_db_accepts_uris),
+		cmocka_unit_test(test_conninfo_with_db_rejects_bad_input),
+		cmocka_unit_test(
+		    test_database_names_are_validated_before_connecting),
+		cmocka_unit_test(
+		    test_connect_to_a_closed_port_fails_and_retry_gives_up),
+	};
+
+	rs_log_init("rs_db_test");
+	return cmocka_run_group_tests_name("rs_db", tests, NULL, NULL);
+}

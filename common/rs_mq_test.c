@@ -1,0 +1,172 @@
+/* RabbitMQ helper without a broker: URL handling, refused and silent
+ * endpoints, and the publisher-confirm bookkeeping (the file is included
+ * so its static helpers can be driven directly). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "rs_mq.c"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A TCP port on 127.0.0.1: refusing (bound only) or silent (listening,
+ * never answering: the kernel completes the handshake, nobody speaks). */
+static int
+local_port(bool listening, int *fd_out)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	if (listening)
+		assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	*fd_out = fd;
+	return ntohs(a.sin_port);
+}
+
+static void
+test_bad_urls_are_einval(void **state)
+{
+	static const char *const bad[] = { "http://h:1", "amqp://h:notaport",
+		"amqp://h:99999", "amqps://guest:guest@127.0.0.1:5671",
+		"amqp://h:1/a/b", "" };
+	rs_mq *mq = (rs_mq *) 0x1;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(rs_mq_connect(bad[i], "t", &mq), RS_EINVAL);
+	/* Retrying cannot fix a bad URL: no waiting. */
+	assert_int_equal(
+	    rs_mq_connect_retry("http://h:1", "t", 5000, &mq), RS_EINVAL);
+	assert_ptr_equal(mq, (rs_mq *) 0x1);
+}
+
+static void
+test_refused_connection_is_econn_and_retry_times_out(void **state)
+{
+	int fd, port = local_port(false, &fd);
+	rs_mq *mq = (rs_mq *) 0x1;
+	char url[128];
+	int64_t t0;
+
+	(void) state;
+	/* The trailing slash (empty vhost) is accepted as "/". */
+	snprintf(url, sizeof(url), "amqp://guest:guest@127.0.0.1:%d/", port);
+	assert_int_equal(rs_mq_connect(url, "t", &mq), RS_ECONN);
+	t0 = now_ms();
+	assert_int_equal(
+	    rs_mq_connect_retry(url, "t", 300, &mq), RS_ETIMEDOUT);
+	assert_true(now_ms() - t0 >= 290);
+	assert_true(now_ms() - t0 < 3000);
+	assert_ptr_equal(mq, (rs_mq *) 0x1);
+	close(fd);
+}
+
+static void
+test_silent_endpoint_does_not_hang_the_retry(void **state)
+{
+	int fd, port = local_port(true, &fd);
+	rs_mq *mq = (rs_mq *) 0x1;
+	char url[128];
+	int64_t t0;
+
+	(void) state;
+	snprintf(url, sizeof(url), "amqp://127.0.0.1:%d", port);
+	t0 = now_ms();
+	assert_int_equal(
+	    rs_mq_connect_retry(url, "t", 400, &mq), RS_ETIMEDOUT);
+	assert_true(now_ms() - t0 < 3000);
+	close(fd);
+}
+
+static void
+test_confirms_in_order_and_multiple(void **state)
+{
+	rs_mq mq = { 0 };
+
+	(void) state;
+	mq.published = 10;
+	settle(&mq, 1, false);
+	settle(&mq, 2, false);
+	assert_int_equal(mq.confirmed, 2);
+	settle(&mq, 7, true);
+	assert_int_equal(mq.confirmed, 7);
+	/* A stale single ack below the prefix changes nothing. */
+	settle(&mq, 5, false);
+	assert_int_equal(mq.confirmed, 7);
+	settle(&mq, 10, true);
+	assert_int_equal(mq.confirmed, 10);
+	assert_int_equal(mq.npending, 0);
+	free(mq.pending);
+}
+
+static void
+test_confirms_out_of_order_fold_into_the_prefix(void **state)
+{
+	rs_mq mq = { 0 };
+
+	(void) state;
+	mq.published = 6;
+	settle(&mq, 3, false);
+	settle(&mq, 5, false);
+	settle(&mq, 2, false);
+	assert_int_equal(mq.confirmed, 0);
+	assert_int_equal(mq.npending, 3);
+	settle(&mq, 1, false);
+	assert_int_equal(mq.confirmed, 3);
+	assert_int_equal(mq.npending, 1);
+	/* multiple=4 covers 4 and lets the pending 5 follow. */
+	settle(&mq, 4, true);
+	assert_int_equal(mq.confirmed, 5);
+	assert_int_equal(mq.npending, 0);
+	settle(&mq, 6, false);
+	assert_int_equal(mq.confirmed, 6);
+	free(mq.pending);
+}
+
+static void
+test_many_pending_confirms_grow_the_set(void **state)
+{
+	rs_mq mq = { 0 };
+
+	(void) state;
+	mq.published = 1001;
+	for (uint64_t t = 1001; t >= 2; t--)
+		settle(&mq, t, false);
+	assert_int_equal(mq.confirmed, 0);
+	assert_int_equal(mq.npending, 1000);
+	settle(&mq, 1, false);
+	assert_int_equal(mq.confirmed, 1001);
+	assert_int_equal(mq.npending, 0);
+	assert_false(mq.nacked);
+	free(mq.pending);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_urls_are_einval),
+		cmocka_unit_test(
+		    test_refused_connection_is_econn_and_retry_times_out),
+		cmocka_unit_test(test_silent_endpoint_does_not_hang_the_retry),
+		cmocka_unit_test(test_confirms_in_order_and_multiple),
+		cmocka_unit_test(
+		    test_confirms_out_of_order_fold_into_the_prefix),
+		cmocka_unit_test(test_many_pending_confirms_grow_the_set),
+	};
+
+	rs_log_init("rs_mq_test");
+	rs_log_set_level(RS_LOG_ERROR);
+	return cmocka_run_group_tests_name("rs_mq", tests, NULL, NULL);
+}

@@ -1,0 +1,82 @@
+/* ZooKeeper helper without a server: argument checks and a bounded wait
+ * when nothing answers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_zk.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+test_bad_arguments_are_einval(void **state)
+{
+	rs_zk *zk = (rs_zk *) 0x1;
+
+	(void) state;
+	assert_int_equal(
+	    rs_zk_connect(NULL, 800, 100, NULL, NULL, &zk), RS_EINVAL);
+	assert_int_equal(
+	    rs_zk_connect("", 800, 100, NULL, NULL, &zk), RS_EINVAL);
+	assert_int_equal(
+	    rs_zk_connect("127.0.0.1:1", 0, 100, NULL, NULL, &zk), RS_EINVAL);
+	assert_ptr_equal(zk, (rs_zk *) 0x1);
+}
+
+static void
+test_connect_to_a_closed_port_times_out(void **state)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t len = sizeof(a);
+	rs_zk *zk = (rs_zk *) 0x1;
+	char hosts[64];
+	long t0;
+	int fd;
+
+	(void) state;
+	/* Bound, not listening: connections are refused. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d", ntohs(a.sin_port));
+	t0 = now_ms();
+	assert_int_equal(
+	    rs_zk_connect(hosts, 800, 300, NULL, NULL, &zk), RS_ETIMEDOUT);
+	assert_true(now_ms() - t0 >= 290);
+	assert_true(now_ms() - t0 < 3000);
+	assert_ptr_equal(zk, (rs_zk *) 0x1);
+	close(fd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_arguments_are_einval),
+		cmocka_unit_test(test_connect_to_a_closed_port_times_out),
+	};
+
+	rs_log_init("rs_zk_test");
+	rs_log_set_level(RS_LOG_ERROR);
+	return cmocka_run_group_tests_name("rs_zk", tests, NULL, NULL);
+}
