@@ -1,5 +1,6 @@
 /* PostgreSQL (libpq) helpers. Every PGresult status is checked here; errors
- * are logged with the server's message and returned as RS_EDB. */
+ * are logged with the server's message and returned as RS_EDB, or RS_ECONN
+ * when the connection itself is gone (PQfinish it and reconnect). */
 #ifndef RS_DB_H
 #define RS_DB_H
 

@@ -38,6 +38,7 @@ struct rs_mq {
 	bool dead; /* unusable: every call returns RS_ECONN */
 	bool conn_dead; /* socket gone: do not even say goodbye */
 	bool dlx_declared;
+	bool reopening; /* inside reopen_channel: a second close is fatal */
 	int consumers;
 	uint16_t prefetch;
 
@@ -197,21 +198,31 @@ static int check_reply(
 /* After the broker closed the working channel in answer to a synchronous
  * method: open a fresh one and restore qos and confirm mode, unless
  * consumers died with the old channel (then the object is dead). */
+static void restore_channel(rs_mq *mq);
+
 static void
 reopen_channel(rs_mq *mq)
 {
-	amqp_channel_t c;
-
 	if (mq->dead)
 		return;
-	if (mq->consumers > 0) {
+	if (mq->reopening || mq->consumers > 0) {
 		rs_warn(NULL,
-		    "event=amqp_consumers_lost broker=%s consumers=%d",
-		    mq->broker, mq->consumers);
+		    "event=amqp_channel_lost broker=%s consumers=%d why=%s",
+		    mq->broker, mq->consumers,
+		    mq->reopening ? "closed_while_reopening" : "consumers");
 		mark_dead(mq, false);
 		return;
 	}
-	c = take_channel(mq);
+	mq->reopening = true;
+	restore_channel(mq);
+	mq->reopening = false;
+}
+
+static void
+restore_channel(rs_mq *mq)
+{
+	amqp_channel_t c = take_channel(mq);
+
 	amqp_channel_open(mq->conn, c);
 	if (check_reply(mq, c, amqp_get_rpc_reply(mq->conn), "channel.open")
 	    != RS_OK) {

@@ -21,12 +21,15 @@
 #include "rs_rpc.h"
 #include "rs_zk.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *amqp_url;
 static const char *zk_hosts;
@@ -286,46 +289,119 @@ responder_main(void *arg)
 }
 
 static void
-test_rpc_round_trip_skips_stray_replies(void **state)
+responder_start(struct responder *r, pthread_t *th, const char *name)
+{
+	snprintf(r->queue, sizeof(r->queue), "smoke.%s.%s", name, suffix);
+	assert_int_equal(
+	    rs_mq_connect(amqp_url, "smoke-responder", &r->mq), RS_OK);
+	assert_int_equal(
+	    rs_mq_declare_queue(r->mq, r->queue, RS_MQ_AUTODELETE), RS_OK);
+	assert_int_equal(rs_mq_consume(r->mq, r->queue, false, NULL), RS_OK);
+	assert_int_equal(pthread_create(th, NULL, responder_main, r), 0);
+}
+
+static int
+responder_stop(struct responder *r, pthread_t th)
+{
+	atomic_store(&r->stop, true);
+	pthread_join(th, NULL);
+	rs_mq_destroy(r->mq);
+	return r->answered;
+}
+
+static void
+call_count_rides(rs_rpc *rpc)
 {
 	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__CountRides count = RIDESHARE__COUNT_RIDES__INIT;
 	Rideshare__DbResponse *resp = NULL;
-	struct responder r = { 0 };
 	char rid[RS_ID_LEN + 1];
+
+	rs_id_new(rid);
+	req.request_id = rid;
+	req.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+	req.count_rides = &count;
+	assert_int_equal(rs_rpc_call(rpc, &req, 5000, &resp), RS_OK);
+	assert_string_equal(resp->request_id, rid);
+	assert_int_equal(resp->status, RIDESHARE__STATUS__OK);
+	assert_string_equal(resp->worker_id, "smoke-responder");
+	rideshare__db_response__free_unpacked(resp, NULL);
+}
+
+static void
+test_rpc_round_trip_skips_stray_replies(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__DbResponse *resp = NULL;
+	struct responder r = { 0 };
 	pthread_t th;
 	rs_rpc *rpc;
 
 	(void) state;
-	snprintf(r.queue, sizeof(r.queue), "smoke.rpc.%s", suffix);
-	assert_int_equal(
-	    rs_mq_connect(amqp_url, "smoke-responder", &r.mq), RS_OK);
-	assert_int_equal(
-	    rs_mq_declare_queue(r.mq, r.queue, RS_MQ_AUTODELETE), RS_OK);
-	assert_int_equal(rs_mq_consume(r.mq, r.queue, false, NULL), RS_OK);
-	assert_int_equal(pthread_create(&th, NULL, responder_main, &r), 0);
-
+	responder_start(&r, &th, "rpc");
 	assert_int_equal(rs_rpc_create(amqp_url, r.queue, 5000, &rpc), RS_OK);
-	req.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
-	req.count_rides = &count;
-	for (int i = 0; i < 3; i++) {
-		rs_id_new(rid);
-		req.request_id = rid;
-		assert_int_equal(rs_rpc_call(rpc, &req, 5000, &resp), RS_OK);
-		assert_string_equal(resp->request_id, rid);
-		assert_int_equal(resp->status, RIDESHARE__STATUS__OK);
-		assert_string_equal(resp->worker_id, "smoke-responder");
-		rideshare__db_response__free_unpacked(resp, NULL);
-	}
+	for (int i = 0; i < 3; i++)
+		call_count_rides(rpc);
 	/* No request id: refused before anything is sent. */
 	req.request_id = "";
 	assert_int_equal(rs_rpc_call(rpc, &req, 100, &resp), RS_EINVAL);
 	rs_rpc_destroy(rpc);
+	assert_int_equal(responder_stop(&r, th), 3);
+}
 
-	atomic_store(&r.stop, true);
-	pthread_join(th, NULL);
-	assert_int_equal(r.answered, 3);
-	rs_mq_destroy(r.mq);
+/* Marks in is_sock[] the fds of this process that are sockets. */
+static void
+socket_fds(bool is_sock[1024])
+{
+	char path[64], target[128];
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+
+	assert_non_null(d);
+	memset(is_sock, 0, 1024 * sizeof(bool));
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+		ssize_t n;
+
+		if (e->d_name[0] == '.' || fd < 0 || fd >= 1024)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			is_sock[fd] = strncmp(target, "socket:", 7) == 0;
+		}
+	}
+	closedir(d);
+}
+
+static void
+test_rpc_reconnects_and_resends_after_connection_loss(void **state)
+{
+	static bool before[1024], after[1024];
+	struct responder r = { 0 };
+	int cut = 0;
+	pthread_t th;
+	rs_rpc *rpc;
+
+	(void) state;
+	responder_start(&r, &th, "resend");
+	socket_fds(before);
+	assert_int_equal(rs_rpc_create(amqp_url, r.queue, 5000, &rpc), RS_OK);
+	socket_fds(after);
+	call_count_rides(rpc);
+	/* Cut the client's own AMQP socket, as a broker restart would. */
+	for (int fd = 0; fd < 1024; fd++) {
+		if (after[fd] && !before[fd]) {
+			assert_int_equal(shutdown(fd, SHUT_RDWR), 0);
+			cut++;
+		}
+	}
+	assert_int_equal(cut, 1);
+	call_count_rides(rpc);
+	call_count_rides(rpc);
+	rs_rpc_destroy(rpc);
+	assert_int_equal(responder_stop(&r, th), 3);
 }
 
 static void
@@ -564,6 +640,8 @@ main(void)
 		cmocka_unit_test(test_amqp_topology_declares_idempotently),
 		cmocka_unit_test(test_amqp_rejected_message_is_dead_lettered),
 		cmocka_unit_test(test_rpc_round_trip_skips_stray_replies),
+		cmocka_unit_test(
+		    test_rpc_reconnects_and_resends_after_connection_loss),
 		cmocka_unit_test(test_rpc_times_out_without_a_responder),
 		cmocka_unit_test(
 		    test_zk_ephemeral_node_vanishes_when_session_closes),
