@@ -1,0 +1,364 @@
+/* ZooKeeper side of the worker: registration, bootstrap, election by lowest
+ * pid and the epoch (docs/conventions.md "Worker lifecycle and election",
+ * docs/failover.md). Watches fire on the ZooKeeper thread and only set
+ * flags; the main loop acts on them. */
+#include "worker.h"
+
+#include "rs_err.h"
+#include "rs_log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WORKERS "/rideshare/workers"
+#define MASTER "/rideshare/master"
+#define EPOCH "/rideshare/epoch"
+#define PIDS "/rideshare/pids"
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void
+on_event(void *arg, enum rs_zk_event ev, const char *path)
+{
+	(void) arg;
+	switch (ev) {
+	case RS_ZK_EXPIRED:
+		atomic_store(&rs_worker_expired_flag, 1);
+		break;
+	case RS_ZK_DISCONNECTED:
+		if (atomic_load(&rs_worker_zk_down_since) == 0)
+			atomic_store(&rs_worker_zk_down_since,
+			    rs_worker_now_ms());
+		break;
+	case RS_ZK_CONNECTED:
+		atomic_store(&rs_worker_zk_down_since, 0);
+		break;
+	default:
+		if (strcmp(path, MASTER) == 0)
+			atomic_store(&rs_worker_master_flag, 1);
+		else
+			atomic_store(&rs_worker_workers_flag, 1);
+		break;
+	}
+}
+
+/* Step 1: the pid as the spawner sees it. */
+static int
+resolve_pid(rs_worker *w)
+{
+	if (w->pid > 0)
+		return RS_OK;
+	const char *z = getenv("RIDESHARE_WORKER_PID_ZNODE");
+	if (z == NULL || strcmp(z, "1") != 0) {
+		w->pid = getpid();
+		return RS_OK;
+	}
+	char path[256];
+	snprintf(path, sizeof(path), PIDS "/%s", w->id);
+	for (int i = 0; i < 1200; i++) {
+		char *data;
+		size_t len;
+		int rc = rs_zk_get(w->zk, path, false, &data, &len);
+		if (rc == RS_OK) {
+			w->pid = strtoll(data, NULL, 10);
+			free(data);
+			if (w->pid > 0)
+				return RS_OK;
+		}
+		if (!rs_worker_alive(w))
+			return RS_ECLOSED;
+		sleep_ms(50);
+	}
+	rs_error(NULL, "event=pid_znode_missing path=%s", path);
+	return RS_ETIMEDOUT;
+}
+
+int
+rs_worker_zk_start(rs_worker *w)
+{
+	int rc = rs_zk_connect(w->zk_hosts, w->zk_session_ms, 15000, on_event,
+	    w, &w->zk);
+	if (rc != RS_OK) {
+		rs_error(NULL, "event=zk_connect_failed hosts=%s err=%s",
+		    w->zk_hosts, rs_strerror(rc));
+		return rc;
+	}
+	if ((rc = rs_zk_ensure_path(w->zk, WORKERS)) != RS_OK)
+		return rc;
+	return resolve_pid(w);
+}
+
+static int
+pack_info(rs_worker *w, uint8_t **buf, size_t *len)
+{
+	Rideshare__WorkerInfo wi = RIDESHARE__WORKER_INFO__INIT;
+	wi.id = w->id;
+	wi.pid = w->pid;
+	wi.role = w->role;
+	wi.pg_conninfo = w->conninfo;
+	wi.nng_url = w->nng_url;
+	wi.applied_seq = w->meta.applied_seq;
+	*len = rideshare__worker_info__get_packed_size(&wi);
+	*buf = malloc(*len + 1);
+	if (*buf == NULL)
+		return RS_ENOMEM;
+	rideshare__worker_info__pack(&wi, *buf);
+	return RS_OK;
+}
+
+int
+rs_worker_zk_register(rs_worker *w)
+{
+	char path[256];
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), WORKERS "/%s", w->id);
+	if ((rc = pack_info(w, &buf, &len)) != RS_OK)
+		return rc;
+	/* A restarted worker with the same id waits for the znode of its
+	 * previous incarnation to expire with that session. */
+	int64_t deadline = rs_worker_now_ms() + 3 * w->zk_session_ms + 10000;
+	for (;;) {
+		rc = rs_zk_create(w->zk, path, buf, len, true);
+		if (rc != RS_EEXIST || rs_worker_now_ms() > deadline ||
+		    !rs_worker_alive(w))
+			break;
+		sleep_ms(50);
+	}
+	free(buf);
+	if (rc == RS_OK) {
+		w->registered = true;
+		rs_info(NULL, "event=registered path=%s pid=%" PRId64
+		    " nng=%s", path, w->pid, w->nng_url);
+	} else {
+		rs_error(NULL, "event=register_failed path=%s err=%s", path,
+		    rs_strerror(rc));
+	}
+	return rc;
+}
+
+int
+rs_worker_zk_update(rs_worker *w)
+{
+	char path[256];
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), WORKERS "/%s", w->id);
+	if ((rc = pack_info(w, &buf, &len)) != RS_OK)
+		return rc;
+	rc = rs_zk_set(w->zk, path, buf, len);
+	free(buf);
+	return rc;
+}
+
+/* WorkerInfo of worker id (watch arms a data watch); RS_ENOTFOUND. */
+static int
+get_info(rs_worker *w, const char *id, bool watch, Rideshare__WorkerInfo **out)
+{
+	char path[256], *data;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), WORKERS "/%s", id);
+	if ((rc = rs_zk_get(w->zk, path, watch, &data, &len)) != RS_OK)
+		return rc;
+	*out = rideshare__worker_info__unpack(NULL, len, (uint8_t *) data);
+	free(data);
+	return *out != NULL ? RS_OK : RS_EPROTO;
+}
+
+typedef struct {
+	int serving;       /* workers with role MASTER or SLAVE, not us */
+	int64_t low_pid;   /* lowest pid among SLAVEs, us included */
+	char low_id[128];
+} census;
+
+static int
+take_census(rs_worker *w, census *c)
+{
+	char **names;
+	int n, rc;
+
+	memset(c, 0, sizeof(*c));
+	c->low_pid = INT64_MAX;
+	if ((rc = rs_zk_children(w->zk, WORKERS, true, &names, &n)) != RS_OK)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		Rideshare__WorkerInfo *wi;
+		if (get_info(w, names[i], false, &wi) != RS_OK)
+			continue;
+		bool me = strcmp(wi->id, w->id) == 0;
+		if (!me && (wi->role == RIDESHARE__ROLE__MASTER ||
+		               wi->role == RIDESHARE__ROLE__SLAVE))
+			c->serving++;
+		if (wi->role == RIDESHARE__ROLE__SLAVE &&
+		    (wi->pid < c->low_pid ||
+		        (wi->pid == c->low_pid &&
+		            strcmp(wi->id, c->low_id) < 0))) {
+			c->low_pid = wi->pid;
+			snprintf(c->low_id, sizeof(c->low_id), "%s", wi->id);
+		}
+		rideshare__worker_info__free_unpacked(wi, NULL);
+	}
+	rs_zk_free_children(names, n);
+	return RS_OK;
+}
+
+/* Creates /rideshare/master and takes the next epoch. */
+static int
+claim_master(rs_worker *w, bool *won)
+{
+	int rc = rs_zk_create(w->zk, MASTER, w->id, strlen(w->id), true);
+	*won = false;
+	if (rc == RS_EEXIST)
+		return RS_OK;
+	if (rc != RS_OK)
+		return rc;
+	uint64_t epoch;
+	if ((rc = rs_zk_incr(w->zk, EPOCH, &epoch)) != RS_OK) {
+		(void) rs_zk_delete(w->zk, MASTER);
+		return rc;
+	}
+	w->epoch = epoch;
+	*won = true;
+	rs_info(NULL, "event=elected_master epoch=%" PRIu64 " pid=%" PRId64
+	    " applied_seq=%" PRIu64, epoch, w->pid, w->meta.applied_seq);
+	return RS_OK;
+}
+
+/* Waits for a watch to fire (or a short poll period to pass). */
+static void
+wait_change(void)
+{
+	for (int i = 0; i < 20; i++) {
+		if (atomic_exchange(&rs_worker_master_flag, 0) |
+		    atomic_exchange(&rs_worker_workers_flag, 0))
+			return;
+		if (atomic_load(&rs_worker_stop_flag) ||
+		    atomic_load(&rs_worker_expired_flag))
+			return;
+		sleep_ms(10);
+	}
+}
+
+int
+rs_worker_zk_bootstrap(rs_worker *w, Rideshare__Role *role)
+{
+	int rc;
+
+	for (;;) {
+		if (!rs_worker_alive(w))
+			return atomic_load(&rs_worker_stop_flag) ?
+			    RS_WORKER_STOPPED : RS_ECLOSED;
+		rc = rs_zk_exists(w->zk, MASTER, true);
+		if (rc == RS_OK) {
+			*role = RIDESHARE__ROLE__SLAVE;
+			return RS_OK;
+		}
+		if (rc != RS_ENOTFOUND)
+			return rc;
+		census c;
+		if ((rc = take_census(w, &c)) != RS_OK)
+			return rc;
+		if (c.serving == 0) {
+			bool won;
+			if ((rc = claim_master(w, &won)) != RS_OK)
+				return rc;
+			*role = won ? RIDESHARE__ROLE__MASTER :
+			              RIDESHARE__ROLE__SLAVE;
+			return RS_OK;
+		}
+		/* An election is under way among the serving workers. */
+		rs_debug(NULL, "event=waiting_for_election serving=%d",
+		    c.serving);
+		wait_change();
+	}
+}
+
+int
+rs_worker_zk_wait_master(rs_worker *w, Rideshare__WorkerInfo **info)
+{
+	int rc;
+
+	for (;;) {
+		if (!rs_worker_alive(w))
+			return atomic_load(&rs_worker_stop_flag) ?
+			    RS_WORKER_STOPPED : RS_ECLOSED;
+		char *id;
+		size_t len;
+		rc = rs_zk_get(w->zk, MASTER, true, &id, &len);
+		if (rc == RS_OK) {
+			Rideshare__WorkerInfo *wi;
+			rc = get_info(w, id, true, &wi);
+			if (rc == RS_OK && wi->role == RIDESHARE__ROLE__MASTER) {
+				snprintf(w->master_id, sizeof(w->master_id),
+				    "%s", id);
+				free(id);
+				*info = wi;
+				return RS_OK;
+			}
+			if (rc == RS_OK)
+				rideshare__worker_info__free_unpacked(wi, NULL);
+			free(id);
+		} else if (rc == RS_ENOTFOUND) {
+			(void) rs_zk_exists(w->zk, MASTER, true);
+		} else {
+			return rc;
+		}
+		wait_change();
+	}
+}
+
+int
+rs_worker_zk_elect(rs_worker *w, bool *won)
+{
+	char *id;
+	size_t len;
+	int rc;
+
+	*won = false;
+	rc = rs_zk_get(w->zk, MASTER, true, &id, &len);
+	if (rc == RS_OK) {
+		if (strcmp(id, w->master_id) != 0) {
+			Rideshare__WorkerInfo *wi;
+			if (get_info(w, id, false, &wi) == RS_OK) {
+				rs_info(NULL, "event=following_master id=%s "
+				    "pid=%" PRId64, id, wi->pid);
+				rs_worker_notice_follow(w->notice, wi->nng_url);
+				rideshare__worker_info__free_unpacked(wi, NULL);
+				snprintf(w->master_id, sizeof(w->master_id),
+				    "%s", id);
+			}
+		}
+		free(id);
+		/* Keep a children watch too: if the master's znode data
+		 * is what changed we are not told otherwise. */
+		return RS_OK;
+	}
+	if (rc != RS_ENOTFOUND)
+		return rc;
+	if ((rc = rs_zk_exists(w->zk, MASTER, true)) == RS_OK)
+		return RS_OK; /* re-created meanwhile; next event says who */
+	census c;
+	if ((rc = take_census(w, &c)) != RS_OK)
+		return rc;
+	if (strcmp(c.low_id, w->id) != 0) {
+		rs_info(NULL, "event=election_lost winner=%s pid=%" PRId64,
+		    c.low_id, c.low_pid);
+		return RS_OK;
+	}
+	return claim_master(w, won);
+}

@@ -1,0 +1,385 @@
+/* The master loop (docs/replication.md): consume writeQ, group-commit a
+ * batch in ONE transaction (dedupe by request_id, apply, seq+1, record),
+ * then publish the SyncEvents with publisher confirms on a connection of
+ * their own, send the nng head notice, ack, and reply on responseQ. Nothing
+ * is acked or answered before its commit and its confirm. */
+#include "worker.h"
+
+#include "arena.h"
+#include "ops.h"
+#include "rs_err.h"
+#include "rs_id.h"
+#include "rs_log.h"
+#include "rs_op.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BATCH_MAX 128
+#define CONFIRM_TIMEOUT_MS 10000
+
+typedef struct item {
+	uint64_t tag;
+	Rideshare__DbRequest *req;
+	Rideshare__DbResponse *resp;   /* what to answer */
+	Rideshare__DbResponse *stored; /* dedupe hit, unpacked (freed) */
+	uint64_t seq;                  /* 0: not applied (no SyncEvent) */
+} item;
+
+typedef struct master {
+	rs_worker *w;
+	rs_mq *mq;  /* consumes writeQ, acks, replies */
+	rs_mq *cmq; /* confirm mode: SyncEvents only */
+	item items[BATCH_MAX];
+	int n;
+	rs_worker_arena arena;
+} master;
+
+static void
+items_free(master *m)
+{
+	for (int i = 0; i < m->n; i++) {
+		if (m->items[i].req != NULL)
+			rideshare__db_request__free_unpacked(m->items[i].req,
+			    NULL);
+		if (m->items[i].stored != NULL)
+			rideshare__db_response__free_unpacked(
+			    m->items[i].stored, NULL);
+	}
+	memset(m->items, 0, sizeof(m->items[0]) * (size_t) m->n);
+	m->n = 0;
+	rs_worker_arena_fini(&m->arena);
+}
+
+static void
+disconnect(master *m)
+{
+	rs_mq_destroy(m->mq);
+	rs_mq_destroy(m->cmq);
+	m->mq = m->cmq = NULL;
+}
+
+static int
+connect_mq(master *m)
+{
+	int rc;
+
+	disconnect(m);
+	if ((rc = rs_worker_mq_open(m->w, "master", false, &m->mq)) != RS_OK)
+		return rc;
+	if ((rc = rs_worker_mq_open(m->w, "master-confirm", false, &m->cmq)) !=
+	        RS_OK ||
+	    (rc = rs_mq_confirm_select(m->cmq)) != RS_OK ||
+	    (rc = rs_mq_qos(m->mq, BATCH_MAX)) != RS_OK ||
+	    (rc = rs_mq_consume(m->mq, "writeQ", false, NULL)) != RS_OK) {
+		disconnect(m);
+		return rc;
+	}
+	rs_info(NULL, "event=consuming queue=writeQ epoch=%" PRIu64,
+	    m->w->epoch);
+	return RS_OK;
+}
+
+/* Decodes one delivery into the batch, or dead-letters it. */
+static void
+take(master *m, const rs_mq_msg *msg)
+{
+	Rideshare__DbRequest *req = rideshare__db_request__unpack(NULL,
+	    msg->len, msg->body);
+	const char *why = NULL;
+
+	if (req == NULL)
+		why = "undecodable";
+	else if (req->request_id[0] == '\0')
+		why = "no_request_id";
+	else if (!rs_id_valid(req->request_id))
+		why = "bad_request_id";
+	else if (!rs_op_is_known(req->op_case))
+		why = "no_op";
+	if (why != NULL) {
+		rs_warn(NULL, "event=bad_message queue=writeQ reason=%s "
+		    "len=%zu", why, msg->len);
+		if (req != NULL)
+			rideshare__db_request__free_unpacked(req, NULL);
+		(void) rs_mq_reject(m->mq, msg->delivery_tag, false);
+		return;
+	}
+	item *it = &m->items[m->n++];
+	memset(it, 0, sizeof(*it));
+	it->tag = msg->delivery_tag;
+	it->req = req;
+}
+
+static Rideshare__DbResponse *
+status_resp(master *m, const Rideshare__DbRequest *req, Rideshare__Status st,
+    const char *why)
+{
+	Rideshare__DbResponse *r = rs_worker_arena_alloc(&m->arena,
+	    sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	rideshare__db_response__init(r);
+	r->request_id = req->request_id;
+	r->status = st;
+	r->error = (char *) why;
+	return r;
+}
+
+/* Applies items [from, from+n) in one transaction. On failure everything
+ * of the batch is undone (database and w->meta). */
+static int
+commit_batch(master *m, int from, int n)
+{
+	rs_worker *w = m->w;
+	rs_worker_meta before = w->meta;
+	int rc;
+
+	if ((rc = rs_worker_store_begin(w->db)) != RS_OK)
+		return rc;
+	for (int i = from; i < from + n; i++) {
+		item *it = &m->items[i];
+		const Rideshare__DbRequest *req = it->req;
+
+		if (!rs_op_is_write(req->op_case)) {
+			it->resp = status_resp(m, req,
+			    RIDESHARE__STATUS__INVALID, "not a write");
+			if (it->resp == NULL) {
+				rc = RS_ENOMEM;
+				goto fail;
+			}
+			continue;
+		}
+		uint64_t seq;
+		rc = rs_worker_store_lookup(w->db, req->request_id, &seq,
+		    &it->stored);
+		if (rc == RS_OK) {
+			it->resp = it->stored;
+			it->seq = seq;
+			rs_info(req->request_id, "event=duplicate_write op=%s "
+			    "seq=%" PRIu64, rs_op_name(req->op_case), seq);
+			continue;
+		}
+		if (rc != RS_ENOTFOUND)
+			goto fail;
+		seq = w->meta.applied_seq + 1;
+		rc = rs_worker_op_write(w->db, &w->meta.next_ride_id, req, seq,
+		    NULL, &m->arena, &it->resp);
+		if (rc != RS_OK)
+			goto fail;
+		it->resp->seq = seq;
+		if ((rc = rs_worker_store_record(w->db, req->request_id, seq,
+		         it->resp)) != RS_OK)
+			goto fail;
+		it->seq = seq;
+		w->meta.applied_seq = seq;
+	}
+	w->meta.epoch = w->epoch;
+	if ((rc = rs_worker_store_save(w->db, &w->meta)) != RS_OK)
+		goto fail;
+	if ((rc = rs_worker_store_commit(w->db)) != RS_OK)
+		goto fail;
+	return RS_OK;
+fail:
+	rs_worker_store_rollback(w->db);
+	w->meta = before;
+	for (int i = from; i < from + n; i++) {
+		item *it = &m->items[i];
+		if (it->stored != NULL)
+			rideshare__db_response__free_unpacked(it->stored, NULL);
+		it->stored = NULL;
+		it->resp = NULL;
+		it->seq = 0;
+	}
+	return rc;
+}
+
+static int
+publish_events(master *m, int from, int n)
+{
+	rs_mq_props props = { .persistent = true };
+	int rc = RS_OK;
+
+	for (int i = from; i < from + n && rc == RS_OK; i++) {
+		item *it = &m->items[i];
+		if (it->seq == 0)
+			continue;
+		Rideshare__SyncEvent ev = RIDESHARE__SYNC_EVENT__INIT;
+		ev.epoch = m->w->epoch;
+		ev.seq = it->seq;
+		ev.request = it->req;
+		ev.result = it->resp;
+		size_t len = rideshare__sync_event__get_packed_size(&ev);
+		uint8_t *buf = malloc(len + 1);
+		if (buf == NULL)
+			return RS_ENOMEM;
+		rideshare__sync_event__pack(&ev, buf);
+		props.correlation_id = it->req->request_id;
+		rc = rs_mq_publish(m->cmq, "syncX", "", buf, len, &props);
+		free(buf);
+	}
+	if (rc == RS_OK)
+		rc = rs_mq_wait_confirms(m->cmq, CONFIRM_TIMEOUT_MS);
+	if (rc != RS_OK)
+		rs_error(NULL, "event=sync_publish_failed err=%s",
+		    rs_strerror(rc));
+	return rc;
+}
+
+/* Acks and answers one item on responseQ. */
+static int
+reply(master *m, item *it)
+{
+	Rideshare__DbResponse *r = it->resp;
+	char *old_wid = r->worker_id, *old_rt = r->reply_to;
+	uint64_t old_epoch = r->epoch;
+	int rc;
+
+	if ((rc = rs_mq_ack(m->mq, it->tag, false)) != RS_OK)
+		return rc;
+	r->epoch = m->w->epoch;
+	r->worker_id = m->w->id;
+	r->reply_to = it->req->reply_to;
+	size_t len = rideshare__db_response__get_packed_size(r);
+	uint8_t *buf = malloc(len + 1);
+	if (buf != NULL) {
+		rideshare__db_response__pack(r, buf);
+		rs_mq_props props = { .correlation_id = r->request_id };
+		rc = rs_mq_publish(m->mq, "", "responseQ", buf, len, &props);
+		free(buf);
+	} else {
+		rc = RS_ENOMEM;
+	}
+	r->worker_id = old_wid;
+	r->reply_to = old_rt;
+	r->epoch = old_epoch;
+	rs_debug(r->request_id, "event=write_done op=%s status=%s seq=%" PRIu64,
+	    rs_op_name(it->req->op_case), rs_status_name(r->status),
+	    it->seq);
+	return rc;
+}
+
+static void
+fault_hook(master *m, int from, int n)
+{
+	rs_worker *w = m->w;
+	uint64_t before = w->writes;
+
+	for (int i = from; i < from + n; i++)
+		if (rs_op_is_write(m->items[i].req->op_case))
+			w->writes++;
+	if (w->crash_after > 0 && before < (uint64_t) w->crash_after &&
+	    w->writes >= (uint64_t) w->crash_after) {
+		rs_warn(NULL, "event=fault_crash_after_commit writes=%" PRIu64
+		    " applied_seq=%" PRIu64, w->writes, w->meta.applied_seq);
+		_exit(137);
+	}
+}
+
+/* Commit, confirm, notify, ack, reply for items [from, from+n). */
+static int
+process(master *m, int from, int n)
+{
+	rs_worker *w = m->w;
+	int rc = commit_batch(m, from, n);
+
+	if (rc != RS_OK) {
+		if (PQstatus(w->db) != CONNECTION_OK) {
+			rs_error(NULL, "event=db_lost action=requeue n=%d", n);
+			for (int i = from; i < from + n; i++)
+				(void) rs_mq_reject(m->mq, m->items[i].tag,
+				    true);
+			while (rs_worker_alive(w) &&
+			    rs_worker_db_reconnect(w) != RS_OK)
+				;
+			return RS_OK;
+		}
+		if (n > 1) {
+			/* Find the write that fails on its own. */
+			for (int i = from; i < from + n; i++)
+				if ((rc = process(m, i, 1)) != RS_OK)
+					return rc;
+			return RS_OK;
+		}
+		item *it = &m->items[from];
+		rs_error(it->req->request_id, "event=write_failed op=%s",
+		    rs_op_name(it->req->op_case));
+		it->resp = status_resp(m, it->req, RIDESHARE__STATUS__INTERNAL,
+		    "database error");
+		if (it->resp == NULL)
+			return RS_ENOMEM;
+		return reply(m, it);
+	}
+	fault_hook(m, from, n);
+	if (!rs_worker_alive(w)) {
+		/* Fenced (session gone): a new master takes the writes from
+		 * writeQ; nothing of this batch may reach the slaves. */
+		return RS_ECLOSED;
+	}
+	if ((rc = publish_events(m, from, n)) != RS_OK)
+		return rc == RS_ENOMEM ? rc : RS_ECONN;
+	rs_worker_notice_head(w->notice, w->epoch, w->meta.applied_seq);
+	rs_worker_notice_set(w->notice, "master", w->meta.applied_seq,
+	    w->epoch);
+	for (int i = from; i < from + n; i++)
+		if ((rc = reply(m, &m->items[i])) != RS_OK)
+			return rc;
+	return RS_OK;
+}
+
+int
+rs_worker_master_run(rs_worker *w)
+{
+	master *m = calloc(1, sizeof(*m));
+	int rc;
+
+	if (m == NULL)
+		return RS_ENOMEM;
+	m->w = w;
+	w->role = RIDESHARE__ROLE__MASTER;
+	rs_worker_notice_set(w->notice, "master", w->meta.applied_seq,
+	    w->epoch);
+	if ((rc = connect_mq(m)) != RS_OK)
+		goto out;
+	if ((rc = rs_worker_zk_update(w)) != RS_OK)
+		goto out;
+	rs_info(NULL, "event=serving role=master epoch=%" PRIu64
+	    " applied_seq=%" PRIu64 " pid=%" PRId64, w->epoch,
+	    w->meta.applied_seq, w->pid);
+
+	while (rs_worker_alive(w)) {
+		rs_mq_msg msg;
+		rc = rs_mq_next(m->mq, 50, &msg);
+		if (rc == RS_ETIMEDOUT)
+			continue;
+		while (rc == RS_OK) {
+			take(m, &msg);
+			if (m->n == BATCH_MAX)
+				break;
+			rc = rs_mq_next(m->mq, 0, &msg);
+		}
+		rs_mq_msg_release(m->mq, &msg);
+		if (rc == RS_OK || rc == RS_ETIMEDOUT) {
+			rc = m->n > 0 ? process(m, 0, m->n) : RS_OK;
+		}
+		items_free(m);
+		if (rc == RS_ECLOSED)
+			break;
+		if (rc != RS_OK) {
+			rs_warn(NULL, "event=mq_reconnect err=%s",
+			    rs_strerror(rc));
+			if ((rc = connect_mq(m)) != RS_OK)
+				break;
+		}
+	}
+	if (atomic_load(&rs_worker_stop_flag))
+		rc = RS_WORKER_STOPPED;
+	else if (rc == RS_OK)
+		rc = RS_ECLOSED;
+out:
+	items_free(m);
+	disconnect(m);
+	free(m);
+	return rc;
+}

@@ -1,0 +1,211 @@
+#include "notice.h"
+
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_nng.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STATUS_PERIOD_MS 500
+
+struct rs_worker_notice {
+	nng_socket pub;
+	nng_socket sub;
+	bool have_sub;
+	char id[128];
+	pthread_t thread;
+	pthread_mutex_t mu; /* guards role, follow_url, follow_pending */
+	char role[16];
+	char follow_url[256];
+	bool follow_pending;
+	_Atomic uint64_t applied_seq;
+	_Atomic uint64_t epoch;
+	_Atomic uint64_t master_head;
+	atomic_bool stop;
+};
+
+int
+rs_worker_notice_format_status(char *buf, size_t len, const char *id,
+    const char *role, uint64_t applied_seq, uint64_t epoch)
+{
+	int n = snprintf(buf, len, "status %s %s %" PRIu64 " %" PRIu64, id,
+	    role, applied_seq, epoch);
+	return (n < 0 || (size_t) n >= len) ? RS_EINVAL : RS_OK;
+}
+
+int
+rs_worker_notice_parse_head(const char *line, uint64_t *epoch, uint64_t *seq)
+{
+	unsigned long long e, s;
+	int end = 0;
+
+	if (sscanf(line, "head %llu %llu%n", &e, &s, &end) != 2 ||
+	    line[end] != '\0')
+		return RS_EINVAL;
+	*epoch = e;
+	*seq = s;
+	return RS_OK;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+publish_status(rs_worker_notice *n)
+{
+	char role[16], line[256];
+
+	pthread_mutex_lock(&n->mu);
+	memcpy(role, n->role, sizeof(role));
+	pthread_mutex_unlock(&n->mu);
+	if (rs_worker_notice_format_status(line, sizeof(line), n->id, role,
+	        atomic_load(&n->applied_seq), atomic_load(&n->epoch)) == RS_OK)
+		(void) rs_nng_send_str(n->pub, line);
+}
+
+/* Swaps the SUB socket when a new master URL was given. Runs on the notice
+ * thread only, so no receive is in progress on the old socket. */
+static void
+refollow(rs_worker_notice *n)
+{
+	char url[256];
+
+	pthread_mutex_lock(&n->mu);
+	bool pending = n->follow_pending;
+	memcpy(url, n->follow_url, sizeof(url));
+	n->follow_pending = false;
+	pthread_mutex_unlock(&n->mu);
+	if (!pending)
+		return;
+	if (n->have_sub) {
+		nng_close(n->sub);
+		n->have_sub = false;
+	}
+	atomic_store(&n->master_head, 0);
+	if (url[0] == '\0' || rs_nng_sub_open(&n->sub) != RS_OK)
+		return;
+	n->have_sub = true;
+	if (rs_nng_sub_dial(n->sub, url) != RS_OK)
+		rs_warn(NULL, "event=nng_follow_failed url=%s", url);
+}
+
+static void *
+run(void *arg)
+{
+	rs_worker_notice *n = arg;
+	int64_t next = now_ms();
+	char line[256];
+
+	while (!atomic_load(&n->stop)) {
+		int64_t now = now_ms();
+		if (now >= next) {
+			publish_status(n);
+			next = now + STATUS_PERIOD_MS;
+		}
+		refollow(n);
+		int wait = (int) (next - now);
+		if (wait > 100)
+			wait = 100;
+		if (wait < 1)
+			wait = 1;
+		if (!n->have_sub) {
+			struct timespec ts = { 0, (long) wait * 1000000L };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (rs_nng_recv_str(n->sub, line, sizeof(line), wait) != RS_OK)
+			continue;
+		uint64_t e, s;
+		if (rs_worker_notice_parse_head(line, &e, &s) == RS_OK &&
+		    s > atomic_load(&n->master_head))
+			atomic_store(&n->master_head, s);
+	}
+	return NULL;
+}
+
+int
+rs_worker_notice_create(const char *host, const char *worker_id, char *url,
+    size_t urllen, rs_worker_notice **out)
+{
+	rs_worker_notice *n = calloc(1, sizeof(*n));
+	int rc;
+
+	if (n == NULL)
+		return RS_ENOMEM;
+	snprintf(n->id, sizeof(n->id), "%s", worker_id);
+	snprintf(n->role, sizeof(n->role), "candidate");
+	pthread_mutex_init(&n->mu, NULL);
+	if ((rc = rs_nng_pub_open(host, &n->pub, url, urllen)) != RS_OK) {
+		pthread_mutex_destroy(&n->mu);
+		free(n);
+		return rc;
+	}
+	if (pthread_create(&n->thread, NULL, run, n) != 0) {
+		nng_close(n->pub);
+		pthread_mutex_destroy(&n->mu);
+		free(n);
+		return RS_ENOMEM;
+	}
+	*out = n;
+	return RS_OK;
+}
+
+void
+rs_worker_notice_destroy(rs_worker_notice *n)
+{
+	if (n == NULL)
+		return;
+	atomic_store(&n->stop, true);
+	pthread_join(n->thread, NULL);
+	if (n->have_sub)
+		nng_close(n->sub);
+	nng_close(n->pub);
+	pthread_mutex_destroy(&n->mu);
+	free(n);
+}
+
+void
+rs_worker_notice_set(rs_worker_notice *n, const char *role,
+    uint64_t applied_seq, uint64_t epoch)
+{
+	pthread_mutex_lock(&n->mu);
+	snprintf(n->role, sizeof(n->role), "%s", role);
+	pthread_mutex_unlock(&n->mu);
+	atomic_store(&n->applied_seq, applied_seq);
+	atomic_store(&n->epoch, epoch);
+}
+
+void
+rs_worker_notice_head(rs_worker_notice *n, uint64_t epoch, uint64_t seq)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "head %" PRIu64 " %" PRIu64, epoch, seq);
+	(void) rs_nng_send_str(n->pub, line);
+}
+
+void
+rs_worker_notice_follow(rs_worker_notice *n, const char *url)
+{
+	pthread_mutex_lock(&n->mu);
+	snprintf(n->follow_url, sizeof(n->follow_url), "%s", url ? url : "");
+	n->follow_pending = true;
+	pthread_mutex_unlock(&n->mu);
+}
+
+uint64_t
+rs_worker_notice_master_head(rs_worker_notice *n)
+{
+	return atomic_load(&n->master_head);
+}

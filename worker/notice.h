@@ -1,0 +1,37 @@
+/* nng notices (docs/conventions.md "nng notices"): every worker publishes
+ * "status <id> <role> <applied_seq> <epoch>" every 500 ms from a thread of
+ * its own; the master publishes "head <epoch> <seq>" after each committed
+ * batch; a slave follows its master's notices to know how far behind it is. */
+#ifndef RS_WORKER_NOTICE_H
+#define RS_WORKER_NOTICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rs_worker_notice rs_worker_notice;
+
+/* Binds the PUB socket on tcp://host:0 (URL written to url, size >= 128)
+ * and starts the status thread. On RS_OK *out is owned by the caller. */
+int rs_worker_notice_create(const char *host, const char *worker_id,
+    char *url, size_t urllen, rs_worker_notice **out);
+/* Stops the thread, closes the sockets, frees n. NULL ok. */
+void rs_worker_notice_destroy(rs_worker_notice *n);
+
+/* What the next status line says (any thread). role: "master", ... */
+void rs_worker_notice_set(rs_worker_notice *n, const char *role,
+    uint64_t applied_seq, uint64_t epoch);
+/* Publishes "head <epoch> <seq>" now. */
+void rs_worker_notice_head(rs_worker_notice *n, uint64_t epoch, uint64_t seq);
+/* Follows the master publishing at url (replaces any previous one). */
+void rs_worker_notice_follow(rs_worker_notice *n, const char *url);
+/* Highest head seq heard from the followed master (0 if none yet). */
+uint64_t rs_worker_notice_master_head(rs_worker_notice *n);
+
+/* Pure helpers (unit-tested). */
+int rs_worker_notice_format_status(char *buf, size_t len, const char *id,
+    const char *role, uint64_t applied_seq, uint64_t epoch);
+/* Parses "head <epoch> <seq>"; RS_EINVAL for anything else. */
+int rs_worker_notice_parse_head(const char *line, uint64_t *epoch,
+    uint64_t *seq);
+
+#endif

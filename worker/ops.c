@@ -1,0 +1,485 @@
+#include "ops.h"
+
+#include "rs_err.h"
+#include "rs_op.h"
+#include "schema.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef Rideshare__DbResponse resp_t;
+
+typedef struct {
+	char s[24];
+} num_t;
+
+static num_t
+num(int64_t v)
+{
+	num_t n;
+	snprintf(n.s, sizeof(n.s), "%" PRId64, v);
+	return n;
+}
+
+static resp_t *
+resp_new(rs_worker_arena *a, const Rideshare__DbRequest *req)
+{
+	resp_t *r = rs_worker_arena_alloc(a, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	rideshare__db_response__init(r);
+	r->request_id = rs_worker_arena_strdup(a, req->request_id);
+	if (r->request_id == NULL)
+		return NULL;
+	return r;
+}
+
+static void
+fail(resp_t *r, Rideshare__Status st, const char *why)
+{
+	r->status = st;
+	r->error = (char *) why; /* static text, never freed */
+}
+
+/* 1 when the statement returned at least one row, 0 when none, <0 on
+ * error. */
+static int
+exists(PGconn *db, const char *stmt, int n, const char *const *p)
+{
+	PGresult *res;
+	if (rs_worker_db_q(db, stmt, n, p, &res) != RS_OK)
+		return -1;
+	int found = PQntuples(res) > 0;
+	PQclear(res);
+	return found;
+}
+
+static int
+affected(PGconn *db, const char *stmt, int n, const char *const *p)
+{
+	PGresult *res;
+	if (rs_worker_db_q(db, stmt, n, p, &res) != RS_OK)
+		return -1;
+	int rows = atoi(PQcmdTuples(res));
+	PQclear(res);
+	return rows;
+}
+
+static Rideshare__Ride *
+ride_new(rs_worker_arena *a)
+{
+	Rideshare__Ride *ride = rs_worker_arena_alloc(a, sizeof(*ride));
+	if (ride != NULL)
+		rideshare__ride__init(ride);
+	return ride;
+}
+
+static int
+add_user(PGconn *db, const Rideshare__AddUser *op, uint64_t seq, resp_t *r)
+{
+	num_t s = num((int64_t) seq);
+	const char *p[3] = { op->username, op->password, s.s };
+
+	if (op->username[0] == '\0') {
+		fail(r, RIDESHARE__STATUS__INVALID, "empty username");
+		return RS_OK;
+	}
+	int e = exists(db, "u_exists", 1, p);
+	if (e < 0)
+		return RS_EDB;
+	if (e) {
+		fail(r, RIDESHARE__STATUS__ALREADY_EXISTS,
+		    "username already taken");
+		return RS_OK;
+	}
+	return affected(db, "u_insert", 3, p) < 0 ? RS_EDB : RS_OK;
+}
+
+static int
+remove_user(PGconn *db, const Rideshare__RemoveUser *op, resp_t *r)
+{
+	const char *p[1] = { op->username };
+	int n = affected(db, "u_delete", 1, p);
+
+	if (n < 0)
+		return RS_EDB;
+	if (n == 0) {
+		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such user");
+		return RS_OK;
+	}
+	/* Rides the user created go, with their members; then the user
+	 * leaves every ride they joined. */
+	if (affected(db, "u_del_created_members", 1, p) < 0 ||
+	    affected(db, "u_del_created", 1, p) < 0 ||
+	    affected(db, "u_del_joined", 1, p) < 0)
+		return RS_EDB;
+	return RS_OK;
+}
+
+static int
+create_ride(PGconn *db, int64_t *next_ride_id, const Rideshare__CreateRide *op,
+    const resp_t *replay, rs_worker_arena *a, resp_t *r)
+{
+	const char *pu[1] = { op->created_by };
+	int e = exists(db, "u_exists", 1, pu);
+
+	if (e < 0)
+		return RS_EDB;
+	if (!e) {
+		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such user");
+		return RS_OK;
+	}
+	int64_t id = *next_ride_id;
+	if (replay != NULL) {
+		if (replay->result_case != RIDESHARE__DB_RESPONSE__RESULT_RIDE ||
+		    replay->ride->ride_id <= 0)
+			return RS_ESTATE;
+		id = replay->ride->ride_id;
+	}
+	num_t sid = num(id), ts = num(op->timestamp);
+	num_t src = num(op->source), dst = num(op->destination);
+	const char *p[5] = { sid.s, op->created_by, ts.s, src.s, dst.s };
+	if (affected(db, "r_insert", 5, p) < 0)
+		return RS_EDB;
+	if (id >= *next_ride_id)
+		*next_ride_id = id + 1;
+
+	Rideshare__Ride *ride = ride_new(a);
+	if (ride == NULL)
+		return RS_ENOMEM;
+	ride->ride_id = id;
+	ride->created_by = rs_worker_arena_strdup(a, op->created_by);
+	if (ride->created_by == NULL)
+		return RS_ENOMEM;
+	ride->timestamp = op->timestamp;
+	ride->source = op->source;
+	ride->destination = op->destination;
+	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDE;
+	r->ride = ride;
+	return RS_OK;
+}
+
+static int
+join_ride(PGconn *db, const Rideshare__JoinRide *op, uint64_t seq, resp_t *r)
+{
+	num_t id = num(op->ride_id), s = num((int64_t) seq);
+	const char *pr[1] = { id.s };
+	const char *pu[1] = { op->username };
+	const char *pm[3] = { id.s, op->username, s.s };
+	PGresult *res;
+
+	if (rs_worker_db_q(db, "r_get", 1, pr, &res) != RS_OK)
+		return RS_EDB;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such ride");
+		return RS_OK;
+	}
+	int own = strcmp(PQgetvalue(res, 0, 0), op->username) == 0;
+	PQclear(res);
+	int e = exists(db, "u_exists", 1, pu);
+	if (e < 0)
+		return RS_EDB;
+	if (!e) {
+		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such user");
+		return RS_OK;
+	}
+	if (own) {
+		fail(r, RIDESHARE__STATUS__INVALID,
+		    "the creator cannot join their own ride");
+		return RS_OK;
+	}
+	e = exists(db, "r_is_member", 2, pm);
+	if (e < 0)
+		return RS_EDB;
+	if (e) {
+		fail(r, RIDESHARE__STATUS__ALREADY_EXISTS,
+		    "user already joined this ride");
+		return RS_OK;
+	}
+	return affected(db, "r_join", 3, pm) < 0 ? RS_EDB : RS_OK;
+}
+
+static int
+delete_ride(PGconn *db, const Rideshare__DeleteRide *op, resp_t *r)
+{
+	num_t id = num(op->ride_id);
+	const char *p[1] = { id.s };
+	int n = affected(db, "r_delete", 1, p);
+
+	if (n < 0)
+		return RS_EDB;
+	if (n == 0) {
+		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such ride");
+		return RS_OK;
+	}
+	return affected(db, "r_del_members", 1, p) < 0 ? RS_EDB : RS_OK;
+}
+
+static int
+clear(PGconn *db, int64_t *next_ride_id)
+{
+	/* DELETE, not TRUNCATE: TRUNCATE is not MVCC-safe, and a slave may be
+	 * copying this database in a REPEATABLE READ snapshot right now. */
+	if (affected(db, "c_members", 0, NULL) < 0 ||
+	    affected(db, "c_rides", 0, NULL) < 0 ||
+	    affected(db, "c_users", 0, NULL) < 0)
+		return RS_EDB;
+	*next_ride_id = 1;
+	return RS_OK;
+}
+
+int
+rs_worker_op_write(PGconn *db, int64_t *next_ride_id,
+    const Rideshare__DbRequest *req, uint64_t seq, const resp_t *replay,
+    rs_worker_arena *a, resp_t **out)
+{
+	resp_t *r = resp_new(a, req);
+	int rc;
+
+	if (r == NULL)
+		return RS_ENOMEM;
+	switch (req->op_case) {
+	case RIDESHARE__DB_REQUEST__OP_ADD_USER:
+		rc = add_user(db, req->add_user, seq, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_REMOVE_USER:
+		rc = remove_user(db, req->remove_user, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_CREATE_RIDE:
+		rc = create_ride(db, next_ride_id, req->create_ride, replay, a,
+		    r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_JOIN_RIDE:
+		rc = join_ride(db, req->join_ride, seq, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_DELETE_RIDE:
+		rc = delete_ride(db, req->delete_ride, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_CLEAR:
+		rc = clear(db, next_ride_id);
+		break;
+	default:
+		return RS_EINVAL;
+	}
+	if (rc != RS_OK)
+		return rc;
+	if (replay != NULL && r->status != RIDESHARE__STATUS__OK)
+		return RS_ESTATE;
+	*out = r;
+	return RS_OK;
+}
+
+/* Fills a UserList from column 0 of every row. */
+static int
+user_list(PGresult *res, rs_worker_arena *a, resp_t *r)
+{
+	int n = PQntuples(res);
+	Rideshare__UserList *ul = rs_worker_arena_alloc(a, sizeof(*ul));
+
+	if (ul == NULL)
+		return RS_ENOMEM;
+	rideshare__user_list__init(ul);
+	if (n > 0) {
+		ul->usernames = rs_worker_arena_alloc(a, sizeof(char *) * n);
+		if (ul->usernames == NULL)
+			return RS_ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		ul->usernames[i] = rs_worker_arena_strndup(a,
+		    PQgetvalue(res, i, 0), PQgetlength(res, i, 0));
+		if (ul->usernames[i] == NULL)
+			return RS_ENOMEM;
+	}
+	ul->n_usernames = n;
+	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_USERS;
+	r->users = ul;
+	return RS_OK;
+}
+
+static int
+list_users(PGconn *db, rs_worker_arena *a, resp_t *r)
+{
+	PGresult *res;
+	if (rs_worker_db_q(db, "u_list", 0, NULL, &res) != RS_OK)
+		return RS_EDB;
+	int rc = user_list(res, a, r);
+	PQclear(res);
+	return rc;
+}
+
+static int
+get_user(PGconn *db, const Rideshare__GetUser *op, rs_worker_arena *a,
+    resp_t *r)
+{
+	const char *p[1] = { op->username };
+	PGresult *res;
+
+	if (rs_worker_db_q(db, "u_exists", 1, p, &res) != RS_OK)
+		return RS_EDB;
+	int found = PQntuples(res) > 0;
+	PQclear(res);
+	if (!found) {
+		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such user");
+		return RS_OK;
+	}
+	Rideshare__UserList *ul = rs_worker_arena_alloc(a, sizeof(*ul));
+	char **names = rs_worker_arena_alloc(a, sizeof(char *));
+	if (ul == NULL || names == NULL)
+		return RS_ENOMEM;
+	rideshare__user_list__init(ul);
+	names[0] = rs_worker_arena_strdup(a, op->username);
+	if (names[0] == NULL)
+		return RS_ENOMEM;
+	ul->usernames = names;
+	ul->n_usernames = 1;
+	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_USERS;
+	r->users = ul;
+	return RS_OK;
+}
+
+static int
+list_rides(PGconn *db, const Rideshare__ListRides *op, rs_worker_arena *a,
+    resp_t *r)
+{
+	num_t s = num(op->source), d = num(op->destination);
+	num_t after = num(op->after);
+	const char *p[3] = { s.s, d.s, after.s };
+	PGresult *res;
+
+	if (rs_worker_db_q(db, "r_list", 3, p, &res) != RS_OK)
+		return RS_EDB;
+	int n = PQntuples(res), rc = RS_ENOMEM;
+	Rideshare__RideList *rl = rs_worker_arena_alloc(a, sizeof(*rl));
+	if (rl == NULL)
+		goto out;
+	rideshare__ride_list__init(rl);
+	if (n > 0) {
+		rl->rides = rs_worker_arena_alloc(a, sizeof(void *) * n);
+		if (rl->rides == NULL)
+			goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		Rideshare__Ride *ride = ride_new(a);
+		if (ride == NULL)
+			goto out;
+		ride->ride_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		ride->created_by = rs_worker_arena_strndup(a,
+		    PQgetvalue(res, i, 1), PQgetlength(res, i, 1));
+		if (ride->created_by == NULL)
+			goto out;
+		ride->timestamp = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		ride->source = atoi(PQgetvalue(res, i, 3));
+		ride->destination = atoi(PQgetvalue(res, i, 4));
+		rl->rides[i] = ride;
+	}
+	rl->n_rides = n;
+	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDES;
+	r->rides = rl;
+	rc = RS_OK;
+out:
+	PQclear(res);
+	return rc;
+}
+
+static int
+get_ride(PGconn *db, const Rideshare__GetRide *op, rs_worker_arena *a,
+    resp_t *r)
+{
+	num_t id = num(op->ride_id);
+	const char *p[1] = { id.s };
+	PGresult *res;
+
+	if (rs_worker_db_q(db, "r_get", 1, p, &res) != RS_OK)
+		return RS_EDB;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such ride");
+		return RS_OK;
+	}
+	Rideshare__Ride *ride = ride_new(a);
+	if (ride == NULL) {
+		PQclear(res);
+		return RS_ENOMEM;
+	}
+	ride->ride_id = op->ride_id;
+	ride->created_by = rs_worker_arena_strndup(a, PQgetvalue(res, 0, 0),
+	    PQgetlength(res, 0, 0));
+	ride->timestamp = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	ride->source = atoi(PQgetvalue(res, 0, 2));
+	ride->destination = atoi(PQgetvalue(res, 0, 3));
+	PQclear(res);
+	if (ride->created_by == NULL)
+		return RS_ENOMEM;
+
+	if (rs_worker_db_q(db, "r_members", 1, p, &res) != RS_OK)
+		return RS_EDB;
+	int n = PQntuples(res);
+	if (n > 0) {
+		ride->users = rs_worker_arena_alloc(a, sizeof(char *) * n);
+		if (ride->users == NULL) {
+			PQclear(res);
+			return RS_ENOMEM;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		ride->users[i] = rs_worker_arena_strndup(a,
+		    PQgetvalue(res, i, 0), PQgetlength(res, i, 0));
+		if (ride->users[i] == NULL) {
+			PQclear(res);
+			return RS_ENOMEM;
+		}
+	}
+	ride->n_users = n;
+	PQclear(res);
+	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDE;
+	r->ride = ride;
+	return RS_OK;
+}
+
+static int
+count_rides(PGconn *db, resp_t *r)
+{
+	PGresult *res;
+	if (rs_worker_db_q(db, "r_count", 0, NULL, &res) != RS_OK)
+		return RS_EDB;
+	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_COUNT;
+	r->count = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return RS_OK;
+}
+
+int
+rs_worker_op_read(PGconn *db, const Rideshare__DbRequest *req,
+    rs_worker_arena *a, resp_t **out)
+{
+	resp_t *r = resp_new(a, req);
+	int rc;
+
+	if (r == NULL)
+		return RS_ENOMEM;
+	switch (req->op_case) {
+	case RIDESHARE__DB_REQUEST__OP_LIST_USERS:
+		rc = list_users(db, a, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_GET_USER:
+		rc = get_user(db, req->get_user, a, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_LIST_RIDES:
+		rc = list_rides(db, req->list_rides, a, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_GET_RIDE:
+		rc = get_ride(db, req->get_ride, a, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_COUNT_RIDES:
+		rc = count_rides(db, r);
+		break;
+	default:
+		return RS_EINVAL;
+	}
+	if (rc == RS_OK)
+		*out = r;
+	return rc;
+}

@@ -1,0 +1,31 @@
+/* The business rules (../shared/API.md): one DbRequest applied to the
+ * worker's database. Failures of a rule (duplicate user, unknown ride, ...)
+ * are normal results with a status; only database failures are errors. */
+#ifndef RS_WORKER_OPS_H
+#define RS_WORKER_OPS_H
+
+#include "arena.h"
+#include "rideshare.pb-c.h"
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+/* Applies the write req inside the caller's open transaction as write number
+ * seq. *next_ride_id is the ride id counter (advanced by CreateRide, reset by
+ * Clear). replay: NULL on the master (it decides, e.g. the ride id); on a
+ * slave the master's OK result, whose ids are used so replay is
+ * deterministic. On RS_OK *out (from arena a) carries request_id, status,
+ * error and result. RS_EDB on a database failure; RS_ESTATE when a replayed
+ * write breaks a rule (the replica diverged); RS_EINVAL when req is no
+ * write. */
+int rs_worker_op_write(PGconn *db, int64_t *next_ride_id,
+    const Rideshare__DbRequest *req, uint64_t seq,
+    const Rideshare__DbResponse *replay, rs_worker_arena *a,
+    Rideshare__DbResponse **out);
+
+/* Answers the read req from db. RS_OK with *out from arena a; RS_EDB on a
+ * database failure; RS_EINVAL when req is no read. */
+int rs_worker_op_read(PGconn *db, const Rideshare__DbRequest *req,
+    rs_worker_arena *a, Rideshare__DbResponse **out);
+
+#endif

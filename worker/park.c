@@ -1,0 +1,57 @@
+#include "park.h"
+
+#include "rs_err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+rs_worker_park_add(rs_worker_park *pk, const rs_worker_parked *p)
+{
+	if (pk->len == pk->cap) {
+		size_t cap = pk->cap ? pk->cap * 2 : 16;
+		rs_worker_parked *n = realloc(pk->items, cap * sizeof(*n));
+		if (n == NULL)
+			return RS_ENOMEM;
+		pk->items = n;
+		pk->cap = cap;
+	}
+	/* Stable insertion: after every entry with the same or a lower
+	 * min_seq, so equal stamps are answered in arrival order. */
+	size_t i = pk->len;
+	while (i > 0 && pk->items[i - 1].min_seq > p->min_seq)
+		i--;
+	memmove(&pk->items[i + 1], &pk->items[i],
+	    (pk->len - i) * sizeof(*pk->items));
+	pk->items[i] = *p;
+	pk->len++;
+	return RS_OK;
+}
+
+int
+rs_worker_park_pop(rs_worker_park *pk, rs_worker_parked *out)
+{
+	if (pk->len == 0)
+		return 0;
+	*out = pk->items[0];
+	pk->len--;
+	memmove(&pk->items[0], &pk->items[1], pk->len * sizeof(*pk->items));
+	return 1;
+}
+
+int
+rs_worker_park_pop_ready(rs_worker_park *pk, uint64_t applied_seq,
+    rs_worker_parked *out)
+{
+	if (pk->len == 0 || pk->items[0].min_seq > applied_seq)
+		return 0;
+	return rs_worker_park_pop(pk, out);
+}
+
+void
+rs_worker_park_fini(rs_worker_park *pk)
+{
+	free(pk->items);
+	pk->items = NULL;
+	pk->len = pk->cap = 0;
+}

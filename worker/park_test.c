@@ -1,0 +1,103 @@
+/* Parked reads are released in min_seq order, equal stamps in arrival
+ * order, and only once the applied seq reaches them. */
+#include "park.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+static void
+add(rs_worker_park *pk, uint64_t min_seq, uint64_t tag)
+{
+	rs_worker_parked p = { min_seq, tag, NULL };
+	assert_int_equal(rs_worker_park_add(pk, &p), 0);
+}
+
+static void
+test_nothing_is_ready_below_min_seq(void **state)
+{
+	rs_worker_park pk = RS_WORKER_PARK_INIT;
+	rs_worker_parked p;
+
+	(void) state;
+	add(&pk, 10, 1);
+	assert_int_equal(rs_worker_park_pop_ready(&pk, 9, &p), 0);
+	assert_int_equal(rs_worker_park_pop_ready(&pk, 10, &p), 1);
+	assert_int_equal(p.delivery_tag, 1);
+	assert_int_equal(rs_worker_park_pop_ready(&pk, 100, &p), 0);
+	rs_worker_park_fini(&pk);
+}
+
+static void
+test_reads_are_released_in_min_seq_order(void **state)
+{
+	rs_worker_park pk = RS_WORKER_PARK_INIT;
+	rs_worker_parked p;
+
+	(void) state;
+	add(&pk, 30, 1);
+	add(&pk, 10, 2);
+	add(&pk, 20, 3);
+	assert_int_equal(rs_worker_park_pop_ready(&pk, 25, &p), 1);
+	assert_int_equal(p.delivery_tag, 2);
+	assert_int_equal(rs_worker_park_pop_ready(&pk, 25, &p), 1);
+	assert_int_equal(p.delivery_tag, 3);
+	assert_int_equal(rs_worker_park_pop_ready(&pk, 25, &p), 0);
+	assert_int_equal(rs_worker_park_pop_ready(&pk, 30, &p), 1);
+	assert_int_equal(p.delivery_tag, 1);
+	assert_int_equal(pk.len, 0);
+	rs_worker_park_fini(&pk);
+}
+
+static void
+test_equal_min_seq_keeps_arrival_order(void **state)
+{
+	rs_worker_park pk = RS_WORKER_PARK_INIT;
+	rs_worker_parked p;
+
+	(void) state;
+	for (uint64_t t = 1; t <= 5; t++)
+		add(&pk, 7, t);
+	add(&pk, 3, 99);
+	assert_int_equal(rs_worker_park_pop_ready(&pk, 7, &p), 1);
+	assert_int_equal(p.delivery_tag, 99);
+	for (uint64_t t = 1; t <= 5; t++) {
+		assert_int_equal(rs_worker_park_pop_ready(&pk, 7, &p), 1);
+		assert_int_equal(p.delivery_tag, t);
+	}
+	rs_worker_park_fini(&pk);
+}
+
+static void
+test_many_parked_reads_grow_the_list(void **state)
+{
+	rs_worker_park pk = RS_WORKER_PARK_INIT;
+	rs_worker_parked p;
+
+	(void) state;
+	for (uint64_t i = 0; i < 1000; i++)
+		add(&pk, 1000 - i, i);
+	uint64_t last = 0;
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(rs_worker_park_pop(&pk, &p), 1);
+		assert_true(p.min_seq >= last);
+		last = p.min_seq;
+	}
+	assert_int_equal(rs_worker_park_pop(&pk, &p), 0);
+	rs_worker_park_fini(&pk);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nothing_is_ready_below_min_seq),
+		cmocka_unit_test(test_reads_are_released_in_min_seq_order),
+		cmocka_unit_test(test_equal_min_seq_keeps_arrival_order),
+		cmocka_unit_test(test_many_parked_reads_grow_the_list),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,193 @@
+#include "schema.h"
+
+#include "rs_db.h"
+#include "rs_err.h"
+#include "rs_log.h"
+
+#include <string.h>
+
+/* Usernames have no size limit (>= 100 KiB must work), which is above what
+ * a btree entry may hold, so uniqueness and look-ups go through md5() of the
+ * name and every query also compares the name itself. Join order and user
+ * creation order are the seq of the write, so a replica replaying the same
+ * writes ends with byte-identical tables (no sequences, no clocks). */
+static const char *const ddl[] = {
+	"CREATE TABLE IF NOT EXISTS users ("
+	" username text NOT NULL, password text NOT NULL,"
+	" created bigint NOT NULL)",
+	"CREATE UNIQUE INDEX IF NOT EXISTS users_name ON users (md5(username))",
+	"CREATE INDEX IF NOT EXISTS users_created ON users (created)",
+	"CREATE TABLE IF NOT EXISTS rides ("
+	" ride_id bigint PRIMARY KEY, created_by text NOT NULL,"
+	" ts bigint NOT NULL, source int NOT NULL, destination int NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS rides_route"
+	" ON rides (source, destination, ts)",
+	"CREATE INDEX IF NOT EXISTS rides_creator ON rides (md5(created_by))",
+	"CREATE TABLE IF NOT EXISTS ride_members ("
+	" ride_id bigint NOT NULL, username text NOT NULL,"
+	" seq bigint NOT NULL, PRIMARY KEY (ride_id, seq))",
+	"CREATE INDEX IF NOT EXISTS ride_members_user"
+	" ON ride_members (md5(username))",
+	"CREATE TABLE IF NOT EXISTS applied_requests ("
+	" request_id text PRIMARY KEY, seq bigint NOT NULL,"
+	" response bytea NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS meta ("
+	" id int PRIMARY KEY CHECK (id = 1), applied_seq bigint NOT NULL,"
+	" epoch bigint NOT NULL, next_ride_id bigint NOT NULL)",
+	"INSERT INTO meta VALUES (1, 0, 0, 1) ON CONFLICT DO NOTHING",
+};
+
+static const struct {
+	const char *name;
+	const char *sql;
+} stmts[] = {
+	{ "u_exists",
+	    "SELECT 1 FROM users WHERE md5(username) = md5($1)"
+	    " AND username = $1" },
+	{ "u_insert",
+	    "INSERT INTO users (username, password, created)"
+	    " VALUES ($1, $2, $3)" },
+	{ "u_delete",
+	    "DELETE FROM users WHERE md5(username) = md5($1)"
+	    " AND username = $1" },
+	{ "u_del_created_members",
+	    "DELETE FROM ride_members WHERE ride_id IN (SELECT ride_id FROM"
+	    " rides WHERE md5(created_by) = md5($1) AND created_by = $1)" },
+	{ "u_del_created",
+	    "DELETE FROM rides WHERE md5(created_by) = md5($1)"
+	    " AND created_by = $1" },
+	{ "u_del_joined",
+	    "DELETE FROM ride_members WHERE md5(username) = md5($1)"
+	    " AND username = $1" },
+	{ "u_list", "SELECT username FROM users ORDER BY created" },
+	{ "r_insert",
+	    "INSERT INTO rides (ride_id, created_by, ts, source, destination)"
+	    " VALUES ($1, $2, $3, $4, $5)" },
+	{ "r_get",
+	    "SELECT created_by, ts, source, destination FROM rides"
+	    " WHERE ride_id = $1" },
+	{ "r_members",
+	    "SELECT username FROM ride_members WHERE ride_id = $1"
+	    " ORDER BY seq" },
+	{ "r_is_member",
+	    "SELECT 1 FROM ride_members WHERE ride_id = $1"
+	    " AND md5(username) = md5($2) AND username = $2" },
+	{ "r_join",
+	    "INSERT INTO ride_members (ride_id, username, seq)"
+	    " VALUES ($1, $2, $3)" },
+	{ "r_delete", "DELETE FROM rides WHERE ride_id = $1" },
+	{ "r_del_members", "DELETE FROM ride_members WHERE ride_id = $1" },
+	{ "r_list",
+	    "SELECT ride_id, created_by, ts, source, destination FROM rides"
+	    " WHERE source = $1 AND destination = $2 AND ts > $3"
+	    " ORDER BY ts, ride_id" },
+	{ "r_count", "SELECT count(*) FROM rides" },
+	{ "c_members", "DELETE FROM ride_members" },
+	{ "c_rides", "DELETE FROM rides" },
+	{ "c_users", "DELETE FROM users" },
+	{ "a_get",
+	    "SELECT seq, response FROM applied_requests"
+	    " WHERE request_id = $1" },
+	{ "a_insert",
+	    "INSERT INTO applied_requests (request_id, seq, response)"
+	    " VALUES ($1, $2, $3)" },
+	{ "m_get", "SELECT applied_seq, epoch, next_ride_id FROM meta" },
+	{ "m_set",
+	    "UPDATE meta SET applied_seq = $1, epoch = $2,"
+	    " next_ride_id = $3" },
+};
+
+const rs_worker_table rs_worker_tables[] = {
+	{ "users", "username, password, created", "created" },
+	{ "rides", "ride_id, created_by, ts, source, destination",
+	    "ride_id" },
+	{ "ride_members", "ride_id, username, seq", "ride_id, seq" },
+	{ "applied_requests", "request_id, seq, response", "request_id" },
+	{ "meta", "id, applied_seq, epoch, next_ride_id", "id" },
+};
+const int rs_worker_ntables =
+    (int) (sizeof(rs_worker_tables) / sizeof(rs_worker_tables[0]));
+
+int
+rs_worker_schema_create(PGconn *db)
+{
+	for (size_t i = 0; i < sizeof(ddl) / sizeof(ddl[0]); i++) {
+		int rc = rs_db_exec(db, ddl[i]);
+		if (rc != RS_OK)
+			return rc;
+	}
+	return RS_OK;
+}
+
+int
+rs_worker_schema_prepare(PGconn *db)
+{
+	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+		PGresult *res = PQprepare(db, stmts[i].name, stmts[i].sql, 0,
+		    NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			rs_error(NULL, "event=db_prepare_failed stmt=%s err=\"%s\"",
+			    stmts[i].name, PQerrorMessage(db));
+			PQclear(res);
+			return RS_EDB;
+		}
+		PQclear(res);
+	}
+	return RS_OK;
+}
+
+int
+rs_worker_db_run(PGconn *db, const char *name, int n,
+    const char *const *params, const void *bin_last, int bin_len,
+    int bin_result, PGresult **out)
+{
+	int lens[8] = { 0 };
+	int fmts[8] = { 0 };
+	const char *vals[8];
+
+	if (n > 8)
+		return RS_EINVAL;
+	for (int i = 0; i < n; i++)
+		vals[i] = params[i];
+	if (bin_last != NULL && n > 0) {
+		vals[n - 1] = bin_last;
+		lens[n - 1] = bin_len;
+		fmts[n - 1] = 1;
+	}
+	PGresult *res = PQexecPrepared(db, name, n, vals, lens, fmts,
+	    bin_result ? 1 : 0);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		rs_error(NULL, "event=db_error stmt=%s sqlstate=%s err=\"%s\"",
+		    name, state ? state : "-", PQresultErrorMessage(res));
+		PQclear(res);
+		return RS_EDB;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return RS_OK;
+}
+
+int
+rs_worker_db_q(PGconn *db, const char *name, int n,
+    const char *const *params, PGresult **out)
+{
+	return rs_worker_db_run(db, name, n, params, NULL, 0, 0, out);
+}
+
+int64_t
+rs_worker_db_int8(const PGresult *res, int row, int col)
+{
+	const unsigned char *p =
+	    (const unsigned char *) PQgetvalue(res, row, col);
+	uint64_t v = 0;
+
+	if (PQgetlength(res, row, col) != 8)
+		return 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return (int64_t) v;
+}

@@ -1,0 +1,40 @@
+/* The worker's database: schema (DDL run at start), the prepared
+ * statements every other module uses by name, and one checked way to run
+ * them. No SQL text ever comes from a message: only parameters do. */
+#ifndef RS_WORKER_SCHEMA_H
+#define RS_WORKER_SCHEMA_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+/* Creates the tables and indexes when missing, and the single meta row. */
+int rs_worker_schema_create(PGconn *db);
+/* Prepares every statement of the worker on db (once per connection). */
+int rs_worker_schema_prepare(PGconn *db);
+
+/* Runs prepared statement name with text parameters (NULL = SQL NULL).
+ * bin_last: the last parameter is binary of length bin_len (bytea).
+ * bin_result: results in binary format. On RS_OK *out (may be NULL to
+ * discard) is owned by the caller (PQclear); RS_EDB otherwise (logged). */
+int rs_worker_db_run(PGconn *db, const char *name, int n,
+    const char *const *params, const void *bin_last, int bin_len,
+    int bin_result, PGresult **out);
+/* Shorthand: text params, text result. */
+int rs_worker_db_q(PGconn *db, const char *name, int n,
+    const char *const *params, PGresult **out);
+
+/* Decodes a binary-format int8 column value. */
+int64_t rs_worker_db_int8(const PGresult *res, int row, int col);
+
+/* Tables in dependency order, with the column list used by COPY and the
+ * ORDER BY used for content digests. */
+typedef struct rs_worker_table {
+	const char *name;
+	const char *columns;
+	const char *order_by;
+} rs_worker_table;
+
+extern const rs_worker_table rs_worker_tables[];
+extern const int rs_worker_ntables;
+
+#endif

@@ -1,0 +1,507 @@
+/* The slave loop (docs/replication.md): one connection consumes both its
+ * sync queue and readQ. SyncEvents are applied in order, in batches, one
+ * transaction per batch; a read is answered once applied_seq >= min_seq,
+ * parked until then. A watch on /rideshare/master runs the election; the
+ * winner drains its sync queue and returns RS_WORKER_PROMOTED. */
+#include "worker.h"
+
+#include "arena.h"
+#include "ops.h"
+#include "park.h"
+#include "rs_err.h"
+#include "rs_id.h"
+#include "rs_log.h"
+#include "rs_op.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYNC_PREFETCH 1024
+#define READ_PREFETCH 64
+#define EVENT_BATCH 512
+
+typedef struct event {
+	uint64_t tag;
+	Rideshare__SyncEvent *ev;
+} event;
+
+typedef struct read_req {
+	Rideshare__DbRequest *req;
+	char reply_to[256];
+} read_req;
+
+typedef struct slave {
+	rs_worker *w;
+	rs_mq *mq;
+	char sync_tag[256];
+	char read_tag[256];
+	bool reading;
+	event events[EVENT_BATCH];
+	int nev;
+	rs_worker_park park;
+	int64_t last_lag_log;
+} slave;
+
+static void
+events_free(slave *s)
+{
+	for (int i = 0; i < s->nev; i++)
+		rideshare__sync_event__free_unpacked(s->events[i].ev, NULL);
+	s->nev = 0;
+}
+
+static void
+read_free(read_req *r)
+{
+	rideshare__db_request__free_unpacked(r->req, NULL);
+	free(r);
+}
+
+/* Returns the parked reads to readQ (another slave answers them). */
+static void
+requeue_parked(slave *s)
+{
+	rs_worker_parked p;
+	while (rs_worker_park_pop(&s->park, &p)) {
+		if (s->mq != NULL)
+			(void) rs_mq_reject(s->mq, p.delivery_tag, true);
+		read_free(p.data);
+	}
+}
+
+static int
+answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
+    const char *reply_to)
+{
+	rs_worker *w = s->w;
+	rs_worker_arena a = RS_WORKER_ARENA_INIT;
+	Rideshare__DbResponse *r = NULL, fallback = RIDESHARE__DB_RESPONSE__INIT;
+	int rc;
+
+	if (rs_op_is_write(req->op_case)) {
+		rc = RS_EINVAL;
+	} else {
+		rc = rs_worker_op_read(w->db, req, &a, &r);
+		if (rc == RS_EDB && PQstatus(w->db) != CONNECTION_OK)
+			(void) rs_worker_db_reconnect(w);
+	}
+	if (rc != RS_OK) {
+		r = &fallback;
+		r->request_id = req->request_id;
+		r->status = rc == RS_EINVAL ? RIDESHARE__STATUS__INVALID :
+		                              RIDESHARE__STATUS__INTERNAL;
+		r->error = rc == RS_EINVAL ? "not a read" : "database error";
+	}
+	r->seq = w->meta.applied_seq;
+	r->epoch = w->meta.epoch;
+	r->worker_id = w->id;
+	rc = RS_OK;
+	if (reply_to[0] != '\0') {
+		size_t len = rideshare__db_response__get_packed_size(r);
+		uint8_t *buf = malloc(len + 1);
+		if (buf != NULL) {
+			rideshare__db_response__pack(r, buf);
+			rs_mq_props props = { .correlation_id =
+				                  req->request_id };
+			rc = rs_mq_publish(s->mq, "", reply_to, buf, len,
+			    &props);
+			free(buf);
+		}
+	} else {
+		rs_warn(req->request_id, "event=read_without_reply_to");
+	}
+	rs_debug(req->request_id, "event=read_done op=%s status=%s seq=%" PRIu64,
+	    rs_op_name(req->op_case), rs_status_name(r->status), r->seq);
+	rs_worker_arena_fini(&a);
+	if (rc == RS_OK)
+		rc = rs_mq_ack(s->mq, tag, false);
+	return rc;
+}
+
+static int
+release_ready(slave *s)
+{
+	rs_worker_parked p;
+	int rc = RS_OK;
+
+	while (rc == RS_OK &&
+	    rs_worker_park_pop_ready(&s->park, s->w->meta.applied_seq, &p)) {
+		read_req *r = p.data;
+		rc = answer(s, p.delivery_tag, r->req, r->reply_to);
+		read_free(r);
+	}
+	return rc;
+}
+
+/* Decodes a read delivery; answers it now or parks it. */
+static int
+on_read(slave *s, const rs_mq_msg *msg)
+{
+	Rideshare__DbRequest *req = rideshare__db_request__unpack(NULL,
+	    msg->len, msg->body);
+	const char *why = NULL;
+
+	if (req == NULL)
+		why = "undecodable";
+	else if (req->request_id[0] == '\0')
+		why = "no_request_id";
+	else if (!rs_id_valid(req->request_id))
+		why = "bad_request_id";
+	else if (!rs_op_is_known(req->op_case))
+		why = "no_op";
+	if (why != NULL) {
+		rs_warn(NULL, "event=bad_message queue=readQ reason=%s len=%zu",
+		    why, msg->len);
+		if (req != NULL)
+			rideshare__db_request__free_unpacked(req, NULL);
+		return rs_mq_reject(s->mq, msg->delivery_tag, false);
+	}
+	if (req->min_seq <= s->w->meta.applied_seq) {
+		int rc = answer(s, msg->delivery_tag, req, msg->reply_to);
+		rideshare__db_request__free_unpacked(req, NULL);
+		return rc;
+	}
+	read_req *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		rideshare__db_request__free_unpacked(req, NULL);
+		return rs_mq_reject(s->mq, msg->delivery_tag, true);
+	}
+	r->req = req;
+	snprintf(r->reply_to, sizeof(r->reply_to), "%s", msg->reply_to);
+	rs_worker_parked p = { req->min_seq, msg->delivery_tag, r };
+	if (rs_worker_park_add(&s->park, &p) != RS_OK) {
+		read_free(r);
+		return rs_mq_reject(s->mq, msg->delivery_tag, true);
+	}
+	rs_debug(req->request_id, "event=read_parked min_seq=%" PRIu64
+	    " applied_seq=%" PRIu64, req->min_seq, s->w->meta.applied_seq);
+	return RS_OK;
+}
+
+static void
+on_sync(slave *s, const rs_mq_msg *msg)
+{
+	Rideshare__SyncEvent *ev = rideshare__sync_event__unpack(NULL,
+	    msg->len, msg->body);
+
+	if (ev == NULL || ev->request == NULL || ev->result == NULL ||
+	    ev->seq == 0 || ev->request->request_id[0] == '\0') {
+		rs_warn(NULL, "event=bad_message queue=%s len=%zu",
+		    s->w->sync_queue, msg->len);
+		if (ev != NULL)
+			rideshare__sync_event__free_unpacked(ev, NULL);
+		(void) rs_mq_reject(s->mq, msg->delivery_tag, false);
+		return;
+	}
+	s->events[s->nev].tag = msg->delivery_tag;
+	s->events[s->nev].ev = ev;
+	s->nev++;
+}
+
+/* Applies the gathered events in one transaction, then acks them.
+ * RS_ESTATE: the stream and this replica disagree (fatal). */
+static int
+apply_events(slave *s)
+{
+	rs_worker *w = s->w;
+	rs_worker_meta before = w->meta;
+	rs_worker_arena a = RS_WORKER_ARENA_INIT;
+	int rc;
+
+	if (s->nev == 0)
+		return RS_OK;
+	if ((rc = rs_worker_store_begin(w->db)) != RS_OK)
+		goto fail;
+	for (int i = 0; i < s->nev; i++) {
+		const Rideshare__SyncEvent *ev = s->events[i].ev;
+		const char *rid = ev->request->request_id;
+
+		if (ev->epoch < w->meta.epoch) {
+			rs_warn(rid, "event=stale_sync_event epoch=%" PRIu64
+			    " seq=%" PRIu64 " current_epoch=%" PRIu64,
+			    ev->epoch, ev->seq, w->meta.epoch);
+			continue;
+		}
+		if (ev->seq <= w->meta.applied_seq) {
+			/* Already in our snapshot or a republished write:
+			 * fine only if it is the same write. */
+			uint64_t seq;
+			Rideshare__DbResponse *old;
+			rc = rs_worker_store_lookup(w->db, rid, &seq, &old);
+			if (rc == RS_OK)
+				rideshare__db_response__free_unpacked(old, NULL);
+			if (rc == RS_OK && seq == ev->seq)
+				continue;
+			rs_error(rid, "event=replication_diverged seq=%" PRIu64
+			    " epoch=%" PRIu64 " applied_seq=%" PRIu64,
+			    ev->seq, ev->epoch, w->meta.applied_seq);
+			rc = RS_ESTATE;
+			goto fail;
+		}
+		if (ev->seq != w->meta.applied_seq + 1) {
+			rs_error(rid, "event=replication_gap seq=%" PRIu64
+			    " applied_seq=%" PRIu64, ev->seq,
+			    w->meta.applied_seq);
+			rc = RS_ESTATE;
+			goto fail;
+		}
+		if (ev->result->status == RIDESHARE__STATUS__OK) {
+			Rideshare__DbResponse *r;
+			rc = rs_worker_op_write(w->db, &w->meta.next_ride_id,
+			    ev->request, ev->seq, ev->result, &a, &r);
+			if (rc == RS_ESTATE || rc == RS_EINVAL)
+				rs_error(rid, "event=replication_diverged "
+				    "seq=%" PRIu64 " op=%s", ev->seq,
+				    rs_op_name(ev->request->op_case));
+			if (rc != RS_OK)
+				goto fail;
+		}
+		if ((rc = rs_worker_store_record(w->db, rid, ev->seq,
+		         ev->result)) != RS_OK)
+			goto fail;
+		w->meta.applied_seq = ev->seq;
+		w->meta.epoch = ev->epoch;
+	}
+	if ((rc = rs_worker_store_save(w->db, &w->meta)) != RS_OK ||
+	    (rc = rs_worker_store_commit(w->db)) != RS_OK)
+		goto fail;
+	rs_worker_arena_fini(&a);
+	for (int i = 0; i < s->nev && rc == RS_OK; i++)
+		rc = rs_mq_ack(s->mq, s->events[i].tag, false);
+	events_free(s);
+	rs_worker_notice_set(w->notice, rs_worker_role_name(w->role),
+	    w->meta.applied_seq, w->meta.epoch);
+	return rc;
+fail:
+	rs_worker_arena_fini(&a);
+	rs_worker_store_rollback(w->db);
+	w->meta = before;
+	if (rc == RS_EDB && PQstatus(w->db) != CONNECTION_OK) {
+		/* Unacked events come back after a reconnect. */
+		(void) rs_worker_db_reconnect(w);
+		rc = RS_ECONN;
+	}
+	events_free(s);
+	return rc;
+}
+
+/* Takes what arrives (first wait timeout_ms, then whatever is buffered),
+ * applies the sync events and answers the reads that became ready.
+ * *got: number of deliveries handled. */
+static int
+pump(slave *s, int timeout_ms, int *got)
+{
+	rs_mq_msg msg;
+	int rc, n = 0;
+
+	rc = rs_mq_next(s->mq, timeout_ms, &msg);
+	while (rc == RS_OK) {
+		n++;
+		if (strcmp(msg.consumer_tag, s->sync_tag) == 0) {
+			on_sync(s, &msg);
+		} else if (s->reading &&
+		    strcmp(msg.consumer_tag, s->read_tag) == 0) {
+			if ((rc = on_read(s, &msg)) != RS_OK)
+				break;
+		} else {
+			/* A read that arrived while we were cancelling. */
+			(void) rs_mq_reject(s->mq, msg.delivery_tag, true);
+		}
+		if (s->nev == EVENT_BATCH || n >= 4 * EVENT_BATCH)
+			break;
+		rc = rs_mq_next(s->mq, 0, &msg);
+	}
+	rs_mq_msg_release(s->mq, &msg);
+	if (got != NULL)
+		*got = n;
+	if (rc != RS_OK && rc != RS_ETIMEDOUT) {
+		events_free(s);
+		return rc;
+	}
+	if ((rc = apply_events(s)) != RS_OK)
+		return rc;
+	return release_ready(s);
+}
+
+static int
+reconnect(slave *s)
+{
+	int rc;
+
+	requeue_parked(s); /* the broker requeues them with the channel */
+	events_free(s);
+	rs_mq_destroy(s->mq);
+	s->mq = NULL;
+	if ((rc = rs_worker_mq_open(s->w, "slave", true, &s->mq)) != RS_OK)
+		return rc;
+	if ((rc = rs_mq_qos(s->mq, SYNC_PREFETCH)) != RS_OK ||
+	    (rc = rs_mq_consume(s->mq, s->w->sync_queue, false, s->sync_tag)) !=
+	        RS_OK)
+		return rc;
+	if (s->reading &&
+	    ((rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK ||
+	        (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag)) !=
+	            RS_OK))
+		return rc;
+	return RS_OK;
+}
+
+/* Won the election: apply everything left in the sync queue, give the
+ * parked reads back, delete the queue. */
+static int
+drain_and_promote(slave *s)
+{
+	rs_worker *w = s->w;
+	int rc, got;
+
+	rs_info(NULL, "event=promoting applied_seq=%" PRIu64, w->meta.applied_seq);
+	s->reading = false;
+	if ((rc = rs_mq_cancel(s->mq, s->read_tag)) != RS_OK ||
+	    (rc = rs_mq_cancel(s->mq, s->sync_tag)) != RS_OK)
+		return rc;
+	requeue_parked(s);
+	/* Deliveries sent before the cancel took effect. */
+	do {
+		if ((rc = pump(s, 0, &got)) != RS_OK)
+			return rc;
+	} while (got > 0);
+	for (;;) {
+		rs_mq_msg msg;
+		while (s->nev < EVENT_BATCH &&
+		    (rc = rs_mq_get(s->mq, w->sync_queue, false, &msg)) ==
+		        RS_OK)
+			on_sync(s, &msg);
+		rs_mq_msg_release(s->mq, &msg);
+		if (rc != RS_OK && rc != RS_ENOTFOUND)
+			return rc;
+		bool last = s->nev < EVENT_BATCH;
+		if ((rc = apply_events(s)) != RS_OK)
+			return rc;
+		if (last)
+			break;
+	}
+	if ((rc = rs_mq_delete_queue(s->mq, w->sync_queue)) != RS_OK)
+		return rc;
+	rs_info(NULL, "event=drained applied_seq=%" PRIu64 " epoch=%" PRIu64,
+	    w->meta.applied_seq, w->epoch);
+	return RS_WORKER_PROMOTED;
+}
+
+static void
+log_lag(slave *s)
+{
+	int64_t now = rs_worker_now_ms();
+	if (now - s->last_lag_log < 5000)
+		return;
+	s->last_lag_log = now;
+	uint64_t head = rs_worker_notice_master_head(s->w->notice);
+	uint64_t applied = s->w->meta.applied_seq;
+	if (head > applied)
+		rs_info(NULL, "event=lag head=%" PRIu64 " applied_seq=%" PRIu64
+		    " lag=%" PRIu64, head, applied, head - applied);
+}
+
+/* Snapshot, replay of the queued events, then readQ (steps 4 of the
+ * lifecycle). */
+static int
+catch_up(slave *s)
+{
+	rs_worker *w = s->w;
+	Rideshare__WorkerInfo *mi;
+	int rc, got;
+
+	if ((rc = rs_worker_mq_open(w, "slave", true, &s->mq)) != RS_OK)
+		return rc;
+	if ((rc = rs_worker_zk_wait_master(w, &mi)) != RS_OK)
+		return rc;
+	rs_info(NULL, "event=catching_up master=%s pid=%" PRId64, mi->id,
+	    mi->pid);
+	rs_worker_notice_follow(w->notice, mi->nng_url);
+	int64_t t0 = rs_worker_now_ms();
+	rc = rs_worker_snapshot(w, mi->pg_conninfo);
+	rideshare__worker_info__free_unpacked(mi, NULL);
+	if (rc != RS_OK)
+		return rc;
+	if ((rc = rs_mq_qos(s->mq, SYNC_PREFETCH)) != RS_OK ||
+	    (rc = rs_mq_consume(s->mq, w->sync_queue, false, s->sync_tag)) !=
+	        RS_OK)
+		return rc;
+	/* Caught up: the queue was empty for a moment, or we reached the
+	 * head the master announced. */
+	for (;;) {
+		if (!rs_worker_alive(w))
+			return RS_ECLOSED;
+		if ((rc = pump(s, 20, &got)) != RS_OK)
+			return rc;
+		uint64_t head = rs_worker_notice_master_head(w->notice);
+		if (got == 0 || (head > 0 && w->meta.applied_seq >= head))
+			break;
+	}
+	if ((rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK ||
+	    (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag)) != RS_OK)
+		return rc;
+	s->reading = true;
+	w->role = RIDESHARE__ROLE__SLAVE;
+	rs_worker_notice_set(w->notice, "slave", w->meta.applied_seq,
+	    w->meta.epoch);
+	if ((rc = rs_worker_zk_update(w)) != RS_OK)
+		return rc;
+	rs_info(NULL, "event=serving role=slave applied_seq=%" PRIu64
+	    " catchup_ms=%lld", w->meta.applied_seq,
+	    (long long) (rs_worker_now_ms() - t0));
+	return RS_OK;
+}
+
+int
+rs_worker_slave_run(rs_worker *w)
+{
+	slave *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (s == NULL)
+		return RS_ENOMEM;
+	s->w = w;
+	if ((rc = catch_up(s)) != RS_OK)
+		goto out;
+	while (rs_worker_alive(w)) {
+		if (atomic_exchange(&rs_worker_master_flag, 0) |
+		    atomic_exchange(&rs_worker_workers_flag, 0)) {
+			bool won;
+			rc = rs_worker_zk_elect(w, &won);
+			if (rc == RS_ECONN) {
+				/* ZooKeeper reconnecting: try again soon. */
+				atomic_store(&rs_worker_master_flag, 1);
+				rc = RS_OK;
+			} else if (rc != RS_OK) {
+				break;
+			}
+			if (won) {
+				rc = drain_and_promote(s);
+				goto out;
+			}
+		}
+		rc = pump(s, 50, NULL);
+		if (rc == RS_ESTATE)
+			break;
+		if (rc != RS_OK) {
+			rs_warn(NULL, "event=mq_reconnect err=%s",
+			    rs_strerror(rc));
+			if ((rc = reconnect(s)) != RS_OK)
+				break;
+		}
+		log_lag(s);
+	}
+	if (rc == RS_OK)
+		rc = atomic_load(&rs_worker_stop_flag) ? RS_WORKER_STOPPED :
+		                                         RS_ECLOSED;
+out:
+	if (s->mq != NULL && s->reading)
+		(void) rs_mq_cancel(s->mq, s->read_tag);
+	requeue_parked(s);
+	events_free(s);
+	rs_mq_destroy(s->mq);
+	rs_worker_park_fini(&s->park);
+	free(s);
+	return rc;
+}

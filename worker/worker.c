@@ -1,0 +1,223 @@
+#include "worker.h"
+
+#include "rs_cfg.h"
+#include "rs_db.h"
+#include "rs_err.h"
+#include "rs_id.h"
+#include "rs_log.h"
+#include "schema.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+atomic_int rs_worker_stop_flag;
+atomic_int rs_worker_expired_flag;
+atomic_int rs_worker_master_flag;
+atomic_int rs_worker_workers_flag;
+atomic_llong rs_worker_zk_down_since;
+
+int64_t
+rs_worker_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+rs_worker_role_name(Rideshare__Role role)
+{
+	switch (role) {
+	case RIDESHARE__ROLE__MASTER: return "master";
+	case RIDESHARE__ROLE__SLAVE: return "slave";
+	default: return "candidate";
+	}
+}
+
+/* Database names allow [a-z0-9_] only; worker ids look like w3-ab12. */
+static void
+sanitise(char *out, size_t len, const char *prefix, const char *id)
+{
+	size_t n = (size_t) snprintf(out, len, "%s", prefix);
+	for (const char *p = id; *p != '\0' && n + 1 < len; p++) {
+		unsigned char c = (unsigned char) tolower((unsigned char) *p);
+		out[n++] = (isalnum(c) && c < 128) ? (char) c : '_';
+	}
+	out[n] = '\0';
+}
+
+static long
+parse_fault(void)
+{
+	const char *f = rs_cfg_str("RIDESHARE_FAULT", "");
+	const char *key = "crash_after_commit:";
+	long v;
+	char err[128];
+
+	if (f[0] == '\0')
+		return 0;
+	if (strncmp(f, key, strlen(key)) != 0)
+		rs_cfg_die("RIDESHARE_FAULT", f, "unknown fault hook");
+	if (rs_cfg_parse_long(f + strlen(key), 1, 1000000000L, &v, err,
+	        sizeof(err)) != RS_OK)
+		rs_cfg_die("RIDESHARE_FAULT", f, err);
+	return v;
+}
+
+static int
+db_open(rs_worker *w)
+{
+	int rc = rs_db_connect_retry(w->conninfo, 30000, &w->db);
+	if (rc == RS_OK)
+		rc = rs_worker_schema_create(w->db);
+	if (rc == RS_OK)
+		rc = rs_worker_schema_prepare(w->db);
+	if (rc == RS_OK)
+		rc = rs_worker_store_load(w->db, &w->meta);
+	return rc;
+}
+
+int
+rs_worker_db_reconnect(rs_worker *w)
+{
+	if (w->db != NULL)
+		PQfinish(w->db);
+	w->db = NULL;
+	rs_worker_meta m = w->meta;
+	int rc = db_open(w);
+	if (rc == RS_OK && m.applied_seq != w->meta.applied_seq)
+		rs_warn(NULL, "event=db_reconnected applied_seq=%llu",
+		    (unsigned long long) w->meta.applied_seq);
+	return rc;
+}
+
+int
+rs_worker_init(rs_worker *w)
+{
+	char gen[RS_ID_LEN + 1];
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	const char *id = rs_cfg_str("RIDESHARE_WORKER_ID", NULL);
+	if (id == NULL) {
+		rs_id_new(gen);
+		gen[8] = '\0';
+		snprintf(w->id, sizeof(w->id), "w-%s", gen);
+	} else {
+		if (strlen(id) >= 100 || !rs_id_valid(id))
+			rs_cfg_die("RIDESHARE_WORKER_ID", id,
+			    "not 1..99 characters of [A-Za-z0-9._:-]");
+		snprintf(w->id, sizeof(w->id), "%s", id);
+	}
+	sanitise(w->dbname, sizeof(w->dbname), "rideshare_", w->id);
+	snprintf(w->sync_queue, sizeof(w->sync_queue), "sync.%s", w->id);
+	w->amqp_url = rs_cfg_str("RIDESHARE_AMQP_URL",
+	    "amqp://guest:guest@127.0.0.1:8101");
+	w->zk_hosts = rs_cfg_str("RIDESHARE_ZK_HOSTS", "127.0.0.1:8104");
+	w->maint_conninfo = rs_cfg_str("RIDESHARE_PG_CONNINFO",
+	    "host=127.0.0.1 port=8100 user=postgres dbname=postgres");
+	w->nng_host = rs_cfg_str("RIDESHARE_NNG_HOST", "127.0.0.1");
+	w->zk_session_ms = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800,
+	    100, 600000);
+	w->crash_after = parse_fault();
+	w->pid = rs_cfg_long("RIDESHARE_WORKER_PID", 0, 0, INT64_MAX);
+	w->role = RIDESHARE__ROLE__CANDIDATE;
+
+	rs_info(NULL, "event=worker_starting id=%s db=%s", w->id, w->dbname);
+	if ((rc = rs_db_create_database(w->maint_conninfo, w->dbname)) !=
+	    RS_OK)
+		return rc;
+	if ((rc = rs_db_conninfo_with_db(w->maint_conninfo, w->dbname,
+	         &w->conninfo)) != RS_OK)
+		return rc;
+	if ((rc = db_open(w)) != RS_OK)
+		return rc;
+	w->epoch = w->meta.epoch;
+	if ((rc = rs_worker_notice_create(w->nng_host, w->id, w->nng_url,
+	         sizeof(w->nng_url), &w->notice)) != RS_OK)
+		return rc;
+	rs_worker_notice_set(w->notice, "candidate", w->meta.applied_seq,
+	    w->epoch);
+	if ((rc = rs_worker_zk_start(w)) != RS_OK)
+		return rc;
+	return rs_worker_zk_register(w);
+}
+
+int
+rs_worker_mq_open(rs_worker *w, const char *what, bool sync_queue,
+    rs_mq **out)
+{
+	char name[256];
+	rs_mq *mq;
+	int rc;
+
+	snprintf(name, sizeof(name), "worker %s %s", w->id, what);
+	for (;;) {
+		if (atomic_load(&rs_worker_stop_flag) ||
+		    atomic_load(&rs_worker_expired_flag))
+			return RS_ECLOSED;
+		rc = rs_mq_connect_retry(w->amqp_url, name, 2000, &mq);
+		if (rc == RS_OK) {
+			rc = rs_mq_declare_topology(mq);
+			if (rc == RS_OK && sync_queue)
+				rc = rs_mq_declare_queue(mq, w->sync_queue,
+				    RS_MQ_DURABLE | RS_MQ_DLX);
+			if (rc == RS_OK && sync_queue)
+				rc = rs_mq_bind(mq, w->sync_queue, "syncX");
+			if (rc == RS_OK) {
+				*out = mq;
+				return RS_OK;
+			}
+			rs_mq_destroy(mq);
+		}
+		rs_warn(NULL, "event=mq_connect_retry what=\"%s\" err=%s", what,
+		    rs_strerror(rc));
+	}
+}
+
+bool
+rs_worker_alive(rs_worker *w)
+{
+	if (atomic_load(&rs_worker_stop_flag) ||
+	    atomic_load(&rs_worker_expired_flag))
+		return false;
+	/* Cut off from ZooKeeper for longer than the session timeout: the
+	 * session is expired for everyone else already (we only learn it
+	 * on reconnect), so a master must not act any more. */
+	int64_t down = atomic_load(&rs_worker_zk_down_since);
+	if (down != 0 && rs_worker_now_ms() - down > w->zk_session_ms) {
+		rs_error(NULL, "event=zk_lost_too_long ms=%lld",
+		    (long long) (rs_worker_now_ms() - down));
+		atomic_store(&rs_worker_expired_flag, 1);
+		return false;
+	}
+	return true;
+}
+
+void
+rs_worker_fini(rs_worker *w, bool drop)
+{
+	if (drop && w->role != RIDESHARE__ROLE__MASTER) {
+		rs_mq *mq;
+		if (rs_mq_connect(w->amqp_url, "worker cleanup", &mq) ==
+		    RS_OK) {
+			(void) rs_mq_delete_queue(mq, w->sync_queue);
+			rs_mq_destroy(mq);
+		}
+	}
+	if (w->db != NULL)
+		PQfinish(w->db);
+	w->db = NULL;
+	if (drop && w->conninfo != NULL)
+		(void) rs_db_drop_database(w->maint_conninfo, w->dbname);
+	rs_zk_close(w->zk); /* its ephemeral znodes vanish now */
+	w->zk = NULL;
+	rs_worker_notice_destroy(w->notice);
+	w->notice = NULL;
+	free(w->conninfo);
+	w->conninfo = NULL;
+}

@@ -1,0 +1,97 @@
+/* The state one rideshare-worker process carries through its life
+ * (docs/conventions.md "Worker lifecycle and election"), shared by the
+ * modules: election.c (ZooKeeper), master.c, slave.c, snapshot.c. */
+#ifndef RS_WORKER_H
+#define RS_WORKER_H
+
+#include "notice.h"
+#include "rideshare.pb-c.h"
+#include "rs_mq.h"
+#include "rs_zk.h"
+#include "store.h"
+
+#include <libpq-fe.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Return codes of the role loops beyond rs_err. */
+#define RS_WORKER_PROMOTED 100 /* slave won an election: run as master */
+#define RS_WORKER_STOPPED 101  /* SIGTERM: graceful stop */
+
+typedef struct rs_worker {
+	/* configuration (docs/conventions.md) */
+	char id[128];
+	char dbname[160];       /* rideshare_<id sanitised> */
+	char sync_queue[160];   /* sync.<id> */
+	const char *amqp_url;
+	const char *zk_hosts;
+	const char *maint_conninfo;
+	const char *nng_host;
+	int zk_session_ms;
+	long crash_after;       /* RIDESHARE_FAULT=crash_after_commit:N, 0 off */
+	int64_t pid;            /* as the spawner sees it */
+	char *conninfo;         /* own database */
+
+	PGconn *db;
+	rs_worker_meta meta;    /* mirrors the meta row after each commit */
+	rs_zk *zk;
+	rs_worker_notice *notice;
+	char nng_url[128];
+	Rideshare__Role role;
+	uint64_t epoch;         /* master: its term; slave: newest seen */
+	uint64_t writes;        /* writes handled as master (fault hook) */
+	char master_id[128];    /* slave: whom it follows */
+	bool registered;
+} rs_worker;
+
+/* Set from other threads (signal handler, ZooKeeper thread); read by the
+ * main loop between deliveries. */
+extern atomic_int rs_worker_stop_flag;
+extern atomic_int rs_worker_expired_flag;
+extern atomic_int rs_worker_master_flag;  /* /rideshare/master changed */
+extern atomic_int rs_worker_workers_flag; /* worker znodes changed */
+/* Monotonic ms since the ZooKeeper connection dropped, 0 while up. */
+extern atomic_llong rs_worker_zk_down_since;
+
+/* Monotonic clock in ms. */
+int64_t rs_worker_now_ms(void);
+
+/* worker.c: set-up and tear-down. */
+int rs_worker_init(rs_worker *w);
+/* Tears down; graceful also deletes the sync queue and the database. */
+void rs_worker_fini(rs_worker *w, bool drop);
+/* Role name used in status notices: "master", "slave", "candidate". */
+const char *rs_worker_role_name(Rideshare__Role role);
+/* Reconnects the database after a failure (prepared statements too). */
+int rs_worker_db_reconnect(rs_worker *w);
+/* Declares the topology and, for slaves, the sync queue bound to syncX. */
+int rs_worker_mq_open(rs_worker *w, const char *what, bool sync_queue,
+    rs_mq **out);
+/* True while the worker may keep acting: no stop request, ZooKeeper
+ * session alive and not disconnected for longer than the session timeout. */
+bool rs_worker_alive(rs_worker *w);
+
+/* election.c: ZooKeeper. */
+int rs_worker_zk_start(rs_worker *w);
+int rs_worker_zk_register(rs_worker *w);
+/* Rewrites this worker's znode (role, applied seq). */
+int rs_worker_zk_update(rs_worker *w);
+/* Step 3: returns RIDESHARE__ROLE__MASTER (w->epoch set) or
+ * RIDESHARE__ROLE__SLAVE via *role; RS_WORKER_STOPPED on SIGTERM. */
+int rs_worker_zk_bootstrap(rs_worker *w, Rideshare__Role *role);
+/* Waits until a master with role MASTER exists; *info owned by caller
+ * (rideshare__worker_info__free_unpacked). */
+int rs_worker_zk_wait_master(rs_worker *w, Rideshare__WorkerInfo **info);
+/* Step 5, run when a watch fired: re-arms the watches; *won set when this
+ * slave created /rideshare/master (w->epoch set to the new term). */
+int rs_worker_zk_elect(rs_worker *w, bool *won);
+
+/* snapshot.c: catch-up copy from the master's database. */
+int rs_worker_snapshot(rs_worker *w, const char *master_conninfo);
+
+/* master.c, slave.c: the role loops. */
+int rs_worker_master_run(rs_worker *w);
+int rs_worker_slave_run(rs_worker *w);
+
+#endif
