@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# compose/compose.sh — the multi-container RideShare-C deployment.
+# `./rideshare compose <cmd> ...` delegates here.
+#
+#   images            build every image (compose/build-images, then docker build of
+#                     edge, users, rides, orchestrator, worker from the build dir)
+#   up [SERVICE...]   images, then `docker-compose up -d`, wait until every container
+#                     is healthy; prints the time taken (including image building).
+#                     With only infrastructure services named (postgres rabbitmq
+#                     zookeeper) no project binaries are needed.
+#   down              docker-compose down -v, then remove every container, network and
+#                     volume labelled org.rideshare.project=rideshare-c (including worker
+#                     containers the orchestrator started) and verify none is left
+#   status            containers of the deployment, worker containers, health
+#   logs [ARGS...]    docker-compose logs (e.g. `logs -f orchestrator`)
+#   test [ARGS...]    up, run tests/compose/ against the compose edge, down. Prints
+#                     `SKIPPED: <reason>` and exits 0 (or $RIDESHARE_SKIP_RC) when no
+#                     Docker daemon answers. ARGS go to the test runner.
+#   config            the resolved docker-compose.yml
+#   dc ARGS...        any other docker-compose command on this project
+#
+# Environment: see compose/README.md (RIDESHARE_BUILD_DIR, RIDESHARE_COMPOSE_*,
+# RIDESHARE_IMAGE_*, RIDESHARE_SKIP_RC, ...).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+PROJECT=${RIDESHARE_COMPOSE_PROJECT:-rideshare}
+export RIDESHARE_COMPOSE_NETWORK=${RIDESHARE_COMPOSE_NETWORK:-${PROJECT}_net}
+LABEL=org.rideshare.project=rideshare-c
+UP_TIMEOUT=${RIDESHARE_COMPOSE_UP_TIMEOUT:-300}
+BUILD_DIR=${RIDESHARE_BUILD_DIR:-build}
+case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
+SERVICE_BINS=(rideshare-users rideshare-rides rideshare-orchestrator rideshare-worker)
+INFRA_SERVICES=(postgres rabbitmq zookeeper)
+export DOCKER_BUILDKIT=0   # the legacy builder uses local images as FROM, no registry
+
+say() { printf 'compose: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# docker-compose (Debian's v1), or the v2 plugin if that is what is installed.
+dc() {
+	if command -v docker-compose >/dev/null 2>&1; then
+		docker-compose -p "$PROJECT" -f "$HERE/docker-compose.yml" "$@"
+	else
+		docker compose -p "$PROJECT" -f "$HERE/docker-compose.yml" "$@"
+	fi
+}
+
+# Why the deployment cannot run here (empty when it can).
+docker_unavailable() {
+	command -v docker >/dev/null 2>&1 || { echo "docker CLI not installed"; return; }
+	if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+		echo "docker-compose not installed"; return
+	fi
+	timeout 20 docker info >/dev/null 2>&1 || { echo "no Docker daemon answers (docker info failed)"; return; }
+	if ! docker image inspect rideshare/base:latest >/dev/null 2>&1; then
+		[ "$(id -u)" = 0 ] || { echo "building the images needs root (debootstrap, chroot)"; return; }
+		command -v debootstrap >/dev/null 2>&1 || { echo "building the images needs debootstrap (apt-get install debootstrap)"; return; }
+	fi
+}
+
+# ------------------------------------------------------------------ images
+missing_bins() {
+	local b
+	for b in "${SERVICE_BINS[@]}"; do
+		[ -x "$BUILD_DIR/bin/$b" ] || echo "$b"
+	done
+}
+
+ensure_bins() {
+	local missing
+	missing=$(missing_bins)
+	[ -n "$missing" ] || return 0
+	say "binaries missing in $BUILD_DIR/bin: $(echo $missing) — building the project"
+	if [ -x "$ROOT/rideshare" ]; then
+		RIDESHARE_BUILD_DIR=$BUILD_DIR "$ROOT/rideshare" build
+	else
+		die "no $ROOT/rideshare to build with; build the project into $BUILD_DIR first"
+	fi
+	missing=$(missing_bins)
+	[ -z "$missing" ] || die "still missing after the build: $(echo $missing)"
+}
+
+# docker build TARGET from a staged context.
+build_target() {
+	local ctx=$1 t=$2 t0
+	t0=$(now)
+	if ! docker build -q -f "$ctx/Dockerfile" --target "$t" \
+		--label "$LABEL" -t "rideshare/$t:latest" "$ctx" >"$ctx/build-$t.log" 2>&1; then
+		grep -v -i 'legacy builder is deprecated\|BuildKit is currently disabled\|environment-variable' \
+			"$ctx/build-$t.log" >&2
+		die "docker build --target $t failed"
+	fi
+	say "image rideshare/$t:latest ready ($(elapsed "$t0") s)"
+}
+
+# cmd_images [infra]: server images always; service images unless "infra".
+cmd_images() {
+	local what=${1:-all} t0 ctx b
+	t0=$(now)
+	"$HERE/build-images"
+	ctx=$(mktemp -d "${TMPDIR:-/tmp}/rideshare-compose-ctx.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "rm -rf '$ctx'" RETURN
+	mkdir -p "$ctx/bin" "$ctx/tools" "$ctx/edge"
+	cp "$HERE/Dockerfile" "$ctx/Dockerfile"
+	cp "$HERE/edge/nginx.conf" "$ctx/edge/nginx.conf"
+	build_target "$ctx" edge
+	if [ "$what" != infra ]; then
+		ensure_bins
+		for b in "${SERVICE_BINS[@]}"; do cp -L "$BUILD_DIR/bin/$b" "$ctx/bin/"; done
+		[ ! -x "$BUILD_DIR/bin/rsctl" ] || cp -L "$BUILD_DIR/bin/rsctl" "$ctx/tools/"
+		for b in users rides orchestrator worker; do build_target "$ctx" "$b"; done
+	fi
+	# Earlier builds of our tags are now dangling: drop them.
+	docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
+	say "images ready in $(elapsed "$t0") s"
+}
+
+# ------------------------------------------------------------------ up / wait
+project_containers() {
+	docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"
+}
+
+# Waits until every container of the project is running and healthy.
+wait_healthy() {
+	local deadline=$((SECONDS + UP_TIMEOUT)) ids line bad
+	while :; do
+		ids=$(project_containers)
+		bad=""
+		if [ -z "$ids" ]; then
+			bad="no containers"
+		else
+			while read -r line; do
+				case $line in
+					*" running healthy") ;;
+					*" running ") ;;      # no healthcheck defined
+					*) bad="$bad ${line%% *}($(echo "${line#* }" | tr ' ' '/'))" ;;
+				esac
+			done < <(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' $ids | sed 's|^/||')
+		fi
+		[ -n "$bad" ] || return 0
+		if [ $SECONDS -ge $deadline ]; then
+			say "not healthy after ${UP_TIMEOUT} s:$bad"
+			return 1
+		fi
+		case $bad in *unhealthy*|*exited*|*dead*)
+			say "failed:$bad"; return 1 ;;
+		esac
+		sleep 0.5
+	done
+}
+
+show_failure() {
+	local id name
+	for id in $(project_containers); do
+		name=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")
+		case $name in *" running healthy") continue ;; esac
+		say "---- $name (last 30 log lines)"
+		docker logs --tail 30 "$id" 2>&1 | sed 's/^/    /' >&2
+		docker inspect -f '{{if .State.Health}}{{range .State.Health.Log}}    health: rc={{.ExitCode}} {{.Output}}{{end}}{{end}}' "$id" 2>/dev/null | tail -3 >&2
+	done
+}
+
+cmd_up() {
+	local t0 t_img t1 infra=1 s
+	t0=$(now)
+	for s in "$@"; do
+		case " ${INFRA_SERVICES[*]} " in *" $s "*) ;; *) infra=0 ;; esac
+	done
+	[ $# -gt 0 ] || infra=0
+	if [ $infra = 1 ]; then cmd_images infra; else cmd_images; fi
+	t_img=$(elapsed "$t0")
+	t1=$(now)
+	say "docker-compose up -d $*"
+	if ! dc up -d --remove-orphans "$@"; then
+		show_failure
+		die "docker-compose up failed"
+	fi
+	if ! wait_healthy; then
+		show_failure
+		die "deployment not healthy (leave it for inspection, or: compose.sh down)"
+	fi
+	say "healthy: images $t_img s + up $(elapsed "$t1") s = total $(elapsed "$t0") s"
+	if [ $infra = 0 ]; then
+		local bind=${RIDESHARE_COMPOSE_BIND:-127.0.0.1}
+		say "edge http://$bind:${RIDESHARE_COMPOSE_EDGE_PORT:-8880}  users :${RIDESHARE_COMPOSE_USERS_PORT:-8881}  rides :${RIDESHARE_COMPOSE_RIDES_PORT:-8882}  admin :${RIDESHARE_COMPOSE_ADMIN_PORT:-8890}"
+	fi
+}
+
+# ------------------------------------------------------------------ down
+labelled() { # KIND: ids of our containers / networks / volumes
+	case $1 in
+		container) docker ps -aq --filter "label=$LABEL" ;;
+		network) docker network ls -q --filter "label=$LABEL" ;;
+		volume) docker volume ls -q --filter "label=$LABEL" ;;
+	esac
+}
+
+cmd_down() {
+	local t0 ids left=""
+	t0=$(now)
+	dc down -v --remove-orphans -t "${RIDESHARE_COMPOSE_STOP_TIMEOUT:-10}" 2>&1 \
+		| grep -v '^Network .* not found\|^Removing network' >&2 || true
+	# Whatever compose does not know about: worker containers started by the
+	# orchestrator, leftovers of interrupted runs.
+	ids=$(labelled container)
+	[ -z "$ids" ] || { say "removing containers: $(docker inspect -f '{{.Name}}' $ids | tr -d / | tr '\n' ' ')"; docker rm -f -v $ids >/dev/null 2>&1 || true; }
+	ids=$(labelled network)
+	[ -z "$ids" ] || docker network rm $ids >/dev/null 2>&1 || true
+	ids=$(labelled volume)
+	[ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
+	local k
+	for k in container network volume; do
+		ids=$(labelled $k)
+		[ -z "$ids" ] || left="$left $k:$(echo $ids)"
+	done
+	[ -z "$left" ] || die "left behind:$left"
+	say "down: no container, network or volume labelled $LABEL is left ($(elapsed "$t0") s)"
+}
+
+# ------------------------------------------------------------------ status / logs
+cmd_status() {
+	dc ps
+	local ids
+	ids=$(comm -23 <(labelled container | sort) <(project_containers | sort))
+	if [ -n "$ids" ]; then
+		echo
+		echo "other containers labelled $LABEL (worker containers):"
+		docker inspect -f '{{.Name}} {{.State.Status}} pid={{.State.Pid}} image={{.Config.Image}}' $ids | sed 's|^/|  |'
+	fi
+}
+
+# ------------------------------------------------------------------ test
+cmd_test() {
+	local reason rc=0
+	reason=$(docker_unavailable)
+	if [ -n "$reason" ]; then
+		echo "SKIPPED: $reason"
+		exit "${RIDESHARE_SKIP_RC:-0}"
+	fi
+	if [ "${RIDESHARE_COMPOSE_KEEP:-0}" != 1 ]; then
+		trap 'cmd_down || true' EXIT
+	fi
+	cmd_up
+	# The endpoint variables tests/with-stack.sh gives the local-stack tests.
+	export RIDESHARE_COMPOSE_PROJECT=$PROJECT
+	export RIDESHARE_EDGE_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_EDGE_PORT:-8880}"
+	export RIDESHARE_USERS_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_USERS_PORT:-8881}"
+	export RIDESHARE_RIDES_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_RIDES_PORT:-8882}"
+	export RIDESHARE_ADMIN_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_ADMIN_PORT:-8890}"
+	local t0
+	t0=$(now)
+	python3 "$ROOT/tests/compose/run_compose_tests.py" "$@" || rc=$?
+	if [ -n "${RIDESHARE_COMPOSE_API_TESTS:-}" ] && [ $rc = 0 ]; then
+		# Public-API suites of the local stack, pointed at the compose edge.
+		say "running RIDESHARE_COMPOSE_API_TESTS: $RIDESHARE_COMPOSE_API_TESTS"
+		bash -c "$RIDESHARE_COMPOSE_API_TESTS" || rc=$?
+	fi
+	say "tests finished in $(elapsed "$t0") s (rc=$rc)"
+	return $rc
+}
+
+main() {
+	local cmd=${1:-}
+	[ $# -eq 0 ] || shift
+	case $cmd in
+		images) if [ "${1:-}" = --infra ]; then cmd_images infra; else cmd_images; fi ;;
+		up) cmd_up "$@" ;;
+		down) cmd_down ;;
+		status|ps) cmd_status ;;
+		logs) dc logs "$@" ;;
+		test) cmd_test "$@" ;;
+		config) dc config ;;
+		dc) dc "$@" ;;
+		""|-h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
+		*) die "unknown command '$cmd' (images, up, down, status, logs, test, config, dc)" ;;
+	esac
+}
+
+main "$@"
