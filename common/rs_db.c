@@ -332,11 +332,14 @@ rs_db_create_database(const char *maint_conninfo, const char *dbname)
 		 * unique index: someone else created it at the same time. */
 		if (strcmp(last_state, "42P04") == 0
 		    || strcmp(last_state, "23505") == 0) {
+			rs_debug(NULL, "event=pg_database_exists dbname=%s",
+			    dbname);
+			last_state[0] = '\0';
 			rc = RS_OK;
-			break;
+			goto done;
 		}
-		/* 55006: template1 busy (another CREATE DATABASE copying it).
-		 */
+		/* 55006: template1 busy (another CREATE DATABASE copying
+		 * it). */
 		if (strcmp(last_state, "55006") != 0)
 			break;
 		sleep_ms(100);

@@ -602,6 +602,51 @@ test_pg_query_and_database_lifecycle(void **state)
 	    rs_db_create_database(pg_conninfo, "Bad-Name"), RS_EINVAL);
 }
 
+struct creator {
+	const char *dbname;
+	pthread_barrier_t *go;
+	int rc;
+};
+
+static void *
+creator_main(void *arg)
+{
+	struct creator *c = arg;
+
+	pthread_barrier_wait(c->go);
+	c->rc = rs_db_create_database(pg_conninfo, c->dbname);
+	return NULL;
+}
+
+static void
+test_pg_concurrent_create_database_both_succeed(void **state)
+{
+	pthread_barrier_t go;
+	struct creator c[3];
+	pthread_t th[3];
+	char dbname[64];
+
+	(void) state;
+	for (int round = 0; round < 3; round++) {
+		snprintf(
+		    dbname, sizeof(dbname), "rs_race_%.12s_%d", suffix, round);
+		pthread_barrier_init(&go, NULL, 3);
+		for (int i = 0; i < 3; i++) {
+			c[i] = (struct creator) { dbname, &go, -1 };
+			assert_int_equal(
+			    pthread_create(&th[i], NULL, creator_main, &c[i]),
+			    0);
+		}
+		for (int i = 0; i < 3; i++) {
+			pthread_join(th[i], NULL);
+			assert_int_equal(c[i].rc, RS_OK);
+		}
+		pthread_barrier_destroy(&go);
+		assert_int_equal(
+		    rs_db_drop_database(pg_conninfo, dbname), RS_OK);
+	}
+}
+
 /* ---- nng -------------------------------------------------------------- */
 
 static void
@@ -647,6 +692,8 @@ main(void)
 		    test_zk_ephemeral_node_vanishes_when_session_closes),
 		cmocka_unit_test(test_zk_counter_children_and_set),
 		cmocka_unit_test(test_pg_query_and_database_lifecycle),
+		cmocka_unit_test(
+		    test_pg_concurrent_create_database_both_succeed),
 		cmocka_unit_test(test_nng_pub_sub_message),
 	};
 
