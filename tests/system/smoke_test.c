@@ -21,6 +21,8 @@
 #include "rs_rpc.h"
 #include "rs_zk.h"
 
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
 #include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -231,6 +233,87 @@ test_amqp_rejected_message_is_dead_lettered(void **state)
 	}
 	assert_true(found);
 	assert_int_equal(rs_mq_delete_queue(mq, queue), RS_OK);
+	rs_mq_destroy(mq);
+}
+
+/* Declares queue with x-max-length=1 and x-overflow=reject-publish on a
+ * raw librabbitmq connection (rs_mq fixes its arguments on purpose): the
+ * broker nacks every publish beyond the first. */
+static void
+declare_reject_publish_queue(const char *queue)
+{
+	struct amqp_connection_info ci;
+	amqp_table_entry_t args[2];
+	amqp_table_t t = { 2, args };
+	amqp_connection_state_t conn = amqp_new_connection();
+	amqp_socket_t *sock = amqp_tcp_socket_new(conn);
+	char *url = strdup(amqp_url);
+
+	assert_int_equal(amqp_parse_url(url, &ci), AMQP_STATUS_OK);
+	if (ci.vhost[0] == '\0')
+		ci.vhost = "/";
+	assert_int_equal(amqp_socket_open(sock, ci.host, ci.port), 0);
+	assert_int_equal(amqp_login(conn, ci.vhost, 0, 131072, 0,
+	                     AMQP_SASL_METHOD_PLAIN, ci.user, ci.password)
+	                     .reply_type,
+	    AMQP_RESPONSE_NORMAL);
+	amqp_channel_open(conn, 1);
+	assert_int_equal(
+	    amqp_get_rpc_reply(conn).reply_type, AMQP_RESPONSE_NORMAL);
+	args[0].key = amqp_cstring_bytes("x-max-length");
+	args[0].value.kind = AMQP_FIELD_KIND_I32;
+	args[0].value.value.i32 = 1;
+	args[1].key = amqp_cstring_bytes("x-overflow");
+	args[1].value.kind = AMQP_FIELD_KIND_UTF8;
+	args[1].value.value.bytes = amqp_cstring_bytes("reject-publish");
+	amqp_queue_declare(conn, 1, amqp_cstring_bytes(queue), 0, 0, 0, 0, t);
+	assert_int_equal(
+	    amqp_get_rpc_reply(conn).reply_type, AMQP_RESPONSE_NORMAL);
+	amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
+	amqp_destroy_connection(conn);
+	free(url);
+}
+
+static void
+test_amqp_nacked_publish_is_emq(void **state)
+{
+	char queue[96];
+	rs_mq *mq;
+
+	(void) state;
+	snprintf(queue, sizeof(queue), "smoke.nack.%s", suffix);
+	declare_reject_publish_queue(queue);
+	assert_int_equal(rs_mq_connect(amqp_url, "smoke-nack", &mq), RS_OK);
+	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
+	assert_int_equal(rs_mq_publish(mq, "", queue, "1", 1, NULL), RS_OK);
+	assert_int_equal(rs_mq_wait_confirms(mq, 5000), RS_OK);
+	/* The queue is full: the broker refuses the next ones. */
+	assert_int_equal(rs_mq_publish(mq, "", queue, "2", 1, NULL), RS_OK);
+	assert_int_equal(rs_mq_publish(mq, "", queue, "3", 1, NULL), RS_OK);
+	assert_int_equal(rs_mq_wait_confirms(mq, 5000), RS_EMQ);
+	/* Reported once; the object goes on working. */
+	assert_int_equal(rs_mq_wait_confirms(mq, 0), RS_OK);
+	assert_int_equal(rs_mq_delete_queue(mq, queue), RS_OK);
+	rs_mq_destroy(mq);
+}
+
+static void
+test_amqp_publish_to_missing_exchange_kills_the_object(void **state)
+{
+	char exchange[96];
+	rs_mq *mq;
+
+	(void) state;
+	snprintf(exchange, sizeof(exchange), "smoke.none.%s", suffix);
+	assert_int_equal(
+	    rs_mq_connect(amqp_url, "smoke-no-exchange", &mq), RS_OK);
+	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
+	assert_int_equal(
+	    rs_mq_publish(mq, exchange, "k", "x", 1, NULL), RS_OK);
+	/* The broker closes the channel (404) instead of confirming. */
+	assert_int_equal(rs_mq_wait_confirms(mq, 5000), RS_ECONN);
+	assert_int_equal(rs_mq_publish(mq, "", "k", "x", 1, NULL), RS_ECONN);
+	assert_int_equal(rs_mq_declare_topology(mq), RS_ECONN);
 	rs_mq_destroy(mq);
 }
 
@@ -684,6 +767,9 @@ main(void)
 		    test_amqp_declare_mismatch_is_emq_and_channel_reopens),
 		cmocka_unit_test(test_amqp_topology_declares_idempotently),
 		cmocka_unit_test(test_amqp_rejected_message_is_dead_lettered),
+		cmocka_unit_test(test_amqp_nacked_publish_is_emq),
+		cmocka_unit_test(
+		    test_amqp_publish_to_missing_exchange_kills_the_object),
 		cmocka_unit_test(test_rpc_round_trip_skips_stray_replies),
 		cmocka_unit_test(
 		    test_rpc_reconnects_and_resends_after_connection_loss),
