@@ -26,6 +26,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 PROJECT=${RIDESHARE_COMPOSE_PROJECT:-rideshare}
+export RIDESHARE_COMPOSE_PROJECT=$PROJECT   # docker-compose.yml interpolates it
 export RIDESHARE_COMPOSE_NETWORK=${RIDESHARE_COMPOSE_NETWORK:-${PROJECT}_net}
 LABEL=org.rideshare.project=rideshare-c
 UP_TIMEOUT=${RIDESHARE_COMPOSE_UP_TIMEOUT:-300}
