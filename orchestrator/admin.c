@@ -1,0 +1,548 @@
+#include "admin.h"
+#include "orch_metrics.h"
+#include "rs_buf.h"
+#include "rs_err.h"
+#include "rs_http.h"
+#include "rs_id.h"
+#include "rs_log.h"
+#include "rs_mq.h"
+#include "rs_op.h"
+#include "rs_pbjson.h"
+#include "rs_rpc.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PROTOBUF_TYPE "application/x-protobuf"
+
+struct rs_orch_admin {
+	const rs_orch_cfg *cfg;
+	rs_orch_workers *w;
+	rs_orch_supervisor *s;
+	rs_orch_router *r;
+	rs_http *http;
+	pthread_key_t rpc_key;
+	bool key_made;
+	pthread_mutex_t mq_lock; /* inspect connection: queue depths */
+	rs_mq *mq;
+};
+
+/* ---- pure helpers ------------------------------------------------------*/
+
+json_t *
+rs_orch_admin_list_json(const rs_orch_worker *w, size_t n)
+{
+	int64_t pids[RS_ORCH_MAX_WORKERS];
+	size_t k = rs_orch_roster_pids(w, n, pids, RS_ORCH_MAX_WORKERS);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < k; i++)
+		json_array_append_new(arr, json_integer(pids[i]));
+	return arr;
+}
+
+json_t *
+rs_orch_admin_crash_json(int64_t pid)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%" PRId64, pid);
+	return json_pack("[s]", s);
+}
+
+const char *
+rs_orch_admin_check_op(const Rideshare__DbRequest *req, bool want_write)
+{
+	if (!rs_op_is_known(req->op_case))
+		return "the request has no operation";
+	if (want_write && !rs_op_is_write(req->op_case))
+		return "not a write operation: use /api/v1/db/read";
+	if (!want_write && rs_op_is_write(req->op_case))
+		return "not a read operation: use /api/v1/db/write";
+	return NULL;
+}
+
+int
+rs_orch_admin_decode(const char *body, size_t len, bool is_protobuf,
+    Rideshare__DbRequest **out, char *err, size_t errlen)
+{
+	ProtobufCMessage *m = NULL;
+	json_error_t jerr;
+	json_t *j;
+	int rv;
+
+	if (is_protobuf) {
+		*out = rideshare__db_request__unpack(NULL, len,
+		    (const uint8_t *) body);
+		if (*out == NULL) {
+			snprintf(err, errlen, "body is not a protobuf DbRequest");
+			return RS_EINVAL;
+		}
+		return RS_OK;
+	}
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL) {
+		snprintf(err, errlen, "body is not JSON: %s", jerr.text);
+		return RS_EINVAL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		snprintf(err, errlen, "body must be a JSON object (a DbRequest)");
+		return RS_EINVAL;
+	}
+	rv = rs_pbjson_decode(&rideshare__db_request__descriptor, j, &m, err,
+	    errlen);
+	json_decref(j);
+	if (rv != RS_OK)
+		return RS_EINVAL;
+	*out = (Rideshare__DbRequest *) m;
+	return RS_OK;
+}
+
+/* ---- per-thread RPC client ---------------------------------------------*/
+
+static void
+rpc_free(void *p)
+{
+	rs_rpc_destroy(p);
+}
+
+static int
+thread_rpc(rs_orch_admin *a, rs_rpc **out)
+{
+	rs_rpc *rpc = pthread_getspecific(a->rpc_key);
+	int rv;
+
+	if (rpc == NULL) {
+		rv = rs_rpc_create(a->cfg->amqp_url, "orchestrator", 2000, &rpc);
+		if (rv != RS_OK)
+			return rv;
+		pthread_setspecific(a->rpc_key, rpc);
+	}
+	*out = rpc;
+	return RS_OK;
+}
+
+static int
+transport_status(int rv)
+{
+	return rv == RS_ETIMEDOUT ? 504 : rv == RS_EPROTO ? 502 : 503;
+}
+
+/* Sends req through the orchestrator queue (keeping a valid request_id
+ * the caller chose, so retried writes stay deduplicated). On failure it
+ * answers hreq itself and returns the error. */
+static int
+call(rs_orch_admin *a, rs_http_req *hreq, Rideshare__DbRequest *req,
+    Rideshare__DbResponse **resp)
+{
+	char rid[RS_ID_LEN + 1];
+	char *caller_rid = req->request_id;
+	rs_rpc *rpc;
+	int rv;
+
+	if (req->request_id == NULL || !rs_id_valid(req->request_id)) {
+		rs_id_new(rid);
+		req->request_id = rid;
+	}
+	rv = thread_rpc(a, &rpc);
+	if (rv == RS_OK)
+		rv = rs_rpc_call(rpc, req, a->cfg->rpc_timeout_ms, resp);
+	if (rv != RS_OK) {
+		rs_warn(rs_http_rid(hreq), "event=admin_rpc_failed request_id=%s "
+		    "op=%s err=%s", req->request_id, rs_op_name(req->op_case),
+		    rs_strerror(rv));
+		rs_http_reply_error(hreq, transport_status(rv),
+		    "database tier did not answer: %s", rs_strerror(rv));
+	}
+	req->request_id = caller_rid;
+	return rv;
+}
+
+/* ---- handlers -----------------------------------------------------------*/
+
+static bool
+wants_protobuf(rs_http_req *req)
+{
+	const char *ct = rs_http_header(req, "Content-Type");
+
+	return ct != NULL && strncasecmp(ct, PROTOBUF_TYPE,
+	                         strlen(PROTOBUF_TYPE)) == 0;
+}
+
+static void
+reply_response(rs_http_req *hreq, const Rideshare__DbResponse *resp,
+    bool protobuf)
+{
+	json_t *j = NULL;
+
+	if (protobuf) {
+		size_t len = rideshare__db_response__get_packed_size(resp);
+		uint8_t *b = malloc(len ? len : 1);
+
+		if (b == NULL) {
+			rs_http_reply_error(hreq, 500, "out of memory");
+			return;
+		}
+		rideshare__db_response__pack(resp, b);
+		rs_http_reply(hreq, 200, PROTOBUF_TYPE, b, len);
+		free(b);
+		return;
+	}
+	if (rs_pbjson_encode(&resp->base, &j) != RS_OK) {
+		rs_http_reply_error(hreq, 500, "cannot encode the DbResponse");
+		return;
+	}
+	rs_http_reply_json(hreq, 200, j);
+}
+
+static void
+db_op(rs_http_req *hreq, rs_orch_admin *a, bool want_write)
+{
+	Rideshare__DbRequest *req = NULL;
+	Rideshare__DbResponse *resp = NULL;
+	bool protobuf = wants_protobuf(hreq);
+	const char *why, *body;
+	char err[256];
+	size_t len;
+
+	body = rs_http_body(hreq, &len);
+	if (rs_orch_admin_decode(body, len, protobuf, &req, err, sizeof(err)) !=
+	    RS_OK) {
+		rs_http_reply_error(hreq, 400, "%s", err);
+		return;
+	}
+	why = rs_orch_admin_check_op(req, want_write);
+	if (why != NULL) {
+		rs_http_reply_error(hreq, 400, "%s", why);
+	} else if (call(a, hreq, req, &resp) == RS_OK) {
+		reply_response(hreq, resp, protobuf);
+		rideshare__db_response__free_unpacked(resp, NULL);
+	}
+	rideshare__db_request__free_unpacked(req, NULL);
+}
+
+static void
+h_read(rs_http_req *hreq, void *arg)
+{
+	db_op(hreq, arg, false);
+}
+
+static void
+h_write(rs_http_req *hreq, void *arg)
+{
+	db_op(hreq, arg, true);
+}
+
+static void
+h_clear(rs_http_req *hreq, void *arg)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__Clear clear = RIDESHARE__CLEAR__INIT;
+	Rideshare__DbResponse *resp;
+
+	req.op_case = RIDESHARE__DB_REQUEST__OP_CLEAR;
+	req.clear = &clear;
+	if (call(arg, hreq, &req, &resp) != RS_OK)
+		return;
+	if (resp->status == RIDESHARE__STATUS__OK)
+		rs_http_reply_empty_object(hreq, 200);
+	else
+		rs_http_reply_error(hreq, 500, "clear failed: %s %s",
+		    rs_status_name(resp->status), resp->error ? resp->error : "");
+	rideshare__db_response__free_unpacked(resp, NULL);
+}
+
+static void
+crash(rs_http_req *hreq, rs_orch_admin *a, bool master)
+{
+	int64_t pid = 0;
+	int rv = rs_orch_supervisor_crash(a->s, master, &pid);
+
+	if (rv == RS_ENOTFOUND) {
+		rs_http_reply_error(hreq, 409, "no %s to crash",
+		    master ? "master" : "slave");
+		return;
+	}
+	if (rv != RS_OK) {
+		rs_http_reply_error(hreq, 500, "crash failed: %s", rs_strerror(rv));
+		return;
+	}
+	rs_http_reply_json(hreq, 200, rs_orch_admin_crash_json(pid));
+}
+
+static void
+h_crash_master(rs_http_req *hreq, void *arg)
+{
+	crash(hreq, arg, true);
+}
+
+static void
+h_crash_slave(rs_http_req *hreq, void *arg)
+{
+	crash(hreq, arg, false);
+}
+
+static void
+h_list(rs_http_req *hreq, void *arg)
+{
+	rs_orch_admin *a = arg;
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	size_t n = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, NULL);
+
+	rs_http_reply_json(hreq, 200, rs_orch_admin_list_json(t, n));
+}
+
+static const char *
+state_name(enum rs_orch_wstate st)
+{
+	switch (st) {
+	case RS_ORCH_STARTING: return "starting";
+	case RS_ORCH_RUNNING: return "running";
+	case RS_ORCH_STOPPING: return "stopping";
+	default: return "dead";
+	}
+}
+
+static const char *
+role_name(int role)
+{
+	switch (role) {
+	case RS_ORCH_ROLE_MASTER: return "master";
+	case RS_ORCH_ROLE_SLAVE: return "slave";
+	case RS_ORCH_ROLE_CANDIDATE: return "candidate";
+	default: return "none";
+	}
+}
+
+static uint64_t
+lag_of(const rs_orch_worker *e, uint64_t head)
+{
+	if (e->role == RS_ORCH_ROLE_MASTER || head <= e->applied_seq)
+		return 0;
+	return head - e->applied_seq;
+}
+
+/* GET /api/v1/worker/details: everything the table knows (ours). */
+static void
+h_details(rs_http_req *hreq, void *arg)
+{
+	rs_orch_admin *a = arg;
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master[RS_ORCH_ID_MAX];
+	size_t n = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, master);
+	uint64_t head = rs_orch_workers_head(a->w);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(arr,
+		    json_pack("{s:s, s:I, s:s, s:s, s:b, s:b, s:I, s:I, s:s}",
+		        "id", t[i].id, "pid", (json_int_t) t[i].pid, "role",
+		        role_name(t[i].role), "state", state_name(t[i].state),
+		        "registered", t[i].registered, "ours", t[i].ours,
+		        "applied_seq", (json_int_t) t[i].applied_seq, "lag",
+		        (json_int_t) lag_of(&t[i], head), "nng_url", t[i].nng_url));
+	}
+	rs_http_reply_json(hreq, 200,
+	    json_pack("{s:s, s:I, s:I, s:I, s:o}", "master", master, "epoch",
+	        (json_int_t) rs_orch_workers_epoch(a->w), "commit_seq",
+	        (json_int_t) rs_orch_router_commit_seq(a->r), "head_seq",
+	        (json_int_t) head, "workers", arr));
+}
+
+static void
+h_readyz(rs_http_req *hreq, void *arg)
+{
+	rs_orch_admin *a = arg;
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master[RS_ORCH_ID_MAX];
+	size_t n = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, master);
+	int m = rs_orch_roster_master(t, n, master, true);
+	int slaves = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		slaves += rs_orch_worker_alive(&t[i]) && t[i].registered &&
+		    t[i].role == RS_ORCH_ROLE_SLAVE;
+	}
+	if (!rs_orch_router_connected(a->r))
+		rs_http_reply_error(hreq, 503, "not ready: RabbitMQ unreachable");
+	else if (!rs_orch_workers_zk_connected(a->w))
+		rs_http_reply_error(hreq, 503, "not ready: ZooKeeper unreachable");
+	else if (m < 0)
+		rs_http_reply_error(hreq, 503, "not ready: no master elected");
+	else if (slaves == 0)
+		rs_http_reply_error(hreq, 503, "not ready: no slave serving");
+	else
+		rs_http_reply_json(hreq, 200,
+		    json_pack("{s:s, s:I, s:i}", "status", "ready", "master",
+		        (json_int_t) t[m].pid, "slaves", slaves));
+}
+
+/* ---- /metrics extras ----------------------------------------------------*/
+
+static void
+help(rs_buf *out, const char *name, const char *type, const char *text)
+{
+	rs_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static void
+queue_lines(rs_orch_admin *a, rs_buf *out)
+{
+	static const char *const queues[] = { "orchestrator", "writeQ", "readQ",
+		"responseQ", RS_MQ_DEAD_QUEUE };
+	uint32_t msgs[5], cons[5];
+	bool ok[5] = { false };
+	char labels[96];
+
+	pthread_mutex_lock(&a->mq_lock);
+	if (a->mq == NULL &&
+	    rs_mq_connect_retry(a->cfg->amqp_url, "rideshare-orchestrator-inspect",
+	        500, &a->mq) != RS_OK)
+		a->mq = NULL;
+	for (size_t i = 0; a->mq != NULL && i < 5; i++) {
+		int rv = rs_mq_queue_depth(a->mq, queues[i], &msgs[i], &cons[i]);
+
+		ok[i] = rv == RS_OK;
+		if (rv == RS_ECONN) {
+			rs_mq_destroy(a->mq);
+			a->mq = NULL;
+		}
+	}
+	pthread_mutex_unlock(&a->mq_lock);
+	help(out, "rideshare_orch_queue_messages", "gauge",
+	    "Ready messages per queue (passive declare).");
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(labels, sizeof(labels), "queue=\"%s\"", queues[i]);
+		if (ok[i])
+			rs_metrics_line(out, "rideshare_orch_queue_messages", labels,
+			    msgs[i]);
+	}
+	help(out, "rideshare_orch_queue_consumers", "gauge",
+	    "Consumers per queue (passive declare).");
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(labels, sizeof(labels), "queue=\"%s\"", queues[i]);
+		if (ok[i])
+			rs_metrics_line(out, "rideshare_orch_queue_consumers", labels,
+			    cons[i]);
+	}
+}
+
+static void
+metrics_extra(rs_buf *out, void *arg)
+{
+	rs_orch_admin *a = arg;
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	size_t n = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, NULL);
+	uint64_t head = rs_orch_workers_head(a->w);
+	int masters = 0, slaves = 0;
+	char labels[256];
+
+	help(out, "rideshare_orch_worker_applied_seq", "gauge",
+	    "Last seq applied by each worker (status notices).");
+	for (size_t i = 0; i < n; i++) {
+		if (!rs_orch_worker_alive(&t[i]))
+			continue;
+		snprintf(labels, sizeof(labels),
+		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id, t[i].pid,
+		    role_name(t[i].role));
+		rs_metrics_line(out, "rideshare_orch_worker_applied_seq", labels,
+		    (double) t[i].applied_seq);
+	}
+	help(out, "rideshare_orch_worker_lag", "gauge",
+	    "Master head seq minus the worker's applied seq.");
+	for (size_t i = 0; i < n; i++) {
+		if (!rs_orch_worker_alive(&t[i]))
+			continue;
+		snprintf(labels, sizeof(labels),
+		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id, t[i].pid,
+		    role_name(t[i].role));
+		rs_metrics_line(out, "rideshare_orch_worker_lag", labels,
+		    (double) lag_of(&t[i], head));
+		masters += t[i].registered && t[i].role == RS_ORCH_ROLE_MASTER;
+		slaves += t[i].registered && t[i].role == RS_ORCH_ROLE_SLAVE;
+	}
+	help(out, "rideshare_orch_workers", "gauge", "Serving workers by role.");
+	rs_metrics_line(out, "rideshare_orch_workers", "role=\"master\"", masters);
+	rs_metrics_line(out, "rideshare_orch_workers", "role=\"slave\"", slaves);
+	help(out, "rideshare_orch_head_seq", "gauge",
+	    "Master head seq from its notices.");
+	rs_metrics_line(out, "rideshare_orch_head_seq", NULL, (double) head);
+	queue_lines(a, out);
+}
+
+/* ---- lifecycle ----------------------------------------------------------*/
+
+int
+rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
+    rs_orch_supervisor *s, rs_orch_router *r, rs_orch_admin **out)
+{
+	rs_orch_admin *a = calloc(1, sizeof(*a));
+	rs_http_cfg hc;
+	int rv;
+
+	if (a == NULL)
+		return RS_ENOMEM;
+	a->cfg = cfg;
+	a->w = w;
+	a->s = s;
+	a->r = r;
+	pthread_mutex_init(&a->mq_lock, NULL);
+	if (pthread_key_create(&a->rpc_key, rpc_free) != 0) {
+		free(a);
+		return RS_ENOMEM;
+	}
+	a->key_made = true;
+	{
+		const rs_http_route routes[] = {
+			{ "POST", "/api/v1/db/read", h_read, a, 0 },
+			{ "POST", "/api/v1/db/write", h_write, a, 0 },
+			{ "POST", "/api/v1/db/clear", h_clear, a, 0 },
+			{ "POST", "/api/v1/crash/master", h_crash_master, a, 0 },
+			{ "POST", "/api/v1/crash/slave", h_crash_slave, a, 0 },
+			{ "GET", "/api/v1/worker/list", h_list, a, 0 },
+			{ "GET", "/api/v1/worker/details", h_details, a, 0 },
+			{ "GET", "/readyz", h_readyz, a, 0 },
+		};
+
+		memset(&hc, 0, sizeof(hc));
+		hc.name = "orchestrator";
+		hc.addr = cfg->http_addr;
+		hc.port = cfg->http_port;
+		hc.threads = cfg->http_threads;
+		hc.body_limit = (size_t) cfg->body_limit;
+		hc.metrics_extra = metrics_extra;
+		hc.metrics_arg = a;
+		rv = rs_http_start(&hc, routes, sizeof(routes) / sizeof(routes[0]),
+		    &a->http);
+	}
+	if (rv != RS_OK) {
+		rs_error(NULL, "event=admin_listen_failed addr=%s port=%d err=%s",
+		    cfg->http_addr, cfg->http_port, rs_strerror(rv));
+		rs_orch_admin_stop(a);
+		return rv;
+	}
+	rs_info(NULL, "event=admin_listening addr=%s port=%d", cfg->http_addr,
+	    rs_http_port(a->http));
+	*out = a;
+	return RS_OK;
+}
+
+void
+rs_orch_admin_stop(rs_orch_admin *a)
+{
+	if (a == NULL)
+		return;
+	if (a->http != NULL)
+		rs_http_stop(a->http);
+	rs_mq_destroy(a->mq);
+	pthread_mutex_destroy(&a->mq_lock);
+	/* CivetWeb's threads are gone and ran the key destructors. */
+	if (a->key_made)
+		pthread_key_delete(a->rpc_key);
+	free(a);
+}

@@ -1,0 +1,104 @@
+#include "autoscale.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+static void
+test_target_follows_reads_per_twenty(void **state)
+{
+	(void) state;
+	for (uint64_t r = 0; r <= 20; r++)
+		assert_int_equal(rs_orch_scale_target(r, 1, 16), 1);
+	assert_int_equal(rs_orch_scale_target(21, 1, 16), 2);
+	assert_int_equal(rs_orch_scale_target(40, 1, 16), 2);
+	assert_int_equal(rs_orch_scale_target(41, 1, 16), 3);
+	assert_int_equal(rs_orch_scale_target(45, 1, 16), 3);
+	assert_int_equal(rs_orch_scale_target(60, 1, 16), 3);
+	assert_int_equal(rs_orch_scale_target(61, 1, 16), 4);
+}
+
+static void
+test_target_is_never_zero_and_clamped(void **state)
+{
+	(void) state;
+	assert_int_equal(rs_orch_scale_target(0, 0, 0), 1);
+	assert_int_equal(rs_orch_scale_target(0, 3, 16), 3);
+	assert_int_equal(rs_orch_scale_target(100000, 1, 5), 5);
+	assert_int_equal(rs_orch_scale_target(UINT64_MAX, 1, 16), 16);
+}
+
+static void
+test_window_starts_at_first_read(void **state)
+{
+	rs_orch_autoscale a;
+	rs_orch_scale_decision d;
+
+	(void) state;
+	rs_orch_autoscale_init(&a, 5000, 1, 16);
+	/* No read yet: no window, however long we wait. */
+	assert_false(rs_orch_autoscale_tick(&a, 1000000, &d));
+	for (int i = 0; i < 45; i++)
+		rs_orch_autoscale_count_read(&a, 2000000 + i);
+	assert_false(rs_orch_autoscale_tick(&a, 2004999, &d));
+	assert_true(rs_orch_autoscale_tick(&a, 2005000, &d));
+	assert_int_equal(d.reads, 45);
+	assert_int_equal(d.previous, 1);
+	assert_int_equal(d.target, 3);
+	assert_int_equal(rs_orch_autoscale_target(&a), 3);
+	/* The next window follows at once; idle -> back to 1, never 0. */
+	assert_false(rs_orch_autoscale_tick(&a, 2009999, &d));
+	assert_true(rs_orch_autoscale_tick(&a, 2010000, &d));
+	assert_int_equal(d.reads, 0);
+	assert_int_equal(d.previous, 3);
+	assert_int_equal(d.target, 1);
+}
+
+static void
+test_reads_after_window_end_count_in_next(void **state)
+{
+	rs_orch_autoscale a;
+	rs_orch_scale_decision d;
+
+	(void) state;
+	rs_orch_autoscale_init(&a, 1000, 1, 16);
+	rs_orch_autoscale_count_read(&a, 10);
+	assert_true(rs_orch_autoscale_tick(&a, 1010, &d));
+	assert_int_equal(d.reads, 1);
+	for (int i = 0; i < 21; i++)
+		rs_orch_autoscale_count_read(&a, 1500);
+	assert_true(rs_orch_autoscale_tick(&a, 2010, &d));
+	assert_int_equal(d.reads, 21);
+	assert_int_equal(d.target, 2);
+}
+
+static void
+test_long_stall_restarts_window_now(void **state)
+{
+	rs_orch_autoscale a;
+	rs_orch_scale_decision d;
+
+	(void) state;
+	rs_orch_autoscale_init(&a, 1000, 1, 16);
+	rs_orch_autoscale_count_read(&a, 1);
+	assert_true(rs_orch_autoscale_tick(&a, 10000, &d));
+	/* One decision, not nine: the next window ends at 11000. */
+	assert_false(rs_orch_autoscale_tick(&a, 10999, &d));
+	assert_true(rs_orch_autoscale_tick(&a, 11000, &d));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_target_follows_reads_per_twenty),
+		cmocka_unit_test(test_target_is_never_zero_and_clamped),
+		cmocka_unit_test(test_window_starts_at_first_read),
+		cmocka_unit_test(test_reads_after_window_end_count_in_next),
+		cmocka_unit_test(test_long_stall_restarts_window_now),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,115 @@
+#include "config.h"
+#include "rs_cfg.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A port: its own variable, else base + offset, else the default. */
+static int
+port_of(const char *var, int offset, int def)
+{
+	long base;
+
+	if (getenv(var) != NULL && *getenv(var) != '\0')
+		return rs_cfg_port(var, def);
+	base = rs_cfg_long("RIDESHARE_PORT_BASE", 0, 0, 65535 - 30);
+	return base > 0 ? (int) base + offset : def;
+}
+
+void
+rs_orch_cfg_amqp_url(char *out, size_t len)
+{
+	const char *u = rs_cfg_str("RIDESHARE_AMQP_URL", NULL);
+
+	if (u != NULL)
+		snprintf(out, len, "%s", u);
+	else
+		snprintf(out, len, "amqp://guest:guest@127.0.0.1:%d",
+		    port_of("RIDESHARE_AMQP_PORT", 21, 8101));
+}
+
+void
+rs_orch_cfg_admin_url(char *out, size_t len)
+{
+	const char *u = rs_cfg_str("RIDESHARE_ADMIN_URL", NULL);
+
+	if (u != NULL)
+		snprintf(out, len, "%s", u);
+	else
+		snprintf(out, len, "http://127.0.0.1:%d",
+		    port_of("RIDESHARE_ADMIN_PORT", 10, 8090));
+}
+
+static void
+worker_bin(char *out, size_t len, const char *argv0)
+{
+	const char *v = rs_cfg_str("RIDESHARE_WORKER_BIN", NULL);
+	char self[4096];
+	ssize_t n;
+
+	if (v != NULL) {
+		snprintf(out, len, "%s", v);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0)
+		self[n] = '\0';
+	else
+		snprintf(self, sizeof(self), "%s", argv0);
+	snprintf(out, len, "%s/rideshare-worker", dirname(self));
+}
+
+void
+rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
+{
+	const char *zk = rs_cfg_str("RIDESHARE_ZK_HOSTS", NULL);
+
+	memset(c, 0, sizeof(*c));
+	rs_orch_cfg_amqp_url(c->amqp_url, sizeof(c->amqp_url));
+	if (zk != NULL)
+		snprintf(c->zk_hosts, sizeof(c->zk_hosts), "%s", zk);
+	else
+		snprintf(c->zk_hosts, sizeof(c->zk_hosts), "127.0.0.1:%d",
+		    port_of("RIDESHARE_ZK_PORT", 24, 8104));
+	c->zk_session_ms = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800,
+	    100, 600000);
+	c->http_addr = rs_cfg_str("RIDESHARE_HTTP_ADDR", "127.0.0.1");
+	if (getenv("RIDESHARE_HTTP_PORT") != NULL &&
+	    *getenv("RIDESHARE_HTTP_PORT") != '\0')
+		c->http_port = rs_cfg_port("RIDESHARE_HTTP_PORT", 8090);
+	else
+		c->http_port = port_of("RIDESHARE_ADMIN_PORT", 10, 8090);
+	c->http_threads = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 16, 1, 1024);
+	c->body_limit = rs_cfg_long("RIDESHARE_BODY_LIMIT", 1048576, 1, 1L << 30);
+	c->rpc_timeout_ms = (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000,
+	    1, 3600000);
+	c->scale_window_s = (int) rs_cfg_long("RIDESHARE_SCALE_WINDOW_S", 120, 1,
+	    86400);
+	c->min_slaves = (int) rs_cfg_long("RIDESHARE_MIN_SLAVES", 1, 1, 32);
+	c->max_slaves = (int) rs_cfg_long("RIDESHARE_MAX_SLAVES", 16,
+	    c->min_slaves, 32);
+	c->start_timeout_ms = (int) rs_cfg_long("RIDESHARE_WORKER_START_TIMEOUT_MS",
+	    60000, 100, 3600000);
+	c->stop_timeout_ms = (int) rs_cfg_long("RIDESHARE_WORKER_STOP_TIMEOUT_MS",
+	    10000, 100, 3600000);
+	c->connect_wait_ms = (int) rs_cfg_long("RIDESHARE_CONNECT_WAIT_MS", 30000,
+	    0, 3600000);
+	c->spawner = rs_cfg_str("RIDESHARE_SPAWNER", "process");
+	if (strcmp(c->spawner, "process") != 0 && strcmp(c->spawner, "docker") != 0)
+		rs_cfg_die("RIDESHARE_SPAWNER", c->spawner,
+		    "expected \"process\" or \"docker\"");
+	worker_bin(c->worker_bin, sizeof(c->worker_bin), argv0);
+	c->docker.socket = rs_cfg_str("RIDESHARE_DOCKER_SOCKET",
+	    "/var/run/docker.sock");
+	c->docker.image = rs_cfg_str("RIDESHARE_DOCKER_WORKER_IMAGE",
+	    "rideshare/worker:latest");
+	c->docker.network = rs_cfg_str("RIDESHARE_DOCKER_NETWORK", NULL);
+	c->docker.label = rs_cfg_str("RIDESHARE_DOCKER_LABEL",
+	    "org.rideshare.project=rideshare-c");
+	c->docker.api_version = rs_cfg_str("RIDESHARE_DOCKER_API_VERSION", "v1.41");
+	c->docker.name_prefix = rs_cfg_str("RIDESHARE_DOCKER_NAME_PREFIX",
+	    "rideshare-");
+}

@@ -1,0 +1,42 @@
+/* The orchestrator's and rsctl's settings from the environment
+ * (docs/conventions.md). Addresses not given explicitly derive from
+ * RIDESHARE_PORT_BASE like the stack script's. */
+#ifndef RS_ORCH_CONFIG_H
+#define RS_ORCH_CONFIG_H
+
+#include "spawner.h"
+
+#include <stddef.h>
+
+typedef struct rs_orch_cfg {
+	char amqp_url[512];
+	char zk_hosts[512];
+	int zk_session_ms;
+	const char *http_addr;
+	int http_port;
+	int http_threads;
+	long body_limit;
+	int rpc_timeout_ms;
+	int scale_window_s;
+	int min_slaves;
+	int max_slaves;
+	int start_timeout_ms;
+	int stop_timeout_ms;
+	int connect_wait_ms;
+	const char *spawner;   /* "process" or "docker" */
+	char worker_bin[4096];
+	rs_orch_docker_cfg docker;
+} rs_orch_cfg;
+
+/* Reads every setting; exits with code 2 naming the variable on a bad
+ * value. argv0 locates the default worker binary (next to ours). */
+void rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0);
+
+/* The AMQP URL: RIDESHARE_AMQP_URL, else built from RIDESHARE_AMQP_PORT
+ * or RIDESHARE_PORT_BASE + 21. */
+void rs_orch_cfg_amqp_url(char *out, size_t len);
+/* The admin URL (rsctl): RIDESHARE_ADMIN_URL, else from
+ * RIDESHARE_ADMIN_PORT or RIDESHARE_PORT_BASE + 10. */
+void rs_orch_cfg_admin_url(char *out, size_t len);
+
+#endif

@@ -1,0 +1,246 @@
+#include "roster.h"
+#include "workers.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+static rs_orch_worker
+mk(const char *id, int64_t pid, int role, enum rs_orch_wstate st)
+{
+	rs_orch_worker w;
+
+	memset(&w, 0, sizeof(w));
+	snprintf(w.id, sizeof(w.id), "%s", id);
+	w.pid = pid;
+	w.role = role;
+	w.state = st;
+	w.registered = role != RS_ORCH_ROLE_NONE;
+	w.seen_registered = w.registered;
+	w.ours = true;
+	return w;
+}
+
+#define M RS_ORCH_ROLE_MASTER
+#define S RS_ORCH_ROLE_SLAVE
+#define C RS_ORCH_ROLE_CANDIDATE
+#define N RS_ORCH_ROLE_NONE
+
+static void
+test_list_is_sorted_and_only_serving(void **state)
+{
+	rs_orch_worker t[] = {
+		mk("a", 4330, S, RS_ORCH_RUNNING),
+		mk("b", 1000, M, RS_ORCH_RUNNING),
+		mk("c", 2112, S, RS_ORCH_RUNNING),
+		mk("d", 9000, C, RS_ORCH_STARTING),  /* not serving yet */
+		mk("e", 50, S, RS_ORCH_DEAD),        /* crashed, znode lingers */
+		mk("f", 7000, S, RS_ORCH_STOPPING),  /* scale-in under way */
+		mk("g", 0, N, RS_ORCH_STARTING),     /* spawned, no znode */
+	};
+	int64_t pids[8];
+	size_t n;
+
+	(void) state;
+	n = rs_orch_roster_pids(t, 7, pids, 8);
+	assert_int_equal(n, 3);
+	assert_int_equal(pids[0], 1000);
+	assert_int_equal(pids[1], 2112);
+	assert_int_equal(pids[2], 4330);
+}
+
+static void
+test_crash_slave_picks_highest_pid(void **state)
+{
+	rs_orch_worker t[] = {
+		mk("m", 9999, M, RS_ORCH_RUNNING),
+		mk("s1", 300, S, RS_ORCH_RUNNING),
+		mk("s2", 800, S, RS_ORCH_RUNNING),
+		mk("s3", 900, S, RS_ORCH_DEAD),
+		mk("s4", 950, C, RS_ORCH_STARTING),
+	};
+
+	(void) state;
+	assert_int_equal(rs_orch_roster_top_slave(t, 5), 2);
+	assert_int_equal(rs_orch_roster_top_slave(t, 1), -1);
+}
+
+static void
+test_master_is_the_znode_holder(void **state)
+{
+	rs_orch_worker t[] = {
+		mk("s1", 300, S, RS_ORCH_RUNNING),
+		mk("m", 100, M, RS_ORCH_RUNNING),
+	};
+
+	(void) state;
+	assert_int_equal(rs_orch_roster_master(t, 2, "m", true), 1);
+	assert_int_equal(rs_orch_roster_master(t, 2, "", true), -1);
+	/* Promotion under way: holds the znode, role still SLAVE. */
+	assert_int_equal(rs_orch_roster_master(t, 2, "s1", true), -1);
+	assert_int_equal(rs_orch_roster_master(t, 2, "s1", false), 0);
+	t[1].state = RS_ORCH_DEAD;
+	assert_int_equal(rs_orch_roster_master(t, 2, "m", false), -1);
+}
+
+static void
+test_plan_bootstraps_one_worker_on_empty_system(void **state)
+{
+	rs_orch_plan p;
+
+	(void) state;
+	rs_orch_roster_plan(NULL, 0, "", 1, &p);
+	assert_int_equal(p.spawn, 1);
+	assert_true(p.bootstrap);
+}
+
+static void
+test_plan_waits_while_first_worker_starts(void **state)
+{
+	rs_orch_worker t[] = { mk("w1", 10, N, RS_ORCH_STARTING) };
+	rs_orch_plan p;
+
+	(void) state;
+	rs_orch_roster_plan(t, 1, "", 3, &p);
+	assert_int_equal(p.spawn, 0);
+	assert_int_equal(p.nstop, 0);
+}
+
+static void
+test_plan_adds_slave_once_master_is_up(void **state)
+{
+	rs_orch_worker t[] = { mk("w1", 10, M, RS_ORCH_RUNNING) };
+	rs_orch_plan p;
+
+	(void) state;
+	rs_orch_roster_plan(t, 1, "w1", 1, &p);
+	assert_int_equal(p.spawn, 1);
+	assert_false(p.bootstrap);
+	rs_orch_roster_plan(t, 1, "w1", 3, &p);
+	assert_int_equal(p.spawn, 3);
+}
+
+static void
+test_plan_counts_starting_slaves(void **state)
+{
+	rs_orch_worker t[] = {
+		mk("w1", 10, M, RS_ORCH_RUNNING),
+		mk("w2", 11, S, RS_ORCH_RUNNING),
+		mk("w3", 12, N, RS_ORCH_STARTING),
+	};
+	rs_orch_plan p;
+
+	(void) state;
+	rs_orch_roster_plan(t, 3, "w1", 2, &p);
+	assert_int_equal(p.spawn, 0);
+	assert_int_equal(p.nstop, 0);
+}
+
+static void
+test_plan_waits_for_election_after_master_death(void **state)
+{
+	rs_orch_worker t[] = {
+		mk("w1", 10, M, RS_ORCH_DEAD),
+		mk("w2", 11, S, RS_ORCH_RUNNING),
+	};
+	rs_orch_plan p;
+
+	(void) state;
+	/* znode of the dead master still there, or already gone: wait. */
+	rs_orch_roster_plan(t, 2, "w1", 1, &p);
+	assert_int_equal(p.spawn, 0);
+	rs_orch_roster_plan(t, 2, "", 1, &p);
+	assert_int_equal(p.spawn, 0);
+	/* w2 promoted: now a replacement slave is wanted. */
+	t[1].role = M;
+	rs_orch_roster_plan(t, 2, "w2", 1, &p);
+	assert_int_equal(p.spawn, 1);
+}
+
+static void
+test_plan_no_bootstrap_while_old_znodes_linger(void **state)
+{
+	rs_orch_worker t[] = { mk("w1", 10, M, RS_ORCH_DEAD) };
+	rs_orch_plan p;
+
+	(void) state;
+	rs_orch_roster_plan(t, 1, "", 1, &p);
+	assert_int_equal(p.spawn, 0);
+	t[0].registered = false;
+	rs_orch_roster_plan(t, 1, "", 1, &p);
+	assert_int_equal(p.spawn, 1);
+	assert_true(p.bootstrap);
+}
+
+static void
+test_plan_scale_in_stops_highest_pid_slaves(void **state)
+{
+	rs_orch_worker t[] = {
+		mk("m", 5000, M, RS_ORCH_RUNNING),
+		mk("a", 100, S, RS_ORCH_RUNNING),
+		mk("b", 400, S, RS_ORCH_RUNNING),
+		mk("c", 300, S, RS_ORCH_RUNNING),
+		mk("d", 200, S, RS_ORCH_STOPPING),
+	};
+	rs_orch_plan p;
+
+	(void) state;
+	rs_orch_roster_plan(t, 5, "m", 1, &p);
+	assert_int_equal(p.spawn, 0);
+	assert_int_equal(p.nstop, 2);
+	assert_int_equal(p.stop[0], 2); /* pid 400 */
+	assert_int_equal(p.stop[1], 3); /* pid 300 */
+}
+
+static void
+test_parse_notices(void **state)
+{
+	char id[64];
+	int role = -5;
+	uint64_t seq = 0, epoch = 0;
+
+	(void) state;
+	assert_int_equal(rs_orch_parse_notice("status w3-ab12 SLAVE 42 7", id,
+	                     sizeof(id), &role, &seq, &epoch), 1);
+	assert_string_equal(id, "w3-ab12");
+	assert_int_equal(role, RS_ORCH_ROLE_SLAVE);
+	assert_int_equal(seq, 42);
+	assert_int_equal(epoch, 7);
+	assert_int_equal(rs_orch_parse_notice("status w1 master 1 2", id,
+	                     sizeof(id), &role, &seq, &epoch), 1);
+	assert_int_equal(role, RS_ORCH_ROLE_MASTER);
+	assert_int_equal(rs_orch_parse_notice("head 3 99", id, sizeof(id), &role,
+	                     &seq, &epoch), 2);
+	assert_int_equal(seq, 99);
+	assert_int_equal(epoch, 3);
+	assert_int_equal(rs_orch_parse_notice("status w1 BOSS 1 2", id,
+	                     sizeof(id), &role, &seq, &epoch), 0);
+	assert_int_equal(rs_orch_parse_notice("head 3 99 extra", id, sizeof(id),
+	                     &role, &seq, &epoch), 0);
+	assert_int_equal(rs_orch_parse_notice("", id, sizeof(id), &role, &seq,
+	                     &epoch), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_list_is_sorted_and_only_serving),
+		cmocka_unit_test(test_crash_slave_picks_highest_pid),
+		cmocka_unit_test(test_master_is_the_znode_holder),
+		cmocka_unit_test(test_plan_bootstraps_one_worker_on_empty_system),
+		cmocka_unit_test(test_plan_waits_while_first_worker_starts),
+		cmocka_unit_test(test_plan_adds_slave_once_master_is_up),
+		cmocka_unit_test(test_plan_counts_starting_slaves),
+		cmocka_unit_test(test_plan_waits_for_election_after_master_death),
+		cmocka_unit_test(test_plan_no_bootstrap_while_old_znodes_linger),
+		cmocka_unit_test(test_plan_scale_in_stops_highest_pid_slaves),
+		cmocka_unit_test(test_parse_notices),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

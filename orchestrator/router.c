@@ -1,0 +1,325 @@
+#include "router.h"
+#include "orch_metrics.h"
+#include "rideshare.pb-c.h"
+#include "rs_err.h"
+#include "rs_id.h"
+#include "rs_log.h"
+#include "rs_mq.h"
+#include "rs_op.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define Q_ORCH "orchestrator"
+#define Q_WRITE "writeQ"
+#define Q_READ "readQ"
+#define Q_RESPONSE "responseQ"
+#define PREFETCH 512
+#define RECONNECT_WAIT_MS 60000
+
+struct rs_orch_router {
+	char *url;
+	rs_orch_workers *w;
+	rs_orch_autoscale *as;
+	rs_mq *mq;
+	char orch_tag[256];
+	char resp_tag[256];
+	pthread_t thr;
+	bool started;
+	_Atomic bool stop;
+	_Atomic bool connected;
+	_Atomic uint64_t commit_seq;
+	uint64_t epoch; /* routing thread only */
+	uint8_t *buf;   /* repack buffer */
+	size_t bufcap;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool
+rs_orch_accept_reply(uint64_t epoch, uint64_t seq, uint64_t *cur_epoch,
+    uint64_t *commit_seq)
+{
+	if (epoch < *cur_epoch)
+		return false;
+	*cur_epoch = epoch;
+	if (seq > *commit_seq)
+		*commit_seq = seq;
+	return true;
+}
+
+int
+rs_orch_router_create(const char *amqp_url, rs_orch_workers *w,
+    rs_orch_autoscale *as, rs_orch_router **out)
+{
+	rs_orch_router *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->url = strdup(amqp_url)) == NULL) {
+		free(r);
+		return RS_ENOMEM;
+	}
+	r->w = w;
+	r->as = as;
+	*out = r;
+	return RS_OK;
+}
+
+static int
+ensure_buf(rs_orch_router *r, size_t n)
+{
+	if (n <= r->bufcap)
+		return RS_OK;
+	uint8_t *b = realloc(r->buf, n);
+	if (b == NULL)
+		return RS_ENOMEM;
+	r->buf = b;
+	r->bufcap = n;
+	return RS_OK;
+}
+
+static int
+setup(rs_orch_router *r, int wait_ms)
+{
+	int rv;
+
+	rv = rs_mq_connect_retry(r->url, "rideshare-orchestrator-router",
+	    wait_ms, &r->mq);
+	if (rv != RS_OK)
+		return rv;
+	if ((rv = rs_mq_declare_topology(r->mq)) != RS_OK ||
+	    (rv = rs_mq_qos(r->mq, PREFETCH)) != RS_OK ||
+	    (rv = rs_mq_consume(r->mq, Q_RESPONSE, false, r->resp_tag)) != RS_OK ||
+	    (rv = rs_mq_consume(r->mq, Q_ORCH, false, r->orch_tag)) != RS_OK) {
+		rs_mq_destroy(r->mq);
+		r->mq = NULL;
+		return rv;
+	}
+	atomic_store(&r->connected, true);
+	rs_info(NULL, "event=router_ready queues=%s,%s", Q_ORCH, Q_RESPONSE);
+	return RS_OK;
+}
+
+static void
+bad_message(rs_orch_router *r, const rs_mq_msg *m, const char *queue,
+    const char *why, rs_metric *metric)
+{
+	rs_metric_add(metric, 1);
+	rs_warn(NULL, "event=bad_message queue=%s len=%zu reason=\"%s\" "
+	    "action=dead_letter", queue, m->len, why);
+	(void) rs_mq_reject(r->mq, m->delivery_tag, false);
+}
+
+static int
+route_request(rs_orch_router *r, const rs_mq_msg *m)
+{
+	Rideshare__DbRequest *req;
+	rs_mq_props props = { 0 };
+	const char *queue;
+	char *caller_field;
+	size_t len;
+	int rv;
+	bool write;
+
+	req = rideshare__db_request__unpack(NULL, m->len, m->body);
+	if (req == NULL) {
+		bad_message(r, m, Q_ORCH, "not a DbRequest", &rs_orch_m_req_bad);
+		return RS_OK;
+	}
+	if (req->request_id == NULL || !rs_id_valid(req->request_id) ||
+	    !rs_op_is_known(req->op_case)) {
+		bad_message(r, m, Q_ORCH,
+		    rs_op_is_known(req->op_case) ? "bad request_id" : "no op",
+		    &rs_orch_m_req_bad);
+		rideshare__db_request__free_unpacked(req, NULL);
+		return RS_OK;
+	}
+	write = rs_op_is_write(req->op_case);
+	/* reply_to is set below to strings we do not own; the decoded one
+	 * goes back before the message is freed. */
+	caller_field = req->reply_to;
+	if (write) {
+		/* The master replies to responseQ; the caller's address
+		 * travels inside the message. */
+		req->reply_to = (char *) m->reply_to;
+		req->min_seq = 0;
+		props.persistent = true;
+		props.correlation_id = req->request_id;
+		queue = Q_WRITE;
+	} else {
+		req->min_seq = atomic_load(&r->commit_seq);
+		req->reply_to = (char *) "";
+		props.reply_to = m->reply_to[0] ? m->reply_to : NULL;
+		props.correlation_id = m->correlation_id[0] ? m->correlation_id
+		                                            : req->request_id;
+		queue = Q_READ;
+	}
+	len = rideshare__db_request__get_packed_size(req);
+	rv = ensure_buf(r, len);
+	if (rv == RS_OK) {
+		rideshare__db_request__pack(req, r->buf);
+		rv = rs_mq_publish(r->mq, "", queue, r->buf, len, &props);
+	}
+	if (rv == RS_OK) {
+		rs_debug(req->request_id, "event=routed op=%s queue=%s min_seq=%" PRIu64,
+		    rs_op_name(req->op_case), queue, req->min_seq);
+		if (write) {
+			rs_metric_add(&rs_orch_m_req_write, 1);
+		} else {
+			rs_metric_add(&rs_orch_m_req_read, 1);
+			if (r->as != NULL)
+				rs_orch_autoscale_count_read(r->as, mono_ms());
+		}
+		rv = rs_mq_ack(r->mq, m->delivery_tag, false);
+	}
+	req->reply_to = caller_field;
+	rideshare__db_request__free_unpacked(req, NULL);
+	return rv;
+}
+
+static int
+route_reply(rs_orch_router *r, const rs_mq_msg *m)
+{
+	Rideshare__DbResponse *resp;
+	rs_mq_props props = { 0 };
+	uint64_t commit = atomic_load(&r->commit_seq);
+	uint64_t zk_epoch = r->w != NULL ? rs_orch_workers_epoch(r->w) : 0;
+	int rv = RS_OK;
+
+	resp = rideshare__db_response__unpack(NULL, m->len, m->body);
+	if (resp == NULL) {
+		bad_message(r, m, Q_RESPONSE, "not a DbResponse",
+		    &rs_orch_m_reply_bad);
+		return RS_OK;
+	}
+	if (zk_epoch > r->epoch)
+		r->epoch = zk_epoch;
+	if (!rs_orch_accept_reply(resp->epoch, resp->seq, &r->epoch, &commit)) {
+		rs_metric_add(&rs_orch_m_reply_stale, 1);
+		rs_warn(resp->request_id, "event=stale_reply epoch=%" PRIu64
+		    " current_epoch=%" PRIu64 " worker=%s seq=%" PRIu64
+		    " action=drop", resp->epoch, r->epoch,
+		    resp->worker_id ? resp->worker_id : "", resp->seq);
+		rideshare__db_response__free_unpacked(resp, NULL);
+		return rs_mq_ack(r->mq, m->delivery_tag, false);
+	}
+	/* Advance before forwarding: once the caller can see the reply,
+	 * every read routed afterwards carries min_seq >= seq. */
+	atomic_store(&r->commit_seq, commit);
+	rs_metric_set(&rs_orch_m_commit_seq, commit);
+	if (resp->reply_to != NULL && resp->reply_to[0] != '\0') {
+		props.correlation_id = resp->request_id;
+		rv = rs_mq_publish(r->mq, "", resp->reply_to, m->body, m->len,
+		    &props);
+		if (rv == RS_OK)
+			rs_metric_add(&rs_orch_m_reply_fwd, 1);
+	} else {
+		rs_debug(resp->request_id, "event=reply_without_address");
+	}
+	if (rv == RS_OK)
+		rv = rs_mq_ack(r->mq, m->delivery_tag, false);
+	rideshare__db_response__free_unpacked(resp, NULL);
+	return rv;
+}
+
+static void *
+run(void *arg)
+{
+	rs_orch_router *r = arg;
+	rs_mq_msg m;
+
+	while (!atomic_load(&r->stop)) {
+		int rv;
+
+		if (r->mq == NULL) {
+			rv = setup(r, 1000);
+			if (rv != RS_OK) {
+				rs_warn(NULL, "event=router_reconnect err=%s",
+				    rs_strerror(rv));
+				continue;
+			}
+		}
+		rv = rs_mq_next(r->mq, 200, &m);
+		if (rv == RS_ETIMEDOUT)
+			continue;
+		if (rv == RS_OK) {
+			if (strcmp(m.consumer_tag, r->resp_tag) == 0)
+				rv = route_reply(r, &m);
+			else
+				rv = route_request(r, &m);
+			rs_mq_msg_release(r->mq, &m);
+		}
+		if (rv != RS_OK) {
+			/* Unacked deliveries return to their queues with
+			 * the channel; a write may then run twice, which the
+			 * master's request_id dedupe absorbs. */
+			rs_error(NULL, "event=router_connection_lost err=%s",
+			    rs_strerror(rv));
+			atomic_store(&r->connected, false);
+			rs_mq_destroy(r->mq);
+			r->mq = NULL;
+		}
+	}
+	return NULL;
+}
+
+int
+rs_orch_router_start(rs_orch_router *r, int connect_wait_ms)
+{
+	int rv = setup(r, connect_wait_ms);
+
+	if (rv != RS_OK) {
+		rs_error(NULL, "event=amqp_unreachable err=%s", rs_strerror(rv));
+		return rv;
+	}
+	if (pthread_create(&r->thr, NULL, run, r) != 0)
+		return RS_ENOMEM;
+	r->started = true;
+	return RS_OK;
+}
+
+void
+rs_orch_router_stop(rs_orch_router *r)
+{
+	if (!r->started)
+		return;
+	atomic_store(&r->stop, true);
+	pthread_join(r->thr, NULL);
+	r->started = false;
+	atomic_store(&r->connected, false);
+}
+
+void
+rs_orch_router_destroy(rs_orch_router *r)
+{
+	if (r == NULL)
+		return;
+	rs_orch_router_stop(r);
+	rs_mq_destroy(r->mq);
+	free(r->buf);
+	free(r->url);
+	free(r);
+}
+
+uint64_t
+rs_orch_router_commit_seq(rs_orch_router *r)
+{
+	return atomic_load(&r->commit_seq);
+}
+
+bool
+rs_orch_router_connected(rs_orch_router *r)
+{
+	return atomic_load(&r->connected);
+}

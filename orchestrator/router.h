@@ -1,0 +1,43 @@
+/* The orchestrator's routing loop (docs/orchestrator.md, "Routing"): one
+ * thread, one AMQP channel, consuming both "orchestrator" (DbRequest from
+ * callers) and "responseQ" (write replies from the master).
+ *
+ *   write -> writeQ (persistent), DbRequest.reply_to = caller's reply_to
+ *   read  -> readQ, min_seq = commit_seq, caller's reply_to/correlation_id
+ *   reply -> dropped if its epoch is older than the current one; else
+ *            commit_seq = max(commit_seq, seq), then forwarded to reply_to.
+ * Because one thread handles both queues in order, a read taken after a
+ * write reply was forwarded is stamped with a min_seq that covers it. */
+#ifndef RS_ORCH_ROUTER_H
+#define RS_ORCH_ROUTER_H
+
+#include "autoscale.h"
+#include "workers.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct rs_orch_router rs_orch_router;
+
+/* w (epoch source) and as (read counting) are borrowed; w may be NULL
+ * (tests). */
+int rs_orch_router_create(const char *amqp_url, rs_orch_workers *w,
+    rs_orch_autoscale *as, rs_orch_router **out);
+/* Connects (retrying up to connect_wait_ms), declares the topology and
+ * starts the routing thread. */
+int rs_orch_router_start(rs_orch_router *r, int connect_wait_ms);
+/* Stops consuming and joins the thread. */
+void rs_orch_router_stop(rs_orch_router *r);
+void rs_orch_router_destroy(rs_orch_router *r);
+
+uint64_t rs_orch_router_commit_seq(rs_orch_router *r);
+/* True while the routing connection is up and consuming. */
+bool rs_orch_router_connected(rs_orch_router *r);
+
+/* Decision for one write reply (pure): returns false when it must be
+ * dropped (epoch older than cur_epoch); else advances *commit_seq and
+ * *cur_epoch. */
+bool rs_orch_accept_reply(uint64_t epoch, uint64_t seq, uint64_t *cur_epoch,
+    uint64_t *commit_seq);
+
+#endif

@@ -1,0 +1,217 @@
+/* rsctl: the orchestrator's command-line client. Database commands go as
+ * protobuf DbRequests over AMQP (rs_rpc) to the "orchestrator" queue, and
+ * the DbResponse is printed as proto3 JSON. Exit codes: 0 status OK,
+ * 1 any other status (business failure), 2 usage or connection error. */
+#include "config.h"
+#include "load.h"
+#include "ops.h"
+#include "rs_buf.h"
+#include "rs_cfg.h"
+#include "rs_err.h"
+#include "rs_id.h"
+#include "rs_log.h"
+#include "rs_pbjson.h"
+#include "rs_rpc.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_BUSINESS 1
+#define EXIT_USAGE 2
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: rsctl [--timeout MS] [--request-id ID] COMMAND [ARGS...]\n"
+	    "\nDatabase commands (AMQP to the orchestrator queue; the reply is\n"
+	    "printed as proto3 JSON):\n%s"
+	    "\nOther commands:\n"
+	    "  workers                          pids of all workers (admin API)\n"
+	    "  load --clients N --ops M --write-ratio R\n"
+	    "                                   load through the orchestrator\n"
+	    "\nEnvironment: RIDESHARE_AMQP_URL, RIDESHARE_ADMIN_URL (or\n"
+	    "RIDESHARE_PORT_BASE), RIDESHARE_RPC_TIMEOUT_MS.\n"
+	    "Exit codes: 0 OK, 1 the database said no, 2 usage or connection "
+	    "error.\n", rsctl_usage_ops);
+}
+
+static size_t
+collect(char *data, size_t size, size_t nmemb, void *arg)
+{
+	return rs_buf_append(arg, data, size * nmemb) == 0 ? size * nmemb : 0;
+}
+
+static int
+cmd_workers(int timeout_ms)
+{
+	char base[512], url[600];
+	rs_buf body = RS_BUF_INIT;
+	long status = 0;
+	CURLcode cc;
+	CURL *c;
+
+	rs_orch_cfg_admin_url(base, sizeof(base));
+	snprintf(url, sizeof(url), "%s/api/v1/worker/list", base);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_global_cleanup();
+	if (cc != CURLE_OK) {
+		fprintf(stderr, "rsctl: %s: %s\n", url, curl_easy_strerror(cc));
+		rs_buf_fini(&body);
+		return EXIT_USAGE;
+	}
+	printf("%s\n", body.data ? body.data : "");
+	rs_buf_fini(&body);
+	return status == 200 ? 0 : EXIT_USAGE;
+}
+
+static int
+cmd_load(int argc, char **argv, const char *amqp_url, int timeout_ms)
+{
+	static const struct option opts[] = { { "clients", 1, NULL, 'c' },
+		{ "ops", 1, NULL, 'n' }, { "write-ratio", 1, NULL, 'w' },
+		{ NULL, 0, NULL, 0 } };
+	rsctl_load_cfg cfg = { amqp_url, 8, 10000, 0.1, timeout_ms };
+	rsctl_load_result r;
+	char *end;
+	int o, rv;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:n:w:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': cfg.clients = (int) strtol(optarg, &end, 10); break;
+		case 'n': cfg.ops = strtol(optarg, &end, 10); break;
+		case 'w': cfg.write_ratio = strtod(optarg, &end); break;
+		default: return EXIT_USAGE;
+		}
+		if (*end != '\0') {
+			fprintf(stderr, "rsctl load: bad value \"%s\"\n", optarg);
+			return EXIT_USAGE;
+		}
+	}
+	if (cfg.clients < 1 || cfg.clients > 1024 || cfg.ops < 1 ||
+	    cfg.write_ratio < 0 || cfg.write_ratio > 1) {
+		fprintf(stderr, "rsctl load: need --clients 1..1024, --ops >= 1, "
+		                "--write-ratio 0..1\n");
+		return EXIT_USAGE;
+	}
+	rv = rsctl_load_run(&cfg, &r);
+	if (rv != RS_OK) {
+		fprintf(stderr, "rsctl load: %s\n", rs_strerror(rv));
+		return EXIT_USAGE;
+	}
+	printf("load: clients=%d ops=%ld write_ratio=%.2f elapsed_s=%.2f "
+	       "errors=%ld\n", cfg.clients, cfg.ops, cfg.write_ratio, r.elapsed_s,
+	    r.errors);
+	printf("reads: n=%ld per_s=%.1f p50_ms=%.2f p99_ms=%.2f\n", r.reads,
+	    r.reads / r.elapsed_s, r.read_p50_ms, r.read_p99_ms);
+	printf("writes: n=%ld per_s=%.1f p50_ms=%.2f p99_ms=%.2f\n", r.writes,
+	    r.writes / r.elapsed_s, r.write_p50_ms, r.write_p99_ms);
+	printf("total: per_s=%.1f\n", (r.reads + r.writes) / r.elapsed_s);
+	return r.errors == 0 ? 0 : EXIT_BUSINESS;
+}
+
+static int
+cmd_db(const char *cmd, int nargs, char **args, const char *amqp_url,
+    int timeout_ms, const char *rid_opt)
+{
+	Rideshare__DbRequest *req = NULL;
+	Rideshare__DbResponse *resp = NULL;
+	char err[512], rid[RS_ID_LEN + 1], *text;
+	char *own_rid;
+	json_t *j = NULL;
+	rs_rpc *rpc = NULL;
+	int rv, code;
+
+	rv = rsctl_build(cmd, nargs, args, &req, err, sizeof(err));
+	if (rv != RS_OK) {
+		fprintf(stderr, "rsctl: %s\n", err);
+		if (rv == RS_ENOTFOUND)
+			usage(stderr);
+		return EXIT_USAGE;
+	}
+	own_rid = req->request_id;
+	if (rid_opt != NULL) {
+		req->request_id = (char *) rid_opt;
+	} else if (req->request_id == NULL || req->request_id[0] == '\0') {
+		rs_id_new(rid);
+		req->request_id = rid;
+	}
+	rv = rs_rpc_create(amqp_url, "orchestrator", timeout_ms, &rpc);
+	if (rv == RS_OK)
+		rv = rs_rpc_call(rpc, req, timeout_ms, &resp);
+	req->request_id = own_rid;
+	rideshare__db_request__free_unpacked(req, NULL);
+	rs_rpc_destroy(rpc);
+	if (rv != RS_OK) {
+		fprintf(stderr, "rsctl: %s: %s\n", amqp_url,
+		    rv == RS_ETIMEDOUT ? "no reply (timed out)" : rs_strerror(rv));
+		return EXIT_USAGE;
+	}
+	code = resp->status == RIDESHARE__STATUS__OK ? 0 : EXIT_BUSINESS;
+	if (rs_pbjson_encode(&resp->base, &j) == RS_OK &&
+	    (text = json_dumps(j, JSON_COMPACT)) != NULL) {
+		printf("%s\n", text);
+		free(text);
+	} else {
+		fprintf(stderr, "rsctl: cannot print the reply\n");
+		code = EXIT_USAGE;
+	}
+	json_decref(j);
+	rideshare__db_response__free_unpacked(resp, NULL);
+	return code;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = { { "timeout", 1, NULL, 't' },
+		{ "request-id", 1, NULL, 'r' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	char amqp_url[512];
+	const char *rid = NULL;
+	int timeout_ms, o;
+
+	(void) rs_log_init("rsctl");
+	rs_log_set_level(RS_LOG_WARN);
+	timeout_ms = (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1,
+	    3600000);
+	/* '+': options end at the command (its own options follow it). */
+	while ((o = getopt_long(argc, argv, "+t:r:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 't': timeout_ms = atoi(optarg); break;
+		case 'r': rid = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc || timeout_ms <= 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (rid != NULL && !rs_id_valid(rid)) {
+		fprintf(stderr, "rsctl: bad --request-id\n");
+		return EXIT_USAGE;
+	}
+	rs_orch_cfg_amqp_url(amqp_url, sizeof(amqp_url));
+	argc -= optind;
+	argv += optind;
+	if (strcmp(argv[0], "workers") == 0)
+		return argc == 1 ? cmd_workers(timeout_ms) : EXIT_USAGE;
+	if (strcmp(argv[0], "load") == 0)
+		return cmd_load(argc, argv, amqp_url, timeout_ms);
+	return cmd_db(argv[0], argc - 1, argv + 1, amqp_url, timeout_ms, rid);
+}

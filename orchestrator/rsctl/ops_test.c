@@ -1,0 +1,163 @@
+#include "load.h"
+#include "ops.h"
+#include "rs_err.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+static Rideshare__DbRequest *
+build_ok(const char *cmd, int n, char **args)
+{
+	Rideshare__DbRequest *req = NULL;
+	char err[256] = "";
+	int rv = rsctl_build(cmd, n, args, &req, err, sizeof(err));
+
+	if (rv != RS_OK)
+		fail_msg("%s: %s", cmd, err);
+	return req;
+}
+
+static void
+test_add_user_builds_add_user(void **state)
+{
+	char *a[] = { "alice", "3d725109c7e7c0bfb9d709836735b56d943d263f" };
+	Rideshare__DbRequest *r = build_ok("add-user", 2, a);
+
+	(void) state;
+	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_ADD_USER);
+	assert_string_equal(r->add_user->username, "alice");
+	assert_string_equal(r->add_user->password, a[1]);
+	rideshare__db_request__free_unpacked(r, NULL);
+}
+
+static void
+test_every_command_maps_to_its_op(void **state)
+{
+	char *u[] = { "bob" }, *id[] = { "7" }, *join[] = { "7", "bob" };
+	char *cr[] = { "alice", "1800000000", "3", "7" };
+	char *lr[] = { "3", "7" }, *lr3[] = { "3", "7", "1700000000" };
+	Rideshare__DbRequest *r;
+
+	(void) state;
+	r = build_ok("remove-user", 1, u);
+	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_REMOVE_USER);
+	rideshare__db_request__free_unpacked(r, NULL);
+	r = build_ok("get-user", 1, u);
+	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_GET_USER);
+	rideshare__db_request__free_unpacked(r, NULL);
+	r = build_ok("list-users", 0, NULL);
+	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_LIST_USERS);
+	rideshare__db_request__free_unpacked(r, NULL);
+	r = build_ok("create-ride", 4, cr);
+	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_CREATE_RIDE);
+	assert_int_equal(r->create_ride->timestamp, 1800000000);
+	assert_int_equal(r->create_ride->source, 3);
+	assert_int_equal(r->create_ride->destination, 7);
+	rideshare__db_request__free_unpacked(r, NULL);
+	r = build_ok("list-rides", 2, lr);
+	assert_int_equal(r->list_rides->after, 0);
+	rideshare__db_request__free_unpacked(r, NULL);
+	r = build_ok("list-rides", 3, lr3);
+	assert_int_equal(r->list_rides->after, 1700000000);
+	rideshare__db_request__free_unpacked(r, NULL);
+	r = build_ok("get-ride", 1, id);
+	assert_int_equal(r->get_ride->ride_id, 7);
+	rideshare__db_request__free_unpacked(r, NULL);
+	r = build_ok("join-ride", 2, join);
+	assert_int_equal(r->join_ride->ride_id, 7);
+	assert_string_equal(r->join_ride->username, "bob");
+	rideshare__db_request__free_unpacked(r, NULL);
+	r = build_ok("delete-ride", 1, id);
+	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_DELETE_RIDE);
+	rideshare__db_request__free_unpacked(r, NULL);
+	r = build_ok("count-rides", 0, NULL);
+	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_COUNT_RIDES);
+	rideshare__db_request__free_unpacked(r, NULL);
+	r = build_ok("clear", 0, NULL);
+	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_CLEAR);
+	rideshare__db_request__free_unpacked(r, NULL);
+}
+
+static void
+test_raw_takes_any_json_request(void **state)
+{
+	char *a[] = { "{\"requestId\":\"x1\",\"getRide\":{\"rideId\":\"3\"}}" };
+	Rideshare__DbRequest *r = build_ok("raw", 1, a);
+
+	(void) state;
+	assert_string_equal(r->request_id, "x1");
+	assert_int_equal(r->get_ride->ride_id, 3);
+	rideshare__db_request__free_unpacked(r, NULL);
+}
+
+static void
+test_bad_arguments_are_usage_errors(void **state)
+{
+	Rideshare__DbRequest *r = NULL;
+	char err[256];
+	char *one[] = { "x" }, *cr[] = { "alice", "soon", "3", "7" };
+	char *raw[] = { "[1]" }, *id[] = { "12abc" };
+
+	(void) state;
+	assert_int_equal(rsctl_build("frobnicate", 0, NULL, &r, err, sizeof(err)),
+	    RS_ENOTFOUND);
+	assert_int_equal(rsctl_build("add-user", 1, one, &r, err, sizeof(err)),
+	    RS_EINVAL);
+	assert_non_null(strstr(err, "2 arguments"));
+	assert_int_equal(rsctl_build("create-ride", 4, cr, &r, err, sizeof(err)),
+	    RS_EINVAL);
+	assert_non_null(strstr(err, "timestamp"));
+	assert_int_equal(rsctl_build("raw", 1, raw, &r, err, sizeof(err)),
+	    RS_EINVAL);
+	assert_int_equal(rsctl_build("get-ride", 1, id, &r, err, sizeof(err)),
+	    RS_EINVAL);
+	assert_int_equal(rsctl_build("count-rides", 1, one, &r, err, sizeof(err)),
+	    RS_EINVAL);
+}
+
+static void
+test_write_ratio_spreads_writes_exactly(void **state)
+{
+	long w = 0;
+
+	(void) state;
+	for (long i = 0; i < 1000; i++)
+		w += rsctl_load_is_write(i, 0.2);
+	assert_int_equal(w, 200);
+	for (long i = 0; i < 100; i++) {
+		assert_false(rsctl_load_is_write(i, 0.0));
+		assert_true(rsctl_load_is_write(i, 1.0));
+	}
+}
+
+static void
+test_percentiles(void **state)
+{
+	double v[100];
+
+	(void) state;
+	for (int i = 0; i < 100; i++)
+		v[i] = 100 - i; /* 100..1, unsorted */
+	assert_true(rsctl_percentile(v, 100, 50) == 50.0);
+	assert_true(rsctl_percentile(v, 100, 99) == 99.0);
+	assert_true(rsctl_percentile(v, 0, 50) == 0.0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_user_builds_add_user),
+		cmocka_unit_test(test_every_command_maps_to_its_op),
+		cmocka_unit_test(test_raw_takes_any_json_request),
+		cmocka_unit_test(test_bad_arguments_are_usage_errors),
+		cmocka_unit_test(test_write_ratio_spreads_writes_exactly),
+		cmocka_unit_test(test_percentiles),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,393 @@
+/* Docker spawner: worker containers through the Docker Engine HTTP API on
+ * its unix socket (libcurl CURLOPT_UNIX_SOCKET_PATH).
+ *
+ *   spawn  = POST /containers/create?name=<prefix><id>, POST .../start,
+ *            GET .../json (State.Pid), then publish the pid in ZooKeeper
+ *            (/rideshare/pids/<id>: the worker waits for it, since inside
+ *            its container it is pid 1).
+ *   signal = POST .../kill?signal=SIGKILL|SIGTERM
+ *   reap   = GET .../json of each container (at most every 200 ms);
+ *            ended ones are removed (DELETE ?force=true).
+ * Errors: socket unreachable -> RS_ECONN, 404 -> RS_ENOTFOUND,
+ * 409 -> RS_EEXIST (create) / RS_ESTATE (kill: not running),
+ * other non-2xx -> RS_EIO; the daemon's "message" is logged. */
+#include "spawner.h"
+#include "rs_buf.h"
+#include "rs_err.h"
+#include "rs_log.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern char **environ;
+
+#define REAP_EVERY_MS 200
+#define CALL_TIMEOUT_MS 30000
+
+struct box {
+	char id[64];
+	char name[160];
+	int64_t pid;
+};
+
+struct docker {
+	char *socket, *image, *network, *label_key, *label_val, *api, *prefix;
+	rs_orch_pid_fn publish;
+	void *publish_arg;
+	struct box *boxes;
+	size_t n, cap;
+	int64_t last_reap_ms;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t
+collect(char *data, size_t size, size_t nmemb, void *arg)
+{
+	rs_buf *b = arg;
+
+	if (rs_buf_append(b, data, size * nmemb) != 0)
+		return 0;
+	return size * nmemb;
+}
+
+/* One Engine API call. *status gets the HTTP status; *reply (may be NULL)
+ * the parsed JSON body or NULL when the body is empty or not JSON. */
+static int
+engine(struct docker *d, const char *method, const char *path,
+    const char *body, long *status, json_t **reply)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hdr = NULL;
+	rs_buf out = RS_BUF_INIT;
+	char url[1024];
+	CURLcode cc;
+	int rv = RS_OK;
+
+	if (reply != NULL)
+		*reply = NULL;
+	if (c == NULL)
+		return RS_ENOMEM;
+	snprintf(url, sizeof(url), "http://localhost/%s%s", d->api, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) CALL_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	if (body != NULL) {
+		hdr = curl_slist_append(hdr, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	} else if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	}
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		rs_warn(NULL, "event=docker_unreachable socket=\"%s\" call=\"%s %s\" "
+		    "err=\"%s\"", d->socket, method, path, curl_easy_strerror(cc));
+		rv = (cc == CURLE_COULDNT_CONNECT || cc == CURLE_SEND_ERROR ||
+		         cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING)
+		    ? RS_ECONN
+		    : RS_EIO;
+		goto done;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (out.len > 0 && reply != NULL)
+		*reply = json_loadb(out.data, out.len, 0, NULL);
+	if (*status >= 300 && *status != 304) {
+		json_t *j = json_loadb(out.data ? out.data : "", out.len, 0, NULL);
+		const char *msg = json_string_value(json_object_get(j, "message"));
+
+		rs_warn(NULL, "event=docker_error call=\"%s %s\" status=%ld msg=\"%s\"",
+		    method, path, *status, msg ? msg : "");
+		json_decref(j);
+	}
+done:
+	rs_buf_fini(&out);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	return rv;
+}
+
+/* Maps an Engine API status to an error code (conflict: what 409 means
+ * for this call). */
+static int
+status_err(long status, int conflict)
+{
+	if ((status >= 200 && status < 300) || status == 304)
+		return RS_OK;
+	if (status == 404)
+		return RS_ENOTFOUND;
+	if (status == 409)
+		return conflict;
+	return RS_EIO;
+}
+
+static int
+call(struct docker *d, const char *method, const char *path,
+    const char *body, int conflict, json_t **reply)
+{
+	long status = 0;
+	int rv = engine(d, method, path, body, &status, reply);
+
+	if (rv != RS_OK)
+		return rv;
+	rv = status_err(status, conflict);
+	if (rv != RS_OK && reply != NULL) {
+		json_decref(*reply);
+		*reply = NULL;
+	}
+	return rv;
+}
+
+static char *
+create_body(struct docker *d, const char *id, const char *name)
+{
+	char host[200], *s;
+	const char *extra[] = { "RIDESHARE_WORKER_PID_ZNODE=1", host, NULL };
+	char **env;
+	json_t *o, *jenv, *labels, *hostcfg;
+
+	snprintf(host, sizeof(host), "RIDESHARE_NNG_HOST=%s", name);
+	env = rs_orch_worker_env(environ, id, extra, true);
+	if (env == NULL)
+		return NULL;
+	jenv = json_array();
+	for (size_t i = 0; env[i] != NULL; i++)
+		json_array_append_new(jenv, json_string(env[i]));
+	rs_orch_env_free(env);
+	labels = json_object();
+	if (d->label_key != NULL)
+		json_object_set_new(labels, d->label_key, json_string(d->label_val));
+	json_object_set_new(labels, "org.rideshare.worker-id", json_string(id));
+	hostcfg = json_object();
+	if (d->network != NULL)
+		json_object_set_new(hostcfg, "NetworkMode", json_string(d->network));
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "Image", d->image, "Hostname",
+	    name, "Env", jenv, "Labels", labels, "HostConfig", hostcfg);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* State.Pid and State.Running of a container. */
+static int
+inspect(struct docker *d, const char *name, int64_t *pid, bool *running,
+    int *exit_code)
+{
+	char path[256];
+	json_t *r = NULL, *st;
+	int rv;
+
+	snprintf(path, sizeof(path), "/containers/%s/json", name);
+	rv = call(d, "GET", path, NULL, RS_EIO, &r);
+	if (rv != RS_OK)
+		return rv;
+	st = json_object_get(r, "State");
+	if (!json_is_object(st)) {
+		json_decref(r);
+		return RS_EPROTO;
+	}
+	*pid = json_integer_value(json_object_get(st, "Pid"));
+	*running = json_is_true(json_object_get(st, "Running"));
+	*exit_code = (int) json_integer_value(json_object_get(st, "ExitCode"));
+	json_decref(r);
+	return RS_OK;
+}
+
+static void
+remove_box(struct docker *d, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/containers/%s?force=true", name);
+	(void) call(d, "DELETE", path, NULL, RS_OK, NULL);
+}
+
+static int
+docker_spawn(void *impl, const char *id, int64_t *pid_out)
+{
+	struct docker *d = impl;
+	char name[160], path[256], *body;
+	int64_t pid = 0;
+	bool running = false;
+	int code = 0, rv;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		struct box *b = realloc(d->boxes, cap * sizeof(*b));
+
+		if (b == NULL)
+			return RS_ENOMEM;
+		d->boxes = b;
+		d->cap = cap;
+	}
+	snprintf(name, sizeof(name), "%s%s", d->prefix, id);
+	if ((body = create_body(d, id, name)) == NULL)
+		return RS_ENOMEM;
+	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
+	rv = call(d, "POST", path, body, RS_EEXIST, NULL);
+	free(body);
+	if (rv != RS_OK) {
+		rs_error(NULL, "event=spawn_failed spawner=docker id=%s step=create "
+		    "image=%s err=%s", id, d->image, rs_strerror(rv));
+		return rv;
+	}
+	snprintf(path, sizeof(path), "/containers/%s/start", name);
+	rv = call(d, "POST", path, NULL, RS_EIO, NULL);
+	if (rv == RS_OK)
+		rv = inspect(d, name, &pid, &running, &code);
+	if (rv == RS_OK && (!running || pid <= 0))
+		rv = RS_ESTATE;
+	if (rv == RS_OK && d->publish != NULL)
+		rv = d->publish(d->publish_arg, id, pid);
+	if (rv != RS_OK) {
+		rs_error(NULL, "event=spawn_failed spawner=docker id=%s step=start "
+		    "err=%s", id, rs_strerror(rv));
+		remove_box(d, name);
+		return rv;
+	}
+	snprintf(d->boxes[d->n].id, sizeof(d->boxes[d->n].id), "%s", id);
+	snprintf(d->boxes[d->n].name, sizeof(d->boxes[d->n].name), "%s", name);
+	d->boxes[d->n].pid = pid;
+	d->n++;
+	*pid_out = pid;
+	return RS_OK;
+}
+
+static int
+docker_signal(void *impl, const char *id, int64_t pid, int sig)
+{
+	struct docker *d = impl;
+	char path[256];
+	const char *name = NULL;
+
+	(void) pid; /* a host pid is no handle on a container */
+	for (size_t i = 0; i < d->n; i++) {
+		if (strcmp(d->boxes[i].id, id) == 0)
+			name = d->boxes[i].name;
+	}
+	if (name == NULL)
+		return RS_ENOTFOUND;
+	snprintf(path, sizeof(path), "/containers/%s/kill?signal=%s", name,
+	    sig == SIGKILL ? "SIGKILL" : sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	return call(d, "POST", path, NULL, RS_ESTATE, NULL);
+}
+
+static int
+docker_reap(void *impl, rs_orch_exit_fn fn, void *arg)
+{
+	struct docker *d = impl;
+	int64_t now = mono_ms();
+	size_t i = 0;
+
+	if (now - d->last_reap_ms < REAP_EVERY_MS)
+		return RS_OK;
+	d->last_reap_ms = now;
+	while (i < d->n) {
+		int64_t pid = 0;
+		bool running = false;
+		int code = 0, rv;
+		char how[32];
+
+		rv = inspect(d, d->boxes[i].name, &pid, &running, &code);
+		if (rv == RS_ECONN)
+			return rv; /* daemon gone: nothing is known */
+		if (rv == RS_OK && running) {
+			i++;
+			continue;
+		}
+		if (rv == RS_ENOTFOUND)
+			snprintf(how, sizeof(how), "removed");
+		else
+			snprintf(how, sizeof(how), "exit %d", code);
+		remove_box(d, d->boxes[i].name);
+		fn(arg, d->boxes[i].id, d->boxes[i].pid, how);
+		d->boxes[i] = d->boxes[--d->n];
+	}
+	return RS_OK;
+}
+
+static int
+docker_count(void *impl)
+{
+	return (int) ((struct docker *) impl)->n;
+}
+
+static void
+docker_destroy(void *impl)
+{
+	struct docker *d = impl;
+
+	/* Whatever still runs at this point is not wanted any more. */
+	for (size_t i = 0; i < d->n; i++)
+		remove_box(d, d->boxes[i].name);
+	free(d->boxes);
+	free(d->socket);
+	free(d->image);
+	free(d->network);
+	free(d->label_key);
+	free(d->label_val);
+	free(d->api);
+	free(d->prefix);
+	free(d);
+}
+
+static const struct rs_orch_spawner_ops docker_ops = {
+	.name = "docker",
+	.spawn = docker_spawn,
+	.signal = docker_signal,
+	.reap = docker_reap,
+	.count = docker_count,
+	.destroy = docker_destroy,
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return (s == NULL || *s == '\0') ? NULL : strdup(s);
+}
+
+int
+rs_orch_spawner_docker_create(const rs_orch_docker_cfg *cfg,
+    rs_orch_pid_fn publish_pid, void *arg, rs_orch_spawner **out)
+{
+	struct docker *d = calloc(1, sizeof(*d));
+	const char *eq;
+
+	if (d == NULL)
+		return RS_ENOMEM;
+	d->socket = strdup(cfg->socket ? cfg->socket : "/var/run/docker.sock");
+	d->image = strdup(cfg->image ? cfg->image : "rideshare/worker:latest");
+	d->network = dup_or_null(cfg->network);
+	d->api = strdup(cfg->api_version ? cfg->api_version : "v1.41");
+	d->prefix = strdup(cfg->name_prefix ? cfg->name_prefix : "rideshare-");
+	if (cfg->label != NULL && *cfg->label != '\0') {
+		eq = strchr(cfg->label, '=');
+		d->label_key = eq ? strndup(cfg->label, (size_t) (eq - cfg->label))
+		                  : strdup(cfg->label);
+		d->label_val = strdup(eq ? eq + 1 : "");
+	}
+	d->publish = publish_pid;
+	d->publish_arg = arg;
+	if (d->socket == NULL || d->image == NULL || d->api == NULL ||
+	    d->prefix == NULL) {
+		docker_destroy(d);
+		return RS_ENOMEM;
+	}
+	return rs_orch_spawner_wrap(&docker_ops, d, out);
+}

@@ -1,0 +1,428 @@
+/* The docker spawner against a fake Docker Engine API: a tiny HTTP server
+ * on a unix socket (a thread of this test) that answers from a script and
+ * records every request. Covers the happy path and the error paths:
+ * daemon gone, 404, 409, 500. */
+#include "rs_err.h"
+#include "spawner.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+struct rule {
+	const char *method;
+	const char *path_part; /* substring of the request path */
+	int status;
+	const char *body;
+};
+
+#define MAX_RULES 16
+#define MAX_LOG 64
+
+struct fake {
+	char path[108];
+	int fd;
+	pthread_t thr;
+	struct rule rules[MAX_RULES];
+	int nrules;
+	char log[MAX_LOG][512]; /* "METHOD path" */
+	char bodies[MAX_LOG][4096];
+	int nlog;
+	pthread_mutex_t lock;
+};
+
+static struct fake fk;
+
+static int published_count;
+static int64_t published_pid;
+
+static int
+publish(void *arg, const char *id, int64_t pid)
+{
+	(void) arg;
+	(void) id;
+	published_count++;
+	published_pid = pid;
+	return RS_OK;
+}
+
+static void
+serve_one(int c)
+{
+	char buf[65536], method[16] = "", path[1024] = "";
+	size_t got = 0;
+	char *hdr_end = NULL, *cl;
+	long clen = 0;
+	const struct rule *r = NULL;
+	char out[8192];
+	int n;
+
+	while (got < sizeof(buf) - 1) {
+		ssize_t k = read(c, buf + got, sizeof(buf) - 1 - got);
+
+		if (k <= 0)
+			return;
+		got += (size_t) k;
+		buf[got] = '\0';
+		if (hdr_end == NULL && (hdr_end = strstr(buf, "\r\n\r\n")) != NULL) {
+			cl = strcasestr(buf, "Content-Length:");
+			clen = cl && cl < hdr_end ? strtol(cl + 15, NULL, 10) : 0;
+		}
+		if (hdr_end != NULL &&
+		    got >= (size_t) (hdr_end + 4 - buf) + (size_t) clen)
+			break;
+	}
+	sscanf(buf, "%15s %1023s", method, path);
+	pthread_mutex_lock(&fk.lock);
+	if (fk.nlog < MAX_LOG) {
+		snprintf(fk.log[fk.nlog], sizeof(fk.log[0]), "%s %s", method, path);
+		snprintf(fk.bodies[fk.nlog], sizeof(fk.bodies[0]), "%s",
+		    hdr_end ? hdr_end + 4 : "");
+		fk.nlog++;
+	}
+	for (int i = 0; i < fk.nrules && r == NULL; i++) {
+		if (strcmp(fk.rules[i].method, method) == 0 &&
+		    strstr(path, fk.rules[i].path_part) != NULL)
+			r = &fk.rules[i];
+	}
+	pthread_mutex_unlock(&fk.lock);
+	n = snprintf(out, sizeof(out),
+	    "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    r ? r->status : 404, strlen(r ? r->body : "{\"message\":\"no rule\"}"),
+	    r ? r->body : "{\"message\":\"no rule\"}");
+	(void) !write(c, out, (size_t) n);
+}
+
+static void *
+fake_loop(void *arg)
+{
+	(void) arg;
+	for (;;) {
+		int c = accept(fk.fd, NULL, NULL);
+
+		if (c < 0)
+			return NULL;
+		serve_one(c);
+		close(c);
+	}
+}
+
+static void
+fake_start(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	memset(&fk, 0, sizeof(fk));
+	pthread_mutex_init(&fk.lock, NULL);
+	snprintf(fk.path, sizeof(fk.path), "/tmp/rs-fake-docker-%d.sock",
+	    (int) getpid());
+	unlink(fk.path);
+	fk.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fk.path);
+	assert_int_equal(bind(fk.fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fk.fd, 16), 0);
+	pthread_create(&fk.thr, NULL, fake_loop, NULL);
+	published_count = 0;
+	published_pid = 0;
+}
+
+static void
+fake_stop(void)
+{
+	shutdown(fk.fd, SHUT_RDWR);
+	close(fk.fd);
+	pthread_join(fk.thr, NULL);
+	unlink(fk.path);
+}
+
+static void
+rule(const char *method, const char *part, int status, const char *body)
+{
+	pthread_mutex_lock(&fk.lock);
+	fk.rules[fk.nrules++] = (struct rule) { method, part, status, body };
+	pthread_mutex_unlock(&fk.lock);
+}
+
+static int
+logged(const char *prefix)
+{
+	int k = 0;
+
+	pthread_mutex_lock(&fk.lock);
+	for (int i = 0; i < fk.nlog; i++)
+		k += strncmp(fk.log[i], prefix, strlen(prefix)) == 0;
+	pthread_mutex_unlock(&fk.lock);
+	return k;
+}
+
+static rs_orch_spawner *
+make(const char *socket)
+{
+	rs_orch_docker_cfg cfg = { .socket = socket, .image = "rs/worker:test",
+		.network = "rsnet", .label = "org.rideshare.project=test",
+		.api_version = "v1.41", .name_prefix = "rs-" };
+	rs_orch_spawner *sp = NULL;
+
+	assert_int_equal(
+	    rs_orch_spawner_docker_create(&cfg, publish, NULL, &sp), RS_OK);
+	return sp;
+}
+
+static int
+setup(void **state)
+{
+	(void) state;
+	fake_start();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	fake_stop();
+	return 0;
+}
+
+static void
+test_spawn_creates_starts_inspects_and_publishes_pid(void **state)
+{
+	rs_orch_spawner *sp;
+	int64_t pid = 0;
+
+	(void) state;
+	setenv("RIDESHARE_AMQP_URL", "amqp://guest:guest@rabbit:5672", 1);
+	setenv("RIDESHARE_WORKER_PID", "1", 1); /* never inherited */
+	rule("POST", "/v1.41/containers/create?name=rs-w1-abc", 201,
+	    "{\"Id\":\"c0ffee\"}");
+	rule("POST", "/containers/rs-w1-abc/start", 204, "");
+	rule("GET", "/containers/rs-w1-abc/json", 200,
+	    "{\"State\":{\"Running\":true,\"Pid\":4242,\"ExitCode\":0}}");
+	sp = make(fk.path);
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w1-abc", &pid), RS_OK);
+	assert_int_equal(pid, 4242);
+	assert_int_equal(published_count, 1);
+	assert_int_equal(published_pid, 4242);
+	assert_int_equal(rs_orch_spawner_count(sp), 1);
+	/* The container's env and labels. */
+	assert_non_null(strstr(fk.bodies[0], "\"Image\":\"rs/worker:test\""));
+	assert_non_null(strstr(fk.bodies[0], "RIDESHARE_WORKER_ID=w1-abc"));
+	assert_non_null(strstr(fk.bodies[0], "RIDESHARE_WORKER_PID_ZNODE=1"));
+	assert_non_null(strstr(fk.bodies[0], "RIDESHARE_NNG_HOST=rs-w1-abc"));
+	assert_non_null(strstr(fk.bodies[0],
+	    "RIDESHARE_AMQP_URL=amqp://guest:guest@rabbit:5672"));
+	assert_null(strstr(fk.bodies[0], "RIDESHARE_WORKER_PID=1"));
+	assert_null(strstr(fk.bodies[0], "PATH="));
+	assert_non_null(strstr(fk.bodies[0], "\"org.rideshare.project\":\"test\""));
+	assert_non_null(strstr(fk.bodies[0], "\"NetworkMode\":\"rsnet\""));
+	/* SIGKILL through the API. */
+	rule("POST", "/containers/rs-w1-abc/kill?signal=SIGKILL", 204, "");
+	assert_int_equal(rs_orch_spawner_signal(sp, "w1-abc", 4242, SIGKILL),
+	    RS_OK);
+	assert_int_equal(logged("POST /v1.41/containers/rs-w1-abc/kill"), 1);
+	rs_orch_spawner_destroy(sp);
+	/* Destroy removes what is left. */
+	assert_int_equal(logged("DELETE /v1.41/containers/rs-w1-abc"), 1);
+	unsetenv("RIDESHARE_WORKER_PID");
+}
+
+static void
+test_daemon_gone_is_a_connection_error(void **state)
+{
+	rs_orch_spawner *sp = make("/tmp/rs-no-such-docker.sock");
+	int64_t pid = 0;
+
+	(void) state;
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w2-x", &pid), RS_ECONN);
+	assert_int_equal(pid, 0);
+	assert_int_equal(rs_orch_spawner_count(sp), 0);
+	rs_orch_spawner_destroy(sp);
+}
+
+static void
+test_missing_image_is_not_found(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+	int64_t pid = 0;
+
+	(void) state;
+	rule("POST", "/containers/create", 404,
+	    "{\"message\":\"No such image: rs/worker:test\"}");
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w3-x", &pid), RS_ENOTFOUND);
+	assert_int_equal(published_count, 0);
+	assert_int_equal(logged("POST /v1.41/containers/rs-w3-x/start"), 0);
+	rs_orch_spawner_destroy(sp);
+}
+
+static void
+test_name_conflict_is_exists(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+	int64_t pid = 0;
+
+	(void) state;
+	rule("POST", "/containers/create", 409,
+	    "{\"message\":\"Conflict. The container name is already in use\"}");
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w4-x", &pid), RS_EEXIST);
+	rs_orch_spawner_destroy(sp);
+}
+
+static void
+test_start_failure_removes_the_container(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+	int64_t pid = 0;
+
+	(void) state;
+	rule("POST", "/containers/create", 201, "{\"Id\":\"x\"}");
+	rule("POST", "/start", 500, "{\"message\":\"driver failed\"}");
+	rule("DELETE", "/containers/rs-w5-x", 204, "");
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w5-x", &pid), RS_EIO);
+	assert_int_equal(logged("DELETE /v1.41/containers/rs-w5-x?force=true"), 1);
+	assert_int_equal(rs_orch_spawner_count(sp), 0);
+	assert_int_equal(published_count, 0);
+	rs_orch_spawner_destroy(sp);
+}
+
+static void
+test_container_that_exits_at_once_is_not_spawned(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+	int64_t pid = 0;
+
+	(void) state;
+	rule("POST", "/containers/create", 201, "{\"Id\":\"x\"}");
+	rule("POST", "/start", 204, "");
+	rule("GET", "/json", 200,
+	    "{\"State\":{\"Running\":false,\"Pid\":0,\"ExitCode\":2}}");
+	assert_int_not_equal(rs_orch_spawner_spawn(sp, "w6-x", &pid), RS_OK);
+	assert_int_equal(logged("DELETE"), 1);
+	rs_orch_spawner_destroy(sp);
+}
+
+static int reaped;
+static char reaped_how[64];
+
+static void
+on_exit_cb(void *arg, const char *id, int64_t pid, const char *how)
+{
+	(void) arg;
+	(void) id;
+	(void) pid;
+	reaped++;
+	snprintf(reaped_how, sizeof(reaped_how), "%s", how);
+}
+
+static void
+test_kill_errors_and_reap_of_exited_container(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+	int64_t pid = 0;
+
+	(void) state;
+	reaped = 0;
+	rule("POST", "/containers/create", 201, "{\"Id\":\"x\"}");
+	rule("POST", "/start", 204, "");
+	rule("GET", "/containers/rs-w7-x/json", 200,
+	    "{\"State\":{\"Running\":true,\"Pid\":777,\"ExitCode\":0}}");
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w7-x", &pid), RS_OK);
+	/* Unknown worker: nothing to signal. */
+	assert_int_equal(rs_orch_spawner_signal(sp, "nobody", 1, SIGKILL),
+	    RS_ENOTFOUND);
+	/* Not running any more -> 409; gone -> 404. */
+	rule("POST", "/kill", 409, "{\"message\":\"is not running\"}");
+	assert_int_equal(rs_orch_spawner_signal(sp, "w7-x", 777, SIGTERM),
+	    RS_ESTATE);
+	/* Still running: reap reports nothing. */
+	assert_int_equal(rs_orch_spawner_reap(sp, on_exit_cb, NULL), RS_OK);
+	assert_int_equal(reaped, 0);
+	/* Now it exited: reaped (after the 200 ms throttle) and removed. */
+	pthread_mutex_lock(&fk.lock);
+	fk.rules[2].body =
+	    "{\"State\":{\"Running\":false,\"Pid\":0,\"ExitCode\":137}}";
+	pthread_mutex_unlock(&fk.lock);
+	usleep(250 * 1000);
+	assert_int_equal(rs_orch_spawner_reap(sp, on_exit_cb, NULL), RS_OK);
+	assert_int_equal(reaped, 1);
+	assert_string_equal(reaped_how, "exit 137");
+	assert_int_equal(rs_orch_spawner_count(sp), 0);
+	assert_int_equal(logged("DELETE /v1.41/containers/rs-w7-x"), 1);
+	rs_orch_spawner_destroy(sp);
+}
+
+static void
+test_daemon_error_500_on_inspect(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+	int64_t pid = 0;
+
+	(void) state;
+	rule("POST", "/containers/create", 201, "{\"Id\":\"x\"}");
+	rule("POST", "/start", 204, "");
+	rule("GET", "/json", 500, "{\"message\":\"boom\"}");
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w8-x", &pid), RS_EIO);
+	assert_int_equal(logged("DELETE /v1.41/containers/rs-w8-x"), 1);
+	rs_orch_spawner_destroy(sp);
+}
+
+static void
+test_worker_env_keeps_config_drops_spawner_owned(void **state)
+{
+	char *env[] = { "PATH=/bin", "RIDESHARE_AMQP_URL=amqp://x",
+		"RIDESHARE_WORKER_ID=old", "RIDESHARE_NNG_HOST=h", NULL };
+	const char *extra[] = { "RIDESHARE_WORKER_PID_ZNODE=1", NULL };
+	char **e;
+
+	(void) state;
+	e = rs_orch_worker_env(env, "w9-y", extra, true);
+	assert_non_null(e);
+	assert_string_equal(e[0], "RIDESHARE_AMQP_URL=amqp://x");
+	assert_string_equal(e[1], "RIDESHARE_WORKER_ID=w9-y");
+	assert_string_equal(e[2], "RIDESHARE_WORKER_PID_ZNODE=1");
+	assert_null(e[3]);
+	rs_orch_env_free(e);
+	e = rs_orch_worker_env(env, "w9-y", NULL, false);
+	assert_string_equal(e[0], "PATH=/bin");
+	assert_string_equal(e[2], "RIDESHARE_WORKER_ID=w9-y");
+	assert_null(e[3]);
+	rs_orch_env_free(e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_spawn_creates_starts_inspects_and_publishes_pid, setup,
+		    teardown),
+		cmocka_unit_test(test_daemon_gone_is_a_connection_error),
+		cmocka_unit_test_setup_teardown(test_missing_image_is_not_found,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_name_conflict_is_exists, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_start_failure_removes_the_container, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_container_that_exits_at_once_is_not_spawned, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_kill_errors_and_reap_of_exited_container, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_error_500_on_inspect,
+		    setup, teardown),
+		cmocka_unit_test(test_worker_env_keeps_config_drops_spawner_owned),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

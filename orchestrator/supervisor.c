@@ -1,0 +1,399 @@
+#include "supervisor.h"
+#include "orch_metrics.h"
+#include "rs_err.h"
+#include "rs_id.h"
+#include "rs_log.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TICK_MS 20
+#define SPAWN_BACKOFF_MIN_MS 500
+#define SPAWN_BACKOFF_MAX_MS 10000
+
+struct rs_orch_supervisor {
+	rs_orch_supervisor_cfg cfg;
+	rs_orch_workers *w;
+	rs_orch_spawner *sp;
+	rs_orch_autoscale *as;
+	pthread_t thr;
+	bool started;
+	_Atomic bool stop;
+	pthread_mutex_t crash_lock;
+	unsigned next_no;
+	int64_t spawn_block_until;
+	int spawn_backoff_ms;
+	/* failover timing */
+	char master[RS_ORCH_ID_MAX];
+	int64_t master_lost_ms;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+role_name(int role)
+{
+	switch (role) {
+	case RS_ORCH_ROLE_MASTER: return "master";
+	case RS_ORCH_ROLE_SLAVE: return "slave";
+	case RS_ORCH_ROLE_CANDIDATE: return "candidate";
+	default: return "none";
+	}
+}
+
+/* Spawner callback: a worker process/container ended. */
+static void
+on_worker_exit(void *arg, const char *id, int64_t pid, const char *how)
+{
+	rs_orch_supervisor *s = arg;
+	rs_orch_worker was;
+	int rv;
+
+	memset(&was, 0, sizeof(was));
+	was.role = RS_ORCH_ROLE_NONE;
+	(void) rs_orch_workers_exited(s->w, id, &was);
+	if (was.state == RS_ORCH_STOPPING) {
+		rs_info(NULL, "event=worker_stopped id=%s pid=%" PRId64 " how=\"%s\"",
+		    id, pid, how);
+	} else {
+		if (!was.kill_sent)
+			rs_metric_add(&rs_orch_m_deaths, 1);
+		rs_warn(NULL, "event=worker_died id=%s pid=%" PRId64
+		    " role=%s how=\"%s\"", id, pid, role_name(was.role), how);
+	}
+	/* The process is gone for sure: release its znodes now instead of
+	 * waiting for its ZooKeeper session to expire. */
+	rv = rs_orch_workers_forget(s->w, id);
+	if (rv != RS_OK)
+		rs_warn(NULL, "event=forget_failed id=%s err=%s", id,
+		    rs_strerror(rv));
+}
+
+static int
+spawn_one(rs_orch_supervisor *s, const char *reason)
+{
+	char rnd[RS_ID_LEN + 1], id[RS_ORCH_ID_MAX];
+	int64_t pid = 0, now = mono_ms();
+	int rv;
+
+	if (now < s->spawn_block_until)
+		return RS_EAGAIN;
+	rs_id_new(rnd);
+	snprintf(id, sizeof(id), "w%u-%.6s", ++s->next_no, rnd);
+	rv = rs_orch_spawner_spawn(s->sp, id, &pid);
+	if (rv != RS_OK) {
+		rs_metric_add(&rs_orch_m_spawn_failures, 1);
+		s->spawn_backoff_ms = s->spawn_backoff_ms
+		    ? s->spawn_backoff_ms * 2
+		    : SPAWN_BACKOFF_MIN_MS;
+		if (s->spawn_backoff_ms > SPAWN_BACKOFF_MAX_MS)
+			s->spawn_backoff_ms = SPAWN_BACKOFF_MAX_MS;
+		s->spawn_block_until = now + s->spawn_backoff_ms;
+		rs_error(NULL, "event=spawn_failed id=%s reason=%s err=%s "
+		    "retry_in_ms=%d", id, reason, rs_strerror(rv),
+		    s->spawn_backoff_ms);
+		return rv;
+	}
+	s->spawn_backoff_ms = 0;
+	rs_metric_add(&rs_orch_m_spawns, 1);
+	rs_orch_workers_add(s->w, id, pid);
+	rs_info(NULL, "event=worker_spawned id=%s pid=%" PRId64 " reason=%s "
+	    "spawner=%s", id, pid, reason, rs_orch_spawner_name(s->sp));
+	return RS_OK;
+}
+
+static void
+kill_worker(rs_orch_supervisor *s, const rs_orch_worker *e, const char *why)
+{
+	int rv = rs_orch_spawner_signal(s->sp, e->id, e->pid, SIGKILL);
+
+	rs_warn(NULL, "event=worker_kill id=%s pid=%" PRId64 " reason=%s rv=%s",
+	    e->id, e->pid, why, rs_strerror(rv));
+	rs_orch_workers_mark_killed(s->w, e->id);
+}
+
+static void
+stop_worker(rs_orch_supervisor *s, const rs_orch_worker *e, const char *why)
+{
+	int rv = rs_orch_spawner_signal(s->sp, e->id, e->pid, SIGTERM);
+
+	rs_metric_add(&rs_orch_m_stops, 1);
+	rs_info(NULL, "event=worker_stop id=%s pid=%" PRId64 " role=%s reason=%s "
+	    "rv=%s", e->id, e->pid, role_name(e->role), why, rs_strerror(rv));
+	if (rv == RS_ENOTFOUND)
+		rs_orch_workers_mark_killed(s->w, e->id);
+	else
+		rs_orch_workers_mark_stopping(s->w, e->id);
+}
+
+/* Deadlines: workers that never became ready, ignored SIGTERM, or lost
+ * their ZooKeeper session while their process lives on. */
+static void
+enforce_deadlines(rs_orch_supervisor *s, const rs_orch_worker *t, size_t n,
+    int64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		const rs_orch_worker *e = &t[i];
+
+		if (!e->ours || e->exited || e->kill_sent)
+			continue;
+		if (e->state == RS_ORCH_DEAD)
+			kill_worker(s, e, "session_gone");
+		else if (e->state == RS_ORCH_STARTING &&
+		    now - e->spawned_ms > s->cfg.start_timeout_ms)
+			kill_worker(s, e, "start_timeout");
+		else if (e->state == RS_ORCH_STOPPING &&
+		    now - e->stop_ms > s->cfg.stop_timeout_ms)
+			kill_worker(s, e, "stop_timeout");
+	}
+}
+
+static void
+track_failover(rs_orch_supervisor *s, const rs_orch_worker *t, size_t n,
+    const char *master_id, int64_t now)
+{
+	int m = rs_orch_roster_master(t, n, master_id, true);
+
+	if (m < 0) {
+		if (s->master[0] != '\0' && s->master_lost_ms == 0)
+			s->master_lost_ms = now;
+		return;
+	}
+	if (strcmp(t[m].id, s->master) == 0)
+		return;
+	if (s->master_lost_ms != 0) {
+		rs_metric_set(&rs_orch_m_failover_ms,
+		    (uint64_t) (now - s->master_lost_ms));
+		rs_info(NULL, "event=failover_done master=%s pid=%" PRId64
+		    " previous=%s failover_ms=%" PRId64, t[m].id, t[m].pid,
+		    s->master, now - s->master_lost_ms);
+	} else {
+		rs_info(NULL, "event=master_up master=%s pid=%" PRId64, t[m].id,
+		    t[m].pid);
+	}
+	snprintf(s->master, sizeof(s->master), "%s", t[m].id);
+	s->master_lost_ms = 0;
+}
+
+static void
+autoscale(rs_orch_supervisor *s, int64_t now)
+{
+	rs_orch_scale_decision d;
+
+	if (!rs_orch_autoscale_tick(s->as, now, &d))
+		return;
+	rs_metric_set(&rs_orch_m_window_reads, d.reads);
+	rs_metric_set(&rs_orch_m_target_slaves, (uint64_t) d.target);
+	if (d.target > d.previous)
+		rs_metric_add(&rs_orch_m_scale_out, 1);
+	else if (d.target < d.previous)
+		rs_metric_add(&rs_orch_m_scale_in, 1);
+	else
+		rs_metric_add(&rs_orch_m_scale_same, 1);
+	rs_info(NULL, "event=scale_decision reads=%" PRIu64 " window_ms=%" PRId64
+	    " previous=%d target=%d direction=%s", d.reads, s->as->window_ms,
+	    d.previous, d.target,
+	    d.target > d.previous ? "out" : d.target < d.previous ? "in" : "none");
+}
+
+static void
+tick(rs_orch_supervisor *s)
+{
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master_id[RS_ORCH_ID_MAX];
+	rs_orch_plan plan;
+	int64_t now;
+	size_t n;
+
+	(void) rs_orch_workers_refresh(s->w, false);
+	(void) rs_orch_spawner_reap(s->sp, on_worker_exit, s);
+	(void) rs_orch_workers_refresh(s->w, false);
+	now = mono_ms();
+	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, master_id);
+	enforce_deadlines(s, t, n, now);
+	track_failover(s, t, n, master_id, now);
+	autoscale(s, now);
+	rs_metric_set(&rs_orch_m_epoch, rs_orch_workers_epoch(s->w));
+	if (!rs_orch_workers_zk_connected(s->w))
+		return; /* what we see may be stale: decide nothing */
+	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, master_id);
+	rs_orch_roster_plan(t, n, master_id, rs_orch_autoscale_target(s->as),
+	    &plan);
+	for (int i = 0; i < plan.spawn; i++) {
+		if (spawn_one(s, plan.bootstrap ? "bootstrap" : "slaves_wanted") !=
+		    RS_OK)
+			break;
+	}
+	for (int i = 0; i < plan.nstop; i++)
+		stop_worker(s, &t[plan.stop[i]], "scale_in");
+}
+
+static void *
+run(void *arg)
+{
+	rs_orch_supervisor *s = arg;
+
+	rs_info(NULL, "event=supervisor_start spawner=%s min_slaves=%d "
+	    "window_ms=%" PRId64, rs_orch_spawner_name(s->sp),
+	    s->as->min_slaves, s->as->window_ms);
+	while (!atomic_load(&s->stop)) {
+		tick(s);
+		rs_orch_workers_wait(s->w, TICK_MS);
+	}
+	return NULL;
+}
+
+int
+rs_orch_supervisor_create(const rs_orch_supervisor_cfg *cfg,
+    rs_orch_workers *w, rs_orch_spawner *sp, rs_orch_autoscale *as,
+    rs_orch_supervisor **out)
+{
+	rs_orch_supervisor *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return RS_ENOMEM;
+	s->cfg = *cfg;
+	s->w = w;
+	s->sp = sp;
+	s->as = as;
+	pthread_mutex_init(&s->crash_lock, NULL);
+	*out = s;
+	return RS_OK;
+}
+
+int
+rs_orch_supervisor_start(rs_orch_supervisor *s)
+{
+	if (pthread_create(&s->thr, NULL, run, s) != 0)
+		return RS_ENOMEM;
+	s->started = true;
+	return RS_OK;
+}
+
+int
+rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master, int64_t *pid)
+{
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master_id[RS_ORCH_ID_MAX];
+	size_t n;
+	int k, rv;
+
+	pthread_mutex_lock(&s->crash_lock);
+	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, master_id);
+	if (master) {
+		k = rs_orch_roster_master(t, n, master_id, false);
+		for (size_t i = 0; k < 0 && i < n; i++) {
+			if (rs_orch_worker_alive(&t[i]) && t[i].registered &&
+			    t[i].role == RS_ORCH_ROLE_MASTER)
+				k = (int) i;
+		}
+	} else {
+		k = rs_orch_roster_top_slave(t, n);
+	}
+	if (k < 0 || t[k].pid <= 0) {
+		pthread_mutex_unlock(&s->crash_lock);
+		return RS_ENOTFOUND;
+	}
+	rv = rs_orch_spawner_signal(s->sp, t[k].id, t[k].pid, SIGKILL);
+	if (rv == RS_OK || rv == RS_ENOTFOUND || rv == RS_ESTATE) {
+		/* Out of worker/list at once; reaped by the supervisor. */
+		rs_orch_workers_mark_killed(s->w, t[k].id);
+		rs_metric_add(&rs_orch_m_crashes, 1);
+		rs_warn(NULL, "event=crash id=%s pid=%" PRId64 " role=%s",
+		    t[k].id, t[k].pid, master ? "master" : "slave");
+		*pid = t[k].pid;
+		rv = RS_OK;
+	}
+	pthread_mutex_unlock(&s->crash_lock);
+	rs_orch_workers_poke(s->w);
+	return rv;
+}
+
+/* SIGTERMs every live worker of ours that matches masters, then waits
+ * (reaping) until they are gone or the deadline passes. */
+static void
+stop_all(rs_orch_supervisor *s, bool masters, int64_t deadline)
+{
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master_id[RS_ORCH_ID_MAX];
+	size_t n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS,
+	    master_id);
+
+	for (size_t i = 0; i < n; i++) {
+		bool is_master = strcmp(t[i].id, master_id) == 0 ||
+		    t[i].role == RS_ORCH_ROLE_MASTER;
+
+		if (t[i].ours && !t[i].exited && rs_orch_worker_alive(&t[i]) &&
+		    is_master == masters)
+			stop_worker(s, &t[i], "shutdown");
+	}
+	for (;;) {
+		bool waiting = false;
+
+		(void) rs_orch_spawner_reap(s->sp, on_worker_exit, s);
+		n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, NULL);
+		for (size_t i = 0; i < n; i++) {
+			waiting = waiting || (t[i].ours && !t[i].exited &&
+			                         t[i].state == RS_ORCH_STOPPING);
+		}
+		if (!waiting || mono_ms() >= deadline)
+			return;
+		struct timespec ts = { 0, TICK_MS * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+void
+rs_orch_supervisor_shutdown(rs_orch_supervisor *s, int timeout_ms)
+{
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	int64_t deadline = mono_ms() + timeout_ms;
+	size_t n;
+
+	atomic_store(&s->stop, true);
+	rs_orch_workers_poke(s->w);
+	if (s->started)
+		pthread_join(s->thr, NULL);
+	s->started = false;
+	stop_all(s, false, deadline);
+	stop_all(s, true, deadline);
+	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].ours && !t[i].exited)
+			kill_worker(s, &t[i], "shutdown_timeout");
+	}
+	/* Give SIGKILLed processes a moment to be reaped (no zombies). */
+	for (int i = 0; i < 50 && rs_orch_spawner_count(s->sp) > 0; i++) {
+		struct timespec ts = { 0, TICK_MS * 1000000L };
+
+		(void) rs_orch_spawner_reap(s->sp, on_worker_exit, s);
+		nanosleep(&ts, NULL);
+	}
+}
+
+void
+rs_orch_supervisor_destroy(rs_orch_supervisor *s)
+{
+	if (s == NULL)
+		return;
+	if (s->started) {
+		atomic_store(&s->stop, true);
+		rs_orch_workers_poke(s->w);
+		pthread_join(s->thr, NULL);
+	}
+	pthread_mutex_destroy(&s->crash_lock);
+	free(s);
+}

@@ -1,0 +1,39 @@
+/* Keeps one master and the target number of slaves running (docs/
+ * orchestrator.md): bootstraps the first worker, replaces dead ones,
+ * applies autoscaling decisions, serves the crash API, and stops every
+ * worker in order at shutdown. Runs on a thread of its own; event driven
+ * (ZooKeeper watches, pokes) with a 20 ms tick for reaping and deadlines. */
+#ifndef RS_ORCH_SUPERVISOR_H
+#define RS_ORCH_SUPERVISOR_H
+
+#include "autoscale.h"
+#include "spawner.h"
+#include "workers.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct rs_orch_supervisor rs_orch_supervisor;
+
+typedef struct rs_orch_supervisor_cfg {
+	int start_timeout_ms; /* spawned but not MASTER/SLAVE by then: kill */
+	int stop_timeout_ms;  /* SIGTERM not obeyed by then: SIGKILL */
+} rs_orch_supervisor_cfg;
+
+/* Borrows w, sp and as (they must outlive the supervisor). */
+int rs_orch_supervisor_create(const rs_orch_supervisor_cfg *cfg,
+    rs_orch_workers *w, rs_orch_spawner *sp, rs_orch_autoscale *as,
+    rs_orch_supervisor **out);
+int rs_orch_supervisor_start(rs_orch_supervisor *s);
+
+/* Crash API: SIGKILLs the master (master=true) or the highest-pid slave;
+ * *pid is the victim's pid. RS_ENOTFOUND when there is none. */
+int rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master,
+    int64_t *pid);
+
+/* Stops the supervising thread, then every worker it started: slaves
+ * first, then the master, with SIGTERM; SIGKILL after timeout_ms. */
+void rs_orch_supervisor_shutdown(rs_orch_supervisor *s, int timeout_ms);
+void rs_orch_supervisor_destroy(rs_orch_supervisor *s);
+
+#endif

@@ -1,0 +1,690 @@
+#include "workers.h"
+#include "rideshare.pb-c.h"
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_nng.h"
+#include "rs_zk.h"
+
+#include <inttypes.h>
+#include <nng/nng.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct dial {
+	char url[RS_ORCH_URL_MAX];
+	nng_dialer d;
+};
+
+struct rs_orch_workers {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool dirty;
+	bool expired;
+	bool poked;
+	_Atomic bool zk_connected;
+	rs_zk *zk;
+	char *hosts;
+	int session_ms;
+	int connect_wait_ms;
+	rs_orch_worker tab[RS_ORCH_MAX_WORKERS];
+	size_t n;
+	char master_id[RS_ORCH_ID_MAX];
+	_Atomic uint64_t epoch;
+	_Atomic uint64_t head;
+	/* nng: touched by the supervisor thread only (refresh) */
+	nng_socket sub;
+	bool sub_open;
+	struct dial dials[RS_ORCH_MAX_WORKERS];
+	size_t ndials;
+	pthread_t status_thr;
+	bool status_started;
+	_Atomic bool stop;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs on the ZooKeeper client thread: flag and wake, nothing else. */
+static void
+on_zk_event(void *arg, enum rs_zk_event ev, const char *path)
+{
+	rs_orch_workers *w = arg;
+
+	(void) path;
+	pthread_mutex_lock(&w->lock);
+	switch (ev) {
+	case RS_ZK_EXPIRED:
+		w->expired = true;
+		atomic_store(&w->zk_connected, false);
+		break;
+	case RS_ZK_DISCONNECTED:
+		atomic_store(&w->zk_connected, false);
+		break;
+	case RS_ZK_CONNECTED:
+		atomic_store(&w->zk_connected, true);
+		break;
+	default:
+		break;
+	}
+	w->dirty = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static int
+zk_open(rs_orch_workers *w)
+{
+	int64_t deadline = mono_ms() + w->connect_wait_ms;
+	int rv;
+
+	for (;;) {
+		rv = rs_zk_connect(w->hosts, w->session_ms, 2000, on_zk_event, w,
+		    &w->zk);
+		if (rv == RS_OK)
+			break;
+		if (mono_ms() >= deadline) {
+			rs_error(NULL, "event=zk_unreachable hosts=%s err=%s",
+			    w->hosts, rs_strerror(rv));
+			return rv;
+		}
+		struct timespec ts = { 0, 200 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	atomic_store(&w->zk_connected, true);
+	if ((rv = rs_zk_ensure_path(w->zk, RS_ZK_WORKERS)) != RS_OK ||
+	    (rv = rs_zk_ensure_path(w->zk, RS_ZK_PIDS)) != RS_OK) {
+		rs_error(NULL, "event=zk_setup_failed err=%s", rs_strerror(rv));
+		rs_zk_close(w->zk);
+		w->zk = NULL;
+		return rv;
+	}
+	return RS_OK;
+}
+
+int
+rs_orch_parse_notice(const char *line, char *id, size_t idlen, int *role,
+    uint64_t *seq, uint64_t *epoch)
+{
+	char a[RS_ORCH_ID_MAX], r[32];
+	unsigned long long x, y;
+	char extra;
+
+	if (sscanf(line, "status %63s %31s %llu %llu %c", a, r, &x, &y,
+	        &extra) == 4) {
+		if (strcasecmp(r, "MASTER") == 0 || strcmp(r, "1") == 0)
+			*role = RS_ORCH_ROLE_MASTER;
+		else if (strcasecmp(r, "SLAVE") == 0 || strcmp(r, "2") == 0)
+			*role = RS_ORCH_ROLE_SLAVE;
+		else if (strcasecmp(r, "CANDIDATE") == 0 || strcmp(r, "0") == 0)
+			*role = RS_ORCH_ROLE_CANDIDATE;
+		else
+			return 0;
+		snprintf(id, idlen, "%s", a);
+		*seq = x;
+		*epoch = y;
+		return 1;
+	}
+	if (sscanf(line, "head %llu %llu %c", &y, &x, &extra) == 2) {
+		*epoch = y;
+		*seq = x;
+		return 2;
+	}
+	return 0;
+}
+
+static rs_orch_worker *
+find(rs_orch_workers *w, const char *id)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		if (strcmp(w->tab[i].id, id) == 0)
+			return &w->tab[i];
+	}
+	return NULL;
+}
+
+static void
+raise_epoch(rs_orch_workers *w, uint64_t e)
+{
+	uint64_t cur = atomic_load(&w->epoch);
+
+	while (e > cur && !atomic_compare_exchange_weak(&w->epoch, &cur, e))
+		;
+}
+
+static void *
+status_loop(void *arg)
+{
+	rs_orch_workers *w = arg;
+	char line[256], id[RS_ORCH_ID_MAX];
+	int role;
+	uint64_t seq, epoch;
+
+	while (!atomic_load(&w->stop)) {
+		int kind;
+
+		if (rs_nng_recv_str(w->sub, line, sizeof(line), 200) != RS_OK)
+			continue;
+		kind = rs_orch_parse_notice(line, id, sizeof(id), &role, &seq,
+		    &epoch);
+		if (kind == 2) {
+			uint64_t cur = atomic_load(&w->head);
+
+			while (seq > cur &&
+			    !atomic_compare_exchange_weak(&w->head, &cur, seq))
+				;
+			continue;
+		}
+		if (kind != 1) {
+			rs_debug(NULL, "event=bad_notice line=\"%s\"", line);
+			continue;
+		}
+		pthread_mutex_lock(&w->lock);
+		rs_orch_worker *e = find(w, id);
+		if (e != NULL) {
+			e->applied_seq = seq;
+			e->epoch = epoch;
+			e->status_ms = mono_ms();
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+	return NULL;
+}
+
+int
+rs_orch_workers_create(const char *zk_hosts, int session_ms,
+    int connect_wait_ms, rs_orch_workers **out)
+{
+	rs_orch_workers *w = calloc(1, sizeof(*w));
+	int rv;
+
+	if (w == NULL || (w->hosts = strdup(zk_hosts)) == NULL) {
+		free(w);
+		return RS_ENOMEM;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->session_ms = session_ms;
+	w->connect_wait_ms = connect_wait_ms;
+	w->dirty = true;
+	if ((rv = zk_open(w)) != RS_OK)
+		goto fail;
+	if ((rv = rs_nng_sub_open(&w->sub)) != RS_OK)
+		goto fail;
+	w->sub_open = true;
+	if (pthread_create(&w->status_thr, NULL, status_loop, w) != 0) {
+		rv = RS_ENOMEM;
+		goto fail;
+	}
+	w->status_started = true;
+	*out = w;
+	return RS_OK;
+fail:
+	rs_orch_workers_destroy(w);
+	return rv;
+}
+
+void
+rs_orch_workers_destroy(rs_orch_workers *w)
+{
+	if (w == NULL)
+		return;
+	atomic_store(&w->stop, true);
+	if (w->status_started)
+		pthread_join(w->status_thr, NULL);
+	if (w->sub_open)
+		nng_close(w->sub);
+	if (w->zk != NULL)
+		rs_zk_close(w->zk);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w->hosts);
+	free(w);
+}
+
+/* One znode, decoded. */
+struct seen {
+	char id[RS_ORCH_ID_MAX];
+	int64_t pid;
+	int role;
+	char url[RS_ORCH_URL_MAX];
+	uint64_t applied;
+};
+
+static int
+read_worker(rs_orch_workers *w, const char *name, struct seen *s)
+{
+	char path[256], *data = NULL;
+	size_t len = 0;
+	Rideshare__WorkerInfo *wi;
+	int rv;
+
+	snprintf(path, sizeof(path), RS_ZK_WORKERS "/%s", name);
+	rv = rs_zk_get(w->zk, path, true, &data, &len);
+	if (rv != RS_OK)
+		return rv;
+	wi = rideshare__worker_info__unpack(NULL, len, (const uint8_t *) data);
+	free(data);
+	snprintf(s->id, sizeof(s->id), "%s", name);
+	if (wi == NULL) {
+		/* Not written yet or garbage: registered, role unknown. */
+		s->pid = 0;
+		s->role = RS_ORCH_ROLE_CANDIDATE;
+		s->url[0] = '\0';
+		s->applied = 0;
+		return RS_OK;
+	}
+	s->pid = wi->pid;
+	s->role = (int) wi->role;
+	snprintf(s->url, sizeof(s->url), "%s", wi->nng_url ? wi->nng_url : "");
+	s->applied = wi->applied_seq;
+	rideshare__worker_info__free_unpacked(wi, NULL);
+	return RS_OK;
+}
+
+static const char *
+role_name(int role)
+{
+	switch (role) {
+	case RS_ORCH_ROLE_MASTER: return "MASTER";
+	case RS_ORCH_ROLE_SLAVE: return "SLAVE";
+	case RS_ORCH_ROLE_CANDIDATE: return "CANDIDATE";
+	default: return "NONE";
+	}
+}
+
+static void
+merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
+    uint64_t epoch)
+{
+	int64_t now = mono_ms();
+
+	for (size_t i = 0; i < w->n; i++)
+		w->tab[i].registered = false;
+	for (int k = 0; k < ns; k++) {
+		rs_orch_worker *e = find(w, s[k].id);
+
+		if (e == NULL) {
+			if (w->n == RS_ORCH_MAX_WORKERS)
+				continue;
+			e = &w->tab[w->n++];
+			memset(e, 0, sizeof(*e));
+			snprintf(e->id, sizeof(e->id), "%s", s[k].id);
+			e->state = RS_ORCH_STARTING;
+			rs_info(NULL, "event=worker_foreign id=%s pid=%" PRId64,
+			    e->id, s[k].pid);
+		}
+		if (s[k].pid > 0)
+			e->pid = s[k].pid;
+		if (e->role != s[k].role)
+			rs_info(NULL, "event=worker_role id=%s pid=%" PRId64
+			    " role=%s", e->id, e->pid, role_name(s[k].role));
+		e->role = s[k].role;
+		snprintf(e->nng_url, sizeof(e->nng_url), "%s", s[k].url);
+		if (s[k].applied > e->applied_seq)
+			e->applied_seq = s[k].applied;
+		e->registered = true;
+		e->seen_registered = true;
+		if (e->state == RS_ORCH_STARTING &&
+		    (e->role == RS_ORCH_ROLE_MASTER ||
+		        e->role == RS_ORCH_ROLE_SLAVE)) {
+			e->state = RS_ORCH_RUNNING;
+			rs_info(NULL, "event=worker_ready id=%s pid=%" PRId64
+			    " role=%s startup_ms=%" PRId64, e->id, e->pid,
+			    role_name(e->role),
+			    e->spawned_ms ? now - e->spawned_ms : 0);
+		}
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		rs_orch_worker *e = &w->tab[i];
+
+		if (!e->registered && e->seen_registered &&
+		    rs_orch_worker_alive(e)) {
+			e->state = RS_ORCH_DEAD;
+			rs_warn(NULL, "event=worker_session_gone id=%s pid=%" PRId64,
+			    e->id, e->pid);
+		}
+	}
+	/* Forget what is dead and gone from ZooKeeper (and, if ours,
+	 * reaped by the spawner). */
+	for (size_t i = 0; i < w->n;) {
+		rs_orch_worker *e = &w->tab[i];
+
+		if (e->state == RS_ORCH_DEAD && !e->registered &&
+		    (e->exited || !e->ours)) {
+			w->tab[i] = w->tab[--w->n];
+			continue;
+		}
+		i++;
+	}
+	if (strcmp(w->master_id, master) != 0)
+		rs_info(NULL, "event=master_changed from=%s to=%s",
+		    w->master_id[0] ? w->master_id : "-", master[0] ? master : "-");
+	snprintf(w->master_id, sizeof(w->master_id), "%s", master);
+	raise_epoch(w, epoch);
+}
+
+/* Keeps one nng dialer per registered worker URL. */
+static void
+update_dials(rs_orch_workers *w, struct seen *s, int ns)
+{
+	for (size_t i = 0; i < w->ndials;) {
+		bool keep = false;
+
+		for (int k = 0; k < ns; k++)
+			keep = keep || strcmp(s[k].url, w->dials[i].url) == 0;
+		if (!keep) {
+			nng_dialer_close(w->dials[i].d);
+			w->dials[i] = w->dials[--w->ndials];
+			continue;
+		}
+		i++;
+	}
+	for (int k = 0; k < ns; k++) {
+		bool have = s[k].url[0] == '\0';
+		int rv;
+
+		for (size_t i = 0; i < w->ndials && !have; i++)
+			have = strcmp(s[k].url, w->dials[i].url) == 0;
+		if (have || w->ndials == RS_ORCH_MAX_WORKERS)
+			continue;
+		rv = nng_dial(w->sub, s[k].url, &w->dials[w->ndials].d,
+		    NNG_FLAG_NONBLOCK);
+		if (rv != 0) {
+			rs_warn(NULL, "event=nng_dial_failed url=%s err=\"%s\"",
+			    s[k].url, nng_strerror(rv));
+			continue;
+		}
+		snprintf(w->dials[w->ndials].url, RS_ORCH_URL_MAX, "%s", s[k].url);
+		w->ndials++;
+	}
+}
+
+int
+rs_orch_workers_refresh(rs_orch_workers *w, bool force)
+{
+	struct seen s[RS_ORCH_MAX_WORKERS];
+	char master[RS_ORCH_ID_MAX] = "", **names = NULL, *data = NULL;
+	int count = 0, ns = 0, rv;
+	bool dirty, expired;
+	uint64_t epoch = 0;
+	size_t len;
+
+	pthread_mutex_lock(&w->lock);
+	dirty = w->dirty;
+	expired = w->expired;
+	w->dirty = false;
+	w->expired = false;
+	pthread_mutex_unlock(&w->lock);
+	if (expired || w->zk == NULL) {
+		rs_warn(NULL, "event=zk_session_expired action=reconnect");
+		if (w->zk != NULL)
+			rs_zk_close(w->zk);
+		w->zk = NULL;
+		if ((rv = zk_open(w)) != RS_OK)
+			goto retry;
+		force = true;
+	}
+	if (!dirty && !force)
+		return RS_OK;
+	rv = rs_zk_children(w->zk, RS_ZK_WORKERS, true, &names, &count);
+	if (rv != RS_OK)
+		goto retry;
+	for (int i = 0; i < count && ns < RS_ORCH_MAX_WORKERS; i++) {
+		rv = read_worker(w, names[i], &s[ns]);
+		if (rv == RS_OK)
+			ns++;
+		else if (rv != RS_ENOTFOUND)
+			break;
+	}
+	rs_zk_free_children(names, count);
+	if (rv != RS_OK && rv != RS_ENOTFOUND)
+		goto retry;
+	rv = rs_zk_get(w->zk, RS_ZK_MASTER, true, &data, &len);
+	if (rv == RS_OK) {
+		snprintf(master, sizeof(master), "%.*s", (int) len, data);
+		free(data);
+	} else if (rv == RS_ENOTFOUND) {
+		/* A get on a missing node arms no watch: ask for creation. */
+		rv = rs_zk_exists(w->zk, RS_ZK_MASTER, true);
+		if (rv == RS_OK)
+			goto retry; /* appeared meanwhile: read again */
+		if (rv != RS_ENOTFOUND)
+			goto retry;
+	} else {
+		goto retry;
+	}
+	rv = rs_zk_get(w->zk, RS_ZK_EPOCH, true, &data, &len);
+	if (rv == RS_OK) {
+		epoch = strtoull(data, NULL, 10);
+		free(data);
+	} else if (rv == RS_ENOTFOUND) {
+		(void) rs_zk_exists(w->zk, RS_ZK_EPOCH, true);
+	} else {
+		goto retry;
+	}
+	pthread_mutex_lock(&w->lock);
+	merge(w, s, ns, master, epoch);
+	pthread_mutex_unlock(&w->lock);
+	update_dials(w, s, ns);
+	return RS_OK;
+retry:
+	pthread_mutex_lock(&w->lock);
+	w->dirty = true;
+	pthread_mutex_unlock(&w->lock);
+	return rv == RS_OK ? RS_EAGAIN : rv;
+}
+
+void
+rs_orch_workers_wait(rs_orch_workers *w, int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->lock);
+	if (!w->dirty && !w->expired && !w->poked)
+		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+	w->poked = false;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+rs_orch_workers_poke(rs_orch_workers *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->poked = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+size_t
+rs_orch_workers_snapshot(rs_orch_workers *w, rs_orch_worker *out, size_t max,
+    char *master_id)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->n < max ? w->n : max;
+	memcpy(out, w->tab, n * sizeof(*out));
+	if (master_id != NULL)
+		snprintf(master_id, RS_ORCH_ID_MAX, "%s", w->master_id);
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+int
+rs_orch_workers_add(rs_orch_workers *w, const char *id, int64_t pid)
+{
+	rs_orch_worker *e;
+	int rv = RS_OK;
+
+	pthread_mutex_lock(&w->lock);
+	e = find(w, id);
+	if (e == NULL && w->n < RS_ORCH_MAX_WORKERS) {
+		e = &w->tab[w->n++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->id, sizeof(e->id), "%s", id);
+		e->role = RS_ORCH_ROLE_NONE;
+	}
+	if (e != NULL) {
+		e->pid = pid;
+		e->ours = true;
+		e->state = RS_ORCH_STARTING;
+		e->spawned_ms = mono_ms();
+	} else {
+		rv = RS_ENOMEM;
+	}
+	/* Its znode may have been read before we got here. */
+	w->dirty = true;
+	pthread_mutex_unlock(&w->lock);
+	return rv;
+}
+
+int
+rs_orch_workers_set_state(rs_orch_workers *w, const char *id,
+    enum rs_orch_wstate st, enum rs_orch_wstate *prev)
+{
+	rs_orch_worker *e;
+
+	pthread_mutex_lock(&w->lock);
+	e = find(w, id);
+	if (e != NULL) {
+		if (prev != NULL)
+			*prev = e->state;
+		e->state = st;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return e != NULL ? RS_OK : RS_ENOTFOUND;
+}
+
+int
+rs_orch_workers_mark_killed(rs_orch_workers *w, const char *id)
+{
+	rs_orch_worker *e;
+
+	pthread_mutex_lock(&w->lock);
+	e = find(w, id);
+	if (e != NULL) {
+		e->kill_sent = true;
+		e->state = RS_ORCH_DEAD;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return e != NULL ? RS_OK : RS_ENOTFOUND;
+}
+
+int
+rs_orch_workers_mark_stopping(rs_orch_workers *w, const char *id)
+{
+	rs_orch_worker *e;
+
+	pthread_mutex_lock(&w->lock);
+	e = find(w, id);
+	if (e != NULL && e->state != RS_ORCH_DEAD) {
+		e->state = RS_ORCH_STOPPING;
+		e->stop_ms = mono_ms();
+	}
+	pthread_mutex_unlock(&w->lock);
+	return e != NULL ? RS_OK : RS_ENOTFOUND;
+}
+
+int
+rs_orch_workers_exited(rs_orch_workers *w, const char *id,
+    rs_orch_worker *was)
+{
+	rs_orch_worker *e;
+
+	pthread_mutex_lock(&w->lock);
+	e = find(w, id);
+	if (e != NULL) {
+		if (was != NULL)
+			*was = *e;
+		e->exited = true;
+		e->state = RS_ORCH_DEAD;
+		if (!e->registered) {
+			*e = w->tab[--w->n];
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return e != NULL ? RS_OK : RS_ENOTFOUND;
+}
+
+int
+rs_orch_workers_forget(rs_orch_workers *w, const char *id)
+{
+	char path[256], *data = NULL;
+	size_t len = 0;
+	int rv;
+
+	if (w->zk == NULL)
+		return RS_ECLOSED;
+	snprintf(path, sizeof(path), RS_ZK_WORKERS "/%s", id);
+	rv = rs_zk_delete(w->zk, path);
+	if (rv != RS_OK && rv != RS_ENOTFOUND)
+		return rv;
+	snprintf(path, sizeof(path), RS_ZK_PIDS "/%s", id);
+	(void) rs_zk_delete(w->zk, path);
+	rv = rs_zk_get(w->zk, RS_ZK_MASTER, false, &data, &len);
+	if (rv == RS_ENOTFOUND)
+		return RS_OK;
+	if (rv != RS_OK)
+		return rv;
+	if (len == strlen(id) && memcmp(data, id, len) == 0) {
+		rv = rs_zk_delete(w->zk, RS_ZK_MASTER);
+		if (rv == RS_OK)
+			rs_info(NULL, "event=master_released id=%s "
+			    "reason=process_gone", id);
+	}
+	free(data);
+	return rv == RS_ENOTFOUND ? RS_OK : rv;
+}
+
+int
+rs_orch_workers_publish_pid(void *arg, const char *id, int64_t pid)
+{
+	rs_orch_workers *w = arg;
+	char path[256], val[32];
+	int rv;
+
+	if (w->zk == NULL)
+		return RS_ECLOSED;
+	snprintf(path, sizeof(path), RS_ZK_PIDS "/%s", id);
+	snprintf(val, sizeof(val), "%" PRId64, pid);
+	rv = rs_zk_create(w->zk, path, val, strlen(val), true);
+	if (rv == RS_EEXIST)
+		rv = rs_zk_set(w->zk, path, val, strlen(val));
+	return rv;
+}
+
+uint64_t
+rs_orch_workers_epoch(rs_orch_workers *w)
+{
+	return atomic_load(&w->epoch);
+}
+
+uint64_t
+rs_orch_workers_head(rs_orch_workers *w)
+{
+	return atomic_load(&w->head);
+}
+
+bool
+rs_orch_workers_zk_connected(rs_orch_workers *w)
+{
+	return w->zk != NULL && atomic_load(&w->zk_connected);
+}
