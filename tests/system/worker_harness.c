@@ -1,0 +1,457 @@
+#include "worker_harness.h"
+
+#include "rs_err.h"
+#include "rs_id.h"
+#include "rs_mq.h"
+#include "rs_op.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct wh {
+	const char *worker_bin;
+	const char *amqp_url;
+	const char *zk_hosts;
+	const char *log_dir;
+	bool orch;
+	rs_zk *zk;
+	rs_mq *mq; /* publishes; consumes direct reply-to (+ responseQ) */
+	uint64_t commit_seq;
+};
+
+int64_t
+wh_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static const char *
+env(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+	return (v != NULL && v[0] != '\0') ? v : def;
+}
+
+int
+wh_open(const char *worker_bin, wh **out)
+{
+	wh *h = calloc(1, sizeof(*h));
+	int rc;
+
+	if (h == NULL)
+		return RS_ENOMEM;
+	h->worker_bin = worker_bin;
+	h->amqp_url = env("RIDESHARE_AMQP_URL",
+	    "amqp://guest:guest@127.0.0.1:8101");
+	h->zk_hosts = env("RIDESHARE_ZK_HOSTS", "127.0.0.1:8104");
+	static char logs[512];
+	snprintf(logs, sizeof(logs), "%s/logs",
+	    env("RIDESHARE_STACK_DIR", "/tmp"));
+	mkdir(logs, 0755);
+	h->log_dir = logs;
+	if ((rc = rs_zk_connect(h->zk_hosts, 4000, 10000, NULL, NULL,
+	         &h->zk)) != RS_OK)
+		goto fail;
+	if ((rc = rs_mq_connect_retry(h->amqp_url, "worker-test", 5000,
+	         &h->mq)) != RS_OK)
+		goto fail;
+	if ((rc = rs_mq_declare_topology(h->mq)) != RS_OK)
+		goto fail;
+	const char *mode = env("WH_MODE", "");
+	if (strcmp(mode, "orch") == 0)
+		h->orch = true;
+	else if (strcmp(mode, "hand") == 0)
+		h->orch = false;
+	else
+		h->orch = rs_zk_exists(h->zk, "/rideshare/master", false) ==
+		    RS_OK;
+	if ((rc = rs_mq_consume(h->mq, RS_MQ_DIRECT_REPLY, true, NULL)) !=
+	    RS_OK)
+		goto fail;
+	if (!h->orch &&
+	    (rc = rs_mq_consume(h->mq, "responseQ", true, NULL)) != RS_OK)
+		goto fail;
+	fprintf(stderr, "harness: mode=%s\n", h->orch ? "orchestrator" :
+	                                                 "by-hand workers");
+	*out = h;
+	return RS_OK;
+fail:
+	wh_close(h);
+	return rc;
+}
+
+void
+wh_close(wh *h)
+{
+	if (h == NULL)
+		return;
+	rs_mq_destroy(h->mq);
+	if (h->zk != NULL)
+		rs_zk_close(h->zk);
+	free(h);
+}
+
+bool
+wh_orchestrated(wh *h)
+{
+	return h->orch;
+}
+
+rs_zk *
+wh_zk(wh *h)
+{
+	return h->zk;
+}
+
+pid_t
+wh_worker_start(wh *h, const char *id, const char *fault)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/worker-%s.log", h->log_dir, id);
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	setenv("RIDESHARE_WORKER_ID", id, 1);
+	unsetenv("RIDESHARE_WORKER_PID");
+	if (fault != NULL)
+		setenv("RIDESHARE_FAULT", fault, 1);
+	else
+		unsetenv("RIDESHARE_FAULT");
+	const char *stack = getenv("RIDESHARE_STACK_DIR");
+	if (stack != NULL)
+		setenv("RIDESHARE_STACK_MEMBER", stack, 1);
+	execl(h->worker_bin, "rideshare-worker", (char *) NULL);
+	_exit(127);
+}
+
+int
+wh_worker_wait(pid_t pid, int timeout_ms)
+{
+	int64_t end = wh_now_ms() + timeout_ms;
+	int st;
+	do {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return st;
+		if (r < 0)
+			return -1;
+		sleep_ms(10);
+	} while (wh_now_ms() < end);
+	return -1;
+}
+
+int
+wh_worker_stop(pid_t pid, int timeout_ms)
+{
+	kill(pid, SIGTERM);
+	int st = wh_worker_wait(pid, timeout_ms);
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		st = wh_worker_wait(pid, 5000);
+	}
+	return st;
+}
+
+int
+wh_worker_info(wh *h, const char *id, Rideshare__WorkerInfo **out)
+{
+	char path[256], *data;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), "/rideshare/workers/%s", id);
+	if ((rc = rs_zk_get(h->zk, path, false, &data, &len)) != RS_OK)
+		return rc;
+	*out = rideshare__worker_info__unpack(NULL, len, (uint8_t *) data);
+	free(data);
+	return *out != NULL ? RS_OK : RS_EPROTO;
+}
+
+int
+wh_wait_role(wh *h, const char *id, Rideshare__Role role, int timeout_ms)
+{
+	int64_t end = wh_now_ms() + timeout_ms;
+	do {
+		Rideshare__WorkerInfo *wi;
+		if (wh_worker_info(h, id, &wi) == RS_OK) {
+			bool ok = wi->role == role;
+			rideshare__worker_info__free_unpacked(wi, NULL);
+			if (ok)
+				return RS_OK;
+		}
+		sleep_ms(20);
+	} while (wh_now_ms() < end);
+	return RS_ETIMEDOUT;
+}
+
+char *
+wh_master_id(wh *h, int timeout_ms)
+{
+	int64_t end = wh_now_ms() + timeout_ms;
+	do {
+		char *id;
+		size_t len;
+		if (rs_zk_get(h->zk, "/rideshare/master", false, &id, &len) ==
+		    RS_OK) {
+			if (wh_wait_role(h, id, RIDESHARE__ROLE__MASTER, 0) ==
+			    RS_OK)
+				return id;
+			free(id);
+		}
+		sleep_ms(20);
+	} while (wh_now_ms() < end);
+	return NULL;
+}
+
+int
+wh_send(wh *h, const Rideshare__DbRequest *req)
+{
+	size_t len = rideshare__db_request__get_packed_size(req);
+	uint8_t *buf = malloc(len + 1);
+	bool write = rs_op_is_write(req->op_case);
+	int rc;
+
+	if (buf == NULL)
+		return RS_ENOMEM;
+	rs_mq_props props = { .correlation_id = req->request_id,
+		.reply_to = RS_MQ_DIRECT_REPLY,
+		.persistent = write };
+	if (h->orch) {
+		rideshare__db_request__pack(req, buf);
+		rc = rs_mq_publish(h->mq, "", "orchestrator", buf, len, &props);
+	} else {
+		Rideshare__DbRequest copy = *req;
+		if (!write)
+			copy.min_seq = h->commit_seq;
+		len = rideshare__db_request__get_packed_size(&copy);
+		free(buf);
+		buf = malloc(len + 1);
+		if (buf == NULL)
+			return RS_ENOMEM;
+		rideshare__db_request__pack(&copy, buf);
+		rc = rs_mq_publish(h->mq, "", write ? "writeQ" : "readQ", buf,
+		    len, &props);
+	}
+	free(buf);
+	return rc;
+}
+
+int
+wh_recv(wh *h, int timeout_ms, Rideshare__DbResponse **resp)
+{
+	rs_mq_msg msg;
+	int rc = rs_mq_next(h->mq, timeout_ms, &msg);
+	if (rc != RS_OK)
+		return rc;
+	Rideshare__DbResponse *r = rideshare__db_response__unpack(NULL,
+	    msg.len, msg.body);
+	rs_mq_msg_release(h->mq, &msg);
+	if (r == NULL)
+		return RS_EPROTO;
+	if (r->epoch > 0 && r->seq > h->commit_seq)
+		h->commit_seq = r->seq; /* write replies carry an epoch */
+	*resp = r;
+	return RS_OK;
+}
+
+int
+wh_call(wh *h, const Rideshare__DbRequest *req, int timeout_ms, int tries,
+    Rideshare__DbResponse **resp)
+{
+	int rc = RS_ETIMEDOUT;
+	for (int t = 0; t < tries; t++) {
+		if ((rc = wh_send(h, req)) != RS_OK)
+			return rc;
+		int64_t end = wh_now_ms() + timeout_ms;
+		for (;;) {
+			int64_t left = end - wh_now_ms();
+			if (left <= 0) {
+				rc = RS_ETIMEDOUT;
+				break;
+			}
+			Rideshare__DbResponse *r;
+			rc = wh_recv(h, (int) left, &r);
+			if (rc != RS_OK && rc != RS_EPROTO)
+				break;
+			if (rc == RS_OK &&
+			    strcmp(r->request_id, req->request_id) == 0) {
+				*resp = r;
+				return RS_OK;
+			}
+			if (rc == RS_OK)
+				rideshare__db_response__free_unpacked(r, NULL);
+		}
+		fprintf(stderr, "harness: no reply to %s in %d ms (try %d)\n",
+		    req->request_id, timeout_ms, t + 1);
+	}
+	return rc;
+}
+
+uint64_t
+wh_commit_seq(wh *h)
+{
+	return h->commit_seq;
+}
+
+int
+wh_publish_raw(wh *h, const char *queue, const void *body, size_t len)
+{
+	rs_mq_props props = { .correlation_id = "raw",
+		.reply_to = RS_MQ_DIRECT_REPLY };
+	return rs_mq_publish(h->mq, "", queue, body, len, &props);
+}
+
+uint32_t
+wh_queue_depth(wh *h, const char *queue)
+{
+	uint32_t n = 0, c = 0;
+	if (rs_mq_queue_depth(h->mq, queue, &n, &c) != RS_OK)
+		return 0;
+	return n;
+}
+
+PGconn *
+wh_worker_db(wh *h, const char *id)
+{
+	Rideshare__WorkerInfo *wi;
+	if (wh_worker_info(h, id, &wi) != RS_OK)
+		return NULL;
+	PGconn *db = PQconnectdb(wi->pg_conninfo);
+	rideshare__worker_info__free_unpacked(wi, NULL);
+	if (PQstatus(db) != CONNECTION_OK) {
+		fprintf(stderr, "harness: db of %s: %s", id, PQerrorMessage(db));
+		PQfinish(db);
+		return NULL;
+	}
+	return db;
+}
+
+int64_t
+wh_db_int(PGconn *db, const char *sql)
+{
+	PGresult *res = PQexec(db, sql);
+	int64_t v = -1;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else
+		fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(db));
+	PQclear(res);
+	return v;
+}
+
+char *
+wh_db_digest(PGconn *db)
+{
+	static const char *const q[] = {
+		"SELECT 'users:' || coalesce(md5(string_agg(username || '|' || "
+		"password || '|' || created, ',' ORDER BY created)), '-') "
+		"FROM users",
+		"SELECT 'rides:' || coalesce(md5(string_agg(ride_id || '|' || "
+		"created_by || '|' || ts || '|' || source || '|' || "
+		"destination, ',' ORDER BY ride_id)), '-') FROM rides",
+		"SELECT 'ride_members:' || coalesce(md5(string_agg(ride_id || "
+		"'|' || username || '|' || seq, ',' ORDER BY ride_id, seq)), "
+		"'-') FROM ride_members",
+		"SELECT 'applied_requests:' || coalesce(md5(string_agg("
+		"request_id || '|' || seq || '|' || encode(response, 'hex'), "
+		"',' ORDER BY request_id)), '-') FROM applied_requests",
+		"SELECT 'meta:' || applied_seq || '|' || epoch || '|' || "
+		"next_ride_id FROM meta",
+	};
+	size_t cap = 1024, len = 0;
+	char *out = calloc(1, cap);
+	for (size_t i = 0; out != NULL && i < sizeof(q) / sizeof(q[0]); i++) {
+		PGresult *res = PQexec(db, q[i]);
+		const char *v = PQresultStatus(res) == PGRES_TUPLES_OK &&
+		        PQntuples(res) == 1 ?
+		    PQgetvalue(res, 0, 0) :
+		    "error";
+		len += (size_t) snprintf(out + len, cap - len, "%s%s",
+		    i ? " " : "", v);
+		PQclear(res);
+	}
+	return out;
+}
+
+static void
+req_init(wh_req *r, const char *prefix)
+{
+	char hex[RS_ID_LEN + 1];
+	rs_id_new(hex);
+	memset(r, 0, sizeof(*r));
+	rideshare__db_request__init(&r->req);
+	snprintf(r->id, sizeof(r->id), "%s-%s", prefix, hex);
+	r->req.request_id = r->id;
+}
+
+void
+wh_req_add_user(wh_req *r, const char *name)
+{
+	req_init(r, "add-user");
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	rideshare__add_user__init(&r->op.add_user);
+	r->op.add_user.username = r->name;
+	r->op.add_user.password = "3d4f2bf07dc1be38b20cd6e46949a1071f9d0e3d";
+	r->req.op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
+	r->req.add_user = &r->op.add_user;
+}
+
+void
+wh_req_create_ride(wh_req *r, const char *by, int64_t ts, int src, int dst)
+{
+	req_init(r, "create-ride");
+	snprintf(r->name, sizeof(r->name), "%s", by);
+	rideshare__create_ride__init(&r->op.create_ride);
+	r->op.create_ride.created_by = r->name;
+	r->op.create_ride.timestamp = ts;
+	r->op.create_ride.source = src;
+	r->op.create_ride.destination = dst;
+	r->req.op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
+	r->req.create_ride = &r->op.create_ride;
+}
+
+void
+wh_req_join_ride(wh_req *r, int64_t ride_id, const char *name)
+{
+	req_init(r, "join-ride");
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	rideshare__join_ride__init(&r->op.join_ride);
+	r->op.join_ride.ride_id = ride_id;
+	r->op.join_ride.username = r->name;
+	r->req.op_case = RIDESHARE__DB_REQUEST__OP_JOIN_RIDE;
+	r->req.join_ride = &r->op.join_ride;
+}
+
+void
+wh_req_count_rides(wh_req *r)
+{
+	req_init(r, "count-rides");
+	rideshare__count_rides__init(&r->op.count_rides);
+	r->req.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+	r->req.count_rides = &r->op.count_rides;
+}

@@ -1,0 +1,93 @@
+/* Shared by the worker system tests (exactly_once, catchup, bad_message):
+ * drives the data tier either through a running orchestrator (the stack
+ * spawned the workers) or, when there is none, with workers started by
+ * hand. Endpoints come from the environment tests/with-stack.sh exports.
+ *
+ * Writes: through the orchestrator queue, or straight to writeQ with the
+ * replies taken from responseQ. Reads: through the orchestrator, or to
+ * readQ stamped with the highest write seq seen (as the orchestrator
+ * would). Replies arrive on RabbitMQ direct reply-to. */
+#ifndef WORKER_HARNESS_H
+#define WORKER_HARNESS_H
+
+#include "rideshare.pb-c.h"
+#include "rs_zk.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct wh wh;
+
+/* worker_bin: rideshare-worker for by-hand workers. Mode: WH_MODE=orch or
+ * hand, else orchestrated when a master is elected at start. */
+int wh_open(const char *worker_bin, wh **out);
+void wh_close(wh *h);
+bool wh_orchestrated(wh *h);
+rs_zk *wh_zk(wh *h);
+int64_t wh_now_ms(void);
+
+/* Starts a worker (env: this process's, plus RIDESHARE_WORKER_ID=id and
+ * RIDESHARE_FAULT=fault when fault is not NULL); log in the stack's log
+ * dir as worker-<id>.log. Returns the pid (> 0). */
+pid_t wh_worker_start(wh *h, const char *id, const char *fault);
+/* Waits for pid to exit; returns its wait status or -1 on timeout. */
+int wh_worker_wait(pid_t pid, int timeout_ms);
+/* Sends SIGTERM, then SIGKILL after timeout_ms; returns the wait status. */
+int wh_worker_stop(pid_t pid, int timeout_ms);
+
+/* WorkerInfo of worker id (free with rideshare__worker_info__free_unpacked). */
+int wh_worker_info(wh *h, const char *id, Rideshare__WorkerInfo **out);
+/* Waits until worker id has role; RS_ETIMEDOUT. */
+int wh_wait_role(wh *h, const char *id, Rideshare__Role role, int timeout_ms);
+/* Id of the current master (malloc'd) after waiting up to timeout_ms. */
+char *wh_master_id(wh *h, int timeout_ms);
+
+/* Asynchronous requests: wh_send routes by op (write/read); replies come
+ * back through wh_recv (RS_ETIMEDOUT when none came). The caller frees
+ * *resp with rideshare__db_response__free_unpacked. */
+int wh_send(wh *h, const Rideshare__DbRequest *req);
+int wh_recv(wh *h, int timeout_ms, Rideshare__DbResponse **resp);
+/* Synchronous: sends, waits up to timeout_ms for the reply with this
+ * request_id (others are dropped), resends the same request up to tries
+ * times. */
+int wh_call(wh *h, const Rideshare__DbRequest *req, int timeout_ms,
+    int tries, Rideshare__DbResponse **resp);
+/* Highest write seq seen in replies. */
+uint64_t wh_commit_seq(wh *h);
+
+/* Raw publish to a queue (default exchange). */
+int wh_publish_raw(wh *h, const char *queue, const void *body, size_t len);
+/* Ready messages in queue, 0 when it does not exist. */
+uint32_t wh_queue_depth(wh *h, const char *queue);
+
+/* A connection to worker id's own database. */
+PGconn *wh_worker_db(wh *h, const char *id);
+int64_t wh_db_int(PGconn *db, const char *sql);
+/* "table:md5 ..." over every table's full content (malloc'd). */
+char *wh_db_digest(PGconn *db);
+
+/* Request builders: a fresh random request id each (prefix-<hex>). */
+typedef struct wh_req {
+	Rideshare__DbRequest req;
+	union {
+		Rideshare__AddUser add_user;
+		Rideshare__RemoveUser remove_user;
+		Rideshare__CreateRide create_ride;
+		Rideshare__JoinRide join_ride;
+		Rideshare__CountRides count_rides;
+		Rideshare__ListUsers list_users;
+		Rideshare__GetRide get_ride;
+	} op;
+	char id[64];
+	char name[64];
+} wh_req;
+
+void wh_req_add_user(wh_req *r, const char *name);
+void wh_req_create_ride(wh_req *r, const char *by, int64_t ts, int src,
+    int dst);
+void wh_req_join_ride(wh_req *r, int64_t ride_id, const char *name);
+void wh_req_count_rides(wh_req *r);
+
+#endif
