@@ -17,6 +17,12 @@ rs_cfg_parse_long(const char *value, long min, long max, long *out,
 		snprintf(err, errlen, "empty, expected an integer in [%ld, %ld]", min, max);
 		return RS_EINVAL;
 	}
+	/* strtol would accept leading blanks and '+': a port of " 8080" is
+	 * a typo worth reporting, not a value. */
+	if (!(*value == '-' || (*value >= '0' && *value <= '9'))) {
+		snprintf(err, errlen, "not an integer in [%ld, %ld]", min, max);
+		return RS_EINVAL;
+	}
 	errno = 0;
 	v = strtol(value, &end, 10);
 	if (errno != 0 || *end != '\0' || end == value) {

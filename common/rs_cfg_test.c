@@ -42,7 +42,7 @@ static void
 test_parse_long_rejects_non_numbers_and_keeps_out(void **state)
 {
 	static const char *const bad[]
-	    = { "abc", "12abc", "8080 ", "1.5", "0x10", "-", "" };
+	    = { "abc", "12abc", "8080 ", " 8080", "+8080", "1.5", "0x10", "-", "" };
 	char err[128];
 	long v = 7;
 
