@@ -12,8 +12,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CONNECT_WAIT_MS 1000
+/* Below the broker's heartbeat timeout (rs_mq asks for 10 s). */
+#define IDLE_RECYCLE_MS 7000
 
 static char *amqp_url;
 static char *target_queue;
@@ -34,10 +37,28 @@ static rs_metric m_proto = RS_METRIC("rideshare_gw_rpc_failures_total",
     "Database RPC calls that failed in transport, by reason.", "counter",
     "reason=\"bad_reply\"");
 
+/* A thread's client and when it was last used. */
+struct tl_rpc {
+	rs_rpc *rpc;
+	int64_t last_ms;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 rpc_key_destroy(void *p)
 {
-	rs_rpc_destroy(p);
+	struct tl_rpc *t = p;
+
+	rs_rpc_destroy(t->rpc);
+	free(t);
 }
 
 static void
@@ -79,45 +100,63 @@ rs_gw_rpc_init_from_env(void)
 	    (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000));
 }
 
-/* The calling thread's client, created on first use. */
+/* The calling thread's client, created on first use. An idle client
+ * sends no AMQP heartbeats (librabbitmq only does I/O inside calls), so
+ * the broker drops it after its heartbeat timeout; rather than find that
+ * out by a failed publish, a client idle for IDLE_RECYCLE_MS is replaced
+ * before use. */
 static int
 thread_rpc(const char *rid, rs_rpc **out)
 {
-	rs_rpc *rpc;
+	struct tl_rpc *t;
+	int64_t now = mono_ms();
 	int rc;
 
 	pthread_once(&rpc_key_once, rpc_key_init);
-	rpc = pthread_getspecific(rpc_key);
-	if (rpc != NULL) {
-		*out = rpc;
-		return RS_OK;
+	t = pthread_getspecific(rpc_key);
+	if (t == NULL) {
+		t = calloc(1, sizeof(*t));
+		if (t == NULL)
+			return RS_ENOMEM;
+		if (pthread_setspecific(rpc_key, t) != 0) {
+			free(t);
+			return RS_ENOMEM;
+		}
 	}
-	if (amqp_url == NULL)
-		return RS_ESTATE;
-	rc = rs_rpc_create(amqp_url, target_queue,
-	    timeout_ms < CONNECT_WAIT_MS ? timeout_ms : CONNECT_WAIT_MS, &rpc);
-	if (rc != RS_OK) {
-		rs_warn(rid, "event=rpc_connect_failed err=%s", rs_strerror(rc));
-		return rc;
+	if (t->rpc != NULL && now - t->last_ms >= IDLE_RECYCLE_MS) {
+		rs_debug(rid, "event=rpc_recycle idle_ms=%lld",
+		    (long long) (now - t->last_ms));
+		rs_rpc_destroy(t->rpc);
+		t->rpc = NULL;
 	}
-	if (pthread_setspecific(rpc_key, rpc) != 0) {
-		rs_rpc_destroy(rpc);
-		return RS_ENOMEM;
+	if (t->rpc == NULL) {
+		if (amqp_url == NULL)
+			return RS_ESTATE;
+		rc = rs_rpc_create(amqp_url, target_queue,
+		    timeout_ms < CONNECT_WAIT_MS ? timeout_ms : CONNECT_WAIT_MS,
+		    &t->rpc);
+		if (rc != RS_OK) {
+			t->rpc = NULL;
+			rs_warn(rid, "event=rpc_connect_failed err=%s",
+			    rs_strerror(rc));
+			return rc;
+		}
 	}
-	*out = rpc;
+	t->last_ms = now;
+	*out = t->rpc;
 	return RS_OK;
 }
 
 void
 rs_gw_rpc_thread_fini(void)
 {
-	rs_rpc *rpc;
+	struct tl_rpc *t;
 
 	pthread_once(&rpc_key_once, rpc_key_init);
-	rpc = pthread_getspecific(rpc_key);
-	if (rpc != NULL) {
+	t = pthread_getspecific(rpc_key);
+	if (t != NULL) {
 		pthread_setspecific(rpc_key, NULL);
-		rs_rpc_destroy(rpc);
+		rpc_key_destroy(t);
 	}
 }
 
@@ -135,8 +174,13 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 	req->request_id = id;
 	rs_metric_add(&m_calls, 1);
 	rc = thread_rpc(http_rid, &rpc);
-	if (rc == RS_OK)
+	if (rc == RS_OK) {
+		struct tl_rpc *t;
 		rc = rs_rpc_call(rpc, req, timeout_ms, resp);
+		t = pthread_getspecific(rpc_key);
+		if (t != NULL)
+			t->last_ms = mono_ms();
+	}
 	rs_debug(http_rid, "event=rpc_call op=%s request_id=%s rc=%s",
 	    rs_op_name(req->op_case), id, rs_strerror(rc));
 	if (rc == RS_ETIMEDOUT)

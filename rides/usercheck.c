@@ -51,7 +51,9 @@ rides_usercheck_init(const char *edge_url, const char *origin,
 	if (edge == NULL || origin_hdr == NULL)
 		return RS_ENOMEM;
 	snprintf(origin_hdr, (size_t) k + 1, "Origin: %s", origin);
-	timeout = timeout_ms;
+	/* A little longer than the users service's own RPC timeout, so
+	 * that its 504 arrives rather than our own timeout. */
+	timeout = (long) timeout_ms + 1000;
 	if (pthread_key_create(&curl_key, curl_key_destroy) != 0)
 		return RS_ENOMEM;
 	rs_metric_register(&m_checks);
@@ -164,6 +166,10 @@ rides_user_exists(const char *rid, const char *name, size_t len,
 		*exists = 0;
 		rs_metric_add(&m_missing, 1);
 		return RS_OK;
+	} else if (code == 504) {
+		rc = RS_ETIMEDOUT; /* the users service's database timed out */
+	} else if (code == 502 || code == 503) {
+		rc = RS_ECONN;
 	} else {
 		rc = RS_EPROTO;
 	}
