@@ -269,6 +269,8 @@ fault_hook(master *m, int from, int n)
 	for (int i = from; i < from + n; i++)
 		if (rs_op_is_write(m->items[i].req->op_case))
 			w->writes++;
+	if (w->crash_epoch != 0 && w->crash_epoch != w->epoch)
+		return;
 	if (w->crash_after > 0 && before < (uint64_t) w->crash_after &&
 	    w->writes >= (uint64_t) w->crash_after) {
 		rs_warn(NULL, "event=fault_crash_after_commit writes=%" PRIu64

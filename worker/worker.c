@@ -50,22 +50,30 @@ sanitise(char *out, size_t len, const char *prefix, const char *id)
 	out[n] = '\0';
 }
 
-static long
-parse_fault(void)
+/* RIDESHARE_FAULT=crash_after_commit:N[:E] - the master _exit(137)s right
+ * after committing the batch holding its N-th write; with E only while its
+ * term (epoch) is E, so that a whole stack can carry the variable and only
+ * its first master dies. */
+static void
+parse_fault(rs_worker *w)
 {
 	const char *f = rs_cfg_str("RIDESHARE_FAULT", "");
 	const char *key = "crash_after_commit:";
-	long v;
-	char err[128];
+	unsigned long n, e = 0;
+	int end = 0;
 
 	if (f[0] == '\0')
-		return 0;
+		return;
 	if (strncmp(f, key, strlen(key)) != 0)
 		rs_cfg_die("RIDESHARE_FAULT", f, "unknown fault hook");
-	if (rs_cfg_parse_long(f + strlen(key), 1, 1000000000L, &v, err,
-	        sizeof(err)) != RS_OK)
-		rs_cfg_die("RIDESHARE_FAULT", f, err);
-	return v;
+	const char *v = f + strlen(key);
+	if (!isdigit((unsigned char) v[0]) ||
+	    (sscanf(v, "%lu%n:%lu%n", &n, &end, &e, &end) < 1) ||
+	    v[end] != '\0' || n == 0)
+		rs_cfg_die("RIDESHARE_FAULT", f,
+		    "expected crash_after_commit:N or crash_after_commit:N:EPOCH");
+	w->crash_after = (long) n;
+	w->crash_epoch = e;
 }
 
 static int
@@ -123,7 +131,7 @@ rs_worker_init(rs_worker *w)
 	w->nng_host = rs_cfg_str("RIDESHARE_NNG_HOST", "127.0.0.1");
 	w->zk_session_ms = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800,
 	    100, 600000);
-	w->crash_after = parse_fault();
+	parse_fault(w);
 	w->pid = rs_cfg_long("RIDESHARE_WORKER_PID", 0, 0, INT64_MAX);
 	w->role = RIDESHARE__ROLE__CANDIDATE;
 

@@ -5,7 +5,10 @@
 #include "rs_mq.h"
 #include "rs_op.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,6 +54,24 @@ env(const char *name, const char *def)
 	return (v != NULL && v[0] != '\0') ? v : def;
 }
 
+/* True when something listens on the orchestrator's admin port. */
+static bool
+admin_port_open(void)
+{
+	int port = atoi(env("RIDESHARE_ADMIN_PORT", "0"));
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t) port) };
+	if (port <= 0)
+		return false;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return false;
+	bool ok = connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
 int
 wh_open(const char *worker_bin, wh **out)
 {
@@ -82,8 +103,8 @@ wh_open(const char *worker_bin, wh **out)
 	else if (strcmp(mode, "hand") == 0)
 		h->orch = false;
 	else
-		h->orch = rs_zk_exists(h->zk, "/rideshare/master", false) ==
-		    RS_OK;
+		h->orch = admin_port_open() ||
+		    rs_zk_exists(h->zk, "/rideshare/master", false) == RS_OK;
 	if ((rc = rs_mq_consume(h->mq, RS_MQ_DIRECT_REPLY, true, NULL)) !=
 	    RS_OK)
 		goto fail;
@@ -92,6 +113,15 @@ wh_open(const char *worker_bin, wh **out)
 		goto fail;
 	fprintf(stderr, "harness: mode=%s\n", h->orch ? "orchestrator" :
 	                                                 "by-hand workers");
+	if (h->orch) {
+		char *m = wh_master_id(h, 30000);
+		if (m == NULL) {
+			fprintf(stderr, "harness: no master elected\n");
+			rc = RS_ETIMEDOUT;
+			goto fail;
+		}
+		free(m);
+	}
 	*out = h;
 	return RS_OK;
 fail:
