@@ -362,3 +362,22 @@ rs_worker_zk_elect(rs_worker *w, bool *won)
 	}
 	return claim_master(w, won);
 }
+
+int
+rs_worker_zk_still_master(rs_worker *w)
+{
+	char *id;
+	size_t len;
+	int rc = rs_zk_get(w->zk, MASTER, false, &id, &len);
+
+	if (rc != RS_OK) {
+		rs_error(NULL, "event=fenced reason=master_znode err=%s",
+		    rs_strerror(rc));
+		return rc == RS_ENOTFOUND ? RS_ESTATE : rc;
+	}
+	rc = strcmp(id, w->id) == 0 ? RS_OK : RS_ESTATE;
+	if (rc != RS_OK)
+		rs_error(NULL, "event=fenced reason=other_master master=%s", id);
+	free(id);
+	return rc;
+}

@@ -314,9 +314,11 @@ process(master *m, int from, int n)
 		return reply(m, it);
 	}
 	fault_hook(m, from, n);
-	if (!rs_worker_alive(w)) {
-		/* Fenced (session gone): a new master takes the writes from
-		 * writeQ; nothing of this batch may reach the slaves. */
+	if (!rs_worker_alive(w) || rs_worker_zk_still_master(w) != RS_OK) {
+		/* Fenced (session gone, or another master): a new master
+		 * takes the writes from writeQ; nothing of this batch may
+		 * reach the slaves or the callers. */
+		atomic_store(&rs_worker_expired_flag, 1);
 		return RS_ECLOSED;
 	}
 	if ((rc = publish_events(m, from, n)) != RS_OK)

@@ -88,6 +88,11 @@ int rs_worker_zk_wait_master(rs_worker *w, Rideshare__WorkerInfo **info);
  * slave created /rideshare/master (w->epoch set to the new term). */
 int rs_worker_zk_elect(rs_worker *w, bool *won);
 
+/* Reads /rideshare/master: RS_OK while it still names this worker. The
+ * master asks before letting a committed batch out (fencing a paused
+ * master whose session ended while it slept). */
+int rs_worker_zk_still_master(rs_worker *w);
+
 /* snapshot.c: catch-up copy from the master's database. */
 int rs_worker_snapshot(rs_worker *w, const char *master_conninfo);
 
