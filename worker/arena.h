@@ -12,7 +12,10 @@ typedef struct rs_worker_arena {
 	rs_worker_arena_blk *head;
 } rs_worker_arena;
 
-#define RS_WORKER_ARENA_INIT { NULL }
+#define RS_WORKER_ARENA_INIT \
+	{                    \
+		NULL         \
+	}
 
 /* Zeroed memory valid until rs_worker_arena_fini; NULL when out of memory. */
 void *rs_worker_arena_alloc(rs_worker_arena *a, size_t n);

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #define WORKERS "/rideshare/workers"
-#define MASTER "/rideshare/master"
-#define EPOCH "/rideshare/epoch"
-#define PIDS "/rideshare/pids"
+#define MASTER  "/rideshare/master"
+#define EPOCH   "/rideshare/epoch"
+#define PIDS    "/rideshare/pids"
 
 static void
 sleep_ms(int ms)
@@ -31,17 +31,13 @@ on_event(void *arg, enum rs_zk_event ev, const char *path)
 {
 	(void) arg;
 	switch (ev) {
-	case RS_ZK_EXPIRED:
-		atomic_store(&rs_worker_expired_flag, 1);
-		break;
+	case RS_ZK_EXPIRED: atomic_store(&rs_worker_expired_flag, 1); break;
 	case RS_ZK_DISCONNECTED:
 		if (atomic_load(&rs_worker_zk_down_since) == 0)
-			atomic_store(&rs_worker_zk_down_since,
-			    rs_worker_now_ms());
+			atomic_store(
+			    &rs_worker_zk_down_since, rs_worker_now_ms());
 		break;
-	case RS_ZK_CONNECTED:
-		atomic_store(&rs_worker_zk_down_since, 0);
-		break;
+	case RS_ZK_CONNECTED: atomic_store(&rs_worker_zk_down_since, 0); break;
 	default:
 		if (strcmp(path, MASTER) == 0)
 			atomic_store(&rs_worker_master_flag, 1);
@@ -85,8 +81,8 @@ resolve_pid(rs_worker *w)
 int
 rs_worker_zk_start(rs_worker *w)
 {
-	int rc = rs_zk_connect(w->zk_hosts, w->zk_session_ms, 15000, on_event,
-	    w, &w->zk);
+	int rc = rs_zk_connect(
+	    w->zk_hosts, w->zk_session_ms, 15000, on_event, w, &w->zk);
 	if (rc != RS_OK) {
 		rs_error(NULL, "event=zk_connect_failed hosts=%s err=%s",
 		    w->zk_hosts, rs_strerror(rc));
@@ -131,16 +127,17 @@ rs_worker_zk_register(rs_worker *w)
 	int64_t deadline = rs_worker_now_ms() + 3 * w->zk_session_ms + 10000;
 	for (;;) {
 		rc = rs_zk_create(w->zk, path, buf, len, true);
-		if (rc != RS_EEXIST || rs_worker_now_ms() > deadline ||
-		    !rs_worker_alive(w))
+		if (rc != RS_EEXIST || rs_worker_now_ms() > deadline
+		    || !rs_worker_alive(w))
 			break;
 		sleep_ms(50);
 	}
 	free(buf);
 	if (rc == RS_OK) {
 		w->registered = true;
-		rs_info(NULL, "event=registered path=%s pid=%" PRId64
-		    " nng=%s", path, w->pid, w->nng_url);
+		rs_info(NULL,
+		    "event=registered path=%s pid=%" PRId64 " nng=%s", path,
+		    w->pid, w->nng_url);
 	} else {
 		rs_error(NULL, "event=register_failed path=%s err=%s", path,
 		    rs_strerror(rc));
@@ -181,8 +178,8 @@ get_info(rs_worker *w, const char *id, bool watch, Rideshare__WorkerInfo **out)
 }
 
 typedef struct {
-	int serving;       /* workers with role MASTER or SLAVE, not us */
-	int64_t low_pid;   /* lowest pid among SLAVEs, us included */
+	int serving; /* workers with role MASTER or SLAVE, not us */
+	int64_t low_pid; /* lowest pid among SLAVEs, us included */
 	char low_id[128];
 } census;
 
@@ -201,13 +198,14 @@ take_census(rs_worker *w, census *c)
 		if (get_info(w, names[i], false, &wi) != RS_OK)
 			continue;
 		bool me = strcmp(wi->id, w->id) == 0;
-		if (!me && (wi->role == RIDESHARE__ROLE__MASTER ||
-		               wi->role == RIDESHARE__ROLE__SLAVE))
+		if (!me
+		    && (wi->role == RIDESHARE__ROLE__MASTER
+		        || wi->role == RIDESHARE__ROLE__SLAVE))
 			c->serving++;
-		if (wi->role == RIDESHARE__ROLE__SLAVE &&
-		    (wi->pid < c->low_pid ||
-		        (wi->pid == c->low_pid &&
-		            strcmp(wi->id, c->low_id) < 0))) {
+		if (wi->role == RIDESHARE__ROLE__SLAVE
+		    && (wi->pid < c->low_pid
+		        || (wi->pid == c->low_pid
+		            && strcmp(wi->id, c->low_id) < 0))) {
 			c->low_pid = wi->pid;
 			snprintf(c->low_id, sizeof(c->low_id), "%s", wi->id);
 		}
@@ -234,8 +232,10 @@ claim_master(rs_worker *w, bool *won)
 	}
 	w->epoch = epoch;
 	*won = true;
-	rs_info(NULL, "event=elected_master epoch=%" PRIu64 " pid=%" PRId64
-	    " applied_seq=%" PRIu64, epoch, w->pid, w->meta.applied_seq);
+	rs_info(NULL,
+	    "event=elected_master epoch=%" PRIu64 " pid=%" PRId64
+	    " applied_seq=%" PRIu64,
+	    epoch, w->pid, w->meta.applied_seq);
 	return RS_OK;
 }
 
@@ -244,11 +244,11 @@ static void
 wait_change(void)
 {
 	for (int i = 0; i < 20; i++) {
-		if (atomic_exchange(&rs_worker_master_flag, 0) |
-		    atomic_exchange(&rs_worker_workers_flag, 0))
+		if (atomic_exchange(&rs_worker_master_flag, 0)
+		    | atomic_exchange(&rs_worker_workers_flag, 0))
 			return;
-		if (atomic_load(&rs_worker_stop_flag) ||
-		    atomic_load(&rs_worker_expired_flag))
+		if (atomic_load(&rs_worker_stop_flag)
+		    || atomic_load(&rs_worker_expired_flag))
 			return;
 		sleep_ms(10);
 	}
@@ -261,8 +261,9 @@ rs_worker_zk_bootstrap(rs_worker *w, Rideshare__Role *role)
 
 	for (;;) {
 		if (!rs_worker_alive(w))
-			return atomic_load(&rs_worker_stop_flag) ?
-			    RS_WORKER_STOPPED : RS_ECLOSED;
+			return atomic_load(&rs_worker_stop_flag)
+			    ? RS_WORKER_STOPPED
+			    : RS_ECLOSED;
 		rc = rs_zk_exists(w->zk, MASTER, true);
 		if (rc == RS_OK) {
 			*role = RIDESHARE__ROLE__SLAVE;
@@ -277,13 +278,13 @@ rs_worker_zk_bootstrap(rs_worker *w, Rideshare__Role *role)
 			bool won;
 			if ((rc = claim_master(w, &won)) != RS_OK)
 				return rc;
-			*role = won ? RIDESHARE__ROLE__MASTER :
-			              RIDESHARE__ROLE__SLAVE;
+			*role = won ? RIDESHARE__ROLE__MASTER
+			            : RIDESHARE__ROLE__SLAVE;
 			return RS_OK;
 		}
 		/* An election is under way among the serving workers. */
-		rs_debug(NULL, "event=waiting_for_election serving=%d",
-		    c.serving);
+		rs_debug(
+		    NULL, "event=waiting_for_election serving=%d", c.serving);
 		wait_change();
 	}
 }
@@ -295,15 +296,17 @@ rs_worker_zk_wait_master(rs_worker *w, Rideshare__WorkerInfo **info)
 
 	for (;;) {
 		if (!rs_worker_alive(w))
-			return atomic_load(&rs_worker_stop_flag) ?
-			    RS_WORKER_STOPPED : RS_ECLOSED;
+			return atomic_load(&rs_worker_stop_flag)
+			    ? RS_WORKER_STOPPED
+			    : RS_ECLOSED;
 		char *id;
 		size_t len;
 		rc = rs_zk_get(w->zk, MASTER, true, &id, &len);
 		if (rc == RS_OK) {
 			Rideshare__WorkerInfo *wi;
 			rc = get_info(w, id, true, &wi);
-			if (rc == RS_OK && wi->role == RIDESHARE__ROLE__MASTER) {
+			if (rc == RS_OK
+			    && wi->role == RIDESHARE__ROLE__MASTER) {
 				snprintf(w->master_id, sizeof(w->master_id),
 				    "%s", id);
 				free(id);
@@ -311,7 +314,8 @@ rs_worker_zk_wait_master(rs_worker *w, Rideshare__WorkerInfo **info)
 				return RS_OK;
 			}
 			if (rc == RS_OK)
-				rideshare__worker_info__free_unpacked(wi, NULL);
+				rideshare__worker_info__free_unpacked(
+				    wi, NULL);
 			free(id);
 		} else if (rc == RS_ENOTFOUND) {
 			(void) rs_zk_exists(w->zk, MASTER, true);
@@ -335,10 +339,14 @@ rs_worker_zk_elect(rs_worker *w, bool *won)
 		if (strcmp(id, w->master_id) != 0) {
 			Rideshare__WorkerInfo *wi;
 			if (get_info(w, id, false, &wi) == RS_OK) {
-				rs_info(NULL, "event=following_master id=%s "
-				    "pid=%" PRId64, id, wi->pid);
-				rs_worker_notice_follow(w->notice, wi->nng_url);
-				rideshare__worker_info__free_unpacked(wi, NULL);
+				rs_info(NULL,
+				    "event=following_master id=%s "
+				    "pid=%" PRId64,
+				    id, wi->pid);
+				rs_worker_notice_follow(
+				    w->notice, wi->nng_url);
+				rideshare__worker_info__free_unpacked(
+				    wi, NULL);
 				snprintf(w->master_id, sizeof(w->master_id),
 				    "%s", id);
 			}
@@ -377,7 +385,8 @@ rs_worker_zk_still_master(rs_worker *w)
 	}
 	rc = strcmp(id, w->id) == 0 ? RS_OK : RS_ESTATE;
 	if (rc != RS_OK)
-		rs_error(NULL, "event=fenced reason=other_master master=%s", id);
+		rs_error(
+		    NULL, "event=fenced reason=other_master master=%s", id);
 	free(id);
 	return rc;
 }

@@ -53,13 +53,13 @@ main(void)
 			}
 		}
 	}
-	bool graceful = rc == RS_WORKER_STOPPED ||
-	    atomic_load(&rs_worker_stop_flag);
+	bool graceful
+	    = rc == RS_WORKER_STOPPED || atomic_load(&rs_worker_stop_flag);
 	if (graceful)
 		rs_info(NULL, "event=stopping reason=signal");
 	else
-		rs_error(NULL, "event=fatal err=%s", rc >= 100 ? "-" :
-		    rs_strerror(rc));
+		rs_error(NULL, "event=fatal err=%s",
+		    rc >= 100 ? "-" : rs_strerror(rc));
 	rs_worker_fini(&w, true);
 	rs_info(NULL, "event=stopped id=%s exit=%d", w.id, graceful ? 0 : 1);
 	return graceful ? 0 : 1;

@@ -17,20 +17,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BATCH_MAX 128
+#define BATCH_MAX          128
 #define CONFIRM_TIMEOUT_MS 10000
 
 typedef struct item {
 	uint64_t tag;
 	Rideshare__DbRequest *req;
-	Rideshare__DbResponse *resp;   /* what to answer */
+	Rideshare__DbResponse *resp; /* what to answer */
 	Rideshare__DbResponse *stored; /* dedupe hit, unpacked (freed) */
-	uint64_t seq;                  /* 0: not applied (no SyncEvent) */
+	uint64_t seq; /* 0: not applied (no SyncEvent) */
 } item;
 
 typedef struct master {
 	rs_worker *w;
-	rs_mq *mq;  /* consumes writeQ, acks, replies */
+	rs_mq *mq; /* consumes writeQ, acks, replies */
 	rs_mq *cmq; /* confirm mode: SyncEvents only */
 	item items[BATCH_MAX];
 	int n;
@@ -42,8 +42,8 @@ items_free(master *m)
 {
 	for (int i = 0; i < m->n; i++) {
 		if (m->items[i].req != NULL)
-			rideshare__db_request__free_unpacked(m->items[i].req,
-			    NULL);
+			rideshare__db_request__free_unpacked(
+			    m->items[i].req, NULL);
 		if (m->items[i].stored != NULL)
 			rideshare__db_response__free_unpacked(
 			    m->items[i].stored, NULL);
@@ -69,16 +69,16 @@ connect_mq(master *m)
 	disconnect(m);
 	if ((rc = rs_worker_mq_open(m->w, "master", false, &m->mq)) != RS_OK)
 		return rc;
-	if ((rc = rs_worker_mq_open(m->w, "master-confirm", false, &m->cmq)) !=
-	        RS_OK ||
-	    (rc = rs_mq_confirm_select(m->cmq)) != RS_OK ||
-	    (rc = rs_mq_qos(m->mq, BATCH_MAX)) != RS_OK ||
-	    (rc = rs_mq_consume(m->mq, "writeQ", false, NULL)) != RS_OK) {
+	if ((rc = rs_worker_mq_open(m->w, "master-confirm", false, &m->cmq))
+	        != RS_OK
+	    || (rc = rs_mq_confirm_select(m->cmq)) != RS_OK
+	    || (rc = rs_mq_qos(m->mq, BATCH_MAX)) != RS_OK
+	    || (rc = rs_mq_consume(m->mq, "writeQ", false, NULL)) != RS_OK) {
 		disconnect(m);
 		return rc;
 	}
-	rs_info(NULL, "event=consuming queue=writeQ epoch=%" PRIu64,
-	    m->w->epoch);
+	rs_info(
+	    NULL, "event=consuming queue=writeQ epoch=%" PRIu64, m->w->epoch);
 	return RS_OK;
 }
 
@@ -86,8 +86,8 @@ connect_mq(master *m)
 static void
 take(master *m, const rs_mq_msg *msg)
 {
-	Rideshare__DbRequest *req = rideshare__db_request__unpack(NULL,
-	    msg->len, msg->body);
+	Rideshare__DbRequest *req
+	    = rideshare__db_request__unpack(NULL, msg->len, msg->body);
 	const char *why = NULL;
 
 	if (req == NULL)
@@ -99,8 +99,10 @@ take(master *m, const rs_mq_msg *msg)
 	else if (!rs_op_is_known(req->op_case))
 		why = "no_op";
 	if (why != NULL) {
-		rs_warn(NULL, "event=bad_message queue=writeQ reason=%s "
-		    "len=%zu", why, msg->len);
+		rs_warn(NULL,
+		    "event=bad_message queue=writeQ reason=%s "
+		    "len=%zu",
+		    why, msg->len);
 		if (req != NULL)
 			rideshare__db_request__free_unpacked(req, NULL);
 		(void) rs_mq_reject(m->mq, msg->delivery_tag, false);
@@ -116,8 +118,8 @@ static Rideshare__DbResponse *
 status_resp(master *m, const Rideshare__DbRequest *req, Rideshare__Status st,
     const char *why)
 {
-	Rideshare__DbResponse *r = rs_worker_arena_alloc(&m->arena,
-	    sizeof(*r));
+	Rideshare__DbResponse *r
+	    = rs_worker_arena_alloc(&m->arena, sizeof(*r));
 	if (r == NULL)
 		return NULL;
 	rideshare__db_response__init(r);
@@ -143,8 +145,8 @@ commit_batch(master *m, int from, int n)
 		const Rideshare__DbRequest *req = it->req;
 
 		if (!rs_op_is_write(req->op_case)) {
-			it->resp = status_resp(m, req,
-			    RIDESHARE__STATUS__INVALID, "not a write");
+			it->resp = status_resp(
+			    m, req, RIDESHARE__STATUS__INVALID, "not a write");
 			if (it->resp == NULL) {
 				rc = RS_ENOMEM;
 				goto fail;
@@ -152,13 +154,15 @@ commit_batch(master *m, int from, int n)
 			continue;
 		}
 		uint64_t seq;
-		rc = rs_worker_store_lookup(w->db, req->request_id, &seq,
-		    &it->stored);
+		rc = rs_worker_store_lookup(
+		    w->db, req->request_id, &seq, &it->stored);
 		if (rc == RS_OK) {
 			it->resp = it->stored;
 			it->seq = seq;
-			rs_info(req->request_id, "event=duplicate_write op=%s "
-			    "seq=%" PRIu64, rs_op_name(req->op_case), seq);
+			rs_info(req->request_id,
+			    "event=duplicate_write op=%s "
+			    "seq=%" PRIu64,
+			    rs_op_name(req->op_case), seq);
 			continue;
 		}
 		if (rc != RS_ENOTFOUND)
@@ -169,8 +173,9 @@ commit_batch(master *m, int from, int n)
 		if (rc != RS_OK)
 			goto fail;
 		it->resp->seq = seq;
-		if ((rc = rs_worker_store_record(w->db, req->request_id, seq,
-		         it->resp)) != RS_OK)
+		if ((rc = rs_worker_store_record(
+		         w->db, req->request_id, seq, it->resp))
+		    != RS_OK)
 			goto fail;
 		it->seq = seq;
 		w->meta.applied_seq = seq;
@@ -187,7 +192,8 @@ fail:
 	for (int i = from; i < from + n; i++) {
 		item *it = &m->items[i];
 		if (it->stored != NULL)
-			rideshare__db_response__free_unpacked(it->stored, NULL);
+			rideshare__db_response__free_unpacked(
+			    it->stored, NULL);
 		it->stored = NULL;
 		it->resp = NULL;
 		it->seq = 0;
@@ -222,8 +228,8 @@ publish_events(master *m, int from, int n)
 	if (rc == RS_OK)
 		rc = rs_mq_wait_confirms(m->cmq, CONFIRM_TIMEOUT_MS);
 	if (rc != RS_OK)
-		rs_error(NULL, "event=sync_publish_failed err=%s",
-		    rs_strerror(rc));
+		rs_error(
+		    NULL, "event=sync_publish_failed err=%s", rs_strerror(rc));
 	return rc;
 }
 
@@ -254,9 +260,9 @@ reply(master *m, item *it)
 	r->worker_id = old_wid;
 	r->reply_to = old_rt;
 	r->epoch = old_epoch;
-	rs_debug(r->request_id, "event=write_done op=%s status=%s seq=%" PRIu64,
-	    rs_op_name(it->req->op_case), rs_status_name(r->status),
-	    it->seq);
+	rs_debug(r->request_id,
+	    "event=write_done op=%s status=%s seq=%" PRIu64,
+	    rs_op_name(it->req->op_case), rs_status_name(r->status), it->seq);
 	return rc;
 }
 
@@ -271,10 +277,12 @@ fault_hook(master *m, int from, int n)
 			w->writes++;
 	if (w->crash_epoch != 0 && w->crash_epoch != w->epoch)
 		return;
-	if (w->crash_after > 0 && before < (uint64_t) w->crash_after &&
-	    w->writes >= (uint64_t) w->crash_after) {
-		rs_warn(NULL, "event=fault_crash_after_commit writes=%" PRIu64
-		    " applied_seq=%" PRIu64, w->writes, w->meta.applied_seq);
+	if (w->crash_after > 0 && before < (uint64_t) w->crash_after
+	    && w->writes >= (uint64_t) w->crash_after) {
+		rs_warn(NULL,
+		    "event=fault_crash_after_commit writes=%" PRIu64
+		    " applied_seq=%" PRIu64,
+		    w->writes, w->meta.applied_seq);
 		_exit(137);
 	}
 }
@@ -290,10 +298,10 @@ process(master *m, int from, int n)
 		if (PQstatus(w->db) != CONNECTION_OK) {
 			rs_error(NULL, "event=db_lost action=requeue n=%d", n);
 			for (int i = from; i < from + n; i++)
-				(void) rs_mq_reject(m->mq, m->items[i].tag,
-				    true);
-			while (rs_worker_alive(w) &&
-			    rs_worker_db_reconnect(w) != RS_OK)
+				(void) rs_mq_reject(
+				    m->mq, m->items[i].tag, true);
+			while (rs_worker_alive(w)
+			    && rs_worker_db_reconnect(w) != RS_OK)
 				;
 			return RS_OK;
 		}
@@ -307,8 +315,8 @@ process(master *m, int from, int n)
 		item *it = &m->items[from];
 		rs_error(it->req->request_id, "event=write_failed op=%s",
 		    rs_op_name(it->req->op_case));
-		it->resp = status_resp(m, it->req, RIDESHARE__STATUS__INTERNAL,
-		    "database error");
+		it->resp = status_resp(
+		    m, it->req, RIDESHARE__STATUS__INTERNAL, "database error");
 		if (it->resp == NULL)
 			return RS_ENOMEM;
 		return reply(m, it);
@@ -324,8 +332,8 @@ process(master *m, int from, int n)
 	if ((rc = publish_events(m, from, n)) != RS_OK)
 		return rc == RS_ENOMEM ? rc : RS_ECONN;
 	rs_worker_notice_head(w->notice, w->epoch, w->meta.applied_seq);
-	rs_worker_notice_set(w->notice, "master", w->meta.applied_seq,
-	    w->epoch);
+	rs_worker_notice_set(
+	    w->notice, "master", w->meta.applied_seq, w->epoch);
 	for (int i = from; i < from + n; i++)
 		if ((rc = reply(m, &m->items[i])) != RS_OK)
 			return rc;
@@ -342,15 +350,16 @@ rs_worker_master_run(rs_worker *w)
 		return RS_ENOMEM;
 	m->w = w;
 	w->role = RIDESHARE__ROLE__MASTER;
-	rs_worker_notice_set(w->notice, "master", w->meta.applied_seq,
-	    w->epoch);
+	rs_worker_notice_set(
+	    w->notice, "master", w->meta.applied_seq, w->epoch);
 	if ((rc = connect_mq(m)) != RS_OK)
 		goto out;
 	if ((rc = rs_worker_zk_update(w)) != RS_OK)
 		goto out;
-	rs_info(NULL, "event=serving role=master epoch=%" PRIu64
-	    " applied_seq=%" PRIu64 " pid=%" PRId64, w->epoch,
-	    w->meta.applied_seq, w->pid);
+	rs_info(NULL,
+	    "event=serving role=master epoch=%" PRIu64 " applied_seq=%" PRIu64
+	    " pid=%" PRId64,
+	    w->epoch, w->meta.applied_seq, w->pid);
 
 	while (rs_worker_alive(w)) {
 		rs_mq_msg msg;

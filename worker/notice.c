@@ -46,8 +46,8 @@ rs_worker_notice_parse_head(const char *line, uint64_t *epoch, uint64_t *seq)
 	unsigned long long e, s;
 	int end = 0;
 
-	if (sscanf(line, "head %llu %llu%n", &e, &s, &end) != 2 ||
-	    line[end] != '\0')
+	if (sscanf(line, "head %llu %llu%n", &e, &s, &end) != 2
+	    || line[end] != '\0')
 		return RS_EINVAL;
 	*epoch = e;
 	*seq = s;
@@ -71,7 +71,8 @@ publish_status(rs_worker_notice *n)
 	memcpy(role, n->role, sizeof(role));
 	pthread_mutex_unlock(&n->mu);
 	if (rs_worker_notice_format_status(line, sizeof(line), n->id, role,
-	        atomic_load(&n->applied_seq), atomic_load(&n->epoch)) == RS_OK)
+	        atomic_load(&n->applied_seq), atomic_load(&n->epoch))
+	    == RS_OK)
 		(void) rs_nng_send_str(n->pub, line);
 }
 
@@ -128,8 +129,8 @@ run(void *arg)
 		if (rs_nng_recv_str(n->sub, line, sizeof(line), wait) != RS_OK)
 			continue;
 		uint64_t e, s;
-		if (rs_worker_notice_parse_head(line, &e, &s) == RS_OK &&
-		    s > atomic_load(&n->master_head))
+		if (rs_worker_notice_parse_head(line, &e, &s) == RS_OK
+		    && s > atomic_load(&n->master_head))
 			atomic_store(&n->master_head, s);
 	}
 	return NULL;

@@ -12,8 +12,8 @@ typedef struct rs_worker_notice rs_worker_notice;
 
 /* Binds the PUB socket on tcp://host:0 (URL written to url, size >= 128)
  * and starts the status thread. On RS_OK *out is owned by the caller. */
-int rs_worker_notice_create(const char *host, const char *worker_id,
-    char *url, size_t urllen, rs_worker_notice **out);
+int rs_worker_notice_create(const char *host, const char *worker_id, char *url,
+    size_t urllen, rs_worker_notice **out);
 /* Stops the thread, closes the sockets, frees n. NULL ok. */
 void rs_worker_notice_destroy(rs_worker_notice *n);
 
@@ -31,7 +31,7 @@ uint64_t rs_worker_notice_master_head(rs_worker_notice *n);
 int rs_worker_notice_format_status(char *buf, size_t len, const char *id,
     const char *role, uint64_t applied_seq, uint64_t epoch);
 /* Parses "head <epoch> <seq>"; RS_EINVAL for anything else. */
-int rs_worker_notice_parse_head(const char *line, uint64_t *epoch,
-    uint64_t *seq);
+int rs_worker_notice_parse_head(
+    const char *line, uint64_t *epoch, uint64_t *seq);
 
 #endif

@@ -14,8 +14,8 @@ test_status_line_has_id_role_seq_epoch(void **state)
 	char buf[128];
 
 	(void) state;
-	assert_int_equal(rs_worker_notice_format_status(buf, sizeof(buf),
-	                     "w1-ab", "slave", 42, 3),
+	assert_int_equal(rs_worker_notice_format_status(
+	                     buf, sizeof(buf), "w1-ab", "slave", 42, 3),
 	    0);
 	assert_string_equal(buf, "status w1-ab slave 42 3");
 }
@@ -37,8 +37,8 @@ test_head_line_parses(void **state)
 	uint64_t e = 0, s = 0;
 
 	(void) state;
-	assert_int_equal(rs_worker_notice_parse_head("head 7 123456", &e, &s),
-	    0);
+	assert_int_equal(
+	    rs_worker_notice_parse_head("head 7 123456", &e, &s), 0);
 	assert_int_equal(e, 7);
 	assert_int_equal(s, 123456);
 }

@@ -111,9 +111,9 @@ remove_user(PGconn *db, const Rideshare__RemoveUser *op, resp_t *r)
 	}
 	/* Rides the user created go, with their members; then the user
 	 * leaves every ride they joined. */
-	if (affected(db, "u_del_created_members", 1, p) < 0 ||
-	    affected(db, "u_del_created", 1, p) < 0 ||
-	    affected(db, "u_del_joined", 1, p) < 0)
+	if (affected(db, "u_del_created_members", 1, p) < 0
+	    || affected(db, "u_del_created", 1, p) < 0
+	    || affected(db, "u_del_joined", 1, p) < 0)
 		return RS_EDB;
 	return RS_OK;
 }
@@ -133,8 +133,8 @@ create_ride(PGconn *db, int64_t *next_ride_id, const Rideshare__CreateRide *op,
 	}
 	int64_t id = *next_ride_id;
 	if (replay != NULL) {
-		if (replay->result_case != RIDESHARE__DB_RESPONSE__RESULT_RIDE ||
-		    replay->ride->ride_id <= 0)
+		if (replay->result_case != RIDESHARE__DB_RESPONSE__RESULT_RIDE
+		    || replay->ride->ride_id <= 0)
 			return RS_ESTATE;
 		id = replay->ride->ride_id;
 	}
@@ -223,9 +223,9 @@ clear(PGconn *db, int64_t *next_ride_id)
 {
 	/* DELETE, not TRUNCATE: TRUNCATE is not MVCC-safe, and a slave may be
 	 * copying this database in a REPEATABLE READ snapshot right now. */
-	if (affected(db, "c_members", 0, NULL) < 0 ||
-	    affected(db, "c_rides", 0, NULL) < 0 ||
-	    affected(db, "c_users", 0, NULL) < 0)
+	if (affected(db, "c_members", 0, NULL) < 0
+	    || affected(db, "c_rides", 0, NULL) < 0
+	    || affected(db, "c_users", 0, NULL) < 0)
 		return RS_EDB;
 	*next_ride_id = 1;
 	return RS_OK;
@@ -249,8 +249,8 @@ rs_worker_op_write(PGconn *db, int64_t *next_ride_id,
 		rc = remove_user(db, req->remove_user, r);
 		break;
 	case RIDESHARE__DB_REQUEST__OP_CREATE_RIDE:
-		rc = create_ride(db, next_ride_id, req->create_ride, replay, a,
-		    r);
+		rc = create_ride(
+		    db, next_ride_id, req->create_ride, replay, a, r);
 		break;
 	case RIDESHARE__DB_REQUEST__OP_JOIN_RIDE:
 		rc = join_ride(db, req->join_ride, seq, r);
@@ -261,8 +261,7 @@ rs_worker_op_write(PGconn *db, int64_t *next_ride_id,
 	case RIDESHARE__DB_REQUEST__OP_CLEAR:
 		rc = clear(db, next_ride_id);
 		break;
-	default:
-		return RS_EINVAL;
+	default: return RS_EINVAL;
 	}
 	if (rc != RS_OK)
 		return rc;
@@ -288,8 +287,8 @@ user_list(PGresult *res, rs_worker_arena *a, resp_t *r)
 			return RS_ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
-		ul->usernames[i] = rs_worker_arena_strndup(a,
-		    PQgetvalue(res, i, 0), PQgetlength(res, i, 0));
+		ul->usernames[i] = rs_worker_arena_strndup(
+		    a, PQgetvalue(res, i, 0), PQgetlength(res, i, 0));
 		if (ul->usernames[i] == NULL)
 			return RS_ENOMEM;
 	}
@@ -311,8 +310,8 @@ list_users(PGconn *db, rs_worker_arena *a, resp_t *r)
 }
 
 static int
-get_user(PGconn *db, const Rideshare__GetUser *op, rs_worker_arena *a,
-    resp_t *r)
+get_user(
+    PGconn *db, const Rideshare__GetUser *op, rs_worker_arena *a, resp_t *r)
 {
 	const char *p[1] = { op->username };
 	PGresult *res;
@@ -341,8 +340,8 @@ get_user(PGconn *db, const Rideshare__GetUser *op, rs_worker_arena *a,
 }
 
 static int
-list_rides(PGconn *db, const Rideshare__ListRides *op, rs_worker_arena *a,
-    resp_t *r)
+list_rides(
+    PGconn *db, const Rideshare__ListRides *op, rs_worker_arena *a, resp_t *r)
 {
 	num_t s = num(op->source), d = num(op->destination);
 	num_t after = num(op->after);
@@ -366,8 +365,8 @@ list_rides(PGconn *db, const Rideshare__ListRides *op, rs_worker_arena *a,
 		if (ride == NULL)
 			goto out;
 		ride->ride_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		ride->created_by = rs_worker_arena_strndup(a,
-		    PQgetvalue(res, i, 1), PQgetlength(res, i, 1));
+		ride->created_by = rs_worker_arena_strndup(
+		    a, PQgetvalue(res, i, 1), PQgetlength(res, i, 1));
 		if (ride->created_by == NULL)
 			goto out;
 		ride->timestamp = strtoll(PQgetvalue(res, i, 2), NULL, 10);
@@ -385,8 +384,8 @@ out:
 }
 
 static int
-get_ride(PGconn *db, const Rideshare__GetRide *op, rs_worker_arena *a,
-    resp_t *r)
+get_ride(
+    PGconn *db, const Rideshare__GetRide *op, rs_worker_arena *a, resp_t *r)
 {
 	num_t id = num(op->ride_id);
 	const char *p[1] = { id.s };
@@ -405,8 +404,8 @@ get_ride(PGconn *db, const Rideshare__GetRide *op, rs_worker_arena *a,
 		return RS_ENOMEM;
 	}
 	ride->ride_id = op->ride_id;
-	ride->created_by = rs_worker_arena_strndup(a, PQgetvalue(res, 0, 0),
-	    PQgetlength(res, 0, 0));
+	ride->created_by = rs_worker_arena_strndup(
+	    a, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
 	ride->timestamp = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	ride->source = atoi(PQgetvalue(res, 0, 2));
 	ride->destination = atoi(PQgetvalue(res, 0, 3));
@@ -425,8 +424,8 @@ get_ride(PGconn *db, const Rideshare__GetRide *op, rs_worker_arena *a,
 		}
 	}
 	for (int i = 0; i < n; i++) {
-		ride->users[i] = rs_worker_arena_strndup(a,
-		    PQgetvalue(res, i, 0), PQgetlength(res, i, 0));
+		ride->users[i] = rs_worker_arena_strndup(
+		    a, PQgetvalue(res, i, 0), PQgetlength(res, i, 0));
 		if (ride->users[i] == NULL) {
 			PQclear(res);
 			return RS_ENOMEM;
@@ -476,8 +475,7 @@ rs_worker_op_read(PGconn *db, const Rideshare__DbRequest *req,
 	case RIDESHARE__DB_REQUEST__OP_COUNT_RIDES:
 		rc = count_rides(db, r);
 		break;
-	default:
-		return RS_EINVAL;
+	default: return RS_EINVAL;
 	}
 	if (rc == RS_OK)
 		*out = r;

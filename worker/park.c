@@ -40,8 +40,8 @@ rs_worker_park_pop(rs_worker_park *pk, rs_worker_parked *out)
 }
 
 int
-rs_worker_park_pop_ready(rs_worker_park *pk, uint64_t applied_seq,
-    rs_worker_parked *out)
+rs_worker_park_pop_ready(
+    rs_worker_park *pk, uint64_t applied_seq, rs_worker_parked *out)
 {
 	if (pk->len == 0 || pk->items[0].min_seq > applied_seq)
 		return 0;

@@ -20,14 +20,17 @@ typedef struct rs_worker_park {
 	size_t cap;
 } rs_worker_park;
 
-#define RS_WORKER_PARK_INIT { NULL, 0, 0 }
+#define RS_WORKER_PARK_INIT \
+	{                   \
+		NULL, 0, 0  \
+	}
 
 /* Adds p after every entry with min_seq <= p->min_seq. RS_ENOMEM. */
 int rs_worker_park_add(rs_worker_park *pk, const rs_worker_parked *p);
 /* Removes the first entry into *out when its min_seq <= applied_seq;
  * returns 1 then, 0 when nothing is ready. */
-int rs_worker_park_pop_ready(rs_worker_park *pk, uint64_t applied_seq,
-    rs_worker_parked *out);
+int rs_worker_park_pop_ready(
+    rs_worker_park *pk, uint64_t applied_seq, rs_worker_parked *out);
 /* Removes the first entry whatever its min_seq; 0 when empty. */
 int rs_worker_park_pop(rs_worker_park *pk, rs_worker_parked *out);
 void rs_worker_park_fini(rs_worker_park *pk);

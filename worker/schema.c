@@ -15,7 +15,8 @@ static const char *const ddl[] = {
 	"CREATE TABLE IF NOT EXISTS users ("
 	" username text NOT NULL, password text NOT NULL,"
 	" created bigint NOT NULL)",
-	"CREATE UNIQUE INDEX IF NOT EXISTS users_name ON users (md5(username))",
+	"CREATE UNIQUE INDEX IF NOT EXISTS users_name ON users "
+	"(md5(username))",
 	"CREATE INDEX IF NOT EXISTS users_created ON users (created)",
 	"CREATE TABLE IF NOT EXISTS rides ("
 	" ride_id bigint PRIMARY KEY, created_by text NOT NULL,"
@@ -99,14 +100,13 @@ static const struct {
 
 const rs_worker_table rs_worker_tables[] = {
 	{ "users", "username, password, created", "created" },
-	{ "rides", "ride_id, created_by, ts, source, destination",
-	    "ride_id" },
+	{ "rides", "ride_id, created_by, ts, source, destination", "ride_id" },
 	{ "ride_members", "ride_id, username, seq", "ride_id, seq" },
 	{ "applied_requests", "request_id, seq, response", "request_id" },
 	{ "meta", "id, applied_seq, epoch, next_ride_id", "id" },
 };
-const int rs_worker_ntables =
-    (int) (sizeof(rs_worker_tables) / sizeof(rs_worker_tables[0]));
+const int rs_worker_ntables
+    = (int) (sizeof(rs_worker_tables) / sizeof(rs_worker_tables[0]));
 
 int
 rs_worker_schema_create(PGconn *db)
@@ -123,10 +123,11 @@ int
 rs_worker_schema_prepare(PGconn *db)
 {
 	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-		PGresult *res = PQprepare(db, stmts[i].name, stmts[i].sql, 0,
-		    NULL);
+		PGresult *res
+		    = PQprepare(db, stmts[i].name, stmts[i].sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			rs_error(NULL, "event=db_prepare_failed stmt=%s err=\"%s\"",
+			rs_error(NULL,
+			    "event=db_prepare_failed stmt=%s err=\"%s\"",
 			    stmts[i].name, PQerrorMessage(db));
 			PQclear(res);
 			return RS_EDB;
@@ -154,8 +155,8 @@ rs_worker_db_run(PGconn *db, const char *name, int n,
 		lens[n - 1] = bin_len;
 		fmts[n - 1] = 1;
 	}
-	PGresult *res = PQexecPrepared(db, name, n, vals, lens, fmts,
-	    bin_result ? 1 : 0);
+	PGresult *res = PQexecPrepared(
+	    db, name, n, vals, lens, fmts, bin_result ? 1 : 0);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -172,8 +173,8 @@ rs_worker_db_run(PGconn *db, const char *name, int n,
 }
 
 int
-rs_worker_db_q(PGconn *db, const char *name, int n,
-    const char *const *params, PGresult **out)
+rs_worker_db_q(PGconn *db, const char *name, int n, const char *const *params,
+    PGresult **out)
 {
 	return rs_worker_db_run(db, name, n, params, NULL, 0, 0, out);
 }
@@ -181,8 +182,8 @@ rs_worker_db_q(PGconn *db, const char *name, int n,
 int64_t
 rs_worker_db_int8(const PGresult *res, int row, int col)
 {
-	const unsigned char *p =
-	    (const unsigned char *) PQgetvalue(res, row, col);
+	const unsigned char *p
+	    = (const unsigned char *) PQgetvalue(res, row, col);
 	uint64_t v = 0;
 
 	if (PQgetlength(res, row, col) != 8)

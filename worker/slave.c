@@ -19,7 +19,7 @@
 
 #define SYNC_PREFETCH 1024
 #define READ_PREFETCH 64
-#define EVENT_BATCH 512
+#define EVENT_BATCH   512
 
 typedef struct event {
 	uint64_t tag;
@@ -76,7 +76,8 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 {
 	rs_worker *w = s->w;
 	rs_worker_arena a = RS_WORKER_ARENA_INIT;
-	Rideshare__DbResponse *r = NULL, fallback = RIDESHARE__DB_RESPONSE__INIT;
+	Rideshare__DbResponse *r = NULL,
+	                      fallback = RIDESHARE__DB_RESPONSE__INIT;
 	int rc;
 
 	if (rs_op_is_write(req->op_case)) {
@@ -89,8 +90,8 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 	if (rc != RS_OK) {
 		r = &fallback;
 		r->request_id = req->request_id;
-		r->status = rc == RS_EINVAL ? RIDESHARE__STATUS__INVALID :
-		                              RIDESHARE__STATUS__INTERNAL;
+		r->status = rc == RS_EINVAL ? RIDESHARE__STATUS__INVALID
+		                            : RIDESHARE__STATUS__INTERNAL;
 		r->error = rc == RS_EINVAL ? "not a read" : "database error";
 	}
 	r->seq = w->meta.applied_seq;
@@ -102,16 +103,17 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 		uint8_t *buf = malloc(len + 1);
 		if (buf != NULL) {
 			rideshare__db_response__pack(r, buf);
-			rs_mq_props props = { .correlation_id =
-				                  req->request_id };
-			rc = rs_mq_publish(s->mq, "", reply_to, buf, len,
-			    &props);
+			rs_mq_props props
+			    = { .correlation_id = req->request_id };
+			rc = rs_mq_publish(
+			    s->mq, "", reply_to, buf, len, &props);
 			free(buf);
 		}
 	} else {
 		rs_warn(req->request_id, "event=read_without_reply_to");
 	}
-	rs_debug(req->request_id, "event=read_done op=%s status=%s seq=%" PRIu64,
+	rs_debug(req->request_id,
+	    "event=read_done op=%s status=%s seq=%" PRIu64,
 	    rs_op_name(req->op_case), rs_status_name(r->status), r->seq);
 	rs_worker_arena_fini(&a);
 	if (rc == RS_OK)
@@ -125,8 +127,9 @@ release_ready(slave *s)
 	rs_worker_parked p;
 	int rc = RS_OK;
 
-	while (rc == RS_OK &&
-	    rs_worker_park_pop_ready(&s->park, s->w->meta.applied_seq, &p)) {
+	while (rc == RS_OK
+	    && rs_worker_park_pop_ready(
+	        &s->park, s->w->meta.applied_seq, &p)) {
 		read_req *r = p.data;
 		rc = answer(s, p.delivery_tag, r->req, r->reply_to);
 		read_free(r);
@@ -138,8 +141,8 @@ release_ready(slave *s)
 static int
 on_read(slave *s, const rs_mq_msg *msg)
 {
-	Rideshare__DbRequest *req = rideshare__db_request__unpack(NULL,
-	    msg->len, msg->body);
+	Rideshare__DbRequest *req
+	    = rideshare__db_request__unpack(NULL, msg->len, msg->body);
 	const char *why = NULL;
 
 	if (req == NULL)
@@ -151,8 +154,9 @@ on_read(slave *s, const rs_mq_msg *msg)
 	else if (!rs_op_is_known(req->op_case))
 		why = "no_op";
 	if (why != NULL) {
-		rs_warn(NULL, "event=bad_message queue=readQ reason=%s len=%zu",
-		    why, msg->len);
+		rs_warn(NULL,
+		    "event=bad_message queue=readQ reason=%s len=%zu", why,
+		    msg->len);
 		if (req != NULL)
 			rideshare__db_request__free_unpacked(req, NULL);
 		return rs_mq_reject(s->mq, msg->delivery_tag, false);
@@ -174,19 +178,20 @@ on_read(slave *s, const rs_mq_msg *msg)
 		read_free(r);
 		return rs_mq_reject(s->mq, msg->delivery_tag, true);
 	}
-	rs_debug(req->request_id, "event=read_parked min_seq=%" PRIu64
-	    " applied_seq=%" PRIu64, req->min_seq, s->w->meta.applied_seq);
+	rs_debug(req->request_id,
+	    "event=read_parked min_seq=%" PRIu64 " applied_seq=%" PRIu64,
+	    req->min_seq, s->w->meta.applied_seq);
 	return RS_OK;
 }
 
 static void
 on_sync(slave *s, const rs_mq_msg *msg)
 {
-	Rideshare__SyncEvent *ev = rideshare__sync_event__unpack(NULL,
-	    msg->len, msg->body);
+	Rideshare__SyncEvent *ev
+	    = rideshare__sync_event__unpack(NULL, msg->len, msg->body);
 
-	if (ev == NULL || ev->request == NULL || ev->result == NULL ||
-	    ev->seq == 0 || ev->request->request_id[0] == '\0') {
+	if (ev == NULL || ev->request == NULL || ev->result == NULL
+	    || ev->seq == 0 || ev->request->request_id[0] == '\0') {
 		rs_warn(NULL, "event=bad_message queue=%s len=%zu",
 		    s->w->sync_queue, msg->len);
 		if (ev != NULL)
@@ -218,7 +223,8 @@ apply_events(slave *s)
 		const char *rid = ev->request->request_id;
 
 		if (ev->epoch < w->meta.epoch) {
-			rs_warn(rid, "event=stale_sync_event epoch=%" PRIu64
+			rs_warn(rid,
+			    "event=stale_sync_event epoch=%" PRIu64
 			    " seq=%" PRIu64 " current_epoch=%" PRIu64,
 			    ev->epoch, ev->seq, w->meta.epoch);
 			continue;
@@ -230,19 +236,22 @@ apply_events(slave *s)
 			Rideshare__DbResponse *old;
 			rc = rs_worker_store_lookup(w->db, rid, &seq, &old);
 			if (rc == RS_OK)
-				rideshare__db_response__free_unpacked(old, NULL);
+				rideshare__db_response__free_unpacked(
+				    old, NULL);
 			if (rc == RS_OK && seq == ev->seq)
 				continue;
-			rs_error(rid, "event=replication_diverged seq=%" PRIu64
+			rs_error(rid,
+			    "event=replication_diverged seq=%" PRIu64
 			    " epoch=%" PRIu64 " applied_seq=%" PRIu64,
 			    ev->seq, ev->epoch, w->meta.applied_seq);
 			rc = RS_ESTATE;
 			goto fail;
 		}
 		if (ev->seq != w->meta.applied_seq + 1) {
-			rs_error(rid, "event=replication_gap seq=%" PRIu64
-			    " applied_seq=%" PRIu64, ev->seq,
-			    w->meta.applied_seq);
+			rs_error(rid,
+			    "event=replication_gap seq=%" PRIu64
+			    " applied_seq=%" PRIu64,
+			    ev->seq, w->meta.applied_seq);
 			rc = RS_ESTATE;
 			goto fail;
 		}
@@ -251,20 +260,22 @@ apply_events(slave *s)
 			rc = rs_worker_op_write(w->db, &w->meta.next_ride_id,
 			    ev->request, ev->seq, ev->result, &a, &r);
 			if (rc == RS_ESTATE || rc == RS_EINVAL)
-				rs_error(rid, "event=replication_diverged "
-				    "seq=%" PRIu64 " op=%s", ev->seq,
-				    rs_op_name(ev->request->op_case));
+				rs_error(rid,
+				    "event=replication_diverged "
+				    "seq=%" PRIu64 " op=%s",
+				    ev->seq, rs_op_name(ev->request->op_case));
 			if (rc != RS_OK)
 				goto fail;
 		}
-		if ((rc = rs_worker_store_record(w->db, rid, ev->seq,
-		         ev->result)) != RS_OK)
+		if ((rc = rs_worker_store_record(
+		         w->db, rid, ev->seq, ev->result))
+		    != RS_OK)
 			goto fail;
 		w->meta.applied_seq = ev->seq;
 		w->meta.epoch = ev->epoch;
 	}
-	if ((rc = rs_worker_store_save(w->db, &w->meta)) != RS_OK ||
-	    (rc = rs_worker_store_commit(w->db)) != RS_OK)
+	if ((rc = rs_worker_store_save(w->db, &w->meta)) != RS_OK
+	    || (rc = rs_worker_store_commit(w->db)) != RS_OK)
 		goto fail;
 	rs_worker_arena_fini(&a);
 	for (int i = 0; i < s->nev && rc == RS_OK; i++)
@@ -300,8 +311,8 @@ pump(slave *s, int timeout_ms, int *got)
 		n++;
 		if (strcmp(msg.consumer_tag, s->sync_tag) == 0) {
 			on_sync(s, &msg);
-		} else if (s->reading &&
-		    strcmp(msg.consumer_tag, s->read_tag) == 0) {
+		} else if (s->reading
+		    && strcmp(msg.consumer_tag, s->read_tag) == 0) {
 			if ((rc = on_read(s, &msg)) != RS_OK)
 				break;
 		} else {
@@ -335,14 +346,15 @@ reconnect(slave *s)
 	s->mq = NULL;
 	if ((rc = rs_worker_mq_open(s->w, "slave", true, &s->mq)) != RS_OK)
 		return rc;
-	if ((rc = rs_mq_qos(s->mq, SYNC_PREFETCH)) != RS_OK ||
-	    (rc = rs_mq_consume(s->mq, s->w->sync_queue, false, s->sync_tag)) !=
-	        RS_OK)
+	if ((rc = rs_mq_qos(s->mq, SYNC_PREFETCH)) != RS_OK
+	    || (rc = rs_mq_consume(
+	            s->mq, s->w->sync_queue, false, s->sync_tag))
+	        != RS_OK)
 		return rc;
-	if (s->reading &&
-	    ((rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK ||
-	        (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag)) !=
-	            RS_OK))
+	if (s->reading
+	    && ((rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
+	        || (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag))
+	            != RS_OK))
 		return rc;
 	return RS_OK;
 }
@@ -355,10 +367,11 @@ drain_and_promote(slave *s)
 	rs_worker *w = s->w;
 	int rc, got;
 
-	rs_info(NULL, "event=promoting applied_seq=%" PRIu64, w->meta.applied_seq);
+	rs_info(
+	    NULL, "event=promoting applied_seq=%" PRIu64, w->meta.applied_seq);
 	s->reading = false;
-	if ((rc = rs_mq_cancel(s->mq, s->read_tag)) != RS_OK ||
-	    (rc = rs_mq_cancel(s->mq, s->sync_tag)) != RS_OK)
+	if ((rc = rs_mq_cancel(s->mq, s->read_tag)) != RS_OK
+	    || (rc = rs_mq_cancel(s->mq, s->sync_tag)) != RS_OK)
 		return rc;
 	requeue_parked(s);
 	/* Deliveries sent before the cancel took effect. */
@@ -368,9 +381,9 @@ drain_and_promote(slave *s)
 	} while (got > 0);
 	for (;;) {
 		rs_mq_msg msg;
-		while (s->nev < EVENT_BATCH &&
-		    (rc = rs_mq_get(s->mq, w->sync_queue, false, &msg)) ==
-		        RS_OK)
+		while (s->nev < EVENT_BATCH
+		    && (rc = rs_mq_get(s->mq, w->sync_queue, false, &msg))
+		        == RS_OK)
 			on_sync(s, &msg);
 		rs_mq_msg_release(s->mq, &msg);
 		if (rc != RS_OK && rc != RS_ENOTFOUND)
@@ -398,8 +411,10 @@ log_lag(slave *s)
 	uint64_t head = rs_worker_notice_master_head(s->w->notice);
 	uint64_t applied = s->w->meta.applied_seq;
 	if (head > applied)
-		rs_info(NULL, "event=lag head=%" PRIu64 " applied_seq=%" PRIu64
-		    " lag=%" PRIu64, head, applied, head - applied);
+		rs_info(NULL,
+		    "event=lag head=%" PRIu64 " applied_seq=%" PRIu64
+		    " lag=%" PRIu64,
+		    head, applied, head - applied);
 }
 
 /* Snapshot, replay of the queued events, then readQ (steps 4 of the
@@ -415,17 +430,17 @@ catch_up(slave *s)
 		return rc;
 	if ((rc = rs_worker_zk_wait_master(w, &mi)) != RS_OK)
 		return rc;
-	rs_info(NULL, "event=catching_up master=%s pid=%" PRId64, mi->id,
-	    mi->pid);
+	rs_info(
+	    NULL, "event=catching_up master=%s pid=%" PRId64, mi->id, mi->pid);
 	rs_worker_notice_follow(w->notice, mi->nng_url);
 	int64_t t0 = rs_worker_now_ms();
 	rc = rs_worker_snapshot(w, mi->pg_conninfo);
 	rideshare__worker_info__free_unpacked(mi, NULL);
 	if (rc != RS_OK)
 		return rc;
-	if ((rc = rs_mq_qos(s->mq, SYNC_PREFETCH)) != RS_OK ||
-	    (rc = rs_mq_consume(s->mq, w->sync_queue, false, s->sync_tag)) !=
-	        RS_OK)
+	if ((rc = rs_mq_qos(s->mq, SYNC_PREFETCH)) != RS_OK
+	    || (rc = rs_mq_consume(s->mq, w->sync_queue, false, s->sync_tag))
+	        != RS_OK)
 		return rc;
 	/* Caught up: the queue was empty for a moment, or we reached the
 	 * head the master announced. */
@@ -438,18 +453,19 @@ catch_up(slave *s)
 		if (got == 0 || (head > 0 && w->meta.applied_seq >= head))
 			break;
 	}
-	if ((rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK ||
-	    (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag)) != RS_OK)
+	if ((rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
+	    || (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag))
+	        != RS_OK)
 		return rc;
 	s->reading = true;
 	w->role = RIDESHARE__ROLE__SLAVE;
-	rs_worker_notice_set(w->notice, "slave", w->meta.applied_seq,
-	    w->meta.epoch);
+	rs_worker_notice_set(
+	    w->notice, "slave", w->meta.applied_seq, w->meta.epoch);
 	if ((rc = rs_worker_zk_update(w)) != RS_OK)
 		return rc;
-	rs_info(NULL, "event=serving role=slave applied_seq=%" PRIu64
-	    " catchup_ms=%lld", w->meta.applied_seq,
-	    (long long) (rs_worker_now_ms() - t0));
+	rs_info(NULL,
+	    "event=serving role=slave applied_seq=%" PRIu64 " catchup_ms=%lld",
+	    w->meta.applied_seq, (long long) (rs_worker_now_ms() - t0));
 	return RS_OK;
 }
 
@@ -465,8 +481,8 @@ rs_worker_slave_run(rs_worker *w)
 	if ((rc = catch_up(s)) != RS_OK)
 		goto out;
 	while (rs_worker_alive(w)) {
-		if (atomic_exchange(&rs_worker_master_flag, 0) |
-		    atomic_exchange(&rs_worker_workers_flag, 0)) {
+		if (atomic_exchange(&rs_worker_master_flag, 0)
+		    | atomic_exchange(&rs_worker_workers_flag, 0)) {
 			bool won;
 			rc = rs_worker_zk_elect(w, &won);
 			if (rc == RS_ECONN) {
@@ -493,8 +509,8 @@ rs_worker_slave_run(rs_worker *w)
 		log_lag(s);
 	}
 	if (rc == RS_OK)
-		rc = atomic_load(&rs_worker_stop_flag) ? RS_WORKER_STOPPED :
-		                                         RS_ECLOSED;
+		rc = atomic_load(&rs_worker_stop_flag) ? RS_WORKER_STOPPED
+		                                       : RS_ECLOSED;
 out:
 	if (s->mq != NULL && s->reading)
 		(void) rs_mq_cancel(s->mq, s->read_tag);

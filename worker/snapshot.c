@@ -13,8 +13,7 @@
 #include <stdio.h>
 
 static int
-copy_table(PGconn *src, PGconn *dst, const rs_worker_table *t,
-    uint64_t *bytes)
+copy_table(PGconn *src, PGconn *dst, const rs_worker_table *t, uint64_t *bytes)
 {
 	char out_sql[256], in_sql[256];
 	int rc = RS_OK;
@@ -27,16 +26,20 @@ copy_table(PGconn *src, PGconn *dst, const rs_worker_table *t,
 	    t->columns);
 	PGresult *ro = PQexec(src, out_sql);
 	if (PQresultStatus(ro) != PGRES_COPY_OUT) {
-		rs_error(NULL, "event=snapshot_copy_out_failed table=%s "
-		    "err=\"%s\"", t->name, PQerrorMessage(src));
+		rs_error(NULL,
+		    "event=snapshot_copy_out_failed table=%s "
+		    "err=\"%s\"",
+		    t->name, PQerrorMessage(src));
 		PQclear(ro);
 		return RS_EDB;
 	}
 	PQclear(ro);
 	PGresult *ri = PQexec(dst, in_sql);
 	if (PQresultStatus(ri) != PGRES_COPY_IN) {
-		rs_error(NULL, "event=snapshot_copy_in_failed table=%s "
-		    "err=\"%s\"", t->name, PQerrorMessage(dst));
+		rs_error(NULL,
+		    "event=snapshot_copy_in_failed table=%s "
+		    "err=\"%s\"",
+		    t->name, PQerrorMessage(dst));
 		PQclear(ri);
 		rc = RS_EDB;
 	} else {
@@ -48,8 +51,10 @@ copy_table(PGconn *src, PGconn *dst, const rs_worker_table *t,
 		if (n < 0)
 			break;
 		if (rc == RS_OK && PQputCopyData(dst, buf, n) != 1) {
-			rs_error(NULL, "event=snapshot_put_failed table=%s "
-			    "err=\"%s\"", t->name, PQerrorMessage(dst));
+			rs_error(NULL,
+			    "event=snapshot_put_failed table=%s "
+			    "err=\"%s\"",
+			    t->name, PQerrorMessage(dst));
 			rc = RS_EDB;
 		}
 		*bytes += (uint64_t) n;
@@ -58,9 +63,10 @@ copy_table(PGconn *src, PGconn *dst, const rs_worker_table *t,
 	PGresult *r;
 	while ((r = PQgetResult(src)) != NULL) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			rs_error(NULL, "event=snapshot_copy_out_failed "
-			    "table=%s err=\"%s\"", t->name,
-			    PQresultErrorMessage(r));
+			rs_error(NULL,
+			    "event=snapshot_copy_out_failed "
+			    "table=%s err=\"%s\"",
+			    t->name, PQresultErrorMessage(r));
 			rc = RS_EDB;
 		}
 		PQclear(r);
@@ -69,9 +75,10 @@ copy_table(PGconn *src, PGconn *dst, const rs_worker_table *t,
 		rc = RS_EDB;
 	while ((r = PQgetResult(dst)) != NULL) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == RS_OK) {
-			rs_error(NULL, "event=snapshot_copy_in_failed "
-			    "table=%s err=\"%s\"", t->name,
-			    PQresultErrorMessage(r));
+			rs_error(NULL,
+			    "event=snapshot_copy_in_failed "
+			    "table=%s err=\"%s\"",
+			    t->name, PQresultErrorMessage(r));
 			rc = RS_EDB;
 		}
 		PQclear(r);
@@ -89,8 +96,8 @@ rs_worker_snapshot(rs_worker *w, const char *master_conninfo)
 
 	if ((rc = rs_db_connect_retry(master_conninfo, 10000, &src)) != RS_OK)
 		return rc;
-	rc = rs_db_exec(src,
-	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+	rc = rs_db_exec(
+	    src, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 	if (rc == RS_OK)
 		rc = rs_worker_store_begin(w->db);
 	for (int i = rs_worker_ntables - 1; rc == RS_OK && i >= 0; i--) {
@@ -112,7 +119,8 @@ rs_worker_snapshot(rs_worker *w, const char *master_conninfo)
 	if (rc == RS_OK) {
 		if (w->meta.epoch > w->epoch)
 			w->epoch = w->meta.epoch;
-		rs_info(NULL, "event=snapshot_done applied_seq=%" PRIu64
+		rs_info(NULL,
+		    "event=snapshot_done applied_seq=%" PRIu64
 		    " epoch=%" PRIu64 " bytes=%" PRIu64 " ms=%lld",
 		    w->meta.applied_seq, w->meta.epoch, bytes,
 		    (long long) (rs_worker_now_ms() - t0));

@@ -11,7 +11,7 @@
 
 typedef struct rs_worker_meta {
 	uint64_t applied_seq; /* seq of the last write applied */
-	uint64_t epoch;       /* master term of the last write applied */
+	uint64_t epoch; /* master term of the last write applied */
 	int64_t next_ride_id; /* id the next CreateRide gets on a master */
 } rs_worker_meta;
 

@@ -67,11 +67,12 @@ parse_fault(rs_worker *w)
 	if (strncmp(f, key, strlen(key)) != 0)
 		rs_cfg_die("RIDESHARE_FAULT", f, "unknown fault hook");
 	const char *v = f + strlen(key);
-	if (!isdigit((unsigned char) v[0]) ||
-	    (sscanf(v, "%lu%n:%lu%n", &n, &end, &e, &end) < 1) ||
-	    v[end] != '\0' || n == 0)
+	if (!isdigit((unsigned char) v[0])
+	    || (sscanf(v, "%lu%n:%lu%n", &n, &end, &e, &end) < 1)
+	    || v[end] != '\0' || n == 0)
 		rs_cfg_die("RIDESHARE_FAULT", f,
-		    "expected crash_after_commit:N or crash_after_commit:N:EPOCH");
+		    "expected crash_after_commit:N or "
+		    "crash_after_commit:N:EPOCH");
 	w->crash_after = (long) n;
 	w->crash_epoch = e;
 }
@@ -123,41 +124,42 @@ rs_worker_init(rs_worker *w)
 	}
 	sanitise(w->dbname, sizeof(w->dbname), "rideshare_", w->id);
 	snprintf(w->sync_queue, sizeof(w->sync_queue), "sync.%s", w->id);
-	w->amqp_url = rs_cfg_str("RIDESHARE_AMQP_URL",
-	    "amqp://guest:guest@127.0.0.1:8101");
+	w->amqp_url = rs_cfg_str(
+	    "RIDESHARE_AMQP_URL", "amqp://guest:guest@127.0.0.1:8101");
 	w->zk_hosts = rs_cfg_str("RIDESHARE_ZK_HOSTS", "127.0.0.1:8104");
 	w->maint_conninfo = rs_cfg_str("RIDESHARE_PG_CONNINFO",
 	    "host=127.0.0.1 port=8100 user=postgres dbname=postgres");
 	w->nng_host = rs_cfg_str("RIDESHARE_NNG_HOST", "127.0.0.1");
-	w->zk_session_ms = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800,
-	    100, 600000);
+	w->zk_session_ms
+	    = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800, 100, 600000);
 	parse_fault(w);
 	w->pid = rs_cfg_long("RIDESHARE_WORKER_PID", 0, 0, INT64_MAX);
 	w->role = RIDESHARE__ROLE__CANDIDATE;
 
 	rs_info(NULL, "event=worker_starting id=%s db=%s", w->id, w->dbname);
-	if ((rc = rs_db_create_database(w->maint_conninfo, w->dbname)) !=
-	    RS_OK)
+	if ((rc = rs_db_create_database(w->maint_conninfo, w->dbname))
+	    != RS_OK)
 		return rc;
-	if ((rc = rs_db_conninfo_with_db(w->maint_conninfo, w->dbname,
-	         &w->conninfo)) != RS_OK)
+	if ((rc = rs_db_conninfo_with_db(
+	         w->maint_conninfo, w->dbname, &w->conninfo))
+	    != RS_OK)
 		return rc;
 	if ((rc = db_open(w)) != RS_OK)
 		return rc;
 	w->epoch = w->meta.epoch;
 	if ((rc = rs_worker_notice_create(w->nng_host, w->id, w->nng_url,
-	         sizeof(w->nng_url), &w->notice)) != RS_OK)
+	         sizeof(w->nng_url), &w->notice))
+	    != RS_OK)
 		return rc;
-	rs_worker_notice_set(w->notice, "candidate", w->meta.applied_seq,
-	    w->epoch);
+	rs_worker_notice_set(
+	    w->notice, "candidate", w->meta.applied_seq, w->epoch);
 	if ((rc = rs_worker_zk_start(w)) != RS_OK)
 		return rc;
 	return rs_worker_zk_register(w);
 }
 
 int
-rs_worker_mq_open(rs_worker *w, const char *what, bool sync_queue,
-    rs_mq **out)
+rs_worker_mq_open(rs_worker *w, const char *what, bool sync_queue, rs_mq **out)
 {
 	char name[256];
 	rs_mq *mq;
@@ -165,8 +167,8 @@ rs_worker_mq_open(rs_worker *w, const char *what, bool sync_queue,
 
 	snprintf(name, sizeof(name), "worker %s %s", w->id, what);
 	for (;;) {
-		if (atomic_load(&rs_worker_stop_flag) ||
-		    atomic_load(&rs_worker_expired_flag))
+		if (atomic_load(&rs_worker_stop_flag)
+		    || atomic_load(&rs_worker_expired_flag))
 			return RS_ECLOSED;
 		rc = rs_mq_connect_retry(w->amqp_url, name, 2000, &mq);
 		if (rc == RS_OK) {
@@ -182,16 +184,16 @@ rs_worker_mq_open(rs_worker *w, const char *what, bool sync_queue,
 			}
 			rs_mq_destroy(mq);
 		}
-		rs_warn(NULL, "event=mq_connect_retry what=\"%s\" err=%s", what,
-		    rs_strerror(rc));
+		rs_warn(NULL, "event=mq_connect_retry what=\"%s\" err=%s",
+		    what, rs_strerror(rc));
 	}
 }
 
 bool
 rs_worker_alive(rs_worker *w)
 {
-	if (atomic_load(&rs_worker_stop_flag) ||
-	    atomic_load(&rs_worker_expired_flag))
+	if (atomic_load(&rs_worker_stop_flag)
+	    || atomic_load(&rs_worker_expired_flag))
 		return false;
 	/* Cut off from ZooKeeper for longer than the session timeout: the
 	 * session is expired for everyone else already (we only learn it
@@ -211,8 +213,8 @@ rs_worker_fini(rs_worker *w, bool drop)
 {
 	if (drop && w->role != RIDESHARE__ROLE__MASTER) {
 		rs_mq *mq;
-		if (rs_mq_connect(w->amqp_url, "worker cleanup", &mq) ==
-		    RS_OK) {
+		if (rs_mq_connect(w->amqp_url, "worker cleanup", &mq)
+		    == RS_OK) {
 			(void) rs_mq_delete_queue(mq, w->sync_queue);
 			rs_mq_destroy(mq);
 		}

@@ -17,32 +17,32 @@
 
 /* Return codes of the role loops beyond rs_err. */
 #define RS_WORKER_PROMOTED 100 /* slave won an election: run as master */
-#define RS_WORKER_STOPPED 101  /* SIGTERM: graceful stop */
+#define RS_WORKER_STOPPED  101 /* SIGTERM: graceful stop */
 
 typedef struct rs_worker {
 	/* configuration (docs/conventions.md) */
 	char id[128];
-	char dbname[160];       /* rideshare_<id sanitised> */
-	char sync_queue[160];   /* sync.<id> */
+	char dbname[160]; /* rideshare_<id sanitised> */
+	char sync_queue[160]; /* sync.<id> */
 	const char *amqp_url;
 	const char *zk_hosts;
 	const char *maint_conninfo;
 	const char *nng_host;
 	int zk_session_ms;
-	long crash_after;       /* RIDESHARE_FAULT=crash_after_commit:N, 0 off */
-	uint64_t crash_epoch;   /* ...:N:E, only in master term E (0: any) */
-	int64_t pid;            /* as the spawner sees it */
-	char *conninfo;         /* own database */
+	long crash_after; /* RIDESHARE_FAULT=crash_after_commit:N, 0 off */
+	uint64_t crash_epoch; /* ...:N:E, only in master term E (0: any) */
+	int64_t pid; /* as the spawner sees it */
+	char *conninfo; /* own database */
 
 	PGconn *db;
-	rs_worker_meta meta;    /* mirrors the meta row after each commit */
+	rs_worker_meta meta; /* mirrors the meta row after each commit */
 	rs_zk *zk;
 	rs_worker_notice *notice;
 	char nng_url[128];
 	Rideshare__Role role;
-	uint64_t epoch;         /* master: its term; slave: newest seen */
-	uint64_t writes;        /* writes handled as master (fault hook) */
-	char master_id[128];    /* slave: whom it follows */
+	uint64_t epoch; /* master: its term; slave: newest seen */
+	uint64_t writes; /* writes handled as master (fault hook) */
+	char master_id[128]; /* slave: whom it follows */
 	bool registered;
 } rs_worker;
 
@@ -50,7 +50,7 @@ typedef struct rs_worker {
  * main loop between deliveries. */
 extern atomic_int rs_worker_stop_flag;
 extern atomic_int rs_worker_expired_flag;
-extern atomic_int rs_worker_master_flag;  /* /rideshare/master changed */
+extern atomic_int rs_worker_master_flag; /* /rideshare/master changed */
 extern atomic_int rs_worker_workers_flag; /* worker znodes changed */
 /* Monotonic ms since the ZooKeeper connection dropped, 0 while up. */
 extern atomic_llong rs_worker_zk_down_since;
@@ -67,8 +67,8 @@ const char *rs_worker_role_name(Rideshare__Role role);
 /* Reconnects the database after a failure (prepared statements too). */
 int rs_worker_db_reconnect(rs_worker *w);
 /* Declares the topology and, for slaves, the sync queue bound to syncX. */
-int rs_worker_mq_open(rs_worker *w, const char *what, bool sync_queue,
-    rs_mq **out);
+int rs_worker_mq_open(
+    rs_worker *w, const char *what, bool sync_queue, rs_mq **out);
 /* True while the worker may keep acting: no stop request, ZooKeeper
  * session alive and not disconnected for longer than the session timeout. */
 bool rs_worker_alive(rs_worker *w);

@@ -42,7 +42,8 @@ setup(void **state)
 	snprintf(master_id, sizeof(master_id), "bm-m-%s", hex);
 	snprintf(slave_id, sizeof(slave_id), "bm-s-%s", hex);
 	master_pid = wh_worker_start(h, master_id, NULL);
-	if (wh_wait_role(h, master_id, RIDESHARE__ROLE__MASTER, 20000) != RS_OK)
+	if (wh_wait_role(h, master_id, RIDESHARE__ROLE__MASTER, 20000)
+	    != RS_OK)
 		return -1;
 	slave_pid = wh_worker_start(h, slave_id, NULL);
 	if (wh_wait_role(h, slave_id, RIDESHARE__ROLE__SLAVE, 20000) != RS_OK)
@@ -70,8 +71,8 @@ assert_serving(void)
 	char name[64];
 	Rideshare__DbResponse *resp;
 
-	snprintf(name, sizeof(name), "bm-%s-%lld", tag,
-	    (long long) wh_now_ms());
+	snprintf(
+	    name, sizeof(name), "bm-%s-%lld", tag, (long long) wh_now_ms());
 	wh_req_add_user(&w, name);
 	assert_int_equal(wh_call(h, &w.req, 5000, 2, &resp), RS_OK);
 	assert_int_equal(resp->status, RIDESHARE__STATUS__OK);
@@ -87,8 +88,8 @@ assert_serving(void)
 }
 
 static void
-expect_dead_lettered(const char *queue, const char *what, const void *body,
-    size_t len)
+expect_dead_lettered(
+    const char *queue, const char *what, const void *body, size_t len)
 {
 	uint32_t before = wh_queue_depth(h, "rideshare.dead");
 	int64_t t0 = wh_now_ms();
@@ -96,13 +97,13 @@ expect_dead_lettered(const char *queue, const char *what, const void *body,
 	assert_int_equal(wh_publish_raw(h, queue, body, len), RS_OK);
 	while (wh_queue_depth(h, "rideshare.dead") < before + 1) {
 		if (wh_now_ms() - t0 > 10000)
-			fail_msg("%s message on %s was not dead-lettered", what,
-			    queue);
+			fail_msg("%s message on %s was not dead-lettered",
+			    what, queue);
 		struct timespec ts = { 0, 20000000 };
 		nanosleep(&ts, NULL);
 	}
-	printf("bad_message: %s on %s dead-lettered in %lld ms\n", what,
-	    queue, (long long) (wh_now_ms() - t0));
+	printf("bad_message: %s on %s dead-lettered in %lld ms\n", what, queue,
+	    (long long) (wh_now_ms() - t0));
 }
 
 static void
@@ -113,8 +114,8 @@ send_bad_messages(const char *queue)
 	wh_req r;
 	size_t len;
 
-	expect_dead_lettered(queue, "non-protobuf", garbage,
-	    sizeof(garbage) - 1);
+	expect_dead_lettered(
+	    queue, "non-protobuf", garbage, sizeof(garbage) - 1);
 
 	/* A valid request cut inside its request_id. */
 	wh_req_add_user(&r, "a-user-name-long-enough-to-cut");
@@ -161,7 +162,8 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_messages_on_writeQ_are_dead_lettered),
+		cmocka_unit_test(
+		    test_bad_messages_on_writeQ_are_dead_lettered),
 		cmocka_unit_test(test_bad_messages_on_readQ_are_dead_lettered),
 		cmocka_unit_test(
 		    test_bad_messages_on_orchestrator_are_dead_lettered),

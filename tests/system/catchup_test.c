@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#define USERS 1000
+#define USERS  1000
 #define WINDOW 256
 
 static wh *h;
@@ -58,7 +58,8 @@ next_write(gen *g, wh_req *r)
 	}
 	int k = (int) (i % 20);
 	if (g->nrides == 0 || k < 10) {
-		wh_req_create_ride(r, u, 4102444800 + rand_r(&g->seed) % 100000,
+		wh_req_create_ride(r, u,
+		    4102444800 + rand_r(&g->seed) % 100000,
 		    1 + rand_r(&g->seed) % 198, 1 + rand_r(&g->seed) % 198);
 	} else if (k < 17) {
 		wh_req_join_ride(r, g->rides[rand_r(&g->seed) % g->nrides], u);
@@ -84,8 +85,8 @@ next_write(gen *g, wh_req *r)
 static void
 note_reply(gen *g, Rideshare__DbResponse *r)
 {
-	if (r->status == RIDESHARE__STATUS__OK &&
-	    r->result_case == RIDESHARE__DB_RESPONSE__RESULT_RIDE) {
+	if (r->status == RIDESHARE__STATUS__OK
+	    && r->result_case == RIDESHARE__DB_RESPONSE__RESULT_RIDE) {
 		if (g->nrides == g->cap) {
 			g->cap = g->cap ? g->cap * 2 : 1024;
 			g->rides = realloc(g->rides, g->cap * sizeof(int64_t));
@@ -170,8 +171,8 @@ setup(void **state)
 	} else {
 		snprintf(master_id, sizeof(master_id), "cu-m-%s", hex);
 		master_pid = wh_worker_start(h, master_id, NULL);
-		if (wh_wait_role(h, master_id, RIDESHARE__ROLE__MASTER,
-		        20000) != RS_OK)
+		if (wh_wait_role(h, master_id, RIDESHARE__ROLE__MASTER, 20000)
+		    != RS_OK)
 			return -1;
 	}
 	return 0;
@@ -200,8 +201,8 @@ test_late_slave_ends_identical_to_master(void **state)
 	int64_t ms = wh_now_ms() - t0;
 	printf("catchup: %ld writes in %lld ms = %.0f writes/s (%s)\n",
 	    nwrites, (long long) ms, nwrites * 1000.0 / (double) (ms ? ms : 1),
-	    wh_orchestrated(h) ? "through the orchestrator" :
-	                         "straight to writeQ");
+	    wh_orchestrated(h) ? "through the orchestrator"
+	                       : "straight to writeQ");
 
 	snprintf(slave_id, sizeof(slave_id), "cu-s-%s", tag);
 	slave_t0 = wh_now_ms();
@@ -214,8 +215,8 @@ test_late_slave_ends_identical_to_master(void **state)
 	}
 	write_many(&g, 1000, NULL);
 	printf("catchup: slave serving %lld ms after start, with %ld writes "
-	    "before it and writes going on\n", (long long) slave_ready_ms,
-	    nwrites);
+	       "before it and writes going on\n",
+	    (long long) slave_ready_ms, nwrites);
 
 	uint64_t m = applied_seq(master_id), s = 0;
 	int64_t t1 = wh_now_ms();

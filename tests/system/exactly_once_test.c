@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 
 #define FAULT_AT 25
-#define BURST 40
+#define BURST    40
 
 static wh *h;
 static const char *worker_bin;
@@ -76,13 +76,15 @@ setup(void **state)
 	} else {
 		snprintf(master_id, sizeof(master_id), "eo-m-%s", hex);
 		char fault[64];
-		snprintf(fault, sizeof(fault), "crash_after_commit:%d",
-		    FAULT_AT);
+		snprintf(
+		    fault, sizeof(fault), "crash_after_commit:%d", FAULT_AT);
 		master_pid = wh_worker_start(h, master_id, fault);
-		if (wh_wait_role(h, master_id, RIDESHARE__ROLE__MASTER,
-		        20000) != RS_OK) {
-			fprintf(stderr, "worker %s never became master (is "
-			    "another master running?)\n", master_id);
+		if (wh_wait_role(h, master_id, RIDESHARE__ROLE__MASTER, 20000)
+		    != RS_OK) {
+			fprintf(stderr,
+			    "worker %s never became master (is "
+			    "another master running?)\n",
+			    master_id);
 			return -1;
 		}
 	}
@@ -157,10 +159,12 @@ test_redelivery_after_crash_between_commit_and_ack_changes_data_once(
 			if (st != -1) {
 				assert_true(WIFEXITED(st));
 				assert_int_equal(WEXITSTATUS(st), 137);
-				fprintf(stderr, "master died after %d replies "
-				    "(fault hook); restarting it\n", ndone);
-				master_pid = wh_worker_start(h, master_id,
-				    NULL);
+				fprintf(stderr,
+				    "master died after %d replies "
+				    "(fault hook); restarting it\n",
+				    ndone);
+				master_pid
+				    = wh_worker_start(h, master_id, NULL);
 				restarted = true;
 			}
 		}
@@ -175,8 +179,7 @@ test_redelivery_after_crash_between_commit_and_ack_changes_data_once(
 		if (wh_recv(h, 100, &r) != RS_OK)
 			continue;
 		for (int i = 0; i < BURST; i++) {
-			if (done[i] ||
-			    strcmp(reqs[i].id, r->request_id) != 0)
+			if (done[i] || strcmp(reqs[i].id, r->request_id) != 0)
 				continue;
 			assert_int_equal(r->status, RIDESHARE__STATUS__OK);
 			ride_ids[i] = r->ride->ride_id;
@@ -202,8 +205,8 @@ test_redelivery_after_crash_between_commit_and_ack_changes_data_once(
 		free(now);
 	}
 	if (!wh_orchestrated(h))
-		assert_int_equal(wh_wait_role(h, master_id,
-		                     RIDESHARE__ROLE__MASTER, 20000),
+		assert_int_equal(
+		    wh_wait_role(h, master_id, RIDESHARE__ROLE__MASTER, 20000),
 		    RS_OK);
 	assert_int_equal(count_rides(), before + BURST);
 }

@@ -59,8 +59,8 @@ static bool
 admin_port_open(void)
 {
 	int port = atoi(env("RIDESHARE_ADMIN_PORT", "0"));
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-		.sin_port = htons((uint16_t) port) };
+	struct sockaddr_in sa
+	    = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
 	if (port <= 0)
 		return false;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -81,19 +81,20 @@ wh_open(const char *worker_bin, wh **out)
 	if (h == NULL)
 		return RS_ENOMEM;
 	h->worker_bin = worker_bin;
-	h->amqp_url = env("RIDESHARE_AMQP_URL",
-	    "amqp://guest:guest@127.0.0.1:8101");
+	h->amqp_url
+	    = env("RIDESHARE_AMQP_URL", "amqp://guest:guest@127.0.0.1:8101");
 	h->zk_hosts = env("RIDESHARE_ZK_HOSTS", "127.0.0.1:8104");
 	static char logs[512];
-	snprintf(logs, sizeof(logs), "%s/logs",
-	    env("RIDESHARE_STACK_DIR", "/tmp"));
+	snprintf(
+	    logs, sizeof(logs), "%s/logs", env("RIDESHARE_STACK_DIR", "/tmp"));
 	mkdir(logs, 0755);
 	h->log_dir = logs;
-	if ((rc = rs_zk_connect(h->zk_hosts, 4000, 10000, NULL, NULL,
-	         &h->zk)) != RS_OK)
+	if ((rc = rs_zk_connect(h->zk_hosts, 4000, 10000, NULL, NULL, &h->zk))
+	    != RS_OK)
 		goto fail;
-	if ((rc = rs_mq_connect_retry(h->amqp_url, "worker-test", 5000,
-	         &h->mq)) != RS_OK)
+	if ((rc = rs_mq_connect_retry(
+	         h->amqp_url, "worker-test", 5000, &h->mq))
+	    != RS_OK)
 		goto fail;
 	if ((rc = rs_mq_declare_topology(h->mq)) != RS_OK)
 		goto fail;
@@ -103,16 +104,17 @@ wh_open(const char *worker_bin, wh **out)
 	else if (strcmp(mode, "hand") == 0)
 		h->orch = false;
 	else
-		h->orch = admin_port_open() ||
-		    rs_zk_exists(h->zk, "/rideshare/master", false) == RS_OK;
-	if ((rc = rs_mq_consume(h->mq, RS_MQ_DIRECT_REPLY, true, NULL)) !=
-	    RS_OK)
+		h->orch = admin_port_open()
+		    || rs_zk_exists(h->zk, "/rideshare/master", false)
+		        == RS_OK;
+	if ((rc = rs_mq_consume(h->mq, RS_MQ_DIRECT_REPLY, true, NULL))
+	    != RS_OK)
 		goto fail;
-	if (!h->orch &&
-	    (rc = rs_mq_consume(h->mq, "responseQ", true, NULL)) != RS_OK)
+	if (!h->orch
+	    && (rc = rs_mq_consume(h->mq, "responseQ", true, NULL)) != RS_OK)
 		goto fail;
-	fprintf(stderr, "harness: mode=%s\n", h->orch ? "orchestrator" :
-	                                                 "by-hand workers");
+	fprintf(stderr, "harness: mode=%s\n",
+	    h->orch ? "orchestrator" : "by-hand workers");
 	if (h->orch) {
 		char *m = wh_master_id(h, 30000);
 		if (m == NULL) {
@@ -246,10 +248,10 @@ wh_master_id(wh *h, int timeout_ms)
 	do {
 		char *id;
 		size_t len;
-		if (rs_zk_get(h->zk, "/rideshare/master", false, &id, &len) ==
-		    RS_OK) {
-			if (wh_wait_role(h, id, RIDESHARE__ROLE__MASTER, 0) ==
-			    RS_OK)
+		if (rs_zk_get(h->zk, "/rideshare/master", false, &id, &len)
+		    == RS_OK) {
+			if (wh_wait_role(h, id, RIDESHARE__ROLE__MASTER, 0)
+			    == RS_OK)
 				return id;
 			free(id);
 		}
@@ -273,7 +275,8 @@ wh_send(wh *h, const Rideshare__DbRequest *req)
 		.persistent = write };
 	if (h->orch) {
 		rideshare__db_request__pack(req, buf);
-		rc = rs_mq_publish(h->mq, "", "orchestrator", buf, len, &props);
+		rc = rs_mq_publish(
+		    h->mq, "", "orchestrator", buf, len, &props);
 	} else {
 		Rideshare__DbRequest copy = *req;
 		if (!write)
@@ -284,8 +287,8 @@ wh_send(wh *h, const Rideshare__DbRequest *req)
 		if (buf == NULL)
 			return RS_ENOMEM;
 		rideshare__db_request__pack(&copy, buf);
-		rc = rs_mq_publish(h->mq, "", write ? "writeQ" : "readQ", buf,
-		    len, &props);
+		rc = rs_mq_publish(
+		    h->mq, "", write ? "writeQ" : "readQ", buf, len, &props);
 	}
 	free(buf);
 	return rc;
@@ -298,8 +301,8 @@ wh_recv(wh *h, int timeout_ms, Rideshare__DbResponse **resp)
 	int rc = rs_mq_next(h->mq, timeout_ms, &msg);
 	if (rc != RS_OK)
 		return rc;
-	Rideshare__DbResponse *r = rideshare__db_response__unpack(NULL,
-	    msg.len, msg.body);
+	Rideshare__DbResponse *r
+	    = rideshare__db_response__unpack(NULL, msg.len, msg.body);
 	rs_mq_msg_release(h->mq, &msg);
 	if (r == NULL)
 		return RS_EPROTO;
@@ -328,8 +331,8 @@ wh_call(wh *h, const Rideshare__DbRequest *req, int timeout_ms, int tries,
 			rc = wh_recv(h, (int) left, &r);
 			if (rc != RS_OK && rc != RS_EPROTO)
 				break;
-			if (rc == RS_OK &&
-			    strcmp(r->request_id, req->request_id) == 0) {
+			if (rc == RS_OK
+			    && strcmp(r->request_id, req->request_id) == 0) {
 				*resp = r;
 				return RS_OK;
 			}
@@ -351,8 +354,8 @@ wh_commit_seq(wh *h)
 int
 wh_publish_raw(wh *h, const char *queue, const void *body, size_t len)
 {
-	rs_mq_props props = { .correlation_id = "raw",
-		.reply_to = RS_MQ_DIRECT_REPLY };
+	rs_mq_props props
+	    = { .correlation_id = "raw", .reply_to = RS_MQ_DIRECT_REPLY };
 	return rs_mq_publish(h->mq, "", queue, body, len, &props);
 }
 
@@ -374,7 +377,8 @@ wh_worker_db(wh *h, const char *id)
 	PGconn *db = PQconnectdb(wi->pg_conninfo);
 	rideshare__worker_info__free_unpacked(wi, NULL);
 	if (PQstatus(db) != CONNECTION_OK) {
-		fprintf(stderr, "harness: db of %s: %s", id, PQerrorMessage(db));
+		fprintf(
+		    stderr, "harness: db of %s: %s", id, PQerrorMessage(db));
 		PQfinish(db);
 		return NULL;
 	}
@@ -398,7 +402,8 @@ char *
 wh_db_digest(PGconn *db)
 {
 	static const char *const q[] = {
-		"SELECT 'users:' || coalesce(md5(string_agg(username || '|' || "
+		"SELECT 'users:' || coalesce(md5(string_agg(username || '|' "
+		"|| "
 		"password || '|' || created, ',' ORDER BY created)), '-') "
 		"FROM users",
 		"SELECT 'rides:' || coalesce(md5(string_agg(ride_id || '|' || "
@@ -417,12 +422,12 @@ wh_db_digest(PGconn *db)
 	char *out = calloc(1, cap);
 	for (size_t i = 0; out != NULL && i < sizeof(q) / sizeof(q[0]); i++) {
 		PGresult *res = PQexec(db, q[i]);
-		const char *v = PQresultStatus(res) == PGRES_TUPLES_OK &&
-		        PQntuples(res) == 1 ?
-		    PQgetvalue(res, 0, 0) :
-		    "error";
-		len += (size_t) snprintf(out + len, cap - len, "%s%s",
-		    i ? " " : "", v);
+		const char *v = PQresultStatus(res) == PGRES_TUPLES_OK
+		        && PQntuples(res) == 1
+		    ? PQgetvalue(res, 0, 0)
+		    : "error";
+		len += (size_t) snprintf(
+		    out + len, cap - len, "%s%s", i ? " " : "", v);
 		PQclear(res);
 	}
 	return out;

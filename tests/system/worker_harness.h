@@ -37,7 +37,8 @@ int wh_worker_wait(pid_t pid, int timeout_ms);
 /* Sends SIGTERM, then SIGKILL after timeout_ms; returns the wait status. */
 int wh_worker_stop(pid_t pid, int timeout_ms);
 
-/* WorkerInfo of worker id (free with rideshare__worker_info__free_unpacked). */
+/* WorkerInfo of worker id (free with rideshare__worker_info__free_unpacked).
+ */
 int wh_worker_info(wh *h, const char *id, Rideshare__WorkerInfo **out);
 /* Waits until worker id has role; RS_ETIMEDOUT. */
 int wh_wait_role(wh *h, const char *id, Rideshare__Role role, int timeout_ms);
@@ -52,8 +53,8 @@ int wh_recv(wh *h, int timeout_ms, Rideshare__DbResponse **resp);
 /* Synchronous: sends, waits up to timeout_ms for the reply with this
  * request_id (others are dropped), resends the same request up to tries
  * times. */
-int wh_call(wh *h, const Rideshare__DbRequest *req, int timeout_ms,
-    int tries, Rideshare__DbResponse **resp);
+int wh_call(wh *h, const Rideshare__DbRequest *req, int timeout_ms, int tries,
+    Rideshare__DbResponse **resp);
 /* Highest write seq seen in replies. */
 uint64_t wh_commit_seq(wh *h);
 
@@ -85,8 +86,8 @@ typedef struct wh_req {
 } wh_req;
 
 void wh_req_add_user(wh_req *r, const char *name);
-void wh_req_create_ride(wh_req *r, const char *by, int64_t ts, int src,
-    int dst);
+void wh_req_create_ride(
+    wh_req *r, const char *by, int64_t ts, int src, int dst);
 void wh_req_join_ride(wh_req *r, int64_t ride_id, const char *name);
 void wh_req_count_rides(wh_req *r);
 
