@@ -927,6 +927,29 @@ begin_request(struct mg_connection *conn)
 	return req.status > 0 && req.status < 1000 ? req.status : 500;
 }
 
+/* Errors CivetWeb answers itself (unknown method, malformed request line,
+ * headers too large) get the same JSON body as ours. */
+static int
+http_error(struct mg_connection *conn, int status, const char *errmsg)
+{
+	json_t *o = json_pack("{s:s}", "error",
+	    errmsg != NULL && *errmsg != '\0' ? errmsg : "bad request");
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (text == NULL)
+		return 1;
+	rs_info(NULL, "event=http_error status=%d msg=\"%.100s\"", status,
+	    errmsg != NULL ? errmsg : "");
+	mg_printf(conn,
+	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    status, mg_get_response_code_text(conn, status), strlen(text),
+	    text);
+	free(text);
+	return 0;
+}
+
 static int
 log_message(const struct mg_connection *conn, const char *message)
 {
@@ -1036,6 +1059,7 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	cb.begin_request = begin_request;
 	cb.log_message = log_message;
 	cb.log_access = log_access;
+	cb.http_error = http_error;
 	srv->ctx = mg_start(&cb, srv, opts);
 	if (srv->ctx == NULL) {
 		rs_error(NULL, "event=http_listen_failed addr=%s port=%d",

@@ -42,7 +42,10 @@ PAST = datetime.timedelta(days=-30)
 
 
 def seg(name):
-    """A username as one percent-encoded path segment."""
+    """A username as one percent-encoded path segment ("." and ".." too,
+    which would otherwise be dot-segments)."""
+    if name in (".", ".."):
+        return "%2E" * len(name)
     return urllib.parse.quote(name, safe="")
 
 
