@@ -378,6 +378,8 @@ rs_worker_zk_still_master(rs_worker *w)
 	size_t len;
 	int rc = rs_zk_get(w->zk, MASTER, false, &id, &len);
 
+	if (rc == RS_ECONN)
+		return rc;
 	if (rc != RS_OK) {
 		rs_error(NULL, "event=fenced reason=master_znode err=%s",
 		    rs_strerror(rc));

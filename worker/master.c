@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BATCH_MAX          128
@@ -322,7 +323,14 @@ process(master *m, int from, int n)
 		return reply(m, it);
 	}
 	fault_hook(m, from, n);
-	if (!rs_worker_alive(w) || rs_worker_zk_still_master(w) != RS_OK) {
+	/* A ZooKeeper hiccup (connection loss within the session) is waited
+	 * out; rs_worker_alive() gives up once it lasts a session timeout. */
+	while ((rc = rs_worker_zk_still_master(w)) == RS_ECONN
+	    && rs_worker_alive(w)) {
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (rc != RS_OK || !rs_worker_alive(w)) {
 		/* Fenced (session gone, or another master): a new master
 		 * takes the writes from writeQ; nothing of this batch may
 		 * reach the slaves or the callers. */
