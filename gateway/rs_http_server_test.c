@@ -1,0 +1,328 @@
+/* rs_http against real sockets: a server on an ephemeral port, driven with
+ * libcurl. Checks what the route table alone cannot: bodies and the limit,
+ * JSON errors (ours and CivetWeb's), Allow, request ids, the counter. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "rs_err.h"
+#include "rs_http.h"
+#include "rs_log.h"
+
+static rs_http *srv;
+static char base[64];
+
+/* Echoes the decoded parameter, the query value q and the body length. */
+static void
+echo(rs_http_req *req, void *arg)
+{
+	size_t n, bl;
+	const char *name = rs_http_param(req, "name", &n);
+	const char *q = NULL;
+	json_t *o = json_object();
+
+	(void) rs_http_body(req, &bl);
+	json_object_set_new(o, "name", json_stringn(name, n));
+	json_object_set_new(o, "body_len", json_integer((json_int_t) bl));
+	if (rs_http_query(req, "q", &q, NULL) == RS_OK)
+		json_object_set_new(o, "q", json_string(q));
+	rs_http_reply_json(req, 200, o);
+}
+
+static void
+nothing(rs_http_req *req, void *arg)
+{
+	rs_http_reply(req, 204, "application/json", "ignored", 7);
+}
+
+static void
+silent(rs_http_req *req, void *arg)
+{
+	/* forgets to answer: the server must answer 500 for it */
+}
+
+static const rs_http_route routes[] = {
+	{ "GET", "/things/{name}", echo, NULL, RS_HTTP_COUNTED },
+	{ "POST", "/things/{name}", echo, NULL, RS_HTTP_COUNTED },
+	{ "GET", "/empty", nothing, NULL, 0 },
+	{ "GET", "/silent", silent, NULL, 0 },
+};
+
+struct resp {
+	long status;
+	char body[4096];
+	size_t len;
+	char allow[128];
+	char rid[160];
+};
+
+static size_t
+on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct resp *r = arg;
+	size_t n = size * nmemb, room = sizeof(r->body) - 1 - r->len;
+
+	memcpy(r->body + r->len, p, n < room ? n : room);
+	r->len += n < room ? n : room;
+	r->body[r->len] = '\0';
+	return n;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct resp *r = arg;
+	size_t n = size * nmemb;
+
+	if (n > 7 && strncasecmp(p, "Allow: ", 7) == 0)
+		snprintf(r->allow, sizeof(r->allow), "%.*s", (int) (n - 9), p + 7);
+	if (n > 14 && strncasecmp(p, "X-Request-Id: ", 14) == 0)
+		snprintf(r->rid, sizeof(r->rid), "%.*s", (int) (n - 16), p + 14);
+	return n;
+}
+
+static void
+do_req(const char *method, const char *path, const char *body, long blen,
+    const char *hdr, int chunked, struct resp *r)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[512];
+
+	memset(r, 0, sizeof(*r));
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	if (hdr != NULL)
+		h = curl_slist_append(h, hdr);
+	if (chunked)
+		h = curl_slist_append(h, "Transfer-Encoding: chunked");
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		if (!chunked)
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, blen);
+	}
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
+static void
+assert_json_error(struct resp *r, long status)
+{
+	json_error_t e;
+	json_t *j;
+
+	assert_int_equal(r->status, status);
+	j = json_loads(r->body, 0, &e);
+	assert_non_null(j);
+	assert_true(json_is_string(json_object_get(j, "error")));
+	assert_int_equal(json_object_size(j), 1);
+	json_decref(j);
+}
+
+static int
+setup(void **state)
+{
+	rs_http_cfg cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.name = "test";
+	cfg.addr = "127.0.0.1";
+	cfg.port = 0;
+	cfg.threads = 4;
+	cfg.body_limit = 1000;
+	rs_log_set_level(RS_LOG_ERROR);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	assert_int_equal(rs_http_start(&cfg, routes,
+	                     sizeof(routes) / sizeof(routes[0]), &srv),
+	    RS_OK);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", rs_http_port(srv));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	rs_http_stop(srv);
+	curl_global_cleanup();
+	return 0;
+}
+
+static void
+test_param_is_percent_decoded_and_query_read(void **state)
+{
+	struct resp r;
+	do_req("GET", "/things/a%2Fb%20%C3%A9?x=1&q=hello+w%21", NULL, 0, NULL,
+	    0, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body,
+	    "{\"name\":\"a/b \xc3\xa9\",\"body_len\":0,\"q\":\"hello w!\"}");
+}
+
+static void
+test_unknown_path_is_404_json(void **state)
+{
+	struct resp r;
+	do_req("GET", "/things", NULL, 0, NULL, 0, &r);
+	assert_json_error(&r, 404);
+	do_req("GET", "/things/a/b", NULL, 0, NULL, 0, &r);
+	assert_json_error(&r, 404);
+	do_req("GET", "/things/", NULL, 0, NULL, 0, &r);
+	assert_json_error(&r, 404);
+}
+
+static void
+test_wrong_method_is_405_with_allow(void **state)
+{
+	struct resp r;
+	do_req("DELETE", "/things/x", NULL, 0, NULL, 0, &r);
+	assert_json_error(&r, 405);
+	assert_string_equal(r.allow, "GET, POST");
+	do_req("POST", "/metrics", "", 0, NULL, 0, &r);
+	assert_json_error(&r, 405);
+	assert_string_equal(r.allow, "GET");
+}
+
+static void
+test_malformed_escape_is_400(void **state)
+{
+	struct resp r;
+	do_req("GET", "/things/%zz", NULL, 0, NULL, 0, &r);
+	assert_json_error(&r, 400);
+}
+
+static void
+test_body_up_to_the_limit_is_read(void **state)
+{
+	struct resp r;
+	char body[1001];
+	memset(body, 'b', sizeof(body));
+	body[1000] = '\0';
+	do_req("POST", "/things/x", body, 1000, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"body_len\":1000"));
+	do_req("POST", "/things/x", body, 1000, NULL, 1, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"body_len\":1000"));
+}
+
+static void
+test_body_over_the_limit_is_413(void **state)
+{
+	struct resp r;
+	static char body[100000];
+	memset(body, 'b', sizeof(body));
+	do_req("POST", "/things/x", body, 1001, NULL, 0, &r);
+	assert_json_error(&r, 413);
+	do_req("POST", "/things/x", body, sizeof(body), NULL, 0, &r);
+	assert_json_error(&r, 413);
+	body[sizeof(body) - 1] = '\0';
+	do_req("POST", "/things/x", body, 0, NULL, 1, &r);
+	assert_json_error(&r, 413);
+	/* and the server goes on */
+	do_req("GET", "/things/y", NULL, 0, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+}
+
+static void
+test_request_id_echoed_or_generated(void **state)
+{
+	struct resp r;
+	do_req("GET", "/things/x", NULL, 0, "X-Request-Id: abc-123", 0, &r);
+	assert_string_equal(r.rid, "abc-123");
+	do_req("GET", "/things/x", NULL, 0, "X-Request-Id: bad id!", 0, &r);
+	assert_int_equal(strlen(r.rid), 32);
+	do_req("GET", "/things/x", NULL, 0, NULL, 0, &r);
+	assert_int_equal(strlen(r.rid), 32);
+}
+
+static void
+test_204_has_no_body(void **state)
+{
+	struct resp r;
+	do_req("GET", "/empty", NULL, 0, NULL, 0, &r);
+	assert_int_equal(r.status, 204);
+	assert_int_equal(r.len, 0);
+}
+
+static void
+test_handler_without_answer_gets_500(void **state)
+{
+	struct resp r;
+	do_req("GET", "/silent", NULL, 0, NULL, 0, &r);
+	assert_json_error(&r, 500);
+}
+
+static void
+test_unknown_method_is_json_error(void **state)
+{
+	struct resp r;
+	do_req("BREW", "/things/x", NULL, 0, NULL, 0, &r);
+	assert_true(r.status >= 400 && r.status < 500);
+	assert_json_error(&r, r.status);
+}
+
+static void
+test_counter_counts_counted_routes_and_their_405s(void **state)
+{
+	struct resp r;
+	rs_http_count_reset(srv);
+	do_req("GET", "/things/x", NULL, 0, NULL, 0, &r);      /* counted */
+	do_req("PUT", "/things/x", NULL, 0, NULL, 0, &r);      /* 405, counted */
+	do_req("GET", "/things/%zz", NULL, 0, NULL, 0, &r);    /* 400, counted */
+	do_req("GET", "/empty", NULL, 0, NULL, 0, &r);         /* not counted */
+	do_req("GET", "/healthz", NULL, 0, NULL, 0, &r);       /* not counted */
+	do_req("GET", "/nowhere", NULL, 0, NULL, 0, &r);       /* not counted */
+	do_req("POST", "/empty", "", 0, NULL, 0, &r);          /* 405, not */
+	assert_int_equal(rs_http_count_get(srv), 3);
+	rs_http_count_reset(srv);
+	assert_int_equal(rs_http_count_get(srv), 0);
+}
+
+static void
+test_metrics_page(void **state)
+{
+	struct resp r;
+	do_req("GET", "/metrics", NULL, 0, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "rideshare_http_requests_total{service=\"test\""));
+	do_req("GET", "/healthz", NULL, 0, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_param_is_percent_decoded_and_query_read),
+		cmocka_unit_test(test_unknown_path_is_404_json),
+		cmocka_unit_test(test_wrong_method_is_405_with_allow),
+		cmocka_unit_test(test_malformed_escape_is_400),
+		cmocka_unit_test(test_body_up_to_the_limit_is_read),
+		cmocka_unit_test(test_body_over_the_limit_is_413),
+		cmocka_unit_test(test_request_id_echoed_or_generated),
+		cmocka_unit_test(test_204_has_no_body),
+		cmocka_unit_test(test_handler_without_answer_gets_500),
+		cmocka_unit_test(test_unknown_method_is_json_error),
+		cmocka_unit_test(test_counter_counts_counted_routes_and_their_405s),
+		cmocka_unit_test(test_metrics_page),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
