@@ -111,5 +111,5 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	    "org.rideshare.project=rideshare-c");
 	c->docker.api_version = rs_cfg_str("RIDESHARE_DOCKER_API_VERSION", "v1.41");
 	c->docker.name_prefix = rs_cfg_str("RIDESHARE_DOCKER_NAME_PREFIX",
-	    "rideshare-");
+	    "rideshare-worker-");
 }

@@ -375,7 +375,7 @@ rs_orch_spawner_docker_create(const rs_orch_docker_cfg *cfg,
 	d->image = strdup(cfg->image ? cfg->image : "rideshare/worker:latest");
 	d->network = dup_or_null(cfg->network);
 	d->api = strdup(cfg->api_version ? cfg->api_version : "v1.41");
-	d->prefix = strdup(cfg->name_prefix ? cfg->name_prefix : "rideshare-");
+	d->prefix = strdup(cfg->name_prefix ? cfg->name_prefix : "rideshare-worker-");
 	if (cfg->label != NULL && *cfg->label != '\0') {
 		eq = strchr(cfg->label, '=');
 		d->label_key = eq ? strndup(cfg->label, (size_t) (eq - cfg->label))

@@ -1,0 +1,393 @@
+#include "orch_sys.h"
+#include "rs_buf.h"
+#include "rs_err.h"
+#include "rs_id.h"
+#include "rs_zk.h"
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *admin_url;
+static const char *amqp_url;
+static const char *zk_hosts;
+
+static const char *
+need(const char *var)
+{
+	const char *v = getenv(var);
+
+	if (v == NULL || *v == '\0') {
+		fprintf(stderr, "%s is not set (run under tests/with-stack.sh)\n",
+		    var);
+		exit(2);
+	}
+	return v;
+}
+
+void
+sys_init(void)
+{
+	admin_url = need("RIDESHARE_ADMIN_URL");
+	amqp_url = need("RIDESHARE_AMQP_URL");
+	zk_hosts = need("RIDESHARE_ZK_HOSTS");
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+const char *
+sys_amqp_url(void)
+{
+	return amqp_url;
+}
+
+int64_t
+sys_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+sys_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static size_t
+collect(char *d, size_t s, size_t n, void *arg)
+{
+	return rs_buf_append(arg, d, s * n) == 0 ? s * n : 0;
+}
+
+long
+sys_admin(const char *method, const char *path, json_t **body)
+{
+	CURL *c = curl_easy_init();
+	rs_buf out = RS_BUF_INIT;
+	char url[512];
+	long status = 0;
+
+	if (body != NULL)
+		*body = NULL;
+	snprintf(url, sizeof(url), "%s%s", admin_url, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (body != NULL && out.len > 0)
+		*body = json_loadb(out.data, out.len, 0, NULL);
+	rs_buf_fini(&out);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+int
+sys_worker_list(int64_t *pids, int max)
+{
+	json_t *b = NULL, *v;
+	size_t i;
+	int n = 0;
+
+	if (sys_admin("GET", "/api/v1/worker/list", &b) != 200 ||
+	    !json_is_array(b)) {
+		json_decref(b);
+		return -1;
+	}
+	json_array_foreach (b, i, v) {
+		if (n < max)
+			pids[n++] = json_integer_value(v);
+	}
+	json_decref(b);
+	return n;
+}
+
+int64_t
+sys_wait_workers(int n, int timeout_ms)
+{
+	int64_t t0 = sys_now_ms(), pids[64];
+
+	while (sys_now_ms() - t0 < timeout_ms) {
+		if (sys_worker_list(pids, 64) == n &&
+		    sys_admin("GET", "/readyz", NULL) == 200)
+			return sys_now_ms() - t0;
+		sys_sleep_ms(20);
+	}
+	return -1;
+}
+
+int
+sys_roles(int64_t *master, int64_t *slaves, int max)
+{
+	json_t *b = NULL, *ws, *w;
+	size_t i;
+	int n = 0;
+
+	*master = 0;
+	if (sys_admin("GET", "/api/v1/worker/details", &b) != 200) {
+		json_decref(b);
+		return -1;
+	}
+	ws = json_object_get(b, "workers");
+	json_array_foreach (ws, i, w) {
+		const char *role = json_string_value(json_object_get(w, "role"));
+		const char *st = json_string_value(json_object_get(w, "state"));
+		int64_t pid = json_integer_value(json_object_get(w, "pid"));
+
+		if (role == NULL || st == NULL || strcmp(st, "running") != 0 ||
+		    !json_is_true(json_object_get(w, "registered")))
+			continue;
+		if (strcmp(role, "master") == 0)
+			*master = pid;
+		else if (strcmp(role, "slave") == 0 && n < max)
+			slaves[n++] = pid;
+	}
+	json_decref(b);
+	return n;
+}
+
+static int
+call(rs_rpc *rpc, Rideshare__DbRequest *req, const char *rid, int timeout_ms,
+    Rideshare__DbResponse **resp)
+{
+	char fresh[RS_ID_LEN + 1];
+	Rideshare__DbResponse *r = NULL;
+	int st;
+
+	if (resp != NULL)
+		*resp = NULL;
+	if (rid == NULL) {
+		rs_id_new(fresh);
+		rid = fresh;
+	}
+	req->request_id = (char *) rid;
+	if (rs_rpc_call(rpc, req, timeout_ms, &r) != RS_OK)
+		return -1;
+	st = (int) r->status;
+	if (resp != NULL)
+		*resp = r;
+	else
+		rideshare__db_response__free_unpacked(r, NULL);
+	return st;
+}
+
+int
+sys_add_user(rs_rpc *rpc, const char *name, const char *rid, int timeout_ms,
+    Rideshare__DbResponse **resp)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__AddUser op = RIDESHARE__ADD_USER__INIT;
+
+	op.username = (char *) name;
+	op.password = (char *) SYS_PASSWORD;
+	req.op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
+	req.add_user = &op;
+	return call(rpc, &req, rid, timeout_ms, resp);
+}
+
+int
+sys_get_user(rs_rpc *rpc, const char *name, int timeout_ms,
+    Rideshare__DbResponse **resp)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__GetUser op = RIDESHARE__GET_USER__INIT;
+
+	op.username = (char *) name;
+	req.op_case = RIDESHARE__DB_REQUEST__OP_GET_USER;
+	req.get_user = &op;
+	return call(rpc, &req, NULL, timeout_ms, resp);
+}
+
+int
+sys_list_users(rs_rpc *rpc, int timeout_ms, Rideshare__DbResponse **resp)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__ListUsers op = RIDESHARE__LIST_USERS__INIT;
+
+	req.op_case = RIDESHARE__DB_REQUEST__OP_LIST_USERS;
+	req.list_users = &op;
+	return call(rpc, &req, NULL, timeout_ms, resp);
+}
+
+/* One row of text from a query, or NULL. */
+static char *
+scalar(PGconn *db, const char *sql)
+{
+	PGresult *r = PQexec(db, sql);
+	char *v = NULL;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = strdup(PQgetisnull(r, 0, 0) ? "" : PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+static int
+read_db(sys_db *d)
+{
+	PGconn *db = PQconnectdb(d->conninfo);
+	char *seq, *dig, *users;
+	int rv = RS_OK;
+
+	if (PQstatus(db) != CONNECTION_OK) {
+		PQfinish(db);
+		return RS_ECONN;
+	}
+	seq = scalar(db, "SELECT applied_seq FROM meta");
+	dig = scalar(db,
+	    "SELECT md5("
+	    " (SELECT coalesce(string_agg(md5(username) || password, ','"
+	    "   ORDER BY md5(username)), '') FROM users) || '|' ||"
+	    " (SELECT coalesce(string_agg(ride_id || ':' || md5(created_by) ||"
+	    "   ':' || ts || ':' || source || ':' || destination, ','"
+	    "   ORDER BY ride_id), '') FROM rides) || '|' ||"
+	    " (SELECT coalesce(string_agg(ride_id || ':' || seq || ':' ||"
+	    "   md5(username), ',' ORDER BY ride_id, seq), '')"
+	    "   FROM ride_members))");
+	users = scalar(db, "SELECT count(*) FROM users");
+	if (seq == NULL || dig == NULL || users == NULL) {
+		rv = RS_EDB;
+	} else {
+		d->applied_seq = strtoull(seq, NULL, 10);
+		snprintf(d->digest, sizeof(d->digest), "%s", dig);
+		d->users = strtol(users, NULL, 10);
+	}
+	free(seq);
+	free(dig);
+	free(users);
+	PQfinish(db);
+	return rv;
+}
+
+int
+sys_dbs(sys_db *out, int max)
+{
+	rs_zk *zk = NULL;
+	char **names = NULL, path[256], *data;
+	int count = 0, n = 0;
+	size_t len;
+
+	if (rs_zk_connect(zk_hosts, 4000, 5000, NULL, NULL, &zk) != RS_OK)
+		return -1;
+	if (rs_zk_children(zk, "/rideshare/workers", false, &names, &count) !=
+	    RS_OK) {
+		rs_zk_close(zk);
+		return -1;
+	}
+	for (int i = 0; i < count && n < max; i++) {
+		Rideshare__WorkerInfo *wi;
+
+		snprintf(path, sizeof(path), "/rideshare/workers/%s", names[i]);
+		if (rs_zk_get(zk, path, false, &data, &len) != RS_OK)
+			continue;
+		wi = rideshare__worker_info__unpack(NULL, len, (uint8_t *) data);
+		free(data);
+		if (wi == NULL)
+			continue;
+		if (wi->role == RIDESHARE__ROLE__MASTER ||
+		    wi->role == RIDESHARE__ROLE__SLAVE) {
+			sys_db *d = &out[n];
+
+			memset(d, 0, sizeof(*d));
+			snprintf(d->id, sizeof(d->id), "%s", names[i]);
+			d->role = (int) wi->role;
+			d->pid = wi->pid;
+			snprintf(d->conninfo, sizeof(d->conninfo), "%s",
+			    wi->pg_conninfo);
+			if (read_db(d) == RS_OK)
+				n++;
+		}
+		rideshare__worker_info__free_unpacked(wi, NULL);
+	}
+	rs_zk_free_children(names, count);
+	rs_zk_close(zk);
+	return n;
+}
+
+int
+sys_dbs_converged(sys_db *out, int max, int timeout_ms)
+{
+	int64_t t0 = sys_now_ms();
+
+	while (sys_now_ms() - t0 < timeout_ms) {
+		int n = sys_dbs(out, max);
+		bool same = n > 0;
+
+		for (int i = 1; i < n; i++)
+			same = same && out[i].applied_seq == out[0].applied_seq;
+		if (same)
+			return n;
+		sys_sleep_ms(50);
+	}
+	return -1;
+}
+
+int
+sys_db_user_counts(const char *conninfo, char *const *names, int n,
+    int *counts)
+{
+	PGconn *db = PQconnectdb(conninfo);
+	rs_buf arr = RS_BUF_INIT;
+	PGresult *r;
+	const char *params[1];
+	int rv = 0;
+
+	if (PQstatus(db) != CONNECTION_OK) {
+		PQfinish(db);
+		return -1;
+	}
+	/* A text[] literal; our names need no escaping ([a-z0-9_]). */
+	rs_buf_append(&arr, "{", 1);
+	for (int i = 0; i < n; i++)
+		rs_buf_printf(&arr, "%s%s", i ? "," : "", names[i]);
+	rs_buf_append(&arr, "}", 1);
+	params[0] = arr.data;
+	r = PQexecParams(db,
+	    "SELECT n.i, (SELECT count(*) FROM users u WHERE u.username = n.name)"
+	    " FROM unnest($1::text[]) WITH ORDINALITY AS n(name, i)",
+	    1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != n) {
+		rv = -1;
+	} else {
+		for (int k = 0; k < n; k++) {
+			long i = strtol(PQgetvalue(r, k, 0), NULL, 10) - 1;
+
+			if (i >= 0 && i < n)
+				counts[i] = (int) strtol(PQgetvalue(r, k, 1), NULL, 10);
+		}
+	}
+	PQclear(r);
+	rs_buf_fini(&arr);
+	PQfinish(db);
+	return rv;
+}
+
+static int
+cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+double
+sys_median(double *v, int n)
+{
+	if (n <= 0)
+		return 0;
+	qsort(v, (size_t) n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}

@@ -1,0 +1,74 @@
+/* Helpers shared by the orchestrator's system tests (linearizability,
+ * failover, slave chaos, crash API, scaling): the admin API over HTTP, RPC
+ * through the "orchestrator" queue, and a look at every worker's own
+ * database. Endpoints come from tests/with-stack.sh's environment. */
+#ifndef ORCH_SYS_H
+#define ORCH_SYS_H
+
+#include "rideshare.pb-c.h"
+#include "rs_rpc.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYS_PASSWORD "3d725109c7e7c0bfb9d709836735b56d943d263f"
+
+/* Reads RIDESHARE_ADMIN_URL / RIDESHARE_AMQP_URL / RIDESHARE_ZK_HOSTS;
+ * exits 2 when they are missing. */
+void sys_init(void);
+const char *sys_amqp_url(void);
+
+int64_t sys_now_ms(void);
+void sys_sleep_ms(int ms);
+
+/* Admin API call; returns the HTTP status (0 when unreachable) and, when
+ * body is not NULL and the reply is JSON, the parsed body. */
+long sys_admin(const char *method, const char *path, json_t **body);
+
+/* GET /api/v1/worker/list into pids (ascending as served); returns the
+ * count or -1. */
+int sys_worker_list(int64_t *pids, int max);
+/* Waits until worker/list has exactly n entries and /readyz says ready;
+ * returns the ms it took, or -1 after timeout_ms. */
+int64_t sys_wait_workers(int n, int timeout_ms);
+/* Pid of the master and the slaves per GET /api/v1/worker/details
+ * (serving ones only). Returns the number of slaves, -1 on error. */
+int sys_roles(int64_t *master, int64_t *slaves, int max);
+
+/* One add_user / get_user / list_users through the orchestrator queue
+ * with the given request id (NULL: a fresh one). Returns the status, or
+ * -1 on a transport error; *resp (may be NULL) gets the reply. */
+int sys_add_user(rs_rpc *rpc, const char *name, const char *rid,
+    int timeout_ms, Rideshare__DbResponse **resp);
+int sys_get_user(rs_rpc *rpc, const char *name, int timeout_ms,
+    Rideshare__DbResponse **resp);
+int sys_list_users(rs_rpc *rpc, int timeout_ms, Rideshare__DbResponse **resp);
+
+/* Every live worker's database as it is now: id, role and a digest of
+ * its tables (users, rides, ride_members) plus its applied seq. */
+typedef struct sys_db {
+	char id[64];
+	int role;
+	int64_t pid;
+	char conninfo[512];
+	uint64_t applied_seq;
+	char digest[33];
+	long users;
+} sys_db;
+
+/* Reads /rideshare/workers from ZooKeeper and each worker's database.
+ * Returns how many (at most max), -1 on error. */
+int sys_dbs(sys_db *out, int max);
+/* Waits until every live worker has applied the same seq; fills out like
+ * sys_dbs. Returns the count, or -1 after timeout_ms. */
+int sys_dbs_converged(sys_db *out, int max, int timeout_ms);
+/* How many rows of users carry name on the worker's database (-1 on
+ * error). names[0..n) in one query: counts[i] per name. */
+int sys_db_user_counts(const char *conninfo, char *const *names, int n,
+    int *counts);
+
+double sys_median(double *v, int n);
+
+#endif

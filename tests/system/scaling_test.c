@@ -1,0 +1,93 @@
+/* Read-driven autoscaling with a 5 s window (issue 8;
+ * RIDESHARE_SCALE_WINDOW_S=5): 45 reads -> 3 slaves; then an idle window
+ * -> back to 1; the tier never has 0 slaves. Crash/list calls are not
+ * reads: polling worker/list all along must not count. */
+#include "orch_sys.h"
+#include "rs_err.h"
+#include "rs_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+main(void)
+{
+	int64_t pids[32], t0, t_first = 0, seen_max = 0, t_out = -1, t_in = -1;
+	rs_rpc *rpc = NULL;
+	int rc = 0, n, min_after = 99;
+
+	rs_log_init("scaling_test");
+	sys_init();
+	if (sys_wait_workers(2, 60000) < 0) {
+		fprintf(stderr, "FAIL: no master + slave to start with\n");
+		return 1;
+	}
+	/* Listing (and waiting) must not start a window: 4 s of polling. */
+	t0 = sys_now_ms();
+	while (sys_now_ms() - t0 < 4000) {
+		n = sys_worker_list(pids, 32);
+		if (n != 2) {
+			fprintf(stderr, "FAIL: %d workers without any read\n", n);
+			rc = 1;
+		}
+		sys_sleep_ms(100);
+	}
+	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc) != RS_OK)
+		return 1;
+	t_first = sys_now_ms();
+	for (int i = 0; i < 45; i++) {
+		if (sys_list_users(rpc, 5000, NULL) != RIDESHARE__STATUS__OK) {
+			fprintf(stderr, "FAIL: read %d\n", i);
+			rc = 1;
+		}
+	}
+	rs_rpc_destroy(rpc);
+	printf("45 reads sent in %lld ms\n", (long long) (sys_now_ms() - t_first));
+	/* Watch two windows and a bit. */
+	while (sys_now_ms() - t_first < 16000) {
+		n = sys_worker_list(pids, 32);
+		if (n >= 0) {
+			if (n > seen_max)
+				seen_max = n;
+			if (n < min_after)
+				min_after = n;
+			if (n == 4 && t_out < 0)
+				t_out = sys_now_ms() - t_first;
+			if (t_out >= 0 && n == 2 && t_in < 0)
+				t_in = sys_now_ms() - t_first;
+		}
+		if (t_in >= 0)
+			break;
+		sys_sleep_ms(20);
+	}
+	printf("scale-out to 1 master + 3 slaves at %lld ms after the first read; "
+	       "back to 1 slave at %lld ms; max workers seen %lld; min %d\n",
+	    (long long) t_out, (long long) t_in, (long long) seen_max, min_after);
+	if (t_out < 0 || seen_max != 4) {
+		fprintf(stderr, "FAIL: 45 reads did not give exactly 3 slaves\n");
+		rc = 1;
+	}
+	if (t_in < 0) {
+		fprintf(stderr, "FAIL: the idle window did not scale back to 1\n");
+		rc = 1;
+	}
+	if (min_after < 2) {
+		fprintf(stderr, "FAIL: the tier had %d workers (0 slaves)\n",
+		    min_after - 1);
+		rc = 1;
+	}
+	/* And it stays at 1 slave, never 0, through another idle window. */
+	t0 = sys_now_ms();
+	while (sys_now_ms() - t0 < 6000) {
+		n = sys_worker_list(pids, 32);
+		if (n != 2) {
+			fprintf(stderr, "FAIL: %d workers in an idle window\n", n);
+			rc = 1;
+			break;
+		}
+		sys_sleep_ms(50);
+	}
+	printf("%s\n", rc == 0 ? "PASS" : "FAIL");
+	return rc;
+}
