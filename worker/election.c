@@ -318,6 +318,17 @@ rs_worker_zk_wait_master(rs_worker *w, Rideshare__WorkerInfo **info)
 				    wi, NULL);
 			free(id);
 		} else if (rc == RS_ENOTFOUND) {
+			/* No master and nobody serving any more (all died
+			 * while we waited): step 3's fresh-system rule. */
+			census c;
+			bool won = false;
+			if ((rc = take_census(w, &c)) != RS_OK)
+				return rc;
+			if (c.serving == 0
+			    && (rc = claim_master(w, &won)) != RS_OK)
+				return rc;
+			if (won)
+				return RS_WORKER_PROMOTED;
 			(void) rs_zk_exists(w->zk, MASTER, true);
 		} else {
 			return rc;

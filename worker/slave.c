@@ -428,8 +428,11 @@ catch_up(slave *s)
 
 	if ((rc = rs_worker_mq_open(w, "slave", true, &s->mq)) != RS_OK)
 		return rc;
-	if ((rc = rs_worker_zk_wait_master(w, &mi)) != RS_OK)
+	if ((rc = rs_worker_zk_wait_master(w, &mi)) != RS_OK) {
+		if (rc == RS_WORKER_PROMOTED)
+			(void) rs_mq_delete_queue(s->mq, w->sync_queue);
 		return rc;
+	}
 	rs_info(
 	    NULL, "event=catching_up master=%s pid=%" PRId64, mi->id, mi->pid);
 	rs_worker_notice_follow(w->notice, mi->nng_url);

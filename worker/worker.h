@@ -82,7 +82,8 @@ int rs_worker_zk_update(rs_worker *w);
  * RIDESHARE__ROLE__SLAVE via *role; RS_WORKER_STOPPED on SIGTERM. */
 int rs_worker_zk_bootstrap(rs_worker *w, Rideshare__Role *role);
 /* Waits until a master with role MASTER exists; *info owned by caller
- * (rideshare__worker_info__free_unpacked). */
+ * (rideshare__worker_info__free_unpacked). RS_WORKER_PROMOTED when no
+ * master and no serving worker remained and this one took the role. */
 int rs_worker_zk_wait_master(rs_worker *w, Rideshare__WorkerInfo **info);
 /* Step 5, run when a watch fired: re-arms the watches; *won set when this
  * slave created /rideshare/master (w->epoch set to the new term). */
