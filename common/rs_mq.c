@@ -9,6 +9,7 @@
  * the channel is reopened, so the object stays usable unless it had
  * consumers (they died with the channel: the object becomes dead). */
 #include "rs_mq.h"
+#include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_log.h"
 
@@ -21,6 +22,9 @@
 #include <sys/time.h>
 #include <time.h>
 
+/* Default AMQP heartbeat; RIDESHARE_AMQP_HEARTBEAT_S overrides it. A short
+ * one lets the broker notice a cut-off (not crashed) master sooner, which
+ * hands writeQ's single active consumer to the new master. */
 #define HEARTBEAT_S          10
 #define CONNECT_TIMEOUT_MS   5000
 #define RPC_TIMEOUT_S        10
@@ -561,7 +565,8 @@ mq_open(const char *url, const char *name, int64_t timeout_ms,
 	propt.num_entries = 2;
 	propt.entries = props;
 	r = amqp_login_with_properties(mq->conn, ci.vhost, 0, FRAME_MAX,
-	    HEARTBEAT_S, &propt, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
+	    (int) rs_cfg_long("RIDESHARE_AMQP_HEARTBEAT_S", HEARTBEAT_S, 0, 600),
+	    &propt, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
 		if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION
 		    && r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
