@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Helpers of bench/run.sh (standard library only).
+
+  bench.py snap STACK_DIR ADMIN_URL      CPU ticks + memory of every process
+                                         of the stack, as JSON on stdout
+  bench.py wrkjson FILE                  the BENCH_JSON line of a wrk output
+  bench.py slaves ADMIN_URL              number of serving slaves
+  bench.py pace FILE_MAX CONNS [FILE_CAL DELAY]
+                                         delay (ms) for a paced run at half
+                                         the max req/s of FILE_MAX
+  bench.py report RUN_DIR OUT_JSON       assemble the run, print the table
+"""
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def read_stat(pid):
+    """(comm, utime+stime ticks) of pid, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+    except OSError:
+        return None
+    comm = s[s.index("(") + 1:s.rindex(")")]
+    rest = s[s.rindex(")") + 2:].split()
+    # rest[0] is field 3 (state); utime and stime are fields 14 and 15.
+    if rest[0] == "Z":
+        return None
+    return comm, int(rest[11]) + int(rest[12])
+
+
+def read_mem(pid):
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmHWM:", "VmRSS:")):
+                    out[line.split(":")[0]] = int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
+def children(pid):
+    try:
+        r = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)],
+                           capture_output=True, text=True, check=False)
+    except OSError:
+        return []
+    return [int(x) for x in r.stdout.split()]
+
+
+def pidfile(stack, name):
+    try:
+        with open(os.path.join(stack, "pids", name + ".pid")) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def worker_roles(admin):
+    try:
+        with urllib.request.urlopen(admin + "/api/v1/worker/details",
+                                    timeout=2) as r:
+            d = json.load(r)
+    except Exception:  # noqa: BLE001 - best effort
+        return {}
+    return {w["pid"]: w.get("role", "?") for w in d.get("workers", [])}
+
+
+def snap(stack, admin):
+    """Processes by component: {name: [{pid, comm, ticks, hwm_kb, rss_kb}]}."""
+    comps = {}
+    roles = worker_roles(admin)
+
+    def add(comp, pid):
+        st = read_stat(pid)
+        if st is None:
+            return
+        mem = read_mem(pid)
+        comps.setdefault(comp, []).append({
+            "pid": pid, "comm": st[0], "ticks": st[1],
+            "hwm_kb": mem.get("VmHWM", 0), "rss_kb": mem.get("VmRSS", 0)})
+
+    for name, comp, kids in (("users", "users", False),
+                             ("rides", "rides", False),
+                             ("nginx", "nginx", True),
+                             ("postgres", "postgres", True),
+                             ("rabbitmq", "rabbitmq", True),
+                             ("zookeeper", "zookeeper", False)):
+        pid = pidfile(stack, name)
+        if pid is None:
+            continue
+        add(comp, pid)
+        if kids:
+            for k in children(pid):
+                add(comp, k)
+    orch = pidfile(stack, "orchestrator")
+    if orch is not None:
+        add("orchestrator", orch)
+        n_slave = 0
+        for k in sorted(children(orch)):
+            st = read_stat(k)
+            if st is None or not st[0].startswith("rideshare-worke"):
+                continue
+            role = roles.get(k, "worker")
+            if role == "slave":
+                n_slave += 1
+                add(f"slave{n_slave}", k)
+            else:
+                add(role, k)
+    return comps
+
+
+def wrkjson(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith("BENCH_JSON "):
+                return json.loads(line[len("BENCH_JSON "):])
+    raise SystemExit(f"bench.py: no BENCH_JSON line in {path}")
+
+
+def slaves(admin):
+    return sum(1 for r in worker_roles(admin).values() if r == "slave")
+
+
+def pace(max_json, conns, cal_json=None, cal_delay=None):
+    """Delay per connection so that conns connections make half the max rate.
+
+    A connection's cycle is latency + delay, so rate = conns / cycle. From
+    the max run: target cycle = conns / (max/2). With a calibration run
+    (delay d0 gave rate r0), the real cycle overhead is known and the delay
+    is corrected by the difference."""
+    m = wrkjson(max_json)
+    target_cycle = conns / (m["req_per_s"] / 2.0) * 1000.0
+    if cal_json is None:
+        d = target_cycle - m["p50_ms"] / 2.0
+    else:
+        c = wrkjson(cal_json)
+        cycle0 = conns / c["req_per_s"] * 1000.0
+        d = float(cal_delay) + (target_cycle - cycle0)
+    return max(0.0, d)
+
+
+# ---- report ---------------------------------------------------------------
+
+def load(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def cpu_delta(before, after):
+    """CPU seconds by component between two snaps (processes in both)."""
+    out = {}
+    for comp, procs in after.items():
+        b = {p["pid"]: p["ticks"] for p in before.get(comp, [])}
+        t = sum(p["ticks"] - b[p["pid"]] for p in procs if p["pid"] in b)
+        out[comp] = t / TICK
+    return out
+
+
+def fmt(v, nd=0):
+    if v is None:
+        return "-"
+    return f"{v:,.{nd}f}"
+
+
+def report(run, out_path):
+    meta = load(os.path.join(run, "meta.json"), {})
+    res = {"meta": meta, "floors": {}, "load": {}, "e2e": {}, "ratios": {},
+           "resources": {}, "scaling": {}, "targets": {}}
+    lines = []
+    w = lines.append
+
+    # 1. floors
+    fl = res["floors"]
+    for name in ("civet_rs_http", "civet_raw"):
+        p = os.path.join(run, f"floor_{name}.wrk")
+        if os.path.exists(p):
+            fl[name] = wrkjson(p)
+    for name in ("rpc_1", "rpc_16", "relay_16", "relay_16_batch", "pg"):
+        d = load(os.path.join(run, f"floor_{name}.json"))
+        if d is None:
+            continue
+        b = load(os.path.join(run, f"floor_{name}.before.json"))
+        a = load(os.path.join(run, f"floor_{name}.after.json"))
+        if a is not None and b is not None and d.get("calls"):
+            d["broker_cpu_s_per_1k"] = round(
+                cpu_delta(b, a).get("rabbitmq", 0) / d["calls"] * 1000, 4)
+        fl[name] = d
+    w("== limits of the parts (same run) ==")
+    w(f"{'part':<44}{'ops/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+      f"{'broker CPU s/1k':>17}")
+    for name, label in (("civet_rs_http", "CivetWeb via rs_http, GET 35 B JSON"),
+                        ("civet_raw", "CivetWeb raw handler, same body")):
+        if name in fl:
+            d = fl[name]
+            w(f"{label:<44}{fmt(d['req_per_s']):>10}{d['p50_ms']:>9.2f}"
+              f"{d['p99_ms']:>9.2f}")
+    for name, label in (("rpc_1", "RabbitMQ RPC round trip, 1 client"),
+                        ("rpc_16", "RabbitMQ RPC round trip, 16 clients"),
+                        ("relay_16", "broker path of a read (relay), 16 cl."),
+                        ("relay_16_batch", "  same, acks batched (multiple)")):
+        if name in fl:
+            d = fl[name]
+            w(f"{label:<44}{fmt(d['calls_per_s']):>10}{d['p50_ms']:>9.2f}"
+              f"{d['p99_ms']:>9.2f}{d.get('broker_cpu_s_per_1k', 0):>17.3f}")
+    if "pg" in fl:
+        d = fl["pg"]
+        w(f"{'PostgreSQL PK SELECT, ' + str(d['clients']) + ' conns':<44}"
+          f"{fmt(d['select_per_s']):>10}{d['select_p50_ms']:>9.2f}"
+          f"{d['select_p99_ms']:>9.2f}")
+        w(f"{'PostgreSQL 1-row INSERT, ' + str(d['clients']) + ' conns':<44}"
+          f"{fmt(d['insert_per_s']):>10}{d['insert_p50_ms']:>9.2f}"
+          f"{d['insert_p99_ms']:>9.2f}")
+
+    ld = load(os.path.join(run, "load.json"))
+    if ld is not None:
+        res["load"] = ld
+        w("")
+        w(f"data: {ld['users']} users at {fmt(ld['user_writes_per_s'])}/s, "
+          f"{ld['rides']} rides at {fmt(ld['ride_writes_per_s'])}/s "
+          f"(rs_rpc, {ld['clients']} clients, through the orchestrator)")
+
+    # 2. end to end + 4. CPU per 1000 requests
+    scen = meta.get("scenarios", [])
+    e2e = res["e2e"]
+    w("")
+    w("== end to end through the edge (wrk, keep-alive) ==")
+    w(f"{'scenario':<34}{'conns':>6}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
+      f"{'non2xx':>7}{'CPU s/1k':>9}")
+    for s in scen:
+        name = s["name"]
+        p = os.path.join(run, f"e2e_{name}.wrk")
+        if not os.path.exists(p):
+            continue
+        d = wrkjson(p)
+        b = load(os.path.join(run, f"e2e_{name}.before.json"), {})
+        a = load(os.path.join(run, f"e2e_{name}.after.json"), {})
+        cpu = cpu_delta(b, a)
+        per_k = {k: v / d["requests"] * 1000.0 for k, v in cpu.items()} \
+            if d["requests"] else {}
+        d["cpu_s_per_1k"] = {k: round(v, 4) for k, v in sorted(per_k.items())}
+        d["cpu_s_per_1k_total"] = round(sum(per_k.values()), 4)
+        d.update({k: s[k] for k in s if k != "name"})
+        e2e[name] = d
+        w(f"{s.get('label', name):<34}{s.get('conns', ''):>6}"
+          f"{fmt(d['req_per_s']):>9}{d['p50_ms']:>8.2f}{d['p99_ms']:>8.2f}"
+          f"{d['non2xx']:>7}{d['cpu_s_per_1k_total']:>9.3f}")
+
+    # CPU breakdown
+    comps = sorted({c for d in e2e.values() for c in d["cpu_s_per_1k"]})
+    if comps:
+        w("")
+        w("== CPU seconds per 1,000 requests, by process group ==")
+        w(f"{'scenario':<16}" + "".join(f"{c[:9]:>10}" for c in comps))
+        for name, d in e2e.items():
+            w(f"{name:<16}" + "".join(
+                f"{d['cpu_s_per_1k'].get(c, 0):>10.3f}" for c in comps))
+
+    # 3. ratios
+    ra = res["ratios"]
+    rpc = fl.get("rpc_16", {}).get("calls_per_s")
+    civ = fl.get("civet_rs_http", {}).get("req_per_s")
+    w("")
+    w("== ratios (end-to-end read req/s over the limits) ==")
+    for name in ("rides_list", "ride_get", "users_list"):
+        if name in e2e:
+            r = e2e[name]["req_per_s"]
+            ra[name] = {"over_rpc": r / rpc if rpc else None,
+                        "over_civetweb": r / civ if civ else None}
+            rel = fl.get("relay_16", {}).get("calls_per_s")
+            ra[name]["over_broker_path"] = r / rel if rel else None
+            w(f"{name:<16} / raw RPC {ra[name]['over_rpc']:6.1%}   "
+              f"/ CivetWeb {ra[name]['over_civetweb']:6.1%}   "
+              f"/ broker path {ra[name]['over_broker_path'] or 0:6.1%}")
+
+    # 4. peak RSS
+    mem = load(os.path.join(run, "mem.json"), {})
+    rss = res["resources"]
+    w("")
+    w("== peak RSS (VmHWM) at the end of the run ==")
+    for comp, procs in sorted(mem.items()):
+        rss[comp] = [{"pid": p["pid"], "comm": p["comm"],
+                      "hwm_kb": p["hwm_kb"]} for p in procs]
+        if len(procs) == 1:
+            w(f"{comp:<14}{procs[0]['hwm_kb'] / 1024:8.1f} MB")
+        else:
+            top = max(p["hwm_kb"] for p in procs)
+            tot = sum(p["hwm_kb"] for p in procs)
+            w(f"{comp:<14}{top / 1024:8.1f} MB largest of {len(procs)} "
+              f"processes (sum of peaks {tot / 1024:.1f} MB)")
+
+    # 5. scaling
+    sc = res["scaling"]
+    rows = []
+    for n in (1, 2, 4):
+        row = {}
+        for name in ("rides_list", "ride_get"):
+            p = os.path.join(run, f"scale{n}_{name}.wrk")
+            if n == 1 and name in e2e:
+                row[name] = e2e[name]["req_per_s"]
+            elif os.path.exists(p):
+                row[name] = wrkjson(p)["req_per_s"]
+        if row:
+            sc[str(n)] = row
+            rows.append((n, row))
+    if rows:
+        w("")
+        w("== read req/s by number of slaves (2 cores: overhead, not speed-up) ==")
+        w(f"{'slaves':<8}{'rides_list':>12}{'ride_get':>12}")
+        for n, row in rows:
+            w(f"{n:<8}{fmt(row.get('rides_list')):>12}"
+              f"{fmt(row.get('ride_get')):>12}")
+
+    # targets
+    tg = res["targets"]
+    best_read = max((e2e[n]["req_per_s"] for n in ("rides_list", "ride_get")
+                     if n in e2e), default=None)
+    if best_read and rpc:
+        tg["read_over_rpc"] = {"target": ">= 40%",
+                               "value": best_read / rpc,
+                               "met": best_read / rpc >= 0.40}
+    p99s = [e2e[n]["p99_ms"] for n in ("rides_list_half", "ride_get_half")
+            if n in e2e]
+    if p99s:
+        tg["p99_read_half_load_ms"] = {"target": "< 5", "value": max(p99s),
+                                       "met": max(p99s) < 5.0}
+    writes = [e2e[n]["req_per_s"] for n in ("users_put", "rides_post")
+              if n in e2e and e2e[n]["non2xx"] == 0]
+    if writes:
+        tg["acked_writes_per_s"] = {"target": ">= 2000", "value": max(writes),
+                                    "met": max(writes) >= 2000}
+    worker_hwm = [p["hwm_kb"] for c, ps in mem.items()
+                  if c in ("master", "worker") or c.startswith("slave")
+                  for p in ps]
+    for n in (2, 4):
+        m = load(os.path.join(run, f"scale{n}_mem.json"), {})
+        worker_hwm += [p["hwm_kb"] for c, ps in m.items()
+                       if c in ("master", "worker") or c.startswith("slave")
+                       for p in ps]
+    if worker_hwm:
+        tg["worker_rss_mb"] = {"target": "< 20", "value": max(worker_hwm) / 1024,
+                               "met": max(worker_hwm) / 1024 < 20}
+    if tg:
+        w("")
+        w("== targets (issue 7) ==")
+        for k, v in tg.items():
+            val = v["value"]
+            sval = f"{val:.1%}" if k == "read_over_rpc" else f"{val:,.1f}"
+            w(f"{k:<24}{v['target']:>10}{sval:>12}  "
+              f"{'met' if v['met'] else 'NOT met'}")
+
+    text = "\n".join(lines)
+    print(text)
+    res["table"] = text
+    with open(out_path, "w") as f:
+        json.dump(res, f, indent=1, sort_keys=False)
+        f.write("\n")
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd = argv[1]
+    if cmd == "snap" and len(argv) == 4:
+        json.dump(snap(argv[2], argv[3]), sys.stdout)
+        print()
+    elif cmd == "wrkjson" and len(argv) == 3:
+        json.dump(wrkjson(argv[2]), sys.stdout)
+        print()
+    elif cmd == "slaves" and len(argv) == 3:
+        print(slaves(argv[2]))
+    elif cmd == "pace" and len(argv) in (4, 6):
+        print(f"{pace(argv[2], int(argv[3]), *argv[4:]):.2f}")
+    elif cmd == "report" and len(argv) == 4:
+        report(argv[2], argv[3])
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# ./rideshare bench: throughput and latency of RideShare-C against the limits
+# of its parts, measured in one run on this machine (issue 7,
+# docs/performance.md).
+#
+#   bench/run.sh [--duration S] [--conns N] [--no-scaling] [--quick]
+#
+#   --duration S   seconds of every timed wrk run (default 10)
+#   --conns N      wrk connections of the end-to-end runs (default 16 = the
+#                  services' RIDESHARE_HTTP_THREADS; CivetWeb serves one
+#                  keep-alive connection per worker thread)
+#   --no-scaling   skip the 2- and 4-slave stacks
+#   --quick        --duration 3, floors shortened (a smoke run, not numbers)
+#
+# What it does, all on 127.0.0.1 ports from RIDESHARE_BENCH_PORT_BASE
+# (default 26000) with the stack in /tmp/rs-bench-<base>:
+#   1. builds the services and the bench programs (unless RIDESHARE_NO_BUILD=1)
+#   2. starts a throwaway stack with exactly 1 slave (RIDESHARE_MIN_SLAVES =
+#      RIDESHARE_MAX_SLAVES, so autoscaling cannot change it mid-run)
+#   3. limits of the parts: civet_floor (rs_http and raw CivetWeb, wrk),
+#      rpc_floor (RabbitMQ RPC, 1 and 16 clients; with --relay the broker
+#      path of a read, acks one by one and batched), pg_floor (libpq, 4
+#      connections)
+#   4. loads 100 users and 10,000 upcoming rides (bench_load, 16 rs_rpc
+#      clients, 1,000 (source, destination) pairs of 10 rides)
+#   5. end-to-end wrk runs through the edge (bench/wrk/*.lua), each with CPU
+#      ticks of every process before/after; paced half-load read runs
+#   6. peak RSS of every process, stack down
+#   7. stacks with 2 and 4 slaves: same data, the two read scenarios
+#   8. table on stdout, JSON in bench/results/<UTC date-time>.json
+# The stack is always stopped (trap). Total time about 5 minutes.
+set -euo pipefail
+
+ARGS=("$@")
+ROOT=$(cd "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/.." && pwd)
+BENCH=$ROOT/bench
+DUR=10
+CONNS=16
+SCALING=1
+QUICK=0
+while (($#)); do
+	case $1 in
+	--duration) DUR=${2:?}; shift 2 ;;
+	--conns) CONNS=${2:?}; shift 2 ;;
+	--no-scaling) SCALING=0; shift ;;
+	--quick) QUICK=1; DUR=3; shift ;;
+	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+[[ $DUR =~ ^[0-9]+$ && $DUR -ge 1 ]] || { echo "bench: bad --duration" >&2; exit 2; }
+[[ $CONNS =~ ^[0-9]+$ && $CONNS -ge 2 ]] || { echo "bench: bad --conns" >&2; exit 2; }
+
+BASE=${RIDESHARE_BENCH_PORT_BASE:-26000}
+BUILD=$(realpath -m -- "${RIDESHARE_BUILD_DIR:-$ROOT/build}")
+BIN=$BUILD/bench
+STACK=/tmp/rs-bench-$BASE
+EDGE=http://127.0.0.1:$BASE
+ADMIN=http://127.0.0.1:$((BASE + 10))
+AMQP=amqp://guest:guest@127.0.0.1:$((BASE + 21))
+PGCI="host=127.0.0.1 port=$((BASE + 20)) user=postgres dbname=postgres"
+FLOOR_PORT=$((BASE + 50))
+WRK_THREADS=2
+PY=$(command -v python3)
+RUN=$(mktemp -d /tmp/rs-bench-run.XXXXXX)
+T0=$SECONDS
+STACK_UP=0
+FLOOR_PID=
+
+# Loaded ride pairs (bench_load --src/--dst, the wrk scripts' arguments).
+SRC=1:25
+DST=101:140
+NUSERS=100
+NRIDES=10000
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# Only this run's stack: port overrides of the caller would point elsewhere.
+for n in EDGE USERS RIDES ADMIN PG AMQP AMQP_DIST EPMD ZK; do
+	unset "RIDESHARE_${n}_PORT"
+done
+unset RIDESHARE_AMQP_URL RIDESHARE_PG_CONNINFO RIDESHARE_ZK_HOSTS RIDESHARE_EDGE_URL
+
+stack() {
+	RIDESHARE_PORT_BASE=$BASE RIDESHARE_STACK_DIR=$STACK RIDESHARE_BUILD_DIR=$BUILD \
+		RIDESHARE_NO_BUILD=1 "$ROOT/rideshare" "$@"
+}
+
+stack_down() {
+	((STACK_UP)) || return 0
+	stack down --purge >>"$RUN/stack.log" 2>&1 || say "warning: stack down failed (see $RUN/stack.log)"
+	STACK_UP=0
+}
+
+# stack_up N: a fresh stack with exactly N slaves, serving.
+stack_up() {
+	local n=$1 deadline
+	if [[ -d $STACK ]]; then
+		say "clearing a stack left in $STACK"
+		STACK_UP=1
+		stack_down
+	fi
+	say "stack up ($n slave(s)) on port base $BASE"
+	STACK_UP=1
+	RIDESHARE_MIN_SLAVES=$n RIDESHARE_MAX_SLAVES=$n stack up --detach >>"$RUN/stack.log" 2>&1 ||
+		{ tail -30 "$RUN/stack.log" >&2; die "stack did not start"; }
+	deadline=$((SECONDS + 60))
+	until [[ $("$PY" "$BENCH/bench.py" slaves "$ADMIN") == "$n" ]]; do
+		((SECONDS < deadline)) || die "$n slave(s) not serving after 60 s"
+		sleep 0.2
+	done
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT
+	trap '' INT TERM
+	if [[ -n $FLOOR_PID ]]; then
+		kill "$FLOOR_PID" 2>/dev/null || true
+		wait "$FLOOR_PID" 2>/dev/null || true
+	fi
+	stack_down
+	if ((rc == 0)); then
+		rm -rf -- "$RUN"
+	else
+		say "failed; intermediate files kept in $RUN"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------ build
+if [[ ${RIDESHARE_NO_BUILD-} != 1 ]]; then
+	[[ ${RIDESHARE_NO_DEPS-} == 1 ]] || "$ROOT/rideshare" deps >/dev/null
+	say "building into $BUILD"
+	[[ -f $BUILD/CMakeCache.txt ]] || cmake -S "$ROOT" -B "$BUILD" >"$RUN/build.log" 2>&1 ||
+		{ tail -30 "$RUN/build.log" >&2; die "cmake configure failed"; }
+	cmake --build "$BUILD" -j"$(nproc)" --target rideshare-orchestrator rideshare-worker \
+		rideshare-users rideshare-rides civet_floor rpc_floor pg_floor bench_load \
+		>>"$RUN/build.log" 2>&1 || { tail -30 "$RUN/build.log" >&2; die "build failed"; }
+fi
+for b in civet_floor rpc_floor pg_floor bench_load; do
+	[[ -x $BIN/$b ]] || die "$BIN/$b is missing (build the bench targets)"
+done
+command -v wrk >/dev/null || die "wrk is not installed (./rideshare deps)"
+
+# ------------------------------------------------------------------ meta
+json_str() { "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+SCEN=$RUN/scenarios.jsonl
+: >"$SCEN"
+
+# ------------------------------------------------------------------ helpers
+
+# snap FILE: CPU ticks and memory of every process of the stack.
+snap() { "$PY" "$BENCH/bench.py" snap "$STACK" "$ADMIN" >"$1"; }
+
+# wrk_run OUT CONNS DURATION SCRIPT URL [ARGS...]
+wrk_run() {
+	local out=$1 c=$2 d=$3 script=$4 url=$5
+	shift 5
+	wrk -t"$WRK_THREADS" -c"$c" -d"${d}s" --latency -s "$BENCH/wrk/$script" "$url" -- "$@" \
+		>"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	grep -q '^BENCH_JSON ' "$out" || { cat "$out" >&2; die "wrk printed no result"; }
+}
+
+# scenario NAME LABEL CONNS SCRIPT [ARGS...]: a timed end-to-end run with
+# CPU snapshots around it.
+scenario() {
+	local name=$1 label=$2 c=$3 script=$4
+	shift 4
+	snap "$RUN/e2e_$name.before.json"
+	wrk_run "$RUN/e2e_$name.wrk" "$c" "$DUR" "$script" "$EDGE/" "$@"
+	snap "$RUN/e2e_$name.after.json"
+	printf '{"name": %s, "label": %s, "conns": %d, "seconds": %d, "delay_ms": %s}\n' \
+		"$(json_str "$name")" "$(json_str "$label")" "$c" "$DUR" "${BENCH_DELAY_MS:-0}" >>"$SCEN"
+	say "$(printf '%-26s %s' "$label" "$("$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); print("%.0f req/s  p50 %.2f ms  p99 %.2f ms  non2xx %d" % (d["req_per_s"], d["p50_ms"], d["p99_ms"], d["non2xx"]))' "$("$PY" "$BENCH/bench.py" wrkjson "$RUN/e2e_$name.wrk")")")"
+}
+
+# expect CODE METHOD PATH [BODY]: one request through the edge, before a
+# scenario, so a broken route fails loudly instead of as a fast 4xx run.
+expect() {
+	local want=$1 method=$2 path=$3 body=${4-} got
+	got=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' \
+		${body:+--data "$body"} "$EDGE$path")
+	[[ $got == "$want" ]] || die "$method $path answered $got, expected $want"
+}
+
+# half NAME LABEL SCRIPT ARGS...: paced run at half the max req/s of NAME.
+half() {
+	local name=$1 label=$2 script=$3 d0 d1
+	shift 3
+	d0=$("$PY" "$BENCH/bench.py" pace "$RUN/e2e_$name.wrk" "$CONNS")
+	BENCH_DELAY_MS=$d0 wrk_run "$RUN/cal_$name.wrk" "$CONNS" 3 "$script" "$EDGE/" "$@"
+	d1=$("$PY" "$BENCH/bench.py" pace "$RUN/e2e_$name.wrk" "$CONNS" "$RUN/cal_$name.wrk" "$d0")
+	BENCH_DELAY_MS=$d1 scenario "${name}_half" "$label" "$CONNS" "$script" "$@"
+}
+
+load_data() {
+	"$BIN/bench_load" --url "$AMQP" --clients 16 --users "$NUSERS" --rides "$NRIDES" \
+		--prefix bench_u --src "$SRC" --dst "$DST" >"$1" 2>"$1.err" ||
+		{ cat "$1.err" >&2; die "loading the data failed"; }
+}
+
+# ------------------------------------------------------------------ stack 1
+stack_up 1
+
+say "limits of the parts"
+FL_DUR=$DUR
+((QUICK)) && FL_DUR=2
+for mode in rs_http raw; do
+	args=(--port "$FLOOR_PORT" --threads 16)
+	[[ $mode == raw ]] && args+=(--raw)
+	"$BIN/civet_floor" "${args[@]}" >"$RUN/civet_$mode.out" 2>"$RUN/civet_$mode.log" &
+	FLOOR_PID=$!
+	for _ in $(seq 100); do
+		grep -q listening "$RUN/civet_$mode.out" 2>/dev/null && break
+		sleep 0.05
+	done
+	wrk_run "$RUN/floor_civet_$mode.wrk" "$CONNS" "$FL_DUR" floor.lua "http://127.0.0.1:$FLOOR_PORT/floor"
+	kill "$FLOOR_PID"
+	wait "$FLOOR_PID" || true
+	FLOOR_PID=
+done
+# rpc_floor NAME ARGS...: with the broker's CPU before/after.
+rpc_floor() {
+	local name=$1
+	shift
+	snap "$RUN/floor_$name.before.json"
+	"$BIN/rpc_floor" --url "$AMQP" "$@" >"$RUN/floor_$name.json"
+	snap "$RUN/floor_$name.after.json"
+}
+rpc_floor rpc_1 --clients 1 --seconds "$((FL_DUR > 5 ? 5 : FL_DUR))"
+rpc_floor rpc_16 --clients 16 --seconds "$FL_DUR"
+rpc_floor relay_16 --clients 16 --seconds "$FL_DUR" --relay
+rpc_floor relay_16_batch --clients 16 --seconds "$FL_DUR" --relay --ack batch
+"$BIN/pg_floor" --conninfo "$PGCI" --clients 4 --seconds "$((FL_DUR > 5 ? 5 : FL_DUR))" >"$RUN/floor_pg.json"
+
+say "loading $NUSERS users and $NRIDES rides"
+load_data "$RUN/load.json"
+IDS=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%d:%d" % (d["first_ride_id"], d["last_ride_id"]))' "$RUN/load.json")
+
+say "end to end through the edge ($CONNS connections, ${DUR} s each)"
+expect 200 GET "/api/v1/rides?source=1&destination=101"
+scenario rides_list "GET /rides?source&destination" "$CONNS" rides_list.lua "$SRC" "$DST"
+expect 200 GET "/api/v1/rides/${IDS%%:*}"
+scenario ride_get "GET /rides/{id}" "$CONNS" ride_get.lua "$IDS"
+expect 200 GET /api/v1/users
+scenario users_list "GET /users ($NUSERS users)" "$CONNS" users_list.lua
+half rides_list "  same, paced to half max" rides_list.lua "$SRC" "$DST"
+half ride_get "  same, paced to half max" ride_get.lua "$IDS"
+RUNID=r$(date +%s)
+expect 201 PUT /api/v1/users "{\"username\": \"${RUNID}_probe\", \"password\": \"3d725109c7e7c0bfb9d709836735b56d943d263f\"}"
+scenario users_put "PUT /users (unique names)" "$CONNS" users_put.lua "${RUNID}_put"
+expect 201 POST /api/v1/rides '{"created_by": "bench_u1", "timestamp": "01-01-2031:00-00-10", "source": 150, "destination": 170}'
+scenario rides_post "POST /rides" "$CONNS" rides_post.lua bench_u "$NUSERS"
+scenario mix "90/10 read/write mix" "$CONNS" mix.lua "$IDS" "$SRC" "$DST" "${RUNID}_mix"
+snap "$RUN/mem.json"
+stack_down
+
+# ------------------------------------------------------------------ scaling
+if ((SCALING)); then
+	for n in 2 4; do
+		stack_up "$n"
+		say "scaling: $n slaves, loading"
+		load_data "$RUN/scale${n}_load.json"
+		IDS=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%d:%d" % (d["first_ride_id"], d["last_ride_id"]))' "$RUN/scale${n}_load.json")
+		wrk_run "$RUN/scale${n}_rides_list.wrk" "$CONNS" "$DUR" rides_list.lua "$EDGE/" "$SRC" "$DST"
+		wrk_run "$RUN/scale${n}_ride_get.wrk" "$CONNS" "$DUR" ride_get.lua "$EDGE/" "$IDS"
+		snap "$RUN/scale${n}_mem.json"
+		stack_down
+	done
+fi
+
+# ------------------------------------------------------------------ report
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+"$PY" - "$RUN" "${ARGS[@]}" <<EOF
+import json, os, platform, subprocess, sys
+run = sys.argv[1]
+cpu = "?"
+for line in open("/proc/cpuinfo"):
+    if line.startswith("model name"):
+        cpu = line.split(":", 1)[1].strip()
+        break
+mem_kb = 0
+for line in open("/proc/meminfo"):
+    if line.startswith("MemTotal:"):
+        mem_kb = int(line.split()[1])
+def git(*a):
+    try:
+        return subprocess.run(["git", "-C", "$ROOT", *a], capture_output=True,
+                              text=True).stdout.strip()
+    except OSError:
+        return ""
+scen = [json.loads(l) for l in open(os.path.join(run, "scenarios.jsonl")) if l.strip()]
+meta = {
+    "date_utc": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+    "commit": git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else ""),
+    "machine": {"nproc": os.cpu_count(), "cpu": cpu, "mem_gb": round(mem_kb / 1048576, 1),
+                "kernel": platform.release()},
+    "loadavg_start": "$LOAD_START", "loadavg_end": "$LOAD_END",
+    "duration_s": $DUR, "conns": $CONNS, "wrk_threads": $WRK_THREADS,
+    "http_threads": 16, "log_level": "${RIDESHARE_LOG_LEVEL:-info}",
+    "data": {"users": $NUSERS, "rides": $NRIDES, "src": "$SRC", "dst": "$DST"},
+    "command": "./rideshare bench" + " ".join([""] + sys.argv[2:]),
+    "elapsed_s": $((SECONDS - T0)),
+    "scenarios": scen,
+}
+json.dump(meta, open(os.path.join(run, "meta.json"), "w"), indent=1)
+EOF
+mkdir -p "$BENCH/results"
+OUT=$BENCH/results/$(date -u +%Y-%m-%dT%H%M%SZ).json
+echo
+"$PY" "$BENCH/bench.py" report "$RUN" "$OUT"
+echo
+say "load average: start $LOAD_START, end $LOAD_END; $((SECONDS - T0)) s in total"
+say "results: $OUT"
