@@ -15,12 +15,15 @@
 #include <time.h>
 
 #define CONNECT_WAIT_MS 1000
-/* Below the broker's heartbeat timeout (rs_mq asks for 10 s). */
-#define IDLE_RECYCLE_MS 7000
+/* rs_mq's default AMQP heartbeat (RIDESHARE_AMQP_HEARTBEAT_S). */
+#define DEFAULT_HEARTBEAT_S 10
 
 static char *amqp_url;
 static char *target_queue;
 static int timeout_ms = 5000;
+/* Clients idle this long are replaced before use (0: never): 70 % of the
+ * heartbeat interval, safely before the broker gives up on them. */
+static int64_t idle_recycle_ms = DEFAULT_HEARTBEAT_S * 700;
 
 static pthread_key_t rpc_key;
 static pthread_once_t rpc_key_once = PTHREAD_ONCE_INIT;
@@ -94,16 +97,20 @@ rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 void
 rs_gw_rpc_init_from_env(void)
 {
+	long hb = rs_cfg_long("RIDESHARE_AMQP_HEARTBEAT_S",
+	    DEFAULT_HEARTBEAT_S, 0, 600);
+
 	rs_gw_rpc_init(rs_cfg_str("RIDESHARE_AMQP_URL",
 	                   "amqp://guest:guest@127.0.0.1:8101"),
 	    "orchestrator",
 	    (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000));
+	idle_recycle_ms = (int64_t) hb * 700;
 }
 
 /* The calling thread's client, created on first use. An idle client
  * sends no AMQP heartbeats (librabbitmq only does I/O inside calls), so
  * the broker drops it after its heartbeat timeout; rather than find that
- * out by a failed publish, a client idle for IDLE_RECYCLE_MS is replaced
+ * out by a failed publish, a client idle for idle_recycle_ms is replaced
  * before use. */
 static int
 thread_rpc(const char *rid, rs_rpc **out)
@@ -123,7 +130,8 @@ thread_rpc(const char *rid, rs_rpc **out)
 			return RS_ENOMEM;
 		}
 	}
-	if (t->rpc != NULL && now - t->last_ms >= IDLE_RECYCLE_MS) {
+	if (t->rpc != NULL && idle_recycle_ms > 0 &&
+	    now - t->last_ms >= idle_recycle_ms) {
 		rs_debug(rid, "event=rpc_recycle idle_ms=%lld",
 		    (long long) (now - t->last_ms));
 		rs_rpc_destroy(t->rpc);
