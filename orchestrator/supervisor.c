@@ -25,6 +25,7 @@ struct rs_orch_supervisor {
 	pthread_t thr;
 	bool started;
 	_Atomic bool stop;
+	int shutdown_ms; /* > 0: stop the workers before the thread ends */
 	pthread_mutex_t crash_lock;
 	unsigned next_no;
 	int64_t spawn_block_until;
@@ -241,6 +242,8 @@ tick(rs_orch_supervisor *s)
 		stop_worker(s, &t[plan.stop[i]], "scale_in");
 }
 
+static void stop_workers_in_order(rs_orch_supervisor *s, int timeout_ms);
+
 static void *
 run(void *arg)
 {
@@ -253,6 +256,11 @@ run(void *arg)
 		tick(s);
 		rs_orch_workers_wait(s->w, TICK_MS);
 	}
+	/* Workers get PR_SET_PDEATHSIG when the thread that forked them
+	 * ends: this thread must outlive them, so the ordered stop runs
+	 * here. */
+	if (s->shutdown_ms > 0)
+		stop_workers_in_order(s, s->shutdown_ms);
 	return NULL;
 }
 
@@ -356,18 +364,13 @@ stop_all(rs_orch_supervisor *s, bool masters, int64_t deadline)
 	}
 }
 
-void
-rs_orch_supervisor_shutdown(rs_orch_supervisor *s, int timeout_ms)
+static void
+stop_workers_in_order(rs_orch_supervisor *s, int timeout_ms)
 {
 	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
 	int64_t deadline = mono_ms() + timeout_ms;
 	size_t n;
 
-	atomic_store(&s->stop, true);
-	rs_orch_workers_poke(s->w);
-	if (s->started)
-		pthread_join(s->thr, NULL);
-	s->started = false;
 	stop_all(s, false, deadline);
 	stop_all(s, true, deadline);
 	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, NULL);
@@ -382,6 +385,19 @@ rs_orch_supervisor_shutdown(rs_orch_supervisor *s, int timeout_ms)
 		(void) rs_orch_spawner_reap(s->sp, on_worker_exit, s);
 		nanosleep(&ts, NULL);
 	}
+}
+
+void
+rs_orch_supervisor_shutdown(rs_orch_supervisor *s, int timeout_ms)
+{
+	s->shutdown_ms = timeout_ms > 0 ? timeout_ms : 1;
+	atomic_store(&s->stop, true);
+	rs_orch_workers_poke(s->w);
+	if (s->started)
+		pthread_join(s->thr, NULL);
+	else
+		stop_workers_in_order(s, s->shutdown_ms);
+	s->started = false;
 }
 
 void
