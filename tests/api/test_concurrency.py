@@ -1,0 +1,98 @@
+"""Rules that must hold when clients race each other (the master re-checks
+inside its write transaction; the gateway's checks alone could not)."""
+import concurrent.futures as cf
+
+from conftest import PASSWORD, USERS, Api, ts
+
+N = 12
+
+
+def parallel(fn, n=N):
+    with cf.ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(fn, range(n)))
+
+
+def test_same_username_added_concurrently_once(api):
+    def add(_):
+        return Api().put("/api/v1/users", json={"username": "dup", "password": PASSWORD}).status_code
+    codes = parallel(add)
+    assert sorted(codes) == [201] + [400] * (N - 1)
+    assert api.users() == ["dup"]
+
+
+def test_same_user_joins_concurrently_once(api):
+    api.add_user("alice")
+    api.add_user("bob")
+    api.add_ride("alice")
+
+    def join(_):
+        return Api().post("/api/v1/rides/1", json={"username": "bob"}).status_code
+    codes = parallel(join)
+    assert sorted(codes) == [200] + [400] * (N - 1)
+    assert api.ride(1)["users"] == ["bob"]
+
+
+def test_concurrent_joins_all_land_in_order_of_commit(api):
+    api.add_user("alice")
+    names = ["j%02d" % i for i in range(N)]
+    for n in names:
+        api.add_user(n)
+    api.add_ride("alice")
+
+    def join(i):
+        return Api().post("/api/v1/rides/1", json={"username": names[i]}).status_code
+    assert parallel(join) == [200] * N
+    users = api.ride(1)["users"]
+    assert sorted(users) == names and len(set(users)) == N
+
+
+def test_user_deleted_while_creating_rides_owns_none(api):
+    """Creates race the deletion of their creator: whatever interleaving,
+    no ride may survive whose creator is gone."""
+    for round_ in range(3):
+        api.add_user("ghost")
+        when = ts()
+
+        def work(i):
+            a = Api()
+            if i == N // 2:
+                return a.delete("/api/v1/users/ghost").status_code
+            return a.post("/api/v1/rides", json={"created_by": "ghost", "timestamp": when,
+                                                  "source": 1, "destination": 2}).status_code
+        codes = parallel(work)
+        assert codes[N // 2] == 200
+        assert all(c in (201, 400) for i, c in enumerate(codes) if i != N // 2), codes
+        assert "ghost" not in api.users()
+        assert api.ride_count() == 0, "a ride outlived its creator (round %d)" % round_
+        r = api.get("/api/v1/rides?source=1&destination=2")
+        assert r.status_code == 204
+
+
+def test_user_deleted_while_joining_is_never_a_member(api):
+    api.add_user("alice")
+    for round_ in range(3):
+        api.add_user("ghost")
+        api.add_ride("alice")
+        ride_id = round_ + 1
+
+        def work(i):
+            a = Api()
+            if i == 0:
+                return a.delete("/api/v1/users/ghost").status_code
+            return a.post("/api/v1/rides/%d" % ride_id, json={"username": "ghost"}).status_code
+        codes = parallel(work, n=4)
+        assert codes[0] == 200
+        assert all(c in (200, 204, 400) for c in codes[1:]), codes
+        assert api.ride(ride_id)["users"] == []
+
+
+def test_count_is_exact_under_concurrency(api):
+    api.reset_count(USERS)
+
+    def hit(_):
+        a = Api()
+        for _ in range(10):
+            a.get("/api/v1/users")
+        return 0
+    parallel(hit)
+    assert api.count(USERS) == N * 10
