@@ -7,7 +7,8 @@
 #include <signal.h>
 #include <pthread.h>
 
-static sigset_t stop_signals(void)
+static sigset_t
+stop_signals(void)
 {
 	sigset_t set;
 
@@ -43,7 +44,8 @@ rs_gw_count_get(rs_http_req *req, void *arg)
 	json_t *a = json_array();
 
 	json_array_append_new(a,
-	    json_integer((json_int_t) rs_http_count_get(rs_http_req_server(req))));
+	    json_integer(
+	        (json_int_t) rs_http_count_get(rs_http_req_server(req))));
 	rs_http_reply_json(req, 200, a);
 }
 
@@ -55,8 +57,7 @@ rs_gw_count_reset(rs_http_req *req, void *arg)
 }
 
 int
-rs_gw_body_object(rs_http_req *req, const char *const *allowed,
-    json_t **out)
+rs_gw_body_object(rs_http_req *req, const char *const *allowed, json_t **out)
 {
 	char why[RS_GW_WHY_LEN];
 	const char *body;

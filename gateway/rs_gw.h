@@ -28,7 +28,7 @@ void rs_gw_db_clear(rs_http_req *req, void *arg);
 /* Parses the request body as a JSON object with no keys outside allowed
  * (NULL-terminated). RS_OK and *out (json_decref it); otherwise it has
  * answered 400 {"error": ...} and returns RS_EINVAL. */
-int rs_gw_body_object(rs_http_req *req, const char *const *allowed,
-    json_t **out);
+int rs_gw_body_object(
+    rs_http_req *req, const char *const *allowed, json_t **out);
 
 #endif

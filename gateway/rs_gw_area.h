@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 struct rs_gw_area {
-	int no;           /* area number, 1..198 in the reference data */
+	int no; /* area number, 1..198 in the reference data */
 	const char *name; /* e.g. "Kempegowda Ward" */
 };
 

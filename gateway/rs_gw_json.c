@@ -10,21 +10,23 @@ static int
 blank(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r'
+		    && s[i] != '\n')
 			return 0;
 	}
 	return 1;
 }
 
 int
-rs_gw_json_object(const char *body, size_t len, json_t **out,
-    char why[RS_GW_WHY_LEN])
+rs_gw_json_object(
+    const char *body, size_t len, json_t **out, char why[RS_GW_WHY_LEN])
 {
 	json_error_t err;
 	json_t *j;
 
 	if (body == NULL || blank(body, len)) {
-		snprintf(why, RS_GW_WHY_LEN, "request body must be a JSON object");
+		snprintf(
+		    why, RS_GW_WHY_LEN, "request body must be a JSON object");
 		return RS_EINVAL;
 	}
 	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
@@ -36,7 +38,8 @@ rs_gw_json_object(const char *body, size_t len, json_t **out,
 		return RS_EINVAL;
 	}
 	if (!json_is_object(j)) {
-		snprintf(why, RS_GW_WHY_LEN, "request body must be a JSON object");
+		snprintf(
+		    why, RS_GW_WHY_LEN, "request body must be a JSON object");
 		json_decref(j);
 		return RS_EINVAL;
 	}
@@ -45,13 +48,14 @@ rs_gw_json_object(const char *body, size_t len, json_t **out,
 }
 
 int
-rs_gw_json_only(const json_t *obj, const char *const *allowed,
-    char why[RS_GW_WHY_LEN])
+rs_gw_json_only(
+    const json_t *obj, const char *const *allowed, char why[RS_GW_WHY_LEN])
 {
 	const char *key;
 	json_t *v;
 
-	json_object_foreach((json_t *) obj, key, v) {
+	json_object_foreach((json_t *) obj, key, v)
+	{
 		int ok = 0;
 		for (size_t i = 0; allowed[i] != NULL; i++) {
 			if (strcmp(key, allowed[i]) == 0) {
@@ -62,11 +66,12 @@ rs_gw_json_only(const json_t *obj, const char *const *allowed,
 		if (!ok) {
 			size_t n = strlen(key), cut = n > 64 ? 64 : n;
 			/* Never cut inside a UTF-8 sequence. */
-			while (cut > 0 && cut < n &&
-			    ((unsigned char) key[cut] & 0xc0) == 0x80)
+			while (cut > 0 && cut < n
+			    && ((unsigned char) key[cut] & 0xc0) == 0x80)
 				cut--;
-			snprintf(why, RS_GW_WHY_LEN, "unexpected field '%.*s%s'",
-			    (int) cut, key, cut < n ? "..." : "");
+			snprintf(why, RS_GW_WHY_LEN,
+			    "unexpected field '%.*s%s'", (int) cut, key,
+			    cut < n ? "..." : "");
 			return RS_EINVAL;
 		}
 	}
@@ -84,7 +89,8 @@ rs_gw_json_string(const json_t *obj, const char *key, const char **s,
 		return RS_EINVAL;
 	}
 	if (!json_is_string(v)) {
-		snprintf(why, RS_GW_WHY_LEN, "field '%s' must be a string", key);
+		snprintf(
+		    why, RS_GW_WHY_LEN, "field '%s' must be a string", key);
 		return RS_EINVAL;
 	}
 	*s = json_string_value(v);
@@ -104,7 +110,8 @@ rs_gw_json_empty(const char *body, size_t len, char why[RS_GW_WHY_LEN])
 	if (rv != RS_OK)
 		return rv;
 	if (json_object_size(j) != 0) {
-		snprintf(why, RS_GW_WHY_LEN, "request body must be {} or empty");
+		snprintf(
+		    why, RS_GW_WHY_LEN, "request body must be {} or empty");
 		rv = RS_EINVAL;
 	}
 	json_decref(j);

@@ -12,13 +12,13 @@
  * UTF-8, NUL escapes, trailing garbage and numbers beyond 64 bits are
  * rejected). RS_OK and *out (a new reference; json_decref it), else
  * RS_EINVAL with a reason in why. */
-int rs_gw_json_object(const char *body, size_t len, json_t **out,
-    char why[RS_GW_WHY_LEN]);
+int rs_gw_json_object(
+    const char *body, size_t len, json_t **out, char why[RS_GW_WHY_LEN]);
 
 /* RS_OK when obj has no key outside the NULL-terminated list allowed; else
  * RS_EINVAL, "unexpected field 'x'". */
-int rs_gw_json_only(const json_t *obj, const char *const *allowed,
-    char why[RS_GW_WHY_LEN]);
+int rs_gw_json_only(
+    const json_t *obj, const char *const *allowed, char why[RS_GW_WHY_LEN]);
 
 /* Required string field key: RS_OK with *s / *len pointing into obj;
  * RS_EINVAL with "missing field 'key'" or "field 'key' must be a

@@ -58,7 +58,7 @@ test_invalid_json_is_rejected(void **state)
 	assert_int_equal(P("{} {}"), RS_EINVAL);
 	assert_int_equal(P("{\"a\": 1} x"), RS_EINVAL);
 	assert_int_equal(P("{\"a\": 1, \"a\": 2}"), RS_EINVAL); /* duplicate */
-	assert_int_equal(P("{\"a\": \"\\u0000\"}"), RS_EINVAL);  /* NUL */
+	assert_int_equal(P("{\"a\": \"\\u0000\"}"), RS_EINVAL); /* NUL */
 	assert_int_equal(P("{\"a\": NaN}"), RS_EINVAL);
 }
 
@@ -75,7 +75,8 @@ test_numbers_beyond_64_bits_are_rejected(void **state)
 {
 	assert_int_equal(P("{\"source\": 18446744073709551616}"), RS_EINVAL);
 	assert_int_equal(P("{\"source\": 1e400}"), RS_EINVAL);
-	assert_int_equal(P("{\"source\": -99999999999999999999999}"), RS_EINVAL);
+	assert_int_equal(
+	    P("{\"source\": -99999999999999999999999}"), RS_EINVAL);
 }
 
 static void
@@ -97,8 +98,8 @@ test_string_field_missing_or_wrong_type(void **state)
 	char why[RS_GW_WHY_LEN];
 	const char *s;
 	size_t n;
-	json_t *o = json_pack("{s:s, s:i, s:[], s:{}, s:n}", "a", "x", "b", 1,
-	    "c", "d", "e");
+	json_t *o = json_pack(
+	    "{s:s, s:i, s:[], s:{}, s:n}", "a", "x", "b", 1, "c", "d", "e");
 	assert_int_equal(rs_gw_json_string(o, "a", &s, &n, why), RS_OK);
 	assert_string_equal(s, "x");
 	assert_int_equal(n, 1);

@@ -97,8 +97,8 @@ rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 void
 rs_gw_rpc_init_from_env(void)
 {
-	long hb = rs_cfg_long("RIDESHARE_AMQP_HEARTBEAT_S",
-	    DEFAULT_HEARTBEAT_S, 0, 600);
+	long hb = rs_cfg_long(
+	    "RIDESHARE_AMQP_HEARTBEAT_S", DEFAULT_HEARTBEAT_S, 0, 600);
 
 	rs_gw_rpc_init(rs_cfg_str("RIDESHARE_AMQP_URL",
 	                   "amqp://guest:guest@127.0.0.1:8101"),
@@ -130,8 +130,8 @@ thread_rpc(const char *rid, rs_rpc **out)
 			return RS_ENOMEM;
 		}
 	}
-	if (t->rpc != NULL && idle_recycle_ms > 0 &&
-	    now - t->last_ms >= idle_recycle_ms) {
+	if (t->rpc != NULL && idle_recycle_ms > 0
+	    && now - t->last_ms >= idle_recycle_ms) {
 		rs_debug(rid, "event=rpc_recycle idle_ms=%lld",
 		    (long long) (now - t->last_ms));
 		rs_rpc_destroy(t->rpc);
@@ -141,7 +141,8 @@ thread_rpc(const char *rid, rs_rpc **out)
 		if (amqp_url == NULL)
 			return RS_ESTATE;
 		rc = rs_rpc_create(amqp_url, target_queue,
-		    timeout_ms < CONNECT_WAIT_MS ? timeout_ms : CONNECT_WAIT_MS,
+		    timeout_ms < CONNECT_WAIT_MS ? timeout_ms
+		                                 : CONNECT_WAIT_MS,
 		    &t->rpc);
 		if (rc != RS_OK) {
 			t->rpc = NULL;
@@ -198,7 +199,8 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 	else if (rc != RS_OK)
 		rs_metric_add(&m_unreach, 1);
 	if (rc != RS_OK)
-		rs_warn(http_rid, "event=rpc_failed op=%s request_id=%s err=%s",
+		rs_warn(http_rid,
+		    "event=rpc_failed op=%s request_id=%s err=%s",
 		    rs_op_name(req->op_case), id, rs_strerror(rc));
 	req->request_id = NULL;
 	return rc;
@@ -215,8 +217,8 @@ rs_gw_rpc_err_http(int err)
 }
 
 int
-rs_gw_call(rs_http_req *hreq, Rideshare__DbRequest *req,
-    Rideshare__DbResponse **resp)
+rs_gw_call(
+    rs_http_req *hreq, Rideshare__DbRequest *req, Rideshare__DbResponse **resp)
 {
 	int rc = rs_gw_rpc_call(req, rs_http_rid(hreq), resp);
 
@@ -224,12 +226,12 @@ rs_gw_call(rs_http_req *hreq, Rideshare__DbRequest *req,
 		return RS_OK;
 	switch (rs_gw_rpc_err_http(rc)) {
 	case 504:
-		rs_http_reply_error(hreq, 504,
-		    "the database did not answer in time");
+		rs_http_reply_error(
+		    hreq, 504, "the database did not answer in time");
 		break;
 	case 502:
-		rs_http_reply_error(hreq, 502,
-		    "the database sent an undecodable answer");
+		rs_http_reply_error(
+		    hreq, 502, "the database sent an undecodable answer");
 		break;
 	default:
 		rs_http_reply_error(hreq, 503, "the database is unavailable");

@@ -42,7 +42,8 @@ int rs_gw_rpc_err_http(int err);
 
 /* Answers hreq with rs_gw_status_http(resp->status) and {"error": ...}
  * (resp->error, or the status name when empty). */
-void rs_gw_reply_db_error(rs_http_req *hreq, const Rideshare__DbResponse *resp);
+void rs_gw_reply_db_error(
+    rs_http_req *hreq, const Rideshare__DbResponse *resp);
 
 /* Destroys the calling thread's client, if any (threads that exit clean
  * up by themselves; this is for the main thread). */

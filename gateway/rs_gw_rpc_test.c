@@ -17,9 +17,11 @@ test_db_status_to_http(void **state)
 {
 	assert_int_equal(rs_gw_status_http(RIDESHARE__STATUS__OK), 200);
 	assert_int_equal(rs_gw_status_http(RIDESHARE__STATUS__NOT_FOUND), 404);
-	assert_int_equal(rs_gw_status_http(RIDESHARE__STATUS__ALREADY_EXISTS), 400);
+	assert_int_equal(
+	    rs_gw_status_http(RIDESHARE__STATUS__ALREADY_EXISTS), 400);
 	assert_int_equal(rs_gw_status_http(RIDESHARE__STATUS__INVALID), 400);
-	assert_int_equal(rs_gw_status_http(RIDESHARE__STATUS__UNAVAILABLE), 503);
+	assert_int_equal(
+	    rs_gw_status_http(RIDESHARE__STATUS__UNAVAILABLE), 503);
 	assert_int_equal(rs_gw_status_http(RIDESHARE__STATUS__INTERNAL), 500);
 	assert_int_equal(rs_gw_status_http(99), 500);
 }

@@ -14,8 +14,8 @@ rs_gw_area_name(int64_t no)
 {
 	/* The table is in CSV order; 198 rows, a linear scan is fine, but the
 	 * reference data is sorted, so try the direct slot first. */
-	if (no >= 1 && (size_t) no <= rs_gw_areas_count &&
-	    rs_gw_areas[no - 1].no == no)
+	if (no >= 1 && (size_t) no <= rs_gw_areas_count
+	    && rs_gw_areas[no - 1].no == no)
 		return rs_gw_areas[no - 1].name;
 	for (size_t i = 0; i < rs_gw_areas_count; i++) {
 		if (rs_gw_areas[i].no == no)
@@ -64,8 +64,8 @@ rs_gw_username_valid(const char *s, size_t len)
 				return 0;
 			cp = (cp << 6) | (p[i + k] & 0x3f);
 		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
+		    || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 			return 0;
 		i += n + 1;
 	}
@@ -79,8 +79,8 @@ rs_gw_password_valid(const char *s, size_t len)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		        (c >= 'A' && c <= 'F')))
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+		        || (c >= 'A' && c <= 'F')))
 			return 0;
 	}
 	return 1;
@@ -140,8 +140,8 @@ rs_gw_area_from_json(const json_t *v, int32_t *out)
 	if (json_is_integer(v))
 		return area_check((int64_t) json_integer_value(v), out);
 	if (json_is_string(v))
-		return rs_gw_area_from_text(json_string_value(v),
-		    json_string_length(v), out);
+		return rs_gw_area_from_text(
+		    json_string_value(v), json_string_length(v), out);
 	return RS_EINVAL;
 }
 
@@ -184,15 +184,15 @@ rs_gw_time_parse(const char *s, size_t len, int64_t *out)
 	time_t t;
 
 	/* DD-MM-YYYY:SS-MM-HH */
-	if (s == NULL || len != RS_GW_TIME_LEN || s[2] != '-' ||
-	    s[5] != '-' || s[10] != ':' || s[13] != '-' || s[16] != '-')
+	if (s == NULL || len != RS_GW_TIME_LEN || s[2] != '-' || s[5] != '-'
+	    || s[10] != ':' || s[13] != '-' || s[16] != '-')
 		return RS_EINVAL;
-	if (!two(s, &d) || !two(s + 3, &mo) || !two(s + 6, &y1) ||
-	    !two(s + 8, &y2) || !two(s + 11, &sec) || !two(s + 14, &min) ||
-	    !two(s + 17, &h))
+	if (!two(s, &d) || !two(s + 3, &mo) || !two(s + 6, &y1)
+	    || !two(s + 8, &y2) || !two(s + 11, &sec) || !two(s + 14, &min)
+	    || !two(s + 17, &h))
 		return RS_EINVAL;
-	if (y1 * 100 + y2 < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-	    sec > 59 || min > 59 || h > 23)
+	if (y1 * 100 + y2 < 1 || mo < 1 || mo > 12 || d < 1 || d > 31
+	    || sec > 59 || min > 59 || h > 23)
 		return RS_EINVAL;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y1 * 100 + y2 - 1900;
@@ -207,9 +207,9 @@ rs_gw_time_parse(const char *s, size_t len, int64_t *out)
 	 * another hour: only an exact round trip is a real local time. */
 	if (localtime_r(&t, &back) == NULL)
 		return RS_EINVAL;
-	if (back.tm_year != y1 * 100 + y2 - 1900 || back.tm_mon != mo - 1 ||
-	    back.tm_mday != d || back.tm_hour != h || back.tm_min != min ||
-	    back.tm_sec != sec)
+	if (back.tm_year != y1 * 100 + y2 - 1900 || back.tm_mon != mo - 1
+	    || back.tm_mday != d || back.tm_hour != h || back.tm_min != min
+	    || back.tm_sec != sec)
 		return RS_EINVAL;
 	*out = (int64_t) t;
 	return RS_OK;
@@ -222,12 +222,12 @@ rs_gw_time_format(int64_t t, char out[RS_GW_TIME_LEN + 1])
 	struct tm tm;
 	char buf[64];
 
-	if (localtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 < 1 ||
-	    tm.tm_year + 1900 > 9999)
+	if (localtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 < 1
+	    || tm.tm_year + 1900 > 9999)
 		return RS_EINVAL;
-	snprintf(buf, sizeof(buf), "%02d-%02d-%04d:%02d-%02d-%02d",
-	    tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_sec,
-	    tm.tm_min, tm.tm_hour);
+	snprintf(buf, sizeof(buf), "%02d-%02d-%04d:%02d-%02d-%02d", tm.tm_mday,
+	    tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_sec, tm.tm_min,
+	    tm.tm_hour);
 	memcpy(out, buf, RS_GW_TIME_LEN);
 	out[RS_GW_TIME_LEN] = '\0';
 	return RS_OK;

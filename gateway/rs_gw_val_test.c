@@ -55,8 +55,8 @@ test_time_leap_years(void **state)
 	assert_bad_time("29-02-2023:00-00-00");
 	assert_bad_time("29-02-1900:00-00-00");
 	assert_bad_time("29-02-2100:00-00-00");
-	assert_int_equal(ts("01-03-2024:00-00-00") - ts("28-02-2024:00-00-00"),
-	    2 * 86400);
+	assert_int_equal(
+	    ts("01-03-2024:00-00-00") - ts("28-02-2024:00-00-00"), 2 * 86400);
 }
 
 static void
@@ -105,7 +105,8 @@ test_time_wrong_format(void **state)
 	/* An embedded NUL is not the end of the string. */
 	{
 		int64_t t;
-		assert_int_equal(rs_gw_time_parse("26-01-2027:00-30-1\0", 19, &t),
+		assert_int_equal(
+		    rs_gw_time_parse("26-01-2027:00-30-1\0", 19, &t),
 		    RS_EINVAL);
 	}
 }
@@ -205,10 +206,13 @@ test_area_out_of_range_does_not_exist(void **state)
 	assert_int_equal(area_json("\"199\"", &a), RS_ENOTFOUND);
 	assert_int_equal(area_json("9223372036854775807", &a), RS_ENOTFOUND);
 	/* 2^64 and far beyond, as strings: never overflow. */
-	assert_int_equal(area_json("\"18446744073709551616\"", &a), RS_ENOTFOUND);
-	assert_int_equal(area_json("\"18446744073709551619\"", &a), RS_ENOTFOUND);
+	assert_int_equal(
+	    area_json("\"18446744073709551616\"", &a), RS_ENOTFOUND);
+	assert_int_equal(
+	    area_json("\"18446744073709551619\"", &a), RS_ENOTFOUND);
 	assert_int_equal(area_json("\"4294967299\"", &a), RS_ENOTFOUND);
-	assert_int_equal(area_json("\"1000000000000000000000000000000003\"", &a),
+	assert_int_equal(
+	    area_json("\"1000000000000000000000000000000003\"", &a),
 	    RS_ENOTFOUND);
 	assert_int_equal(a, 55);
 }
@@ -222,7 +226,8 @@ test_area_wrong_types_and_forms_are_invalid(void **state)
 		"{\"a\": 3}", "\"0x3\"", "\"\\u0033\\u0000\"" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_error_t e;
-		json_t *v = json_loads(bad[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+		json_t *v
+		    = json_loads(bad[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
 		assert_non_null(v);
 		assert_int_equal(rs_gw_area_from_json(v, &a), RS_EINVAL);
 		json_decref(v);
@@ -290,15 +295,17 @@ test_username_non_empty_utf8_any_length(void **state)
 		assert_true(rs_gw_username_valid(sql, strlen(sql)));
 	}
 	assert_true(rs_gw_username_valid("../../etc/passwd", 16));
-	assert_true(rs_gw_username_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x97", 9));
+	assert_true(
+	    rs_gw_username_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x97", 9));
 	assert_false(rs_gw_username_valid("", 0));
 	assert_false(rs_gw_username_valid(NULL, 0));
 	assert_false(rs_gw_username_valid("a\0b", 3));
 	assert_false(rs_gw_username_valid("\xff", 1));
-	assert_false(rs_gw_username_valid("\xc3", 1));          /* cut */
-	assert_false(rs_gw_username_valid("\xc0\xaf", 2));      /* overlong */
-	assert_false(rs_gw_username_valid("\xed\xa0\x80", 3));  /* surrogate */
-	assert_false(rs_gw_username_valid("\xf4\x90\x80\x80", 4)); /* > 10FFFF */
+	assert_false(rs_gw_username_valid("\xc3", 1)); /* cut */
+	assert_false(rs_gw_username_valid("\xc0\xaf", 2)); /* overlong */
+	assert_false(rs_gw_username_valid("\xed\xa0\x80", 3)); /* surrogate */
+	assert_false(
+	    rs_gw_username_valid("\xf4\x90\x80\x80", 4)); /* > 10FFFF */
 }
 
 static void
@@ -307,12 +314,12 @@ test_ride_id_positive_int64_only(void **state)
 	int64_t id = 77;
 	assert_int_equal(rs_gw_ride_id_parse("1", 1, &id), RS_OK);
 	assert_int_equal(id, 1);
-	assert_int_equal(rs_gw_ride_id_parse("9223372036854775807", 19, &id),
-	    RS_OK);
+	assert_int_equal(
+	    rs_gw_ride_id_parse("9223372036854775807", 19, &id), RS_OK);
 	assert_int_equal(id, INT64_MAX);
 	id = 77;
-	assert_int_equal(rs_gw_ride_id_parse("9223372036854775808", 19, &id),
-	    RS_ENOTFOUND);
+	assert_int_equal(
+	    rs_gw_ride_id_parse("9223372036854775808", 19, &id), RS_ENOTFOUND);
 	assert_int_equal(rs_gw_ride_id_parse("18446744073709551617", 20, &id),
 	    RS_ENOTFOUND);
 	assert_int_equal(rs_gw_ride_id_parse("0", 1, &id), RS_ENOTFOUND);
@@ -338,7 +345,8 @@ main(void)
 		cmocka_unit_test(test_area_json_integers_and_strings),
 		cmocka_unit_test(test_area_out_of_range_does_not_exist),
 		cmocka_unit_test(test_area_wrong_types_and_forms_are_invalid),
-		cmocka_unit_test(test_area_beyond_64_bits_never_parses_as_json),
+		cmocka_unit_test(
+		    test_area_beyond_64_bits_never_parses_as_json),
 		cmocka_unit_test(test_area_from_query_text),
 		cmocka_unit_test(test_password_exactly_40_hex_any_case),
 		cmocka_unit_test(test_username_non_empty_utf8_any_length),

@@ -18,15 +18,15 @@
 #include <strings.h>
 #include <time.h>
 
-#define MAX_SEGS 16      /* segments in a route pattern */
-#define MAX_PARAMS 4     /* {params} in a route pattern */
-#define HEADER_LIMIT (4u << 20) /* request line + headers (100 KiB names) */
+#define MAX_SEGS      16 /* segments in a route pattern */
+#define MAX_PARAMS    4 /* {params} in a route pattern */
+#define HEADER_LIMIT  (4u << 20) /* request line + headers (100 KiB names) */
 #define KEEP_ALIVE_MS "5000"
 
 struct seg {
 	const char *s; /* literal text, or the parameter name */
 	size_t len;
-	int param;     /* 1 for "{name}" */
+	int param; /* 1 for "{name}" */
 };
 
 struct route {
@@ -50,9 +50,9 @@ struct rs_http {
 	size_t nroutes;
 	int port;
 	_Atomic uint64_t count;
-	_Atomic uint64_t unmatched;      /* 404 */
-	_Atomic uint64_t wrong_method;   /* 405 */
-	_Atomic uint64_t too_large;      /* 413 */
+	_Atomic uint64_t unmatched; /* 404 */
+	_Atomic uint64_t wrong_method; /* 405 */
+	_Atomic uint64_t too_large; /* 413 */
 	_Atomic uint64_t requests;
 	_Atomic uint64_t latency_us_sum;
 	_Atomic uint64_t inflight;
@@ -103,8 +103,8 @@ hexval(int c)
 }
 
 int
-rs_http_pct_decode(const char *src, size_t len, int plus_is_space,
-    char **out, size_t *outlen)
+rs_http_pct_decode(
+    const char *src, size_t len, int plus_is_space, char **out, size_t *outlen)
 {
 	char *d = malloc(len + 1);
 	size_t n = 0;
@@ -152,9 +152,9 @@ rs_http_pct_encode(const char *s, size_t len)
 		return NULL;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char) s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-		    c == '~') {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		    || (c >= '0' && c <= '9') || c == '-' || c == '.'
+		    || c == '_' || c == '~') {
 			d[n++] = (char) c;
 		} else {
 			d[n++] = '%';
@@ -164,7 +164,8 @@ rs_http_pct_encode(const char *s, size_t len)
 	}
 	d[n] = '\0';
 	/* "." and ".." are unreserved but mean something as a segment. */
-	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.')) {
+	if ((len == 1 && s[0] == '.')
+	    || (len == 2 && s[0] == '.' && s[1] == '.')) {
 		n = 0;
 		for (size_t i = 0; i < len; i++) {
 			d[n++] = '%';
@@ -191,7 +192,8 @@ parse_pattern(const char *pattern, struct seg *segs, size_t *nsegs)
 		if (len == 0 || n == MAX_SEGS)
 			return RS_EINVAL;
 		if (s[0] == '{') {
-			if (len < 3 || s[len - 1] != '}' || nparams == MAX_PARAMS)
+			if (len < 3 || s[len - 1] != '}'
+			    || nparams == MAX_PARAMS)
 				return RS_EINVAL;
 			segs[n].s = s + 1;
 			segs[n].len = len - 2;
@@ -262,8 +264,8 @@ segs_match(const struct seg *segs, size_t nsegs, const struct span *spans,
 			return 0;
 		if (segs[i].param)
 			continue;
-		if (segs[i].len != spans[i].len ||
-		    memcmp(segs[i].s, spans[i].s, spans[i].len) != 0)
+		if (segs[i].len != spans[i].len
+		    || memcmp(segs[i].s, spans[i].s, spans[i].len) != 0)
 			return 0;
 	}
 	return 1;
@@ -308,14 +310,14 @@ lookup(struct route *routes, size_t nroutes, const char *method,
 	 * 405 rather than a join of ride "count". */
 	for (size_t i = 0; i < nroutes; i++) {
 		struct route *r = &routes[i];
-		if (segs_match(r->segs, r->nsegs, spans, *nspans) &&
-		    r->nliterals > best)
+		if (segs_match(r->segs, r->nsegs, spans, *nspans)
+		    && r->nliterals > best)
 			best = r->nliterals;
 	}
 	for (size_t i = 0; i < nroutes; i++) {
 		struct route *r = &routes[i];
-		if (r->nliterals != best ||
-		    !segs_match(r->segs, r->nsegs, spans, *nspans))
+		if (r->nliterals != best
+		    || !segs_match(r->segs, r->nsegs, spans, *nspans))
 			continue;
 		if (strcmp(r->r.method, method) == 0)
 			return (int) i;
@@ -329,8 +331,8 @@ lookup(struct route *routes, size_t nroutes, const char *method,
 }
 
 int
-rs_http_match(const rs_http_route *routes, size_t nroutes,
-    const char *method, const char *path, char *allow, size_t allowlen)
+rs_http_match(const rs_http_route *routes, size_t nroutes, const char *method,
+    const char *path, char *allow, size_t allowlen)
 {
 	struct route *rt = calloc(nroutes ? nroutes : 1, sizeof(*rt));
 	struct span spans[MAX_SEGS];
@@ -341,14 +343,15 @@ rs_http_match(const rs_http_route *routes, size_t nroutes,
 		return -1;
 	for (size_t i = 0; i < nroutes; i++) {
 		rt[i].r = routes[i];
-		if (parse_pattern(routes[i].pattern, rt[i].segs, &rt[i].nsegs)) {
+		if (parse_pattern(
+		        routes[i].pattern, rt[i].segs, &rt[i].nsegs)) {
 			free(rt);
 			return -1;
 		}
 		rt[i].nliterals = count_literals(&rt[i]);
 	}
-	rv = lookup(rt, nroutes, method, path, spans, &nspans, allow,
-	    allowlen, &counted);
+	rv = lookup(rt, nroutes, method, path, spans, &nspans, allow, allowlen,
+	    &counted);
 	free(rt);
 	return rv;
 }
@@ -403,8 +406,8 @@ rs_http_param(rs_http_req *req, const char *name, size_t *len)
 	size_t nl = strlen(name);
 
 	for (size_t i = 0; i < req->nparams; i++) {
-		if (req->params[i].namelen == nl &&
-		    memcmp(req->params[i].name, name, nl) == 0) {
+		if (req->params[i].namelen == nl
+		    && memcmp(req->params[i].name, name, nl) == 0) {
 			if (len != NULL)
 				*len = req->params[i].len;
 			return req->params[i].val;
@@ -414,8 +417,8 @@ rs_http_param(rs_http_req *req, const char *name, size_t *len)
 }
 
 int
-rs_http_query(rs_http_req *req, const char *name, const char **out,
-    size_t *len)
+rs_http_query(
+    rs_http_req *req, const char *name, const char **out, size_t *len)
 {
 	const char *q = req->ri->query_string;
 	size_t nl = strlen(name);
@@ -443,8 +446,8 @@ rs_http_query(rs_http_req *req, const char *name, const char **out,
 				vdl = 0;
 			} else {
 				char *tmp;
-				rv = rs_http_pct_decode(eq + 1,
-				    plen - klen - 1, 1, &tmp, &vdl);
+				rv = rs_http_pct_decode(
+				    eq + 1, plen - klen - 1, 1, &tmp, &vdl);
 				if (rv != RS_OK)
 					return rv;
 				val = req_alloc(req, vdl + 1);
@@ -504,8 +507,8 @@ rs_http_reply(rs_http_req *req, int status, const char *content_type,
 	mg_response_header_start(req->conn, status);
 	if (body != NULL || status != 204) {
 		if (content_type != NULL && len > 0)
-			mg_response_header_add(req->conn, "Content-Type",
-			    content_type, -1);
+			mg_response_header_add(
+			    req->conn, "Content-Type", content_type, -1);
 		snprintf(cl, sizeof(cl), "%zu", len);
 		mg_response_header_add(req->conn, "Content-Length", cl, -1);
 	}
@@ -530,8 +533,8 @@ rs_http_reply_json(rs_http_req *req, int status, json_t *body)
 	json_decref(body);
 	if (text == NULL) {
 		static const char oom[] = "{\"error\": \"out of memory\"}";
-		rs_http_reply(req, 500, "application/json", oom,
-		    sizeof(oom) - 1);
+		rs_http_reply(
+		    req, 500, "application/json", oom, sizeof(oom) - 1);
 		return;
 	}
 	rs_http_reply(req, status, "application/json", text, strlen(text));
@@ -581,9 +584,10 @@ rs_http_cfg_from_env(rs_http_cfg *cfg, const char *name, int default_port)
 	cfg->name = name;
 	cfg->addr = rs_cfg_str("RIDESHARE_HTTP_ADDR", "127.0.0.1");
 	cfg->port = rs_cfg_port("RIDESHARE_HTTP_PORT", default_port);
-	cfg->threads = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 16, 1, 1024);
-	cfg->body_limit = (size_t) rs_cfg_long("RIDESHARE_BODY_LIMIT", 1048576,
-	    1, 1L << 30);
+	cfg->threads
+	    = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 16, 1, 1024);
+	cfg->body_limit = (size_t) rs_cfg_long(
+	    "RIDESHARE_BODY_LIMIT", 1048576, 1, 1L << 30);
 }
 
 uint64_t
@@ -613,11 +617,11 @@ healthz(rs_http_req *req, void *arg)
 }
 
 static void
-metrics_route(rs_buf *out, const char *name, const char *type,
-    const char *help)
+metrics_route(
+    rs_buf *out, const char *name, const char *type, const char *help)
 {
-	rs_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-	    type);
+	rs_buf_printf(
+	    out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static void
@@ -639,8 +643,8 @@ metrics(rs_http_req *req, void *arg)
 	snprintf(lbl, sizeof(lbl), "%s,route=\"unmatched\"", srv->name_label);
 	rs_metrics_line(&out, "rideshare_http_requests_total", lbl,
 	    (double) atomic_load(&srv->unmatched));
-	snprintf(lbl, sizeof(lbl), "%s,route=\"wrong_method\"",
-	    srv->name_label);
+	snprintf(
+	    lbl, sizeof(lbl), "%s,route=\"wrong_method\"", srv->name_label);
 	rs_metrics_line(&out, "rideshare_http_requests_total", lbl,
 	    (double) atomic_load(&srv->wrong_method));
 	metrics_route(&out, "rideshare_http_client_errors_total", "counter",
@@ -688,8 +692,8 @@ metrics(rs_http_req *req, void *arg)
 		return;
 	}
 	text = rs_buf_take(&out);
-	rs_http_reply(req, 200, "text/plain; version=0.0.4", text,
-	    strlen(text));
+	rs_http_reply(
+	    req, 200, "text/plain; version=0.0.4", text, strlen(text));
 	free(text);
 }
 
@@ -814,8 +818,9 @@ decode_params(rs_http_req *req, const struct span *spans)
 		p = &req->params[req->nparams];
 		p->name = r->segs[i].s;
 		p->namelen = r->segs[i].len;
-		if (rs_http_pct_decode(spans[i].s, spans[i].len, 0, &p->val,
-		        &p->len) != RS_OK)
+		if (rs_http_pct_decode(
+		        spans[i].s, spans[i].len, 0, &p->val, &p->len)
+		    != RS_OK)
 			return RS_EINVAL;
 		req->nparams++;
 	}
@@ -895,8 +900,8 @@ begin_request(struct mg_connection *conn)
 			rs_http_reply_error(&req, 500, "out of memory");
 		}
 	} else if (decode_params(&req, spans) != RS_OK) {
-		rs_http_reply_error(&req, 400,
-		    "malformed percent-encoding in path");
+		rs_http_reply_error(
+		    &req, 400, "malformed percent-encoding in path");
 	} else {
 		req.route->r.fn(&req, req.route->r.arg);
 		if (!req.replied) {
@@ -978,16 +983,15 @@ add_route(rs_http *srv, const rs_http_route *r, int builtin)
 
 	rt->r = *r;
 	rt->builtin = builtin;
-	if (r->method == NULL || r->fn == NULL ||
-	    parse_pattern(r->pattern, rt->segs, &rt->nsegs) != RS_OK) {
+	if (r->method == NULL || r->fn == NULL
+	    || parse_pattern(r->pattern, rt->segs, &rt->nsegs) != RS_OK) {
 		rs_error(NULL, "event=http_bad_route pattern=\"%s\"",
 		    r->pattern != NULL ? r->pattern : "(null)");
 		return RS_EINVAL;
 	}
 	rt->nliterals = count_literals(rt);
-	snprintf(rt->label, sizeof(rt->label),
-	    "%s,method=\"%s\",route=\"%s\"", srv->name_label, r->method,
-	    r->pattern);
+	snprintf(rt->label, sizeof(rt->label), "%s,method=\"%s\",route=\"%s\"",
+	    srv->name_label, r->method, r->pattern);
 	srv->nroutes++;
 	return RS_OK;
 }
@@ -1021,8 +1025,8 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	srv->routes = calloc(nroutes + 2, sizeof(*srv->routes));
 	if (srv->name_label == NULL || srv->routes == NULL)
 		goto fail_nomem;
-	snprintf(srv->name_label, (size_t) n + 1, "service=\"%s\"",
-	    srv->cfg.name);
+	snprintf(
+	    srv->name_label, (size_t) n + 1, "service=\"%s\"", srv->cfg.name);
 	for (size_t i = 0; i < nroutes; i++) {
 		if (add_route(srv, &routes[i], 0) != RS_OK)
 			goto fail_inval;
@@ -1072,8 +1076,9 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	memset(ports, 0, sizeof(ports));
 	n = mg_get_server_ports(srv->ctx, 4, ports);
 	srv->port = n > 0 ? ports[0].port : cfg->port;
-	rs_info(NULL, "event=http_listening addr=%s port=%d threads=%d "
-	              "body_limit=%zu",
+	rs_info(NULL,
+	    "event=http_listening addr=%s port=%d threads=%d "
+	    "body_limit=%zu",
 	    cfg->addr, srv->port, cfg->threads, cfg->body_limit);
 	*out = srv;
 	return RS_OK;

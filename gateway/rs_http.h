@@ -28,7 +28,7 @@
 
 #include "rs_buf.h"
 
-typedef struct rs_http rs_http;         /* a running server */
+typedef struct rs_http rs_http; /* a running server */
 typedef struct rs_http_req rs_http_req; /* one request, valid in a handler */
 
 typedef void (*rs_http_handler)(rs_http_req *req, void *arg);
@@ -38,19 +38,19 @@ typedef void (*rs_http_handler)(rs_http_req *req, void *arg);
 #define RS_HTTP_COUNTED 1
 
 typedef struct rs_http_route {
-	const char *method;  /* "GET", "POST", "PUT", "DELETE", ... */
+	const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
 	const char *pattern; /* "/api/v1/rides/{rideId}" */
 	rs_http_handler fn;
-	void *arg;           /* passed to fn */
-	int flags;           /* 0 or RS_HTTP_COUNTED */
+	void *arg; /* passed to fn */
+	int flags; /* 0 or RS_HTTP_COUNTED */
 } rs_http_route;
 
 typedef struct rs_http_cfg {
-	const char *name;    /* service name for logs/metrics, e.g. "users" */
-	const char *addr;    /* listen address, e.g. "127.0.0.1" */
-	int port;            /* listen port; 0 = let the kernel pick */
-	int threads;         /* CivetWeb worker threads */
-	size_t body_limit;   /* bytes; larger bodies -> 413 */
+	const char *name; /* service name for logs/metrics, e.g. "users" */
+	const char *addr; /* listen address, e.g. "127.0.0.1" */
+	int port; /* listen port; 0 = let the kernel pick */
+	int threads; /* CivetWeb worker threads */
+	size_t body_limit; /* bytes; larger bodies -> 413 */
 	/* Optional: appends extra Prometheus text to GET /metrics. */
 	void (*metrics_extra)(rs_buf *out, void *arg);
 	void *metrics_arg;
@@ -60,8 +60,8 @@ typedef struct rs_http_cfg {
  * RIDESHARE_HTTP_ADDR, RIDESHARE_HTTP_PORT (default_port when unset),
  * RIDESHARE_HTTP_THREADS, RIDESHARE_BODY_LIMIT. A bad value exits(2)
  * naming the variable (rs_cfg). name is stored as is (not copied). */
-void rs_http_cfg_from_env(rs_http_cfg *cfg, const char *name,
-    int default_port);
+void rs_http_cfg_from_env(
+    rs_http_cfg *cfg, const char *name, int default_port);
 
 /* Starts listening and serving. routes (nroutes entries) are copied; the
  * strings and args they point to must outlive the server. On RS_OK *out
@@ -100,16 +100,15 @@ const char *rs_http_param(rs_http_req *req, const char *name, size_t *len);
 /* Query parameter: RS_OK and *out = percent-decoded ("+" = space),
  * NUL-terminated value owned by req; RS_ENOTFOUND when absent; RS_EINVAL
  * when its encoding is malformed. The first occurrence wins. */
-int rs_http_query(rs_http_req *req, const char *name, const char **out,
-    size_t *len);
+int rs_http_query(
+    rs_http_req *req, const char *name, const char **out, size_t *len);
 
 /* The request body (already read, at most the body limit; "" and 0 when
  * there is none). Owned by req, NUL-terminated after len bytes. */
 const char *rs_http_body(rs_http_req *req, size_t *len);
 
 /* Adds a response header to the reply about to be sent (copied). */
-void rs_http_add_header(rs_http_req *req, const char *name,
-    const char *value);
+void rs_http_add_header(rs_http_req *req, const char *name, const char *value);
 
 /* Sends status with the given body and content type (body may be NULL
  * with len 0). 204 never carries a body. */

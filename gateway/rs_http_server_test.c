@@ -82,9 +82,11 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 
 	if (n > 7 && strncasecmp(p, "Allow: ", 7) == 0)
-		snprintf(r->allow, sizeof(r->allow), "%.*s", (int) (n - 9), p + 7);
+		snprintf(
+		    r->allow, sizeof(r->allow), "%.*s", (int) (n - 9), p + 7);
 	if (n > 14 && strncasecmp(p, "X-Request-Id: ", 14) == 0)
-		snprintf(r->rid, sizeof(r->rid), "%.*s", (int) (n - 16), p + 14);
+		snprintf(
+		    r->rid, sizeof(r->rid), "%.*s", (int) (n - 16), p + 14);
 	return n;
 }
 
@@ -284,13 +286,13 @@ test_counter_counts_counted_routes_and_their_405s(void **state)
 {
 	struct resp r;
 	rs_http_count_reset(srv);
-	do_req("GET", "/things/x", NULL, 0, NULL, 0, &r);      /* counted */
-	do_req("PUT", "/things/x", NULL, 0, NULL, 0, &r);      /* 405, counted */
-	do_req("GET", "/things/%zz", NULL, 0, NULL, 0, &r);    /* 400, counted */
-	do_req("GET", "/empty", NULL, 0, NULL, 0, &r);         /* not counted */
-	do_req("GET", "/healthz", NULL, 0, NULL, 0, &r);       /* not counted */
-	do_req("GET", "/nowhere", NULL, 0, NULL, 0, &r);       /* not counted */
-	do_req("POST", "/empty", "", 0, NULL, 0, &r);          /* 405, not */
+	do_req("GET", "/things/x", NULL, 0, NULL, 0, &r); /* counted */
+	do_req("PUT", "/things/x", NULL, 0, NULL, 0, &r); /* 405, counted */
+	do_req("GET", "/things/%zz", NULL, 0, NULL, 0, &r); /* 400, counted */
+	do_req("GET", "/empty", NULL, 0, NULL, 0, &r); /* not counted */
+	do_req("GET", "/healthz", NULL, 0, NULL, 0, &r); /* not counted */
+	do_req("GET", "/nowhere", NULL, 0, NULL, 0, &r); /* not counted */
+	do_req("POST", "/empty", "", 0, NULL, 0, &r); /* 405, not */
 	assert_int_equal(rs_http_count_get(srv), 3);
 	rs_http_count_reset(srv);
 	assert_int_equal(rs_http_count_get(srv), 0);
@@ -302,7 +304,8 @@ test_metrics_page(void **state)
 	struct resp r;
 	do_req("GET", "/metrics", NULL, 0, NULL, 0, &r);
 	assert_int_equal(r.status, 200);
-	assert_non_null(strstr(r.body, "rideshare_http_requests_total{service=\"test\""));
+	assert_non_null(
+	    strstr(r.body, "rideshare_http_requests_total{service=\"test\""));
 	do_req("GET", "/healthz", NULL, 0, NULL, 0, &r);
 	assert_int_equal(r.status, 200);
 }
@@ -321,7 +324,8 @@ main(void)
 		cmocka_unit_test(test_204_has_no_body),
 		cmocka_unit_test(test_handler_without_answer_gets_500),
 		cmocka_unit_test(test_unknown_method_is_json_error),
-		cmocka_unit_test(test_counter_counts_counted_routes_and_their_405s),
+		cmocka_unit_test(
+		    test_counter_counts_counted_routes_and_their_405s),
 		cmocka_unit_test(test_metrics_page),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

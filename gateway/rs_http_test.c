@@ -98,8 +98,8 @@ test_route_unknown_paths_are_404(void **state)
 		"/api/v1//users", "/api/v1/users/a/b", "api/v1/users",
 		"/api/v1/users/../users", "" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int rv = rs_http_match(routes, NR, "GET", bad[i], allow,
-		    sizeof(allow));
+		int rv = rs_http_match(
+		    routes, NR, "GET", bad[i], allow, sizeof(allow));
 		if (strcmp(bad[i], "/api/v1/users/../users") == 0) {
 			/* ".." is just a segment: a username "..", then an
 			 * extra segment -> no pattern. */
@@ -115,8 +115,8 @@ test_pct_decode_valid(void **state)
 {
 	char *out;
 	size_t n;
-	assert_int_equal(rs_http_pct_decode("a%2Fb%20c+d", 11, 0, &out, &n),
-	    RS_OK);
+	assert_int_equal(
+	    rs_http_pct_decode("a%2Fb%20c+d", 11, 0, &out, &n), RS_OK);
 	assert_string_equal(out, "a/b c+d");
 	assert_int_equal(n, 7);
 	free(out);
@@ -139,8 +139,8 @@ test_pct_decode_malformed(void **state)
 	size_t n;
 	const char *bad[] = { "%", "a%", "%4", "%zz", "%4g", "ab%G1" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(rs_http_pct_decode(bad[i], strlen(bad[i]), 0,
-		                     &out, &n),
+		assert_int_equal(
+		    rs_http_pct_decode(bad[i], strlen(bad[i]), 0, &out, &n),
 		    RS_EINVAL);
 	}
 }
@@ -156,8 +156,8 @@ test_pct_encode_round_trip(void **state)
 	assert_non_null(enc);
 	assert_null(strchr(enc, '/'));
 	assert_null(strchr(enc, ' '));
-	assert_int_equal(rs_http_pct_decode(enc, strlen(enc), 0, &dec, &n),
-	    RS_OK);
+	assert_int_equal(
+	    rs_http_pct_decode(enc, strlen(enc), 0, &dec, &n), RS_OK);
 	assert_string_equal(dec, in);
 	free(enc);
 	free(dec);

@@ -21,15 +21,18 @@ main(void)
 	rs_gw_signals_block();
 	name = rs_cfg_str("RIDESHARE_SERVICE_NAME", "rides");
 	if (rs_log_init(name) != RS_OK)
-		rs_cfg_die("RIDESHARE_LOG_LEVEL", getenv("RIDESHARE_LOG_LEVEL"),
+		rs_cfg_die("RIDESHARE_LOG_LEVEL",
+		    getenv("RIDESHARE_LOG_LEVEL"),
 		    "not one of debug, info, warn, error");
 	rs_gw_time_init();
 	rs_http_cfg_from_env(&cfg, name, 8082);
 	rs_gw_rpc_init_from_env();
 	if (rides_usercheck_init(
-	        rs_cfg_str("RIDESHARE_EDGE_URL", "http://127.0.0.1:8080"), name,
-	        (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1,
-	            3600000)) != RS_OK)
+	        rs_cfg_str("RIDESHARE_EDGE_URL", "http://127.0.0.1:8080"),
+	        name,
+	        (int) rs_cfg_long(
+	            "RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000))
+	    != RS_OK)
 		return 1;
 	if (rs_http_start(&cfg, rides_routes, rides_nroutes, &srv) != RS_OK)
 		return 1;

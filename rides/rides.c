@@ -17,26 +17,28 @@
  * does not exist (with missing_status) or the check fails (503/504).
  * Returns 1 when the user exists and the handler should go on. */
 static int
-user_exists_or_reply(rs_http_req *req, const char *name, size_t len,
-    int missing_status)
+user_exists_or_reply(
+    rs_http_req *req, const char *name, size_t len, int missing_status)
 {
 	int exists = 0;
 	int rc = rides_user_exists(rs_http_rid(req), name, len, &exists);
 
 	if (rc == RS_ETIMEDOUT) {
-		rs_http_reply_error(req, 504,
-		    "the users service did not answer in time");
+		rs_http_reply_error(
+		    req, 504, "the users service did not answer in time");
 		return 0;
 	}
 	if (rc != RS_OK) {
-		rs_http_reply_error(req, 503, "the users service is unavailable");
+		rs_http_reply_error(
+		    req, 503, "the users service is unavailable");
 		return 0;
 	}
 	if (!exists) {
 		if (missing_status == 204)
 			rs_http_reply(req, 204, NULL, NULL, 0);
 		else
-			rs_http_reply_error(req, missing_status, "no such user");
+			rs_http_reply_error(
+			    req, missing_status, "no such user");
 		return 0;
 	}
 	return 1;
@@ -57,7 +59,8 @@ body_area(rs_http_req *req, json_t *o, const char *key, int32_t *out)
 	if (rc == RS_EINVAL)
 		rs_http_reply_error(req, 400,
 		    "field '%s' must be an area number (integer or numeric "
-		    "string)", key);
+		    "string)",
+		    key);
 	else if (rc != RS_OK)
 		rs_http_reply_error(req, 400, "unknown %s area", key);
 	return rc;
@@ -67,8 +70,8 @@ body_area(rs_http_req *req, json_t *o, const char *key, int32_t *out)
 static void
 create_ride(rs_http_req *req, void *arg)
 {
-	static const char *const fields[] = { "created_by", "timestamp",
-		"source", "destination", NULL };
+	static const char *const fields[]
+	    = { "created_by", "timestamp", "source", "destination", NULL };
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__CreateRide op = RIDESHARE__CREATE_RIDE__INIT;
 	Rideshare__DbResponse *resp;
@@ -81,8 +84,8 @@ create_ride(rs_http_req *req, void *arg)
 
 	if (rs_gw_body_object(req, fields, &o) != RS_OK)
 		return;
-	if (rs_gw_json_string(o, "created_by", &by, &blen, why) != RS_OK ||
-	    rs_gw_json_string(o, "timestamp", &ts, &tlen, why) != RS_OK) {
+	if (rs_gw_json_string(o, "created_by", &by, &blen, why) != RS_OK
+	    || rs_gw_json_string(o, "timestamp", &ts, &tlen, why) != RS_OK) {
 		rs_http_reply_error(req, 400, "%s", why);
 		goto out;
 	}
@@ -96,8 +99,8 @@ create_ride(rs_http_req *req, void *arg)
 		    "DD-MM-YYYY:SS-MM-HH");
 		goto out;
 	}
-	if (body_area(req, o, "source", &src) != RS_OK ||
-	    body_area(req, o, "destination", &dst) != RS_OK)
+	if (body_area(req, o, "source", &src) != RS_OK
+	    || body_area(req, o, "destination", &dst) != RS_OK)
 		goto out;
 	if (!user_exists_or_reply(req, by, blen, 400))
 		goto out;
@@ -116,9 +119,7 @@ create_ride(rs_http_req *req, void *arg)
 	case RIDESHARE__STATUS__NOT_FOUND: /* deleted meanwhile */
 		rs_http_reply_error(req, 400, "no such user");
 		break;
-	default:
-		rs_gw_reply_db_error(req, resp);
-		break;
+	default: rs_gw_reply_db_error(req, resp); break;
 	}
 	rideshare__db_response__free_unpacked(resp, NULL);
 out:
@@ -134,13 +135,13 @@ query_area(rs_http_req *req, const char *key, int32_t *out)
 	int rc = rs_http_query(req, key, &v, &len);
 
 	if (rc == RS_ENOTFOUND) {
-		rs_http_reply_error(req, 400, "missing query parameter '%s'",
-		    key);
+		rs_http_reply_error(
+		    req, 400, "missing query parameter '%s'", key);
 		return rc;
 	}
 	if (rc != RS_OK) {
-		rs_http_reply_error(req, 400,
-		    "malformed query parameter '%s'", key);
+		rs_http_reply_error(
+		    req, 400, "malformed query parameter '%s'", key);
 		return rc;
 	}
 	rc = rs_gw_area_from_text(v, len, out);
@@ -186,8 +187,8 @@ list_rides(rs_http_req *req, void *arg)
 	int32_t src, dst;
 	json_t *a;
 
-	if (query_area(req, "source", &src) != RS_OK ||
-	    query_area(req, "destination", &dst) != RS_OK)
+	if (query_area(req, "source", &src) != RS_OK
+	    || query_area(req, "destination", &dst) != RS_OK)
 		return;
 	op.source = src;
 	op.destination = dst;
@@ -196,15 +197,18 @@ list_rides(rs_http_req *req, void *arg)
 	dr.list_rides = &op;
 	if (rs_gw_call(req, &dr, &resp) != RS_OK)
 		return;
-	rl = resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_RIDES ?
-	    resp->rides : NULL;
+	rl = resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_RIDES
+	    ? resp->rides
+	    : NULL;
 	if (resp->status != RIDESHARE__STATUS__OK) {
 		rs_gw_reply_db_error(req, resp);
 	} else if (rl == NULL || rl->n_rides == 0) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 	} else {
-		/* API.md: ordered by time, then id (whatever the worker did) */
-		qsort(rl->rides, rl->n_rides, sizeof(rl->rides[0]), ride_order);
+		/* API.md: ordered by time, then id (whatever the worker did)
+		 */
+		qsort(
+		    rl->rides, rl->n_rides, sizeof(rl->rides[0]), ride_order);
 		a = json_array();
 		for (size_t i = 0; i < rl->n_rides; i++) {
 			Rideshare__Ride *r = rl->rides[i];
@@ -239,10 +243,11 @@ get_ride(rs_http_req *req, void *arg)
 	dr.get_ride = &op;
 	if (rs_gw_call(req, &dr, &resp) != RS_OK)
 		return;
-	r = resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_RIDE ?
-	    resp->ride : NULL;
-	if (resp->status == RIDESHARE__STATUS__NOT_FOUND ||
-	    (resp->status == RIDESHARE__STATUS__OK && r == NULL)) {
+	r = resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_RIDE
+	    ? resp->ride
+	    : NULL;
+	if (resp->status == RIDESHARE__STATUS__NOT_FOUND
+	    || (resp->status == RIDESHARE__STATUS__OK && r == NULL)) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 	} else if (resp->status != RIDESHARE__STATUS__OK) {
 		rs_gw_reply_db_error(req, resp);
@@ -308,13 +313,11 @@ join_ride(rs_http_req *req, void *arg)
 		break;
 	case RIDESHARE__STATUS__INVALID:
 		rs_http_reply_error(req, 400, "%s",
-		    resp->error != NULL && resp->error[0] != '\0' ?
-		        resp->error :
-		        "the creator cannot join their own ride");
+		    resp->error != NULL && resp->error[0] != '\0'
+		        ? resp->error
+		        : "the creator cannot join their own ride");
 		break;
-	default:
-		rs_gw_reply_db_error(req, resp);
-		break;
+	default: rs_gw_reply_db_error(req, resp); break;
 	}
 	rideshare__db_response__free_unpacked(resp, NULL);
 out:
@@ -346,9 +349,7 @@ delete_ride(rs_http_req *req, void *arg)
 	case RIDESHARE__STATUS__NOT_FOUND:
 		rs_http_reply_error(req, 400, "no such ride");
 		break;
-	default:
-		rs_gw_reply_db_error(req, resp);
-		break;
+	default: rs_gw_reply_db_error(req, resp); break;
 	}
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
@@ -371,10 +372,10 @@ count_rides(rs_http_req *req, void *arg)
 	} else {
 		a = json_array();
 		json_array_append_new(a,
-		    json_integer(resp->result_case ==
-		                RIDESHARE__DB_RESPONSE__RESULT_COUNT ?
-		            (json_int_t) resp->count :
-		            0));
+		    json_integer(resp->result_case
+		                == RIDESHARE__DB_RESPONSE__RESULT_COUNT
+		            ? (json_int_t) resp->count
+		            : 0));
 		rs_http_reply_json(req, 200, a);
 	}
 	rideshare__db_response__free_unpacked(resp, NULL);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *edge;   /* without a trailing '/' */
+static char *edge; /* without a trailing '/' */
 static char *origin_hdr;
 static long timeout;
 
@@ -35,8 +35,7 @@ curl_key_destroy(void *p)
 }
 
 int
-rides_usercheck_init(const char *edge_url, const char *origin,
-    int timeout_ms)
+rides_usercheck_init(const char *edge_url, const char *origin, int timeout_ms)
 {
 	size_t n = strlen(edge_url);
 	int k;
@@ -97,8 +96,7 @@ thread_curl(void)
 }
 
 int
-rides_user_exists(const char *rid, const char *name, size_t len,
-    int *exists)
+rides_user_exists(const char *rid, const char *name, size_t len, int *exists)
 {
 	struct curl_slist *hdrs = NULL, *h;
 	char ridhdr[160], err[CURL_ERROR_SIZE] = "";
@@ -127,8 +125,9 @@ rides_user_exists(const char *rid, const char *name, size_t len,
 	hdrs = curl_slist_append(NULL, origin_hdr);
 	if (hdrs != NULL && (h = curl_slist_append(hdrs, ridhdr)) != NULL)
 		hdrs = h;
-	if (hdrs != NULL && (h = curl_slist_append(hdrs,
-	                         "Accept: application/json")) != NULL)
+	if (hdrs != NULL
+	    && (h = curl_slist_append(hdrs, "Accept: application/json"))
+	        != NULL)
 		hdrs = h;
 
 	/* Options are re-set on every call: the handle (and its connection

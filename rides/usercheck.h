@@ -11,15 +11,15 @@
 /* Stores the edge URL and Origin value (copied) and inits libcurl.
  * timeout_ms is the users service's RPC timeout (the check waits one second
  * more). Call once at start, before threads. */
-int rides_usercheck_init(const char *edge_url, const char *origin,
-    int timeout_ms);
+int rides_usercheck_init(
+    const char *edge_url, const char *origin, int timeout_ms);
 
 /* RS_OK with *exists = 1 (200) or 0 (404); RS_ETIMEDOUT (no answer in
  * time, or a 504), RS_ECONN (edge unreachable, 502, 503) or RS_EPROTO (any
  * other answer) when it cannot tell. rid is
  * sent as X-Request-Id. name[0..len) is percent-encoded into the path. */
-int rides_user_exists(const char *rid, const char *name, size_t len,
-    int *exists);
+int rides_user_exists(
+    const char *rid, const char *name, size_t len, int *exists);
 
 /* Frees the calling thread's handle (worker threads do it at exit). */
 void rides_usercheck_thread_fini(void);

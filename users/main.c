@@ -19,7 +19,8 @@ main(void)
 	rs_gw_signals_block();
 	name = rs_cfg_str("RIDESHARE_SERVICE_NAME", "users");
 	if (rs_log_init(name) != RS_OK)
-		rs_cfg_die("RIDESHARE_LOG_LEVEL", getenv("RIDESHARE_LOG_LEVEL"),
+		rs_cfg_die("RIDESHARE_LOG_LEVEL",
+		    getenv("RIDESHARE_LOG_LEVEL"),
 		    "not one of debug, info, warn, error");
 	rs_gw_time_init();
 	rs_http_cfg_from_env(&cfg, name, 8081);

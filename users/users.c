@@ -25,8 +25,8 @@ add_user(rs_http_req *req, void *arg)
 
 	if (rs_gw_body_object(req, fields, &o) != RS_OK)
 		return;
-	if (rs_gw_json_string(o, "username", &name, &nlen, why) != RS_OK ||
-	    rs_gw_json_string(o, "password", &pw, &plen, why) != RS_OK) {
+	if (rs_gw_json_string(o, "username", &name, &nlen, why) != RS_OK
+	    || rs_gw_json_string(o, "password", &pw, &plen, why) != RS_OK) {
 		rs_http_reply_error(req, 400, "%s", why);
 		goto out;
 	}
@@ -56,9 +56,7 @@ add_user(rs_http_req *req, void *arg)
 	case RIDESHARE__STATUS__ALREADY_EXISTS:
 		rs_http_reply_error(req, 400, "username already taken");
 		break;
-	default:
-		rs_gw_reply_db_error(req, resp);
-		break;
+	default: rs_gw_reply_db_error(req, resp); break;
 	}
 	rideshare__db_response__free_unpacked(resp, NULL);
 out:
@@ -91,9 +89,7 @@ remove_user(rs_http_req *req, void *arg)
 	case RIDESHARE__STATUS__NOT_FOUND:
 		rs_http_reply_error(req, 400, "no such user");
 		break;
-	default:
-		rs_gw_reply_db_error(req, resp);
-		break;
+	default: rs_gw_reply_db_error(req, resp); break;
 	}
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
@@ -113,14 +109,14 @@ list_users(rs_http_req *req, void *arg)
 		return;
 	if (resp->status != RIDESHARE__STATUS__OK) {
 		rs_gw_reply_db_error(req, resp);
-	} else if (resp->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS ||
-	    resp->users->n_usernames == 0) {
+	} else if (resp->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS
+	    || resp->users->n_usernames == 0) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 	} else {
 		a = json_array();
 		for (size_t i = 0; i < resp->users->n_usernames; i++)
-			json_array_append_new(a,
-			    json_string(resp->users->usernames[i]));
+			json_array_append_new(
+			    a, json_string(resp->users->usernames[i]));
 		rs_http_reply_json(req, 200, a);
 	}
 	rideshare__db_response__free_unpacked(resp, NULL);
@@ -147,8 +143,8 @@ get_user(rs_http_req *req, void *arg)
 	if (rs_gw_call(req, &dr, &resp) != RS_OK)
 		return;
 	if (resp->status == RIDESHARE__STATUS__OK) {
-		rs_http_reply_json(req, 200,
-		    json_pack("{s:s%}", "username", name, len));
+		rs_http_reply_json(
+		    req, 200, json_pack("{s:s%}", "username", name, len));
 	} else if (resp->status == RIDESHARE__STATUS__NOT_FOUND) {
 		rs_http_reply_error(req, 404, "no such user");
 	} else {
