@@ -237,6 +237,8 @@ def report(run, out_path):
     w("== end to end through the edge (wrk, keep-alive) ==")
     w(f"{'scenario':<34}{'conns':>6}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
       f"{'non2xx':>7}{'CPU s/1k':>9}")
+    w("  (CPU s/1k: CPU seconds of every stack process per 1,000 requests,"
+      " client excluded)")
     for s in scen:
         name = s["name"]
         p = os.path.join(run, f"e2e_{name}.wrk")
@@ -246,10 +248,17 @@ def report(run, out_path):
         b = load(os.path.join(run, f"e2e_{name}.before.json"), {})
         a = load(os.path.join(run, f"e2e_{name}.after.json"), {})
         cpu = cpu_delta(b, a)
+        try:
+            with open(p + ".time") as f:
+                u, s_ = f.read().split()[-2:]
+            cpu["wrk (client)"] = float(u) + float(s_)
+        except (OSError, ValueError):
+            pass
         per_k = {k: v / d["requests"] * 1000.0 for k, v in cpu.items()} \
             if d["requests"] else {}
         d["cpu_s_per_1k"] = {k: round(v, 4) for k, v in sorted(per_k.items())}
-        d["cpu_s_per_1k_total"] = round(sum(per_k.values()), 4)
+        d["cpu_s_per_1k_total"] = round(
+            sum(v for k, v in per_k.items() if k != "wrk (client)"), 4)
         d.update({k: s[k] for k in s if k != "name"})
         e2e[name] = d
         w(f"{s.get('label', name):<34}{s.get('conns', ''):>6}"

@@ -146,6 +146,9 @@ for b in civet_floor rpc_floor pg_floor bench_load; do
 	[[ -x $BIN/$b ]] || die "$BIN/$b is missing (build the bench targets)"
 done
 command -v wrk >/dev/null || die "wrk is not installed (./rideshare deps)"
+# The client's own CPU (it shares the cores), when GNU time is there.
+TIMECMD=()
+[[ -x /usr/bin/time ]] && TIMECMD=(/usr/bin/time -f '%U %S' -o)
 
 # ------------------------------------------------------------------ meta
 json_str() { "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
@@ -162,7 +165,8 @@ snap() { "$PY" "$BENCH/bench.py" snap "$STACK" "$ADMIN" >"$1"; }
 wrk_run() {
 	local out=$1 c=$2 d=$3 script=$4 url=$5
 	shift 5
-	wrk -t"$WRK_THREADS" -c"$c" -d"${d}s" --latency -s "$BENCH/wrk/$script" "$url" -- "$@" \
+	"${TIMECMD[@]}" ${TIMECMD:+"$out.time"} \
+		wrk -t"$WRK_THREADS" -c"$c" -d"${d}s" --latency -s "$BENCH/wrk/$script" "$url" -- "$@" \
 		>"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
 	grep -q '^BENCH_JSON ' "$out" || { cat "$out" >&2; die "wrk printed no result"; }
 }
