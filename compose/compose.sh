@@ -98,6 +98,35 @@ build_target() {
 	say "image rideshare/$t:latest ready ($(elapsed "$t0") s)"
 }
 
+# The edge config: the local stack's template (scripts/stack/nginx.conf.in, so the
+# routing and error bodies stay identical) rendered for a container — listen on
+# :80, upstreams users:8081 / rides:8082, logs to stderr/stdout, state under
+# /var/lib/nginx/edge, `daemon off;` dropped (the image's CMD passes it), plus a
+# healthcheck server on 127.0.0.1:81. Without the template: compose/edge/nginx.conf.
+render_edge_conf() {
+	local out=$1 tpl=$ROOT/scripts/stack/nginx.conf.in
+	if [ ! -f "$tpl" ]; then
+		say "no $tpl: using compose/edge/nginx.conf"
+		cp "$HERE/edge/nginx.conf" "$out"
+		return
+	fi
+	{
+		echo "# Rendered by compose/compose.sh from scripts/stack/nginx.conf.in for the compose edge."
+		sed -e 's|"@LOG_DIR@/nginx-error.log"|stderr|g' \
+			-e 's|"@LOG_DIR@/nginx-access.log"|/dev/stdout|g' \
+			-e 's|@NGINX_DIR@|/var/lib/nginx/edge|g' \
+			-e 's|listen 127\.0\.0\.1:@EDGE_PORT@|listen 80|' \
+			-e 's|127\.0\.0\.1:@USERS_PORT@|users:8081|' \
+			-e 's|127\.0\.0\.1:@RIDES_PORT@|rides:8082|' \
+			-e '/^[[:space:]]*daemon off;/d' \
+			-e 's|^http {|http {\n    # compose: healthcheck endpoint, reachable only inside the container\n    server {\n        listen 127.0.0.1:81;\n        access_log off;\n        location / { return 200 "ok\\n"; }\n    }\n|' \
+			"$tpl"
+	} > "$out"
+	if grep -n '^[^#]*@[A-Z_]*@' "$out" >&2; then
+		die "edge config: placeholders of $tpl left unrendered (update render_edge_conf)"
+	fi
+}
+
 # cmd_images [infra]: server images always; service images unless "infra".
 cmd_images() {
 	local what=${1:-all} t0 ctx b
@@ -108,7 +137,7 @@ cmd_images() {
 	trap "rm -rf '$ctx'" RETURN
 	mkdir -p "$ctx/bin" "$ctx/tools" "$ctx/edge"
 	cp "$HERE/Dockerfile" "$ctx/Dockerfile"
-	cp "$HERE/edge/nginx.conf" "$ctx/edge/nginx.conf"
+	render_edge_conf "$ctx/edge/nginx.conf"
 	build_target "$ctx" edge
 	if [ "$what" != infra ]; then
 		ensure_bins
@@ -246,21 +275,33 @@ cmd_test() {
 	if [ "${RIDESHARE_COMPOSE_KEEP:-0}" != 1 ]; then
 		trap 'cmd_down || true' EXIT
 	fi
+	# No autoscaling in the middle of the tests (they expect 1 master + 1 slave).
+	export RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_SCALE_WINDOW_S:-3600}
 	cmd_up
 	# The endpoint variables tests/with-stack.sh gives the local-stack tests.
-	export RIDESHARE_COMPOSE_PROJECT=$PROJECT
 	export RIDESHARE_EDGE_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_EDGE_PORT:-8880}"
 	export RIDESHARE_USERS_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_USERS_PORT:-8881}"
 	export RIDESHARE_RIDES_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_RIDES_PORT:-8882}"
 	export RIDESHARE_ADMIN_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_ADMIN_PORT:-8890}"
-	local t0
+	local t0 py=/usr/bin/python3 api=${RIDESHARE_COMPOSE_API_TESTS:-}
+	[ -x "$py" ] || py=python3
 	t0=$(now)
-	python3 "$ROOT/tests/compose/run_compose_tests.py" "$@" || rc=$?
-	if [ -n "${RIDESHARE_COMPOSE_API_TESTS:-}" ] && [ $rc = 0 ]; then
-		# Public-API suites of the local stack, pointed at the compose edge.
-		say "running RIDESHARE_COMPOSE_API_TESTS: $RIDESHARE_COMPOSE_API_TESTS"
-		bash -c "$RIDESHARE_COMPOSE_API_TESTS" || rc=$?
+	# 1. The local stack's public-API suite (tests/api), pointed at the compose edge.
+	if [ "$api" = none ]; then
+		say "public-API suite: not run (RIDESHARE_COMPOSE_API_TESTS=none)"
+	elif [ -n "$api" ]; then
+		say "public-API suite: $api"
+		bash -c "$api" || rc=$?
+	elif [ ! -d "$ROOT/tests/api" ]; then
+		say "public-API suite: SKIPPED (no tests/api)"
+	elif ! "$py" -c 'import pytest, requests' 2>/dev/null; then
+		say "public-API suite: SKIPPED ($py has no pytest/requests: ./rideshare deps)"
+	else
+		say "public-API suite: $py -m pytest tests/api against $RIDESHARE_EDGE_URL"
+		"$py" -m pytest -q -p no:cacheprovider "$ROOT/tests/api" || rc=$?
 	fi
+	# 2. Container failover tests.
+	"$py" "$ROOT/tests/compose/run_compose_tests.py" "$@" || rc=$?
 	say "tests finished in $(elapsed "$t0") s (rc=$rc)"
 	return $rc
 }
