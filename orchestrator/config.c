@@ -74,6 +74,23 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	else
 		snprintf(c->zk_hosts, sizeof(c->zk_hosts), "127.0.0.1:%d",
 		    port_of("RIDESHARE_ZK_PORT", 24, 8104));
+	if (rs_cfg_str("RIDESHARE_PG_CONNINFO", NULL) != NULL)
+		snprintf(c->pg_conninfo, sizeof(c->pg_conninfo), "%s",
+		    rs_cfg_str("RIDESHARE_PG_CONNINFO", NULL));
+	else
+		snprintf(c->pg_conninfo, sizeof(c->pg_conninfo),
+		    "host=127.0.0.1 port=%d user=postgres dbname=postgres",
+		    port_of("RIDESHARE_PG_PORT", 20, 8100));
+	snprintf(c->env_amqp, sizeof(c->env_amqp), "RIDESHARE_AMQP_URL=%s",
+	    c->amqp_url);
+	snprintf(c->env_zk, sizeof(c->env_zk), "RIDESHARE_ZK_HOSTS=%s",
+	    c->zk_hosts);
+	snprintf(c->env_pg, sizeof(c->env_pg), "RIDESHARE_PG_CONNINFO=%s",
+	    c->pg_conninfo);
+	c->worker_env[0] = c->env_amqp;
+	c->worker_env[1] = c->env_zk;
+	c->worker_env[2] = c->env_pg;
+	c->worker_env[3] = NULL;
 	c->zk_session_ms = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800,
 	    100, 600000);
 	c->http_addr = rs_cfg_str("RIDESHARE_HTTP_ADDR", "127.0.0.1");
@@ -110,6 +127,7 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	c->docker.label = rs_cfg_str("RIDESHARE_DOCKER_LABEL",
 	    "org.rideshare.project=rideshare-c");
 	c->docker.api_version = rs_cfg_str("RIDESHARE_DOCKER_API_VERSION", "v1.41");
+	c->docker.fixed_env = c->worker_env;
 	c->docker.name_prefix = rs_cfg_str("RIDESHARE_DOCKER_NAME_PREFIX",
 	    "rideshare-worker-");
 }

@@ -11,6 +11,10 @@
 typedef struct rs_orch_cfg {
 	char amqp_url[512];
 	char zk_hosts[512];
+	char pg_conninfo[512]; /* handed to workers (they own the databases) */
+	/* "KEY=value" entries set on every worker: the endpoints above. */
+	char env_amqp[600], env_zk[600], env_pg[600];
+	const char *worker_env[4];
 	int zk_session_ms;
 	const char *http_addr;
 	int http_port;

@@ -108,22 +108,59 @@ rs_orch_env_free(char **env)
 	free(env);
 }
 
+/* True when kv's key ("KEY=") is set by one of the entries of list. */
+static bool
+overridden(const char *kv, const char *const *list)
+{
+	const char *eq = strchr(kv, '=');
+	size_t klen = eq ? (size_t) (eq - kv) + 1 : strlen(kv);
+
+	for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
+		if (strncmp(kv, list[i], klen) == 0)
+			return true;
+	}
+	return false;
+}
+
+static size_t
+count(const char *const *list)
+{
+	size_t n = 0;
+
+	while (list != NULL && list[n] != NULL)
+		n++;
+	return n;
+}
+
+char **
+rs_orch_env_dup(const char *const *list)
+{
+	size_t n = count(list);
+	char **out = calloc(n + 1, sizeof(*out));
+
+	for (size_t i = 0; out != NULL && i < n; i++) {
+		if ((out[i] = strdup(list[i])) == NULL) {
+			rs_orch_env_free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 char **
 rs_orch_worker_env(char *const *env, const char *id,
-    const char *const *extra, bool only_rideshare)
+    const char *const *fixed, const char *const *extra, bool only_rideshare)
 {
-	size_t n = 0, k = 0, nextra = 0;
+	size_t n = count((const char *const *) env), k = 0;
+	size_t nfixed = count(fixed), nextra = count(extra);
 	char **out;
 
-	while (env != NULL && env[n] != NULL)
-		n++;
-	while (extra != NULL && extra[nextra] != NULL)
-		nextra++;
-	out = calloc(n + nextra + 2, sizeof(*out));
+	out = calloc(n + nfixed + nextra + 2, sizeof(*out));
 	if (out == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (spawner_owned(env[i]))
+		if (spawner_owned(env[i]) || overridden(env[i], fixed) ||
+		    overridden(env[i], extra))
 			continue;
 		if (only_rideshare && strncmp(env[i], "RIDESHARE_", 10) != 0)
 			continue;
@@ -135,6 +172,10 @@ rs_orch_worker_env(char *const *env, const char *id,
 		goto fail;
 	}
 	k++;
+	for (size_t i = 0; i < nfixed; i++) {
+		if ((out[k++] = strdup(fixed[i])) == NULL)
+			goto fail;
+	}
 	for (size_t i = 0; i < nextra; i++) {
 		if ((out[k++] = strdup(extra[i])) == NULL)
 			goto fail;

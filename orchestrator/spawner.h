@@ -62,9 +62,12 @@ const char *rs_orch_spawner_name(rs_orch_spawner *sp);
 void rs_orch_spawner_destroy(rs_orch_spawner *sp);
 
 /* Process backend: fork/exec worker_bin with RIDESHARE_WORKER_ID and
- * RIDESHARE_WORKER_PID (the child's own pid) added to the environment. */
+ * RIDESHARE_WORKER_PID (the child's own pid) added to the environment.
+ * fixed_env (NULL-terminated "KEY=value" list, copied; may be NULL) is set
+ * on every worker, overriding the inherited values: the endpoints the
+ * orchestrator resolved, so that workers never disagree with it. */
 int rs_orch_spawner_process_create(const char *worker_bin,
-    rs_orch_spawner **out);
+    const char *const *fixed_env, rs_orch_spawner **out);
 
 /* Docker backend settings (RIDESHARE_DOCKER_*). */
 typedef struct rs_orch_docker_cfg {
@@ -73,7 +76,8 @@ typedef struct rs_orch_docker_cfg {
 	const char *network;     /* NULL: daemon default */
 	const char *label;       /* key=value put on every container */
 	const char *api_version; /* "v1.41" */
-	const char *name_prefix; /* container name prefix, "rideshare-" */
+	const char *name_prefix; /* "rideshare-worker-" */
+	const char *const *fixed_env; /* as for the process backend */
 } rs_orch_docker_cfg;
 
 /* Docker backend: containers through the Engine API on a unix socket.
@@ -81,12 +85,15 @@ typedef struct rs_orch_docker_cfg {
 int rs_orch_spawner_docker_create(const rs_orch_docker_cfg *cfg,
     rs_orch_pid_fn publish_pid, void *arg, rs_orch_spawner **out);
 
-/* Builds the worker's environment: every RIDESHARE_* variable of env
- * except those the spawner sets, then RIDESHARE_WORKER_ID=id and the
- * extra entries (NULL-terminated). Returns a NULL-terminated malloc'd
- * array of malloc'd strings (free with rs_orch_env_free), or NULL. */
+/* Builds the worker's environment: the variables of env (only the
+ * RIDESHARE_* ones when only_rideshare) except those the spawner sets and
+ * those extra or fixed set again, then RIDESHARE_WORKER_ID=id, fixed and
+ * extra (both NULL-terminated, may be NULL). Returns a NULL-terminated
+ * malloc'd array of malloc'd strings (rs_orch_env_free), or NULL. */
 char **rs_orch_worker_env(char *const *env, const char *id,
-    const char *const *extra, bool only_rideshare);
+    const char *const *fixed, const char *const *extra, bool only_rideshare);
 void rs_orch_env_free(char **env);
+/* Copies a NULL-terminated string list (NULL -> an empty list). */
+char **rs_orch_env_dup(const char *const *list);
 
 #endif

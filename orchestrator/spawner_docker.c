@@ -37,6 +37,7 @@ struct box {
 
 struct docker {
 	char *socket, *image, *network, *label_key, *label_val, *api, *prefix;
+	char **fixed;
 	rs_orch_pid_fn publish;
 	void *publish_arg;
 	struct box *boxes;
@@ -163,7 +164,8 @@ create_body(struct docker *d, const char *id, const char *name)
 	json_t *o, *jenv, *labels, *hostcfg;
 
 	snprintf(host, sizeof(host), "RIDESHARE_NNG_HOST=%s", name);
-	env = rs_orch_worker_env(environ, id, extra, true);
+	env = rs_orch_worker_env(environ, id, (const char *const *) d->fixed,
+	    extra, true);
 	if (env == NULL)
 		return NULL;
 	jenv = json_array();
@@ -344,6 +346,7 @@ docker_destroy(void *impl)
 	free(d->label_val);
 	free(d->api);
 	free(d->prefix);
+	rs_orch_env_free(d->fixed);
 	free(d);
 }
 
@@ -382,10 +385,11 @@ rs_orch_spawner_docker_create(const rs_orch_docker_cfg *cfg,
 		                  : strdup(cfg->label);
 		d->label_val = strdup(eq ? eq + 1 : "");
 	}
+	d->fixed = rs_orch_env_dup(cfg->fixed_env);
 	d->publish = publish_pid;
 	d->publish_arg = arg;
 	if (d->socket == NULL || d->image == NULL || d->api == NULL ||
-	    d->prefix == NULL) {
+	    d->prefix == NULL || d->fixed == NULL) {
 		docker_destroy(d);
 		return RS_ENOMEM;
 	}

@@ -385,18 +385,32 @@ test_worker_env_keeps_config_drops_spawner_owned(void **state)
 	char **e;
 
 	(void) state;
-	e = rs_orch_worker_env(env, "w9-y", extra, true);
+	e = rs_orch_worker_env(env, "w9-y", NULL, extra, true);
 	assert_non_null(e);
 	assert_string_equal(e[0], "RIDESHARE_AMQP_URL=amqp://x");
 	assert_string_equal(e[1], "RIDESHARE_WORKER_ID=w9-y");
 	assert_string_equal(e[2], "RIDESHARE_WORKER_PID_ZNODE=1");
 	assert_null(e[3]);
 	rs_orch_env_free(e);
-	e = rs_orch_worker_env(env, "w9-y", NULL, false);
+	e = rs_orch_worker_env(env, "w9-y", NULL, NULL, false);
 	assert_string_equal(e[0], "PATH=/bin");
 	assert_string_equal(e[2], "RIDESHARE_WORKER_ID=w9-y");
 	assert_null(e[3]);
 	rs_orch_env_free(e);
+	/* Fixed entries replace inherited ones: the orchestrator's resolved
+	 * endpoints win over whatever the environment held. */
+	{
+		const char *fixed[] = { "RIDESHARE_AMQP_URL=amqp://resolved",
+			"RIDESHARE_ZK_HOSTS=127.0.0.1:24024", NULL };
+
+		e = rs_orch_worker_env(env, "w9-y", fixed, extra, true);
+		assert_string_equal(e[0], "RIDESHARE_WORKER_ID=w9-y");
+		assert_string_equal(e[1], "RIDESHARE_AMQP_URL=amqp://resolved");
+		assert_string_equal(e[2], "RIDESHARE_ZK_HOSTS=127.0.0.1:24024");
+		assert_string_equal(e[3], "RIDESHARE_WORKER_PID_ZNODE=1");
+		assert_null(e[4]);
+		rs_orch_env_free(e);
+	}
 }
 
 int

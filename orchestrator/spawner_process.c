@@ -27,6 +27,7 @@ struct child {
 
 struct proc {
 	char *bin;
+	char **fixed;
 	struct child *kids;
 	size_t n, cap;
 };
@@ -103,7 +104,8 @@ proc_spawn(void *impl, const char *id, int64_t *pid_out)
 	memset(pid_slot, ' ', sizeof(pid_slot) - 1);
 	memcpy(pid_slot, PID_VAR, sizeof(PID_VAR) - 1);
 	pid_slot[sizeof(pid_slot) - 1] = '\0';
-	envp = rs_orch_worker_env(environ, id, extra, false);
+	envp = rs_orch_worker_env(environ, id, (const char *const *) p->fixed,
+	    extra, false);
 	if (envp == NULL)
 		return RS_ENOMEM;
 	/* The child writes into its own copy of the env entry. */
@@ -198,6 +200,7 @@ proc_destroy(void *impl)
 
 	free(p->kids);
 	free(p->bin);
+	rs_orch_env_free(p->fixed);
 	free(p);
 }
 
@@ -211,7 +214,8 @@ static const struct rs_orch_spawner_ops proc_ops = {
 };
 
 int
-rs_orch_spawner_process_create(const char *worker_bin, rs_orch_spawner **out)
+rs_orch_spawner_process_create(const char *worker_bin,
+    const char *const *fixed_env, rs_orch_spawner **out)
 {
 	struct proc *p;
 
@@ -221,7 +225,10 @@ rs_orch_spawner_process_create(const char *worker_bin, rs_orch_spawner **out)
 		return RS_ENOTFOUND;
 	}
 	p = calloc(1, sizeof(*p));
-	if (p == NULL || (p->bin = strdup(worker_bin)) == NULL) {
+	if (p == NULL || (p->bin = strdup(worker_bin)) == NULL ||
+	    (p->fixed = rs_orch_env_dup(fixed_env)) == NULL) {
+		if (p != NULL)
+			free(p->bin);
 		free(p);
 		return RS_ENOMEM;
 	}

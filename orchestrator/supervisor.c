@@ -30,6 +30,7 @@ struct rs_orch_supervisor {
 	unsigned next_no;
 	int64_t spawn_block_until;
 	int spawn_backoff_ms;
+	int ready_ours;   /* workers of ours RUNNING at the last tick */
 	/* failover timing */
 	char master[RS_ORCH_ID_MAX];
 	int64_t master_lost_ms;
@@ -55,6 +56,18 @@ role_name(int role)
 	}
 }
 
+/* Delays the next spawn: 0.5 s, doubling up to 10 s. Reset once a worker
+ * of ours becomes ready (tick). */
+static void
+back_off(rs_orch_supervisor *s)
+{
+	s->spawn_backoff_ms = s->spawn_backoff_ms ? s->spawn_backoff_ms * 2
+	                                          : SPAWN_BACKOFF_MIN_MS;
+	if (s->spawn_backoff_ms > SPAWN_BACKOFF_MAX_MS)
+		s->spawn_backoff_ms = SPAWN_BACKOFF_MAX_MS;
+	s->spawn_block_until = mono_ms() + s->spawn_backoff_ms;
+}
+
 /* Spawner callback: a worker process/container ended. */
 static void
 on_worker_exit(void *arg, const char *id, int64_t pid, const char *how)
@@ -74,6 +87,10 @@ on_worker_exit(void *arg, const char *id, int64_t pid, const char *how)
 			rs_metric_add(&rs_orch_m_deaths, 1);
 		rs_warn(NULL, "event=worker_died id=%s pid=%" PRId64
 		    " role=%s how=\"%s\"", id, pid, role_name(was.role), how);
+		/* Dying before it ever served (no database, bad config...):
+		 * do not respawn in a tight loop. */
+		if (was.state == RS_ORCH_STARTING && was.ours)
+			back_off(s);
 	}
 	/* The process is gone for sure: release its znodes now instead of
 	 * waiting for its ZooKeeper session to expire. */
@@ -97,18 +114,12 @@ spawn_one(rs_orch_supervisor *s, const char *reason)
 	rv = rs_orch_spawner_spawn(s->sp, id, &pid);
 	if (rv != RS_OK) {
 		rs_metric_add(&rs_orch_m_spawn_failures, 1);
-		s->spawn_backoff_ms = s->spawn_backoff_ms
-		    ? s->spawn_backoff_ms * 2
-		    : SPAWN_BACKOFF_MIN_MS;
-		if (s->spawn_backoff_ms > SPAWN_BACKOFF_MAX_MS)
-			s->spawn_backoff_ms = SPAWN_BACKOFF_MAX_MS;
-		s->spawn_block_until = now + s->spawn_backoff_ms;
+		back_off(s);
 		rs_error(NULL, "event=spawn_failed id=%s reason=%s err=%s "
 		    "retry_in_ms=%d", id, reason, rs_strerror(rv),
 		    s->spawn_backoff_ms);
 		return rv;
 	}
-	s->spawn_backoff_ms = 0;
 	rs_metric_add(&rs_orch_m_spawns, 1);
 	rs_orch_workers_add(s->w, id, pid);
 	rs_info(NULL, "event=worker_spawned id=%s pid=%" PRId64 " reason=%s "
@@ -225,6 +236,17 @@ tick(rs_orch_supervisor *s)
 	now = mono_ms();
 	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, master_id);
 	enforce_deadlines(s, t, n, now);
+	{
+		int ready = 0;
+
+		for (size_t i = 0; i < n; i++)
+			ready += t[i].ours && t[i].state == RS_ORCH_RUNNING;
+		if (ready > s->ready_ours) {
+			s->spawn_backoff_ms = 0; /* starts work again */
+			s->spawn_block_until = 0;
+		}
+		s->ready_ours = ready;
+	}
 	track_failover(s, t, n, master_id, now);
 	autoscale(s, now);
 	rs_metric_set(&rs_orch_m_epoch, rs_orch_workers_epoch(s->w));
