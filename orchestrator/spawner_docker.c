@@ -159,11 +159,16 @@ static char *
 create_body(struct docker *d, const char *id, const char *name)
 {
 	char host[200], *s;
+	bool host_net;
 	const char *extra[] = { "RIDESHARE_WORKER_PID_ZNODE=1", host, NULL };
 	char **env;
 	json_t *o, *jenv, *labels, *hostcfg;
 
-	snprintf(host, sizeof(host), "RIDESHARE_NNG_HOST=%s", name);
+	/* On the host's network (RIDESHARE_DOCKER_NETWORK=host, e.g. workers
+	 * of a local stack) a container has no name of its own to bind to. */
+	host_net = d->network != NULL && strcmp(d->network, "host") == 0;
+	snprintf(host, sizeof(host), "RIDESHARE_NNG_HOST=%s",
+	    host_net ? "127.0.0.1" : name);
 	env = rs_orch_worker_env(environ, id, (const char *const *) d->fixed,
 	    extra, true);
 	if (env == NULL)
@@ -179,8 +184,10 @@ create_body(struct docker *d, const char *id, const char *name)
 	hostcfg = json_object();
 	if (d->network != NULL)
 		json_object_set_new(hostcfg, "NetworkMode", json_string(d->network));
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "Image", d->image, "Hostname",
-	    name, "Env", jenv, "Labels", labels, "HostConfig", hostcfg);
+	o = json_pack("{s:s, s:o, s:o, s:o}", "Image", d->image, "Env", jenv,
+	    "Labels", labels, "HostConfig", hostcfg);
+	if (!host_net) /* the daemon refuses a hostname with network host */
+		json_object_set_new(o, "Hostname", json_string(name));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;

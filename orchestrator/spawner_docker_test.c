@@ -238,6 +238,29 @@ test_spawn_creates_starts_inspects_and_publishes_pid(void **state)
 }
 
 static void
+test_host_network_has_no_hostname_and_binds_loopback(void **state)
+{
+	rs_orch_docker_cfg cfg = { .socket = fk.path, .image = "rs/worker:test",
+		.network = "host", .label = "org.rideshare.project=test",
+		.api_version = "v1.41", .name_prefix = "rs-" };
+	rs_orch_spawner *sp = NULL;
+	int64_t pid = 0;
+
+	(void) state;
+	rule("POST", "/containers/create", 201, "{\"Id\":\"x\"}");
+	rule("POST", "/start", 204, "");
+	rule("GET", "/json", 200,
+	    "{\"State\":{\"Running\":true,\"Pid\":99,\"ExitCode\":0}}");
+	assert_int_equal(
+	    rs_orch_spawner_docker_create(&cfg, publish, NULL, &sp), RS_OK);
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w1-h", &pid), RS_OK);
+	assert_null(strstr(fk.bodies[0], "\"Hostname\""));
+	assert_non_null(strstr(fk.bodies[0], "\"NetworkMode\":\"host\""));
+	assert_non_null(strstr(fk.bodies[0], "RIDESHARE_NNG_HOST=127.0.0.1"));
+	rs_orch_spawner_destroy(sp);
+}
+
+static void
 test_daemon_gone_is_a_connection_error(void **state)
 {
 	rs_orch_spawner *sp = make("/tmp/rs-no-such-docker.sock");
@@ -419,6 +442,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_spawn_creates_starts_inspects_and_publishes_pid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_host_network_has_no_hostname_and_binds_loopback, setup,
 		    teardown),
 		cmocka_unit_test(test_daemon_gone_is_a_connection_error),
 		cmocka_unit_test_setup_teardown(test_missing_image_is_not_found,
