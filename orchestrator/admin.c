@@ -76,10 +76,11 @@ rs_orch_admin_decode(const char *body, size_t len, bool is_protobuf,
 	int rv;
 
 	if (is_protobuf) {
-		*out = rideshare__db_request__unpack(NULL, len,
-		    (const uint8_t *) body);
+		*out = rideshare__db_request__unpack(
+		    NULL, len, (const uint8_t *) body);
 		if (*out == NULL) {
-			snprintf(err, errlen, "body is not a protobuf DbRequest");
+			snprintf(
+			    err, errlen, "body is not a protobuf DbRequest");
 			return RS_EINVAL;
 		}
 		return RS_OK;
@@ -91,11 +92,12 @@ rs_orch_admin_decode(const char *body, size_t len, bool is_protobuf,
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		snprintf(err, errlen, "body must be a JSON object (a DbRequest)");
+		snprintf(
+		    err, errlen, "body must be a JSON object (a DbRequest)");
 		return RS_EINVAL;
 	}
-	rv = rs_pbjson_decode(&rideshare__db_request__descriptor, j, &m, err,
-	    errlen);
+	rv = rs_pbjson_decode(
+	    &rideshare__db_request__descriptor, j, &m, err, errlen);
 	json_decref(j);
 	if (rv != RS_OK)
 		return RS_EINVAL;
@@ -118,7 +120,8 @@ thread_rpc(rs_orch_admin *a, rs_rpc **out)
 	int rv;
 
 	if (rpc == NULL) {
-		rv = rs_rpc_create(a->cfg->amqp_url, "orchestrator", 2000, &rpc);
+		rv = rs_rpc_create(
+		    a->cfg->amqp_url, "orchestrator", 2000, &rpc);
 		if (rv != RS_OK)
 			return rv;
 		pthread_setspecific(a->rpc_key, rpc);
@@ -153,8 +156,10 @@ call(rs_orch_admin *a, rs_http_req *hreq, Rideshare__DbRequest *req,
 	if (rv == RS_OK)
 		rv = rs_rpc_call(rpc, req, a->cfg->rpc_timeout_ms, resp);
 	if (rv != RS_OK) {
-		rs_warn(rs_http_rid(hreq), "event=admin_rpc_failed request_id=%s "
-		    "op=%s err=%s", req->request_id, rs_op_name(req->op_case),
+		rs_warn(rs_http_rid(hreq),
+		    "event=admin_rpc_failed request_id=%s "
+		    "op=%s err=%s",
+		    req->request_id, rs_op_name(req->op_case),
 		    rs_strerror(rv));
 		rs_http_reply_error(hreq, transport_status(rv),
 		    "database tier did not answer: %s", rs_strerror(rv));
@@ -170,13 +175,13 @@ wants_protobuf(rs_http_req *req)
 {
 	const char *ct = rs_http_header(req, "Content-Type");
 
-	return ct != NULL && strncasecmp(ct, PROTOBUF_TYPE,
-	                         strlen(PROTOBUF_TYPE)) == 0;
+	return ct != NULL
+	    && strncasecmp(ct, PROTOBUF_TYPE, strlen(PROTOBUF_TYPE)) == 0;
 }
 
 static void
-reply_response(rs_http_req *hreq, const Rideshare__DbResponse *resp,
-    bool protobuf)
+reply_response(
+    rs_http_req *hreq, const Rideshare__DbResponse *resp, bool protobuf)
 {
 	json_t *j = NULL;
 
@@ -211,8 +216,8 @@ db_op(rs_http_req *hreq, rs_orch_admin *a, bool want_write)
 	size_t len;
 
 	body = rs_http_body(hreq, &len);
-	if (rs_orch_admin_decode(body, len, protobuf, &req, err, sizeof(err)) !=
-	    RS_OK) {
+	if (rs_orch_admin_decode(body, len, protobuf, &req, err, sizeof(err))
+	    != RS_OK) {
 		rs_http_reply_error(hreq, 400, "%s", err);
 		return;
 	}
@@ -253,7 +258,8 @@ h_clear(rs_http_req *hreq, void *arg)
 		rs_http_reply_empty_object(hreq, 200);
 	else
 		rs_http_reply_error(hreq, 500, "clear failed: %s %s",
-		    rs_status_name(resp->status), resp->error ? resp->error : "");
+		    rs_status_name(resp->status),
+		    resp->error ? resp->error : "");
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
 
@@ -264,12 +270,13 @@ crash(rs_http_req *hreq, rs_orch_admin *a, bool master)
 	int rv = rs_orch_supervisor_crash(a->s, master, &pid);
 
 	if (rv == RS_ENOTFOUND) {
-		rs_http_reply_error(hreq, 409, "no %s to crash",
-		    master ? "master" : "slave");
+		rs_http_reply_error(
+		    hreq, 409, "no %s to crash", master ? "master" : "slave");
 		return;
 	}
 	if (rv != RS_OK) {
-		rs_http_reply_error(hreq, 500, "crash failed: %s", rs_strerror(rv));
+		rs_http_reply_error(
+		    hreq, 500, "crash failed: %s", rs_strerror(rv));
 		return;
 	}
 	rs_http_reply_json(hreq, 200, rs_orch_admin_crash_json(pid));
@@ -292,7 +299,8 @@ h_list(rs_http_req *hreq, void *arg)
 {
 	rs_orch_admin *a = arg;
 	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
-	size_t n = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, NULL);
+	size_t n
+	    = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, NULL);
 
 	rs_http_reply_json(hreq, 200, rs_orch_admin_list_json(t, n));
 }
@@ -334,7 +342,8 @@ h_details(rs_http_req *hreq, void *arg)
 	rs_orch_admin *a = arg;
 	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
 	char master[RS_ORCH_ID_MAX];
-	size_t n = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, master);
+	size_t n
+	    = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, master);
 	uint64_t head = rs_orch_workers_head(a->w);
 	json_t *arr = json_array();
 
@@ -345,7 +354,8 @@ h_details(rs_http_req *hreq, void *arg)
 		        role_name(t[i].role), "state", state_name(t[i].state),
 		        "registered", t[i].registered, "ours", t[i].ours,
 		        "applied_seq", (json_int_t) t[i].applied_seq, "lag",
-		        (json_int_t) lag_of(&t[i], head), "nng_url", t[i].nng_url));
+		        (json_int_t) lag_of(&t[i], head), "nng_url",
+		        t[i].nng_url));
 	}
 	rs_http_reply_json(hreq, 200,
 	    json_pack("{s:s, s:I, s:I, s:I, s:o}", "master", master, "epoch",
@@ -360,18 +370,21 @@ h_readyz(rs_http_req *hreq, void *arg)
 	rs_orch_admin *a = arg;
 	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
 	char master[RS_ORCH_ID_MAX];
-	size_t n = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, master);
+	size_t n
+	    = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, master);
 	int m = rs_orch_roster_master(t, n, master, true);
 	int slaves = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		slaves += rs_orch_worker_alive(&t[i]) && t[i].registered &&
-		    t[i].role == RS_ORCH_ROLE_SLAVE;
+		slaves += rs_orch_worker_alive(&t[i]) && t[i].registered
+		    && t[i].role == RS_ORCH_ROLE_SLAVE;
 	}
 	if (!rs_orch_router_connected(a->r))
-		rs_http_reply_error(hreq, 503, "not ready: RabbitMQ unreachable");
+		rs_http_reply_error(
+		    hreq, 503, "not ready: RabbitMQ unreachable");
 	else if (!rs_orch_workers_zk_connected(a->w))
-		rs_http_reply_error(hreq, 503, "not ready: ZooKeeper unreachable");
+		rs_http_reply_error(
+		    hreq, 503, "not ready: ZooKeeper unreachable");
 	else if (m < 0)
 		rs_http_reply_error(hreq, 503, "not ready: no master elected");
 	else if (slaves == 0)
@@ -387,25 +400,28 @@ h_readyz(rs_http_req *hreq, void *arg)
 static void
 help(rs_buf *out, const char *name, const char *type, const char *text)
 {
-	rs_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+	rs_buf_printf(
+	    out, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
 static void
 queue_lines(rs_orch_admin *a, rs_buf *out)
 {
-	static const char *const queues[] = { "orchestrator", "writeQ", "readQ",
-		"responseQ", RS_MQ_DEAD_QUEUE };
+	static const char *const queues[] = { "orchestrator", "writeQ",
+		"readQ", "responseQ", RS_MQ_DEAD_QUEUE };
 	uint32_t msgs[5], cons[5];
 	bool ok[5] = { false };
 	char labels[96];
 
 	pthread_mutex_lock(&a->mq_lock);
-	if (a->mq == NULL &&
-	    rs_mq_connect_retry(a->cfg->amqp_url, "rideshare-orchestrator-inspect",
-	        500, &a->mq) != RS_OK)
+	if (a->mq == NULL
+	    && rs_mq_connect_retry(a->cfg->amqp_url,
+	           "rideshare-orchestrator-inspect", 500, &a->mq)
+	        != RS_OK)
 		a->mq = NULL;
 	for (size_t i = 0; a->mq != NULL && i < 5; i++) {
-		int rv = rs_mq_queue_depth(a->mq, queues[i], &msgs[i], &cons[i]);
+		int rv
+		    = rs_mq_queue_depth(a->mq, queues[i], &msgs[i], &cons[i]);
 
 		ok[i] = rv == RS_OK;
 		if (rv == RS_ECONN) {
@@ -419,16 +435,16 @@ queue_lines(rs_orch_admin *a, rs_buf *out)
 	for (size_t i = 0; i < 5; i++) {
 		snprintf(labels, sizeof(labels), "queue=\"%s\"", queues[i]);
 		if (ok[i])
-			rs_metrics_line(out, "rideshare_orch_queue_messages", labels,
-			    msgs[i]);
+			rs_metrics_line(out, "rideshare_orch_queue_messages",
+			    labels, msgs[i]);
 	}
 	help(out, "rideshare_orch_queue_consumers", "gauge",
 	    "Consumers per queue (passive declare).");
 	for (size_t i = 0; i < 5; i++) {
 		snprintf(labels, sizeof(labels), "queue=\"%s\"", queues[i]);
 		if (ok[i])
-			rs_metrics_line(out, "rideshare_orch_queue_consumers", labels,
-			    cons[i]);
+			rs_metrics_line(out, "rideshare_orch_queue_consumers",
+			    labels, cons[i]);
 	}
 }
 
@@ -437,7 +453,8 @@ metrics_extra(rs_buf *out, void *arg)
 {
 	rs_orch_admin *a = arg;
 	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
-	size_t n = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, NULL);
+	size_t n
+	    = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, NULL);
 	uint64_t head = rs_orch_workers_head(a->w);
 	int masters = 0, slaves = 0;
 	char labels[256];
@@ -448,10 +465,10 @@ metrics_extra(rs_buf *out, void *arg)
 		if (!rs_orch_worker_alive(&t[i]))
 			continue;
 		snprintf(labels, sizeof(labels),
-		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id, t[i].pid,
-		    role_name(t[i].role));
-		rs_metrics_line(out, "rideshare_orch_worker_applied_seq", labels,
-		    (double) t[i].applied_seq);
+		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id,
+		    t[i].pid, role_name(t[i].role));
+		rs_metrics_line(out, "rideshare_orch_worker_applied_seq",
+		    labels, (double) t[i].applied_seq);
 	}
 	help(out, "rideshare_orch_worker_lag", "gauge",
 	    "Master head seq minus the worker's applied seq.");
@@ -459,16 +476,19 @@ metrics_extra(rs_buf *out, void *arg)
 		if (!rs_orch_worker_alive(&t[i]))
 			continue;
 		snprintf(labels, sizeof(labels),
-		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id, t[i].pid,
-		    role_name(t[i].role));
+		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id,
+		    t[i].pid, role_name(t[i].role));
 		rs_metrics_line(out, "rideshare_orch_worker_lag", labels,
 		    (double) lag_of(&t[i], head));
 		masters += t[i].registered && t[i].role == RS_ORCH_ROLE_MASTER;
 		slaves += t[i].registered && t[i].role == RS_ORCH_ROLE_SLAVE;
 	}
-	help(out, "rideshare_orch_workers", "gauge", "Serving workers by role.");
-	rs_metrics_line(out, "rideshare_orch_workers", "role=\"master\"", masters);
-	rs_metrics_line(out, "rideshare_orch_workers", "role=\"slave\"", slaves);
+	help(out, "rideshare_orch_workers", "gauge",
+	    "Serving workers by role.");
+	rs_metrics_line(
+	    out, "rideshare_orch_workers", "role=\"master\"", masters);
+	rs_metrics_line(
+	    out, "rideshare_orch_workers", "role=\"slave\"", slaves);
 	help(out, "rideshare_orch_head_seq", "gauge",
 	    "Master head seq from its notices.");
 	rs_metrics_line(out, "rideshare_orch_head_seq", NULL, (double) head);
@@ -502,7 +522,8 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 			{ "POST", "/api/v1/db/read", h_read, a, 0 },
 			{ "POST", "/api/v1/db/write", h_write, a, 0 },
 			{ "POST", "/api/v1/db/clear", h_clear, a, 0 },
-			{ "POST", "/api/v1/crash/master", h_crash_master, a, 0 },
+			{ "POST", "/api/v1/crash/master", h_crash_master, a,
+			    0 },
 			{ "POST", "/api/v1/crash/slave", h_crash_slave, a, 0 },
 			{ "GET", "/api/v1/worker/list", h_list, a, 0 },
 			{ "GET", "/api/v1/worker/details", h_details, a, 0 },
@@ -517,11 +538,12 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 		hc.body_limit = (size_t) cfg->body_limit;
 		hc.metrics_extra = metrics_extra;
 		hc.metrics_arg = a;
-		rv = rs_http_start(&hc, routes, sizeof(routes) / sizeof(routes[0]),
-		    &a->http);
+		rv = rs_http_start(
+		    &hc, routes, sizeof(routes) / sizeof(routes[0]), &a->http);
 	}
 	if (rv != RS_OK) {
-		rs_error(NULL, "event=admin_listen_failed addr=%s port=%d err=%s",
+		rs_error(NULL,
+		    "event=admin_listen_failed addr=%s port=%d err=%s",
 		    cfg->http_addr, cfg->http_port, rs_strerror(rv));
 		rs_orch_admin_stop(a);
 		return rv;

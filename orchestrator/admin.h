@@ -32,8 +32,8 @@ json_t *rs_orch_admin_list_json(const rs_orch_worker *w, size_t n);
 json_t *rs_orch_admin_crash_json(int64_t pid);
 /* Checks that req's op fits the endpoint (want_write: /db/write). Returns
  * NULL when it does, else a static reason for a 400. */
-const char *rs_orch_admin_check_op(const Rideshare__DbRequest *req,
-    bool want_write);
+const char *rs_orch_admin_check_op(
+    const Rideshare__DbRequest *req, bool want_write);
 /* Decodes a request body: protobuf when is_protobuf, else proto3 JSON.
  * On RS_OK *out is owned by the caller; on RS_EINVAL err has a reason. */
 int rs_orch_admin_decode(const char *body, size_t len, bool is_protobuf,

@@ -60,15 +60,16 @@ test_crash_answer_is_pid_string_in_array(void **state)
 static void
 test_decode_json_request(void **state)
 {
-	const char *body =
-	    "{\"requestId\":\"r1\",\"addUser\":{\"username\":\"alice\","
-	    "\"password\":\"3d725109c7e7c0bfb9d709836735b56d943d263f\"}}";
+	const char *body
+	    = "{\"requestId\":\"r1\",\"addUser\":{\"username\":\"alice\","
+	      "\"password\":\"3d725109c7e7c0bfb9d709836735b56d943d263f\"}}";
 	Rideshare__DbRequest *req = NULL;
 	char err[256];
 
 	(void) state;
 	assert_int_equal(rs_orch_admin_decode(body, strlen(body), false, &req,
-	                     err, sizeof(err)), 0);
+	                     err, sizeof(err)),
+	    0);
 	assert_int_equal(req->op_case, RIDESHARE__DB_REQUEST__OP_ADD_USER);
 	assert_string_equal(req->add_user->username, "alice");
 	assert_string_equal(req->request_id, "r1");
@@ -86,7 +87,8 @@ test_decode_snake_case_read(void **state)
 
 	(void) state;
 	assert_int_equal(rs_orch_admin_decode(body, strlen(body), false, &req,
-	                     err, sizeof(err)), 0);
+	                     err, sizeof(err)),
+	    0);
 	assert_int_equal(req->op_case, RIDESHARE__DB_REQUEST__OP_LIST_RIDES);
 	assert_int_equal(req->list_rides->destination, 7);
 	assert_null(rs_orch_admin_check_op(req, false));
@@ -108,8 +110,9 @@ test_decode_protobuf_request(void **state)
 	in.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
 	in.count_rides = &cr;
 	len = rideshare__db_request__pack(&in, buf);
-	assert_int_equal(rs_orch_admin_decode((const char *) buf, len, true, &req,
-	                     err, sizeof(err)), 0);
+	assert_int_equal(rs_orch_admin_decode((const char *) buf, len, true,
+	                     &req, err, sizeof(err)),
+	    0);
 	assert_int_equal(req->op_case, RIDESHARE__DB_REQUEST__OP_COUNT_RIDES);
 	rideshare__db_request__free_unpacked(req, NULL);
 }
@@ -125,12 +128,15 @@ test_bad_bodies_are_rejected_with_reason(void **state)
 	(void) state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_not_equal(rs_orch_admin_decode(bad[i], strlen(bad[i]),
-		                         false, &req, err, sizeof(err)), 0);
+		assert_int_not_equal(
+		    rs_orch_admin_decode(
+		        bad[i], strlen(bad[i]), false, &req, err, sizeof(err)),
+		    0);
 		assert_true(err[0] != '\0');
 	}
-	assert_int_not_equal(rs_orch_admin_decode("\xff\xff\xff", 3, true, &req,
-	                         err, sizeof(err)), 0);
+	assert_int_not_equal(rs_orch_admin_decode("\xff\xff\xff", 3, true,
+	                         &req, err, sizeof(err)),
+	    0);
 }
 
 static void

@@ -3,8 +3,8 @@
 int
 rs_orch_scale_target(uint64_t reads, int min_slaves, int max_slaves)
 {
-	uint64_t want = reads / RS_ORCH_READS_PER_SLAVE +
-	    (reads % RS_ORCH_READS_PER_SLAVE != 0);
+	uint64_t want = reads / RS_ORCH_READS_PER_SLAVE
+	    + (reads % RS_ORCH_READS_PER_SLAVE != 0);
 
 	if (min_slaves < 1)
 		min_slaves = 1;
@@ -18,12 +18,13 @@ rs_orch_scale_target(uint64_t reads, int min_slaves, int max_slaves)
 }
 
 void
-rs_orch_autoscale_init(rs_orch_autoscale *a, int64_t window_ms,
-    int min_slaves, int max_slaves)
+rs_orch_autoscale_init(
+    rs_orch_autoscale *a, int64_t window_ms, int min_slaves, int max_slaves)
 {
 	a->window_ms = window_ms > 0 ? window_ms : 1;
 	a->min_slaves = min_slaves < 1 ? 1 : min_slaves;
-	a->max_slaves = max_slaves < a->min_slaves ? a->min_slaves : max_slaves;
+	a->max_slaves
+	    = max_slaves < a->min_slaves ? a->min_slaves : max_slaves;
 	atomic_init(&a->window_start_ms, 0);
 	atomic_init(&a->reads, 0);
 	atomic_init(&a->target, a->min_slaves);
@@ -34,15 +35,16 @@ rs_orch_autoscale_count_read(rs_orch_autoscale *a, int64_t now_ms)
 {
 	int64_t zero = 0;
 
-	if (atomic_load_explicit(&a->window_start_ms, memory_order_relaxed) == 0)
-		atomic_compare_exchange_strong(&a->window_start_ms, &zero,
-		    now_ms > 0 ? now_ms : 1);
+	if (atomic_load_explicit(&a->window_start_ms, memory_order_relaxed)
+	    == 0)
+		atomic_compare_exchange_strong(
+		    &a->window_start_ms, &zero, now_ms > 0 ? now_ms : 1);
 	atomic_fetch_add_explicit(&a->reads, 1, memory_order_relaxed);
 }
 
 bool
-rs_orch_autoscale_tick(rs_orch_autoscale *a, int64_t now_ms,
-    rs_orch_scale_decision *d)
+rs_orch_autoscale_tick(
+    rs_orch_autoscale *a, int64_t now_ms, rs_orch_scale_decision *d)
 {
 	int64_t start = atomic_load(&a->window_start_ms);
 	int64_t next;
@@ -58,7 +60,8 @@ rs_orch_autoscale_tick(rs_orch_autoscale *a, int64_t now_ms,
 	atomic_store(&a->window_start_ms, next);
 	d->reads = atomic_exchange(&a->reads, 0);
 	d->previous = atomic_load(&a->target);
-	d->target = rs_orch_scale_target(d->reads, a->min_slaves, a->max_slaves);
+	d->target
+	    = rs_orch_scale_target(d->reads, a->min_slaves, a->max_slaves);
 	atomic_store(&a->target, d->target);
 	return true;
 }

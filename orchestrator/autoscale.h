@@ -18,8 +18,8 @@ typedef struct rs_orch_autoscale {
 	int min_slaves;
 	int max_slaves;
 	_Atomic int64_t window_start_ms; /* 0 until the first read */
-	_Atomic uint64_t reads;          /* reads in the current window */
-	_Atomic int target;              /* slaves wanted now */
+	_Atomic uint64_t reads; /* reads in the current window */
+	_Atomic int target; /* slaves wanted now */
 } rs_orch_autoscale;
 
 /* One scaling decision, for logs and metrics. */
@@ -33,8 +33,8 @@ typedef struct rs_orch_scale_decision {
  * (min is raised to 1: never 0 slaves). */
 int rs_orch_scale_target(uint64_t reads, int min_slaves, int max_slaves);
 
-void rs_orch_autoscale_init(rs_orch_autoscale *a, int64_t window_ms,
-    int min_slaves, int max_slaves);
+void rs_orch_autoscale_init(
+    rs_orch_autoscale *a, int64_t window_ms, int min_slaves, int max_slaves);
 
 /* Router thread: counts one read routed at now_ms (starts the first
  * window). Lock-free. */
@@ -43,8 +43,8 @@ void rs_orch_autoscale_count_read(rs_orch_autoscale *a, int64_t now_ms);
 /* Supervisor thread: when a window ended at or before now_ms, decides,
  * resets the count, starts the next window and returns true with *d
  * filled. False while no window ended (or none started). */
-bool rs_orch_autoscale_tick(rs_orch_autoscale *a, int64_t now_ms,
-    rs_orch_scale_decision *d);
+bool rs_orch_autoscale_tick(
+    rs_orch_autoscale *a, int64_t now_ms, rs_orch_scale_decision *d);
 
 /* Slaves wanted now (min_slaves before the first decision). */
 int rs_orch_autoscale_target(rs_orch_autoscale *a);

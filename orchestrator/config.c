@@ -91,43 +91,47 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	c->worker_env[1] = c->env_zk;
 	c->worker_env[2] = c->env_pg;
 	c->worker_env[3] = NULL;
-	c->zk_session_ms = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800,
-	    100, 600000);
+	c->zk_session_ms
+	    = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800, 100, 600000);
 	c->http_addr = rs_cfg_str("RIDESHARE_HTTP_ADDR", "127.0.0.1");
-	if (getenv("RIDESHARE_HTTP_PORT") != NULL &&
-	    *getenv("RIDESHARE_HTTP_PORT") != '\0')
+	if (getenv("RIDESHARE_HTTP_PORT") != NULL
+	    && *getenv("RIDESHARE_HTTP_PORT") != '\0')
 		c->http_port = rs_cfg_port("RIDESHARE_HTTP_PORT", 8090);
 	else
 		c->http_port = port_of("RIDESHARE_ADMIN_PORT", 10, 8090);
-	c->http_threads = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 16, 1, 1024);
-	c->body_limit = rs_cfg_long("RIDESHARE_BODY_LIMIT", 1048576, 1, 1L << 30);
-	c->rpc_timeout_ms = (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000,
-	    1, 3600000);
-	c->scale_window_s = (int) rs_cfg_long("RIDESHARE_SCALE_WINDOW_S", 120, 1,
-	    86400);
+	c->http_threads
+	    = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 16, 1, 1024);
+	c->body_limit
+	    = rs_cfg_long("RIDESHARE_BODY_LIMIT", 1048576, 1, 1L << 30);
+	c->rpc_timeout_ms
+	    = (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000);
+	c->scale_window_s
+	    = (int) rs_cfg_long("RIDESHARE_SCALE_WINDOW_S", 120, 1, 86400);
 	c->min_slaves = (int) rs_cfg_long("RIDESHARE_MIN_SLAVES", 1, 1, 32);
-	c->max_slaves = (int) rs_cfg_long("RIDESHARE_MAX_SLAVES", 16,
-	    c->min_slaves, 32);
-	c->start_timeout_ms = (int) rs_cfg_long("RIDESHARE_WORKER_START_TIMEOUT_MS",
-	    60000, 100, 3600000);
-	c->stop_timeout_ms = (int) rs_cfg_long("RIDESHARE_WORKER_STOP_TIMEOUT_MS",
-	    10000, 100, 3600000);
-	c->connect_wait_ms = (int) rs_cfg_long("RIDESHARE_CONNECT_WAIT_MS", 30000,
-	    0, 3600000);
+	c->max_slaves
+	    = (int) rs_cfg_long("RIDESHARE_MAX_SLAVES", 16, c->min_slaves, 32);
+	c->start_timeout_ms = (int) rs_cfg_long(
+	    "RIDESHARE_WORKER_START_TIMEOUT_MS", 60000, 100, 3600000);
+	c->stop_timeout_ms = (int) rs_cfg_long(
+	    "RIDESHARE_WORKER_STOP_TIMEOUT_MS", 10000, 100, 3600000);
+	c->connect_wait_ms = (int) rs_cfg_long(
+	    "RIDESHARE_CONNECT_WAIT_MS", 30000, 0, 3600000);
 	c->spawner = rs_cfg_str("RIDESHARE_SPAWNER", "process");
-	if (strcmp(c->spawner, "process") != 0 && strcmp(c->spawner, "docker") != 0)
+	if (strcmp(c->spawner, "process") != 0
+	    && strcmp(c->spawner, "docker") != 0)
 		rs_cfg_die("RIDESHARE_SPAWNER", c->spawner,
 		    "expected \"process\" or \"docker\"");
 	worker_bin(c->worker_bin, sizeof(c->worker_bin), argv0);
-	c->docker.socket = rs_cfg_str("RIDESHARE_DOCKER_SOCKET",
-	    "/var/run/docker.sock");
-	c->docker.image = rs_cfg_str("RIDESHARE_DOCKER_WORKER_IMAGE",
-	    "rideshare/worker:latest");
+	c->docker.socket
+	    = rs_cfg_str("RIDESHARE_DOCKER_SOCKET", "/var/run/docker.sock");
+	c->docker.image = rs_cfg_str(
+	    "RIDESHARE_DOCKER_WORKER_IMAGE", "rideshare/worker:latest");
 	c->docker.network = rs_cfg_str("RIDESHARE_DOCKER_NETWORK", NULL);
-	c->docker.label = rs_cfg_str("RIDESHARE_DOCKER_LABEL",
-	    "org.rideshare.project=rideshare-c");
-	c->docker.api_version = rs_cfg_str("RIDESHARE_DOCKER_API_VERSION", "v1.41");
+	c->docker.label = rs_cfg_str(
+	    "RIDESHARE_DOCKER_LABEL", "org.rideshare.project=rideshare-c");
+	c->docker.api_version
+	    = rs_cfg_str("RIDESHARE_DOCKER_API_VERSION", "v1.41");
 	c->docker.fixed_env = c->worker_env;
-	c->docker.name_prefix = rs_cfg_str("RIDESHARE_DOCKER_NAME_PREFIX",
-	    "rideshare-worker-");
+	c->docker.name_prefix
+	    = rs_cfg_str("RIDESHARE_DOCKER_NAME_PREFIX", "rideshare-worker-");
 }

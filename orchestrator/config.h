@@ -27,7 +27,7 @@ typedef struct rs_orch_cfg {
 	int start_timeout_ms;
 	int stop_timeout_ms;
 	int connect_wait_ms;
-	const char *spawner;   /* "process" or "docker" */
+	const char *spawner; /* "process" or "docker" */
 	char worker_bin[4096];
 	rs_orch_docker_cfg docker;
 } rs_orch_cfg;

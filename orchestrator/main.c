@@ -23,10 +23,10 @@ static int
 make_spawner(const rs_orch_cfg *cfg, rs_orch_workers *w, rs_orch_spawner **sp)
 {
 	if (strcmp(cfg->spawner, "docker") == 0)
-		return rs_orch_spawner_docker_create(&cfg->docker,
-		    rs_orch_workers_publish_pid, w, sp);
-	return rs_orch_spawner_process_create(cfg->worker_bin, cfg->worker_env,
-	    sp);
+		return rs_orch_spawner_docker_create(
+		    &cfg->docker, rs_orch_workers_publish_pid, w, sp);
+	return rs_orch_spawner_process_create(
+	    cfg->worker_bin, cfg->worker_env, sp);
 }
 
 int
@@ -45,8 +45,9 @@ main(int argc, char **argv)
 
 	(void) argc;
 	if (rs_log_init("orchestrator") != RS_OK) {
-		fprintf(stderr, "config error: RIDESHARE_LOG_LEVEL: expected "
-		                "debug, info, warn or error\n");
+		fprintf(stderr,
+		    "config error: RIDESHARE_LOG_LEVEL: expected "
+		    "debug, info, warn or error\n");
 		return 2;
 	}
 	rs_orch_cfg_load(&cfg, argv[0]);
@@ -62,22 +63,24 @@ main(int argc, char **argv)
 	rs_orch_autoscale_init(&as, (int64_t) cfg.scale_window_s * 1000,
 	    cfg.min_slaves, cfg.max_slaves);
 	rs_metric_set(&rs_orch_m_target_slaves, (uint64_t) cfg.min_slaves);
-	rs_info(NULL, "event=start amqp=%s zk=%s admin_port=%d spawner=%s "
-	    "worker_bin=%s window_s=%d min_slaves=%d", cfg.amqp_url, cfg.zk_hosts,
-	    cfg.http_port, cfg.spawner, cfg.worker_bin, cfg.scale_window_s,
-	    cfg.min_slaves);
+	rs_info(NULL,
+	    "event=start amqp=%s zk=%s admin_port=%d spawner=%s "
+	    "worker_bin=%s window_s=%d min_slaves=%d",
+	    cfg.amqp_url, cfg.zk_hosts, cfg.http_port, cfg.spawner,
+	    cfg.worker_bin, cfg.scale_window_s, cfg.min_slaves);
 
-	if ((rv = rs_orch_workers_create(cfg.zk_hosts, cfg.zk_session_ms,
-	         cfg.connect_wait_ms, &w)) != RS_OK ||
-	    (rv = make_spawner(&cfg, w, &sp)) != RS_OK ||
-	    (rv = rs_orch_router_create(cfg.amqp_url, w, &as, &r)) != RS_OK ||
-	    (rv = rs_orch_router_start(r, cfg.connect_wait_ms)) != RS_OK)
+	if ((rv = rs_orch_workers_create(
+	         cfg.zk_hosts, cfg.zk_session_ms, cfg.connect_wait_ms, &w))
+	        != RS_OK
+	    || (rv = make_spawner(&cfg, w, &sp)) != RS_OK
+	    || (rv = rs_orch_router_create(cfg.amqp_url, w, &as, &r)) != RS_OK
+	    || (rv = rs_orch_router_start(r, cfg.connect_wait_ms)) != RS_OK)
 		goto out;
 	scfg.start_timeout_ms = cfg.start_timeout_ms;
 	scfg.stop_timeout_ms = cfg.stop_timeout_ms;
-	if ((rv = rs_orch_supervisor_create(&scfg, w, sp, &as, &s)) != RS_OK ||
-	    (rv = rs_orch_supervisor_start(s)) != RS_OK ||
-	    (rv = rs_orch_admin_start(&cfg, w, s, r, &a)) != RS_OK)
+	if ((rv = rs_orch_supervisor_create(&scfg, w, sp, &as, &s)) != RS_OK
+	    || (rv = rs_orch_supervisor_start(s)) != RS_OK
+	    || (rv = rs_orch_admin_start(&cfg, w, s, r, &a)) != RS_OK)
 		goto out;
 
 	sigwait(&sigs, &sig);

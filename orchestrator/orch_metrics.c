@@ -1,25 +1,26 @@
 #include "orch_metrics.h"
 
-#define C "counter"
-#define G "gauge"
-#define REQ "rideshare_orch_requests_total"
+#define C     "counter"
+#define G     "gauge"
+#define REQ   "rideshare_orch_requests_total"
 #define REQ_H "DbRequests taken from the orchestrator queue, by kind."
-#define REP "rideshare_orch_write_replies_total"
+#define REP   "rideshare_orch_write_replies_total"
 #define REP_H "Write replies taken from responseQ, by outcome."
-#define SC "rideshare_orch_scale_decisions_total"
-#define SC_H "Autoscaling decisions at window ends, by direction."
+#define SC    "rideshare_orch_scale_decisions_total"
+#define SC_H  "Autoscaling decisions at window ends, by direction."
 
 rs_metric rs_orch_m_req_read = RS_METRIC(REQ, REQ_H, C, "kind=\"read\"");
 rs_metric rs_orch_m_req_write = RS_METRIC(REQ, REQ_H, C, "kind=\"write\"");
 rs_metric rs_orch_m_req_bad = RS_METRIC(REQ, REQ_H, C, "kind=\"bad\"");
-rs_metric rs_orch_m_reply_fwd = RS_METRIC(REP, REP_H, C, "outcome=\"forwarded\"");
-rs_metric rs_orch_m_reply_stale =
-    RS_METRIC(REP, REP_H, C, "outcome=\"stale_epoch\"");
+rs_metric rs_orch_m_reply_fwd
+    = RS_METRIC(REP, REP_H, C, "outcome=\"forwarded\"");
+rs_metric rs_orch_m_reply_stale
+    = RS_METRIC(REP, REP_H, C, "outcome=\"stale_epoch\"");
 rs_metric rs_orch_m_reply_bad = RS_METRIC(REP, REP_H, C, "outcome=\"bad\"");
 rs_metric rs_orch_m_commit_seq = RS_METRIC("rideshare_orch_commit_seq",
     "Highest seq of a write reply forwarded to its caller.", G, NULL);
-rs_metric rs_orch_m_epoch = RS_METRIC("rideshare_orch_epoch",
-    "Current master epoch (fencing token).", G, NULL);
+rs_metric rs_orch_m_epoch = RS_METRIC(
+    "rideshare_orch_epoch", "Current master epoch (fencing token).", G, NULL);
 rs_metric rs_orch_m_scale_out = RS_METRIC(SC, SC_H, C, "direction=\"out\"");
 rs_metric rs_orch_m_scale_in = RS_METRIC(SC, SC_H, C, "direction=\"in\"");
 rs_metric rs_orch_m_scale_same = RS_METRIC(SC, SC_H, C, "direction=\"none\"");
@@ -27,11 +28,11 @@ rs_metric rs_orch_m_target_slaves = RS_METRIC("rideshare_orch_target_slaves",
     "Slaves wanted by the latest scaling decision.", G, NULL);
 rs_metric rs_orch_m_window_reads = RS_METRIC("rideshare_orch_window_reads",
     "Db reads counted in the last completed scaling window.", G, NULL);
-rs_metric rs_orch_m_spawns = RS_METRIC("rideshare_orch_worker_spawns_total",
-    "Workers started.", C, NULL);
-rs_metric rs_orch_m_spawn_failures = RS_METRIC(
-    "rideshare_orch_worker_spawn_failures_total", "Worker starts that failed.",
-    C, NULL);
+rs_metric rs_orch_m_spawns = RS_METRIC(
+    "rideshare_orch_worker_spawns_total", "Workers started.", C, NULL);
+rs_metric rs_orch_m_spawn_failures
+    = RS_METRIC("rideshare_orch_worker_spawn_failures_total",
+        "Worker starts that failed.", C, NULL);
 rs_metric rs_orch_m_deaths = RS_METRIC("rideshare_orch_worker_deaths_total",
     "Workers that ended without being asked to stop.", C, NULL);
 rs_metric rs_orch_m_stops = RS_METRIC("rideshare_orch_worker_stops_total",
@@ -45,12 +46,14 @@ void
 rs_orch_metrics_register(void)
 {
 	rs_metric *all[] = { &rs_orch_m_req_read, &rs_orch_m_req_write,
-		&rs_orch_m_req_bad, &rs_orch_m_reply_fwd, &rs_orch_m_reply_stale,
-		&rs_orch_m_reply_bad, &rs_orch_m_commit_seq, &rs_orch_m_epoch,
-		&rs_orch_m_scale_out, &rs_orch_m_scale_in, &rs_orch_m_scale_same,
+		&rs_orch_m_req_bad, &rs_orch_m_reply_fwd,
+		&rs_orch_m_reply_stale, &rs_orch_m_reply_bad,
+		&rs_orch_m_commit_seq, &rs_orch_m_epoch, &rs_orch_m_scale_out,
+		&rs_orch_m_scale_in, &rs_orch_m_scale_same,
 		&rs_orch_m_target_slaves, &rs_orch_m_window_reads,
-		&rs_orch_m_spawns, &rs_orch_m_spawn_failures, &rs_orch_m_deaths,
-		&rs_orch_m_stops, &rs_orch_m_crashes, &rs_orch_m_failover_ms };
+		&rs_orch_m_spawns, &rs_orch_m_spawn_failures,
+		&rs_orch_m_deaths, &rs_orch_m_stops, &rs_orch_m_crashes,
+		&rs_orch_m_failover_ms };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		rs_metric_register(all[i]);

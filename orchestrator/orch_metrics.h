@@ -5,25 +5,25 @@
 
 #include "rs_metrics.h"
 
-extern rs_metric rs_orch_m_req_read;      /* reads routed to readQ */
-extern rs_metric rs_orch_m_req_write;     /* writes routed to writeQ */
-extern rs_metric rs_orch_m_req_bad;       /* undecodable, dead-lettered */
-extern rs_metric rs_orch_m_reply_fwd;     /* write replies forwarded */
-extern rs_metric rs_orch_m_reply_stale;   /* dropped: older epoch */
-extern rs_metric rs_orch_m_reply_bad;     /* undecodable replies */
+extern rs_metric rs_orch_m_req_read; /* reads routed to readQ */
+extern rs_metric rs_orch_m_req_write; /* writes routed to writeQ */
+extern rs_metric rs_orch_m_req_bad; /* undecodable, dead-lettered */
+extern rs_metric rs_orch_m_reply_fwd; /* write replies forwarded */
+extern rs_metric rs_orch_m_reply_stale; /* dropped: older epoch */
+extern rs_metric rs_orch_m_reply_bad; /* undecodable replies */
 extern rs_metric rs_orch_m_commit_seq;
 extern rs_metric rs_orch_m_epoch;
 extern rs_metric rs_orch_m_scale_out;
 extern rs_metric rs_orch_m_scale_in;
 extern rs_metric rs_orch_m_scale_same;
 extern rs_metric rs_orch_m_target_slaves;
-extern rs_metric rs_orch_m_window_reads;  /* reads in the last window */
+extern rs_metric rs_orch_m_window_reads; /* reads in the last window */
 extern rs_metric rs_orch_m_spawns;
 extern rs_metric rs_orch_m_spawn_failures;
-extern rs_metric rs_orch_m_deaths;        /* unplanned ends */
-extern rs_metric rs_orch_m_stops;         /* graceful stops sent */
-extern rs_metric rs_orch_m_crashes;       /* crash API kills */
-extern rs_metric rs_orch_m_failover_ms;   /* last master loss -> new master */
+extern rs_metric rs_orch_m_deaths; /* unplanned ends */
+extern rs_metric rs_orch_m_stops; /* graceful stops sent */
+extern rs_metric rs_orch_m_crashes; /* crash API kills */
+extern rs_metric rs_orch_m_failover_ms; /* last master loss -> new master */
 
 /* Registers all of the above; once, before threads start. */
 void rs_orch_metrics_register(void);

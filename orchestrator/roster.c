@@ -12,8 +12,9 @@ rs_orch_worker_alive(const rs_orch_worker *w)
 static bool
 serving(const rs_orch_worker *w)
 {
-	return rs_orch_worker_alive(w) && w->registered &&
-	    (w->role == RS_ORCH_ROLE_MASTER || w->role == RS_ORCH_ROLE_SLAVE);
+	return rs_orch_worker_alive(w) && w->registered
+	    && (w->role == RS_ORCH_ROLE_MASTER
+	        || w->role == RS_ORCH_ROLE_SLAVE);
 }
 
 static int
@@ -26,8 +27,8 @@ cmp_pid(const void *a, const void *b)
 }
 
 size_t
-rs_orch_roster_pids(const rs_orch_worker *w, size_t n, int64_t *pids,
-    size_t max)
+rs_orch_roster_pids(
+    const rs_orch_worker *w, size_t n, int64_t *pids, size_t max)
 {
 	size_t k = 0;
 
@@ -40,8 +41,8 @@ rs_orch_roster_pids(const rs_orch_worker *w, size_t n, int64_t *pids,
 }
 
 int
-rs_orch_roster_master(const rs_orch_worker *w, size_t n,
-    const char *master_id, bool need_role)
+rs_orch_roster_master(
+    const rs_orch_worker *w, size_t n, const char *master_id, bool need_role)
 {
 	if (master_id == NULL || *master_id == '\0')
 		return -1;
@@ -86,8 +87,9 @@ pick_stop(const rs_orch_worker *w, size_t n, int master, bool want_serving,
 			continue;
 		if (w[i].role == RS_ORCH_ROLE_MASTER)
 			continue;
-		if (want_serving != (w[i].state == RS_ORCH_RUNNING &&
-		                        w[i].role == RS_ORCH_ROLE_SLAVE))
+		if (want_serving
+		    != (w[i].state == RS_ORCH_RUNNING
+		        && w[i].role == RS_ORCH_ROLE_SLAVE))
 			continue;
 		for (int j = 0; j < plan->nstop; j++)
 			taken = taken || plan->stop[j] == (int) i;
@@ -100,8 +102,8 @@ pick_stop(const rs_orch_worker *w, size_t n, int master, bool want_serving,
 }
 
 void
-rs_orch_roster_plan(const rs_orch_worker *w, size_t n,
-    const char *master_id, int target_slaves, rs_orch_plan *plan)
+rs_orch_roster_plan(const rs_orch_worker *w, size_t n, const char *master_id,
+    int target_slaves, rs_orch_plan *plan)
 {
 	int master, slaves = 0;
 
@@ -113,10 +115,10 @@ rs_orch_roster_plan(const rs_orch_worker *w, size_t n,
 		bool busy = master_id != NULL && *master_id != '\0';
 
 		for (size_t i = 0; i < n; i++) {
-			busy = busy || rs_orch_worker_alive(&w[i]) ||
-			    (w[i].registered &&
-			        (w[i].role == RS_ORCH_ROLE_MASTER ||
-			            w[i].role == RS_ORCH_ROLE_SLAVE));
+			busy = busy || rs_orch_worker_alive(&w[i])
+			    || (w[i].registered
+			        && (w[i].role == RS_ORCH_ROLE_MASTER
+			            || w[i].role == RS_ORCH_ROLE_SLAVE));
 		}
 		if (!busy) {
 			plan->spawn = 1;
@@ -125,16 +127,16 @@ rs_orch_roster_plan(const rs_orch_worker *w, size_t n,
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if ((int) i != master && rs_orch_worker_alive(&w[i]) &&
-		    w[i].role != RS_ORCH_ROLE_MASTER)
+		if ((int) i != master && rs_orch_worker_alive(&w[i])
+		    && w[i].role != RS_ORCH_ROLE_MASTER)
 			slaves++;
 	}
 	if (slaves < target_slaves) {
 		plan->spawn = target_slaves - slaves;
 		return;
 	}
-	while (slaves - plan->nstop > target_slaves &&
-	    plan->nstop < RS_ORCH_MAX_WORKERS) {
+	while (slaves - plan->nstop > target_slaves
+	    && plan->nstop < RS_ORCH_MAX_WORKERS) {
 		int k = pick_stop(w, n, master, true, plan);
 
 		if (k < 0)

@@ -8,40 +8,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RS_ORCH_ID_MAX 64
-#define RS_ORCH_URL_MAX 128
+#define RS_ORCH_ID_MAX      64
+#define RS_ORCH_URL_MAX     128
 #define RS_ORCH_MAX_WORKERS 64
 
 /* Role as published in the worker's znode (values of rideshare.Role),
  * or RS_ORCH_ROLE_NONE while no znode was seen. */
-#define RS_ORCH_ROLE_NONE (-1)
+#define RS_ORCH_ROLE_NONE      (-1)
 #define RS_ORCH_ROLE_CANDIDATE 0
-#define RS_ORCH_ROLE_MASTER 1
-#define RS_ORCH_ROLE_SLAVE 2
+#define RS_ORCH_ROLE_MASTER    1
+#define RS_ORCH_ROLE_SLAVE     2
 
 enum rs_orch_wstate {
 	RS_ORCH_STARTING, /* spawned, not yet MASTER or SLAVE */
-	RS_ORCH_RUNNING,  /* MASTER or SLAVE */
+	RS_ORCH_RUNNING, /* MASTER or SLAVE */
 	RS_ORCH_STOPPING, /* sent SIGTERM (scale-in, shutdown) */
-	RS_ORCH_DEAD,     /* exited, killed, or its session expired */
+	RS_ORCH_DEAD, /* exited, killed, or its session expired */
 };
 
 typedef struct rs_orch_worker {
 	char id[RS_ORCH_ID_MAX];
-	int64_t pid;              /* as the spawner sees it; 0 = unknown */
-	int role;                 /* RS_ORCH_ROLE_* */
+	int64_t pid; /* as the spawner sees it; 0 = unknown */
+	int role; /* RS_ORCH_ROLE_* */
 	enum rs_orch_wstate state;
-	bool registered;          /* znode present now */
-	bool seen_registered;     /* znode was present at some point */
-	bool ours;                /* spawned by this orchestrator */
-	bool exited;              /* spawner saw the process/container end */
-	bool kill_sent;           /* SIGKILL sent (crash API, lost session) */
-	int64_t stop_ms;          /* monotonic time SIGTERM was sent */
-	int64_t spawned_ms;       /* monotonic, 0 for foreign workers */
+	bool registered; /* znode present now */
+	bool seen_registered; /* znode was present at some point */
+	bool ours; /* spawned by this orchestrator */
+	bool exited; /* spawner saw the process/container end */
+	bool kill_sent; /* SIGKILL sent (crash API, lost session) */
+	int64_t stop_ms; /* monotonic time SIGTERM was sent */
+	int64_t spawned_ms; /* monotonic, 0 for foreign workers */
 	char nng_url[RS_ORCH_URL_MAX];
-	uint64_t applied_seq;     /* from the znode or the latest status */
-	uint64_t epoch;           /* from the latest status line */
-	int64_t status_ms;        /* monotonic time of the latest status */
+	uint64_t applied_seq; /* from the znode or the latest status */
+	uint64_t epoch; /* from the latest status line */
+	int64_t status_ms; /* monotonic time of the latest status */
 } rs_orch_worker;
 
 /* True for a worker that is (or is becoming) part of the tier. */
@@ -49,13 +49,13 @@ bool rs_orch_worker_alive(const rs_orch_worker *w);
 
 /* Writes the pids of every live MASTER or SLAVE into pids, ascending;
  * returns how many (at most max). This is GET /api/v1/worker/list. */
-size_t rs_orch_roster_pids(const rs_orch_worker *w, size_t n, int64_t *pids,
-    size_t max);
+size_t rs_orch_roster_pids(
+    const rs_orch_worker *w, size_t n, int64_t *pids, size_t max);
 
 /* Index of the live worker holding /rideshare/master (master_id), or -1.
  * need_role: also require role MASTER in its znode (promotion done). */
-int rs_orch_roster_master(const rs_orch_worker *w, size_t n,
-    const char *master_id, bool need_role);
+int rs_orch_roster_master(
+    const rs_orch_worker *w, size_t n, const char *master_id, bool need_role);
 
 /* Index of the live SLAVE with the highest pid (crash/slave, scale-in),
  * or -1. Ties go to the later entry. */
@@ -63,10 +63,10 @@ int rs_orch_roster_top_slave(const rs_orch_worker *w, size_t n);
 
 /* What the supervisor should do now. */
 typedef struct rs_orch_plan {
-	int spawn;                       /* new slaves (or 1 bootstrap) */
-	bool bootstrap;                  /* spawning the first worker */
-	int nstop;                       /* graceful stops, in stop[] */
-	int stop[RS_ORCH_MAX_WORKERS];   /* indexes into the table */
+	int spawn; /* new slaves (or 1 bootstrap) */
+	bool bootstrap; /* spawning the first worker */
+	int nstop; /* graceful stops, in stop[] */
+	int stop[RS_ORCH_MAX_WORKERS]; /* indexes into the table */
 } rs_orch_plan;
 
 /* Decides spawns and graceful stops so that one master and target slaves

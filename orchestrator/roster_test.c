@@ -37,10 +37,10 @@ test_list_is_sorted_and_only_serving(void **state)
 		mk("a", 4330, S, RS_ORCH_RUNNING),
 		mk("b", 1000, M, RS_ORCH_RUNNING),
 		mk("c", 2112, S, RS_ORCH_RUNNING),
-		mk("d", 9000, C, RS_ORCH_STARTING),  /* not serving yet */
-		mk("e", 50, S, RS_ORCH_DEAD),        /* crashed, znode lingers */
-		mk("f", 7000, S, RS_ORCH_STOPPING),  /* scale-in under way */
-		mk("g", 0, N, RS_ORCH_STARTING),     /* spawned, no znode */
+		mk("d", 9000, C, RS_ORCH_STARTING), /* not serving yet */
+		mk("e", 50, S, RS_ORCH_DEAD), /* crashed, znode lingers */
+		mk("f", 7000, S, RS_ORCH_STOPPING), /* scale-in under way */
+		mk("g", 0, N, RS_ORCH_STARTING), /* spawned, no znode */
 	};
 	int64_t pids[8];
 	size_t n;
@@ -205,24 +205,29 @@ test_parse_notices(void **state)
 
 	(void) state;
 	assert_int_equal(rs_orch_parse_notice("status w3-ab12 SLAVE 42 7", id,
-	                     sizeof(id), &role, &seq, &epoch), 1);
+	                     sizeof(id), &role, &seq, &epoch),
+	    1);
 	assert_string_equal(id, "w3-ab12");
 	assert_int_equal(role, RS_ORCH_ROLE_SLAVE);
 	assert_int_equal(seq, 42);
 	assert_int_equal(epoch, 7);
 	assert_int_equal(rs_orch_parse_notice("status w1 master 1 2", id,
-	                     sizeof(id), &role, &seq, &epoch), 1);
+	                     sizeof(id), &role, &seq, &epoch),
+	    1);
 	assert_int_equal(role, RS_ORCH_ROLE_MASTER);
-	assert_int_equal(rs_orch_parse_notice("head 3 99", id, sizeof(id), &role,
-	                     &seq, &epoch), 2);
+	assert_int_equal(rs_orch_parse_notice(
+	                     "head 3 99", id, sizeof(id), &role, &seq, &epoch),
+	    2);
 	assert_int_equal(seq, 99);
 	assert_int_equal(epoch, 3);
 	assert_int_equal(rs_orch_parse_notice("status w1 BOSS 1 2", id,
-	                     sizeof(id), &role, &seq, &epoch), 0);
-	assert_int_equal(rs_orch_parse_notice("head 3 99 extra", id, sizeof(id),
-	                     &role, &seq, &epoch), 0);
-	assert_int_equal(rs_orch_parse_notice("", id, sizeof(id), &role, &seq,
-	                     &epoch), 0);
+	                     sizeof(id), &role, &seq, &epoch),
+	    0);
+	assert_int_equal(rs_orch_parse_notice("head 3 99 extra", id,
+	                     sizeof(id), &role, &seq, &epoch),
+	    0);
+	assert_int_equal(
+	    rs_orch_parse_notice("", id, sizeof(id), &role, &seq, &epoch), 0);
 }
 
 int
@@ -232,12 +237,15 @@ main(void)
 		cmocka_unit_test(test_list_is_sorted_and_only_serving),
 		cmocka_unit_test(test_crash_slave_picks_highest_pid),
 		cmocka_unit_test(test_master_is_the_znode_holder),
-		cmocka_unit_test(test_plan_bootstraps_one_worker_on_empty_system),
+		cmocka_unit_test(
+		    test_plan_bootstraps_one_worker_on_empty_system),
 		cmocka_unit_test(test_plan_waits_while_first_worker_starts),
 		cmocka_unit_test(test_plan_adds_slave_once_master_is_up),
 		cmocka_unit_test(test_plan_counts_starting_slaves),
-		cmocka_unit_test(test_plan_waits_for_election_after_master_death),
-		cmocka_unit_test(test_plan_no_bootstrap_while_old_znodes_linger),
+		cmocka_unit_test(
+		    test_plan_waits_for_election_after_master_death),
+		cmocka_unit_test(
+		    test_plan_no_bootstrap_while_old_znodes_linger),
 		cmocka_unit_test(test_plan_scale_in_stops_highest_pid_slaves),
 		cmocka_unit_test(test_parse_notices),
 	};

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <time.h>
 
-#define Q_ORCH "orchestrator"
-#define Q_WRITE "writeQ"
-#define Q_READ "readQ"
-#define Q_RESPONSE "responseQ"
-#define PREFETCH 512
+#define Q_ORCH            "orchestrator"
+#define Q_WRITE           "writeQ"
+#define Q_READ            "readQ"
+#define Q_RESPONSE        "responseQ"
+#define PREFETCH          512
 #define RECONNECT_WAIT_MS 60000
 
 struct rs_orch_router {
@@ -35,7 +35,7 @@ struct rs_orch_router {
 	_Atomic bool connected;
 	_Atomic uint64_t commit_seq;
 	uint64_t epoch; /* routing thread only */
-	uint8_t *buf;   /* repack buffer */
+	uint8_t *buf; /* repack buffer */
 	size_t bufcap;
 };
 
@@ -49,8 +49,8 @@ mono_ms(void)
 }
 
 bool
-rs_orch_accept_reply(uint64_t epoch, uint64_t seq, uint64_t *cur_epoch,
-    uint64_t *commit_seq)
+rs_orch_accept_reply(
+    uint64_t epoch, uint64_t seq, uint64_t *cur_epoch, uint64_t *commit_seq)
 {
 	if (epoch < *cur_epoch)
 		return false;
@@ -94,14 +94,16 @@ setup(rs_orch_router *r, int wait_ms)
 {
 	int rv;
 
-	rv = rs_mq_connect_retry(r->url, "rideshare-orchestrator-router",
-	    wait_ms, &r->mq);
+	rv = rs_mq_connect_retry(
+	    r->url, "rideshare-orchestrator-router", wait_ms, &r->mq);
 	if (rv != RS_OK)
 		return rv;
-	if ((rv = rs_mq_declare_topology(r->mq)) != RS_OK ||
-	    (rv = rs_mq_qos(r->mq, PREFETCH)) != RS_OK ||
-	    (rv = rs_mq_consume(r->mq, Q_RESPONSE, false, r->resp_tag)) != RS_OK ||
-	    (rv = rs_mq_consume(r->mq, Q_ORCH, false, r->orch_tag)) != RS_OK) {
+	if ((rv = rs_mq_declare_topology(r->mq)) != RS_OK
+	    || (rv = rs_mq_qos(r->mq, PREFETCH)) != RS_OK
+	    || (rv = rs_mq_consume(r->mq, Q_RESPONSE, false, r->resp_tag))
+	        != RS_OK
+	    || (rv = rs_mq_consume(r->mq, Q_ORCH, false, r->orch_tag))
+	        != RS_OK) {
 		rs_mq_destroy(r->mq);
 		r->mq = NULL;
 		return rv;
@@ -116,8 +118,10 @@ bad_message(rs_orch_router *r, const rs_mq_msg *m, const char *queue,
     const char *why, rs_metric *metric)
 {
 	rs_metric_add(metric, 1);
-	rs_warn(NULL, "event=bad_message queue=%s len=%zu reason=\"%s\" "
-	    "action=dead_letter", queue, m->len, why);
+	rs_warn(NULL,
+	    "event=bad_message queue=%s len=%zu reason=\"%s\" "
+	    "action=dead_letter",
+	    queue, m->len, why);
 	(void) rs_mq_reject(r->mq, m->delivery_tag, false);
 }
 
@@ -134,11 +138,12 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 
 	req = rideshare__db_request__unpack(NULL, m->len, m->body);
 	if (req == NULL) {
-		bad_message(r, m, Q_ORCH, "not a DbRequest", &rs_orch_m_req_bad);
+		bad_message(
+		    r, m, Q_ORCH, "not a DbRequest", &rs_orch_m_req_bad);
 		return RS_OK;
 	}
-	if (req->request_id == NULL || !rs_id_valid(req->request_id) ||
-	    !rs_op_is_known(req->op_case)) {
+	if (req->request_id == NULL || !rs_id_valid(req->request_id)
+	    || !rs_op_is_known(req->op_case)) {
 		bad_message(r, m, Q_ORCH,
 		    rs_op_is_known(req->op_case) ? "bad request_id" : "no op",
 		    &rs_orch_m_req_bad);
@@ -172,7 +177,8 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 		rv = rs_mq_publish(r->mq, "", queue, r->buf, len, &props);
 	}
 	if (rv == RS_OK) {
-		rs_debug(req->request_id, "event=routed op=%s queue=%s min_seq=%" PRIu64,
+		rs_debug(req->request_id,
+		    "event=routed op=%s queue=%s min_seq=%" PRIu64,
 		    rs_op_name(req->op_case), queue, req->min_seq);
 		if (write) {
 			rs_metric_add(&rs_orch_m_req_write, 1);
@@ -205,11 +211,14 @@ route_reply(rs_orch_router *r, const rs_mq_msg *m)
 	}
 	if (zk_epoch > r->epoch)
 		r->epoch = zk_epoch;
-	if (!rs_orch_accept_reply(resp->epoch, resp->seq, &r->epoch, &commit)) {
+	if (!rs_orch_accept_reply(
+	        resp->epoch, resp->seq, &r->epoch, &commit)) {
 		rs_metric_add(&rs_orch_m_reply_stale, 1);
-		rs_warn(resp->request_id, "event=stale_reply epoch=%" PRIu64
+		rs_warn(resp->request_id,
+		    "event=stale_reply epoch=%" PRIu64
 		    " current_epoch=%" PRIu64 " worker=%s seq=%" PRIu64
-		    " action=drop", resp->epoch, r->epoch,
+		    " action=drop",
+		    resp->epoch, r->epoch,
 		    resp->worker_id ? resp->worker_id : "", resp->seq);
 		rideshare__db_response__free_unpacked(resp, NULL);
 		return rs_mq_ack(r->mq, m->delivery_tag, false);
@@ -220,8 +229,8 @@ route_reply(rs_orch_router *r, const rs_mq_msg *m)
 	rs_metric_set(&rs_orch_m_commit_seq, commit);
 	if (resp->reply_to != NULL && resp->reply_to[0] != '\0') {
 		props.correlation_id = resp->request_id;
-		rv = rs_mq_publish(r->mq, "", resp->reply_to, m->body, m->len,
-		    &props);
+		rv = rs_mq_publish(
+		    r->mq, "", resp->reply_to, m->body, m->len, &props);
 		if (rv == RS_OK)
 			rs_metric_add(&rs_orch_m_reply_fwd, 1);
 	} else {
@@ -280,7 +289,8 @@ rs_orch_router_start(rs_orch_router *r, int connect_wait_ms)
 	int rv = setup(r, connect_wait_ms);
 
 	if (rv != RS_OK) {
-		rs_error(NULL, "event=amqp_unreachable err=%s", rs_strerror(rv));
+		rs_error(
+		    NULL, "event=amqp_unreachable err=%s", rs_strerror(rv));
 		return rv;
 	}
 	if (pthread_create(&r->thr, NULL, run, r) != 0)

@@ -37,7 +37,7 @@ bool rs_orch_router_connected(rs_orch_router *r);
 /* Decision for one write reply (pure): returns false when it must be
  * dropped (epoch older than cur_epoch); else advances *commit_seq and
  * *cur_epoch. */
-bool rs_orch_accept_reply(uint64_t epoch, uint64_t seq, uint64_t *cur_epoch,
-    uint64_t *commit_seq);
+bool rs_orch_accept_reply(
+    uint64_t epoch, uint64_t seq, uint64_t *cur_epoch, uint64_t *commit_seq);
 
 #endif

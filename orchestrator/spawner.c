@@ -6,8 +6,8 @@
 #include <string.h>
 
 int
-rs_orch_spawner_wrap(const struct rs_orch_spawner_ops *ops, void *impl,
-    rs_orch_spawner **out)
+rs_orch_spawner_wrap(
+    const struct rs_orch_spawner_ops *ops, void *impl, rs_orch_spawner **out)
 {
 	rs_orch_spawner *sp = calloc(1, sizeof(*sp));
 
@@ -34,8 +34,8 @@ rs_orch_spawner_spawn(rs_orch_spawner *sp, const char *id, int64_t *pid)
 }
 
 int
-rs_orch_spawner_signal(rs_orch_spawner *sp, const char *id, int64_t pid,
-    int sig)
+rs_orch_spawner_signal(
+    rs_orch_spawner *sp, const char *id, int64_t pid, int sig)
 {
 	int rv;
 
@@ -87,9 +87,9 @@ rs_orch_spawner_destroy(rs_orch_spawner *sp)
 static bool
 spawner_owned(const char *kv)
 {
-	static const char *const own[] = { "RIDESHARE_WORKER_ID=",
-		"RIDESHARE_WORKER_PID=", "RIDESHARE_WORKER_PID_ZNODE=",
-		"RIDESHARE_NNG_HOST=" };
+	static const char *const own[]
+	    = { "RIDESHARE_WORKER_ID=", "RIDESHARE_WORKER_PID=",
+		      "RIDESHARE_WORKER_PID_ZNODE=", "RIDESHARE_NNG_HOST=" };
 
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
 		if (strncmp(kv, own[i], strlen(own[i])) == 0)
@@ -148,8 +148,8 @@ rs_orch_env_dup(const char *const *list)
 }
 
 char **
-rs_orch_worker_env(char *const *env, const char *id,
-    const char *const *fixed, const char *const *extra, bool only_rideshare)
+rs_orch_worker_env(char *const *env, const char *id, const char *const *fixed,
+    const char *const *extra, bool only_rideshare)
 {
 	size_t n = count((const char *const *) env), k = 0;
 	size_t nfixed = count(fixed), nextra = count(extra);
@@ -159,8 +159,8 @@ rs_orch_worker_env(char *const *env, const char *id,
 	if (out == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (spawner_owned(env[i]) || overridden(env[i], fixed) ||
-		    overridden(env[i], extra))
+		if (spawner_owned(env[i]) || overridden(env[i], fixed)
+		    || overridden(env[i], extra))
 			continue;
 		if (only_rideshare && strncmp(env[i], "RIDESHARE_", 10) != 0)
 			continue;

@@ -15,8 +15,8 @@
 typedef struct rs_orch_spawner rs_orch_spawner;
 
 /* Reports one worker that ended; how = "exit 0", "signal 9", ... */
-typedef void (*rs_orch_exit_fn)(void *arg, const char *id, int64_t pid,
-    const char *how);
+typedef void (*rs_orch_exit_fn)(
+    void *arg, const char *id, int64_t pid, const char *how);
 
 /* Publishes a worker's pid where it waits for it (docker: the znode
  * /rideshare/pids/<id>). */
@@ -38,8 +38,8 @@ struct rs_orch_spawner {
 };
 
 /* Wraps a backend (takes ownership of impl). */
-int rs_orch_spawner_wrap(const struct rs_orch_spawner_ops *ops, void *impl,
-    rs_orch_spawner **out);
+int rs_orch_spawner_wrap(
+    const struct rs_orch_spawner_ops *ops, void *impl, rs_orch_spawner **out);
 
 /* Starts worker id; on RS_OK *pid is its pid. The worker then registers
  * in ZooKeeper on its own. */
@@ -48,8 +48,8 @@ int rs_orch_spawner_spawn(rs_orch_spawner *sp, const char *id, int64_t *pid);
 /* Sends sig (SIGKILL: crash, SIGTERM: graceful stop) to worker id. pid is
  * used for workers this spawner did not start (process backend only).
  * RS_ENOTFOUND when no such worker runs. */
-int rs_orch_spawner_signal(rs_orch_spawner *sp, const char *id, int64_t pid,
-    int sig);
+int rs_orch_spawner_signal(
+    rs_orch_spawner *sp, const char *id, int64_t pid, int sig);
 
 /* Calls fn for every worker that ended since the last call, and forgets
  * it (the process is reaped, the container removed). */
@@ -71,10 +71,10 @@ int rs_orch_spawner_process_create(const char *worker_bin,
 
 /* Docker backend settings (RIDESHARE_DOCKER_*). */
 typedef struct rs_orch_docker_cfg {
-	const char *socket;      /* /var/run/docker.sock */
-	const char *image;       /* rideshare/worker:latest */
-	const char *network;     /* NULL: daemon default */
-	const char *label;       /* key=value put on every container */
+	const char *socket; /* /var/run/docker.sock */
+	const char *image; /* rideshare/worker:latest */
+	const char *network; /* NULL: daemon default */
+	const char *label; /* key=value put on every container */
 	const char *api_version; /* "v1.41" */
 	const char *name_prefix; /* "rideshare-worker-" */
 	const char *const *fixed_env; /* as for the process backend */

@@ -26,7 +26,7 @@
 
 extern char **environ;
 
-#define REAP_EVERY_MS 200
+#define REAP_EVERY_MS   200
 #define CALL_TIMEOUT_MS 30000
 
 struct box {
@@ -98,10 +98,12 @@ engine(struct docker *d, const char *method, const char *path,
 	}
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
-		rs_warn(NULL, "event=docker_unreachable socket=\"%s\" call=\"%s %s\" "
-		    "err=\"%s\"", d->socket, method, path, curl_easy_strerror(cc));
-		rv = (cc == CURLE_COULDNT_CONNECT || cc == CURLE_SEND_ERROR ||
-		         cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING)
+		rs_warn(NULL,
+		    "event=docker_unreachable socket=\"%s\" call=\"%s %s\" "
+		    "err=\"%s\"",
+		    d->socket, method, path, curl_easy_strerror(cc));
+		rv = (cc == CURLE_COULDNT_CONNECT || cc == CURLE_SEND_ERROR
+		         || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING)
 		    ? RS_ECONN
 		    : RS_EIO;
 		goto done;
@@ -110,10 +112,13 @@ engine(struct docker *d, const char *method, const char *path,
 	if (out.len > 0 && reply != NULL)
 		*reply = json_loadb(out.data, out.len, 0, NULL);
 	if (*status >= 300 && *status != 304) {
-		json_t *j = json_loadb(out.data ? out.data : "", out.len, 0, NULL);
-		const char *msg = json_string_value(json_object_get(j, "message"));
+		json_t *j
+		    = json_loadb(out.data ? out.data : "", out.len, 0, NULL);
+		const char *msg
+		    = json_string_value(json_object_get(j, "message"));
 
-		rs_warn(NULL, "event=docker_error call=\"%s %s\" status=%ld msg=\"%s\"",
+		rs_warn(NULL,
+		    "event=docker_error call=\"%s %s\" status=%ld msg=\"%s\"",
 		    method, path, *status, msg ? msg : "");
 		json_decref(j);
 	}
@@ -139,8 +144,8 @@ status_err(long status, int conflict)
 }
 
 static int
-call(struct docker *d, const char *method, const char *path,
-    const char *body, int conflict, json_t **reply)
+call(struct docker *d, const char *method, const char *path, const char *body,
+    int conflict, json_t **reply)
 {
 	long status = 0;
 	int rv = engine(d, method, path, body, &status, reply);
@@ -169,8 +174,8 @@ create_body(struct docker *d, const char *id, const char *name)
 	host_net = d->network != NULL && strcmp(d->network, "host") == 0;
 	snprintf(host, sizeof(host), "RIDESHARE_NNG_HOST=%s",
 	    host_net ? "127.0.0.1" : name);
-	env = rs_orch_worker_env(environ, id, (const char *const *) d->fixed,
-	    extra, true);
+	env = rs_orch_worker_env(
+	    environ, id, (const char *const *) d->fixed, extra, true);
 	if (env == NULL)
 		return NULL;
 	jenv = json_array();
@@ -179,11 +184,14 @@ create_body(struct docker *d, const char *id, const char *name)
 	rs_orch_env_free(env);
 	labels = json_object();
 	if (d->label_key != NULL)
-		json_object_set_new(labels, d->label_key, json_string(d->label_val));
-	json_object_set_new(labels, "org.rideshare.worker-id", json_string(id));
+		json_object_set_new(
+		    labels, d->label_key, json_string(d->label_val));
+	json_object_set_new(
+	    labels, "org.rideshare.worker-id", json_string(id));
 	hostcfg = json_object();
 	if (d->network != NULL)
-		json_object_set_new(hostcfg, "NetworkMode", json_string(d->network));
+		json_object_set_new(
+		    hostcfg, "NetworkMode", json_string(d->network));
 	o = json_pack("{s:s, s:o, s:o, s:o}", "Image", d->image, "Env", jenv,
 	    "Labels", labels, "HostConfig", hostcfg);
 	if (!host_net) /* the daemon refuses a hostname with network host */
@@ -252,8 +260,10 @@ docker_spawn(void *impl, const char *id, int64_t *pid_out)
 	rv = call(d, "POST", path, body, RS_EEXIST, NULL);
 	free(body);
 	if (rv != RS_OK) {
-		rs_error(NULL, "event=spawn_failed spawner=docker id=%s step=create "
-		    "image=%s err=%s", id, d->image, rs_strerror(rv));
+		rs_error(NULL,
+		    "event=spawn_failed spawner=docker id=%s step=create "
+		    "image=%s err=%s",
+		    id, d->image, rs_strerror(rv));
 		return rv;
 	}
 	snprintf(path, sizeof(path), "/containers/%s/start", name);
@@ -265,8 +275,10 @@ docker_spawn(void *impl, const char *id, int64_t *pid_out)
 	if (rv == RS_OK && d->publish != NULL)
 		rv = d->publish(d->publish_arg, id, pid);
 	if (rv != RS_OK) {
-		rs_error(NULL, "event=spawn_failed spawner=docker id=%s step=start "
-		    "err=%s", id, rs_strerror(rv));
+		rs_error(NULL,
+		    "event=spawn_failed spawner=docker id=%s step=start "
+		    "err=%s",
+		    id, rs_strerror(rv));
 		remove_box(d, name);
 		return rv;
 	}
@@ -293,7 +305,9 @@ docker_signal(void *impl, const char *id, int64_t pid, int sig)
 	if (name == NULL)
 		return RS_ENOTFOUND;
 	snprintf(path, sizeof(path), "/containers/%s/kill?signal=%s", name,
-	    sig == SIGKILL ? "SIGKILL" : sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	    sig == SIGKILL       ? "SIGKILL"
+	        : sig == SIGTERM ? "SIGTERM"
+	                         : "SIGINT");
 	return call(d, "POST", path, NULL, RS_ESTATE, NULL);
 }
 
@@ -385,18 +399,20 @@ rs_orch_spawner_docker_create(const rs_orch_docker_cfg *cfg,
 	d->image = strdup(cfg->image ? cfg->image : "rideshare/worker:latest");
 	d->network = dup_or_null(cfg->network);
 	d->api = strdup(cfg->api_version ? cfg->api_version : "v1.41");
-	d->prefix = strdup(cfg->name_prefix ? cfg->name_prefix : "rideshare-worker-");
+	d->prefix = strdup(
+	    cfg->name_prefix ? cfg->name_prefix : "rideshare-worker-");
 	if (cfg->label != NULL && *cfg->label != '\0') {
 		eq = strchr(cfg->label, '=');
-		d->label_key = eq ? strndup(cfg->label, (size_t) (eq - cfg->label))
-		                  : strdup(cfg->label);
+		d->label_key = eq
+		    ? strndup(cfg->label, (size_t) (eq - cfg->label))
+		    : strdup(cfg->label);
 		d->label_val = strdup(eq ? eq + 1 : "");
 	}
 	d->fixed = rs_orch_env_dup(cfg->fixed_env);
 	d->publish = publish_pid;
 	d->publish_arg = arg;
-	if (d->socket == NULL || d->image == NULL || d->api == NULL ||
-	    d->prefix == NULL || d->fixed == NULL) {
+	if (d->socket == NULL || d->image == NULL || d->api == NULL
+	    || d->prefix == NULL || d->fixed == NULL) {
 		docker_destroy(d);
 		return RS_ENOMEM;
 	}

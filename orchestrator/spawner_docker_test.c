@@ -27,7 +27,7 @@ struct rule {
 };
 
 #define MAX_RULES 16
-#define MAX_LOG 64
+#define MAX_LOG   64
 
 struct fake {
 	char path[108];
@@ -74,32 +74,36 @@ serve_one(int c)
 			return;
 		got += (size_t) k;
 		buf[got] = '\0';
-		if (hdr_end == NULL && (hdr_end = strstr(buf, "\r\n\r\n")) != NULL) {
+		if (hdr_end == NULL
+		    && (hdr_end = strstr(buf, "\r\n\r\n")) != NULL) {
 			cl = strcasestr(buf, "Content-Length:");
-			clen = cl && cl < hdr_end ? strtol(cl + 15, NULL, 10) : 0;
+			clen = cl && cl < hdr_end ? strtol(cl + 15, NULL, 10)
+			                          : 0;
 		}
-		if (hdr_end != NULL &&
-		    got >= (size_t) (hdr_end + 4 - buf) + (size_t) clen)
+		if (hdr_end != NULL
+		    && got >= (size_t) (hdr_end + 4 - buf) + (size_t) clen)
 			break;
 	}
 	sscanf(buf, "%15s %1023s", method, path);
 	pthread_mutex_lock(&fk.lock);
 	if (fk.nlog < MAX_LOG) {
-		snprintf(fk.log[fk.nlog], sizeof(fk.log[0]), "%s %s", method, path);
+		snprintf(
+		    fk.log[fk.nlog], sizeof(fk.log[0]), "%s %s", method, path);
 		snprintf(fk.bodies[fk.nlog], sizeof(fk.bodies[0]), "%s",
 		    hdr_end ? hdr_end + 4 : "");
 		fk.nlog++;
 	}
 	for (int i = 0; i < fk.nrules && r == NULL; i++) {
-		if (strcmp(fk.rules[i].method, method) == 0 &&
-		    strstr(path, fk.rules[i].path_part) != NULL)
+		if (strcmp(fk.rules[i].method, method) == 0
+		    && strstr(path, fk.rules[i].path_part) != NULL)
 			r = &fk.rules[i];
 	}
 	pthread_mutex_unlock(&fk.lock);
 	n = snprintf(out, sizeof(out),
 	    "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-	    r ? r->status : 404, strlen(r ? r->body : "{\"message\":\"no rule\"}"),
+	    r ? r->status : 404,
+	    strlen(r ? r->body : "{\"message\":\"no rule\"}"),
 	    r ? r->body : "{\"message\":\"no rule\"}");
 	(void) !write(c, out, (size_t) n);
 }
@@ -169,9 +173,12 @@ logged(const char *prefix)
 static rs_orch_spawner *
 make(const char *socket)
 {
-	rs_orch_docker_cfg cfg = { .socket = socket, .image = "rs/worker:test",
-		.network = "rsnet", .label = "org.rideshare.project=test",
-		.api_version = "v1.41", .name_prefix = "rs-" };
+	rs_orch_docker_cfg cfg = { .socket = socket,
+		.image = "rs/worker:test",
+		.network = "rsnet",
+		.label = "org.rideshare.project=test",
+		.api_version = "v1.41",
+		.name_prefix = "rs-" };
 	rs_orch_spawner *sp = NULL;
 
 	assert_int_equal(
@@ -224,12 +231,13 @@ test_spawn_creates_starts_inspects_and_publishes_pid(void **state)
 	    "RIDESHARE_AMQP_URL=amqp://guest:guest@rabbit:5672"));
 	assert_null(strstr(fk.bodies[0], "RIDESHARE_WORKER_PID=1"));
 	assert_null(strstr(fk.bodies[0], "PATH="));
-	assert_non_null(strstr(fk.bodies[0], "\"org.rideshare.project\":\"test\""));
+	assert_non_null(
+	    strstr(fk.bodies[0], "\"org.rideshare.project\":\"test\""));
 	assert_non_null(strstr(fk.bodies[0], "\"NetworkMode\":\"rsnet\""));
 	/* SIGKILL through the API. */
 	rule("POST", "/containers/rs-w1-abc/kill?signal=SIGKILL", 204, "");
-	assert_int_equal(rs_orch_spawner_signal(sp, "w1-abc", 4242, SIGKILL),
-	    RS_OK);
+	assert_int_equal(
+	    rs_orch_spawner_signal(sp, "w1-abc", 4242, SIGKILL), RS_OK);
 	assert_int_equal(logged("POST /v1.41/containers/rs-w1-abc/kill"), 1);
 	rs_orch_spawner_destroy(sp);
 	/* Destroy removes what is left. */
@@ -240,9 +248,12 @@ test_spawn_creates_starts_inspects_and_publishes_pid(void **state)
 static void
 test_host_network_has_no_hostname_and_binds_loopback(void **state)
 {
-	rs_orch_docker_cfg cfg = { .socket = fk.path, .image = "rs/worker:test",
-		.network = "host", .label = "org.rideshare.project=test",
-		.api_version = "v1.41", .name_prefix = "rs-" };
+	rs_orch_docker_cfg cfg = { .socket = fk.path,
+		.image = "rs/worker:test",
+		.network = "host",
+		.label = "org.rideshare.project=test",
+		.api_version = "v1.41",
+		.name_prefix = "rs-" };
 	rs_orch_spawner *sp = NULL;
 	int64_t pid = 0;
 
@@ -282,7 +293,8 @@ test_missing_image_is_not_found(void **state)
 	(void) state;
 	rule("POST", "/containers/create", 404,
 	    "{\"message\":\"No such image: rs/worker:test\"}");
-	assert_int_equal(rs_orch_spawner_spawn(sp, "w3-x", &pid), RS_ENOTFOUND);
+	assert_int_equal(
+	    rs_orch_spawner_spawn(sp, "w3-x", &pid), RS_ENOTFOUND);
 	assert_int_equal(published_count, 0);
 	assert_int_equal(logged("POST /v1.41/containers/rs-w3-x/start"), 0);
 	rs_orch_spawner_destroy(sp);
@@ -296,7 +308,8 @@ test_name_conflict_is_exists(void **state)
 
 	(void) state;
 	rule("POST", "/containers/create", 409,
-	    "{\"message\":\"Conflict. The container name is already in use\"}");
+	    "{\"message\":\"Conflict. The container name is already in "
+	    "use\"}");
 	assert_int_equal(rs_orch_spawner_spawn(sp, "w4-x", &pid), RS_EEXIST);
 	rs_orch_spawner_destroy(sp);
 }
@@ -312,7 +325,8 @@ test_start_failure_removes_the_container(void **state)
 	rule("POST", "/start", 500, "{\"message\":\"driver failed\"}");
 	rule("DELETE", "/containers/rs-w5-x", 204, "");
 	assert_int_equal(rs_orch_spawner_spawn(sp, "w5-x", &pid), RS_EIO);
-	assert_int_equal(logged("DELETE /v1.41/containers/rs-w5-x?force=true"), 1);
+	assert_int_equal(
+	    logged("DELETE /v1.41/containers/rs-w5-x?force=true"), 1);
 	assert_int_equal(rs_orch_spawner_count(sp), 0);
 	assert_int_equal(published_count, 0);
 	rs_orch_spawner_destroy(sp);
@@ -361,19 +375,19 @@ test_kill_errors_and_reap_of_exited_container(void **state)
 	    "{\"State\":{\"Running\":true,\"Pid\":777,\"ExitCode\":0}}");
 	assert_int_equal(rs_orch_spawner_spawn(sp, "w7-x", &pid), RS_OK);
 	/* Unknown worker: nothing to signal. */
-	assert_int_equal(rs_orch_spawner_signal(sp, "nobody", 1, SIGKILL),
-	    RS_ENOTFOUND);
+	assert_int_equal(
+	    rs_orch_spawner_signal(sp, "nobody", 1, SIGKILL), RS_ENOTFOUND);
 	/* Not running any more -> 409; gone -> 404. */
 	rule("POST", "/kill", 409, "{\"message\":\"is not running\"}");
-	assert_int_equal(rs_orch_spawner_signal(sp, "w7-x", 777, SIGTERM),
-	    RS_ESTATE);
+	assert_int_equal(
+	    rs_orch_spawner_signal(sp, "w7-x", 777, SIGTERM), RS_ESTATE);
 	/* Still running: reap reports nothing. */
 	assert_int_equal(rs_orch_spawner_reap(sp, on_exit_cb, NULL), RS_OK);
 	assert_int_equal(reaped, 0);
 	/* Now it exited: reaped (after the 200 ms throttle) and removed. */
 	pthread_mutex_lock(&fk.lock);
-	fk.rules[2].body =
-	    "{\"State\":{\"Running\":false,\"Pid\":0,\"ExitCode\":137}}";
+	fk.rules[2].body
+	    = "{\"State\":{\"Running\":false,\"Pid\":0,\"ExitCode\":137}}";
 	pthread_mutex_unlock(&fk.lock);
 	usleep(250 * 1000);
 	assert_int_equal(rs_orch_spawner_reap(sp, on_exit_cb, NULL), RS_OK);
@@ -428,8 +442,10 @@ test_worker_env_keeps_config_drops_spawner_owned(void **state)
 
 		e = rs_orch_worker_env(env, "w9-y", fixed, extra, true);
 		assert_string_equal(e[0], "RIDESHARE_WORKER_ID=w9-y");
-		assert_string_equal(e[1], "RIDESHARE_AMQP_URL=amqp://resolved");
-		assert_string_equal(e[2], "RIDESHARE_ZK_HOSTS=127.0.0.1:24024");
+		assert_string_equal(
+		    e[1], "RIDESHARE_AMQP_URL=amqp://resolved");
+		assert_string_equal(
+		    e[2], "RIDESHARE_ZK_HOSTS=127.0.0.1:24024");
 		assert_string_equal(e[3], "RIDESHARE_WORKER_PID_ZNODE=1");
 		assert_null(e[4]);
 		rs_orch_env_free(e);
@@ -441,26 +457,28 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_spawn_creates_starts_inspects_and_publishes_pid, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_host_network_has_no_hostname_and_binds_loopback, setup,
-		    teardown),
-		cmocka_unit_test(test_daemon_gone_is_a_connection_error),
-		cmocka_unit_test_setup_teardown(test_missing_image_is_not_found,
+		    test_spawn_creates_starts_inspects_and_publishes_pid,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_name_conflict_is_exists, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_host_network_has_no_hostname_and_binds_loopback,
+		    setup, teardown),
+		cmocka_unit_test(test_daemon_gone_is_a_connection_error),
+		cmocka_unit_test_setup_teardown(
+		    test_missing_image_is_not_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_name_conflict_is_exists, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_start_failure_removes_the_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_container_that_exits_at_once_is_not_spawned, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_kill_errors_and_reap_of_exited_container, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_daemon_error_500_on_inspect,
-		    setup, teardown),
-		cmocka_unit_test(test_worker_env_keeps_config_drops_spawner_owned),
+		    test_kill_errors_and_reap_of_exited_container, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_daemon_error_500_on_inspect, setup, teardown),
+		cmocka_unit_test(
+		    test_worker_env_keeps_config_drops_spawner_owned),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -17,7 +17,7 @@
 
 extern char **environ;
 
-#define PID_VAR "RIDESHARE_WORKER_PID="
+#define PID_VAR    "RIDESHARE_WORKER_PID="
 #define PID_DIGITS 20
 
 struct child {
@@ -104,8 +104,8 @@ proc_spawn(void *impl, const char *id, int64_t *pid_out)
 	memset(pid_slot, ' ', sizeof(pid_slot) - 1);
 	memcpy(pid_slot, PID_VAR, sizeof(PID_VAR) - 1);
 	pid_slot[sizeof(pid_slot) - 1] = '\0';
-	envp = rs_orch_worker_env(environ, id, (const char *const *) p->fixed,
-	    extra, false);
+	envp = rs_orch_worker_env(
+	    environ, id, (const char *const *) p->fixed, extra, false);
 	if (envp == NULL)
 		return RS_ENOMEM;
 	/* The child writes into its own copy of the env entry. */
@@ -220,13 +220,14 @@ rs_orch_spawner_process_create(const char *worker_bin,
 	struct proc *p;
 
 	if (access(worker_bin, X_OK) != 0) {
-		rs_error(NULL, "event=worker_bin_missing path=\"%s\" err=\"%s\"",
+		rs_error(NULL,
+		    "event=worker_bin_missing path=\"%s\" err=\"%s\"",
 		    worker_bin, strerror(errno));
 		return RS_ENOTFOUND;
 	}
 	p = calloc(1, sizeof(*p));
-	if (p == NULL || (p->bin = strdup(worker_bin)) == NULL ||
-	    (p->fixed = rs_orch_env_dup(fixed_env)) == NULL) {
+	if (p == NULL || (p->bin = strdup(worker_bin)) == NULL
+	    || (p->fixed = rs_orch_env_dup(fixed_env)) == NULL) {
 		if (p != NULL)
 			free(p->bin);
 		free(p);

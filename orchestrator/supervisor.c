@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#define TICK_MS 20
+#define TICK_MS              20
 #define SPAWN_BACKOFF_MIN_MS 500
 #define SPAWN_BACKOFF_MAX_MS 10000
 
@@ -30,7 +30,7 @@ struct rs_orch_supervisor {
 	unsigned next_no;
 	int64_t spawn_block_until;
 	int spawn_backoff_ms;
-	int ready_ours;   /* workers of ours RUNNING at the last tick */
+	int ready_ours; /* workers of ours RUNNING at the last tick */
 	/* failover timing */
 	char master[RS_ORCH_ID_MAX];
 	int64_t master_lost_ms;
@@ -80,13 +80,16 @@ on_worker_exit(void *arg, const char *id, int64_t pid, const char *how)
 	was.role = RS_ORCH_ROLE_NONE;
 	(void) rs_orch_workers_exited(s->w, id, &was);
 	if (was.state == RS_ORCH_STOPPING) {
-		rs_info(NULL, "event=worker_stopped id=%s pid=%" PRId64 " how=\"%s\"",
+		rs_info(NULL,
+		    "event=worker_stopped id=%s pid=%" PRId64 " how=\"%s\"",
 		    id, pid, how);
 	} else {
 		if (!was.kill_sent)
 			rs_metric_add(&rs_orch_m_deaths, 1);
-		rs_warn(NULL, "event=worker_died id=%s pid=%" PRId64
-		    " role=%s how=\"%s\"", id, pid, role_name(was.role), how);
+		rs_warn(NULL,
+		    "event=worker_died id=%s pid=%" PRId64
+		    " role=%s how=\"%s\"",
+		    id, pid, role_name(was.role), how);
 		/* Dying before it ever served (no database, bad config...):
 		 * do not respawn in a tight loop. */
 		if (was.state == RS_ORCH_STARTING && was.ours)
@@ -115,15 +118,18 @@ spawn_one(rs_orch_supervisor *s, const char *reason)
 	if (rv != RS_OK) {
 		rs_metric_add(&rs_orch_m_spawn_failures, 1);
 		back_off(s);
-		rs_error(NULL, "event=spawn_failed id=%s reason=%s err=%s "
-		    "retry_in_ms=%d", id, reason, rs_strerror(rv),
-		    s->spawn_backoff_ms);
+		rs_error(NULL,
+		    "event=spawn_failed id=%s reason=%s err=%s "
+		    "retry_in_ms=%d",
+		    id, reason, rs_strerror(rv), s->spawn_backoff_ms);
 		return rv;
 	}
 	rs_metric_add(&rs_orch_m_spawns, 1);
 	rs_orch_workers_add(s->w, id, pid);
-	rs_info(NULL, "event=worker_spawned id=%s pid=%" PRId64 " reason=%s "
-	    "spawner=%s", id, pid, reason, rs_orch_spawner_name(s->sp));
+	rs_info(NULL,
+	    "event=worker_spawned id=%s pid=%" PRId64 " reason=%s "
+	    "spawner=%s",
+	    id, pid, reason, rs_orch_spawner_name(s->sp));
 	return RS_OK;
 }
 
@@ -132,8 +138,9 @@ kill_worker(rs_orch_supervisor *s, const rs_orch_worker *e, const char *why)
 {
 	int rv = rs_orch_spawner_signal(s->sp, e->id, e->pid, SIGKILL);
 
-	rs_warn(NULL, "event=worker_kill id=%s pid=%" PRId64 " reason=%s rv=%s",
-	    e->id, e->pid, why, rs_strerror(rv));
+	rs_warn(NULL,
+	    "event=worker_kill id=%s pid=%" PRId64 " reason=%s rv=%s", e->id,
+	    e->pid, why, rs_strerror(rv));
 	rs_orch_workers_mark_killed(s->w, e->id);
 }
 
@@ -143,8 +150,10 @@ stop_worker(rs_orch_supervisor *s, const rs_orch_worker *e, const char *why)
 	int rv = rs_orch_spawner_signal(s->sp, e->id, e->pid, SIGTERM);
 
 	rs_metric_add(&rs_orch_m_stops, 1);
-	rs_info(NULL, "event=worker_stop id=%s pid=%" PRId64 " role=%s reason=%s "
-	    "rv=%s", e->id, e->pid, role_name(e->role), why, rs_strerror(rv));
+	rs_info(NULL,
+	    "event=worker_stop id=%s pid=%" PRId64 " role=%s reason=%s "
+	    "rv=%s",
+	    e->id, e->pid, role_name(e->role), why, rs_strerror(rv));
 	if (rv == RS_ENOTFOUND)
 		rs_orch_workers_mark_killed(s->w, e->id);
 	else
@@ -154,8 +163,8 @@ stop_worker(rs_orch_supervisor *s, const rs_orch_worker *e, const char *why)
 /* Deadlines: workers that never became ready, ignored SIGTERM, or lost
  * their ZooKeeper session while their process lives on. */
 static void
-enforce_deadlines(rs_orch_supervisor *s, const rs_orch_worker *t, size_t n,
-    int64_t now)
+enforce_deadlines(
+    rs_orch_supervisor *s, const rs_orch_worker *t, size_t n, int64_t now)
 {
 	for (size_t i = 0; i < n; i++) {
 		const rs_orch_worker *e = &t[i];
@@ -164,11 +173,11 @@ enforce_deadlines(rs_orch_supervisor *s, const rs_orch_worker *t, size_t n,
 			continue;
 		if (e->state == RS_ORCH_DEAD)
 			kill_worker(s, e, "session_gone");
-		else if (e->state == RS_ORCH_STARTING &&
-		    now - e->spawned_ms > s->cfg.start_timeout_ms)
+		else if (e->state == RS_ORCH_STARTING
+		    && now - e->spawned_ms > s->cfg.start_timeout_ms)
 			kill_worker(s, e, "start_timeout");
-		else if (e->state == RS_ORCH_STOPPING &&
-		    now - e->stop_ms > s->cfg.stop_timeout_ms)
+		else if (e->state == RS_ORCH_STOPPING
+		    && now - e->stop_ms > s->cfg.stop_timeout_ms)
 			kill_worker(s, e, "stop_timeout");
 	}
 }
@@ -189,12 +198,13 @@ track_failover(rs_orch_supervisor *s, const rs_orch_worker *t, size_t n,
 	if (s->master_lost_ms != 0) {
 		rs_metric_set(&rs_orch_m_failover_ms,
 		    (uint64_t) (now - s->master_lost_ms));
-		rs_info(NULL, "event=failover_done master=%s pid=%" PRId64
-		    " previous=%s failover_ms=%" PRId64, t[m].id, t[m].pid,
-		    s->master, now - s->master_lost_ms);
+		rs_info(NULL,
+		    "event=failover_done master=%s pid=%" PRId64
+		    " previous=%s failover_ms=%" PRId64,
+		    t[m].id, t[m].pid, s->master, now - s->master_lost_ms);
 	} else {
-		rs_info(NULL, "event=master_up master=%s pid=%" PRId64, t[m].id,
-		    t[m].pid);
+		rs_info(NULL, "event=master_up master=%s pid=%" PRId64,
+		    t[m].id, t[m].pid);
 	}
 	snprintf(s->master, sizeof(s->master), "%s", t[m].id);
 	s->master_lost_ms = 0;
@@ -215,10 +225,13 @@ autoscale(rs_orch_supervisor *s, int64_t now)
 		rs_metric_add(&rs_orch_m_scale_in, 1);
 	else
 		rs_metric_add(&rs_orch_m_scale_same, 1);
-	rs_info(NULL, "event=scale_decision reads=%" PRIu64 " window_ms=%" PRId64
-	    " previous=%d target=%d direction=%s", d.reads, s->as->window_ms,
-	    d.previous, d.target,
-	    d.target > d.previous ? "out" : d.target < d.previous ? "in" : "none");
+	rs_info(NULL,
+	    "event=scale_decision reads=%" PRIu64 " window_ms=%" PRId64
+	    " previous=%d target=%d direction=%s",
+	    d.reads, s->as->window_ms, d.previous, d.target,
+	    d.target > d.previous       ? "out"
+	        : d.target < d.previous ? "in"
+	                                : "none");
 }
 
 static void
@@ -253,11 +266,12 @@ tick(rs_orch_supervisor *s)
 	if (!rs_orch_workers_zk_connected(s->w))
 		return; /* what we see may be stale: decide nothing */
 	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, master_id);
-	rs_orch_roster_plan(t, n, master_id, rs_orch_autoscale_target(s->as),
-	    &plan);
+	rs_orch_roster_plan(
+	    t, n, master_id, rs_orch_autoscale_target(s->as), &plan);
 	for (int i = 0; i < plan.spawn; i++) {
-		if (spawn_one(s, plan.bootstrap ? "bootstrap" : "slaves_wanted") !=
-		    RS_OK)
+		if (spawn_one(
+		        s, plan.bootstrap ? "bootstrap" : "slaves_wanted")
+		    != RS_OK)
 			break;
 	}
 	for (int i = 0; i < plan.nstop; i++)
@@ -271,9 +285,10 @@ run(void *arg)
 {
 	rs_orch_supervisor *s = arg;
 
-	rs_info(NULL, "event=supervisor_start spawner=%s min_slaves=%d "
-	    "window_ms=%" PRId64, rs_orch_spawner_name(s->sp),
-	    s->as->min_slaves, s->as->window_ms);
+	rs_info(NULL,
+	    "event=supervisor_start spawner=%s min_slaves=%d "
+	    "window_ms=%" PRId64,
+	    rs_orch_spawner_name(s->sp), s->as->min_slaves, s->as->window_ms);
 	while (!atomic_load(&s->stop)) {
 		tick(s);
 		rs_orch_workers_wait(s->w, TICK_MS);
@@ -326,8 +341,8 @@ rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master, int64_t *pid)
 	if (master) {
 		k = rs_orch_roster_master(t, n, master_id, false);
 		for (size_t i = 0; k < 0 && i < n; i++) {
-			if (rs_orch_worker_alive(&t[i]) && t[i].registered &&
-			    t[i].role == RS_ORCH_ROLE_MASTER)
+			if (rs_orch_worker_alive(&t[i]) && t[i].registered
+			    && t[i].role == RS_ORCH_ROLE_MASTER)
 				k = (int) i;
 		}
 	} else {
@@ -359,25 +374,27 @@ stop_all(rs_orch_supervisor *s, bool masters, int64_t deadline)
 {
 	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
 	char master_id[RS_ORCH_ID_MAX];
-	size_t n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS,
-	    master_id);
+	size_t n = rs_orch_workers_snapshot(
+	    s->w, t, RS_ORCH_MAX_WORKERS, master_id);
 
 	for (size_t i = 0; i < n; i++) {
-		bool is_master = strcmp(t[i].id, master_id) == 0 ||
-		    t[i].role == RS_ORCH_ROLE_MASTER;
+		bool is_master = strcmp(t[i].id, master_id) == 0
+		    || t[i].role == RS_ORCH_ROLE_MASTER;
 
-		if (t[i].ours && !t[i].exited && rs_orch_worker_alive(&t[i]) &&
-		    is_master == masters)
+		if (t[i].ours && !t[i].exited && rs_orch_worker_alive(&t[i])
+		    && is_master == masters)
 			stop_worker(s, &t[i], "shutdown");
 	}
 	for (;;) {
 		bool waiting = false;
 
 		(void) rs_orch_spawner_reap(s->sp, on_worker_exit, s);
-		n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, NULL);
+		n = rs_orch_workers_snapshot(
+		    s->w, t, RS_ORCH_MAX_WORKERS, NULL);
 		for (size_t i = 0; i < n; i++) {
-			waiting = waiting || (t[i].ours && !t[i].exited &&
-			                         t[i].state == RS_ORCH_STOPPING);
+			waiting = waiting
+			    || (t[i].ours && !t[i].exited
+			        && t[i].state == RS_ORCH_STOPPING);
 		}
 		if (!waiting || mono_ms() >= deadline)
 			return;

@@ -17,7 +17,7 @@ typedef struct rs_orch_supervisor rs_orch_supervisor;
 
 typedef struct rs_orch_supervisor_cfg {
 	int start_timeout_ms; /* spawned but not MASTER/SLAVE by then: kill */
-	int stop_timeout_ms;  /* SIGTERM not obeyed by then: SIGKILL */
+	int stop_timeout_ms; /* SIGTERM not obeyed by then: SIGKILL */
 } rs_orch_supervisor_cfg;
 
 /* Borrows w, sp and as (they must outlive the supervisor). */
@@ -28,8 +28,7 @@ int rs_orch_supervisor_start(rs_orch_supervisor *s);
 
 /* Crash API: SIGKILLs the master (master=true) or the highest-pid slave;
  * *pid is the victim's pid. RS_ENOTFOUND when there is none. */
-int rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master,
-    int64_t *pid);
+int rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master, int64_t *pid);
 
 /* Stops the supervising thread, then every worker it started: slaves
  * first, then the master, with SIGTERM; SIGKILL after timeout_ms. */

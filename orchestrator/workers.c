@@ -68,14 +68,9 @@ on_zk_event(void *arg, enum rs_zk_event ev, const char *path)
 		w->expired = true;
 		atomic_store(&w->zk_connected, false);
 		break;
-	case RS_ZK_DISCONNECTED:
-		atomic_store(&w->zk_connected, false);
-		break;
-	case RS_ZK_CONNECTED:
-		atomic_store(&w->zk_connected, true);
-		break;
-	default:
-		break;
+	case RS_ZK_DISCONNECTED: atomic_store(&w->zk_connected, false); break;
+	case RS_ZK_CONNECTED: atomic_store(&w->zk_connected, true); break;
+	default: break;
 	}
 	w->dirty = true;
 	pthread_cond_signal(&w->cond);
@@ -89,8 +84,8 @@ zk_open(rs_orch_workers *w)
 	int rv;
 
 	for (;;) {
-		rv = rs_zk_connect(w->hosts, w->session_ms, 2000, on_zk_event, w,
-		    &w->zk);
+		rv = rs_zk_connect(
+		    w->hosts, w->session_ms, 2000, on_zk_event, w, &w->zk);
 		if (rv == RS_OK)
 			break;
 		if (mono_ms() >= deadline) {
@@ -102,9 +97,10 @@ zk_open(rs_orch_workers *w)
 		nanosleep(&ts, NULL);
 	}
 	atomic_store(&w->zk_connected, true);
-	if ((rv = rs_zk_ensure_path(w->zk, RS_ZK_WORKERS)) != RS_OK ||
-	    (rv = rs_zk_ensure_path(w->zk, RS_ZK_PIDS)) != RS_OK) {
-		rs_error(NULL, "event=zk_setup_failed err=%s", rs_strerror(rv));
+	if ((rv = rs_zk_ensure_path(w->zk, RS_ZK_WORKERS)) != RS_OK
+	    || (rv = rs_zk_ensure_path(w->zk, RS_ZK_PIDS)) != RS_OK) {
+		rs_error(
+		    NULL, "event=zk_setup_failed err=%s", rs_strerror(rv));
 		rs_zk_close(w->zk);
 		w->zk = NULL;
 		return rv;
@@ -120,13 +116,14 @@ rs_orch_parse_notice(const char *line, char *id, size_t idlen, int *role,
 	unsigned long long x, y;
 	char extra;
 
-	if (sscanf(line, "status %63s %31s %llu %llu %c", a, r, &x, &y,
-	        &extra) == 4) {
+	if (sscanf(line, "status %63s %31s %llu %llu %c", a, r, &x, &y, &extra)
+	    == 4) {
 		if (strcasecmp(r, "MASTER") == 0 || strcmp(r, "1") == 0)
 			*role = RS_ORCH_ROLE_MASTER;
 		else if (strcasecmp(r, "SLAVE") == 0 || strcmp(r, "2") == 0)
 			*role = RS_ORCH_ROLE_SLAVE;
-		else if (strcasecmp(r, "CANDIDATE") == 0 || strcmp(r, "0") == 0)
+		else if (strcasecmp(r, "CANDIDATE") == 0
+		    || strcmp(r, "0") == 0)
 			*role = RS_ORCH_ROLE_CANDIDATE;
 		else
 			return 0;
@@ -175,13 +172,14 @@ status_loop(void *arg)
 
 		if (rs_nng_recv_str(w->sub, line, sizeof(line), 200) != RS_OK)
 			continue;
-		kind = rs_orch_parse_notice(line, id, sizeof(id), &role, &seq,
-		    &epoch);
+		kind = rs_orch_parse_notice(
+		    line, id, sizeof(id), &role, &seq, &epoch);
 		if (kind == 2) {
 			uint64_t cur = atomic_load(&w->head);
 
-			while (seq > cur &&
-			    !atomic_compare_exchange_weak(&w->head, &cur, seq))
+			while (seq > cur
+			    && !atomic_compare_exchange_weak(
+			        &w->head, &cur, seq))
 				;
 			continue;
 		}
@@ -321,37 +319,41 @@ merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
 			memset(e, 0, sizeof(*e));
 			snprintf(e->id, sizeof(e->id), "%s", s[k].id);
 			e->state = RS_ORCH_STARTING;
-			rs_info(NULL, "event=worker_foreign id=%s pid=%" PRId64,
-			    e->id, s[k].pid);
+			rs_info(NULL,
+			    "event=worker_foreign id=%s pid=%" PRId64, e->id,
+			    s[k].pid);
 		}
 		if (s[k].pid > 0)
 			e->pid = s[k].pid;
 		if (e->role != s[k].role)
-			rs_info(NULL, "event=worker_role id=%s pid=%" PRId64
-			    " role=%s", e->id, e->pid, role_name(s[k].role));
+			rs_info(NULL,
+			    "event=worker_role id=%s pid=%" PRId64 " role=%s",
+			    e->id, e->pid, role_name(s[k].role));
 		e->role = s[k].role;
 		snprintf(e->nng_url, sizeof(e->nng_url), "%s", s[k].url);
 		if (s[k].applied > e->applied_seq)
 			e->applied_seq = s[k].applied;
 		e->registered = true;
 		e->seen_registered = true;
-		if (e->state == RS_ORCH_STARTING &&
-		    (e->role == RS_ORCH_ROLE_MASTER ||
-		        e->role == RS_ORCH_ROLE_SLAVE)) {
+		if (e->state == RS_ORCH_STARTING
+		    && (e->role == RS_ORCH_ROLE_MASTER
+		        || e->role == RS_ORCH_ROLE_SLAVE)) {
 			e->state = RS_ORCH_RUNNING;
-			rs_info(NULL, "event=worker_ready id=%s pid=%" PRId64
-			    " role=%s startup_ms=%" PRId64, e->id, e->pid,
-			    role_name(e->role),
+			rs_info(NULL,
+			    "event=worker_ready id=%s pid=%" PRId64
+			    " role=%s startup_ms=%" PRId64,
+			    e->id, e->pid, role_name(e->role),
 			    e->spawned_ms ? now - e->spawned_ms : 0);
 		}
 	}
 	for (size_t i = 0; i < w->n; i++) {
 		rs_orch_worker *e = &w->tab[i];
 
-		if (!e->registered && e->seen_registered &&
-		    rs_orch_worker_alive(e)) {
+		if (!e->registered && e->seen_registered
+		    && rs_orch_worker_alive(e)) {
 			e->state = RS_ORCH_DEAD;
-			rs_warn(NULL, "event=worker_session_gone id=%s pid=%" PRId64,
+			rs_warn(NULL,
+			    "event=worker_session_gone id=%s pid=%" PRId64,
 			    e->id, e->pid);
 		}
 	}
@@ -360,8 +362,8 @@ merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
 	for (size_t i = 0; i < w->n;) {
 		rs_orch_worker *e = &w->tab[i];
 
-		if (e->state == RS_ORCH_DEAD && !e->registered &&
-		    (e->exited || !e->ours)) {
+		if (e->state == RS_ORCH_DEAD && !e->registered
+		    && (e->exited || !e->ours)) {
 			w->tab[i] = w->tab[--w->n];
 			continue;
 		}
@@ -369,7 +371,8 @@ merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
 	}
 	if (strcmp(w->master_id, master) != 0)
 		rs_info(NULL, "event=master_changed from=%s to=%s",
-		    w->master_id[0] ? w->master_id : "-", master[0] ? master : "-");
+		    w->master_id[0] ? w->master_id : "-",
+		    master[0] ? master : "-");
 	snprintf(w->master_id, sizeof(w->master_id), "%s", master);
 	raise_epoch(w, epoch);
 }
@@ -401,11 +404,13 @@ update_dials(rs_orch_workers *w, struct seen *s, int ns)
 		rv = nng_dial(w->sub, s[k].url, &w->dials[w->ndials].d,
 		    NNG_FLAG_NONBLOCK);
 		if (rv != 0) {
-			rs_warn(NULL, "event=nng_dial_failed url=%s err=\"%s\"",
+			rs_warn(NULL,
+			    "event=nng_dial_failed url=%s err=\"%s\"",
 			    s[k].url, nng_strerror(rv));
 			continue;
 		}
-		snprintf(w->dials[w->ndials].url, RS_ORCH_URL_MAX, "%s", s[k].url);
+		snprintf(
+		    w->dials[w->ndials].url, RS_ORCH_URL_MAX, "%s", s[k].url);
 		w->ndials++;
 	}
 }
@@ -514,8 +519,8 @@ rs_orch_workers_poke(rs_orch_workers *w)
 }
 
 size_t
-rs_orch_workers_snapshot(rs_orch_workers *w, rs_orch_worker *out, size_t max,
-    char *master_id)
+rs_orch_workers_snapshot(
+    rs_orch_workers *w, rs_orch_worker *out, size_t max, char *master_id)
 {
 	size_t n;
 
@@ -604,8 +609,7 @@ rs_orch_workers_mark_stopping(rs_orch_workers *w, const char *id)
 }
 
 int
-rs_orch_workers_exited(rs_orch_workers *w, const char *id,
-    rs_orch_worker *was)
+rs_orch_workers_exited(rs_orch_workers *w, const char *id, rs_orch_worker *was)
 {
 	rs_orch_worker *e;
 
@@ -647,8 +651,10 @@ rs_orch_workers_forget(rs_orch_workers *w, const char *id)
 	if (len == strlen(id) && memcmp(data, id, len) == 0) {
 		rv = rs_zk_delete(w->zk, RS_ZK_MASTER);
 		if (rv == RS_OK)
-			rs_info(NULL, "event=master_released id=%s "
-			    "reason=process_gone", id);
+			rs_info(NULL,
+			    "event=master_released id=%s "
+			    "reason=process_gone",
+			    id);
 	}
 	free(data);
 	return rv == RS_ENOTFOUND ? RS_OK : rv;

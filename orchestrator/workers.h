@@ -19,9 +19,9 @@
 typedef struct rs_orch_workers rs_orch_workers;
 
 #define RS_ZK_WORKERS "/rideshare/workers"
-#define RS_ZK_MASTER "/rideshare/master"
-#define RS_ZK_EPOCH "/rideshare/epoch"
-#define RS_ZK_PIDS "/rideshare/pids"
+#define RS_ZK_MASTER  "/rideshare/master"
+#define RS_ZK_EPOCH   "/rideshare/epoch"
+#define RS_ZK_PIDS    "/rideshare/pids"
 
 /* Connects to ZooKeeper (retrying up to connect_wait_ms), creates the
  * persistent parents, opens the nng SUB socket and starts the status
@@ -41,8 +41,8 @@ void rs_orch_workers_poke(rs_orch_workers *w);
 
 /* Copies up to max entries into out; master_id (len >= RS_ORCH_ID_MAX)
  * gets the data of /rideshare/master ("" when none). Returns the count. */
-size_t rs_orch_workers_snapshot(rs_orch_workers *w, rs_orch_worker *out,
-    size_t max, char *master_id);
+size_t rs_orch_workers_snapshot(
+    rs_orch_workers *w, rs_orch_worker *out, size_t max, char *master_id);
 
 /* Adds a worker this orchestrator just spawned (state STARTING). */
 int rs_orch_workers_add(rs_orch_workers *w, const char *id, int64_t pid);
@@ -56,8 +56,8 @@ int rs_orch_workers_mark_killed(rs_orch_workers *w, const char *id);
 int rs_orch_workers_mark_stopping(rs_orch_workers *w, const char *id);
 /* Records that the spawner saw worker id end: state DEAD, exited. Fills
  * *was (may be NULL) with the entry before the change. */
-int rs_orch_workers_exited(rs_orch_workers *w, const char *id,
-    rs_orch_worker *was);
+int rs_orch_workers_exited(
+    rs_orch_workers *w, const char *id, rs_orch_worker *was);
 
 /* A worker known dead (reaped) still has its znodes until its session
  * expires. Deleting them at once lets the slaves elect a new master
@@ -77,7 +77,7 @@ bool rs_orch_workers_zk_connected(rs_orch_workers *w);
 /* Parses "status <id> <role> <applied_seq> <epoch>" (role by name or
  * number) or "head <epoch> <seq>". Returns 1 for status, 2 for head, 0
  * for anything else. Pure (unit-tested). */
-int rs_orch_parse_notice(const char *line, char *id, size_t idlen,
-    int *role, uint64_t *seq, uint64_t *epoch);
+int rs_orch_parse_notice(const char *line, char *id, size_t idlen, int *role,
+    uint64_t *seq, uint64_t *epoch);
 
 #endif

@@ -37,7 +37,8 @@ now_s(void)
 int
 rsctl_load_is_write(long i, double r)
 {
-	return (long) floor((double) (i + 1) * r) > (long) floor((double) i * r);
+	return (long) floor((double) (i + 1) * r)
+	    > (long) floor((double) i * r);
 }
 
 static int
@@ -105,7 +106,8 @@ client_main(void *arg)
 
 		rideshare__db_request__init(&req);
 		if (w) {
-			snprintf(name, sizeof(name), "load%s_%d_%ld", c->run, c->no, i);
+			snprintf(name, sizeof(name), "load%s_%d_%ld", c->run,
+			    c->no, i);
 			add.username = name;
 			req.op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
 			req.add_user = &add;
@@ -149,14 +151,16 @@ rsctl_load_run(const rsctl_load_cfg *cfg, rsctl_load_result *res)
 
 		c->cfg = cfg;
 		c->no = k;
-		c->ops = cfg->ops / cfg->clients + (k < cfg->ops % cfg->clients);
+		c->ops
+		    = cfg->ops / cfg->clients + (k < cfg->ops % cfg->clients);
 		snprintf(c->run, sizeof(c->run), "%.8s", run);
 		c->rlat = calloc((size_t) c->ops + 1, sizeof(double));
 		c->wlat = calloc((size_t) c->ops + 1, sizeof(double));
 		if (c->rlat == NULL || c->wlat == NULL)
 			rv = RS_ENOMEM;
-		else if ((c->rv = rs_rpc_create(cfg->amqp_url, "orchestrator", 5000,
-		              &c->rpc)) != RS_OK)
+		else if ((c->rv = rs_rpc_create(
+		              cfg->amqp_url, "orchestrator", 5000, &c->rpc))
+		    != RS_OK)
 			rv = c->rv;
 	}
 	if (rv == RS_OK) {
@@ -169,8 +173,10 @@ rsctl_load_run(const rsctl_load_cfg *cfg, rsctl_load_result *res)
 		rall = calloc((size_t) cfg->ops + 1, sizeof(double));
 		wall = calloc((size_t) cfg->ops + 1, sizeof(double));
 		for (int k = 0; k < cfg->clients && rall && wall; k++) {
-			memcpy(rall + nr, cl[k].rlat, (size_t) cl[k].nr * sizeof(double));
-			memcpy(wall + nw, cl[k].wlat, (size_t) cl[k].nw * sizeof(double));
+			memcpy(rall + nr, cl[k].rlat,
+			    (size_t) cl[k].nr * sizeof(double));
+			memcpy(wall + nw, cl[k].wlat,
+			    (size_t) cl[k].nw * sizeof(double));
 			nr += (size_t) cl[k].nr;
 			nw += (size_t) cl[k].nw;
 			res->errors += cl[k].errors;

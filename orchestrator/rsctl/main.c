@@ -20,23 +20,27 @@
 #include <string.h>
 
 #define EXIT_BUSINESS 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE    2
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: rsctl [--timeout MS] [--request-id ID] COMMAND [ARGS...]\n"
-	    "\nDatabase commands (AMQP to the orchestrator queue; the reply is\n"
+	    "\nDatabase commands (AMQP to the orchestrator queue; the reply "
+	    "is\n"
 	    "printed as proto3 JSON):\n%s"
 	    "\nOther commands:\n"
-	    "  workers                          pids of all workers (admin API)\n"
+	    "  workers                          pids of all workers (admin "
+	    "API)\n"
 	    "  load --clients N --ops M --write-ratio R\n"
-	    "                                   load through the orchestrator\n"
+	    "                                   load through the "
+	    "orchestrator\n"
 	    "\nEnvironment: RIDESHARE_AMQP_URL, RIDESHARE_ADMIN_URL (or\n"
 	    "RIDESHARE_PORT_BASE), RIDESHARE_RPC_TIMEOUT_MS.\n"
 	    "Exit codes: 0 OK, 1 the database said no, 2 usage or connection "
-	    "error.\n", rsctl_usage_ops);
+	    "error.\n",
+	    rsctl_usage_ops);
 }
 
 static size_t
@@ -69,7 +73,8 @@ cmd_workers(int timeout_ms)
 	curl_easy_cleanup(c);
 	curl_global_cleanup();
 	if (cc != CURLE_OK) {
-		fprintf(stderr, "rsctl: %s: %s\n", url, curl_easy_strerror(cc));
+		fprintf(
+		    stderr, "rsctl: %s: %s\n", url, curl_easy_strerror(cc));
 		rs_buf_fini(&body);
 		return EXIT_USAGE;
 	}
@@ -81,9 +86,9 @@ cmd_workers(int timeout_ms)
 static int
 cmd_load(int argc, char **argv, const char *amqp_url, int timeout_ms)
 {
-	static const struct option opts[] = { { "clients", 1, NULL, 'c' },
-		{ "ops", 1, NULL, 'n' }, { "write-ratio", 1, NULL, 'w' },
-		{ NULL, 0, NULL, 0 } };
+	static const struct option opts[]
+	    = { { "clients", 1, NULL, 'c' }, { "ops", 1, NULL, 'n' },
+		      { "write-ratio", 1, NULL, 'w' }, { NULL, 0, NULL, 0 } };
 	rsctl_load_cfg cfg = { amqp_url, 8, 10000, 0.1, timeout_ms };
 	rsctl_load_result r;
 	char *end;
@@ -98,14 +103,16 @@ cmd_load(int argc, char **argv, const char *amqp_url, int timeout_ms)
 		default: return EXIT_USAGE;
 		}
 		if (*end != '\0') {
-			fprintf(stderr, "rsctl load: bad value \"%s\"\n", optarg);
+			fprintf(
+			    stderr, "rsctl load: bad value \"%s\"\n", optarg);
 			return EXIT_USAGE;
 		}
 	}
-	if (cfg.clients < 1 || cfg.clients > 1024 || cfg.ops < 1 ||
-	    cfg.write_ratio < 0 || cfg.write_ratio > 1) {
-		fprintf(stderr, "rsctl load: need --clients 1..1024, --ops >= 1, "
-		                "--write-ratio 0..1\n");
+	if (cfg.clients < 1 || cfg.clients > 1024 || cfg.ops < 1
+	    || cfg.write_ratio < 0 || cfg.write_ratio > 1) {
+		fprintf(stderr,
+		    "rsctl load: need --clients 1..1024, --ops >= 1, "
+		    "--write-ratio 0..1\n");
 		return EXIT_USAGE;
 	}
 	rv = rsctl_load_run(&cfg, &r);
@@ -114,8 +121,8 @@ cmd_load(int argc, char **argv, const char *amqp_url, int timeout_ms)
 		return EXIT_USAGE;
 	}
 	printf("load: clients=%d ops=%ld write_ratio=%.2f elapsed_s=%.2f "
-	       "errors=%ld\n", cfg.clients, cfg.ops, cfg.write_ratio, r.elapsed_s,
-	    r.errors);
+	       "errors=%ld\n",
+	    cfg.clients, cfg.ops, cfg.write_ratio, r.elapsed_s, r.errors);
 	printf("reads: n=%ld per_s=%.1f p50_ms=%.2f p99_ms=%.2f\n", r.reads,
 	    r.reads / r.elapsed_s, r.read_p50_ms, r.read_p99_ms);
 	printf("writes: n=%ld per_s=%.1f p50_ms=%.2f p99_ms=%.2f\n", r.writes,
@@ -158,12 +165,13 @@ cmd_db(const char *cmd, int nargs, char **args, const char *amqp_url,
 	rs_rpc_destroy(rpc);
 	if (rv != RS_OK) {
 		fprintf(stderr, "rsctl: %s: %s\n", amqp_url,
-		    rv == RS_ETIMEDOUT ? "no reply (timed out)" : rs_strerror(rv));
+		    rv == RS_ETIMEDOUT ? "no reply (timed out)"
+		                       : rs_strerror(rv));
 		return EXIT_USAGE;
 	}
 	code = resp->status == RIDESHARE__STATUS__OK ? 0 : EXIT_BUSINESS;
-	if (rs_pbjson_encode(&resp->base, &j) == RS_OK &&
-	    (text = json_dumps(j, JSON_COMPACT)) != NULL) {
+	if (rs_pbjson_encode(&resp->base, &j) == RS_OK
+	    && (text = json_dumps(j, JSON_COMPACT)) != NULL) {
 		printf("%s\n", text);
 		free(text);
 	} else {
@@ -178,17 +186,17 @@ cmd_db(const char *cmd, int nargs, char **args, const char *amqp_url,
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = { { "timeout", 1, NULL, 't' },
-		{ "request-id", 1, NULL, 'r' }, { "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+	static const struct option opts[]
+	    = { { "timeout", 1, NULL, 't' }, { "request-id", 1, NULL, 'r' },
+		      { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	char amqp_url[512];
 	const char *rid = NULL;
 	int timeout_ms, o;
 
 	(void) rs_log_init("rsctl");
 	rs_log_set_level(RS_LOG_WARN);
-	timeout_ms = (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1,
-	    3600000);
+	timeout_ms
+	    = (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000);
 	/* '+': options end at the command (its own options follow it). */
 	while ((o = getopt_long(argc, argv, "+t:r:h", opts, NULL)) != -1) {
 		switch (o) {

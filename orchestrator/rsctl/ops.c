@@ -9,19 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char rsctl_usage_ops[] =
-    "  add-user USER SHA1               add a user (password = 40 hex)\n"
-    "  remove-user USER                 remove a user and their rides\n"
-    "  list-users                       all usernames, in creation order\n"
-    "  get-user USER                    one user\n"
-    "  create-ride USER UNIX_TS SRC DST create a ride\n"
-    "  list-rides SRC DST [AFTER]       rides SRC->DST with timestamp > AFTER\n"
-    "  get-ride ID                      one ride with its users\n"
-    "  join-ride ID USER                add USER to ride ID\n"
-    "  delete-ride ID                   delete ride ID\n"
-    "  count-rides                      number of rides\n"
-    "  clear                            delete all users and rides\n"
-    "  raw 'JSON'                       any DbRequest as proto3 JSON\n";
+const char rsctl_usage_ops[]
+    = "  add-user USER SHA1               add a user (password = 40 hex)\n"
+      "  remove-user USER                 remove a user and their rides\n"
+      "  list-users                       all usernames, in creation order\n"
+      "  get-user USER                    one user\n"
+      "  create-ride USER UNIX_TS SRC DST create a ride\n"
+      "  list-rides SRC DST [AFTER]       rides SRC->DST with timestamp > "
+      "AFTER\n"
+      "  get-ride ID                      one ride with its users\n"
+      "  join-ride ID USER                add USER to ride ID\n"
+      "  delete-ride ID                   delete ride ID\n"
+      "  count-rides                      number of rides\n"
+      "  clear                            delete all users and rides\n"
+      "  raw 'JSON'                       any DbRequest as proto3 JSON\n";
 
 /* Decimal integer in [min, max], whole string. */
 static int
@@ -34,8 +35,10 @@ num(const char *s, int64_t min, int64_t max, const char *what, int64_t *out,
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
-		snprintf(err, errlen, "%s: \"%s\" is not an integer in [%" PRId64
-		    ", %" PRId64 "]", what, s, min, max);
+		snprintf(err, errlen,
+		    "%s: \"%s\" is not an integer in [%" PRId64 ", %" PRId64
+		    "]",
+		    what, s, min, max);
 		return RS_EINVAL;
 	}
 	*out = v;
@@ -45,7 +48,7 @@ num(const char *s, int64_t min, int64_t max, const char *what, int64_t *out,
 struct cmd {
 	const char *name;
 	const char *field; /* oneof field, JSON name */
-	int min, max;      /* argument counts */
+	int min, max; /* argument counts */
 };
 
 static const struct cmd cmds[] = {
@@ -72,33 +75,40 @@ fields(const struct cmd *c, char *const *a, json_t **out, char *err,
 	const int64_t area = 2147483647; /* the gateway checks 1..198 */
 
 	if (strcmp(c->field, "add_user") == 0) {
-		*out = json_pack("{s:s, s:s}", "username", a[0], "password", a[1]);
-	} else if (strcmp(c->field, "remove_user") == 0 ||
-	    strcmp(c->field, "get_user") == 0) {
+		*out = json_pack(
+		    "{s:s, s:s}", "username", a[0], "password", a[1]);
+	} else if (strcmp(c->field, "remove_user") == 0
+	    || strcmp(c->field, "get_user") == 0) {
 		*out = json_pack("{s:s}", "username", a[0]);
 	} else if (strcmp(c->field, "create_ride") == 0) {
-		if (num(a[1], INT64_MIN, INT64_MAX, "timestamp", &x, err, errlen) ||
-		    num(a[2], -area - 1, area, "source", &y, err, errlen) ||
-		    num(a[3], -area - 1, area, "destination", &z, err, errlen))
+		if (num(a[1], INT64_MIN, INT64_MAX, "timestamp", &x, err,
+		        errlen)
+		    || num(a[2], -area - 1, area, "source", &y, err, errlen)
+		    || num(
+		        a[3], -area - 1, area, "destination", &z, err, errlen))
 			return RS_EINVAL;
 		*out = json_pack("{s:s, s:I, s:I, s:I}", "created_by", a[0],
 		    "timestamp", (json_int_t) x, "source", (json_int_t) y,
 		    "destination", (json_int_t) z);
 	} else if (strcmp(c->field, "list_rides") == 0) {
-		if (num(a[0], -area - 1, area, "source", &x, err, errlen) ||
-		    num(a[1], -area - 1, area, "destination", &y, err, errlen) ||
-		    (a[2] != NULL &&
-		        num(a[2], INT64_MIN, INT64_MAX, "after", &z, err, errlen)))
+		if (num(a[0], -area - 1, area, "source", &x, err, errlen)
+		    || num(
+		        a[1], -area - 1, area, "destination", &y, err, errlen)
+		    || (a[2] != NULL
+		        && num(a[2], INT64_MIN, INT64_MAX, "after", &z, err,
+		            errlen)))
 			return RS_EINVAL;
 		*out = json_pack("{s:I, s:I, s:I}", "source", (json_int_t) x,
 		    "destination", (json_int_t) y, "after", (json_int_t) z);
-	} else if (strcmp(c->field, "get_ride") == 0 ||
-	    strcmp(c->field, "delete_ride") == 0) {
-		if (num(a[0], INT64_MIN, INT64_MAX, "ride id", &id, err, errlen))
+	} else if (strcmp(c->field, "get_ride") == 0
+	    || strcmp(c->field, "delete_ride") == 0) {
+		if (num(a[0], INT64_MIN, INT64_MAX, "ride id", &id, err,
+		        errlen))
 			return RS_EINVAL;
 		*out = json_pack("{s:I}", "ride_id", (json_int_t) id);
 	} else if (strcmp(c->field, "join_ride") == 0) {
-		if (num(a[0], INT64_MIN, INT64_MAX, "ride id", &id, err, errlen))
+		if (num(a[0], INT64_MIN, INT64_MAX, "ride id", &id, err,
+		        errlen))
 			return RS_EINVAL;
 		*out = json_pack("{s:I, s:s}", "ride_id", (json_int_t) id,
 		    "username", a[1]);
@@ -134,11 +144,12 @@ rsctl_build(const char *cmd, int nargs, char *const *args,
 	}
 	if (nargs < c->min || nargs > c->max) {
 		if (c->min == c->max)
-			snprintf(err, errlen, "%s takes %d argument%s, got %d", cmd,
-			    c->min, c->min == 1 ? "" : "s", nargs);
+			snprintf(err, errlen, "%s takes %d argument%s, got %d",
+			    cmd, c->min, c->min == 1 ? "" : "s", nargs);
 		else
-			snprintf(err, errlen, "%s takes %d to %d arguments, got %d",
-			    cmd, c->min, c->max, nargs);
+			snprintf(err, errlen,
+			    "%s takes %d to %d arguments, got %d", cmd, c->min,
+			    c->max, nargs);
 		return RS_EINVAL;
 	}
 	/* Optional trailing arguments read as NULL. */
@@ -159,8 +170,8 @@ rsctl_build(const char *cmd, int nargs, char *const *args,
 		j = json_object();
 		json_object_set_new(j, c->field, f);
 	}
-	rv = rs_pbjson_decode(&rideshare__db_request__descriptor, j, &m, err,
-	    errlen);
+	rv = rs_pbjson_decode(
+	    &rideshare__db_request__descriptor, j, &m, err, errlen);
 	json_decref(j);
 	if (rv != RS_OK)
 		return RS_EINVAL;

@@ -85,7 +85,8 @@ test_every_command_maps_to_its_op(void **state)
 static void
 test_raw_takes_any_json_request(void **state)
 {
-	char *a[] = { "{\"requestId\":\"x1\",\"getRide\":{\"rideId\":\"3\"}}" };
+	char *a[]
+	    = { "{\"requestId\":\"x1\",\"getRide\":{\"rideId\":\"3\"}}" };
 	Rideshare__DbRequest *r = build_ok("raw", 1, a);
 
 	(void) state;
@@ -103,19 +104,22 @@ test_bad_arguments_are_usage_errors(void **state)
 	char *raw[] = { "[1]" }, *id[] = { "12abc" };
 
 	(void) state;
-	assert_int_equal(rsctl_build("frobnicate", 0, NULL, &r, err, sizeof(err)),
+	assert_int_equal(
+	    rsctl_build("frobnicate", 0, NULL, &r, err, sizeof(err)),
 	    RS_ENOTFOUND);
-	assert_int_equal(rsctl_build("add-user", 1, one, &r, err, sizeof(err)),
-	    RS_EINVAL);
+	assert_int_equal(
+	    rsctl_build("add-user", 1, one, &r, err, sizeof(err)), RS_EINVAL);
 	assert_non_null(strstr(err, "2 arguments"));
-	assert_int_equal(rsctl_build("create-ride", 4, cr, &r, err, sizeof(err)),
+	assert_int_equal(
+	    rsctl_build("create-ride", 4, cr, &r, err, sizeof(err)),
 	    RS_EINVAL);
 	assert_non_null(strstr(err, "timestamp"));
-	assert_int_equal(rsctl_build("raw", 1, raw, &r, err, sizeof(err)),
-	    RS_EINVAL);
-	assert_int_equal(rsctl_build("get-ride", 1, id, &r, err, sizeof(err)),
-	    RS_EINVAL);
-	assert_int_equal(rsctl_build("count-rides", 1, one, &r, err, sizeof(err)),
+	assert_int_equal(
+	    rsctl_build("raw", 1, raw, &r, err, sizeof(err)), RS_EINVAL);
+	assert_int_equal(
+	    rsctl_build("get-ride", 1, id, &r, err, sizeof(err)), RS_EINVAL);
+	assert_int_equal(
+	    rsctl_build("count-rides", 1, one, &r, err, sizeof(err)),
 	    RS_EINVAL);
 }
 

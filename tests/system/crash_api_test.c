@@ -13,13 +13,13 @@
 
 static int rc;
 
-#define CHECK(cond, ...) \
-	do { \
-		if (!(cond)) { \
+#define CHECK(cond, ...)                                       \
+	do {                                                   \
+		if (!(cond)) {                                 \
 			fprintf(stderr, "FAIL: " __VA_ARGS__); \
-			fprintf(stderr, "\n"); \
-			rc = 1; \
-		} \
+			fprintf(stderr, "\n");                 \
+			rc = 1;                                \
+		}                                              \
 	} while (0)
 
 static bool
@@ -42,9 +42,10 @@ crash(const char *what, int64_t *pid)
 	snprintf(path, sizeof(path), "/api/v1/crash/%s", what);
 	st = sys_admin("POST", path, &b);
 	*pid = -1;
-	if (json_is_array(b) && json_array_size(b) == 1 &&
-	    json_is_string(json_array_get(b, 0)))
-		*pid = strtoll(json_string_value(json_array_get(b, 0)), NULL, 10);
+	if (json_is_array(b) && json_array_size(b) == 1
+	    && json_is_string(json_array_get(b, 0)))
+		*pid = strtoll(
+		    json_string_value(json_array_get(b, 0)), NULL, 10);
 	json_decref(b);
 	return st;
 }
@@ -61,7 +62,8 @@ main(void)
 	CHECK(sys_wait_workers(3, 60000) >= 0, "no 1 master + 2 slaves");
 	n = sys_worker_list(list, 16);
 	ns = sys_roles(&master, slaves, 16);
-	printf("workers=%d master=%lld slaves=%d\n", n, (long long) master, ns);
+	printf(
+	    "workers=%d master=%lld slaves=%d\n", n, (long long) master, ns);
 	CHECK(n == 3 && ns == 2 && master > 0, "unexpected tier");
 	CHECK(sorted_without(list, n, -1), "worker/list not ascending");
 
@@ -94,15 +96,15 @@ main(void)
 	t0 = sys_now_ms();
 	new_master = 0;
 	while (sys_now_ms() - t0 < 10000) {
-		if (sys_roles(&new_master, slaves, 16) >= 0 && new_master > 0 &&
-		    new_master != victim)
+		if (sys_roles(&new_master, slaves, 16) >= 0 && new_master > 0
+		    && new_master != victim)
 			break;
 		sys_sleep_ms(10);
 	}
 	printf("crash/master killed %lld; new master %lld after %lld ms "
-	       "(lowest-pid slave was %lld)\n", (long long) victim,
-	    (long long) new_master, (long long) (sys_now_ms() - t0),
-	    (long long) low);
+	       "(lowest-pid slave was %lld)\n",
+	    (long long) victim, (long long) new_master,
+	    (long long) (sys_now_ms() - t0), (long long) low);
 	CHECK(new_master == low, "new master is not the lowest-pid slave");
 	CHECK(sys_wait_workers(3, 10000) >= 0, "tier did not heal to 3");
 	n = sys_worker_list(list, 16);

@@ -22,13 +22,13 @@ static const char *sock = "/var/run/docker.sock";
 static const char *label; /* key=value from RIDESHARE_DOCKER_LABEL */
 static int rc;
 
-#define CHECK(cond, ...) \
-	do { \
-		if (!(cond)) { \
+#define CHECK(cond, ...)                                       \
+	do {                                                   \
+		if (!(cond)) {                                 \
 			fprintf(stderr, "FAIL: " __VA_ARGS__); \
-			fprintf(stderr, "\n"); \
-			rc = 1; \
-		} \
+			fprintf(stderr, "\n");                 \
+			rc = 1;                                \
+		}                                              \
 	} while (0)
 
 static size_t
@@ -57,7 +57,8 @@ engine(const char *method, const char *path, json_t **body)
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
 	if (body != NULL)
-		*body = out.len ? json_loadb(out.data, out.len, 0, NULL) : NULL;
+		*body
+		    = out.len ? json_loadb(out.data, out.len, 0, NULL) : NULL;
 	rs_buf_fini(&out);
 	curl_easy_cleanup(c);
 	return st;
@@ -85,9 +86,11 @@ containers(int64_t *pids, char names[][128], int max, int *all)
 		json_decref(b);
 		return -1;
 	}
-	json_array_foreach (b, i, c) {
+	json_array_foreach(b, i, c)
+	{
 		const char *id = json_string_value(json_object_get(c, "Id"));
-		const char *state = json_string_value(json_object_get(c, "State"));
+		const char *state
+		    = json_string_value(json_object_get(c, "State"));
 		json_t *ins = NULL;
 
 		(*all)++;
@@ -97,8 +100,8 @@ containers(int64_t *pids, char names[][128], int max, int *all)
 		if (engine("GET", path, &ins) == 200) {
 			pids[n] = json_integer_value(json_object_get(
 			    json_object_get(ins, "State"), "Pid"));
-			const char *nm =
-			    json_string_value(json_object_get(ins, "Name"));
+			const char *nm
+			    = json_string_value(json_object_get(ins, "Name"));
 
 			snprintf(names[n], 128, "%.127s", nm ? nm + 1 : "");
 			n++;
@@ -148,8 +151,8 @@ wait_match(int want, int timeout_ms, int64_t *took)
 	int k = 0, all = 0;
 
 	while (sys_now_ms() - t0 < timeout_ms) {
-		if (sys_wait_workers(want, 200) >= 0 && list_matches(&k, &all) &&
-		    k == want && all == want) {
+		if (sys_wait_workers(want, 200) >= 0 && list_matches(&k, &all)
+		    && k == want && all == want) {
 			*took = sys_now_ms() - t0;
 			return true;
 		}
@@ -178,9 +181,11 @@ main(void)
 		fprintf(stderr, "RIDESHARE_DOCKER_LABEL not set\n");
 		return 2;
 	}
-	CHECK(wait_match(2, 60000, &took), "worker/list != containers' State.Pid");
+	CHECK(wait_match(2, 60000, &took),
+	    "worker/list != containers' State.Pid");
 	printf("1 master + 1 slave in containers; worker/list == State.Pid\n");
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc) != RS_OK)
+	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	    != RS_OK)
 		return 1;
 	CHECK(sys_add_user(rpc, "dk_before", NULL, 10000, NULL) == 0,
 	    "write before the crash");
@@ -198,7 +203,8 @@ main(void)
 	}
 	printf("crash/master -> write acknowledged after %lld ms\n",
 	    (long long) (sys_now_ms() - t0));
-	CHECK(wait_match(2, 20000, &took), "no healthy tier after crash/master");
+	CHECK(
+	    wait_match(2, 20000, &took), "no healthy tier after crash/master");
 	printf("crash/master -> replacement container serving after %lld ms\n",
 	    (long long) (sys_now_ms() - t0));
 
@@ -211,8 +217,8 @@ main(void)
 
 		for (int i = 0; i < k; i++) {
 			if (ns == 1 && pids[i] == slaves[0])
-				snprintf(slave_name, sizeof(slave_name), "%.127s",
-				    names[i]);
+				snprintf(slave_name, sizeof(slave_name),
+				    "%.127s", names[i]);
 		}
 	}
 	CHECK(slave_name[0] != '\0', "slave container not found");
@@ -235,7 +241,8 @@ main(void)
 			fprintf(stderr, "list after docker kill:");
 			for (int i = 0; i < n; i++)
 				fprintf(stderr, " %lld", (long long) l[i]);
-			fprintf(stderr, " (victim %lld)\n", (long long) victim);
+			fprintf(
+			    stderr, " (victim %lld)\n", (long long) victim);
 		}
 		sys_sleep_ms(20);
 	}
@@ -243,7 +250,8 @@ main(void)
 	    slave_name, (long long) (sys_now_ms() - t0));
 	CHECK(wait_match(2, 20000, &took),
 	    "worker/list != containers after docker kill (or dead ones left)");
-	CHECK(sys_add_user(rpc, "dk_end", NULL, 10000, NULL) == 0, "final write");
+	CHECK(sys_add_user(rpc, "dk_end", NULL, 10000, NULL) == 0,
+	    "final write");
 	{
 		Rideshare__DbResponse *r = NULL;
 

@@ -19,14 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WRITERS 4
-#define ROUNDS 10
-#define MAX_ACKED 200000
+#define WRITERS    4
+#define ROUNDS     10
+#define MAX_ACKED  200000
 #define TIMEOUT_MS 2000
 
 static _Atomic bool stop;
-static _Atomic int64_t kill_ms;       /* time of the latest kill */
-static _Atomic int64_t first_ack_ms;  /* first ack sent after it, 0 = none */
+static _Atomic int64_t kill_ms; /* time of the latest kill */
+static _Atomic int64_t first_ack_ms; /* first ack sent after it, 0 = none */
 static _Atomic long acked_total, retries, dup_replies;
 static char run_tag[9];
 
@@ -43,19 +43,22 @@ writer_main(void *arg)
 	rs_rpc *rpc = NULL;
 	char name[96], rid[RS_ID_LEN + 1];
 
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc) != RS_OK)
+	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	    != RS_OK)
 		return NULL;
-	for (long i = 0; !atomic_load(&stop) && w->n < MAX_ACKED / WRITERS; i++) {
+	for (long i = 0; !atomic_load(&stop) && w->n < MAX_ACKED / WRITERS;
+	     i++) {
 		int st, attempts = 0;
 		int64_t sent;
 
-		snprintf(name, sizeof(name), "fo%s_w%d_%ld", run_tag, w->no, i);
+		snprintf(
+		    name, sizeof(name), "fo%s_w%d_%ld", run_tag, w->no, i);
 		rs_id_new(rid);
 		for (;;) {
 			sent = sys_now_ms();
 			st = sys_add_user(rpc, name, rid, TIMEOUT_MS, NULL);
-			if (st == RIDESHARE__STATUS__OK ||
-			    st == RIDESHARE__STATUS__ALREADY_EXISTS)
+			if (st == RIDESHARE__STATUS__OK
+			    || st == RIDESHARE__STATUS__ALREADY_EXISTS)
 				break;
 			attempts++;
 			atomic_fetch_add(&retries, 1);
@@ -63,20 +66,21 @@ writer_main(void *arg)
 				break;
 		}
 		if (st == RIDESHARE__STATUS__ALREADY_EXISTS) {
-			/* Only a retry can see this, and only if dedupe lost the
-			 * first attempt: counted, the row is checked below. */
+			/* Only a retry can see this, and only if dedupe lost
+			 * the first attempt: counted, the row is checked
+			 * below. */
 			atomic_fetch_add(&dup_replies, 1);
 		}
-		if (st != RIDESHARE__STATUS__OK &&
-		    st != RIDESHARE__STATUS__ALREADY_EXISTS)
+		if (st != RIDESHARE__STATUS__OK
+		    && st != RIDESHARE__STATUS__ALREADY_EXISTS)
 			break;
 		w->names[w->n++] = strdup(name);
 		atomic_fetch_add(&acked_total, 1);
 		if (sent >= atomic_load(&kill_ms)) {
 			int64_t zero = 0;
 
-			atomic_compare_exchange_strong(&first_ack_ms, &zero,
-			    sys_now_ms());
+			atomic_compare_exchange_strong(
+			    &first_ack_ms, &zero, sys_now_ms());
 		}
 	}
 	rs_rpc_destroy(rpc);
@@ -120,29 +124,34 @@ main(void)
 		status = sys_admin("POST", "/api/v1/crash/master", &b);
 		json_decref(b);
 		if (status != 200) {
-			fprintf(stderr, "round %d: crash/master -> %ld\n", r + 1, status);
+			fprintf(stderr, "round %d: crash/master -> %ld\n",
+			    r + 1, status);
 			rc = 1;
 			break;
 		}
 		deadline = t_kill + 15000;
-		while ((t_ack = atomic_load(&first_ack_ms)) == 0 &&
-		    sys_now_ms() < deadline)
+		while ((t_ack = atomic_load(&first_ack_ms)) == 0
+		    && sys_now_ms() < deadline)
 			sys_sleep_ms(5);
 		if (t_ack == 0) {
-			fprintf(stderr, "round %d: no write succeeded within 15 s\n",
+			fprintf(stderr,
+			    "round %d: no write succeeded within 15 s\n",
 			    r + 1);
 			rc = 1;
 			break;
 		}
 		t_ready = sys_wait_workers(2, 15000);
 		fo[ok_rounds] = (double) (t_ack - t_kill);
-		respawn[ok_rounds] = t_ready < 0 ? -1 : (double) (sys_now_ms() - t_kill);
+		respawn[ok_rounds]
+		    = t_ready < 0 ? -1 : (double) (sys_now_ms() - t_kill);
 		printf("round %d: failover_ms=%lld tier_whole_again_ms=%.0f "
-		       "acked_so_far=%ld\n", r + 1, (long long) (t_ack - t_kill),
-		    respawn[ok_rounds], atomic_load(&acked_total));
+		       "acked_so_far=%ld\n",
+		    r + 1, (long long) (t_ack - t_kill), respawn[ok_rounds],
+		    atomic_load(&acked_total));
 		ok_rounds++;
 		if (t_ready < 0) {
-			fprintf(stderr, "round %d: no replacement slave in 15 s\n", r + 1);
+			fprintf(stderr,
+			    "round %d: no replacement slave in 15 s\n", r + 1);
 			rc = 1;
 			break;
 		}
@@ -155,10 +164,13 @@ main(void)
 		double m = sys_median(fo, ok_rounds);
 		double mr = sys_median(respawn, ok_rounds);
 
-		printf("failover median_ms=%.0f over %d rounds (target < 1500); "
-		       "replacement serving median_ms=%.0f\n", m, ok_rounds, mr);
+		printf(
+		    "failover median_ms=%.0f over %d rounds (target < 1500); "
+		    "replacement serving median_ms=%.0f\n",
+		    m, ok_rounds, mr);
 		if (m >= 1500) {
-			fprintf(stderr, "FAIL: median failover %.0f ms >= 1500\n", m);
+			fprintf(stderr,
+			    "FAIL: median failover %.0f ms >= 1500\n", m);
 			rc = 1;
 		}
 	}
@@ -178,8 +190,10 @@ main(void)
 			int *cnt = calloc((size_t) ws[k].n + 1, sizeof(int));
 
 			if (sys_db_user_counts(dbs[i].conninfo, ws[k].names,
-			        (int) ws[k].n, cnt) != 0) {
-				fprintf(stderr, "FAIL: cannot query %s\n", dbs[i].id);
+			        (int) ws[k].n, cnt)
+			    != 0) {
+				fprintf(stderr, "FAIL: cannot query %s\n",
+				    dbs[i].id);
 				rc = 1;
 			}
 			for (long j = 0; j < ws[k].n; j++) {
@@ -190,12 +204,14 @@ main(void)
 			free(cnt);
 		}
 		printf("worker %s pid=%lld role=%d applied_seq=%llu users=%ld "
-		       "acked=%ld missing=%ld doubled=%ld digest=%s\n", dbs[i].id,
-		    (long long) dbs[i].pid, dbs[i].role,
-		    (unsigned long long) dbs[i].applied_seq, dbs[i].users, total,
-		    missing, doubled, dbs[i].digest);
-		if (missing || doubled || strcmp(dbs[i].digest, dbs[0].digest) != 0) {
-			fprintf(stderr, "FAIL: worker %s lost, doubled or differs\n",
+		       "acked=%ld missing=%ld doubled=%ld digest=%s\n",
+		    dbs[i].id, (long long) dbs[i].pid, dbs[i].role,
+		    (unsigned long long) dbs[i].applied_seq, dbs[i].users,
+		    total, missing, doubled, dbs[i].digest);
+		if (missing || doubled
+		    || strcmp(dbs[i].digest, dbs[0].digest) != 0) {
+			fprintf(stderr,
+			    "FAIL: worker %s lost, doubled or differs\n",
 			    dbs[i].id);
 			rc = 1;
 		}

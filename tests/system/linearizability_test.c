@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLIENTS 8
-#define WRITES 2000
+#define CLIENTS    8
+#define WRITES     2000
 #define PER_CLIENT (WRITES / CLIENTS)
 #define TIMEOUT_MS 10000
 
@@ -103,8 +103,8 @@ check_list(rs_rpc *rpc, int k)
 	}
 	if (r->worker_id != NULL)
 		saw(r->worker_id);
-	if (st != RIDESHARE__STATUS__OK || r->result_case !=
-	                                       RIDESHARE__DB_RESPONSE__RESULT_USERS) {
+	if (st != RIDESHARE__STATUS__OK
+	    || r->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS) {
 		violation(k, "list_users failed", "status not OK");
 	} else {
 		/* Count, per client, how many of its users are listed; the
@@ -118,9 +118,10 @@ check_list(rs_rpc *rpc, int k)
 			int j;
 			long n;
 
-			if (strncmp(u, prefix, strlen(prefix)) != 0 ||
-			    sscanf(u + strlen(prefix), "%d_%ld", &j, &n) != 2 ||
-			    j < 0 || j >= CLIENTS)
+			if (strncmp(u, prefix, strlen(prefix)) != 0
+			    || sscanf(u + strlen(prefix), "%d_%ld", &j, &n)
+			        != 2
+			    || j < 0 || j >= CLIENTS)
 				continue;
 			if (n <= snap[j])
 				have[j]++;
@@ -128,7 +129,8 @@ check_list(rs_rpc *rpc, int k)
 		for (int j = 0; j < CLIENTS; j++) {
 			if (have[j] != snap[j]) {
 				name_of(name, sizeof(name), j, snap[j]);
-				violation(k, "list_users missed acked users", name);
+				violation(
+				    k, "list_users missed acked users", name);
 			}
 		}
 	}
@@ -143,7 +145,8 @@ client(void *arg)
 	char name[96];
 	unsigned seed = (unsigned) k * 7919u + 17u;
 
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc) != RS_OK) {
+	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	    != RS_OK) {
 		atomic_fetch_add(&errors, 1);
 		return NULL;
 	}
@@ -191,7 +194,8 @@ main(void)
 	snprintf(run_tag, sizeof(run_tag), "%.6s", id);
 	printf("waiting for 1 master + 3 slaves\n");
 	if (sys_wait_workers(4, 60000) < 0) {
-		fprintf(stderr, "FAIL: the tier never reached 1 master + 3 slaves\n");
+		fprintf(stderr,
+		    "FAIL: the tier never reached 1 master + 3 slaves\n");
 		return 1;
 	}
 	t0 = sys_now_ms();
@@ -200,32 +204,37 @@ main(void)
 	for (int k = 0; k < CLIENTS; k++)
 		pthread_join(th[k], NULL);
 	printf("clients=%d writes=%ld reads=%ld errors=%ld violations=%ld "
-	       "elapsed_ms=%lld slaves_answering=%d\n", CLIENTS,
-	    atomic_load(&writes_done), atomic_load(&reads_done),
+	       "elapsed_ms=%lld slaves_answering=%d\n",
+	    CLIENTS, atomic_load(&writes_done), atomic_load(&reads_done),
 	    atomic_load(&errors), atomic_load(&violations),
 	    (long long) (sys_now_ms() - t0), seen.n);
-	if (atomic_load(&violations) != 0 || atomic_load(&errors) != 0 ||
-	    atomic_load(&writes_done) != WRITES) {
-		fprintf(stderr, "FAIL: reads did not reflect acknowledged writes\n");
+	if (atomic_load(&violations) != 0 || atomic_load(&errors) != 0
+	    || atomic_load(&writes_done) != WRITES) {
+		fprintf(stderr,
+		    "FAIL: reads did not reflect acknowledged writes\n");
 		rc = 1;
 	}
 	if (seen.n < 3) {
-		fprintf(stderr, "FAIL: reads were answered by %d slaves, want 3\n",
+		fprintf(stderr,
+		    "FAIL: reads were answered by %d slaves, want 3\n",
 		    seen.n);
 		rc = 1;
 	}
 	n = sys_dbs_converged(dbs, 16, 20000);
 	if (n != 4) {
-		fprintf(stderr, "FAIL: %d converged worker databases, want 4\n", n);
+		fprintf(stderr,
+		    "FAIL: %d converged worker databases, want 4\n", n);
 		rc = 1;
 	}
 	for (int i = 0; i < n; i++) {
 		printf("worker %s pid=%lld role=%d applied_seq=%llu users=%ld "
-		       "digest=%s\n", dbs[i].id, (long long) dbs[i].pid, dbs[i].role,
+		       "digest=%s\n",
+		    dbs[i].id, (long long) dbs[i].pid, dbs[i].role,
 		    (unsigned long long) dbs[i].applied_seq, dbs[i].users,
 		    dbs[i].digest);
 		if (strcmp(dbs[i].digest, dbs[0].digest) != 0) {
-			fprintf(stderr, "FAIL: worker %s differs\n", dbs[i].id);
+			fprintf(
+			    stderr, "FAIL: worker %s differs\n", dbs[i].id);
 			rc = 1;
 		}
 	}

@@ -21,8 +21,8 @@ need(const char *var)
 	const char *v = getenv(var);
 
 	if (v == NULL || *v == '\0') {
-		fprintf(stderr, "%s is not set (run under tests/with-stack.sh)\n",
-		    var);
+		fprintf(stderr,
+		    "%s is not set (run under tests/with-stack.sh)\n", var);
 		exit(2);
 	}
 	return v;
@@ -102,12 +102,13 @@ sys_worker_list(int64_t *pids, int max)
 	size_t i;
 	int n = 0;
 
-	if (sys_admin("GET", "/api/v1/worker/list", &b) != 200 ||
-	    !json_is_array(b)) {
+	if (sys_admin("GET", "/api/v1/worker/list", &b) != 200
+	    || !json_is_array(b)) {
 		json_decref(b);
 		return -1;
 	}
-	json_array_foreach (b, i, v) {
+	json_array_foreach(b, i, v)
+	{
 		if (n < max)
 			pids[n++] = json_integer_value(v);
 	}
@@ -121,8 +122,8 @@ sys_wait_workers(int n, int timeout_ms)
 	int64_t t0 = sys_now_ms(), pids[64];
 
 	while (sys_now_ms() - t0 < timeout_ms) {
-		if (sys_worker_list(pids, 64) == n &&
-		    sys_admin("GET", "/readyz", NULL) == 200)
+		if (sys_worker_list(pids, 64) == n
+		    && sys_admin("GET", "/readyz", NULL) == 200)
 			return sys_now_ms() - t0;
 		sys_sleep_ms(20);
 	}
@@ -142,13 +143,16 @@ sys_roles(int64_t *master, int64_t *slaves, int max)
 		return -1;
 	}
 	ws = json_object_get(b, "workers");
-	json_array_foreach (ws, i, w) {
-		const char *role = json_string_value(json_object_get(w, "role"));
-		const char *st = json_string_value(json_object_get(w, "state"));
+	json_array_foreach(ws, i, w)
+	{
+		const char *role
+		    = json_string_value(json_object_get(w, "role"));
+		const char *st
+		    = json_string_value(json_object_get(w, "state"));
 		int64_t pid = json_integer_value(json_object_get(w, "pid"));
 
-		if (role == NULL || st == NULL || strcmp(st, "running") != 0 ||
-		    !json_is_true(json_object_get(w, "registered")))
+		if (role == NULL || st == NULL || strcmp(st, "running") != 0
+		    || !json_is_true(json_object_get(w, "registered")))
 			continue;
 		if (strcmp(role, "master") == 0)
 			*master = pid;
@@ -282,23 +286,25 @@ sys_dbs(sys_db *out, int max)
 
 	if (rs_zk_connect(zk_hosts, 4000, 5000, NULL, NULL, &zk) != RS_OK)
 		return -1;
-	if (rs_zk_children(zk, "/rideshare/workers", false, &names, &count) !=
-	    RS_OK) {
+	if (rs_zk_children(zk, "/rideshare/workers", false, &names, &count)
+	    != RS_OK) {
 		rs_zk_close(zk);
 		return -1;
 	}
 	for (int i = 0; i < count && n < max; i++) {
 		Rideshare__WorkerInfo *wi;
 
-		snprintf(path, sizeof(path), "/rideshare/workers/%s", names[i]);
+		snprintf(
+		    path, sizeof(path), "/rideshare/workers/%s", names[i]);
 		if (rs_zk_get(zk, path, false, &data, &len) != RS_OK)
 			continue;
-		wi = rideshare__worker_info__unpack(NULL, len, (uint8_t *) data);
+		wi = rideshare__worker_info__unpack(
+		    NULL, len, (uint8_t *) data);
 		free(data);
 		if (wi == NULL)
 			continue;
-		if (wi->role == RIDESHARE__ROLE__MASTER ||
-		    wi->role == RIDESHARE__ROLE__SLAVE) {
+		if (wi->role == RIDESHARE__ROLE__MASTER
+		    || wi->role == RIDESHARE__ROLE__SLAVE) {
 			sys_db *d = &out[n];
 
 			memset(d, 0, sizeof(*d));
@@ -327,7 +333,8 @@ sys_dbs_converged(sys_db *out, int max, int timeout_ms)
 		bool same = n > 0;
 
 		for (int i = 1; i < n; i++)
-			same = same && out[i].applied_seq == out[0].applied_seq;
+			same
+			    = same && out[i].applied_seq == out[0].applied_seq;
 		if (same)
 			return n;
 		sys_sleep_ms(50);
@@ -336,8 +343,8 @@ sys_dbs_converged(sys_db *out, int max, int timeout_ms)
 }
 
 int
-sys_db_user_counts(const char *conninfo, char *const *names, int n,
-    int *counts)
+sys_db_user_counts(
+    const char *conninfo, char *const *names, int n, int *counts)
 {
 	PGconn *db = PQconnectdb(conninfo);
 	rs_buf arr = RS_BUF_INIT;
@@ -356,7 +363,8 @@ sys_db_user_counts(const char *conninfo, char *const *names, int n,
 	rs_buf_append(&arr, "}", 1);
 	params[0] = arr.data;
 	r = PQexecParams(db,
-	    "SELECT n.i, (SELECT count(*) FROM users u WHERE u.username = n.name)"
+	    "SELECT n.i, (SELECT count(*) FROM users u WHERE u.username = "
+	    "n.name)"
 	    " FROM unnest($1::text[]) WITH ORDINALITY AS n(name, i)",
 	    1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != n) {
@@ -366,7 +374,8 @@ sys_db_user_counts(const char *conninfo, char *const *names, int n,
 			long i = strtol(PQgetvalue(r, k, 0), NULL, 10) - 1;
 
 			if (i >= 0 && i < n)
-				counts[i] = (int) strtol(PQgetvalue(r, k, 1), NULL, 10);
+				counts[i] = (int) strtol(
+				    PQgetvalue(r, k, 1), NULL, 10);
 		}
 	}
 	PQclear(r);

@@ -66,8 +66,8 @@ int sys_dbs(sys_db *out, int max);
 int sys_dbs_converged(sys_db *out, int max, int timeout_ms);
 /* How many rows of users carry name on the worker's database (-1 on
  * error). names[0..n) in one query: counts[i] per name. */
-int sys_db_user_counts(const char *conninfo, char *const *names, int n,
-    int *counts);
+int sys_db_user_counts(
+    const char *conninfo, char *const *names, int n, int *counts);
 
 double sys_median(double *v, int n);
 

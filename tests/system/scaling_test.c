@@ -28,12 +28,14 @@ main(void)
 	while (sys_now_ms() - t0 < 4000) {
 		n = sys_worker_list(pids, 32);
 		if (n != 2) {
-			fprintf(stderr, "FAIL: %d workers without any read\n", n);
+			fprintf(
+			    stderr, "FAIL: %d workers without any read\n", n);
 			rc = 1;
 		}
 		sys_sleep_ms(100);
 	}
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc) != RS_OK)
+	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	    != RS_OK)
 		return 1;
 	t_first = sys_now_ms();
 	for (int i = 0; i < 45; i++) {
@@ -43,7 +45,8 @@ main(void)
 		}
 	}
 	rs_rpc_destroy(rpc);
-	printf("45 reads sent in %lld ms\n", (long long) (sys_now_ms() - t_first));
+	printf("45 reads sent in %lld ms\n",
+	    (long long) (sys_now_ms() - t_first));
 	/* Watch two windows and a bit. */
 	while (sys_now_ms() - t_first < 16000) {
 		n = sys_worker_list(pids, 32);
@@ -61,15 +64,19 @@ main(void)
 			break;
 		sys_sleep_ms(20);
 	}
-	printf("scale-out to 1 master + 3 slaves at %lld ms after the first read; "
+	printf("scale-out to 1 master + 3 slaves at %lld ms after the first "
+	       "read; "
 	       "back to 1 slave at %lld ms; max workers seen %lld; min %d\n",
-	    (long long) t_out, (long long) t_in, (long long) seen_max, min_after);
+	    (long long) t_out, (long long) t_in, (long long) seen_max,
+	    min_after);
 	if (t_out < 0 || seen_max != 4) {
-		fprintf(stderr, "FAIL: 45 reads did not give exactly 3 slaves\n");
+		fprintf(
+		    stderr, "FAIL: 45 reads did not give exactly 3 slaves\n");
 		rc = 1;
 	}
 	if (t_in < 0) {
-		fprintf(stderr, "FAIL: the idle window did not scale back to 1\n");
+		fprintf(
+		    stderr, "FAIL: the idle window did not scale back to 1\n");
 		rc = 1;
 	}
 	if (min_after < 2) {
@@ -82,7 +89,8 @@ main(void)
 	while (sys_now_ms() - t0 < 6000) {
 		n = sys_worker_list(pids, 32);
 		if (n != 2) {
-			fprintf(stderr, "FAIL: %d workers in an idle window\n", n);
+			fprintf(
+			    stderr, "FAIL: %d workers in an idle window\n", n);
 			rc = 1;
 			break;
 		}

@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READERS 3
-#define ROUNDS 20
-#define USERS 30
-#define READ_TIMEOUT_MS 1000
+#define READERS          3
+#define ROUNDS           20
+#define USERS            30
+#define READ_TIMEOUT_MS  1000
 #define RESPAWN_LIMIT_MS 2000
 
 static _Atomic bool stop;
@@ -39,17 +39,17 @@ read_once(rs_rpc *rpc, unsigned *seed, bool *bad)
 		st = sys_list_users(rpc, READ_TIMEOUT_MS, &r);
 		if (st < 0)
 			return st;
-		*bad = st != RIDESHARE__STATUS__OK ||
-		    r->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS ||
-		    r->users->n_usernames < USERS;
+		*bad = st != RIDESHARE__STATUS__OK
+		    || r->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS
+		    || r->users->n_usernames < USERS;
 	} else {
 		st = sys_get_user(rpc, names[i], READ_TIMEOUT_MS, &r);
 		if (st < 0)
 			return st;
-		*bad = st != RIDESHARE__STATUS__OK ||
-		    r->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS ||
-		    r->users->n_usernames != 1 ||
-		    strcmp(r->users->usernames[0], names[i]) != 0;
+		*bad = st != RIDESHARE__STATUS__OK
+		    || r->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS
+		    || r->users->n_usernames != 1
+		    || strcmp(r->users->usernames[0], names[i]) != 0;
 	}
 	rideshare__db_response__free_unpacked(r, NULL);
 	return st;
@@ -61,7 +61,8 @@ reader(void *arg)
 	unsigned seed = (unsigned) (intptr_t) arg * 31u + 7u;
 	rs_rpc *rpc = NULL;
 
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc) != RS_OK) {
+	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	    != RS_OK) {
 		atomic_fetch_add(&failed, 1);
 		return NULL;
 	}
@@ -99,12 +100,13 @@ main(void)
 		fprintf(stderr, "FAIL: no master + 2 slaves to start with\n");
 		return 1;
 	}
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc) != RS_OK)
+	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	    != RS_OK)
 		return 1;
 	for (int i = 0; i < USERS; i++) {
 		snprintf(names[i], sizeof(names[i]), "sc%.6s_%d", id, i);
-		if (sys_add_user(rpc, names[i], NULL, 10000, NULL) !=
-		    RIDESHARE__STATUS__OK) {
+		if (sys_add_user(rpc, names[i], NULL, 10000, NULL)
+		    != RIDESHARE__STATUS__OK) {
 			fprintf(stderr, "FAIL: preload %s\n", names[i]);
 			return 1;
 		}
@@ -130,28 +132,34 @@ main(void)
 		    : -1;
 		json_decref(b);
 		if (status != 200) {
-			fprintf(stderr, "round %d: crash/slave -> %ld\n", r + 1, status);
+			fprintf(stderr, "round %d: crash/slave -> %ld\n",
+			    r + 1, status);
 			rc = 1;
 			break;
 		}
 		if (victim != top) {
-			fprintf(stderr, "round %d: killed pid %ld, highest slave was "
-			    "%lld\n", r + 1, victim, (long long) top);
+			fprintf(stderr,
+			    "round %d: killed pid %ld, highest slave was "
+			    "%lld\n",
+			    r + 1, victim, (long long) top);
 			rc = 1;
 		}
 		t_back = sys_wait_workers(3, 10000);
 		if (t_back < 0) {
-			fprintf(stderr, "round %d: no replacement within 10 s\n", r + 1);
+			fprintf(stderr,
+			    "round %d: no replacement within 10 s\n", r + 1);
 			rc = 1;
 			break;
 		}
 		resp[ok_rounds++] = (double) (sys_now_ms() - t_kill);
-		printf("round %d: killed slave pid=%ld replacement_serving_ms=%.0f "
-		       "reads_so_far=%ld\n", r + 1, victim, resp[ok_rounds - 1],
-		    atomic_load(&reads));
+		printf("round %d: killed slave pid=%ld "
+		       "replacement_serving_ms=%.0f "
+		       "reads_so_far=%ld\n",
+		    r + 1, victim, resp[ok_rounds - 1], atomic_load(&reads));
 		if (resp[ok_rounds - 1] > RESPAWN_LIMIT_MS) {
-			fprintf(stderr, "round %d: replacement took %.0f ms > %d\n",
-			    r + 1, resp[ok_rounds - 1], RESPAWN_LIMIT_MS);
+			fprintf(stderr,
+			    "round %d: replacement took %.0f ms > %d\n", r + 1,
+			    resp[ok_rounds - 1], RESPAWN_LIMIT_MS);
 			rc = 1;
 		}
 	}
@@ -162,8 +170,10 @@ main(void)
 	if (ok_rounds > 0) {
 		double med = sys_median(resp, ok_rounds);
 
-		printf("replacement serving median_ms=%.0f max_ms=%.0f over %d "
-		       "rounds\n", med, resp[ok_rounds - 1], ok_rounds);
+		printf(
+		    "replacement serving median_ms=%.0f max_ms=%.0f over %d "
+		    "rounds\n",
+		    med, resp[ok_rounds - 1], ok_rounds);
 	}
 	printf("reads=%ld wrong=%ld retried_once=%ld failed_after_retry=%ld\n",
 	    atomic_load(&reads), atomic_load(&wrong), atomic_load(&retried),
