@@ -8,14 +8,18 @@
 #                     is healthy; prints the time taken (including image building).
 #                     With only infrastructure services named (postgres rabbitmq
 #                     zookeeper) no project binaries are needed.
-#   down              docker-compose down -v, then remove every container, network and
-#                     volume labelled org.rideshare.project=rideshare-c (including worker
-#                     containers the orchestrator started) and verify none is left
+#   down [--all]      docker-compose down -v, then remove the deployment's worker
+#                     containers (label org.rideshare.project=rideshare-c and the name
+#                     prefix <project>-worker-, or on the project network) and the
+#                     project's networks and volumes; verify none is left. --all (or
+#                     RIDESHARE_COMPOSE_DOWN_ALL=1): every container, network and volume
+#                     with that label, whoever started it
 #   status            containers of the deployment, worker containers, health
 #   logs [ARGS...]    docker-compose logs (e.g. `logs -f orchestrator`)
-#   test [ARGS...]    up, run tests/compose/ against the compose edge, down. Prints
+#   test [ARGS...]    up, the public-API suite (tests/api) and tests/compose/ against
+#                     the compose edge, down (ARGS: e.g. -k master_kill). Prints
 #                     `SKIPPED: <reason>` and exits 0 (or $RIDESHARE_SKIP_RC) when no
-#                     Docker daemon answers. ARGS go to the test runner.
+#                     Docker daemon answers.
 #   config            the resolved docker-compose.yml
 #   dc ARGS...        any other docker-compose command on this project
 #
@@ -222,7 +226,38 @@ cmd_up() {
 }
 
 # ------------------------------------------------------------------ down
-labelled() { # KIND: ids of our containers / networks / volumes
+# What belongs to this deployment: containers of the compose project, worker
+# containers (our label and the orchestrator's name prefix, or attached to our
+# network), networks and volumes of the project. With DOWN_ALL=1: everything
+# carrying our label (also other projects' and other tests' containers).
+DOWN_ALL=${RIDESHARE_COMPOSE_DOWN_ALL:-0}
+ours() { # KIND
+	local k=$1
+	if [ "$DOWN_ALL" = 1 ]; then
+		case $k in
+			container) docker ps -aq --filter "label=$LABEL" ;;
+			network) docker network ls -q --filter "label=$LABEL" ;;
+			volume) docker volume ls -q --filter "label=$LABEL" ;;
+		esac
+		return
+	fi
+	case $k in
+		container)
+			{
+				docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"
+				docker ps -aq --filter "label=$LABEL" --filter "network=$RIDESHARE_COMPOSE_NETWORK"
+				docker ps -a --filter "label=$LABEL" --format '{{.ID}} {{.Names}}' \
+					| awk -v p="$PROJECT-worker-" 'index($2, p) == 1 { print $1 }'
+			} | sort -u ;;
+		network)
+			{
+				docker network ls -q --filter "label=com.docker.compose.project=$PROJECT"
+				docker network ls -q --filter "label=$LABEL" --filter "name=^${RIDESHARE_COMPOSE_NETWORK}\$"
+			} | sort -u ;;
+		volume) docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT" ;;
+	esac
+}
+labelled() { # KIND: ids of everything with our label (any project)
 	case $1 in
 		container) docker ps -aq --filter "label=$LABEL" ;;
 		network) docker network ls -q --filter "label=$LABEL" ;;
@@ -231,32 +266,37 @@ labelled() { # KIND: ids of our containers / networks / volumes
 }
 
 cmd_down() {
-	local t0 ids left=""
+	local t0 ids left="" k
 	t0=$(now)
+	[ "${1:-}" != --all ] || DOWN_ALL=1
 	dc down -v --remove-orphans -t "${RIDESHARE_COMPOSE_STOP_TIMEOUT:-10}" 2>&1 \
-		| grep -v '^Network .* not found\|^Removing network' >&2 || true
+		| grep -v '^Network .* not found\|^Removing network\|^Volume .* not found\|^Removing volume' >&2 || true
 	# Whatever compose does not know about: worker containers started by the
 	# orchestrator, leftovers of interrupted runs.
-	ids=$(labelled container)
+	ids=$(ours container)
 	[ -z "$ids" ] || { say "removing containers: $(docker inspect -f '{{.Name}}' $ids | tr -d / | tr '\n' ' ')"; docker rm -f -v $ids >/dev/null 2>&1 || true; }
-	ids=$(labelled network)
+	ids=$(ours network)
 	[ -z "$ids" ] || docker network rm $ids >/dev/null 2>&1 || true
-	ids=$(labelled volume)
+	ids=$(ours volume)
 	[ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
-	local k
 	for k in container network volume; do
-		ids=$(labelled $k)
+		ids=$(ours $k)
 		[ -z "$ids" ] || left="$left $k:$(echo $ids)"
 	done
 	[ -z "$left" ] || die "left behind:$left"
-	say "down: no container, network or volume labelled $LABEL is left ($(elapsed "$t0") s)"
+	ids=$(labelled container)
+	if [ -n "$ids" ]; then
+		say "left alone (labelled $LABEL, not this deployment; \`down --all\` removes them):" \
+			"$(docker inspect -f '{{.Name}}' $ids | tr -d / | tr '\n' ' ')"
+	fi
+	say "down: nothing of project $PROJECT is left: no container, network or volume ($(elapsed "$t0") s)"
 }
 
 # ------------------------------------------------------------------ status / logs
 cmd_status() {
 	dc ps
 	local ids
-	ids=$(comm -23 <(labelled container | sort) <(project_containers | sort))
+	ids=$(comm -23 <(ours container | sort) <(project_containers | sort))
 	if [ -n "$ids" ]; then
 		echo
 		echo "other containers labelled $LABEL (worker containers):"
@@ -312,7 +352,7 @@ main() {
 	case $cmd in
 		images) if [ "${1:-}" = --infra ]; then cmd_images infra; else cmd_images; fi ;;
 		up) cmd_up "$@" ;;
-		down) cmd_down ;;
+		down) cmd_down "$@" ;;
 		status|ps) cmd_status ;;
 		logs) dc logs "$@" ;;
 		test) cmd_test "$@" ;;

@@ -18,7 +18,8 @@ Tests
   public_api          the public API through the compose edge (users, rides, _count)
   worker_pids         /api/v1/worker/list == State.Pid of the running worker containers
   master_kill         `docker kill` of the master container while 4 clients write:
-                      every acknowledged write is present exactly once afterwards,
+                      every acknowledged write is present exactly once afterwards (in
+                      what the edge returns and in every live worker's database),
                       writes succeed again, the orchestrator starts a replacement;
                       prints the failover time (kill -> first successful write)
   slave_kill          `docker kill` of a slave container while clients read: a
@@ -215,7 +216,7 @@ class Zk:
 
 def worker_info(data):
     """Decodes WorkerInfo {1 id, 2 pid, 3 role} (protobuf wire format)."""
-    out, i = {"id": "", "pid": 0, "role": 0}, 0
+    out, i = {"id": "", "pid": 0, "role": 0, "pg_conninfo": ""}, 0
 
     def varint():
         nonlocal i
@@ -241,6 +242,8 @@ def worker_info(data):
             n = varint()
             if field == 1:
                 out["id"] = data[i:i + n].decode()
+            elif field == 4:
+                out["pg_conninfo"] = data[i:i + n].decode()
             i += n
         elif wt == 1:
             i += 8
@@ -376,11 +379,32 @@ class Writers:
         return wait_for("a successful write after t=%.1f" % t0, lambda: self.first_ok_after(t0), timeout, 0.05)
 
 
-def verify_acked(acked):
+def worker_usernames(conninfo, prefix):
+    """Usernames starting with prefix in a worker's own database (psql in the
+    postgres container)."""
+    db = dict(kv.split("=", 1) for kv in conninfo.split() if "=" in kv).get("dbname", "").strip("'")
+    check(db, "no dbname in WorkerInfo.pg_conninfo %r" % conninfo)
+    out = docker("exec", "%s_postgres_1" % PROJECT, "psql", "-h", "127.0.0.1", "-U", "postgres",
+                 "-d", db, "-tAc", "SELECT username FROM users WHERE username LIKE '%s%%'" % prefix)
+    return out.split()
+
+
+def verify_acked(acked, prefix):
+    """Every acknowledged write is present exactly once: in what the edge
+    answers, and in the database of every live worker (slaves may still be
+    applying the tail of the sync stream: waits up to 20 s for them)."""
     users = set(all_users())
     missing = [u for u in acked if u not in users]
-    check(not missing, "%d acknowledged writes lost, e.g. %s" % (len(missing), missing[:5]))
-    log("all %d acknowledged writes present exactly once" % len(acked))
+    check(not missing, "%d acknowledged writes lost (edge), e.g. %s" % (len(missing), missing[:5]))
+    _, workers = zk_view()
+    want = set(acked)
+    for wid, info in sorted(workers.items()):
+        def caught_up():
+            rows = worker_usernames(info["pg_conninfo"], prefix)
+            check(len(rows) == len(set(rows)), "worker %s: duplicate usernames" % wid)
+            return rows if want <= set(rows) else None
+        rows = wait_for("worker %s to hold every acknowledged write" % wid, caught_up, 20, 0.5)
+        log("worker %s: all %d acknowledged writes present exactly once (%d rows)" % (wid, len(want), len(rows)))
 
 
 # ------------------------------------------------------------------ tests
@@ -463,7 +487,7 @@ def test_master_kill():
         time.sleep(0.5)
     log("writes: %d acknowledged, %d failed/retried" % (len(w.acked), w.failed))
     log("failover times: %s; median %.2f s" % (", ".join("%.2f" % t for t in times), statistics.median(times)))
-    verify_acked(w.acked)
+    verify_acked(w.acked, "mk-")
 
 
 def test_slave_kill():
@@ -537,7 +561,7 @@ def test_master_network_cut():
         time.sleep(0.5)
     steady()
     log("writes: %d acknowledged, %d failed/retried" % (len(w.acked), w.failed))
-    verify_acked(w.acked)
+    verify_acked(w.acked, "nc-")
 
 
 TESTS = [
