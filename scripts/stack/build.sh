@@ -88,9 +88,9 @@ cmd_test() {
 	if [[ ${RIDESHARE_NO_ASAN-} == 1 ]]; then
 		rs_say "test: sanitizer run skipped (RIDESHARE_NO_ASAN=1)"
 	elif rs_cmake_cache_has "$RS_BUILD_DIR" RIDESHARE_SANITIZE; then
-		rs_say "test: unit tests under ASan/UBSan in $asan_dir"
+		rs_say "test: unit + asan-labelled system tests under ASan/UBSan in $asan_dir"
 		if rs_build_dir "$asan_dir" -DRIDESHARE_SANITIZE=ON; then
-			ctest --test-dir "$asan_dir" --output-on-failure -L unit "$@" || rc=1
+			ctest --test-dir "$asan_dir" --output-on-failure -L 'unit|asan' "$@" || rc=1
 		else
 			rs_err "test: sanitizer build failed"
 			rc=1
