@@ -25,6 +25,7 @@
 #
 # Environment: see compose/README.md (RIDESHARE_BUILD_DIR, RIDESHARE_COMPOSE_*,
 # RIDESHARE_IMAGE_*, RIDESHARE_SKIP_RC, ...).
+# shellcheck disable=SC2086,SC2116  # id lists are word-split on purpose
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
