@@ -95,7 +95,7 @@ build_target() {
 	local ctx=$1 t=$2 t0
 	t0=$(now)
 	if ! docker build -q -f "$ctx/Dockerfile" --target "$t" \
-		--label "$LABEL" -t "rideshare/$t:latest" "$ctx" >"$ctx/build-$t.log" 2>&1; then
+		-t "rideshare/$t:latest" "$ctx" >"$ctx/build-$t.log" 2>&1; then
 		grep -v -i 'legacy builder is deprecated\|BuildKit is currently disabled\|environment-variable' \
 			"$ctx/build-$t.log" >&2
 		die "docker build --target $t failed"
@@ -140,9 +140,9 @@ cmd_images() {
 	ctx=$(mktemp -d "${TMPDIR:-/tmp}/rideshare-compose-ctx.XXXXXX")
 	# shellcheck disable=SC2064
 	trap "rm -rf '$ctx'" RETURN
-	mkdir -p "$ctx/bin" "$ctx/tools" "$ctx/edge"
+	mkdir -p "$ctx/bin" "$ctx/tools" "$ctx/edge-root/etc/nginx" "$ctx/edge-root/var/lib/nginx/edge/tmp"
 	cp "$HERE/Dockerfile" "$ctx/Dockerfile"
-	render_edge_conf "$ctx/edge/nginx.conf"
+	render_edge_conf "$ctx/edge-root/etc/nginx/nginx.conf"
 	build_target "$ctx" edge
 	if [ "$what" != infra ]; then
 		ensure_bins
