@@ -107,14 +107,11 @@ build_target() {
 # routing and error bodies stay identical) rendered for a container — listen on
 # :80, upstreams users:8081 / rides:8082, logs to stderr/stdout, state under
 # /var/lib/nginx/edge, `daemon off;` dropped (the image's CMD passes it), plus a
-# healthcheck server on 127.0.0.1:81. Without the template: compose/edge/nginx.conf.
+# healthcheck server on 127.0.0.1:81. One config for both deployments: no copy
+# here that could drift from the local stack's.
 render_edge_conf() {
 	local out=$1 tpl=$ROOT/scripts/stack/nginx.conf.in
-	if [ ! -f "$tpl" ]; then
-		say "no $tpl: using compose/edge/nginx.conf"
-		cp "$HERE/edge/nginx.conf" "$out"
-		return
-	fi
+	[ -f "$tpl" ] || die "no $tpl (the edge config both deployments share)"
 	{
 		echo "# Rendered by compose/compose.sh from scripts/stack/nginx.conf.in for the compose edge."
 		sed -e 's|"@LOG_DIR@/nginx-error.log"|stderr|g' \
