@@ -90,6 +90,15 @@ struct rs_http_req {
 
 /* ---- pure helpers ------------------------------------------------------ */
 
+
+/* True for the liveness/readiness/metrics endpoints that probes poll. */
+static int
+is_probe(const char *path)
+{
+	return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+	    strcmp(path, "/metrics") == 0;
+}
+
 static int
 hexval(int c)
 {
@@ -923,7 +932,10 @@ begin_request(struct mg_connection *conn)
 			atomic_fetch_add(&req.route->status_5xx, 1);
 	}
 	log_path(req.path, lp, sizeof(lp));
-	rs_info(req.rid,
+	/* Health probes arrive every second from compose and the stack
+	 * script; at info level they would drown the events that matter. */
+	rs_log(is_probe(req.path) && req.status < 400 ? RS_LOG_DEBUG : RS_LOG_INFO,
+	    req.rid,
 	    "event=http_access method=%s path=\"%s\" status=%d "
 	    "latency_us=%llu",
 	    ri->request_method, lp, req.status, (unsigned long long) dt);
