@@ -4,6 +4,7 @@
 #include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_time.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,24 +17,6 @@
 #define CREATE_TRIES      10
 
 static _Thread_local char last_state[6];
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts
-	    = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0) { }
-}
 
 /* libpq messages end with a newline; our log lines must not. */
 static void
@@ -107,8 +90,8 @@ rs_db_connect(const char *conninfo, PGconn **out)
 int
 rs_db_connect_retry(const char *conninfo, int max_wait_ms, PGconn **out)
 {
-	int64_t deadline = now_ms() + (max_wait_ms > 0 ? max_wait_ms : 0);
-	int64_t backoff = 50, left;
+	int64_t deadline = rs_time_deadline(max_wait_ms > 0 ? max_wait_ms : 0);
+	int64_t backoff = 50;
 	int attempts = 0, rc;
 	char why[512] = "";
 
@@ -119,11 +102,8 @@ rs_db_connect_retry(const char *conninfo, int max_wait_ms, PGconn **out)
 			return RS_OK;
 		if (rc != RS_ECONN)
 			return rc;
-		left = deadline - now_ms();
-		if (left <= 0)
+		if (!rs_time_backoff_sleep(&backoff, 1000, deadline))
 			break;
-		sleep_ms(backoff < left ? backoff : left);
-		backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
 	}
 	rs_warn(NULL,
 	    "event=pg_connect_gave_up attempts=%d waited_ms=%d last=\"%s\"",
@@ -342,7 +322,7 @@ rs_db_create_database(const char *maint_conninfo, const char *dbname)
 		 * it). */
 		if (strcmp(last_state, "55006") != 0)
 			break;
-		sleep_ms(100);
+		rs_time_sleep_ms(100);
 	}
 	if (rc == RS_OK)
 		rs_info(NULL, "event=pg_database_created dbname=%s", dbname);

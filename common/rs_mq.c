@@ -12,6 +12,7 @@
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_time.h"
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -67,36 +68,6 @@ struct rs_mq {
 	char consumer_tag[STR_MAX];
 	char content_type[STR_MAX];
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts
-	    = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0) { }
-}
-
-/* Milliseconds left until deadline (never negative); -1 stays -1. */
-static int64_t
-remaining(int64_t deadline)
-{
-	int64_t left;
-
-	if (deadline < 0)
-		return -1;
-	left = deadline - now_ms();
-	return left > 0 ? left : 0;
-}
 
 /* NULL for "forever" (ms < 0). */
 static struct timeval *
@@ -626,13 +597,13 @@ int
 rs_mq_connect_retry(
     const char *url, const char *name, int max_wait_ms, rs_mq **out)
 {
-	int64_t deadline = now_ms() + (max_wait_ms > 0 ? max_wait_ms : 0);
+	int64_t deadline = rs_time_deadline(max_wait_ms > 0 ? max_wait_ms : 0);
 	int64_t backoff = 50, left;
 	int attempts = 0, rc;
 
 	for (;;) {
 		attempts++;
-		left = remaining(deadline);
+		left = rs_time_left_ms(deadline);
 		rc = mq_open(url, name, left, RS_LOG_DEBUG, out);
 		if (rc == RS_OK) {
 			if (attempts > 1)
@@ -643,11 +614,8 @@ rs_mq_connect_retry(
 		}
 		if (rc == RS_EINVAL || rc == RS_ENOMEM)
 			return rc;
-		left = remaining(deadline);
-		if (left <= 0)
+		if (!rs_time_backoff_sleep(&backoff, 1000, deadline))
 			break;
-		sleep_ms(backoff < left ? backoff : left);
-		backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
 	}
 	rs_warn(NULL,
 	    "event=amqp_connect_gave_up attempts=%d waited_ms=%d last=\"%s\"",
@@ -969,7 +937,7 @@ rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
 int
 rs_mq_wait_confirms(rs_mq *mq, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = rs_time_deadline(timeout_ms);
 	int rc;
 
 	if (!usable(mq))
@@ -980,9 +948,10 @@ rs_mq_wait_confirms(rs_mq *mq, int timeout_ms)
 	if ((rc = drain(mq, "wait_confirms")) != RS_OK)
 		return rc;
 	while (mq->confirmed < mq->published) {
-		rc = read_frame(mq, remaining(deadline), "wait_confirms");
+		rc = read_frame(
+		    mq, rs_time_left_ms(deadline), "wait_confirms");
 		if (rc == RS_ETIMEDOUT) {
-			if (remaining(deadline) == 0) {
+			if (rs_time_left_ms(deadline) == 0) {
 				rs_warn(NULL,
 				    "event=amqp_confirm_timeout broker=%s "
 				    "unconfirmed=%llu",
@@ -1075,7 +1044,7 @@ fill_msg(rs_mq *mq, amqp_message_t *m, uint64_t tag, bool redelivered,
 int
 rs_mq_next(rs_mq *mq, int timeout_ms, rs_mq_msg *out)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = rs_time_deadline(timeout_ms);
 	amqp_rpc_reply_t r;
 	struct timeval tv;
 	int rc;
@@ -1085,7 +1054,7 @@ rs_mq_next(rs_mq *mq, int timeout_ms, rs_mq_msg *out)
 	release_held(mq);
 	for (;;) {
 		r = amqp_consume_message(mq->conn, &mq->env,
-		    to_timeval(remaining(deadline), &tv), 0);
+		    to_timeval(rs_time_left_ms(deadline), &tv), 0);
 		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
 			mq->have_env = true;
 			fill_msg(mq, &mq->env.message, mq->env.delivery_tag,

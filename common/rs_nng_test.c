@@ -8,6 +8,7 @@
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_nng.h"
+#include "rs_time.h"
 
 #include <nng/protocol/pubsub0/pub.h>
 
@@ -15,15 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Publishes s until sub receives something (subscriptions take a moment
  * to reach the publisher); returns what arrived. */
@@ -33,8 +25,8 @@ send_until_received(
 {
 	int rc = RS_ETIMEDOUT;
 
-	for (long end = now_ms() + 5000;
-	     rc == RS_ETIMEDOUT && now_ms() < end;) {
+	for (int64_t end = rs_time_now_ms() + 5000;
+	     rc == RS_ETIMEDOUT && rs_time_now_ms() < end;) {
 		assert_int_equal(rs_nng_send_str(pub, s), RS_OK);
 		rc = rs_nng_recv_str(sub, buf, len, 20);
 	}
@@ -131,18 +123,18 @@ test_recv_times_out_and_polls(void **state)
 {
 	nng_socket sub;
 	char buf[16];
-	long t0;
+	int64_t t0;
 
 	(void) state;
 	assert_int_equal(rs_nng_sub_open(&sub), RS_OK);
-	t0 = now_ms();
+	t0 = rs_time_now_ms();
 	assert_int_equal(
 	    rs_nng_recv_str(sub, buf, sizeof(buf), 150), RS_ETIMEDOUT);
-	assert_true(now_ms() - t0 >= 140);
-	t0 = now_ms();
+	assert_true(rs_time_now_ms() - t0 >= 140);
+	t0 = rs_time_now_ms();
 	assert_int_equal(
 	    rs_nng_recv_str(sub, buf, sizeof(buf), 0), RS_ETIMEDOUT);
-	assert_true(now_ms() - t0 < 100);
+	assert_true(rs_time_now_ms() - t0 < 100);
 	nng_close(sub);
 	assert_int_equal(
 	    rs_nng_recv_str(sub, buf, sizeof(buf), 10), RS_ECLOSED);

@@ -8,6 +8,7 @@
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_mq.h"
+#include "rs_time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +23,6 @@ struct rs_rpc {
 	uint8_t *buf;
 	size_t cap;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-remaining(int64_t deadline)
-{
-	int64_t left;
-
-	if (deadline < 0)
-		return -1;
-	left = deadline - now_ms();
-	return left > 0 ? left : 0;
-}
 
 /* Connects, declares the topology (so the target queue exists before the
  * first request, whoever starts first) and consumes direct reply-to. */
@@ -125,7 +106,7 @@ send_request(rs_rpc *rpc, const char *rid, size_t len)
 static int
 reconnect(rs_rpc *rpc, const char *rid, int64_t deadline)
 {
-	int64_t left = remaining(deadline);
+	int64_t left = rs_time_left_ms(deadline);
 	int wait
 	    = (int) (left < 0 || left > RECONNECT_WAIT_MS ? RECONNECT_WAIT_MS
 	                                                  : left);
@@ -139,7 +120,7 @@ int
 rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
     Rideshare__DbResponse **resp)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = rs_time_deadline(timeout_ms);
 	const char *rid;
 	Rideshare__DbResponse *r;
 	bool resent = false;
@@ -168,7 +149,7 @@ rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
 	for (;;) {
 		if (rc == RS_OK)
 			rc = rs_mq_next(
-			    rpc->mq, (int) remaining(deadline), &msg);
+			    rpc->mq, (int) rs_time_left_ms(deadline), &msg);
 		if (rc == RS_ECONN && !resent) {
 			/* Safe for writes too: the master dedupes by id. */
 			resent = true;

@@ -6,6 +6,7 @@
 #include "rs_zk.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_time.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -48,15 +49,6 @@ static int64_t log_window_start;
 static int log_in_window;
 static long log_suppressed;
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 zk_log(const char *message)
 {
@@ -77,7 +69,7 @@ zk_log(const char *message)
 		rs_debug(NULL, "event=zk_client msg=\"%s\"", buf);
 		return;
 	}
-	now = now_ms();
+	now = rs_time_now_ms();
 	pthread_mutex_lock(&log_mu);
 	if (now - log_window_start >= LOG_WINDOW_MS) {
 		log_window_start = now;

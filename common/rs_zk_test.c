@@ -8,6 +8,7 @@
 
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_time.h"
 #include "rs_zk.h"
 
 #include <arpa/inet.h>
@@ -16,15 +17,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 test_bad_arguments_are_einval(void **state)
@@ -48,7 +40,7 @@ test_connect_to_a_closed_port_times_out(void **state)
 	socklen_t len = sizeof(a);
 	rs_zk *zk = (rs_zk *) 0x1;
 	char hosts[64];
-	long t0;
+	int64_t t0;
 	int fd;
 
 	(void) state;
@@ -59,11 +51,11 @@ test_connect_to_a_closed_port_times_out(void **state)
 	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
 	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d", ntohs(a.sin_port));
-	t0 = now_ms();
+	t0 = rs_time_now_ms();
 	assert_int_equal(
 	    rs_zk_connect(hosts, 800, 300, NULL, NULL, &zk), RS_ETIMEDOUT);
-	assert_true(now_ms() - t0 >= 290);
-	assert_true(now_ms() - t0 < 3000);
+	assert_true(rs_time_now_ms() - t0 >= 290);
+	assert_true(rs_time_now_ms() - t0 < 3000);
 	assert_ptr_equal(zk, (rs_zk *) 0x1);
 	close(fd);
 }

@@ -8,6 +8,7 @@
 #include "rs_metrics.h"
 #include "rs_op.h"
 #include "rs_rpc.h"
+#include "rs_time.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -45,15 +46,6 @@ struct tl_rpc {
 	rs_rpc *rpc;
 	int64_t last_ms;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 rpc_key_destroy(void *p)
@@ -116,7 +108,7 @@ static int
 thread_rpc(const char *rid, rs_rpc **out)
 {
 	struct tl_rpc *t;
-	int64_t now = mono_ms();
+	int64_t now = rs_time_now_ms();
 	int rc;
 
 	pthread_once(&rpc_key_once, rpc_key_init);
@@ -188,7 +180,7 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 		rc = rs_rpc_call(rpc, req, timeout_ms, resp);
 		t = pthread_getspecific(rpc_key);
 		if (t != NULL)
-			t->last_ms = mono_ms();
+			t->last_ms = rs_time_now_ms();
 	}
 	rs_debug(http_rid, "event=rpc_call op=%s request_id=%s rc=%s",
 	    rs_op_name(req->op_case), id, rs_strerror(rc));

@@ -15,6 +15,7 @@
 #include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_time.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -44,15 +45,6 @@ struct docker {
 	size_t n, cap;
 	int64_t last_reap_ms;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t
 collect(char *data, size_t size, size_t nmemb, void *arg)
@@ -315,7 +307,7 @@ static int
 docker_reap(void *impl, rs_orch_exit_fn fn, void *arg)
 {
 	struct docker *d = impl;
-	int64_t now = mono_ms();
+	int64_t now = rs_time_now_ms();
 	size_t i = 0;
 
 	if (now - d->last_reap_ms < REAP_EVERY_MS)

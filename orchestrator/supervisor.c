@@ -3,6 +3,7 @@
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
+#include "rs_time.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -36,15 +37,6 @@ struct rs_orch_supervisor {
 	int64_t master_lost_ms;
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *
 role_name(int role)
 {
@@ -61,11 +53,9 @@ role_name(int role)
 static void
 back_off(rs_orch_supervisor *s)
 {
-	s->spawn_backoff_ms = s->spawn_backoff_ms ? s->spawn_backoff_ms * 2
-	                                          : SPAWN_BACKOFF_MIN_MS;
-	if (s->spawn_backoff_ms > SPAWN_BACKOFF_MAX_MS)
-		s->spawn_backoff_ms = SPAWN_BACKOFF_MAX_MS;
-	s->spawn_block_until = mono_ms() + s->spawn_backoff_ms;
+	s->spawn_backoff_ms = (int) rs_time_backoff_next(s->spawn_backoff_ms,
+	    SPAWN_BACKOFF_MIN_MS, SPAWN_BACKOFF_MAX_MS);
+	s->spawn_block_until = rs_time_now_ms() + s->spawn_backoff_ms;
 }
 
 /* Spawner callback: a worker process/container ended. */
@@ -107,7 +97,7 @@ static int
 spawn_one(rs_orch_supervisor *s, const char *reason)
 {
 	char rnd[RS_ID_LEN + 1], id[RS_ORCH_ID_MAX];
-	int64_t pid = 0, now = mono_ms();
+	int64_t pid = 0, now = rs_time_now_ms();
 	int rv;
 
 	if (now < s->spawn_block_until)
@@ -246,7 +236,7 @@ tick(rs_orch_supervisor *s)
 	(void) rs_orch_workers_refresh(s->w, false);
 	(void) rs_orch_spawner_reap(s->sp, on_worker_exit, s);
 	(void) rs_orch_workers_refresh(s->w, false);
-	now = mono_ms();
+	now = rs_time_now_ms();
 	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, master_id);
 	enforce_deadlines(s, t, n, now);
 	{
@@ -396,10 +386,9 @@ stop_all(rs_orch_supervisor *s, bool masters, int64_t deadline)
 			    || (t[i].ours && !t[i].exited
 			        && t[i].state == RS_ORCH_STOPPING);
 		}
-		if (!waiting || mono_ms() >= deadline)
+		if (!waiting || rs_time_now_ms() >= deadline)
 			return;
-		struct timespec ts = { 0, TICK_MS * 1000000L };
-		nanosleep(&ts, NULL);
+		rs_time_sleep_ms(TICK_MS);
 	}
 }
 
@@ -407,7 +396,7 @@ static void
 stop_workers_in_order(rs_orch_supervisor *s, int timeout_ms)
 {
 	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = rs_time_now_ms() + timeout_ms;
 	size_t n;
 
 	stop_all(s, false, deadline);
@@ -419,10 +408,8 @@ stop_workers_in_order(rs_orch_supervisor *s, int timeout_ms)
 	}
 	/* Give SIGKILLed processes a moment to be reaped (no zombies). */
 	for (int i = 0; i < 50 && rs_orch_spawner_count(s->sp) > 0; i++) {
-		struct timespec ts = { 0, TICK_MS * 1000000L };
-
 		(void) rs_orch_spawner_reap(s->sp, on_worker_exit, s);
-		nanosleep(&ts, NULL);
+		rs_time_sleep_ms(TICK_MS);
 	}
 }
 

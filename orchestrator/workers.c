@@ -3,6 +3,7 @@
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_nng.h"
+#include "rs_time.h"
 #include "rs_zk.h"
 
 #include <inttypes.h>
@@ -46,15 +47,6 @@ struct rs_orch_workers {
 	_Atomic bool stop;
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs on the ZooKeeper client thread: flag and wake, nothing else. */
 static void
 on_zk_event(void *arg, enum rs_zk_event ev, const char *path)
@@ -80,7 +72,7 @@ on_zk_event(void *arg, enum rs_zk_event ev, const char *path)
 static int
 zk_open(rs_orch_workers *w)
 {
-	int64_t deadline = mono_ms() + w->connect_wait_ms;
+	int64_t deadline = rs_time_now_ms() + w->connect_wait_ms;
 	int rv;
 
 	for (;;) {
@@ -88,13 +80,12 @@ zk_open(rs_orch_workers *w)
 		    w->hosts, w->session_ms, 2000, on_zk_event, w, &w->zk);
 		if (rv == RS_OK)
 			break;
-		if (mono_ms() >= deadline) {
+		if (rs_time_now_ms() >= deadline) {
 			rs_error(NULL, "event=zk_unreachable hosts=%s err=%s",
 			    w->hosts, rs_strerror(rv));
 			return rv;
 		}
-		struct timespec ts = { 0, 200 * 1000000 };
-		nanosleep(&ts, NULL);
+		rs_time_sleep_ms(200);
 	}
 	atomic_store(&w->zk_connected, true);
 	if ((rv = rs_zk_ensure_path(w->zk, RS_ZK_WORKERS)) != RS_OK
@@ -192,7 +183,7 @@ status_loop(void *arg)
 		if (e != NULL) {
 			e->applied_seq = seq;
 			e->epoch = epoch;
-			e->status_ms = mono_ms();
+			e->status_ms = rs_time_now_ms();
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
@@ -305,7 +296,7 @@ static void
 merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
     uint64_t epoch)
 {
-	int64_t now = mono_ms();
+	int64_t now = rs_time_now_ms();
 
 	for (size_t i = 0; i < w->n; i++)
 		w->tab[i].registered = false;
@@ -551,7 +542,7 @@ rs_orch_workers_add(rs_orch_workers *w, const char *id, int64_t pid)
 		e->pid = pid;
 		e->ours = true;
 		e->state = RS_ORCH_STARTING;
-		e->spawned_ms = mono_ms();
+		e->spawned_ms = rs_time_now_ms();
 	} else {
 		rv = RS_ENOMEM;
 	}
@@ -602,7 +593,7 @@ rs_orch_workers_mark_stopping(rs_orch_workers *w, const char *id)
 	e = find(w, id);
 	if (e != NULL && e->state != RS_ORCH_DEAD) {
 		e->state = RS_ORCH_STOPPING;
-		e->stop_ms = mono_ms();
+		e->stop_ms = rs_time_now_ms();
 	}
 	pthread_mutex_unlock(&w->lock);
 	return e != NULL ? RS_OK : RS_ENOTFOUND;

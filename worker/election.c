@@ -20,13 +20,6 @@
 #define PIDS    "/rideshare/pids"
 
 static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-static void
 on_event(void *arg, enum rs_zk_event ev, const char *path)
 {
 	(void) arg;
@@ -35,7 +28,7 @@ on_event(void *arg, enum rs_zk_event ev, const char *path)
 	case RS_ZK_DISCONNECTED:
 		if (atomic_load(&rs_worker_zk_down_since) == 0)
 			atomic_store(
-			    &rs_worker_zk_down_since, rs_worker_now_ms());
+			    &rs_worker_zk_down_since, rs_time_now_ms());
 		break;
 	case RS_ZK_CONNECTED: atomic_store(&rs_worker_zk_down_since, 0); break;
 	default:
@@ -72,7 +65,7 @@ resolve_pid(rs_worker *w)
 		}
 		if (!rs_worker_alive(w))
 			return RS_ECLOSED;
-		sleep_ms(50);
+		rs_time_sleep_ms(50);
 	}
 	rs_error(NULL, "event=pid_znode_missing path=%s", path);
 	return RS_ETIMEDOUT;
@@ -124,13 +117,13 @@ rs_worker_zk_register(rs_worker *w)
 		return rc;
 	/* A restarted worker with the same id waits for the znode of its
 	 * previous incarnation to expire with that session. */
-	int64_t deadline = rs_worker_now_ms() + 3 * w->zk_session_ms + 10000;
+	int64_t deadline = rs_time_now_ms() + 3 * w->zk_session_ms + 10000;
 	for (;;) {
 		rc = rs_zk_create(w->zk, path, buf, len, true);
-		if (rc != RS_EEXIST || rs_worker_now_ms() > deadline
+		if (rc != RS_EEXIST || rs_time_now_ms() > deadline
 		    || !rs_worker_alive(w))
 			break;
-		sleep_ms(50);
+		rs_time_sleep_ms(50);
 	}
 	free(buf);
 	if (rc == RS_OK) {
@@ -250,7 +243,7 @@ wait_change(void)
 		if (atomic_load(&rs_worker_stop_flag)
 		    || atomic_load(&rs_worker_expired_flag))
 			return;
-		sleep_ms(10);
+		rs_time_sleep_ms(10);
 	}
 }
 

@@ -326,10 +326,8 @@ process(master *m, int from, int n)
 	/* A ZooKeeper hiccup (connection loss within the session) is waited
 	 * out; rs_worker_alive() gives up once it lasts a session timeout. */
 	while ((rc = rs_worker_zk_still_master(w)) == RS_ECONN
-	    && rs_worker_alive(w)) {
-		struct timespec ts = { 0, 20 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
+	    && rs_worker_alive(w))
+		rs_time_sleep_ms(20);
 	if (rc != RS_OK || !rs_worker_alive(w)) {
 		/* Fenced (session gone, or another master): a new master
 		 * takes the writes from writeQ; nothing of this batch may

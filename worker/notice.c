@@ -3,6 +3,7 @@
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_nng.h"
+#include "rs_time.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -54,14 +55,6 @@ rs_worker_notice_parse_head(const char *line, uint64_t *epoch, uint64_t *seq)
 	return RS_OK;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 publish_status(rs_worker_notice *n)
 {
@@ -106,11 +99,11 @@ static void *
 run(void *arg)
 {
 	rs_worker_notice *n = arg;
-	int64_t next = now_ms();
+	int64_t next = rs_time_now_ms();
 	char line[256];
 
 	while (!atomic_load(&n->stop)) {
-		int64_t now = now_ms();
+		int64_t now = rs_time_now_ms();
 		if (now >= next) {
 			publish_status(n);
 			next = now + STATUS_PERIOD_MS;
@@ -122,8 +115,7 @@ run(void *arg)
 		if (wait < 1)
 			wait = 1;
 		if (!n->have_sub) {
-			struct timespec ts = { 0, (long) wait * 1000000L };
-			nanosleep(&ts, NULL);
+			rs_time_sleep_ms(wait);
 			continue;
 		}
 		if (rs_nng_recv_str(n->sub, line, sizeof(line), wait) != RS_OK)

@@ -91,7 +91,7 @@ rs_worker_snapshot(rs_worker *w, const char *master_conninfo)
 {
 	PGconn *src;
 	uint64_t bytes = 0;
-	int64_t t0 = rs_worker_now_ms();
+	int64_t t0 = rs_time_now_ms();
 	int rc;
 
 	if ((rc = rs_db_connect_retry(master_conninfo, 10000, &src)) != RS_OK)
@@ -123,7 +123,7 @@ rs_worker_snapshot(rs_worker *w, const char *master_conninfo)
 		    "event=snapshot_done applied_seq=%" PRIu64
 		    " epoch=%" PRIu64 " bytes=%" PRIu64 " ms=%lld",
 		    w->meta.applied_seq, w->meta.epoch, bytes,
-		    (long long) (rs_worker_now_ms() - t0));
+		    (long long) (rs_time_now_ms() - t0));
 	}
 	return rc;
 }

@@ -20,14 +20,6 @@ atomic_int rs_worker_master_flag;
 atomic_int rs_worker_workers_flag;
 atomic_llong rs_worker_zk_down_since;
 
-int64_t
-rs_worker_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *
 rs_worker_role_name(Rideshare__Role role)
 {
@@ -199,9 +191,9 @@ rs_worker_alive(rs_worker *w)
 	 * session is expired for everyone else already (we only learn it
 	 * on reconnect), so a master must not act any more. */
 	int64_t down = atomic_load(&rs_worker_zk_down_since);
-	if (down != 0 && rs_worker_now_ms() - down > w->zk_session_ms) {
+	if (down != 0 && rs_time_now_ms() - down > w->zk_session_ms) {
 		rs_error(NULL, "event=zk_lost_too_long ms=%lld",
-		    (long long) (rs_worker_now_ms() - down));
+		    (long long) (rs_time_now_ms() - down));
 		atomic_store(&rs_worker_expired_flag, 1);
 		return false;
 	}
