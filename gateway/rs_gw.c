@@ -1,5 +1,6 @@
 /* Shared pieces of the REST services. See rs_gw.h. */
 #include "rs_gw.h"
+#include "rs_gw_handlers.h"
 
 #include "rs_err.h"
 #include "rs_log.h"
@@ -41,12 +42,8 @@ rs_gw_signals_wait(void)
 void
 rs_gw_count_get(rs_http_req *req, void *arg)
 {
-	json_t *a = json_array();
-
-	json_array_append_new(a,
-	    json_integer(
-	        (json_int_t) rs_http_count_get(rs_http_req_server(req))));
-	rs_http_reply_json(req, 200, a);
+	rs_gw_reply_count(
+	    req, (json_int_t) rs_http_count_get(rs_http_req_server(req)));
 }
 
 void

@@ -6,6 +6,7 @@
 
 #include "rs_err.h"
 #include "rs_gw.h"
+#include "rs_gw_handlers.h"
 #include "rs_log.h"
 #include "usercheck.h"
 
@@ -72,9 +73,14 @@ create_ride(rs_http_req *req, void *arg)
 {
 	static const char *const fields[]
 	    = { "created_by", "timestamp", "source", "destination", NULL };
+	static const rs_gw_answer answers[] = {
+		{ RIDESHARE__STATUS__OK, 201, NULL, false },
+		/* the user was deleted meanwhile */
+		{ RIDESHARE__STATUS__NOT_FOUND, 400, "no such user", false },
+		{ 0 },
+	};
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__CreateRide op = RIDESHARE__CREATE_RIDE__INIT;
-	Rideshare__DbResponse *resp;
 	char why[RS_GW_WHY_LEN];
 	const char *by, *ts;
 	size_t blen, tlen;
@@ -110,18 +116,7 @@ create_ride(rs_http_req *req, void *arg)
 	op.destination = dst;
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
 	dr.create_ride = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
-		goto out;
-	switch (resp->status) {
-	case RIDESHARE__STATUS__OK:
-		rs_http_reply_empty_object(req, 201);
-		break;
-	case RIDESHARE__STATUS__NOT_FOUND: /* deleted meanwhile */
-		rs_http_reply_error(req, 400, "no such user");
-		break;
-	default: rs_gw_reply_db_error(req, resp); break;
-	}
-	rideshare__db_response__free_unpacked(resp, NULL);
+	rs_gw_call_answer(req, &dr, answers);
 out:
 	json_decref(o);
 }
@@ -232,7 +227,6 @@ get_ride(rs_http_req *req, void *arg)
 	Rideshare__DbResponse *resp;
 	size_t len;
 	const char *id = rs_http_param(req, "rideId", &len);
-	json_t *users;
 	Rideshare__Ride *r;
 
 	if (rs_gw_ride_id_parse(id, len, &op.ride_id) != RS_OK) {
@@ -252,13 +246,11 @@ get_ride(rs_http_req *req, void *arg)
 	} else if (resp->status != RIDESHARE__STATUS__OK) {
 		rs_gw_reply_db_error(req, resp);
 	} else {
-		users = json_array();
-		for (size_t i = 0; i < r->n_users; i++)
-			json_array_append_new(users, json_string(r->users[i]));
 		rs_http_reply_json(req, 200,
 		    json_pack("{s:I, s:s, s:o, s:o, s:i, s:i}", "rideId",
 		        (json_int_t) r->ride_id, "Created_by", r->created_by,
-		        "users", users, "Timestamp", time_json(r->timestamp),
+		        "users", rs_gw_json_strings(r->users, r->n_users),
+		        "Timestamp", time_json(r->timestamp),
 		        "source", (int) r->source, "destination",
 		        (int) r->destination));
 	}
@@ -271,9 +263,17 @@ static void
 join_ride(rs_http_req *req, void *arg)
 {
 	static const char *const fields[] = { "username", NULL };
+	static const rs_gw_answer answers[] = {
+		{ RIDESHARE__STATUS__OK, 200, NULL, false },
+		{ RIDESHARE__STATUS__NOT_FOUND, 204, NULL, false },
+		{ RIDESHARE__STATUS__ALREADY_EXISTS, 400,
+		    "user already in this ride", false },
+		{ RIDESHARE__STATUS__INVALID, 400,
+		    "the creator cannot join their own ride", true },
+		{ 0 },
+	};
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__JoinRide op = RIDESHARE__JOIN_RIDE__INIT;
-	Rideshare__DbResponse *resp;
 	char why[RS_GW_WHY_LEN];
 	size_t idlen, nlen;
 	const char *id = rs_http_param(req, "rideId", &idlen);
@@ -299,27 +299,7 @@ join_ride(rs_http_req *req, void *arg)
 	op.username = (char *) name;
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_JOIN_RIDE;
 	dr.join_ride = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
-		goto out;
-	switch (resp->status) {
-	case RIDESHARE__STATUS__OK:
-		rs_http_reply_empty_object(req, 200);
-		break;
-	case RIDESHARE__STATUS__NOT_FOUND:
-		rs_http_reply(req, 204, NULL, NULL, 0);
-		break;
-	case RIDESHARE__STATUS__ALREADY_EXISTS:
-		rs_http_reply_error(req, 400, "user already in this ride");
-		break;
-	case RIDESHARE__STATUS__INVALID:
-		rs_http_reply_error(req, 400, "%s",
-		    resp->error != NULL && resp->error[0] != '\0'
-		        ? resp->error
-		        : "the creator cannot join their own ride");
-		break;
-	default: rs_gw_reply_db_error(req, resp); break;
-	}
-	rideshare__db_response__free_unpacked(resp, NULL);
+	rs_gw_call_answer(req, &dr, answers);
 out:
 	json_decref(o);
 }
@@ -328,9 +308,13 @@ out:
 static void
 delete_ride(rs_http_req *req, void *arg)
 {
+	static const rs_gw_answer answers[] = {
+		{ RIDESHARE__STATUS__OK, 200, NULL, false },
+		{ RIDESHARE__STATUS__NOT_FOUND, 400, "no such ride", false },
+		{ 0 },
+	};
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__DeleteRide op = RIDESHARE__DELETE_RIDE__INIT;
-	Rideshare__DbResponse *resp;
 	size_t len;
 	const char *id = rs_http_param(req, "rideId", &len);
 
@@ -340,18 +324,7 @@ delete_ride(rs_http_req *req, void *arg)
 	}
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_DELETE_RIDE;
 	dr.delete_ride = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
-		return;
-	switch (resp->status) {
-	case RIDESHARE__STATUS__OK:
-		rs_http_reply_empty_object(req, 200);
-		break;
-	case RIDESHARE__STATUS__NOT_FOUND:
-		rs_http_reply_error(req, 400, "no such ride");
-		break;
-	default: rs_gw_reply_db_error(req, resp); break;
-	}
-	rideshare__db_response__free_unpacked(resp, NULL);
+	rs_gw_call_answer(req, &dr, answers);
 }
 
 /* GET /api/v1/rides/count -> 200 [N], the rides that exist now */
@@ -361,7 +334,6 @@ count_rides(rs_http_req *req, void *arg)
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
 	Rideshare__DbResponse *resp;
-	json_t *a;
 
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
 	dr.count_rides = &op;
@@ -370,13 +342,10 @@ count_rides(rs_http_req *req, void *arg)
 	if (resp->status != RIDESHARE__STATUS__OK) {
 		rs_gw_reply_db_error(req, resp);
 	} else {
-		a = json_array();
-		json_array_append_new(a,
-		    json_integer(resp->result_case
-		                == RIDESHARE__DB_RESPONSE__RESULT_COUNT
-		            ? (json_int_t) resp->count
-		            : 0));
-		rs_http_reply_json(req, 200, a);
+		rs_gw_reply_count(req,
+		    resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_COUNT
+		        ? (json_int_t) resp->count
+		        : 0);
 	}
 	rideshare__db_response__free_unpacked(resp, NULL);
 }

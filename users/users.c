@@ -4,6 +4,7 @@
 
 #include "rs_err.h"
 #include "rs_gw.h"
+#include "rs_gw_handlers.h"
 #include "rs_log.h"
 
 #include <ctype.h>
@@ -14,9 +15,14 @@ static void
 add_user(rs_http_req *req, void *arg)
 {
 	static const char *const fields[] = { "username", "password", NULL };
+	static const rs_gw_answer answers[] = {
+		{ RIDESHARE__STATUS__OK, 201, NULL, false },
+		{ RIDESHARE__STATUS__ALREADY_EXISTS, 400,
+		    "username already taken", false },
+		{ 0 },
+	};
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__AddUser op = RIDESHARE__ADD_USER__INIT;
-	Rideshare__DbResponse *resp;
 	char why[RS_GW_WHY_LEN];
 	const char *name, *pw;
 	size_t nlen, plen;
@@ -47,18 +53,7 @@ add_user(rs_http_req *req, void *arg)
 	op.password = hex;
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
 	dr.add_user = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
-		goto out;
-	switch (resp->status) {
-	case RIDESHARE__STATUS__OK:
-		rs_http_reply_empty_object(req, 201);
-		break;
-	case RIDESHARE__STATUS__ALREADY_EXISTS:
-		rs_http_reply_error(req, 400, "username already taken");
-		break;
-	default: rs_gw_reply_db_error(req, resp); break;
-	}
-	rideshare__db_response__free_unpacked(resp, NULL);
+	rs_gw_call_answer(req, &dr, answers);
 out:
 	json_decref(o);
 }
@@ -67,9 +62,13 @@ out:
 static void
 remove_user(rs_http_req *req, void *arg)
 {
+	static const rs_gw_answer answers[] = {
+		{ RIDESHARE__STATUS__OK, 200, NULL, false },
+		{ RIDESHARE__STATUS__NOT_FOUND, 400, "no such user", false },
+		{ 0 },
+	};
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__RemoveUser op = RIDESHARE__REMOVE_USER__INIT;
-	Rideshare__DbResponse *resp;
 	size_t len;
 	const char *name = rs_http_param(req, "username", &len);
 
@@ -80,18 +79,7 @@ remove_user(rs_http_req *req, void *arg)
 	op.username = (char *) name;
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_REMOVE_USER;
 	dr.remove_user = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
-		return;
-	switch (resp->status) {
-	case RIDESHARE__STATUS__OK:
-		rs_http_reply_empty_object(req, 200);
-		break;
-	case RIDESHARE__STATUS__NOT_FOUND:
-		rs_http_reply_error(req, 400, "no such user");
-		break;
-	default: rs_gw_reply_db_error(req, resp); break;
-	}
-	rideshare__db_response__free_unpacked(resp, NULL);
+	rs_gw_call_answer(req, &dr, answers);
 }
 
 /* GET /api/v1/users -> 200 ["u1", ...] in creation order; 204 if none */
@@ -101,7 +89,6 @@ list_users(rs_http_req *req, void *arg)
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__ListUsers op = RIDESHARE__LIST_USERS__INIT;
 	Rideshare__DbResponse *resp;
-	json_t *a;
 
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_LIST_USERS;
 	dr.list_users = &op;
@@ -113,11 +100,9 @@ list_users(rs_http_req *req, void *arg)
 	    || resp->users->n_usernames == 0) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 	} else {
-		a = json_array();
-		for (size_t i = 0; i < resp->users->n_usernames; i++)
-			json_array_append_new(
-			    a, json_string(resp->users->usernames[i]));
-		rs_http_reply_json(req, 200, a);
+		rs_http_reply_json(req, 200,
+		    rs_gw_json_strings(
+		        resp->users->usernames, resp->users->n_usernames));
 	}
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
