@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include "rs_err.h"
-#include "rs_id.h"
 #include "worker_harness.h"
 
 #include <signal.h>
@@ -29,18 +28,13 @@ static pid_t master_pid, slave_pid;
 static int
 setup(void **state)
 {
-	char hex[RS_ID_LEN + 1];
-
 	(void) state;
-	if (wh_open(worker_bin, &h) != RS_OK)
+	if (wh_open_tagged(worker_bin, &h, tag) != RS_OK)
 		return -1;
-	rs_id_new(hex);
-	hex[8] = '\0';
-	snprintf(tag, sizeof(tag), "%s", hex);
 	if (wh_orchestrated(h))
 		return 0;
-	snprintf(master_id, sizeof(master_id), "bm-m-%s", hex);
-	snprintf(slave_id, sizeof(slave_id), "bm-s-%s", hex);
+	snprintf(master_id, sizeof(master_id), "bm-m-%s", tag);
+	snprintf(slave_id, sizeof(slave_id), "bm-s-%s", tag);
 	master_pid = wh_worker_start(h, master_id, NULL);
 	if (wh_wait_role(h, master_id, RIDESHARE__ROLE__MASTER, 20000)
 	    != RS_OK)
@@ -55,11 +49,7 @@ static int
 teardown(void **state)
 {
 	(void) state;
-	if (slave_pid > 0)
-		wh_worker_stop(slave_pid, 10000);
-	if (master_pid > 0)
-		wh_worker_stop(master_pid, 10000);
-	wh_close(h);
+	wh_close_stopping(h, (pid_t[]) { slave_pid, master_pid }, 2);
 	return 0;
 }
 
@@ -71,8 +61,8 @@ assert_serving(void)
 	char name[64];
 	Rideshare__DbResponse *resp;
 
-	snprintf(
-	    name, sizeof(name), "bm-%s-%lld", tag, (long long) wh_now_ms());
+	snprintf(name, sizeof(name), "bm-%s-%lld", tag,
+	    (long long) rs_time_now_ms());
 	wh_req_add_user(&w, name);
 	assert_int_equal(wh_call(h, &w.req, 5000, 2, &resp), RS_OK);
 	assert_int_equal(resp->status, RIDESHARE__STATUS__OK);
@@ -92,18 +82,18 @@ expect_dead_lettered(
     const char *queue, const char *what, const void *body, size_t len)
 {
 	uint32_t before = wh_queue_depth(h, "rideshare.dead");
-	int64_t t0 = wh_now_ms();
+	int64_t t0 = rs_time_now_ms();
 
 	assert_int_equal(wh_publish_raw(h, queue, body, len), RS_OK);
 	while (wh_queue_depth(h, "rideshare.dead") < before + 1) {
-		if (wh_now_ms() - t0 > 10000)
+		if (rs_time_now_ms() - t0 > 10000)
 			fail_msg("%s message on %s was not dead-lettered",
 			    what, queue);
 		struct timespec ts = { 0, 20000000 };
 		nanosleep(&ts, NULL);
 	}
 	printf("bad_message: %s on %s dead-lettered in %lld ms\n", what, queue,
-	    (long long) (wh_now_ms() - t0));
+	    (long long) (rs_time_now_ms() - t0));
 }
 
 static void
@@ -168,12 +158,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(
 		    test_bad_messages_on_orchestrator_are_dead_lettered),
 	};
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s <rideshare-worker>\n", argv[0]);
+	worker_bin = wh_main_args(argc, argv, "<rideshare-worker>");
+	if (worker_bin == NULL)
 		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	worker_bin = argv[1];
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

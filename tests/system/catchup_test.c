@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include "rs_err.h"
-#include "rs_id.h"
 #include "worker_harness.h"
 
 #include <signal.h>
@@ -103,7 +102,7 @@ static void
 write_many(gen *g, long n, void (*poll)(void))
 {
 	long sent = 0, answered = 0;
-	int64_t last = wh_now_ms();
+	int64_t last = rs_time_now_ms();
 
 	while (answered < n) {
 		while (sent < n && sent - answered < WINDOW) {
@@ -117,10 +116,10 @@ write_many(gen *g, long n, void (*poll)(void))
 		if (rc == RS_OK) {
 			note_reply(g, resp);
 			answered++;
-			last = wh_now_ms();
+			last = rs_time_now_ms();
 		} else {
 			assert_true(rc == RS_ETIMEDOUT);
-			assert_true(wh_now_ms() - last < 30000);
+			assert_true(rs_time_now_ms() - last < 30000);
 		}
 		if (poll != NULL)
 			poll();
@@ -134,11 +133,11 @@ static int64_t slave_t0, slave_ready_ms = -1, last_poll;
 static void
 poll_slave(void)
 {
-	if (slave_ready_ms >= 0 || wh_now_ms() - last_poll < 20)
+	if (slave_ready_ms >= 0 || rs_time_now_ms() - last_poll < 20)
 		return;
-	last_poll = wh_now_ms();
+	last_poll = rs_time_now_ms();
 	if (wh_wait_role(h, slave_id, RIDESHARE__ROLE__SLAVE, 0) == RS_OK)
-		slave_ready_ms = wh_now_ms() - slave_t0;
+		slave_ready_ms = rs_time_now_ms() - slave_t0;
 }
 
 static uint64_t
@@ -154,27 +153,16 @@ applied_seq(const char *id)
 static int
 setup(void **state)
 {
-	char hex[RS_ID_LEN + 1];
+	char hand_id[64];
 
 	(void) state;
-	if (wh_open(worker_bin, &h) != RS_OK)
+	if (wh_open_tagged(worker_bin, &h, tag) != RS_OK)
 		return -1;
-	rs_id_new(hex);
-	hex[8] = '\0';
-	snprintf(tag, sizeof(tag), "%s", hex);
-	if (wh_orchestrated(h)) {
-		char *id = wh_master_id(h, 20000);
-		if (id == NULL)
-			return -1;
-		snprintf(master_id, sizeof(master_id), "%s", id);
-		free(id);
-	} else {
-		snprintf(master_id, sizeof(master_id), "cu-m-%s", hex);
-		master_pid = wh_worker_start(h, master_id, NULL);
-		if (wh_wait_role(h, master_id, RIDESHARE__ROLE__MASTER, 20000)
-		    != RS_OK)
-			return -1;
-	}
+	snprintf(hand_id, sizeof(hand_id), "cu-m-%s", tag);
+	if (wh_master_ready(h, hand_id, NULL, master_id, sizeof(master_id),
+	        &master_pid)
+	    != RS_OK)
+		return -1;
 	return 0;
 }
 
@@ -182,11 +170,7 @@ static int
 teardown(void **state)
 {
 	(void) state;
-	if (slave_pid > 0)
-		wh_worker_stop(slave_pid, 10000);
-	if (master_pid > 0)
-		wh_worker_stop(master_pid, 10000);
-	wh_close(h);
+	wh_close_stopping(h, (pid_t[]) { slave_pid, master_pid }, 2);
 	return 0;
 }
 
@@ -196,21 +180,21 @@ test_late_slave_ends_identical_to_master(void **state)
 	gen g = { .seed = 42 };
 
 	(void) state;
-	int64_t t0 = wh_now_ms();
+	int64_t t0 = rs_time_now_ms();
 	write_many(&g, nwrites, NULL);
-	int64_t ms = wh_now_ms() - t0;
+	int64_t ms = rs_time_now_ms() - t0;
 	printf("catchup: %ld writes in %lld ms = %.0f writes/s (%s)\n",
 	    nwrites, (long long) ms, nwrites * 1000.0 / (double) (ms ? ms : 1),
 	    wh_orchestrated(h) ? "through the orchestrator"
 	                       : "straight to writeQ");
 
 	snprintf(slave_id, sizeof(slave_id), "cu-s-%s", tag);
-	slave_t0 = wh_now_ms();
+	slave_t0 = rs_time_now_ms();
 	slave_pid = wh_worker_start(h, slave_id, NULL);
 	/* Writes continue while the slave copies and replays. */
 	while (slave_ready_ms < 0) {
 		write_many(&g, 500, poll_slave);
-		assert_true(wh_now_ms() - slave_t0 < 120000);
+		assert_true(rs_time_now_ms() - slave_t0 < 120000);
 		assert_int_equal(wh_worker_wait(slave_pid, 0), -1);
 	}
 	write_many(&g, 1000, NULL);
@@ -219,9 +203,9 @@ test_late_slave_ends_identical_to_master(void **state)
 	    (long long) slave_ready_ms, nwrites);
 
 	uint64_t m = applied_seq(master_id), s = 0;
-	int64_t t1 = wh_now_ms();
+	int64_t t1 = rs_time_now_ms();
 	while ((s = applied_seq(slave_id)) < m) {
-		assert_true(wh_now_ms() - t1 < 30000);
+		assert_true(rs_time_now_ms() - t1 < 30000);
 		struct timespec ts = { 0, 20000000 };
 		nanosleep(&ts, NULL);
 	}
@@ -260,14 +244,9 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_late_slave_ends_identical_to_master),
 	};
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s <rideshare-worker> [writes]\n",
-		    argv[0]);
+	worker_bin = wh_main_args(argc, argv, "<rideshare-worker> [writes]");
+	if (worker_bin == NULL)
 		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	worker_bin = argv[1];
 	if (argc > 2)
 		nwrites = strtol(argv[2], NULL, 10);
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -11,16 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int rc;
-
-#define CHECK(cond, ...)                                       \
-	do {                                                   \
-		if (!(cond)) {                                 \
-			fprintf(stderr, "FAIL: " __VA_ARGS__); \
-			fprintf(stderr, "\n");                 \
-			rc = 1;                                \
-		}                                              \
-	} while (0)
 
 static bool
 sorted_without(const int64_t *p, int n, int64_t gone)
@@ -77,11 +67,11 @@ main(void)
 	CHECK(n == 2 && sorted_without(list, n, victim),
 	    "worker/list right after crash/slave still lists %lld or unsorted",
 	    (long long) victim);
-	t0 = sys_now_ms();
+	t0 = rs_time_now_ms();
 	t = sys_wait_workers(3, 10000);
 	CHECK(t >= 0, "no replacement slave");
 	printf("replacement slave serving after %lld ms\n",
-	    (long long) (sys_now_ms() - t0));
+	    (long long) (rs_time_now_ms() - t0));
 
 	/* Master crash: the lowest-pid slave takes over. */
 	ns = sys_roles(&master, slaves, 16);
@@ -93,18 +83,18 @@ main(void)
 	n = sys_worker_list(list, 16);
 	CHECK(sorted_without(list, n, victim),
 	    "worker/list right after crash/master still lists the master");
-	t0 = sys_now_ms();
+	t0 = rs_time_now_ms();
 	new_master = 0;
-	while (sys_now_ms() - t0 < 10000) {
+	while (rs_time_now_ms() - t0 < 10000) {
 		if (sys_roles(&new_master, slaves, 16) >= 0 && new_master > 0
 		    && new_master != victim)
 			break;
-		sys_sleep_ms(10);
+		rs_time_sleep_ms(10);
 	}
 	printf("crash/master killed %lld; new master %lld after %lld ms "
 	       "(lowest-pid slave was %lld)\n",
 	    (long long) victim, (long long) new_master,
-	    (long long) (sys_now_ms() - t0), (long long) low);
+	    (long long) (rs_time_now_ms() - t0), (long long) low);
 	CHECK(new_master == low, "new master is not the lowest-pid slave");
 	CHECK(sys_wait_workers(3, 10000) >= 0, "tier did not heal to 3");
 	n = sys_worker_list(list, 16);
@@ -117,6 +107,6 @@ main(void)
 	    "GET crash/master not 405");
 	CHECK(sys_admin("POST", "/api/v1/worker/list", NULL) == 405,
 	    "POST worker/list not 405");
-	printf("%s\n", rc == 0 ? "PASS" : "FAIL");
-	return rc;
+	printf("%s\n", sys_failed == 0 ? "PASS" : "FAIL");
+	return sys_failed;
 }

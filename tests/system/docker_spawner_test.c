@@ -20,16 +20,6 @@
 
 static const char *sock = "/var/run/docker.sock";
 static const char *label; /* key=value from RIDESHARE_DOCKER_LABEL */
-static int rc;
-
-#define CHECK(cond, ...)                                       \
-	do {                                                   \
-		if (!(cond)) {                                 \
-			fprintf(stderr, "FAIL: " __VA_ARGS__); \
-			fprintf(stderr, "\n");                 \
-			rc = 1;                                \
-		}                                              \
-	} while (0)
 
 static size_t
 collect(char *d, size_t s, size_t n, void *arg)
@@ -147,18 +137,18 @@ list_matches(int *ncont, int *nall)
 static bool
 wait_match(int want, int timeout_ms, int64_t *took)
 {
-	int64_t t0 = sys_now_ms();
+	int64_t t0 = rs_time_now_ms();
 	int k = 0, all = 0;
 
-	while (sys_now_ms() - t0 < timeout_ms) {
+	while (rs_time_now_ms() - t0 < timeout_ms) {
 		if (sys_wait_workers(want, 200) >= 0 && list_matches(&k, &all)
 		    && k == want && all == want) {
-			*took = sys_now_ms() - t0;
+			*took = rs_time_now_ms() - t0;
 			return true;
 		}
-		sys_sleep_ms(50);
+		rs_time_sleep_ms(50);
 	}
-	*took = sys_now_ms() - t0;
+	*took = rs_time_now_ms() - t0;
 	return false;
 }
 
@@ -190,7 +180,7 @@ main(void)
 	CHECK(sys_add_user(rpc, "dk_before", NULL, 10000, NULL) == 0,
 	    "write before the crash");
 
-	t0 = sys_now_ms();
+	t0 = rs_time_now_ms();
 	CHECK(sys_admin("POST", "/api/v1/crash/master", &b) == 200,
 	    "crash/master");
 	json_decref(b);
@@ -202,11 +192,11 @@ main(void)
 			break;
 	}
 	printf("crash/master -> write acknowledged after %lld ms\n",
-	    (long long) (sys_now_ms() - t0));
+	    (long long) (rs_time_now_ms() - t0));
 	CHECK(
 	    wait_match(2, 20000, &took), "no healthy tier after crash/master");
 	printf("crash/master -> replacement container serving after %lld ms\n",
-	    (long long) (sys_now_ms() - t0));
+	    (long long) (rs_time_now_ms() - t0));
 
 	ns = sys_roles(&master, slaves, 8);
 	CHECK(ns == 1, "want one slave");
@@ -223,12 +213,12 @@ main(void)
 	}
 	CHECK(slave_name[0] != '\0', "slave container not found");
 	victim = slaves[0];
-	t0 = sys_now_ms();
+	t0 = rs_time_now_ms();
 	snprintf(path, sizeof(path), "/containers/%s/kill?signal=SIGKILL",
 	    slave_name);
 	CHECK(engine("POST", path, NULL) == 204, "docker kill %s", slave_name);
 	/* The killed pid must leave the list, a new slave must serve. */
-	while (sys_now_ms() - t0 < 20000) {
+	while (rs_time_now_ms() - t0 < 20000) {
 		int64_t l[8];
 		int n = sys_worker_list(l, 8);
 		bool gone = n == 2;
@@ -237,17 +227,17 @@ main(void)
 			gone = gone && l[i] != victim;
 		if (gone && sys_admin("GET", "/readyz", NULL) == 200)
 			break;
-		if (sys_now_ms() - t0 > 19900) {
+		if (rs_time_now_ms() - t0 > 19900) {
 			fprintf(stderr, "list after docker kill:");
 			for (int i = 0; i < n; i++)
 				fprintf(stderr, " %lld", (long long) l[i]);
 			fprintf(
 			    stderr, " (victim %lld)\n", (long long) victim);
 		}
-		sys_sleep_ms(20);
+		rs_time_sleep_ms(20);
 	}
 	printf("docker kill slave %s -> replacement serving after %lld ms\n",
-	    slave_name, (long long) (sys_now_ms() - t0));
+	    slave_name, (long long) (rs_time_now_ms() - t0));
 	CHECK(wait_match(2, 20000, &took),
 	    "worker/list != containers after docker kill (or dead ones left)");
 	CHECK(sys_add_user(rpc, "dk_end", NULL, 10000, NULL) == 0,
@@ -261,6 +251,6 @@ main(void)
 			rideshare__db_response__free_unpacked(r, NULL);
 	}
 	rs_rpc_destroy(rpc);
-	printf("%s\n", rc == 0 ? "PASS" : "FAIL");
-	return rc;
+	printf("%s\n", sys_failed == 0 ? "PASS" : "FAIL");
+	return sys_failed;
 }

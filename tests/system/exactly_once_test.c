@@ -18,7 +18,6 @@
 #include <cmocka.h>
 
 #include "rs_err.h"
-#include "rs_id.h"
 #include "worker_harness.h"
 
 #include <signal.h>
@@ -59,35 +58,18 @@ count_rides(void)
 static int
 setup(void **state)
 {
-	char hex[RS_ID_LEN + 1];
+	char tag[9], hand_id[64], fault[64];
 
 	(void) state;
-	if (wh_open(worker_bin, &h) != RS_OK)
+	if (wh_open_tagged(worker_bin, &h, tag) != RS_OK)
 		return -1;
-	rs_id_new(hex);
-	hex[8] = '\0';
-	snprintf(user, sizeof(user), "eo-user-%s", hex);
-	if (wh_orchestrated(h)) {
-		char *id = wh_master_id(h, 20000);
-		if (id == NULL)
-			return -1;
-		snprintf(master_id, sizeof(master_id), "%s", id);
-		free(id);
-	} else {
-		snprintf(master_id, sizeof(master_id), "eo-m-%s", hex);
-		char fault[64];
-		snprintf(
-		    fault, sizeof(fault), "crash_after_commit:%d", FAULT_AT);
-		master_pid = wh_worker_start(h, master_id, fault);
-		if (wh_wait_role(h, master_id, RIDESHARE__ROLE__MASTER, 20000)
-		    != RS_OK) {
-			fprintf(stderr,
-			    "worker %s never became master (is "
-			    "another master running?)\n",
-			    master_id);
-			return -1;
-		}
-	}
+	snprintf(user, sizeof(user), "eo-user-%s", tag);
+	snprintf(hand_id, sizeof(hand_id), "eo-m-%s", tag);
+	snprintf(fault, sizeof(fault), "crash_after_commit:%d", FAULT_AT);
+	if (wh_master_ready(h, hand_id, fault, master_id, sizeof(master_id),
+	        &master_pid)
+	    != RS_OK)
+		return -1;
 	wh_req r;
 	Rideshare__DbResponse *resp;
 	wh_req_add_user(&r, user);
@@ -150,10 +132,10 @@ test_redelivery_after_crash_between_commit_and_ack_changes_data_once(
 		wh_req_create_ride(&reqs[i], user, 4102444800 + i, 5, 9);
 		assert_int_equal(wh_send(h, &reqs[i].req), RS_OK);
 	}
-	int64_t t0 = wh_now_ms(), last_send = t0;
+	int64_t t0 = rs_time_now_ms(), last_send = t0;
 	bool restarted = false;
 	while (ndone < BURST) {
-		assert_true(wh_now_ms() - t0 < 60000);
+		assert_true(rs_time_now_ms() - t0 < 60000);
 		if (!wh_orchestrated(h) && !restarted) {
 			int st = wh_worker_wait(master_pid, 0);
 			if (st != -1) {
@@ -168,12 +150,13 @@ test_redelivery_after_crash_between_commit_and_ack_changes_data_once(
 				restarted = true;
 			}
 		}
-		if (wh_orchestrated(h) && wh_now_ms() - last_send > 3000) {
+		if (wh_orchestrated(h)
+		    && rs_time_now_ms() - last_send > 3000) {
 			/* A client retry: same request ids. */
 			for (int i = 0; i < BURST; i++)
 				if (!done[i])
 					(void) wh_send(h, &reqs[i].req);
-			last_send = wh_now_ms();
+			last_send = rs_time_now_ms();
 		}
 		Rideshare__DbResponse *r;
 		if (wh_recv(h, 100, &r) != RS_OK)
@@ -189,7 +172,7 @@ test_redelivery_after_crash_between_commit_and_ack_changes_data_once(
 		rideshare__db_response__free_unpacked(r, NULL);
 	}
 	fprintf(stderr, "all %d writes answered in %lld ms\n", BURST,
-	    (long long) (wh_now_ms() - t0));
+	    (long long) (rs_time_now_ms() - t0));
 	if (!wh_orchestrated(h))
 		assert_true(restarted);
 	for (int i = 0; i < BURST; i++)
@@ -219,11 +202,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(
 		    test_redelivery_after_crash_between_commit_and_ack_changes_data_once),
 	};
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s <rideshare-worker>\n", argv[0]);
+	worker_bin = wh_main_args(argc, argv, "<rideshare-worker>");
+	if (worker_bin == NULL)
 		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	worker_bin = argv[1];
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

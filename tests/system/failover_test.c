@@ -55,7 +55,7 @@ writer_main(void *arg)
 		    name, sizeof(name), "fo%s_w%d_%ld", run_tag, w->no, i);
 		rs_id_new(rid);
 		for (;;) {
-			sent = sys_now_ms();
+			sent = rs_time_now_ms();
 			st = sys_add_user(rpc, name, rid, TIMEOUT_MS, NULL);
 			if (st == RIDESHARE__STATUS__OK
 			    || st == RIDESHARE__STATUS__ALREADY_EXISTS)
@@ -80,7 +80,7 @@ writer_main(void *arg)
 			int64_t zero = 0;
 
 			atomic_compare_exchange_strong(
-			    &first_ack_ms, &zero, sys_now_ms());
+			    &first_ack_ms, &zero, rs_time_now_ms());
 		}
 	}
 	rs_rpc_destroy(rpc);
@@ -112,14 +112,14 @@ main(void)
 		ws[k].names = calloc(MAX_ACKED / WRITERS, sizeof(char *));
 		pthread_create(&th[k], NULL, writer_main, &ws[k]);
 	}
-	sys_sleep_ms(500); /* writes flowing before the first kill */
+	rs_time_sleep_ms(500); /* writes flowing before the first kill */
 	for (int r = 0; r < ROUNDS; r++) {
 		json_t *b = NULL;
 		long status;
 		int64_t t_kill, t_ack, t_ready, deadline;
 
 		atomic_store(&first_ack_ms, 0);
-		t_kill = sys_now_ms();
+		t_kill = rs_time_now_ms();
 		atomic_store(&kill_ms, t_kill);
 		status = sys_admin("POST", "/api/v1/crash/master", &b);
 		json_decref(b);
@@ -131,8 +131,8 @@ main(void)
 		}
 		deadline = t_kill + 15000;
 		while ((t_ack = atomic_load(&first_ack_ms)) == 0
-		    && sys_now_ms() < deadline)
-			sys_sleep_ms(5);
+		    && rs_time_now_ms() < deadline)
+			rs_time_sleep_ms(5);
 		if (t_ack == 0) {
 			fprintf(stderr,
 			    "round %d: no write succeeded within 15 s\n",
@@ -143,7 +143,7 @@ main(void)
 		t_ready = sys_wait_workers(2, 15000);
 		fo[ok_rounds] = (double) (t_ack - t_kill);
 		respawn[ok_rounds]
-		    = t_ready < 0 ? -1 : (double) (sys_now_ms() - t_kill);
+		    = t_ready < 0 ? -1 : (double) (rs_time_now_ms() - t_kill);
 		printf("round %d: failover_ms=%lld tier_whole_again_ms=%.0f "
 		       "acked_so_far=%ld\n",
 		    r + 1, (long long) (t_ack - t_kill), respawn[ok_rounds],
@@ -155,7 +155,7 @@ main(void)
 			rc = 1;
 			break;
 		}
-		sys_sleep_ms(300); /* some writes on the new master */
+		rs_time_sleep_ms(300); /* some writes on the new master */
 	}
 	atomic_store(&stop, true);
 	for (int k = 0; k < WRITERS; k++)

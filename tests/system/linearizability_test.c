@@ -198,7 +198,7 @@ main(void)
 		    "FAIL: the tier never reached 1 master + 3 slaves\n");
 		return 1;
 	}
-	t0 = sys_now_ms();
+	t0 = rs_time_now_ms();
 	for (int k = 0; k < CLIENTS; k++)
 		pthread_create(&th[k], NULL, client, (void *) (intptr_t) k);
 	for (int k = 0; k < CLIENTS; k++)
@@ -207,7 +207,7 @@ main(void)
 	       "elapsed_ms=%lld slaves_answering=%d\n",
 	    CLIENTS, atomic_load(&writes_done), atomic_load(&reads_done),
 	    atomic_load(&errors), atomic_load(&violations),
-	    (long long) (sys_now_ms() - t0), seen.n);
+	    (long long) (rs_time_now_ms() - t0), seen.n);
 	if (atomic_load(&violations) != 0 || atomic_load(&errors) != 0
 	    || atomic_load(&writes_done) != WRITES) {
 		fprintf(stderr,

@@ -28,6 +28,8 @@ need(const char *var)
 	return v;
 }
 
+int sys_failed;
+
 void
 sys_init(void)
 {
@@ -42,23 +44,6 @@ const char *
 sys_amqp_url(void)
 {
 	return amqp_url;
-}
-
-int64_t
-sys_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void
-sys_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 static size_t
@@ -119,13 +104,13 @@ sys_worker_list(int64_t *pids, int max)
 int64_t
 sys_wait_workers(int n, int timeout_ms)
 {
-	int64_t t0 = sys_now_ms(), pids[64];
+	int64_t t0 = rs_time_now_ms(), pids[64];
 
-	while (sys_now_ms() - t0 < timeout_ms) {
+	while (rs_time_now_ms() - t0 < timeout_ms) {
 		if (sys_worker_list(pids, 64) == n
 		    && sys_admin("GET", "/readyz", NULL) == 200)
-			return sys_now_ms() - t0;
-		sys_sleep_ms(20);
+			return rs_time_now_ms() - t0;
+		rs_time_sleep_ms(20);
 	}
 	return -1;
 }
@@ -326,9 +311,9 @@ sys_dbs(sys_db *out, int max)
 int
 sys_dbs_converged(sys_db *out, int max, int timeout_ms)
 {
-	int64_t t0 = sys_now_ms();
+	int64_t t0 = rs_time_now_ms();
 
-	while (sys_now_ms() - t0 < timeout_ms) {
+	while (rs_time_now_ms() - t0 < timeout_ms) {
 		int n = sys_dbs(out, max);
 		bool same = n > 0;
 
@@ -337,7 +322,7 @@ sys_dbs_converged(sys_db *out, int max, int timeout_ms)
 			    = same && out[i].applied_seq == out[0].applied_seq;
 		if (same)
 			return n;
-		sys_sleep_ms(50);
+		rs_time_sleep_ms(50);
 	}
 	return -1;
 }

@@ -7,21 +7,33 @@
 
 #include "rideshare.pb-c.h"
 #include "rs_rpc.h"
+#include "rs_time.h" /* the tests time and sleep with rs_time */
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define SYS_PASSWORD "3d725109c7e7c0bfb9d709836735b56d943d263f"
 
 /* Reads RIDESHARE_ADMIN_URL / RIDESHARE_AMQP_URL / RIDESHARE_ZK_HOSTS;
  * exits 2 when they are missing. */
 void sys_init(void);
+
+/* 1 once a CHECK failed: a check prints FAIL and the test goes on, so one
+ * run reports every broken property; main returns sys_failed. */
+extern int sys_failed;
+#define CHECK(cond, ...)                                       \
+	do {                                                   \
+		if (!(cond)) {                                 \
+			fprintf(stderr, "FAIL: " __VA_ARGS__); \
+			fprintf(stderr, "\n");                 \
+			sys_failed = 1;                        \
+		}                                              \
+	} while (0)
 const char *sys_amqp_url(void);
 
-int64_t sys_now_ms(void);
-void sys_sleep_ms(int ms);
 
 /* Admin API call; returns the HTTP status (0 when unreachable) and, when
  * body is not NULL and the reply is JSON, the parsed body. */

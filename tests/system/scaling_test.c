@@ -24,20 +24,20 @@ main(void)
 		return 1;
 	}
 	/* Listing (and waiting) must not start a window: 4 s of polling. */
-	t0 = sys_now_ms();
-	while (sys_now_ms() - t0 < 4000) {
+	t0 = rs_time_now_ms();
+	while (rs_time_now_ms() - t0 < 4000) {
 		n = sys_worker_list(pids, 32);
 		if (n != 2) {
 			fprintf(
 			    stderr, "FAIL: %d workers without any read\n", n);
 			rc = 1;
 		}
-		sys_sleep_ms(100);
+		rs_time_sleep_ms(100);
 	}
 	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
 	    != RS_OK)
 		return 1;
-	t_first = sys_now_ms();
+	t_first = rs_time_now_ms();
 	for (int i = 0; i < 45; i++) {
 		if (sys_list_users(rpc, 5000, NULL) != RIDESHARE__STATUS__OK) {
 			fprintf(stderr, "FAIL: read %d\n", i);
@@ -46,9 +46,9 @@ main(void)
 	}
 	rs_rpc_destroy(rpc);
 	printf("45 reads sent in %lld ms\n",
-	    (long long) (sys_now_ms() - t_first));
+	    (long long) (rs_time_now_ms() - t_first));
 	/* Watch two windows and a bit. */
-	while (sys_now_ms() - t_first < 16000) {
+	while (rs_time_now_ms() - t_first < 16000) {
 		n = sys_worker_list(pids, 32);
 		if (n >= 0) {
 			if (n > seen_max)
@@ -56,13 +56,13 @@ main(void)
 			if (n < min_after)
 				min_after = n;
 			if (n == 4 && t_out < 0)
-				t_out = sys_now_ms() - t_first;
+				t_out = rs_time_now_ms() - t_first;
 			if (t_out >= 0 && n == 2 && t_in < 0)
-				t_in = sys_now_ms() - t_first;
+				t_in = rs_time_now_ms() - t_first;
 		}
 		if (t_in >= 0)
 			break;
-		sys_sleep_ms(20);
+		rs_time_sleep_ms(20);
 	}
 	printf("scale-out to 1 master + 3 slaves at %lld ms after the first "
 	       "read; "
@@ -85,8 +85,8 @@ main(void)
 		rc = 1;
 	}
 	/* And it stays at 1 slave, never 0, through another idle window. */
-	t0 = sys_now_ms();
-	while (sys_now_ms() - t0 < 6000) {
+	t0 = rs_time_now_ms();
+	while (rs_time_now_ms() - t0 < 6000) {
 		n = sys_worker_list(pids, 32);
 		if (n != 2) {
 			fprintf(
@@ -94,7 +94,7 @@ main(void)
 			rc = 1;
 			break;
 		}
-		sys_sleep_ms(50);
+		rs_time_sleep_ms(50);
 	}
 	printf("%s\n", rc == 0 ? "PASS" : "FAIL");
 	return rc;

@@ -114,7 +114,7 @@ main(void)
 	rs_rpc_destroy(rpc);
 	for (int k = 0; k < READERS; k++)
 		pthread_create(&th[k], NULL, reader, (void *) (intptr_t) k);
-	sys_sleep_ms(300);
+	rs_time_sleep_ms(300);
 	for (int r = 0; r < ROUNDS; r++) {
 		int64_t slaves[16], master, before[16], t_kill, t_back;
 		json_t *b = NULL;
@@ -125,7 +125,7 @@ main(void)
 		for (int i = 0; i < ns; i++)
 			top = slaves[i] > top ? slaves[i] : top;
 		(void) before;
-		t_kill = sys_now_ms();
+		t_kill = rs_time_now_ms();
 		status = sys_admin("POST", "/api/v1/crash/slave", &b);
 		victim = b && json_array_size(b) == 1
 		    ? strtol(json_string_value(json_array_get(b, 0)), NULL, 10)
@@ -151,7 +151,7 @@ main(void)
 			rc = 1;
 			break;
 		}
-		resp[ok_rounds++] = (double) (sys_now_ms() - t_kill);
+		resp[ok_rounds++] = (double) (rs_time_now_ms() - t_kill);
 		printf("round %d: killed slave pid=%ld "
 		       "replacement_serving_ms=%.0f "
 		       "reads_so_far=%ld\n",
@@ -163,7 +163,7 @@ main(void)
 			rc = 1;
 		}
 	}
-	sys_sleep_ms(300);
+	rs_time_sleep_ms(300);
 	atomic_store(&stop, true);
 	for (int k = 0; k < READERS; k++)
 		pthread_join(th[k], NULL);

@@ -32,21 +32,6 @@ struct wh {
 	uint64_t commit_seq;
 };
 
-int64_t
-wh_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 static const char *
 env(const char *name, const char *def)
 {
@@ -142,6 +127,67 @@ wh_close(wh *h)
 	free(h);
 }
 
+const char *
+wh_main_args(int argc, char **argv, const char *args)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s %s\n", argv[0], args);
+		return NULL;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return argv[1];
+}
+
+int
+wh_open_tagged(const char *worker_bin, wh **out, char *tag)
+{
+	char hex[RS_ID_LEN + 1];
+	int rc = wh_open(worker_bin, out);
+
+	if (rc != RS_OK)
+		return rc;
+	rs_id_new(hex);
+	memcpy(tag, hex, 8);
+	tag[8] = '\0';
+	return RS_OK;
+}
+
+int
+wh_master_ready(wh *h, const char *hand_id, const char *fault, char *id,
+    size_t cap, pid_t *pid)
+{
+	if (h->orch) {
+		char *m = wh_master_id(h, 20000);
+
+		if (m == NULL)
+			return RS_ETIMEDOUT;
+		snprintf(id, cap, "%s", m);
+		free(m);
+		return RS_OK;
+	}
+	snprintf(id, cap, "%s", hand_id);
+	*pid = wh_worker_start(h, id, fault);
+	if (wh_wait_role(h, id, RIDESHARE__ROLE__MASTER, 20000) != RS_OK) {
+		fprintf(stderr,
+		    "worker %s never became master (is another master "
+		    "running?)\n",
+		    id);
+		return RS_ETIMEDOUT;
+	}
+	return RS_OK;
+}
+
+void
+wh_close_stopping(wh *h, const pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (pids[i] > 0)
+			wh_worker_stop(pids[i], 10000);
+	}
+	wh_close(h);
+}
+
 bool
 wh_orchestrated(wh *h)
 {
@@ -184,7 +230,7 @@ wh_worker_start(wh *h, const char *id, const char *fault)
 int
 wh_worker_wait(pid_t pid, int timeout_ms)
 {
-	int64_t end = wh_now_ms() + timeout_ms;
+	int64_t end = rs_time_now_ms() + timeout_ms;
 	int st;
 	do {
 		pid_t r = waitpid(pid, &st, WNOHANG);
@@ -192,8 +238,8 @@ wh_worker_wait(pid_t pid, int timeout_ms)
 			return st;
 		if (r < 0)
 			return -1;
-		sleep_ms(10);
-	} while (wh_now_ms() < end);
+		rs_time_sleep_ms(10);
+	} while (rs_time_now_ms() < end);
 	return -1;
 }
 
@@ -227,7 +273,7 @@ wh_worker_info(wh *h, const char *id, Rideshare__WorkerInfo **out)
 int
 wh_wait_role(wh *h, const char *id, Rideshare__Role role, int timeout_ms)
 {
-	int64_t end = wh_now_ms() + timeout_ms;
+	int64_t end = rs_time_now_ms() + timeout_ms;
 	do {
 		Rideshare__WorkerInfo *wi;
 		if (wh_worker_info(h, id, &wi) == RS_OK) {
@@ -236,15 +282,15 @@ wh_wait_role(wh *h, const char *id, Rideshare__Role role, int timeout_ms)
 			if (ok)
 				return RS_OK;
 		}
-		sleep_ms(20);
-	} while (wh_now_ms() < end);
+		rs_time_sleep_ms(20);
+	} while (rs_time_now_ms() < end);
 	return RS_ETIMEDOUT;
 }
 
 char *
 wh_master_id(wh *h, int timeout_ms)
 {
-	int64_t end = wh_now_ms() + timeout_ms;
+	int64_t end = rs_time_now_ms() + timeout_ms;
 	do {
 		char *id;
 		size_t len;
@@ -255,8 +301,8 @@ wh_master_id(wh *h, int timeout_ms)
 				return id;
 			free(id);
 		}
-		sleep_ms(20);
-	} while (wh_now_ms() < end);
+		rs_time_sleep_ms(20);
+	} while (rs_time_now_ms() < end);
 	return NULL;
 }
 
@@ -320,9 +366,9 @@ wh_call(wh *h, const Rideshare__DbRequest *req, int timeout_ms, int tries,
 	for (int t = 0; t < tries; t++) {
 		if ((rc = wh_send(h, req)) != RS_OK)
 			return rc;
-		int64_t end = wh_now_ms() + timeout_ms;
+		int64_t end = rs_time_now_ms() + timeout_ms;
 		for (;;) {
-			int64_t left = end - wh_now_ms();
+			int64_t left = end - rs_time_now_ms();
 			if (left <= 0) {
 				rc = RS_ETIMEDOUT;
 				break;

@@ -11,6 +11,7 @@
 #define WORKER_HARNESS_H
 
 #include "rideshare.pb-c.h"
+#include "rs_time.h" /* the tests time and sleep with rs_time */
 #include "rs_zk.h"
 
 #include <libpq-fe.h>
@@ -24,9 +25,29 @@ typedef struct wh wh;
  * hand, else orchestrated when a master is elected at start. */
 int wh_open(const char *worker_bin, wh **out);
 void wh_close(wh *h);
+
+/* Start of a test's main: argv[1] is the rideshare-worker binary (args
+ * names what may follow, for the usage line). Returns argv[1] after
+ * ignoring SIGPIPE and making stdout line-buffered; NULL after printing
+ * the usage when it is missing (exit 2). */
+const char *wh_main_args(int argc, char **argv, const char *args);
+
+/* wh_open plus a fresh 8-hex-digit tag (tag: 9 bytes) for the names of
+ * this run's users and by-hand workers. */
+int wh_open_tagged(const char *worker_bin, wh **out, char *tag);
+
+/* The master to test against: the orchestrated stack's current one, or
+ * else a by-hand worker hand_id started with fault (may be NULL) that
+ * must become master. Its id goes to id[0..cap), the pid of a started
+ * worker to *pid. RS_OK, or RS_ETIMEDOUT after 20 s (printed). */
+int wh_master_ready(wh *h, const char *hand_id, const char *fault, char *id,
+    size_t cap, pid_t *pid);
+
+/* Teardown: stops the by-hand workers among pids[0..n) (those > 0, 10 s
+ * each, in order) and closes h. */
+void wh_close_stopping(wh *h, const pid_t *pids, size_t n);
 bool wh_orchestrated(wh *h);
 rs_zk *wh_zk(wh *h);
-int64_t wh_now_ms(void);
 
 /* Starts a worker (env: this process's, plus RIDESHARE_WORKER_ID=id and
  * RIDESHARE_FAULT=fault when fault is not NULL); log in the stack's log

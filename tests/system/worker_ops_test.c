@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include "rs_err.h"
-#include "rs_id.h"
 #include "worker_harness.h"
 #include <signal.h>
 #include <stdio.h>
@@ -68,9 +67,7 @@ test_business_rules_on_master_and_slave(void **state)
 	char hex[33], m[64], s[64];
 	pid_t pm = 0, ps = 0;
 	(void) state;
-	CHECK(wh_open(worker_bin, &h) == 0);
-	rs_id_new(hex);
-	hex[8] = 0;
+	CHECK(wh_open_tagged(worker_bin, &h, hex) == 0);
 	snprintf(m, 64, "op-m-%s", hex);
 	snprintf(s, 64, "op-s-%s", hex);
 	if (!wh_orchestrated(h)) {
@@ -332,7 +329,7 @@ test_business_rules_on_master_and_slave(void **state)
 		    (long long) p->ride->ride_id);
 	}
 	/* read-your-write: 500 (write, read) pairs */
-	int64_t t0 = wh_now_ms();
+	int64_t t0 = rs_time_now_ms();
 	for (int i = 0; i < 500; i++) {
 		Rideshare__CreateRide c = RIDESHARE__CREATE_RIDE__INIT;
 		c.created_by = "dan";
@@ -350,7 +347,7 @@ test_business_rules_on_master_and_slave(void **state)
 	}
 	printf(
 	    "500 write+read pairs (read-your-writes via min_seq) in %lld ms\n",
-	    (long long) (wh_now_ms() - t0));
+	    (long long) (rs_time_now_ms() - t0));
 	if (!wh_orchestrated(h)) {
 		rss(pm, "master");
 		rss(ps, "slave");
@@ -368,12 +365,8 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_business_rules_on_master_and_slave),
 	};
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s <rideshare-worker>\n", argv[0]);
+	worker_bin = wh_main_args(argc, argv, "<rideshare-worker>");
+	if (worker_bin == NULL)
 		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	worker_bin = argv[1];
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
