@@ -278,6 +278,19 @@ ddl(PGconn *db, const char *prefix, const char *dbname, const char *suffix,
 	return rc;
 }
 
+/* The maintenance connection for creating or dropping dbname, after
+ * checking the name (RS_EINVAL, logged, when it is not one we make). */
+static int
+maint_open(const char *maint_conninfo, const char *dbname, PGconn **db)
+{
+	if (!valid_dbname(dbname)) {
+		rs_error(NULL, "event=pg_bad_dbname dbname=\"%s\"",
+		    dbname ? dbname : "");
+		return RS_EINVAL;
+	}
+	return rs_db_connect(maint_conninfo, db);
+}
+
 int
 rs_db_create_database(const char *maint_conninfo, const char *dbname)
 {
@@ -286,12 +299,7 @@ rs_db_create_database(const char *maint_conninfo, const char *dbname)
 	PGconn *db;
 	int rc;
 
-	if (!valid_dbname(dbname)) {
-		rs_error(NULL, "event=pg_bad_dbname dbname=\"%s\"",
-		    dbname ? dbname : "");
-		return RS_EINVAL;
-	}
-	if ((rc = rs_db_connect(maint_conninfo, &db)) != RS_OK)
+	if ((rc = maint_open(maint_conninfo, dbname, &db)) != RS_OK)
 		return rc;
 	rc = rs_db_query(db, "SELECT 1 FROM pg_database WHERE datname = $1", 1,
 	    params, &res);
@@ -341,12 +349,7 @@ rs_db_drop_database(const char *maint_conninfo, const char *dbname)
 	PGconn *db;
 	int rc;
 
-	if (!valid_dbname(dbname)) {
-		rs_error(NULL, "event=pg_bad_dbname dbname=\"%s\"",
-		    dbname ? dbname : "");
-		return RS_EINVAL;
-	}
-	if ((rc = rs_db_connect(maint_conninfo, &db)) != RS_OK)
+	if ((rc = maint_open(maint_conninfo, dbname, &db)) != RS_OK)
 		return rc;
 	/* FORCE (PostgreSQL 13+) ends sessions still connected to it, e.g.
 	 * a slave that was copying this worker's data. */

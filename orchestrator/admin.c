@@ -316,17 +316,6 @@ state_name(enum rs_orch_wstate st)
 	}
 }
 
-static const char *
-role_name(int role)
-{
-	switch (role) {
-	case RS_ORCH_ROLE_MASTER: return "master";
-	case RS_ORCH_ROLE_SLAVE: return "slave";
-	case RS_ORCH_ROLE_CANDIDATE: return "candidate";
-	default: return "none";
-	}
-}
-
 static uint64_t
 lag_of(const rs_orch_worker *e, uint64_t head)
 {
@@ -351,7 +340,7 @@ h_details(rs_http_req *hreq, void *arg)
 		json_array_append_new(arr,
 		    json_pack("{s:s, s:I, s:s, s:s, s:b, s:b, s:I, s:I, s:s}",
 		        "id", t[i].id, "pid", (json_int_t) t[i].pid, "role",
-		        role_name(t[i].role), "state", state_name(t[i].state),
+		        rs_orch_role_name(t[i].role), "state", state_name(t[i].state),
 		        "registered", t[i].registered, "ours", t[i].ours,
 		        "applied_seq", (json_int_t) t[i].applied_seq, "lag",
 		        (json_int_t) lag_of(&t[i], head), "nng_url",
@@ -466,7 +455,7 @@ metrics_extra(rs_buf *out, void *arg)
 			continue;
 		snprintf(labels, sizeof(labels),
 		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id,
-		    t[i].pid, role_name(t[i].role));
+		    t[i].pid, rs_orch_role_name(t[i].role));
 		rs_metrics_line(out, "rideshare_orch_worker_applied_seq",
 		    labels, (double) t[i].applied_seq);
 	}
@@ -477,7 +466,7 @@ metrics_extra(rs_buf *out, void *arg)
 			continue;
 		snprintf(labels, sizeof(labels),
 		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id,
-		    t[i].pid, role_name(t[i].role));
+		    t[i].pid, rs_orch_role_name(t[i].role));
 		rs_metrics_line(out, "rideshare_orch_worker_lag", labels,
 		    (double) lag_of(&t[i], head));
 		masters += t[i].registered && t[i].role == RS_ORCH_ROLE_MASTER;

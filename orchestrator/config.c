@@ -19,28 +19,33 @@ port_of(const char *var, int offset, int def)
 	return base > 0 ? (int) base + offset : def;
 }
 
-void
-rs_orch_cfg_amqp_url(char *out, size_t len)
+/* url_var when set; else prefix followed by the port port_of derives
+ * from port_var, the port base + offset, or def. */
+static void
+url_of(char *out, size_t len, const char *url_var, const char *prefix,
+    const char *port_var, int offset, int def)
 {
-	const char *u = rs_cfg_str("RIDESHARE_AMQP_URL", NULL);
+	const char *u = rs_cfg_str(url_var, NULL);
 
 	if (u != NULL)
 		snprintf(out, len, "%s", u);
 	else
-		snprintf(out, len, "amqp://guest:guest@127.0.0.1:%d",
-		    port_of("RIDESHARE_AMQP_PORT", 21, 8101));
+		snprintf(out, len, "%s%d", prefix,
+		    port_of(port_var, offset, def));
+}
+
+void
+rs_orch_cfg_amqp_url(char *out, size_t len)
+{
+	url_of(out, len, "RIDESHARE_AMQP_URL", "amqp://guest:guest@127.0.0.1:",
+	    "RIDESHARE_AMQP_PORT", 21, 8101);
 }
 
 void
 rs_orch_cfg_admin_url(char *out, size_t len)
 {
-	const char *u = rs_cfg_str("RIDESHARE_ADMIN_URL", NULL);
-
-	if (u != NULL)
-		snprintf(out, len, "%s", u);
-	else
-		snprintf(out, len, "http://127.0.0.1:%d",
-		    port_of("RIDESHARE_ADMIN_PORT", 10, 8090));
+	url_of(out, len, "RIDESHARE_ADMIN_URL", "http://127.0.0.1:",
+	    "RIDESHARE_ADMIN_PORT", 10, 8090);
 }
 
 static void

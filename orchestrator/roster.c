@@ -9,6 +9,17 @@ rs_orch_worker_alive(const rs_orch_worker *w)
 	return w->state == RS_ORCH_STARTING || w->state == RS_ORCH_RUNNING;
 }
 
+const char *
+rs_orch_role_name(int role)
+{
+	switch (role) {
+	case RS_ORCH_ROLE_MASTER: return "master";
+	case RS_ORCH_ROLE_SLAVE: return "slave";
+	case RS_ORCH_ROLE_CANDIDATE: return "candidate";
+	default: return "none";
+	}
+}
+
 static bool
 serving(const rs_orch_worker *w)
 {

@@ -47,6 +47,10 @@ typedef struct rs_orch_worker {
 /* True for a worker that is (or is becoming) part of the tier. */
 bool rs_orch_worker_alive(const rs_orch_worker *w);
 
+/* "master", "slave", "candidate" or "none" (any other value) for an
+ * RS_ORCH_ROLE_*: the spelling of the admin API and the log lines. */
+const char *rs_orch_role_name(int role);
+
 /* Writes the pids of every live MASTER or SLAVE into pids, ascending;
  * returns how many (at most max). This is GET /api/v1/worker/list. */
 size_t rs_orch_roster_pids(

@@ -230,6 +230,18 @@ test_parse_notices(void **state)
 	    rs_orch_parse_notice("", id, sizeof(id), &role, &seq, &epoch), 0);
 }
 
+static void
+test_role_names_are_the_admin_api_spelling(void **state)
+{
+	(void) state;
+	assert_string_equal(rs_orch_role_name(RS_ORCH_ROLE_MASTER), "master");
+	assert_string_equal(rs_orch_role_name(RS_ORCH_ROLE_SLAVE), "slave");
+	assert_string_equal(
+	    rs_orch_role_name(RS_ORCH_ROLE_CANDIDATE), "candidate");
+	assert_string_equal(rs_orch_role_name(RS_ORCH_ROLE_NONE), "none");
+	assert_string_equal(rs_orch_role_name(42), "none");
+}
+
 int
 main(void)
 {
@@ -248,6 +260,7 @@ main(void)
 		    test_plan_no_bootstrap_while_old_znodes_linger),
 		cmocka_unit_test(test_plan_scale_in_stops_highest_pid_slaves),
 		cmocka_unit_test(test_parse_notices),
+		cmocka_unit_test(test_role_names_are_the_admin_api_spelling),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,17 +37,6 @@ struct rs_orch_supervisor {
 	int64_t master_lost_ms;
 };
 
-static const char *
-role_name(int role)
-{
-	switch (role) {
-	case RS_ORCH_ROLE_MASTER: return "master";
-	case RS_ORCH_ROLE_SLAVE: return "slave";
-	case RS_ORCH_ROLE_CANDIDATE: return "candidate";
-	default: return "none";
-	}
-}
-
 /* Delays the next spawn: 0.5 s, doubling up to 10 s. Reset once a worker
  * of ours becomes ready (tick). */
 static void
@@ -79,7 +68,7 @@ on_worker_exit(void *arg, const char *id, int64_t pid, const char *how)
 		rs_warn(NULL,
 		    "event=worker_died id=%s pid=%" PRId64
 		    " role=%s how=\"%s\"",
-		    id, pid, role_name(was.role), how);
+		    id, pid, rs_orch_role_name(was.role), how);
 		/* Dying before it ever served (no database, bad config...):
 		 * do not respawn in a tight loop. */
 		if (was.state == RS_ORCH_STARTING && was.ours)
@@ -143,7 +132,7 @@ stop_worker(rs_orch_supervisor *s, const rs_orch_worker *e, const char *why)
 	rs_info(NULL,
 	    "event=worker_stop id=%s pid=%" PRId64 " role=%s reason=%s "
 	    "rv=%s",
-	    e->id, e->pid, role_name(e->role), why, rs_strerror(rv));
+	    e->id, e->pid, rs_orch_role_name(e->role), why, rs_strerror(rv));
 	if (rv == RS_ENOTFOUND)
 		rs_orch_workers_mark_killed(s->w, e->id);
 	else
