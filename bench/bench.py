@@ -117,6 +117,48 @@ def snap(stack, admin):
     return comps
 
 
+def machine_ticks():
+    """(busy, irq, total) jiffies of the whole machine, from /proc/stat.
+    irq = hard + soft interrupt time: with IRQ time accounting the kernel
+    charges it to no process (loopback TCP receive work runs there)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    total = sum(v[:8])  # user nice system idle iowait irq softirq steal
+    return total - v[3] - v[4], v[5] + v[6], total
+
+
+def snap_json(stack, admin):
+    busy, irq, total = machine_ticks()
+    d = snap(stack, admin)
+    d["_machine"] = {"busy": busy, "irq": irq, "total": total}
+    return d
+
+
+def machine_delta(before, after):
+    """(irq CPU seconds, total CPU seconds) between two snaps, or None."""
+    try:
+        b, a = before["_machine"], after["_machine"]
+    except KeyError:
+        return None
+    return (a["irq"] - b["irq"]) / TICK, (a["total"] - b["total"]) / TICK
+
+
+def other_cpu(before, after, stack_cpu_s, client_cpu_s):
+    """Share of the machine's CPU used by processes outside the stack and
+    the client (and not interrupt time) between two snaps: how quiet the
+    machine was, 0..1."""
+    try:
+        b, a = before["_machine"], after["_machine"]
+    except KeyError:
+        return None
+    total = (a["total"] - b["total"]) / TICK
+    if total <= 0:
+        return None
+    busy = (a["busy"] - b["busy"]) / TICK
+    irq = (a["irq"] - b["irq"]) / TICK
+    return max(0.0, busy - irq - stack_cpu_s - client_cpu_s) / total
+
+
 def wrkjson(path):
     with open(path) as f:
         for line in f:
@@ -161,6 +203,8 @@ def cpu_delta(before, after):
     """CPU seconds by component between two snaps (processes in both)."""
     out = {}
     for comp, procs in after.items():
+        if comp.startswith("_"):
+            continue
         b = {p["pid"]: p["ticks"] for p in before.get(comp, [])}
         t = sum(p["ticks"] - b[p["pid"]] for p in procs if p["pid"] in b)
         out[comp] = t / TICK
@@ -236,9 +280,11 @@ def report(run, out_path):
     w("")
     w("== end to end through the edge (wrk, keep-alive) ==")
     w(f"{'scenario':<34}{'conns':>6}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
-      f"{'non2xx':>7}{'CPU s/1k':>9}")
+      f"{'non2xx':>7}{'CPU s/1k':>9}{'other':>7}")
     w("  (CPU s/1k: CPU seconds of every stack process per 1,000 requests,"
-      " client excluded)")
+      " client excluded;")
+    w("   other: share of the machine's CPU used meanwhile by processes"
+      " outside the bench)")
     for s in scen:
         name = s["name"]
         p = os.path.join(run, f"e2e_{name}.wrk")
@@ -248,6 +294,9 @@ def report(run, out_path):
         b = load(os.path.join(run, f"e2e_{name}.before.json"), {})
         a = load(os.path.join(run, f"e2e_{name}.after.json"), {})
         cpu = cpu_delta(b, a)
+        md = machine_delta(b, a)
+        if md is not None:
+            cpu["kernel irq"] = md[0]
         try:
             with open(p + ".time") as f:
                 u, s_ = f.read().split()[-2:]
@@ -259,11 +308,16 @@ def report(run, out_path):
         d["cpu_s_per_1k"] = {k: round(v, 4) for k, v in sorted(per_k.items())}
         d["cpu_s_per_1k_total"] = round(
             sum(v for k, v in per_k.items() if k != "wrk (client)"), 4)
+        oth = other_cpu(b, a, sum(v for k, v in cpu.items()
+                                  if k not in ("wrk (client)", "kernel irq")),
+                        cpu.get("wrk (client)", 0.0))
+        d["other_cpu_share"] = round(oth, 4) if oth is not None else None
         d.update({k: s[k] for k in s if k != "name"})
         e2e[name] = d
         w(f"{s.get('label', name):<34}{s.get('conns', ''):>6}"
           f"{fmt(d['req_per_s']):>9}{d['p50_ms']:>8.2f}{d['p99_ms']:>8.2f}"
-          f"{d['non2xx']:>7}{d['cpu_s_per_1k_total']:>9.3f}")
+          f"{d['non2xx']:>7}{d['cpu_s_per_1k_total']:>9.3f}"
+          f"{(d['other_cpu_share'] or 0):>7.0%}")
 
     # CPU breakdown
     comps = sorted({c for d in e2e.values() for c in d["cpu_s_per_1k"]})
@@ -298,6 +352,8 @@ def report(run, out_path):
     w("")
     w("== peak RSS (VmHWM) at the end of the run ==")
     for comp, procs in sorted(mem.items()):
+        if comp.startswith("_"):
+            continue
         rss[comp] = [{"pid": p["pid"], "comm": p["comm"],
                       "hwm_kb": p["hwm_kb"]} for p in procs]
         if len(procs) == 1:
@@ -329,6 +385,18 @@ def report(run, out_path):
         for n, row in rows:
             w(f"{n:<8}{fmt(row.get('rides_list')):>12}"
               f"{fmt(row.get('ride_get')):>12}")
+
+    # worker replacements (a healthy run has none)
+    rep = {}
+    for n in (1, 2, 4):
+        d = load(os.path.join(run, f"workers_{n}.json"))
+        if d is not None:
+            rep[str(n)] = d
+    res["worker_replacements"] = rep
+    if rep:
+        w("")
+        w("workers replaced during the run (should be 0): " + ", ".join(
+            f"{d['replacements']} with {n} slave(s)" for n, d in rep.items()))
 
     # targets
     tg = res["targets"]
@@ -382,7 +450,7 @@ def main(argv):
         return 2
     cmd = argv[1]
     if cmd == "snap" and len(argv) == 4:
-        json.dump(snap(argv[2], argv[3]), sys.stdout)
+        json.dump(snap_json(argv[2], argv[3]), sys.stdout)
         print()
     elif cmd == "wrkjson" and len(argv) == 3:
         json.dump(wrkjson(argv[2]), sys.stdout)

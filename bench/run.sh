@@ -29,6 +29,8 @@
 #   7. stacks with 2 and 4 slaves: same data, the two read scenarios
 #   8. table on stdout, JSON in bench/results/<UTC date-time>.json
 # The stack is always stopped (trap). Total time about 5 minutes.
+# RIDESHARE_BENCH_KEEP=1 keeps the run's intermediate files (wrk outputs,
+# process snapshots) in /tmp/rs-bench-run.*; they are kept anyway on failure.
 set -euo pipefail
 
 ARGS=("$@")
@@ -82,13 +84,33 @@ for n in EDGE USERS RIDES ADMIN PG AMQP AMQP_DIST EPMD ZK; do
 done
 unset RIDESHARE_AMQP_URL RIDESHARE_PG_CONNINFO RIDESHARE_ZK_HOSTS RIDESHARE_EDGE_URL
 
+# ZooKeeper session timeout of the bench stacks: the default (800 ms)
+# expires under a saturated 2-core machine (ZooKeeper clients stalled > 1 s),
+# the orchestrator then kills a healthy worker, and the killed worker's
+# sync.<id> queue keeps collecting every SyncEvent (docs/performance.md).
+# A bench measures steady state, so it uses 4 s unless told otherwise.
+ZK_SESSION_MS=${RIDESHARE_ZK_SESSION_MS:-4000}
+
 stack() {
 	RIDESHARE_PORT_BASE=$BASE RIDESHARE_STACK_DIR=$STACK RIDESHARE_BUILD_DIR=$BUILD \
-		RIDESHARE_NO_BUILD=1 "$ROOT/rideshare" "$@"
+		RIDESHARE_ZK_SESSION_MS=$ZK_SESSION_MS RIDESHARE_NO_BUILD=1 "$ROOT/rideshare" "$@"
+}
+
+# workers_spawned FILE SLAVES: how many workers the orchestrator started
+# beyond the first 1 + SLAVES (replacements of workers it lost).
+workers_spawned() {
+	local n
+	n=$(curl -s "$ADMIN/metrics" | awk '$1 == "rideshare_orch_worker_spawns_total" {print $2}')
+	printf '{"slaves": %d, "spawns": %d, "replacements": %d}\n' "$2" "${n:-0}" \
+		"$((${n:-0} - 1 - $2))" >"$1"
 }
 
 stack_down() {
 	((STACK_UP)) || return 0
+	# Keep the stack's logs with the run's files when asked to.
+	if [[ ${RIDESHARE_BENCH_KEEP-} == 1 && -d $STACK/logs ]]; then
+		cp -r -- "$STACK/logs" "$RUN/stack-logs-$(date +%H%M%S)" 2>/dev/null || true
+	fi
 	stack down --purge >>"$RUN/stack.log" 2>&1 || say "warning: stack down failed (see $RUN/stack.log)"
 	STACK_UP=0
 }
@@ -121,10 +143,11 @@ cleanup() {
 		wait "$FLOOR_PID" 2>/dev/null || true
 	fi
 	stack_down
-	if ((rc == 0)); then
+	if ((rc == 0)) && [[ ${RIDESHARE_BENCH_KEEP-} != 1 ]]; then
 		rm -rf -- "$RUN"
 	else
-		say "failed; intermediate files kept in $RUN"
+		((rc == 0)) || say "failed"
+		say "intermediate files kept in $RUN"
 	fi
 	exit "$rc"
 }
@@ -263,6 +286,7 @@ expect 201 POST /api/v1/rides '{"created_by": "bench_u1", "timestamp": "01-01-20
 scenario rides_post "POST /rides" "$CONNS" rides_post.lua bench_u "$NUSERS"
 scenario mix "90/10 read/write mix" "$CONNS" mix.lua "$IDS" "$SRC" "$DST" "${RUNID}_mix"
 snap "$RUN/mem.json"
+workers_spawned "$RUN/workers_1.json" 1
 stack_down
 
 # ------------------------------------------------------------------ scaling
@@ -275,6 +299,7 @@ if ((SCALING)); then
 		wrk_run "$RUN/scale${n}_rides_list.wrk" "$CONNS" "$DUR" rides_list.lua "$EDGE/" "$SRC" "$DST"
 		wrk_run "$RUN/scale${n}_ride_get.wrk" "$CONNS" "$DUR" ride_get.lua "$EDGE/" "$IDS"
 		snap "$RUN/scale${n}_mem.json"
+		workers_spawned "$RUN/workers_$n.json" "$n"
 		stack_down
 	done
 fi
@@ -307,7 +332,8 @@ meta = {
                 "kernel": platform.release()},
     "loadavg_start": "$LOAD_START", "loadavg_end": "$LOAD_END",
     "duration_s": $DUR, "conns": $CONNS, "wrk_threads": $WRK_THREADS,
-    "http_threads": 16, "log_level": "${RIDESHARE_LOG_LEVEL:-info}",
+    "http_threads": int("${RIDESHARE_HTTP_THREADS:-16}"), "log_level": "${RIDESHARE_LOG_LEVEL:-info}",
+    "zk_session_ms": $ZK_SESSION_MS,
     "data": {"users": $NUSERS, "rides": $NRIDES, "src": "$SRC", "dst": "$DST"},
     "command": "./rideshare bench" + " ".join([""] + sys.argv[2:]),
     "elapsed_s": $((SECONDS - T0)),
