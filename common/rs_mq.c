@@ -764,7 +764,9 @@ rs_mq_declare_topology(rs_mq *mq)
 		    != RS_OK)
 			return rc;
 	}
-	return declare_exchange(mq, "syncX", "fanout");
+	if ((rc = declare_exchange(mq, "syncX", "fanout")) != RS_OK)
+		return rc;
+	return declare_exchange(mq, RS_MQ_COMMIT_EXCHANGE, "fanout");
 }
 
 int

@@ -24,6 +24,9 @@ typedef struct rs_mq rs_mq;
 #define RS_MQ_DLX_EXCHANGE "rideshare.dlx"
 #define RS_MQ_DEAD_QUEUE "rideshare.dead"
 #define RS_MQ_DIRECT_REPLY "amq.rabbitmq.reply-to"
+/* The orchestrator's commit_seq announcements (docs/conventions.md): body
+ * "<commit_seq>" in decimal; every slave binds a queue of its own. */
+#define RS_MQ_COMMIT_EXCHANGE "commitX"
 
 /* Message properties for publishing. NULL strings are left out. */
 typedef struct rs_mq_props {
@@ -64,7 +67,8 @@ int rs_mq_declare_fanout(rs_mq *mq, const char *exchange);
 /* Idempotently declares the whole topology of docs/conventions.md with its
  * fixed arguments: rideshare.dlx + rideshare.dead, the durable queues
  * orchestrator, writeQ (single active consumer), readQ, responseQ (all four
- * dead-lettering to rideshare.dlx) and the durable fanout syncX. */
+ * dead-lettering to rideshare.dlx) and the durable fanouts syncX and
+ * commitX. */
 int rs_mq_declare_topology(rs_mq *mq);
 int rs_mq_bind(rs_mq *mq, const char *queue, const char *exchange);
 int rs_mq_delete_queue(rs_mq *mq, const char *queue);

@@ -338,13 +338,17 @@ h_details(rs_http_req *hreq, void *arg)
 
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(arr,
-		    json_pack("{s:s, s:I, s:s, s:s, s:b, s:b, s:I, s:I, s:s}",
+		    json_pack("{s:s, s:I, s:s, s:s, s:b, s:b, s:I, s:I, s:s, "
+		              "s:I, s:I}",
 		        "id", t[i].id, "pid", (json_int_t) t[i].pid, "role",
-		        rs_orch_role_name(t[i].role), "state", state_name(t[i].state),
-		        "registered", t[i].registered, "ours", t[i].ours,
-		        "applied_seq", (json_int_t) t[i].applied_seq, "lag",
+		        rs_orch_role_name(t[i].role), "state",
+		        state_name(t[i].state), "registered", t[i].registered,
+		        "ours", t[i].ours, "applied_seq",
+		        (json_int_t) t[i].applied_seq, "lag",
 		        (json_int_t) lag_of(&t[i], head), "nng_url",
-		        t[i].nng_url));
+		        t[i].nng_url, "reads_held",
+		        (json_int_t) t[i].reads_held, "read_hold_timeouts",
+		        (json_int_t) t[i].read_hold_timeouts));
 	}
 	rs_http_reply_json(hreq, 200,
 	    json_pack("{s:s, s:I, s:I, s:I, s:o}", "master", master, "epoch",
@@ -471,6 +475,29 @@ metrics_extra(rs_buf *out, void *arg)
 		    (double) lag_of(&t[i], head));
 		masters += t[i].registered && t[i].role == RS_ORCH_ROLE_MASTER;
 		slaves += t[i].registered && t[i].role == RS_ORCH_ROLE_SLAVE;
+	}
+	help(out, "rideshare_orch_worker_reads_held_total", "counter",
+	    "Read replies a slave held until commit_seq covered them.");
+	for (size_t i = 0; i < n; i++) {
+		if (!rs_orch_worker_alive(&t[i]))
+			continue;
+		snprintf(labels, sizeof(labels),
+		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id,
+		    t[i].pid, rs_orch_role_name(t[i].role));
+		rs_metrics_line(out, "rideshare_orch_worker_reads_held_total",
+		    labels, (double) t[i].reads_held);
+	}
+	help(out, "rideshare_orch_worker_read_hold_timeouts_total", "counter",
+	    "Held read replies sent after RIDESHARE_READ_HOLD_MS instead.");
+	for (size_t i = 0; i < n; i++) {
+		if (!rs_orch_worker_alive(&t[i]))
+			continue;
+		snprintf(labels, sizeof(labels),
+		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id,
+		    t[i].pid, rs_orch_role_name(t[i].role));
+		rs_metrics_line(out,
+		    "rideshare_orch_worker_read_hold_timeouts_total", labels,
+		    (double) t[i].read_hold_timeouts);
 	}
 	help(out, "rideshare_orch_workers", "gauge",
 	    "Serving workers by role.");

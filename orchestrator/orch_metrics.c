@@ -19,6 +19,9 @@ rs_metric rs_orch_m_reply_stale
 rs_metric rs_orch_m_reply_bad = RS_METRIC(REP, REP_H, C, "outcome=\"bad\"");
 rs_metric rs_orch_m_commit_seq = RS_METRIC("rideshare_orch_commit_seq",
     "Highest seq of a write reply forwarded to its caller.", G, NULL);
+rs_metric rs_orch_m_commit_announce
+    = RS_METRIC("rideshare_orch_commit_announcements_total",
+        "commit_seq announcements published to commitX.", C, NULL);
 rs_metric rs_orch_m_epoch = RS_METRIC(
     "rideshare_orch_epoch", "Current master epoch (fencing token).", G, NULL);
 rs_metric rs_orch_m_scale_out = RS_METRIC(SC, SC_H, C, "direction=\"out\"");
@@ -48,12 +51,12 @@ rs_orch_metrics_register(void)
 	rs_metric *all[] = { &rs_orch_m_req_read, &rs_orch_m_req_write,
 		&rs_orch_m_req_bad, &rs_orch_m_reply_fwd,
 		&rs_orch_m_reply_stale, &rs_orch_m_reply_bad,
-		&rs_orch_m_commit_seq, &rs_orch_m_epoch, &rs_orch_m_scale_out,
-		&rs_orch_m_scale_in, &rs_orch_m_scale_same,
-		&rs_orch_m_target_slaves, &rs_orch_m_window_reads,
-		&rs_orch_m_spawns, &rs_orch_m_spawn_failures,
-		&rs_orch_m_deaths, &rs_orch_m_stops, &rs_orch_m_crashes,
-		&rs_orch_m_failover_ms };
+		&rs_orch_m_commit_seq, &rs_orch_m_commit_announce,
+		&rs_orch_m_epoch, &rs_orch_m_scale_out, &rs_orch_m_scale_in,
+		&rs_orch_m_scale_same, &rs_orch_m_target_slaves,
+		&rs_orch_m_window_reads, &rs_orch_m_spawns,
+		&rs_orch_m_spawn_failures, &rs_orch_m_deaths, &rs_orch_m_stops,
+		&rs_orch_m_crashes, &rs_orch_m_failover_ms };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		rs_metric_register(all[i]);

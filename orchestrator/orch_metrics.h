@@ -12,6 +12,7 @@ extern rs_metric rs_orch_m_reply_fwd; /* write replies forwarded */
 extern rs_metric rs_orch_m_reply_stale; /* dropped: older epoch */
 extern rs_metric rs_orch_m_reply_bad; /* undecodable replies */
 extern rs_metric rs_orch_m_commit_seq;
+extern rs_metric rs_orch_m_commit_announce; /* commit_seq -> commitX */
 extern rs_metric rs_orch_m_epoch;
 extern rs_metric rs_orch_m_scale_out;
 extern rs_metric rs_orch_m_scale_in;

@@ -42,6 +42,8 @@ typedef struct rs_orch_worker {
 	uint64_t applied_seq; /* from the znode or the latest status */
 	uint64_t epoch; /* from the latest status line */
 	int64_t status_ms; /* monotonic time of the latest status */
+	uint64_t reads_held; /* slave: replies held for commit_seq ("reads") */
+	uint64_t read_hold_timeouts; /* ...sent after the hold bound */
 } rs_orch_worker;
 
 /* True for a worker that is (or is becoming) part of the tier. */

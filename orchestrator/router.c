@@ -21,6 +21,16 @@
 #define Q_RESPONSE        "responseQ"
 #define PREFETCH          512
 #define RECONNECT_WAIT_MS 60000
+/* Deliveries handled per pass of the loop before commit_seq is announced
+ * (coalescing: one announcement per pass however many replies). */
+#define PASS_MAX 256
+/* Re-announce an unchanged commit_seq this often while a slave may be
+ * holding a read (writes in flight, or a change in the last second)... */
+#define ANNOUNCE_PERIOD_MS 200
+/* ...and at least this often anyway (slaves that missed one: reconnect,
+ * new queue). Below the slaves' read hold bound (2 s by default). */
+#define ANNOUNCE_KEEPALIVE_MS 1000
+#define SEED_EVERY_MS         100
 
 struct rs_orch_router {
 	char *url;
@@ -35,6 +45,10 @@ struct rs_orch_router {
 	_Atomic bool connected;
 	_Atomic uint64_t commit_seq;
 	uint64_t epoch; /* routing thread only */
+	/* commitX announcements and the start-up seed, routing thread only */
+	uint64_t announced;
+	int64_t announced_ms, changed_ms, seed_ms;
+	bool seeded;
 	uint8_t *buf; /* repack buffer */
 	size_t bufcap;
 };
@@ -109,6 +123,7 @@ setup(rs_orch_router *r, int wait_ms)
 		return rv;
 	}
 	atomic_store(&r->connected, true);
+	r->announced_ms = 0; /* announce at once on this connection */
 	rs_info(NULL, "event=router_ready queues=%s,%s", Q_ORCH, Q_RESPONSE);
 	return RS_OK;
 }
@@ -194,6 +209,16 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 	return rv;
 }
 
+/* commit_seq only grows; the routing thread is its only writer. */
+static void
+raise_commit(rs_orch_router *r, uint64_t seq)
+{
+	if (seq <= atomic_load(&r->commit_seq))
+		return;
+	atomic_store(&r->commit_seq, seq);
+	rs_metric_set(&rs_orch_m_commit_seq, seq);
+}
+
 static int
 route_reply(rs_orch_router *r, const rs_mq_msg *m)
 {
@@ -225,8 +250,7 @@ route_reply(rs_orch_router *r, const rs_mq_msg *m)
 	}
 	/* Advance before forwarding: once the caller can see the reply,
 	 * every read routed afterwards carries min_seq >= seq. */
-	atomic_store(&r->commit_seq, commit);
-	rs_metric_set(&rs_orch_m_commit_seq, commit);
+	raise_commit(r, commit);
 	if (resp->reply_to != NULL && resp->reply_to[0] != '\0') {
 		props.correlation_id = resp->request_id;
 		rv = rs_mq_publish(
@@ -239,6 +263,71 @@ route_reply(rs_orch_router *r, const rs_mq_msg *m)
 	if (rv == RS_OK)
 		rv = rs_mq_ack(r->mq, m->delivery_tag, false);
 	rideshare__db_response__free_unpacked(resp, NULL);
+	return rv;
+}
+
+/* A restarted orchestrator starts with commit_seq 0 while the writes its
+ * previous instance acknowledged are in the master's database: take the
+ * master's applied seq (its status notices) once, as soon as one is known.
+ * Higher than acknowledged is safe: reads then wait for writes that are
+ * committed (and so about to reach the slaves). Fresh stack: 0. */
+static void
+seed_commit(rs_orch_router *r, int64_t now)
+{
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master[RS_ORCH_ID_MAX];
+
+	if (r->seeded || r->w == NULL || now - r->seed_ms < SEED_EVERY_MS)
+		return;
+	r->seed_ms = now;
+	size_t n
+	    = rs_orch_workers_snapshot(r->w, t, RS_ORCH_MAX_WORKERS, master);
+	int m = rs_orch_roster_master(t, n, master, true);
+	if (m < 0 || t[m].status_ms == 0)
+		return;
+	r->seeded = true;
+	rs_info(NULL,
+	    "event=commit_seq_seeded master=%s applied_seq=%" PRIu64
+	    " commit_seq=%" PRIu64,
+	    t[m].id, t[m].applied_seq, atomic_load(&r->commit_seq));
+	raise_commit(r, t[m].applied_seq);
+}
+
+/* Publishes commit_seq to commitX (docs/orchestrator.md): at once when it
+ * changed (once per pass, however many replies the pass forwarded), every
+ * ANNOUNCE_PERIOD_MS while a slave may hold a read for it, and every
+ * ANNOUNCE_KEEPALIVE_MS anyway. Slaves release a read computed at applied
+ * seq a only once they know commit_seq >= a. */
+static int
+announce(rs_orch_router *r, int64_t now)
+{
+	uint64_t c = atomic_load(&r->commit_seq);
+	int64_t since = now - r->announced_ms;
+	bool due;
+
+	if (c != r->announced) {
+		r->changed_ms = now;
+		due = true;
+	} else if (since >= ANNOUNCE_KEEPALIVE_MS) {
+		due = true;
+	} else {
+		uint64_t head = r->w != NULL ? rs_orch_workers_head(r->w) : 0;
+		due = since >= ANNOUNCE_PERIOD_MS
+		    && (head > c
+		        || now - r->changed_ms < ANNOUNCE_KEEPALIVE_MS);
+	}
+	if (!due)
+		return RS_OK;
+	char body[24];
+	int len = snprintf(body, sizeof(body), "%" PRIu64, c);
+	rs_mq_props props = { .content_type = "text/plain" };
+	int rv = rs_mq_publish(
+	    r->mq, RS_MQ_COMMIT_EXCHANGE, "", body, (size_t) len, &props);
+	if (rv == RS_OK) {
+		r->announced = c;
+		r->announced_ms = now;
+		rs_metric_add(&rs_orch_m_commit_announce, 1);
+	}
 	return rv;
 }
 
@@ -259,16 +348,24 @@ run(void *arg)
 				continue;
 			}
 		}
-		rv = rs_mq_next(r->mq, 200, &m);
-		if (rv == RS_ETIMEDOUT)
-			continue;
-		if (rv == RS_OK) {
+		seed_commit(r, mono_ms());
+		/* One pass: what is there (the first wait up to 100 ms),
+		 * then one announcement of commit_seq if it changed. */
+		rv = rs_mq_next(r->mq, 100, &m);
+		for (int n = 0; rv == RS_OK;) {
 			if (strcmp(m.consumer_tag, r->resp_tag) == 0)
 				rv = route_reply(r, &m);
 			else
 				rv = route_request(r, &m);
 			rs_mq_msg_release(r->mq, &m);
+			if (rv != RS_OK || ++n >= PASS_MAX)
+				break;
+			rv = rs_mq_next(r->mq, 0, &m);
 		}
+		if (rv == RS_ETIMEDOUT)
+			rv = RS_OK;
+		if (rv == RS_OK)
+			rv = announce(r, mono_ms());
 		if (rv != RS_OK) {
 			/* Unacked deliveries return to their queues with
 			 * the channel; a write may then run twice, which the

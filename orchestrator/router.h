@@ -7,7 +7,11 @@
  *   reply -> dropped if its epoch is older than the current one; else
  *            commit_seq = max(commit_seq, seq), then forwarded to reply_to.
  * Because one thread handles both queues in order, a read taken after a
- * write reply was forwarded is stamped with a min_seq that covers it. */
+ * write reply was forwarded is stamped with a min_seq that covers it.
+ * After each pass of the loop that changed it (and periodically) the
+ * thread announces commit_seq on the fanout exchange commitX: slaves hold
+ * a read reply computed on a newer state until commit_seq covers it. At
+ * start commit_seq is seeded once from the master's applied seq. */
 #ifndef RS_ORCH_ROUTER_H
 #define RS_ORCH_ROUTER_H
 

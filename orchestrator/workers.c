@@ -131,6 +131,22 @@ rs_orch_parse_notice(const char *line, char *id, size_t idlen, int *role,
 	return 0;
 }
 
+int
+rs_orch_parse_reads_notice(const char *line, char *id, size_t idlen,
+    uint64_t *held, uint64_t *hold_timeouts)
+{
+	char a[RS_ORCH_ID_MAX];
+	unsigned long long x, y;
+	char extra;
+
+	if (sscanf(line, "reads %63s %llu %llu %c", a, &x, &y, &extra) != 3)
+		return 0;
+	snprintf(id, idlen, "%s", a);
+	*held = x;
+	*hold_timeouts = y;
+	return 1;
+}
+
 static rs_orch_worker *
 find(rs_orch_workers *w, const char *id)
 {
@@ -172,6 +188,19 @@ status_loop(void *arg)
 			    && !atomic_compare_exchange_weak(
 			        &w->head, &cur, seq))
 				;
+			continue;
+		}
+		uint64_t held, timeouts;
+		if (kind == 0
+		    && rs_orch_parse_reads_notice(
+		        line, id, sizeof(id), &held, &timeouts)) {
+			pthread_mutex_lock(&w->lock);
+			rs_orch_worker *e = find(w, id);
+			if (e != NULL) {
+				e->reads_held = held;
+				e->read_hold_timeouts = timeouts;
+			}
+			pthread_mutex_unlock(&w->lock);
 			continue;
 		}
 		if (kind != 1) {

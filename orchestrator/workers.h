@@ -79,5 +79,8 @@ bool rs_orch_workers_zk_connected(rs_orch_workers *w);
  * for anything else. Pure (unit-tested). */
 int rs_orch_parse_notice(const char *line, char *id, size_t idlen, int *role,
     uint64_t *seq, uint64_t *epoch);
+/* Parses a slave's "reads <id> <held> <hold_timeouts>": 1, else 0. */
+int rs_orch_parse_reads_notice(const char *line, char *id, size_t idlen,
+    uint64_t *held, uint64_t *hold_timeouts);
 
 #endif

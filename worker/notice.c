@@ -29,6 +29,9 @@ struct rs_worker_notice {
 	_Atomic uint64_t applied_seq;
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t master_head;
+	_Atomic uint64_t reads_held;
+	_Atomic uint64_t hold_timeouts;
+	atomic_bool reads_on;
 	atomic_bool stop;
 };
 
@@ -38,6 +41,15 @@ rs_worker_notice_format_status(char *buf, size_t len, const char *id,
 {
 	int n = snprintf(buf, len, "status %s %s %" PRIu64 " %" PRIu64, id,
 	    role, applied_seq, epoch);
+	return (n < 0 || (size_t) n >= len) ? RS_EINVAL : RS_OK;
+}
+
+int
+rs_worker_notice_format_reads(char *buf, size_t len, const char *id,
+    uint64_t held, uint64_t hold_timeouts)
+{
+	int n = snprintf(buf, len, "reads %s %" PRIu64 " %" PRIu64, id, held,
+	    hold_timeouts);
 	return (n < 0 || (size_t) n >= len) ? RS_EINVAL : RS_OK;
 }
 
@@ -66,6 +78,11 @@ publish_status(rs_worker_notice *n)
 	if (rs_worker_notice_format_status(line, sizeof(line), n->id, role,
 	        atomic_load(&n->applied_seq), atomic_load(&n->epoch))
 	    == RS_OK)
+		(void) rs_nng_send_str(n->pub, line);
+	if (atomic_load(&n->reads_on)
+	    && rs_worker_notice_format_reads(line, sizeof(line), n->id,
+	           atomic_load(&n->reads_held), atomic_load(&n->hold_timeouts))
+	        == RS_OK)
 		(void) rs_nng_send_str(n->pub, line);
 }
 
@@ -178,6 +195,15 @@ rs_worker_notice_set(rs_worker_notice *n, const char *role,
 	pthread_mutex_unlock(&n->mu);
 	atomic_store(&n->applied_seq, applied_seq);
 	atomic_store(&n->epoch, epoch);
+}
+
+void
+rs_worker_notice_set_reads(
+    rs_worker_notice *n, uint64_t held, uint64_t hold_timeouts)
+{
+	atomic_store(&n->reads_held, held);
+	atomic_store(&n->hold_timeouts, hold_timeouts);
+	atomic_store(&n->reads_on, true);
 }
 
 void

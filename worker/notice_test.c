@@ -58,6 +58,20 @@ test_other_lines_are_not_heads(void **state)
 	assert_int_equal(s, 0);
 }
 
+static void
+test_reads_line_has_id_and_counters(void **state)
+{
+	char buf[64];
+
+	(void) state;
+	assert_int_equal(
+	    rs_worker_notice_format_reads(buf, sizeof(buf), "w2-cd", 1200, 3),
+	    0);
+	assert_string_equal(buf, "reads w2-cd 1200 3");
+	assert_int_not_equal(
+	    rs_worker_notice_format_reads(buf, 12, "w2-cd", 1200, 3), 0);
+}
+
 int
 main(void)
 {
@@ -66,6 +80,7 @@ main(void)
 		cmocka_unit_test(test_status_line_too_long_is_refused),
 		cmocka_unit_test(test_head_line_parses),
 		cmocka_unit_test(test_other_lines_are_not_heads),
+		cmocka_unit_test(test_reads_line_has_id_and_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

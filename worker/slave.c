@@ -1,8 +1,11 @@
-/* The slave loop (docs/replication.md): one connection consumes both its
- * sync queue and readQ. SyncEvents are applied in order, in batches, one
- * transaction per batch; a read is answered once applied_seq >= min_seq,
- * parked until then. A watch on /rideshare/master runs the election; the
- * winner drains its sync queue and returns RS_WORKER_PROMOTED. */
+/* The slave loop (docs/replication.md): one connection consumes its sync
+ * queue, readQ and its commitX queue. SyncEvents are applied in order, in
+ * batches, one transaction per batch; a read is answered once applied_seq >=
+ * min_seq, parked until then. Its reply, computed at applied seq a, leaves
+ * only once the orchestrator's commit_seq is known to be >= a (commitX
+ * announcements, reads' min_seq), held until then (bounded by
+ * RIDESHARE_READ_HOLD_MS). A watch on /rideshare/master runs the election;
+ * the winner drains its sync queue and returns RS_WORKER_PROMOTED. */
 #include "worker.h"
 
 #include "arena.h"
@@ -31,6 +34,19 @@ typedef struct read_req {
 	char reply_to[256];
 } read_req;
 
+/* A computed reply waiting for commit_seq >= seq (FIFO: seq and deadline
+ * never decrease along the list, as applied_seq and time only grow). */
+typedef struct held_reply {
+	struct held_reply *next;
+	uint64_t seq; /* applied_seq the answer was computed at */
+	uint64_t tag; /* the readQ delivery, acked once the reply is out */
+	int64_t since; /* monotonic ms when held */
+	char reply_to[256];
+	char *request_id; /* points into body's allocation */
+	size_t len;
+	uint8_t body[]; /* packed DbResponse, then request_id */
+} held_reply;
+
 typedef struct slave {
 	rs_worker *w;
 	rs_mq *mq;
@@ -41,6 +57,11 @@ typedef struct slave {
 	int nev;
 	rs_worker_park park;
 	int64_t last_lag_log;
+	/* commit_seq announcements (commitX) and the held replies */
+	char commit_tag[256];
+	uint64_t known_commit; /* highest commit_seq heard of (monotonic) */
+	held_reply *held, *held_tail;
+	uint64_t reads_held, hold_timeouts;
 } slave;
 
 static void
@@ -58,7 +79,8 @@ read_free(read_req *r)
 	free(r);
 }
 
-/* Returns the parked reads to readQ (another slave answers them). */
+/* Returns the parked reads and the held replies to readQ (another slave
+ * answers them; a held reply was never sent, so nobody saw it). */
 static void
 requeue_parked(slave *s)
 {
@@ -68,6 +90,117 @@ requeue_parked(slave *s)
 			(void) rs_mq_reject(s->mq, p.delivery_tag, true);
 		read_free(p.data);
 	}
+	while (s->held != NULL) {
+		held_reply *h = s->held;
+		s->held = h->next;
+		if (s->mq != NULL)
+			(void) rs_mq_reject(s->mq, h->tag, true);
+		free(h);
+	}
+	s->held_tail = NULL;
+}
+
+static void
+learn_commit(slave *s, uint64_t seq)
+{
+	if (seq > s->known_commit)
+		s->known_commit = seq;
+}
+
+/* A commitX announcement: the orchestrator's commit_seq in decimal. */
+static void
+on_commit(slave *s, const rs_mq_msg *msg)
+{
+	char text[24];
+	char *end;
+
+	if (msg->len == 0 || msg->len >= sizeof(text))
+		return;
+	memcpy(text, msg->body, msg->len);
+	text[msg->len] = '\0';
+	unsigned long long v = strtoull(text, &end, 10);
+	if (*end == '\0')
+		learn_commit(s, v);
+}
+
+static void
+publish_stats(slave *s)
+{
+	rs_worker_notice_set_reads(
+	    s->w->notice, s->reads_held, s->hold_timeouts);
+}
+
+/* Keeps a packed reply until the orchestrator's commit_seq covers seq.
+ * RS_ENOMEM: the caller sends it at once instead. */
+static int
+hold(slave *s, uint64_t tag, const Rideshare__DbResponse *r,
+    const char *request_id, const char *reply_to)
+{
+	size_t len = rideshare__db_response__get_packed_size(r);
+	size_t idlen = strlen(request_id);
+	held_reply *h = malloc(sizeof(*h) + len + idlen + 1);
+
+	if (h == NULL)
+		return RS_ENOMEM;
+	h->next = NULL;
+	h->seq = r->seq;
+	h->tag = tag;
+	h->since = rs_worker_now_ms();
+	snprintf(h->reply_to, sizeof(h->reply_to), "%s", reply_to);
+	h->len = len;
+	rideshare__db_response__pack(r, h->body);
+	h->request_id = (char *) h->body + len;
+	memcpy(h->request_id, request_id, idlen + 1);
+	if (s->held_tail != NULL)
+		s->held_tail->next = h;
+	else
+		s->held = h;
+	s->held_tail = h;
+	s->reads_held++;
+	publish_stats(s);
+	rs_debug(request_id,
+	    "event=read_held seq=%" PRIu64 " known_commit_seq=%" PRIu64,
+	    r->seq, s->known_commit);
+	return RS_OK;
+}
+
+/* Sends the held replies whose seq the orchestrator has committed, and
+ * those held for longer than the bound (orchestrator gone or slow: the
+ * read is answered anyway, with the weaker guarantee; logged). */
+static int
+release_held(slave *s)
+{
+	int64_t now = rs_worker_now_ms();
+	int rc = RS_OK;
+	bool timeouts = false;
+
+	while (rc == RS_OK && s->held != NULL) {
+		held_reply *h = s->held;
+		if (h->seq > s->known_commit
+		    && now - h->since < s->w->read_hold_ms)
+			break;
+		if (h->seq > s->known_commit) {
+			s->hold_timeouts++;
+			timeouts = true;
+			rs_warn(h->request_id,
+			    "event=read_hold_timeout seq=%" PRIu64
+			    " known_commit_seq=%" PRIu64 " held_ms=%lld",
+			    h->seq, s->known_commit,
+			    (long long) (now - h->since));
+		}
+		s->held = h->next;
+		if (s->held == NULL)
+			s->held_tail = NULL;
+		rs_mq_props props = { .correlation_id = h->request_id };
+		rc = rs_mq_publish(
+		    s->mq, "", h->reply_to, h->body, h->len, &props);
+		if (rc == RS_OK)
+			rc = rs_mq_ack(s->mq, h->tag, false);
+		free(h);
+	}
+	if (timeouts)
+		publish_stats(s);
+	return rc;
 }
 
 static int
@@ -97,6 +230,16 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 	r->seq = w->meta.applied_seq;
 	r->epoch = w->meta.epoch;
 	r->worker_id = w->id;
+	/* A state the orchestrator has not acknowledged yet (a write applied
+	 * here whose reply is still on its way): the reply waits until
+	 * commit_seq covers it, so that every read routed after the caller
+	 * got it is stamped min_seq >= r->seq. Error replies show no state. */
+	if (rc == RS_OK && reply_to[0] != '\0' && w->read_hold_ms > 0
+	    && r->seq > s->known_commit
+	    && hold(s, tag, r, req->request_id, reply_to) == RS_OK) {
+		rs_worker_arena_fini(&a);
+		return RS_OK;
+	}
 	rc = RS_OK;
 	if (reply_to[0] != '\0') {
 		size_t len = rideshare__db_response__get_packed_size(r);
@@ -161,6 +304,8 @@ on_read(slave *s, const rs_mq_msg *msg)
 			rideshare__db_request__free_unpacked(req, NULL);
 		return rs_mq_reject(s->mq, msg->delivery_tag, false);
 	}
+	/* The orchestrator stamped it with its commit_seq of the moment. */
+	learn_commit(s, req->min_seq);
 	if (req->min_seq <= s->w->meta.applied_seq) {
 		int rc = answer(s, msg->delivery_tag, req, msg->reply_to);
 		rideshare__db_request__free_unpacked(req, NULL);
@@ -311,6 +456,9 @@ pump(slave *s, int timeout_ms, int *got)
 		n++;
 		if (strcmp(msg.consumer_tag, s->sync_tag) == 0) {
 			on_sync(s, &msg);
+		} else if (s->commit_tag[0] != '\0'
+		    && strcmp(msg.consumer_tag, s->commit_tag) == 0) {
+			on_commit(s, &msg); /* no_ack consumer */
 		} else if (s->reading
 		    && strcmp(msg.consumer_tag, s->read_tag) == 0) {
 			if ((rc = on_read(s, &msg)) != RS_OK)
@@ -332,7 +480,29 @@ pump(slave *s, int timeout_ms, int *got)
 	}
 	if ((rc = apply_events(s)) != RS_OK)
 		return rc;
-	return release_ready(s);
+	if ((rc = release_ready(s)) != RS_OK)
+		return rc;
+	return release_held(s);
+}
+
+/* An exclusive, auto-delete queue of this connection bound to commitX
+ * (a fresh name per connection: the broker may not have dropped the
+ * previous connection's queue yet), consumed without acks. */
+static int
+consume_commits(slave *s)
+{
+	char id[RS_ID_LEN + 1], q[200];
+	int rc;
+
+	rs_id_new(id);
+	snprintf(q, sizeof(q), "commit.%s.%.8s", s->w->id, id);
+	if ((rc = rs_mq_declare_queue(
+	         s->mq, q, RS_MQ_EXCLUSIVE | RS_MQ_AUTODELETE))
+	        != RS_OK
+	    || (rc = rs_mq_bind(s->mq, q, RS_MQ_COMMIT_EXCHANGE)) != RS_OK
+	    || (rc = rs_mq_consume(s->mq, q, true, s->commit_tag)) != RS_OK)
+		s->commit_tag[0] = '\0';
+	return rc;
 }
 
 static int
@@ -344,6 +514,7 @@ reconnect(slave *s)
 	events_free(s);
 	rs_mq_destroy(s->mq);
 	s->mq = NULL;
+	s->commit_tag[0] = '\0';
 	if ((rc = rs_worker_mq_open(s->w, "slave", true, &s->mq)) != RS_OK)
 		return rc;
 	if ((rc = rs_mq_qos(s->mq, SYNC_PREFETCH)) != RS_OK
@@ -352,7 +523,8 @@ reconnect(slave *s)
 	        != RS_OK)
 		return rc;
 	if (s->reading
-	    && ((rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
+	    && ((rc = consume_commits(s)) != RS_OK
+	        || (rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
 	        || (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag))
 	            != RS_OK))
 		return rc;
@@ -371,7 +543,9 @@ drain_and_promote(slave *s)
 	    NULL, "event=promoting applied_seq=%" PRIu64, w->meta.applied_seq);
 	s->reading = false;
 	if ((rc = rs_mq_cancel(s->mq, s->read_tag)) != RS_OK
-	    || (rc = rs_mq_cancel(s->mq, s->sync_tag)) != RS_OK)
+	    || (rc = rs_mq_cancel(s->mq, s->sync_tag)) != RS_OK
+	    || (s->commit_tag[0] != '\0'
+	        && (rc = rs_mq_cancel(s->mq, s->commit_tag)) != RS_OK))
 		return rc;
 	requeue_parked(s);
 	/* Deliveries sent before the cancel took effect. */
@@ -456,7 +630,8 @@ catch_up(slave *s)
 		if (got == 0 || (head > 0 && w->meta.applied_seq >= head))
 			break;
 	}
-	if ((rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
+	if ((rc = consume_commits(s)) != RS_OK
+	    || (rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
 	    || (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag))
 	        != RS_OK)
 		return rc;

@@ -124,6 +124,8 @@ rs_worker_init(rs_worker *w)
 	w->nng_host = rs_cfg_str("RIDESHARE_NNG_HOST", "127.0.0.1");
 	w->zk_session_ms
 	    = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800, 100, 600000);
+	w->read_hold_ms = (int) rs_cfg_long(
+	    "RIDESHARE_READ_HOLD_MS", 2000, 0, 600000);
 	parse_fault(w);
 	w->pid = rs_cfg_long("RIDESHARE_WORKER_PID", 0, 0, INT64_MAX);
 	w->role = RIDESHARE__ROLE__CANDIDATE;

@@ -352,8 +352,18 @@ wh_recv(wh *h, int timeout_ms, Rideshare__DbResponse **resp)
 	rs_mq_msg_release(h->mq, &msg);
 	if (r == NULL)
 		return RS_EPROTO;
-	if (r->epoch > 0 && r->seq > h->commit_seq)
+	if (r->epoch > 0 && r->seq > h->commit_seq) {
 		h->commit_seq = r->seq; /* write replies carry an epoch */
+		if (!h->orch) {
+			/* As the orchestrator does: slaves hold a read reply
+			 * until they know commit_seq covers its state. */
+			char body[24];
+			int n = snprintf(body, sizeof(body), "%llu",
+			    (unsigned long long) h->commit_seq);
+			(void) rs_mq_publish(h->mq, RS_MQ_COMMIT_EXCHANGE, "",
+			    body, (size_t) n, NULL);
+		}
+	}
 	*resp = r;
 	return RS_OK;
 }
