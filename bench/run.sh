@@ -311,7 +311,7 @@ fi
 # ------------------------------------------------------------------ report
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 "$PY" - "$RUN" "${ARGS[@]}" <<EOF
-import json, os, platform, subprocess, sys
+import datetime, json, os, platform, subprocess, sys
 run = sys.argv[1]
 cpu = "?"
 for line in open("/proc/cpuinfo"):
@@ -332,6 +332,10 @@ scen = [json.loads(l) for l in open(os.path.join(run, "scenarios.jsonl")) if l.s
 meta = {
     "date_utc": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
     "commit": git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else ""),
+    # The services may be older than HEAD (RIDESHARE_NO_BUILD=1): when built.
+    "binaries_built_utc": datetime.datetime.fromtimestamp(
+        os.path.getmtime("$BUILD/bin/rideshare-rides"),
+        datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     "machine": {"nproc": os.cpu_count(), "cpu": cpu, "mem_gb": round(mem_kb / 1048576, 1),
                 "kernel": platform.release()},
     "loadavg_start": "$LOAD_START", "loadavg_end": "$LOAD_END",
