@@ -10,6 +10,8 @@ RS_DEB_PACKAGES=(
 	libjansson-dev libcmocka-dev libcurl4-openssl-dev
 	wrk netcat-openbsd python3-pytest python3-requests
 	curl iproute2 procps
+	debootstrap docker-compose shellcheck clang-format
+	clang-14 libclang-rt-14-dev
 )
 
 # Prints the packages of RS_DEB_PACKAGES that are not installed, one per line.
