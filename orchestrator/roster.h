@@ -47,6 +47,13 @@ typedef struct rs_orch_worker {
 	uint64_t read_hold_timeouts; /* ...sent after the hold bound */
 } rs_orch_worker;
 
+/* Worker ids the orchestrator's spawners hand out: "w<n>-<6 hex>"
+ * (RS_ORCH_ID_FORMAT with a counter and a random hex string). Only such
+ * workers are adopted by a restarted orchestrator; others (started by
+ * hand, by tests) stay foreign. */
+#define RS_ORCH_ID_FORMAT "w%u-%.6s"
+bool rs_orch_worker_id_spawned(const char *id);
+
 /* True for a worker that is (or is becoming) part of the tier. */
 bool rs_orch_worker_alive(const rs_orch_worker *w);
 

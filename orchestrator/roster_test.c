@@ -271,6 +271,24 @@ test_role_names_are_the_admin_api_spelling(void **state)
 	assert_string_equal(rs_orch_role_name(42), "none");
 }
 
+static void
+test_only_spawner_ids_are_adopted(void **state)
+{
+	char id[RS_ORCH_ID_MAX];
+
+	(void) state;
+	snprintf(id, sizeof(id), RS_ORCH_ID_FORMAT, 12u, "0a1b2c3d4e");
+	assert_string_equal(id, "w12-0a1b2c");
+	assert_true(rs_orch_worker_id_spawned(id));
+	assert_false(rs_orch_worker_id_spawned("w-0a1b2c"));
+	assert_false(rs_orch_worker_id_spawned("w1-0a1b2"));
+	assert_false(rs_orch_worker_id_spawned("w1-0a1b2c3"));
+	assert_false(rs_orch_worker_id_spawned("w1-0A1B2C"));
+	assert_false(rs_orch_worker_id_spawned("cu-s-84143059"));
+	assert_false(rs_orch_worker_id_spawned(""));
+	assert_false(rs_orch_worker_id_spawned(NULL));
+}
+
 int
 main(void)
 {
@@ -291,6 +309,7 @@ main(void)
 		cmocka_unit_test(test_parse_notices),
 		cmocka_unit_test(test_parse_reads_notices),
 		cmocka_unit_test(test_role_names_are_the_admin_api_spelling),
+		cmocka_unit_test(test_only_spawner_ids_are_adopted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

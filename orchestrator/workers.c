@@ -720,8 +720,11 @@ rs_orch_workers_mark_ours(rs_orch_workers *w, const char *id)
 
 	pthread_mutex_lock(&w->lock);
 	e = find(w, id);
-	if (e != NULL)
+	if (e != NULL) {
 		e->ours = true;
+		/* Deadlines count from the takeover. */
+		e->spawned_ms = rs_time_now_ms();
+	}
 	pthread_mutex_unlock(&w->lock);
 	return e != NULL ? RS_OK : RS_ENOTFOUND;
 }

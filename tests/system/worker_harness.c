@@ -1,5 +1,6 @@
 #include "worker_harness.h"
 
+#include "rs_db.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_mq.h"
@@ -428,10 +429,22 @@ PGconn *
 wh_worker_db(wh *h, const char *id)
 {
 	Rideshare__WorkerInfo *wi;
-	if (wh_worker_info(h, id, &wi) != RS_OK)
-		return NULL;
-	PGconn *db = PQconnectdb(wi->pg_conninfo);
-	rideshare__worker_info__free_unpacked(wi, NULL);
+	PGconn *db;
+	if (wh_worker_info(h, id, &wi) == RS_OK) {
+		db = PQconnectdb(wi->pg_conninfo);
+		rideshare__worker_info__free_unpacked(wi, NULL);
+	} else {
+		/* Gone from ZooKeeper (stopped): its database outlives it,
+		 * named by the one rule (rs_db_worker_dbname). */
+		char name[160], *ci;
+		const char *maint = getenv("RIDESHARE_PG_CONNINFO");
+		rs_db_worker_dbname(id, name, sizeof(name));
+		if (maint == NULL
+		    || rs_db_conninfo_with_db(maint, name, &ci) != RS_OK)
+			return NULL;
+		db = PQconnectdb(ci);
+		free(ci);
+	}
 	if (PQstatus(db) != CONNECTION_OK) {
 		fprintf(
 		    stderr, "harness: db of %s: %s", id, PQerrorMessage(db));
