@@ -4,6 +4,8 @@
 #ifndef RS_ORCH_ROSTER_H
 #define RS_ORCH_ROSTER_H
 
+#include "rs_notice.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,8 +45,7 @@ typedef struct rs_orch_worker {
 	uint64_t applied_seq; /* from the znode or the latest status */
 	uint64_t epoch; /* from the latest status line */
 	int64_t status_ms; /* monotonic time of the latest status */
-	uint64_t reads_held; /* slave: replies held for commit_seq ("reads") */
-	uint64_t read_hold_timeouts; /* ...sent after the hold bound */
+	rs_notice_reads reads; /* slave: its "reads" notice counters */
 } rs_orch_worker;
 
 /* Worker ids the orchestrator's spawners hand out: "w<n>-<6 hex>"

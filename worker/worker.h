@@ -31,6 +31,7 @@ typedef struct rs_worker {
 	const char *nng_host;
 	int zk_session_ms;
 	int read_hold_ms; /* RIDESHARE_READ_HOLD_MS; 0: replies never held */
+	int read_park_ms; /* RIDESHARE_READ_PARK_MS: a parked read's bound */
 	long crash_after; /* RIDESHARE_FAULT=crash_after_commit:N, 0 off */
 	uint64_t crash_epoch; /* ...:N:E, only in master term E (0: any) */
 	int64_t pid; /* as the spawner sees it */

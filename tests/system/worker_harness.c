@@ -308,6 +308,23 @@ wh_master_id(wh *h, int timeout_ms)
 }
 
 int
+wh_send_read_direct(wh *h, const Rideshare__DbRequest *req)
+{
+	size_t len = rideshare__db_request__get_packed_size(req);
+	uint8_t *buf = malloc(len + 1);
+	int rc;
+
+	if (buf == NULL)
+		return RS_ENOMEM;
+	rs_mq_props props = { .correlation_id = req->request_id,
+		.reply_to = RS_MQ_DIRECT_REPLY };
+	rideshare__db_request__pack(req, buf);
+	rc = rs_mq_publish(h->mq, "", "readQ", buf, len, &props);
+	free(buf);
+	return rc;
+}
+
+int
 wh_send(wh *h, const Rideshare__DbRequest *req)
 {
 	size_t len = rideshare__db_request__get_packed_size(req);
