@@ -9,6 +9,7 @@
 #include "worker.h"
 
 #include "arena.h"
+#include "held.h"
 #include "ops.h"
 #include "park.h"
 #include "rs_contract.h"
@@ -42,19 +43,6 @@ typedef struct read_req {
 	char reply_to[256];
 } read_req;
 
-/* A computed reply waiting for commit_seq >= seq (FIFO: seq and deadline
- * never decrease along the list, as applied_seq and time only grow). */
-typedef struct held_reply {
-	struct held_reply *next;
-	uint64_t seq; /* applied_seq the answer was computed at */
-	uint64_t tag; /* the readQ delivery, acked once the reply is out */
-	int64_t since; /* monotonic ms when held */
-	char reply_to[256];
-	char *request_id; /* points into body's allocation */
-	size_t len;
-	uint8_t body[]; /* packed DbResponse, then request_id */
-} held_reply;
-
 typedef struct slave {
 	rs_worker *w;
 	rs_mq *mq;
@@ -68,7 +56,7 @@ typedef struct slave {
 	/* commit_seq announcements (commitX) and the held replies */
 	char commit_tag[256];
 	uint64_t known_commit; /* highest commit_seq heard of (monotonic) */
-	held_reply *held, *held_tail;
+	rs_worker_held held;
 	rs_notice_reads stats; /* the "reads" notice counters */
 	uint64_t epoch_ceiling; /* /rideshare/epoch as last read */
 	int64_t gap_since; /* first rejected gap since the last apply, 0 */
@@ -100,14 +88,12 @@ requeue_parked(slave *s)
 			(void) rs_mq_reject(s->mq, p.delivery_tag, true);
 		read_free(p.data);
 	}
-	while (s->held != NULL) {
-		held_reply *h = s->held;
-		s->held = h->next;
+	rs_worker_held_reply *h;
+	while ((h = rs_worker_held_pop(&s->held)) != NULL) {
 		if (s->mq != NULL)
 			(void) rs_mq_reject(s->mq, h->tag, true);
 		free(h);
 	}
-	s->held_tail = NULL;
 }
 
 static void
@@ -146,25 +132,17 @@ hold(slave *s, uint64_t tag, const Rideshare__DbResponse *r,
     const char *request_id, const char *reply_to)
 {
 	size_t len = rideshare__db_response__get_packed_size(r);
-	size_t idlen = strlen(request_id);
-	held_reply *h = malloc(sizeof(*h) + len + idlen + 1);
+	uint8_t *buf = malloc(len + 1);
+	int rc = RS_ENOMEM;
 
-	if (h == NULL)
-		return RS_ENOMEM;
-	h->next = NULL;
-	h->seq = r->seq;
-	h->tag = tag;
-	h->since = rs_worker_now_ms();
-	snprintf(h->reply_to, sizeof(h->reply_to), "%s", reply_to);
-	h->len = len;
-	rideshare__db_response__pack(r, h->body);
-	h->request_id = (char *) h->body + len;
-	memcpy(h->request_id, request_id, idlen + 1);
-	if (s->held_tail != NULL)
-		s->held_tail->next = h;
-	else
-		s->held = h;
-	s->held_tail = h;
+	if (buf != NULL) {
+		rideshare__db_response__pack(r, buf);
+		rc = rs_worker_held_add(&s->held, r->seq, tag,
+		    rs_time_now_ms(), reply_to, request_id, buf, len);
+		free(buf);
+	}
+	if (rc != RS_OK)
+		return rc;
 	s->stats.held++;
 	publish_stats(s);
 	rs_debug(request_id,
@@ -179,16 +157,16 @@ hold(slave *s, uint64_t tag, const Rideshare__DbResponse *r,
 static int
 release_held(slave *s)
 {
-	int64_t now = rs_worker_now_ms();
+	int64_t now = rs_time_now_ms();
+	rs_worker_held_reply *h;
+	bool late, timeouts = false;
 	int rc = RS_OK;
-	bool timeouts = false;
 
-	while (rc == RS_OK && s->held != NULL) {
-		held_reply *h = s->held;
-		if (h->seq > s->known_commit
-		    && now - h->since < s->w->read_hold_ms)
-			break;
-		if (h->seq > s->known_commit) {
+	while (rc == RS_OK
+	    && (h = rs_worker_held_pop_ready(&s->held, s->known_commit, now,
+	            s->w->read_hold_ms, &late))
+	        != NULL) {
+		if (late) {
 			s->stats.hold_timeouts++;
 			timeouts = true;
 			rs_warn(h->request_id,
@@ -197,9 +175,6 @@ release_held(slave *s)
 			    h->seq, s->known_commit,
 			    (long long) (now - h->since));
 		}
-		s->held = h->next;
-		if (s->held == NULL)
-			s->held_tail = NULL;
 		rs_mq_props props = { .correlation_id = h->request_id };
 		rc = rs_mq_publish(
 		    s->mq, "", h->reply_to, h->body, h->len, &props);
@@ -340,16 +315,8 @@ on_read(slave *s, const rs_mq_msg *msg)
 {
 	Rideshare__DbRequest *req
 	    = rideshare__db_request__unpack(NULL, msg->len, msg->body);
-	const char *why = NULL;
+	const char *why = rs_op_request_problem(req);
 
-	if (req == NULL)
-		why = "undecodable";
-	else if (req->request_id[0] == '\0')
-		why = "no_request_id";
-	else if (!rs_id_valid(req->request_id))
-		why = "bad_request_id";
-	else if (!rs_op_is_known(req->op_case))
-		why = "no_op";
 	if (why != NULL) {
 		if (req != NULL)
 			rideshare__db_request__free_unpacked(req, NULL);
@@ -684,7 +651,7 @@ drain_and_promote(slave *s)
 static void
 log_lag(slave *s)
 {
-	int64_t now = rs_worker_now_ms();
+	int64_t now = rs_time_now_ms();
 	if (now - s->last_lag_log < 5000)
 		return;
 	s->last_lag_log = now;
@@ -716,7 +683,7 @@ catch_up(slave *s)
 	rs_info(
 	    NULL, "event=catching_up master=%s pid=%" PRId64, mi->id, mi->pid);
 	rs_worker_notice_follow(w->notice, mi->nng_url);
-	int64_t t0 = rs_worker_now_ms();
+	int64_t t0 = rs_time_now_ms();
 	rc = rs_worker_snapshot(w, mi->pg_conninfo);
 	rideshare__worker_info__free_unpacked(mi, NULL);
 	if (rc != RS_OK)
@@ -749,7 +716,7 @@ catch_up(slave *s)
 		return rc;
 	rs_info(NULL,
 	    "event=serving role=slave applied_seq=%" PRIu64 " catchup_ms=%lld",
-	    w->meta.applied_seq, (long long) (rs_worker_now_ms() - t0));
+	    w->meta.applied_seq, (long long) (rs_time_now_ms() - t0));
 	return RS_OK;
 }
 

@@ -58,14 +58,6 @@ extern atomic_int rs_worker_workers_flag; /* worker znodes changed */
 /* Monotonic ms since the ZooKeeper connection dropped, 0 while up. */
 extern atomic_llong rs_worker_zk_down_since;
 
-/* Monotonic clock in ms; an alias of rs_time_now_ms kept for slave.c,
- * which another change is editing (new code calls rs_time_now_ms). */
-static inline int64_t
-rs_worker_now_ms(void)
-{
-	return rs_time_now_ms();
-}
-
 /* worker.c: set-up and tear-down. */
 int rs_worker_init(rs_worker *w);
 /* Tears down the connections; never deletes the database or the sync
