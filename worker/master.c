@@ -5,6 +5,10 @@
  * is acked or answered before its commit and its confirm. */
 #include "worker.h"
 
+#include "recovery.h"
+
+#include "election.h"
+
 #include "arena.h"
 #include "ops.h"
 #include "rs_contract.h"

@@ -8,6 +8,8 @@
  * the winner drains its sync queue and returns RS_WORKER_PROMOTED. */
 #include "worker.h"
 
+#include "election.h"
+
 #include "arena.h"
 #include "held.h"
 #include "ops.h"

@@ -1,5 +1,7 @@
 #include "worker.h"
 
+#include "election.h"
+
 #include "rs_cfg.h"
 #include "rs_db.h"
 #include "rs_err.h"
