@@ -501,7 +501,6 @@ static struct {
 	pthread_cond_t cv; /* CLOCK_MONOTONIC; wakes the thread to exit */
 	rs_mq *head; /* connections with a heartbeat */
 	bool running;
-	bool off; /* tests only: no thread, to show what it prevents */
 	unsigned pass;
 } ka = { .once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER };
 
@@ -530,7 +529,7 @@ ka_register(rs_mq *mq)
 		ka.head->ka_prev = mq;
 	ka.head = mq;
 	mq->registered = true;
-	if (!ka.running && !ka.off) {
+	if (!ka.running) {
 		sigset_t all, old;
 		pthread_attr_t at;
 		pthread_t t;

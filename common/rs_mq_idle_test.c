@@ -14,6 +14,7 @@
 #include "rs_mq.c"
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -232,6 +233,62 @@ test_broker_closing_an_idle_connection_fails_fast(void **state)
 	rs_mq_destroy(mq);
 }
 
+/* The pid of the stack's RabbitMQ node (beam.smp), or 0. */
+static pid_t
+broker_pid(void)
+{
+	const char *dir = getenv("RIDESHARE_STACK_DIR"),
+	           *port = getenv("RIDESHARE_AMQP_PORT");
+	char path[512];
+	long pid = 0;
+	FILE *f;
+
+	if (dir == NULL || port == NULL)
+		return 0;
+	snprintf(path, sizeof(path),
+	    "%s/rabbitmq/mnesia/rideshare-%s@localhost.pid", dir, port);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	return (pid_t) pid;
+}
+
+static void
+test_silent_broker_makes_an_idle_connection_dead(void **state)
+{
+	char name[64];
+	pid_t broker = broker_pid();
+	int64_t t0, waited;
+	rs_mq *mq;
+
+	(void) state;
+	if (broker <= 0)
+		skip();
+	conn_name(name, sizeof(name), "silent");
+	mq = connect_named(name);
+	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
+	rs_time_sleep_ms(1500);
+	/* A hung broker: the socket stays open, nothing comes. */
+	assert_int_equal(kill(broker, SIGSTOP), 0);
+	t0 = rs_time_now_ms();
+	while (!peek_dead(mq) && rs_time_now_ms() - t0 < 8000)
+		rs_time_sleep_ms(20);
+	waited = rs_time_now_ms() - t0;
+	assert_int_equal(kill(broker, SIGCONT), 0);
+	print_message(
+	    "silent broker noticed after %lld ms\n", (long long) waited);
+	assert_true(peek_dead(mq));
+	/* Two intervals without a byte, plus a visit. */
+	assert_true(waited <= 2000 * atoi(HEARTBEAT) + 1000);
+	t0 = rs_time_now_ms();
+	assert_int_equal(
+	    rs_mq_publish(mq, "", "nowhere", "x", 1, NULL), RS_ECONN);
+	assert_true(rs_time_now_ms() - t0 < 100);
+	rs_mq_destroy(mq);
+}
+
 /* The control: the same idle publisher without the keepalive is dropped
  * by the broker, which is the failure the keepalive exists for. */
 static void
@@ -328,6 +385,8 @@ main(void)
 		cmocka_unit_test(test_deliveries_while_idle_are_kept_in_order),
 		cmocka_unit_test(
 		    test_broker_closing_an_idle_connection_fails_fast),
+		cmocka_unit_test(
+		    test_silent_broker_makes_an_idle_connection_dead),
 		cmocka_unit_test(
 		    test_without_keepalive_an_idle_publisher_is_dropped),
 		cmocka_unit_test(test_busy_and_idle_owners_in_parallel),
