@@ -168,7 +168,7 @@ test_idle_consumer_receives_a_later_message(void **state)
 static void
 test_deliveries_while_idle_are_kept_in_order(void **state)
 {
-	char name[64], q[80], body[8];
+	char name[64], q[80], body[16];
 	rs_mq *c, *p;
 	rs_mq_msg m;
 
