@@ -626,12 +626,8 @@ ka_read(rs_mq *mq)
 		amqp_rpc_reply_t r;
 		int rc;
 
-		if (mq->consumers == 0) {
-			/* Confirms, closes: nothing to hand to the owner. */
-			if (read_frame(mq, 1, "keepalive") != RS_OK)
-				return;
-			continue;
-		}
+		/* Deliveries are taken even without consumers: late ones
+		 * for a cancelled consumer go to rs_mq_next as before. */
 		if (mq->nidle >= IDLE_QUEUE_MAX
 		    || (im = calloc(1, sizeof(*im))) == NULL)
 			return;
