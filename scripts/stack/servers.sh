@@ -57,6 +57,8 @@ rs_component_pid() {
 	comm=$(rs_comm "$pid") || return 1
 	case $comm in
 	"${RS_COMM[$name]}" | env | setsid | setpriv) printf '%s' "$pid" ;;
+	# a restarted node is recorded by its wrapper until beam is up (supervisor.sh)
+	rabbitmq-server) [[ $name == rabbitmq ]] && printf '%s' "$pid" ;;
 	*) return 1 ;;
 	esac
 }
@@ -157,8 +159,10 @@ rs_postgres_start() {
 		-c listen_addresses=127.0.0.1 -c unix_socket_directories=
 		-c max_connections=200 -c cluster_name="rideshare-$RS_STACK_ID"
 	)
-	# Throwaway data by default: no fsync. RIDESHARE_PG_DURABLE=1 keeps it.
-	if [[ ${RIDESHARE_PG_DURABLE-} != 1 ]]; then
+	# Durable by default (PostgreSQL's own fsync, synchronous_commit and
+	# full_page_writes): a database is the system's memory. RIDESHARE_THROWAWAY=1
+	# trades that for speed (rs_config_durability).
+	if ((RS_THROWAWAY)); then
 		args+=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
 	fi
 	rs_pg_exec_prefix
@@ -312,7 +316,8 @@ rs_rabbitmq_pids() {
 # ---------------------------------------------------------------- ZooKeeper
 
 rs_zookeeper_prepare() {
-	local d=$RS_STACK_DIR/zk
+	local d=$RS_STACK_DIR/zk force_sync=yes
+	if ((RS_THROWAWAY)); then force_sync=no; fi
 	mkdir -p -- "$d/data" "$d/conf"
 	cat >"$d/zoo.cfg" <<EOF
 # ZooKeeper config of a RideShare local stack, written by ./rideshare up.
@@ -328,8 +333,9 @@ maxClientCnxns=0
 # Jetty's admin server would take port 8080.
 admin.enableServer=false
 4lw.commands.whitelist=ruok,stat,srvr,mntr,cons
-# Throwaway data: no fsync.
-forceSync=no
+# The znodes hold the cluster's recorded history: fsync the transaction log
+# (forceSync=no only with RIDESHARE_THROWAWAY=1).
+forceSync=$force_sync
 autopurge.snapRetainCount=3
 autopurge.purgeInterval=1
 EOF
