@@ -510,7 +510,7 @@ cmd_status() {
 	0) printf ', durable' ;;
 	esac
 	printf '\n%-13s %-8s %-6s %-6s %-8s %s\n' COMPONENT PID STATE PORT RESTARTS HEALTH
-	local c pid state health bad=0 any=0 now
+	local c pid state health bad=0 any=0 now loop next
 	now=$(rs_now_ms)
 	for c in "${RS_COMPONENTS[@]}"; do
 		pid=-
@@ -534,15 +534,17 @@ cmd_status() {
 			fi
 		fi
 		rs_restart_counts "$c" "$now"
-		if [[ $state == DOWN && -n $RS_RC_NEXT_MS ]]; then
-			health="restarting, next try in $(rs_fmt_ms $((RS_RC_NEXT_MS > now ? RS_RC_NEXT_MS - now : 0)))"
-		fi
+		loop=''
+		next=''
 		if ((RS_RC_RECENT >= RS_CRASHLOOP_N)); then
-			health="crash-looping: $RS_RC_RECENT restarts in $((RS_CRASHLOOP_WINDOW_MS / 60000)) min"
-			if [[ -n $RS_RC_NEXT_MS ]]; then
-				health+=", next try in $(rs_fmt_ms $((RS_RC_NEXT_MS > now ? RS_RC_NEXT_MS - now : 0)))"
-			fi
+			loop="crash-looping: $RS_RC_RECENT restarts in $((RS_CRASHLOOP_WINDOW_MS / 60000)) min"
 			bad=1
+		fi
+		if [[ $state == DOWN && -n $RS_RC_NEXT_MS ]]; then
+			next="next try in $(rs_fmt_ms $((RS_RC_NEXT_MS > now ? RS_RC_NEXT_MS - now : 0)))"
+			if [[ -n $loop ]]; then health="$loop, $next"; else health="restarting, $next"; fi
+		elif [[ -n $loop ]]; then
+			health="$health; $loop"
 		fi
 		printf '%-13s %-8s %-6s %-6s %-8s %s\n' "$c" "$pid" "$state" "$(rs_component_port "$c")" \
 			"$RS_RC_TOTAL" "$health"

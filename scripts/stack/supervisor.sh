@@ -209,7 +209,7 @@ rs_supervise() {
 				if [[ $c == rabbitmq && $RS_EXIT_REASON == gone ]]; then
 					# beam is the wrapper's child, not ours: ask the wrapper.
 					rs_exit_reason "$(rs_pidfile_read rabbitmq-server || true)"
-					RS_EXIT_REASON="beam.smp gone, wrapper $RS_EXIT_REASON"
+					RS_EXIT_REASON="beam.smp gone (not our child), wrapper $RS_EXIT_REASON"
 				fi
 				reason[$c]=$RS_EXIT_REASON
 				due[$c]=$((now + delay[$c]))
