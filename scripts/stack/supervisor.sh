@@ -174,7 +174,7 @@ rs_supervise() {
 	local -A delay=() due=() since=() dead_pid=() reason=() looping=()
 	local c any now pid rdir stopping attempt next
 	rdir=$(rs_restart_dir)
-	mkdir -p -- "$rdir"
+	mkdir -p -- "$rdir" || true
 	rs_rabbitmq_env
 	now=$(rs_now_ms)
 	for c in "${RS_COMPONENTS[@]}"; do
@@ -213,7 +213,7 @@ rs_supervise() {
 				fi
 				reason[$c]=$RS_EXIT_REASON
 				due[$c]=$((now + delay[$c]))
-				printf '%s\n' "${due[$c]}" >"$rdir/$c.next"
+				printf '%s\n' "${due[$c]}" 2>/dev/null >"$rdir/$c.next" || true
 				continue
 			fi
 			((now >= due[$c])) || continue
@@ -227,7 +227,8 @@ rs_supervise() {
 			attempt=$((RS_RC_TOTAL + 1))
 			next=$((delay[$c] * 2))
 			((next <= RS_RESTART_MAX_MS)) || next=$RS_RESTART_MAX_MS
-			printf '%s %s %s\n' "$now" "${dead_pid[$c]}" "${reason[$c]// /_}" >>"$rdir/$c"
+			# (a failed write must not end the loop: set -e would stop the stack)
+			printf '%s %s %s\n' "$now" "${dead_pid[$c]}" "${reason[$c]// /_}" 2>/dev/null >>"$rdir/$c" || true
 			if rs_restart_component "$c"; then
 				pid=$(rs_pidfile_read "$c" || echo '?')
 				rs_sv_log "restart $c: pid ${dead_pid[$c]} ${reason[$c]}; attempt $attempt;" \

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # System test of the local stack's supervisor (scripts/stack/supervisor.sh),
 # run by ctest under tests/with-stack.sh BASE -- (a stack of its own):
-#   1. kill -9 each server and service in turn (PostgreSQL postmaster, epmd,
-#      RabbitMQ beam, ZooKeeper java, users, rides, nginx master, and the
+#   1. kill -9 each server and service in turn (users, rides, nginx master,
+#      PostgreSQL postmaster, epmd, RabbitMQ beam, ZooKeeper java, and the
 #      orchestrator last); each must be running again under a new pid and
 #      answer its health probe within a bound; `status` counts the restart
 #      and logs/supervisor.log has its line. The orchestrator's workers are
-#      never signalled by this test.
+#      never signalled by this test, and must be untouched by the restarts
+#      of users, rides and nginx.
 #   2. a crash loop: users killed as soon as it is back, 5 times; the delays
 #      must grow (back-off, no tight loop) and `status` must flag it.
 # Prints the time from each kill to the component answering again.
@@ -63,6 +64,19 @@ declare -A COMM=(
 	[orchestrator]=rideshare-orche [users]=rideshare-users [rides]=rideshare-rides [nginx]=nginx
 )
 
+# Worker processes of this stack (they inherit the stack marker).
+worker_pids() {
+	local f p
+	for f in /proc/[0-9]*/comm; do
+		p=${f#/proc/}
+		p=${p%/comm}
+		[[ $(cat "$f" 2>/dev/null) == rideshare-worke* ]] || continue
+		grep -qzxF "RIDESHARE_STACK_MEMBER=$S" "/proc/$p/environ" 2>/dev/null || continue
+		rs_alive "$p" && echo "$p"
+	done | sort -n
+	return 0
+}
+
 pid_of() { rs_first_line "$S/pids/$1.pid" || echo 0; }
 
 # back NAME OLD_PID: true once NAME runs under another pid and answers.
@@ -110,13 +124,21 @@ kill_and_wait() {
 echo "== kill -9 of each component, one at a time"
 # Bounds: detection 0.5 s + first back-off 0.5 s + start; RabbitMQ boots an
 # Erlang VM (4-15 s on a loaded 2-core box), ZooKeeper a JVM.
+# The gateways and the edge first: the workers must be the very same processes
+# afterwards (the supervisor never touches them; server kills may make the
+# product replace workers, so they come after this check).
+workers_before=$(worker_pids)
+kill_and_wait users 15
+kill_and_wait rides 15
+kill_and_wait nginx 10
+workers_after=$(worker_pids)
+echo "workers before: ${workers_before//$'\n'/ }; after: ${workers_after//$'\n'/ }"
+[[ -n $workers_before ]] || fail "no worker processes found"
+[[ $workers_before == "$workers_after" ]] || fail "workers changed while users, rides and nginx were restarted"
 kill_and_wait postgres 20
 kill_and_wait epmd 10
 kill_and_wait rabbitmq 60
 kill_and_wait zookeeper 30
-kill_and_wait users 15
-kill_and_wait rides 15
-kill_and_wait nginx 10
 kill_and_wait orchestrator 20
 
 echo "== crash loop: users killed again as soon as it is back, 5 times"
