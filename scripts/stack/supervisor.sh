@@ -89,6 +89,16 @@ rs_postgres_backend_pids() {
 	return 0
 }
 
+# "pid(title)" of each PID, for the log.
+rs_describe_cmdlines() {
+	local p t out=()
+	for p; do
+		t=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || t='?'
+		out+=("$p(${t% })")
+	done
+	printf '%s' "${out[*]}"
+}
+
 # Processes listening on PORT whose command is COMM (e.g. nginx workers left
 # by a killed master: they keep the edge port and would make the new master
 # fail to bind). The port is this stack's, so they are ours.
@@ -109,12 +119,15 @@ rs_port_holders() {
 rs_restart_component() {
 	local name=$1 pids=()
 	RS_RESTART_WHY=
+	RS_RESTART_NOTE=
 	case $name in
 	postgres)
 		# Backends leave by themselves once the postmaster is gone; a new
 		# postmaster must not start while one still uses the data dir.
 		mapfile -t pids < <(rs_postgres_backend_pids)
 		if ((${#pids[@]})) && ! rs_wait_dead 3000 "${pids[@]}"; then
+			mapfile -t pids < <(rs_postgres_backend_pids)
+			RS_RESTART_NOTE="; SIGKILLed ${#pids[@]} backend(s) still alive after 3 s: $(rs_describe_cmdlines "${pids[@]}")"
 			kill -KILL "${pids[@]}" 2>/dev/null || true
 			rs_wait_dead 2000 "${pids[@]}" || {
 				RS_RESTART_WHY="backends ${pids[*]} still alive"
@@ -232,7 +245,7 @@ rs_supervise() {
 			if rs_restart_component "$c"; then
 				pid=$(rs_pidfile_read "$c" || echo '?')
 				rs_sv_log "restart $c: pid ${dead_pid[$c]} ${reason[$c]}; attempt $attempt;" \
-					"new pid $pid; next delay $(rs_fmt_ms "$next")"
+					"new pid $pid; next delay $(rs_fmt_ms "$next")$RS_RESTART_NOTE"
 				dead_pid[$c]=$pid
 			else
 				rs_sv_log "restart $c: pid ${dead_pid[$c]} ${reason[$c]}; attempt $attempt FAILED ($RS_RESTART_WHY);" \
