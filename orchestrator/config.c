@@ -86,8 +86,16 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 		snprintf(c->pg_conninfo, sizeof(c->pg_conninfo),
 		    "host=127.0.0.1 port=%d user=postgres dbname=postgres",
 		    port_of("RIDESHARE_PG_PORT", 20, 8100));
-	snprintf(c->env_amqp, sizeof(c->env_amqp), "RIDESHARE_AMQP_URL=%s",
-	    c->amqp_url);
+	/* A URL with credentials that came from a file reaches the workers
+	 * as that file's path, not as a value in their environment. */
+	if (getenv("RIDESHARE_AMQP_URL") == NULL
+	    && getenv("RIDESHARE_AMQP_URL_FILE") != NULL)
+		snprintf(c->env_amqp, sizeof(c->env_amqp),
+		    "RIDESHARE_AMQP_URL_FILE=%s",
+		    getenv("RIDESHARE_AMQP_URL_FILE"));
+	else
+		snprintf(c->env_amqp, sizeof(c->env_amqp),
+		    "RIDESHARE_AMQP_URL=%s", c->amqp_url);
 	snprintf(c->env_zk, sizeof(c->env_zk), "RIDESHARE_ZK_HOSTS=%s",
 	    c->zk_hosts);
 	snprintf(c->env_pg, sizeof(c->env_pg), "RIDESHARE_PG_CONNINFO=%s",
