@@ -124,8 +124,13 @@ if [ -d "$debs" ]; then
 fi
 cd /src
 s=$SECONDS
-t "./rideshare deps"
-./rideshare deps
+t "./rideshare deps (its apt output: /tmp/deps.log in the container)"
+if ! ./rideshare deps >/tmp/deps.log 2>&1; then
+	tail -n 60 /tmp/deps.log
+	t "FAIL: ./rideshare deps"
+	exit 1
+fi
+grep -E '^rideshare: |newly installed|^Need to get|^Fetched' /tmp/deps.log || true
 t "deps done in $((SECONDS - s)) s"
 if [ -d "$debs" ]; then
 	for f in /var/cache/apt/archives/*.deb; do
