@@ -171,7 +171,7 @@ list_files() {
 	if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 		git -C "$root" ls-files -z --cached --others --exclude-standard
 	else
-		find . \( -name .git -o -name 'build*' -o -name .stack -o -name __pycache__ \) -prune \
+		find . -type d \( -name .git -o -path './build*' -o -path ./.stack -o -name __pycache__ \) -prune \
 			-o -type f -printf '%P\0'
 	fi
 }
