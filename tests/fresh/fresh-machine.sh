@@ -84,7 +84,9 @@ for kind in container image; do
 	done
 done
 
+files=
 cleanup() {
+	[[ -z $files ]] || rm -f "$files"
 	[[ ${RIDESHARE_FRESH_KEEP-} == 1 ]] && {
 		say "kept container $name and image $image (RIDESHARE_FRESH_KEEP=1)"
 		return
@@ -183,7 +185,6 @@ nfiles=$(tr -cd '\0' <"$files" | wc -c)
 ((nfiles > 0)) || fail "no source files found in $root"
 tar -C "$root" --null -T "$files" --owner=0 --group=0 --numeric-owner \
 	--transform 's,^,src/,' -cf - | docker cp - "$name:/"
-rm -f "$files"
 say "copied $nfiles files of $root to $name:/src"
 
 t1=$SECONDS
