@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -568,4 +569,80 @@ rs_pbjson_decode(const ProtobufCMessageDescriptor *desc, const json_t *in,
 	if (errlen > 0)
 		err[0] = '\0';
 	return decode_new(&c, "", desc, in, out);
+}
+
+/* ---- bounded JSON parsing ---------------------------------------------*/
+
+static size_t max_depth = RS_PBJSON_MAX_DEPTH_DEFAULT;
+static pthread_once_t max_depth_once = PTHREAD_ONCE_INIT;
+
+static void
+max_depth_init(void)
+{
+	const char *v = getenv("RIDESHARE_JSON_MAX_DEPTH");
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno == 0 && *end == '\0' && n >= 1
+	    && n <= RS_PBJSON_MAX_DEPTH_CAP)
+		max_depth = (size_t) n;
+}
+
+size_t
+rs_pbjson_max_depth(void)
+{
+	pthread_once(&max_depth_once, max_depth_init);
+	return max_depth;
+}
+
+size_t
+rs_pbjson_depth_exceeded(const char *buf, size_t len, size_t max)
+{
+	size_t depth = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++; /* the escaped byte cannot end the string */
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max)
+				return i + 1;
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return 0;
+}
+
+json_t *
+rs_pbjson_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
+{
+	size_t max = rs_pbjson_max_depth();
+	size_t at = rs_pbjson_depth_exceeded(buf, len, max);
+
+	if (at == 0)
+		return json_loadb(buf, len, flags, err);
+	if (err != NULL) {
+		memset(err, 0, sizeof(*err));
+		snprintf(err->text, sizeof(err->text),
+		    "JSON nested deeper than %zu levels", max);
+		snprintf(err->source, sizeof(err->source), "<buffer>");
+		err->line = -1;
+		err->column = -1;
+		err->position = (int) (at - 1 > (size_t) INT32_MAX
+		        ? INT32_MAX
+		        : at - 1);
+	}
+	return NULL;
 }
