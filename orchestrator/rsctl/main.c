@@ -37,7 +37,10 @@ usage(FILE *f)
 	    "                                   load through the "
 	    "orchestrator\n"
 	    "\nEnvironment: RIDESHARE_AMQP_URL, RIDESHARE_ADMIN_URL (or\n"
-	    "RIDESHARE_PORT_BASE), RIDESHARE_RPC_TIMEOUT_MS.\n"
+	    "RIDESHARE_PORT_BASE), RIDESHARE_RPC_TIMEOUT_MS,\n"
+	    "RIDESHARE_ADMIN_TOKEN or RIDESHARE_ADMIN_TOKEN_FILE (sent as a "
+	    "bearer token\nto the admin API), RIDESHARE_JSON_MAX_DEPTH "
+	    "(64).\n"
 	    "Exit codes: 0 OK, 1 the database said no, 2 usage or connection "
 	    "error.\n",
 	    rsctl_usage_ops);
@@ -52,12 +55,24 @@ collect(char *data, size_t size, size_t nmemb, void *arg)
 static int
 cmd_workers(int timeout_ms)
 {
-	char base[512], url[600];
+	char base[512], url[600], why[160];
+	char tok[RS_ORCH_TOKEN_MAX + 1], auth[RS_ORCH_TOKEN_MAX + 32];
+	struct curl_slist *hdrs = NULL;
 	rs_buf body = RS_BUF_INIT;
+	const char *var;
 	long status = 0;
 	CURLcode cc;
 	CURL *c;
+	int rv;
 
+	/* The admin token (RIDESHARE_ADMIN_TOKEN or _FILE, as the
+	 * orchestrator reads it) goes with every admin call: GETs do not
+	 * need it, any non-GET admin call does. */
+	rv = rs_orch_cfg_admin_token(tok, sizeof(tok), &var, why, sizeof(why));
+	if (rv == RS_EINVAL) {
+		fprintf(stderr, "rsctl: %s: %s\n", var, why);
+		return EXIT_USAGE;
+	}
 	rs_orch_cfg_admin_url(base, sizeof(base));
 	snprintf(url, sizeof(url), "%s/api/v1/worker/list", base);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -67,10 +82,16 @@ cmd_workers(int timeout_ms)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	if (rv == RS_OK) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+		hdrs = curl_slist_append(NULL, auth);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	}
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
 	curl_global_cleanup();
 	if (cc != CURLE_OK) {
 		fprintf(
