@@ -94,6 +94,7 @@ struct rs_http_req {
 	int status;
 	int replied;
 	int close_now; /* close after the answer, unread body or not */
+	int continued; /* "100 Continue" sent (see reply_after_continue) */
 };
 
 /* ---- pure helpers ------------------------------------------------------ */
@@ -527,6 +528,63 @@ rs_http_add_header(rs_http_req *req, const char *name, const char *value)
 	rs_buf_printf(&req->hdrs, "%s: %s\r\n", name, value);
 }
 
+/* Whether the connection stays open after this answer, as CivetWeb's
+ * should_keep_alive decides it (the client's Connection header, else the
+ * HTTP version), unless we close it. */
+static int
+keeps_alive(rs_http_req *req)
+{
+	const char *c = mg_get_header(req->conn, "Connection");
+
+	if (req->close_now
+	    || (req->hdrs.data != NULL
+	        && strstr(req->hdrs.data, "Connection: close") != NULL))
+		return 0;
+	if (c != NULL)
+		return strcasestr(c, "keep-alive") != NULL;
+	return strcmp(req->ri->http_version, "1.1") == 0;
+}
+
+/* The answer once "100 Continue" went out. That interim response had to
+ * be written with mg_printf, after which CivetWeb 1.15 refuses
+ * mg_response_header_start (request_state is "data sent"), so the final
+ * status line and headers are written here the same way. */
+static void
+reply_after_continue(rs_http_req *req, int status, const char *content_type,
+    const void *body, size_t len)
+{
+	rs_buf h = RS_BUF_INIT;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	rs_buf_printf(&h, "HTTP/1.1 %d %s\r\n", status,
+	    mg_get_response_code_text(req->conn, status));
+	if (body != NULL || status != 204) {
+		if (content_type != NULL && len > 0)
+			rs_buf_printf(&h, "Content-Type: %s\r\n", content_type);
+		rs_buf_printf(&h, "Content-Length: %zu\r\n", len);
+	}
+	rs_buf_printf(&h, "X-Request-Id: %s\r\n", req->rid);
+	if (req->hdrs.len > 0)
+		rs_buf_append(&h, req->hdrs.data, req->hdrs.len);
+	rs_buf_printf(&h, "Date: %s\r\n", date);
+	if (req->hdrs.data == NULL
+	    || strstr(req->hdrs.data, "Connection:") == NULL)
+		rs_buf_printf(&h, "Connection: %s\r\n",
+		    keeps_alive(req) ? "keep-alive" : "close");
+	rs_buf_append(&h, "\r\n", 2);
+	if (h.err == 0)
+		mg_write(req->conn, h.data, h.len);
+	else
+		req->close_now = 1; /* nothing sent: at least do not hang */
+	rs_buf_fini(&h);
+	if (len > 0 && strcmp(req->ri->request_method, "HEAD") != 0)
+		mg_write(req->conn, body, len);
+}
+
 void
 rs_http_reply(rs_http_req *req, int status, const char *content_type,
     const void *body, size_t len)
@@ -542,6 +600,10 @@ rs_http_reply(rs_http_req *req, int status, const char *content_type,
 	if (status == 204 || status == 304 || status < 200) {
 		body = NULL;
 		len = 0;
+	}
+	if (req->continued) {
+		reply_after_continue(req, status, content_type, body, len);
+		return;
 	}
 	mg_response_header_start(req->conn, status);
 	if (body != NULL || status != 204) {
@@ -839,8 +901,10 @@ read_body(rs_http_req *req, int keep)
 		return 0; /* HTTP/1.1: no length, not chunked = no body */
 	if (cl > 0 && (unsigned long long) cl > limit)
 		return 413; /* before any "100 Continue": the body never comes */
-	if (wants_continue(req))
+	if (wants_continue(req)) {
 		mg_printf(req->conn, "HTTP/1.1 100 Continue\r\n\r\n");
+		req->continued = 1;
+	}
 	/* CivetWeb's timeout applies to each read; a client trickling a byte
 	 * at a time must not hold the thread for longer than one timeout. */
 	deadline = now_us() + (uint64_t) req->srv->request_timeout_ms * 1000u;

@@ -132,6 +132,9 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 		c->admin_token_src = rv == RS_OK ? var : NULL;
 		if (rv != RS_OK)
 			c->admin_token[0] = '\0';
+		/* Workers are spawned with our environment and have no use
+		 * for the token: keep it out of every other process. */
+		unsetenv("RIDESHARE_ADMIN_TOKEN");
 	}
 	c->rpc_timeout_ms
 	    = (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000);
