@@ -995,6 +995,12 @@ req_fini(rs_http_req *req)
 /* Set while force_close runs (http_error must stay silent then). */
 static _Thread_local int closing;
 
+/* Set when CivetWeb answered an error for the last request of this
+ * thread's connection (so the connection_close hook knows the client got
+ * an answer). A thread serves one connection at a time; the next request
+ * (begin_request) and connection_close clear it. */
+static _Thread_local int error_sent;
+
 /* Makes CivetWeb close the connection after the answer already sent
  * instead of reading the rest of the body (discard_unread_request_data),
  * which a client waiting for "100 Continue" never sends. CivetWeb 1.15 has
@@ -1061,6 +1067,7 @@ begin_request(struct mg_connection *conn)
 	int idx, counted = 0, rc;
 
 	memset(&req, 0, sizeof(req));
+	error_sent = 0;
 	atomic_fetch_add(&srv->inflight, 1);
 	req.srv = srv;
 	req.conn = conn;
@@ -1165,11 +1172,6 @@ begin_request(struct mg_connection *conn)
 	atomic_fetch_sub(&srv->inflight, 1);
 	return req.status > 0 && req.status < 1000 ? req.status : 500;
 }
-
-/* Set when CivetWeb answered an error on this thread's connection (so the
- * connection_close hook knows the client got an answer). A thread serves
- * one connection at a time; connection_close clears it. */
-static _Thread_local int error_sent;
 
 /* Errors CivetWeb answers itself (unknown method, malformed request line,
  * headers too large) get the same JSON body as ours. */

@@ -309,11 +309,25 @@ json_int(dctx *c, const char *path, const json_t *j, bool is_unsigned,
 	}
 	if (json_is_real(j)) {
 		double d = json_real_value(j);
-		if (d != floor(d) || d < -9.2e18 || d > 1.8e19 ||
-		    (is_unsigned && d < 0))
+		/* Convert only within the target type's range: a double
+		 * outside it (e.g. -8.0 to uint64_t) is undefined behaviour
+		 * (found by fuzz/fuzz_pbjson). 2^63 and 2^64 are exact. */
+		if (d != floor(d))
 			return fail(c, path, "not an integer in range");
-		*sv = (int64_t) d;
-		*uv = (uint64_t) d;
+		if (is_unsigned) {
+			if (d < 0)
+				return fail(c, path, "must not be negative");
+			if (d >= 18446744073709551616.0)
+				return fail(c, path, "not an integer in range");
+			*uv = (uint64_t) d;
+			*sv = (int64_t) *uv;
+		} else {
+			if (d < -9223372036854775808.0
+			    || d >= 9223372036854775808.0)
+				return fail(c, path, "not an integer in range");
+			*sv = (int64_t) d;
+			*uv = (uint64_t) *sv;
+		}
 		return PBJ_OK;
 	}
 	if (json_is_string(j)) {

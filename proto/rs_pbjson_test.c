@@ -353,6 +353,53 @@ test_the_deepest_accepted_document_fits_a_small_thread_stack(void **state)
 	pthread_attr_destroy(&attr);
 }
 
+
+/* Found by fuzz/fuzz_pbjson: JSON reals were converted to both int64_t
+ * and uint64_t whatever the field type (undefined for -8.0 -> uint64_t). */
+static void
+test_real_numbers_convert_only_within_the_field_range(void **state)
+{
+	static const char *const ok[] = {
+		"{\"getRide\": {\"rideId\": -8.0}}",
+		"{\"getRide\": {\"rideId\": -9223372036854775808.0}}",
+		"{\"listUsers\": {}, \"minSeq\": 1e19}",
+	};
+	static const char *const bad[] = {
+		"{\"getRide\": {\"rideId\": 9223372036854775808.0}}",
+		"{\"getRide\": {\"rideId\": -1e19}}",
+		"{\"listUsers\": {}, \"minSeq\": -1.0}",
+		"{\"listUsers\": {}, \"minSeq\": 18446744073709551616.0}",
+		"{\"listUsers\": {}, \"minSeq\": 1.5}",
+	};
+	ProtobufCMessage *m;
+	char err[256];
+	json_t *j;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		j = json_loads(ok[i], 0, NULL);
+		assert_non_null(j);
+		m = NULL;
+		assert_int_equal(rs_pbjson_decode(&rideshare__db_request__descriptor,
+		                     j, &m, err, sizeof(err)),
+		    0);
+		if (i == 0)
+			assert_int_equal(
+			    ((Rideshare__DbRequest *) m)->get_ride->ride_id, -8);
+		protobuf_c_message_free_unpacked(m, NULL);
+		json_decref(j);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = json_loads(bad[i], 0, NULL);
+		assert_non_null(j);
+		m = NULL;
+		assert_int_not_equal(rs_pbjson_decode(
+		                         &rideshare__db_request__descriptor, j,
+		                         &m, err, sizeof(err)),
+		    0);
+		json_decref(j);
+	}
+}
+
 int
 main(void)
 {
@@ -364,6 +411,8 @@ main(void)
 		cmocka_unit_test(test_malformed_requests_are_rejected_with_the_field_named),
 		cmocka_unit_test(test_partial_decode_failure_frees_everything),
 		cmocka_unit_test(test_depth_check_counts_brackets_outside_strings),
+		cmocka_unit_test(
+		    test_real_numbers_convert_only_within_the_field_range),
 		cmocka_unit_test(test_loadb_refuses_documents_deeper_than_the_limit),
 		cmocka_unit_test(
 		    test_the_deepest_accepted_document_fits_a_small_thread_stack),
