@@ -23,8 +23,9 @@
  * that does not answer gets a 500).
  *
  * Hostile clients (docs/security.md): the request line and headers must
- * arrive within cfg.request_timeout_ms, and the body too (a slow body ->
- * 408). HTTP/1.1: "Expect: 100-continue" is answered "100 Continue" just
+ * arrive within cfg.request_timeout_ms; the body is held to the same
+ * deadline between reads (408), but one CivetWeb read waits for the whole
+ * remainder of a Content-Length body as long as bytes keep coming. HTTP/1.1: "Expect: 100-continue" is answered "100 Continue" just
  * before the body is read, and only when the request gets that far (a
  * 401/404/405/413 goes out instead, and the connection is closed); any
  * other expectation -> 417. Absolute-form targets for this port are
