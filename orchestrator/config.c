@@ -1,6 +1,7 @@
 #include "config.h"
 #include "rs_cfg.h"
 #include "rs_err.h"
+#include "rs_pbjson.h"
 
 #include <libgen.h>
 #include <stdio.h>
@@ -115,7 +116,8 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	    "RIDESHARE_HTTP_REQUEST_TIMEOUT_MS", 10000, 100, 3600000);
 	/* Read by rs_pbjson for db/read|write bodies; checked here so that a
 	 * bad value stops the start instead of silently meaning 64. */
-	(void) rs_cfg_long("RIDESHARE_JSON_MAX_DEPTH", 64, 1, 128);
+	(void) rs_cfg_long("RIDESHARE_JSON_MAX_DEPTH",
+	    RS_PBJSON_MAX_DEPTH_DEFAULT, 1, RS_PBJSON_MAX_DEPTH_CAP);
 	{
 		char why[160];
 		const char *var = NULL;
