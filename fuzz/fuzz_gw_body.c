@@ -157,8 +157,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		return 0;
-	default:
-		break;
+	default: break;
 	}
 	if (rs_gw_json_object(body, size - 1, &o, why) != RS_OK) {
 		check_reason(why);

@@ -78,8 +78,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	d = types[data[0] % (sizeof(types) / sizeof(types[0]))];
-	j = rs_pbjson_loadb((const char *) data + 1, size - 1,
-	    JSON_REJECT_DUPLICATES, &jerr);
+	j = rs_pbjson_loadb(
+	    (const char *) data + 1, size - 1, JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL)
 		return 0;
 	if (depth_of(j) > rs_pbjson_max_depth())
@@ -97,7 +97,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (text == NULL)
 		abort();
 	re = rs_pbjson_loadb(text, strlen(text), JSON_REJECT_DUPLICATES, NULL);
-	if (re == NULL || rs_pbjson_decode(d, re, &back, err, sizeof(err)) != 0)
+	if (re == NULL
+	    || rs_pbjson_decode(d, re, &back, err, sizeof(err)) != 0)
 		abort(); /* our own output must decode */
 	p1 = pack(m, &n1);
 	p2 = pack(back, &n2);
