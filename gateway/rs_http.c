@@ -6,6 +6,7 @@
 #include "rs_id.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
+#include "rs_pbjson.h"
 
 #include <civetweb.h>
 #include <errno.h>
@@ -22,6 +23,8 @@
 #define MAX_PARAMS    4 /* {params} in a route pattern */
 #define HEADER_LIMIT  (4u << 20) /* request line + headers (100 KiB names) */
 #define KEEP_ALIVE_MS "5000"
+#define DEFAULT_THREADS 512 /* > 256 idle connections + nginx's keepalive */
+#define DEFAULT_REQUEST_TIMEOUT_MS 10000
 
 struct seg {
 	const char *s; /* literal text, or the parameter name */
@@ -53,10 +56,14 @@ struct rs_http {
 	_Atomic uint64_t unmatched; /* 404 */
 	_Atomic uint64_t wrong_method; /* 405 */
 	_Atomic uint64_t too_large; /* 413 */
+	_Atomic uint64_t unauthorized; /* 401 */
+	_Atomic uint64_t unrouted; /* "*" and other servers' targets */
 	_Atomic uint64_t requests;
 	_Atomic uint64_t latency_us_sum;
 	_Atomic uint64_t inflight;
 	char *name_label;
+	char allow_all[128]; /* every method of every route, for OPTIONS * */
+	int request_timeout_ms;
 };
 
 struct alloc {
@@ -86,6 +93,8 @@ struct rs_http_req {
 	struct alloc *allocs;
 	int status;
 	int replied;
+	int close_now; /* close after the answer, unread body or not */
+	int continued; /* "100 Continue" sent (see reply_after_continue) */
 };
 
 /* ---- pure helpers ------------------------------------------------------ */
@@ -184,6 +193,28 @@ rs_http_pct_encode(const char *s, size_t len)
 		d[n] = '\0';
 	}
 	return d;
+}
+
+int
+rs_http_bearer_ok(const char *hdr, const char *token)
+{
+	size_t hl, tl;
+	unsigned char diff = 0;
+
+	if (hdr == NULL || token == NULL || strncasecmp(hdr, "Bearer ", 7) != 0)
+		return 0;
+	hdr += 7;
+	while (*hdr == ' ')
+		hdr++;
+	hl = strlen(hdr);
+	while (hl > 0 && (hdr[hl - 1] == ' ' || hdr[hl - 1] == '\t'))
+		hl--;
+	tl = strlen(token);
+	/* Every byte of the token is compared whatever the input, so the
+	 * time says nothing about how many leading bytes were right. */
+	for (size_t i = 0; i < tl; i++)
+		diff |= (unsigned char) (token[i] ^ (i < hl ? hdr[i] : 0));
+	return diff == 0 && hl == tl && tl > 0;
 }
 
 /* Splits a pattern into segments. RS_EINVAL for a malformed one. */
@@ -497,6 +528,63 @@ rs_http_add_header(rs_http_req *req, const char *name, const char *value)
 	rs_buf_printf(&req->hdrs, "%s: %s\r\n", name, value);
 }
 
+/* Whether the connection stays open after this answer, as CivetWeb's
+ * should_keep_alive decides it (the client's Connection header, else the
+ * HTTP version), unless we close it. */
+static int
+keeps_alive(rs_http_req *req)
+{
+	const char *c = mg_get_header(req->conn, "Connection");
+
+	if (req->close_now
+	    || (req->hdrs.data != NULL
+	        && strstr(req->hdrs.data, "Connection: close") != NULL))
+		return 0;
+	if (c != NULL)
+		return strcasestr(c, "keep-alive") != NULL;
+	return strcmp(req->ri->http_version, "1.1") == 0;
+}
+
+/* The answer once "100 Continue" went out. That interim response had to
+ * be written with mg_printf, after which CivetWeb 1.15 refuses
+ * mg_response_header_start (request_state is "data sent"), so the final
+ * status line and headers are written here the same way. */
+static void
+reply_after_continue(rs_http_req *req, int status, const char *content_type,
+    const void *body, size_t len)
+{
+	rs_buf h = RS_BUF_INIT;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	rs_buf_printf(&h, "HTTP/1.1 %d %s\r\n", status,
+	    mg_get_response_code_text(req->conn, status));
+	if (body != NULL || status != 204) {
+		if (content_type != NULL && len > 0)
+			rs_buf_printf(&h, "Content-Type: %s\r\n", content_type);
+		rs_buf_printf(&h, "Content-Length: %zu\r\n", len);
+	}
+	rs_buf_printf(&h, "X-Request-Id: %s\r\n", req->rid);
+	if (req->hdrs.len > 0)
+		rs_buf_append(&h, req->hdrs.data, req->hdrs.len);
+	rs_buf_printf(&h, "Date: %s\r\n", date);
+	if (req->hdrs.data == NULL
+	    || strstr(req->hdrs.data, "Connection:") == NULL)
+		rs_buf_printf(&h, "Connection: %s\r\n",
+		    keeps_alive(req) ? "keep-alive" : "close");
+	rs_buf_append(&h, "\r\n", 2);
+	if (h.err == 0)
+		mg_write(req->conn, h.data, h.len);
+	else
+		req->close_now = 1; /* nothing sent: at least do not hang */
+	rs_buf_fini(&h);
+	if (len > 0 && strcmp(req->ri->request_method, "HEAD") != 0)
+		mg_write(req->conn, body, len);
+}
+
 void
 rs_http_reply(rs_http_req *req, int status, const char *content_type,
     const void *body, size_t len)
@@ -512,6 +600,10 @@ rs_http_reply(rs_http_req *req, int status, const char *content_type,
 	if (status == 204 || status == 304 || status < 200) {
 		body = NULL;
 		len = 0;
+	}
+	if (req->continued) {
+		reply_after_continue(req, status, content_type, body, len);
+		return;
 	}
 	mg_response_header_start(req->conn, status);
 	if (body != NULL || status != 204) {
@@ -593,10 +685,17 @@ rs_http_cfg_from_env(rs_http_cfg *cfg, const char *name, int default_port)
 	cfg->name = name;
 	cfg->addr = rs_cfg_str("RIDESHARE_HTTP_ADDR", "127.0.0.1");
 	cfg->port = rs_cfg_port("RIDESHARE_HTTP_PORT", default_port);
-	cfg->threads
-	    = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 16, 1, 1024);
+	cfg->threads = (int) rs_cfg_long(
+	    "RIDESHARE_HTTP_THREADS", DEFAULT_THREADS, 1, 8192);
 	cfg->body_limit = (size_t) rs_cfg_long(
 	    "RIDESHARE_BODY_LIMIT", 1048576, 1, 1L << 30);
+	cfg->request_timeout_ms = (int) rs_cfg_long(
+	    "RIDESHARE_HTTP_REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS,
+	    100, 3600000);
+	/* Read by rs_pbjson; a bad value must fail loudly at start, not be
+	 * replaced by the default without a word. */
+	(void) rs_cfg_long("RIDESHARE_JSON_MAX_DEPTH",
+	    RS_PBJSON_MAX_DEPTH_DEFAULT, 1, RS_PBJSON_MAX_DEPTH_CAP);
 }
 
 uint64_t
@@ -685,6 +784,18 @@ metrics(rs_http_req *req, void *arg)
 	    "Requests answered 413.");
 	rs_metrics_line(&out, "rideshare_http_body_too_large_total",
 	    srv->name_label, (double) atomic_load(&srv->too_large));
+	metrics_route(&out, "rideshare_http_unauthorized_total", "counter",
+	    "Requests answered 401 (no or wrong bearer token).");
+	rs_metrics_line(&out, "rideshare_http_unauthorized_total",
+	    srv->name_label, (double) atomic_load(&srv->unauthorized));
+	metrics_route(&out, "rideshare_http_auth_enabled", "gauge",
+	    "1 when non-GET routes need a bearer token.");
+	rs_metrics_line(&out, "rideshare_http_auth_enabled", srv->name_label,
+	    srv->cfg.auth_token != NULL ? 1.0 : 0.0);
+	metrics_route(&out, "rideshare_http_unrouted_total", "counter",
+	    "Requests for \"*\" or another server's absolute URI.");
+	rs_metrics_line(&out, "rideshare_http_unrouted_total",
+	    srv->name_label, (double) atomic_load(&srv->unrouted));
 	metrics_route(&out, "rideshare_http_inflight_requests", "gauge",
 	    "Requests being handled now.");
 	rs_metrics_line(&out, "rideshare_http_inflight_requests",
@@ -754,22 +865,49 @@ is_chunked(struct mg_connection *conn)
 	return te != NULL && strcasestr(te, "chunked") != NULL;
 }
 
+/* True when a body follows the headers. */
+static int
+has_body(rs_http_req *req)
+{
+	long long cl = req->ri->content_length;
+
+	return cl > 0 || (cl < 0 && is_chunked(req->conn));
+}
+
+/* True when the client waits for "100 Continue" before sending the body
+ * (HTTP/1.0 clients cannot ask for it: RFC 9110 10.1.1). */
+static int
+wants_continue(rs_http_req *req)
+{
+	const char *e = mg_get_header(req->conn, "Expect");
+
+	return e != NULL && strcasecmp(e, "100-continue") == 0
+	    && strcmp(req->ri->http_version, "1.0") != 0 && has_body(req);
+}
+
 /* Reads the whole body if it fits the limit. Returns 0, 413 (over the
- * limit; nothing more is read), 400 (body cut short) or 500 (ENOMEM). */
+ * limit; nothing more is read), 400 (body cut short), 408 (not all there
+ * within the request timeout) or 500 (ENOMEM). */
 static int
 read_body(rs_http_req *req, int keep)
 {
 	long long cl = req->ri->content_length;
 	size_t limit = req->srv->cfg.body_limit;
+	uint64_t deadline;
 	size_t cap, n = 0;
 	char *buf;
 
-	if (cl < 0 && !is_chunked(req->conn))
+	if (!has_body(req))
 		return 0; /* HTTP/1.1: no length, not chunked = no body */
-	if (cl == 0)
-		return 0;
 	if (cl > 0 && (unsigned long long) cl > limit)
-		return 413;
+		return 413; /* before any "100 Continue": the body never comes */
+	if (wants_continue(req)) {
+		mg_printf(req->conn, "HTTP/1.1 100 Continue\r\n\r\n");
+		req->continued = 1;
+	}
+	/* CivetWeb's timeout applies to each read; a client trickling a byte
+	 * at a time must not hold the thread for longer than one timeout. */
+	deadline = now_us() + (uint64_t) req->srv->request_timeout_ms * 1000u;
 	cap = cl > 0 ? (size_t) cl : (limit < 65536 ? limit : 65536);
 	buf = malloc(cap + 1);
 	if (buf == NULL)
@@ -791,6 +929,10 @@ read_body(rs_http_req *req, int keep)
 				return 500;
 			}
 			buf = nb;
+		}
+		if (now_us() > deadline) {
+			free(buf);
+			return 408;
 		}
 		got = mg_read(req->conn, buf + n, cap - n);
 		if (got <= 0)
@@ -850,6 +992,66 @@ req_fini(rs_http_req *req)
 	}
 }
 
+/* Set while force_close runs (http_error must stay silent then). */
+static _Thread_local int closing;
+
+/* Set when CivetWeb answered an error for the last request of this
+ * thread's connection (so the connection_close hook knows the client got
+ * an answer). A thread serves one connection at a time; the next request
+ * (begin_request) and connection_close clear it. */
+static _Thread_local int error_sent;
+
+/* Makes CivetWeb close the connection after the answer already sent
+ * instead of reading the rest of the body (discard_unread_request_data),
+ * which a client waiting for "100 Continue" never sends. CivetWeb 1.15 has
+ * no call for that; its error path sets must_close first and then cannot
+ * send anything more (the headers are out), and http_error declines. */
+static void
+force_close(struct mg_connection *conn)
+{
+	closing = 1;
+	(void) mg_send_http_error(conn, 304, "%s", "");
+	closing = 0;
+}
+
+/* An error answered before the body. A client waiting for "100 Continue"
+ * will not send it (and one with another expectation may not), so the
+ * connection is closed at once after the answer; any other body is read
+ * and dropped (up to the limit) so that the connection can go on, and is
+ * closed when that fails. */
+static void
+skip_body(rs_http_req *req, int expect_failed)
+{
+	int rc;
+
+	if (!has_body(req))
+		return;
+	if (expect_failed || wants_continue(req)) {
+		req->close_now = 1;
+	} else if ((rc = read_body(req, 0)) != 0) {
+		/* 413: CivetWeb reads (discards) the rest as before. */
+		req->close_now = rc != 413;
+	} else {
+		return;
+	}
+	rs_http_add_header(req, "Connection", "close");
+}
+
+/* Whether req may run its route: GET and HEAD always, anything else only
+ * with the server's token when it has one (rs_http.h). */
+static int
+authorized(rs_http_req *req)
+{
+	const char *m = req->ri->request_method;
+
+	if (req->srv->cfg.auth_token == NULL || strcmp(m, "GET") == 0
+	    || strcmp(m, "HEAD") == 0
+	    || (req->route->r.flags & RS_HTTP_PUBLIC) != 0)
+		return 1;
+	return rs_http_bearer_ok(rs_http_header(req, "Authorization"),
+	    req->srv->cfg.auth_token);
+}
+
 static int
 begin_request(struct mg_connection *conn)
 {
@@ -859,12 +1061,13 @@ begin_request(struct mg_connection *conn)
 	size_t nspans = 0;
 	char allow[128];
 	char lp[256];
-	const char *hrid;
+	const char *hrid, *expect;
 	rs_http_req req;
 	uint64_t t0 = now_us(), dt;
 	int idx, counted = 0, rc;
 
 	memset(&req, 0, sizeof(req));
+	error_sent = 0;
 	atomic_fetch_add(&srv->inflight, 1);
 	req.srv = srv;
 	req.conn = conn;
@@ -885,20 +1088,44 @@ begin_request(struct mg_connection *conn)
 	if (counted)
 		atomic_fetch_add(&srv->count, 1);
 
-	if (idx == -1) {
+	expect = mg_get_header(conn, "Expect");
+	if (expect != NULL && strcasecmp(expect, "100-continue") != 0) {
+		/* RFC 9110 10.1.1: an expectation we cannot meet. */
+		skip_body(&req, 1);
+		rs_http_reply_error(&req, 417,
+		    "unsupported expectation (only 100-continue)");
+	} else if (idx == -1) {
 		atomic_fetch_add(&srv->unmatched, 1);
-		(void) read_body(&req, 0);
+		skip_body(&req, 0);
 		rs_http_reply_error(&req, 404, "no such resource");
 	} else if (idx == -2) {
 		atomic_fetch_add(&srv->wrong_method, 1);
-		(void) read_body(&req, 0);
+		skip_body(&req, 0);
 		rs_http_add_header(&req, "Allow", allow);
 		rs_http_reply_error(&req, 405, "method %s not allowed here",
 		    ri->request_method);
+	} else if (!authorized(&req)) {
+		atomic_fetch_add(&srv->unauthorized, 1);
+		skip_body(&req, 0);
+		rs_http_add_header(&req, "WWW-Authenticate",
+		    "Bearer realm=\"rideshare\"");
+		rs_http_reply_error(&req, 401,
+		    "%s: send \"Authorization: Bearer <token>\"",
+		    rs_http_header(&req, "Authorization") == NULL
+		        ? "this operation needs the admin token"
+		        : "wrong token");
 	} else if ((rc = read_body(&req, 1)) != 0) {
-		if (rc == 413) {
+		if (rc == 408) {
+			req.close_now = 1;
+			rs_http_add_header(&req, "Connection", "close");
+			rs_http_reply_error(&req, 408,
+			    "request body not received within %d ms",
+			    srv->request_timeout_ms);
+		} else if (rc == 413) {
 			atomic_fetch_add(&srv->too_large, 1);
-			/* The rest of the body stays unread: close. */
+			/* The rest of the body stays unread: close. A client
+			 * waiting for "100 Continue" never sends it: at once. */
+			req.close_now = wants_continue(&req);
 			rs_http_add_header(&req, "Connection", "close");
 			rs_http_reply_error(&req, 413,
 			    "request body larger than %zu bytes",
@@ -939,6 +1166,8 @@ begin_request(struct mg_connection *conn)
 	    "event=http_access method=%s path=\"%s\" status=%d "
 	    "latency_us=%llu",
 	    ri->request_method, lp, req.status, (unsigned long long) dt);
+	if (req.close_now)
+		force_close(conn);
 	req_fini(&req);
 	atomic_fetch_sub(&srv->inflight, 1);
 	return req.status > 0 && req.status < 1000 ? req.status : 500;
@@ -949,13 +1178,18 @@ begin_request(struct mg_connection *conn)
 static int
 http_error(struct mg_connection *conn, int status, const char *errmsg)
 {
-	json_t *o = json_pack("{s:s}", "error",
-	    errmsg != NULL && *errmsg != '\0' ? errmsg : "bad request");
-	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_t *o;
+	char *text;
 
+	if (closing)
+		return 1; /* force_close: CivetWeb sends nothing more */
+	o = json_pack("{s:s}", "error",
+	    errmsg != NULL && *errmsg != '\0' ? errmsg : "bad request");
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (text == NULL)
 		return 1;
+	error_sent = 1;
 	rs_info(NULL, "event=http_error status=%d msg=\"%.100s\"", status,
 	    errmsg != NULL ? errmsg : "");
 	mg_printf(conn,
@@ -965,6 +1199,87 @@ http_error(struct mg_connection *conn, int status, const char *errmsg)
 	    text);
 	free(text);
 	return 0;
+}
+
+/* "*" or an absolute URI ("scheme://host[:port]/..."): the targets
+ * CivetWeb 1.15 parses but never hands to begin_request when they are not
+ * for a path of this server (process_new_connection: local_uri NULL). */
+static int
+unrouted_target(const char *uri)
+{
+	const char *p;
+
+	if (strcmp(uri, "*") == 0)
+		return 1;
+	p = strstr(uri, "://");
+	if (p == NULL || p == uri || strchr(p + 3, '/') == NULL)
+		return 0; /* CivetWeb answered 400 "Invalid URI" itself */
+	for (const char *q = uri; q < p; q++) {
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
+			return 0;
+	}
+	return 1;
+}
+
+/* CivetWeb 1.15 closes the connection without a word after a request for
+ * "*" (OPTIONS * included) or for an absolute URI naming another port:
+ * such a request never reaches begin_request. This hook runs just before
+ * the socket is closed, with the last request still parsed, and answers
+ * it: OPTIONS * -> 204 + Allow, other "*" -> 400, another server -> 421. */
+static void
+connection_close(const struct mg_connection *cconn)
+{
+	/* The hook gets a const pointer, yet the socket is still open and
+	 * ours until it returns. */
+	struct mg_connection *conn = (struct mg_connection *) cconn;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	rs_http *srv = mg_get_user_data(mg_get_context(conn));
+	int answered = error_sent;
+	const char *msg;
+	char *text;
+	json_t *o;
+	int status;
+
+	error_sent = 0;
+	if (answered || srv == NULL || ri == NULL || ri->request_method == NULL
+	    || ri->request_uri == NULL || ri->local_uri != NULL
+	    || ri->http_version == NULL
+	    || (strcmp(ri->http_version, "1.1") != 0
+	        && strcmp(ri->http_version, "1.0") != 0)
+	    || !unrouted_target(ri->request_uri))
+		return;
+	atomic_fetch_add(&srv->unrouted, 1);
+	if (strcmp(ri->request_uri, "*") == 0
+	    && strcmp(ri->request_method, "OPTIONS") == 0) {
+		mg_printf(conn,
+		    "HTTP/1.1 204 No Content\r\nAllow: %s\r\n"
+		    "Connection: close\r\n\r\n",
+		    srv->allow_all);
+		rs_info(NULL, "event=http_access method=OPTIONS path=\"*\" "
+		              "status=204");
+		return;
+	}
+	if (strcmp(ri->request_uri, "*") == 0) {
+		status = 400;
+		msg = "request target \"*\" is only valid with OPTIONS";
+	} else {
+		status = 421;
+		msg = "absolute request target for another server (port)";
+	}
+	o = json_pack("{s:s}", "error", msg);
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text == NULL)
+		return;
+	mg_printf(conn,
+	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    status, status == 400 ? "Bad Request" : "Misdirected Request",
+	    strlen(text), text);
+	free(text);
+	rs_info(NULL, "event=http_access method=%.20s path=\"-\" status=%d "
+	              "reason=unrouted_target",
+	    ri->request_method, status);
 }
 
 static int
@@ -1018,7 +1333,7 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 		{ "GET", "/metrics", metrics, NULL, 0 },
 	};
 	struct mg_callbacks cb;
-	char listen[300], threads[16], maxreq[32];
+	char listen[300], threads[16], maxreq[32], reqto[16];
 	const char *opts[32];
 	struct mg_server_port ports[4];
 	rs_http *srv;
@@ -1047,10 +1362,18 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 		if (add_route(srv, &builtins[i], 1) != RS_OK)
 			goto fail_inval;
 	}
+	for (size_t i = 0; i < srv->nroutes; i++)
+		allow_add(srv->allow_all, sizeof(srv->allow_all),
+		    srv->routes[i].r.method);
+	allow_add(srv->allow_all, sizeof(srv->allow_all), "OPTIONS");
+	srv->request_timeout_ms = cfg->request_timeout_ms > 0
+	    ? cfg->request_timeout_ms
+	    : DEFAULT_REQUEST_TIMEOUT_MS;
 
 	snprintf(listen, sizeof(listen), "%s:%d", cfg->addr, cfg->port);
 	snprintf(threads, sizeof(threads), "%d", cfg->threads);
 	snprintf(maxreq, sizeof(maxreq), "%u", HEADER_LIMIT);
+	snprintf(reqto, sizeof(reqto), "%d", srv->request_timeout_ms);
 	opts[k++] = "listening_ports";
 	opts[k++] = listen;
 	opts[k++] = "num_threads";
@@ -1059,8 +1382,15 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	opts[k++] = "yes";
 	opts[k++] = "keep_alive_timeout_ms";
 	opts[k++] = KEEP_ALIVE_MS;
+	/* The whole request line + headers within this, from the first byte:
+	 * a slowloris client holds a thread for this long at most. */
 	opts[k++] = "request_timeout_ms";
-	opts[k++] = "30000";
+	opts[k++] = reqto;
+	/* Absolute-form targets ("GET http://host:port/path") for our port
+	 * are ours whatever the host name (RFC 9112 3.2.2); CivetWeb's check
+	 * would compare the host with "mydomain.com" and drop the request. */
+	opts[k++] = "enable_auth_domain_check";
+	opts[k++] = "no";
 	opts[k++] = "max_request_size";
 	opts[k++] = maxreq;
 	opts[k++] = "tcp_nodelay";
@@ -1076,6 +1406,7 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	cb.log_message = log_message;
 	cb.log_access = log_access;
 	cb.http_error = http_error;
+	cb.connection_close = connection_close;
 	srv->ctx = mg_start(&cb, srv, opts);
 	if (srv->ctx == NULL) {
 		rs_error(NULL, "event=http_listen_failed addr=%s port=%d",
@@ -1090,8 +1421,10 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	srv->port = n > 0 ? ports[0].port : cfg->port;
 	rs_info(NULL,
 	    "event=http_listening addr=%s port=%d threads=%d "
-	    "body_limit=%zu",
-	    cfg->addr, srv->port, cfg->threads, cfg->body_limit);
+	    "body_limit=%zu request_timeout_ms=%d auth=%s",
+	    cfg->addr, srv->port, cfg->threads, cfg->body_limit,
+	    srv->request_timeout_ms,
+	    cfg->auth_token != NULL ? "bearer" : "none");
 	*out = srv;
 	return RS_OK;
 

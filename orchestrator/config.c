@@ -1,5 +1,7 @@
 #include "config.h"
 #include "rs_cfg.h"
+#include "rs_err.h"
+#include "rs_pbjson.h"
 
 #include <libgen.h>
 #include <stdio.h>
@@ -112,10 +114,38 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 		c->http_port = rs_cfg_port("RIDESHARE_HTTP_PORT", 8090);
 	else
 		c->http_port = port_of("RIDESHARE_ADMIN_PORT", 10, 8090);
+	/* One thread per open connection (gateway/rs_http.h): enough that
+	 * idle and slow clients cannot take them all. */
 	c->http_threads
-	    = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 16, 1, 1024);
+	    = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 512, 1, 8192);
 	c->body_limit
 	    = rs_cfg_long("RIDESHARE_BODY_LIMIT", 1048576, 1, 1L << 30);
+	c->http_request_timeout_ms = (int) rs_cfg_long(
+	    "RIDESHARE_HTTP_REQUEST_TIMEOUT_MS", 10000, 100, 3600000);
+	/* Read by rs_pbjson for db/read|write bodies; checked here so that a
+	 * bad value stops the start instead of silently meaning 64. */
+	(void) rs_cfg_long("RIDESHARE_JSON_MAX_DEPTH",
+	    RS_PBJSON_MAX_DEPTH_DEFAULT, 1, RS_PBJSON_MAX_DEPTH_CAP);
+	{
+		char why[160];
+		const char *var = NULL;
+		int rv = rs_orch_cfg_admin_token(c->admin_token,
+		    sizeof(c->admin_token), &var, why, sizeof(why));
+
+		/* A token is never echoed; a file name is. */
+		if (rv == RS_EINVAL)
+			rs_cfg_die(var,
+			    strcmp(var, "RIDESHARE_ADMIN_TOKEN") == 0
+			        ? "(not shown)"
+			        : getenv(var),
+			    why);
+		c->admin_token_src = rv == RS_OK ? var : NULL;
+		if (rv != RS_OK)
+			c->admin_token[0] = '\0';
+		/* Workers are spawned with our environment and have no use
+		 * for the token: keep it out of every other process. */
+		unsetenv("RIDESHARE_ADMIN_TOKEN");
+	}
 	c->rpc_timeout_ms
 	    = (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000);
 	c->scale_window_s
@@ -154,4 +184,69 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	c->docker.fixed_env = c->worker_env;
 	c->docker.name_prefix
 	    = rs_cfg_str("RIDESHARE_DOCKER_NAME_PREFIX", "rideshare-worker-");
+}
+
+/* Checks a token: RS_OK or RS_EINVAL with why. */
+static int
+token_valid(const char *t, size_t n, char *why, size_t whylen)
+{
+	if (n < RS_ORCH_TOKEN_MIN || n > RS_ORCH_TOKEN_MAX) {
+		snprintf(why, whylen, "the token must be %d to %d characters",
+		    RS_ORCH_TOKEN_MIN, RS_ORCH_TOKEN_MAX);
+		return RS_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* Visible ASCII: it travels in an HTTP header as is. */
+		if ((unsigned char) t[i] < 0x21 || (unsigned char) t[i] > 0x7e) {
+			snprintf(why, whylen,
+			    "the token must be visible ASCII (no blanks, no "
+			    "control or non-ASCII bytes)");
+			return RS_EINVAL;
+		}
+	}
+	return RS_OK;
+}
+
+int
+rs_orch_cfg_admin_token(
+    char *out, size_t len, const char **var, char *why, size_t whylen)
+{
+	const char *tok = rs_cfg_str("RIDESHARE_ADMIN_TOKEN", NULL);
+	const char *path = rs_cfg_str("RIDESHARE_ADMIN_TOKEN_FILE", NULL);
+	char buf[RS_ORCH_TOKEN_MAX + 2];
+	size_t n;
+	FILE *f;
+
+	*var = tok != NULL ? "RIDESHARE_ADMIN_TOKEN" : "RIDESHARE_ADMIN_TOKEN_FILE";
+	if (tok != NULL && path != NULL) {
+		snprintf(why, whylen,
+		    "set RIDESHARE_ADMIN_TOKEN or RIDESHARE_ADMIN_TOKEN_FILE, "
+		    "not both");
+		return RS_EINVAL;
+	}
+	if (tok != NULL) {
+		n = strlen(tok);
+		if (token_valid(tok, n, why, whylen) != RS_OK)
+			return RS_EINVAL;
+		snprintf(out, len, "%s", tok);
+		return RS_OK;
+	}
+	if (path == NULL)
+		return RS_ENOTFOUND;
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(why, whylen, "cannot read %s", path);
+		return RS_EINVAL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Editors and `echo` add a final newline; blanks never belong. */
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
+	                   || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		buf[--n] = '\0';
+	if (token_valid(buf, n, why, whylen) != RS_OK)
+		return RS_EINVAL;
+	snprintf(out, len, "%s", buf);
+	return RS_OK;
 }

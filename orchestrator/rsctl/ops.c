@@ -157,7 +157,8 @@ rsctl_build(const char *cmd, int nargs, char *const *args,
 		pad[i] = args[i];
 	a = pad;
 	if (c->field == NULL) {
-		j = json_loads(a[0], JSON_REJECT_DUPLICATES, &jerr);
+		j = rs_pbjson_loadb(
+		    a[0], strlen(a[0]), JSON_REJECT_DUPLICATES, &jerr);
 		if (j == NULL || !json_is_object(j)) {
 			snprintf(err, errlen, "raw: not a JSON object: %s",
 			    j == NULL ? jerr.text : "wrong type");
