@@ -70,11 +70,6 @@ int
 rs_orch_admin_decode(const char *body, size_t len, bool is_protobuf,
     Rideshare__DbRequest **out, char *err, size_t errlen)
 {
-	ProtobufCMessage *m = NULL;
-	json_error_t jerr;
-	json_t *j;
-	int rv;
-
 	if (is_protobuf) {
 		*out = rideshare__db_request__unpack(
 		    NULL, len, (const uint8_t *) body);
@@ -85,24 +80,8 @@ rs_orch_admin_decode(const char *body, size_t len, bool is_protobuf,
 		}
 		return RS_OK;
 	}
-	/* Bounded depth: jansson recurses per level (rs_pbjson.h). */
-	j = rs_pbjson_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL) {
-		snprintf(err, errlen, "body is not JSON: %s", jerr.text);
+	if (rs_pbjson_decode_request(body, len, out, err, errlen) != 0)
 		return RS_EINVAL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		snprintf(
-		    err, errlen, "body must be a JSON object (a DbRequest)");
-		return RS_EINVAL;
-	}
-	rv = rs_pbjson_decode(
-	    &rideshare__db_request__descriptor, j, &m, err, errlen);
-	json_decref(j);
-	if (rv != RS_OK)
-		return RS_EINVAL;
-	*out = (Rideshare__DbRequest *) m;
 	return RS_OK;
 }
 
@@ -307,7 +286,7 @@ h_recover(rs_http_req *hreq, void *arg)
 	const char *body = rs_http_body(hreq, &len);
 	json_error_t jerr;
 	json_t *j = body != NULL && len > 0
-	    ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)
+	    ? rs_pbjson_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)
 	    : NULL;
 	bool accept = json_is_object(j)
 	    && json_is_true(json_object_get(j, "accept_loss"))

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "rs_endpoint.h"
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_pbjson.h"
@@ -8,47 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* A port: its own variable, else base + offset, else the default. */
-static int
-port_of(const char *var, int offset, int def)
-{
-	long base;
-
-	if (getenv(var) != NULL && *getenv(var) != '\0')
-		return rs_cfg_port(var, def);
-	base = rs_cfg_long("RIDESHARE_PORT_BASE", 0, 0, 65535 - 30);
-	return base > 0 ? (int) base + offset : def;
-}
-
-/* url_var when set; else prefix followed by the port port_of derives
- * from port_var, the port base + offset, or def. */
-static void
-url_of(char *out, size_t len, const char *url_var, const char *prefix,
-    const char *port_var, int offset, int def)
-{
-	const char *u = rs_cfg_str(url_var, NULL);
-
-	if (u != NULL)
-		snprintf(out, len, "%s", u);
-	else
-		snprintf(out, len, "%s%d", prefix,
-		    port_of(port_var, offset, def));
-}
-
-void
-rs_orch_cfg_amqp_url(char *out, size_t len)
-{
-	url_of(out, len, "RIDESHARE_AMQP_URL", "amqp://guest:guest@127.0.0.1:",
-	    "RIDESHARE_AMQP_PORT", 21, 8101);
-}
-
-void
-rs_orch_cfg_admin_url(char *out, size_t len)
-{
-	url_of(out, len, "RIDESHARE_ADMIN_URL", "http://127.0.0.1:",
-	    "RIDESHARE_ADMIN_PORT", 10, 8090);
-}
 
 static void
 worker_bin(char *out, size_t len, const char *argv0)
@@ -75,19 +35,19 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	const char *zk = rs_cfg_str("RIDESHARE_ZK_HOSTS", NULL);
 
 	memset(c, 0, sizeof(*c));
-	rs_orch_cfg_amqp_url(c->amqp_url, sizeof(c->amqp_url));
+	rs_endpoint_amqp_url(c->amqp_url, sizeof(c->amqp_url));
 	if (zk != NULL)
 		snprintf(c->zk_hosts, sizeof(c->zk_hosts), "%s", zk);
 	else
 		snprintf(c->zk_hosts, sizeof(c->zk_hosts), "127.0.0.1:%d",
-		    port_of("RIDESHARE_ZK_PORT", 24, 8104));
+		    rs_endpoint_port("RIDESHARE_ZK_PORT", 24, 8104));
 	if (rs_cfg_str("RIDESHARE_PG_CONNINFO", NULL) != NULL)
 		snprintf(c->pg_conninfo, sizeof(c->pg_conninfo), "%s",
 		    rs_cfg_str("RIDESHARE_PG_CONNINFO", NULL));
 	else
 		snprintf(c->pg_conninfo, sizeof(c->pg_conninfo),
 		    "host=127.0.0.1 port=%d user=postgres dbname=postgres",
-		    port_of("RIDESHARE_PG_PORT", 20, 8100));
+		    rs_endpoint_port("RIDESHARE_PG_PORT", 20, 8100));
 	/* A URL with credentials that came from a file reaches the workers
 	 * as that file's path, not as a value in their environment. */
 	if (getenv("RIDESHARE_AMQP_URL") == NULL
@@ -113,7 +73,7 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	    && *getenv("RIDESHARE_HTTP_PORT") != '\0')
 		c->http_port = rs_cfg_port("RIDESHARE_HTTP_PORT", 8090);
 	else
-		c->http_port = port_of("RIDESHARE_ADMIN_PORT", 10, 8090);
+		c->http_port = rs_endpoint_port("RIDESHARE_ADMIN_PORT", 10, 8090);
 	/* One thread per open connection (gateway/rs_http.h): enough that
 	 * idle and slow clients cannot take them all. */
 	c->http_threads
@@ -129,7 +89,7 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	{
 		char why[160];
 		const char *var = NULL;
-		int rv = rs_orch_cfg_admin_token(c->admin_token,
+		int rv = rs_endpoint_admin_token(c->admin_token,
 		    sizeof(c->admin_token), &var, why, sizeof(why));
 
 		/* A token is never echoed; a file name is. */
@@ -184,69 +144,4 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	c->docker.fixed_env = c->worker_env;
 	c->docker.name_prefix
 	    = rs_cfg_str("RIDESHARE_DOCKER_NAME_PREFIX", "rideshare-worker-");
-}
-
-/* Checks a token: RS_OK or RS_EINVAL with why. */
-static int
-token_valid(const char *t, size_t n, char *why, size_t whylen)
-{
-	if (n < RS_ORCH_TOKEN_MIN || n > RS_ORCH_TOKEN_MAX) {
-		snprintf(why, whylen, "the token must be %d to %d characters",
-		    RS_ORCH_TOKEN_MIN, RS_ORCH_TOKEN_MAX);
-		return RS_EINVAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		/* Visible ASCII: it travels in an HTTP header as is. */
-		if ((unsigned char) t[i] < 0x21 || (unsigned char) t[i] > 0x7e) {
-			snprintf(why, whylen,
-			    "the token must be visible ASCII (no blanks, no "
-			    "control or non-ASCII bytes)");
-			return RS_EINVAL;
-		}
-	}
-	return RS_OK;
-}
-
-int
-rs_orch_cfg_admin_token(
-    char *out, size_t len, const char **var, char *why, size_t whylen)
-{
-	const char *tok = rs_cfg_str("RIDESHARE_ADMIN_TOKEN", NULL);
-	const char *path = rs_cfg_str("RIDESHARE_ADMIN_TOKEN_FILE", NULL);
-	char buf[RS_ORCH_TOKEN_MAX + 2];
-	size_t n;
-	FILE *f;
-
-	*var = tok != NULL ? "RIDESHARE_ADMIN_TOKEN" : "RIDESHARE_ADMIN_TOKEN_FILE";
-	if (tok != NULL && path != NULL) {
-		snprintf(why, whylen,
-		    "set RIDESHARE_ADMIN_TOKEN or RIDESHARE_ADMIN_TOKEN_FILE, "
-		    "not both");
-		return RS_EINVAL;
-	}
-	if (tok != NULL) {
-		n = strlen(tok);
-		if (token_valid(tok, n, why, whylen) != RS_OK)
-			return RS_EINVAL;
-		snprintf(out, len, "%s", tok);
-		return RS_OK;
-	}
-	if (path == NULL)
-		return RS_ENOTFOUND;
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(why, whylen, "cannot read %s", path);
-		return RS_EINVAL;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* Editors and `echo` add a final newline; blanks never belong. */
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
-	                   || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-		buf[--n] = '\0';
-	if (token_valid(buf, n, why, whylen) != RS_OK)
-		return RS_EINVAL;
-	snprintf(out, len, "%s", buf);
-	return RS_OK;
 }

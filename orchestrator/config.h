@@ -4,12 +4,12 @@
 #ifndef RS_ORCH_CONFIG_H
 #define RS_ORCH_CONFIG_H
 
+#include "rs_endpoint.h"
+
 #include "spawner.h"
 
 #include <stddef.h>
 
-#define RS_ORCH_TOKEN_MIN 16
-#define RS_ORCH_TOKEN_MAX 4096
 
 typedef struct rs_orch_cfg {
 	char amqp_url[512];
@@ -26,7 +26,7 @@ typedef struct rs_orch_cfg {
 	int http_request_timeout_ms;
 	/* Bearer token of the state-changing admin calls; "" = none (the
 	 * admin API is open: loopback-only local stack). */
-	char admin_token[RS_ORCH_TOKEN_MAX + 1];
+	char admin_token[RS_ADMIN_TOKEN_MAX + 1];
 	const char *admin_token_src; /* the variable it came from, or NULL */
 	int rpc_timeout_ms;
 	int scale_window_s;
@@ -45,21 +45,5 @@ typedef struct rs_orch_cfg {
 /* Reads every setting; exits with code 2 naming the variable on a bad
  * value. argv0 locates the default worker binary (next to ours). */
 void rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0);
-
-/* The AMQP URL: RIDESHARE_AMQP_URL, else built from RIDESHARE_AMQP_PORT
- * or RIDESHARE_PORT_BASE + 21. */
-void rs_orch_cfg_amqp_url(char *out, size_t len);
-/* The admin URL (rsctl): RIDESHARE_ADMIN_URL, else from
- * RIDESHARE_ADMIN_PORT or RIDESHARE_PORT_BASE + 10. */
-void rs_orch_cfg_admin_url(char *out, size_t len);
-
-/* The admin API token: RIDESHARE_ADMIN_TOKEN, else the contents of the
- * file named by RIDESHARE_ADMIN_TOKEN_FILE (trailing newline/blanks
- * dropped). RS_OK with out (len >= RS_ORCH_TOKEN_MAX + 1) filled and *var
- * naming its variable; RS_ENOTFOUND when neither is set; RS_EINVAL when
- * both are set, the file cannot be read, or the token is not 16..4096
- * visible ASCII characters (why says which, *var names the variable). */
-int rs_orch_cfg_admin_token(
-    char *out, size_t len, const char **var, char *why, size_t whylen);
 
 #endif

@@ -660,3 +660,30 @@ rs_pbjson_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
 	}
 	return NULL;
 }
+
+int
+rs_pbjson_decode_request(const char *text, size_t len,
+    Rideshare__DbRequest **out, char *err, size_t errlen)
+{
+	ProtobufCMessage *m;
+	json_error_t jerr;
+	json_t *j = rs_pbjson_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	int rv;
+
+	if (j == NULL) {
+		snprintf(err, errlen, "not JSON: %s", jerr.text);
+		return PBJ_EINVAL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		snprintf(err, errlen, "not a JSON object (a DbRequest)");
+		return PBJ_EINVAL;
+	}
+	rv = rs_pbjson_decode(
+	    &rideshare__db_request__descriptor, j, &m, err, errlen);
+	json_decref(j);
+	if (rv != 0)
+		return PBJ_EINVAL;
+	*out = (Rideshare__DbRequest *) m;
+	return 0;
+}

@@ -10,6 +10,8 @@
 #ifndef RS_PBJSON_H
 #define RS_PBJSON_H
 
+#include "rideshare.pb-c.h"
+
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
@@ -52,5 +54,12 @@ size_t rs_pbjson_depth_exceeded(const char *buf, size_t len, size_t max);
  * levels" (err->position set) when too deep. err may be NULL. */
 json_t *rs_pbjson_loadb(
     const char *buf, size_t len, size_t flags, json_error_t *err);
+
+/* A DbRequest from proto3 JSON text (depth-bounded load, duplicate keys
+ * refused, an object required): the one decoder of the admin API and
+ * rsctl. RS_OK with *out (free with rideshare__db_request__free_unpacked);
+ * RS_EINVAL with the reason in err. */
+int rs_pbjson_decode_request(const char *text, size_t len,
+    Rideshare__DbRequest **out, char *err, size_t errlen);
 
 #endif

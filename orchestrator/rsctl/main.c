@@ -2,11 +2,11 @@
  * protobuf DbRequests over AMQP (rs_rpc) to the "orchestrator" queue, and
  * the DbResponse is printed as proto3 JSON. Exit codes: 0 status OK,
  * 1 any other status (business failure), 2 usage or connection error. */
-#include "config.h"
 #include "load.h"
 #include "ops.h"
 #include "rs_buf.h"
 #include "rs_cfg.h"
+#include "rs_endpoint.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -67,7 +67,7 @@ static int
 admin_request(const char *path, const char *body, long want, int timeout_ms)
 {
 	char base[512], url[600], why[160];
-	char tok[RS_ORCH_TOKEN_MAX + 1], auth[RS_ORCH_TOKEN_MAX + 32];
+	char tok[RS_ADMIN_TOKEN_MAX + 1], auth[RS_ADMIN_TOKEN_MAX + 32];
 	rs_buf out = RS_BUF_INIT;
 	struct curl_slist *hdrs = NULL;
 	const char *var;
@@ -76,12 +76,12 @@ admin_request(const char *path, const char *body, long want, int timeout_ms)
 	CURL *c;
 	int rv;
 
-	rv = rs_orch_cfg_admin_token(tok, sizeof(tok), &var, why, sizeof(why));
+	rv = rs_endpoint_admin_token(tok, sizeof(tok), &var, why, sizeof(why));
 	if (rv == RS_EINVAL) {
 		fprintf(stderr, "rsctl: %s: %s\n", var, why);
 		return EXIT_USAGE;
 	}
-	rs_orch_cfg_admin_url(base, sizeof(base));
+	rs_endpoint_admin_url(base, sizeof(base));
 	snprintf(url, sizeof(url), "%s%s", base, path);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = curl_easy_init();
@@ -270,7 +270,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "rsctl: bad --request-id\n");
 		return EXIT_USAGE;
 	}
-	rs_orch_cfg_amqp_url(amqp_url, sizeof(amqp_url));
+	rs_endpoint_amqp_url(amqp_url, sizeof(amqp_url));
 	argc -= optind;
 	argv += optind;
 	if (strcmp(argv[0], "workers") == 0)

@@ -1,5 +1,6 @@
 /* CivetWeb-based HTTP server with a routing table. See rs_http.h. */
 #include "rs_http.h"
+#include "rs_http_route.h"
 
 #include "rs_cfg.h"
 #include "rs_err.h"
@@ -19,24 +20,15 @@
 #include <strings.h>
 #include <time.h>
 
-#define MAX_SEGS      16 /* segments in a route pattern */
-#define MAX_PARAMS    4 /* {params} in a route pattern */
 #define HEADER_LIMIT  (4u << 20) /* request line + headers (100 KiB names) */
 #define KEEP_ALIVE_MS "5000"
 #define DEFAULT_THREADS 512 /* > 256 idle connections + nginx's keepalive */
 #define DEFAULT_REQUEST_TIMEOUT_MS 10000
 
-struct seg {
-	const char *s; /* literal text, or the parameter name */
-	size_t len;
-	int param; /* 1 for "{name}" */
-};
-
+/* A route of the server: the compiled route first (rs_http_lookup walks
+ * the table with a stride), then what the server keeps about it. */
 struct route {
-	rs_http_route r;
-	struct seg segs[MAX_SEGS];
-	size_t nsegs;
-	int nliterals; /* segments that are not {params} */
+	rs_http_compiled c;
 	int builtin;
 	/* metrics */
 	_Atomic uint64_t requests;
@@ -85,7 +77,7 @@ struct rs_http_req {
 	const char *path; /* raw path, owned by civetweb */
 	char rid[129];
 	struct route *route;
-	struct param params[MAX_PARAMS];
+	struct param params[RS_HTTP_MAX_PARAMS];
 	size_t nparams;
 	char *body;
 	size_t body_len;
@@ -99,100 +91,12 @@ struct rs_http_req {
 
 /* ---- pure helpers ------------------------------------------------------ */
 
-
 /* True for the liveness/readiness/metrics endpoints that probes poll. */
 static int
 is_probe(const char *path)
 {
 	return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
 	    strcmp(path, "/metrics") == 0;
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int
-rs_http_pct_decode(
-    const char *src, size_t len, int plus_is_space, char **out, size_t *outlen)
-{
-	char *d = malloc(len + 1);
-	size_t n = 0;
-
-	if (d == NULL)
-		return RS_ENOMEM;
-	for (size_t i = 0; i < len; i++) {
-		if (src[i] == '%') {
-			int hi, lo;
-			if (i + 2 >= len) {
-				free(d);
-				return RS_EINVAL;
-			}
-			hi = hexval((unsigned char) src[i + 1]);
-			lo = hexval((unsigned char) src[i + 2]);
-			if (hi < 0 || lo < 0) {
-				free(d);
-				return RS_EINVAL;
-			}
-			d[n++] = (char) (hi * 16 + lo);
-			i += 2;
-		} else if (plus_is_space && src[i] == '+') {
-			d[n++] = ' ';
-		} else {
-			d[n++] = src[i];
-		}
-	}
-	d[n] = '\0';
-	*out = d;
-	*outlen = n;
-	return RS_OK;
-}
-
-char *
-rs_http_pct_encode(const char *s, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *d;
-	size_t n = 0;
-
-	if (len > (SIZE_MAX - 1) / 3)
-		return NULL;
-	d = malloc(len * 3 + 1);
-	if (d == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char) s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		    || (c >= '0' && c <= '9') || c == '-' || c == '.'
-		    || c == '_' || c == '~') {
-			d[n++] = (char) c;
-		} else {
-			d[n++] = '%';
-			d[n++] = hex[c >> 4];
-			d[n++] = hex[c & 15];
-		}
-	}
-	d[n] = '\0';
-	/* "." and ".." are unreserved but mean something as a segment. */
-	if ((len == 1 && s[0] == '.')
-	    || (len == 2 && s[0] == '.' && s[1] == '.')) {
-		n = 0;
-		for (size_t i = 0; i < len; i++) {
-			d[n++] = '%';
-			d[n++] = '2';
-			d[n++] = 'E';
-		}
-		d[n] = '\0';
-	}
-	return d;
 }
 
 int
@@ -215,185 +119,6 @@ rs_http_bearer_ok(const char *hdr, const char *token)
 	for (size_t i = 0; i < tl; i++)
 		diff |= (unsigned char) (token[i] ^ (i < hl ? hdr[i] : 0));
 	return diff == 0 && hl == tl && tl > 0;
-}
-
-/* Splits a pattern into segments. RS_EINVAL for a malformed one. */
-static int
-parse_pattern(const char *pattern, struct seg *segs, size_t *nsegs)
-{
-	const char *p = pattern;
-	size_t n = 0, nparams = 0;
-
-	if (*p != '/')
-		return RS_EINVAL;
-	while (*p == '/') {
-		const char *s = ++p;
-		size_t len = strcspn(s, "/");
-		if (len == 0 || n == MAX_SEGS)
-			return RS_EINVAL;
-		if (s[0] == '{') {
-			if (len < 3 || s[len - 1] != '}'
-			    || nparams == MAX_PARAMS)
-				return RS_EINVAL;
-			segs[n].s = s + 1;
-			segs[n].len = len - 2;
-			segs[n].param = 1;
-			nparams++;
-		} else {
-			segs[n].s = s;
-			segs[n].len = len;
-			segs[n].param = 0;
-		}
-		n++;
-		p = s + len;
-	}
-	if (*p != '\0')
-		return RS_EINVAL;
-	*nsegs = n;
-	return RS_OK;
-}
-
-static int
-count_literals(const struct route *r)
-{
-	int n = 0;
-
-	for (size_t i = 0; i < r->nsegs; i++)
-		n += !r->segs[i].param;
-	return n;
-}
-
-struct span {
-	const char *s;
-	size_t len;
-};
-
-/* Splits a raw path into segments; -1 when it has too many or is not
- * absolute. Empty segments ("//", trailing "/") are kept (and never match
- * a pattern, whose segments are non-empty). */
-static int
-split_path(const char *path, struct span *spans, size_t *n)
-{
-	size_t k = 0;
-	const char *p = path;
-
-	if (path == NULL || *p != '/')
-		return -1;
-	while (*p == '/') {
-		const char *s = ++p;
-		size_t len = strcspn(s, "/");
-		if (k == MAX_SEGS)
-			return -1;
-		spans[k].s = s;
-		spans[k].len = len;
-		k++;
-		p = s + len;
-	}
-	*n = k;
-	return 0;
-}
-
-static int
-segs_match(const struct seg *segs, size_t nsegs, const struct span *spans,
-    size_t nspans)
-{
-	if (nsegs != nspans)
-		return 0;
-	for (size_t i = 0; i < nsegs; i++) {
-		if (spans[i].len == 0)
-			return 0;
-		if (segs[i].param)
-			continue;
-		if (segs[i].len != spans[i].len
-		    || memcmp(segs[i].s, spans[i].s, spans[i].len) != 0)
-			return 0;
-	}
-	return 1;
-}
-
-static void
-allow_add(char *allow, size_t allowlen, const char *method)
-{
-	size_t ml = strlen(method);
-	const char *p = allow;
-
-	/* Skip methods already listed. */
-	while (*p != '\0') {
-		size_t l = strcspn(p, ",");
-		if (l == ml && memcmp(p, method, ml) == 0)
-			return;
-		p += l;
-		while (*p == ',' || *p == ' ')
-			p++;
-	}
-	if (allow[0] != '\0')
-		strncat(allow, ", ", allowlen - strlen(allow) - 1);
-	strncat(allow, method, allowlen - strlen(allow) - 1);
-}
-
-/* Core lookup over parsed routes. Returns index, -1 (no path) or -2 (no
- * method; *counted says whether any route on that path is counted). */
-static int
-lookup(struct route *routes, size_t nroutes, const char *method,
-    const char *path, struct span *spans, size_t *nspans, char *allow,
-    size_t allowlen, int *counted)
-{
-	int found_path = 0, best = -1;
-
-	if (allow != NULL && allowlen > 0)
-		allow[0] = '\0';
-	*counted = 0;
-	if (split_path(path, spans, nspans) != 0)
-		return -1;
-	/* The most specific patterns (most literal segments) own a path:
-	 * "/rides/count" is not also "/rides/{rideId}", so POST on it is a
-	 * 405 rather than a join of ride "count". */
-	for (size_t i = 0; i < nroutes; i++) {
-		struct route *r = &routes[i];
-		if (segs_match(r->segs, r->nsegs, spans, *nspans)
-		    && r->nliterals > best)
-			best = r->nliterals;
-	}
-	for (size_t i = 0; i < nroutes; i++) {
-		struct route *r = &routes[i];
-		if (r->nliterals != best
-		    || !segs_match(r->segs, r->nsegs, spans, *nspans))
-			continue;
-		if (strcmp(r->r.method, method) == 0)
-			return (int) i;
-		found_path = 1;
-		if (r->r.flags & RS_HTTP_COUNTED)
-			*counted = 1;
-		if (allow != NULL && allowlen > 0)
-			allow_add(allow, allowlen, r->r.method);
-	}
-	return found_path ? -2 : -1;
-}
-
-int
-rs_http_match(const rs_http_route *routes, size_t nroutes, const char *method,
-    const char *path, char *allow, size_t allowlen)
-{
-	struct route *rt = calloc(nroutes ? nroutes : 1, sizeof(*rt));
-	struct span spans[MAX_SEGS];
-	size_t nspans;
-	int counted, rv;
-
-	if (rt == NULL)
-		return -1;
-	for (size_t i = 0; i < nroutes; i++) {
-		rt[i].r = routes[i];
-		if (parse_pattern(
-		        routes[i].pattern, rt[i].segs, &rt[i].nsegs)) {
-			free(rt);
-			return -1;
-		}
-		rt[i].nliterals = count_literals(&rt[i]);
-	}
-	rv = lookup(rt, nroutes, method, path, spans, &nspans, allow, allowlen,
-	    &counted);
-	free(rt);
-	return rv;
 }
 
 /* ---- request helpers --------------------------------------------------- */
@@ -958,17 +683,17 @@ read_body(rs_http_req *req, int keep)
 }
 
 static int
-decode_params(rs_http_req *req, const struct span *spans)
+decode_params(rs_http_req *req, const rs_http_span *spans)
 {
 	struct route *r = req->route;
 
-	for (size_t i = 0; i < r->nsegs; i++) {
+	for (size_t i = 0; i < r->c.nsegs; i++) {
 		struct param *p;
-		if (!r->segs[i].param)
+		if (!r->c.segs[i].param)
 			continue;
 		p = &req->params[req->nparams];
-		p->name = r->segs[i].s;
-		p->namelen = r->segs[i].len;
+		p->name = r->c.segs[i].s;
+		p->namelen = r->c.segs[i].len;
 		if (rs_http_pct_decode(
 		        spans[i].s, spans[i].len, 0, &p->val, &p->len)
 		    != RS_OK)
@@ -1046,7 +771,7 @@ authorized(rs_http_req *req)
 
 	if (req->srv->cfg.auth_token == NULL || strcmp(m, "GET") == 0
 	    || strcmp(m, "HEAD") == 0
-	    || (req->route->r.flags & RS_HTTP_PUBLIC) != 0)
+	    || (req->route->c.r.flags & RS_HTTP_PUBLIC) != 0)
 		return 1;
 	return rs_http_bearer_ok(rs_http_header(req, "Authorization"),
 	    req->srv->cfg.auth_token);
@@ -1057,7 +782,7 @@ begin_request(struct mg_connection *conn)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	rs_http *srv = ri->user_data;
-	struct span spans[MAX_SEGS];
+	rs_http_span spans[RS_HTTP_MAX_SEGS];
 	size_t nspans = 0;
 	char allow[128];
 	char lp[256];
@@ -1079,11 +804,12 @@ begin_request(struct mg_connection *conn)
 	else
 		rs_id_new(req.rid);
 
-	idx = lookup(srv->routes, srv->nroutes, ri->request_method, req.path,
-	    spans, &nspans, allow, sizeof(allow), &counted);
+	idx = rs_http_lookup(srv->routes, srv->nroutes, sizeof(srv->routes[0]),
+	    ri->request_method, req.path, spans, &nspans, allow, sizeof(allow),
+	    &counted);
 	if (idx >= 0) {
 		req.route = &srv->routes[idx];
-		counted = (req.route->r.flags & RS_HTTP_COUNTED) != 0;
+		counted = (req.route->c.r.flags & RS_HTTP_COUNTED) != 0;
 	}
 	if (counted)
 		atomic_fetch_add(&srv->count, 1);
@@ -1139,10 +865,10 @@ begin_request(struct mg_connection *conn)
 		rs_http_reply_error(
 		    &req, 400, "malformed percent-encoding in path");
 	} else {
-		req.route->r.fn(&req, req.route->r.arg);
+		req.route->c.r.fn(&req, req.route->c.r.arg);
 		if (!req.replied) {
 			rs_error(req.rid, "event=http_no_reply route=\"%s\"",
-			    req.route->r.pattern);
+			    req.route->c.r.pattern);
 			rs_http_reply_error(&req, 500, "internal error");
 		}
 	}
@@ -1308,15 +1034,13 @@ add_route(rs_http *srv, const rs_http_route *r, int builtin)
 {
 	struct route *rt = &srv->routes[srv->nroutes];
 
-	rt->r = *r;
 	rt->builtin = builtin;
-	if (r->method == NULL || r->fn == NULL
-	    || parse_pattern(r->pattern, rt->segs, &rt->nsegs) != RS_OK) {
+	if (r->method == NULL || r->fn == NULL || r->pattern == NULL
+	    || rs_http_compile(r, &rt->c) != RS_OK) {
 		rs_error(NULL, "event=http_bad_route pattern=\"%s\"",
 		    r->pattern != NULL ? r->pattern : "(null)");
 		return RS_EINVAL;
 	}
-	rt->nliterals = count_literals(rt);
 	snprintf(rt->label, sizeof(rt->label), "%s,method=\"%s\",route=\"%s\"",
 	    srv->name_label, r->method, r->pattern);
 	srv->nroutes++;
@@ -1363,9 +1087,9 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 			goto fail_inval;
 	}
 	for (size_t i = 0; i < srv->nroutes; i++)
-		allow_add(srv->allow_all, sizeof(srv->allow_all),
-		    srv->routes[i].r.method);
-	allow_add(srv->allow_all, sizeof(srv->allow_all), "OPTIONS");
+		rs_http_allow_add(srv->allow_all, sizeof(srv->allow_all),
+		    srv->routes[i].c.r.method);
+	rs_http_allow_add(srv->allow_all, sizeof(srv->allow_all), "OPTIONS");
 	srv->request_timeout_ms = cfg->request_timeout_ms > 0
 	    ? cfg->request_timeout_ms
 	    : DEFAULT_REQUEST_TIMEOUT_MS;
