@@ -1,4 +1,4 @@
-/* Per-thread database RPC for the gateways. See rs_gw_rpc.h. */
+/* The gateways' database RPC over a shared client pool. See rs_gw_rpc.h. */
 #include "rs_gw_rpc.h"
 
 #include "rs_cfg.h"
@@ -7,7 +7,7 @@
 #include "rs_log.h"
 #include "rs_metrics.h"
 #include "rs_op.h"
-#include "rs_rpc.h"
+#include "rs_rpc_pool.h"
 #include "rs_time.h"
 
 #include <pthread.h>
@@ -16,18 +16,9 @@
 #include <time.h>
 
 #define CONNECT_WAIT_MS 1000
-/* rs_mq's default AMQP heartbeat (RIDESHARE_AMQP_HEARTBEAT_S). */
-#define DEFAULT_HEARTBEAT_S 10
 
-static char *amqp_url;
-static char *target_queue;
+static rs_rpc_pool *pool;
 static int timeout_ms = 5000;
-/* Clients idle this long are replaced before use (0: never): 70 % of the
- * heartbeat interval, safely before the broker gives up on them. */
-static int64_t idle_recycle_ms = DEFAULT_HEARTBEAT_S * 700;
-
-static pthread_key_t rpc_key;
-static pthread_once_t rpc_key_once = PTHREAD_ONCE_INIT;
 
 static rs_metric m_calls = RS_METRIC("rideshare_gw_rpc_calls_total",
     "Database RPC calls made by this gateway.", "counter", NULL);
@@ -41,42 +32,21 @@ static rs_metric m_proto = RS_METRIC("rideshare_gw_rpc_failures_total",
     "Database RPC calls that failed in transport, by reason.", "counter",
     "reason=\"bad_reply\"");
 
-/* A thread's client and when it was last used. */
-struct tl_rpc {
-	rs_rpc *rpc;
-	int64_t last_ms;
-};
-
-static void
-rpc_key_destroy(void *p)
-{
-	struct tl_rpc *t = p;
-
-	rs_rpc_destroy(t->rpc);
-	free(t);
-}
-
-static void
-rpc_key_init(void)
-{
-	(void) pthread_key_create(&rpc_key, rpc_key_destroy);
-}
-
 void
 rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 {
 	static int registered;
 
-	free(amqp_url);
-	free(target_queue);
-	amqp_url = strdup(url);
-	target_queue = strdup(queue);
-	if (amqp_url == NULL || target_queue == NULL) {
+	rs_rpc_pool_destroy(pool);
+	if (rs_rpc_pool_create(url, queue,
+	        (int) rs_cfg_long("RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1,
+	            1024),
+	        CONNECT_WAIT_MS, &pool)
+	    != RS_OK) {
 		rs_error(NULL, "event=oom where=rs_gw_rpc_init");
 		abort();
 	}
 	timeout_ms = tmo_ms;
-	pthread_once(&rpc_key_once, rpc_key_init);
 	if (!registered) {
 		registered = 1;
 		rs_metric_register(&m_calls);
@@ -89,76 +59,17 @@ rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 void
 rs_gw_rpc_init_from_env(void)
 {
-	long hb = rs_cfg_long(
-	    "RIDESHARE_AMQP_HEARTBEAT_S", DEFAULT_HEARTBEAT_S, 0, 600);
-
 	rs_gw_rpc_init(rs_cfg_str("RIDESHARE_AMQP_URL",
 	                   "amqp://guest:guest@127.0.0.1:8101"),
 	    "orchestrator",
 	    (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000));
-	idle_recycle_ms = (int64_t) hb * 700;
-}
-
-/* The calling thread's client, created on first use. An idle client
- * sends no AMQP heartbeats (librabbitmq only does I/O inside calls), so
- * the broker drops it after its heartbeat timeout; rather than find that
- * out by a failed publish, a client idle for idle_recycle_ms is replaced
- * before use. */
-static int
-thread_rpc(const char *rid, rs_rpc **out)
-{
-	struct tl_rpc *t;
-	int64_t now = rs_time_now_ms();
-	int rc;
-
-	pthread_once(&rpc_key_once, rpc_key_init);
-	t = pthread_getspecific(rpc_key);
-	if (t == NULL) {
-		t = calloc(1, sizeof(*t));
-		if (t == NULL)
-			return RS_ENOMEM;
-		if (pthread_setspecific(rpc_key, t) != 0) {
-			free(t);
-			return RS_ENOMEM;
-		}
-	}
-	if (t->rpc != NULL && idle_recycle_ms > 0
-	    && now - t->last_ms >= idle_recycle_ms) {
-		rs_debug(rid, "event=rpc_recycle idle_ms=%lld",
-		    (long long) (now - t->last_ms));
-		rs_rpc_destroy(t->rpc);
-		t->rpc = NULL;
-	}
-	if (t->rpc == NULL) {
-		if (amqp_url == NULL)
-			return RS_ESTATE;
-		rc = rs_rpc_create(amqp_url, target_queue,
-		    timeout_ms < CONNECT_WAIT_MS ? timeout_ms
-		                                 : CONNECT_WAIT_MS,
-		    &t->rpc);
-		if (rc != RS_OK) {
-			t->rpc = NULL;
-			rs_warn(rid, "event=rpc_connect_failed err=%s",
-			    rs_strerror(rc));
-			return rc;
-		}
-	}
-	t->last_ms = now;
-	*out = t->rpc;
-	return RS_OK;
 }
 
 void
-rs_gw_rpc_thread_fini(void)
+rs_gw_rpc_fini(void)
 {
-	struct tl_rpc *t;
-
-	pthread_once(&rpc_key_once, rpc_key_init);
-	t = pthread_getspecific(rpc_key);
-	if (t != NULL) {
-		pthread_setspecific(rpc_key, NULL);
-		rpc_key_destroy(t);
-	}
+	rs_rpc_pool_destroy(pool);
+	pool = NULL;
 }
 
 int
@@ -166,7 +77,6 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
     Rideshare__DbResponse **resp)
 {
 	char id[RS_ID_LEN + 1];
-	rs_rpc *rpc;
 	int rc;
 
 	/* Never reuse the client's X-Request-Id: the master dedupes writes
@@ -174,14 +84,8 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 	rs_id_new(id);
 	req->request_id = id;
 	rs_metric_add(&m_calls, 1);
-	rc = thread_rpc(http_rid, &rpc);
-	if (rc == RS_OK) {
-		struct tl_rpc *t;
-		rc = rs_rpc_call(rpc, req, timeout_ms, resp);
-		t = pthread_getspecific(rpc_key);
-		if (t != NULL)
-			t->last_ms = rs_time_now_ms();
-	}
+	rc = pool != NULL ? rs_rpc_pool_call(pool, req, timeout_ms, resp)
+	                  : RS_ESTATE;
 	rs_debug(http_rid, "event=rpc_call op=%s request_id=%s rc=%s",
 	    rs_op_name(req->op_case), id, rs_strerror(rc));
 	if (rc == RS_ETIMEDOUT)

@@ -1,8 +1,7 @@
-/* The gateways' side of the database RPC: each HTTP worker thread has its
- * own rs_rpc (created lazily on first use, destroyed when the thread
- * exits), every call gets a fresh request_id, and transport failures
- * become HTTP errors: timeout -> 504, broker unreachable -> 503, an
- * undecodable reply -> 502. */
+/* The gateways' side of the database RPC: the HTTP threads share a bounded
+ * pool of rs_rpc clients (common/rs_rpc_pool.h, RIDESHARE_RPC_POOL), every
+ * call gets a fresh request_id, and transport failures become HTTP errors:
+ * timeout -> 504, broker unreachable -> 503, an undecodable reply -> 502. */
 #ifndef RS_GW_RPC_H
 #define RS_GW_RPC_H
 
@@ -14,8 +13,7 @@
 void rs_gw_rpc_init(const char *amqp_url, const char *queue, int timeout_ms);
 
 /* rs_gw_rpc_init with RIDESHARE_AMQP_URL, queue "orchestrator" and
- * RIDESHARE_RPC_TIMEOUT_MS; idle clients are replaced after 70 % of
- * RIDESHARE_AMQP_HEARTBEAT_S (exits 2 on a bad value). */
+ * RIDESHARE_RPC_TIMEOUT_MS (exits 2 on a bad value). */
 void rs_gw_rpc_init_from_env(void);
 
 /* Sends req (its request_id is overwritten with a fresh id; http_rid, if
@@ -45,8 +43,7 @@ int rs_gw_rpc_err_http(int err);
 void rs_gw_reply_db_error(
     rs_http_req *hreq, const Rideshare__DbResponse *resp);
 
-/* Destroys the calling thread's client, if any (threads that exit clean
- * up by themselves; this is for the main thread). */
-void rs_gw_rpc_thread_fini(void);
+/* Closes every client (at shutdown, once the HTTP server stopped). */
+void rs_gw_rpc_fini(void);
 
 #endif

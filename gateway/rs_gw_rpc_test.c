@@ -52,7 +52,7 @@ test_unreachable_broker_fails_fast(void **state)
 	assert_null(resp);
 	assert_int_equal(rs_gw_rpc_err_http(rc) / 100, 5);
 	assert_null(req.request_id); /* the fresh id does not leak out */
-	rs_gw_rpc_thread_fini();
+	rs_gw_rpc_fini();
 }
 
 int

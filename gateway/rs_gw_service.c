@@ -35,7 +35,7 @@ rs_gw_service_run(const char *default_name, int default_port,
 	sig = rs_gw_signals_wait();
 	rs_info(NULL, "event=stopping signal=%d", sig);
 	rs_http_stop(srv);
-	rs_gw_rpc_thread_fini();
+	rs_gw_rpc_fini();
 	if (hooks != NULL && hooks->stop != NULL)
 		hooks->stop();
 	return 0;

@@ -1,6 +1,7 @@
 #include "admin.h"
 #include "orch_metrics.h"
 #include "rs_buf.h"
+#include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_http.h"
 #include "rs_id.h"
@@ -8,7 +9,7 @@
 #include "rs_mq.h"
 #include "rs_op.h"
 #include "rs_pbjson.h"
-#include "rs_rpc.h"
+#include "rs_rpc_pool.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -25,8 +26,7 @@ struct rs_orch_admin {
 	rs_orch_supervisor *s;
 	rs_orch_router *r;
 	rs_http *http;
-	pthread_key_t rpc_key;
-	bool key_made;
+	rs_rpc_pool *rpc; /* clients shared by the HTTP threads */
 	pthread_mutex_t mq_lock; /* inspect connection: queue depths */
 	rs_mq *mq;
 };
@@ -85,30 +85,7 @@ rs_orch_admin_decode(const char *body, size_t len, bool is_protobuf,
 	return RS_OK;
 }
 
-/* ---- per-thread RPC client ---------------------------------------------*/
-
-static void
-rpc_free(void *p)
-{
-	rs_rpc_destroy(p);
-}
-
-static int
-thread_rpc(rs_orch_admin *a, rs_rpc **out)
-{
-	rs_rpc *rpc = pthread_getspecific(a->rpc_key);
-	int rv;
-
-	if (rpc == NULL) {
-		rv = rs_rpc_create(
-		    a->cfg->amqp_url, "orchestrator", 2000, &rpc);
-		if (rv != RS_OK)
-			return rv;
-		pthread_setspecific(a->rpc_key, rpc);
-	}
-	*out = rpc;
-	return RS_OK;
-}
+/* ---- RPC through the orchestrator queue --------------------------------*/
 
 static int
 transport_status(int rv)
@@ -125,16 +102,13 @@ call(rs_orch_admin *a, rs_http_req *hreq, Rideshare__DbRequest *req,
 {
 	char rid[RS_ID_LEN + 1];
 	char *caller_rid = req->request_id;
-	rs_rpc *rpc;
 	int rv;
 
 	if (req->request_id == NULL || !rs_id_valid(req->request_id)) {
 		rs_id_new(rid);
 		req->request_id = rid;
 	}
-	rv = thread_rpc(a, &rpc);
-	if (rv == RS_OK)
-		rv = rs_rpc_call(rpc, req, a->cfg->rpc_timeout_ms, resp);
+	rv = rs_rpc_pool_call(a->rpc, req, a->cfg->rpc_timeout_ms, resp);
 	if (rv != RS_OK) {
 		rs_warn(rs_http_rid(hreq),
 		    "event=admin_rpc_failed request_id=%s "
@@ -597,11 +571,15 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 	a->s = s;
 	a->r = r;
 	pthread_mutex_init(&a->mq_lock, NULL);
-	if (pthread_key_create(&a->rpc_key, rpc_free) != 0) {
+	if (rs_rpc_pool_create(cfg->amqp_url, "orchestrator",
+	        (int) rs_cfg_long("RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1,
+	            1024),
+	        2000, &a->rpc)
+	    != RS_OK) {
+		pthread_mutex_destroy(&a->mq_lock);
 		free(a);
 		return RS_ENOMEM;
 	}
-	a->key_made = true;
 	{
 		const rs_http_route routes[] = {
 			{ "POST", "/api/v1/db/read", h_read, a, 0 },
@@ -665,8 +643,7 @@ rs_orch_admin_stop(rs_orch_admin *a)
 		rs_http_stop(a->http);
 	rs_mq_destroy(a->mq);
 	pthread_mutex_destroy(&a->mq_lock);
-	/* CivetWeb's threads are gone and ran the key destructors. */
-	if (a->key_made)
-		pthread_key_delete(a->rpc_key);
+	/* CivetWeb's threads are gone: no call is in flight. */
+	rs_rpc_pool_destroy(a->rpc);
 	free(a);
 }
