@@ -1,4 +1,4 @@
-/* libFuzzer harness: the HTTP request path of gateway/rs_http.c (CivetWeb
+/* libFuzzer harness: the HTTP request path of http/rs_http.c (CivetWeb
  * 1.15 underneath) through a real socket. A server with a token and a few
  * routes runs in this process (its threads are instrumented too); each
  * input is sent as the raw bytes of one connection, the write side is then

@@ -11,7 +11,7 @@ shift || true
 BUILD=${RIDESHARE_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 CC_FUZZ=${CC_FUZZ:-$(command -v clang-14 || command -v clang)}
 HARNESSES=("$@")
-((${#HARNESSES[@]})) || HARNESSES=(pbjson gw_body http)
+((${#HARNESSES[@]})) || HARNESSES=(pbjson gw_body http wire)
 
 CC=$CC_FUZZ cmake -S "$ROOT" -B "$BUILD" -DRIDESHARE_FUZZ=ON -DRIDESHARE_SANITIZE=ON \
 	-DRIDESHARE_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -71,3 +71,21 @@ rs_op_request_problem(const Rideshare__DbRequest *req)
 		return "no_op";
 	return NULL;
 }
+
+const char *
+rs_op_sync_event_problem(const Rideshare__SyncEvent *ev)
+{
+	const char *why;
+
+	if (ev == NULL)
+		return "undecodable";
+	if (ev->request == NULL || ev->result == NULL)
+		return "incomplete";
+	if (ev->seq == 0)
+		return "no_seq";
+	if ((why = rs_op_request_problem(ev->request)) != NULL)
+		return why;
+	if (!rs_op_is_write(ev->request->op_case))
+		return "not_a_write";
+	return NULL;
+}

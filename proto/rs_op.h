@@ -18,6 +18,11 @@ const char *rs_op_name(Rideshare__DbRequest__OpCase op);
  * "no_op"; NULL when it can. The one check of the orchestrator, the
  * master and the slaves before they dead-letter a message. */
 const char *rs_op_request_problem(const Rideshare__DbRequest *req);
+/* Why a decoded SyncEvent (NULL: it did not decode) cannot be applied:
+ * "undecodable", "incomplete" (no request or result), "no_seq", any
+ * rs_op_request_problem of its request, or "not_a_write"; NULL when its
+ * shape is fine (the slave then checks its seq and epoch). */
+const char *rs_op_sync_event_problem(const Rideshare__SyncEvent *ev);
 /* Name of a status, e.g. "NOT_FOUND". */
 const char *rs_status_name(Rideshare__Status st);
 

@@ -28,11 +28,38 @@ test_request_problems_are_named(void **state)
 	assert_true(rs_op_is_write(RIDESHARE__DB_REQUEST__OP_ADD_USER));
 }
 
+static void
+test_sync_event_problems_are_named(void **state)
+{
+	Rideshare__SyncEvent ev = RIDESHARE__SYNC_EVENT__INIT;
+	Rideshare__DbRequest r = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__DbResponse ok = RIDESHARE__DB_RESPONSE__INIT;
+	Rideshare__AddUser au = RIDESHARE__ADD_USER__INIT;
+	Rideshare__CountRides c = RIDESHARE__COUNT_RIDES__INIT;
+
+	(void) state;
+	assert_string_equal(rs_op_sync_event_problem(NULL), "undecodable");
+	assert_string_equal(rs_op_sync_event_problem(&ev), "incomplete");
+	ev.request = &r;
+	ev.result = &ok;
+	assert_string_equal(rs_op_sync_event_problem(&ev), "no_seq");
+	ev.seq = 7;
+	assert_string_equal(rs_op_sync_event_problem(&ev), "no_request_id");
+	r.request_id = "rid-7";
+	r.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+	r.count_rides = &c;
+	assert_string_equal(rs_op_sync_event_problem(&ev), "not_a_write");
+	r.op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
+	r.add_user = &au;
+	assert_null(rs_op_sync_event_problem(&ev));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_problems_are_named),
+		cmocka_unit_test(test_sync_event_problems_are_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

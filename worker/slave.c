@@ -367,14 +367,13 @@ on_sync(slave *s, const rs_mq_msg *msg)
 {
 	Rideshare__SyncEvent *ev
 	    = rideshare__sync_event__unpack(NULL, msg->len, msg->body);
+	const char *why = rs_op_sync_event_problem(ev);
 
-	if (ev == NULL || ev->request == NULL || ev->result == NULL
-	    || ev->seq == 0 || ev->request->request_id[0] == '\0') {
-		rs_warn(NULL, "event=bad_message queue=%s len=%zu",
-		    s->w->sync_queue, msg->len);
+	if (why != NULL) {
 		if (ev != NULL)
 			rideshare__sync_event__free_unpacked(ev, NULL);
-		(void) rs_mq_reject(s->mq, msg->delivery_tag, false);
+		(void) reject_bad(
+		    s, msg->delivery_tag, s->w->sync_queue, why, NULL);
 		return;
 	}
 	s->events[s->nev].tag = msg->delivery_tag;
