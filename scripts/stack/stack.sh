@@ -554,6 +554,13 @@ cmd_status() {
 	if rs_component_pid orchestrator >/dev/null; then
 		workers=$(curl --noproxy '*' -s -m 2 "http://127.0.0.1:$RS_ADMIN_PORT/api/v1/worker/list" || true)
 		printf 'workers (pids from the orchestrator): %s\n' "${workers:-?}"
+		local auth
+		auth=$(curl --noproxy '*' -s -m 2 "http://127.0.0.1:$RS_ADMIN_PORT/metrics" |
+			awk '$1 == "rideshare_admin_auth_enabled" { print $2 }' || true)
+		case $auth in
+		1) printf 'admin API: state-changing calls need the bearer token (RIDESHARE_ADMIN_TOKEN)\n' ;;
+		0) printf 'admin API: OPEN, no token (loopback only; set RIDESHARE_ADMIN_TOKEN or _FILE at up to require one)\n' ;;
+		esac
 	fi
 	mapfile -t workers < <(rs_worker_pids)
 	((${#workers[@]})) && printf 'worker processes of this stack: %s\n' "${workers[*]}"
