@@ -1,5 +1,5 @@
 /* bench_load: loads the benchmark data set through the real write path
- * (queue "orchestrator" -> master -> slaves), with N threads each owning an
+ * (queue RS_Q_ORCHESTRATOR -> master -> slaves), with N threads each owning an
  * rs_rpc like a gateway thread: U users "<prefix><i>", then R upcoming
  * rides spread evenly over the (source, destination) pairs of the given
  * area ranges, ride i created by user i % U, timestamps 30 days ahead.
@@ -10,6 +10,7 @@
  * Prints one JSON object: counts, write rates, the ride id range. Exits 1
  * when any write failed. */
 #include "bench_util.h"
+#include "rs_contract.h"
 #include "rideshare.pb-c.h"
 #include "rs_err.h"
 #include "rs_id.h"
@@ -183,7 +184,7 @@ main(int argc, char **argv)
 	ts_base = (int64_t) time(NULL) + 30 * 86400;
 	cs = calloc((size_t) clients, sizeof(*cs));
 	for (int i = 0; i < clients; i++) {
-		rc = rs_rpc_create(url, "orchestrator", 10000, &cs[i].rpc);
+		rc = rs_rpc_create(url, RS_Q_ORCHESTRATOR, 10000, &cs[i].rpc);
 		if (rc != RS_OK) {
 			fprintf(stderr, "bench_load: connect: %s\n",
 			    rs_strerror(rc));

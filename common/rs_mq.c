@@ -9,6 +9,7 @@
  * the channel is reopened, so the object stays usable unless it had
  * consumers (they died with the channel: the object becomes dead). */
 #include "rs_mq.h"
+#include "rs_contract.h"
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -1048,10 +1049,10 @@ mq_declare_topology(rs_mq *mq)
 		const char *name;
 		unsigned flags;
 	} queues[] = {
-		{ "orchestrator", RS_MQ_DURABLE | RS_MQ_DLX },
-		{ "writeQ", RS_MQ_DURABLE | RS_MQ_SAC | RS_MQ_DLX },
-		{ "readQ", RS_MQ_DURABLE | RS_MQ_DLX },
-		{ "responseQ", RS_MQ_DURABLE | RS_MQ_DLX },
+		{ RS_Q_ORCHESTRATOR, RS_MQ_DURABLE | RS_MQ_DLX },
+		{ RS_Q_WRITE, RS_MQ_DURABLE | RS_MQ_SAC | RS_MQ_DLX },
+		{ RS_Q_READ, RS_MQ_DURABLE | RS_MQ_DLX },
+		{ RS_Q_RESPONSE, RS_MQ_DURABLE | RS_MQ_DLX },
 	};
 	int rc;
 
@@ -1064,7 +1065,7 @@ mq_declare_topology(rs_mq *mq)
 		    != RS_OK)
 			return rc;
 	}
-	if ((rc = declare_exchange(mq, "syncX", "fanout")) != RS_OK)
+	if ((rc = declare_exchange(mq, RS_X_SYNC, "fanout")) != RS_OK)
 		return rc;
 	return declare_exchange(mq, RS_MQ_COMMIT_EXCHANGE, "fanout");
 }

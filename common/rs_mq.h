@@ -12,6 +12,8 @@
 #ifndef RS_MQ_H
 #define RS_MQ_H
 
+#include "rs_contract.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,12 +34,12 @@ typedef struct rs_mq rs_mq;
  * hour: a slave cut off from the broker for longer re-snapshots anyway. */
 #define RS_MQ_QUEUE_EXPIRES_MS 3600000
 
-#define RS_MQ_DLX_EXCHANGE "rideshare.dlx"
-#define RS_MQ_DEAD_QUEUE "rideshare.dead"
+#define RS_MQ_DLX_EXCHANGE RS_X_DEAD
+#define RS_MQ_DEAD_QUEUE RS_Q_DEAD
 #define RS_MQ_DIRECT_REPLY "amq.rabbitmq.reply-to"
 /* The orchestrator's commit_seq announcements (docs/conventions.md): body
  * "<commit_seq>" in decimal; every slave binds a queue of its own. */
-#define RS_MQ_COMMIT_EXCHANGE "commitX"
+#define RS_MQ_COMMIT_EXCHANGE RS_X_COMMIT
 
 /* Message properties for publishing. NULL strings are left out. */
 typedef struct rs_mq_props {

@@ -1,5 +1,5 @@
 /* Request/response over RabbitMQ: publish a DbRequest to a queue (normally
- * "orchestrator") and wait for the DbResponse on direct reply-to, matched
+ * RS_Q_ORCHESTRATOR) and wait for the DbResponse on direct reply-to, matched
  * by correlation id = request_id. One rs_rpc per thread. A late reply to an
  * earlier, timed-out call is discarded. On a lost connection the call
  * reconnects and resends once: safe for writes because the master dedupes

@@ -16,6 +16,7 @@
 
 #include "rideshare.pb-c.h"
 #include "rs_cfg.h"
+#include "rs_contract.h"
 #include "rs_notice.h"
 #include "rs_op.h"
 
@@ -69,9 +70,9 @@ notice(const char *line)
 	switch (rs_notice_parse(line, &a)) {
 	case RS_NOTICE_STATUS:
 		rc = rs_notice_format_status(buf, sizeof(buf), a.id,
-		    a.role == RIDESHARE__ROLE__MASTER ? "master"
-		        : a.role == RIDESHARE__ROLE__SLAVE ? "slave"
-		                                           : "candidate",
+		    a.role == RIDESHARE__ROLE__MASTER ? RS_ROLE_MASTER
+		        : a.role == RIDESHARE__ROLE__SLAVE ? RS_ROLE_SLAVE
+		                                           : RS_ROLE_CANDIDATE,
 		    a.seq, a.epoch);
 		break;
 	case RS_NOTICE_READS:

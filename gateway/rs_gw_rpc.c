@@ -1,5 +1,6 @@
 /* The gateways' database RPC over a shared client pool. See rs_gw_rpc.h. */
 #include "rs_gw_rpc.h"
+#include "rs_contract.h"
 
 #include "rs_cfg.h"
 #include "rs_err.h"
@@ -61,7 +62,7 @@ rs_gw_rpc_init_from_env(void)
 {
 	rs_gw_rpc_init(rs_cfg_str("RIDESHARE_AMQP_URL",
 	                   "amqp://guest:guest@127.0.0.1:8101"),
-	    "orchestrator",
+	    RS_Q_ORCHESTRATOR,
 	    (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000));
 }
 

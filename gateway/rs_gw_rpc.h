@@ -12,7 +12,7 @@
  * the RPC metrics. Call once at start, before the HTTP server starts. */
 void rs_gw_rpc_init(const char *amqp_url, const char *queue, int timeout_ms);
 
-/* rs_gw_rpc_init with RIDESHARE_AMQP_URL, queue "orchestrator" and
+/* rs_gw_rpc_init with RIDESHARE_AMQP_URL, queue RS_Q_ORCHESTRATOR and
  * RIDESHARE_RPC_TIMEOUT_MS (exits 2 on a bad value). */
 void rs_gw_rpc_init_from_env(void);
 

@@ -1,4 +1,5 @@
 #include "admin.h"
+#include "rs_contract.h"
 #include "orch_metrics.h"
 #include "rs_buf.h"
 #include "rs_cfg.h"
@@ -225,7 +226,7 @@ crash(rs_http_req *hreq, rs_orch_admin *a, bool master)
 
 	if (rv == RS_ENOTFOUND) {
 		rs_http_reply_error(
-		    hreq, 409, "no %s to crash", master ? "master" : "slave");
+		    hreq, 409, "no %s to crash", master ? RS_ROLE_MASTER : RS_ROLE_SLAVE);
 		return;
 	}
 	if (rv != RS_OK) {
@@ -344,7 +345,7 @@ h_details(rs_http_req *hreq, void *arg)
 		        (json_int_t) t[i].reads.hold_timeouts));
 	}
 	rs_http_reply_json(hreq, 200,
-	    json_pack("{s:s, s:I, s:I, s:I, s:o}", "master", master, "epoch",
+	    json_pack("{s:s, s:I, s:I, s:I, s:o}", RS_ROLE_MASTER, master, "epoch",
 	        (json_int_t) rs_orch_workers_epoch(a->w), "commit_seq",
 	        (json_int_t) rs_orch_router_commit_seq(a->r), "head_seq",
 	        (json_int_t) head, "workers", arr));
@@ -384,7 +385,7 @@ h_readyz(rs_http_req *hreq, void *arg)
 		rs_http_reply_error(hreq, 503, "not ready: no slave serving");
 	else
 		rs_http_reply_json(hreq, 200,
-		    json_pack("{s:s, s:I, s:i}", "status", "ready", "master",
+		    json_pack("{s:s, s:I, s:i}", "status", "ready", RS_ROLE_MASTER,
 		        (json_int_t) t[m].pid, "slaves", slaves));
 }
 
@@ -400,8 +401,8 @@ help(rs_buf *out, const char *name, const char *type, const char *text)
 static void
 queue_lines(rs_orch_admin *a, rs_buf *out)
 {
-	static const char *const queues[] = { "orchestrator", "writeQ",
-		"readQ", "responseQ", RS_MQ_DEAD_QUEUE };
+	static const char *const queues[] = { RS_Q_ORCHESTRATOR, RS_Q_WRITE,
+		RS_Q_READ, RS_Q_RESPONSE, RS_Q_DEAD };
 	uint32_t msgs[5], cons[5];
 	bool ok[5] = { false };
 	char labels[96];
@@ -571,7 +572,7 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 	a->s = s;
 	a->r = r;
 	pthread_mutex_init(&a->mq_lock, NULL);
-	if (rs_rpc_pool_create(cfg->amqp_url, "orchestrator",
+	if (rs_rpc_pool_create(cfg->amqp_url, RS_Q_ORCHESTRATOR,
 	        (int) rs_cfg_long("RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1,
 	            1024),
 	        2000, &a->rpc)

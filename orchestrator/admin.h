@@ -1,6 +1,6 @@
 /* The orchestrator's admin HTTP API (../shared/API.md, "Orchestrator admin
  * API"), served by gateway/rs_http: db read/write/clear through the
- * "orchestrator" queue (so reads count toward autoscaling), crash API,
+ * RS_Q_ORCHESTRATOR queue (so reads count toward autoscaling), crash API,
  * worker list, /readyz and extra /metrics lines. Never exposed through
  * the edge. */
 #ifndef RS_ORCH_ADMIN_H

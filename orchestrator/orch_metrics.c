@@ -54,7 +54,7 @@ rs_metric rs_orch_m_retired_copies
         C, NULL);
 rs_metric rs_orch_m_sync_queues_deleted
     = RS_METRIC("rideshare_orch_sync_queues_deleted_total",
-        "sync.<id> queues of gone workers deleted.", C, NULL);
+        "Sync queues of gone workers deleted.", C, NULL);
 rs_metric rs_orch_m_recovery_blocked
     = RS_METRIC("rideshare_orch_recovery_blocked",
         "1 while a full-cluster recovery refuses writes (a copy holding "

@@ -101,7 +101,7 @@ delete_queues(rs_orch_retirer *r)
 	for (size_t i = 0; i < r->npending; i++) {
 		char q[RS_ORCH_ID_MAX + 8];
 
-		snprintf(q, sizeof(q), "sync.%s", r->pending[i]);
+		snprintf(q, sizeof(q), RS_Q_SYNC_PREFIX "%s", r->pending[i]);
 		rv = rs_mq_delete_queue(mq, q);
 		if (rv == RS_OK) {
 			rs_metric_add(&rs_orch_m_sync_queues_deleted, 1);

@@ -1,4 +1,5 @@
 #include "roster.h"
+#include "rs_contract.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +34,9 @@ const char *
 rs_orch_role_name(int role)
 {
 	switch (role) {
-	case RS_ORCH_ROLE_MASTER: return "master";
-	case RS_ORCH_ROLE_SLAVE: return "slave";
-	case RS_ORCH_ROLE_CANDIDATE: return "candidate";
+	case RS_ORCH_ROLE_MASTER: return RS_ROLE_MASTER;
+	case RS_ORCH_ROLE_SLAVE: return RS_ROLE_SLAVE;
+	case RS_ORCH_ROLE_CANDIDATE: return RS_ROLE_CANDIDATE;
 	default: return "none";
 	}
 }

@@ -58,7 +58,7 @@ bool rs_orch_worker_id_spawned(const char *id);
 /* True for a worker that is (or is becoming) part of the tier. */
 bool rs_orch_worker_alive(const rs_orch_worker *w);
 
-/* "master", "slave", "candidate" or "none" (any other value) for an
+/* RS_ROLE_MASTER, _SLAVE, _CANDIDATE or "none" (any other value) for an
  * RS_ORCH_ROLE_*: the spelling of the admin API and the log lines. */
 const char *rs_orch_role_name(int role);
 

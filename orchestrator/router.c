@@ -1,4 +1,5 @@
 #include "router.h"
+#include "rs_contract.h"
 #include "orch_metrics.h"
 #include "rideshare.pb-c.h"
 #include "rs_err.h"
@@ -15,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#define Q_ORCH            "orchestrator"
-#define Q_WRITE           "writeQ"
-#define Q_READ            "readQ"
-#define Q_RESPONSE        "responseQ"
+#define Q_ORCH            RS_Q_ORCHESTRATOR
+#define Q_WRITE           RS_Q_WRITE
+#define Q_READ            RS_Q_READ
+#define Q_RESPONSE        RS_Q_RESPONSE
 #define PREFETCH          512
 #define RECONNECT_WAIT_MS 60000
 /* Deliveries handled per pass of the loop before commit_seq is announced

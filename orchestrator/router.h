@@ -1,6 +1,6 @@
 /* The orchestrator's routing loop (docs/orchestrator.md, "Routing"): one
- * thread, one AMQP channel, consuming both "orchestrator" (DbRequest from
- * callers) and "responseQ" (write replies from the master).
+ * thread, one AMQP channel, consuming both RS_Q_ORCHESTRATOR (DbRequest from
+ * callers) and RS_Q_RESPONSE (write replies from the master).
  *
  *   write -> writeQ (persistent), DbRequest.reply_to = caller's reply_to
  *   read  -> readQ, min_seq = commit_seq, caller's reply_to/correlation_id

@@ -1,4 +1,5 @@
 #include "supervisor.h"
+#include "rs_contract.h"
 #include "orch_metrics.h"
 #include "retire.h"
 #include "rs_err.h"
@@ -374,7 +375,7 @@ rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master, int64_t *pid)
 		rs_orch_workers_mark_killed(s->w, t[k].id);
 		rs_metric_add(&rs_orch_m_crashes, 1);
 		rs_warn(NULL, "event=crash id=%s pid=%" PRId64 " role=%s",
-		    t[k].id, t[k].pid, master ? "master" : "slave");
+		    t[k].id, t[k].pid, master ? RS_ROLE_MASTER : RS_ROLE_SLAVE);
 		*pid = t[k].pid;
 		rv = RS_OK;
 	}

@@ -257,16 +257,6 @@ read_worker(rs_orch_workers *w, const char *name, struct seen *s)
 	return RS_OK;
 }
 
-static const char *
-role_name(int role)
-{
-	switch (role) {
-	case RS_ORCH_ROLE_MASTER: return "MASTER";
-	case RS_ORCH_ROLE_SLAVE: return "SLAVE";
-	case RS_ORCH_ROLE_CANDIDATE: return "CANDIDATE";
-	default: return "NONE";
-	}
-}
 
 static void
 merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
@@ -303,7 +293,7 @@ merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
 		if (e->role != s[k].role)
 			rs_info(NULL,
 			    "event=worker_role id=%s pid=%" PRId64 " role=%s",
-			    e->id, e->pid, role_name(s[k].role));
+			    e->id, e->pid, rs_orch_role_name(s[k].role));
 		e->role = s[k].role;
 		snprintf(e->nng_url, sizeof(e->nng_url), "%s", s[k].url);
 		if (s[k].applied > e->applied_seq)
@@ -317,7 +307,7 @@ merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
 			rs_info(NULL,
 			    "event=worker_ready id=%s pid=%" PRId64
 			    " role=%s startup_ms=%" PRId64,
-			    e->id, e->pid, role_name(e->role),
+			    e->id, e->pid, rs_orch_role_name(e->role),
 			    e->spawned_ms ? now - e->spawned_ms : 0);
 		}
 	}

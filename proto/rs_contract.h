@@ -1,9 +1,35 @@
 /* What two processes must agree on beyond the protobuf messages: the
- * ZooKeeper layout (docs/conventions.md "ZooKeeper layout"). One place for
- * each name; every binary includes this header. */
+ * RabbitMQ topology, the ZooKeeper layout and the role names
+ * (docs/conventions.md). One place for each name; every binary includes
+ * this header. */
 #ifndef RS_CONTRACT_H
 #define RS_CONTRACT_H
 
+/* ---- RabbitMQ (declared by rs_mq_declare_topology) ---- */
+/* Callers -> orchestrator: DbRequests (reply on direct reply-to). */
+#define RS_Q_ORCHESTRATOR "orchestrator"
+/* Orchestrator -> master: writes (single active consumer). */
+#define RS_Q_WRITE "writeQ"
+/* Orchestrator -> slaves: reads stamped with min_seq. */
+#define RS_Q_READ "readQ"
+/* Master -> orchestrator: write replies. */
+#define RS_Q_RESPONSE "responseQ"
+/* Master -> every slave's sync queue: committed writes (fanout). */
+#define RS_X_SYNC "syncX"
+/* A slave's own durable copy of the sync stream: "sync." + worker id. */
+#define RS_Q_SYNC_PREFIX "sync."
+/* Orchestrator -> slaves: commit_seq announcements (fanout). */
+#define RS_X_COMMIT "commitX"
+/* Dead letters: exchange and the queue bound to it. */
+#define RS_X_DEAD "rideshare.dlx"
+#define RS_Q_DEAD "rideshare.dead"
+
+/* ---- roles: the spelling of notices, logs and the admin API ---- */
+#define RS_ROLE_MASTER "master"
+#define RS_ROLE_SLAVE "slave"
+#define RS_ROLE_CANDIDATE "candidate"
+
+/* ---- ZooKeeper ---- */
 /* Ephemeral, one per registered worker; data = packed WorkerInfo. */
 #define RS_ZK_WORKERS "/rideshare/workers"
 /* Ephemeral, the master's worker id; created atomically by the winner. */

@@ -1,4 +1,5 @@
 #include "rs_notice.h"
+#include "rs_contract.h"
 
 #include "rideshare.pb-c.h"
 #include "rs_err.h"
@@ -46,11 +47,11 @@ rs_notice_format_head(char *buf, size_t len, uint64_t epoch, uint64_t seq)
 static int
 role_of(const char *r)
 {
-	if (strcasecmp(r, "master") == 0 || strcmp(r, "1") == 0)
+	if (strcasecmp(r, RS_ROLE_MASTER) == 0 || strcmp(r, "1") == 0)
 		return RIDESHARE__ROLE__MASTER;
-	if (strcasecmp(r, "slave") == 0 || strcmp(r, "2") == 0)
+	if (strcasecmp(r, RS_ROLE_SLAVE) == 0 || strcmp(r, "2") == 0)
 		return RIDESHARE__ROLE__SLAVE;
-	if (strcasecmp(r, "candidate") == 0 || strcmp(r, "0") == 0)
+	if (strcasecmp(r, RS_ROLE_CANDIDATE) == 0 || strcmp(r, "0") == 0)
 		return RIDESHARE__ROLE__CANDIDATE;
 	return -1;
 }

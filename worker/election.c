@@ -426,7 +426,7 @@ rs_worker_zk_rejoin(rs_worker *w)
 		atomic_store(&rs_worker_zk_down_since, 0);
 		atomic_store(&rs_worker_master_flag, 0);
 		atomic_store(&rs_worker_workers_flag, 0);
-		rs_worker_notice_set(w->notice, "candidate",
+		rs_worker_notice_set(w->notice, RS_ROLE_CANDIDATE,
 		    w->meta.applied_seq, w->meta.epoch);
 		rc = rs_worker_zk_start(w);
 		if (rc == RS_OK)

@@ -74,13 +74,13 @@ connect_mq(master *m)
 	int rc;
 
 	disconnect(m);
-	if ((rc = rs_worker_mq_open(m->w, "master", false, &m->mq)) != RS_OK)
+	if ((rc = rs_worker_mq_open(m->w, RS_ROLE_MASTER, false, &m->mq)) != RS_OK)
 		return rc;
 	if ((rc = rs_worker_mq_open(m->w, "master-confirm", false, &m->cmq))
 	        != RS_OK
 	    || (rc = rs_mq_confirm_select(m->cmq)) != RS_OK
 	    || (rc = rs_mq_qos(m->mq, BATCH_MAX)) != RS_OK
-	    || (rc = rs_mq_consume(m->mq, "writeQ", false, NULL)) != RS_OK) {
+	    || (rc = rs_mq_consume(m->mq, RS_Q_WRITE, false, NULL)) != RS_OK) {
 		disconnect(m);
 		return rc;
 	}
@@ -228,7 +228,7 @@ publish_events(master *m, int from, int n)
 		rideshare__sync_event__pack(&ev, buf);
 		it->req->base.n_unknown_fields = unknown;
 		props.correlation_id = it->req->request_id;
-		rc = rs_mq_publish(m->cmq, "syncX", "", buf, len, &props);
+		rc = rs_mq_publish(m->cmq, RS_X_SYNC, "", buf, len, &props);
 		free(buf);
 	}
 	if (rc == RS_OK)
@@ -258,7 +258,7 @@ reply(master *m, item *it)
 	if (buf != NULL) {
 		rideshare__db_response__pack(r, buf);
 		rs_mq_props props = { .correlation_id = r->request_id };
-		rc = rs_mq_publish(m->mq, "", "responseQ", buf, len, &props);
+		rc = rs_mq_publish(m->mq, "", RS_Q_RESPONSE, buf, len, &props);
 		free(buf);
 	} else {
 		rc = RS_ENOMEM;
@@ -344,7 +344,7 @@ process(master *m, int from, int n)
 		return rc == RS_ENOMEM ? rc : RS_ECONN;
 	rs_worker_notice_head(w->notice, w->epoch, w->meta.applied_seq);
 	rs_worker_notice_set(
-	    w->notice, "master", w->meta.applied_seq, w->epoch);
+	    w->notice, RS_ROLE_MASTER, w->meta.applied_seq, w->epoch);
 	for (int i = from; i < from + n; i++)
 		if ((rc = reply(m, &m->items[i])) != RS_OK)
 			return rc;
@@ -369,7 +369,7 @@ rs_worker_master_run(rs_worker *w)
 	m->w = w;
 	w->role = RIDESHARE__ROLE__MASTER;
 	rs_worker_notice_set(
-	    w->notice, "master", w->meta.applied_seq, w->epoch);
+	    w->notice, RS_ROLE_MASTER, w->meta.applied_seq, w->epoch);
 	if ((rc = connect_mq(m)) != RS_OK)
 		goto out;
 	if ((rc = rs_worker_zk_update(w)) != RS_OK)

@@ -1,4 +1,5 @@
 #include "notice.h"
+#include "rs_contract.h"
 
 #include "rs_err.h"
 #include "rs_notice.h"
@@ -127,7 +128,7 @@ rs_worker_notice_create(const char *host, const char *worker_id, char *url,
 	if (n == NULL)
 		return RS_ENOMEM;
 	snprintf(n->id, sizeof(n->id), "%s", worker_id);
-	snprintf(n->role, sizeof(n->role), "candidate");
+	snprintf(n->role, sizeof(n->role), RS_ROLE_CANDIDATE);
 	pthread_mutex_init(&n->mu, NULL);
 	if ((rc = rs_nng_pub_open(host, &n->pub, url, urllen)) != RS_OK) {
 		pthread_mutex_destroy(&n->mu);

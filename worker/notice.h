@@ -20,7 +20,7 @@ int rs_worker_notice_create(const char *host, const char *worker_id, char *url,
 /* Stops the thread, closes the sockets, frees n. NULL ok. */
 void rs_worker_notice_destroy(rs_worker_notice *n);
 
-/* What the next status line says (any thread). role: "master", ... */
+/* What the next status line says (any thread). role: RS_ROLE_MASTER, ... */
 void rs_worker_notice_set(rs_worker_notice *n, const char *role,
     uint64_t applied_seq, uint64_t epoch);
 /* Slaves: their read counters (proto/rs_notice.h); from the first call

@@ -322,7 +322,7 @@ on_read(slave *s, const rs_mq_msg *msg)
 	if (why != NULL) {
 		if (req != NULL)
 			rideshare__db_request__free_unpacked(req, NULL);
-		return reject_bad(s, msg->delivery_tag, "readQ", why, NULL);
+		return reject_bad(s, msg->delivery_tag, RS_Q_READ, why, NULL);
 	}
 	/* The orchestrator stamped it with its commit_seq of the moment;
 	 * that stamp only counts as a commit_seq heard of once this replica
@@ -338,7 +338,7 @@ on_read(slave *s, const rs_mq_msg *msg)
 	if (ceiling < s->w->meta.applied_seq)
 		ceiling = s->w->meta.applied_seq;
 	if (req->min_seq > ceiling && req->min_seq - ceiling > MIN_SEQ_SLACK) {
-		int rc = reject_bad(s, msg->delivery_tag, "readQ",
+		int rc = reject_bad(s, msg->delivery_tag, RS_Q_READ,
 		    "min_seq_out_of_range", req->request_id);
 		rideshare__db_request__free_unpacked(req, NULL);
 		return rc;
@@ -589,7 +589,7 @@ reconnect(slave *s)
 	rs_mq_destroy(s->mq);
 	s->mq = NULL;
 	s->commit_tag[0] = '\0';
-	if ((rc = rs_worker_mq_open(s->w, "slave", true, &s->mq)) != RS_OK)
+	if ((rc = rs_worker_mq_open(s->w, RS_ROLE_SLAVE, true, &s->mq)) != RS_OK)
 		return rc;
 	if ((rc = rs_mq_qos(s->mq, SYNC_PREFETCH)) != RS_OK
 	    || (rc = rs_mq_consume(
@@ -599,7 +599,7 @@ reconnect(slave *s)
 	if (s->reading
 	    && ((rc = consume_commits(s)) != RS_OK
 	        || (rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
-	        || (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag))
+	        || (rc = rs_mq_consume(s->mq, RS_Q_READ, false, s->read_tag))
 	            != RS_OK))
 		return rc;
 	return RS_OK;
@@ -674,7 +674,7 @@ catch_up(slave *s)
 	Rideshare__WorkerInfo *mi;
 	int rc, got;
 
-	if ((rc = rs_worker_mq_open(w, "slave", true, &s->mq)) != RS_OK)
+	if ((rc = rs_worker_mq_open(w, RS_ROLE_SLAVE, true, &s->mq)) != RS_OK)
 		return rc;
 	if ((rc = rs_worker_zk_wait_master(w, &mi)) != RS_OK) {
 		if (rc == RS_WORKER_PROMOTED)
@@ -706,13 +706,13 @@ catch_up(slave *s)
 	}
 	if ((rc = consume_commits(s)) != RS_OK
 	    || (rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
-	    || (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag))
+	    || (rc = rs_mq_consume(s->mq, RS_Q_READ, false, s->read_tag))
 	        != RS_OK)
 		return rc;
 	s->reading = true;
 	w->role = RIDESHARE__ROLE__SLAVE;
 	rs_worker_notice_set(
-	    w->notice, "slave", w->meta.applied_seq, w->meta.epoch);
+	    w->notice, RS_ROLE_SLAVE, w->meta.applied_seq, w->meta.epoch);
 	if ((rc = rs_worker_zk_update(w)) != RS_OK)
 		return rc;
 	rs_info(NULL,

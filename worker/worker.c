@@ -1,4 +1,5 @@
 #include "worker.h"
+#include "rs_contract.h"
 
 #include "election.h"
 
@@ -26,9 +27,9 @@ const char *
 rs_worker_role_name(Rideshare__Role role)
 {
 	switch (role) {
-	case RIDESHARE__ROLE__MASTER: return "master";
-	case RIDESHARE__ROLE__SLAVE: return "slave";
-	default: return "candidate";
+	case RIDESHARE__ROLE__MASTER: return RS_ROLE_MASTER;
+	case RIDESHARE__ROLE__SLAVE: return RS_ROLE_SLAVE;
+	default: return RS_ROLE_CANDIDATE;
 	}
 }
 
@@ -111,7 +112,8 @@ rs_worker_init(rs_worker *w)
 		snprintf(w->id, sizeof(w->id), "%s", id);
 	}
 	rs_db_worker_dbname(w->id, w->dbname, sizeof(w->dbname));
-	snprintf(w->sync_queue, sizeof(w->sync_queue), "sync.%s", w->id);
+	snprintf(w->sync_queue, sizeof(w->sync_queue), RS_Q_SYNC_PREFIX "%s",
+	    w->id);
 	w->amqp_url = rs_cfg_str(
 	    "RIDESHARE_AMQP_URL", "amqp://guest:guest@127.0.0.1:8101");
 	w->zk_hosts = rs_cfg_str("RIDESHARE_ZK_HOSTS", "127.0.0.1:8104");
@@ -146,7 +148,7 @@ rs_worker_init(rs_worker *w)
 	    != RS_OK)
 		return rc;
 	rs_worker_notice_set(
-	    w->notice, "candidate", w->meta.applied_seq, w->epoch);
+	    w->notice, RS_ROLE_CANDIDATE, w->meta.applied_seq, w->epoch);
 	if ((rc = rs_worker_zk_start(w)) != RS_OK)
 		return rc;
 	return rs_worker_zk_register(w);
@@ -171,7 +173,7 @@ rs_worker_mq_open(rs_worker *w, const char *what, bool sync_queue, rs_mq **out)
 				rc = rs_mq_declare_queue(mq, w->sync_queue,
 				    RS_MQ_DURABLE | RS_MQ_DLX | RS_MQ_EXPIRES);
 			if (rc == RS_OK && sync_queue)
-				rc = rs_mq_bind(mq, w->sync_queue, "syncX");
+				rc = rs_mq_bind(mq, w->sync_queue, RS_X_SYNC);
 			if (rc == RS_OK) {
 				*out = mq;
 				return RS_OK;

@@ -63,7 +63,7 @@ int rs_worker_init(rs_worker *w);
 /* Tears down the connections; never deletes the database or the sync
  * queue (they outlive the process). */
 void rs_worker_fini(rs_worker *w);
-/* Role name used in status notices: "master", "slave", "candidate". */
+/* Role name used in status notices: RS_ROLE_MASTER, _SLAVE, _CANDIDATE. */
 const char *rs_worker_role_name(Rideshare__Role role);
 /* Reconnects the database after a failure (prepared statements too). */
 int rs_worker_db_reconnect(rs_worker *w);

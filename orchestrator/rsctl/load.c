@@ -1,4 +1,5 @@
 #include "load.h"
+#include "rs_contract.h"
 #include "rideshare.pb-c.h"
 #include "rs_err.h"
 #include "rs_id.h"
@@ -159,7 +160,7 @@ rsctl_load_run(const rsctl_load_cfg *cfg, rsctl_load_result *res)
 		if (c->rlat == NULL || c->wlat == NULL)
 			rv = RS_ENOMEM;
 		else if ((c->rv = rs_rpc_create(
-		              cfg->amqp_url, "orchestrator", 5000, &c->rpc))
+		              cfg->amqp_url, RS_Q_ORCHESTRATOR, 5000, &c->rpc))
 		    != RS_OK)
 			rv = c->rv;
 	}

@@ -1,8 +1,9 @@
 /* rsctl: the orchestrator's command-line client. Database commands go as
- * protobuf DbRequests over AMQP (rs_rpc) to the "orchestrator" queue, and
+ * protobuf DbRequests over AMQP (rs_rpc) to the orchestrator's queue (RS_Q_ORCHESTRATOR), and
  * the DbResponse is printed as proto3 JSON. Exit codes: 0 status OK,
  * 1 any other status (business failure), 2 usage or connection error. */
 #include "load.h"
+#include "rs_contract.h"
 #include "ops.h"
 #include "rs_buf.h"
 #include "rs_cfg.h"
@@ -213,7 +214,7 @@ cmd_db(const char *cmd, int nargs, char **args, const char *amqp_url,
 		rs_id_new(rid);
 		req->request_id = rid;
 	}
-	rv = rs_rpc_create(amqp_url, "orchestrator", timeout_ms, &rpc);
+	rv = rs_rpc_create(amqp_url, RS_Q_ORCHESTRATOR, timeout_ms, &rpc);
 	if (rv == RS_OK)
 		rv = rs_rpc_call(rpc, req, timeout_ms, &resp);
 	req->request_id = own_rid;

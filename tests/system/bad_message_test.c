@@ -86,11 +86,11 @@ static void
 expect_dead_lettered(
     const char *queue, const char *what, const void *body, size_t len)
 {
-	uint32_t before = wh_queue_depth(h, "rideshare.dead");
+	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
 	int64_t t0 = rs_time_now_ms();
 
 	assert_int_equal(wh_publish_raw(h, queue, body, len), RS_OK);
-	while (wh_queue_depth(h, "rideshare.dead") < before + 1) {
+	while (wh_queue_depth(h, RS_Q_DEAD) < before + 1) {
 		if (rs_time_now_ms() - t0 > 10000)
 			fail_msg("%s message on %s was not dead-lettered",
 			    what, queue);
@@ -131,7 +131,7 @@ static void
 test_bad_messages_on_writeQ_are_dead_lettered(void **state)
 {
 	(void) state;
-	send_bad_messages("writeQ");
+	send_bad_messages(RS_Q_WRITE);
 	assert_serving();
 }
 
@@ -139,7 +139,7 @@ static void
 test_bad_messages_on_readQ_are_dead_lettered(void **state)
 {
 	(void) state;
-	send_bad_messages("readQ");
+	send_bad_messages(RS_Q_READ);
 	assert_serving();
 }
 
@@ -149,7 +149,7 @@ test_bad_messages_on_orchestrator_are_dead_lettered(void **state)
 	(void) state;
 	if (!wh_orchestrated(h))
 		skip(); /* nobody consumes `orchestrator` without one */
-	send_bad_messages("orchestrator");
+	send_bad_messages(RS_Q_ORCHESTRATOR);
 	assert_serving();
 }
 
@@ -164,7 +164,7 @@ test_read_stamped_beyond_any_commit_is_dead_lettered(void **state)
 	wh_req_count_rides(&r);
 	r.req.min_seq = UINT64_MAX;
 	len = rideshare__db_request__pack(&r.req, buf);
-	expect_dead_lettered("readQ", "min_seq=2^64-1", buf, len);
+	expect_dead_lettered(RS_Q_READ, "min_seq=2^64-1", buf, len);
 	assert_serving();
 }
 
@@ -260,7 +260,7 @@ test_forged_sync_events_are_dead_lettered(void **state)
 	(void) state;
 	assert_serving(); /* at least one write applied everywhere */
 	some_slave(slave, sizeof(slave));
-	snprintf(queue, sizeof(queue), "sync.%s", slave);
+	snprintf(queue, sizeof(queue), RS_Q_SYNC_PREFIX "%s", slave);
 	assert_int_equal(
 	    rs_zk_get(wh_zk(h), RS_ZK_EPOCH, false, &data, &len), RS_OK);
 	epoch = strtoull(data, NULL, 10);

@@ -9,6 +9,7 @@
  *  - docker kill of a slave container: a replacement is serving;
  *  - both leave no dead container behind. */
 #include "orch_sys.h"
+#include "rs_contract.h"
 #include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -174,7 +175,7 @@ main(void)
 	CHECK(wait_match(2, 60000, &took),
 	    "worker/list != containers' State.Pid");
 	printf("1 master + 1 slave in containers; worker/list == State.Pid\n");
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
 	    != RS_OK)
 		return 1;
 	CHECK(sys_add_user(rpc, "dk_before", NULL, 10000, NULL) == 0,

@@ -9,6 +9,7 @@
  * exactly once on every live worker, and all databases must be identical.
  * Prints the failover time per round and the median (target < 1.5 s). */
 #include "orch_sys.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -43,7 +44,7 @@ writer_main(void *arg)
 	rs_rpc *rpc = NULL;
 	char name[96], rid[RS_ID_LEN + 1];
 
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
 	    != RS_OK)
 		return NULL;
 	for (long i = 0; !atomic_load(&stop) && w->n < MAX_ACKED / WRITERS;

@@ -11,6 +11,7 @@
  * by 3 different slaves and that their databases end identical.
  * Run by tests/with-stack.sh with RIDESHARE_MIN_SLAVES=3. */
 #include "orch_sys.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -145,7 +146,7 @@ client(void *arg)
 	char name[96];
 	unsigned seed = (unsigned) k * 7919u + 17u;
 
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
 	    != RS_OK) {
 		atomic_fetch_add(&errors, 1);
 		return NULL;

@@ -27,6 +27,7 @@
  * with the same request id). Run by tests/with-stack.sh with
  * RIDESHARE_MIN_SLAVES=3. */
 #include "orch_sys.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -90,7 +91,7 @@ writer(void *arg)
 	rs_rpc *rpc = NULL;
 	char name[96];
 
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
 	    != RS_OK) {
 		atomic_fetch_add(&errors, 1);
 		atomic_fetch_sub(&writers_left, 1);
@@ -141,7 +142,7 @@ reader(void *arg)
 	char name[96];
 	unsigned seed = (unsigned) k * 7919u + 17u;
 
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
 	    != RS_OK) {
 		atomic_fetch_add(&errors, 1);
 		return NULL;

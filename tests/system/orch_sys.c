@@ -1,4 +1,5 @@
 #include "orch_sys.h"
+#include "rs_contract.h"
 
 #include "rs_cfg.h"
 #include "rs_buf.h"
@@ -141,9 +142,9 @@ sys_roles(int64_t *master, int64_t *slaves, int max)
 		if (role == NULL || st == NULL || strcmp(st, "running") != 0
 		    || !json_is_true(json_object_get(w, "registered")))
 			continue;
-		if (strcmp(role, "master") == 0)
+		if (strcmp(role, RS_ROLE_MASTER) == 0)
 			*master = pid;
-		else if (strcmp(role, "slave") == 0 && n < max)
+		else if (strcmp(role, RS_ROLE_SLAVE) == 0 && n < max)
 			slaves[n++] = pid;
 	}
 	json_decref(b);
@@ -273,7 +274,7 @@ sys_dbs(sys_db *out, int max)
 
 	if (rs_zk_connect(zk_hosts, 4000, 5000, NULL, NULL, &zk) != RS_OK)
 		return -1;
-	if (rs_zk_children(zk, "/rideshare/workers", false, &names, &count)
+	if (rs_zk_children(zk, RS_ZK_WORKERS, false, &names, &count)
 	    != RS_OK) {
 		rs_zk_close(zk);
 		return -1;
@@ -282,7 +283,7 @@ sys_dbs(sys_db *out, int max)
 		Rideshare__WorkerInfo *wi;
 
 		snprintf(
-		    path, sizeof(path), "/rideshare/workers/%s", names[i]);
+		    path, sizeof(path), RS_ZK_WORKERS "/%s", names[i]);
 		if (rs_zk_get(zk, path, false, &data, &len) != RS_OK)
 			continue;
 		wi = rideshare__worker_info__unpack(

@@ -1,6 +1,6 @@
 /* Helpers shared by the orchestrator's system tests (linearizability,
  * failover, slave chaos, crash API, scaling): the admin API over HTTP, RPC
- * through the "orchestrator" queue, and a look at every worker's own
+ * through the RS_Q_ORCHESTRATOR queue, and a look at every worker's own
  * database. Endpoints come from tests/with-stack.sh's environment. */
 #ifndef ORCH_SYS_H
 #define ORCH_SYS_H

@@ -3,6 +3,7 @@
  * -> back to 1; the tier never has 0 slaves. Crash/list calls are not
  * reads: polling worker/list all along must not count. */
 #include "orch_sys.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
 
@@ -34,7 +35,7 @@ main(void)
 		}
 		rs_time_sleep_ms(100);
 	}
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
 	    != RS_OK)
 		return 1;
 	t_first = rs_time_now_ms();

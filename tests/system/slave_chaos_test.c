@@ -8,6 +8,7 @@
  * that gets no reply in time is retried once, as the gateway does; one
  * that fails twice is an error visible to the client. */
 #include "orch_sys.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -65,7 +66,7 @@ reader(void *arg)
 	unsigned seed = (unsigned) (intptr_t) arg * 31u + 7u;
 	rs_rpc *rpc = NULL;
 
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
 	    != RS_OK) {
 		atomic_fetch_add(&failed, 1);
 		return NULL;
@@ -104,7 +105,7 @@ main(void)
 		fprintf(stderr, "FAIL: no master + 2 slaves to start with\n");
 		return 1;
 	}
-	if (rs_rpc_create(sys_amqp_url(), "orchestrator", 10000, &rpc)
+	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
 	    != RS_OK)
 		return 1;
 	for (int i = 0; i < USERS; i++) {

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "rideshare.pb-c.h"
+#include "rs_contract.h"
 #include "rs_cfg.h"
 #include "rs_db.h"
 #include "rs_err.h"
@@ -176,15 +177,15 @@ test_amqp_topology_declares_idempotently(void **state)
 	assert_int_equal(rs_mq_declare_topology(a), RS_OK);
 	assert_int_equal(rs_mq_declare_topology(b), RS_OK);
 	assert_int_equal(rs_mq_declare_topology(a), RS_OK);
-	assert_int_equal(rs_mq_queue_depth(b, "writeQ", &n, NULL), RS_OK);
+	assert_int_equal(rs_mq_queue_depth(b, RS_Q_WRITE, &n, NULL), RS_OK);
 	assert_int_equal(
-	    rs_mq_queue_depth(b, "orchestrator", &n, NULL), RS_OK);
-	assert_int_equal(rs_mq_queue_depth(b, "readQ", &n, NULL), RS_OK);
-	assert_int_equal(rs_mq_queue_depth(b, "responseQ", &n, NULL), RS_OK);
+	    rs_mq_queue_depth(b, RS_Q_ORCHESTRATOR, &n, NULL), RS_OK);
+	assert_int_equal(rs_mq_queue_depth(b, RS_Q_READ, &n, NULL), RS_OK);
+	assert_int_equal(rs_mq_queue_depth(b, RS_Q_RESPONSE, &n, NULL), RS_OK);
 	assert_int_equal(
 	    rs_mq_queue_depth(b, RS_MQ_DEAD_QUEUE, &n, NULL), RS_OK);
 	/* writeQ declared by hand with the same flags agrees. */
-	assert_int_equal(rs_mq_declare_queue(b, "writeQ",
+	assert_int_equal(rs_mq_declare_queue(b, RS_Q_WRITE,
 	                     RS_MQ_DURABLE | RS_MQ_SAC | RS_MQ_DLX),
 	    RS_OK);
 	rs_mq_destroy(a);

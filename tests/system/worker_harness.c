@@ -1,4 +1,5 @@
 #include "worker_harness.h"
+#include "rs_contract.h"
 
 #include "rs_cfg.h"
 #include "rs_db.h"
@@ -92,16 +93,16 @@ wh_open(const char *worker_bin, wh **out)
 		h->orch = false;
 	else
 		h->orch = admin_port_open()
-		    || rs_zk_exists(h->zk, "/rideshare/master", false)
+		    || rs_zk_exists(h->zk, RS_ZK_MASTER, false)
 		        == RS_OK;
 	if ((rc = rs_mq_consume(h->mq, RS_MQ_DIRECT_REPLY, true, NULL))
 	    != RS_OK)
 		goto fail;
 	if (!h->orch
-	    && (rc = rs_mq_consume(h->mq, "responseQ", true, NULL)) != RS_OK)
+	    && (rc = rs_mq_consume(h->mq, RS_Q_RESPONSE, true, NULL)) != RS_OK)
 		goto fail;
 	fprintf(stderr, "harness: mode=%s\n",
-	    h->orch ? "orchestrator" : "by-hand workers");
+	    h->orch ? "through the orchestrator" : "by-hand workers");
 	if (h->orch) {
 		char *m = wh_master_id(h, 30000);
 		if (m == NULL) {
@@ -264,7 +265,7 @@ wh_worker_info(wh *h, const char *id, Rideshare__WorkerInfo **out)
 	size_t len;
 	int rc;
 
-	snprintf(path, sizeof(path), "/rideshare/workers/%s", id);
+	snprintf(path, sizeof(path), RS_ZK_WORKERS "/%s", id);
 	if ((rc = rs_zk_get(h->zk, path, false, &data, &len)) != RS_OK)
 		return rc;
 	*out = rideshare__worker_info__unpack(NULL, len, (uint8_t *) data);
@@ -296,7 +297,7 @@ wh_master_id(wh *h, int timeout_ms)
 	do {
 		char *id;
 		size_t len;
-		if (rs_zk_get(h->zk, "/rideshare/master", false, &id, &len)
+		if (rs_zk_get(h->zk, RS_ZK_MASTER, false, &id, &len)
 		    == RS_OK) {
 			if (wh_wait_role(h, id, RIDESHARE__ROLE__MASTER, 0)
 			    == RS_OK)
@@ -320,7 +321,7 @@ wh_send_read_direct(wh *h, const Rideshare__DbRequest *req)
 	rs_mq_props props = { .correlation_id = req->request_id,
 		.reply_to = RS_MQ_DIRECT_REPLY };
 	rideshare__db_request__pack(req, buf);
-	rc = rs_mq_publish(h->mq, "", "readQ", buf, len, &props);
+	rc = rs_mq_publish(h->mq, "", RS_Q_READ, buf, len, &props);
 	free(buf);
 	return rc;
 }
@@ -341,7 +342,7 @@ wh_send(wh *h, const Rideshare__DbRequest *req)
 	if (h->orch) {
 		rideshare__db_request__pack(req, buf);
 		rc = rs_mq_publish(
-		    h->mq, "", "orchestrator", buf, len, &props);
+		    h->mq, "", RS_Q_ORCHESTRATOR, buf, len, &props);
 	} else {
 		Rideshare__DbRequest copy = *req;
 		if (!write)
@@ -353,7 +354,7 @@ wh_send(wh *h, const Rideshare__DbRequest *req)
 			return RS_ENOMEM;
 		rideshare__db_request__pack(&copy, buf);
 		rc = rs_mq_publish(
-		    h->mq, "", write ? "writeQ" : "readQ", buf, len, &props);
+		    h->mq, "", write ? RS_Q_WRITE : RS_Q_READ, buf, len, &props);
 	}
 	free(buf);
 	return rc;
