@@ -77,8 +77,9 @@ DST=101:140
 NUSERS=100
 NRIDES=10000
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
+RS_SAY_PREFIX=bench RS_SAY_FD=2
+# shellcheck source=scripts/lib/say.sh
+source "$ROOT/scripts/lib/say.sh"
 
 # Only this run's stack: port overrides of the caller would point elsewhere.
 for n in EDGE USERS RIDES ADMIN PG AMQP AMQP_DIST EPMD ZK; do
@@ -110,7 +111,7 @@ stack_down() {
 	if [[ ${RIDESHARE_BENCH_KEEP-} == 1 && -d $STACK/logs ]]; then
 		cp -r -- "$STACK/logs" "$RUN/stack-logs-$(date +%H%M%S)" 2>/dev/null || true
 	fi
-	stack down --purge >>"$RUN/stack.log" 2>&1 || say "warning: stack down failed (see $RUN/stack.log)"
+	stack down --purge >>"$RUN/stack.log" 2>&1 || rs_say "warning: stack down failed (see $RUN/stack.log)"
 	STACK_UP=0
 }
 
@@ -118,19 +119,19 @@ stack_down() {
 stack_up() {
 	local n=$1 deadline
 	if [[ -d $STACK ]]; then
-		say "clearing a stack left in $STACK"
+		rs_say "clearing a stack left in $STACK"
 		STACK_UP=1
 		stack_down
 	fi
-	say "stack up ($n slave(s)) on port base $BASE"
+	rs_say "stack up ($n slave(s)) on port base $BASE"
 	STACK_UP=1
 	RIDESHARE_MIN_SLAVES=$n RIDESHARE_MAX_SLAVES=$n stack up --detach >>"$RUN/stack.log" 2>&1 ||
-		{ tail -30 "$RUN/stack.log" >&2; die "stack did not start"; }
+		{ tail -30 "$RUN/stack.log" >&2; rs_die "stack did not start"; }
 	AMQP=$(<"$STACK/secrets/amqp_url")
 	export PGPASSFILE=$STACK/secrets/pgpass
 	deadline=$((SECONDS + 60))
 	until [[ $("$PY" "$BENCH/bench.py" slaves "$ADMIN") == "$n" ]]; do
-		((SECONDS < deadline)) || die "$n slave(s) not serving after 60 s"
+		((SECONDS < deadline)) || rs_die "$n slave(s) not serving after 60 s"
 		sleep 0.2
 	done
 }
@@ -147,8 +148,8 @@ cleanup() {
 	if ((rc == 0)) && [[ ${RIDESHARE_BENCH_KEEP-} != 1 ]]; then
 		rm -rf -- "$RUN"
 	else
-		((rc == 0)) || say "failed"
-		say "intermediate files kept in $RUN"
+		((rc == 0)) || rs_say "failed"
+		rs_say "intermediate files kept in $RUN"
 	fi
 	exit "$rc"
 }
@@ -159,17 +160,17 @@ trap 'exit 143' TERM
 # ------------------------------------------------------------------ build
 if [[ ${RIDESHARE_NO_BUILD-} != 1 ]]; then
 	[[ ${RIDESHARE_NO_DEPS-} == 1 ]] || "$ROOT/rideshare" deps >/dev/null
-	say "building into $BUILD"
+	rs_say "building into $BUILD"
 	[[ -f $BUILD/CMakeCache.txt ]] || cmake -S "$ROOT" -B "$BUILD" >"$RUN/build.log" 2>&1 ||
-		{ tail -30 "$RUN/build.log" >&2; die "cmake configure failed"; }
+		{ tail -30 "$RUN/build.log" >&2; rs_die "cmake configure failed"; }
 	cmake --build "$BUILD" -j"$(nproc)" --target rideshare-orchestrator rideshare-worker \
 		rideshare-users rideshare-rides civet_floor rpc_floor pg_floor bench_load \
-		>>"$RUN/build.log" 2>&1 || { tail -30 "$RUN/build.log" >&2; die "build failed"; }
+		>>"$RUN/build.log" 2>&1 || { tail -30 "$RUN/build.log" >&2; rs_die "build failed"; }
 fi
 for b in civet_floor rpc_floor pg_floor bench_load; do
-	[[ -x $BIN/$b ]] || die "$BIN/$b is missing (build the bench targets)"
+	[[ -x $BIN/$b ]] || rs_die "$BIN/$b is missing (build the bench targets)"
 done
-command -v wrk >/dev/null || die "wrk is not installed (./rideshare deps)"
+command -v wrk >/dev/null || rs_die "wrk is not installed (./rideshare deps)"
 # The client's own CPU (it shares the cores), when GNU time is there.
 TIMECMD=()
 [[ -x /usr/bin/time ]] && TIMECMD=(/usr/bin/time -f '%U %S' -o)
@@ -191,8 +192,8 @@ wrk_run() {
 	shift 5
 	"${TIMECMD[@]}" ${TIMECMD:+"$out.time"} \
 		wrk -t"$WRK_THREADS" -c"$c" -d"${d}s" --latency -s "$BENCH/wrk/$script" "$url" -- "$@" \
-		>"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
-	grep -q '^BENCH_JSON ' "$out" || { cat "$out" >&2; die "wrk printed no result"; }
+		>"$out" 2>&1 || { cat "$out" >&2; rs_die "wrk failed"; }
+	grep -q '^BENCH_JSON ' "$out" || { cat "$out" >&2; rs_die "wrk printed no result"; }
 }
 
 # scenario NAME LABEL CONNS SCRIPT [ARGS...]: a timed end-to-end run with
@@ -205,7 +206,7 @@ scenario() {
 	snap "$RUN/e2e_$name.after.json"
 	printf '{"name": %s, "label": %s, "conns": %d, "seconds": %d, "delay_ms": %s}\n' \
 		"$(json_str "$name")" "$(json_str "$label")" "$c" "$DUR" "${BENCH_DELAY_MS:-0}" >>"$SCEN"
-	say "$(printf '%-26s %s' "$label" "$("$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); print("%.0f req/s  p50 %.2f ms  p99 %.2f ms  non2xx %d" % (d["req_per_s"], d["p50_ms"], d["p99_ms"], d["non2xx"]))' "$("$PY" "$BENCH/bench.py" wrkjson "$RUN/e2e_$name.wrk")")")"
+	rs_say "$(printf '%-26s %s' "$label" "$("$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); print("%.0f req/s  p50 %.2f ms  p99 %.2f ms  non2xx %d" % (d["req_per_s"], d["p50_ms"], d["p99_ms"], d["non2xx"]))' "$("$PY" "$BENCH/bench.py" wrkjson "$RUN/e2e_$name.wrk")")")"
 }
 
 # expect CODE METHOD PATH [BODY]: one request through the edge, before a
@@ -214,7 +215,7 @@ expect() {
 	local want=$1 method=$2 path=$3 body=${4-} got
 	got=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' \
 		${body:+--data "$body"} "$EDGE$path")
-	[[ $got == "$want" ]] || die "$method $path answered $got, expected $want"
+	[[ $got == "$want" ]] || rs_die "$method $path answered $got, expected $want"
 }
 
 # half NAME LABEL SCRIPT ARGS...: paced run at half the max req/s of NAME.
@@ -230,14 +231,14 @@ half() {
 load_data() {
 	"$BIN/bench_load" --url "$AMQP" --clients 16 --users "$NUSERS" --rides "$NRIDES" \
 		--prefix bench_u --src "$SRC" --dst "$DST" >"$1" 2>"$1.err" ||
-		{ cat "$1.err" >&2; die "loading the data failed"; }
+		{ cat "$1.err" >&2; rs_die "loading the data failed"; }
 }
 
 # ------------------------------------------------------------------ floors
 # The CivetWeb floors run before any stack exists: ~100k loopback req/s on 2
 # cores stalls the ZooKeeper server for seconds (sessions expire), and the
 # parts are measured alone anyway.
-say "limits of the parts: CivetWeb"
+rs_say "limits of the parts: CivetWeb"
 FL_DUR=$DUR
 ((QUICK)) && FL_DUR=2
 for mode in rs_http raw; do
@@ -257,7 +258,7 @@ done
 
 # ------------------------------------------------------------------ stack 1
 stack_up 1
-say "limits of the parts: RabbitMQ, PostgreSQL"
+rs_say "limits of the parts: RabbitMQ, PostgreSQL"
 
 # rpc_floor NAME ARGS...: with the broker's CPU before/after.
 rpc_floor() {
@@ -273,11 +274,11 @@ rpc_floor relay_16 --clients 16 --seconds "$FL_DUR" --relay
 rpc_floor relay_16_batch --clients 16 --seconds "$FL_DUR" --relay --ack batch
 "$BIN/pg_floor" --conninfo "$PGCI" --clients 4 --seconds "$((FL_DUR > 5 ? 5 : FL_DUR))" >"$RUN/floor_pg.json"
 
-say "loading $NUSERS users and $NRIDES rides"
+rs_say "loading $NUSERS users and $NRIDES rides"
 load_data "$RUN/load.json"
 IDS=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%d:%d" % (d["first_ride_id"], d["last_ride_id"]))' "$RUN/load.json")
 
-say "end to end through the edge ($CONNS connections, ${DUR} s each)"
+rs_say "end to end through the edge ($CONNS connections, ${DUR} s each)"
 expect 200 GET "/api/v1/rides?source=1&destination=101"
 scenario rides_list "GET /rides?source&destination" "$CONNS" rides_list.lua "$SRC" "$DST"
 expect 200 GET "/api/v1/rides/${IDS%%:*}"
@@ -300,7 +301,7 @@ stack_down
 if ((SCALING)); then
 	for n in 2 4; do
 		stack_up "$n"
-		say "scaling: $n slaves, loading"
+		rs_say "scaling: $n slaves, loading"
 		load_data "$RUN/scale${n}_load.json"
 		IDS=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%d:%d" % (d["first_ride_id"], d["last_ride_id"]))' "$RUN/scale${n}_load.json")
 		wrk_run "$RUN/scale${n}_rides_list.wrk" "$CONNS" "$DUR" rides_list.lua "$EDGE/" "$SRC" "$DST"
@@ -357,5 +358,5 @@ OUT=$BENCH/results/$(date -u +%Y-%m-%dT%H%M%SZ).json
 echo
 "$PY" "$BENCH/bench.py" report "$RUN" "$OUT"
 echo
-say "load average: start $LOAD_START, end $LOAD_END; $((SECONDS - T0)) s in total"
-say "results: $OUT"
+rs_say "load average: start $LOAD_START, end $LOAD_END; $((SECONDS - T0)) s in total"
+rs_say "results: $OUT"

@@ -2,10 +2,8 @@
 # Helpers shared by every part of ./rideshare: messages, clocks, processes, ports.
 # Sourced by ./rideshare and tests/with-stack.sh; defines functions only.
 
-rs_say()  { printf 'rideshare: %s\n' "$*"; }
-rs_warn() { printf 'rideshare: warning: %s\n' "$*" >&2; }
-rs_err()  { printf 'rideshare: error: %s\n' "$*" >&2; }
-rs_die()  { rs_err "$@"; exit 1; }
+# shellcheck source=scripts/lib/say.sh
+source "${BASH_SOURCE[0]%/*}/../lib/say.sh"
 
 # Milliseconds since the epoch, without forking date(1).
 rs_now_ms() {

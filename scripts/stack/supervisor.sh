@@ -266,7 +266,7 @@ rs_supervise() {
 			fi
 		done
 		if ((!any)); then
-			# shellcheck disable=SC2034 # read by rs_up_on_exit (stack.sh)
+			# shellcheck disable=SC2034 # read by rs_up_on_exit (up.sh)
 			RS_TEARDOWN_ON_EXIT=0
 			rs_say "every component has stopped; leaving"
 			exit 0

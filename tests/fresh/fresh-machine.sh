@@ -30,7 +30,9 @@ label=org.rideshare.fresh-test
 name=rideshare-fresh-$$
 image=rideshare-fresh-test:$$
 
-say() { printf 'fresh: %s\n' "$*"; }
+RS_SAY_PREFIX=fresh
+# shellcheck source=scripts/lib/say.sh
+source "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../../scripts/lib/say.sh"
 skip() {
 	printf 'SKIPPED: %s\n' "$*"
 	exit 77
@@ -88,7 +90,7 @@ files=
 cleanup() {
 	[[ -z $files ]] || rm -f "$files"
 	[[ ${RIDESHARE_FRESH_KEEP-} == 1 ]] && {
-		say "kept container $name and image $image (RIDESHARE_FRESH_KEEP=1)"
+		rs_say "kept container $name and image $image (RIDESHARE_FRESH_KEEP=1)"
 		return
 	}
 	docker rm -f "$name" >/dev/null 2>&1 || true
@@ -101,7 +103,7 @@ t0=$SECONDS
 # Shared lock: build-images takes it exclusively while it replaces the rootfs.
 flock -s "$cache/.lock" tar --numeric-owner --xattrs -C "$minbase" -c . |
 	docker import --change 'ENV LANG=C.UTF-8' --change "LABEL $label=$$" - "$image" >/dev/null
-say "image $image from $minbase in $((SECONDS - t0)) s"
+rs_say "image $image from $minbase in $((SECONDS - t0)) s"
 
 mounts=()
 if [[ ${RIDESHARE_FRESH_DEB_CACHE:-1} != 0 ]]; then
@@ -185,12 +187,12 @@ nfiles=$(tr -cd '\0' <"$files" | wc -c)
 ((nfiles > 0)) || fail "no source files found in $root"
 tar -C "$root" --null -T "$files" --owner=0 --group=0 --numeric-owner \
 	--transform 's,^,src/,' -cf - | docker cp - "$name:/"
-say "copied $nfiles files of $root to $name:/src"
+rs_say "copied $nfiles files of $root to $name:/src"
 
 t1=$SECONDS
 rc=0
 docker start -a "$name" || rc=$?
-say "container run: $((SECONDS - t1)) s, total $((SECONDS - t0)) s"
+rs_say "container run: $((SECONDS - t1)) s, total $((SECONDS - t0)) s"
 ((rc == 124)) && fail "timed out after ${timeout_s} s (RIDESHARE_FRESH_TIMEOUT_S)"
 ((rc == 0)) || fail "exit status $rc inside the fresh container (output above)"
-say "PASS: deps, build and unit tests on a fresh Debian rootfs"
+rs_say "PASS: deps, build and unit tests on a fresh Debian rootfs"
