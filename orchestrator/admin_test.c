@@ -1,5 +1,4 @@
 #include "admin.h"
-#include "router.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,25 +148,6 @@ test_empty_op_is_rejected(void **state)
 	assert_non_null(rs_orch_admin_check_op(&req, true));
 }
 
-static void
-test_reply_from_older_epoch_is_dropped(void **state)
-{
-	uint64_t epoch = 3, commit = 10;
-
-	(void) state;
-	assert_false(rs_orch_accept_reply(2, 50, &epoch, &commit));
-	assert_int_equal(commit, 10);
-	assert_true(rs_orch_accept_reply(3, 11, &epoch, &commit));
-	assert_int_equal(commit, 11);
-	/* Out-of-order replies never move commit_seq back. */
-	assert_true(rs_orch_accept_reply(3, 9, &epoch, &commit));
-	assert_int_equal(commit, 11);
-	/* A newer epoch is learnt from the reply itself. */
-	assert_true(rs_orch_accept_reply(4, 12, &epoch, &commit));
-	assert_int_equal(epoch, 4);
-	assert_false(rs_orch_accept_reply(3, 13, &epoch, &commit));
-}
-
 int
 main(void)
 {
@@ -179,7 +159,6 @@ main(void)
 		cmocka_unit_test(test_decode_protobuf_request),
 		cmocka_unit_test(test_bad_bodies_are_rejected_with_reason),
 		cmocka_unit_test(test_empty_op_is_rejected),
-		cmocka_unit_test(test_reply_from_older_epoch_is_dropped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
