@@ -38,12 +38,18 @@ function(rs_unit_test name)
   set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT ${T_TIMEOUT})
 endfunction()
 
-# rs_system_test(NAME PORT_BASE base COMMAND cmd... [FIXTURE f] [TIMEOUT s]):
-# a test against real servers. Without FIXTURE it gets a throwaway stack of
-# its own on PORT_BASE (tests/with-stack.sh); with FIXTURE it shares the
-# stack that fixture set up. Label "system".
+# rs_system_test(NAME PORT_BASE base COMMAND cmd... [FIXTURE f] [TIMEOUT s]
+#                [LABELS l...] [ENV VAR=value...] [REQUIRES fixture...]
+#                [SKIP_RETURN_CODE n]):
+# a test against real servers, declared in one call. Without FIXTURE it gets
+# a throwaway stack of its own on PORT_BASE (tests/with-stack.sh; give every
+# test its own base below 32768, ports base+0..+24); with FIXTURE it shares
+# the stack that fixture set up. ENV reaches the test and the stack's
+# services; REQUIRES names fixtures it needs (e.g. docker_images). Labels
+# "system" plus LABELS.
 function(rs_system_test name)
-  cmake_parse_arguments(T "" "PORT_BASE;TIMEOUT;FIXTURE" "COMMAND;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "PORT_BASE;TIMEOUT;FIXTURE;SKIP_RETURN_CODE"
+    "COMMAND;LABELS;ENV;REQUIRES" ${ARGN})
   if(NOT RIDESHARE_TESTS OR NOT RIDESHARE_SYSTEM_TESTS)
     return()
   endif()
@@ -51,13 +57,47 @@ function(rs_system_test name)
     set(T_TIMEOUT 300)
   endif()
   set(ws ${PROJECT_SOURCE_DIR}/tests/with-stack.sh)
+  set(fixtures ${T_REQUIRES})
   if(T_FIXTURE)
     add_test(NAME ${name} COMMAND ${ws} ${T_PORT_BASE} env -- ${T_COMMAND})
-    set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED ${T_FIXTURE})
+    list(APPEND fixtures ${T_FIXTURE})
   else()
     add_test(NAME ${name} COMMAND ${ws} ${T_PORT_BASE} -- ${T_COMMAND})
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "system;${T_LABELS}" TIMEOUT ${T_TIMEOUT}
     RESOURCE_LOCK "stack-${T_PORT_BASE}"
-    ENVIRONMENT "RIDESHARE_BUILD_DIR=${CMAKE_BINARY_DIR};RIDESHARE_NO_BUILD=1;RIDESHARE_NO_DEPS=1")
+    ENVIRONMENT "RIDESHARE_BUILD_DIR=${CMAKE_BINARY_DIR};RIDESHARE_NO_BUILD=1;RIDESHARE_NO_DEPS=1;${T_ENV}")
+  if(fixtures)
+    set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED "${fixtures}")
+  endif()
+  if(T_SKIP_RETURN_CODE)
+    set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE ${T_SKIP_RETURN_CODE})
+  endif()
+endfunction()
+
+# rs_script_test(NAME COMMAND cmd... [LABELS l...] [TIMEOUT s] [ENV ...]
+#                [SKIP_RETURN_CODE n] [SERIAL] [SYSTEM]):
+# a test that brings its own servers or none (lint, fresh machine, fuzz,
+# docker). SYSTEM: only when RIDESHARE_SYSTEM_TESTS; SERIAL: never beside
+# another test (it uses every core).
+function(rs_script_test name)
+  cmake_parse_arguments(T "SERIAL;SYSTEM" "TIMEOUT;SKIP_RETURN_CODE"
+    "COMMAND;LABELS;ENV" ${ARGN})
+  if(NOT RIDESHARE_TESTS OR (T_SYSTEM AND NOT RIDESHARE_SYSTEM_TESTS))
+    return()
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_test(NAME ${name} COMMAND ${T_COMMAND})
+  set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
+  if(T_ENV)
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT "${T_ENV}")
+  endif()
+  if(T_SKIP_RETURN_CODE)
+    set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE ${T_SKIP_RETURN_CODE})
+  endif()
+  if(T_SERIAL)
+    set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
+  endif()
 endfunction()
