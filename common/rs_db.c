@@ -351,12 +351,118 @@ rs_db_drop_database(const char *maint_conninfo, const char *dbname)
 
 	if ((rc = maint_open(maint_conninfo, dbname, &db)) != RS_OK)
 		return rc;
-	/* FORCE (PostgreSQL 13+) ends sessions still connected to it, e.g.
-	 * a slave that was copying this worker's data. */
-	rc = ddl(
-	    db, "DROP DATABASE IF EXISTS ", dbname, " WITH (FORCE)", false);
+	/* Never WITH (FORCE): a session still connected (a live worker, a
+	 * slave copying it) makes PostgreSQL refuse with 55006, and the copy
+	 * stays (docs/replication.md "Retiring a copy"). */
+	rc = ddl(db, "DROP DATABASE IF EXISTS ", dbname, "", true);
+	if (rc == RS_EDB && strcmp(last_state, "55006") == 0) {
+		last_state[0] = '\0';
+		rc = RS_EAGAIN;
+	}
 	if (rc == RS_OK)
 		rs_info(NULL, "event=pg_database_dropped dbname=%s", dbname);
+	else if (rc != RS_EAGAIN)
+		rs_error(NULL,
+		    "event=pg_drop_database_failed dbname=%s sqlstate=%s",
+		    dbname, last_state[0] ? last_state : "-");
+	PQfinish(db);
+	return rc;
+}
+
+void
+rs_db_worker_dbname(const char *worker_id, char *out, size_t len)
+{
+	size_t n;
+
+	if (len == 0)
+		return;
+	n = (size_t) snprintf(out, len, "%s", RS_DB_WORKER_PREFIX);
+	if (n >= len)
+		n = len - 1;
+	for (const char *p = worker_id; *p != '\0' && n + 1 < len; p++) {
+		unsigned char c = (unsigned char) *p;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char) (c - 'A' + 'a');
+		out[n++] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		    ? (char) c
+		    : '_';
+	}
+	out[n] = '\0';
+}
+
+int
+rs_db_list_worker_databases(
+    const char *maint_conninfo, char ***names, int *count)
+{
+	PGconn *db;
+	PGresult *res;
+	int rc, n;
+	char **v;
+
+	if ((rc = rs_db_connect(maint_conninfo, &db)) != RS_OK)
+		return rc;
+	rc = rs_db_query(db,
+	    "SELECT datname FROM pg_database WHERE NOT datistemplate"
+	    " AND starts_with(datname, '" RS_DB_WORKER_PREFIX "')"
+	    " ORDER BY datname",
+	    0, NULL, &res);
+	PQfinish(db);
+	if (rc != RS_OK)
+		return rc;
+	n = PQntuples(res);
+	v = calloc((size_t) n + 1, sizeof(*v));
+	for (int i = 0; v != NULL && i < n; i++) {
+		if ((v[i] = strdup(PQgetvalue(res, i, 0))) == NULL) {
+			rs_db_free_names(v, i);
+			v = NULL;
+		}
+	}
+	PQclear(res);
+	if (v == NULL)
+		return RS_ENOMEM;
+	*names = v;
+	*count = n;
+	return RS_OK;
+}
+
+void
+rs_db_free_names(char **names, int count)
+{
+	if (names == NULL)
+		return;
+	for (int i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+int
+rs_db_copy_position(const char *maint_conninfo, const char *dbname,
+    uint64_t *epoch, uint64_t *seq)
+{
+	char *ci = NULL;
+	PGconn *db = NULL;
+	PGresult *res = NULL;
+	int rc;
+
+	if (!valid_dbname(dbname))
+		return RS_EINVAL;
+	if ((rc = rs_db_conninfo_with_db(maint_conninfo, dbname, &ci))
+	    != RS_OK)
+		return rc;
+	rc = rs_db_connect(ci, &db);
+	free(ci);
+	if (rc != RS_OK)
+		return rc;
+	rc = rs_db_query(db,
+	    "SELECT epoch, applied_seq FROM meta WHERE id = 1", 0, NULL, &res);
+	if (rc == RS_OK && PQntuples(res) == 1) {
+		*epoch = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		*seq = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+	} else if (rc == RS_OK || rc == RS_EDB) {
+		rc = RS_ENOTFOUND;
+	}
+	PQclear(res);
 	PQfinish(db);
 	return rc;
 }

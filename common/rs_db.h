@@ -5,6 +5,8 @@
 #define RS_DB_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* Connects; RS_ECONN with a log line on failure. */
 int rs_db_connect(const char *conninfo, PGconn **out);
@@ -27,8 +29,30 @@ const char *rs_db_last_sqlstate(void);
 int rs_db_conninfo_with_db(const char *conninfo, const char *dbname, char **out);
 /* CREATE DATABASE / DROP DATABASE through the maintenance conninfo;
  * create is a no-op when it exists, drop when it does not. dbname must
- * match [a-z0-9_]+. */
+ * match [a-z0-9_]+. Drop never forces: RS_EAGAIN (nothing dropped) while
+ * any session is connected to it, so a live worker's copy is never lost. */
 int rs_db_create_database(const char *maint_conninfo, const char *dbname);
 int rs_db_drop_database(const char *maint_conninfo, const char *dbname);
+
+/* The one rule naming a worker's database (docs/conventions.md):
+ * "rideshare_" + worker id lower-cased, every character outside [a-z0-9]
+ * as '_'. Writes at most len bytes (NUL included). */
+#define RS_DB_WORKER_PREFIX "rideshare_"
+void rs_db_worker_dbname(const char *worker_id, char *out, size_t len);
+
+/* Lists the databases whose name starts with RS_DB_WORKER_PREFIX: a
+ * malloc'd array of malloc'd names in *names (free with
+ * rs_db_free_names), their count in *count. RS_ECONN / RS_EDB. */
+int rs_db_list_worker_databases(
+    const char *maint_conninfo, char ***names, int *count);
+void rs_db_free_names(char **names, int count);
+
+/* The position of one worker database: (epoch, applied_seq) of its meta
+ * row (worker/schema.c), through the maintenance conninfo with dbname
+ * swapped in. RS_ENOTFOUND when it holds no RideShare data yet;
+ * RS_ECONN when unreachable. Compare positions with rs_copy_cmp
+ * (proto/rs_contract.h). */
+int rs_db_copy_position(const char *maint_conninfo, const char *dbname,
+    uint64_t *epoch, uint64_t *seq);
 
 #endif

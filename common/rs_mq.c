@@ -670,10 +670,15 @@ declare_exchange(rs_mq *mq, const char *exchange, const char *type)
 static int
 declare_queue(rs_mq *mq, const char *queue, unsigned flags)
 {
-	amqp_table_entry_t args[2];
+	amqp_table_entry_t args[3];
 	amqp_table_t t;
 	int n = 0;
 
+	if (flags & RS_MQ_EXPIRES) {
+		args[n].key = amqp_cstring_bytes("x-expires");
+		args[n].value.kind = AMQP_FIELD_KIND_I32;
+		args[n++].value.value.i32 = RS_MQ_QUEUE_EXPIRES_MS;
+	}
 	if (flags & RS_MQ_SAC)
 		args[n++] = bool_entry("x-single-active-consumer", 1);
 	if (flags & RS_MQ_DLX)

@@ -20,6 +20,13 @@ typedef struct rs_mq rs_mq;
 #define RS_MQ_AUTODELETE 0x04  /* deleted when the last consumer goes */
 #define RS_MQ_SAC 0x08         /* x-single-active-consumer */
 #define RS_MQ_DLX 0x10         /* rejected messages go to exchange rideshare.dlx */
+#define RS_MQ_EXPIRES 0x20     /* x-expires RS_MQ_QUEUE_EXPIRES_MS: dropped when unused */
+
+/* How long an unused queue declared with RS_MQ_EXPIRES lives (ms): the
+ * safety net for a dead slave's sync.<id> queue, which the orchestrator
+ * normally deletes at once (docs/replication.md "Retiring a copy"). One
+ * hour: a slave cut off from the broker for longer re-snapshots anyway. */
+#define RS_MQ_QUEUE_EXPIRES_MS 3600000
 
 #define RS_MQ_DLX_EXCHANGE "rideshare.dlx"
 #define RS_MQ_DEAD_QUEUE "rideshare.dead"

@@ -474,3 +474,85 @@ rs_zk_incr(rs_zk *zk, const char *path, uint64_t *out)
 	    INCR_TRIES);
 	return RS_EAGAIN;
 }
+
+/* Parses "<major> <minor>"; RS_EPROTO when it is not that. */
+static int
+parse_mark(const char *buf, uint64_t *major, uint64_t *minor)
+{
+	unsigned long long a, b;
+	int end = 0;
+
+	if (buf[0] == '\0') {
+		*major = *minor = 0;
+		return RS_OK;
+	}
+	if (sscanf(buf, "%llu %llu%n", &a, &b, &end) != 2
+	    || buf[end] != '\0')
+		return RS_EPROTO;
+	*major = a;
+	*minor = b;
+	return RS_OK;
+}
+
+int
+rs_zk_mark_get(rs_zk *zk, const char *path, uint64_t *major, uint64_t *minor)
+{
+	char *data;
+	size_t len;
+	int rc = rs_zk_get(zk, path, false, &data, &len);
+
+	if (rc == RS_ENOTFOUND) {
+		*major = *minor = 0;
+		return RS_OK;
+	}
+	if (rc != RS_OK)
+		return rc;
+	rc = parse_mark(data, major, minor);
+	if (rc != RS_OK)
+		rs_error(NULL, "event=zk_bad_mark path=%s value=\"%.40s\"",
+		    path, data);
+	free(data);
+	return rc;
+}
+
+int
+rs_zk_mark_raise(rs_zk *zk, const char *path, uint64_t major, uint64_t minor)
+{
+	char buf[48];
+	int n = snprintf(buf, sizeof(buf), "%llu %llu",
+	    (unsigned long long) major, (unsigned long long) minor);
+
+	if (!valid_path(path))
+		return RS_EINVAL;
+	for (int i = 0; i < INCR_TRIES; i++) {
+		char cur[48];
+		int clen = (int) sizeof(cur) - 1;
+		struct Stat st;
+		uint64_t a, b;
+		int zrc = zoo_get(zk->zh, path, 0, cur, &clen, &st);
+
+		if (zrc == ZNONODE) {
+			zrc = zoo_create(zk->zh, path, buf, n,
+			    &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
+			if (zrc == ZOK)
+				return RS_OK;
+			if (zrc == ZNODEEXISTS)
+				continue;
+			return zk_err(zrc, "create", path);
+		}
+		if (zrc != ZOK)
+			return zk_err(zrc, "get", path);
+		cur[clen < 0 ? 0 : clen] = '\0';
+		if (parse_mark(cur, &a, &b) != RS_OK)
+			a = b = 0; /* garbage: overwrite it */
+		if (a > major || (a == major && b >= minor))
+			return RS_OK;
+		zrc = zoo_set(zk->zh, path, buf, n, st.version);
+		if (zrc == ZOK)
+			return RS_OK;
+		if (zrc == ZBADVERSION || zrc == ZNONODE)
+			continue;
+		return zk_err(zrc, "set", path);
+	}
+	return RS_EAGAIN;
+}

@@ -54,4 +54,12 @@ void rs_zk_free_children(char **names, int count);
  * when absent) and returns the new value. */
 int rs_zk_incr(rs_zk *zk, const char *path, uint64_t *out);
 
+/* A persistent high-water mark "<major> <minor>" (two decimals), ordered
+ * by major, then minor. rs_zk_mark_raise sets it to (major, minor) unless
+ * it already holds as much or more (created when absent; parents must
+ * exist); compare-and-set on the node's version, so concurrent writers
+ * never move it backwards. rs_zk_mark_get reads it: (0, 0) when absent. */
+int rs_zk_mark_raise(rs_zk *zk, const char *path, uint64_t major, uint64_t minor);
+int rs_zk_mark_get(rs_zk *zk, const char *path, uint64_t *major, uint64_t *minor);
+
 #endif

@@ -294,6 +294,45 @@ h_crash_slave(rs_http_req *hreq, void *arg)
 	crash(hreq, arg, false);
 }
 
+/* POST /api/v1/recover {"accept_loss": true}: the operator's consent to
+ * start from the most advanced surviving copy although it misses
+ * acknowledged writes (docs/failover.md "When a copy is missing"). */
+static void
+h_recover(rs_http_req *hreq, void *arg)
+{
+	rs_orch_admin *a = arg;
+	char why[512];
+	size_t len;
+	const char *body = rs_http_body(hreq, &len);
+	json_error_t jerr;
+	json_t *j = body != NULL && len > 0
+	    ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)
+	    : NULL;
+	bool accept = json_is_object(j)
+	    && json_is_true(json_object_get(j, "accept_loss"))
+	    && json_object_size(j) == 1;
+
+	json_decref(j);
+	if (!accept) {
+		rs_http_reply_error(hreq, 400,
+		    "expected the body {\"accept_loss\": true}: recovering "
+		    "without the missing copy loses acknowledged writes");
+		return;
+	}
+	if (!rs_orch_workers_recovery_blocked(a->w, why, sizeof(why))) {
+		rs_http_reply_error(hreq, 409,
+		    "nothing to accept: no recovery is refusing writes");
+		return;
+	}
+	if (rs_orch_workers_accept_loss(a->w) != RS_OK) {
+		rs_http_reply_error(hreq, 409,
+		    "nothing to accept: no recovery is refusing writes");
+		return;
+	}
+	rs_http_reply_json(hreq, 202,
+	    json_pack("{s:s, s:s}", "status", "loss accepted", "recovery", why));
+}
+
 static void
 h_list(rs_http_req *hreq, void *arg)
 {
@@ -372,7 +411,14 @@ h_readyz(rs_http_req *hreq, void *arg)
 		slaves += rs_orch_worker_alive(&t[i]) && t[i].registered
 		    && t[i].role == RS_ORCH_ROLE_SLAVE;
 	}
-	if (!rs_orch_router_connected(a->r))
+	char why[512];
+
+	if (rs_orch_workers_recovery_blocked(a->w, why, sizeof(why)))
+		rs_http_reply_error(hreq, 503,
+		    "not ready: writes refused until the missing copy "
+		    "returns or an operator accepts the loss: %s",
+		    why);
+	else if (!rs_orch_router_connected(a->r))
 		rs_http_reply_error(
 		    hreq, 503, "not ready: RabbitMQ unreachable");
 	else if (!rs_orch_workers_zk_connected(a->w))
@@ -541,6 +587,7 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 			{ "POST", "/api/v1/crash/master", h_crash_master, a,
 			    0 },
 			{ "POST", "/api/v1/crash/slave", h_crash_slave, a, 0 },
+			{ "POST", "/api/v1/recover", h_recover, a, 0 },
 			{ "GET", "/api/v1/worker/list", h_list, a, 0 },
 			{ "GET", "/api/v1/worker/details", h_details, a, 0 },
 			{ "GET", "/readyz", h_readyz, a, 0 },

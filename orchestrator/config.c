@@ -119,6 +119,13 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	    "RIDESHARE_WORKER_START_TIMEOUT_MS", 60000, 100, 3600000);
 	c->stop_timeout_ms = (int) rs_cfg_long(
 	    "RIDESHARE_WORKER_STOP_TIMEOUT_MS", 10000, 100, 3600000);
+	/* A worker that lost its session re-registers in well under a
+	 * second once ZooKeeper answers; 15 s also covers a ZooKeeper
+	 * restart by the stack's supervisor. */
+	c->rejoin_grace_ms = (int) rs_cfg_long(
+	    "RIDESHARE_WORKER_REJOIN_GRACE_MS", 15000, 0, 3600000);
+	c->retire_every_ms = (int) rs_cfg_long(
+	    "RIDESHARE_RETIRE_EVERY_MS", 10000, 100, 3600000);
 	c->connect_wait_ms = (int) rs_cfg_long(
 	    "RIDESHARE_CONNECT_WAIT_MS", 30000, 0, 3600000);
 	c->spawner = rs_cfg_str("RIDESHARE_SPAWNER", "process");

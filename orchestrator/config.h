@@ -26,6 +26,8 @@ typedef struct rs_orch_cfg {
 	int max_slaves;
 	int start_timeout_ms;
 	int stop_timeout_ms;
+	int rejoin_grace_ms; /* RIDESHARE_WORKER_REJOIN_GRACE_MS */
+	int retire_every_ms; /* RIDESHARE_RETIRE_EVERY_MS */
 	int connect_wait_ms;
 	const char *spawner; /* "process" or "docker" */
 	char worker_bin[4096];

@@ -78,6 +78,10 @@ main(int argc, char **argv)
 		goto out;
 	scfg.start_timeout_ms = cfg.start_timeout_ms;
 	scfg.stop_timeout_ms = cfg.stop_timeout_ms;
+	scfg.rejoin_grace_ms = cfg.rejoin_grace_ms;
+	scfg.retire_every_ms = cfg.retire_every_ms;
+	scfg.pg_maint = cfg.pg_conninfo;
+	scfg.amqp_url = cfg.amqp_url;
 	if ((rv = rs_orch_supervisor_create(&scfg, w, sp, &as, &s)) != RS_OK
 	    || (rv = rs_orch_supervisor_start(s)) != RS_OK
 	    || (rv = rs_orch_admin_start(&cfg, w, s, r, &a)) != RS_OK)
@@ -91,7 +95,7 @@ out:
 		rs_error(NULL, "event=start_failed err=%s", rs_strerror(rv));
 	rs_orch_admin_stop(a);
 	if (s != NULL)
-		rs_orch_supervisor_shutdown(s, cfg.stop_timeout_ms);
+		rs_orch_supervisor_shutdown(s);
 	rs_orch_supervisor_destroy(s);
 	rs_orch_router_destroy(r);
 	rs_orch_spawner_destroy(sp);

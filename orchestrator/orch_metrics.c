@@ -44,6 +44,30 @@ rs_metric rs_orch_m_crashes = RS_METRIC("rideshare_orch_crash_kills_total",
     "Workers killed through the crash API.", C, NULL);
 rs_metric rs_orch_m_failover_ms = RS_METRIC("rideshare_orch_last_failover_ms",
     "Milliseconds from the last master loss to a new master.", G, NULL);
+rs_metric rs_orch_m_adopted = RS_METRIC("rideshare_orch_workers_adopted_total",
+    "Running workers taken over from a previous orchestrator.", C, NULL);
+rs_metric rs_orch_m_orphan_copies = RS_METRIC("rideshare_orch_orphan_copies",
+    "Worker databases whose worker is gone, not yet retired.", G, NULL);
+rs_metric rs_orch_m_retired_copies
+    = RS_METRIC("rideshare_orch_retired_copies_total",
+        "Orphan worker databases dropped (a serving copy had as much).",
+        C, NULL);
+rs_metric rs_orch_m_sync_queues_deleted
+    = RS_METRIC("rideshare_orch_sync_queues_deleted_total",
+        "sync.<id> queues of gone workers deleted.", C, NULL);
+rs_metric rs_orch_m_recovery_blocked
+    = RS_METRIC("rideshare_orch_recovery_blocked",
+        "1 while a full-cluster recovery refuses writes (a copy holding "
+        "acknowledged writes is missing).",
+        G, NULL);
+rs_metric rs_orch_m_writes_refused
+    = RS_METRIC("rideshare_orch_writes_refused_total",
+        "Writes answered UNAVAILABLE while recovery refused writes.", C,
+        NULL);
+rs_metric rs_orch_m_commit_seq_resets
+    = RS_METRIC("rideshare_orch_commit_seq_resets_total",
+        "commit_seq lowered to a new master's head (accepted loss).", C,
+        NULL);
 
 void
 rs_orch_metrics_register(void)
@@ -56,7 +80,10 @@ rs_orch_metrics_register(void)
 		&rs_orch_m_scale_same, &rs_orch_m_target_slaves,
 		&rs_orch_m_window_reads, &rs_orch_m_spawns,
 		&rs_orch_m_spawn_failures, &rs_orch_m_deaths, &rs_orch_m_stops,
-		&rs_orch_m_crashes, &rs_orch_m_failover_ms };
+		&rs_orch_m_crashes, &rs_orch_m_failover_ms, &rs_orch_m_adopted,
+		&rs_orch_m_orphan_copies, &rs_orch_m_retired_copies,
+		&rs_orch_m_sync_queues_deleted, &rs_orch_m_recovery_blocked,
+		&rs_orch_m_writes_refused, &rs_orch_m_commit_seq_resets };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		rs_metric_register(all[i]);

@@ -25,6 +25,13 @@ extern rs_metric rs_orch_m_deaths; /* unplanned ends */
 extern rs_metric rs_orch_m_stops; /* graceful stops sent */
 extern rs_metric rs_orch_m_crashes; /* crash API kills */
 extern rs_metric rs_orch_m_failover_ms; /* last master loss -> new master */
+extern rs_metric rs_orch_m_adopted; /* workers taken over at start */
+extern rs_metric rs_orch_m_orphan_copies; /* databases of no live worker */
+extern rs_metric rs_orch_m_retired_copies; /* orphan databases dropped */
+extern rs_metric rs_orch_m_sync_queues_deleted; /* dead slaves' queues */
+extern rs_metric rs_orch_m_recovery_blocked; /* 1: writes refused */
+extern rs_metric rs_orch_m_writes_refused; /* refused while blocked */
+extern rs_metric rs_orch_m_commit_seq_resets; /* below a new master */
 
 /* Registers all of the above; once, before threads start. */
 void rs_orch_metrics_register(void);

@@ -37,6 +37,7 @@ typedef struct rs_orch_worker {
 	bool exited; /* spawner saw the process/container end */
 	bool kill_sent; /* SIGKILL sent (crash API, lost session) */
 	int64_t stop_ms; /* monotonic time SIGTERM was sent */
+	int64_t dead_ms; /* monotonic time its znode vanished (0: never) */
 	int64_t spawned_ms; /* monotonic, 0 for foreign workers */
 	char nng_url[RS_ORCH_URL_MAX];
 	uint64_t applied_seq; /* from the znode or the latest status */

@@ -49,6 +49,8 @@ struct rs_orch_router {
 	uint64_t announced;
 	int64_t announced_ms, changed_ms, seed_ms;
 	bool seeded;
+	char term_master[RS_ORCH_ID_MAX]; /* master whose head was checked */
+	int64_t term_ms; /* last check_term */
 	uint8_t *buf; /* repack buffer */
 	size_t bufcap;
 };
@@ -140,6 +142,37 @@ bad_message(rs_orch_router *r, const rs_mq_msg *m, const char *queue,
 	(void) rs_mq_reject(r->mq, m->delivery_tag, false);
 }
 
+/* Answers a write at once with UNAVAILABLE while a full-cluster recovery
+ * refuses writes: a clear error instead of a write parked in writeQ until
+ * the caller times out (docs/failover.md "When a copy is missing"). */
+static int
+refuse_write(
+    rs_orch_router *r, const rs_mq_msg *m, const Rideshare__DbRequest *req)
+{
+	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
+	rs_mq_props props = { .correlation_id = req->request_id };
+	int rv = RS_OK;
+
+	rs_metric_add(&rs_orch_m_writes_refused, 1);
+	rs_warn(req->request_id, "event=write_refused reason=recovery_blocked");
+	resp.request_id = req->request_id;
+	resp.status = RIDESHARE__STATUS__UNAVAILABLE;
+	resp.error = (char *) "writes refused: the copy holding the last "
+	                      "acknowledged writes is missing; see /readyz";
+	if (m->reply_to[0] != '\0') {
+		size_t len = rideshare__db_response__get_packed_size(&resp);
+		rv = ensure_buf(r, len);
+		if (rv == RS_OK) {
+			rideshare__db_response__pack(&resp, r->buf);
+			rv = rs_mq_publish(
+			    r->mq, "", m->reply_to, r->buf, len, &props);
+		}
+	}
+	if (rv == RS_OK)
+		rv = rs_mq_ack(r->mq, m->delivery_tag, false);
+	return rv;
+}
+
 static int
 route_request(rs_orch_router *r, const rs_mq_msg *m)
 {
@@ -166,6 +199,12 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 		return RS_OK;
 	}
 	write = rs_op_is_write(req->op_case);
+	if (write && r->w != NULL
+	    && rs_orch_workers_recovery_blocked(r->w, NULL, 0)) {
+		rv = refuse_write(r, m, req);
+		rideshare__db_request__free_unpacked(req, NULL);
+		return rv;
+	}
 	/* reply_to is set below to strings we do not own; the decoded one
 	 * goes back before the message is freed. */
 	caller_field = req->reply_to;
@@ -293,6 +332,40 @@ seed_commit(rs_orch_router *r, int64_t now)
 	raise_commit(r, t[m].applied_seq);
 }
 
+/* A new master term whose head is below commit_seq can only come from a
+ * recovery that accepted a loss: the seqs above its head will be reused,
+ * so commit_seq follows the head down, or every read would wait for a seq
+ * no one will reach (docs/failover.md). A normal failover never lowers it:
+ * the new master drained every write acknowledged before. The znode's
+ * applied_seq is written after the drain, when its role turns MASTER. */
+static void
+check_term(rs_orch_router *r, int64_t now)
+{
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master[RS_ORCH_ID_MAX];
+	size_t n;
+	int m;
+
+	if (r->w == NULL || now - r->term_ms < SEED_EVERY_MS)
+		return;
+	r->term_ms = now;
+	n = rs_orch_workers_snapshot(r->w, t, RS_ORCH_MAX_WORKERS, master);
+	m = rs_orch_roster_master(t, n, master, true);
+	if (m < 0 || strcmp(t[m].id, r->term_master) == 0)
+		return;
+	snprintf(r->term_master, sizeof(r->term_master), "%s", t[m].id);
+	uint64_t c = atomic_load(&r->commit_seq);
+	if (t[m].applied_seq >= c)
+		return;
+	rs_warn(NULL,
+	    "event=commit_seq_reset master=%s from=%" PRIu64 " to=%" PRIu64
+	    " reason=new_term_below_commit_seq",
+	    t[m].id, c, t[m].applied_seq);
+	atomic_store(&r->commit_seq, t[m].applied_seq);
+	rs_metric_set(&rs_orch_m_commit_seq, t[m].applied_seq);
+	rs_metric_add(&rs_orch_m_commit_seq_resets, 1);
+}
+
 /* Publishes commit_seq to commitX (docs/orchestrator.md): at once when it
  * changed (once per pass, however many replies the pass forwarded), every
  * ANNOUNCE_PERIOD_MS while a slave may hold a read for it, and every
@@ -349,6 +422,7 @@ run(void *arg)
 			}
 		}
 		seed_commit(r, mono_ms());
+		check_term(r, mono_ms());
 		/* One pass: what is there (the first wait up to 100 ms),
 		 * then one announcement of commit_seq if it changed. */
 		rv = rs_mq_next(r->mq, 100, &m);

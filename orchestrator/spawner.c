@@ -57,6 +57,17 @@ rs_orch_spawner_reap(rs_orch_spawner *sp, rs_orch_exit_fn fn, void *arg)
 }
 
 int
+rs_orch_spawner_adopt(rs_orch_spawner *sp, const char *id, int64_t pid)
+{
+	int rv;
+
+	pthread_mutex_lock(&sp->lock);
+	rv = sp->ops->adopt(sp->impl, id, pid);
+	pthread_mutex_unlock(&sp->lock);
+	return rv;
+}
+
+int
 rs_orch_spawner_count(rs_orch_spawner *sp)
 {
 	int n;

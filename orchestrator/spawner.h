@@ -28,6 +28,8 @@ struct rs_orch_spawner_ops {
 	int (*signal)(void *impl, const char *id, int64_t pid, int sig);
 	int (*reap)(void *impl, rs_orch_exit_fn fn, void *arg);
 	int (*count)(void *impl);
+	/* Takes over a running worker another orchestrator started. */
+	int (*adopt)(void *impl, const char *id, int64_t pid);
 	void (*destroy)(void *impl);
 };
 
@@ -54,6 +56,13 @@ int rs_orch_spawner_signal(
 /* Calls fn for every worker that ended since the last call, and forgets
  * it (the process is reaped, the container removed). */
 int rs_orch_spawner_reap(rs_orch_spawner *sp, rs_orch_exit_fn fn, void *arg);
+
+/* Takes over worker id (pid as registered in ZooKeeper) that a previous
+ * orchestrator started: from now on signal and reap treat it as if this
+ * spawner had started it (the process backend watches /proc/<pid>, since
+ * an orphan cannot be waited for; docker looks the container up by name).
+ * RS_ENOTFOUND when no such worker runs; RS_EEXIST when already ours. */
+int rs_orch_spawner_adopt(rs_orch_spawner *sp, const char *id, int64_t pid);
 
 /* Workers started and not reaped yet. */
 int rs_orch_spawner_count(rs_orch_spawner *sp);

@@ -338,6 +338,42 @@ docker_reap(void *impl, rs_orch_exit_fn fn, void *arg)
 }
 
 static int
+docker_adopt(void *impl, const char *id, int64_t pid_hint)
+{
+	struct docker *d = impl;
+	char name[160];
+	int64_t pid = 0;
+	bool running = false;
+	int code = 0, rv;
+
+	(void) pid_hint; /* the container's name is the handle */
+	for (size_t i = 0; i < d->n; i++) {
+		if (strcmp(d->boxes[i].id, id) == 0)
+			return RS_EEXIST;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		struct box *b = realloc(d->boxes, cap * sizeof(*b));
+
+		if (b == NULL)
+			return RS_ENOMEM;
+		d->boxes = b;
+		d->cap = cap;
+	}
+	snprintf(name, sizeof(name), "%s%s", d->prefix, id);
+	rv = inspect(d, name, &pid, &running, &code);
+	if (rv != RS_OK)
+		return rv;
+	if (!running)
+		return RS_ENOTFOUND;
+	snprintf(d->boxes[d->n].id, sizeof(d->boxes[d->n].id), "%s", id);
+	snprintf(d->boxes[d->n].name, sizeof(d->boxes[d->n].name), "%s", name);
+	d->boxes[d->n].pid = pid;
+	d->n++;
+	return RS_OK;
+}
+
+static int
 docker_count(void *impl)
 {
 	return (int) ((struct docker *) impl)->n;
@@ -369,6 +405,7 @@ static const struct rs_orch_spawner_ops docker_ops = {
 	.signal = docker_signal,
 	.reap = docker_reap,
 	.count = docker_count,
+	.adopt = docker_adopt,
 	.destroy = docker_destroy,
 };
 

@@ -1,5 +1,7 @@
 /* Process spawner: fork/exec of rideshare-worker on this machine.
- * pid = OS pid. The child learns its own pid through RIDESHARE_WORKER_PID,
+ * pid = OS pid. Workers do not die with the orchestrator (no parent-death
+ * signal): a restarted orchestrator adopts them (docs/orchestrator.md
+ * "Restarting the orchestrator"). The child learns its own pid through RIDESHARE_WORKER_PID,
  * written between fork and exec with async-signal-safe code only (the
  * orchestrator is multi-threaded, so nothing that may lock runs there). */
 #include "spawner.h"
@@ -8,10 +10,10 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@ extern char **environ;
 struct child {
 	char id[64];
 	pid_t pid;
+	bool adopted; /* not our child: watched through /proc, not waitpid */
 };
 
 struct proc {
@@ -52,7 +55,7 @@ put_pid(char *slot, pid_t pid)
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
 static void __attribute__((noreturn))
-exec_child(const char *bin, char **envp, char *pid_slot, pid_t parent)
+exec_child(const char *bin, char **envp, char *pid_slot)
 {
 	sigset_t none;
 	struct sigaction dfl;
@@ -61,10 +64,6 @@ exec_child(const char *bin, char **envp, char *pid_slot, pid_t parent)
 	/* Own process group: a Ctrl-C on the terminal reaches the
 	 * orchestrator, which then stops workers in order (slaves first). */
 	setpgid(0, 0);
-	/* Workers never outlive the orchestrator (SIGTERM = graceful). */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
-		_exit(0);
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigaction(SIGPIPE, &dfl, NULL);
@@ -89,7 +88,7 @@ proc_spawn(void *impl, const char *id, int64_t *pid_out)
 	const char *extra[] = { pid_slot, NULL };
 	char **envp;
 	char *slot;
-	pid_t pid, parent;
+	pid_t pid;
 	size_t i;
 
 	if (p->n == p->cap) {
@@ -114,10 +113,9 @@ proc_spawn(void *impl, const char *id, int64_t *pid_out)
 			break;
 	}
 	slot = envp[i];
-	parent = getpid();
 	pid = fork();
 	if (pid == 0)
-		exec_child(p->bin, envp, slot, parent);
+		exec_child(p->bin, envp, slot);
 	rs_orch_env_free(envp);
 	if (pid < 0) {
 		rs_error(NULL, "event=spawn_failed id=%s err=\"%s\"", id,
@@ -126,8 +124,63 @@ proc_spawn(void *impl, const char *id, int64_t *pid_out)
 	}
 	snprintf(p->kids[p->n].id, sizeof(p->kids[p->n].id), "%s", id);
 	p->kids[p->n].pid = pid;
+	p->kids[p->n].adopted = false;
 	p->n++;
 	*pid_out = pid;
+	return RS_OK;
+}
+
+/* State letter of /proc/<pid>/stat ('R', 'S', 'Z', ...), or 0 when the
+ * process is gone. A zombie counts as gone: PID 1 of some machines never
+ * reaps orphans (shared/notes/local-servers.md). */
+static char
+proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold spaces and parentheses. */
+	char *rp = strrchr(buf, ')');
+	if (rp == NULL || rp[1] != ' ' || rp[2] == '\0')
+		return 0;
+	return rp[2];
+}
+
+static int
+proc_adopt(void *impl, const char *id, int64_t pid)
+{
+	struct proc *p = impl;
+	char st;
+
+	for (size_t i = 0; i < p->n; i++) {
+		if (strcmp(p->kids[i].id, id) == 0)
+			return RS_EEXIST;
+	}
+	if (pid <= 0 || pid > INT32_MAX)
+		return RS_ENOTFOUND;
+	st = proc_state((pid_t) pid);
+	if (st == 0 || st == 'Z' || st == 'X')
+		return RS_ENOTFOUND;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 8;
+		struct child *k = realloc(p->kids, cap * sizeof(*k));
+
+		if (k == NULL)
+			return RS_ENOMEM;
+		p->kids = k;
+		p->cap = cap;
+	}
+	snprintf(p->kids[p->n].id, sizeof(p->kids[p->n].id), "%s", id);
+	p->kids[p->n].pid = (pid_t) pid;
+	p->kids[p->n].adopted = true;
+	p->n++;
 	return RS_OK;
 }
 
@@ -169,10 +222,22 @@ proc_reap(void *impl, rs_orch_exit_fn fn, void *arg)
 	size_t i = 0;
 
 	while (i < p->n) {
-		int st;
-		pid_t r = waitpid(p->kids[i].pid, &st, WNOHANG);
+		int st = 0;
+		pid_t r;
 		char how[32];
 
+		if (p->kids[i].adopted) {
+			char ps = proc_state(p->kids[i].pid);
+			if (ps != 0 && ps != 'Z' && ps != 'X') {
+				i++;
+				continue;
+			}
+			fn(arg, p->kids[i].id, p->kids[i].pid,
+			    "gone (adopted, status unknown)");
+			p->kids[i] = p->kids[--p->n];
+			continue;
+		}
+		r = waitpid(p->kids[i].pid, &st, WNOHANG);
 		if (r == 0 || (r < 0 && errno == EINTR)) {
 			i++;
 			continue;
@@ -210,6 +275,7 @@ static const struct rs_orch_spawner_ops proc_ops = {
 	.signal = proc_signal,
 	.reap = proc_reap,
 	.count = proc_count,
+	.adopt = proc_adopt,
 	.destroy = proc_destroy,
 };
 

@@ -1,5 +1,6 @@
 #include "supervisor.h"
 #include "orch_metrics.h"
+#include "retire.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -23,10 +24,10 @@ struct rs_orch_supervisor {
 	rs_orch_workers *w;
 	rs_orch_spawner *sp;
 	rs_orch_autoscale *as;
+	rs_orch_retirer *retirer;
 	pthread_t thr;
 	bool started;
 	_Atomic bool stop;
-	int shutdown_ms; /* > 0: stop the workers before the thread ends */
 	pthread_mutex_t crash_lock;
 	unsigned next_no;
 	int64_t spawn_block_until;
@@ -74,6 +75,7 @@ on_worker_exit(void *arg, const char *id, int64_t pid, const char *how)
 		if (was.state == RS_ORCH_STARTING && was.ours)
 			back_off(s);
 	}
+	rs_orch_retirer_worker_gone(s->retirer, id);
 	/* The process is gone for sure: release its znodes now instead of
 	 * waiting for its ZooKeeper session to expire. */
 	rv = rs_orch_workers_forget(s->w, id);
@@ -150,8 +152,9 @@ enforce_deadlines(
 
 		if (!e->ours || e->exited || e->kill_sent)
 			continue;
-		if (e->state == RS_ORCH_DEAD)
-			kill_worker(s, e, "session_gone");
+		if (e->state == RS_ORCH_DEAD && e->dead_ms != 0
+		    && now - e->dead_ms > s->cfg.rejoin_grace_ms)
+			kill_worker(s, e, "session_gone_no_rejoin");
 		else if (e->state == RS_ORCH_STARTING
 		    && now - e->spawned_ms > s->cfg.start_timeout_ms)
 			kill_worker(s, e, "start_timeout");
@@ -213,6 +216,36 @@ autoscale(rs_orch_supervisor *s, int64_t now)
 	                                : "none");
 }
 
+/* Workers registered in ZooKeeper that this orchestrator did not start:
+ * a previous orchestrator's (crashed, restarted). Take them over so that
+ * they are supervised, reaped and stopped like our own. */
+static void
+adopt(rs_orch_supervisor *s, const rs_orch_worker *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const rs_orch_worker *e = &t[i];
+		int rv;
+
+		if (e->ours || !e->registered || e->pid <= 0
+		    || !rs_orch_worker_alive(e))
+			continue;
+		rv = rs_orch_spawner_adopt(s->sp, e->id, e->pid);
+		if (rv == RS_OK || rv == RS_EEXIST) {
+			rs_orch_workers_mark_ours(s->w, e->id);
+			if (rv == RS_OK)
+				rs_metric_add(&rs_orch_m_adopted, 1);
+			rs_info(NULL,
+			    "event=worker_adopted id=%s pid=%" PRId64
+			    " role=%s applied_seq=%" PRIu64,
+			    e->id, e->pid, rs_orch_role_name(e->role),
+			    e->applied_seq);
+		} else {
+			rs_debug(NULL, "event=adopt_failed id=%s err=%s",
+			    e->id, rs_strerror(rv));
+		}
+	}
+}
+
 static void
 tick(rs_orch_supervisor *s)
 {
@@ -227,6 +260,7 @@ tick(rs_orch_supervisor *s)
 	(void) rs_orch_workers_refresh(s->w, false);
 	now = rs_time_now_ms();
 	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, master_id);
+	adopt(s, t, n);
 	enforce_deadlines(s, t, n, now);
 	{
 		int ready = 0;
@@ -255,9 +289,11 @@ tick(rs_orch_supervisor *s)
 	}
 	for (int i = 0; i < plan.nstop; i++)
 		stop_worker(s, &t[plan.stop[i]], "scale_in");
+	rs_metric_set(&rs_orch_m_recovery_blocked,
+	    rs_orch_workers_recovery_blocked(s->w, NULL, 0) ? 1 : 0);
+	if (rs_orch_roster_master(t, n, master_id, true) >= 0)
+		rs_orch_retirer_run(s->retirer, t, n, s->cfg.retire_every_ms);
 }
-
-static void stop_workers_in_order(rs_orch_supervisor *s, int timeout_ms);
 
 static void *
 run(void *arg)
@@ -272,11 +308,6 @@ run(void *arg)
 		tick(s);
 		rs_orch_workers_wait(s->w, TICK_MS);
 	}
-	/* Workers get PR_SET_PDEATHSIG when the thread that forked them
-	 * ends: this thread must outlive them, so the ordered stop runs
-	 * here. */
-	if (s->shutdown_ms > 0)
-		stop_workers_in_order(s, s->shutdown_ms);
 	return NULL;
 }
 
@@ -290,6 +321,11 @@ rs_orch_supervisor_create(const rs_orch_supervisor_cfg *cfg,
 	if (s == NULL)
 		return RS_ENOMEM;
 	s->cfg = *cfg;
+	if (rs_orch_retirer_create(cfg->pg_maint, cfg->amqp_url, &s->retirer)
+	    != RS_OK) {
+		free(s);
+		return RS_ENOMEM;
+	}
 	s->w = w;
 	s->sp = sp;
 	s->as = as;
@@ -346,73 +382,22 @@ rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master, int64_t *pid)
 	return rv;
 }
 
-/* SIGTERMs every live worker of ours that matches masters, then waits
- * (reaping) until they are gone or the deadline passes. */
-static void
-stop_all(rs_orch_supervisor *s, bool masters, int64_t deadline)
-{
-	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
-	char master_id[RS_ORCH_ID_MAX];
-	size_t n = rs_orch_workers_snapshot(
-	    s->w, t, RS_ORCH_MAX_WORKERS, master_id);
-
-	for (size_t i = 0; i < n; i++) {
-		bool is_master = strcmp(t[i].id, master_id) == 0
-		    || t[i].role == RS_ORCH_ROLE_MASTER;
-
-		if (t[i].ours && !t[i].exited && rs_orch_worker_alive(&t[i])
-		    && is_master == masters)
-			stop_worker(s, &t[i], "shutdown");
-	}
-	for (;;) {
-		bool waiting = false;
-
-		(void) rs_orch_spawner_reap(s->sp, on_worker_exit, s);
-		n = rs_orch_workers_snapshot(
-		    s->w, t, RS_ORCH_MAX_WORKERS, NULL);
-		for (size_t i = 0; i < n; i++) {
-			waiting = waiting
-			    || (t[i].ours && !t[i].exited
-			        && t[i].state == RS_ORCH_STOPPING);
-		}
-		if (!waiting || rs_time_now_ms() >= deadline)
-			return;
-		rs_time_sleep_ms(TICK_MS);
-	}
-}
-
-static void
-stop_workers_in_order(rs_orch_supervisor *s, int timeout_ms)
-{
-	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
-	int64_t deadline = rs_time_now_ms() + timeout_ms;
-	size_t n;
-
-	stop_all(s, false, deadline);
-	stop_all(s, true, deadline);
-	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, NULL);
-	for (size_t i = 0; i < n; i++) {
-		if (t[i].ours && !t[i].exited)
-			kill_worker(s, &t[i], "shutdown_timeout");
-	}
-	/* Give SIGKILLed processes a moment to be reaped (no zombies). */
-	for (int i = 0; i < 50 && rs_orch_spawner_count(s->sp) > 0; i++) {
-		(void) rs_orch_spawner_reap(s->sp, on_worker_exit, s);
-		rs_time_sleep_ms(TICK_MS);
-	}
-}
-
 void
-rs_orch_supervisor_shutdown(rs_orch_supervisor *s, int timeout_ms)
+rs_orch_supervisor_shutdown(rs_orch_supervisor *s)
 {
-	s->shutdown_ms = timeout_ms > 0 ? timeout_ms : 1;
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	size_t n, left = 0;
+
 	atomic_store(&s->stop, true);
 	rs_orch_workers_poke(s->w);
 	if (s->started)
 		pthread_join(s->thr, NULL);
-	else
-		stop_workers_in_order(s, s->shutdown_ms);
 	s->started = false;
+	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, NULL);
+	for (size_t i = 0; i < n; i++)
+		left += rs_orch_worker_alive(&t[i]);
+	/* Data outlives processes, and workers outlive the orchestrator. */
+	rs_info(NULL, "event=leaving_workers_running n=%zu", left);
 }
 
 void
@@ -426,5 +411,6 @@ rs_orch_supervisor_destroy(rs_orch_supervisor *s)
 		pthread_join(s->thr, NULL);
 	}
 	pthread_mutex_destroy(&s->crash_lock);
+	rs_orch_retirer_destroy(s->retirer);
 	free(s);
 }

@@ -18,6 +18,13 @@ typedef struct rs_orch_supervisor rs_orch_supervisor;
 typedef struct rs_orch_supervisor_cfg {
 	int start_timeout_ms; /* spawned but not MASTER/SLAVE by then: kill */
 	int stop_timeout_ms; /* SIGTERM not obeyed by then: SIGKILL */
+	/* A worker whose session ended but whose process lives gets this
+	 * long to register again before it is killed (session loss is not
+	 * death, docs/failover.md). */
+	int rejoin_grace_ms;
+	int retire_every_ms; /* orphan database scan period */
+	const char *pg_maint; /* workers' PostgreSQL (maintenance conninfo) */
+	const char *amqp_url;
 } rs_orch_supervisor_cfg;
 
 /* Borrows w, sp and as (they must outlive the supervisor). */
@@ -30,9 +37,10 @@ int rs_orch_supervisor_start(rs_orch_supervisor *s);
  * *pid is the victim's pid. RS_ENOTFOUND when there is none. */
 int rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master, int64_t *pid);
 
-/* Stops the supervising thread, then every worker it started: slaves
- * first, then the master, with SIGTERM; SIGKILL after timeout_ms. */
-void rs_orch_supervisor_shutdown(rs_orch_supervisor *s, int timeout_ms);
+/* Stops the supervising thread. The workers keep running (and serving):
+ * the next orchestrator adopts them; `./rideshare down` and compose stop
+ * them. */
+void rs_orch_supervisor_shutdown(rs_orch_supervisor *s);
 void rs_orch_supervisor_destroy(rs_orch_supervisor *s);
 
 #endif

@@ -35,6 +35,8 @@ struct rs_orch_workers {
 	rs_orch_worker tab[RS_ORCH_MAX_WORKERS];
 	size_t n;
 	char master_id[RS_ORCH_ID_MAX];
+	char recovery[512]; /* RS_ZK_RECOVERY's text, "" when absent */
+	bool accept_pending; /* operator consent not yet in ZooKeeper */
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t head;
 	/* nng: touched by the supervisor thread only (refresh) */
@@ -343,6 +345,14 @@ merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
 			    "event=worker_foreign id=%s pid=%" PRId64, e->id,
 			    s[k].pid);
 		}
+		if (e->state == RS_ORCH_DEAD && !e->exited && !e->kill_sent) {
+			/* Session lost, process alive, registered again with
+			 * a new session: not dead after all. */
+			e->state = RS_ORCH_STARTING;
+			e->dead_ms = 0;
+			rs_info(NULL, "event=worker_rejoined id=%s pid=%" PRId64,
+			    e->id, s[k].pid);
+		}
 		if (s[k].pid > 0)
 			e->pid = s[k].pid;
 		if (e->role != s[k].role)
@@ -372,6 +382,7 @@ merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
 		if (!e->registered && e->seen_registered
 		    && rs_orch_worker_alive(e)) {
 			e->state = RS_ORCH_DEAD;
+			e->dead_ms = now;
 			rs_warn(NULL,
 			    "event=worker_session_gone id=%s pid=%" PRId64,
 			    e->id, e->pid);
@@ -435,6 +446,8 @@ update_dials(rs_orch_workers *w, struct seen *s, int ns)
 	}
 }
 
+static void write_accept(rs_orch_workers *w);
+
 int
 rs_orch_workers_refresh(rs_orch_workers *w, bool force)
 {
@@ -462,6 +475,7 @@ rs_orch_workers_refresh(rs_orch_workers *w, bool force)
 	}
 	if (!dirty && !force)
 		return RS_OK;
+	write_accept(w);
 	rv = rs_zk_children(w->zk, RS_ZK_WORKERS, true, &names, &count);
 	if (rv != RS_OK)
 		goto retry;
@@ -498,7 +512,26 @@ rs_orch_workers_refresh(rs_orch_workers *w, bool force)
 	} else {
 		goto retry;
 	}
+	char recovery[sizeof(w->recovery)] = "";
+	rv = rs_zk_get(w->zk, RS_ZK_RECOVERY, true, &data, &len);
+	if (rv == RS_OK) {
+		snprintf(recovery, sizeof(recovery), "%.*s", (int) len, data);
+		free(data);
+	} else if (rv == RS_ENOTFOUND) {
+		if (rs_zk_exists(w->zk, RS_ZK_RECOVERY, true) == RS_OK)
+			goto retry;
+	} else {
+		goto retry;
+	}
 	pthread_mutex_lock(&w->lock);
+	if (strcmp(recovery, w->recovery) != 0) {
+		if (recovery[0] != '\0')
+			rs_error(NULL, "event=recovery_refusing_writes %s",
+			    recovery);
+		else if (w->recovery[0] != '\0')
+			rs_info(NULL, "event=recovery_unblocked");
+	}
+	snprintf(w->recovery, sizeof(w->recovery), "%s", recovery);
 	merge(w, s, ns, master, epoch);
 	pthread_mutex_unlock(&w->lock);
 	update_dials(w, s, ns);
@@ -678,6 +711,81 @@ rs_orch_workers_forget(rs_orch_workers *w, const char *id)
 	}
 	free(data);
 	return rv == RS_ENOTFOUND ? RS_OK : rv;
+}
+
+int
+rs_orch_workers_mark_ours(rs_orch_workers *w, const char *id)
+{
+	rs_orch_worker *e;
+
+	pthread_mutex_lock(&w->lock);
+	e = find(w, id);
+	if (e != NULL)
+		e->ours = true;
+	pthread_mutex_unlock(&w->lock);
+	return e != NULL ? RS_OK : RS_ENOTFOUND;
+}
+
+bool
+rs_orch_workers_recovery_blocked(rs_orch_workers *w, char *why, size_t len)
+{
+	bool blocked;
+
+	pthread_mutex_lock(&w->lock);
+	blocked = w->recovery[0] != '\0';
+	if (why != NULL && len > 0)
+		snprintf(why, len, "%s", w->recovery);
+	pthread_mutex_unlock(&w->lock);
+	return blocked;
+}
+
+int
+rs_orch_workers_accept_loss(rs_orch_workers *w)
+{
+	int rv = RS_OK;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->recovery[0] == '\0') {
+		rv = RS_ESTATE;
+	} else {
+		/* Written by the supervisor thread, the owner of the
+		 * session (refresh). */
+		w->accept_pending = true;
+		w->dirty = true;
+		pthread_cond_signal(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (rv == RS_OK)
+		rs_warn(NULL, "event=recovery_accept_loss_requested");
+	return rv;
+}
+
+/* Supervisor thread: passes a pending consent on to ZooKeeper. */
+static void
+write_accept(rs_orch_workers *w)
+{
+	bool pending;
+	int rv;
+
+	pthread_mutex_lock(&w->lock);
+	pending = w->accept_pending;
+	w->accept_pending = false;
+	pthread_mutex_unlock(&w->lock);
+	if (!pending)
+		return;
+	rv = rs_zk_create(
+	    w->zk, RS_ZK_RECOVERY_ACCEPT, "accept_loss", 11, false);
+	if (rv == RS_EEXIST)
+		rv = RS_OK;
+	if (rv != RS_OK) {
+		rs_error(NULL, "event=recovery_accept_failed err=%s",
+		    rs_strerror(rv));
+		pthread_mutex_lock(&w->lock);
+		w->accept_pending = true;
+		pthread_mutex_unlock(&w->lock);
+	} else {
+		rs_warn(NULL, "event=recovery_accept_written");
+	}
 }
 
 int

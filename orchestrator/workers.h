@@ -18,10 +18,7 @@
 
 typedef struct rs_orch_workers rs_orch_workers;
 
-#define RS_ZK_WORKERS "/rideshare/workers"
-#define RS_ZK_MASTER  "/rideshare/master"
-#define RS_ZK_EPOCH   "/rideshare/epoch"
-#define RS_ZK_PIDS    "/rideshare/pids"
+#include "rs_contract.h"
 
 /* Connects to ZooKeeper (retrying up to connect_wait_ms), creates the
  * persistent parents, opens the nng SUB socket and starts the status
@@ -64,6 +61,18 @@ int rs_orch_workers_exited(
  * without waiting for the expiry: safe, since the process is gone.
  * Deletes /rideshare/workers/<id>, and /rideshare/master if it names id. */
 int rs_orch_workers_forget(rs_orch_workers *w, const char *id);
+
+/* Marks worker id as ours (adopted from a previous orchestrator). */
+int rs_orch_workers_mark_ours(rs_orch_workers *w, const char *id);
+
+/* True while a full-cluster recovery refuses writes (RS_ZK_RECOVERY
+ * exists); its reason (one line) is copied into why (len bytes). */
+bool rs_orch_workers_recovery_blocked(
+    rs_orch_workers *w, char *why, size_t len);
+/* The operator's consent to start from the most advanced surviving copy
+ * although it misses acknowledged writes: creates RS_ZK_RECOVERY_ACCEPT.
+ * RS_ESTATE when no recovery is refusing (nothing to accept). */
+int rs_orch_workers_accept_loss(rs_orch_workers *w);
 
 /* Writes /rideshare/pids/<id> = pid (docker spawner; an rs_orch_pid_fn). */
 int rs_orch_workers_publish_pid(void *w, const char *id, int64_t pid);

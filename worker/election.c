@@ -4,6 +4,7 @@
  * flags; the main loop acts on them. */
 #include "worker.h"
 
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
 
@@ -14,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WORKERS "/rideshare/workers"
-#define MASTER  "/rideshare/master"
-#define EPOCH   "/rideshare/epoch"
-#define PIDS    "/rideshare/pids"
+#define WORKERS RS_ZK_WORKERS
+#define MASTER  RS_ZK_MASTER
+#define EPOCH   RS_ZK_EPOCH
+#define PIDS    RS_ZK_PIDS
 
 static void
 on_event(void *arg, enum rs_zk_event ev, const char *path)
@@ -271,6 +272,8 @@ rs_worker_zk_bootstrap(rs_worker *w, Rideshare__Role *role)
 			bool won;
 			if ((rc = claim_master(w, &won)) != RS_OK)
 				return rc;
+			if (won && (rc = rs_worker_recover(w)) != RS_OK)
+				return rc;
 			*role = won ? RIDESHARE__ROLE__MASTER
 			            : RIDESHARE__ROLE__SLAVE;
 			return RS_OK;
@@ -319,6 +322,8 @@ rs_worker_zk_wait_master(rs_worker *w, Rideshare__WorkerInfo **info)
 				return rc;
 			if (c.serving == 0
 			    && (rc = claim_master(w, &won)) != RS_OK)
+				return rc;
+			if (won && (rc = rs_worker_recover(w)) != RS_OK)
 				return rc;
 			if (won)
 				return RS_WORKER_PROMOTED;
@@ -395,4 +400,42 @@ rs_worker_zk_still_master(rs_worker *w)
 		    NULL, "event=fenced reason=other_master master=%s", id);
 	free(id);
 	return rc;
+}
+
+int
+rs_worker_zk_rejoin(rs_worker *w)
+{
+	int rc, backoff = 0;
+
+	rs_warn(NULL,
+	    "event=rejoining reason=session_lost role=%s applied_seq=%" PRIu64
+	    " epoch=%" PRIu64,
+	    rs_worker_role_name(w->role), w->meta.applied_seq,
+	    w->meta.epoch);
+	for (;;) {
+		rs_zk_close(w->zk); /* our ephemeral znodes go with it */
+		w->zk = NULL;
+		w->registered = false;
+		w->role = RIDESHARE__ROLE__CANDIDATE;
+		w->master_id[0] = '\0';
+		atomic_store(&rs_worker_expired_flag, 0);
+		atomic_store(&rs_worker_zk_down_since, 0);
+		atomic_store(&rs_worker_master_flag, 0);
+		atomic_store(&rs_worker_workers_flag, 0);
+		rs_worker_notice_set(w->notice, "candidate",
+		    w->meta.applied_seq, w->meta.epoch);
+		rc = rs_worker_zk_start(w);
+		if (rc == RS_OK)
+			rc = rs_worker_zk_register(w);
+		if (rc == RS_OK) {
+			rs_info(NULL, "event=rejoined");
+			return RS_OK;
+		}
+		if (atomic_load(&rs_worker_stop_flag))
+			return RS_WORKER_STOPPED;
+		backoff = (int) rs_time_backoff_next(backoff, 200, 5000);
+		rs_warn(NULL, "event=rejoin_retry err=%s retry_in_ms=%d",
+		    rs_strerror(rc), backoff);
+		rs_time_sleep_ms(backoff);
+	}
 }

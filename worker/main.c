@@ -1,7 +1,10 @@
 /* rideshare-worker: one binary, master or slave; the role comes from
  * ZooKeeper (docs/conventions.md "Worker lifecycle and election").
+ * A lost ZooKeeper session is not death: the worker registers again as a
+ * candidate with a new session and keeps its database (docs/failover.md).
  * Exit status: 0 after SIGTERM (graceful), 1 on a fatal error (the
- * orchestrator replaces the worker), 2 on bad configuration. */
+ * orchestrator replaces the worker), 2 on bad configuration. Either way the
+ * database stays. */
 #include "worker.h"
 
 #include "rs_err.h"
@@ -40,18 +43,27 @@ main(void)
 	(void) rs_log_init("worker");
 	signals();
 	rc = rs_worker_init(&w);
-	if (rc == RS_OK)
-		rc = rs_worker_zk_bootstrap(&w, &role);
-	while (rc == RS_OK) {
-		if (role == RIDESHARE__ROLE__MASTER) {
-			rc = rs_worker_master_run(&w);
-		} else {
-			rc = rs_worker_slave_run(&w);
-			if (rc == RS_WORKER_PROMOTED) {
-				role = RIDESHARE__ROLE__MASTER;
-				rc = RS_OK;
+	for (;;) {
+		if (rc == RS_OK)
+			rc = rs_worker_zk_bootstrap(&w, &role);
+		while (rc == RS_OK) {
+			if (role == RIDESHARE__ROLE__MASTER) {
+				rc = rs_worker_master_run(&w);
+			} else {
+				rc = rs_worker_slave_run(&w);
+				if (rc == RS_WORKER_PROMOTED) {
+					role = RIDESHARE__ROLE__MASTER;
+					rc = RS_OK;
+				}
 			}
 		}
+		/* Session gone (or fenced): rejoin rather than die. */
+		if (w.zk == NULL || atomic_load(&rs_worker_stop_flag)
+		    || !atomic_load(&rs_worker_expired_flag))
+			break;
+		rc = rs_worker_zk_rejoin(&w);
+		if (rc != RS_OK)
+			break;
 	}
 	bool graceful
 	    = rc == RS_WORKER_STOPPED || atomic_load(&rs_worker_stop_flag);
@@ -60,7 +72,7 @@ main(void)
 	else
 		rs_error(NULL, "event=fatal err=%s",
 		    rc >= 100 ? "-" : rs_strerror(rc));
-	rs_worker_fini(&w, true);
+	rs_worker_fini(&w);
 	rs_info(NULL, "event=stopped id=%s exit=%d", w.id, graceful ? 0 : 1);
 	return graceful ? 0 : 1;
 }

@@ -30,18 +30,6 @@ rs_worker_role_name(Rideshare__Role role)
 	}
 }
 
-/* Database names allow [a-z0-9_] only; worker ids look like w3-ab12. */
-static void
-sanitise(char *out, size_t len, const char *prefix, const char *id)
-{
-	size_t n = (size_t) snprintf(out, len, "%s", prefix);
-	for (const char *p = id; *p != '\0' && n + 1 < len; p++) {
-		unsigned char c = (unsigned char) tolower((unsigned char) *p);
-		out[n++] = (isalnum(c) && c < 128) ? (char) c : '_';
-	}
-	out[n] = '\0';
-}
-
 /* RIDESHARE_FAULT=crash_after_commit:N[:E] - the master _exit(137)s right
  * after committing the batch holding its N-th write; with E only while its
  * term (epoch) is E, so that a whole stack can carry the variable and only
@@ -120,7 +108,7 @@ rs_worker_init(rs_worker *w)
 			    "not 1..99 characters of [A-Za-z0-9._:-]");
 		snprintf(w->id, sizeof(w->id), "%s", id);
 	}
-	sanitise(w->dbname, sizeof(w->dbname), "rideshare_", w->id);
+	rs_db_worker_dbname(w->id, w->dbname, sizeof(w->dbname));
 	snprintf(w->sync_queue, sizeof(w->sync_queue), "sync.%s", w->id);
 	w->amqp_url = rs_cfg_str(
 	    "RIDESHARE_AMQP_URL", "amqp://guest:guest@127.0.0.1:8101");
@@ -175,7 +163,7 @@ rs_worker_mq_open(rs_worker *w, const char *what, bool sync_queue, rs_mq **out)
 			rc = rs_mq_declare_topology(mq);
 			if (rc == RS_OK && sync_queue)
 				rc = rs_mq_declare_queue(mq, w->sync_queue,
-				    RS_MQ_DURABLE | RS_MQ_DLX);
+				    RS_MQ_DURABLE | RS_MQ_DLX | RS_MQ_EXPIRES);
 			if (rc == RS_OK && sync_queue)
 				rc = rs_mq_bind(mq, w->sync_queue, "syncX");
 			if (rc == RS_OK) {
@@ -209,21 +197,14 @@ rs_worker_alive(rs_worker *w)
 }
 
 void
-rs_worker_fini(rs_worker *w, bool drop)
+rs_worker_fini(rs_worker *w)
 {
-	if (drop && w->role != RIDESHARE__ROLE__MASTER) {
-		rs_mq *mq;
-		if (rs_mq_connect(w->amqp_url, "worker cleanup", &mq)
-		    == RS_OK) {
-			(void) rs_mq_delete_queue(mq, w->sync_queue);
-			rs_mq_destroy(mq);
-		}
-	}
+	/* The database and the sync queue stay: a database is the system's
+	 * memory and outlives this process; retiring a copy is the
+	 * orchestrator's decision (docs/replication.md "Retiring a copy"). */
 	if (w->db != NULL)
 		PQfinish(w->db);
 	w->db = NULL;
-	if (drop && w->conninfo != NULL)
-		(void) rs_db_drop_database(w->maint_conninfo, w->dbname);
 	rs_zk_close(w->zk); /* its ephemeral znodes vanish now */
 	w->zk = NULL;
 	rs_worker_notice_destroy(w->notice);

@@ -67,8 +67,9 @@ rs_worker_now_ms(void)
 
 /* worker.c: set-up and tear-down. */
 int rs_worker_init(rs_worker *w);
-/* Tears down; graceful also deletes the sync queue and the database. */
-void rs_worker_fini(rs_worker *w, bool drop);
+/* Tears down the connections; never deletes the database or the sync
+ * queue (they outlive the process). */
+void rs_worker_fini(rs_worker *w);
 /* Role name used in status notices: "master", "slave", "candidate". */
 const char *rs_worker_role_name(Rideshare__Role role);
 /* Reconnects the database after a failure (prepared statements too). */
@@ -100,6 +101,22 @@ int rs_worker_zk_elect(rs_worker *w, bool *won);
  * master asks before letting a committed batch out (fencing a paused
  * master whose session ended while it slept). */
 int rs_worker_zk_still_master(rs_worker *w);
+
+/* Session lost (expired, or cut off longer than the session timeout, or
+ * fenced as master): closes the ZooKeeper session and registers again as
+ * a candidate with a new one, keeping the database. Retries until it
+ * succeeds or SIGTERM (RS_WORKER_STOPPED). */
+int rs_worker_zk_rejoin(rs_worker *w);
+
+/* recovery.c: called by a candidate that created /rideshare/master while
+ * no worker was serving. Makes this worker's database the most advanced
+ * surviving copy (copied from another rideshare_* database if that one is
+ * ahead); refuses (waits, RS_ZK_RECOVERY says why) while that copy is
+ * behind the history mark, until an operator accepts the loss. RS_OK, or
+ * RS_ECLOSED when the session ended or SIGTERM came while waiting. */
+int rs_worker_recover(rs_worker *w);
+/* Raises the history mark to this master's (epoch, applied_seq). */
+int rs_worker_history_raise(rs_worker *w);
 
 /* snapshot.c: catch-up copy from the master's database. */
 int rs_worker_snapshot(rs_worker *w, const char *master_conninfo);

@@ -36,6 +36,12 @@ usage(FILE *f)
 	    "  load --clients N --ops M --write-ratio R\n"
 	    "                                   load through the "
 	    "orchestrator\n"
+	    "  recover                          why writes are refused, if "
+	    "they are\n"
+	    "  recover --accept-loss            start from the most advanced\n"
+	    "                                   surviving copy although it "
+	    "misses\n"
+	    "                                   acknowledged writes\n"
 	    "\nEnvironment: RIDESHARE_AMQP_URL, RIDESHARE_ADMIN_URL (or\n"
 	    "RIDESHARE_PORT_BASE), RIDESHARE_RPC_TIMEOUT_MS.\n"
 	    "Exit codes: 0 OK, 1 the database said no, 2 usage or connection "
@@ -49,38 +55,70 @@ collect(char *data, size_t size, size_t nmemb, void *arg)
 	return rs_buf_append(arg, data, size * nmemb) == 0 ? size * nmemb : 0;
 }
 
+/* One call to the orchestrator's admin API (RIDESHARE_ADMIN_URL): prints
+ * the answer's body; returns 0 when the status is want, else EXIT_BUSINESS
+ * (EXIT_USAGE when it cannot be reached). body NULL: a GET. */
 static int
-cmd_workers(int timeout_ms)
+admin_request(const char *path, const char *body, long want, int timeout_ms)
 {
 	char base[512], url[600];
-	rs_buf body = RS_BUF_INIT;
+	rs_buf out = RS_BUF_INIT;
+	struct curl_slist *hdrs = NULL;
 	long status = 0;
 	CURLcode cc;
 	CURL *c;
 
 	rs_orch_cfg_admin_url(base, sizeof(base));
-	snprintf(url, sizeof(url), "%s/api/v1/worker/list", base);
+	snprintf(url, sizeof(url), "%s%s", base, path);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	if (body != NULL) {
+		hdrs = curl_slist_append(
+		    hdrs, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
 	curl_global_cleanup();
 	if (cc != CURLE_OK) {
 		fprintf(
 		    stderr, "rsctl: %s: %s\n", url, curl_easy_strerror(cc));
-		rs_buf_fini(&body);
+		rs_buf_fini(&out);
 		return EXIT_USAGE;
 	}
-	printf("%s\n", body.data ? body.data : "");
-	rs_buf_fini(&body);
-	return status == 200 ? 0 : EXIT_USAGE;
+	printf("%s\n", out.data ? out.data : "");
+	rs_buf_fini(&out);
+	return status == want ? 0 : EXIT_BUSINESS;
+}
+
+static int
+cmd_workers(int timeout_ms)
+{
+	return admin_request("/api/v1/worker/list", NULL, 200, timeout_ms);
+}
+
+/* recover --accept-loss: the operator's consent to start a refused
+ * recovery from the most advanced surviving copy (docs/failover.md).
+ * Without the flag: prints /readyz, which says why writes are refused. */
+static int
+cmd_recover(int argc, char **argv, int timeout_ms)
+{
+	if (argc == 1)
+		return admin_request("/readyz", NULL, 200, timeout_ms);
+	if (argc == 2 && strcmp(argv[1], "--accept-loss") == 0)
+		return admin_request("/api/v1/recover",
+		    "{\"accept_loss\": true}", 202, timeout_ms);
+	fprintf(stderr, "usage: rsctl recover [--accept-loss]\n");
+	return EXIT_USAGE;
 }
 
 static int
@@ -221,5 +259,7 @@ main(int argc, char **argv)
 		return argc == 1 ? cmd_workers(timeout_ms) : EXIT_USAGE;
 	if (strcmp(argv[0], "load") == 0)
 		return cmd_load(argc, argv, amqp_url, timeout_ms);
+	if (strcmp(argv[0], "recover") == 0)
+		return cmd_recover(argc, argv, timeout_ms);
 	return cmd_db(argv[0], argc - 1, argv + 1, amqp_url, timeout_ms, rid);
 }

@@ -1,0 +1,47 @@
+/* What two processes must agree on beyond the protobuf messages: the
+ * ZooKeeper layout (docs/conventions.md "ZooKeeper layout"). One place for
+ * each name; every binary includes this header. */
+#ifndef RS_CONTRACT_H
+#define RS_CONTRACT_H
+
+/* Ephemeral, one per registered worker; data = packed WorkerInfo. */
+#define RS_ZK_WORKERS "/rideshare/workers"
+/* Ephemeral, the master's worker id; created atomically by the winner. */
+#define RS_ZK_MASTER "/rideshare/master"
+/* Persistent decimal counter: the current master term (fencing token). */
+#define RS_ZK_EPOCH "/rideshare/epoch"
+/* Persistent, /rideshare/pids/<id> = decimal pid (docker spawner). */
+#define RS_ZK_PIDS "/rideshare/pids"
+/* Persistent high-water mark "<epoch> <seq>": the newest write a master
+ * acknowledged (it may lag the real head by RS_HISTORY_EVERY_MS). Recovery
+ * never starts below it without an operator's consent (docs/failover.md). */
+#define RS_ZK_HISTORY "/rideshare/history"
+/* Persistent, present while a recovery is refused: the reason, one line of
+ * key=value text. Written by the candidate that holds /rideshare/master. */
+#define RS_ZK_RECOVERY "/rideshare/recovery"
+/* Persistent, created by the operator (POST /api/v1/recover with
+ * accept_loss, `rsctl recover --accept-loss`): start from the most
+ * advanced surviving copy although it misses acknowledged writes. */
+#define RS_ZK_RECOVERY_ACCEPT "/rideshare/recovery_accept"
+
+/* How often a master raises RS_ZK_HISTORY while it acknowledges writes. */
+#define RS_HISTORY_EVERY_MS 200
+
+#include <stdint.h>
+
+/* Orders two copies of the data by their last applied write (epoch, seq):
+ * the later term wins, then the longer history (the "at least as
+ * up-to-date" rule of Raft, section 5.4.1). A copy whose last write came
+ * from a fenced master's term loses to one the next term wrote, even if
+ * its seq is higher. Returns <0, 0 or >0 like strcmp. */
+static inline int
+rs_copy_cmp(uint64_t epoch_a, uint64_t seq_a, uint64_t epoch_b, uint64_t seq_b)
+{
+	if (epoch_a != epoch_b)
+		return epoch_a < epoch_b ? -1 : 1;
+	if (seq_a != seq_b)
+		return seq_a < seq_b ? -1 : 1;
+	return 0;
+}
+
+#endif
