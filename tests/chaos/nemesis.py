@@ -26,8 +26,10 @@ Faults (run in this order; --fault selects, repeatable):
   users_kill      kill -9 the users service
   down_up         ./rideshare down, then ./rideshare up --detach (no purge)
 
-Each fault i gets the stack dir <stack root>/nemesis-<base + 100*i> and the
-port base base + 100*i (default --base 33000). The stack is started with
+Fault i gets the port block base + 100*i .. +99 (default --base 33000): its
+stack runs on the first of block, +25, +50, +75 whose ports are free (ports
+above 32767 may be held by other clients' connections), in the stack dir
+<stack root>/nemesis-<that base>. The stack is started with
 `./rideshare up --detach` and removed with `./rideshare down --purge`; the
 logs of a failed fault are kept in <stack root>/nemesis-logs/<fault>/.
 
@@ -40,6 +42,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -235,6 +238,46 @@ class LocalStack:
         return out
 
 
+PORT_OFFSETS = (0, 1, 2, 10, 20, 21, 22, 23, 24)   # docs/conventions.md
+
+
+def ports_free(base):
+    """True when no socket holds a port of the stack on `base`: a plain bind
+    (no SO_REUSEADDR) fails on listeners and on clients' local ports alike."""
+    for off in PORT_OFFSETS:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", base + off))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
+def start_stack(res, fault, block, build_dir, stack_root):
+    """A fresh stack on the first base of block, block+25, +50, +75 whose
+    ports are free; a base that fails to start is given up for the next one.
+    Bases above 32767 lie in Linux's ephemeral port range, where any
+    client's connection may hold one of our ports (seen: nginx, rides,
+    ZooKeeper and RabbitMQ's dist port failing to bind). None on failure."""
+    tried = []
+    for base in (block, block + 25, block + 50, block + 75):
+        if not ports_free(base):
+            tried.append("%d (ports busy)" % base)
+            continue
+        stack = LocalStack(base, build_dir, stack_root)
+        if stack.up():
+            if tried:
+                res.notes.append("stack on base %d; skipped %s" % (base, ", ".join(tried)))
+            return stack
+        tried.append("%d (did not start)" % base)
+        stack.down(purge=True, keep_logs_to=os.path.join(stack_root, "nemesis-logs",
+                                                         "%s-start-%d" % (fault, base)))
+    res.fail("no fresh stack started: " + ", ".join(tried))
+    return None
+
+
 # ------------------------------------------------------------------ faults
 def sig(stack, pid, s, what):
     nl.log("fault: kill -%s %s (pid %d)" % (signal.Signals(s).name[3:], what, pid))
@@ -279,20 +322,11 @@ def do_fault(stack, fault):
 def run_fault(fault, base, build_dir, stack_root):
     res = nl.Result(fault)
     t_begin = time.time()
-    nl.log("==== %s: fresh stack on port base %d" % (fault, base))
-    stack = LocalStack(base, build_dir, stack_root)
-    if not stack.up():
-        # Bases above 32767 are in Linux's ephemeral range: another client's
-        # connection may hold one of our ports. One retry, 50 ports up.
-        stack.down(purge=True, keep_logs_to=os.path.join(stack_root, "nemesis-logs", fault + "-start"))
-        res.notes.append("the stack on base %d did not start; retried on base %d" % (base, base + 50))
-        nl.log(res.notes[-1])
-        stack = LocalStack(base + 50, build_dir, stack_root)
-        if not stack.up():
-            res.fail("the fresh stack did not start (twice)")
-            stack.down(purge=True, keep_logs_to=os.path.join(stack_root, "nemesis-logs", fault))
-            res.elapsed = time.time() - t_begin
-            return res
+    nl.log("==== %s: fresh stack in the port block %d..%d" % (fault, base, base + 99))
+    stack = start_stack(res, fault, base, build_dir, stack_root)
+    if stack is None:
+        res.elapsed = time.time() - t_begin
+        return res
     load = None
     try:
         tag = "nm" + uuid.uuid4().hex[:6]
