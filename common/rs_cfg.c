@@ -2,9 +2,13 @@
 #include "rs_err.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 int
 rs_cfg_parse_long(const char *value, long min, long max, long *out,
@@ -64,12 +68,76 @@ rs_cfg_die(const char *name, const char *value, const char *why)
 	exit(2);
 }
 
+/* The value of NAME_FILE's file: its first line, without the newline.
+ * Read once per variable and kept for the life of the process (a handful
+ * of secrets). Exits 2 naming the variable when it cannot be read. */
+static const char *
+from_file(const char *name, const char *path)
+{
+	static struct {
+		char name[64];
+		char *value;
+	} cache[16];
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	char var[80], *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	struct stat st;
+	FILE *f;
+
+	snprintf(var, sizeof(var), "%s_FILE", name);
+	pthread_mutex_lock(&mu);
+	for (size_t i = 0; i < 16 && cache[i].value != NULL; i++) {
+		if (strcmp(cache[i].name, name) == 0) {
+			pthread_mutex_unlock(&mu);
+			return cache[i].value;
+		}
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		pthread_mutex_unlock(&mu);
+		rs_cfg_die(var, path, strerror(errno));
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0)
+		fprintf(stderr,
+		    "config warning: %s=\"%s\": readable by group or others "
+		    "(chmod 600)\n",
+		    var, path);
+	n = getline(&line, &cap, f);
+	fclose(f);
+	if (n < 0) {
+		free(line);
+		pthread_mutex_unlock(&mu);
+		rs_cfg_die(var, path, "empty file");
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	for (size_t i = 0; i < 16; i++) {
+		if (cache[i].value == NULL) {
+			snprintf(cache[i].name, sizeof(cache[i].name), "%s",
+			    name);
+			cache[i].value = line;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mu);
+	return line; /* kept: lives as long as the process */
+}
+
 const char *
 rs_cfg_str(const char *name, const char *def)
 {
 	const char *v = getenv(name);
+	char var[80];
 
-	return (v == NULL || *v == '\0') ? def : v;
+	if (v != NULL && *v != '\0')
+		return v;
+	snprintf(var, sizeof(var), "%s_FILE", name);
+	v = getenv(var);
+	if (v != NULL && *v != '\0') {
+		v = from_file(name, v);
+		return *v != '\0' ? v : def;
+	}
+	return def;
 }
 
 long

@@ -19,7 +19,11 @@ int rs_cfg_parse_long(const char *value, long min, long max, long *out,
 /* Parses 1/0, true/false, yes/no, on/off (case-insensitive). */
 int rs_cfg_parse_bool(const char *value, int *out, char *err, size_t errlen);
 
-/* Environment value or def when unset or empty. Never NULL unless def is. */
+/* Environment value or def when unset or empty. Never NULL unless def is.
+ * Secrets: when NAME is unset and NAME_FILE names a file, the value is the
+ * file's first line (Docker's and PostgreSQL's images use the same
+ * convention); an unreadable file exits 2, a file readable by group or
+ * others is warned about. */
 const char *rs_cfg_str(const char *name, const char *def);
 long rs_cfg_long(const char *name, long def, long min, long max);
 int rs_cfg_port(const char *name, int def);

@@ -217,6 +217,29 @@ test_bad_value_exits_2_naming_the_variable(void **state)
 	assert_string_equal(err, "");
 }
 
+static void
+test_secret_comes_from_the_file_named_by_NAME_FILE(void **state)
+{
+	char path[] = "/tmp/rs_cfg_test_secretXXXXXX";
+	int fd = mkstemp(path);
+
+	(void) state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "s3cret-value\nsecond line\n", 25), 25);
+	close(fd);
+	unsetenv("RS_CFG_TEST_SECRET");
+	setenv("RS_CFG_TEST_SECRET_FILE", path, 1);
+	assert_string_equal(rs_cfg_str("RS_CFG_TEST_SECRET", "def"),
+	    "s3cret-value");
+	/* The variable itself wins over the file. */
+	setenv("RS_CFG_TEST_SECRET", "direct", 1);
+	assert_string_equal(rs_cfg_str("RS_CFG_TEST_SECRET", "def"), "direct");
+	unsetenv("RS_CFG_TEST_SECRET");
+	unsetenv("RS_CFG_TEST_SECRET_FILE");
+	assert_string_equal(rs_cfg_str("RS_CFG_TEST_SECRET", "def"), "def");
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -231,6 +254,8 @@ main(void)
 		    test_getters_return_default_when_unset_or_empty),
 		cmocka_unit_test(test_getters_return_the_parsed_value),
 		cmocka_unit_test(test_bad_value_exits_2_naming_the_variable),
+		cmocka_unit_test(
+		    test_secret_comes_from_the_file_named_by_NAME_FILE),
 	};
 
 	return cmocka_run_group_tests_name("rs_cfg", tests, NULL, NULL);

@@ -17,6 +17,8 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +35,22 @@
 #define FRAME_MAX            131072
 #define STR_MAX              256
 #define CONTENT_TYPE_DEFAULT "application/x-protobuf"
+/* Keepalive: frames read per visit, and deliveries held for an owner that
+ * is away (beyond that they wait in the socket, which only costs us the
+ * broker's heartbeats until the owner reads again). */
+#define KA_READ_MAX    256
+#define IDLE_QUEUE_MAX 1024
+
+/* A delivery the keepalive read while the owner was away. */
+struct idle_msg {
+	amqp_envelope_t env;
+	struct idle_msg *next;
+};
 
 struct rs_mq {
+	/* Held by every public call and by a keepalive visit: librabbitmq
+	 * state is never touched by two threads at once. */
+	pthread_mutex_t lock;
 	amqp_connection_state_t conn;
 	amqp_channel_t ch; /* the working channel */
 	amqp_channel_t next_ch; /* next channel number to hand out */
@@ -67,6 +83,19 @@ struct rs_mq {
 	char correlation_id[STR_MAX];
 	char consumer_tag[STR_MAX];
 	char content_type[STR_MAX];
+
+	/* Idle keepalive (see "idle keepalive" below). heartbeat_s is the
+	 * negotiated interval (0: none, not registered); last_use_ms is
+	 * when the owner's last call ended. ka_* links and ka_pass belong
+	 * to ka.mu, the rest to lock. */
+	int heartbeat_s;
+	int64_t last_use_ms;
+	int64_t ka_sent_ms;
+	struct idle_msg *idle_head, *idle_tail;
+	size_t nidle;
+	bool registered;
+	rs_mq *ka_next, *ka_prev;
+	unsigned ka_pass;
 };
 
 /* NULL for "forever" (ms < 0). */
@@ -447,6 +476,258 @@ drain(rs_mq *mq, const char *op)
 	return rc == RS_ETIMEDOUT ? RS_OK : rc;
 }
 
+/* ---- idle keepalive --------------------------------------------------- */
+
+/* librabbitmq sends and checks heartbeats only inside calls that read the
+ * socket. A connection whose owner makes no call for about two heartbeat
+ * intervals (an idle publisher, an RPC client between requests) is closed
+ * by the broker ("missed heartbeats from client"), and the owner learns it
+ * from its next publish. So one process-wide thread visits, every quarter
+ * interval, each connection whose owner has been away for half an
+ * interval, and does what a call would: sends a heartbeat and reads what
+ * has arrived. It only takes a free lock, so it never delays an owner
+ * (a blocked rs_mq_next services heartbeats itself). Deliveries it reads
+ * are queued for rs_mq_next in arrival order; confirms, closes and
+ * cancellations are handled as in any call; a closed, reset or silent
+ * (two intervals) broker makes the object dead, so the owner's next call
+ * fails at once with RS_ECONN. The thread starts with the first
+ * registered connection and ends when the last one is destroyed. */
+
+static void *ka_main(void *arg);
+
+static struct {
+	pthread_once_t once;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC; wakes the thread to exit */
+	rs_mq *head; /* connections with a heartbeat */
+	bool running;
+	unsigned pass;
+} ka = { .once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+ka_init(void)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&ka.cv, &a);
+	pthread_condattr_destroy(&a);
+}
+
+/* Adds mq (heartbeat_s > 0) to the visited set; starts the thread. Without
+ * a thread (pthread_create failed) everything works as before: idle
+ * connections may then die and be reconnected by their owners. */
+static void
+ka_register(rs_mq *mq)
+{
+	pthread_once(&ka.once, ka_init);
+	pthread_mutex_lock(&ka.mu);
+	mq->ka_prev = NULL;
+	mq->ka_next = ka.head;
+	if (ka.head != NULL)
+		ka.head->ka_prev = mq;
+	ka.head = mq;
+	mq->registered = true;
+	if (!ka.running) {
+		sigset_t all, old;
+		pthread_attr_t at;
+		pthread_t t;
+		int err;
+
+		/* Signals stay with the threads that wait for them. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		err = pthread_create(&t, &at, ka_main, NULL);
+		pthread_attr_destroy(&at);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (err == 0)
+			ka.running = true;
+		else
+			rs_warn(NULL,
+			    "event=amqp_keepalive_unavailable error=\"%s\"",
+			    strerror(err));
+	} else {
+		/* A shorter interval than the thread sleeps may have come. */
+		pthread_cond_signal(&ka.cv);
+	}
+	pthread_mutex_unlock(&ka.mu);
+}
+
+/* Removes mq from the visited set. A visit in progress still holds
+ * mq->lock: the caller takes it before freeing anything. */
+static void
+ka_unregister(rs_mq *mq)
+{
+	if (!mq->registered)
+		return;
+	pthread_mutex_lock(&ka.mu);
+	if (mq->ka_prev != NULL)
+		mq->ka_prev->ka_next = mq->ka_next;
+	else
+		ka.head = mq->ka_next;
+	if (mq->ka_next != NULL)
+		mq->ka_next->ka_prev = mq->ka_prev;
+	mq->registered = false;
+	if (ka.head == NULL)
+		pthread_cond_signal(&ka.cv);
+	pthread_mutex_unlock(&ka.mu);
+}
+
+static void
+idle_push(rs_mq *mq, struct idle_msg *im)
+{
+	im->next = NULL;
+	if (mq->idle_tail != NULL)
+		mq->idle_tail->next = im;
+	else
+		mq->idle_head = im;
+	mq->idle_tail = im;
+	mq->nidle++;
+}
+
+static struct idle_msg *
+idle_pop(rs_mq *mq)
+{
+	struct idle_msg *im = mq->idle_head;
+
+	if (im != NULL) {
+		mq->idle_head = im->next;
+		if (mq->idle_head == NULL)
+			mq->idle_tail = NULL;
+		mq->nidle--;
+	}
+	return im;
+}
+
+static void
+idle_clear(rs_mq *mq)
+{
+	struct idle_msg *im;
+
+	while ((im = idle_pop(mq)) != NULL) {
+		amqp_destroy_envelope(&im->env);
+		free(im);
+	}
+}
+
+/* Reads what has arrived, as a call would. Waits 1 ms rather than 0:
+ * librabbitmq checks its receive deadline (two intervals without a byte:
+ * the broker is gone) only when it is about to wait. */
+static void
+ka_read(rs_mq *mq)
+{
+	struct timeval tv = { 0, 1000 };
+
+	for (int i = 0; i < KA_READ_MAX && !mq->dead; i++) {
+		struct idle_msg *im;
+		amqp_rpc_reply_t r;
+		int rc;
+
+		/* Deliveries are taken even without consumers: late ones
+		 * for a cancelled consumer go to rs_mq_next as before. */
+		if (mq->nidle >= IDLE_QUEUE_MAX
+		    || (im = calloc(1, sizeof(*im))) == NULL)
+			return;
+		r = amqp_consume_message(mq->conn, &im->env, &tv, 0);
+		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+			idle_push(mq, im);
+			continue;
+		}
+		free(im);
+		if (r.reply_type != AMQP_RESPONSE_LIBRARY_EXCEPTION) {
+			(void) check_reply(mq, mq->ch, r, "keepalive");
+			return;
+		}
+		if (r.library_error == AMQP_STATUS_TIMEOUT)
+			return;
+		if (r.library_error != AMQP_STATUS_UNEXPECTED_STATE) {
+			(void) check_status(mq, r.library_error, "keepalive");
+			return;
+		}
+		/* Not a delivery (it was put back): handle it. */
+		rc = read_frame(mq, 0, "keepalive");
+		if (rc != RS_OK && rc != RS_ETIMEDOUT)
+			return;
+	}
+}
+
+/* One visit, with mq->lock held. */
+static void
+ka_service(rs_mq *mq)
+{
+	int64_t now = rs_time_now_ms(), half = mq->heartbeat_s * 500LL;
+	int64_t sent = mq->ka_sent_ms > mq->last_use_ms ? mq->ka_sent_ms
+	                                                : mq->last_use_ms;
+
+	if (mq->dead || now - mq->last_use_ms < half)
+		return;
+	if (now - sent >= half) {
+		amqp_frame_t hb;
+
+		memset(&hb, 0, sizeof(hb));
+		hb.frame_type = AMQP_FRAME_HEARTBEAT;
+		hb.channel = 0;
+		if (check_status(
+		        mq, amqp_send_frame(mq->conn, &hb), "keepalive")
+		    != RS_OK)
+			return;
+		mq->ka_sent_ms = now;
+	}
+	ka_read(mq);
+}
+
+static void *
+ka_main(void *arg)
+{
+	(void) arg;
+	pthread_mutex_lock(&ka.mu);
+	while (ka.head != NULL) {
+		int64_t period = INT64_MAX;
+		struct timespec ts;
+		rs_mq *mq;
+
+		if (++ka.pass == 0)
+			ka.pass = 1;
+		/* The registry may change while a connection is serviced
+		 * (ka.mu is released then): rescan, skipping the visited. */
+		for (;;) {
+			for (mq = ka.head;
+			     mq != NULL && mq->ka_pass == ka.pass;
+			     mq = mq->ka_next)
+				;
+			if (mq == NULL)
+				break;
+			mq->ka_pass = ka.pass;
+			if (mq->heartbeat_s * 250LL < period)
+				period = mq->heartbeat_s * 250LL;
+			if (pthread_mutex_trylock(&mq->lock) != 0)
+				continue; /* in a call: the call services it */
+			pthread_mutex_unlock(&ka.mu);
+			ka_service(mq);
+			pthread_mutex_unlock(&mq->lock);
+			pthread_mutex_lock(&ka.mu);
+		}
+		if (ka.head == NULL)
+			break;
+		if (period == INT64_MAX)
+			period = 250;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t) (period / 1000);
+		ts.tv_nsec += (long) (period % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void) pthread_cond_timedwait(&ka.cv, &ka.mu, &ts);
+	}
+	ka.running = false;
+	pthread_mutex_unlock(&ka.mu);
+	return NULL;
+}
+
 /* ---- connection ------------------------------------------------------- */
 
 static amqp_table_entry_t
@@ -504,6 +785,7 @@ mq_open(const char *url, const char *name, int64_t timeout_ms,
 		rc = RS_ENOMEM;
 		goto fail;
 	}
+	pthread_mutex_init(&mq->lock, NULL);
 	snprintf(mq->broker, sizeof(mq->broker), "%s:%d%s%s", ci.host, ci.port,
 	    ci.vhost[0] == '/' ? "" : "/", ci.vhost);
 	if ((mq->conn = amqp_new_connection()) == NULL
@@ -536,7 +818,8 @@ mq_open(const char *url, const char *name, int64_t timeout_ms,
 	propt.num_entries = 2;
 	propt.entries = props;
 	r = amqp_login_with_properties(mq->conn, ci.vhost, 0, FRAME_MAX,
-	    (int) rs_cfg_long("RIDESHARE_AMQP_HEARTBEAT_S", HEARTBEAT_S, 0, 600),
+	    (int) rs_cfg_long(
+	        "RIDESHARE_AMQP_HEARTBEAT_S", HEARTBEAT_S, 0, 600),
 	    &propt, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
 		if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION
@@ -574,6 +857,11 @@ mq_open(const char *url, const char *name, int64_t timeout_ms,
 	    != RS_OK)
 		goto fail;
 	free(copy);
+	/* The negotiated interval: the broker may have lowered ours. */
+	mq->heartbeat_s = amqp_get_heartbeat(mq->conn);
+	mq->last_use_ms = rs_time_now_ms();
+	if (mq->heartbeat_s > 0)
+		ka_register(mq);
 	*out = mq;
 	return RS_OK;
 
@@ -581,6 +869,7 @@ fail:
 	if (mq != NULL) {
 		if (mq->conn != NULL)
 			amqp_destroy_connection(mq->conn);
+		pthread_mutex_destroy(&mq->lock);
 		free(mq);
 	}
 	free(copy);
@@ -644,7 +933,11 @@ rs_mq_destroy(rs_mq *mq)
 
 	if (mq == NULL)
 		return;
+	ka_unregister(mq);
+	/* Waits for a keepalive visit in progress; none can start now. */
+	pthread_mutex_lock(&mq->lock);
 	release_held(mq);
+	idle_clear(mq);
 	if (!mq->conn_dead) {
 		/* Closing the connection closes the channel; unacked
 		 * deliveries go back to their queues. */
@@ -652,6 +945,8 @@ rs_mq_destroy(rs_mq *mq)
 		(void) amqp_connection_close(mq->conn, AMQP_REPLY_SUCCESS);
 	}
 	amqp_destroy_connection(mq->conn);
+	pthread_mutex_unlock(&mq->lock);
+	pthread_mutex_destroy(&mq->lock);
 	free(mq->pending);
 	free(mq);
 }
@@ -720,8 +1015,8 @@ ensure_dlx(rs_mq *mq)
 	return RS_OK;
 }
 
-int
-rs_mq_declare_queue(rs_mq *mq, const char *queue, unsigned flags)
+static int
+mq_declare_queue(rs_mq *mq, const char *queue, unsigned flags)
 {
 	int rc;
 
@@ -734,8 +1029,8 @@ rs_mq_declare_queue(rs_mq *mq, const char *queue, unsigned flags)
 	return declare_queue(mq, queue, flags);
 }
 
-int
-rs_mq_declare_fanout(rs_mq *mq, const char *exchange)
+static int
+mq_declare_fanout(rs_mq *mq, const char *exchange)
 {
 	if (exchange == NULL || *exchange == '\0')
 		return RS_EINVAL;
@@ -744,8 +1039,8 @@ rs_mq_declare_fanout(rs_mq *mq, const char *exchange)
 	return declare_exchange(mq, exchange, "fanout");
 }
 
-int
-rs_mq_declare_topology(rs_mq *mq)
+static int
+mq_declare_topology(rs_mq *mq)
 {
 	/* docs/conventions.md, "RabbitMQ topology". Arguments are fixed
 	 * here so that no two declarers ever disagree. */
@@ -774,8 +1069,8 @@ rs_mq_declare_topology(rs_mq *mq)
 	return declare_exchange(mq, RS_MQ_COMMIT_EXCHANGE, "fanout");
 }
 
-int
-rs_mq_bind(rs_mq *mq, const char *queue, const char *exchange)
+static int
+mq_bind(rs_mq *mq, const char *queue, const char *exchange)
 {
 	if (queue == NULL || exchange == NULL)
 		return RS_EINVAL;
@@ -784,8 +1079,8 @@ rs_mq_bind(rs_mq *mq, const char *queue, const char *exchange)
 	return bind_queue(mq, queue, exchange);
 }
 
-int
-rs_mq_delete_queue(rs_mq *mq, const char *queue)
+static int
+mq_delete_queue(rs_mq *mq, const char *queue)
 {
 	if (queue == NULL || *queue == '\0')
 		return RS_EINVAL;
@@ -796,8 +1091,8 @@ rs_mq_delete_queue(rs_mq *mq, const char *queue)
 	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.delete");
 }
 
-int
-rs_mq_queue_depth(
+static int
+mq_queue_depth(
     rs_mq *mq, const char *queue, uint32_t *messages, uint32_t *consumers)
 {
 	amqp_queue_declare_ok_t *ok;
@@ -853,8 +1148,8 @@ rs_mq_queue_depth(
 	return RS_OK;
 }
 
-int
-rs_mq_qos(rs_mq *mq, uint16_t prefetch)
+static int
+mq_qos(rs_mq *mq, uint16_t prefetch)
 {
 	int rc;
 
@@ -868,8 +1163,8 @@ rs_mq_qos(rs_mq *mq, uint16_t prefetch)
 	return rc;
 }
 
-int
-rs_mq_confirm_select(rs_mq *mq)
+static int
+mq_confirm_select(rs_mq *mq)
 {
 	int rc;
 
@@ -891,8 +1186,8 @@ rs_mq_confirm_select(rs_mq *mq)
 
 /* ---- publishing ------------------------------------------------------- */
 
-int
-rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
+static int
+mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
     const void *body, size_t len, const rs_mq_props *props)
 {
 	amqp_basic_properties_t p;
@@ -941,8 +1236,8 @@ rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
 	return rc;
 }
 
-int
-rs_mq_wait_confirms(rs_mq *mq, int timeout_ms)
+static int
+mq_wait_confirms(rs_mq *mq, int timeout_ms)
 {
 	int64_t deadline = rs_time_deadline(timeout_ms);
 	int rc;
@@ -981,8 +1276,8 @@ rs_mq_wait_confirms(rs_mq *mq, int timeout_ms)
 
 /* ---- consuming -------------------------------------------------------- */
 
-int
-rs_mq_consume(rs_mq *mq, const char *queue, bool no_ack, char *tag_out)
+static int
+mq_consume(rs_mq *mq, const char *queue, bool no_ack, char *tag_out)
 {
 	amqp_basic_consume_ok_t *ok;
 	int rc;
@@ -1003,8 +1298,8 @@ rs_mq_consume(rs_mq *mq, const char *queue, bool no_ack, char *tag_out)
 	return RS_OK;
 }
 
-int
-rs_mq_cancel(rs_mq *mq, const char *consumer_tag)
+static int
+mq_cancel(rs_mq *mq, const char *consumer_tag)
 {
 	int rc;
 
@@ -1048,8 +1343,8 @@ fill_msg(rs_mq *mq, amqp_message_t *m, uint64_t tag, bool redelivered,
 	out->priv_ = mq;
 }
 
-int
-rs_mq_next(rs_mq *mq, int timeout_ms, rs_mq_msg *out)
+static int
+mq_next(rs_mq *mq, int timeout_ms, rs_mq_msg *out)
 {
 	int64_t deadline = rs_time_deadline(timeout_ms);
 	amqp_rpc_reply_t r;
@@ -1059,6 +1354,17 @@ rs_mq_next(rs_mq *mq, int timeout_ms, rs_mq_msg *out)
 	if (!usable(mq))
 		return RS_ECONN;
 	release_held(mq);
+	if (mq->idle_head != NULL) {
+		/* Read by the keepalive: older than anything still unread. */
+		struct idle_msg *im = idle_pop(mq);
+
+		mq->env = im->env;
+		free(im);
+		mq->have_env = true;
+		fill_msg(mq, &mq->env.message, mq->env.delivery_tag,
+		    mq->env.redelivered != 0, mq->env.consumer_tag, out);
+		return RS_OK;
+	}
 	for (;;) {
 		r = amqp_consume_message(mq->conn, &mq->env,
 		    to_timeval(rs_time_left_ms(deadline), &tv), 0);
@@ -1083,8 +1389,8 @@ rs_mq_next(rs_mq *mq, int timeout_ms, rs_mq_msg *out)
 	}
 }
 
-int
-rs_mq_get(rs_mq *mq, const char *queue, bool no_ack, rs_mq_msg *out)
+static int
+mq_get(rs_mq *mq, const char *queue, bool no_ack, rs_mq_msg *out)
 {
 	amqp_basic_get_ok_t *ok;
 	amqp_rpc_reply_t r;
@@ -1114,8 +1420,8 @@ rs_mq_get(rs_mq *mq, const char *queue, bool no_ack, rs_mq_msg *out)
 	return RS_OK;
 }
 
-void
-rs_mq_msg_release(rs_mq *mq, rs_mq_msg *msg)
+static void
+mq_msg_release(rs_mq *mq, rs_mq_msg *msg)
 {
 	if (mq == NULL)
 		return;
@@ -1124,8 +1430,8 @@ rs_mq_msg_release(rs_mq *mq, rs_mq_msg *msg)
 		memset(msg, 0, sizeof(*msg));
 }
 
-int
-rs_mq_ack(rs_mq *mq, uint64_t delivery_tag, bool multiple)
+static int
+mq_ack(rs_mq *mq, uint64_t delivery_tag, bool multiple)
 {
 	if (!usable(mq))
 		return RS_ECONN;
@@ -1134,8 +1440,8 @@ rs_mq_ack(rs_mq *mq, uint64_t delivery_tag, bool multiple)
 	    "basic.ack");
 }
 
-int
-rs_mq_reject(rs_mq *mq, uint64_t delivery_tag, bool requeue)
+static int
+mq_reject(rs_mq *mq, uint64_t delivery_tag, bool requeue)
 {
 	if (!usable(mq))
 		return RS_ECONN;
@@ -1144,14 +1450,171 @@ rs_mq_reject(rs_mq *mq, uint64_t delivery_tag, bool requeue)
 	    "basic.reject");
 }
 
+static int
+mq_fd(rs_mq *mq)
+{
+	return mq->conn_dead ? -1 : amqp_get_sockfd(mq->conn);
+}
+
+static bool
+mq_has_buffered(rs_mq *mq)
+{
+	return mq->idle_head != NULL || amqp_frames_enqueued(mq->conn)
+	    || amqp_data_in_buffer(mq->conn);
+}
+
+/* ---- public entry points ---------------------------------------------- */
+
+/* Every public call holds mq->lock (so a keepalive visit never overlaps
+ * it); those that do I/O record when they ended (so the keepalive knows
+ * the owner is away). */
+static void
+enter(rs_mq *mq)
+{
+	pthread_mutex_lock(&mq->lock);
+}
+
+static void
+leave(rs_mq *mq)
+{
+	mq->last_use_ms = rs_time_now_ms();
+	pthread_mutex_unlock(&mq->lock);
+}
+
+#define QUIET(type, call)                        \
+	do {                                     \
+		type rv_;                        \
+		enter(mq);                       \
+		rv_ = call;                      \
+		pthread_mutex_unlock(&mq->lock); \
+		return rv_;                      \
+	} while (0)
+
+#define LOCKED(type, call)  \
+	do {                \
+		type rv_;   \
+		enter(mq);  \
+		rv_ = call; \
+		leave(mq);  \
+		return rv_; \
+	} while (0)
+
+int
+rs_mq_declare_queue(rs_mq *mq, const char *queue, unsigned flags)
+{
+	LOCKED(int, mq_declare_queue(mq, queue, flags));
+}
+
+int
+rs_mq_declare_fanout(rs_mq *mq, const char *exchange)
+{
+	LOCKED(int, mq_declare_fanout(mq, exchange));
+}
+
+int
+rs_mq_declare_topology(rs_mq *mq)
+{
+	LOCKED(int, mq_declare_topology(mq));
+}
+
+int
+rs_mq_bind(rs_mq *mq, const char *queue, const char *exchange)
+{
+	LOCKED(int, mq_bind(mq, queue, exchange));
+}
+
+int
+rs_mq_delete_queue(rs_mq *mq, const char *queue)
+{
+	LOCKED(int, mq_delete_queue(mq, queue));
+}
+
+int
+rs_mq_queue_depth(
+    rs_mq *mq, const char *queue, uint32_t *messages, uint32_t *consumers)
+{
+	LOCKED(int, mq_queue_depth(mq, queue, messages, consumers));
+}
+
+int
+rs_mq_qos(rs_mq *mq, uint16_t prefetch)
+{
+	LOCKED(int, mq_qos(mq, prefetch));
+}
+
+int
+rs_mq_confirm_select(rs_mq *mq)
+{
+	LOCKED(int, mq_confirm_select(mq));
+}
+
+int
+rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
+    const void *body, size_t len, const rs_mq_props *props)
+{
+	LOCKED(int, mq_publish(mq, exchange, routing_key, body, len, props));
+}
+
+int
+rs_mq_wait_confirms(rs_mq *mq, int timeout_ms)
+{
+	LOCKED(int, mq_wait_confirms(mq, timeout_ms));
+}
+
+int
+rs_mq_consume(rs_mq *mq, const char *queue, bool no_ack, char *tag_out)
+{
+	LOCKED(int, mq_consume(mq, queue, no_ack, tag_out));
+}
+
+int
+rs_mq_cancel(rs_mq *mq, const char *consumer_tag)
+{
+	LOCKED(int, mq_cancel(mq, consumer_tag));
+}
+
+int
+rs_mq_next(rs_mq *mq, int timeout_ms, rs_mq_msg *out)
+{
+	LOCKED(int, mq_next(mq, timeout_ms, out));
+}
+
+int
+rs_mq_get(rs_mq *mq, const char *queue, bool no_ack, rs_mq_msg *out)
+{
+	LOCKED(int, mq_get(mq, queue, no_ack, out));
+}
+
+void
+rs_mq_msg_release(rs_mq *mq, rs_mq_msg *msg)
+{
+	if (mq == NULL)
+		return;
+	enter(mq);
+	mq_msg_release(mq, msg);
+	pthread_mutex_unlock(&mq->lock);
+}
+
+int
+rs_mq_ack(rs_mq *mq, uint64_t delivery_tag, bool multiple)
+{
+	LOCKED(int, mq_ack(mq, delivery_tag, multiple));
+}
+
+int
+rs_mq_reject(rs_mq *mq, uint64_t delivery_tag, bool requeue)
+{
+	LOCKED(int, mq_reject(mq, delivery_tag, requeue));
+}
+
 int
 rs_mq_fd(rs_mq *mq)
 {
-	return mq->conn_dead ? -1 : amqp_get_sockfd(mq->conn);
+	QUIET(int, mq_fd(mq));
 }
 
 bool
 rs_mq_has_buffered(rs_mq *mq)
 {
-	return amqp_frames_enqueued(mq->conn) || amqp_data_in_buffer(mq->conn);
+	QUIET(bool, mq_has_buffered(mq));
 }

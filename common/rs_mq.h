@@ -1,9 +1,13 @@
 /* RabbitMQ (librabbitmq 0.11) helper: one AMQP connection with one channel.
  *
- * Not thread-safe: one rs_mq per thread. A process that both consumes and
- * publishes with confirms uses two rs_mq objects (confirm frames would
- * otherwise interleave with deliveries). Any call may return RS_ECONN when
- * the connection or channel died; the owner then destroys the object,
+ * One owner thread per rs_mq. Every call holds the object's lock, so that a
+ * process-wide keepalive thread can service a connection whose owner makes
+ * no call (heartbeats, frames that arrive; see docs/common.md): idle
+ * connections stay alive, and one the broker dropped or that went silent
+ * fails the next call at once. A process that both consumes and publishes
+ * with confirms uses two rs_mq objects (confirm frames would otherwise
+ * interleave with deliveries). Any call may return RS_ECONN when the
+ * connection or channel died; the owner then destroys the object,
  * reconnects (rs_mq_connect_retry) and re-declares what it needs. */
 #ifndef RS_MQ_H
 #define RS_MQ_H
@@ -65,7 +69,9 @@ int rs_mq_connect(const char *url, const char *name, rs_mq **out);
  * until it succeeds or max_wait_ms passes (RS_ETIMEDOUT). */
 int rs_mq_connect_retry(const char *url, const char *name, int max_wait_ms, rs_mq **out);
 
-/* Closes the channel and connection (best effort) and frees mq. NULL ok. */
+/* Closes the channel and connection (best effort) and frees mq, after a
+ * keepalive visit in progress ends. Unreturned deliveries go back to
+ * their queues (unacked) or are dropped (no_ack). NULL ok. */
 void rs_mq_destroy(rs_mq *mq);
 
 /* Declares the dead-letter exchange + queue, then queue with flags. */
@@ -109,9 +115,12 @@ int rs_mq_ack(rs_mq *mq, uint64_t delivery_tag, bool multiple);
 /* Rejects without requeue: with RS_MQ_DLX the broker dead-letters it. */
 int rs_mq_reject(rs_mq *mq, uint64_t delivery_tag, bool requeue);
 
-/* Socket fd, for poll(2) together with other event sources. */
+/* Socket fd, for poll(2) together with other event sources. The keepalive
+ * may read deliveries off it while the owner is away: check
+ * rs_mq_has_buffered before waiting on the fd. */
 int rs_mq_fd(rs_mq *mq);
-/* True when buffered frames are waiting (poll on the fd would miss them). */
+/* True when read but unreturned deliveries or frames are waiting (poll on
+ * the fd would miss them). */
 bool rs_mq_has_buffered(rs_mq *mq);
 
 #endif

@@ -4,6 +4,7 @@
  * the completion thread, records the session state for rs_zk_connect and
  * forwards every event to the owner's callback. */
 #include "rs_zk.h"
+#include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_time.h"
@@ -21,6 +22,7 @@
 
 struct rs_zk {
 	zhandle_t *zh;
+	struct ACL_vector *acl; /* for every node we create */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int state; /* last session state the watcher saw, 0 before any */
@@ -227,6 +229,29 @@ rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms,
 		                                                 : RS_ECONN;
 		goto fail;
 	}
+	/* Digest authentication (docs/security.md): with
+	 * RIDESHARE_ZK_AUTH[_FILE] = "user:password" every node this process
+	 * creates is readable and writable by that identity only. The client
+	 * library sends the credentials again after every reconnect. */
+	const char *auth = rs_cfg_str("RIDESHARE_ZK_AUTH", NULL);
+	if (auth != NULL) {
+		int zrc;
+		if (strchr(auth, ':') == NULL) {
+			rs_error(NULL, "event=zk_bad_auth reason=\"expected "
+			               "user:password\"");
+			rc = RS_EINVAL;
+			goto fail;
+		}
+		zrc = zoo_add_auth(
+		    zk->zh, "digest", auth, (int) strlen(auth), NULL, NULL);
+		if (zrc != ZOK) {
+			rc = zk_err(zrc, "add_auth", "/");
+			goto fail;
+		}
+		zk->acl = &ZOO_CREATOR_ALL_ACL;
+	} else {
+		zk->acl = &ZOO_OPEN_ACL_UNSAFE;
+	}
 	*out = zk;
 	return RS_OK;
 
@@ -258,7 +283,7 @@ rs_zk_create(
 	if (!valid_path(path) || len > INT32_MAX || (data == NULL && len > 0))
 		return RS_EINVAL;
 	return zk_err(zoo_create(zk->zh, path, data,
-	                  data != NULL ? (int) len : -1, &ZOO_OPEN_ACL_UNSAFE,
+	                  data != NULL ? (int) len : -1, zk->acl,
 	                  ephemeral ? ZOO_EPHEMERAL : ZOO_PERSISTENT, NULL, 0),
 	    "create", path);
 }
@@ -281,7 +306,7 @@ rs_zk_ensure_path(rs_zk *zk, const char *path)
 
 		*s = '\0';
 		rc = zk_err(zoo_create(zk->zh, p, NULL, -1,
-		                &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0),
+		                zk->acl, ZOO_PERSISTENT, NULL, 0),
 		    "create", p);
 		*s = c;
 		if (rc == RS_EEXIST)
@@ -429,7 +454,7 @@ rs_zk_incr(rs_zk *zk, const char *path, uint64_t *out)
 			/* Absent counts as 0; creating it with 1 is the
 			 * increment, and atomic. */
 			zrc = zoo_create(zk->zh, path, "1", 1,
-			    &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
+			    zk->acl, ZOO_PERSISTENT, NULL, 0);
 			if (zrc == ZOK) {
 				*out = 1;
 				return RS_OK;
@@ -533,7 +558,7 @@ rs_zk_mark_raise(rs_zk *zk, const char *path, uint64_t major, uint64_t minor)
 
 		if (zrc == ZNONODE) {
 			zrc = zoo_create(zk->zh, path, buf, n,
-			    &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
+			    zk->acl, ZOO_PERSISTENT, NULL, 0);
 			if (zrc == ZOK)
 				return RS_OK;
 			if (zrc == ZNODEEXISTS)

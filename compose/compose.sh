@@ -8,23 +8,36 @@
 #                     is healthy; prints the time taken (including image building).
 #                     With only infrastructure services named (postgres rabbitmq
 #                     zookeeper) no project binaries are needed.
-#   down [--all]      docker-compose down -v, then remove the deployment's worker
+#   down [--volumes|--purge] [--all]
+#                     docker-compose down, then remove the deployment's worker
 #                     containers (label org.rideshare.project=rideshare-c and the name
 #                     prefix <project>-worker-, or on the project network) and the
-#                     project's networks and volumes; verify none is left. --all (or
-#                     RIDESHARE_COMPOSE_DOWN_ALL=1): every container, network and volume
-#                     with that label, whoever started it
+#                     project's networks; verify none is left. The DATA IS KEPT: the
+#                     volumes <project>_pgdata, _mqdata, _zkdata (every worker's
+#                     database lives in pgdata) and the admin token stay for the next
+#                     `up`. --volumes (= --purge) also deletes them. --all (or
+#                     RIDESHARE_COMPOSE_DOWN_ALL=1): every container and network with
+#                     that label, whoever started it (and, with --volumes, volumes)
 #   status            containers of the deployment, worker containers, health
 #   logs [ARGS...]    docker-compose logs (e.g. `logs -f orchestrator`)
 #   test [ARGS...]    up, the public-API suite (tests/api) and tests/compose/ against
-#                     the compose edge, down (ARGS: e.g. -k master_kill). Prints
+#                     the compose edge, down --volumes (ARGS: e.g. -k master_kill). Prints
 #                     `SKIPPED: <reason>` and exits 0 (or $RIDESHARE_SKIP_RC) when no
 #                     Docker daemon answers.
 #   config            the resolved docker-compose.yml
+#   token             print the path of the deployment's admin token file
 #   dc ARGS...        any other docker-compose command on this project
 #
+# Every service has `restart: unless-stopped`; `docker-compose stop`/`start` and
+# `docker restart` keep the data (named volumes). PostgreSQL and ZooKeeper are
+# durable unless RIDESHARE_THROWAWAY=1 (no fsync: fast, not crash-safe).
+# The orchestrator gets the deployment's admin token as the file
+# /run/secrets/admin_token (RIDESHARE_ADMIN_TOKEN_FILE; a read-only bind mount of
+# $RIDESHARE_COMPOSE_STATE_DIR/admin_token, made here with mode 0600, never in
+# an image).
+#
 # Environment: see compose/README.md (RIDESHARE_BUILD_DIR, RIDESHARE_COMPOSE_*,
-# RIDESHARE_IMAGE_*, RIDESHARE_SKIP_RC, ...).
+# RIDESHARE_IMAGE_*, RIDESHARE_SKIP_RC, RIDESHARE_THROWAWAY, ...).
 # shellcheck disable=SC2086,SC2116  # id lists are word-split on purpose
 set -euo pipefail
 
@@ -34,6 +47,10 @@ PROJECT=${RIDESHARE_COMPOSE_PROJECT:-rideshare}
 export RIDESHARE_COMPOSE_PROJECT=$PROJECT   # docker-compose.yml interpolates it
 export RIDESHARE_COMPOSE_NETWORK=${RIDESHARE_COMPOSE_NETWORK:-${PROJECT}_net}
 LABEL=org.rideshare.project=rideshare-c
+# Per-deployment state kept on the host (not in a volume, not in an image).
+STATE_DIR=${RIDESHARE_COMPOSE_STATE_DIR:-$HERE/.secrets/$PROJECT}
+case $STATE_DIR in /*) ;; *) STATE_DIR=$PWD/$STATE_DIR ;; esac
+export RIDESHARE_COMPOSE_ADMIN_TOKEN_FILE=$STATE_DIR/admin_token
 UP_TIMEOUT=${RIDESHARE_COMPOSE_UP_TIMEOUT:-300}
 BUILD_DIR=${RIDESHARE_BUILD_DIR:-build}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
@@ -53,6 +70,22 @@ dc() {
 	else
 		docker compose -p "$PROJECT" -f "$HERE/docker-compose.yml" "$@"
 	fi
+}
+
+# The deployment's admin token: 32 random bytes as hex, made once, mode 0600 in
+# a 0700 directory; kept across down/up, deleted by `down --volumes`.
+ensure_token() {
+	local f=$RIDESHARE_COMPOSE_ADMIN_TOKEN_FILE tmp
+	(umask 077 && mkdir -p "$STATE_DIR")
+	chmod 0700 "$STATE_DIR"
+	if [ ! -s "$f" ]; then
+		tmp=$(mktemp "$STATE_DIR/.admin_token.XXXXXX")
+		head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp"
+		chmod 0600 "$tmp"
+		mv -f "$tmp" "$f"
+		say "admin token made: $f"
+	fi
+	chmod 0600 "$f"
 }
 
 # Why the deployment cannot run here (empty when it can).
@@ -207,6 +240,7 @@ cmd_up() {
 	if [ $infra = 1 ]; then cmd_images infra; else cmd_images; fi
 	t_img=$(elapsed "$t0")
 	t1=$(now)
+	ensure_token
 	say "docker-compose up -d $*"
 	if ! dc up -d --remove-orphans "$@"; then
 		show_failure
@@ -264,20 +298,36 @@ labelled() { # KIND: ids of everything with our label (any project)
 }
 
 cmd_down() {
-	local t0 ids left="" k
+	local t0 ids left="" k purge=0 arg kinds="container network"
 	t0=$(now)
-	[ "${1:-}" != --all ] || DOWN_ALL=1
-	dc down -v --remove-orphans -t "${RIDESHARE_COMPOSE_STOP_TIMEOUT:-10}" 2>&1 \
+	for arg; do
+		case $arg in
+			--all) DOWN_ALL=1 ;;
+			--volumes|-v|--purge) purge=1 ;;
+			*) die "down: unknown argument '$arg' (--volumes|--purge, --all)" ;;
+		esac
+	done
+	[ $purge = 0 ] || kinds="container network volume"
+	# No -v: the named volumes hold the data (pgdata: every worker's database).
+	dc down --remove-orphans -t "${RIDESHARE_COMPOSE_STOP_TIMEOUT:-10}" 2>&1 \
 		| grep -v '^Network .* not found\|^Removing network\|^Volume .* not found\|^Removing volume' >&2 || true
 	# Whatever compose does not know about: worker containers started by the
-	# orchestrator, leftovers of interrupted runs.
+	# orchestrator, leftovers of interrupted runs. They hold no data (their
+	# databases are in the postgres container's volume).
 	ids=$(ours container)
-	[ -z "$ids" ] || { say "removing containers: $(docker inspect -f '{{.Name}}' $ids | tr -d / | tr '\n' ' ')"; docker rm -f -v $ids >/dev/null 2>&1 || true; }
+	[ -z "$ids" ] || { say "removing containers: $(docker inspect -f '{{.Name}}' $ids | tr -d / | tr '\n' ' ')"; docker rm -f $ids >/dev/null 2>&1 || true; }
 	ids=$(ours network)
 	[ -z "$ids" ] || docker network rm $ids >/dev/null 2>&1 || true
-	ids=$(ours volume)
-	[ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
-	for k in container network volume; do
+	if [ $purge = 1 ]; then
+		ids=$(ours volume)
+		[ -z "$ids" ] || { say "deleting volumes (all data): $(echo $ids)"; docker volume rm -f $ids >/dev/null 2>&1 || true; }
+		if [ -e "$RIDESHARE_COMPOSE_ADMIN_TOKEN_FILE" ]; then
+			rm -f "$RIDESHARE_COMPOSE_ADMIN_TOKEN_FILE"
+			rmdir "$STATE_DIR" 2>/dev/null || true
+			say "deleted the admin token"
+		fi
+	fi
+	for k in $kinds; do
 		ids=$(ours $k)
 		[ -z "$ids" ] || left="$left $k:$(echo $ids)"
 	done
@@ -287,7 +337,12 @@ cmd_down() {
 		say "left alone (labelled $LABEL, not this deployment; \`down --all\` removes them):" \
 			"$(docker inspect -f '{{.Name}}' $ids | tr -d / | tr '\n' ' ')"
 	fi
-	say "down: nothing of project $PROJECT is left: no container, network or volume ($(elapsed "$t0") s)"
+	if [ $purge = 1 ]; then
+		say "down --volumes: nothing of project $PROJECT is left: no container, network, volume or token ($(elapsed "$t0") s)"
+	else
+		ids=$(ours volume)
+		say "down: no container or network of project $PROJECT is left; data kept in volumes: $(echo $ids) (delete: down --volumes) ($(elapsed "$t0") s)"
+	fi
 }
 
 # ------------------------------------------------------------------ status / logs
@@ -311,7 +366,8 @@ cmd_test() {
 		exit "${RIDESHARE_SKIP_RC:-0}"
 	fi
 	if [ "${RIDESHARE_COMPOSE_KEEP:-0}" != 1 ]; then
-		trap 'cmd_down || true' EXIT
+		# A test deployment starts and ends empty: its data goes too.
+		trap 'cmd_down --volumes || true' EXIT
 	fi
 	# No autoscaling in the middle of the tests (they expect 1 master + 1 slave).
 	export RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_SCALE_WINDOW_S:-3600}
@@ -354,10 +410,11 @@ main() {
 		status|ps) cmd_status ;;
 		logs) dc logs "$@" ;;
 		test) cmd_test "$@" ;;
-		config) dc config ;;
-		dc) dc "$@" ;;
+		config) ensure_token; dc config ;;
+		token) ensure_token; echo "$RIDESHARE_COMPOSE_ADMIN_TOKEN_FILE" ;;
+		dc) ensure_token; dc "$@" ;;
 		""|-h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-		*) die "unknown command '$cmd' (images, up, down, status, logs, test, config, dc)" ;;
+		*) die "unknown command '$cmd' (images, up, down, status, logs, test, config, token, dc)" ;;
 	esac
 }
 

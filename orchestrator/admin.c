@@ -386,8 +386,8 @@ h_details(rs_http_req *hreq, void *arg)
 		        (json_int_t) t[i].applied_seq, "lag",
 		        (json_int_t) lag_of(&t[i], head), "nng_url",
 		        t[i].nng_url, "reads_held",
-		        (json_int_t) t[i].reads_held, "read_hold_timeouts",
-		        (json_int_t) t[i].read_hold_timeouts));
+		        (json_int_t) t[i].reads.held, "read_hold_timeouts",
+		        (json_int_t) t[i].reads.hold_timeouts));
 	}
 	rs_http_reply_json(hreq, 200,
 	    json_pack("{s:s, s:I, s:I, s:I, s:o}", "master", master, "epoch",
@@ -487,6 +487,74 @@ queue_lines(rs_orch_admin *a, rs_buf *out)
 	}
 }
 
+/* The per-worker series of /metrics: one row each, rendered by one loop. */
+typedef struct worker_series {
+	const char *name, *type, *help;
+	double (*value)(const rs_orch_worker *w, uint64_t head);
+} worker_series;
+
+static double
+v_applied(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->applied_seq;
+}
+
+static double
+v_lag(const rs_orch_worker *w, uint64_t head)
+{
+	return (double) lag_of(w, head);
+}
+
+static double
+v_held(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->reads.held;
+}
+
+static double
+v_hold_timeouts(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->reads.hold_timeouts;
+}
+
+static double
+v_park_timeouts(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->reads.park_timeouts;
+}
+
+static double
+v_rejected(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->reads.rejected;
+}
+
+static const worker_series series[] = {
+	{ "rideshare_orch_worker_applied_seq", "gauge",
+	    "Last seq applied by each worker (status notices).", v_applied },
+	{ "rideshare_orch_worker_lag", "gauge",
+	    "Master head seq minus the worker's applied seq.", v_lag },
+	{ "rideshare_orch_worker_reads_held_total", "counter",
+	    "Read replies a slave held until commit_seq covered them.",
+	    v_held },
+	{ "rideshare_orch_worker_read_hold_timeouts_total", "counter",
+	    "Held read replies sent after RIDESHARE_READ_HOLD_MS instead.",
+	    v_hold_timeouts },
+	{ "rideshare_orch_worker_read_park_timeouts_total", "counter",
+	    "Reads answered UNAVAILABLE: min_seq not reached within "
+	    "RIDESHARE_READ_PARK_MS.",
+	    v_park_timeouts },
+	{ "rideshare_orch_worker_messages_rejected_total", "counter",
+	    "Internal messages a slave dead-lettered (out-of-range reads and "
+	    "sync events).",
+	    v_rejected },
+};
+
 static void
 metrics_extra(rs_buf *out, void *arg)
 {
@@ -498,52 +566,23 @@ metrics_extra(rs_buf *out, void *arg)
 	int masters = 0, slaves = 0;
 	char labels[256];
 
-	help(out, "rideshare_orch_worker_applied_seq", "gauge",
-	    "Last seq applied by each worker (status notices).");
-	for (size_t i = 0; i < n; i++) {
-		if (!rs_orch_worker_alive(&t[i]))
-			continue;
-		snprintf(labels, sizeof(labels),
-		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id,
-		    t[i].pid, rs_orch_role_name(t[i].role));
-		rs_metrics_line(out, "rideshare_orch_worker_applied_seq",
-		    labels, (double) t[i].applied_seq);
+	for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
+		help(out, series[k].name, series[k].type, series[k].help);
+		for (size_t i = 0; i < n; i++) {
+			if (!rs_orch_worker_alive(&t[i]))
+				continue;
+			snprintf(labels, sizeof(labels),
+			    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"",
+			    t[i].id, t[i].pid, rs_orch_role_name(t[i].role));
+			rs_metrics_line(out, series[k].name, labels,
+			    series[k].value(&t[i], head));
+		}
 	}
-	help(out, "rideshare_orch_worker_lag", "gauge",
-	    "Master head seq minus the worker's applied seq.");
 	for (size_t i = 0; i < n; i++) {
-		if (!rs_orch_worker_alive(&t[i]))
+		if (!rs_orch_worker_alive(&t[i]) || !t[i].registered)
 			continue;
-		snprintf(labels, sizeof(labels),
-		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id,
-		    t[i].pid, rs_orch_role_name(t[i].role));
-		rs_metrics_line(out, "rideshare_orch_worker_lag", labels,
-		    (double) lag_of(&t[i], head));
-		masters += t[i].registered && t[i].role == RS_ORCH_ROLE_MASTER;
-		slaves += t[i].registered && t[i].role == RS_ORCH_ROLE_SLAVE;
-	}
-	help(out, "rideshare_orch_worker_reads_held_total", "counter",
-	    "Read replies a slave held until commit_seq covered them.");
-	for (size_t i = 0; i < n; i++) {
-		if (!rs_orch_worker_alive(&t[i]))
-			continue;
-		snprintf(labels, sizeof(labels),
-		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id,
-		    t[i].pid, rs_orch_role_name(t[i].role));
-		rs_metrics_line(out, "rideshare_orch_worker_reads_held_total",
-		    labels, (double) t[i].reads_held);
-	}
-	help(out, "rideshare_orch_worker_read_hold_timeouts_total", "counter",
-	    "Held read replies sent after RIDESHARE_READ_HOLD_MS instead.");
-	for (size_t i = 0; i < n; i++) {
-		if (!rs_orch_worker_alive(&t[i]))
-			continue;
-		snprintf(labels, sizeof(labels),
-		    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"", t[i].id,
-		    t[i].pid, rs_orch_role_name(t[i].role));
-		rs_metrics_line(out,
-		    "rideshare_orch_worker_read_hold_timeouts_total", labels,
-		    (double) t[i].read_hold_timeouts);
+		masters += t[i].role == RS_ORCH_ROLE_MASTER;
+		slaves += t[i].role == RS_ORCH_ROLE_SLAVE;
 	}
 	help(out, "rideshare_orch_workers", "gauge",
 	    "Serving workers by role.");

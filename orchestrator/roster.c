@@ -4,6 +4,26 @@
 #include <string.h>
 
 bool
+rs_orch_worker_id_spawned(const char *id)
+{
+	size_t i = 1, digits = 0, hex = 0;
+
+	if (id == NULL || id[0] != 'w')
+		return false;
+	while (id[i] >= '0' && id[i] <= '9') {
+		i++;
+		digits++;
+	}
+	if (digits == 0 || id[i++] != '-')
+		return false;
+	while ((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')) {
+		i++;
+		hex++;
+	}
+	return hex == 6 && id[i] == '\0';
+}
+
+bool
 rs_orch_worker_alive(const rs_orch_worker *w)
 {
 	return w->state == RS_ORCH_STARTING || w->state == RS_ORCH_RUNNING;

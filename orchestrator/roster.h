@@ -4,6 +4,8 @@
 #ifndef RS_ORCH_ROSTER_H
 #define RS_ORCH_ROSTER_H
 
+#include "rs_notice.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,9 +45,15 @@ typedef struct rs_orch_worker {
 	uint64_t applied_seq; /* from the znode or the latest status */
 	uint64_t epoch; /* from the latest status line */
 	int64_t status_ms; /* monotonic time of the latest status */
-	uint64_t reads_held; /* slave: replies held for commit_seq ("reads") */
-	uint64_t read_hold_timeouts; /* ...sent after the hold bound */
+	rs_notice_reads reads; /* slave: its "reads" notice counters */
 } rs_orch_worker;
+
+/* Worker ids the orchestrator's spawners hand out: "w<n>-<6 hex>"
+ * (RS_ORCH_ID_FORMAT with a counter and a random hex string). Only such
+ * workers are adopted by a restarted orchestrator; others (started by
+ * hand, by tests) stay foreign. */
+#define RS_ORCH_ID_FORMAT "w%u-%.6s"
+bool rs_orch_worker_id_spawned(const char *id);
 
 /* True for a worker that is (or is becoming) part of the tier. */
 bool rs_orch_worker_alive(const rs_orch_worker *w);

@@ -197,69 +197,6 @@ test_plan_scale_in_stops_highest_pid_slaves(void **state)
 }
 
 static void
-test_parse_notices(void **state)
-{
-	char id[64];
-	int role = -5;
-	uint64_t seq = 0, epoch = 0;
-
-	(void) state;
-	assert_int_equal(rs_orch_parse_notice("status w3-ab12 SLAVE 42 7", id,
-	                     sizeof(id), &role, &seq, &epoch),
-	    1);
-	assert_string_equal(id, "w3-ab12");
-	assert_int_equal(role, RS_ORCH_ROLE_SLAVE);
-	assert_int_equal(seq, 42);
-	assert_int_equal(epoch, 7);
-	assert_int_equal(rs_orch_parse_notice("status w1 master 1 2", id,
-	                     sizeof(id), &role, &seq, &epoch),
-	    1);
-	assert_int_equal(role, RS_ORCH_ROLE_MASTER);
-	assert_int_equal(rs_orch_parse_notice(
-	                     "head 3 99", id, sizeof(id), &role, &seq, &epoch),
-	    2);
-	assert_int_equal(seq, 99);
-	assert_int_equal(epoch, 3);
-	assert_int_equal(rs_orch_parse_notice("status w1 BOSS 1 2", id,
-	                     sizeof(id), &role, &seq, &epoch),
-	    0);
-	assert_int_equal(rs_orch_parse_notice("head 3 99 extra", id,
-	                     sizeof(id), &role, &seq, &epoch),
-	    0);
-	assert_int_equal(
-	    rs_orch_parse_notice("", id, sizeof(id), &role, &seq, &epoch), 0);
-}
-
-static void
-test_parse_reads_notices(void **state)
-{
-	char id[64];
-	int role = -5;
-	uint64_t held = 0, timeouts = 0, seq = 0, epoch = 0;
-
-	(void) state;
-	assert_int_equal(rs_orch_parse_reads_notice("reads w2-cd 1200 3", id,
-	                     sizeof(id), &held, &timeouts),
-	    1);
-	assert_string_equal(id, "w2-cd");
-	assert_int_equal(held, 1200);
-	assert_int_equal(timeouts, 3);
-	assert_int_equal(rs_orch_parse_reads_notice("reads w2-cd 1200", id,
-	                     sizeof(id), &held, &timeouts),
-	    0);
-	assert_int_equal(rs_orch_parse_reads_notice("reads w2-cd 1 2 x", id,
-	                     sizeof(id), &held, &timeouts),
-	    0);
-	assert_int_equal(rs_orch_parse_reads_notice("status w1 master 1 2", id,
-	                     sizeof(id), &held, &timeouts),
-	    0);
-	/* Not a status or head line either. */
-	assert_int_equal(rs_orch_parse_notice("reads w2-cd 1200 3", id,
-	                     sizeof(id), &role, &seq, &epoch),
-	    0);
-}
-
-static void
 test_role_names_are_the_admin_api_spelling(void **state)
 {
 	(void) state;
@@ -269,6 +206,24 @@ test_role_names_are_the_admin_api_spelling(void **state)
 	    rs_orch_role_name(RS_ORCH_ROLE_CANDIDATE), "candidate");
 	assert_string_equal(rs_orch_role_name(RS_ORCH_ROLE_NONE), "none");
 	assert_string_equal(rs_orch_role_name(42), "none");
+}
+
+static void
+test_only_spawner_ids_are_adopted(void **state)
+{
+	char id[RS_ORCH_ID_MAX];
+
+	(void) state;
+	snprintf(id, sizeof(id), RS_ORCH_ID_FORMAT, 12u, "0a1b2c3d4e");
+	assert_string_equal(id, "w12-0a1b2c");
+	assert_true(rs_orch_worker_id_spawned(id));
+	assert_false(rs_orch_worker_id_spawned("w-0a1b2c"));
+	assert_false(rs_orch_worker_id_spawned("w1-0a1b2"));
+	assert_false(rs_orch_worker_id_spawned("w1-0a1b2c3"));
+	assert_false(rs_orch_worker_id_spawned("w1-0A1B2C"));
+	assert_false(rs_orch_worker_id_spawned("cu-s-84143059"));
+	assert_false(rs_orch_worker_id_spawned(""));
+	assert_false(rs_orch_worker_id_spawned(NULL));
 }
 
 int
@@ -288,9 +243,8 @@ main(void)
 		cmocka_unit_test(
 		    test_plan_no_bootstrap_while_old_znodes_linger),
 		cmocka_unit_test(test_plan_scale_in_stops_highest_pid_slaves),
-		cmocka_unit_test(test_parse_notices),
-		cmocka_unit_test(test_parse_reads_notices),
 		cmocka_unit_test(test_role_names_are_the_admin_api_spelling),
+		cmocka_unit_test(test_only_spawner_ids_are_adopted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,17 +185,11 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 	bool write;
 
 	req = rideshare__db_request__unpack(NULL, m->len, m->body);
-	if (req == NULL) {
-		bad_message(
-		    r, m, Q_ORCH, "not a DbRequest", &rs_orch_m_req_bad);
-		return RS_OK;
-	}
-	if (req->request_id == NULL || !rs_id_valid(req->request_id)
-	    || !rs_op_is_known(req->op_case)) {
-		bad_message(r, m, Q_ORCH,
-		    rs_op_is_known(req->op_case) ? "bad request_id" : "no op",
-		    &rs_orch_m_req_bad);
-		rideshare__db_request__free_unpacked(req, NULL);
+	const char *why = rs_op_request_problem(req);
+	if (why != NULL) {
+		bad_message(r, m, Q_ORCH, why, &rs_orch_m_req_bad);
+		if (req != NULL)
+			rideshare__db_request__free_unpacked(req, NULL);
 		return RS_OK;
 	}
 	write = rs_op_is_write(req->op_case);

@@ -94,7 +94,7 @@ spawn_one(rs_orch_supervisor *s, const char *reason)
 	if (now < s->spawn_block_until)
 		return RS_EAGAIN;
 	rs_id_new(rnd);
-	snprintf(id, sizeof(id), "w%u-%.6s", ++s->next_no, rnd);
+	snprintf(id, sizeof(id), RS_ORCH_ID_FORMAT, ++s->next_no, rnd);
 	rv = rs_orch_spawner_spawn(s->sp, id, &pid);
 	if (rv != RS_OK) {
 		rs_metric_add(&rs_orch_m_spawn_failures, 1);
@@ -227,7 +227,8 @@ adopt(rs_orch_supervisor *s, const rs_orch_worker *t, size_t n)
 		int rv;
 
 		if (e->ours || !e->registered || e->pid <= 0
-		    || !rs_orch_worker_alive(e))
+		    || !rs_orch_worker_alive(e)
+		    || !rs_orch_worker_id_spawned(e->id))
 			continue;
 		rv = rs_orch_spawner_adopt(s->sp, e->id, e->pid);
 		if (rv == RS_OK || rv == RS_EEXIST) {

@@ -3,6 +3,7 @@
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_nng.h"
+#include "rs_notice.h"
 #include "rs_time.h"
 #include "rs_zk.h"
 
@@ -101,54 +102,6 @@ zk_open(rs_orch_workers *w)
 	return RS_OK;
 }
 
-int
-rs_orch_parse_notice(const char *line, char *id, size_t idlen, int *role,
-    uint64_t *seq, uint64_t *epoch)
-{
-	char a[RS_ORCH_ID_MAX], r[32];
-	unsigned long long x, y;
-	char extra;
-
-	if (sscanf(line, "status %63s %31s %llu %llu %c", a, r, &x, &y, &extra)
-	    == 4) {
-		if (strcasecmp(r, "MASTER") == 0 || strcmp(r, "1") == 0)
-			*role = RS_ORCH_ROLE_MASTER;
-		else if (strcasecmp(r, "SLAVE") == 0 || strcmp(r, "2") == 0)
-			*role = RS_ORCH_ROLE_SLAVE;
-		else if (strcasecmp(r, "CANDIDATE") == 0
-		    || strcmp(r, "0") == 0)
-			*role = RS_ORCH_ROLE_CANDIDATE;
-		else
-			return 0;
-		snprintf(id, idlen, "%s", a);
-		*seq = x;
-		*epoch = y;
-		return 1;
-	}
-	if (sscanf(line, "head %llu %llu %c", &y, &x, &extra) == 2) {
-		*epoch = y;
-		*seq = x;
-		return 2;
-	}
-	return 0;
-}
-
-int
-rs_orch_parse_reads_notice(const char *line, char *id, size_t idlen,
-    uint64_t *held, uint64_t *hold_timeouts)
-{
-	char a[RS_ORCH_ID_MAX];
-	unsigned long long x, y;
-	char extra;
-
-	if (sscanf(line, "reads %63s %llu %llu %c", a, &x, &y, &extra) != 3)
-		return 0;
-	snprintf(id, idlen, "%s", a);
-	*held = x;
-	*hold_timeouts = y;
-	return 1;
-}
-
 static rs_orch_worker *
 find(rs_orch_workers *w, const char *id)
 {
@@ -172,51 +125,43 @@ static void *
 status_loop(void *arg)
 {
 	rs_orch_workers *w = arg;
-	char line[256], id[RS_ORCH_ID_MAX];
-	int role;
-	uint64_t seq, epoch;
+	char line[256];
+	rs_notice n;
 
 	while (!atomic_load(&w->stop)) {
-		int kind;
-
 		if (rs_nng_recv_str(w->sub, line, sizeof(line), 200) != RS_OK)
 			continue;
-		kind = rs_orch_parse_notice(
-		    line, id, sizeof(id), &role, &seq, &epoch);
-		if (kind == 2) {
+		switch (rs_notice_parse(line, &n)) {
+		case RS_NOTICE_HEAD: {
 			uint64_t cur = atomic_load(&w->head);
 
-			while (seq > cur
+			while (n.seq > cur
 			    && !atomic_compare_exchange_weak(
-			        &w->head, &cur, seq))
+			        &w->head, &cur, n.seq))
 				;
-			continue;
+			break;
 		}
-		uint64_t held, timeouts;
-		if (kind == 0
-		    && rs_orch_parse_reads_notice(
-		        line, id, sizeof(id), &held, &timeouts)) {
+		case RS_NOTICE_READS: {
 			pthread_mutex_lock(&w->lock);
-			rs_orch_worker *e = find(w, id);
+			rs_orch_worker *e = find(w, n.id);
+			if (e != NULL)
+				e->reads = n.reads;
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		case RS_NOTICE_STATUS: {
+			pthread_mutex_lock(&w->lock);
+			rs_orch_worker *e = find(w, n.id);
 			if (e != NULL) {
-				e->reads_held = held;
-				e->read_hold_timeouts = timeouts;
+				e->applied_seq = n.seq;
+				e->epoch = n.epoch;
+				e->status_ms = rs_time_now_ms();
 			}
 			pthread_mutex_unlock(&w->lock);
-			continue;
+			break;
 		}
-		if (kind != 1) {
-			rs_debug(NULL, "event=bad_notice line=\"%s\"", line);
-			continue;
+		default: rs_debug(NULL, "event=bad_notice line=\"%s\"", line);
 		}
-		pthread_mutex_lock(&w->lock);
-		rs_orch_worker *e = find(w, id);
-		if (e != NULL) {
-			e->applied_seq = seq;
-			e->epoch = epoch;
-			e->status_ms = rs_time_now_ms();
-		}
-		pthread_mutex_unlock(&w->lock);
 	}
 	return NULL;
 }
@@ -720,8 +665,11 @@ rs_orch_workers_mark_ours(rs_orch_workers *w, const char *id)
 
 	pthread_mutex_lock(&w->lock);
 	e = find(w, id);
-	if (e != NULL)
+	if (e != NULL) {
 		e->ours = true;
+		/* Deadlines count from the takeover. */
+		e->spawned_ms = rs_time_now_ms();
+	}
 	pthread_mutex_unlock(&w->lock);
 	return e != NULL ? RS_OK : RS_ENOTFOUND;
 }

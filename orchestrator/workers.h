@@ -83,13 +83,4 @@ uint64_t rs_orch_workers_epoch(rs_orch_workers *w);
 uint64_t rs_orch_workers_head(rs_orch_workers *w);
 bool rs_orch_workers_zk_connected(rs_orch_workers *w);
 
-/* Parses "status <id> <role> <applied_seq> <epoch>" (role by name or
- * number) or "head <epoch> <seq>". Returns 1 for status, 2 for head, 0
- * for anything else. Pure (unit-tested). */
-int rs_orch_parse_notice(const char *line, char *id, size_t idlen, int *role,
-    uint64_t *seq, uint64_t *epoch);
-/* Parses a slave's "reads <id> <held> <hold_timeouts>": 1, else 0. */
-int rs_orch_parse_reads_notice(const char *line, char *id, size_t idlen,
-    uint64_t *held, uint64_t *hold_timeouts);
-
 #endif

@@ -1,5 +1,7 @@
 #include "rs_op.h"
 
+#include "rs_id.h"
+
 bool
 rs_op_is_write(Rideshare__DbRequest__OpCase op)
 {
@@ -54,4 +56,18 @@ rs_status_name(Rideshare__Status st)
 	case RIDESHARE__STATUS__INTERNAL: return "INTERNAL";
 	default: return "UNKNOWN";
 	}
+}
+
+const char *
+rs_op_request_problem(const Rideshare__DbRequest *req)
+{
+	if (req == NULL)
+		return "undecodable";
+	if (req->request_id == NULL || req->request_id[0] == '\0')
+		return "no_request_id";
+	if (!rs_id_valid(req->request_id))
+		return "bad_request_id";
+	if (!rs_op_is_known(req->op_case))
+		return "no_op";
+	return NULL;
 }

@@ -13,6 +13,11 @@ bool rs_op_is_write(Rideshare__DbRequest__OpCase op);
 bool rs_op_is_known(Rideshare__DbRequest__OpCase op);
 /* Short name, e.g. "add_user"; "none" for an empty op. */
 const char *rs_op_name(Rideshare__DbRequest__OpCase op);
+/* Why a decoded DbRequest (NULL: it did not decode) cannot be handled:
+ * "undecodable", "no_request_id", "bad_request_id" (rs_id_valid) or
+ * "no_op"; NULL when it can. The one check of the orchestrator, the
+ * master and the slaves before they dead-letter a message. */
+const char *rs_op_request_problem(const Rideshare__DbRequest *req);
 /* Name of a status, e.g. "NOT_FOUND". */
 const char *rs_status_name(Rideshare__Status st);
 

@@ -21,7 +21,9 @@
 # Environment: RIDESHARE_BUILD_DIR (binaries, default <repo>/build; set it to
 # ${CMAKE_BINARY_DIR} in the test's ENVIRONMENT), RIDESHARE_TEST_STACK_ROOT
 # (where stack-BASE goes, default the build dir), RIDESHARE_KEEP_STACK=1 (stop
-# but do not delete the stack dir). On failure the stack's logs are copied to
+# but do not delete the stack dir). The stack is durable (fsync) like any
+# other; RIDESHARE_THROWAWAY=1 in the caller's environment makes it fast and
+# not crash-safe (never for the chaos tests, which kill servers). On failure the stack's logs are copied to
 # <stack root>/failed-stack-BASE/ and their tails printed.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR/..

@@ -4,6 +4,10 @@
  * flags; the main loop acts on them. */
 #include "worker.h"
 
+#include "election.h"
+
+#include "recovery.h"
+
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"

@@ -7,6 +7,8 @@
  * database stays. */
 #include "worker.h"
 
+#include "election.h"
+
 #include "rs_err.h"
 #include "rs_log.h"
 

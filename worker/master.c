@@ -5,6 +5,10 @@
  * is acked or answered before its commit and its confirm. */
 #include "worker.h"
 
+#include "recovery.h"
+
+#include "election.h"
+
 #include "arena.h"
 #include "ops.h"
 #include "rs_contract.h"
@@ -91,16 +95,8 @@ take(master *m, const rs_mq_msg *msg)
 {
 	Rideshare__DbRequest *req
 	    = rideshare__db_request__unpack(NULL, msg->len, msg->body);
-	const char *why = NULL;
+	const char *why = rs_op_request_problem(req);
 
-	if (req == NULL)
-		why = "undecodable";
-	else if (req->request_id[0] == '\0')
-		why = "no_request_id";
-	else if (!rs_id_valid(req->request_id))
-		why = "bad_request_id";
-	else if (!rs_op_is_known(req->op_case))
-		why = "no_op";
 	if (why != NULL) {
 		rs_warn(NULL,
 		    "event=bad_message queue=writeQ reason=%s "

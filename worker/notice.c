@@ -1,6 +1,7 @@
 #include "notice.h"
 
 #include "rs_err.h"
+#include "rs_notice.h"
 #include "rs_log.h"
 #include "rs_nng.h"
 #include "rs_time.h"
@@ -29,43 +30,10 @@ struct rs_worker_notice {
 	_Atomic uint64_t applied_seq;
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t master_head;
-	_Atomic uint64_t reads_held;
-	_Atomic uint64_t hold_timeouts;
+	rs_notice_reads reads; /* guarded by mu */
 	atomic_bool reads_on;
 	atomic_bool stop;
 };
-
-int
-rs_worker_notice_format_status(char *buf, size_t len, const char *id,
-    const char *role, uint64_t applied_seq, uint64_t epoch)
-{
-	int n = snprintf(buf, len, "status %s %s %" PRIu64 " %" PRIu64, id,
-	    role, applied_seq, epoch);
-	return (n < 0 || (size_t) n >= len) ? RS_EINVAL : RS_OK;
-}
-
-int
-rs_worker_notice_format_reads(char *buf, size_t len, const char *id,
-    uint64_t held, uint64_t hold_timeouts)
-{
-	int n = snprintf(buf, len, "reads %s %" PRIu64 " %" PRIu64, id, held,
-	    hold_timeouts);
-	return (n < 0 || (size_t) n >= len) ? RS_EINVAL : RS_OK;
-}
-
-int
-rs_worker_notice_parse_head(const char *line, uint64_t *epoch, uint64_t *seq)
-{
-	unsigned long long e, s;
-	int end = 0;
-
-	if (sscanf(line, "head %llu %llu%n", &e, &s, &end) != 2
-	    || line[end] != '\0')
-		return RS_EINVAL;
-	*epoch = e;
-	*seq = s;
-	return RS_OK;
-}
 
 static void
 publish_status(rs_worker_notice *n)
@@ -75,15 +43,19 @@ publish_status(rs_worker_notice *n)
 	pthread_mutex_lock(&n->mu);
 	memcpy(role, n->role, sizeof(role));
 	pthread_mutex_unlock(&n->mu);
-	if (rs_worker_notice_format_status(line, sizeof(line), n->id, role,
+	if (rs_notice_format_status(line, sizeof(line), n->id, role,
 	        atomic_load(&n->applied_seq), atomic_load(&n->epoch))
 	    == RS_OK)
 		(void) rs_nng_send_str(n->pub, line);
-	if (atomic_load(&n->reads_on)
-	    && rs_worker_notice_format_reads(line, sizeof(line), n->id,
-	           atomic_load(&n->reads_held), atomic_load(&n->hold_timeouts))
-	        == RS_OK)
-		(void) rs_nng_send_str(n->pub, line);
+	if (atomic_load(&n->reads_on)) {
+		rs_notice_reads r;
+		pthread_mutex_lock(&n->mu);
+		r = n->reads;
+		pthread_mutex_unlock(&n->mu);
+		if (rs_notice_format_reads(line, sizeof(line), n->id, &r)
+		    == RS_OK)
+			(void) rs_nng_send_str(n->pub, line);
+	}
 }
 
 /* Swaps the SUB socket when a new master URL was given. Runs on the notice
@@ -137,10 +109,10 @@ run(void *arg)
 		}
 		if (rs_nng_recv_str(n->sub, line, sizeof(line), wait) != RS_OK)
 			continue;
-		uint64_t e, s;
-		if (rs_worker_notice_parse_head(line, &e, &s) == RS_OK
-		    && s > atomic_load(&n->master_head))
-			atomic_store(&n->master_head, s);
+		rs_notice nt;
+		if (rs_notice_parse(line, &nt) == RS_NOTICE_HEAD
+		    && nt.seq > atomic_load(&n->master_head))
+			atomic_store(&n->master_head, nt.seq);
 	}
 	return NULL;
 }
@@ -198,11 +170,11 @@ rs_worker_notice_set(rs_worker_notice *n, const char *role,
 }
 
 void
-rs_worker_notice_set_reads(
-    rs_worker_notice *n, uint64_t held, uint64_t hold_timeouts)
+rs_worker_notice_set_reads(rs_worker_notice *n, const rs_notice_reads *r)
 {
-	atomic_store(&n->reads_held, held);
-	atomic_store(&n->hold_timeouts, hold_timeouts);
+	pthread_mutex_lock(&n->mu);
+	n->reads = *r;
+	pthread_mutex_unlock(&n->mu);
 	atomic_store(&n->reads_on, true);
 }
 
@@ -210,8 +182,8 @@ void
 rs_worker_notice_head(rs_worker_notice *n, uint64_t epoch, uint64_t seq)
 {
 	char line[64];
-	snprintf(line, sizeof(line), "head %" PRIu64 " %" PRIu64, epoch, seq);
-	(void) rs_nng_send_str(n->pub, line);
+	if (rs_notice_format_head(line, sizeof(line), epoch, seq) == RS_OK)
+		(void) rs_nng_send_str(n->pub, line);
 }
 
 void

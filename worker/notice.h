@@ -6,6 +6,8 @@
 #ifndef RS_WORKER_NOTICE_H
 #define RS_WORKER_NOTICE_H
 
+#include "rs_notice.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,26 +23,14 @@ void rs_worker_notice_destroy(rs_worker_notice *n);
 /* What the next status line says (any thread). role: "master", ... */
 void rs_worker_notice_set(rs_worker_notice *n, const char *role,
     uint64_t applied_seq, uint64_t epoch);
-/* Slaves: counters of held read replies (waiting for the orchestrator's
- * commit_seq) and of those sent after the hold bound instead; from the
- * first call on, "reads <id> <held> <hold_timeouts>" follows each status
- * line. */
-void rs_worker_notice_set_reads(
-    rs_worker_notice *n, uint64_t held, uint64_t hold_timeouts);
+/* Slaves: their read counters (proto/rs_notice.h); from the first call
+ * on, a "reads" line follows each status line. */
+void rs_worker_notice_set_reads(rs_worker_notice *n, const rs_notice_reads *r);
 /* Publishes "head <epoch> <seq>" now. */
 void rs_worker_notice_head(rs_worker_notice *n, uint64_t epoch, uint64_t seq);
 /* Follows the master publishing at url (replaces any previous one). */
 void rs_worker_notice_follow(rs_worker_notice *n, const char *url);
 /* Highest head seq heard from the followed master (0 if none yet). */
 uint64_t rs_worker_notice_master_head(rs_worker_notice *n);
-
-/* Pure helpers (unit-tested). */
-int rs_worker_notice_format_status(char *buf, size_t len, const char *id,
-    const char *role, uint64_t applied_seq, uint64_t epoch);
-int rs_worker_notice_format_reads(char *buf, size_t len, const char *id,
-    uint64_t held, uint64_t hold_timeouts);
-/* Parses "head <epoch> <seq>"; RS_EINVAL for anything else. */
-int rs_worker_notice_parse_head(
-    const char *line, uint64_t *epoch, uint64_t *seq);
 
 #endif

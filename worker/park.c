@@ -48,6 +48,22 @@ rs_worker_park_pop_ready(
 	return rs_worker_park_pop(pk, out);
 }
 
+int
+rs_worker_park_pop_expired(
+    rs_worker_park *pk, int64_t cutoff_ms, rs_worker_parked *out)
+{
+	for (size_t i = 0; i < pk->len; i++) {
+		if (pk->items[i].since_ms > cutoff_ms)
+			continue;
+		*out = pk->items[i];
+		pk->len--;
+		memmove(&pk->items[i], &pk->items[i + 1],
+		    (pk->len - i) * sizeof(*pk->items));
+		return 1;
+	}
+	return 0;
+}
+
 void
 rs_worker_park_fini(rs_worker_park *pk)
 {

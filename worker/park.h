@@ -12,6 +12,7 @@ typedef struct rs_worker_parked {
 	uint64_t min_seq;
 	uint64_t delivery_tag;
 	void *data; /* owned by the caller (e.g. the decoded request) */
+	int64_t since_ms; /* monotonic time it was parked */
 } rs_worker_parked;
 
 typedef struct rs_worker_park {
@@ -31,6 +32,11 @@ int rs_worker_park_add(rs_worker_park *pk, const rs_worker_parked *p);
  * returns 1 then, 0 when nothing is ready. */
 int rs_worker_park_pop_ready(
     rs_worker_park *pk, uint64_t applied_seq, rs_worker_parked *out);
+/* Removes the first entry (in min_seq order) parked at or before
+ * cutoff_ms into *out: returns 1 then, 0 when none is that old. Bounds how
+ * long a read waits for a seq that does not come. */
+int rs_worker_park_pop_expired(
+    rs_worker_park *pk, int64_t cutoff_ms, rs_worker_parked *out);
 /* Removes the first entry whatever its min_seq; 0 when empty. */
 int rs_worker_park_pop(rs_worker_park *pk, rs_worker_parked *out);
 void rs_worker_park_fini(rs_worker_park *pk);

@@ -10,10 +10,38 @@
 #include <cmocka.h>
 
 static void
+add_at(rs_worker_park *pk, uint64_t min_seq, uint64_t tag, int64_t since)
+{
+	rs_worker_parked p = { min_seq, tag, NULL, since };
+	assert_int_equal(rs_worker_park_add(pk, &p), 0);
+}
+
+static void
 add(rs_worker_park *pk, uint64_t min_seq, uint64_t tag)
 {
-	rs_worker_parked p = { min_seq, tag, NULL };
-	assert_int_equal(rs_worker_park_add(pk, &p), 0);
+	add_at(pk, min_seq, tag, 0);
+}
+
+static void
+test_expired_reads_leave_oldest_first_whatever_their_min_seq(void **state)
+{
+	rs_worker_park pk = RS_WORKER_PARK_INIT;
+	rs_worker_parked p;
+
+	(void) state;
+	add_at(&pk, 5, 1, 1000); /* young, low min_seq */
+	add_at(&pk, 1000000, 2, 100); /* old, never reachable */
+	add_at(&pk, 7, 3, 200);
+	assert_int_equal(rs_worker_park_pop_expired(&pk, 50, &p), 0);
+	assert_int_equal(rs_worker_park_pop_expired(&pk, 150, &p), 1);
+	assert_int_equal(p.delivery_tag, 2);
+	assert_int_equal(rs_worker_park_pop_expired(&pk, 150, &p), 0);
+	assert_int_equal(rs_worker_park_pop_expired(&pk, 5000, &p), 1);
+	assert_int_equal(p.delivery_tag, 1); /* min_seq order among the old */
+	assert_int_equal(rs_worker_park_pop_ready(&pk, 7, &p), 1);
+	assert_int_equal(p.delivery_tag, 3);
+	assert_int_equal(rs_worker_park_pop(&pk, &p), 0);
+	rs_worker_park_fini(&pk);
 }
 
 static void
@@ -98,6 +126,8 @@ main(void)
 		cmocka_unit_test(test_reads_are_released_in_min_seq_order),
 		cmocka_unit_test(test_equal_min_seq_keeps_arrival_order),
 		cmocka_unit_test(test_many_parked_reads_grow_the_list),
+		cmocka_unit_test(
+		    test_expired_reads_leave_oldest_first_whatever_their_min_seq),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
  * the loss (RS_ZK_RECOVERY_ACCEPT). */
 #include "worker.h"
 
+#include "recovery.h"
+
 #include "rs_contract.h"
 #include "rs_db.h"
 #include "rs_err.h"

@@ -8,9 +8,13 @@
  * the winner drains its sync queue and returns RS_WORKER_PROMOTED. */
 #include "worker.h"
 
+#include "election.h"
+
 #include "arena.h"
+#include "held.h"
 #include "ops.h"
 #include "park.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -23,6 +27,13 @@
 #define SYNC_PREFETCH 1024
 #define READ_PREFETCH 64
 #define EVENT_BATCH   512
+/* A read stamped beyond every commit_seq announced and every head the
+ * master published, by more than this, cannot be the orchestrator's: it is
+ * dead-lettered instead of parked (docs/security.md "Internal messages"). */
+#define MIN_SEQ_SLACK 1000000
+/* Gaps in the sync stream for this long while the master is ahead: the
+ * replica cannot catch up from its queue; it leaves and is replaced. */
+#define STALL_MS 5000
 
 typedef struct event {
 	uint64_t tag;
@@ -33,19 +44,6 @@ typedef struct read_req {
 	Rideshare__DbRequest *req;
 	char reply_to[256];
 } read_req;
-
-/* A computed reply waiting for commit_seq >= seq (FIFO: seq and deadline
- * never decrease along the list, as applied_seq and time only grow). */
-typedef struct held_reply {
-	struct held_reply *next;
-	uint64_t seq; /* applied_seq the answer was computed at */
-	uint64_t tag; /* the readQ delivery, acked once the reply is out */
-	int64_t since; /* monotonic ms when held */
-	char reply_to[256];
-	char *request_id; /* points into body's allocation */
-	size_t len;
-	uint8_t body[]; /* packed DbResponse, then request_id */
-} held_reply;
 
 typedef struct slave {
 	rs_worker *w;
@@ -60,8 +58,10 @@ typedef struct slave {
 	/* commit_seq announcements (commitX) and the held replies */
 	char commit_tag[256];
 	uint64_t known_commit; /* highest commit_seq heard of (monotonic) */
-	held_reply *held, *held_tail;
-	uint64_t reads_held, hold_timeouts;
+	rs_worker_held held;
+	rs_notice_reads stats; /* the "reads" notice counters */
+	uint64_t epoch_ceiling; /* /rideshare/epoch as last read */
+	int64_t gap_since; /* first rejected gap since the last apply, 0 */
 } slave;
 
 static void
@@ -90,14 +90,12 @@ requeue_parked(slave *s)
 			(void) rs_mq_reject(s->mq, p.delivery_tag, true);
 		read_free(p.data);
 	}
-	while (s->held != NULL) {
-		held_reply *h = s->held;
-		s->held = h->next;
+	rs_worker_held_reply *h;
+	while ((h = rs_worker_held_pop(&s->held)) != NULL) {
 		if (s->mq != NULL)
 			(void) rs_mq_reject(s->mq, h->tag, true);
 		free(h);
 	}
-	s->held_tail = NULL;
 }
 
 static void
@@ -126,8 +124,7 @@ on_commit(slave *s, const rs_mq_msg *msg)
 static void
 publish_stats(slave *s)
 {
-	rs_worker_notice_set_reads(
-	    s->w->notice, s->reads_held, s->hold_timeouts);
+	rs_worker_notice_set_reads(s->w->notice, &s->stats);
 }
 
 /* Keeps a packed reply until the orchestrator's commit_seq covers seq.
@@ -137,26 +134,18 @@ hold(slave *s, uint64_t tag, const Rideshare__DbResponse *r,
     const char *request_id, const char *reply_to)
 {
 	size_t len = rideshare__db_response__get_packed_size(r);
-	size_t idlen = strlen(request_id);
-	held_reply *h = malloc(sizeof(*h) + len + idlen + 1);
+	uint8_t *buf = malloc(len + 1);
+	int rc = RS_ENOMEM;
 
-	if (h == NULL)
-		return RS_ENOMEM;
-	h->next = NULL;
-	h->seq = r->seq;
-	h->tag = tag;
-	h->since = rs_worker_now_ms();
-	snprintf(h->reply_to, sizeof(h->reply_to), "%s", reply_to);
-	h->len = len;
-	rideshare__db_response__pack(r, h->body);
-	h->request_id = (char *) h->body + len;
-	memcpy(h->request_id, request_id, idlen + 1);
-	if (s->held_tail != NULL)
-		s->held_tail->next = h;
-	else
-		s->held = h;
-	s->held_tail = h;
-	s->reads_held++;
+	if (buf != NULL) {
+		rideshare__db_response__pack(r, buf);
+		rc = rs_worker_held_add(&s->held, r->seq, tag,
+		    rs_time_now_ms(), reply_to, request_id, buf, len);
+		free(buf);
+	}
+	if (rc != RS_OK)
+		return rc;
+	s->stats.held++;
 	publish_stats(s);
 	rs_debug(request_id,
 	    "event=read_held seq=%" PRIu64 " known_commit_seq=%" PRIu64,
@@ -170,17 +159,17 @@ hold(slave *s, uint64_t tag, const Rideshare__DbResponse *r,
 static int
 release_held(slave *s)
 {
-	int64_t now = rs_worker_now_ms();
+	int64_t now = rs_time_now_ms();
+	rs_worker_held_reply *h;
+	bool late, timeouts = false;
 	int rc = RS_OK;
-	bool timeouts = false;
 
-	while (rc == RS_OK && s->held != NULL) {
-		held_reply *h = s->held;
-		if (h->seq > s->known_commit
-		    && now - h->since < s->w->read_hold_ms)
-			break;
-		if (h->seq > s->known_commit) {
-			s->hold_timeouts++;
+	while (rc == RS_OK
+	    && (h = rs_worker_held_pop_ready(&s->held, s->known_commit, now,
+	            s->w->read_hold_ms, &late))
+	        != NULL) {
+		if (late) {
+			s->stats.hold_timeouts++;
 			timeouts = true;
 			rs_warn(h->request_id,
 			    "event=read_hold_timeout seq=%" PRIu64
@@ -188,9 +177,6 @@ release_held(slave *s)
 			    h->seq, s->known_commit,
 			    (long long) (now - h->since));
 		}
-		s->held = h->next;
-		if (s->held == NULL)
-			s->held_tail = NULL;
 		rs_mq_props props = { .correlation_id = h->request_id };
 		rc = rs_mq_publish(
 		    s->mq, "", h->reply_to, h->body, h->len, &props);
@@ -205,7 +191,7 @@ release_held(slave *s)
 
 static int
 answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
-    const char *reply_to)
+    const char *reply_to, bool expired)
 {
 	rs_worker *w = s->w;
 	rs_worker_arena a = RS_WORKER_ARENA_INIT;
@@ -213,7 +199,9 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 	                      fallback = RIDESHARE__DB_RESPONSE__INIT;
 	int rc;
 
-	if (rs_op_is_write(req->op_case)) {
+	if (expired) {
+		rc = RS_ETIMEDOUT;
+	} else if (rs_op_is_write(req->op_case)) {
 		rc = RS_EINVAL;
 	} else {
 		rc = rs_worker_op_read(w->db, req, &a, &r);
@@ -224,8 +212,12 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 		r = &fallback;
 		r->request_id = req->request_id;
 		r->status = rc == RS_EINVAL ? RIDESHARE__STATUS__INVALID
+		    : rc == RS_ETIMEDOUT    ? RIDESHARE__STATUS__UNAVAILABLE
 		                            : RIDESHARE__STATUS__INTERNAL;
-		r->error = rc == RS_EINVAL ? "not a read" : "database error";
+		r->error = rc == RS_EINVAL ? "not a read"
+		    : rc == RS_ETIMEDOUT
+		    ? "replica has not reached the read's min_seq in time"
+		    : "database error";
 	}
 	r->seq = w->meta.applied_seq;
 	r->epoch = w->meta.epoch;
@@ -274,10 +266,49 @@ release_ready(slave *s)
 	    && rs_worker_park_pop_ready(
 	        &s->park, s->w->meta.applied_seq, &p)) {
 		read_req *r = p.data;
-		rc = answer(s, p.delivery_tag, r->req, r->reply_to);
+		/* Answerable now: its stamp is a commit_seq we can trust. */
+		learn_commit(s, r->req->min_seq);
+		rc = answer(s, p.delivery_tag, r->req, r->reply_to, false);
 		read_free(r);
 	}
 	return rc;
+}
+
+/* A parked read always ends: past RIDESHARE_READ_PARK_MS it is answered
+ * UNAVAILABLE (the caller may retry; another slave may be ahead). */
+static int
+expire_parked(slave *s)
+{
+	rs_worker_parked p;
+	int rc = RS_OK;
+	int64_t cutoff = rs_time_now_ms() - s->w->read_park_ms;
+
+	while (rc == RS_OK && rs_worker_park_pop_expired(&s->park, cutoff, &p)) {
+		read_req *r = p.data;
+		s->stats.park_timeouts++;
+		publish_stats(s);
+		rs_warn(r->req->request_id,
+		    "event=read_park_timeout min_seq=%" PRIu64
+		    " applied_seq=%" PRIu64 " parked_ms=%lld",
+		    r->req->min_seq, s->w->meta.applied_seq,
+		    (long long) (rs_time_now_ms() - p.since_ms));
+		rc = answer(s, p.delivery_tag, r->req, r->reply_to, true);
+		read_free(r);
+	}
+	return rc;
+}
+
+/* Dead-letters one delivery that no honest peer sends (docs/security.md
+ * "Internal messages"): counted and logged, the worker goes on. */
+static int
+reject_bad(slave *s, uint64_t tag, const char *queue, const char *why,
+    const char *rid)
+{
+	s->stats.rejected++;
+	publish_stats(s);
+	rs_warn(rid, "event=bad_message queue=%s reason=%s action=dead_letter",
+	    queue, why);
+	return rs_mq_reject(s->mq, tag, false);
 }
 
 /* Decodes a read delivery; answers it now or parks it. */
@@ -286,28 +317,29 @@ on_read(slave *s, const rs_mq_msg *msg)
 {
 	Rideshare__DbRequest *req
 	    = rideshare__db_request__unpack(NULL, msg->len, msg->body);
-	const char *why = NULL;
+	const char *why = rs_op_request_problem(req);
 
-	if (req == NULL)
-		why = "undecodable";
-	else if (req->request_id[0] == '\0')
-		why = "no_request_id";
-	else if (!rs_id_valid(req->request_id))
-		why = "bad_request_id";
-	else if (!rs_op_is_known(req->op_case))
-		why = "no_op";
 	if (why != NULL) {
-		rs_warn(NULL,
-		    "event=bad_message queue=readQ reason=%s len=%zu", why,
-		    msg->len);
 		if (req != NULL)
 			rideshare__db_request__free_unpacked(req, NULL);
-		return rs_mq_reject(s->mq, msg->delivery_tag, false);
+		return reject_bad(s, msg->delivery_tag, "readQ", why, NULL);
 	}
-	/* The orchestrator stamped it with its commit_seq of the moment. */
-	learn_commit(s, req->min_seq);
+	/* The orchestrator stamped it with its commit_seq of the moment;
+	 * that stamp only counts as a commit_seq heard of once this replica
+	 * reached it (a forged one must not release held replies). */
 	if (req->min_seq <= s->w->meta.applied_seq) {
-		int rc = answer(s, msg->delivery_tag, req, msg->reply_to);
+		learn_commit(s, req->min_seq);
+		int rc = answer(s, msg->delivery_tag, req, msg->reply_to, false);
+		rideshare__db_request__free_unpacked(req, NULL);
+		return rc;
+	}
+	uint64_t head = rs_worker_notice_master_head(s->w->notice);
+	uint64_t ceiling = s->known_commit > head ? s->known_commit : head;
+	if (ceiling < s->w->meta.applied_seq)
+		ceiling = s->w->meta.applied_seq;
+	if (req->min_seq > ceiling && req->min_seq - ceiling > MIN_SEQ_SLACK) {
+		int rc = reject_bad(s, msg->delivery_tag, "readQ",
+		    "min_seq_out_of_range", req->request_id);
 		rideshare__db_request__free_unpacked(req, NULL);
 		return rc;
 	}
@@ -318,7 +350,8 @@ on_read(slave *s, const rs_mq_msg *msg)
 	}
 	r->req = req;
 	snprintf(r->reply_to, sizeof(r->reply_to), "%s", msg->reply_to);
-	rs_worker_parked p = { req->min_seq, msg->delivery_tag, r };
+	rs_worker_parked p
+	    = { req->min_seq, msg->delivery_tag, r, rs_time_now_ms() };
 	if (rs_worker_park_add(&s->park, &p) != RS_OK) {
 		read_free(r);
 		return rs_mq_reject(s->mq, msg->delivery_tag, true);
@@ -349,8 +382,43 @@ on_sync(slave *s, const rs_mq_msg *msg)
 	s->nev++;
 }
 
-/* Applies the gathered events in one transaction, then acks them.
- * RS_ESTATE: the stream and this replica disagree (fatal). */
+/* Dead-letters event i of the batch (no honest master sent it) and takes
+ * it out of the acks. */
+static void
+reject_event(slave *s, int i, const char *why)
+{
+	const Rideshare__SyncEvent *ev = s->events[i].ev;
+
+	rs_error(ev->request->request_id,
+	    "event=bad_sync_event reason=%s seq=%" PRIu64 " epoch=%" PRIu64
+	    " applied_seq=%" PRIu64 " action=dead_letter",
+	    why, ev->seq, ev->epoch, s->w->meta.applied_seq);
+	(void) reject_bad(
+	    s, s->events[i].tag, s->w->sync_queue, why, ev->request->request_id);
+	s->events[i].tag = 0;
+}
+
+/* An epoch no master has held yet (above /rideshare/epoch) is forged.
+ * ZooKeeper is asked only when an event names a higher epoch than seen;
+ * if it cannot say, the event is given the benefit of the doubt. */
+static bool
+epoch_known(slave *s, uint64_t epoch)
+{
+	char *data;
+	size_t len;
+
+	if (epoch <= s->epoch_ceiling)
+		return true;
+	if (rs_zk_get(s->w->zk, RS_ZK_EPOCH, false, &data, &len) != RS_OK)
+		return true;
+	s->epoch_ceiling = strtoull(data, NULL, 10);
+	free(data);
+	return epoch <= s->epoch_ceiling;
+}
+
+/* Applies the gathered events in one transaction, then acks them. Events
+ * no honest master sends (an unknown epoch, a seq already applied with
+ * another write, a gap) are dead-lettered, not applied. */
 static int
 apply_events(slave *s)
 {
@@ -374,6 +442,10 @@ apply_events(slave *s)
 			    ev->epoch, ev->seq, w->meta.epoch);
 			continue;
 		}
+		if (!epoch_known(s, ev->epoch)) {
+			reject_event(s, i, "unknown_epoch");
+			continue;
+		}
 		if (ev->seq <= w->meta.applied_seq) {
 			/* Already in our snapshot or a republished write:
 			 * fine only if it is the same write. */
@@ -383,23 +455,23 @@ apply_events(slave *s)
 			if (rc == RS_OK)
 				rideshare__db_response__free_unpacked(
 				    old, NULL);
+			if (rc == RS_EDB)
+				goto fail;
 			if (rc == RS_OK && seq == ev->seq)
 				continue;
-			rs_error(rid,
-			    "event=replication_diverged seq=%" PRIu64
-			    " epoch=%" PRIu64 " applied_seq=%" PRIu64,
-			    ev->seq, ev->epoch, w->meta.applied_seq);
-			rc = RS_ESTATE;
-			goto fail;
+			rc = RS_OK;
+			reject_event(s, i, "seq_already_applied");
+			continue;
 		}
 		if (ev->seq != w->meta.applied_seq + 1) {
-			rs_error(rid,
-			    "event=replication_gap seq=%" PRIu64
-			    " applied_seq=%" PRIu64,
-			    ev->seq, w->meta.applied_seq);
-			rc = RS_ESTATE;
-			goto fail;
+			/* A forged far-future seq, or a real hole; the stall
+			 * check in the loop tells them apart. */
+			if (s->gap_since == 0)
+				s->gap_since = rs_time_now_ms();
+			reject_event(s, i, "gap");
+			continue;
 		}
+		s->gap_since = 0;
 		if (ev->result->status == RIDESHARE__STATUS__OK) {
 			Rideshare__DbResponse *r;
 			rc = rs_worker_op_write(w->db, &w->meta.next_ride_id,
@@ -424,7 +496,8 @@ apply_events(slave *s)
 		goto fail;
 	rs_worker_arena_fini(&a);
 	for (int i = 0; i < s->nev && rc == RS_OK; i++)
-		rc = rs_mq_ack(s->mq, s->events[i].tag, false);
+		if (s->events[i].tag != 0)
+			rc = rs_mq_ack(s->mq, s->events[i].tag, false);
 	events_free(s);
 	rs_worker_notice_set(w->notice, rs_worker_role_name(w->role),
 	    w->meta.applied_seq, w->meta.epoch);
@@ -481,6 +554,8 @@ pump(slave *s, int timeout_ms, int *got)
 	if ((rc = apply_events(s)) != RS_OK)
 		return rc;
 	if ((rc = release_ready(s)) != RS_OK)
+		return rc;
+	if ((rc = expire_parked(s)) != RS_OK)
 		return rc;
 	return release_held(s);
 }
@@ -578,7 +653,7 @@ drain_and_promote(slave *s)
 static void
 log_lag(slave *s)
 {
-	int64_t now = rs_worker_now_ms();
+	int64_t now = rs_time_now_ms();
 	if (now - s->last_lag_log < 5000)
 		return;
 	s->last_lag_log = now;
@@ -610,7 +685,7 @@ catch_up(slave *s)
 	rs_info(
 	    NULL, "event=catching_up master=%s pid=%" PRId64, mi->id, mi->pid);
 	rs_worker_notice_follow(w->notice, mi->nng_url);
-	int64_t t0 = rs_worker_now_ms();
+	int64_t t0 = rs_time_now_ms();
 	rc = rs_worker_snapshot(w, mi->pg_conninfo);
 	rideshare__worker_info__free_unpacked(mi, NULL);
 	if (rc != RS_OK)
@@ -643,7 +718,7 @@ catch_up(slave *s)
 		return rc;
 	rs_info(NULL,
 	    "event=serving role=slave applied_seq=%" PRIu64 " catchup_ms=%lld",
-	    w->meta.applied_seq, (long long) (rs_worker_now_ms() - t0));
+	    w->meta.applied_seq, (long long) (rs_time_now_ms() - t0));
 	return RS_OK;
 }
 
@@ -678,6 +753,18 @@ rs_worker_slave_run(rs_worker *w)
 		rc = pump(s, 50, NULL);
 		if (rc == RS_ESTATE)
 			break;
+		if (s->gap_since != 0
+		    && rs_time_now_ms() - s->gap_since > STALL_MS
+		    && rs_worker_notice_master_head(w->notice)
+		        > w->meta.applied_seq) {
+			rs_error(NULL,
+			    "event=replication_stalled applied_seq=%" PRIu64
+			    " head=%" PRIu64 " action=exit_for_replacement",
+			    w->meta.applied_seq,
+			    rs_worker_notice_master_head(w->notice));
+			rc = RS_ESTATE;
+			break;
+		}
 		if (rc != RS_OK) {
 			rs_warn(NULL, "event=mq_reconnect err=%s",
 			    rs_strerror(rc));

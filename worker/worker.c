@@ -1,5 +1,7 @@
 #include "worker.h"
 
+#include "election.h"
+
 #include "rs_cfg.h"
 #include "rs_db.h"
 #include "rs_err.h"
@@ -118,6 +120,10 @@ rs_worker_init(rs_worker *w)
 	w->nng_host = rs_cfg_str("RIDESHARE_NNG_HOST", "127.0.0.1");
 	w->zk_session_ms
 	    = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800, 100, 600000);
+	/* Below the callers' RPC timeout (5 s), so a read that cannot be
+	 * served gets a clear answer rather than a timeout. */
+	w->read_park_ms = (int) rs_cfg_long(
+	    "RIDESHARE_READ_PARK_MS", 3000, 1, 600000);
 	w->read_hold_ms = (int) rs_cfg_long(
 	    "RIDESHARE_READ_HOLD_MS", 2000, 0, 600000);
 	parse_fault(w);

@@ -31,6 +31,7 @@ typedef struct rs_worker {
 	const char *nng_host;
 	int zk_session_ms;
 	int read_hold_ms; /* RIDESHARE_READ_HOLD_MS; 0: replies never held */
+	int read_park_ms; /* RIDESHARE_READ_PARK_MS: a parked read's bound */
 	long crash_after; /* RIDESHARE_FAULT=crash_after_commit:N, 0 off */
 	uint64_t crash_epoch; /* ...:N:E, only in master term E (0: any) */
 	int64_t pid; /* as the spawner sees it */
@@ -57,14 +58,6 @@ extern atomic_int rs_worker_workers_flag; /* worker znodes changed */
 /* Monotonic ms since the ZooKeeper connection dropped, 0 while up. */
 extern atomic_llong rs_worker_zk_down_since;
 
-/* Monotonic clock in ms; an alias of rs_time_now_ms kept for slave.c,
- * which another change is editing (new code calls rs_time_now_ms). */
-static inline int64_t
-rs_worker_now_ms(void)
-{
-	return rs_time_now_ms();
-}
-
 /* worker.c: set-up and tear-down. */
 int rs_worker_init(rs_worker *w);
 /* Tears down the connections; never deletes the database or the sync
@@ -80,43 +73,6 @@ int rs_worker_mq_open(
 /* True while the worker may keep acting: no stop request, ZooKeeper
  * session alive and not disconnected for longer than the session timeout. */
 bool rs_worker_alive(rs_worker *w);
-
-/* election.c: ZooKeeper. */
-int rs_worker_zk_start(rs_worker *w);
-int rs_worker_zk_register(rs_worker *w);
-/* Rewrites this worker's znode (role, applied seq). */
-int rs_worker_zk_update(rs_worker *w);
-/* Step 3: returns RIDESHARE__ROLE__MASTER (w->epoch set) or
- * RIDESHARE__ROLE__SLAVE via *role; RS_WORKER_STOPPED on SIGTERM. */
-int rs_worker_zk_bootstrap(rs_worker *w, Rideshare__Role *role);
-/* Waits until a master with role MASTER exists; *info owned by caller
- * (rideshare__worker_info__free_unpacked). RS_WORKER_PROMOTED when no
- * master and no serving worker remained and this one took the role. */
-int rs_worker_zk_wait_master(rs_worker *w, Rideshare__WorkerInfo **info);
-/* Step 5, run when a watch fired: re-arms the watches; *won set when this
- * slave created /rideshare/master (w->epoch set to the new term). */
-int rs_worker_zk_elect(rs_worker *w, bool *won);
-
-/* Reads /rideshare/master: RS_OK while it still names this worker. The
- * master asks before letting a committed batch out (fencing a paused
- * master whose session ended while it slept). */
-int rs_worker_zk_still_master(rs_worker *w);
-
-/* Session lost (expired, or cut off longer than the session timeout, or
- * fenced as master): closes the ZooKeeper session and registers again as
- * a candidate with a new one, keeping the database. Retries until it
- * succeeds or SIGTERM (RS_WORKER_STOPPED). */
-int rs_worker_zk_rejoin(rs_worker *w);
-
-/* recovery.c: called by a candidate that created /rideshare/master while
- * no worker was serving. Makes this worker's database the most advanced
- * surviving copy (copied from another rideshare_* database if that one is
- * ahead); refuses (waits, RS_ZK_RECOVERY says why) while that copy is
- * behind the history mark, until an operator accepts the loss. RS_OK, or
- * RS_ECLOSED when the session ended or SIGTERM came while waiting. */
-int rs_worker_recover(rs_worker *w);
-/* Raises the history mark to this master's (epoch, applied_seq). */
-int rs_worker_history_raise(rs_worker *w);
 
 /* snapshot.c: catch-up copy from the master's database. */
 int rs_worker_snapshot(rs_worker *w, const char *master_conninfo);

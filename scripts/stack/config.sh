@@ -14,7 +14,7 @@ RS_PORT_MAX_OFFSET=24
 # Everything recorded in <stack>/stack.env when a stack starts, so that `down`
 # and `status` act on the stack as it was started, whatever the caller's env.
 RS_STACK_ENV_VARS=(
-	RS_BUILD_DIR RS_PG_DATA RS_PG_USER RS_RABBIT_NODE RS_STARTED_AT
+	RS_BUILD_DIR RS_PG_DATA RS_PG_USER RS_RABBIT_NODE RS_STARTED_AT RS_THROWAWAY
 	RS_EDGE_PORT RS_USERS_PORT RS_RIDES_PORT RS_ADMIN_PORT RS_PG_PORT
 	RS_AMQP_PORT RS_AMQP_DIST_PORT RS_EPMD_PORT RS_ZK_PORT
 )
@@ -93,10 +93,26 @@ rs_config_timeouts() {
 	rs_env_uint RS_ORCH_STOP_MS RIDESHARE_ORCH_STOP_MS 10000
 }
 
+# Sets RS_THROWAWAY: 0 (default) = PostgreSQL with fsync, synchronous_commit
+# and full_page_writes, ZooKeeper with forceSync; 1 = none of them (fast,
+# loses acknowledged writes on a crash). RIDESHARE_THROWAWAY=1 asks for it;
+# the older RIDESHARE_PG_DURABLE=0 is still read as the same request.
+rs_config_durability() {
+	local t=${RIDESHARE_THROWAWAY-} d=${RIDESHARE_PG_DURABLE-}
+	[[ -z $t || $t == 0 || $t == 1 ]] || rs_die "RIDESHARE_THROWAWAY='$t' must be 0 or 1"
+	[[ -z $d || $d == 0 || $d == 1 ]] || rs_die "RIDESHARE_PG_DURABLE='$d' must be 0 or 1 (deprecated: use RIDESHARE_THROWAWAY=1)"
+	if [[ $t == 1 && $d == 1 ]] || [[ $t == 0 && $d == 0 ]]; then
+		rs_die "RIDESHARE_THROWAWAY=$t and RIDESHARE_PG_DURABLE=$d contradict each other; set only RIDESHARE_THROWAWAY"
+	fi
+	RS_THROWAWAY=0
+	if [[ $t == 1 || $d == 0 ]]; then RS_THROWAWAY=1; fi
+}
+
 rs_config_load() {
 	rs_config_paths
 	rs_config_ports
 	rs_config_timeouts
+	rs_config_durability
 }
 
 # Writes <stack>/stack.env from the current RS_* values.

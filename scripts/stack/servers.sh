@@ -57,6 +57,8 @@ rs_component_pid() {
 	comm=$(rs_comm "$pid") || return 1
 	case $comm in
 	"${RS_COMM[$name]}" | env | setsid | setpriv) printf '%s' "$pid" ;;
+	# a restarted node is recorded by its wrapper until beam is up (supervisor.sh)
+	rabbitmq-server) [[ $name == rabbitmq ]] && printf '%s' "$pid" ;;
 	*) return 1 ;;
 	esac
 }
@@ -114,8 +116,12 @@ rs_postgres_prepare() {
 		if [[ -n $(ls -A -- "$RS_PG_DATA") ]]; then
 			rs_die "postgres: $RS_PG_DATA is not empty but holds no cluster; remove it or run ./rideshare down --purge"
 		fi
+		# A durable cluster starts from files on disk (the sync costs
+		# nothing measurable next to initdb itself).
+		local nosync=()
+		if ((RS_THROWAWAY)); then nosync=(--no-sync); fi
 		if ! env -C / "${RS_PG_PREFIX[@]}" "$RS_PG_BIN/initdb" -D "$RS_PG_DATA" -U postgres \
-			-A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$RS_LOG_DIR/initdb.log" 2>&1; then
+			-A trust -E UTF8 --locale=C.UTF-8 "${nosync[@]}" >"$RS_LOG_DIR/initdb.log" 2>&1; then
 			rs_log_tail "$RS_LOG_DIR/initdb.log"
 			rs_die "postgres: initdb failed"
 		fi
@@ -157,8 +163,10 @@ rs_postgres_start() {
 		-c listen_addresses=127.0.0.1 -c unix_socket_directories=
 		-c max_connections=200 -c cluster_name="rideshare-$RS_STACK_ID"
 	)
-	# Throwaway data by default: no fsync. RIDESHARE_PG_DURABLE=1 keeps it.
-	if [[ ${RIDESHARE_PG_DURABLE-} != 1 ]]; then
+	# Durable by default (PostgreSQL's own fsync, synchronous_commit and
+	# full_page_writes): a database is the system's memory. RIDESHARE_THROWAWAY=1
+	# trades that for speed (rs_config_durability).
+	if ((RS_THROWAWAY)); then
 		args+=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
 	fi
 	rs_pg_exec_prefix
@@ -312,7 +320,8 @@ rs_rabbitmq_pids() {
 # ---------------------------------------------------------------- ZooKeeper
 
 rs_zookeeper_prepare() {
-	local d=$RS_STACK_DIR/zk
+	local d=$RS_STACK_DIR/zk force_sync=yes
+	if ((RS_THROWAWAY)); then force_sync=no; fi
 	mkdir -p -- "$d/data" "$d/conf"
 	cat >"$d/zoo.cfg" <<EOF
 # ZooKeeper config of a RideShare local stack, written by ./rideshare up.
@@ -328,8 +337,9 @@ maxClientCnxns=0
 # Jetty's admin server would take port 8080.
 admin.enableServer=false
 4lw.commands.whitelist=ruok,stat,srvr,mntr,cons
-# Throwaway data: no fsync.
-forceSync=no
+# The znodes hold the cluster's recorded history: fsync the transaction log
+# (forceSync=no only with RIDESHARE_THROWAWAY=1).
+forceSync=$force_sync
 autopurge.snapRetainCount=3
 autopurge.purgeInterval=1
 EOF

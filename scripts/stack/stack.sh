@@ -142,7 +142,10 @@ usage: ./rideshare up [--detach]
   Installs missing packages (as root), builds, starts PostgreSQL, RabbitMQ,
   ZooKeeper, the services that are built, and nginx; all state in
   \$RIDESHARE_STACK_DIR (default ./.stack). Without --detach it stays in the
-  foreground and stops everything on Ctrl-C.
+  foreground and stops everything on Ctrl-C. Either way this process stays as
+  the supervisor: it restarts a component that dies (back-off 0.5 s to 30 s).
+  The data (PostgreSQL, RabbitMQ, ZooKeeper) of an earlier run is kept;
+  only 'down --purge' deletes it.
 EOF
 }
 
@@ -211,6 +214,7 @@ rs_up_run() {
 	rs_stack_check_not_running || exit 1
 	rs_ports_check_free
 	rm -f -- "$RS_PID_DIR"/*.pid "$RS_STACK_DIR/.stopping"
+	rm -rf -- "$(rs_restart_dir)"
 	printf '%s\n' "$$" >"$RS_PID_DIR/supervisor.pid"
 
 	RS_TEARDOWN_ON_EXIT=1
@@ -230,6 +234,9 @@ rs_up_run() {
 	rs_start_servers
 	t_servers=$(($(rs_now_ms) - t0))
 	rs_say "servers ready in $(rs_fmt_ms "$t_servers") (postgres :$RS_PG_PORT, rabbitmq :$RS_AMQP_PORT, zookeeper :$RS_ZK_PORT)"
+	if ((RS_THROWAWAY)); then
+		rs_warn "RIDESHARE_THROWAWAY=1: PostgreSQL without fsync, ZooKeeper without forceSync; a crash loses acknowledged writes"
+	fi
 
 	rs_start_services
 	rs_nginx_start
@@ -318,35 +325,6 @@ rs_up_on_exit() {
 		rm -f -- "$RS_PID_DIR/supervisor.pid"
 	fi
 	exit "$rc"
-}
-
-# Watches the components until a signal (the EXIT trap then stops them all)
-# or until they are all gone (someone ran `./rideshare down`; then leaves
-# quietly). Reaps the servers, which are its children.
-rs_supervise() {
-	local -A reported=()
-	local c any
-	while :; do
-		sleep 0.5 &
-		wait $! || true
-		any=0
-		for c in "${RS_COMPONENTS[@]}"; do
-			[[ -f $RS_PID_DIR/$c.pid ]] || continue
-			if rs_component_pid "$c" >/dev/null; then
-				any=1
-			elif [[ -z ${reported[$c]-} && ! -e $RS_STACK_DIR/.stopping ]]; then
-				reported[$c]=1
-				rs_warn "$c has exited"
-				# shellcheck disable=SC2046
-				rs_log_tail $(rs_component_logs "$c")
-			fi
-		done
-		if ((!any)); then
-			RS_TEARDOWN_ON_EXIT=0
-			rs_say "every component has stopped; leaving"
-			exit 0
-		fi
-	done
 }
 
 # The `up` process that started the stack (foreground or detached), if alive.
@@ -486,7 +464,7 @@ cmd_down() {
 		case $arg in
 		--purge) purge=1 ;;
 		-h | --help)
-			echo "usage: ./rideshare down [--purge]   (--purge also deletes the stack dir)"
+			echo "usage: ./rideshare down [--purge]   (data is kept for the next up; --purge deletes the stack dir and all data)"
 			return 0
 			;;
 		*) rs_die "down: unknown argument '$arg'" ;;
@@ -527,8 +505,13 @@ cmd_status() {
 	rs_stack_env_load || rs_config_ports
 	printf 'stack dir %s' "$RS_STACK_DIR"
 	[[ -n ${RS_STARTED_AT-} ]] && printf ', started %s' "$RS_STARTED_AT"
-	printf '\n%-13s %-8s %-6s %-6s %s\n' COMPONENT PID STATE PORT HEALTH
-	local c pid state health bad=0 any=0
+	case ${RS_THROWAWAY-} in
+	1) printf ', THROWAWAY data (no fsync)' ;;
+	0) printf ', durable' ;;
+	esac
+	printf '\n%-13s %-8s %-6s %-6s %-8s %s\n' COMPONENT PID STATE PORT RESTARTS HEALTH
+	local c pid state health bad=0 any=0 now loop next
+	now=$(rs_now_ms)
 	for c in "${RS_COMPONENTS[@]}"; do
 		pid=-
 		if pid=$(rs_component_pid "$c"); then
@@ -550,7 +533,21 @@ cmd_status() {
 				bad=1
 			fi
 		fi
-		printf '%-13s %-8s %-6s %-6s %s\n' "$c" "$pid" "$state" "$(rs_component_port "$c")" "$health"
+		rs_restart_counts "$c" "$now"
+		loop=''
+		next=''
+		if ((RS_RC_RECENT >= RS_CRASHLOOP_N)); then
+			loop="crash-looping: $RS_RC_RECENT restarts in $((RS_CRASHLOOP_WINDOW_MS / 60000)) min"
+			bad=1
+		fi
+		if [[ $state == DOWN && -n $RS_RC_NEXT_MS ]]; then
+			next="next try in $(rs_fmt_ms $((RS_RC_NEXT_MS > now ? RS_RC_NEXT_MS - now : 0)))"
+			if [[ -n $loop ]]; then health="$loop, $next"; else health="restarting, $next"; fi
+		elif [[ -n $loop ]]; then
+			health="$health; $loop"
+		fi
+		printf '%-13s %-8s %-6s %-6s %-8s %s\n' "$c" "$pid" "$state" "$(rs_component_port "$c")" \
+			"$RS_RC_TOTAL" "$health"
 	done
 	local workers
 	if rs_component_pid orchestrator >/dev/null; then

@@ -2,6 +2,9 @@
  * op-less message on `orchestrator`, `writeQ` and `readQ` each end up in
  * `rideshare.dead`, and the processes keep serving. By hand there is no
  * orchestrator, so its queue is skipped there (nobody consumes it).
+ * Forged internal messages (issue 12): a read stamped beyond any commit_seq
+ * and sync events with a far-future seq, an unknown epoch or an already
+ * applied seq are dead-lettered too, never applied, never fatal.
  *
  *   bad_message_test <path to rideshare-worker> */
 #include <setjmp.h>
@@ -10,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include "rs_contract.h"
 #include "rs_err.h"
+#include "rs_op.h"
 #include "worker_harness.h"
 
 #include <signal.h>
@@ -148,6 +153,129 @@ test_bad_messages_on_orchestrator_are_dead_lettered(void **state)
 	assert_serving();
 }
 
+static void
+test_read_stamped_beyond_any_commit_is_dead_lettered(void **state)
+{
+	uint8_t buf[512];
+	wh_req r;
+	size_t len;
+
+	(void) state;
+	wh_req_count_rides(&r);
+	r.req.min_seq = UINT64_MAX;
+	len = rideshare__db_request__pack(&r.req, buf);
+	expect_dead_lettered("readQ", "min_seq=2^64-1", buf, len);
+	assert_serving();
+}
+
+static void
+test_read_waiting_for_an_unreached_seq_ends_within_its_bound(void **state)
+{
+	Rideshare__DbResponse *resp = NULL;
+	wh_req r;
+
+	(void) state;
+	assert_serving();
+	wh_req_count_rides(&r);
+	r.req.min_seq = wh_commit_seq(h) + 1000; /* in range, never reached */
+	int64_t t0 = rs_time_now_ms();
+	assert_int_equal(wh_send_read_direct(h, &r.req), RS_OK);
+	assert_int_equal(wh_recv(h, 10000, &resp), RS_OK);
+	int64_t ms = rs_time_now_ms() - t0;
+	printf("bad_message: read parked for an unreached seq answered %s "
+	       "after %lld ms\n",
+	    rs_status_name(resp->status), (long long) ms);
+	assert_int_equal(resp->status, RIDESHARE__STATUS__UNAVAILABLE);
+	assert_true(ms < 5000);
+	rideshare__db_response__free_unpacked(resp, NULL);
+	assert_serving();
+}
+
+/* Some SLAVE's id (its sync queue is where a forged event lands). */
+static void
+some_slave(char *id, size_t len)
+{
+	char **names;
+	int n;
+
+	assert_int_equal(
+	    rs_zk_children(wh_zk(h), RS_ZK_WORKERS, false, &names, &n), RS_OK);
+	id[0] = '\0';
+	for (int i = 0; i < n && id[0] == '\0'; i++) {
+		Rideshare__WorkerInfo *wi;
+		if (wh_worker_info(h, names[i], &wi) != RS_OK)
+			continue;
+		if (wi->role == RIDESHARE__ROLE__SLAVE)
+			snprintf(id, len, "%s", wi->id);
+		rideshare__worker_info__free_unpacked(wi, NULL);
+	}
+	rs_zk_free_children(names, n);
+	assert_true(id[0] != '\0');
+}
+
+static void
+forge_event(const char *queue, const char *what, const char *user,
+    uint64_t epoch, uint64_t seq)
+{
+	Rideshare__SyncEvent ev = RIDESHARE__SYNC_EVENT__INIT;
+	Rideshare__DbResponse ok = RIDESHARE__DB_RESPONSE__INIT;
+	uint8_t buf[1024];
+	wh_req r;
+
+	wh_req_add_user(&r, user);
+	ok.request_id = r.req.request_id;
+	ok.status = RIDESHARE__STATUS__OK;
+	ok.seq = seq;
+	ev.epoch = epoch;
+	ev.seq = seq;
+	ev.request = &r.req;
+	ev.result = &ok;
+	expect_dead_lettered(
+	    queue, what, buf, rideshare__sync_event__pack(&ev, buf));
+}
+
+static void
+assert_no_user(const char *name)
+{
+	Rideshare__DbResponse *resp;
+	wh_req r;
+
+	wh_req_add_user(&r, name); /* reuse the name buffer */
+	Rideshare__GetUser g = RIDESHARE__GET_USER__INIT;
+	g.username = r.name;
+	r.req.op_case = RIDESHARE__DB_REQUEST__OP_GET_USER;
+	r.req.get_user = &g;
+	assert_int_equal(wh_call(h, &r.req, 5000, 2, &resp), RS_OK);
+	assert_int_equal(resp->status, RIDESHARE__STATUS__NOT_FOUND);
+	rideshare__db_response__free_unpacked(resp, NULL);
+}
+
+static void
+test_forged_sync_events_are_dead_lettered(void **state)
+{
+	char slave[64], queue[80], *data;
+	size_t len;
+	uint64_t epoch;
+
+	(void) state;
+	assert_serving(); /* at least one write applied everywhere */
+	some_slave(slave, sizeof(slave));
+	snprintf(queue, sizeof(queue), "sync.%s", slave);
+	assert_int_equal(
+	    rs_zk_get(wh_zk(h), RS_ZK_EPOCH, false, &data, &len), RS_OK);
+	epoch = strtoull(data, NULL, 10);
+	free(data);
+	forge_event(queue, "sync seq=10^12", "forged-gap", epoch,
+	    1000000000000ULL);
+	forge_event(queue, "sync epoch=10^9", "forged-epoch", 1000000000ULL,
+	    1);
+	forge_event(queue, "sync seq=1 again", "forged-old", epoch, 1);
+	assert_serving();
+	assert_no_user("forged-gap");
+	assert_no_user("forged-epoch");
+	assert_no_user("forged-old");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -157,6 +285,11 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_bad_messages_on_readQ_are_dead_lettered),
 		cmocka_unit_test(
 		    test_bad_messages_on_orchestrator_are_dead_lettered),
+		cmocka_unit_test(
+		    test_read_stamped_beyond_any_commit_is_dead_lettered),
+		cmocka_unit_test(test_forged_sync_events_are_dead_lettered),
+		cmocka_unit_test(
+		    test_read_waiting_for_an_unreached_seq_ends_within_its_bound),
 	};
 	worker_bin = wh_main_args(argc, argv, "<rideshare-worker>");
 	if (worker_bin == NULL)

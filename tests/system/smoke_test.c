@@ -674,9 +674,10 @@ test_pg_query_and_database_lifecycle(void **state)
 	assert_string_equal(rs_db_last_sqlstate(), "23505");
 	assert_int_equal(rs_db_exec(db, "SELECT 1"), RS_OK);
 	assert_string_equal(rs_db_last_sqlstate(), "");
-	/* Still connected: FORCE ends this session. */
-	assert_int_equal(rs_db_drop_database(pg_conninfo, dbname), RS_OK);
-	assert_int_equal(rs_db_exec(db, "SELECT 1"), RS_ECONN);
+	/* Still connected: the drop is refused (never forced), the session
+	 * and its data survive. */
+	assert_int_equal(rs_db_drop_database(pg_conninfo, dbname), RS_EAGAIN);
+	assert_int_equal(rs_db_exec(db, "SELECT 1"), RS_OK);
 	PQfinish(db);
 	assert_int_equal(rs_db_drop_database(pg_conninfo, dbname), RS_OK);
 	assert_int_equal(rs_db_connect(ci, &db), RS_ECONN);

@@ -1,5 +1,6 @@
 #include "worker_harness.h"
 
+#include "rs_db.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_mq.h"
@@ -307,6 +308,23 @@ wh_master_id(wh *h, int timeout_ms)
 }
 
 int
+wh_send_read_direct(wh *h, const Rideshare__DbRequest *req)
+{
+	size_t len = rideshare__db_request__get_packed_size(req);
+	uint8_t *buf = malloc(len + 1);
+	int rc;
+
+	if (buf == NULL)
+		return RS_ENOMEM;
+	rs_mq_props props = { .correlation_id = req->request_id,
+		.reply_to = RS_MQ_DIRECT_REPLY };
+	rideshare__db_request__pack(req, buf);
+	rc = rs_mq_publish(h->mq, "", "readQ", buf, len, &props);
+	free(buf);
+	return rc;
+}
+
+int
 wh_send(wh *h, const Rideshare__DbRequest *req)
 {
 	size_t len = rideshare__db_request__get_packed_size(req);
@@ -428,10 +446,22 @@ PGconn *
 wh_worker_db(wh *h, const char *id)
 {
 	Rideshare__WorkerInfo *wi;
-	if (wh_worker_info(h, id, &wi) != RS_OK)
-		return NULL;
-	PGconn *db = PQconnectdb(wi->pg_conninfo);
-	rideshare__worker_info__free_unpacked(wi, NULL);
+	PGconn *db;
+	if (wh_worker_info(h, id, &wi) == RS_OK) {
+		db = PQconnectdb(wi->pg_conninfo);
+		rideshare__worker_info__free_unpacked(wi, NULL);
+	} else {
+		/* Gone from ZooKeeper (stopped): its database outlives it,
+		 * named by the one rule (rs_db_worker_dbname). */
+		char name[160], *ci;
+		const char *maint = getenv("RIDESHARE_PG_CONNINFO");
+		rs_db_worker_dbname(id, name, sizeof(name));
+		if (maint == NULL
+		    || rs_db_conninfo_with_db(maint, name, &ci) != RS_OK)
+			return NULL;
+		db = PQconnectdb(ci);
+		free(ci);
+	}
 	if (PQstatus(db) != CONNECTION_OK) {
 		fprintf(
 		    stderr, "harness: db of %s: %s", id, PQerrorMessage(db));

@@ -70,6 +70,9 @@ char *wh_master_id(wh *h, int timeout_ms);
  * back through wh_recv (RS_ETIMEDOUT when none came). The caller frees
  * *resp with rideshare__db_response__free_unpacked. */
 int wh_send(wh *h, const Rideshare__DbRequest *req);
+/* A read straight to readQ with req->min_seq as given (bypassing the
+ * orchestrator's stamp); the reply comes through wh_recv. */
+int wh_send_read_direct(wh *h, const Rideshare__DbRequest *req);
 int wh_recv(wh *h, int timeout_ms, Rideshare__DbResponse **resp);
 /* Synchronous: sends, waits up to timeout_ms for the reply with this
  * request_id (others are dropped), resends the same request up to tries

@@ -1,0 +1,127 @@
+#include "rs_notice.h"
+
+#include "rideshare.pb-c.h"
+#include "rs_err.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static int
+fits(int n, size_t len)
+{
+	return (n < 0 || (size_t) n >= len) ? RS_EINVAL : RS_OK;
+}
+
+int
+rs_notice_format_status(char *buf, size_t len, const char *id,
+    const char *role, uint64_t applied_seq, uint64_t epoch)
+{
+	return fits(snprintf(buf, len, "status %s %s %" PRIu64 " %" PRIu64, id,
+	                role, applied_seq, epoch),
+	    len);
+}
+
+int
+rs_notice_format_reads(
+    char *buf, size_t len, const char *id, const rs_notice_reads *r)
+{
+	return fits(snprintf(buf, len,
+	                "reads %s %" PRIu64 " %" PRIu64 " %" PRIu64
+	                " %" PRIu64,
+	                id, r->held, r->hold_timeouts, r->park_timeouts,
+	                r->rejected),
+	    len);
+}
+
+int
+rs_notice_format_head(char *buf, size_t len, uint64_t epoch, uint64_t seq)
+{
+	return fits(
+	    snprintf(buf, len, "head %" PRIu64 " %" PRIu64, epoch, seq), len);
+}
+
+static int
+role_of(const char *r)
+{
+	if (strcasecmp(r, "master") == 0 || strcmp(r, "1") == 0)
+		return RIDESHARE__ROLE__MASTER;
+	if (strcasecmp(r, "slave") == 0 || strcmp(r, "2") == 0)
+		return RIDESHARE__ROLE__SLAVE;
+	if (strcasecmp(r, "candidate") == 0 || strcmp(r, "0") == 0)
+		return RIDESHARE__ROLE__CANDIDATE;
+	return -1;
+}
+
+/* True when the last nfields space-separated fields of line are plain
+ * decimals (sscanf's %llu would also take "-1" and "+1"). */
+static bool
+tail_is_decimal(const char *line, int nfields)
+{
+	const char *p = line + strlen(line);
+
+	for (int f = 0; f < nfields; f++) {
+		const char *end = p;
+		while (p > line && p[-1] != ' ')
+			p--;
+		if (p == end)
+			return false;
+		for (const char *q = p; q < end; q++)
+			if (*q < '0' || *q > '9')
+				return false;
+		if (p == line)
+			return f == nfields - 1;
+		p--; /* the space */
+	}
+	return true;
+}
+
+enum rs_notice_kind
+rs_notice_parse(const char *line, rs_notice *out)
+{
+	char a[RS_NOTICE_ID_MAX], r[32];
+	unsigned long long v[4];
+	int end = 0, n;
+
+	memset(out, 0, sizeof(*out));
+	out->role = -1;
+	if (sscanf(line, "status %63s %31s %llu %llu%n", a, r, &v[0], &v[1],
+	        &end)
+	        == 4
+	    && line[end] == '\0' && tail_is_decimal(line, 2)) {
+		if ((out->role = role_of(r)) < 0)
+			return RS_NOTICE_NONE;
+		snprintf(out->id, sizeof(out->id), "%s", a);
+		out->seq = v[0];
+		out->epoch = v[1];
+		return out->kind = RS_NOTICE_STATUS;
+	}
+	end = 0;
+	if (sscanf(line, "head %llu %llu%n", &v[0], &v[1], &end) == 2
+	    && line[end] == '\0' && tail_is_decimal(line, 2)) {
+		out->epoch = v[0];
+		out->seq = v[1];
+		return out->kind = RS_NOTICE_HEAD;
+	}
+	end = 0;
+	n = sscanf(line, "reads %63s %llu %llu %llu %llu%n", a, &v[0], &v[1],
+	    &v[2], &v[3], &end);
+	if (n == 3) {
+		/* round-1 form: held and hold_timeouts only */
+		end = 0;
+		(void) sscanf(line, "reads %*s %*u %*u%n", &end);
+		v[2] = v[3] = 0;
+	} else if (n != 5) {
+		return RS_NOTICE_NONE;
+	}
+	if (end == 0 || line[end] != '\0' || !tail_is_decimal(line, n - 1))
+		return RS_NOTICE_NONE;
+	snprintf(out->id, sizeof(out->id), "%s", a);
+	out->reads.held = v[0];
+	out->reads.hold_timeouts = v[1];
+	out->reads.park_timeouts = v[2];
+	out->reads.rejected = v[3];
+	return out->kind = RS_NOTICE_READS;
+}

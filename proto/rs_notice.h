@@ -1,0 +1,56 @@
+/* The nng notice lines every worker publishes (docs/conventions.md "nng
+ * notices"): formatted by the workers, parsed by the slaves and the
+ * orchestrator, here and nowhere else.
+ *
+ *   status <worker-id> <role> <applied_seq> <epoch>
+ *   reads <worker-id> <held> <hold_timeouts> <park_timeouts> <rejected>
+ *   head <epoch> <seq>
+ *
+ * role is master|slave|candidate (or the Role number). A "reads" line with
+ * only the first two counters (round 1) is still accepted. */
+#ifndef RS_NOTICE_H
+#define RS_NOTICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RS_NOTICE_ID_MAX 64
+
+enum rs_notice_kind {
+	RS_NOTICE_NONE = 0, /* not a notice line */
+	RS_NOTICE_STATUS = 1,
+	RS_NOTICE_HEAD = 2,
+	RS_NOTICE_READS = 3,
+};
+
+/* A slave's read counters (totals since it started serving). */
+typedef struct rs_notice_reads {
+	uint64_t held; /* replies held until commit_seq covered them */
+	uint64_t hold_timeouts; /* ...sent after the hold bound instead */
+	uint64_t park_timeouts; /* reads answered UNAVAILABLE: min_seq not
+	                           reached within the park bound */
+	uint64_t rejected; /* internal messages dead-lettered (forged or
+	                      out of range reads and sync events) */
+} rs_notice_reads;
+
+typedef struct rs_notice {
+	enum rs_notice_kind kind;
+	char id[RS_NOTICE_ID_MAX]; /* status, reads */
+	int role; /* status: a Rideshare__Role value */
+	uint64_t seq; /* status: applied_seq; head: head seq */
+	uint64_t epoch; /* status, head */
+	rs_notice_reads reads; /* reads */
+} rs_notice;
+
+/* Formatters: RS_OK, or RS_EINVAL when buf (len bytes) is too small. */
+int rs_notice_format_status(char *buf, size_t len, const char *id,
+    const char *role, uint64_t applied_seq, uint64_t epoch);
+int rs_notice_format_reads(
+    char *buf, size_t len, const char *id, const rs_notice_reads *r);
+int rs_notice_format_head(char *buf, size_t len, uint64_t epoch, uint64_t seq);
+
+/* Parses one line into *out; returns its kind (RS_NOTICE_NONE for anything
+ * else: unknown words, missing or extra fields, an unknown role). */
+enum rs_notice_kind rs_notice_parse(const char *line, rs_notice *out);
+
+#endif

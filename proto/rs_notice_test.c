@@ -1,0 +1,117 @@
+/* The text of nng notices (docs/conventions.md "nng notices"). */
+#include "rs_notice.h"
+
+#include "rideshare.pb-c.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+static void
+test_status_line_round_trips(void **state)
+{
+	char buf[128];
+	rs_notice n;
+
+	(void) state;
+	assert_int_equal(rs_notice_format_status(
+	                     buf, sizeof(buf), "w1-ab", "slave", 42, 3),
+	    0);
+	assert_string_equal(buf, "status w1-ab slave 42 3");
+	assert_int_equal(rs_notice_parse(buf, &n), RS_NOTICE_STATUS);
+	assert_string_equal(n.id, "w1-ab");
+	assert_int_equal(n.role, RIDESHARE__ROLE__SLAVE);
+	assert_int_equal(n.seq, 42);
+	assert_int_equal(n.epoch, 3);
+	assert_int_equal(rs_notice_parse("status w3 MASTER 1 2", &n),
+	    RS_NOTICE_STATUS);
+	assert_int_equal(n.role, RIDESHARE__ROLE__MASTER);
+	assert_int_equal(rs_notice_parse("status w3 0 1 2", &n),
+	    RS_NOTICE_STATUS);
+	assert_int_equal(n.role, RIDESHARE__ROLE__CANDIDATE);
+}
+
+static void
+test_too_long_lines_are_refused(void **state)
+{
+	char buf[16];
+	rs_notice_reads r = { 1200, 3, 0, 0 };
+
+	(void) state;
+	assert_int_not_equal(rs_notice_format_status(buf, sizeof(buf),
+	                         "a-very-long-worker-id", "master", 1, 1),
+	    0);
+	assert_int_not_equal(rs_notice_format_reads(buf, 12, "w2-cd", &r), 0);
+	assert_int_not_equal(rs_notice_format_head(buf, 8, 7, 123456), 0);
+}
+
+static void
+test_head_line_round_trips(void **state)
+{
+	char buf[64];
+	rs_notice n;
+
+	(void) state;
+	assert_int_equal(rs_notice_format_head(buf, sizeof(buf), 7, 123456), 0);
+	assert_string_equal(buf, "head 7 123456");
+	assert_int_equal(rs_notice_parse(buf, &n), RS_NOTICE_HEAD);
+	assert_int_equal(n.epoch, 7);
+	assert_int_equal(n.seq, 123456);
+}
+
+static void
+test_reads_line_round_trips_and_accepts_the_old_form(void **state)
+{
+	char buf[128];
+	rs_notice_reads r = { 1200, 3, 4, 5 };
+	rs_notice n;
+
+	(void) state;
+	assert_int_equal(rs_notice_format_reads(buf, sizeof(buf), "w2-cd", &r),
+	    0);
+	assert_string_equal(buf, "reads w2-cd 1200 3 4 5");
+	assert_int_equal(rs_notice_parse(buf, &n), RS_NOTICE_READS);
+	assert_string_equal(n.id, "w2-cd");
+	assert_int_equal(n.reads.held, 1200);
+	assert_int_equal(n.reads.hold_timeouts, 3);
+	assert_int_equal(n.reads.park_timeouts, 4);
+	assert_int_equal(n.reads.rejected, 5);
+	assert_int_equal(rs_notice_parse("reads w2-cd 7 8", &n),
+	    RS_NOTICE_READS);
+	assert_int_equal(n.reads.held, 7);
+	assert_int_equal(n.reads.hold_timeouts, 8);
+	assert_int_equal(n.reads.rejected, 0);
+}
+
+static void
+test_other_lines_are_not_notices(void **state)
+{
+	const char *bad[] = { "", "status w1 BOSS 1 2", "status w1 master 1",
+		"status w1 master 1 2 x", "head 7", "head 7 8 junk",
+		"reads w2-cd 1200", "reads w2-cd 1 2 x", "reads w2-cd 1 2 3",
+		"reads w2-cd 1 2 3 4 5", "hello", "head -1 2", "head +1 2",
+		"status w1 slave -4 1", "reads w2 1 2 -3 4" };
+	rs_notice n;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(rs_notice_parse(bad[i], &n), RS_NOTICE_NONE);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status_line_round_trips),
+		cmocka_unit_test(test_too_long_lines_are_refused),
+		cmocka_unit_test(test_head_line_round_trips),
+		cmocka_unit_test(
+		    test_reads_line_round_trips_and_accepts_the_old_form),
+		cmocka_unit_test(test_other_lines_are_not_notices),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
