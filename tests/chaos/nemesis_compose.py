@@ -17,7 +17,8 @@ Uses the images the compose suite builds (ctest fixture docker_images,
 skipped) when no Docker daemon answers or an image is missing. The
 deployment is started with `compose/compose.sh dc up -d` (compose.sh's
 docker-compose wrapper, so the same file and project handling) and removed
-with `compose/compose.sh down` (containers, worker containers, volumes).
+with `compose/compose.sh down --volumes` (containers, worker containers,
+volumes, the admin token).
 
 Environment: RIDESHARE_NEMESIS_PROJECT (default rsnemesis), --base: edge
 base+0, users +1, rides +2, admin +10 (default 33900); RIDESHARE_NEMESIS_*
@@ -201,7 +202,7 @@ def run_fault(fault, base, logs_root):
     t_begin = time.time()
     nl.log("==== compose %s: fresh deployment %s (edge :%d)" % (fault, PROJECT, base))
     d = Deployment(base)
-    d.compose("down")   # leftovers of an interrupted run
+    d.compose("down", "--volumes")   # leftovers of an interrupted run
     load = None
     try:
         if not d.up():
@@ -253,7 +254,7 @@ def run_fault(fault, base, logs_root):
                 d.logs(os.path.join(logs_root, res.fault))
             except Exception as e:  # noqa: BLE001
                 nl.log("could not keep the logs: %r" % e)
-        if not d.compose("down"):
+        if not d.compose("down", "--volumes"):
             res.notes.append("compose.sh down did not clean up")
         res.elapsed = time.time() - t_begin
         nl.log("==== compose %s: %s in %.1f s" % (fault, "PASS" if res.passed else "FAIL", res.elapsed))
