@@ -242,10 +242,12 @@ PORT_OFFSETS = (0, 1, 2, 10, 20, 21, 22, 23, 24)   # docs/conventions.md
 
 
 def ports_free(base):
-    """True when no socket holds a port of the stack on `base`: a plain bind
-    (no SO_REUSEADDR) fails on listeners and on clients' local ports alike."""
+    """True when no socket holds a port of the stack on `base`. Binds as the
+    servers do (SO_REUSEADDR): TIME_WAIT left by the previous stack is no
+    obstacle, a listener or another client's live connection is."""
     for off in PORT_OFFSETS:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", base + off))
         except OSError:
@@ -255,27 +257,36 @@ def ports_free(base):
     return True
 
 
-def start_stack(res, fault, block, build_dir, stack_root):
+def start_stack(res, fault, block, build_dir, stack_root, wait_s=90):
     """A fresh stack on the first base of block, block+25, +50, +75 whose
     ports are free; a base that fails to start is given up for the next one.
-    Bases above 32767 lie in Linux's ephemeral port range, where any
-    client's connection may hold one of our ports (seen: nginx, rides,
-    ZooKeeper and RabbitMQ's dist port failing to bind). None on failure."""
-    tried = []
-    for base in (block, block + 25, block + 50, block + 75):
-        if not ports_free(base):
-            tried.append("%d (ports busy)" % base)
-            continue
-        stack = LocalStack(base, build_dir, stack_root)
-        if stack.up():
-            if tried:
-                res.notes.append("stack on base %d; skipped %s" % (base, ", ".join(tried)))
-            return stack
-        tried.append("%d (did not start)" % base)
-        stack.down(purge=True, keep_logs_to=os.path.join(stack_root, "nemesis-logs",
-                                                         "%s-start-%d" % (fault, base)))
-    res.fail("no fresh stack started: " + ", ".join(tried))
-    return None
+    Bases above 32767 lie in Linux's ephemeral port range, where any client's
+    connection (or its TIME_WAIT) may hold one of our ports (seen: nginx,
+    rides, ZooKeeper and RabbitMQ's dist port failing to bind): while every
+    base is busy, waits (TIME_WAIT ends after 60 s), up to wait_s. None on
+    failure."""
+    tried, failed = [], set()
+    deadline = time.time() + wait_s
+    while True:
+        for base in (block, block + 25, block + 50, block + 75):
+            if base in failed:
+                continue
+            if not ports_free(base):
+                tried.append("%d busy" % base)
+                continue
+            stack = LocalStack(base, build_dir, stack_root)
+            if stack.up():
+                if tried:
+                    res.notes.append("stack on base %d; before: %s" % (base, ", ".join(tried[:8])))
+                return stack
+            failed.add(base)
+            tried.append("%d did not start" % base)
+            stack.down(purge=True, keep_logs_to=os.path.join(stack_root, "nemesis-logs",
+                                                             "%s-start-%d" % (fault, base)))
+        if len(failed) == 4 or time.time() >= deadline:
+            res.fail("no fresh stack started: " + ", ".join(tried[-8:]))
+            return None
+        time.sleep(2)
 
 
 # ------------------------------------------------------------------ faults
