@@ -9,6 +9,11 @@ volumes, so it never touches the `rideshare` project of the compose suite):
   rabbit_kill    docker kill of the rabbitmq container
   zk_kill        docker kill of the zookeeper container
   stop_start     docker-compose stop, then docker-compose start (whole deployment)
+  pg_crash, rabbit_crash, zk_crash
+                 kill -9 (from the host) of that container's main process, the
+                 child of its docker-init: a crash. Docker (20.10) counts
+                 `docker kill` as a manual stop, which no restart policy undoes;
+                 a crash is what `restart:` covers.
 
     tests/chaos/nemesis_compose.py [--fault NAME]... [--base PORT] [--list]
 
@@ -26,6 +31,7 @@ phase lengths as in nemesis.py; RIDESHARE_NEMESIS_UP_S (default 240).
 """
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -44,7 +50,8 @@ import nemesis_lib as nl  # noqa: E402
 rct = nl.rct
 ROOT = os.path.realpath(os.path.join(HERE, "..", ".."))
 COMPOSE = os.path.join(ROOT, "compose", "compose.sh")
-FAULTS = ["orch_restart", "pg_kill", "rabbit_kill", "zk_kill", "stop_start"]
+FAULTS = ["orch_restart", "pg_kill", "rabbit_kill", "zk_kill", "stop_start",
+          "pg_crash", "rabbit_crash", "zk_crash"]
 IMAGES = ["postgres", "rabbitmq", "zookeeper", "orchestrator", "users", "rides", "edge", "worker"]
 SKIP = 77
 
@@ -180,6 +187,21 @@ class Deployment:
         return out
 
 
+def main_process(container):
+    """Host pid of the container's main process: the child of its init
+    (docker-init, `init: true`), or State.Pid itself without one."""
+    pid = int(rct.docker("inspect", "-f", "{{.State.Pid}}", container))
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        kids = []
+    comm = open("/proc/%d/comm" % pid).read().strip()
+    if comm in ("docker-init", "tini") and kids:
+        return kids[0]
+    return pid
+
+
 def do_fault(d, fault):
     if fault == "orch_restart":
         nl.log("fault: docker restart %s" % d.container("orchestrator"))
@@ -188,6 +210,11 @@ def do_fault(d, fault):
         svc = {"pg_kill": "postgres", "rabbit_kill": "rabbitmq", "zk_kill": "zookeeper"}[fault]
         nl.log("fault: docker kill %s" % d.container(svc))
         rct.docker("kill", d.container(svc))
+    elif fault in ("pg_crash", "rabbit_crash", "zk_crash"):
+        svc = {"pg_crash": "postgres", "rabbit_crash": "rabbitmq", "zk_crash": "zookeeper"}[fault]
+        pid = main_process(d.container(svc))
+        nl.log("fault: kill -9 of %s's main process (host pid %d)" % (d.container(svc), pid))
+        os.kill(pid, signal.SIGKILL)
     elif fault == "stop_start":
         nl.log("fault: docker-compose stop, then docker-compose start")
         d.compose("dc", "stop")

@@ -472,13 +472,13 @@ def verify(res, load, edge, dbs_fn, psql, all_dbs_fn, tag, api_ok=True):
 
 
 def print_table(results, total_s=None):
-    hdr = "%-16s | %8s | %6s | %5s | %10s | %9s | %s" % (
+    hdr = "%-20s | %8s | %6s | %5s | %10s | %9s | %s" % (
         "fault", "acked", "lost", "dup", "recovery s", "max gap s", "result")
     print("", flush=True)
     print(hdr)
     print("-" * len(hdr))
     for r in results:
-        print("%-16s | %8d | %6s | %5d | %10s | %9s | %s" % (
+        print("%-20s | %8d | %6s | %5d | %10s | %9s | %s" % (
             r.fault, r.acked, "?" if r.lost is None else r.lost, r.dups,
             "never" if r.recovery is None else "%.2f" % r.recovery,
             "-" if r.max_gap is None else "%.2f" % r.max_gap,
