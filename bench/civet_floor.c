@@ -10,10 +10,10 @@
 #include "bench_util.h"
 #include "rs_err.h"
 #include "rs_gw.h"
+#include "rs_http_floor.h"
 #include "rs_http.h"
 #include "rs_log.h"
 
-#include <civetweb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,39 +27,6 @@ floor_handler(rs_http_req *req, void *arg)
 	rs_http_reply(req, 200, "application/json", body, sizeof(body) - 1);
 }
 
-static int
-raw_handler(struct mg_connection *conn, void *arg)
-{
-	(void) arg;
-	mg_printf(conn,
-	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n\r\n%s",
-	    sizeof(body) - 1, body);
-	return 200;
-}
-
-/* Bare CivetWeb with the options rs_http uses. */
-static struct mg_context *
-raw_start(int port, int threads)
-{
-	char listen[64], nthreads[16];
-	const char *opts[] = { "listening_ports", listen, "num_threads",
-		nthreads, "enable_keep_alive", "yes", "keep_alive_timeout_ms",
-		"5000", "request_timeout_ms", "30000", "tcp_nodelay", "1",
-		"decode_url", "no", "listen_backlog", "1024", NULL };
-	struct mg_callbacks cb;
-	struct mg_context *ctx;
-
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	snprintf(nthreads, sizeof(nthreads), "%d", threads);
-	memset(&cb, 0, sizeof(cb));
-	mg_init_library(0);
-	ctx = mg_start(&cb, NULL, opts);
-	if (ctx != NULL)
-		mg_set_request_handler(ctx, "/floor$", raw_handler, NULL);
-	return ctx;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -67,7 +34,7 @@ main(int argc, char **argv)
 		{ "GET", "/floor", floor_handler, NULL, 0 },
 	};
 	int port = 0, threads = 16, raw = 0, sig;
-	struct mg_context *ctx = NULL;
+	rs_http_floor *raw_srv = NULL;
 	rs_http *srv = NULL;
 	rs_http_cfg cfg;
 
@@ -90,7 +57,9 @@ main(int argc, char **argv)
 	rs_gw_signals_block();
 	rs_log_init("civet_floor");
 	if (raw) {
-		if ((ctx = raw_start(port, threads)) == NULL) {
+		if (rs_http_floor_start(port, threads, body, sizeof(body) - 1,
+		        &raw_srv)
+		    != RS_OK) {
 			fprintf(stderr, "civet_floor: cannot listen on %d\n",
 			    port);
 			return 1;
@@ -110,7 +79,6 @@ main(int argc, char **argv)
 	(void) sig;
 	if (srv != NULL)
 		rs_http_stop(srv);
-	if (ctx != NULL)
-		mg_stop(ctx);
+	rs_http_floor_stop(raw_srv);
 	return 0;
 }

@@ -60,7 +60,8 @@ BIN=$BUILD/bench
 STACK=/tmp/rs-bench-$BASE
 EDGE=http://127.0.0.1:$BASE
 ADMIN=http://127.0.0.1:$((BASE + 10))
-AMQP=amqp://guest:guest@127.0.0.1:$((BASE + 21))
+# The stack's own credentials (docs/security.md), read once it is up.
+AMQP=
 PGCI="host=127.0.0.1 port=$((BASE + 20)) user=postgres dbname=postgres"
 FLOOR_PORT=$((BASE + 50))
 WRK_THREADS=2
@@ -125,6 +126,8 @@ stack_up() {
 	STACK_UP=1
 	RIDESHARE_MIN_SLAVES=$n RIDESHARE_MAX_SLAVES=$n stack up --detach >>"$RUN/stack.log" 2>&1 ||
 		{ tail -30 "$RUN/stack.log" >&2; die "stack did not start"; }
+	AMQP=$(<"$STACK/secrets/amqp_url")
+	export PGPASSFILE=$STACK/secrets/pgpass
 	deadline=$((SECONDS + 60))
 	until [[ $("$PY" "$BENCH/bench.py" slaves "$ADMIN") == "$n" ]]; do
 		((SECONDS < deadline)) || die "$n slave(s) not serving after 60 s"

@@ -392,7 +392,7 @@ main(void)
 		cmocka_unit_test(test_busy_and_idle_owners_in_parallel),
 	};
 
-	url = getenv("RIDESHARE_AMQP_URL");
+	url = rs_cfg_str("RIDESHARE_AMQP_URL", NULL);
 	if (url == NULL) {
 		fprintf(stderr,
 		    "rs_mq_idle_test: needs RIDESHARE_AMQP_URL "

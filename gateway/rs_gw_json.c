@@ -2,6 +2,7 @@
 #include "rs_gw_json.h"
 
 #include "rs_err.h"
+#include "rs_pbjson.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,8 @@ rs_gw_json_object(
 		    why, RS_GW_WHY_LEN, "request body must be a JSON object");
 		return RS_EINVAL;
 	}
-	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+	/* Bounded depth: jansson recurses per level (rs_pbjson.h). */
+	j = rs_pbjson_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 	if (j == NULL) {
 		/* err.text may quote the input; rs_http_reply_error keeps the
 		 * reply valid JSON whatever bytes it holds. */

@@ -70,11 +70,6 @@ int
 rs_orch_admin_decode(const char *body, size_t len, bool is_protobuf,
     Rideshare__DbRequest **out, char *err, size_t errlen)
 {
-	ProtobufCMessage *m = NULL;
-	json_error_t jerr;
-	json_t *j;
-	int rv;
-
 	if (is_protobuf) {
 		*out = rideshare__db_request__unpack(
 		    NULL, len, (const uint8_t *) body);
@@ -85,23 +80,8 @@ rs_orch_admin_decode(const char *body, size_t len, bool is_protobuf,
 		}
 		return RS_OK;
 	}
-	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL) {
-		snprintf(err, errlen, "body is not JSON: %s", jerr.text);
+	if (rs_pbjson_decode_request(body, len, out, err, errlen) != 0)
 		return RS_EINVAL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		snprintf(
-		    err, errlen, "body must be a JSON object (a DbRequest)");
-		return RS_EINVAL;
-	}
-	rv = rs_pbjson_decode(
-	    &rideshare__db_request__descriptor, j, &m, err, errlen);
-	json_decref(j);
-	if (rv != RS_OK)
-		return RS_EINVAL;
-	*out = (Rideshare__DbRequest *) m;
 	return RS_OK;
 }
 
@@ -306,7 +286,7 @@ h_recover(rs_http_req *hreq, void *arg)
 	const char *body = rs_http_body(hreq, &len);
 	json_error_t jerr;
 	json_t *j = body != NULL && len > 0
-	    ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)
+	    ? rs_pbjson_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)
 	    : NULL;
 	bool accept = json_is_object(j)
 	    && json_is_true(json_object_get(j, "accept_loss"))
@@ -590,6 +570,10 @@ metrics_extra(rs_buf *out, void *arg)
 	    out, "rideshare_orch_workers", "role=\"master\"", masters);
 	rs_metrics_line(
 	    out, "rideshare_orch_workers", "role=\"slave\"", slaves);
+	help(out, "rideshare_admin_auth_enabled", "gauge",
+	    "1 when state-changing admin calls need the bearer token.");
+	rs_metrics_line(out, "rideshare_admin_auth_enabled", NULL,
+	    a->cfg->admin_token[0] != '\0' ? 1.0 : 0.0);
 	help(out, "rideshare_orch_head_seq", "gauge",
 	    "Master head seq from its notices.");
 	rs_metrics_line(out, "rideshare_orch_head_seq", NULL, (double) head);
@@ -638,6 +622,12 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 		hc.port = cfg->http_port;
 		hc.threads = cfg->http_threads;
 		hc.body_limit = (size_t) cfg->body_limit;
+		hc.request_timeout_ms = cfg->http_request_timeout_ms;
+		/* Every route that is not GET needs it: db/read too (it is
+		 * counted for autoscaling, so a flood of them spawns workers,
+		 * and it reads every user's data past the gateways). */
+		hc.auth_token = cfg->admin_token[0] != '\0' ? cfg->admin_token
+		                                            : NULL;
 		hc.metrics_extra = metrics_extra;
 		hc.metrics_arg = a;
 		rv = rs_http_start(
@@ -652,6 +642,16 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 	}
 	rs_info(NULL, "event=admin_listening addr=%s port=%d", cfg->http_addr,
 	    rs_http_port(a->http));
+	if (cfg->admin_token[0] != '\0')
+		rs_info(NULL, "event=admin_auth state=enabled source=%s",
+		    cfg->admin_token_src);
+	else
+		rs_warn(NULL,
+		    "event=admin_auth state=disabled msg=\"no "
+		    "RIDESHARE_ADMIN_TOKEN(_FILE): crash, db/write, db/clear "
+		    "and every other non-GET admin call are open to anyone "
+		    "who reaches %s:%d\"",
+		    cfg->http_addr, rs_http_port(a->http));
 	*out = a;
 	return RS_OK;
 }

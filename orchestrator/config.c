@@ -1,52 +1,14 @@
 #include "config.h"
+#include "rs_endpoint.h"
 #include "rs_cfg.h"
+#include "rs_err.h"
+#include "rs_pbjson.h"
 
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* A port: its own variable, else base + offset, else the default. */
-static int
-port_of(const char *var, int offset, int def)
-{
-	long base;
-
-	if (getenv(var) != NULL && *getenv(var) != '\0')
-		return rs_cfg_port(var, def);
-	base = rs_cfg_long("RIDESHARE_PORT_BASE", 0, 0, 65535 - 30);
-	return base > 0 ? (int) base + offset : def;
-}
-
-/* url_var when set; else prefix followed by the port port_of derives
- * from port_var, the port base + offset, or def. */
-static void
-url_of(char *out, size_t len, const char *url_var, const char *prefix,
-    const char *port_var, int offset, int def)
-{
-	const char *u = rs_cfg_str(url_var, NULL);
-
-	if (u != NULL)
-		snprintf(out, len, "%s", u);
-	else
-		snprintf(out, len, "%s%d", prefix,
-		    port_of(port_var, offset, def));
-}
-
-void
-rs_orch_cfg_amqp_url(char *out, size_t len)
-{
-	url_of(out, len, "RIDESHARE_AMQP_URL", "amqp://guest:guest@127.0.0.1:",
-	    "RIDESHARE_AMQP_PORT", 21, 8101);
-}
-
-void
-rs_orch_cfg_admin_url(char *out, size_t len)
-{
-	url_of(out, len, "RIDESHARE_ADMIN_URL", "http://127.0.0.1:",
-	    "RIDESHARE_ADMIN_PORT", 10, 8090);
-}
 
 static void
 worker_bin(char *out, size_t len, const char *argv0)
@@ -73,21 +35,29 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	const char *zk = rs_cfg_str("RIDESHARE_ZK_HOSTS", NULL);
 
 	memset(c, 0, sizeof(*c));
-	rs_orch_cfg_amqp_url(c->amqp_url, sizeof(c->amqp_url));
+	rs_endpoint_amqp_url(c->amqp_url, sizeof(c->amqp_url));
 	if (zk != NULL)
 		snprintf(c->zk_hosts, sizeof(c->zk_hosts), "%s", zk);
 	else
 		snprintf(c->zk_hosts, sizeof(c->zk_hosts), "127.0.0.1:%d",
-		    port_of("RIDESHARE_ZK_PORT", 24, 8104));
+		    rs_endpoint_port("RIDESHARE_ZK_PORT", 24, 8104));
 	if (rs_cfg_str("RIDESHARE_PG_CONNINFO", NULL) != NULL)
 		snprintf(c->pg_conninfo, sizeof(c->pg_conninfo), "%s",
 		    rs_cfg_str("RIDESHARE_PG_CONNINFO", NULL));
 	else
 		snprintf(c->pg_conninfo, sizeof(c->pg_conninfo),
 		    "host=127.0.0.1 port=%d user=postgres dbname=postgres",
-		    port_of("RIDESHARE_PG_PORT", 20, 8100));
-	snprintf(c->env_amqp, sizeof(c->env_amqp), "RIDESHARE_AMQP_URL=%s",
-	    c->amqp_url);
+		    rs_endpoint_port("RIDESHARE_PG_PORT", 20, 8100));
+	/* A URL with credentials that came from a file reaches the workers
+	 * as that file's path, not as a value in their environment. */
+	if (getenv("RIDESHARE_AMQP_URL") == NULL
+	    && getenv("RIDESHARE_AMQP_URL_FILE") != NULL)
+		snprintf(c->env_amqp, sizeof(c->env_amqp),
+		    "RIDESHARE_AMQP_URL_FILE=%s",
+		    getenv("RIDESHARE_AMQP_URL_FILE"));
+	else
+		snprintf(c->env_amqp, sizeof(c->env_amqp),
+		    "RIDESHARE_AMQP_URL=%s", c->amqp_url);
 	snprintf(c->env_zk, sizeof(c->env_zk), "RIDESHARE_ZK_HOSTS=%s",
 	    c->zk_hosts);
 	snprintf(c->env_pg, sizeof(c->env_pg), "RIDESHARE_PG_CONNINFO=%s",
@@ -103,11 +73,39 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	    && *getenv("RIDESHARE_HTTP_PORT") != '\0')
 		c->http_port = rs_cfg_port("RIDESHARE_HTTP_PORT", 8090);
 	else
-		c->http_port = port_of("RIDESHARE_ADMIN_PORT", 10, 8090);
+		c->http_port = rs_endpoint_port("RIDESHARE_ADMIN_PORT", 10, 8090);
+	/* One thread per open connection (gateway/rs_http.h): enough that
+	 * idle and slow clients cannot take them all. */
 	c->http_threads
-	    = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 16, 1, 1024);
+	    = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 512, 1, 8192);
 	c->body_limit
 	    = rs_cfg_long("RIDESHARE_BODY_LIMIT", 1048576, 1, 1L << 30);
+	c->http_request_timeout_ms = (int) rs_cfg_long(
+	    "RIDESHARE_HTTP_REQUEST_TIMEOUT_MS", 10000, 100, 3600000);
+	/* Read by rs_pbjson for db/read|write bodies; checked here so that a
+	 * bad value stops the start instead of silently meaning 64. */
+	(void) rs_cfg_long("RIDESHARE_JSON_MAX_DEPTH",
+	    RS_PBJSON_MAX_DEPTH_DEFAULT, 1, RS_PBJSON_MAX_DEPTH_CAP);
+	{
+		char why[160];
+		const char *var = NULL;
+		int rv = rs_endpoint_admin_token(c->admin_token,
+		    sizeof(c->admin_token), &var, why, sizeof(why));
+
+		/* A token is never echoed; a file name is. */
+		if (rv == RS_EINVAL)
+			rs_cfg_die(var,
+			    strcmp(var, "RIDESHARE_ADMIN_TOKEN") == 0
+			        ? "(not shown)"
+			        : getenv(var),
+			    why);
+		c->admin_token_src = rv == RS_OK ? var : NULL;
+		if (rv != RS_OK)
+			c->admin_token[0] = '\0';
+		/* Workers are spawned with our environment and have no use
+		 * for the token: keep it out of every other process. */
+		unsetenv("RIDESHARE_ADMIN_TOKEN");
+	}
 	c->rpc_timeout_ms
 	    = (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000);
 	c->scale_window_s

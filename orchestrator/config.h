@@ -4,9 +4,12 @@
 #ifndef RS_ORCH_CONFIG_H
 #define RS_ORCH_CONFIG_H
 
+#include "rs_endpoint.h"
+
 #include "spawner.h"
 
 #include <stddef.h>
+
 
 typedef struct rs_orch_cfg {
 	char amqp_url[512];
@@ -20,6 +23,11 @@ typedef struct rs_orch_cfg {
 	int http_port;
 	int http_threads;
 	long body_limit;
+	int http_request_timeout_ms;
+	/* Bearer token of the state-changing admin calls; "" = none (the
+	 * admin API is open: loopback-only local stack). */
+	char admin_token[RS_ADMIN_TOKEN_MAX + 1];
+	const char *admin_token_src; /* the variable it came from, or NULL */
 	int rpc_timeout_ms;
 	int scale_window_s;
 	int min_slaves;
@@ -37,12 +45,5 @@ typedef struct rs_orch_cfg {
 /* Reads every setting; exits with code 2 naming the variable on a bad
  * value. argv0 locates the default worker binary (next to ours). */
 void rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0);
-
-/* The AMQP URL: RIDESHARE_AMQP_URL, else built from RIDESHARE_AMQP_PORT
- * or RIDESHARE_PORT_BASE + 21. */
-void rs_orch_cfg_amqp_url(char *out, size_t len);
-/* The admin URL (rsctl): RIDESHARE_ADMIN_URL, else from
- * RIDESHARE_ADMIN_PORT or RIDESHARE_PORT_BASE + 10. */
-void rs_orch_cfg_admin_url(char *out, size_t len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,11 +309,25 @@ json_int(dctx *c, const char *path, const json_t *j, bool is_unsigned,
 	}
 	if (json_is_real(j)) {
 		double d = json_real_value(j);
-		if (d != floor(d) || d < -9.2e18 || d > 1.8e19 ||
-		    (is_unsigned && d < 0))
+		/* Convert only within the target type's range: a double
+		 * outside it (e.g. -8.0 to uint64_t) is undefined behaviour
+		 * (found by fuzz/fuzz_pbjson). 2^63 and 2^64 are exact. */
+		if (d != floor(d))
 			return fail(c, path, "not an integer in range");
-		*sv = (int64_t) d;
-		*uv = (uint64_t) d;
+		if (is_unsigned) {
+			if (d < 0)
+				return fail(c, path, "must not be negative");
+			if (d >= 18446744073709551616.0)
+				return fail(c, path, "not an integer in range");
+			*uv = (uint64_t) d;
+			*sv = (int64_t) *uv;
+		} else {
+			if (d < -9223372036854775808.0
+			    || d >= 9223372036854775808.0)
+				return fail(c, path, "not an integer in range");
+			*sv = (int64_t) d;
+			*uv = (uint64_t) *sv;
+		}
 		return PBJ_OK;
 	}
 	if (json_is_string(j)) {
@@ -568,4 +583,107 @@ rs_pbjson_decode(const ProtobufCMessageDescriptor *desc, const json_t *in,
 	if (errlen > 0)
 		err[0] = '\0';
 	return decode_new(&c, "", desc, in, out);
+}
+
+/* ---- bounded JSON parsing ---------------------------------------------*/
+
+static size_t max_depth = RS_PBJSON_MAX_DEPTH_DEFAULT;
+static pthread_once_t max_depth_once = PTHREAD_ONCE_INIT;
+
+static void
+max_depth_init(void)
+{
+	const char *v = getenv("RIDESHARE_JSON_MAX_DEPTH");
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno == 0 && *end == '\0' && n >= 1
+	    && n <= RS_PBJSON_MAX_DEPTH_CAP)
+		max_depth = (size_t) n;
+}
+
+size_t
+rs_pbjson_max_depth(void)
+{
+	pthread_once(&max_depth_once, max_depth_init);
+	return max_depth;
+}
+
+size_t
+rs_pbjson_depth_exceeded(const char *buf, size_t len, size_t max)
+{
+	size_t depth = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++; /* the escaped byte cannot end the string */
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max)
+				return i + 1;
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return 0;
+}
+
+json_t *
+rs_pbjson_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
+{
+	size_t max = rs_pbjson_max_depth();
+	size_t at = rs_pbjson_depth_exceeded(buf, len, max);
+
+	if (at == 0)
+		return json_loadb(buf, len, flags, err);
+	if (err != NULL) {
+		memset(err, 0, sizeof(*err));
+		snprintf(err->text, sizeof(err->text),
+		    "JSON nested deeper than %zu levels", max);
+		snprintf(err->source, sizeof(err->source), "<buffer>");
+		err->line = -1;
+		err->column = -1;
+		err->position = (int) (at - 1 > (size_t) INT32_MAX
+		        ? INT32_MAX
+		        : at - 1);
+	}
+	return NULL;
+}
+
+int
+rs_pbjson_decode_request(const char *text, size_t len,
+    Rideshare__DbRequest **out, char *err, size_t errlen)
+{
+	ProtobufCMessage *m;
+	json_error_t jerr;
+	json_t *j = rs_pbjson_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	int rv;
+
+	if (j == NULL) {
+		snprintf(err, errlen, "not JSON: %s", jerr.text);
+		return PBJ_EINVAL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		snprintf(err, errlen, "not a JSON object (a DbRequest)");
+		return PBJ_EINVAL;
+	}
+	rv = rs_pbjson_decode(
+	    &rideshare__db_request__descriptor, j, &m, err, errlen);
+	json_decref(j);
+	if (rv != 0)
+		return PBJ_EINVAL;
+	*out = (Rideshare__DbRequest *) m;
+	return 0;
 }

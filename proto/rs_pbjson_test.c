@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,6 +241,165 @@ test_partial_decode_failure_frees_everything(void **state)
 	    "joinRide.rideId");
 }
 
+
+/* "[[[...]]]" nested depth levels (caller frees). */
+static char *
+nested(size_t depth, size_t *len)
+{
+	char *s = malloc(2 * depth + 1);
+
+	assert_non_null(s);
+	memset(s, '[', depth);
+	memset(s + depth, ']', depth);
+	s[2 * depth] = '\0';
+	*len = 2 * depth;
+	return s;
+}
+
+static void
+test_depth_check_counts_brackets_outside_strings(void **state)
+{
+	const char *ok = "{\"a\": \"[[[[{{{{\", \"b\": [1, {\"c\": []}]}";
+	const char *esc = "{\"a\": \"\\\"[[[[\"}";
+	const char *deep = "{\"a\": [[1]]}";
+
+	assert_int_equal(rs_pbjson_depth_exceeded(ok, strlen(ok), 4), 0);
+	assert_int_not_equal(rs_pbjson_depth_exceeded(ok, strlen(ok), 3), 0);
+	/* An escaped quote does not end the string. */
+	assert_int_equal(rs_pbjson_depth_exceeded(esc, strlen(esc), 1), 0);
+	assert_int_equal(rs_pbjson_depth_exceeded(deep, strlen(deep), 3), 0);
+	/* The third opening bracket is the one too deep: offset 7, +1. */
+	assert_int_equal(rs_pbjson_depth_exceeded(deep, strlen(deep), 2), 8);
+	/* Stray closers never make depth negative. */
+	assert_int_equal(rs_pbjson_depth_exceeded("]]]][[", 6, 2), 0);
+	assert_int_equal(rs_pbjson_depth_exceeded("]]]][[[", 7, 2), 7);
+}
+
+static void
+test_loadb_refuses_documents_deeper_than_the_limit(void **state)
+{
+	size_t max = rs_pbjson_max_depth(), len;
+	json_error_t err;
+	char *s;
+	json_t *j;
+
+	assert_int_equal(max, RS_PBJSON_MAX_DEPTH_DEFAULT);
+	s = nested(max, &len);
+	j = rs_pbjson_loadb(s, len, 0, &err);
+	assert_non_null(j);
+	json_decref(j);
+	free(s);
+	/* One more level, and depths that overflow a thread stack in jansson:
+	 * refused by the scan, before jansson runs. */
+	for (size_t d = max + 1; d <= 200000; d = d < 1000 ? 1000 : d * 20) {
+		s = nested(d, &len);
+		assert_null(rs_pbjson_loadb(s, len, 0, &err));
+		assert_non_null(strstr(err.text, "nested deeper than"));
+		assert_int_equal(err.position, (int) max);
+		free(s);
+	}
+	/* Unbalanced: only the opening brackets count. */
+	s = nested(200000, &len);
+	assert_null(rs_pbjson_loadb(s, len / 2, 0, NULL));
+	free(s);
+}
+
+/* The deepest accepted document, parsed, decoded as a DbRequest (refused:
+ * the codec nests no arrays in arrays), dumped and freed on a thread with
+ * CivetWeb's 100 KiB stack: what one request may cost a service. */
+static void *
+deepest_path(void *arg)
+{
+	size_t depth = rs_pbjson_max_depth() - 1, len;
+	char *s = nested(depth, &len);
+	char *body = malloc(len + 64), *text;
+	ProtobufCMessage *m = NULL;
+	char err[256];
+	json_t *j;
+
+	snprintf(body, len + 64, "{\"requestId\": %s}", s);
+	j = rs_pbjson_loadb(body, strlen(body), JSON_REJECT_DUPLICATES, NULL);
+	if (j != NULL) {
+		text = json_dumps(j, JSON_COMPACT);
+		free(text);
+		if (rs_pbjson_decode(&rideshare__db_request__descriptor, j, &m,
+		        err, sizeof(err))
+		    == 0)
+			protobuf_c_message_free_unpacked(m, NULL);
+		json_decref(j);
+	}
+	free(body);
+	free(s);
+	return j;
+}
+
+static void
+test_the_deepest_accepted_document_fits_a_small_thread_stack(void **state)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	void *ok = NULL;
+
+	assert_int_equal(pthread_attr_init(&attr), 0);
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan frames are several times larger. */
+	assert_int_equal(pthread_attr_setstacksize(&attr, 400 * 1024), 0);
+#else
+	assert_int_equal(pthread_attr_setstacksize(&attr, 100 * 1024), 0);
+#endif
+	assert_int_equal(pthread_create(&t, &attr, deepest_path, NULL), 0);
+	assert_int_equal(pthread_join(t, &ok), 0);
+	assert_non_null(ok);
+	pthread_attr_destroy(&attr);
+}
+
+
+/* Found by fuzz/fuzz_pbjson: JSON reals were converted to both int64_t
+ * and uint64_t whatever the field type (undefined for -8.0 -> uint64_t). */
+static void
+test_real_numbers_convert_only_within_the_field_range(void **state)
+{
+	static const char *const ok[] = {
+		"{\"getRide\": {\"rideId\": -8.0}}",
+		"{\"getRide\": {\"rideId\": -9223372036854775808.0}}",
+		"{\"listUsers\": {}, \"minSeq\": 1e19}",
+	};
+	static const char *const bad[] = {
+		"{\"getRide\": {\"rideId\": 9223372036854775808.0}}",
+		"{\"getRide\": {\"rideId\": -1e19}}",
+		"{\"listUsers\": {}, \"minSeq\": -1.0}",
+		"{\"listUsers\": {}, \"minSeq\": 18446744073709551616.0}",
+		"{\"listUsers\": {}, \"minSeq\": 1.5}",
+	};
+	ProtobufCMessage *m;
+	char err[256];
+	json_t *j;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		j = json_loads(ok[i], 0, NULL);
+		assert_non_null(j);
+		m = NULL;
+		assert_int_equal(rs_pbjson_decode(&rideshare__db_request__descriptor,
+		                     j, &m, err, sizeof(err)),
+		    0);
+		if (i == 0)
+			assert_int_equal(
+			    ((Rideshare__DbRequest *) m)->get_ride->ride_id, -8);
+		protobuf_c_message_free_unpacked(m, NULL);
+		json_decref(j);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = json_loads(bad[i], 0, NULL);
+		assert_non_null(j);
+		m = NULL;
+		assert_int_not_equal(rs_pbjson_decode(
+		                         &rideshare__db_request__descriptor, j,
+		                         &m, err, sizeof(err)),
+		    0);
+		json_decref(j);
+	}
+}
+
 int
 main(void)
 {
@@ -250,6 +410,12 @@ main(void)
 		cmocka_unit_test(test_snake_case_and_numeric_strings_are_accepted),
 		cmocka_unit_test(test_malformed_requests_are_rejected_with_the_field_named),
 		cmocka_unit_test(test_partial_decode_failure_frees_everything),
+		cmocka_unit_test(test_depth_check_counts_brackets_outside_strings),
+		cmocka_unit_test(
+		    test_real_numbers_convert_only_within_the_field_range),
+		cmocka_unit_test(test_loadb_refuses_documents_deeper_than_the_limit),
+		cmocka_unit_test(
+		    test_the_deepest_accepted_document_fits_a_small_thread_stack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,11 +2,11 @@
  * protobuf DbRequests over AMQP (rs_rpc) to the "orchestrator" queue, and
  * the DbResponse is printed as proto3 JSON. Exit codes: 0 status OK,
  * 1 any other status (business failure), 2 usage or connection error. */
-#include "config.h"
 #include "load.h"
 #include "ops.h"
 #include "rs_buf.h"
 #include "rs_cfg.h"
+#include "rs_endpoint.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -43,7 +43,10 @@ usage(FILE *f)
 	    "misses\n"
 	    "                                   acknowledged writes\n"
 	    "\nEnvironment: RIDESHARE_AMQP_URL, RIDESHARE_ADMIN_URL (or\n"
-	    "RIDESHARE_PORT_BASE), RIDESHARE_RPC_TIMEOUT_MS.\n"
+	    "RIDESHARE_PORT_BASE), RIDESHARE_RPC_TIMEOUT_MS,\n"
+	    "RIDESHARE_ADMIN_TOKEN or RIDESHARE_ADMIN_TOKEN_FILE (sent as a "
+	    "bearer token\nto the admin API), RIDESHARE_JSON_MAX_DEPTH "
+	    "(64).\n"
 	    "Exit codes: 0 OK, 1 the database said no, 2 usage or connection "
 	    "error.\n",
 	    rsctl_usage_ops);
@@ -57,18 +60,28 @@ collect(char *data, size_t size, size_t nmemb, void *arg)
 
 /* One call to the orchestrator's admin API (RIDESHARE_ADMIN_URL): prints
  * the answer's body; returns 0 when the status is want, else EXIT_BUSINESS
- * (EXIT_USAGE when it cannot be reached). body NULL: a GET. */
+ * (EXIT_USAGE when it cannot be reached). body NULL: a GET. The admin
+ * token (RIDESHARE_ADMIN_TOKEN or _FILE, as the orchestrator reads it)
+ * goes with every call: GETs do not need it, every other call does. */
 static int
 admin_request(const char *path, const char *body, long want, int timeout_ms)
 {
-	char base[512], url[600];
+	char base[512], url[600], why[160];
+	char tok[RS_ADMIN_TOKEN_MAX + 1], auth[RS_ADMIN_TOKEN_MAX + 32];
 	rs_buf out = RS_BUF_INIT;
 	struct curl_slist *hdrs = NULL;
+	const char *var;
 	long status = 0;
 	CURLcode cc;
 	CURL *c;
+	int rv;
 
-	rs_orch_cfg_admin_url(base, sizeof(base));
+	rv = rs_endpoint_admin_token(tok, sizeof(tok), &var, why, sizeof(why));
+	if (rv == RS_EINVAL) {
+		fprintf(stderr, "rsctl: %s: %s\n", var, why);
+		return EXIT_USAGE;
+	}
+	rs_endpoint_admin_url(base, sizeof(base));
 	snprintf(url, sizeof(url), "%s%s", base, path);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = curl_easy_init();
@@ -77,12 +90,17 @@ admin_request(const char *path, const char *body, long want, int timeout_ms)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	if (rv == RS_OK) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
 	if (body != NULL) {
 		hdrs = curl_slist_append(
 		    hdrs, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	}
+	if (hdrs != NULL)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -252,7 +270,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "rsctl: bad --request-id\n");
 		return EXIT_USAGE;
 	}
-	rs_orch_cfg_amqp_url(amqp_url, sizeof(amqp_url));
+	rs_endpoint_amqp_url(amqp_url, sizeof(amqp_url));
 	argc -= optind;
 	argv += optind;
 	if (strcmp(argv[0], "workers") == 0)

@@ -130,7 +130,6 @@ rsctl_build(const char *cmd, int nargs, char *const *args,
 	char *const *a = args;
 	char *pad[4] = { NULL, NULL, NULL, NULL };
 	ProtobufCMessage *m = NULL;
-	json_error_t jerr;
 	json_t *j, *f;
 	int rv;
 
@@ -157,13 +156,14 @@ rsctl_build(const char *cmd, int nargs, char *const *args,
 		pad[i] = args[i];
 	a = pad;
 	if (c->field == NULL) {
-		j = json_loads(a[0], JSON_REJECT_DUPLICATES, &jerr);
-		if (j == NULL || !json_is_object(j)) {
-			snprintf(err, errlen, "raw: not a JSON object: %s",
-			    j == NULL ? jerr.text : "wrong type");
-			json_decref(j);
+		char why[256];
+		if (rs_pbjson_decode_request(
+		        a[0], strlen(a[0]), out, why, sizeof(why))
+		    != 0) {
+			snprintf(err, errlen, "raw: %s", why);
 			return RS_EINVAL;
 		}
+		return RS_OK;
 	} else {
 		if ((rv = fields(c, a, &f, err, errlen)) != RS_OK)
 			return rv;

@@ -136,17 +136,27 @@ rs_stack_env_load() {
 	return 0
 }
 
+# The stack's generated credentials (docs/security.md): a 0700 directory of
+# 0600 files, made by `up` (rs_secrets_prepare), deleted only by --purge.
+rs_secrets_dir() { printf '%s' "$RS_STACK_DIR/secrets"; }
+
 # The environment a client of this stack needs, as NAME=VALUE lines. The C
 # binaries, tests/with-stack.sh and `status` all take their endpoints from here.
+# Credentials travel as file paths: RIDESHARE_AMQP_URL_FILE and
+# RIDESHARE_ZK_AUTH_FILE (read by common/rs_cfg), PGPASSFILE (read by libpq).
 rs_endpoint_env() {
+	local sd
+	sd=$(rs_secrets_dir)
 	printf '%s\n' \
 		"RIDESHARE_STACK_DIR=$RS_STACK_DIR" \
 		"RIDESHARE_EDGE_URL=http://127.0.0.1:$RS_EDGE_PORT" \
 		"RIDESHARE_USERS_URL=http://127.0.0.1:$RS_USERS_PORT" \
 		"RIDESHARE_RIDES_URL=http://127.0.0.1:$RS_RIDES_PORT" \
 		"RIDESHARE_ADMIN_URL=http://127.0.0.1:$RS_ADMIN_PORT" \
-		"RIDESHARE_AMQP_URL=amqp://guest:guest@127.0.0.1:$RS_AMQP_PORT" \
+		"RIDESHARE_AMQP_URL_FILE=$sd/amqp_url" \
 		"RIDESHARE_ZK_HOSTS=127.0.0.1:$RS_ZK_PORT" \
+		"RIDESHARE_ZK_AUTH_FILE=$sd/zk_auth" \
+		"PGPASSFILE=$sd/pgpass" \
 		"RIDESHARE_PG_CONNINFO=host=127.0.0.1 port=$RS_PG_PORT user=postgres dbname=postgres"
 	local name var
 	for name in "${RS_PORT_NAMES[@]}"; do

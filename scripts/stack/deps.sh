@@ -10,7 +10,7 @@ RS_DEB_PACKAGES=(
 	libjansson-dev libcmocka-dev libcurl4-openssl-dev
 	wrk netcat-openbsd python3-pytest python3-requests
 	curl iproute2 procps
-	debootstrap docker-compose shellcheck clang-format
+	debootstrap docker-compose shellcheck clang-format git time
 	clang-14 libclang-rt-14-dev
 )
 

@@ -63,6 +63,30 @@ rs_component_pid() {
 	esac
 }
 
+# ---------------------------------------------------------------- secrets
+
+# One random password per server and stack, kept across `down`/`up` (the
+# servers' data expects them), written 0600 into a 0700 directory, and the
+# files clients read: amqp_url, zk_auth, pgpass (derived from the current
+# ports at every `up`). docs/security.md says how to rotate them.
+rs_secrets_prepare() {
+	local d name
+	d=$(rs_secrets_dir)
+	(umask 077 && mkdir -p -- "$d")
+	chmod 0700 "$d"
+	for name in amqp_password pg_password zk_password; do
+		if [[ ! -s $d/$name ]]; then
+			(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/$name")
+		fi
+	done
+	(
+		umask 077
+		printf 'amqp://rideshare:%s@127.0.0.1:%s\n' "$(<"$d/amqp_password")" "$RS_AMQP_PORT" >"$d/amqp_url"
+		printf 'rideshare:%s\n' "$(<"$d/zk_password")" >"$d/zk_auth"
+		printf '127.0.0.1:%s:*:postgres:%s\n' "$RS_PG_PORT" "$(<"$d/pg_password")" >"$d/pgpass"
+	)
+}
+
 # ---------------------------------------------------------------- PostgreSQL
 
 # Creates the unprivileged system user PostgreSQL runs as when we are root
@@ -120,8 +144,19 @@ rs_postgres_prepare() {
 		# nothing measurable next to initdb itself).
 		local nosync=()
 		if ((RS_THROWAWAY)); then nosync=(--no-sync); fi
-		if ! env -C / "${RS_PG_PREFIX[@]}" "$RS_PG_BIN/initdb" -D "$RS_PG_DATA" -U postgres \
-			-A trust -E UTF8 --locale=C.UTF-8 "${nosync[@]}" >"$RS_LOG_DIR/initdb.log" 2>&1; then
+		# scram-sha-256 for every connection (docs/security.md): the
+		# password comes from the stack's secrets, never "trust".
+		# initdb runs as the PostgreSQL user, who cannot enter the
+		# secrets dir: it reads a private copy that lives only as long
+		# as initdb runs.
+		local pwcopy rc=0
+		pwcopy=$(mktemp /tmp/rideshare-pgpw.XXXXXX)
+		cp -- "$(rs_secrets_dir)/pg_password" "$pwcopy"
+		[[ $RS_PG_USER == "$(id -un)" ]] || chown "$RS_PG_USER:" "$pwcopy"
+		env -C / "${RS_PG_PREFIX[@]}" "$RS_PG_BIN/initdb" -D "$RS_PG_DATA" -U postgres \
+			--pwfile="$pwcopy" -A scram-sha-256 -E UTF8 --locale=C.UTF-8 "${nosync[@]}" >"$RS_LOG_DIR/initdb.log" 2>&1 || rc=$?
+		rm -f -- "$pwcopy"
+		if ((rc != 0)); then
 			rs_log_tail "$RS_LOG_DIR/initdb.log"
 			rs_die "postgres: initdb failed"
 		fi
@@ -254,8 +289,15 @@ rs_rabbitmq_prepare() {
 	printf '# private to this stack, so /etc/rabbitmq/rabbitmq-env.conf is not read\n' >"$d/rabbitmq-env.conf"
 	cat >"$d/rabbitmq.conf" <<EOF
 # RabbitMQ config of a RideShare local stack, written by ./rideshare up.
-# guest/guest is allowed from 127.0.0.1 (RabbitMQ's default); heartbeats default.
+# No guest: a fresh node creates only this stack's own user (its password is
+# in the stack's secrets/); heartbeats default.
 listeners.tcp.default = 127.0.0.1:$RS_AMQP_PORT
+default_user = rideshare
+default_pass = $(<"$(rs_secrets_dir)/amqp_password")
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+default_user_tags.administrator = true
 EOF
 }
 

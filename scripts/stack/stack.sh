@@ -225,6 +225,7 @@ rs_up_run() {
 	local t0 t_servers
 	t0=$(rs_now_ms)
 	RS_STARTED_AT=$(date -Iseconds)
+	rs_secrets_prepare
 	rs_postgres_prepare
 	rs_rabbitmq_prepare
 	rs_zookeeper_prepare

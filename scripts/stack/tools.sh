@@ -11,7 +11,7 @@ rs_tools_load() {
 # psql as user postgres on the stack's server (add e.g. -d rideshare_<worker id>).
 cmd_psql() {
 	rs_tools_load
-	exec psql -h 127.0.0.1 -p "$RS_PG_PORT" -U postgres "$@"
+	PGPASSFILE=$(rs_secrets_dir)/pgpass exec psql -h 127.0.0.1 -p "$RS_PG_PORT" -U postgres "$@"
 }
 
 # rabbitmqctl against the stack's private node (list_queues, list_consumers ...).
@@ -21,9 +21,12 @@ cmd_rabbitmqctl() {
 	exec env "${RS_RABBIT_ENV[@]}" "$RS_RABBIT_BIN/rabbitmqctl" -n "$RS_RABBIT_NODE" "$@"
 }
 
-# ZooKeeper's CLI on the stack's server (e.g. `ls /rideshare/workers`).
+# ZooKeeper's CLI on the stack's server (e.g. `ls /rideshare/workers`). Our
+# nodes carry a digest ACL: reading them needs `addauth digest <the line in
+# secrets/zk_auth>` first.
 cmd_zkcli() {
 	rs_tools_load
+	rs_say "nodes under /rideshare need: addauth digest \$(cat $(rs_secrets_dir)/zk_auth)" >&2
 	exec /usr/share/zookeeper/bin/zkCli.sh -server "127.0.0.1:$RS_ZK_PORT" "$@"
 }
 

@@ -1,4 +1,6 @@
 #include "orch_sys.h"
+
+#include "rs_cfg.h"
 #include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_id.h"
@@ -18,7 +20,7 @@ static const char *zk_hosts;
 static const char *
 need(const char *var)
 {
-	const char *v = getenv(var);
+	const char *v = rs_cfg_str(var, NULL); /* or its NAME_FILE */
 
 	if (v == NULL || *v == '\0') {
 		fprintf(stderr,

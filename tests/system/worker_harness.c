@@ -1,5 +1,6 @@
 #include "worker_harness.h"
 
+#include "rs_cfg.h"
 #include "rs_db.h"
 #include "rs_err.h"
 #include "rs_id.h"
@@ -33,11 +34,11 @@ struct wh {
 	uint64_t commit_seq;
 };
 
+/* The stack's setting (or its NAME_FILE, common/rs_cfg), else def. */
 static const char *
 env(const char *name, const char *def)
 {
-	const char *v = getenv(name);
-	return (v != NULL && v[0] != '\0') ? v : def;
+	return rs_cfg_str(name, def);
 }
 
 /* True when something listens on the orchestrator's admin port. */

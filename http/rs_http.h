@@ -15,9 +15,29 @@
  * Bodies larger than the limit are answered 413 before they are read.
  * Error bodies are always {"error": "<reason>"}; 204 has no body.
  *
- * Threading: handlers run on CivetWeb worker threads (at most
- * cfg.threads at once); a handler must answer exactly once through one of
- * the rs_http_reply* functions (a handler that does not answer gets a 500).
+ * Threading: CivetWeb gives every connection a thread of its own for as
+ * long as it is open (cfg.threads at most, default 512, so idle and slow
+ * clients cannot take them all; each costs a 100 KiB stack, touched only
+ * as deep as it is used); handlers run on them; a handler must answer
+ * exactly once through one of the rs_http_reply* functions (a handler
+ * that does not answer gets a 500).
+ *
+ * Hostile clients (docs/security.md): the request line and headers must
+ * arrive within cfg.request_timeout_ms; the body is held to the same
+ * deadline between reads (408), but one CivetWeb read waits for the whole
+ * remainder of a Content-Length body as long as bytes keep coming. HTTP/1.1: "Expect: 100-continue" is answered "100 Continue" just
+ * before the body is read, and only when the request gets that far (a
+ * 401/404/405/413 goes out instead, and the connection is closed); any
+ * other expectation -> 417. Absolute-form targets for this port are
+ * served like origin-form; for another port -> 421; "OPTIONS *" -> 204
+ * with Allow; another method with "*" -> 400. No request is dropped
+ * without an answer.
+ *
+ * Authentication: with cfg.auth_token set, every request whose method is
+ * not GET or HEAD on a route without RS_HTTP_PUBLIC needs
+ * "Authorization: Bearer <token>" (compared in constant time); otherwise
+ * 401, "WWW-Authenticate: Bearer" and a JSON error, before the body is
+ * read. So operations added later are covered without doing anything.
  */
 #ifndef RS_HTTP_H
 #define RS_HTTP_H
@@ -36,21 +56,29 @@ typedef void (*rs_http_handler)(rs_http_req *req, void *arg);
 /* RS_HTTP_COUNTED: the route counts toward the server's request counter
  * (the `_count` of API.md), including the 405s answered on its path. */
 #define RS_HTTP_COUNTED 1
+/* RS_HTTP_PUBLIC: a non-GET route that needs no token even when the
+ * server has one (none today: think twice). */
+#define RS_HTTP_PUBLIC 2
 
 typedef struct rs_http_route {
 	const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
 	const char *pattern; /* "/api/v1/rides/{rideId}" */
 	rs_http_handler fn;
 	void *arg; /* passed to fn */
-	int flags; /* 0 or RS_HTTP_COUNTED */
+	int flags; /* 0, RS_HTTP_COUNTED | RS_HTTP_PUBLIC */
 } rs_http_route;
 
 typedef struct rs_http_cfg {
 	const char *name; /* service name for logs/metrics, e.g. "users" */
 	const char *addr; /* listen address, e.g. "127.0.0.1" */
 	int port; /* listen port; 0 = let the kernel pick */
-	int threads; /* CivetWeb worker threads */
+	int threads; /* CivetWeb worker threads = open connections */
 	size_t body_limit; /* bytes; larger bodies -> 413 */
+	/* Request line + headers, and separately the body, must arrive within
+	 * this (0 = 10000). */
+	int request_timeout_ms;
+	/* Bearer token for non-GET/HEAD routes (NULL = open); borrowed. */
+	const char *auth_token;
 	/* Optional: appends extra Prometheus text to GET /metrics. */
 	void (*metrics_extra)(rs_buf *out, void *arg);
 	void *metrics_arg;
@@ -58,8 +86,10 @@ typedef struct rs_http_cfg {
 
 /* Fills cfg from the environment (docs/conventions.md):
  * RIDESHARE_HTTP_ADDR, RIDESHARE_HTTP_PORT (default_port when unset),
- * RIDESHARE_HTTP_THREADS, RIDESHARE_BODY_LIMIT. A bad value exits(2)
- * naming the variable (rs_cfg). name is stored as is (not copied). */
+ * RIDESHARE_HTTP_THREADS (512), RIDESHARE_BODY_LIMIT (1 MiB),
+ * RIDESHARE_HTTP_REQUEST_TIMEOUT_MS (10000); RIDESHARE_JSON_MAX_DEPTH is
+ * only validated here (rs_pbjson reads it). A bad value exits(2) naming
+ * the variable (rs_cfg). name is stored as is (not copied). No token. */
 void rs_http_cfg_from_env(
     rs_http_cfg *cfg, const char *name, int default_port);
 
@@ -124,6 +154,11 @@ void rs_http_reply_error(rs_http_req *req, int status, const char *fmt, ...)
 void rs_http_reply_empty_object(rs_http_req *req, int status);
 
 /* ---- pure helpers (unit-tested) -----------------------------------------*/
+
+/* 1 when the Authorization header value hdr is "Bearer <token>" (scheme
+ * case-insensitive) for exactly this token, else 0. The comparison takes
+ * the same time whatever the bytes (the lengths may show). */
+int rs_http_bearer_ok(const char *hdr, const char *token);
 
 /* Percent-decodes src[0..len) into a new NUL-terminated string (*out, free
  * it) of *outlen bytes. plus_is_space: query-string rules. RS_EINVAL on a

@@ -1,11 +1,13 @@
 /* CivetWeb-based HTTP server with a routing table. See rs_http.h. */
 #include "rs_http.h"
+#include "rs_http_route.h"
 
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
 #include "rs_metrics.h"
+#include "rs_pbjson.h"
 
 #include <civetweb.h>
 #include <errno.h>
@@ -18,22 +20,15 @@
 #include <strings.h>
 #include <time.h>
 
-#define MAX_SEGS      16 /* segments in a route pattern */
-#define MAX_PARAMS    4 /* {params} in a route pattern */
 #define HEADER_LIMIT  (4u << 20) /* request line + headers (100 KiB names) */
 #define KEEP_ALIVE_MS "5000"
+#define DEFAULT_THREADS 512 /* > 256 idle connections + nginx's keepalive */
+#define DEFAULT_REQUEST_TIMEOUT_MS 10000
 
-struct seg {
-	const char *s; /* literal text, or the parameter name */
-	size_t len;
-	int param; /* 1 for "{name}" */
-};
-
+/* A route of the server: the compiled route first (rs_http_lookup walks
+ * the table with a stride), then what the server keeps about it. */
 struct route {
-	rs_http_route r;
-	struct seg segs[MAX_SEGS];
-	size_t nsegs;
-	int nliterals; /* segments that are not {params} */
+	rs_http_compiled c;
 	int builtin;
 	/* metrics */
 	_Atomic uint64_t requests;
@@ -53,10 +48,14 @@ struct rs_http {
 	_Atomic uint64_t unmatched; /* 404 */
 	_Atomic uint64_t wrong_method; /* 405 */
 	_Atomic uint64_t too_large; /* 413 */
+	_Atomic uint64_t unauthorized; /* 401 */
+	_Atomic uint64_t unrouted; /* "*" and other servers' targets */
 	_Atomic uint64_t requests;
 	_Atomic uint64_t latency_us_sum;
 	_Atomic uint64_t inflight;
 	char *name_label;
+	char allow_all[128]; /* every method of every route, for OPTIONS * */
+	int request_timeout_ms;
 };
 
 struct alloc {
@@ -78,7 +77,7 @@ struct rs_http_req {
 	const char *path; /* raw path, owned by civetweb */
 	char rid[129];
 	struct route *route;
-	struct param params[MAX_PARAMS];
+	struct param params[RS_HTTP_MAX_PARAMS];
 	size_t nparams;
 	char *body;
 	size_t body_len;
@@ -86,10 +85,11 @@ struct rs_http_req {
 	struct alloc *allocs;
 	int status;
 	int replied;
+	int close_now; /* close after the answer, unread body or not */
+	int continued; /* "100 Continue" sent (see reply_after_continue) */
 };
 
 /* ---- pure helpers ------------------------------------------------------ */
-
 
 /* True for the liveness/readiness/metrics endpoints that probes poll. */
 static int
@@ -99,270 +99,26 @@ is_probe(const char *path)
 	    strcmp(path, "/metrics") == 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
-rs_http_pct_decode(
-    const char *src, size_t len, int plus_is_space, char **out, size_t *outlen)
+rs_http_bearer_ok(const char *hdr, const char *token)
 {
-	char *d = malloc(len + 1);
-	size_t n = 0;
+	size_t hl, tl;
+	unsigned char diff = 0;
 
-	if (d == NULL)
-		return RS_ENOMEM;
-	for (size_t i = 0; i < len; i++) {
-		if (src[i] == '%') {
-			int hi, lo;
-			if (i + 2 >= len) {
-				free(d);
-				return RS_EINVAL;
-			}
-			hi = hexval((unsigned char) src[i + 1]);
-			lo = hexval((unsigned char) src[i + 2]);
-			if (hi < 0 || lo < 0) {
-				free(d);
-				return RS_EINVAL;
-			}
-			d[n++] = (char) (hi * 16 + lo);
-			i += 2;
-		} else if (plus_is_space && src[i] == '+') {
-			d[n++] = ' ';
-		} else {
-			d[n++] = src[i];
-		}
-	}
-	d[n] = '\0';
-	*out = d;
-	*outlen = n;
-	return RS_OK;
-}
-
-char *
-rs_http_pct_encode(const char *s, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *d;
-	size_t n = 0;
-
-	if (len > (SIZE_MAX - 1) / 3)
-		return NULL;
-	d = malloc(len * 3 + 1);
-	if (d == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char) s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		    || (c >= '0' && c <= '9') || c == '-' || c == '.'
-		    || c == '_' || c == '~') {
-			d[n++] = (char) c;
-		} else {
-			d[n++] = '%';
-			d[n++] = hex[c >> 4];
-			d[n++] = hex[c & 15];
-		}
-	}
-	d[n] = '\0';
-	/* "." and ".." are unreserved but mean something as a segment. */
-	if ((len == 1 && s[0] == '.')
-	    || (len == 2 && s[0] == '.' && s[1] == '.')) {
-		n = 0;
-		for (size_t i = 0; i < len; i++) {
-			d[n++] = '%';
-			d[n++] = '2';
-			d[n++] = 'E';
-		}
-		d[n] = '\0';
-	}
-	return d;
-}
-
-/* Splits a pattern into segments. RS_EINVAL for a malformed one. */
-static int
-parse_pattern(const char *pattern, struct seg *segs, size_t *nsegs)
-{
-	const char *p = pattern;
-	size_t n = 0, nparams = 0;
-
-	if (*p != '/')
-		return RS_EINVAL;
-	while (*p == '/') {
-		const char *s = ++p;
-		size_t len = strcspn(s, "/");
-		if (len == 0 || n == MAX_SEGS)
-			return RS_EINVAL;
-		if (s[0] == '{') {
-			if (len < 3 || s[len - 1] != '}'
-			    || nparams == MAX_PARAMS)
-				return RS_EINVAL;
-			segs[n].s = s + 1;
-			segs[n].len = len - 2;
-			segs[n].param = 1;
-			nparams++;
-		} else {
-			segs[n].s = s;
-			segs[n].len = len;
-			segs[n].param = 0;
-		}
-		n++;
-		p = s + len;
-	}
-	if (*p != '\0')
-		return RS_EINVAL;
-	*nsegs = n;
-	return RS_OK;
-}
-
-static int
-count_literals(const struct route *r)
-{
-	int n = 0;
-
-	for (size_t i = 0; i < r->nsegs; i++)
-		n += !r->segs[i].param;
-	return n;
-}
-
-struct span {
-	const char *s;
-	size_t len;
-};
-
-/* Splits a raw path into segments; -1 when it has too many or is not
- * absolute. Empty segments ("//", trailing "/") are kept (and never match
- * a pattern, whose segments are non-empty). */
-static int
-split_path(const char *path, struct span *spans, size_t *n)
-{
-	size_t k = 0;
-	const char *p = path;
-
-	if (path == NULL || *p != '/')
-		return -1;
-	while (*p == '/') {
-		const char *s = ++p;
-		size_t len = strcspn(s, "/");
-		if (k == MAX_SEGS)
-			return -1;
-		spans[k].s = s;
-		spans[k].len = len;
-		k++;
-		p = s + len;
-	}
-	*n = k;
-	return 0;
-}
-
-static int
-segs_match(const struct seg *segs, size_t nsegs, const struct span *spans,
-    size_t nspans)
-{
-	if (nsegs != nspans)
+	if (hdr == NULL || token == NULL || strncasecmp(hdr, "Bearer ", 7) != 0)
 		return 0;
-	for (size_t i = 0; i < nsegs; i++) {
-		if (spans[i].len == 0)
-			return 0;
-		if (segs[i].param)
-			continue;
-		if (segs[i].len != spans[i].len
-		    || memcmp(segs[i].s, spans[i].s, spans[i].len) != 0)
-			return 0;
-	}
-	return 1;
-}
-
-static void
-allow_add(char *allow, size_t allowlen, const char *method)
-{
-	size_t ml = strlen(method);
-	const char *p = allow;
-
-	/* Skip methods already listed. */
-	while (*p != '\0') {
-		size_t l = strcspn(p, ",");
-		if (l == ml && memcmp(p, method, ml) == 0)
-			return;
-		p += l;
-		while (*p == ',' || *p == ' ')
-			p++;
-	}
-	if (allow[0] != '\0')
-		strncat(allow, ", ", allowlen - strlen(allow) - 1);
-	strncat(allow, method, allowlen - strlen(allow) - 1);
-}
-
-/* Core lookup over parsed routes. Returns index, -1 (no path) or -2 (no
- * method; *counted says whether any route on that path is counted). */
-static int
-lookup(struct route *routes, size_t nroutes, const char *method,
-    const char *path, struct span *spans, size_t *nspans, char *allow,
-    size_t allowlen, int *counted)
-{
-	int found_path = 0, best = -1;
-
-	if (allow != NULL && allowlen > 0)
-		allow[0] = '\0';
-	*counted = 0;
-	if (split_path(path, spans, nspans) != 0)
-		return -1;
-	/* The most specific patterns (most literal segments) own a path:
-	 * "/rides/count" is not also "/rides/{rideId}", so POST on it is a
-	 * 405 rather than a join of ride "count". */
-	for (size_t i = 0; i < nroutes; i++) {
-		struct route *r = &routes[i];
-		if (segs_match(r->segs, r->nsegs, spans, *nspans)
-		    && r->nliterals > best)
-			best = r->nliterals;
-	}
-	for (size_t i = 0; i < nroutes; i++) {
-		struct route *r = &routes[i];
-		if (r->nliterals != best
-		    || !segs_match(r->segs, r->nsegs, spans, *nspans))
-			continue;
-		if (strcmp(r->r.method, method) == 0)
-			return (int) i;
-		found_path = 1;
-		if (r->r.flags & RS_HTTP_COUNTED)
-			*counted = 1;
-		if (allow != NULL && allowlen > 0)
-			allow_add(allow, allowlen, r->r.method);
-	}
-	return found_path ? -2 : -1;
-}
-
-int
-rs_http_match(const rs_http_route *routes, size_t nroutes, const char *method,
-    const char *path, char *allow, size_t allowlen)
-{
-	struct route *rt = calloc(nroutes ? nroutes : 1, sizeof(*rt));
-	struct span spans[MAX_SEGS];
-	size_t nspans;
-	int counted, rv;
-
-	if (rt == NULL)
-		return -1;
-	for (size_t i = 0; i < nroutes; i++) {
-		rt[i].r = routes[i];
-		if (parse_pattern(
-		        routes[i].pattern, rt[i].segs, &rt[i].nsegs)) {
-			free(rt);
-			return -1;
-		}
-		rt[i].nliterals = count_literals(&rt[i]);
-	}
-	rv = lookup(rt, nroutes, method, path, spans, &nspans, allow, allowlen,
-	    &counted);
-	free(rt);
-	return rv;
+	hdr += 7;
+	while (*hdr == ' ')
+		hdr++;
+	hl = strlen(hdr);
+	while (hl > 0 && (hdr[hl - 1] == ' ' || hdr[hl - 1] == '\t'))
+		hl--;
+	tl = strlen(token);
+	/* Every byte of the token is compared whatever the input, so the
+	 * time says nothing about how many leading bytes were right. */
+	for (size_t i = 0; i < tl; i++)
+		diff |= (unsigned char) (token[i] ^ (i < hl ? hdr[i] : 0));
+	return diff == 0 && hl == tl && tl > 0;
 }
 
 /* ---- request helpers --------------------------------------------------- */
@@ -497,6 +253,63 @@ rs_http_add_header(rs_http_req *req, const char *name, const char *value)
 	rs_buf_printf(&req->hdrs, "%s: %s\r\n", name, value);
 }
 
+/* Whether the connection stays open after this answer, as CivetWeb's
+ * should_keep_alive decides it (the client's Connection header, else the
+ * HTTP version), unless we close it. */
+static int
+keeps_alive(rs_http_req *req)
+{
+	const char *c = mg_get_header(req->conn, "Connection");
+
+	if (req->close_now
+	    || (req->hdrs.data != NULL
+	        && strstr(req->hdrs.data, "Connection: close") != NULL))
+		return 0;
+	if (c != NULL)
+		return strcasestr(c, "keep-alive") != NULL;
+	return strcmp(req->ri->http_version, "1.1") == 0;
+}
+
+/* The answer once "100 Continue" went out. That interim response had to
+ * be written with mg_printf, after which CivetWeb 1.15 refuses
+ * mg_response_header_start (request_state is "data sent"), so the final
+ * status line and headers are written here the same way. */
+static void
+reply_after_continue(rs_http_req *req, int status, const char *content_type,
+    const void *body, size_t len)
+{
+	rs_buf h = RS_BUF_INIT;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	rs_buf_printf(&h, "HTTP/1.1 %d %s\r\n", status,
+	    mg_get_response_code_text(req->conn, status));
+	if (body != NULL || status != 204) {
+		if (content_type != NULL && len > 0)
+			rs_buf_printf(&h, "Content-Type: %s\r\n", content_type);
+		rs_buf_printf(&h, "Content-Length: %zu\r\n", len);
+	}
+	rs_buf_printf(&h, "X-Request-Id: %s\r\n", req->rid);
+	if (req->hdrs.len > 0)
+		rs_buf_append(&h, req->hdrs.data, req->hdrs.len);
+	rs_buf_printf(&h, "Date: %s\r\n", date);
+	if (req->hdrs.data == NULL
+	    || strstr(req->hdrs.data, "Connection:") == NULL)
+		rs_buf_printf(&h, "Connection: %s\r\n",
+		    keeps_alive(req) ? "keep-alive" : "close");
+	rs_buf_append(&h, "\r\n", 2);
+	if (h.err == 0)
+		mg_write(req->conn, h.data, h.len);
+	else
+		req->close_now = 1; /* nothing sent: at least do not hang */
+	rs_buf_fini(&h);
+	if (len > 0 && strcmp(req->ri->request_method, "HEAD") != 0)
+		mg_write(req->conn, body, len);
+}
+
 void
 rs_http_reply(rs_http_req *req, int status, const char *content_type,
     const void *body, size_t len)
@@ -512,6 +325,10 @@ rs_http_reply(rs_http_req *req, int status, const char *content_type,
 	if (status == 204 || status == 304 || status < 200) {
 		body = NULL;
 		len = 0;
+	}
+	if (req->continued) {
+		reply_after_continue(req, status, content_type, body, len);
+		return;
 	}
 	mg_response_header_start(req->conn, status);
 	if (body != NULL || status != 204) {
@@ -593,10 +410,17 @@ rs_http_cfg_from_env(rs_http_cfg *cfg, const char *name, int default_port)
 	cfg->name = name;
 	cfg->addr = rs_cfg_str("RIDESHARE_HTTP_ADDR", "127.0.0.1");
 	cfg->port = rs_cfg_port("RIDESHARE_HTTP_PORT", default_port);
-	cfg->threads
-	    = (int) rs_cfg_long("RIDESHARE_HTTP_THREADS", 16, 1, 1024);
+	cfg->threads = (int) rs_cfg_long(
+	    "RIDESHARE_HTTP_THREADS", DEFAULT_THREADS, 1, 8192);
 	cfg->body_limit = (size_t) rs_cfg_long(
 	    "RIDESHARE_BODY_LIMIT", 1048576, 1, 1L << 30);
+	cfg->request_timeout_ms = (int) rs_cfg_long(
+	    "RIDESHARE_HTTP_REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS,
+	    100, 3600000);
+	/* Read by rs_pbjson; a bad value must fail loudly at start, not be
+	 * replaced by the default without a word. */
+	(void) rs_cfg_long("RIDESHARE_JSON_MAX_DEPTH",
+	    RS_PBJSON_MAX_DEPTH_DEFAULT, 1, RS_PBJSON_MAX_DEPTH_CAP);
 }
 
 uint64_t
@@ -685,6 +509,18 @@ metrics(rs_http_req *req, void *arg)
 	    "Requests answered 413.");
 	rs_metrics_line(&out, "rideshare_http_body_too_large_total",
 	    srv->name_label, (double) atomic_load(&srv->too_large));
+	metrics_route(&out, "rideshare_http_unauthorized_total", "counter",
+	    "Requests answered 401 (no or wrong bearer token).");
+	rs_metrics_line(&out, "rideshare_http_unauthorized_total",
+	    srv->name_label, (double) atomic_load(&srv->unauthorized));
+	metrics_route(&out, "rideshare_http_auth_enabled", "gauge",
+	    "1 when non-GET routes need a bearer token.");
+	rs_metrics_line(&out, "rideshare_http_auth_enabled", srv->name_label,
+	    srv->cfg.auth_token != NULL ? 1.0 : 0.0);
+	metrics_route(&out, "rideshare_http_unrouted_total", "counter",
+	    "Requests for \"*\" or another server's absolute URI.");
+	rs_metrics_line(&out, "rideshare_http_unrouted_total",
+	    srv->name_label, (double) atomic_load(&srv->unrouted));
 	metrics_route(&out, "rideshare_http_inflight_requests", "gauge",
 	    "Requests being handled now.");
 	rs_metrics_line(&out, "rideshare_http_inflight_requests",
@@ -754,22 +590,49 @@ is_chunked(struct mg_connection *conn)
 	return te != NULL && strcasestr(te, "chunked") != NULL;
 }
 
+/* True when a body follows the headers. */
+static int
+has_body(rs_http_req *req)
+{
+	long long cl = req->ri->content_length;
+
+	return cl > 0 || (cl < 0 && is_chunked(req->conn));
+}
+
+/* True when the client waits for "100 Continue" before sending the body
+ * (HTTP/1.0 clients cannot ask for it: RFC 9110 10.1.1). */
+static int
+wants_continue(rs_http_req *req)
+{
+	const char *e = mg_get_header(req->conn, "Expect");
+
+	return e != NULL && strcasecmp(e, "100-continue") == 0
+	    && strcmp(req->ri->http_version, "1.0") != 0 && has_body(req);
+}
+
 /* Reads the whole body if it fits the limit. Returns 0, 413 (over the
- * limit; nothing more is read), 400 (body cut short) or 500 (ENOMEM). */
+ * limit; nothing more is read), 400 (body cut short), 408 (not all there
+ * within the request timeout) or 500 (ENOMEM). */
 static int
 read_body(rs_http_req *req, int keep)
 {
 	long long cl = req->ri->content_length;
 	size_t limit = req->srv->cfg.body_limit;
+	uint64_t deadline;
 	size_t cap, n = 0;
 	char *buf;
 
-	if (cl < 0 && !is_chunked(req->conn))
+	if (!has_body(req))
 		return 0; /* HTTP/1.1: no length, not chunked = no body */
-	if (cl == 0)
-		return 0;
 	if (cl > 0 && (unsigned long long) cl > limit)
-		return 413;
+		return 413; /* before any "100 Continue": the body never comes */
+	if (wants_continue(req)) {
+		mg_printf(req->conn, "HTTP/1.1 100 Continue\r\n\r\n");
+		req->continued = 1;
+	}
+	/* CivetWeb's timeout applies to each read; a client trickling a byte
+	 * at a time must not hold the thread for longer than one timeout. */
+	deadline = now_us() + (uint64_t) req->srv->request_timeout_ms * 1000u;
 	cap = cl > 0 ? (size_t) cl : (limit < 65536 ? limit : 65536);
 	buf = malloc(cap + 1);
 	if (buf == NULL)
@@ -791,6 +654,10 @@ read_body(rs_http_req *req, int keep)
 				return 500;
 			}
 			buf = nb;
+		}
+		if (now_us() > deadline) {
+			free(buf);
+			return 408;
 		}
 		got = mg_read(req->conn, buf + n, cap - n);
 		if (got <= 0)
@@ -816,17 +683,17 @@ read_body(rs_http_req *req, int keep)
 }
 
 static int
-decode_params(rs_http_req *req, const struct span *spans)
+decode_params(rs_http_req *req, const rs_http_span *spans)
 {
 	struct route *r = req->route;
 
-	for (size_t i = 0; i < r->nsegs; i++) {
+	for (size_t i = 0; i < r->c.nsegs; i++) {
 		struct param *p;
-		if (!r->segs[i].param)
+		if (!r->c.segs[i].param)
 			continue;
 		p = &req->params[req->nparams];
-		p->name = r->segs[i].s;
-		p->namelen = r->segs[i].len;
+		p->name = r->c.segs[i].s;
+		p->namelen = r->c.segs[i].len;
 		if (rs_http_pct_decode(
 		        spans[i].s, spans[i].len, 0, &p->val, &p->len)
 		    != RS_OK)
@@ -850,21 +717,82 @@ req_fini(rs_http_req *req)
 	}
 }
 
+/* Set while force_close runs (http_error must stay silent then). */
+static _Thread_local int closing;
+
+/* Set when CivetWeb answered an error for the last request of this
+ * thread's connection (so the connection_close hook knows the client got
+ * an answer). A thread serves one connection at a time; the next request
+ * (begin_request) and connection_close clear it. */
+static _Thread_local int error_sent;
+
+/* Makes CivetWeb close the connection after the answer already sent
+ * instead of reading the rest of the body (discard_unread_request_data),
+ * which a client waiting for "100 Continue" never sends. CivetWeb 1.15 has
+ * no call for that; its error path sets must_close first and then cannot
+ * send anything more (the headers are out), and http_error declines. */
+static void
+force_close(struct mg_connection *conn)
+{
+	closing = 1;
+	(void) mg_send_http_error(conn, 304, "%s", "");
+	closing = 0;
+}
+
+/* An error answered before the body. A client waiting for "100 Continue"
+ * will not send it (and one with another expectation may not), so the
+ * connection is closed at once after the answer; any other body is read
+ * and dropped (up to the limit) so that the connection can go on, and is
+ * closed when that fails. */
+static void
+skip_body(rs_http_req *req, int expect_failed)
+{
+	int rc;
+
+	if (!has_body(req))
+		return;
+	if (expect_failed || wants_continue(req)) {
+		req->close_now = 1;
+	} else if ((rc = read_body(req, 0)) != 0) {
+		/* 413: CivetWeb reads (discards) the rest as before. */
+		req->close_now = rc != 413;
+	} else {
+		return;
+	}
+	rs_http_add_header(req, "Connection", "close");
+}
+
+/* Whether req may run its route: GET and HEAD always, anything else only
+ * with the server's token when it has one (rs_http.h). */
+static int
+authorized(rs_http_req *req)
+{
+	const char *m = req->ri->request_method;
+
+	if (req->srv->cfg.auth_token == NULL || strcmp(m, "GET") == 0
+	    || strcmp(m, "HEAD") == 0
+	    || (req->route->c.r.flags & RS_HTTP_PUBLIC) != 0)
+		return 1;
+	return rs_http_bearer_ok(rs_http_header(req, "Authorization"),
+	    req->srv->cfg.auth_token);
+}
+
 static int
 begin_request(struct mg_connection *conn)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	rs_http *srv = ri->user_data;
-	struct span spans[MAX_SEGS];
+	rs_http_span spans[RS_HTTP_MAX_SEGS];
 	size_t nspans = 0;
 	char allow[128];
 	char lp[256];
-	const char *hrid;
+	const char *hrid, *expect;
 	rs_http_req req;
 	uint64_t t0 = now_us(), dt;
 	int idx, counted = 0, rc;
 
 	memset(&req, 0, sizeof(req));
+	error_sent = 0;
 	atomic_fetch_add(&srv->inflight, 1);
 	req.srv = srv;
 	req.conn = conn;
@@ -876,29 +804,54 @@ begin_request(struct mg_connection *conn)
 	else
 		rs_id_new(req.rid);
 
-	idx = lookup(srv->routes, srv->nroutes, ri->request_method, req.path,
-	    spans, &nspans, allow, sizeof(allow), &counted);
+	idx = rs_http_lookup(srv->routes, srv->nroutes, sizeof(srv->routes[0]),
+	    ri->request_method, req.path, spans, &nspans, allow, sizeof(allow),
+	    &counted);
 	if (idx >= 0) {
 		req.route = &srv->routes[idx];
-		counted = (req.route->r.flags & RS_HTTP_COUNTED) != 0;
+		counted = (req.route->c.r.flags & RS_HTTP_COUNTED) != 0;
 	}
 	if (counted)
 		atomic_fetch_add(&srv->count, 1);
 
-	if (idx == -1) {
+	expect = mg_get_header(conn, "Expect");
+	if (expect != NULL && strcasecmp(expect, "100-continue") != 0) {
+		/* RFC 9110 10.1.1: an expectation we cannot meet. */
+		skip_body(&req, 1);
+		rs_http_reply_error(&req, 417,
+		    "unsupported expectation (only 100-continue)");
+	} else if (idx == -1) {
 		atomic_fetch_add(&srv->unmatched, 1);
-		(void) read_body(&req, 0);
+		skip_body(&req, 0);
 		rs_http_reply_error(&req, 404, "no such resource");
 	} else if (idx == -2) {
 		atomic_fetch_add(&srv->wrong_method, 1);
-		(void) read_body(&req, 0);
+		skip_body(&req, 0);
 		rs_http_add_header(&req, "Allow", allow);
 		rs_http_reply_error(&req, 405, "method %s not allowed here",
 		    ri->request_method);
+	} else if (!authorized(&req)) {
+		atomic_fetch_add(&srv->unauthorized, 1);
+		skip_body(&req, 0);
+		rs_http_add_header(&req, "WWW-Authenticate",
+		    "Bearer realm=\"rideshare\"");
+		rs_http_reply_error(&req, 401,
+		    "%s: send \"Authorization: Bearer <token>\"",
+		    rs_http_header(&req, "Authorization") == NULL
+		        ? "this operation needs the admin token"
+		        : "wrong token");
 	} else if ((rc = read_body(&req, 1)) != 0) {
-		if (rc == 413) {
+		if (rc == 408) {
+			req.close_now = 1;
+			rs_http_add_header(&req, "Connection", "close");
+			rs_http_reply_error(&req, 408,
+			    "request body not received within %d ms",
+			    srv->request_timeout_ms);
+		} else if (rc == 413) {
 			atomic_fetch_add(&srv->too_large, 1);
-			/* The rest of the body stays unread: close. */
+			/* The rest of the body stays unread: close. A client
+			 * waiting for "100 Continue" never sends it: at once. */
+			req.close_now = wants_continue(&req);
 			rs_http_add_header(&req, "Connection", "close");
 			rs_http_reply_error(&req, 413,
 			    "request body larger than %zu bytes",
@@ -912,10 +865,10 @@ begin_request(struct mg_connection *conn)
 		rs_http_reply_error(
 		    &req, 400, "malformed percent-encoding in path");
 	} else {
-		req.route->r.fn(&req, req.route->r.arg);
+		req.route->c.r.fn(&req, req.route->c.r.arg);
 		if (!req.replied) {
 			rs_error(req.rid, "event=http_no_reply route=\"%s\"",
-			    req.route->r.pattern);
+			    req.route->c.r.pattern);
 			rs_http_reply_error(&req, 500, "internal error");
 		}
 	}
@@ -939,6 +892,8 @@ begin_request(struct mg_connection *conn)
 	    "event=http_access method=%s path=\"%s\" status=%d "
 	    "latency_us=%llu",
 	    ri->request_method, lp, req.status, (unsigned long long) dt);
+	if (req.close_now)
+		force_close(conn);
 	req_fini(&req);
 	atomic_fetch_sub(&srv->inflight, 1);
 	return req.status > 0 && req.status < 1000 ? req.status : 500;
@@ -949,13 +904,18 @@ begin_request(struct mg_connection *conn)
 static int
 http_error(struct mg_connection *conn, int status, const char *errmsg)
 {
-	json_t *o = json_pack("{s:s}", "error",
-	    errmsg != NULL && *errmsg != '\0' ? errmsg : "bad request");
-	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_t *o;
+	char *text;
 
+	if (closing)
+		return 1; /* force_close: CivetWeb sends nothing more */
+	o = json_pack("{s:s}", "error",
+	    errmsg != NULL && *errmsg != '\0' ? errmsg : "bad request");
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (text == NULL)
 		return 1;
+	error_sent = 1;
 	rs_info(NULL, "event=http_error status=%d msg=\"%.100s\"", status,
 	    errmsg != NULL ? errmsg : "");
 	mg_printf(conn,
@@ -965,6 +925,87 @@ http_error(struct mg_connection *conn, int status, const char *errmsg)
 	    text);
 	free(text);
 	return 0;
+}
+
+/* "*" or an absolute URI ("scheme://host[:port]/..."): the targets
+ * CivetWeb 1.15 parses but never hands to begin_request when they are not
+ * for a path of this server (process_new_connection: local_uri NULL). */
+static int
+unrouted_target(const char *uri)
+{
+	const char *p;
+
+	if (strcmp(uri, "*") == 0)
+		return 1;
+	p = strstr(uri, "://");
+	if (p == NULL || p == uri || strchr(p + 3, '/') == NULL)
+		return 0; /* CivetWeb answered 400 "Invalid URI" itself */
+	for (const char *q = uri; q < p; q++) {
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
+			return 0;
+	}
+	return 1;
+}
+
+/* CivetWeb 1.15 closes the connection without a word after a request for
+ * "*" (OPTIONS * included) or for an absolute URI naming another port:
+ * such a request never reaches begin_request. This hook runs just before
+ * the socket is closed, with the last request still parsed, and answers
+ * it: OPTIONS * -> 204 + Allow, other "*" -> 400, another server -> 421. */
+static void
+connection_close(const struct mg_connection *cconn)
+{
+	/* The hook gets a const pointer, yet the socket is still open and
+	 * ours until it returns. */
+	struct mg_connection *conn = (struct mg_connection *) cconn;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	rs_http *srv = mg_get_user_data(mg_get_context(conn));
+	int answered = error_sent;
+	const char *msg;
+	char *text;
+	json_t *o;
+	int status;
+
+	error_sent = 0;
+	if (answered || srv == NULL || ri == NULL || ri->request_method == NULL
+	    || ri->request_uri == NULL || ri->local_uri != NULL
+	    || ri->http_version == NULL
+	    || (strcmp(ri->http_version, "1.1") != 0
+	        && strcmp(ri->http_version, "1.0") != 0)
+	    || !unrouted_target(ri->request_uri))
+		return;
+	atomic_fetch_add(&srv->unrouted, 1);
+	if (strcmp(ri->request_uri, "*") == 0
+	    && strcmp(ri->request_method, "OPTIONS") == 0) {
+		mg_printf(conn,
+		    "HTTP/1.1 204 No Content\r\nAllow: %s\r\n"
+		    "Connection: close\r\n\r\n",
+		    srv->allow_all);
+		rs_info(NULL, "event=http_access method=OPTIONS path=\"*\" "
+		              "status=204");
+		return;
+	}
+	if (strcmp(ri->request_uri, "*") == 0) {
+		status = 400;
+		msg = "request target \"*\" is only valid with OPTIONS";
+	} else {
+		status = 421;
+		msg = "absolute request target for another server (port)";
+	}
+	o = json_pack("{s:s}", "error", msg);
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text == NULL)
+		return;
+	mg_printf(conn,
+	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    status, status == 400 ? "Bad Request" : "Misdirected Request",
+	    strlen(text), text);
+	free(text);
+	rs_info(NULL, "event=http_access method=%.20s path=\"-\" status=%d "
+	              "reason=unrouted_target",
+	    ri->request_method, status);
 }
 
 static int
@@ -993,15 +1034,13 @@ add_route(rs_http *srv, const rs_http_route *r, int builtin)
 {
 	struct route *rt = &srv->routes[srv->nroutes];
 
-	rt->r = *r;
 	rt->builtin = builtin;
-	if (r->method == NULL || r->fn == NULL
-	    || parse_pattern(r->pattern, rt->segs, &rt->nsegs) != RS_OK) {
+	if (r->method == NULL || r->fn == NULL || r->pattern == NULL
+	    || rs_http_compile(r, &rt->c) != RS_OK) {
 		rs_error(NULL, "event=http_bad_route pattern=\"%s\"",
 		    r->pattern != NULL ? r->pattern : "(null)");
 		return RS_EINVAL;
 	}
-	rt->nliterals = count_literals(rt);
 	snprintf(rt->label, sizeof(rt->label), "%s,method=\"%s\",route=\"%s\"",
 	    srv->name_label, r->method, r->pattern);
 	srv->nroutes++;
@@ -1018,7 +1057,7 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 		{ "GET", "/metrics", metrics, NULL, 0 },
 	};
 	struct mg_callbacks cb;
-	char listen[300], threads[16], maxreq[32];
+	char listen[300], threads[16], maxreq[32], reqto[16];
 	const char *opts[32];
 	struct mg_server_port ports[4];
 	rs_http *srv;
@@ -1047,10 +1086,18 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 		if (add_route(srv, &builtins[i], 1) != RS_OK)
 			goto fail_inval;
 	}
+	for (size_t i = 0; i < srv->nroutes; i++)
+		rs_http_allow_add(srv->allow_all, sizeof(srv->allow_all),
+		    srv->routes[i].c.r.method);
+	rs_http_allow_add(srv->allow_all, sizeof(srv->allow_all), "OPTIONS");
+	srv->request_timeout_ms = cfg->request_timeout_ms > 0
+	    ? cfg->request_timeout_ms
+	    : DEFAULT_REQUEST_TIMEOUT_MS;
 
 	snprintf(listen, sizeof(listen), "%s:%d", cfg->addr, cfg->port);
 	snprintf(threads, sizeof(threads), "%d", cfg->threads);
 	snprintf(maxreq, sizeof(maxreq), "%u", HEADER_LIMIT);
+	snprintf(reqto, sizeof(reqto), "%d", srv->request_timeout_ms);
 	opts[k++] = "listening_ports";
 	opts[k++] = listen;
 	opts[k++] = "num_threads";
@@ -1059,8 +1106,15 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	opts[k++] = "yes";
 	opts[k++] = "keep_alive_timeout_ms";
 	opts[k++] = KEEP_ALIVE_MS;
+	/* The whole request line + headers within this, from the first byte:
+	 * a slowloris client holds a thread for this long at most. */
 	opts[k++] = "request_timeout_ms";
-	opts[k++] = "30000";
+	opts[k++] = reqto;
+	/* Absolute-form targets ("GET http://host:port/path") for our port
+	 * are ours whatever the host name (RFC 9112 3.2.2); CivetWeb's check
+	 * would compare the host with "mydomain.com" and drop the request. */
+	opts[k++] = "enable_auth_domain_check";
+	opts[k++] = "no";
 	opts[k++] = "max_request_size";
 	opts[k++] = maxreq;
 	opts[k++] = "tcp_nodelay";
@@ -1076,6 +1130,7 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	cb.log_message = log_message;
 	cb.log_access = log_access;
 	cb.http_error = http_error;
+	cb.connection_close = connection_close;
 	srv->ctx = mg_start(&cb, srv, opts);
 	if (srv->ctx == NULL) {
 		rs_error(NULL, "event=http_listen_failed addr=%s port=%d",
@@ -1090,8 +1145,10 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	srv->port = n > 0 ? ports[0].port : cfg->port;
 	rs_info(NULL,
 	    "event=http_listening addr=%s port=%d threads=%d "
-	    "body_limit=%zu",
-	    cfg->addr, srv->port, cfg->threads, cfg->body_limit);
+	    "body_limit=%zu request_timeout_ms=%d auth=%s",
+	    cfg->addr, srv->port, cfg->threads, cfg->body_limit,
+	    srv->request_timeout_ms,
+	    cfg->auth_token != NULL ? "bearer" : "none");
 	*out = srv;
 	return RS_OK;
 

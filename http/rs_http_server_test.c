@@ -310,6 +310,50 @@ test_metrics_page(void **state)
 	assert_int_equal(r.status, 200);
 }
 
+
+static void
+test_token_guards_every_method_but_get(void **state)
+{
+	static const rs_http_route r2[] = {
+		{ "GET", "/things/{name}", echo, NULL, 0 },
+		{ "POST", "/things/{name}", echo, NULL, 0 },
+		{ "DELETE", "/things/{name}", echo, NULL, 0 },
+	};
+	rs_http_cfg cfg;
+	rs_http *s2;
+	char saved[64];
+	struct resp r;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.name = "auth";
+	cfg.addr = "127.0.0.1";
+	cfg.threads = 4;
+	cfg.body_limit = 1000;
+	cfg.auth_token = "0123456789abcdef-token";
+	assert_int_equal(rs_http_start(&cfg, r2, 3, &s2), RS_OK);
+	snprintf(saved, sizeof(saved), "%s", base);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", rs_http_port(s2));
+	do_req("POST", "/things/x", "{}", 2, NULL, 0, &r);
+	assert_json_error(&r, 401);
+	do_req("DELETE", "/things/x", NULL, 0, NULL, 0, &r);
+	assert_json_error(&r, 401);
+	do_req("POST", "/things/x", "{}", 2,
+	    "Authorization: Bearer 0123456789abcdef-toke", 0, &r);
+	assert_json_error(&r, 401);
+	do_req("POST", "/things/x", "{}", 2,
+	    "Authorization: Bearer 0123456789abcdef-token", 0, &r);
+	assert_int_equal(r.status, 200);
+	do_req("GET", "/things/x", NULL, 0, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	do_req("GET", "/metrics", NULL, 0, NULL, 0, &r);
+	assert_non_null(strstr(r.body,
+	    "rideshare_http_unauthorized_total{service=\"auth\"} 3"));
+	assert_non_null(strstr(
+	    r.body, "rideshare_http_auth_enabled{service=\"auth\"} 1"));
+	snprintf(base, sizeof(base), "%s", saved);
+	rs_http_stop(s2);
+}
+
 int
 main(void)
 {
@@ -327,6 +371,7 @@ main(void)
 		cmocka_unit_test(
 		    test_counter_counts_counted_routes_and_their_405s),
 		cmocka_unit_test(test_metrics_page),
+		cmocka_unit_test(test_token_guards_every_method_but_get),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
