@@ -195,12 +195,21 @@ class LocalStack:
                     out[kv.split(b"=", 1)[1].decode()] = pid
         return out
 
+    def secret(self, name):
+        """First line of <stack>/secrets/NAME (the stack's generated
+        credentials), or None (a stack without them)."""
+        return read_first_line(os.path.join(self.dir, "secrets", name))
+
     # -- databases
     def psql(self, db, sql):
+        env = dict(os.environ)
+        pgpass = os.path.join(self.dir, "secrets", "pgpass")
+        if os.path.exists(pgpass):
+            env["PGPASSFILE"] = pgpass
         p = subprocess.run(
             ["psql", "host=127.0.0.1 port=%d user=postgres dbname=%s connect_timeout=5"
              % (self.pg_port, db), "-XtAq", "-v", "ON_ERROR_STOP=1", "-c", sql],
-            capture_output=True, text=True, timeout=30)
+            capture_output=True, text=True, timeout=30, env=env)
         return p.stdout.strip() if p.returncode == 0 else None
 
     def all_dbs(self):
@@ -215,13 +224,14 @@ class LocalStack:
         answers; without it, every running worker process)."""
         procs = self.worker_processes()
         try:
-            zk = nl.rct.Zk("127.0.0.1", self.zk_port)
+            zk = nl.zk_connect("127.0.0.1", self.zk_port, self.secret("zk_auth"))
             try:
                 infos = {c: nl.rct.worker_info(zk.get("/rideshare/workers/" + c) or b"")
                          for c in zk.children("/rideshare/workers")}
             finally:
                 zk.close()
-        except Exception:
+        except Exception as e:  # noqa: BLE001 - ZooKeeper down is a fault we inject
+            nl.log("ZooKeeper unreadable (%r): every running worker process counts as live" % e)
             infos = None
         out = {}
         for wid, pid in procs.items():

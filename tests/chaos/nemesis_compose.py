@@ -170,7 +170,8 @@ class Deployment:
         boxes = self.workers()
         try:
             _, infos = rct.zk_view()
-        except Exception:
+        except Exception as e:  # noqa: BLE001 - ZooKeeper down is a fault we inject
+            nl.log("ZooKeeper unreadable (%r): every running worker container counts as live" % e)
             infos = None
         out = {}
         for wid in boxes:

@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import random
+import struct
 import sys
 import threading
 import time
@@ -47,6 +48,25 @@ DIGEST_SQL = (
     "   FROM ride_members))"
     " || ' ' || (SELECT applied_seq FROM meta)"
     " || ' ' || (SELECT count(*) FROM users)")
+
+
+def zk_connect(host, port, auth=None):
+    """rct.Zk (run_compose_tests' minimal client), plus `addauth digest
+    user:password` when auth is given (the local stack's nodes carry
+    creator-only digest ACLs: <stack>/secrets/zk_auth)."""
+    zk = rct.Zk(host, port)
+    if auth:
+        scheme, a = b"digest", auth.encode()
+        zk._send(struct.pack(">ii", -4, 100) + struct.pack(">i", 0)
+                 + struct.pack(">i", len(scheme)) + scheme + struct.pack(">i", len(a)) + a)
+        while True:
+            xid, _zxid, err = struct.unpack(">iqi", zk._recv()[:16])
+            if xid == -4:
+                break
+        if err != 0:
+            zk.close()
+            raise rct.Fail("zookeeper addauth digest: error %d" % err)
+    return zk
 
 
 def log(msg):
