@@ -37,6 +37,26 @@ int rs_orch_supervisor_start(rs_orch_supervisor *s);
  * *pid is the victim's pid. RS_ENOTFOUND when there is none. */
 int rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master, int64_t *pid);
 
+/* Maintenance mode: pause (true) stops autoscaling, replacement and
+ * bootstrap here and, through RS_ZK_PAUSED, automatic failover in the
+ * slaves; resume (false) undoes it. reason (may be NULL) is shown on the
+ * status page and /readyz. Waits up to wait_ms for ZooKeeper to carry
+ * the state: RS_ETIMEDOUT when it did not (the orchestrator's own
+ * gating applies at once either way). */
+int rs_orch_supervisor_pause(
+    rs_orch_supervisor *s, bool pause, const char *reason, int wait_ms);
+/* True while paused; reason (len bytes) and *since_ms (wall clock; may
+ * be NULL) describe the pause. */
+bool rs_orch_supervisor_paused(
+    rs_orch_supervisor *s, char *reason, size_t len, int64_t *since_ms);
+/* Stops the slave with this pid gracefully (it finishes its reads).
+ * RS_ENOTFOUND: no such live worker; RS_ESTATE: it is not a slave (use
+ * a switchover for the master). While not paused the supervisor spawns
+ * a replacement to keep the target. */
+int rs_orch_supervisor_drain(rs_orch_supervisor *s, int64_t pid);
+/* The autoscaler the supervisor applies (borrowed). */
+rs_orch_autoscale *rs_orch_supervisor_autoscale(rs_orch_supervisor *s);
+
 /* Stops the supervising thread. The workers keep running (and serving):
  * the next orchestrator adopts them; `./rideshare down` and compose stop
  * them. */

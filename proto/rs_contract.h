@@ -23,6 +23,11 @@
  * accept_loss, `rsctl recover --accept-loss`): start from the most
  * advanced surviving copy although it misses acknowledged writes. */
 #define RS_ZK_RECOVERY_ACCEPT "/rideshare/recovery_accept"
+/* Persistent, present while the operator paused the cluster (POST
+ * /api/v1/pause, docs/operations.md): data = the reason. The orchestrator
+ * neither scales nor replaces workers, and slaves do not elect a new
+ * master when the master's znode goes, until it is deleted (resume). */
+#define RS_ZK_PAUSED "/rideshare/paused"
 
 /* How often a master raises RS_ZK_HISTORY while it acknowledges writes. */
 #define RS_HISTORY_EVERY_MS 200
