@@ -370,9 +370,16 @@ h_readyz(rs_http_req *hreq, void *arg)
 		slaves += rs_orch_worker_alive(&t[i]) && t[i].registered
 		    && t[i].role == RS_ORCH_ROLE_SLAVE;
 	}
-	char why[512];
+	char why[512], reason[256];
+	bool paused
+	    = rs_orch_supervisor_paused(a->s, reason, sizeof(reason), NULL);
 
-	if (rs_orch_workers_recovery_blocked(a->w, why, sizeof(why)))
+	if (paused && m < 0)
+		rs_http_reply_error(hreq, 503,
+		    "not ready: no master, and paused (%s): automatic "
+		    "failover waits for POST /api/v1/resume",
+		    reason);
+	else if (rs_orch_workers_recovery_blocked(a->w, why, sizeof(why)))
 		rs_http_reply_error(hreq, 503,
 		    "not ready: writes refused until the missing copy "
 		    "returns or an operator accepts the loss: %s",
@@ -388,9 +395,6 @@ h_readyz(rs_http_req *hreq, void *arg)
 	else if (slaves == 0)
 		rs_http_reply_error(hreq, 503, "not ready: no slave serving");
 	else {
-		char reason[256];
-		bool paused = rs_orch_supervisor_paused(
-		    a->s, reason, sizeof(reason), NULL);
 		json_t *j = json_pack("{s:s, s:I, s:i, s:b}", "status",
 		    "ready", "master", (json_int_t) t[m].pid, "slaves",
 		    slaves, "paused", paused);
