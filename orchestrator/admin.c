@@ -558,6 +558,68 @@ h_resume(rs_http_req *hreq, void *arg)
 	pause_or_resume(hreq, arg, false);
 }
 
+/* POST /api/v1/switchover [{"candidate": pid}]: planned master move. */
+static void
+h_switchover(rs_http_req *hreq, void *arg)
+{
+	rs_orch_admin *a = arg;
+	size_t len;
+	const char *body = rs_http_body(hreq, &len);
+	json_error_t jerr;
+	json_t *j = NULL, *c = NULL;
+	int64_t pid = 0;
+	rs_orch_switchover r;
+	int rv;
+
+	if (body != NULL && len > 0) {
+		j = rs_pbjson_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+		c = json_is_object(j) ? json_object_get(j, "candidate") : NULL;
+		if (!json_is_object(j)
+		    || (c != NULL && !json_is_integer(c))
+		    || json_object_size(j) > (c != NULL ? 1u : 0u)) {
+			json_decref(j);
+			rs_http_reply_error(hreq, 400,
+			    "expected no body or {\"candidate\": <pid>}");
+			return;
+		}
+		pid = c != NULL ? (int64_t) json_integer_value(c) : 0;
+		json_decref(j);
+	}
+	rv = rs_orch_supervisor_switchover(a->s, pid,
+	    (int) rs_cfg_long("RIDESHARE_SWITCHOVER_TIMEOUT_MS", 15000, 100,
+	        600000),
+	    &r);
+	if (rv == RS_ENOTFOUND) {
+		if (pid != 0)
+			rs_http_reply_error(hreq, 409,
+			    "no serving master, or pid %lld is not a "
+			    "serving slave",
+			    (long long) pid);
+		else
+			rs_http_reply_error(hreq, 409,
+			    "no serving master or no serving slave");
+		return;
+	}
+	if (rv == RS_ESTATE) {
+		rs_http_reply_error(hreq, 409,
+		    "paused (POST /api/v1/resume first) or another "
+		    "switchover is running");
+		return;
+	}
+	if (rv != RS_OK && rv != RS_ETIMEDOUT) {
+		rs_http_reply_error(
+		    hreq, 500, "switchover failed: %s", rs_strerror(rv));
+		return;
+	}
+	rs_http_reply_json(hreq, rv == RS_OK ? 200 : 504,
+	    json_pack("{s:s, s:{s:s, s:I}, s:{s:s, s:I}, s:I, s:I, s:I}",
+	        "status", rv == RS_OK ? "done" : "candidate did not take over",
+	        "previous", "id", r.old_id, "pid", (json_int_t) r.old_pid,
+	        "master", "id", r.new_id, "pid", (json_int_t) r.new_pid,
+	        "epoch", (json_int_t) r.epoch, "write_pause_ms",
+	        (json_int_t) r.pause_ms, "total_ms", (json_int_t) r.total_ms));
+}
+
 /* POST /api/v1/workers/{pid}/drain: stop one slave gracefully. */
 static void
 h_drain(rs_http_req *hreq, void *arg)
@@ -799,6 +861,7 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 			{ "GET", "/api/v1/status", h_status, a, 0 },
 			{ "POST", "/api/v1/pause", h_pause, a, 0 },
 			{ "POST", "/api/v1/resume", h_resume, a, 0 },
+			{ "POST", "/api/v1/switchover", h_switchover, a, 0 },
 			{ "POST", "/api/v1/workers/{pid}/drain", h_drain, a,
 			    0 },
 		};

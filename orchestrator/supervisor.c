@@ -46,6 +46,13 @@ struct rs_orch_supervisor {
 	pthread_mutex_t pause_lock;
 	char pause_reason[256];
 	int64_t paused_at_ms; /* wall clock */
+	/* Planned switchover: the admin thread asks (sw_want: candidate id,
+	 * or "" to clear), this thread writes RS_ZK_SWITCHOVER and bumps
+	 * sw_done to sw_gen. */
+	pthread_mutex_t sw_lock;
+	char sw_want[RS_ORCH_ID_MAX];
+	_Atomic unsigned sw_gen, sw_done;
+	_Atomic bool sw_busy;
 };
 
 /* Wall-clock ms since the epoch (the pause's start, for people). */
@@ -256,6 +263,30 @@ autoscale(rs_orch_supervisor *s, int64_t now)
 	    d.previous, d.target);
 }
 
+/* Carries the admin thread's switchover request into ZooKeeper. */
+static void
+sync_switchover(rs_orch_supervisor *s)
+{
+	unsigned gen = atomic_load(&s->sw_gen);
+	char want[RS_ORCH_ID_MAX];
+	int rv;
+
+	if (gen == atomic_load(&s->sw_done)
+	    || !rs_orch_workers_zk_connected(s->w))
+		return;
+	pthread_mutex_lock(&s->sw_lock);
+	snprintf(want, sizeof(want), "%s", s->sw_want);
+	pthread_mutex_unlock(&s->sw_lock);
+	rv = rs_orch_workers_write_switchover(
+	    s->w, want[0] != '\0' ? want : NULL);
+	if (rv != RS_OK) {
+		rs_warn(NULL, "event=switchover_write_failed err=%s",
+		    rs_strerror(rv));
+		return;
+	}
+	atomic_store(&s->sw_done, gen);
+}
+
 /* Mirrors the wanted pause state into RS_ZK_PAUSED; the first time, the
  * other way round (a pause outlives an orchestrator restart). */
 static void
@@ -361,6 +392,7 @@ tick(rs_orch_supervisor *s)
 	}
 	track_failover(s, t, n, master_id, now);
 	sync_pause(s);
+	sync_switchover(s);
 	autoscale(s, now);
 	rs_metric_set(&rs_orch_m_epoch, rs_orch_workers_epoch(s->w));
 	if (!rs_orch_workers_zk_connected(s->w))
@@ -425,6 +457,7 @@ rs_orch_supervisor_create(const rs_orch_supervisor_cfg *cfg,
 	s->as = as;
 	pthread_mutex_init(&s->crash_lock, NULL);
 	pthread_mutex_init(&s->pause_lock, NULL);
+	pthread_mutex_init(&s->sw_lock, NULL);
 	*out = s;
 	return RS_OK;
 }
@@ -562,6 +595,134 @@ rs_orch_supervisor_drain(rs_orch_supervisor *s, int64_t pid)
 	return RS_OK;
 }
 
+/* Asks the supervisor thread to write (or clear: id "") RS_ZK_SWITCHOVER
+ * and waits up to wait_ms for it. */
+static int
+switchover_node(rs_orch_supervisor *s, const char *id, int wait_ms)
+{
+	int64_t deadline = rs_time_now_ms() + wait_ms;
+	unsigned gen;
+
+	pthread_mutex_lock(&s->sw_lock);
+	snprintf(s->sw_want, sizeof(s->sw_want), "%s", id);
+	gen = atomic_fetch_add(&s->sw_gen, 1) + 1;
+	pthread_mutex_unlock(&s->sw_lock);
+	rs_orch_workers_poke(s->w);
+	while (atomic_load(&s->sw_done) != gen) {
+		if (rs_time_now_ms() >= deadline)
+			return RS_ETIMEDOUT;
+		rs_time_sleep_ms(2);
+	}
+	return RS_OK;
+}
+
+static int
+pick_candidate(const rs_orch_worker *t, size_t n, int64_t pid)
+{
+	int k = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		const rs_orch_worker *e = &t[i];
+
+		if (!rs_orch_worker_alive(e) || !e->registered
+		    || e->state != RS_ORCH_RUNNING
+		    || e->role != RS_ORCH_ROLE_SLAVE)
+			continue;
+		if (pid != 0 ? e->pid == pid
+		             : (k < 0 || e->pid < t[k].pid))
+			k = (int) i;
+	}
+	return k;
+}
+
+int
+rs_orch_supervisor_switchover(rs_orch_supervisor *s, int64_t candidate_pid,
+    int timeout_ms, rs_orch_switchover *out)
+{
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master_id[RS_ORCH_ID_MAX];
+	int64_t t0, t_stop, deadline;
+	bool expect = false;
+	size_t n;
+	int m, c, rv;
+
+	if (atomic_load(&s->paused))
+		return RS_ESTATE; /* the election would be held */
+	if (!atomic_compare_exchange_strong(&s->sw_busy, &expect, true))
+		return RS_ESTATE;
+	memset(out, 0, sizeof(*out));
+	t0 = rs_time_now_ms();
+	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, master_id);
+	m = rs_orch_roster_master(t, n, master_id, true);
+	c = pick_candidate(t, n, candidate_pid);
+	if (m < 0 || c < 0) {
+		atomic_store(&s->sw_busy, false);
+		return RS_ENOTFOUND;
+	}
+	snprintf(out->old_id, sizeof(out->old_id), "%s", t[m].id);
+	snprintf(out->new_id, sizeof(out->new_id), "%s", t[c].id);
+	out->old_pid = t[m].pid;
+	out->new_pid = t[c].pid;
+	rs_info(NULL,
+	    "event=switchover_start master=%s pid=%" PRId64
+	    " candidate=%s candidate_pid=%" PRId64,
+	    t[m].id, t[m].pid, t[c].id, t[c].pid);
+	if ((rv = switchover_node(s, t[c].id, 5000)) != RS_OK) {
+		(void) switchover_node(s, "", 5000);
+		atomic_store(&s->sw_busy, false);
+		return rv;
+	}
+	/* SIGTERM: the master finishes the batch it took (commit, sync
+	 * events, replies), stops consuming writeQ and closes its session,
+	 * which deletes RS_ZK_MASTER at once; the writes it did not take
+	 * wait in writeQ for the candidate. */
+	pthread_mutex_lock(&s->crash_lock);
+	t_stop = rs_time_now_ms();
+	stop_worker(s, &t[m], "switchover");
+	pthread_mutex_unlock(&s->crash_lock);
+	deadline = t_stop + timeout_ms;
+	rv = RS_ETIMEDOUT;
+	while (rs_time_now_ms() < deadline) {
+		int k;
+
+		n = rs_orch_workers_snapshot(
+		    s->w, t, RS_ORCH_MAX_WORKERS, master_id);
+		k = rs_orch_roster_master(t, n, master_id, true);
+		if (k >= 0 && strcmp(t[k].id, out->new_id) == 0) {
+			rv = RS_OK;
+			break;
+		}
+		rs_time_sleep_ms(2);
+	}
+	out->pause_ms = rs_time_now_ms() - t_stop;
+	(void) switchover_node(s, "", 5000);
+	out->epoch = rs_orch_workers_epoch(s->w);
+	out->total_ms = rs_time_now_ms() - t0;
+	if (rv == RS_OK) {
+		rs_info(NULL,
+		    "event=switchover_done master=%s pid=%" PRId64
+		    " previous=%s epoch=%" PRIu64 " write_pause_ms=%" PRId64
+		    " total_ms=%" PRId64,
+		    out->new_id, out->new_pid, out->old_id, out->epoch,
+		    out->pause_ms, out->total_ms);
+		rs_orch_event("switchover",
+		    "master moved from %s pid %" PRId64 " to %s pid %" PRId64
+		    " (epoch %" PRIu64 "): writes paused %" PRId64 " ms",
+		    out->old_id, out->old_pid, out->new_id, out->new_pid,
+		    out->epoch, out->pause_ms);
+	} else {
+		rs_warn(NULL,
+		    "event=switchover_timeout candidate=%s waited_ms=%" PRId64,
+		    out->new_id, out->pause_ms);
+		rs_orch_event("switchover",
+		    "candidate %s did not take over within %d ms: usual "
+		    "election",
+		    out->new_id, timeout_ms);
+	}
+	atomic_store(&s->sw_busy, false);
+	return rv;
+}
+
 rs_orch_autoscale *
 rs_orch_supervisor_autoscale(rs_orch_supervisor *s)
 {
@@ -598,6 +759,7 @@ rs_orch_supervisor_destroy(rs_orch_supervisor *s)
 	}
 	pthread_mutex_destroy(&s->crash_lock);
 	pthread_mutex_destroy(&s->pause_lock);
+	pthread_mutex_destroy(&s->sw_lock);
 	rs_orch_retirer_destroy(s->retirer);
 	free(s);
 }

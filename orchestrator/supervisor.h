@@ -54,6 +54,27 @@ bool rs_orch_supervisor_paused(
  * a switchover for the master). While not paused the supervisor spawns
  * a replacement to keep the target. */
 int rs_orch_supervisor_drain(rs_orch_supervisor *s, int64_t pid);
+/* What a planned switchover did (POST /api/v1/switchover). */
+typedef struct rs_orch_switchover {
+	char old_id[RS_ORCH_ID_MAX], new_id[RS_ORCH_ID_MAX];
+	int64_t old_pid, new_pid;
+	uint64_t epoch; /* the new master's term */
+	int64_t pause_ms; /* master told to stop -> candidate serving */
+	int64_t total_ms;
+} rs_orch_switchover;
+
+/* Planned switchover: names the candidate (candidate_pid, or 0 for the
+ * lowest-pid serving slave, the usual election choice) in
+ * RS_ZK_SWITCHOVER, stops the master gracefully (it finishes the writes
+ * it took, so none acknowledged is lost; the rest wait in writeQ), and
+ * waits up to timeout_ms for the candidate to serve as master with a new
+ * epoch. The old master's process ends; the supervisor starts a new
+ * slave for it. RS_ENOTFOUND: no master or no such slave; RS_ESTATE:
+ * paused, or another switchover runs; RS_ETIMEDOUT: the candidate did
+ * not take over in time (the usual election then runs). */
+int rs_orch_supervisor_switchover(rs_orch_supervisor *s,
+    int64_t candidate_pid, int timeout_ms, rs_orch_switchover *out);
+
 /* The autoscaler the supervisor applies (borrowed). */
 rs_orch_autoscale *rs_orch_supervisor_autoscale(rs_orch_supervisor *s);
 

@@ -756,6 +756,26 @@ rs_orch_workers_write_paused(
 }
 
 int
+rs_orch_workers_write_switchover(
+    rs_orch_workers *w, const char *candidate_id)
+{
+	int rv;
+
+	if (w->zk == NULL)
+		return RS_ECLOSED;
+	if (candidate_id == NULL) {
+		rv = rs_zk_delete(w->zk, RS_ZK_SWITCHOVER);
+		return rv == RS_ENOTFOUND ? RS_OK : rv;
+	}
+	rv = rs_zk_create(w->zk, RS_ZK_SWITCHOVER, candidate_id,
+	    strlen(candidate_id), false);
+	if (rv == RS_EEXIST)
+		rv = rs_zk_set(w->zk, RS_ZK_SWITCHOVER, candidate_id,
+		    strlen(candidate_id));
+	return rv;
+}
+
+int
 rs_orch_workers_read_paused(
     rs_orch_workers *w, bool *paused, char *reason, size_t len)
 {

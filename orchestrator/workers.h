@@ -83,6 +83,11 @@ int rs_orch_workers_write_paused(
 int rs_orch_workers_read_paused(
     rs_orch_workers *w, bool *paused, char *reason, size_t len);
 
+/* Supervisor thread: creates RS_ZK_SWITCHOVER naming candidate_id, or
+ * deletes it (candidate_id NULL). Idempotent. */
+int rs_orch_workers_write_switchover(
+    rs_orch_workers *w, const char *candidate_id);
+
 /* Writes /rideshare/pids/<id> = pid (docker spawner; an rs_orch_pid_fn). */
 int rs_orch_workers_publish_pid(void *w, const char *id, int64_t pid);
 

@@ -40,6 +40,9 @@ usage(FILE *f)
 	    "  pause [REASON] | resume          maintenance mode: no scaling,\n"
 	    "                                   replacement or failover\n"
 	    "  drain PID                        stop one slave gracefully\n"
+	    "  switchover [PID]                 move the master role to slave "
+	    "PID\n"
+	    "                                   (default: the lowest pid)\n"
 	    "  recover                          why writes are refused, if "
 	    "they are\n"
 	    "  recover --accept-loss            start from the most advanced\n"
@@ -249,12 +252,23 @@ cmd_maintenance(int argc, char **argv, int timeout_ms)
 		free(body);
 		return rv;
 	}
+	if (strcmp(argv[0], "switchover") == 0 && argc <= 2) {
+		char cbody[64] = "";
+
+		if (argc == 2)
+			snprintf(cbody, sizeof(cbody), "{\"candidate\": %lld}",
+			    strtoll(argv[1], NULL, 10));
+		return admin_request(
+		    "/api/v1/switchover", cbody, 200, timeout_ms);
+	}
 	if (strcmp(argv[0], "drain") == 0 && argc == 2) {
 		snprintf(path, sizeof(path), "/api/v1/workers/%s/drain",
 		    argv[1]);
 		return admin_request(path, "", 202, timeout_ms);
 	}
-	fprintf(stderr, "usage: rsctl pause [REASON] | resume | drain PID\n");
+	fprintf(stderr,
+	    "usage: rsctl pause [REASON] | resume | drain PID | "
+	    "switchover [PID]\n");
 	return EXIT_USAGE;
 }
 
@@ -422,7 +436,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "status") == 0)
 		return cmd_status(argc, argv, timeout_ms);
 	if (strcmp(argv[0], "pause") == 0 || strcmp(argv[0], "resume") == 0
-	    || strcmp(argv[0], "drain") == 0)
+	    || strcmp(argv[0], "drain") == 0
+	    || strcmp(argv[0], "switchover") == 0)
 		return cmd_maintenance(argc, argv, timeout_ms);
 	return cmd_db(argv[0], argc - 1, argv + 1, amqp_url, timeout_ms, rid);
 }
