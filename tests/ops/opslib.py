@@ -19,13 +19,13 @@ def token():
     return tok
 
 
-def http(method, path, body=None, timeout=15):
+def http(method, path, body=None, timeout=15, base=None):
     """(status, parsed JSON or text); status 0 when unreachable."""
     data = json.dumps(body).encode() if body is not None else None
     hdrs = {"Content-Type": "application/json"}
     if token():
         hdrs["Authorization"] = "Bearer " + token()
-    req = urllib.request.Request(ADMIN + path, data=data, method=method,
+    req = urllib.request.Request((base or ADMIN) + path, data=data, method=method,
                                  headers=hdrs)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
