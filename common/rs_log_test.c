@@ -32,7 +32,8 @@ test_free_text_goes_to_msg(void **state)
 	char out[128];
 
 	(void) state;
-	rs_log_kv_to_json("level=warn something odd happened", out, sizeof(out));
+	rs_log_kv_to_json(
+	    "level=warn something odd happened", out, sizeof(out));
 	assert_string_equal(
 	    out, "{\"level\":\"warn\",\"msg\":\"something odd happened\"}");
 }

@@ -10,8 +10,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define RS_ORCH_EVENTS_MAX  128
-#define RS_ORCH_EVENT_TEXT  200
+#define RS_ORCH_EVENTS_MAX 128
+#define RS_ORCH_EVENT_TEXT 200
 
 /* Records one event of kind ("spawn", "death", "failover", "scale",
  * "pause", ...) with a printf-formatted one-line text, stamped with the

@@ -39,7 +39,8 @@ worker_json(const rs_orch_status_in *in, const rs_orch_worker *e)
 	json_object_set_new(j, "status_age_ms",
 	    e->status_ms > 0 ? json_integer(in->now_ms - e->status_ms)
 	                     : json_null());
-	json_object_set_new(j, "reads_held", json_integer((json_int_t) e->reads.held));
+	json_object_set_new(
+	    j, "reads_held", json_integer((json_int_t) e->reads.held));
 	return j;
 }
 
@@ -68,8 +69,8 @@ rs_orch_status_json(const rs_orch_status_in *in)
 	for (size_t i = 0; i < in->nqueues; i++) {
 		json_object_set_new(queues, in->queues[i],
 		    in->ok[i] ? json_pack("{s:I, s:I}", "messages",
-		                    (json_int_t) in->messages[i], "consumers",
-		                    (json_int_t) in->consumers[i])
+		        (json_int_t) in->messages[i], "consumers",
+		        (json_int_t) in->consumers[i])
 		              : json_null());
 	}
 	if (in->paused) {

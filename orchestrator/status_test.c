@@ -50,7 +50,8 @@ static void
 test_status_has_lag_master_and_queues(void **state)
 {
 	rs_orch_worker t[3] = { mk(10, RS_ORCH_ROLE_MASTER, 100),
-		mk(11, RS_ORCH_ROLE_SLAVE, 90), mk(12, RS_ORCH_ROLE_SLAVE, 100) };
+		mk(11, RS_ORCH_ROLE_SLAVE, 90),
+		mk(12, RS_ORCH_ROLE_SLAVE, 100) };
 	rs_orch_status_in in;
 	json_t *j, *w;
 
@@ -69,13 +70,13 @@ test_status_has_lag_master_and_queues(void **state)
 	assert_int_equal(json_integer_value(json_object_get(
 	                     json_array_get(w, 1), "lag_seqs")),
 	    10);
-	assert_true(json_real_value(json_object_get(json_array_get(w, 1),
-	                "uptime_s"))
+	assert_true(
+	    json_real_value(json_object_get(json_array_get(w, 1), "uptime_s"))
 	    == 60.0);
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(json_object_get(j, "queues"),
-	                         "writeQ"),
-	                     "messages")),
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+	        json_object_get(json_object_get(j, "queues"), "writeQ"),
+	        "messages")),
 	    7);
 	assert_int_equal(json_array_size(json_object_get(j, "banners")), 0);
 	json_decref(j);
@@ -99,8 +100,8 @@ test_paused_and_masterless_show_banners(void **state)
 	assert_string_equal(
 	    json_string_value(json_object_get(json_array_get(b, 0), "kind")),
 	    "paused");
-	assert_non_null(strstr(json_string_value(json_object_get(
-	                           json_array_get(b, 0), "text")),
+	assert_non_null(strstr(
+	    json_string_value(json_object_get(json_array_get(b, 0), "text")),
 	    "kernel upgrade"));
 	json_decref(j);
 }
@@ -116,8 +117,8 @@ test_event_ring_keeps_the_newest_first(void **state)
 		rs_orch_event("spawn", "n=%d", i);
 	j = rs_orch_events_json(1000);
 	assert_int_equal(json_array_size(j), RS_ORCH_EVENTS_MAX);
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_array_get(j, 0), "text")),
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(j, 0), "text")),
 	    "n=132");
 	json_decref(j);
 	j = rs_orch_events_json(2);
