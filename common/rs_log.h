@@ -17,6 +17,14 @@ int rs_log_parse_level(const char *s, enum rs_log_level *out);
 void rs_log_set_level(enum rs_log_level lvl);
 int rs_log_enabled(enum rs_log_level lvl);
 
+/* RIDESHARE_LOG_FORMAT=json: every line becomes one JSON object with the
+ * same keys (ts, level, comp, rid, then the caller's pairs; integers as
+ * numbers, text that is not key=value under "msg"). Writes the object
+ * for the key=value line kv into out (cap bytes, NUL-terminated, cut if
+ * too long) and returns its length. */
+#include <stddef.h>
+size_t rs_log_kv_to_json(const char *kv, char *out, size_t cap);
+
 /* rid may be NULL ("-"). */
 void rs_log(enum rs_log_level lvl, const char *rid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

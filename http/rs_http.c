@@ -25,6 +25,21 @@
 #define DEFAULT_THREADS 512 /* > 256 idle connections + nginx's keepalive */
 #define DEFAULT_REQUEST_TIMEOUT_MS 10000
 
+/* http_request_duration_seconds: a histogram per route and status code.
+ * The codes a route may answer are few; each gets a slot on first use
+ * (NSLOTS per route, the rest share the last one as code="other"). */
+#define NBUCKETS 12
+#define NSLOTS   12
+static const double buckets_s[NBUCKETS] = { 0.0005, 0.001, 0.0025, 0.005,
+	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+
+struct hist {
+	_Atomic int code; /* 0: free */
+	_Atomic uint64_t le[NBUCKETS]; /* per bucket (not cumulative) */
+	_Atomic uint64_t count;
+	_Atomic uint64_t sum_us;
+};
+
 /* A route of the server: the compiled route first (rs_http_lookup walks
  * the table with a stride), then what the server keeps about it. */
 struct route {
@@ -35,6 +50,7 @@ struct route {
 	_Atomic uint64_t status_4xx;
 	_Atomic uint64_t status_5xx;
 	_Atomic uint64_t latency_us_sum;
+	struct hist hist[NSLOTS];
 	char label[256];
 };
 
@@ -457,6 +473,85 @@ metrics_route(
 	    out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Records one answer of route r (code, dt_us) in its histogram. */
+static void
+hist_observe(struct route *r, int code, uint64_t dt_us)
+{
+	struct hist *h = NULL;
+	double s = (double) dt_us / 1e6;
+
+	for (int i = 0; i < NSLOTS - 1 && h == NULL; i++) {
+		int cur = atomic_load(&r->hist[i].code);
+
+		if (cur == code)
+			h = &r->hist[i];
+		else if (cur == 0) {
+			int zero = 0;
+
+			if (atomic_compare_exchange_strong(
+			        &r->hist[i].code, &zero, code)
+			    || zero == code)
+				h = &r->hist[i];
+		}
+	}
+	if (h == NULL) {
+		h = &r->hist[NSLOTS - 1];
+		atomic_store(&h->code, -1); /* "other" */
+	}
+	for (int b = 0; b < NBUCKETS; b++) {
+		if (s <= buckets_s[b]) {
+			atomic_fetch_add(&h->le[b], 1);
+			break;
+		}
+	}
+	atomic_fetch_add(&h->sum_us, dt_us);
+	atomic_fetch_add(&h->count, 1);
+}
+
+static void
+hist_render(rs_http *srv, rs_buf *out)
+{
+	char lbl[512], code[16];
+
+	metrics_route(out, "http_request_duration_seconds", "histogram",
+	    "Time from request start to answer, by route and status code.");
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		struct route *r = &srv->routes[i];
+
+		for (int k = 0; k < NSLOTS; k++) {
+			struct hist *h = &r->hist[k];
+			int c = atomic_load(&h->code);
+			uint64_t n = atomic_load(&h->count), cum = 0;
+
+			if (c == 0 || n == 0)
+				continue;
+			if (c > 0)
+				snprintf(code, sizeof(code), "%d", c);
+			else
+				snprintf(code, sizeof(code), "other");
+			for (int b = 0; b < NBUCKETS; b++) {
+				cum += atomic_load(&h->le[b]);
+				snprintf(lbl, sizeof(lbl),
+				    "%s,code=\"%s\",le=\"%g\"", r->label, code,
+				    buckets_s[b]);
+				rs_metrics_line(out, "http_request_duration_seconds_bucket",
+				    lbl, (double) cum);
+			}
+			snprintf(lbl, sizeof(lbl), "%s,code=\"%s\",le=\"+Inf\"",
+			    r->label, code);
+			rs_metrics_line(out, "http_request_duration_seconds_bucket",
+			    lbl, (double) n);
+			snprintf(lbl, sizeof(lbl), "%s,code=\"%s\"", r->label,
+			    code);
+			rs_metrics_line(out, "http_request_duration_seconds_sum",
+			    lbl, (double) atomic_load(&h->sum_us) / 1e6);
+			rs_metrics_line(out,
+			    "http_request_duration_seconds_count", lbl,
+			    (double) n);
+		}
+	}
+}
+
 static void
 metrics(rs_http_req *req, void *arg)
 {
@@ -505,6 +600,7 @@ metrics(rs_http_req *req, void *arg)
 		    "rideshare_http_request_duration_seconds_count", r->label,
 		    (double) atomic_load(&r->requests));
 	}
+	hist_render(srv, &out);
 	metrics_route(&out, "rideshare_http_body_too_large_total", "counter",
 	    "Requests answered 413.");
 	rs_metrics_line(&out, "rideshare_http_body_too_large_total",
@@ -879,6 +975,8 @@ begin_request(struct mg_connection *conn)
 	if (req.route != NULL) {
 		atomic_fetch_add(&req.route->requests, 1);
 		atomic_fetch_add(&req.route->latency_us_sum, dt);
+		hist_observe(req.route, req.status > 0 ? req.status : 500,
+		    (uint64_t) dt);
 		if (req.status >= 400 && req.status < 500)
 			atomic_fetch_add(&req.route->status_4xx, 1);
 		else if (req.status >= 500)

@@ -103,6 +103,14 @@ parse_pattern(const char *pattern, rs_http_seg *segs, size_t *nsegs)
 
 	if (*p != '/')
 		return RS_EINVAL;
+	if (strcmp(pattern, "/") == 0) {
+		/* The root: one empty literal segment, as "/" splits. */
+		segs[0].s = p + 1;
+		segs[0].len = 0;
+		segs[0].param = 0;
+		*nsegs = 1;
+		return RS_OK;
+	}
 	while (*p == '/') {
 		const char *s = ++p;
 		size_t len = strcspn(s, "/");
@@ -173,7 +181,7 @@ segs_match(const rs_http_seg *segs, size_t nsegs, const rs_http_span *spans,
 		return 0;
 	for (size_t i = 0; i < nsegs; i++) {
 		if (spans[i].len == 0)
-			return 0;
+			return nsegs == 1 && segs[0].len == 0 && !segs[0].param;
 		if (segs[i].param)
 			continue;
 		if (segs[i].len != spans[i].len

@@ -57,7 +57,7 @@ static const rs_http_route routes[] = {
 
 struct resp {
 	long status;
-	char body[4096];
+	char body[65536];
 	size_t len;
 	char allow[128];
 	char rid[160];
@@ -308,6 +308,12 @@ test_metrics_page(void **state)
 	    strstr(r.body, "rideshare_http_requests_total{service=\"test\""));
 	do_req("GET", "/healthz", NULL, 0, NULL, 0, &r);
 	assert_int_equal(r.status, 200);
+	/* The histogram by route and status code counts that 200. */
+	do_req("GET", "/metrics", NULL, 0, NULL, 0, &r);
+	assert_non_null(strstr(r.body,
+	    "# TYPE http_request_duration_seconds histogram"));
+	assert_non_null(strstr(r.body, "route=\"/healthz\",code=\"200\","
+	                               "le=\"+Inf\"} "));
 }
 
 

@@ -1,5 +1,7 @@
 #include "admin.h"
+#include "events.h"
 #include "rs_contract.h"
+#include "status.h"
 #include "orch_metrics.h"
 #include "rs_buf.h"
 #include "rs_cfg.h"
@@ -11,9 +13,12 @@
 #include "rs_op.h"
 #include "rs_pbjson.h"
 #include "rs_rpc_pool.h"
+#include "rs_time.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,9 +371,16 @@ h_readyz(rs_http_req *hreq, void *arg)
 		slaves += rs_orch_worker_alive(&t[i]) && t[i].registered
 		    && t[i].role == RS_ORCH_ROLE_SLAVE;
 	}
-	char why[512];
+	char why[512], reason[256];
+	bool paused
+	    = rs_orch_supervisor_paused(a->s, reason, sizeof(reason), NULL);
 
-	if (rs_orch_workers_recovery_blocked(a->w, why, sizeof(why)))
+	if (paused && m < 0)
+		rs_http_reply_error(hreq, 503,
+		    "not ready: no master, and paused (%s): automatic "
+		    "failover waits for POST /api/v1/resume",
+		    reason);
+	else if (rs_orch_workers_recovery_blocked(a->w, why, sizeof(why)))
 		rs_http_reply_error(hreq, 503,
 		    "not ready: writes refused until the missing copy "
 		    "returns or an operator accepts the loss: %s",
@@ -383,30 +395,34 @@ h_readyz(rs_http_req *hreq, void *arg)
 		rs_http_reply_error(hreq, 503, "not ready: no master elected");
 	else if (slaves == 0)
 		rs_http_reply_error(hreq, 503, "not ready: no slave serving");
-	else
-		rs_http_reply_json(hreq, 200,
-		    json_pack("{s:s, s:I, s:i}", "status", "ready", RS_ROLE_MASTER,
-		        (json_int_t) t[m].pid, "slaves", slaves));
+	else {
+		json_t *j = json_pack("{s:s, s:I, s:i, s:b}", "status",
+		    "ready", RS_ROLE_MASTER, (json_int_t) t[m].pid, "slaves",
+		    slaves, "paused", paused);
+
+		/* Paused is still ready (reads and writes are served);
+		 * the reason tells a person why nothing heals. */
+		if (paused)
+			json_object_set_new(j, "pause_reason",
+			    json_sprintf("paused: no autoscaling, no worker "
+			                 "replacement, no automatic failover "
+			                 "(%s)",
+			        reason));
+		rs_http_reply_json(hreq, 200, j);
+	}
 }
 
-/* ---- /metrics extras ----------------------------------------------------*/
+/* ---- status, maintenance ------------------------------------------------*/
 
+static const char *const queues[RS_ORCH_STATUS_QUEUES] = {
+	RS_Q_ORCHESTRATOR, RS_Q_WRITE, RS_Q_READ, RS_Q_RESPONSE, RS_Q_DEAD
+};
+
+/* Depths of the orchestrator's queues (passive declares on a connection
+ * of its own, reopened when it broke); ok[i] false when unknown. */
 static void
-help(rs_buf *out, const char *name, const char *type, const char *text)
+queue_depths(rs_orch_admin *a, uint32_t *msgs, uint32_t *cons, bool *ok)
 {
-	rs_buf_printf(
-	    out, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
-}
-
-static void
-queue_lines(rs_orch_admin *a, rs_buf *out)
-{
-	static const char *const queues[] = { RS_Q_ORCHESTRATOR, RS_Q_WRITE,
-		RS_Q_READ, RS_Q_RESPONSE, RS_Q_DEAD };
-	uint32_t msgs[5], cons[5];
-	bool ok[5] = { false };
-	char labels[96];
-
 	pthread_mutex_lock(&a->mq_lock);
 	if (a->mq == NULL
 	    && rs_mq_connect_retry(a->cfg->amqp_url,
@@ -424,6 +440,246 @@ queue_lines(rs_orch_admin *a, rs_buf *out)
 		}
 	}
 	pthread_mutex_unlock(&a->mq_lock);
+}
+
+
+/* GET /api/v1/status: the cluster at a glance (status.h). */
+static void
+h_status(rs_http_req *hreq, void *arg)
+{
+	rs_orch_admin *a = arg;
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master[RS_ORCH_ID_MAX], reason[256], why[512];
+	uint32_t msgs[RS_ORCH_STATUS_QUEUES], cons[RS_ORCH_STATUS_QUEUES];
+	bool ok[RS_ORCH_STATUS_QUEUES] = { false };
+	rs_orch_autoscale *as = rs_orch_supervisor_autoscale(a->s);
+	rs_orch_status_in in;
+	int64_t start;
+
+	memset(&in, 0, sizeof(in));
+	in.n = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, master);
+	in.w = t;
+	in.master_id = master;
+	in.epoch = rs_orch_workers_epoch(a->w);
+	in.head_seq = rs_orch_workers_head(a->w);
+	in.commit_seq = rs_orch_router_commit_seq(a->r);
+	in.now_ms = rs_time_now_ms();
+	in.window_reads = atomic_load(&as->reads);
+	in.window_ms = as->window_ms;
+	start = atomic_load(&as->window_start_ms);
+	in.window_elapsed_ms = start == 0 ? -1 : in.now_ms - start;
+	in.target_slaves = rs_orch_autoscale_target(as);
+	in.paused = rs_orch_supervisor_paused(
+	    a->s, reason, sizeof(reason), &in.paused_since_ms);
+	in.pause_reason = reason;
+	in.refusing_writes
+	    = rs_orch_workers_recovery_blocked(a->w, why, sizeof(why));
+	in.refusing_why = why;
+	queue_depths(a, msgs, cons, ok);
+	in.queues = queues;
+	in.messages = msgs;
+	in.consumers = cons;
+	in.ok = ok;
+	in.nqueues = RS_ORCH_STATUS_QUEUES;
+	in.events = rs_orch_events_json(50);
+	rs_http_reply_json(hreq, 200, rs_orch_status_json(&in));
+}
+
+/* GET /: the status page (it polls /api/v1/status). */
+static void
+h_page(rs_http_req *hreq, void *arg)
+{
+	(void) arg;
+	rs_http_add_header(hreq, "Cache-Control", "no-store");
+	rs_http_reply(hreq, 200, "text/html; charset=utf-8",
+	    rs_orch_status_page, strlen(rs_orch_status_page));
+}
+
+/* The optional {"reason": "..."} of POST /api/v1/pause. */
+static int
+pause_reason(rs_http_req *hreq, char *reason, size_t len)
+{
+	size_t blen;
+	const char *body = rs_http_body(hreq, &blen);
+	json_error_t jerr;
+	json_t *j, *r;
+
+	snprintf(reason, len, "maintenance");
+	if (body == NULL || blen == 0)
+		return RS_OK;
+	j = rs_pbjson_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return RS_EINVAL;
+	}
+	r = json_object_get(j, "reason");
+	if (r != NULL && !json_is_string(r)) {
+		json_decref(j);
+		return RS_EINVAL;
+	}
+	if (r != NULL) {
+		/* One printable line: it goes to logs and a znode. */
+		size_t k = 0;
+		for (const char *p = json_string_value(r);
+		     *p != '\0' && k + 1 < len; p++)
+			reason[k++] = (*p >= 0x20 && *p < 0x7f) ? *p : ' ';
+		reason[k] = '\0';
+	}
+	json_decref(j);
+	return RS_OK;
+}
+
+static void
+pause_or_resume(rs_http_req *hreq, rs_orch_admin *a, bool pause)
+{
+	char reason[200];
+	int rv;
+
+	if (pause && pause_reason(hreq, reason, sizeof(reason)) != RS_OK) {
+		rs_http_reply_error(hreq, 400,
+		    "expected no body or {\"reason\": \"<text>\"}");
+		return;
+	}
+	rv = rs_orch_supervisor_pause(a->s, pause, pause ? reason : NULL, 5000);
+	rs_http_reply_json(hreq, 200,
+	    json_pack("{s:b, s:s, s:b}", "paused", pause, "reason",
+	        pause ? reason : "", "zookeeper", rv == RS_OK));
+}
+
+/* POST /api/v1/pause [{"reason": "..."}]: maintenance mode. */
+static void
+h_pause(rs_http_req *hreq, void *arg)
+{
+	pause_or_resume(hreq, arg, true);
+}
+
+/* POST /api/v1/resume: back to autoscaling, replacement and failover. */
+static void
+h_resume(rs_http_req *hreq, void *arg)
+{
+	pause_or_resume(hreq, arg, false);
+}
+
+/* POST /api/v1/switchover [{candidate: pid}]: planned master move. */
+static void
+h_switchover(rs_http_req *hreq, void *arg)
+{
+	rs_orch_admin *a = arg;
+	size_t len;
+	const char *body = rs_http_body(hreq, &len);
+	json_error_t jerr;
+	json_t *j = NULL, *c = NULL;
+	int64_t pid = 0;
+	rs_orch_switchover r;
+	int rv;
+
+	if (body != NULL && len > 0) {
+		j = rs_pbjson_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+		c = json_is_object(j) ? json_object_get(j, RS_ROLE_CANDIDATE) : NULL;
+		if (!json_is_object(j)
+		    || (c != NULL && !json_is_integer(c))
+		    || json_object_size(j) > (c != NULL ? 1u : 0u)) {
+			json_decref(j);
+			rs_http_reply_error(hreq, 400,
+			    "expected no body or {\"candidate\": <pid>}");
+			return;
+		}
+		pid = c != NULL ? (int64_t) json_integer_value(c) : 0;
+		json_decref(j);
+	}
+	rv = rs_orch_supervisor_switchover(a->s, pid,
+	    (int) rs_cfg_long("RIDESHARE_SWITCHOVER_TIMEOUT_MS", 15000, 100,
+	        600000),
+	    &r);
+	if (rv == RS_ENOTFOUND) {
+		if (pid != 0)
+			rs_http_reply_error(hreq, 409,
+			    "no serving master, or pid %lld is not a "
+			    "serving slave",
+			    (long long) pid);
+		else
+			rs_http_reply_error(hreq, 409,
+			    "no serving master or no serving slave");
+		return;
+	}
+	if (rv == RS_ESTATE) {
+		rs_http_reply_error(hreq, 409,
+		    "paused (POST /api/v1/resume first) or another "
+		    "switchover is running");
+		return;
+	}
+	if (rv != RS_OK && rv != RS_ETIMEDOUT) {
+		rs_http_reply_error(
+		    hreq, 500, "switchover failed: %s", rs_strerror(rv));
+		return;
+	}
+	rs_http_reply_json(hreq, rv == RS_OK ? 200 : 504,
+	    json_pack("{s:s, s:{s:s, s:I}, s:{s:s, s:I}, s:I, s:I, s:I}",
+	        "status", rv == RS_OK ? "done" : "candidate did not take over",
+	        "previous", "id", r.old_id, "pid", (json_int_t) r.old_pid,
+	        RS_ROLE_MASTER, "id", r.new_id, "pid", (json_int_t) r.new_pid,
+	        "epoch", (json_int_t) r.epoch, "write_pause_ms",
+	        (json_int_t) r.pause_ms, "total_ms", (json_int_t) r.total_ms));
+}
+
+/* POST /api/v1/workers/{pid}/drain: stop one slave gracefully. */
+static void
+h_drain(rs_http_req *hreq, void *arg)
+{
+	rs_orch_admin *a = arg;
+	const char *p = rs_http_param(hreq, "pid", NULL);
+	char *end = NULL;
+	long long pid;
+	int rv;
+
+	errno = 0;
+	pid = p != NULL ? strtoll(p, &end, 10) : 0;
+	if (p == NULL || *p == '\0' || *end != '\0' || errno != 0
+	    || pid <= 0) {
+		rs_http_reply_error(hreq, 400, "pid must be a positive integer");
+		return;
+	}
+	rv = rs_orch_supervisor_drain(a->s, (int64_t) pid);
+	if (rv == RS_ENOTFOUND) {
+		rs_http_reply_error(hreq, 404, "no live worker with pid %lld",
+		    pid);
+		return;
+	}
+	if (rv == RS_ESTATE) {
+		rs_http_reply_error(hreq, 409,
+		    "pid %lld is not a slave: move the master role away "
+		    "first (POST /api/v1/switchover)",
+		    pid);
+		return;
+	}
+	if (rv != RS_OK) {
+		rs_http_reply_error(hreq, 500, "drain failed: %s",
+		    rs_strerror(rv));
+		return;
+	}
+	rs_http_reply_json(hreq, 202,
+	    json_pack("{s:I, s:s, s:b}", "pid", (json_int_t) pid, "status",
+	        "draining", "replaced",
+	        !rs_orch_supervisor_paused(a->s, NULL, 0, NULL)));
+}
+
+/* ---- /metrics extras ----------------------------------------------------*/
+
+static void
+help(rs_buf *out, const char *name, const char *type, const char *text)
+{
+	rs_buf_printf(
+	    out, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static void
+queue_lines(rs_orch_admin *a, rs_buf *out)
+{
+	uint32_t msgs[5], cons[5];
+	bool ok[5] = { false };
+	char labels[96];
+
+	queue_depths(a, msgs, cons, ok);
 	help(out, "rideshare_orch_queue_messages", "gauge",
 	    "Ready messages per queue (passive declare).");
 	for (size_t i = 0; i < 5; i++) {
@@ -511,6 +767,13 @@ static const worker_series series[] = {
 };
 
 static void
+paused_line(rs_buf *out, rs_orch_admin *a)
+{
+	rs_metrics_line(out, "rideshare_orch_paused", NULL,
+	    rs_orch_supervisor_paused(a->s, NULL, 0, NULL) ? 1.0 : 0.0);
+}
+
+static void
 metrics_extra(rs_buf *out, void *arg)
 {
 	rs_orch_admin *a = arg;
@@ -549,6 +812,9 @@ metrics_extra(rs_buf *out, void *arg)
 	    "1 when state-changing admin calls need the bearer token.");
 	rs_metrics_line(out, "rideshare_admin_auth_enabled", NULL,
 	    a->cfg->admin_token[0] != '\0' ? 1.0 : 0.0);
+	help(out, "rideshare_orch_paused", "gauge",
+	    "1 while in maintenance mode (POST /api/v1/pause).");
+	paused_line(out, a);
 	help(out, "rideshare_orch_head_seq", "gauge",
 	    "Master head seq from its notices.");
 	rs_metrics_line(out, "rideshare_orch_head_seq", NULL, (double) head);
@@ -593,6 +859,13 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 			{ "GET", "/api/v1/worker/list", h_list, a, 0 },
 			{ "GET", "/api/v1/worker/details", h_details, a, 0 },
 			{ "GET", "/readyz", h_readyz, a, 0 },
+			{ "GET", "/", h_page, a, 0 },
+			{ "GET", "/api/v1/status", h_status, a, 0 },
+			{ "POST", "/api/v1/pause", h_pause, a, 0 },
+			{ "POST", "/api/v1/resume", h_resume, a, 0 },
+			{ "POST", "/api/v1/switchover", h_switchover, a, 0 },
+			{ "POST", "/api/v1/workers/{pid}/drain", h_drain, a,
+			    0 },
 		};
 
 		memset(&hc, 0, sizeof(hc));

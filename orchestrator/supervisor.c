@@ -1,4 +1,5 @@
 #include "supervisor.h"
+#include "events.h"
 #include "rs_contract.h"
 #include "orch_metrics.h"
 #include "retire.h"
@@ -37,7 +38,33 @@ struct rs_orch_supervisor {
 	/* failover timing */
 	char master[RS_ORCH_ID_MAX];
 	int64_t master_lost_ms;
+	/* Maintenance mode (docs/operations.md): wanted by the admin API
+	 * (paused), mirrored into RS_ZK_PAUSED by this thread (paused_zk)
+	 * so that the slaves hold their elections too. */
+	_Atomic bool paused;
+	_Atomic bool paused_zk;
+	bool paused_loaded; /* RS_ZK_PAUSED read once after start */
+	pthread_mutex_t pause_lock;
+	char pause_reason[256];
+	int64_t paused_at_ms; /* wall clock */
+	/* Planned switchover: the admin thread asks (sw_want: candidate id,
+	 * or "" to clear), this thread writes RS_ZK_SWITCHOVER and bumps
+	 * sw_done to sw_gen. */
+	pthread_mutex_t sw_lock;
+	char sw_want[RS_ORCH_ID_MAX];
+	_Atomic unsigned sw_gen, sw_done;
+	_Atomic bool sw_busy;
 };
+
+/* Wall-clock ms since the epoch (the pause's start, for people). */
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Delays the next spawn: 0.5 s, doubling up to 10 s. Reset once a worker
  * of ours becomes ready (tick). */
@@ -64,6 +91,8 @@ on_worker_exit(void *arg, const char *id, int64_t pid, const char *how)
 		rs_info(NULL,
 		    "event=worker_stopped id=%s pid=%" PRId64 " how=\"%s\"",
 		    id, pid, how);
+		rs_orch_event("stopped", "%s pid %" PRId64 " stopped (%s)",
+		    id, pid, how);
 	} else {
 		if (!was.kill_sent)
 			rs_metric_add(&rs_orch_m_deaths, 1);
@@ -71,6 +100,9 @@ on_worker_exit(void *arg, const char *id, int64_t pid, const char *how)
 		    "event=worker_died id=%s pid=%" PRId64
 		    " role=%s how=\"%s\"",
 		    id, pid, rs_orch_role_name(was.role), how);
+		rs_orch_event("death", "%s %s pid %" PRId64 " ended (%s)%s",
+		    rs_orch_role_name(was.role), id, pid, how,
+		    atomic_load(&s->paused) ? "; paused: not replaced" : "");
 		/* Dying before it ever served (no database, bad config...):
 		 * do not respawn in a tight loop. */
 		if (was.state == RS_ORCH_STARTING && was.ours)
@@ -112,6 +144,8 @@ spawn_one(rs_orch_supervisor *s, const char *reason)
 	    "event=worker_spawned id=%s pid=%" PRId64 " reason=%s "
 	    "spawner=%s",
 	    id, pid, reason, rs_orch_spawner_name(s->sp));
+	rs_orch_event("spawn", "spawned %s pid %" PRId64 " (%s)", id, pid,
+	    reason);
 	return RS_OK;
 }
 
@@ -185,9 +219,16 @@ track_failover(rs_orch_supervisor *s, const rs_orch_worker *t, size_t n,
 		    "event=failover_done master=%s pid=%" PRId64
 		    " previous=%s failover_ms=%" PRId64,
 		    t[m].id, t[m].pid, s->master, now - s->master_lost_ms);
+		rs_orch_event("failover",
+		    "master %s pid %" PRId64 " took over from %s in %" PRId64
+		    " ms (epoch %" PRIu64 ")",
+		    t[m].id, t[m].pid, s->master, now - s->master_lost_ms,
+		    rs_orch_workers_epoch(s->w));
 	} else {
 		rs_info(NULL, "event=master_up master=%s pid=%" PRId64,
 		    t[m].id, t[m].pid);
+		rs_orch_event(RS_ROLE_MASTER, "master %s pid %" PRId64 " up", t[m].id,
+		    t[m].pid);
 	}
 	snprintf(s->master, sizeof(s->master), "%s", t[m].id);
 	s->master_lost_ms = 0;
@@ -198,7 +239,10 @@ autoscale(rs_orch_supervisor *s, int64_t now)
 {
 	rs_orch_scale_decision d;
 
-	if (!rs_orch_autoscale_tick(s->as, now, &d))
+	/* Paused: no decision; the reads keep counting into the window
+	 * that is open, and the first tick after resume decides. */
+	if (atomic_load(&s->paused)
+	    || !rs_orch_autoscale_tick(s->as, now, &d))
 		return;
 	rs_metric_set(&rs_orch_m_window_reads, d.reads);
 	rs_metric_set(&rs_orch_m_target_slaves, (uint64_t) d.target);
@@ -215,6 +259,78 @@ autoscale(rs_orch_supervisor *s, int64_t now)
 	    d.target > d.previous       ? "out"
 	        : d.target < d.previous ? "in"
 	                                : "none");
+	rs_orch_event("scale",
+	    "%" PRIu64 " reads in the window: slaves %d -> %d", d.reads,
+	    d.previous, d.target);
+}
+
+/* Carries the admin thread's switchover request into ZooKeeper. */
+static void
+sync_switchover(rs_orch_supervisor *s)
+{
+	unsigned gen = atomic_load(&s->sw_gen);
+	char want[RS_ORCH_ID_MAX];
+	int rv;
+
+	if (gen == atomic_load(&s->sw_done)
+	    || !rs_orch_workers_zk_connected(s->w))
+		return;
+	pthread_mutex_lock(&s->sw_lock);
+	snprintf(want, sizeof(want), "%s", s->sw_want);
+	pthread_mutex_unlock(&s->sw_lock);
+	rv = rs_orch_workers_write_switchover(
+	    s->w, want[0] != '\0' ? want : NULL);
+	if (rv != RS_OK) {
+		rs_warn(NULL, "event=switchover_write_failed err=%s",
+		    rs_strerror(rv));
+		return;
+	}
+	atomic_store(&s->sw_done, gen);
+}
+
+/* Mirrors the wanted pause state into RS_ZK_PAUSED; the first time, the
+ * other way round (a pause outlives an orchestrator restart). */
+static void
+sync_pause(rs_orch_supervisor *s)
+{
+	bool want, zk_paused = false;
+	char reason[256];
+	int rv;
+
+	if (!rs_orch_workers_zk_connected(s->w))
+		return;
+	if (!s->paused_loaded) {
+		rv = rs_orch_workers_read_paused(
+		    s->w, &zk_paused, reason, sizeof(reason));
+		if (rv != RS_OK)
+			return;
+		s->paused_loaded = true;
+		if (zk_paused) {
+			pthread_mutex_lock(&s->pause_lock);
+			snprintf(s->pause_reason, sizeof(s->pause_reason),
+			    "%s", reason);
+			s->paused_at_ms = wall_ms();
+			pthread_mutex_unlock(&s->pause_lock);
+			atomic_store(&s->paused, true);
+			atomic_store(&s->paused_zk, true);
+			rs_warn(NULL, "event=paused_at_start reason=\"%s\"",
+			    reason);
+			rs_orch_event("pause", "still paused: %s", reason);
+		}
+	}
+	want = atomic_load(&s->paused);
+	if (want == atomic_load(&s->paused_zk))
+		return;
+	pthread_mutex_lock(&s->pause_lock);
+	snprintf(reason, sizeof(reason), "%s", s->pause_reason);
+	pthread_mutex_unlock(&s->pause_lock);
+	rv = rs_orch_workers_write_paused(s->w, want, reason);
+	if (rv != RS_OK) {
+		rs_warn(NULL, "event=pause_write_failed paused=%d err=%s",
+		    want, rs_strerror(rv));
+		return;
+	}
+	atomic_store(&s->paused_zk, want);
 }
 
 /* Workers registered in ZooKeeper that this orchestrator did not start:
@@ -276,10 +392,19 @@ tick(rs_orch_supervisor *s)
 		s->ready_ours = ready;
 	}
 	track_failover(s, t, n, master_id, now);
+	sync_pause(s);
+	sync_switchover(s);
 	autoscale(s, now);
 	rs_metric_set(&rs_orch_m_epoch, rs_orch_workers_epoch(s->w));
 	if (!rs_orch_workers_zk_connected(s->w))
 		return; /* what we see may be stale: decide nothing */
+	if (atomic_load(&s->paused)) {
+		/* Maintenance: the operator decides; deadlines (above) and
+		 * reaping still run. */
+		rs_metric_set(&rs_orch_m_recovery_blocked,
+		    rs_orch_workers_recovery_blocked(s->w, NULL, 0) ? 1 : 0);
+		return;
+	}
 	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, master_id);
 	rs_orch_roster_plan(
 	    t, n, master_id, rs_orch_autoscale_target(s->as), &plan);
@@ -332,6 +457,8 @@ rs_orch_supervisor_create(const rs_orch_supervisor_cfg *cfg,
 	s->sp = sp;
 	s->as = as;
 	pthread_mutex_init(&s->crash_lock, NULL);
+	pthread_mutex_init(&s->pause_lock, NULL);
+	pthread_mutex_init(&s->sw_lock, NULL);
 	*out = s;
 	return RS_OK;
 }
@@ -376,12 +503,231 @@ rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master, int64_t *pid)
 		rs_metric_add(&rs_orch_m_crashes, 1);
 		rs_warn(NULL, "event=crash id=%s pid=%" PRId64 " role=%s",
 		    t[k].id, t[k].pid, master ? RS_ROLE_MASTER : RS_ROLE_SLAVE);
+		rs_orch_event("crash", "crash API killed %s %s pid %" PRId64,
+		    master ? RS_ROLE_MASTER : RS_ROLE_SLAVE, t[k].id, t[k].pid);
 		*pid = t[k].pid;
 		rv = RS_OK;
 	}
 	pthread_mutex_unlock(&s->crash_lock);
 	rs_orch_workers_poke(s->w);
 	return rv;
+}
+
+int
+rs_orch_supervisor_pause(
+    rs_orch_supervisor *s, bool pause, const char *reason, int wait_ms)
+{
+	bool was = atomic_load(&s->paused);
+	int64_t deadline = rs_time_now_ms() + wait_ms;
+
+	pthread_mutex_lock(&s->pause_lock);
+	if (pause && !was) {
+		snprintf(s->pause_reason, sizeof(s->pause_reason), "%s",
+		    reason != NULL && reason[0] != '\0' ? reason
+		                                        : "maintenance");
+		s->paused_at_ms = wall_ms();
+	}
+	pthread_mutex_unlock(&s->pause_lock);
+	atomic_store(&s->paused, pause);
+	if (was != pause) {
+		rs_warn(NULL, "event=%s reason=\"%s\"",
+		    pause ? "paused" : "resumed", pause ? s->pause_reason : "-");
+		if (pause)
+			rs_orch_event("pause", "paused: %s", s->pause_reason);
+		else
+			rs_orch_event("resume", "resumed: scaling, "
+			                        "replacement and failover on");
+	}
+	rs_orch_workers_poke(s->w);
+	while (atomic_load(&s->paused_zk) != pause) {
+		if (rs_time_now_ms() >= deadline)
+			return RS_ETIMEDOUT;
+		rs_time_sleep_ms(10);
+	}
+	return RS_OK;
+}
+
+bool
+rs_orch_supervisor_paused(
+    rs_orch_supervisor *s, char *reason, size_t len, int64_t *since_ms)
+{
+	bool p = atomic_load(&s->paused);
+
+	pthread_mutex_lock(&s->pause_lock);
+	if (reason != NULL && len > 0)
+		snprintf(reason, len, "%s", p ? s->pause_reason : "");
+	if (since_ms != NULL)
+		*since_ms = p ? s->paused_at_ms : 0;
+	pthread_mutex_unlock(&s->pause_lock);
+	return p;
+}
+
+int
+rs_orch_supervisor_drain(rs_orch_supervisor *s, int64_t pid)
+{
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	size_t n;
+	int k = -1;
+
+	pthread_mutex_lock(&s->crash_lock);
+	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].pid == pid && rs_orch_worker_alive(&t[i])
+		    && t[i].state != RS_ORCH_STOPPING)
+			k = (int) i;
+	}
+	if (k < 0) {
+		pthread_mutex_unlock(&s->crash_lock);
+		return RS_ENOTFOUND;
+	}
+	if (t[k].role != RS_ORCH_ROLE_SLAVE) {
+		pthread_mutex_unlock(&s->crash_lock);
+		return RS_ESTATE;
+	}
+	/* SIGTERM: the slave finishes the reads it holds, cancels its
+	 * consumers and leaves (docs/replication.md, graceful stop). */
+	stop_worker(s, &t[k], "drain");
+	rs_orch_event("drain", "draining slave %s pid %" PRId64 "%s",
+	    t[k].id, pid,
+	    atomic_load(&s->paused) ? " (paused: not replaced)"
+	                            : " (will be replaced: not paused)");
+	pthread_mutex_unlock(&s->crash_lock);
+	rs_orch_workers_poke(s->w);
+	return RS_OK;
+}
+
+/* Asks the supervisor thread to write (or clear: id "") RS_ZK_SWITCHOVER
+ * and waits up to wait_ms for it. */
+static int
+switchover_node(rs_orch_supervisor *s, const char *id, int wait_ms)
+{
+	int64_t deadline = rs_time_now_ms() + wait_ms;
+	unsigned gen;
+
+	pthread_mutex_lock(&s->sw_lock);
+	snprintf(s->sw_want, sizeof(s->sw_want), "%s", id);
+	gen = atomic_fetch_add(&s->sw_gen, 1) + 1;
+	pthread_mutex_unlock(&s->sw_lock);
+	rs_orch_workers_poke(s->w);
+	while (atomic_load(&s->sw_done) != gen) {
+		if (rs_time_now_ms() >= deadline)
+			return RS_ETIMEDOUT;
+		rs_time_sleep_ms(2);
+	}
+	return RS_OK;
+}
+
+static int
+pick_candidate(const rs_orch_worker *t, size_t n, int64_t pid)
+{
+	int k = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		const rs_orch_worker *e = &t[i];
+
+		if (!rs_orch_worker_alive(e) || !e->registered
+		    || e->state != RS_ORCH_RUNNING
+		    || e->role != RS_ORCH_ROLE_SLAVE)
+			continue;
+		if (pid != 0 ? e->pid == pid
+		             : (k < 0 || e->pid < t[k].pid))
+			k = (int) i;
+	}
+	return k;
+}
+
+int
+rs_orch_supervisor_switchover(rs_orch_supervisor *s, int64_t candidate_pid,
+    int timeout_ms, rs_orch_switchover *out)
+{
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master_id[RS_ORCH_ID_MAX];
+	int64_t t0, t_stop, deadline;
+	bool expect = false;
+	size_t n;
+	int m, c, rv;
+
+	if (atomic_load(&s->paused))
+		return RS_ESTATE; /* the election would be held */
+	if (!atomic_compare_exchange_strong(&s->sw_busy, &expect, true))
+		return RS_ESTATE;
+	memset(out, 0, sizeof(*out));
+	t0 = rs_time_now_ms();
+	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, master_id);
+	m = rs_orch_roster_master(t, n, master_id, true);
+	c = pick_candidate(t, n, candidate_pid);
+	if (m < 0 || c < 0) {
+		atomic_store(&s->sw_busy, false);
+		return RS_ENOTFOUND;
+	}
+	snprintf(out->old_id, sizeof(out->old_id), "%s", t[m].id);
+	snprintf(out->new_id, sizeof(out->new_id), "%s", t[c].id);
+	out->old_pid = t[m].pid;
+	out->new_pid = t[c].pid;
+	rs_info(NULL,
+	    "event=switchover_start master=%s pid=%" PRId64
+	    " candidate=%s candidate_pid=%" PRId64,
+	    t[m].id, t[m].pid, t[c].id, t[c].pid);
+	if ((rv = switchover_node(s, t[c].id, 5000)) != RS_OK) {
+		(void) switchover_node(s, "", 5000);
+		atomic_store(&s->sw_busy, false);
+		return rv;
+	}
+	/* SIGTERM: the master finishes the batch it took (commit, sync
+	 * events, replies), stops consuming writeQ and closes its session,
+	 * which deletes RS_ZK_MASTER at once; the writes it did not take
+	 * wait in writeQ for the candidate. */
+	pthread_mutex_lock(&s->crash_lock);
+	t_stop = rs_time_now_ms();
+	stop_worker(s, &t[m], "switchover");
+	pthread_mutex_unlock(&s->crash_lock);
+	deadline = t_stop + timeout_ms;
+	rv = RS_ETIMEDOUT;
+	while (rs_time_now_ms() < deadline) {
+		int k;
+
+		n = rs_orch_workers_snapshot(
+		    s->w, t, RS_ORCH_MAX_WORKERS, master_id);
+		k = rs_orch_roster_master(t, n, master_id, true);
+		if (k >= 0 && strcmp(t[k].id, out->new_id) == 0) {
+			rv = RS_OK;
+			break;
+		}
+		rs_time_sleep_ms(2);
+	}
+	out->pause_ms = rs_time_now_ms() - t_stop;
+	(void) switchover_node(s, "", 5000);
+	out->epoch = rs_orch_workers_epoch(s->w);
+	out->total_ms = rs_time_now_ms() - t0;
+	if (rv == RS_OK) {
+		rs_info(NULL,
+		    "event=switchover_done master=%s pid=%" PRId64
+		    " previous=%s epoch=%" PRIu64 " write_pause_ms=%" PRId64
+		    " total_ms=%" PRId64,
+		    out->new_id, out->new_pid, out->old_id, out->epoch,
+		    out->pause_ms, out->total_ms);
+		rs_orch_event("switchover",
+		    "master moved from %s pid %" PRId64 " to %s pid %" PRId64
+		    " (epoch %" PRIu64 "): writes paused %" PRId64 " ms",
+		    out->old_id, out->old_pid, out->new_id, out->new_pid,
+		    out->epoch, out->pause_ms);
+	} else {
+		rs_warn(NULL,
+		    "event=switchover_timeout candidate=%s waited_ms=%" PRId64,
+		    out->new_id, out->pause_ms);
+		rs_orch_event("switchover",
+		    "candidate %s did not take over within %d ms: usual "
+		    "election",
+		    out->new_id, timeout_ms);
+	}
+	atomic_store(&s->sw_busy, false);
+	return rv;
+}
+
+rs_orch_autoscale *
+rs_orch_supervisor_autoscale(rs_orch_supervisor *s)
+{
+	return s->as;
 }
 
 void
@@ -413,6 +759,8 @@ rs_orch_supervisor_destroy(rs_orch_supervisor *s)
 		pthread_join(s->thr, NULL);
 	}
 	pthread_mutex_destroy(&s->crash_lock);
+	pthread_mutex_destroy(&s->pause_lock);
+	pthread_mutex_destroy(&s->sw_lock);
 	rs_orch_retirer_destroy(s->retirer);
 	free(s);
 }

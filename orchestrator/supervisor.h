@@ -37,6 +37,47 @@ int rs_orch_supervisor_start(rs_orch_supervisor *s);
  * *pid is the victim's pid. RS_ENOTFOUND when there is none. */
 int rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master, int64_t *pid);
 
+/* Maintenance mode: pause (true) stops autoscaling, replacement and
+ * bootstrap here and, through RS_ZK_PAUSED, automatic failover in the
+ * slaves; resume (false) undoes it. reason (may be NULL) is shown on the
+ * status page and /readyz. Waits up to wait_ms for ZooKeeper to carry
+ * the state: RS_ETIMEDOUT when it did not (the orchestrator's own
+ * gating applies at once either way). */
+int rs_orch_supervisor_pause(
+    rs_orch_supervisor *s, bool pause, const char *reason, int wait_ms);
+/* True while paused; reason (len bytes) and *since_ms (wall clock; may
+ * be NULL) describe the pause. */
+bool rs_orch_supervisor_paused(
+    rs_orch_supervisor *s, char *reason, size_t len, int64_t *since_ms);
+/* Stops the slave with this pid gracefully (it finishes its reads).
+ * RS_ENOTFOUND: no such live worker; RS_ESTATE: it is not a slave (use
+ * a switchover for the master). While not paused the supervisor spawns
+ * a replacement to keep the target. */
+int rs_orch_supervisor_drain(rs_orch_supervisor *s, int64_t pid);
+/* What a planned switchover did (POST /api/v1/switchover). */
+typedef struct rs_orch_switchover {
+	char old_id[RS_ORCH_ID_MAX], new_id[RS_ORCH_ID_MAX];
+	int64_t old_pid, new_pid;
+	uint64_t epoch; /* the new master's term */
+	int64_t pause_ms; /* master told to stop -> candidate serving */
+	int64_t total_ms;
+} rs_orch_switchover;
+
+/* Planned switchover: names the candidate (candidate_pid, or 0 for the
+ * lowest-pid serving slave, the usual election choice) in
+ * RS_ZK_SWITCHOVER, stops the master gracefully (it finishes the writes
+ * it took, so none acknowledged is lost; the rest wait in writeQ), and
+ * waits up to timeout_ms for the candidate to serve as master with a new
+ * epoch. The old master's process ends; the supervisor starts a new
+ * slave for it. RS_ENOTFOUND: no master or no such slave; RS_ESTATE:
+ * paused, or another switchover runs; RS_ETIMEDOUT: the candidate did
+ * not take over in time (the usual election then runs). */
+int rs_orch_supervisor_switchover(rs_orch_supervisor *s,
+    int64_t candidate_pid, int timeout_ms, rs_orch_switchover *out);
+
+/* The autoscaler the supervisor applies (borrowed). */
+rs_orch_autoscale *rs_orch_supervisor_autoscale(rs_orch_supervisor *s);
+
 /* Stops the supervising thread. The workers keep running (and serving):
  * the next orchestrator adopts them; `./rideshare down` and compose stop
  * them. */

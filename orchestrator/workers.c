@@ -727,6 +727,69 @@ write_accept(rs_orch_workers *w)
 }
 
 int
+rs_orch_workers_write_paused(
+    rs_orch_workers *w, bool paused, const char *reason)
+{
+	int rv;
+
+	if (w->zk == NULL)
+		return RS_ECLOSED;
+	if (!paused) {
+		rv = rs_zk_delete(w->zk, RS_ZK_PAUSED);
+		return rv == RS_ENOTFOUND ? RS_OK : rv;
+	}
+	rv = rs_zk_create(
+	    w->zk, RS_ZK_PAUSED, reason, strlen(reason), false);
+	if (rv == RS_EEXIST)
+		rv = rs_zk_set(w->zk, RS_ZK_PAUSED, reason, strlen(reason));
+	return rv;
+}
+
+int
+rs_orch_workers_write_switchover(
+    rs_orch_workers *w, const char *candidate_id)
+{
+	int rv;
+
+	if (w->zk == NULL)
+		return RS_ECLOSED;
+	if (candidate_id == NULL) {
+		rv = rs_zk_delete(w->zk, RS_ZK_SWITCHOVER);
+		return rv == RS_ENOTFOUND ? RS_OK : rv;
+	}
+	rv = rs_zk_create(w->zk, RS_ZK_SWITCHOVER, candidate_id,
+	    strlen(candidate_id), false);
+	if (rv == RS_EEXIST)
+		rv = rs_zk_set(w->zk, RS_ZK_SWITCHOVER, candidate_id,
+		    strlen(candidate_id));
+	return rv;
+}
+
+int
+rs_orch_workers_read_paused(
+    rs_orch_workers *w, bool *paused, char *reason, size_t len)
+{
+	char *data = NULL;
+	size_t n = 0;
+	int rv;
+
+	if (w->zk == NULL)
+		return RS_ECLOSED;
+	rv = rs_zk_get(w->zk, RS_ZK_PAUSED, false, &data, &n);
+	if (rv == RS_ENOTFOUND) {
+		*paused = false;
+		return RS_OK;
+	}
+	if (rv != RS_OK)
+		return rv;
+	*paused = true;
+	if (len > 0)
+		snprintf(reason, len, "%.*s", (int) n, data ? data : "");
+	free(data);
+	return RS_OK;
+}
+
+int
 rs_orch_workers_publish_pid(void *arg, const char *id, int64_t pid)
 {
 	rs_orch_workers *w = arg;

@@ -74,6 +74,20 @@ bool rs_orch_workers_recovery_blocked(
  * RS_ESTATE when no recovery is refusing (nothing to accept). */
 int rs_orch_workers_accept_loss(rs_orch_workers *w);
 
+/* Supervisor thread: creates (paused) or deletes RS_ZK_PAUSED, with
+ * reason as its data. Idempotent. RS_ECLOSED without a session. */
+int rs_orch_workers_write_paused(
+    rs_orch_workers *w, bool paused, const char *reason);
+/* Supervisor thread: whether RS_ZK_PAUSED exists (a previous
+ * orchestrator's pause survives a restart); reason gets its data. */
+int rs_orch_workers_read_paused(
+    rs_orch_workers *w, bool *paused, char *reason, size_t len);
+
+/* Supervisor thread: creates RS_ZK_SWITCHOVER naming candidate_id, or
+ * deletes it (candidate_id NULL). Idempotent. */
+int rs_orch_workers_write_switchover(
+    rs_orch_workers *w, const char *candidate_id);
+
 /* Writes /rideshare/pids/<id> = pid (docker spawner; an rs_orch_pid_fn). */
 int rs_orch_workers_publish_pid(void *w, const char *id, int64_t pid);
 

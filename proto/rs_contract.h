@@ -49,6 +49,17 @@
  * accept_loss, `rsctl recover --accept-loss`): start from the most
  * advanced surviving copy although it misses acknowledged writes. */
 #define RS_ZK_RECOVERY_ACCEPT "/rideshare/recovery_accept"
+/* Persistent, present while the operator paused the cluster (POST
+ * /api/v1/pause, docs/operations.md): data = the reason. The orchestrator
+ * neither scales nor replaces workers, and slaves do not elect a new
+ * master when the master's znode goes, until it is deleted (resume). */
+#define RS_ZK_PAUSED "/rideshare/paused"
+/* Persistent, present during a planned switchover (POST
+ * /api/v1/switchover): data = the candidate's worker id. When the master
+ * steps down, only that worker claims RS_ZK_MASTER; the orchestrator
+ * deletes the node once the candidate serves, or after a timeout (then
+ * the usual lowest-pid election runs). */
+#define RS_ZK_SWITCHOVER "/rideshare/switchover"
 
 /* How often a master raises RS_ZK_HISTORY while it acknowledges writes. */
 #define RS_HISTORY_EVERY_MS 200

@@ -37,7 +37,11 @@ on_event(void *arg, enum rs_zk_event ev, const char *path)
 		break;
 	case RS_ZK_CONNECTED: atomic_store(&rs_worker_zk_down_since, 0); break;
 	default:
-		if (strcmp(path, MASTER) == 0)
+		/* A resume (RS_ZK_PAUSED deleted) re-runs the election a
+		 * pause held back. */
+		if (strcmp(path, MASTER) == 0
+		    || strcmp(path, RS_ZK_PAUSED) == 0
+		    || strcmp(path, RS_ZK_SWITCHOVER) == 0)
 			atomic_store(&rs_worker_master_flag, 1);
 		else
 			atomic_store(&rs_worker_workers_flag, 1);
@@ -373,6 +377,19 @@ rs_worker_zk_elect(rs_worker *w, bool *won)
 		return rc;
 	if ((rc = rs_zk_exists(w->zk, MASTER, true)) == RS_OK)
 		return RS_OK; /* re-created meanwhile; next event says who */
+	/* Planned switchover: the operator's candidate, and only it,
+	 * claims; the watch fires when the orchestrator removes the node
+	 * (done, or given up: then the usual election below). */
+	rc = rs_zk_get(w->zk, RS_ZK_SWITCHOVER, true, &id, &len);
+	if (rc == RS_OK) {
+		bool mine = strcmp(id, w->id) == 0;
+		rs_info(NULL, "event=switchover_election candidate=%s mine=%d",
+		    id, mine);
+		free(id);
+		return mine ? claim_master(w, won) : RS_OK;
+	}
+	if (rc != RS_ENOTFOUND)
+		return rc;
 	census c;
 	if ((rc = take_census(w, &c)) != RS_OK)
 		return rc;
@@ -381,6 +398,15 @@ rs_worker_zk_elect(rs_worker *w, bool *won)
 		    c.low_id, c.low_pid);
 		return RS_OK;
 	}
+	/* Maintenance mode (docs/operations.md): the operator holds
+	 * automatic failover; the watch set here fires on resume. */
+	rc = rs_zk_exists(w->zk, RS_ZK_PAUSED, true);
+	if (rc == RS_OK) {
+		rs_warn(NULL, "event=election_held reason=paused");
+		return RS_OK;
+	}
+	if (rc != RS_ENOTFOUND)
+		return rc;
 	return claim_master(w, won);
 }
 

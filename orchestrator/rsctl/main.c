@@ -37,6 +37,13 @@ usage(FILE *f)
 	    "  load --clients N --ops M --write-ratio R\n"
 	    "                                   load through the "
 	    "orchestrator\n"
+	    "  status [--json]                  the cluster at a glance\n"
+	    "  pause [REASON] | resume          maintenance mode: no scaling,\n"
+	    "                                   replacement or failover\n"
+	    "  drain PID                        stop one slave gracefully\n"
+	    "  switchover [PID]                 move the master role to slave "
+	    "PID\n"
+	    "                                   (default: the lowest pid)\n"
 	    "  recover                          why writes are refused, if "
 	    "they are\n"
 	    "  recover --accept-loss            start from the most advanced\n"
@@ -65,14 +72,13 @@ collect(char *data, size_t size, size_t nmemb, void *arg)
  * token (RIDESHARE_ADMIN_TOKEN or _FILE, as the orchestrator reads it)
  * goes with every call: GETs do not need it, every other call does. */
 static int
-admin_request(const char *path, const char *body, long want, int timeout_ms)
+admin_call(const char *path, const char *body, int timeout_ms, long *status,
+    rs_buf *out)
 {
 	char base[512], url[600], why[160];
 	char tok[RS_ADMIN_TOKEN_MAX + 1], auth[RS_ADMIN_TOKEN_MAX + 32];
-	rs_buf out = RS_BUF_INIT;
 	struct curl_slist *hdrs = NULL;
 	const char *var;
-	long status = 0;
 	CURLcode cc;
 	CURL *c;
 	int rv;
@@ -90,7 +96,7 @@ admin_request(const char *path, const char *body, long want, int timeout_ms)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	if (rv == RS_OK) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
 		hdrs = curl_slist_append(hdrs, auth);
@@ -104,19 +110,167 @@ admin_request(const char *path, const char *body, long want, int timeout_ms)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(hdrs);
 	curl_global_cleanup();
 	if (cc != CURLE_OK) {
 		fprintf(
 		    stderr, "rsctl: %s: %s\n", url, curl_easy_strerror(cc));
-		rs_buf_fini(&out);
 		return EXIT_USAGE;
 	}
-	printf("%s\n", out.data ? out.data : "");
+	return 0;
+}
+
+static int
+admin_request(const char *path, const char *body, long want, int timeout_ms)
+{
+	rs_buf out = RS_BUF_INIT;
+	long status = 0;
+	int rv = admin_call(path, body, timeout_ms, &status, &out);
+
+	if (rv == 0) {
+		printf("%s\n", out.data ? out.data : "");
+		rv = status == want ? 0 : EXIT_BUSINESS;
+	}
 	rs_buf_fini(&out);
-	return status == want ? 0 : EXIT_BUSINESS;
+	return rv;
+}
+
+static json_int_t
+jint(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v != NULL ? v : "";
+}
+
+/* status: GET /api/v1/status rendered for a terminal (the same facts as
+ * the status page); --json prints the document as it came. */
+static int
+cmd_status(int argc, char **argv, int timeout_ms)
+{
+	rs_buf out = RS_BUF_INIT;
+	long status = 0;
+	json_error_t jerr;
+	json_t *st, *v;
+	size_t i;
+	const char *k;
+	int rv;
+
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		return admin_request("/api/v1/status", NULL, 200, timeout_ms);
+	if (argc != 1) {
+		fprintf(stderr, "usage: rsctl status [--json]\n");
+		return EXIT_USAGE;
+	}
+	rv = admin_call("/api/v1/status", NULL, timeout_ms, &status, &out);
+	if (rv != 0) {
+		rs_buf_fini(&out);
+		return rv;
+	}
+	st = out.data ? json_loads(out.data, 0, &jerr) : NULL;
+	if (status != 200 || !json_is_object(st)) {
+		fprintf(stderr, "rsctl: status: HTTP %ld %s\n", status,
+		    out.data ? out.data : "");
+		json_decref(st);
+		rs_buf_fini(&out);
+		return EXIT_BUSINESS;
+	}
+	rs_buf_fini(&out);
+	json_array_foreach(json_object_get(st, "banners"), i, v)
+		printf("!! %s\n", jstr(v, "text"));
+	v = json_object_get(st, RS_ROLE_MASTER);
+	printf("master: %s  epoch: %lld  commit_seq: %lld  head_seq: %lld\n",
+	    json_is_object(v) ? jstr(v, "id") : "none",
+	    (long long) jint(st, "epoch"), (long long) jint(st, "commit_seq"),
+	    (long long) jint(st, "head_seq"));
+	v = json_object_get(st, "scaling");
+	printf("reads in window: %lld (%lld/%lld ms)  target slaves: %lld\n",
+	    (long long) jint(v, "window_reads"),
+	    (long long) jint(v, "window_elapsed_ms"),
+	    (long long) jint(v, "window_ms"),
+	    (long long) jint(v, "target_slaves"));
+	printf("\n%-8s %-10s %-7s %-9s %5s %11s %8s %9s\n", "PID", "ID",
+	    "ROLE", "STATE", "EPOCH", "APPLIED", "LAG", "UPTIME_S");
+	json_array_foreach(json_object_get(st, "workers"), i, v) {
+		json_t *up = json_object_get(v, "uptime_s");
+		char ups[32];
+
+		if (json_is_number(up))
+			snprintf(ups, sizeof(ups), "%.0f",
+			    json_number_value(up));
+		else
+			snprintf(ups, sizeof(ups), "-");
+		printf("%-8lld %-10.10s %-7s %-9s %5lld %11lld %8lld %9s\n",
+		    (long long) jint(v, "pid"), jstr(v, "id"),
+		    jstr(v, "role"), jstr(v, "state"),
+		    (long long) jint(v, "epoch"),
+		    (long long) jint(v, "applied_seq"),
+		    (long long) jint(v, "lag_seqs"), ups);
+	}
+	printf("\nqueues:");
+	json_object_foreach(json_object_get(st, "queues"), k, v) {
+		if (json_is_object(v))
+			printf(" %s=%lld", k, (long long) jint(v, "messages"));
+		else
+			printf(" %s=?", k);
+	}
+	printf("\n\nrecent events:\n");
+	json_array_foreach(json_object_get(st, "events"), i, v) {
+		if (i >= 10)
+			break;
+		printf("  %s %-9s %s\n", jstr(v, "ts"), jstr(v, "kind"),
+		    jstr(v, "text"));
+	}
+	json_decref(st);
+	return 0;
+}
+
+/* pause [REASON] / resume / drain PID: maintenance mode. */
+static int
+cmd_maintenance(int argc, char **argv, int timeout_ms)
+{
+	char path[96];
+	json_t *j;
+	char *body;
+	int rv;
+
+	if (strcmp(argv[0], "resume") == 0 && argc == 1)
+		return admin_request("/api/v1/resume", "", 200, timeout_ms);
+	if (strcmp(argv[0], "pause") == 0 && argc <= 2) {
+		j = json_pack("{s:s}", "reason",
+		    argc == 2 ? argv[1] : "maintenance");
+		body = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		rv = admin_request("/api/v1/pause", body, 200, timeout_ms);
+		free(body);
+		return rv;
+	}
+	if (strcmp(argv[0], "switchover") == 0 && argc <= 2) {
+		char cbody[64] = "";
+
+		if (argc == 2)
+			snprintf(cbody, sizeof(cbody), "{\"candidate\": %lld}",
+			    strtoll(argv[1], NULL, 10));
+		return admin_request(
+		    "/api/v1/switchover", cbody, 200, timeout_ms);
+	}
+	if (strcmp(argv[0], "drain") == 0 && argc == 2) {
+		snprintf(path, sizeof(path), "/api/v1/workers/%s/drain",
+		    argv[1]);
+		return admin_request(path, "", 202, timeout_ms);
+	}
+	fprintf(stderr,
+	    "usage: rsctl pause [REASON] | resume | drain PID | "
+	    "switchover [PID]\n");
+	return EXIT_USAGE;
 }
 
 static int
@@ -280,5 +434,11 @@ main(int argc, char **argv)
 		return cmd_load(argc, argv, amqp_url, timeout_ms);
 	if (strcmp(argv[0], "recover") == 0)
 		return cmd_recover(argc, argv, timeout_ms);
+	if (strcmp(argv[0], "status") == 0)
+		return cmd_status(argc, argv, timeout_ms);
+	if (strcmp(argv[0], "pause") == 0 || strcmp(argv[0], "resume") == 0
+	    || strcmp(argv[0], "drain") == 0
+	    || strcmp(argv[0], "switchover") == 0)
+		return cmd_maintenance(argc, argv, timeout_ms);
 	return cmd_db(argv[0], argc - 1, argv + 1, amqp_url, timeout_ms, rid);
 }

@@ -12,6 +12,7 @@ RS_DEB_PACKAGES=(
 	curl iproute2 procps
 	debootstrap docker-compose shellcheck clang-format git time
 	clang-14 libclang-rt-14-dev
+	chromium
 )
 
 # Prints the packages of RS_DEB_PACKAGES that are not installed, one per line.
