@@ -154,4 +154,5 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	c->docker.fixed_env = c->worker_env;
 	c->docker.name_prefix
 	    = rs_cfg_str("RIDESHARE_DOCKER_NAME_PREFIX", "rideshare-worker-");
+	c->docker.binds = rs_cfg_str("RIDESHARE_DOCKER_BINDS", NULL);
 }
