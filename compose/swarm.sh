@@ -94,7 +94,10 @@ ensure_swarm() {
 	state=$(docker info -f '{{.Swarm.LocalNodeState}}')
 	case $state in
 		active) [ "$(docker info -f '{{.Swarm.ControlAvailable}}')" = true ] \
-			|| die "this daemon is a swarm worker, not a manager: run swarm.sh on a manager" ;;
+			|| die "this daemon is a swarm worker, not a manager: run swarm.sh on a manager"
+			if [ -f "$INIT_MARK" ]; then
+				docker node update --label-add org.rideshare.node-index=1 "$(docker info -f '{{.Swarm.NodeID}}')" >/dev/null
+			fi ;;
 		inactive)
 			say "no swarm here: docker swarm init (single node, ${RIDESHARE_SWARM_ADVERTISE:-127.0.0.1}); \`down\` leaves it again"
 			docker swarm init --advertise-addr "${RIDESHARE_SWARM_ADVERTISE:-127.0.0.1}" \
@@ -102,7 +105,7 @@ ensure_swarm() {
 			mkdir -p "$(dirname "$INIT_MARK")"
 			date -u +%FT%TZ > "$INIT_MARK"
 			# The worker pid rule (docs/swarm.md): node-index * 10^7 + pid.
-			docker node update --label-add org.rideshare.node-index=1 self >/dev/null ;;
+			docker node update --label-add org.rideshare.node-index=1 "$(docker info -f "{{.Swarm.NodeID}}")" >/dev/null ;;
 		*) die "swarm state '$state': wait, or fix it by hand (docker swarm leave --force)" ;;
 	esac
 }
@@ -162,6 +165,28 @@ mq_running_nodes() {
 		| python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("running_nodes", [])))' 2>/dev/null || echo 0
 }
 
+# ZooKeeper members that serve (in a quorum: leader or follower).
+zk_serving() {
+	local s id n=0
+	for s in zookeeper1 zookeeper2 zookeeper3; do
+		id=$(container_of "$s")
+		[ -n "$id" ] || continue
+		docker exec "$id" sh -c 'printf srvr | nc -w 2 127.0.0.1 2181' 2>/dev/null \
+			| grep -q '^Mode: \(leader\|follower\)' && n=$((n + 1))
+	done
+	echo $n
+}
+
+wait_zk_quorum() {
+	local deadline=$((SECONDS + UP_TIMEOUT)) n
+	while :; do
+		n=$(zk_serving)
+		[ "$n" != 3 ] || return 0
+		[ $SECONDS -lt $deadline ] || { say "ZooKeeper: $n of 3 members serving after $UP_TIMEOUT s"; return 1; }
+		sleep 1
+	done
+}
+
 wait_mq_cluster() {
 	local deadline=$((SECONDS + UP_TIMEOUT)) n
 	while :; do
@@ -197,7 +222,7 @@ cmd_up() {
 	t1=$(now)
 	say "deploying stack $STACK: infrastructure"
 	deploy 0
-	if ! wait_healthy "${INFRA[@]}" || ! wait_mq_cluster; then
+	if ! wait_healthy "${INFRA[@]}" || ! wait_zk_quorum || ! wait_mq_cluster; then
 		show_failure
 		die "infrastructure not healthy (inspect, or: swarm.sh down)"
 	fi
