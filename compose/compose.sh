@@ -199,7 +199,7 @@ cmd_images() {
 		ensure_bins
 		for b in "${SERVICE_BINS[@]}"; do cp -L "$BUILD_DIR/bin/$b" "$ctx/bin/"; done
 		[ ! -x "$BUILD_DIR/bin/rsctl" ] || cp -L "$BUILD_DIR/bin/rsctl" "$ctx/tools/"
-		for b in users rides orchestrator worker; do build_target "$ctx" "$b"; done
+		for b in users rides orchestrator worker worker-pg; do build_target "$ctx" "$b"; done
 	fi
 	# Earlier builds of our tags are now dangling: drop them.
 	docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true

@@ -24,7 +24,10 @@
 # RIDES,ADMIN}_PORT (8980, 8981, 8982, 8990: published in host mode on every
 # address of the node), RIDESHARE_SWARM_SKIP_IMAGES=1 (use the images as they
 # are), RIDESHARE_SWARM_UP_TIMEOUT (300 s), RIDESHARE_SWARM_KEEP=1 (test: leave
-# the stack up), RIDESHARE_SWARM_ADVERTISE (swarm init address, 127.0.0.1).
+# the stack up), RIDESHARE_SWARM_ADVERTISE (swarm init address, 127.0.0.1),
+# RIDESHARE_SWARM_WORKER_PG=own (default: each worker runs its own PostgreSQL
+# server on its own volume, image rideshare/worker-pg) or shared (every worker's
+# database on the postgres service).
 # shellcheck disable=SC2086  # id lists are word-split on purpose
 set -euo pipefail
 
@@ -56,7 +59,7 @@ docker_unavailable() {
 	timeout 20 docker info >/dev/null 2>&1 || { echo "no Docker daemon answers (docker info failed)"; return; }
 	if [ "${RIDESHARE_SWARM_SKIP_IMAGES:-0}" = 1 ]; then
 		local i
-		for i in postgres rabbitmq zookeeper edge users rides orchestrator worker; do
+		for i in postgres rabbitmq zookeeper edge users rides orchestrator worker worker-pg; do
 			docker image inspect "rideshare/$i:latest" >/dev/null 2>&1 || { echo "image rideshare/$i:latest missing (./rideshare compose images)"; return; }
 		done
 	elif ! docker image inspect rideshare/base:latest >/dev/null 2>&1; then
@@ -114,12 +117,22 @@ ensure_swarm() {
 # pull (each pull attempt with no registry costs a timeout per task start).
 export_images() {
 	local i v id
-	for i in postgres rabbitmq zookeeper edge users rides orchestrator worker; do
+	for i in postgres rabbitmq zookeeper edge users rides orchestrator worker worker-pg; do
 		id=$(docker image inspect -f '{{.Id}}' "rideshare/$i:latest" 2>/dev/null) \
 			|| die "no image rideshare/$i:latest (./rideshare compose images)"
-		v=RIDESHARE_SWARM_IMG_$(echo "$i" | tr a-z A-Z)
+		v=RIDESHARE_SWARM_IMG_$(echo "$i" | tr a-z- A-Z_)
 		export "$v=$id"
 	done
+	# Each worker's own PostgreSQL (default), or the shared postgres service.
+	case ${RIDESHARE_SWARM_WORKER_PG:-own} in
+		own)
+			export RIDESHARE_SWARM_IMG_WORKER_SPAWN=$RIDESHARE_SWARM_IMG_WORKER_PG
+			export RIDESHARE_SWARM_WORKER_VOLUME=/var/lib/postgresql/data ;;
+		shared)
+			export RIDESHARE_SWARM_IMG_WORKER_SPAWN=$RIDESHARE_SWARM_IMG_WORKER
+			export RIDESHARE_SWARM_WORKER_VOLUME= ;;
+		*) die "RIDESHARE_SWARM_WORKER_PG must be own or shared" ;;
+	esac
 }
 
 deploy() { # APP_REPLICAS
@@ -249,6 +262,11 @@ worker_services() {
 		| awk -v p="$STACK-worker-" 'index($2, p) == 1 { print $1 }'
 }
 
+# The workers' own volumes (worker-pg: <stack>-worker-<id>-data).
+worker_volumes() {
+	docker volume ls -q --filter "label=$LABEL" | awk -v p="$STACK-worker-" 'index($1, p) == 1'
+}
+
 stack_containers() {
 	{
 		docker ps -aq --filter "label=com.docker.stack.namespace=$STACK"
@@ -284,7 +302,7 @@ cmd_down() {
 		sleep 0.5
 	done
 	if [ $purge = 1 ]; then
-		ids=$(docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK")
+		ids=$( { docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK"; worker_volumes; } | sort -u)
 		[ -z "$ids" ] || { say "deleting volumes (all data): $(echo $ids)"; docker volume rm -f $ids >/dev/null || true; }
 		rm -rf "$SECRETS"
 	fi
@@ -301,7 +319,7 @@ cmd_down() {
 		[ -z "$ids" ] || left="$left secrets:$(echo $ids)"
 	fi
 	if [ $purge = 1 ]; then
-		ids=$(docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK")
+		ids=$( { docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK"; worker_volumes; } | sort -u)
 		[ -z "$ids" ] || left="$left volumes:$(echo $ids)"
 	fi
 	[ -z "$left" ] || die "left behind:$left"

@@ -169,6 +169,7 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	    = rs_cfg_str("RIDESHARE_SWARM_NAME_PREFIX", c->docker.name_prefix);
 	c->swarm.secrets = rs_cfg_str("RIDESHARE_SWARM_SECRETS", NULL);
 	c->swarm.constraints = rs_cfg_str("RIDESHARE_SWARM_CONSTRAINTS", NULL);
+	c->swarm.volume = rs_cfg_str("RIDESHARE_SWARM_WORKER_VOLUME", NULL);
 	c->swarm.start_timeout_ms = c->start_timeout_ms;
 	c->swarm.fixed_env = c->worker_env;
 }

@@ -17,6 +17,8 @@
  *            tasks (complete, failed, shutdown, rejected, orphaned, or the
  *            service gone) are reported and their services removed.
  *   adopt  = the service named <prefix><id> with a running task.
+ * With a volume path configured, each worker gets the named volume
+ * <prefix><id>-data there (its own PostgreSQL data, docs/swarm.md).
  * Errors: socket unreachable -> RS_ECONN, 404 -> RS_ENOTFOUND, 409 ->
  * RS_EEXIST (create), other non-2xx -> RS_EIO; a task that does not run
  * within start_timeout_ms -> RS_ETIMEDOUT. */
@@ -49,7 +51,7 @@ struct svc {
 
 struct swarm {
 	char *socket, *image, *network, *label_key, *label_val, *api, *prefix;
-	char *secrets, *constraints;
+	char *secrets, *constraints, *volume;
 	int start_timeout_ms;
 	char **fixed;
 	rs_orch_pid_fn publish;
@@ -307,6 +309,17 @@ create_body(struct swarm *s, const char *id, const char *name)
 	    (json_int_t) 10000000000LL, "RestartPolicy", "Condition", "none",
 	    "Placement", "Constraints", cons);
 	secrets = NULL;
+	if (s->volume != NULL) {
+		/* The worker's own data (worker-pg): a named local volume that
+		 * outlives the task, labelled so that swarm.sh down finds it. */
+		char vol[200];
+
+		snprintf(vol, sizeof(vol), "%s-data", name);
+		json_object_set_new(json_object_get(tt, "ContainerSpec"), "Mounts",
+		    json_pack("[{s:s, s:s, s:s, s:{s:o}}]", "Type", "volume",
+		        "Source", vol, "Target", s->volume, "VolumeOptions",
+		        "Labels", labels_of(s, id)));
+	}
 	if (s->network != NULL) {
 		if (lookup_id(s, "networks", s->network, netid, sizeof(netid))
 		    != RS_OK)
@@ -627,6 +640,7 @@ swarm_destroy(void *impl)
 	free(s->prefix);
 	free(s->secrets);
 	free(s->constraints);
+	free(s->volume);
 	rs_orch_env_free(s->fixed);
 	free(s);
 }
@@ -664,6 +678,7 @@ rs_orch_spawner_swarm_create(const rs_orch_swarm_cfg *cfg,
 	    cfg->name_prefix ? cfg->name_prefix : "rideshare-worker-");
 	s->secrets = dup_or_null(cfg->secrets);
 	s->constraints = dup_or_null(cfg->constraints);
+	s->volume = dup_or_null(cfg->volume);
 	s->start_timeout_ms
 	    = cfg->start_timeout_ms > 0 ? cfg->start_timeout_ms : 60000;
 	if (cfg->label != NULL && *cfg->label != '\0') {

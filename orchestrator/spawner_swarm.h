@@ -17,6 +17,9 @@ typedef struct rs_orch_swarm_cfg {
 	const char *secrets;
 	/* Comma-separated placement constraints ("node.role==worker"). */
 	const char *constraints;
+	/* Container path of a volume of the worker's own, "<service>-data"
+	 * (its PostgreSQL data with the worker-pg image); NULL: none. */
+	const char *volume;
 	int start_timeout_ms; /* until the task runs (spawn fails after) */
 	const char *const *fixed_env; /* as for the process backend */
 } rs_orch_swarm_cfg;

@@ -204,6 +204,7 @@ make(const char *socket)
 		.name_prefix = "rs-",
 		.secrets = "rs_amqp_url:amqp_url,rs_zk_auth:zk_auth",
 		.constraints = "node.role==worker",
+		.volume = "/var/lib/postgresql/data",
 		.start_timeout_ms = 2000 };
 	rs_orch_spawner *sp = NULL;
 
@@ -294,6 +295,8 @@ test_spawn_creates_service_waits_for_task_and_publishes_pid(void **state)
 	assert_non_null(strstr(b, "\"Mode\":\"dnsrr\""));
 	assert_non_null(strstr(b, "\"Condition\":\"none\""));
 	assert_non_null(strstr(b, "node.role==worker"));
+	assert_non_null(strstr(b, "\"Source\":\"rs-w1-abc-data\""));
+	assert_non_null(strstr(b, "\"Target\":\"/var/lib/postgresql/data\""));
 	/* SIGKILL: the task's container, through this daemon. */
 	rule("POST", "/containers/c1/kill?signal=SIGKILL", 204, "");
 	assert_int_equal(rs_orch_spawner_signal(sp, "w1-abc", pid, SIGKILL),

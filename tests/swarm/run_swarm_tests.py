@@ -77,13 +77,46 @@ def container_ip(service):
 def worker_usernames(conninfo, prefix):
     db = dict(kv.split("=", 1) for kv in conninfo.split() if "=" in kv).get("dbname", "").strip("'")
     check(db, "no dbname in WorkerInfo.pg_conninfo %r" % conninfo)
-    cid = service_container("postgres")
-    check(cid, "no postgres container")
-    out = docker("exec", cid, "psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc",
+    # worker-pg: the database is on the worker's own server, named by its
+    # service (host=<stack>-worker-<id>); shared: the postgres service.
+    host = dict(kv.split("=", 1) for kv in conninfo.split() if "=" in kv).get("host", "postgres")
+    if host == "postgres":
+        cid = service_container("postgres")
+    else:
+        out = docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=" + host)
+        cid = out.split()[0] if out else None
+    check(cid, "no container of %s" % host)
+    out = docker("exec", "-e", "PGPASSFILE=/run/secrets/pgpass", cid, "psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc",
                  "SELECT username FROM users WHERE username LIKE '%s%%'" % prefix)
     return out.split()
 
 
+def worker_dbname(wid):
+    return "rideshare_" + "".join(c if c.isalnum() else "_" for c in wid.lower())
+
+
+def zk_view():
+    """(master id, {worker id: {"pg_conninfo": ...}}) from the admin API's
+    worker/details (the overlay network, hence ZooKeeper, is not reachable
+    from the host). A worker's database is on its own server (worker-pg:
+    the worker's container has a data directory) or on the postgres service."""
+    st, d = rc.call(rc.ADMIN, "GET", "/api/v1/worker/details")
+    check(st == 200 and isinstance(d, dict), "worker/details: %s %r" % (st, d))
+    workers = {}
+    for w in d.get("workers", []):
+        if w.get("state") != "running" or not w.get("registered"):
+            continue
+        name = STACK + "-worker-" + w["id"]
+        cid = docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=" + name)
+        own = bool(cid) and subprocess.run(
+            ["docker", "exec", cid.split()[0], "test", "-s", "/var/lib/postgresql/data/PG_VERSION"],
+            capture_output=True).returncode == 0
+        workers[w["id"]] = {"id": w["id"], "pid": w.get("pid", 0),
+                            "pg_conninfo": "host=%s dbname=%s" % (name if own else "postgres", worker_dbname(w["id"]))}
+    return d.get("master") or None, workers
+
+
+rc.zk_view = zk_view
 rc.worker_containers = worker_containers
 rc.container_ip = container_ip
 rc.worker_usernames = worker_usernames
