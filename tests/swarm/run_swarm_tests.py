@@ -8,6 +8,8 @@ reader, acknowledged-write checks) with the swarm's names:
   master_kill   SIGKILL the master's task container under 4 writers (rounds)
   mq_node_kill  SIGKILL one RabbitMQ node under 4 writers (quorum queues)
   zk_node_kill  SIGKILL one ZooKeeper server under 4 writers (ensemble)
+  orchestrator_restart_autoscale  a new orchestrator task adopts the workers;
+                with a 5 s window, reads scale out to 3 slaves and idle back to 1
 Each checks that no acknowledged write is lost and that every worker's
 database holds each of them exactly once, and prints the recovery times."""
 import os
@@ -177,11 +179,61 @@ def test_zk_node_kill():
     kill_under_writers("zk", "zookeeper2", lambda: zk_quorum_members() == 3)
 
 
+def orchestrator_task_env_update(*args):
+    docker("service", "update", "--detach=true", *args, STACK + "_orchestrator")
+
+
+def ready_orchestrator():
+    st, _ = rc.call(rc.ADMIN, "GET", "/readyz")
+    return st == 200
+
+
+def test_orchestrator_restart_adopts_then_autoscale():
+    """A new orchestrator task (service update: a 5 s scaling window) adopts
+    the running worker services; 60 reads in a window -> 3 slaves (scale-out
+    through the swarm spawner), idle windows -> back to 1 (scale-in removes
+    exactly the chosen workers' services)."""
+    master, boxes = rc.steady()
+    before = sorted(p for _, p in boxes.values())
+    t0 = time.time()
+    orchestrator_task_env_update("--env-add", "RIDESHARE_SCALE_WINDOW_S=5", "--env-add", "RIDESHARE_MAX_SLAVES=3")
+    time.sleep(2)
+    wait_for("the new orchestrator ready", ready_orchestrator, 120, 0.5)
+    m2, boxes2 = rc.steady(timeout=120)
+    after = sorted(p for _, p in boxes2.values())
+    check(after == before and m2 == master, "workers after the orchestrator restart: %s (master %s), before %s (master %s)"
+          % (after, m2, before, master))
+    log("orchestrator replaced in %.1f s; adopted the running workers %s (master %s unchanged)" % (
+        time.time() - t0, after, master))
+    # Scale-out: 60+ reads per 5 s window for a while.
+    t1 = time.time()
+
+    def reads_and_count():
+        for _ in range(25):
+            rc.call(rc.EDGE, "GET", "/api/v1/users")
+        return len(rc.worker_list()) >= 4 or None
+    wait_for("4 workers (master + 3 slaves) under reads", reads_and_count, 120, 0.1)
+    m3, boxes3 = rc.steady(4, 120)
+    log("scale-out to 3 slaves in %.1f s: %s" % (time.time() - t1, sorted(p for _, p in boxes3.values())))
+    t2 = time.time()
+    m4, boxes4 = rc.steady(2, 120)
+    check(m4 == m3, "master changed during scale-in: %s -> %s" % (m3, m4))
+    svcs = docker("service", "ls", "--format", "{{.Name}}").split()
+    workers = sorted(n for n in svcs if n.startswith(STACK + "-worker-"))
+    check(len(workers) == 2, "worker services after scale-in: %s" % workers)
+    log("scale-in to 1 slave in %.1f s; worker services left: %s" % (time.time() - t2, workers))
+    orchestrator_task_env_update("--env-add", "RIDESHARE_SCALE_WINDOW_S=3600")
+    time.sleep(2)
+    wait_for("the orchestrator ready again", ready_orchestrator, 120, 0.5)
+    rc.steady(timeout=120)
+
+
 TESTS = [
     ("worker_pids", rc.test_worker_pids),
     ("master_kill", rc.test_master_kill),
     ("mq_node_kill", test_mq_node_kill),
     ("zk_node_kill", test_zk_node_kill),
+    ("orchestrator_restart_autoscale", test_orchestrator_restart_adopts_then_autoscale),
 ]
 rc.TESTS = TESTS
 
