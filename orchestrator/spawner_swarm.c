@@ -17,6 +17,7 @@
  *            tasks (complete, failed, shutdown, rejected, orphaned, or the
  *            service gone) are reported and their services removed.
  *   adopt  = the service named <prefix><id> with a running task.
+ *   destroy leaves the services running (the next orchestrator adopts).
  * With a volume path configured, each worker gets the named volume
  * <prefix><id>-data there (its own PostgreSQL data, docs/swarm.md).
  * Errors: socket unreachable -> RS_ECONN, 404 -> RS_ENOTFOUND, 409 ->
@@ -626,10 +627,9 @@ swarm_destroy(void *impl)
 {
 	struct swarm *s = impl;
 
-	/* Whatever still runs at this point is not wanted any more (as the
-	 * docker spawner does). */
-	for (size_t i = 0; i < s->n; i++)
-		remove_service(s, s->svcs[i].name);
+	/* Workers outlive the orchestrator (supervisor: "leaving workers
+	 * running"): the next orchestrator adopts their services by name.
+	 * swarm.sh down removes them. */
 	free(s->svcs);
 	free(s->socket);
 	free(s->image);
