@@ -246,10 +246,14 @@ cmd_up() {
 		show_failure
 		die "RideShare services not healthy (inspect, or: swarm.sh down)"
 	fi
-	# Healthy edge is not yet a routed edge: wait for an answer through it.
-	local deadline=$((SECONDS + 60))
-	until curl -fsS -o /dev/null "http://127.0.0.1:$RIDESHARE_SWARM_EDGE_PORT/api/v1/_count" 2>/dev/null; do
-		[ $SECONDS -lt $deadline ] || die "the edge does not answer /api/v1/_count"
+	# Healthy edge is not yet a serving cluster: wait for the orchestrator's
+	# readiness (a master, writes accepted) and a read answered through the
+	# edge (a slave caught up).
+	local deadline=$((SECONDS + 120)) code
+	until curl -fsS -o /dev/null "http://127.0.0.1:$RIDESHARE_SWARM_ADMIN_PORT/readyz" 2>/dev/null \
+		&& code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RIDESHARE_SWARM_EDGE_PORT/api/v1/users" 2>/dev/null) \
+		&& { [ "$code" = 200 ] || [ "$code" = 204 ]; }; do
+		[ $SECONDS -lt $deadline ] || die "no read answered through the edge (GET /api/v1/users: ${code:-none}) after 120 s"
 		sleep 0.5
 	done
 	say "healthy: images $t_img s + infrastructure $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", b-a}') s + services $(elapsed "$t2") s = total $(elapsed "$t0") s"
