@@ -330,6 +330,9 @@ cmd_down() {
 	if [ $purge = 1 ]; then
 		say "down --volumes: nothing of stack $STACK is left ($(elapsed "$t0") s)"
 	else
+		if [ -n "$(worker_volumes)" ]; then
+			say "note: the workers' own databases stay in their volumes, but the next \`up\` starts new workers: writes stay refused until \`rsctl recover --accept-loss\` (docs/swarm.md; RIDESHARE_SWARM_WORKER_PG=shared recovers by itself)"
+		fi
 		say "down: no service, container, network or secret of stack $STACK is left; data kept in volumes $(echo $(docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK")) ($(elapsed "$t0") s)"
 	fi
 }
