@@ -141,7 +141,7 @@ call(struct swarm *s, const char *method, const char *path, const char *body,
 			    "msg=\"%s\"",
 			    method, path, status, msg ? msg : "");
 		json_decref(j);
-		rv = status == 404 ? RS_ENOTFOUND
+		rv = status == 404  ? RS_ENOTFOUND
 		    : status == 409 ? conflict
 		                    : RS_EIO;
 	}
@@ -177,8 +177,8 @@ url_encode(const char *s, char *out, size_t len)
 
 /* Id of the object kind ("secrets", "networks") named name, into out. */
 static int
-lookup_id(struct swarm *s, const char *kind, const char *name, char *out,
-    size_t len)
+lookup_id(
+    struct swarm *s, const char *kind, const char *name, char *out, size_t len)
 {
 	char filt[512], enc[1024], path[1200];
 	json_t *r = NULL;
@@ -218,7 +218,8 @@ labels_of(struct swarm *s, const char *id)
 	json_t *l = json_object();
 
 	if (s->label_key != NULL)
-		json_object_set_new(l, s->label_key, json_string(s->label_val));
+		json_object_set_new(
+		    l, s->label_key, json_string(s->label_val));
 	json_object_set_new(l, "org.rideshare.worker-id", json_string(id));
 	return l;
 }
@@ -247,14 +248,15 @@ secrets_of(struct swarm *s, json_t **out)
 			continue;
 		if ((rv = lookup_id(s, "secrets", tok, sid, sizeof(sid)))
 		    != RS_OK) {
-			rs_error(NULL, "event=swarm_secret_missing name=%s err=%s",
-			    tok, rs_strerror(rv));
+			rs_error(NULL,
+			    "event=swarm_secret_missing name=%s err=%s", tok,
+			    rs_strerror(rv));
 			break;
 		}
 		json_array_append_new(arr,
 		    json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i}}", "SecretID",
-		        sid, "SecretName", tok, "File", "Name", file, "UID", "0",
-		        "GID", "0", "Mode", 0400));
+		        sid, "SecretName", tok, "File", "Name", file, "UID",
+		        "0", "GID", "0", "Mode", 0400));
 	}
 	free(copy);
 	return rv;
@@ -312,11 +314,13 @@ create_body(struct swarm *s, const char *id, const char *name)
 	secrets = NULL;
 	if (s->volume != NULL) {
 		/* The worker's own data (worker-pg): a named local volume that
-		 * outlives the task, labelled so that swarm.sh down finds it. */
+		 * outlives the task, labelled so that swarm.sh down finds it.
+		 */
 		char vol[200];
 
 		snprintf(vol, sizeof(vol), "%s-data", name);
-		json_object_set_new(json_object_get(tt, "ContainerSpec"), "Mounts",
+		json_object_set_new(json_object_get(tt, "ContainerSpec"),
+		    "Mounts",
 		    json_pack("[{s:s, s:s, s:s, s:{s:o}}]", "Type", "volume",
 		        "Source", vol, "Target", s->volume, "VolumeOptions",
 		        "Labels", labels_of(s, id)));
@@ -326,8 +330,8 @@ create_body(struct swarm *s, const char *id, const char *name)
 		    != RS_OK)
 			snprintf(netid, sizeof(netid), "%s", s->network);
 		json_object_set_new(tt, "Networks",
-		    json_pack("[{s:s, s:[s]}]", "Target", netid, "Aliases",
-		        name));
+		    json_pack(
+		        "[{s:s, s:[s]}]", "Target", netid, "Aliases", name));
 	}
 	o = json_pack("{s:s, s:o, s:o, s:{s:{s:i}}, s:{s:s}}", "Name", name,
 	    "Labels", labels_of(s, id), "TaskTemplate", tt, "Mode",
@@ -370,10 +374,10 @@ task_of(struct swarm *s, const char *name, struct task *t)
 		return rv;
 	for (size_t i = 0; json_is_array(r) && i < json_array_size(r); i++) {
 		json_t *o = json_array_get(r, i);
-		json_int_t ver = json_integer_value(json_object_get(
-		    json_object_get(o, "Version"), "Index"));
-		const char *want = json_string_value(
-		    json_object_get(o, "DesiredState"));
+		json_int_t ver = json_integer_value(
+		    json_object_get(json_object_get(o, "Version"), "Index"));
+		const char *want
+		    = json_string_value(json_object_get(o, "DesiredState"));
 
 		if (want != NULL && strcmp(want, "running") == 0)
 			ver += (json_int_t) 1 << 40; /* preferred */
@@ -395,13 +399,14 @@ task_of(struct swarm *s, const char *name, struct task *t)
 			snprintf(t->state, sizeof(t->state), "%s", v);
 		if ((v = json_string_value(json_object_get(st, "Err"))))
 			snprintf(t->err, sizeof(t->err), "%s", v);
-		if ((v = json_string_value(json_object_get(cs, "ContainerID"))))
+		if ((v = json_string_value(
+		         json_object_get(cs, "ContainerID"))))
 			snprintf(t->container, sizeof(t->container), "%s", v);
 		if ((v = json_string_value(json_object_get(best, "NodeID"))))
 			snprintf(t->node, sizeof(t->node), "%s", v);
 		t->host_pid = json_integer_value(json_object_get(cs, "PID"));
-		t->exit_code
-		    = (int) json_integer_value(json_object_get(cs, "ExitCode"));
+		t->exit_code = (int) json_integer_value(
+		    json_object_get(cs, "ExitCode"));
 	}
 	json_decref(r);
 	return RS_OK;
@@ -547,8 +552,8 @@ swarm_signal(void *impl, const char *id, int64_t pid, int sig)
 	    && t.container[0] != '\0') {
 		/* A crash, as on one machine: the task's container killed
 		 * (works when it runs on this manager's node). */
-		snprintf(path, sizeof(path), "/containers/%s/kill?signal=SIGKILL",
-		    t.container);
+		snprintf(path, sizeof(path),
+		    "/containers/%s/kill?signal=SIGKILL", t.container);
 		rv = call(s, "POST", path, NULL, RS_ESTATE, NULL);
 		if (rv != RS_ENOTFOUND)
 			return rv;

@@ -1,7 +1,8 @@
-/* The swarm spawner against a fake Docker Engine API (swarm manager): a tiny HTTP server
- * on a unix socket (a thread of this test) that answers from a script and
- * records every request. Covers the service body (image by id, secrets,
- * network, dnsrr, labels), the pid rule, liveness from task states, kill, adopt and the error paths. */
+/* The swarm spawner against a fake Docker Engine API (swarm manager): a tiny
+ * HTTP server on a unix socket (a thread of this test) that answers from a
+ * script and records every request. Covers the service body (image by id,
+ * secrets, network, dnsrr, labels), the pid rule, liveness from task states,
+ * kill, adopt and the error paths. */
 #include "rs_err.h"
 #include "spawner_swarm.h"
 
@@ -170,7 +171,6 @@ logged(const char *prefix)
 	return k;
 }
 
-
 /* Changes the body of the first rule matching method and part (task
  * states move on between polls). */
 static void
@@ -229,15 +229,15 @@ teardown(void **state)
 	return 0;
 }
 
-#define TASK_RUNNING                                                       \
-	"[{\"ID\":\"t1\",\"NodeID\":\"n1\",\"DesiredState\":\"running\","   \
-	"\"Version\":{\"Index\":7},\"Status\":{\"State\":\"running\","      \
-	"\"ContainerStatus\":{\"ContainerID\":\"c1\",\"PID\":4242,"         \
+#define TASK_RUNNING                                                      \
+	"[{\"ID\":\"t1\",\"NodeID\":\"n1\",\"DesiredState\":\"running\"," \
+	"\"Version\":{\"Index\":7},\"Status\":{\"State\":\"running\","    \
+	"\"ContainerStatus\":{\"ContainerID\":\"c1\",\"PID\":4242,"       \
 	"\"ExitCode\":0}}}]"
 #define TASK_FAILED                                                        \
-	"[{\"ID\":\"t1\",\"NodeID\":\"n1\",\"DesiredState\":\"shutdown\","  \
-	"\"Version\":{\"Index\":9},\"Status\":{\"State\":\"failed\","       \
-	"\"Err\":\"task: non-zero exit (137)\",\"ContainerStatus\":{"       \
+	"[{\"ID\":\"t1\",\"NodeID\":\"n1\",\"DesiredState\":\"shutdown\"," \
+	"\"Version\":{\"Index\":9},\"Status\":{\"State\":\"failed\","      \
+	"\"Err\":\"task: non-zero exit (137)\",\"ContainerStatus\":{"      \
 	"\"ContainerID\":\"c1\",\"PID\":0,\"ExitCode\":137}}}]"
 
 static void
@@ -268,7 +268,8 @@ test_spawn_creates_service_waits_for_task_and_publishes_pid(void **state)
 	rule("POST", "/v1.41/services/create", 201, "{\"ID\":\"svc1\"}");
 	rule("GET", "/tasks?filters=", 200,
 	    "[{\"ID\":\"t1\",\"NodeID\":\"n1\",\"DesiredState\":\"running\","
-	    "\"Version\":{\"Index\":2},\"Status\":{\"State\":\"preparing\"}}]");
+	    "\"Version\":{\"Index\":2},\"Status\":{\"State\":\"preparing\"}}"
+	    "]");
 	sp = make(fk.path);
 	/* The task runs on the second poll. */
 	rebody("GET", "/tasks?filters=", TASK_RUNNING);
@@ -299,8 +300,8 @@ test_spawn_creates_service_waits_for_task_and_publishes_pid(void **state)
 	assert_non_null(strstr(b, "\"Target\":\"/var/lib/postgresql/data\""));
 	/* SIGKILL: the task's container, through this daemon. */
 	rule("POST", "/containers/c1/kill?signal=SIGKILL", 204, "");
-	assert_int_equal(rs_orch_spawner_signal(sp, "w1-abc", pid, SIGKILL),
-	    RS_OK);
+	assert_int_equal(
+	    rs_orch_spawner_signal(sp, "w1-abc", pid, SIGKILL), RS_OK);
 	assert_int_equal(logged("POST /v1.41/containers/c1/kill"), 1);
 	rs_orch_spawner_destroy(sp);
 	/* Workers outlive the orchestrator: destroy removes nothing. */
