@@ -877,10 +877,39 @@ fail:
 	return rc;
 }
 
+/* url may be a comma-separated list of brokers (a cluster's nodes): each
+ * is tried in order until one accepts; errors of all but the last are
+ * logged at debug. */
+static int
+mq_open_list(const char *url, const char *name, int64_t timeout_ms,
+    enum rs_log_level lvl, rs_mq **out)
+{
+	char *copy, *save = NULL, *tok, *next;
+	int rc = RS_EINVAL;
+
+	if (url == NULL || strchr(url, ',') == NULL)
+		return mq_open(url, name, timeout_ms, lvl, out);
+	if ((copy = strdup(url)) == NULL)
+		return RS_ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = next) {
+		next = strtok_r(NULL, ",", &save);
+		while (*tok == ' ')
+			tok++;
+		if (*tok == '\0')
+			continue;
+		rc = mq_open(
+		    tok, name, timeout_ms, next ? RS_LOG_DEBUG : lvl, out);
+		if (rc == RS_OK || rc == RS_ENOMEM)
+			break;
+	}
+	free(copy);
+	return rc;
+}
+
 int
 rs_mq_connect(const char *url, const char *name, rs_mq **out)
 {
-	return mq_open(url, name, CONNECT_TIMEOUT_MS, RS_LOG_ERROR, out);
+	return mq_open_list(url, name, CONNECT_TIMEOUT_MS, RS_LOG_ERROR, out);
 }
 
 int
@@ -894,7 +923,7 @@ rs_mq_connect_retry(
 	for (;;) {
 		attempts++;
 		left = rs_time_left_ms(deadline);
-		rc = mq_open(url, name, left, RS_LOG_DEBUG, out);
+		rc = mq_open_list(url, name, left, RS_LOG_DEBUG, out);
 		if (rc == RS_OK) {
 			if (attempts > 1)
 				rs_info(NULL,
@@ -963,12 +992,27 @@ declare_exchange(rs_mq *mq, const char *exchange, const char *type)
 	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "exchange.declare");
 }
 
+/* RIDESHARE_AMQP_QUEUE_TYPE=quorum: durable shared queues become quorum
+ * queues (replicated over a broker cluster: docs/swarm.md). Exclusive and
+ * auto-delete queues stay classic (quorum queues cannot be either). */
+static bool
+quorum_wanted(unsigned flags)
+{
+	const char *t = rs_cfg_str("RIDESHARE_AMQP_QUEUE_TYPE", "classic");
+
+	return strcmp(t, "quorum") == 0 && (flags & RS_MQ_DURABLE) != 0
+	    && (flags & (RS_MQ_EXCLUSIVE | RS_MQ_AUTODELETE)) == 0;
+}
+
 static int
 declare_queue(rs_mq *mq, const char *queue, unsigned flags)
 {
-	amqp_table_entry_t args[3];
+	amqp_table_entry_t args[4];
 	amqp_table_t t;
 	int n = 0;
+
+	if (quorum_wanted(flags))
+		args[n++] = str_entry("x-queue-type", "quorum");
 
 	if (flags & RS_MQ_EXPIRES) {
 		args[n].key = amqp_cstring_bytes("x-expires");

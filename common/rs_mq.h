@@ -63,7 +63,8 @@ typedef struct rs_mq_msg {
 	void *priv_;                /* internal */
 } rs_mq_msg;
 
-/* Connects to url (amqp://user:pass@host:port[/vhost]), opens channel 1.
+/* Connects to url (amqp://user:pass@host:port[/vhost], or a comma-separated
+ * list of such URLs: the nodes of a cluster, tried in order), opens channel 1.
  * name appears in the broker's connection list. */
 int rs_mq_connect(const char *url, const char *name, rs_mq **out);
 

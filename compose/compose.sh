@@ -50,6 +50,7 @@ LABEL=org.rideshare.project=rideshare-c
 # Per-deployment state kept on the host (not in a volume, not in an image).
 STATE_DIR=${RIDESHARE_COMPOSE_STATE_DIR:-$HERE/.secrets/$PROJECT}
 case $STATE_DIR in /*) ;; *) STATE_DIR=$PWD/$STATE_DIR ;; esac
+export RIDESHARE_COMPOSE_SECRETS=$STATE_DIR
 export RIDESHARE_COMPOSE_ADMIN_TOKEN_FILE=$STATE_DIR/admin_token
 UP_TIMEOUT=${RIDESHARE_COMPOSE_UP_TIMEOUT:-300}
 BUILD_DIR=${RIDESHARE_BUILD_DIR:-build}
@@ -86,6 +87,26 @@ ensure_token() {
 		say "admin token made: $f"
 	fi
 	chmod 0600 "$f"
+	ensure_secrets
+}
+
+# The servers' credentials, one random password each per deployment, made
+# once (the volumes' data expects them), and the files clients read:
+# amqp_url (user rideshare), zk_auth (ZooKeeper digest user:password),
+# pgpass (libpq passfile). All 0600 in the 0700 state dir; containers get
+# them as read-only bind mounts under /run/secrets/.
+ensure_secrets() {
+	local d=$STATE_DIR name
+	for name in amqp_password pg_password zk_password; do
+		[ -s "$d/$name" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/$name")
+	done
+	(
+		umask 077
+		printf 'amqp://rideshare:%s@rabbitmq:5672\n' "$(cat "$d/amqp_password")" > "$d/amqp_url"
+		printf 'rideshare:%s\n' "$(cat "$d/zk_password")" > "$d/zk_auth"
+		printf '*:*:*:postgres:%s\n' "$(cat "$d/pg_password")" > "$d/pgpass"
+	)
+	chmod 0600 "$d"/amqp_password "$d"/pg_password "$d"/zk_password "$d"/amqp_url "$d"/zk_auth "$d"/pgpass
 }
 
 # Why the deployment cannot run here (empty when it can).
@@ -178,7 +199,7 @@ cmd_images() {
 		ensure_bins
 		for b in "${SERVICE_BINS[@]}"; do cp -L "$BUILD_DIR/bin/$b" "$ctx/bin/"; done
 		[ ! -x "$BUILD_DIR/bin/rsctl" ] || cp -L "$BUILD_DIR/bin/rsctl" "$ctx/tools/"
-		for b in users rides orchestrator worker; do build_target "$ctx" "$b"; done
+		for b in users rides orchestrator worker worker-pg; do build_target "$ctx" "$b"; done
 	fi
 	# Earlier builds of our tags are now dangling: drop them.
 	docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
@@ -321,10 +342,12 @@ cmd_down() {
 	if [ $purge = 1 ]; then
 		ids=$(ours volume)
 		[ -z "$ids" ] || { say "deleting volumes (all data): $(echo $ids)"; docker volume rm -f $ids >/dev/null 2>&1 || true; }
-		if [ -e "$RIDESHARE_COMPOSE_ADMIN_TOKEN_FILE" ]; then
-			rm -f "$RIDESHARE_COMPOSE_ADMIN_TOKEN_FILE"
+		if [ -d "$STATE_DIR" ]; then
+			# The secrets belong to the data just deleted.
+			rm -f "$STATE_DIR"/admin_token "$STATE_DIR"/amqp_password "$STATE_DIR"/pg_password \
+				"$STATE_DIR"/zk_password "$STATE_DIR"/amqp_url "$STATE_DIR"/zk_auth "$STATE_DIR"/pgpass
 			rmdir "$STATE_DIR" 2>/dev/null || true
-			say "deleted the admin token"
+			say "deleted the admin token and the servers' credentials"
 		fi
 	fi
 	for k in $kinds; do
@@ -338,7 +361,7 @@ cmd_down() {
 			"$(docker inspect -f '{{.Name}}' $ids | tr -d / | tr '\n' ' ')"
 	fi
 	if [ $purge = 1 ]; then
-		say "down --volumes: nothing of project $PROJECT is left: no container, network, volume or token ($(elapsed "$t0") s)"
+		say "down --volumes: nothing of project $PROJECT is left: no container, network, volume or secret ($(elapsed "$t0") s)"
 	else
 		ids=$(ours volume)
 		say "down: no container or network of project $PROJECT is left; data kept in volumes: $(echo $ids) (delete: down --volumes) ($(elapsed "$t0") s)"

@@ -128,9 +128,10 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	    "RIDESHARE_CONNECT_WAIT_MS", 30000, 0, 3600000);
 	c->spawner = rs_cfg_str("RIDESHARE_SPAWNER", "process");
 	if (strcmp(c->spawner, "process") != 0
-	    && strcmp(c->spawner, "docker") != 0)
+	    && strcmp(c->spawner, "docker") != 0
+	    && strcmp(c->spawner, "swarm") != 0)
 		rs_cfg_die("RIDESHARE_SPAWNER", c->spawner,
-		    "expected \"process\" or \"docker\"");
+		    "expected \"process\", \"docker\" or \"swarm\"");
 	worker_bin(c->worker_bin, sizeof(c->worker_bin), argv0);
 	c->docker.socket
 	    = rs_cfg_str("RIDESHARE_DOCKER_SOCKET", "/var/run/docker.sock");
@@ -144,4 +145,21 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	c->docker.fixed_env = c->worker_env;
 	c->docker.name_prefix
 	    = rs_cfg_str("RIDESHARE_DOCKER_NAME_PREFIX", "rideshare-worker-");
+	c->docker.binds = rs_cfg_str("RIDESHARE_DOCKER_BINDS", NULL);
+	/* Swarm: the docker settings' defaults, then RIDESHARE_SWARM_*. */
+	c->swarm.socket
+	    = rs_cfg_str("RIDESHARE_SWARM_SOCKET", c->docker.socket);
+	c->swarm.image
+	    = rs_cfg_str("RIDESHARE_SWARM_WORKER_IMAGE", c->docker.image);
+	c->swarm.network
+	    = rs_cfg_str("RIDESHARE_SWARM_NETWORK", c->docker.network);
+	c->swarm.label = rs_cfg_str("RIDESHARE_SWARM_LABEL", c->docker.label);
+	c->swarm.api_version = c->docker.api_version;
+	c->swarm.name_prefix
+	    = rs_cfg_str("RIDESHARE_SWARM_NAME_PREFIX", c->docker.name_prefix);
+	c->swarm.secrets = rs_cfg_str("RIDESHARE_SWARM_SECRETS", NULL);
+	c->swarm.constraints = rs_cfg_str("RIDESHARE_SWARM_CONSTRAINTS", NULL);
+	c->swarm.volume = rs_cfg_str("RIDESHARE_SWARM_WORKER_VOLUME", NULL);
+	c->swarm.start_timeout_ms = c->start_timeout_ms;
+	c->swarm.fixed_env = c->worker_env;
 }

@@ -7,6 +7,7 @@
 #include "rs_endpoint.h"
 
 #include "spawner.h"
+#include "spawner_swarm.h"
 
 #include <stddef.h>
 
@@ -37,9 +38,10 @@ typedef struct rs_orch_cfg {
 	int rejoin_grace_ms; /* RIDESHARE_WORKER_REJOIN_GRACE_MS */
 	int retire_every_ms; /* RIDESHARE_RETIRE_EVERY_MS */
 	int connect_wait_ms;
-	const char *spawner; /* "process" or "docker" */
+	const char *spawner; /* "process", "docker" or "swarm" */
 	char worker_bin[4096];
 	rs_orch_docker_cfg docker;
+	rs_orch_swarm_cfg swarm; /* RIDESHARE_SWARM_* */
 } rs_orch_cfg;
 
 /* Reads every setting; exits with code 2 naming the variable on a bad

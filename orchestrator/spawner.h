@@ -87,6 +87,9 @@ typedef struct rs_orch_docker_cfg {
 	const char *api_version; /* "v1.41" */
 	const char *name_prefix; /* "rideshare-worker-" */
 	const char *const *fixed_env; /* as for the process backend */
+	/* Comma-separated "host-path:container-path[:ro]" bind mounts for
+	 * every worker (the deployment's secret files); NULL: none. */
+	const char *binds;
 } rs_orch_docker_cfg;
 
 /* Docker backend: containers through the Engine API on a unix socket.

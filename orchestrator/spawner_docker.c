@@ -38,6 +38,7 @@ struct box {
 
 struct docker {
 	char *socket, *image, *network, *label_key, *label_val, *api, *prefix;
+	char *binds; /* "a:b:ro,c:d:ro" or NULL */
 	char **fixed;
 	rs_orch_pid_fn publish;
 	void *publish_arg;
@@ -184,6 +185,19 @@ create_body(struct docker *d, const char *id, const char *name)
 	if (d->network != NULL)
 		json_object_set_new(
 		    hostcfg, "NetworkMode", json_string(d->network));
+	if (d->binds != NULL) {
+		/* The deployment's secret files, read-only: the worker gets
+		 * their paths (RIDESHARE_*_FILE), never their values. */
+		json_t *jb = json_array();
+		char *copy = strdup(d->binds), *save = NULL, *tok;
+
+		for (tok = copy ? strtok_r(copy, ",", &save) : NULL;
+		     tok != NULL; tok = strtok_r(NULL, ",", &save))
+			if (*tok != '\0')
+				json_array_append_new(jb, json_string(tok));
+		free(copy);
+		json_object_set_new(hostcfg, "Binds", jb);
+	}
 	o = json_pack("{s:s, s:o, s:o, s:o}", "Image", d->image, "Env", jenv,
 	    "Labels", labels, "HostConfig", hostcfg);
 	if (!host_net) /* the daemon refuses a hostname with network host */
@@ -395,6 +409,7 @@ docker_destroy(void *impl)
 	free(d->label_val);
 	free(d->api);
 	free(d->prefix);
+	free(d->binds);
 	rs_orch_env_free(d->fixed);
 	free(d);
 }
@@ -438,6 +453,7 @@ rs_orch_spawner_docker_create(const rs_orch_docker_cfg *cfg,
 		d->label_val = strdup(eq ? eq + 1 : "");
 	}
 	d->fixed = rs_orch_env_dup(cfg->fixed_env);
+	d->binds = dup_or_null(cfg->binds);
 	d->publish = publish_pid;
 	d->publish_arg = arg;
 	if (d->socket == NULL || d->image == NULL || d->api == NULL

@@ -157,6 +157,17 @@ class Zk:
         self.xid = 0
         self._send(struct.pack(">iqiq", 0, 0, 4000, 0) + struct.pack(">i", 16) + b"\0" * 16)
         self._recv()
+        # The deployment's ZooKeeper digest (compose.sh: zk_auth): nodes
+        # carry creator-only ACLs, so reading them needs the same identity.
+        path = os.path.join(os.environ.get("RIDESHARE_COMPOSE_SECRETS", ""), "zk_auth")
+        if os.path.exists(path):
+            auth = open(path, "rb").read().strip()
+            scheme = b"digest"
+            self._send(struct.pack(">ii", -4, 100) + struct.pack(">i", 0)
+                       + struct.pack(">i", len(scheme)) + scheme + struct.pack(">i", len(auth)) + auth)
+            r = self._recv()
+            xid, _zxid, err = struct.unpack(">iqi", r[:16])
+            check(err == 0, "zk addauth digest: error %d" % err)
 
     def _send(self, payload):
         self.s.sendall(struct.pack(">i", len(payload)) + payload)

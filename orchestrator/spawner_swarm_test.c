@@ -1,0 +1,459 @@
+/* The swarm spawner against a fake Docker Engine API (swarm manager): a tiny
+ * HTTP server on a unix socket (a thread of this test) that answers from a
+ * script and records every request. Covers the service body (image by id,
+ * secrets, network, dnsrr, labels), the pid rule, liveness from task states,
+ * kill, adopt and the error paths. */
+#include "rs_err.h"
+#include "spawner_swarm.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+struct rule {
+	const char *method;
+	const char *path_part; /* substring of the request path */
+	int status;
+	const char *body;
+};
+
+#define MAX_RULES 16
+#define MAX_LOG   64
+
+struct fake {
+	char path[108];
+	int fd;
+	pthread_t thr;
+	struct rule rules[MAX_RULES];
+	int nrules;
+	char log[MAX_LOG][512]; /* "METHOD path" */
+	char bodies[MAX_LOG][4096];
+	int nlog;
+	pthread_mutex_t lock;
+};
+
+static struct fake fk;
+
+static int published_count;
+static int64_t published_pid;
+
+static int
+publish(void *arg, const char *id, int64_t pid)
+{
+	(void) arg;
+	(void) id;
+	published_count++;
+	published_pid = pid;
+	return RS_OK;
+}
+
+static void
+serve_one(int c)
+{
+	char buf[65536], method[16] = "", path[1024] = "";
+	size_t got = 0;
+	char *hdr_end = NULL, *cl;
+	long clen = 0;
+	const struct rule *r = NULL;
+	char out[8192];
+	int n;
+
+	while (got < sizeof(buf) - 1) {
+		ssize_t k = read(c, buf + got, sizeof(buf) - 1 - got);
+
+		if (k <= 0)
+			return;
+		got += (size_t) k;
+		buf[got] = '\0';
+		if (hdr_end == NULL
+		    && (hdr_end = strstr(buf, "\r\n\r\n")) != NULL) {
+			cl = strcasestr(buf, "Content-Length:");
+			clen = cl && cl < hdr_end ? strtol(cl + 15, NULL, 10)
+			                          : 0;
+		}
+		if (hdr_end != NULL
+		    && got >= (size_t) (hdr_end + 4 - buf) + (size_t) clen)
+			break;
+	}
+	sscanf(buf, "%15s %1023s", method, path);
+	pthread_mutex_lock(&fk.lock);
+	if (fk.nlog < MAX_LOG) {
+		snprintf(
+		    fk.log[fk.nlog], sizeof(fk.log[0]), "%s %s", method, path);
+		snprintf(fk.bodies[fk.nlog], sizeof(fk.bodies[0]), "%s",
+		    hdr_end ? hdr_end + 4 : "");
+		fk.nlog++;
+	}
+	for (int i = 0; i < fk.nrules && r == NULL; i++) {
+		if (strcmp(fk.rules[i].method, method) == 0
+		    && strstr(path, fk.rules[i].path_part) != NULL)
+			r = &fk.rules[i];
+	}
+	pthread_mutex_unlock(&fk.lock);
+	n = snprintf(out, sizeof(out),
+	    "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    r ? r->status : 404,
+	    strlen(r ? r->body : "{\"message\":\"no rule\"}"),
+	    r ? r->body : "{\"message\":\"no rule\"}");
+	(void) !write(c, out, (size_t) n);
+}
+
+static void *
+fake_loop(void *arg)
+{
+	(void) arg;
+	for (;;) {
+		int c = accept(fk.fd, NULL, NULL);
+
+		if (c < 0)
+			return NULL;
+		serve_one(c);
+		close(c);
+	}
+}
+
+static void
+fake_start(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	memset(&fk, 0, sizeof(fk));
+	pthread_mutex_init(&fk.lock, NULL);
+	snprintf(fk.path, sizeof(fk.path), "/tmp/rs-fake-swarm-%d.sock",
+	    (int) getpid());
+	unlink(fk.path);
+	fk.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fk.path);
+	assert_int_equal(bind(fk.fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fk.fd, 16), 0);
+	pthread_create(&fk.thr, NULL, fake_loop, NULL);
+	published_count = 0;
+	published_pid = 0;
+}
+
+static void
+fake_stop(void)
+{
+	shutdown(fk.fd, SHUT_RDWR);
+	close(fk.fd);
+	pthread_join(fk.thr, NULL);
+	unlink(fk.path);
+}
+
+static void
+rule(const char *method, const char *part, int status, const char *body)
+{
+	pthread_mutex_lock(&fk.lock);
+	fk.rules[fk.nrules++] = (struct rule) { method, part, status, body };
+	pthread_mutex_unlock(&fk.lock);
+}
+
+static int
+logged(const char *prefix)
+{
+	int k = 0;
+
+	pthread_mutex_lock(&fk.lock);
+	for (int i = 0; i < fk.nlog; i++)
+		k += strncmp(fk.log[i], prefix, strlen(prefix)) == 0;
+	pthread_mutex_unlock(&fk.lock);
+	return k;
+}
+
+/* Changes the body of the first rule matching method and part (task
+ * states move on between polls). */
+static void
+rebody(const char *method, const char *part, const char *body)
+{
+	pthread_mutex_lock(&fk.lock);
+	for (int i = 0; i < fk.nrules; i++)
+		if (strcmp(fk.rules[i].method, method) == 0
+		    && strcmp(fk.rules[i].path_part, part) == 0)
+			fk.rules[i].body = body;
+	pthread_mutex_unlock(&fk.lock);
+}
+
+static const char *
+body_of(const char *prefix)
+{
+	for (int i = 0; i < fk.nlog; i++)
+		if (strncmp(fk.log[i], prefix, strlen(prefix)) == 0)
+			return fk.bodies[i];
+	return "";
+}
+
+static rs_orch_spawner *
+make(const char *socket)
+{
+	rs_orch_swarm_cfg cfg = { .socket = socket,
+		.image = "rs/worker:test",
+		.network = "rs_net",
+		.label = "org.rideshare.project=test",
+		.api_version = "v1.41",
+		.name_prefix = "rs-",
+		.secrets = "rs_amqp_url:amqp_url,rs_zk_auth:zk_auth",
+		.constraints = "node.role==worker",
+		.volume = "/var/lib/postgresql/data",
+		.start_timeout_ms = 2000 };
+	rs_orch_spawner *sp = NULL;
+
+	assert_int_equal(
+	    rs_orch_spawner_swarm_create(&cfg, publish, NULL, &sp), RS_OK);
+	return sp;
+}
+
+static int
+setup(void **state)
+{
+	(void) state;
+	fake_start();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	fake_stop();
+	return 0;
+}
+
+#define TASK_RUNNING                                                      \
+	"[{\"ID\":\"t1\",\"NodeID\":\"n1\",\"DesiredState\":\"running\"," \
+	"\"Version\":{\"Index\":7},\"Status\":{\"State\":\"running\","    \
+	"\"ContainerStatus\":{\"ContainerID\":\"c1\",\"PID\":4242,"       \
+	"\"ExitCode\":0}}}]"
+#define TASK_FAILED                                                        \
+	"[{\"ID\":\"t1\",\"NodeID\":\"n1\",\"DesiredState\":\"shutdown\"," \
+	"\"Version\":{\"Index\":9},\"Status\":{\"State\":\"failed\","      \
+	"\"Err\":\"task: non-zero exit (137)\",\"ContainerStatus\":{"      \
+	"\"ContainerID\":\"c1\",\"PID\":0,\"ExitCode\":137}}}]"
+
+static void
+infra_rules(void)
+{
+	rule("GET", "/images/rs/worker:test/json", 200,
+	    "{\"Id\":\"sha256:abcdef\"}");
+	rule("GET", "/secrets?filters=", 200,
+	    "[{\"ID\":\"s-amqp\",\"Spec\":{\"Name\":\"rs_amqp_url\"}},"
+	    "{\"ID\":\"s-zk\",\"Spec\":{\"Name\":\"rs_zk_auth\"}}]");
+	rule("GET", "/networks?filters=", 200,
+	    "[{\"Id\":\"net1\",\"Name\":\"rs_net\"}]");
+	rule("GET", "/nodes/n1", 200,
+	    "{\"ID\":\"n1\",\"Spec\":{\"Labels\":"
+	    "{\"org.rideshare.node-index\":\"3\"}}}");
+}
+
+static void
+test_spawn_creates_service_waits_for_task_and_publishes_pid(void **state)
+{
+	rs_orch_spawner *sp;
+	int64_t pid = 0;
+	const char *b;
+
+	(void) state;
+	setenv("RIDESHARE_AMQP_URL_FILE", "/run/secrets/amqp_url", 1);
+	infra_rules();
+	rule("POST", "/v1.41/services/create", 201, "{\"ID\":\"svc1\"}");
+	rule("GET", "/tasks?filters=", 200,
+	    "[{\"ID\":\"t1\",\"NodeID\":\"n1\",\"DesiredState\":\"running\","
+	    "\"Version\":{\"Index\":2},\"Status\":{\"State\":\"preparing\"}}"
+	    "]");
+	sp = make(fk.path);
+	/* The task runs on the second poll. */
+	rebody("GET", "/tasks?filters=", TASK_RUNNING);
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w1-abc", &pid), RS_OK);
+	/* node-index 3 * 10^7 + host pid 4242 */
+	assert_int_equal(pid, 3 * RS_ORCH_SWARM_PID_NODE + 4242);
+	assert_int_equal(published_count, 1);
+	assert_int_equal(published_pid, pid);
+	assert_int_equal(rs_orch_spawner_count(sp), 1);
+	b = body_of("POST /v1.41/services/create");
+	assert_non_null(strstr(b, "\"Name\":\"rs-w1-abc\""));
+	/* By id: no registry pull at task start. */
+	assert_non_null(strstr(b, "\"Image\":\"sha256:abcdef\""));
+	assert_non_null(strstr(b, "RIDESHARE_WORKER_ID=w1-abc"));
+	assert_non_null(strstr(b, "RIDESHARE_NNG_HOST=rs-w1-abc"));
+	assert_non_null(strstr(b, "RIDESHARE_WORKER_PID_ZNODE=1"));
+	assert_non_null(
+	    strstr(b, "RIDESHARE_AMQP_URL_FILE=/run/secrets/amqp_url"));
+	assert_non_null(strstr(b, "\"org.rideshare.project\":\"test\""));
+	assert_non_null(strstr(b, "\"org.rideshare.worker-id\":\"w1-abc\""));
+	assert_non_null(strstr(b, "\"SecretID\":\"s-amqp\""));
+	assert_non_null(strstr(b, "\"Name\":\"zk_auth\""));
+	assert_non_null(strstr(b, "\"Target\":\"net1\""));
+	assert_non_null(strstr(b, "\"Mode\":\"dnsrr\""));
+	assert_non_null(strstr(b, "\"Condition\":\"none\""));
+	assert_non_null(strstr(b, "node.role==worker"));
+	assert_non_null(strstr(b, "\"Source\":\"rs-w1-abc-data\""));
+	assert_non_null(strstr(b, "\"Target\":\"/var/lib/postgresql/data\""));
+	/* SIGKILL: the task's container, through this daemon. */
+	rule("POST", "/containers/c1/kill?signal=SIGKILL", 204, "");
+	assert_int_equal(
+	    rs_orch_spawner_signal(sp, "w1-abc", pid, SIGKILL), RS_OK);
+	assert_int_equal(logged("POST /v1.41/containers/c1/kill"), 1);
+	rs_orch_spawner_destroy(sp);
+	/* Workers outlive the orchestrator: destroy removes nothing. */
+	assert_int_equal(logged("DELETE /v1.41/services/rs-w1-abc"), 0);
+	unsetenv("RIDESHARE_AMQP_URL_FILE");
+}
+
+static int reaped;
+static char reaped_how[64];
+
+static void
+on_exit_cb(void *arg, const char *id, int64_t pid, const char *how)
+{
+	(void) arg;
+	(void) id;
+	(void) pid;
+	reaped++;
+	snprintf(reaped_how, sizeof(reaped_how), "%s", how);
+}
+
+static void
+test_reap_reports_failed_task_and_removes_service(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+	int64_t pid = 0;
+
+	(void) state;
+	infra_rules();
+	rule("POST", "/services/create", 201, "{\"ID\":\"svc1\"}");
+	rule("GET", "/tasks?filters=", 200, TASK_RUNNING);
+	rule("DELETE", "/services/rs-w2-x", 200, "");
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w2-x", &pid), RS_OK);
+	reaped = 0;
+	assert_int_equal(rs_orch_spawner_reap(sp, on_exit_cb, NULL), RS_OK);
+	assert_int_equal(reaped, 0);
+	rebody("GET", "/tasks?filters=", TASK_FAILED);
+	usleep(250 * 1000); /* reap polls at most every 200 ms */
+	assert_int_equal(rs_orch_spawner_reap(sp, on_exit_cb, NULL), RS_OK);
+	assert_int_equal(reaped, 1);
+	assert_string_equal(reaped_how, "exit 137");
+	assert_int_equal(logged("DELETE /v1.41/services/rs-w2-x"), 1);
+	assert_int_equal(rs_orch_spawner_count(sp), 0);
+	rs_orch_spawner_destroy(sp);
+}
+
+static void
+test_task_that_fails_at_start_is_not_spawned(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+	int64_t pid = 0;
+
+	(void) state;
+	infra_rules();
+	rule("POST", "/services/create", 201, "{\"ID\":\"svc1\"}");
+	rule("GET", "/tasks?filters=", 200,
+	    "[{\"ID\":\"t1\",\"NodeID\":\"n1\",\"DesiredState\":\"shutdown\","
+	    "\"Version\":{\"Index\":3},\"Status\":{\"State\":\"rejected\","
+	    "\"Err\":\"No such image: sha256:abcdef\"}}]");
+	rule("DELETE", "/services/", 200, "");
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w3-x", &pid), RS_ESTATE);
+	assert_int_equal(published_count, 0);
+	assert_int_equal(logged("DELETE /v1.41/services/rs-w3-x"), 1);
+	assert_int_equal(rs_orch_spawner_count(sp), 0);
+	rs_orch_spawner_destroy(sp);
+}
+
+static void
+test_task_that_never_runs_times_out(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+	int64_t pid = 0;
+
+	(void) state;
+	infra_rules();
+	rule("POST", "/services/create", 201, "{\"ID\":\"svc1\"}");
+	rule("GET", "/tasks?filters=", 200, "[]");
+	rule("DELETE", "/services/", 200, "");
+	assert_int_equal(
+	    rs_orch_spawner_spawn(sp, "w4-x", &pid), RS_ETIMEDOUT);
+	assert_int_equal(logged("DELETE /v1.41/services/rs-w4-x"), 1);
+	rs_orch_spawner_destroy(sp);
+}
+
+static void
+test_missing_secret_and_conflict_and_daemon_gone(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path), *gone;
+	int64_t pid = 0;
+
+	(void) state;
+	rule("GET", "/images/", 200, "{\"Id\":\"sha256:abcdef\"}");
+	rule("GET", "/secrets?filters=", 200, "[]");
+	assert_int_not_equal(rs_orch_spawner_spawn(sp, "w5-x", &pid), RS_OK);
+	assert_int_equal(logged("POST /v1.41/services/create"), 0);
+	rs_orch_spawner_destroy(sp);
+	fk.nrules = 0;
+	infra_rules();
+	rule("POST", "/services/create", 409,
+	    "{\"message\":\"name conflicts with an existing object\"}");
+	sp = make(fk.path);
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w6-x", &pid), RS_EEXIST);
+	rs_orch_spawner_destroy(sp);
+	gone = make("/tmp/rs-no-such-swarm.sock");
+	assert_int_not_equal(rs_orch_spawner_spawn(gone, "w7-x", &pid), RS_OK);
+	assert_int_equal(rs_orch_spawner_count(gone), 0);
+	rs_orch_spawner_destroy(gone);
+}
+
+static void
+test_adopt_by_service_name(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+
+	(void) state;
+	infra_rules();
+	rule("GET", "/tasks?filters=%7B%22service%22%3A%5B%22rs-w8-x%22%5D",
+	    200, TASK_RUNNING);
+	rule("GET", "/tasks?filters=", 200, "[]");
+	assert_int_equal(rs_orch_spawner_adopt(sp, "w8-x", 1), RS_OK);
+	assert_int_equal(rs_orch_spawner_adopt(sp, "w8-x", 1), RS_EEXIST);
+	assert_int_equal(rs_orch_spawner_count(sp), 1);
+	assert_int_equal(rs_orch_spawner_adopt(sp, "w9-x", 1), RS_ENOTFOUND);
+	/* SIGTERM: swarm stops the task (service removed). */
+	rule("DELETE", "/services/rs-w8-x", 200, "");
+	assert_int_equal(
+	    rs_orch_spawner_signal(sp, "w8-x", 0, SIGTERM), RS_OK);
+	assert_int_equal(logged("DELETE /v1.41/services/rs-w8-x"), 1);
+	rs_orch_spawner_destroy(sp);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_spawn_creates_service_waits_for_task_and_publishes_pid,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reap_reports_failed_task_and_removes_service, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_task_that_fails_at_start_is_not_spawned, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_task_that_never_runs_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_missing_secret_and_conflict_and_daemon_gone, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_adopt_by_service_name, setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Failure tests of the swarm deployment (compose/stack.yml), run by
+`compose/swarm.sh test` against a deployed stack. They reuse the compose
+suite's tools (tests/compose/run_compose_tests.py: HTTP, writers, ZooKeeper
+reader, acknowledged-write checks) with the swarm's names:
+
+  worker_pids   worker/list = node-index * 10^7 + the worker tasks' pids
+  master_kill   SIGKILL the master's task container under 4 writers (rounds)
+  mq_node_kill  SIGKILL one RabbitMQ node under 4 writers (quorum queues)
+  zk_node_kill  SIGKILL one ZooKeeper server under 4 writers (ensemble)
+  orchestrator_restart_autoscale  a new orchestrator task adopts the workers;
+                with a 5 s window, reads scale out to 3 slaves and idle back to 1
+Each checks that no acknowledged write is lost and that every worker's
+database holds each of them exactly once, and prints the recovery times."""
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "compose"))
+
+STACK = os.environ.get("RIDESHARE_SWARM_STACK", "rsw")
+# The compose suite reads these at import time.
+os.environ["RIDESHARE_COMPOSE_PROJECT"] = STACK
+os.environ["RIDESHARE_COMPOSE_NETWORK"] = STACK + "_net"
+os.environ["RIDESHARE_COMPOSE_SECRETS"] = os.environ.get("RIDESHARE_SWARM_SECRETS", "")
+
+import run_compose_tests as rc  # noqa: E402
+
+docker, check, log, wait_for = rc.docker, rc.check, rc.log, rc.wait_for
+
+
+def service_container(svc):
+    """Id of the running local container of stack service svc, or None."""
+    out = docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=%s_%s" % (STACK, svc))
+    return out.split()[0] if out else None
+
+
+def node_index():
+    v = docker("node", "inspect", "self", "-f", '{{index .Spec.Labels "org.rideshare.node-index"}}',
+               check_rc=False)
+    return int(v) if v.strip().isdigit() else 0
+
+
+PID_NODE = 10 ** 7
+
+
+def worker_containers():
+    """{worker id: (container name, worker pid by the swarm rule)}."""
+    ids = docker("ps", "-q", "--filter", "label=" + rc.WORKER_LABEL,
+                 "--filter", "label=" + rc.PROJECT_LABEL).split()
+    out = {}
+    if not ids:
+        return out
+    base = node_index() * PID_NODE
+    fmt = '{{index .Config.Labels "%s"}} {{.Name}} {{.State.Pid}} {{.State.Running}}' % rc.WORKER_LABEL
+    for line in docker("inspect", "-f", fmt, *ids).splitlines():
+        wid, name, pid, running = line.split()
+        if running == "true" and name.lstrip("/").startswith(STACK + "-worker-"):
+            out[wid] = (name.lstrip("/"), base + int(pid))
+    return out
+
+
+def container_ip(service):
+    # Any ZooKeeper server of the ensemble that runs answers the reader.
+    names = ["zookeeper1", "zookeeper2", "zookeeper3"] if service == "zookeeper" else [service]
+    for n in names:
+        cid = service_container(n)
+        if not cid:
+            continue
+        fmt = '{{with index .NetworkSettings.Networks "%s_net"}}{{.IPAddress}}{{end}}' % STACK
+        ip = docker("inspect", "-f", fmt, cid, check_rc=False)
+        if ip:
+            return ip
+    raise rc.Fail("no running container with an address for %s" % service)
+
+
+def worker_usernames(conninfo, prefix):
+    db = dict(kv.split("=", 1) for kv in conninfo.split() if "=" in kv).get("dbname", "").strip("'")
+    check(db, "no dbname in WorkerInfo.pg_conninfo %r" % conninfo)
+    # worker-pg: the database is on the worker's own server, named by its
+    # service (host=<stack>-worker-<id>); shared: the postgres service.
+    host = dict(kv.split("=", 1) for kv in conninfo.split() if "=" in kv).get("host", "postgres")
+    if host == "postgres":
+        cid = service_container("postgres")
+    else:
+        out = docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=" + host)
+        cid = out.split()[0] if out else None
+    check(cid, "no container of %s" % host)
+    out = docker("exec", "-e", "PGPASSFILE=/run/secrets/pgpass", cid, "psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc",
+                 "SELECT username FROM users WHERE username LIKE '%s%%'" % prefix)
+    return out.split()
+
+
+def worker_dbname(wid):
+    return "rideshare_" + "".join(c if c.isalnum() else "_" for c in wid.lower())
+
+
+def zk_view():
+    """(master id, {worker id: {"pg_conninfo": ...}}) from the admin API's
+    worker/details (the overlay network, hence ZooKeeper, is not reachable
+    from the host). A worker's database is on its own server (worker-pg:
+    the worker's container has a data directory) or on the postgres service."""
+    st, d = rc.call(rc.ADMIN, "GET", "/api/v1/worker/details")
+    check(st == 200 and isinstance(d, dict), "worker/details: %s %r" % (st, d))
+    workers = {}
+    for w in d.get("workers", []):
+        if w.get("state") != "running" or not w.get("registered"):
+            continue
+        name = STACK + "-worker-" + w["id"]
+        cid = docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=" + name)
+        own = bool(cid) and subprocess.run(
+            ["docker", "exec", cid.split()[0], "test", "-s", "/var/lib/postgresql/data/PG_VERSION"],
+            capture_output=True).returncode == 0
+        workers[w["id"]] = {"id": w["id"], "pid": w.get("pid", 0),
+                            "pg_conninfo": "host=%s dbname=%s" % (name if own else "postgres", worker_dbname(w["id"]))}
+    return d.get("master") or None, workers
+
+
+rc.zk_view = zk_view
+rc.worker_containers = worker_containers
+rc.container_ip = container_ip
+rc.worker_usernames = worker_usernames
+
+
+def mq_running_nodes():
+    cid = service_container("rabbitmq1") or service_container("rabbitmq2")
+    if not cid:
+        return 0
+    p = subprocess.run(["docker", "exec", "-u", "rabbitmq", "-e", "HOME=/var/lib/rabbitmq", cid,
+                        "rabbitmqctl", "-q", "cluster_status", "--formatter", "json"],
+                       capture_output=True, text=True)
+    try:
+        import json
+        return len(json.loads(p.stdout).get("running_nodes", []))
+    except ValueError:
+        return 0
+
+
+def zk_quorum_members():
+    n = 0
+    for s in ("zookeeper1", "zookeeper2", "zookeeper3"):
+        cid = service_container(s)
+        if cid and subprocess.run(["docker", "exec", cid, "rs-zookeeper-health"],
+                                  capture_output=True).returncode == 0:
+            n += 1
+    return n
+
+
+def kill_under_writers(tag, svc, back):
+    """SIGKILLs service svc's container while 4 writers run; returns
+    (seconds to the first acknowledged write after the kill, seconds until
+    back() says the service is whole again)."""
+    rc.clear_all()
+    with rc.Writers(tag) as w:
+        rc.steady()
+        w.wait_ok_after(time.time())
+        time.sleep(1)
+        cid = service_container(svc)
+        check(cid, "no container of %s" % svc)
+        docker("kill", cid)
+        t0 = time.time()
+        t_ok = w.wait_ok_after(t0, 60)
+        wait_for("%s back (swarm restart)" % svc, back, 120, 0.5)
+        t_back = time.time() - t0
+        time.sleep(1)
+    log("%s killed: first write ok after %.2f s; back after %.1f s; writes %d acknowledged, %d failed/retried" % (
+        svc, t_ok - t0, t_back, len(w.acked), w.failed))
+    rc.verify_acked(w.acked, tag + "-")
+    return t_ok - t0, t_back
+
+
+def test_mq_node_kill():
+    kill_under_writers("mq", "rabbitmq1", lambda: mq_running_nodes() == 3)
+
+
+def test_zk_node_kill():
+    kill_under_writers("zk", "zookeeper2", lambda: zk_quorum_members() == 3)
+
+
+def orchestrator_task_env_update(*args):
+    docker("service", "update", "--detach=true", *args, STACK + "_orchestrator")
+
+
+def ready_orchestrator():
+    st, _ = rc.call(rc.ADMIN, "GET", "/readyz")
+    return st == 200
+
+
+def test_orchestrator_restart_adopts_then_autoscale():
+    """A new orchestrator task (service update: a 5 s scaling window) adopts
+    the running worker services; 60 reads in a window -> 3 slaves (scale-out
+    through the swarm spawner), idle windows -> back to 1 (scale-in removes
+    exactly the chosen workers' services)."""
+    master, boxes = rc.steady()
+    before = sorted(p for _, p in boxes.values())
+    t0 = time.time()
+    orchestrator_task_env_update("--env-add", "RIDESHARE_SCALE_WINDOW_S=5", "--env-add", "RIDESHARE_MAX_SLAVES=3")
+    time.sleep(2)
+    wait_for("the new orchestrator ready", ready_orchestrator, 120, 0.5)
+    time.sleep(6)   # a worker that would be lost shows within its session time
+    m2, boxes2 = rc.steady(timeout=120)
+    after = sorted(p for _, p in boxes2.values())
+    check(after == before and m2 == master, "workers after the orchestrator restart: %s (master %s), before %s (master %s)"
+          % (after, m2, before, master))
+    log("orchestrator replaced in %.1f s; adopted the running workers %s (master %s unchanged)" % (
+        time.time() - t0, after, master))
+    # Scale-out: 60+ reads per 5 s window for a while.
+    t1 = time.time()
+
+    def reads_and_count():
+        for _ in range(25):
+            rc.call(rc.EDGE, "GET", "/api/v1/users")
+        return len(rc.worker_list()) >= 4 or None
+    wait_for("4 workers (master + 3 slaves) under reads", reads_and_count, 120, 0.1)
+    m3, boxes3 = rc.steady(4, 120)
+    log("scale-out to 3 slaves in %.1f s: %s" % (time.time() - t1, sorted(p for _, p in boxes3.values())))
+    t2 = time.time()
+    m4, boxes4 = rc.steady(2, 120)
+    check(m4 == m3, "master changed during scale-in: %s -> %s" % (m3, m4))
+    svcs = docker("service", "ls", "--format", "{{.Name}}").split()
+    workers = sorted(n for n in svcs if n.startswith(STACK + "-worker-"))
+    check(len(workers) == 2, "worker services after scale-in: %s" % workers)
+    log("scale-in to 1 slave in %.1f s; worker services left: %s" % (time.time() - t2, workers))
+    orchestrator_task_env_update("--env-add", "RIDESHARE_SCALE_WINDOW_S=3600")
+    time.sleep(2)
+    wait_for("the orchestrator ready again", ready_orchestrator, 120, 0.5)
+    rc.steady(timeout=120)
+
+
+TESTS = [
+    ("worker_pids", rc.test_worker_pids),
+    ("master_kill", rc.test_master_kill),
+    ("mq_node_kill", test_mq_node_kill),
+    ("zk_node_kill", test_zk_node_kill),
+    ("orchestrator_restart_autoscale", test_orchestrator_restart_adopts_then_autoscale),
+]
+rc.TESTS = TESTS
+
+if __name__ == "__main__":
+    sys.exit(rc.main(sys.argv[1:]))
