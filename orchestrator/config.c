@@ -60,8 +60,16 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 		    "RIDESHARE_AMQP_URL=%s", c->amqp_url);
 	snprintf(c->env_zk, sizeof(c->env_zk), "RIDESHARE_ZK_HOSTS=%s",
 	    c->zk_hosts);
-	snprintf(c->env_pg, sizeof(c->env_pg), "RIDESHARE_PG_CONNINFO=%s",
-	    c->pg_conninfo);
+	/* The password file travels inside the conninfo: worker containers
+	 * get only RIDESHARE_* variables (and the file through a bind). */
+	if (getenv("PGPASSFILE") != NULL && *getenv("PGPASSFILE") != '\0'
+	    && strstr(c->pg_conninfo, "passfile=") == NULL)
+		snprintf(c->env_pg, sizeof(c->env_pg),
+		    "RIDESHARE_PG_CONNINFO=%s passfile=%s", c->pg_conninfo,
+		    getenv("PGPASSFILE"));
+	else
+		snprintf(c->env_pg, sizeof(c->env_pg),
+		    "RIDESHARE_PG_CONNINFO=%s", c->pg_conninfo);
 	c->worker_env[0] = c->env_amqp;
 	c->worker_env[1] = c->env_zk;
 	c->worker_env[2] = c->env_pg;

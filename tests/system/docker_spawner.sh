@@ -25,6 +25,10 @@ export RIDESHARE_SPAWNER=docker RIDESHARE_DOCKER_NETWORK=host
 export RIDESHARE_DOCKER_WORKER_IMAGE=$image
 export RIDESHARE_DOCKER_LABEL=org.rideshare.project=rs-test-$base
 export RIDESHARE_DOCKER_NAME_PREFIX=rs-test-$base-worker-
+# The stack's credentials (docs/security.md) are files on the host: the
+# worker containers see the secrets dir at the same path, read-only.
+secrets=$(realpath -m -- "${RIDESHARE_TEST_STACK_ROOT:-${RIDESHARE_BUILD_DIR:-$root/build}}")/stack-$((10#$base))/secrets
+export RIDESHARE_DOCKER_BINDS=$secrets:$secrets:ro
 rc=0
 "$root/tests/with-stack.sh" "$base" -- "$bin" || rc=$?
 filter=$(printf '{"label":["%s"]}' "$RIDESHARE_DOCKER_LABEL")
