@@ -142,23 +142,21 @@ bad_message(rs_orch_router *r, const rs_mq_msg *m, const char *queue,
 	(void) rs_mq_reject(r->mq, m->delivery_tag, false);
 }
 
-/* Answers a write at once with UNAVAILABLE while a full-cluster recovery
- * refuses writes: a clear error instead of a write parked in writeQ until
- * the caller times out (docs/failover.md "When a copy is missing"). */
+/* Answers a request at once with status and why (no worker sees it). */
 static int
-refuse_write(
-    rs_orch_router *r, const rs_mq_msg *m, const Rideshare__DbRequest *req)
+reply_now(rs_orch_router *r, const rs_mq_msg *m,
+    const Rideshare__DbRequest *req, Rideshare__Status status,
+    const char *why)
 {
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
-	rs_mq_props props = { .correlation_id = req->request_id };
+	rs_mq_props props = { .correlation_id = m->correlation_id[0]
+		    ? m->correlation_id
+		    : req->request_id };
 	int rv = RS_OK;
 
-	rs_metric_add(&rs_orch_m_writes_refused, 1);
-	rs_warn(req->request_id, "event=write_refused reason=recovery_blocked");
 	resp.request_id = req->request_id;
-	resp.status = RIDESHARE__STATUS__UNAVAILABLE;
-	resp.error = (char *) "writes refused: the copy holding the last "
-	                      "acknowledged writes is missing; see /readyz";
+	resp.status = status;
+	resp.error = (char *) why;
 	if (m->reply_to[0] != '\0') {
 		size_t len = rideshare__db_response__get_packed_size(&resp);
 		rv = ensure_buf(r, len);
@@ -171,6 +169,56 @@ refuse_write(
 	if (rv == RS_OK)
 		rv = rs_mq_ack(r->mq, m->delivery_tag, false);
 	return rv;
+}
+
+/* Answers a write at once with UNAVAILABLE while a full-cluster recovery
+ * refuses writes: a clear error instead of a write parked in writeQ until
+ * the caller times out (docs/failover.md "When a copy is missing"). */
+static int
+refuse_write(
+    rs_orch_router *r, const rs_mq_msg *m, const Rideshare__DbRequest *req)
+{
+	rs_metric_add(&rs_orch_m_writes_refused, 1);
+	rs_warn(req->request_id, "event=write_refused reason=recovery_blocked");
+	return reply_now(r, m, req, RIDESHARE__STATUS__UNAVAILABLE,
+	    "writes refused: the copy holding the last "
+	    "acknowledged writes is missing; see /readyz");
+}
+
+static void raise_commit(rs_orch_router *r, uint64_t seq);
+
+/* The min_seq a read goes out with (docs/gateway.md "Consistency"), from
+ * the caller's token (req->min_seq, X-RideShare-Min-Seq) and the level:
+ * linearizable max(commit_seq, token), session the token, any 0. A token
+ * above commit_seq was shown to a client (a session or any read of a
+ * slave ahead of the acknowledgements): it is a committed seq, so
+ * commit_seq rises to it and later linearizable reads include it too.
+ * false: the token is beyond every seq this orchestrator heard of. */
+static bool
+stamp_read(rs_orch_router *r, Rideshare__DbRequest *req)
+{
+	uint64_t token = req->min_seq;
+	uint64_t c = atomic_load(&r->commit_seq);
+	uint64_t head = r->w != NULL ? rs_orch_workers_head(r->w) : 0;
+	uint64_t top = c > head ? c : head;
+
+	if (token > top && token - top > RS_ORCH_MIN_SEQ_SLACK)
+		return false;
+	switch (req->consistency) {
+	case RIDESHARE__CONSISTENCY__ANY:
+		req->min_seq = 0;
+		break;
+	case RIDESHARE__CONSISTENCY__SESSION:
+		req->min_seq = token;
+		break;
+	default:
+		req->consistency = RIDESHARE__CONSISTENCY__LINEARIZABLE;
+		if (token > c)
+			raise_commit(r, token);
+		req->min_seq = token > c ? token : c;
+		break;
+	}
+	return true;
 }
 
 static int
@@ -211,7 +259,13 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 		props.correlation_id = req->request_id;
 		queue = Q_WRITE;
 	} else {
-		req->min_seq = atomic_load(&r->commit_seq);
+		if (!stamp_read(r, req)) {
+			rs_metric_add(&rs_orch_m_req_bad, 1);
+			rv = reply_now(r, m, req, RIDESHARE__STATUS__INVALID,
+			    "min_seq is beyond every committed write");
+			rideshare__db_request__free_unpacked(req, NULL);
+			return rv;
+		}
 		req->reply_to = (char *) "";
 		props.reply_to = m->reply_to[0] ? m->reply_to : NULL;
 		props.correlation_id = m->correlation_id[0] ? m->correlation_id

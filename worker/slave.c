@@ -189,6 +189,16 @@ release_held(slave *s)
 	return rc;
 }
 
+/* Only a linearizable read's min_seq is a commit_seq the orchestrator
+ * stamped, and only its reply waits for commit_seq (session and any reads
+ * promise less: docs/gateway.md "Consistency"). */
+static bool
+linearizable(const Rideshare__DbRequest *req)
+{
+	return req->consistency != RIDESHARE__CONSISTENCY__SESSION
+	    && req->consistency != RIDESHARE__CONSISTENCY__ANY;
+}
+
 static int
 answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
     const char *reply_to, bool expired)
@@ -227,7 +237,7 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 	 * commit_seq covers it, so that every read routed after the caller
 	 * got it is stamped min_seq >= r->seq. Error replies show no state. */
 	if (rc == RS_OK && reply_to[0] != '\0' && w->read_hold_ms > 0
-	    && r->seq > s->known_commit
+	    && linearizable(req) && r->seq > s->known_commit
 	    && hold(s, tag, r, req->request_id, reply_to) == RS_OK) {
 		rs_worker_arena_fini(&a);
 		return RS_OK;
@@ -267,7 +277,8 @@ release_ready(slave *s)
 	        &s->park, s->w->meta.applied_seq, &p)) {
 		read_req *r = p.data;
 		/* Answerable now: its stamp is a commit_seq we can trust. */
-		learn_commit(s, r->req->min_seq);
+		if (linearizable(r->req))
+			learn_commit(s, r->req->min_seq);
 		rc = answer(s, p.delivery_tag, r->req, r->reply_to, false);
 		read_free(r);
 	}
@@ -328,7 +339,8 @@ on_read(slave *s, const rs_mq_msg *msg)
 	 * that stamp only counts as a commit_seq heard of once this replica
 	 * reached it (a forged one must not release held replies). */
 	if (req->min_seq <= s->w->meta.applied_seq) {
-		learn_commit(s, req->min_seq);
+		if (linearizable(req))
+			learn_commit(s, req->min_seq);
 		int rc = answer(s, msg->delivery_tag, req, msg->reply_to, false);
 		rideshare__db_request__free_unpacked(req, NULL);
 		return rc;
