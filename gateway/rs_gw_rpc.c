@@ -24,6 +24,7 @@
 
 static rs_rpc_pool *pool;
 static int timeout_ms = 5000;
+static int retry_ms = 0; /* RIDESHARE_READ_RETRY_MS; 0: no read retry */
 
 static rs_metric m_calls = RS_METRIC("rideshare_gw_rpc_calls_total",
     "Database RPC calls made by this gateway.", "counter", NULL);
@@ -33,6 +34,10 @@ static rs_metric m_timeouts = RS_METRIC("rideshare_gw_rpc_failures_total",
 static rs_metric m_unreach = RS_METRIC("rideshare_gw_rpc_failures_total",
     "Database RPC calls that failed in transport, by reason.", "counter",
     "reason=\"unavailable\"");
+static rs_metric m_retries = RS_METRIC("rideshare_gw_read_retries_total",
+    "Reads sent a second time after RIDESHARE_READ_RETRY_MS without an "
+    "answer.",
+    "counter", NULL);
 static rs_metric m_proto = RS_METRIC("rideshare_gw_rpc_failures_total",
     "Database RPC calls that failed in transport, by reason.", "counter",
     "reason=\"bad_reply\"");
@@ -58,6 +63,7 @@ rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 		rs_metric_register(&m_timeouts);
 		rs_metric_register(&m_unreach);
 		rs_metric_register(&m_proto);
+		rs_metric_register(&m_retries);
 	}
 }
 
@@ -68,6 +74,8 @@ rs_gw_rpc_init_from_env(void)
 	                   "amqp://guest:guest@127.0.0.1:8101"),
 	    "orchestrator",
 	    (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000));
+	retry_ms = (int) rs_cfg_long(
+	    "RIDESHARE_READ_RETRY_MS", RS_GW_READ_RETRY_MS, 0, 3600000);
 }
 
 void
@@ -95,8 +103,26 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 		id = fresh;
 	}
 	rs_metric_add(&m_calls, 1);
-	rc = pool != NULL ? rs_rpc_pool_call(pool, req, timeout_ms, resp)
-	                  : RS_ESTATE;
+	if (pool == NULL) {
+		rc = RS_ESTATE;
+	} else if (rs_op_is_write(req->op_case) || retry_ms <= 0
+	    || retry_ms >= timeout_ms) {
+		rc = rs_rpc_pool_call(pool, req, timeout_ms, resp);
+	} else {
+		/* A read unanswered after retry_ms (a paused slave holding
+		 * it, a lost per-delivery) goes out once more with the same
+		 * id: whichever answer comes first wins, a late one is
+		 * dropped by correlation id (common/rs_rpc.c). Reads change
+		 * nothing, so a duplicate costs only work. */
+		rc = rs_rpc_pool_call(pool, req, retry_ms, resp);
+		if (rc == RS_ETIMEDOUT) {
+			rs_metric_add(&m_retries, 1);
+			rs_debug(http_rid, "event=read_retry request_id=%s",
+			    id);
+			rc = rs_rpc_pool_call(
+			    pool, req, timeout_ms - retry_ms, resp);
+		}
+	}
 	rs_debug(http_rid, "event=rpc_call op=%s request_id=%s rc=%s",
 	    rs_op_name(req->op_case), id, rs_strerror(rc));
 	if (rc == RS_ETIMEDOUT)

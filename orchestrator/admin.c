@@ -109,7 +109,12 @@ call(rs_orch_admin *a, rs_http_req *hreq, Rideshare__DbRequest *req,
 		req->request_id = rid;
 	}
 	rv = rs_rpc_pool_call(a->rpc, req, a->cfg->rpc_timeout_ms, resp);
-	if (rv != RS_OK) {
+	if (rv == RS_OK) {
+		/* The commit token of the answer (docs/gateway.md). */
+		char seq[24];
+		snprintf(seq, sizeof(seq), "%" PRIu64, (*resp)->seq);
+		rs_http_add_header(hreq, "X-RideShare-Seq", seq);
+	} else {
 		rs_warn(rs_http_rid(hreq),
 		    "event=admin_rpc_failed request_id=%s "
 		    "op=%s err=%s",
