@@ -1,6 +1,7 @@
 #include "router.h"
 #include "orch_metrics.h"
 #include "rideshare.pb-c.h"
+#include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -51,6 +52,10 @@ struct rs_orch_router {
 	bool seeded;
 	char term_master[RS_ORCH_ID_MAX]; /* master whose head was checked */
 	int64_t term_ms; /* last check_term */
+	/* Lag-aware reads: the slaves told to take no new reads (ids,
+	 * space-separated), as last announced. Routing thread only. */
+	int64_t max_lag_ms;
+	char paused[RS_ORCH_MAX_WORKERS * RS_ORCH_ID_MAX];
 	uint8_t *buf; /* repack buffer */
 	size_t bufcap;
 };
@@ -88,6 +93,8 @@ rs_orch_router_create(const char *amqp_url, rs_orch_workers *w,
 	}
 	r->w = w;
 	r->as = as;
+	r->max_lag_ms = rs_cfg_long(
+	    "RIDESHARE_MAX_LAG_MS", RS_ORCH_MAX_LAG_MS, 1, 3600000);
 	*out = r;
 	return RS_OK;
 }
@@ -415,18 +422,26 @@ check_term(rs_orch_router *r, int64_t now)
 }
 
 /* Publishes commit_seq to commitX (docs/orchestrator.md): at once when it
- * changed (once per pass, however many replies the pass forwarded), every
+ * changed (once per pass, however many replies the pass forwarded) or
+ * the set of slaves that take no new reads changed, every
  * ANNOUNCE_PERIOD_MS while a slave may hold a read for it, and every
  * ANNOUNCE_KEEPALIVE_MS anyway. Slaves release a read computed at applied
- * seq a only once they know commit_seq >= a. */
+ * seq a only once they know commit_seq >= a. Body: "<commit_seq>", then
+ * " pause <id> <id>..." naming the slaves beyond RIDESHARE_MAX_LAG_MS
+ * (docs/replication.md "Lag and read routing"). */
 static int
 announce(rs_orch_router *r, int64_t now)
 {
 	uint64_t c = atomic_load(&r->commit_seq);
 	int64_t since = now - r->announced_ms;
+	char paused[sizeof(r->paused)] = "";
 	bool due;
 
-	if (c != r->announced) {
+	if (r->w != NULL) {
+		rs_orch_workers_lag(r->w, r->max_lag_ms, now);
+		rs_orch_workers_read_paused(r->w, paused, sizeof(paused));
+	}
+	if (c != r->announced || strcmp(paused, r->paused) != 0) {
 		r->changed_ms = now;
 		due = true;
 	} else if (since >= ANNOUNCE_KEEPALIVE_MS) {
@@ -439,14 +454,19 @@ announce(rs_orch_router *r, int64_t now)
 	}
 	if (!due)
 		return RS_OK;
-	char body[24];
-	int len = snprintf(body, sizeof(body), "%" PRIu64, c);
+	char body[24 + sizeof(paused) + 8];
+	int len = paused[0] != '\0'
+	    ? snprintf(body, sizeof(body), "%" PRIu64 " pause %s", c, paused)
+	    : snprintf(body, sizeof(body), "%" PRIu64, c);
 	rs_mq_props props = { .content_type = "text/plain" };
 	int rv = rs_mq_publish(
 	    r->mq, RS_MQ_COMMIT_EXCHANGE, "", body, (size_t) len, &props);
 	if (rv == RS_OK) {
+		if (strcmp(paused, r->paused) != 0)
+			rs_info(NULL, "event=read_pauses slaves=\"%s\"", paused);
 		r->announced = c;
 		r->announced_ms = now;
+		memcpy(r->paused, paused, sizeof(paused));
 		rs_metric_add(&rs_orch_m_commit_announce, 1);
 	}
 	return rv;

@@ -31,6 +31,11 @@ typedef struct rs_orch_router rs_orch_router;
  * master by a few hundred writes, a made-up token by anything. */
 #define RS_ORCH_MIN_SEQ_SLACK 10000
 
+/* Default RIDESHARE_MAX_LAG_MS: a slave whose oldest unapplied write is
+ * older than this (or silent this long) takes no new reads until it is
+ * back within half of it (docs/replication.md "Lag and read routing"). */
+#define RS_ORCH_MAX_LAG_MS 1000
+
 /* w (epoch source) and as (read counting) are borrowed; w may be NULL
  * (tests). */
 int rs_orch_router_create(const char *amqp_url, rs_orch_workers *w,

@@ -34,6 +34,9 @@
 /* Gaps in the sync stream for this long while the master is ahead: the
  * replica cannot catch up from its queue; it leaves and is replaced. */
 #define STALL_MS 5000
+/* A pause request lasts this long unless renewed (announcements come at
+ * least every second): a gone orchestrator cannot leave a slave idle. */
+#define PAUSE_VALID_MS 3000
 
 typedef struct event {
 	uint64_t tag;
@@ -62,6 +65,12 @@ typedef struct slave {
 	rs_notice_reads stats; /* the "reads" notice counters */
 	uint64_t epoch_ceiling; /* /rideshare/epoch as last read */
 	int64_t gap_since; /* first rejected gap since the last apply, 0 */
+	/* Lag-aware reads: the orchestrator names this slave in its commitX
+	 * "pause" list while it lags beyond RIDESHARE_MAX_LAG_MS; the readQ
+	 * consumer is then cancelled (read_paused) until it is not named, or
+	 * no announcement renewed it for PAUSE_VALID_MS. */
+	int64_t pause_until; /* monotonic ms, 0: not asked to pause */
+	bool read_paused;
 } slave;
 
 static void
@@ -105,20 +114,51 @@ learn_commit(slave *s, uint64_t seq)
 		s->known_commit = seq;
 }
 
+/* The rest of a commitX announcement after its number: " pause <id>..."
+ * when some slaves are to take no new reads. */
+static void
+on_pause_list(slave *s, const rs_mq_msg *msg, size_t from)
+{
+	const char *b = msg->body;
+	size_t len = msg->len, idlen = strlen(s->w->id);
+	bool named = false;
+
+	if (len - from > 7 && memcmp(b + from, " pause ", 7) == 0) {
+		for (size_t i = from + 7; i < len;) {
+			size_t j = i;
+			while (j < len && b[j] != ' ')
+				j++;
+			if (j - i == idlen && memcmp(b + i, s->w->id, idlen) == 0)
+				named = true;
+			i = j + 1;
+		}
+	}
+	s->pause_until = named ? rs_time_now_ms() + PAUSE_VALID_MS : 0;
+}
+
 /* A commitX announcement: the orchestrator's commit_seq in decimal. */
 static void
 on_commit(slave *s, const rs_mq_msg *msg)
 {
 	char text[24];
 	char *end;
+	size_t n = msg->len;
 
-	if (msg->len == 0 || msg->len >= sizeof(text))
+	/* Only the leading number matters here. */
+	for (size_t i = 0; i < msg->len; i++) {
+		if (((const char *) msg->body)[i] == ' ') {
+			n = i;
+			break;
+		}
+	}
+	if (n == 0 || n >= sizeof(text))
 		return;
-	memcpy(text, msg->body, msg->len);
-	text[msg->len] = '\0';
+	memcpy(text, msg->body, n);
+	text[n] = '\0';
 	unsigned long long v = strtoull(text, &end, 10);
 	if (*end == '\0')
 		learn_commit(s, v);
+	on_pause_list(s, msg, n);
 }
 
 static void
@@ -592,6 +632,37 @@ consume_commits(slave *s)
 	return rc;
 }
 
+/* Stops or resumes taking reads as the orchestrator asked: a lagging
+ * slave cancels its readQ consumer and gives its parked reads back, so
+ * the slaves within the lag limit answer them. */
+static int
+apply_pause(slave *s)
+{
+	bool want = s->pause_until != 0 && rs_time_now_ms() < s->pause_until;
+	int rc = RS_OK;
+
+	if (!s->reading || want == s->read_paused)
+		return RS_OK;
+	if (want) {
+		rc = rs_mq_cancel(s->mq, s->read_tag);
+		if (rc == RS_OK) {
+			requeue_parked(s);
+			s->read_paused = true;
+		}
+	} else {
+		rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag);
+		if (rc == RS_OK)
+			s->read_paused = false;
+	}
+	if (rc == RS_OK)
+		rs_info(NULL,
+		    "event=%s applied_seq=%" PRIu64 " head=%" PRIu64,
+		    want ? "reads_paused reason=lag" : "reads_resumed",
+		    s->w->meta.applied_seq,
+		    rs_worker_notice_master_head(s->w->notice));
+	return rc;
+}
+
 static int
 reconnect(slave *s)
 {
@@ -611,9 +682,13 @@ reconnect(slave *s)
 		return rc;
 	if (s->reading
 	    && ((rc = consume_commits(s)) != RS_OK
-	        || (rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
-	        || (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag))
-	            != RS_OK))
+	        || (rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK))
+		return rc;
+	s->read_paused = false; /* the new connection reads until told */
+	s->pause_until = 0;
+	if (s->reading
+	    && (rc = rs_mq_consume(s->mq, "readQ", false, s->read_tag))
+	        != RS_OK)
 		return rc;
 	return RS_OK;
 }
@@ -629,7 +704,8 @@ drain_and_promote(slave *s)
 	rs_info(
 	    NULL, "event=promoting applied_seq=%" PRIu64, w->meta.applied_seq);
 	s->reading = false;
-	if ((rc = rs_mq_cancel(s->mq, s->read_tag)) != RS_OK
+	if ((!s->read_paused
+	        && (rc = rs_mq_cancel(s->mq, s->read_tag)) != RS_OK)
 	    || (rc = rs_mq_cancel(s->mq, s->sync_tag)) != RS_OK
 	    || (s->commit_tag[0] != '\0'
 	        && (rc = rs_mq_cancel(s->mq, s->commit_tag)) != RS_OK))
@@ -765,6 +841,8 @@ rs_worker_slave_run(rs_worker *w)
 		rc = pump(s, 50, NULL);
 		if (rc == RS_ESTATE)
 			break;
+		if (rc == RS_OK)
+			rc = apply_pause(s);
 		if (s->gap_since != 0
 		    && rs_time_now_ms() - s->gap_since > STALL_MS
 		    && rs_worker_notice_master_head(w->notice)
@@ -789,7 +867,7 @@ rs_worker_slave_run(rs_worker *w)
 		rc = atomic_load(&rs_worker_stop_flag) ? RS_WORKER_STOPPED
 		                                       : RS_ECLOSED;
 out:
-	if (s->mq != NULL && s->reading)
+	if (s->mq != NULL && s->reading && !s->read_paused)
 		(void) rs_mq_cancel(s->mq, s->read_tag);
 	requeue_parked(s);
 	events_free(s);
