@@ -109,18 +109,26 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 	    || retry_ms >= timeout_ms) {
 		rc = rs_rpc_pool_call(pool, req, timeout_ms, resp);
 	} else {
-		/* A read unanswered after retry_ms (a paused slave holding
-		 * it, a lost per-delivery) goes out once more with the same
-		 * id: whichever answer comes first wins, a late one is
-		 * dropped by correlation id (common/rs_rpc.c). Reads change
-		 * nothing, so a duplicate costs only work. */
-		rc = rs_rpc_pool_call(pool, req, retry_ms, resp);
-		if (rc == RS_ETIMEDOUT) {
+		/* A read unanswered after retry_ms (a hung slave holding
+		 * it) goes out again with the same id, then again after
+		 * twice as long, and so on within the timeout: whichever
+		 * answer comes first wins, a late one is dropped by
+		 * correlation id (common/rs_rpc.c). The broker may hand a
+		 * copy to the hung slave again until its prefetch window is
+		 * full (a few reads), hence more than one resend. Reads
+		 * change nothing, so a duplicate costs only work. */
+		int left = timeout_ms, wait = retry_ms;
+		for (;;) {
+			int t = wait < left ? wait : left;
+			rc = rs_rpc_pool_call(pool, req, t, resp);
+			left -= t;
+			if (rc != RS_ETIMEDOUT || left <= 0)
+				break;
 			rs_metric_add(&m_retries, 1);
-			rs_debug(http_rid, "event=read_retry request_id=%s",
-			    id);
-			rc = rs_rpc_pool_call(
-			    pool, req, timeout_ms - retry_ms, resp);
+			rs_info(http_rid,
+			    "event=read_retry request_id=%s after_ms=%d", id,
+			    timeout_ms - left);
+			wait *= 2;
 		}
 	}
 	rs_debug(http_rid, "event=rpc_call op=%s request_id=%s rc=%s",

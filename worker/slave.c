@@ -25,7 +25,12 @@
 #include <string.h>
 
 #define SYNC_PREFETCH 1024
-#define READ_PREFETCH 64
+/* Reads the broker hands a slave before it acks one: all that a hung
+ * (SIGSTOPped) slave strands until the gateways send them again
+ * (RIDESHARE_READ_RETRY_MS); a slave answers reads one at a time anyway,
+ * so a few ahead keep it busy (docs/replication.md "Lag and read
+ * routing"). */
+#define READ_PREFETCH 8
 #define EVENT_BATCH   512
 /* A read stamped beyond every commit_seq announced and every head the
  * master published, by more than this, cannot be the orchestrator's: it is
