@@ -158,8 +158,8 @@ rs_gw_rpc_err_http(int err)
 }
 
 int
-rs_gw_req_consistency(rs_http_req *hreq, uint64_t *min_seq,
-    Rideshare__Consistency *level)
+rs_gw_req_consistency(
+    rs_http_req *hreq, uint64_t *min_seq, Rideshare__Consistency *level)
 {
 	const char *v = rs_http_header(hreq, RS_GW_HDR_MIN_SEQ);
 	const char *c = rs_http_header(hreq, RS_GW_HDR_CONSISTENCY);
@@ -172,8 +172,9 @@ rs_gw_req_consistency(rs_http_req *hreq, uint64_t *min_seq,
 		unsigned long long n = strtoull(v, &end, 10);
 		if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0) {
 			rs_http_reply_error(hreq, 400,
-			    RS_GW_HDR_MIN_SEQ " must be a decimal seq (the "
-			    RS_GW_HDR_SEQ " of an earlier answer)");
+			    RS_GW_HDR_MIN_SEQ
+			    " must be a decimal seq (the " RS_GW_HDR_SEQ
+			    " of an earlier answer)");
 			return RS_EINVAL;
 		}
 		*min_seq = n;
@@ -200,8 +201,8 @@ rs_gw_req_consistency(rs_http_req *hreq, uint64_t *min_seq,
  * -1: answered 400. Not inlined: GCC then loses track of rs_gw_call
  * clearing the pointers to its buffers (-Wdangling-pointer). */
 static __attribute__((noinline)) int
-idempotency(rs_http_req *hreq, Rideshare__DbRequest *req, char rid[70],
-    char fp[65])
+idempotency(
+    rs_http_req *hreq, Rideshare__DbRequest *req, char rid[70], char fp[65])
 {
 	const char *key = rs_http_header(hreq, RS_GW_HDR_IDEMPOTENCY_KEY);
 	size_t n;

@@ -23,11 +23,11 @@ void rs_gw_rpc_init(const char *amqp_url, const char *queue, int timeout_ms);
 void rs_gw_rpc_init_from_env(void);
 
 /* Headers of the consistency API (docs/gateway.md "Consistency"). */
-#define RS_GW_HDR_SEQ              "X-RideShare-Seq"
-#define RS_GW_HDR_MIN_SEQ          "X-RideShare-Min-Seq"
-#define RS_GW_HDR_CONSISTENCY      "X-RideShare-Consistency"
-#define RS_GW_HDR_IDEMPOTENCY_KEY  "Idempotency-Key"
-#define RS_GW_IDEMPOTENCY_KEY_MAX  128
+#define RS_GW_HDR_SEQ             "X-RideShare-Seq"
+#define RS_GW_HDR_MIN_SEQ         "X-RideShare-Min-Seq"
+#define RS_GW_HDR_CONSISTENCY     "X-RideShare-Consistency"
+#define RS_GW_HDR_IDEMPOTENCY_KEY "Idempotency-Key"
+#define RS_GW_IDEMPOTENCY_KEY_MAX 128
 
 /* Sends req (an empty request_id is replaced by a fresh id, a set one is
  * kept and restored; http_rid, if not NULL, is logged with it) on a
@@ -42,8 +42,8 @@ int rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 /* X-RideShare-Min-Seq and X-RideShare-Consistency of hreq. RS_OK and
  * *min_seq (0 when absent), *level (LINEARIZABLE when absent); RS_EINVAL
  * after answering 400 for a malformed value. */
-int rs_gw_req_consistency(rs_http_req *hreq, uint64_t *min_seq,
-    Rideshare__Consistency *level);
+int rs_gw_req_consistency(
+    rs_http_req *hreq, uint64_t *min_seq, Rideshare__Consistency *level);
 
 /* rs_gw_rpc_call for an HTTP handler. Reads carry hreq's Min-Seq and
  * Consistency; a write with an Idempotency-Key gets the request_id and
@@ -56,7 +56,8 @@ int rs_gw_call(rs_http_req *hreq, Rideshare__DbRequest *req,
 
 /* Default HTTP status for a DbResponse status: OK 200, NOT_FOUND 404,
  * ALREADY_EXISTS 400, INVALID 400, UNAVAILABLE 503, MISMATCH 422,
- * INTERNAL and anything unknown 500. Handlers override the cases API.md defines otherwise. */
+ * INTERNAL and anything unknown 500. Handlers override the cases API.md
+ * defines otherwise. */
 int rs_gw_status_http(int status);
 
 /* HTTP status for a transport error of rs_gw_rpc_call: RS_ETIMEDOUT 504,

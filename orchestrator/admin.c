@@ -386,8 +386,9 @@ h_workers(rs_http_req *hreq, void *arg)
 	    json_pack("{s:s, s:I, s:I, s:I, s:o}", "master", master,
 	        "head_seq", (json_int_t) rs_orch_workers_head(a->w),
 	        "commit_seq", (json_int_t) rs_orch_router_commit_seq(a->r),
-	        "max_lag_ms", (json_int_t) rs_cfg_long("RIDESHARE_MAX_LAG_MS",
-	                          RS_ORCH_MAX_LAG_MS, 1, 3600000),
+	        "max_lag_ms",
+	        (json_int_t) rs_cfg_long(
+	            "RIDESHARE_MAX_LAG_MS", RS_ORCH_MAX_LAG_MS, 1, 3600000),
 	        "workers", arr));
 }
 

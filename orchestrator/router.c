@@ -152,13 +152,11 @@ bad_message(rs_orch_router *r, const rs_mq_msg *m, const char *queue,
 /* Answers a request at once with status and why (no worker sees it). */
 static int
 reply_now(rs_orch_router *r, const rs_mq_msg *m,
-    const Rideshare__DbRequest *req, Rideshare__Status status,
-    const char *why)
+    const Rideshare__DbRequest *req, Rideshare__Status status, const char *why)
 {
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
-	rs_mq_props props = { .correlation_id = m->correlation_id[0]
-		    ? m->correlation_id
-		    : req->request_id };
+	rs_mq_props props = { .correlation_id
+		= m->correlation_id[0] ? m->correlation_id : req->request_id };
 	int rv = RS_OK;
 
 	resp.request_id = req->request_id;
@@ -186,7 +184,8 @@ refuse_write(
     rs_orch_router *r, const rs_mq_msg *m, const Rideshare__DbRequest *req)
 {
 	rs_metric_add(&rs_orch_m_writes_refused, 1);
-	rs_warn(req->request_id, "event=write_refused reason=recovery_blocked");
+	rs_warn(
+	    req->request_id, "event=write_refused reason=recovery_blocked");
 	return reply_now(r, m, req, RIDESHARE__STATUS__UNAVAILABLE,
 	    "writes refused: the copy holding the last "
 	    "acknowledged writes is missing; see /readyz");
@@ -212,12 +211,8 @@ stamp_read(rs_orch_router *r, Rideshare__DbRequest *req)
 	if (token > top && token - top > RS_ORCH_MIN_SEQ_SLACK)
 		return false;
 	switch (req->consistency) {
-	case RIDESHARE__CONSISTENCY__ANY:
-		req->min_seq = 0;
-		break;
-	case RIDESHARE__CONSISTENCY__SESSION:
-		req->min_seq = token;
-		break;
+	case RIDESHARE__CONSISTENCY__ANY: req->min_seq = 0; break;
+	case RIDESHARE__CONSISTENCY__SESSION: req->min_seq = token; break;
 	default:
 		req->consistency = RIDESHARE__CONSISTENCY__LINEARIZABLE;
 		if (token > c)
@@ -463,7 +458,8 @@ announce(rs_orch_router *r, int64_t now)
 	    r->mq, RS_MQ_COMMIT_EXCHANGE, "", body, (size_t) len, &props);
 	if (rv == RS_OK) {
 		if (strcmp(paused, r->paused) != 0)
-			rs_info(NULL, "event=read_pauses slaves=\"%s\"", paused);
+			rs_info(
+			    NULL, "event=read_pauses slaves=\"%s\"", paused);
 		r->announced = c;
 		r->announced_ms = now;
 		memcpy(r->paused, paused, sizeof(paused));

@@ -584,7 +584,8 @@ rs_orch_workers_lag(rs_orch_workers *w, int64_t max_lag_ms, int64_t now)
 			e->lag_ms = 0;
 			continue;
 		}
-		e->lag_seqs = head > e->applied_seq ? head - e->applied_seq : 0;
+		e->lag_seqs
+		    = head > e->applied_seq ? head - e->applied_seq : 0;
 		e->lag_ms = e->lag_seqs > 0
 		    ? now - head_passed(w, e->applied_seq, now)
 		    : 0;

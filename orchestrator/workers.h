@@ -45,8 +45,7 @@ size_t rs_orch_workers_snapshot(
  * (monotonic ms) from the master's head notices and the status notices
  * (a slave silent for more than 3 status periods lags by its silence),
  * then read_paused (rs_orch_roster_read_pauses with max_lag_ms). */
-void rs_orch_workers_lag(
-    rs_orch_workers *w, int64_t max_lag_ms, int64_t now);
+void rs_orch_workers_lag(rs_orch_workers *w, int64_t max_lag_ms, int64_t now);
 
 /* Writes the ids of the slaves that take no new reads into buf (len
  * bytes), separated by single spaces ("" when none). */

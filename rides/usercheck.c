@@ -148,8 +148,8 @@ rides_user_exists(const char *rid, uint64_t min_seq, int level,
 	/* The caller's read options go along: a user created with Seq N is
 	 * found by a ride request sent with Min-Seq N (read-your-writes
 	 * across the services). */
-	snprintf(seqhdr, sizeof(seqhdr), "X-RideShare-Min-Seq: %" PRIu64,
-	    min_seq);
+	snprintf(
+	    seqhdr, sizeof(seqhdr), "X-RideShare-Min-Seq: %" PRIu64, min_seq);
 	snprintf(levelhdr, sizeof(levelhdr), "X-RideShare-Consistency: %s",
 	    level_name(level));
 	if (hdrs != NULL && (h = curl_slist_append(hdrs, seqhdr)) != NULL)

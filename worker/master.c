@@ -171,10 +171,10 @@ commit_batch(master *m, int from, int n)
 		if (rc == RS_OK && !same_fingerprint(req, it->stored)) {
 			/* An Idempotency-Key reused for another operation:
 			 * nothing changes, nothing is replicated. */
-			it->resp = status_resp(m, req,
-			    RIDESHARE__STATUS__MISMATCH,
-			    "Idempotency-Key already used for a different "
-			    "request");
+			it->resp
+			    = status_resp(m, req, RIDESHARE__STATUS__MISMATCH,
+			        "Idempotency-Key already used for a different "
+			        "request");
 			if (it->resp == NULL) {
 				rc = RS_ENOMEM;
 				goto fail;

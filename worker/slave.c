@@ -133,7 +133,8 @@ on_pause_list(slave *s, const rs_mq_msg *msg, size_t from)
 			size_t j = i;
 			while (j < len && b[j] != ' ')
 				j++;
-			if (j - i == idlen && memcmp(b + i, s->w->id, idlen) == 0)
+			if (j - i == idlen
+			    && memcmp(b + i, s->w->id, idlen) == 0)
 				named = true;
 			i = j + 1;
 		}
@@ -660,8 +661,7 @@ apply_pause(slave *s)
 			s->read_paused = false;
 	}
 	if (rc == RS_OK)
-		rs_info(NULL,
-		    "event=%s applied_seq=%" PRIu64 " head=%" PRIu64,
+		rs_info(NULL, "event=%s applied_seq=%" PRIu64 " head=%" PRIu64,
 		    want ? "reads_paused reason=lag" : "reads_resumed",
 		    s->w->meta.applied_seq,
 		    rs_worker_notice_master_head(s->w->notice));

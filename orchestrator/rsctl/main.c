@@ -196,8 +196,7 @@ cmd_load(int argc, char **argv, const char *amqp_url, int timeout_ms)
 
 /* --consistency and --min-seq: what X-RideShare-Consistency and
  * X-RideShare-Min-Seq are to the gateways (docs/gateway.md). */
-static Rideshare__Consistency opt_level
-    = RIDESHARE__CONSISTENCY__LINEARIZABLE;
+static Rideshare__Consistency opt_level = RIDESHARE__CONSISTENCY__LINEARIZABLE;
 static uint64_t opt_min_seq;
 
 static int
@@ -260,11 +259,10 @@ cmd_db(const char *cmd, int nargs, char **args, const char *amqp_url,
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[]
-	    = { { "timeout", 1, NULL, 't' }, { "request-id", 1, NULL, 'r' },
-		      { "consistency", 1, NULL, 'C' },
-		      { "min-seq", 1, NULL, 'm' }, { "help", 0, NULL, 'h' },
-		      { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { { "timeout", 1, NULL, 't' },
+		{ "request-id", 1, NULL, 'r' },
+		{ "consistency", 1, NULL, 'C' }, { "min-seq", 1, NULL, 'm' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	char *end;
 	char amqp_url[512];
 	const char *rid = NULL;
@@ -281,14 +279,16 @@ main(int argc, char **argv)
 		case 'r': rid = optarg; break;
 		case 'C':
 			if (strcmp(optarg, "linearizable") == 0) {
-				opt_level = RIDESHARE__CONSISTENCY__LINEARIZABLE;
+				opt_level
+				    = RIDESHARE__CONSISTENCY__LINEARIZABLE;
 			} else if (strcmp(optarg, "session") == 0) {
 				opt_level = RIDESHARE__CONSISTENCY__SESSION;
 			} else if (strcmp(optarg, "any") == 0) {
 				opt_level = RIDESHARE__CONSISTENCY__ANY;
 			} else {
-				fprintf(stderr, "rsctl: --consistency: "
-				                "linearizable, session or any\n");
+				fprintf(stderr,
+				    "rsctl: --consistency: "
+				    "linearizable, session or any\n");
 				return EXIT_USAGE;
 			}
 			break;
