@@ -259,8 +259,8 @@ test_read_pauses_hysteresis_and_last_reader(void **state)
 	rs_orch_roster_read_pauses(t, 2, 1000);
 	assert_true(t[0].read_paused);
 	assert_false(t[1].read_paused);
-	assert_string_equal(rs_orch_lag_state_name(RS_ORCH_LAG_CATCHING_UP),
-	    "catching_up");
+	assert_string_equal(
+	    rs_orch_lag_state_name(RS_ORCH_LAG_CATCHING_UP), "catching_up");
 }
 
 int
