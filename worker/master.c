@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "ops.h"
+#include "rs_cfg.h"
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
@@ -407,8 +408,13 @@ rs_worker_master_run(rs_worker *w)
 	    " pid=%" PRId64,
 	    w->epoch, w->meta.applied_seq, w->pid);
 
+	long ttl_s = rs_cfg_long("RIDESHARE_IDEMPOTENCY_TTL_S",
+	    RS_WORKER_IDEMPOTENCY_TTL_S, 1, 3650L * 86400);
+	int64_t pruned_ms = 0;
 	while (rs_worker_alive(w)) {
 		rs_mq_msg msg;
+		/* Between batches, never inside one: its own statement. */
+		(void) rs_worker_store_prune(w->db, ttl_s, &pruned_ms);
 		rc = rs_mq_next(m->mq, 50, &msg);
 		if (rc == RS_ETIMEDOUT)
 			continue;

@@ -14,6 +14,7 @@
 #include "held.h"
 #include "ops.h"
 #include "park.h"
+#include "rs_cfg.h"
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
@@ -826,7 +827,12 @@ rs_worker_slave_run(rs_worker *w)
 	s->w = w;
 	if ((rc = catch_up(s)) != RS_OK)
 		goto out;
+	long ttl_s = rs_cfg_long("RIDESHARE_IDEMPOTENCY_TTL_S",
+	    RS_WORKER_IDEMPOTENCY_TTL_S, 1, 3650L * 86400);
+	int64_t pruned_ms = 0;
 	while (rs_worker_alive(w)) {
+		/* Each copy prunes its own keys by its own clock. */
+		(void) rs_worker_store_prune(w->db, ttl_s, &pruned_ms);
 		if (atomic_exchange(&rs_worker_master_flag, 0)
 		    | atomic_exchange(&rs_worker_workers_flag, 0)) {
 			bool won;
