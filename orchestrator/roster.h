@@ -45,6 +45,7 @@ typedef struct rs_orch_worker {
 	uint64_t applied_seq; /* from the znode or the latest status */
 	uint64_t epoch; /* from the latest status line */
 	int64_t status_ms; /* monotonic time of the latest status */
+	int64_t status_lag_ms; /* lag_ms as of the latest status */
 	rs_notice_reads reads; /* slave: its "reads" notice counters */
 	/* Replication lag (docs/replication.md "Lag and read routing"),
 	 * set by rs_orch_workers_lag: */

@@ -205,9 +205,16 @@ status_loop(void *arg)
 			pthread_mutex_lock(&w->lock);
 			rs_orch_worker *e = find(w, n.id);
 			if (e != NULL) {
+				int64_t now = rs_time_now_ms();
 				e->applied_seq = n.seq;
 				e->epoch = n.epoch;
-				e->status_ms = rs_time_now_ms();
+				e->status_ms = now;
+				/* Its lag as of this status: the age of the
+				 * oldest write it had not applied. */
+				e->status_lag_ms
+				    = atomic_load(&w->head) > n.seq
+				    ? now - head_passed(w, n.seq, now)
+				    : 0;
 			}
 			pthread_mutex_unlock(&w->lock);
 			break;
@@ -586,9 +593,10 @@ rs_orch_workers_lag(rs_orch_workers *w, int64_t max_lag_ms, int64_t now)
 		}
 		e->lag_seqs
 		    = head > e->applied_seq ? head - e->applied_seq : 0;
-		e->lag_ms = e->lag_seqs > 0
-		    ? now - head_passed(w, e->applied_seq, now)
-		    : 0;
+		/* As of its last status (500 ms period): computing it now
+		 * from that stale applied_seq would read up to a period
+		 * high; a slave that stopped reporting is caught below. */
+		e->lag_ms = e->status_lag_ms;
 		/* A hung slave says nothing: its silence is its lag. */
 		int64_t silent = e->status_ms > 0 ? now - e->status_ms : 0;
 		if (silent > STATUS_SILENT_MS && silent > e->lag_ms)
