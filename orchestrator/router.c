@@ -196,9 +196,10 @@ static void raise_commit(rs_orch_router *r, uint64_t seq);
 /* The min_seq a read goes out with (docs/gateway.md "Consistency"), from
  * the caller's token (req->min_seq, X-RideShare-Min-Seq) and the level:
  * linearizable max(commit_seq, token), session the token, any 0. A token
- * above commit_seq was shown to a client (a session or any read of a
- * slave ahead of the acknowledgements): it is a committed seq, so
- * commit_seq rises to it and later linearizable reads include it too.
+ * above commit_seq but within the master's head was shown to a client (a
+ * session or any read of a slave ahead of the acknowledgements): it is a
+ * committed seq, so commit_seq rises to it and later linearizable reads
+ * include it too.
  * false: the token is beyond every seq this orchestrator heard of. */
 static bool
 stamp_read(rs_orch_router *r, Rideshare__DbRequest *req)
@@ -215,7 +216,11 @@ stamp_read(rs_orch_router *r, Rideshare__DbRequest *req)
 	case RIDESHARE__CONSISTENCY__SESSION: req->min_seq = token; break;
 	default:
 		req->consistency = RIDESHARE__CONSISTENCY__LINEARIZABLE;
-		if (token > c)
+		/* Only a seq the master announced: a made-up token must
+		 * not make every client's reads wait for it. Above the head
+		 * (a head notice still on its way) it stamps this read
+		 * alone. */
+		if (token > c && token <= head)
 			raise_commit(r, token);
 		req->min_seq = token > c ? token : c;
 		break;
