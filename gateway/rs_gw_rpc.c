@@ -10,8 +10,13 @@
 #include "rs_op.h"
 #include "rs_rpc_pool.h"
 #include "rs_time.h"
+#include "rs_gw_sha256.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +25,7 @@
 
 static rs_rpc_pool *pool;
 static int timeout_ms = 5000;
+static int retry_ms = 0; /* RIDESHARE_READ_RETRY_MS; 0: no read retry */
 
 static rs_metric m_calls = RS_METRIC("rideshare_gw_rpc_calls_total",
     "Database RPC calls made by this gateway.", "counter", NULL);
@@ -29,6 +35,10 @@ static rs_metric m_timeouts = RS_METRIC("rideshare_gw_rpc_failures_total",
 static rs_metric m_unreach = RS_METRIC("rideshare_gw_rpc_failures_total",
     "Database RPC calls that failed in transport, by reason.", "counter",
     "reason=\"unavailable\"");
+static rs_metric m_retries = RS_METRIC("rideshare_gw_read_retries_total",
+    "Reads sent a second time after RIDESHARE_READ_RETRY_MS without an "
+    "answer.",
+    "counter", NULL);
 static rs_metric m_proto = RS_METRIC("rideshare_gw_rpc_failures_total",
     "Database RPC calls that failed in transport, by reason.", "counter",
     "reason=\"bad_reply\"");
@@ -54,6 +64,7 @@ rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 		rs_metric_register(&m_timeouts);
 		rs_metric_register(&m_unreach);
 		rs_metric_register(&m_proto);
+		rs_metric_register(&m_retries);
 	}
 }
 
@@ -64,6 +75,8 @@ rs_gw_rpc_init_from_env(void)
 	                   "amqp://guest:guest@127.0.0.1:8101"),
 	    RS_Q_ORCHESTRATOR,
 	    (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000));
+	retry_ms = (int) rs_cfg_long(
+	    "RIDESHARE_READ_RETRY_MS", RS_GW_READ_RETRY_MS, 0, 3600000);
 }
 
 void
@@ -77,16 +90,48 @@ int
 rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
     Rideshare__DbResponse **resp)
 {
-	char id[RS_ID_LEN + 1];
+	char fresh[RS_ID_LEN + 1];
+	char *given = req->request_id;
+	const char *id = given;
 	int rc;
 
 	/* Never reuse the client's X-Request-Id: the master dedupes writes
-	 * by request_id, so an id must name exactly one logical request. */
-	rs_id_new(id);
-	req->request_id = id;
+	 * by request_id, so an id must name exactly one logical request.
+	 * A caller-set id is one derived from an Idempotency-Key. */
+	if (given == NULL || given[0] == '\0') {
+		rs_id_new(fresh);
+		req->request_id = fresh;
+		id = fresh;
+	}
 	rs_metric_add(&m_calls, 1);
-	rc = pool != NULL ? rs_rpc_pool_call(pool, req, timeout_ms, resp)
-	                  : RS_ESTATE;
+	if (pool == NULL) {
+		rc = RS_ESTATE;
+	} else if (rs_op_is_write(req->op_case) || retry_ms <= 0
+	    || retry_ms >= timeout_ms) {
+		rc = rs_rpc_pool_call(pool, req, timeout_ms, resp);
+	} else {
+		/* A read unanswered after retry_ms (a hung slave holding
+		 * it) goes out again with the same id, then again after
+		 * twice as long, and so on within the timeout: whichever
+		 * answer comes first wins, a late one is dropped by
+		 * correlation id (common/rs_rpc.c). The broker may hand a
+		 * copy to the hung slave again until its prefetch window is
+		 * full (a few reads), hence more than one resend. Reads
+		 * change nothing, so a duplicate costs only work. */
+		int left = timeout_ms, wait = retry_ms;
+		for (;;) {
+			int t = wait < left ? wait : left;
+			rc = rs_rpc_pool_call(pool, req, t, resp);
+			left -= t;
+			if (rc != RS_ETIMEDOUT || left <= 0)
+				break;
+			rs_metric_add(&m_retries, 1);
+			rs_info(http_rid,
+			    "event=read_retry request_id=%s after_ms=%d", id,
+			    timeout_ms - left);
+			wait *= 2;
+		}
+	}
 	rs_debug(http_rid, "event=rpc_call op=%s request_id=%s rc=%s",
 	    rs_op_name(req->op_case), id, rs_strerror(rc));
 	if (rc == RS_ETIMEDOUT)
@@ -99,7 +144,7 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 		rs_warn(http_rid,
 		    "event=rpc_failed op=%s request_id=%s err=%s",
 		    rs_op_name(req->op_case), id, rs_strerror(rc));
-	req->request_id = NULL;
+	req->request_id = given;
 	return rc;
 }
 
@@ -114,17 +159,126 @@ rs_gw_rpc_err_http(int err)
 }
 
 int
+rs_gw_req_consistency(
+    rs_http_req *hreq, uint64_t *min_seq, Rideshare__Consistency *level)
+{
+	const char *v = rs_http_header(hreq, RS_GW_HDR_MIN_SEQ);
+	const char *c = rs_http_header(hreq, RS_GW_HDR_CONSISTENCY);
+
+	*min_seq = 0;
+	*level = RIDESHARE__CONSISTENCY__LINEARIZABLE;
+	if (v != NULL) {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0) {
+			rs_http_reply_error(hreq, 400,
+			    RS_GW_HDR_MIN_SEQ
+			    " must be a decimal seq (the " RS_GW_HDR_SEQ
+			    " of an earlier answer)");
+			return RS_EINVAL;
+		}
+		*min_seq = n;
+	}
+	if (c == NULL || strcasecmp(c, "linearizable") == 0)
+		return RS_OK;
+	if (strcasecmp(c, "session") == 0) {
+		*level = RIDESHARE__CONSISTENCY__SESSION;
+	} else if (strcasecmp(c, "any") == 0) {
+		*level = RIDESHARE__CONSISTENCY__ANY;
+	} else {
+		rs_http_reply_error(hreq, 400,
+		    RS_GW_HDR_CONSISTENCY
+		    " must be linearizable, session or any");
+		return RS_EINVAL;
+	}
+	return RS_OK;
+}
+
+/* Idempotency-Key of a write: request_id "idem-<sha256(key)>" (so the
+ * master's request_id dedupe, replicated with the write, answers a retry
+ * with the stored outcome) and the fingerprint of the operation (so a key
+ * reused for another operation gets MISMATCH, 422). 0: no key; 1: set;
+ * -1: answered 400. Not inlined: GCC then loses track of rs_gw_call
+ * clearing the pointers to its buffers (-Wdangling-pointer). */
+static __attribute__((noinline)) int
+idempotency(
+    rs_http_req *hreq, Rideshare__DbRequest *req, char rid[70], char fp[65])
+{
+	const char *key = rs_http_header(hreq, RS_GW_HDR_IDEMPOTENCY_KEY);
+	size_t n;
+
+	if (key == NULL)
+		return 0;
+	n = strlen(key);
+	for (size_t i = 0; i < n; i++) {
+		if (key[i] < 0x20 || key[i] > 0x7e)
+			n = 0;
+	}
+	if (n == 0 || n > RS_GW_IDEMPOTENCY_KEY_MAX) {
+		rs_http_reply_error(hreq, 400,
+		    RS_GW_HDR_IDEMPOTENCY_KEY
+		    " must be 1 to 128 printable ASCII characters");
+		return -1;
+	}
+	char digest[65];
+	rs_gw_sha256_hex(key, n, digest);
+	snprintf(rid, 70, "idem-%s", digest);
+	/* The operation alone: what the write does, not how it travels. */
+	req->request_id = (char *) "";
+	req->fingerprint = (char *) "";
+	size_t len = rideshare__db_request__get_packed_size(req);
+	uint8_t *buf = malloc(len + 1);
+	if (buf == NULL) {
+		rs_http_reply_error(hreq, 503, "out of memory");
+		return -1;
+	}
+	rideshare__db_request__pack(req, buf);
+	rs_gw_sha256_hex(buf, len, fp);
+	free(buf);
+	req->request_id = rid;
+	req->fingerprint = fp;
+	return 1;
+}
+
+int
 rs_gw_call(
     rs_http_req *hreq, Rideshare__DbRequest *req, Rideshare__DbResponse **resp)
 {
-	int rc = rs_gw_rpc_call(req, rs_http_rid(hreq), resp);
+	char rid[70], fp[65];
+	uint64_t min_seq;
+	Rideshare__Consistency level;
+	int keyed = 0, rc;
 
-	if (rc == RS_OK)
+	if (rs_gw_req_consistency(hreq, &min_seq, &level) != RS_OK)
+		return RS_EINVAL;
+	if (rs_op_is_write(req->op_case)) {
+		if ((keyed = idempotency(hreq, req, rid, fp)) < 0)
+			return RS_EINVAL;
+	} else {
+		req->min_seq = min_seq;
+		req->consistency = level;
+	}
+	rc = rs_gw_rpc_call(req, rs_http_rid(hreq), resp);
+	/* rid and fp live on this stack frame only. */
+	req->request_id = (char *) "";
+	req->fingerprint = (char *) "";
+	if (rc == RS_OK) {
+		char seq[24];
+		snprintf(seq, sizeof(seq), "%" PRIu64, (*resp)->seq);
+		rs_http_add_header(hreq, RS_GW_HDR_SEQ, seq);
 		return RS_OK;
+	}
 	switch (rs_gw_rpc_err_http(rc)) {
 	case 504:
-		rs_http_reply_error(
-		    hreq, 504, "the database did not answer in time");
+		if (rs_op_is_write(req->op_case) && !keyed)
+			rs_http_reply_error(hreq, 504,
+			    "the database did not answer in time; the write "
+			    "may still be applied (send an Idempotency-Key "
+			    "to retry safely)");
+		else
+			rs_http_reply_error(
+			    hreq, 504, "the database did not answer in time");
 		break;
 	case 502:
 		rs_http_reply_error(
@@ -146,6 +300,7 @@ rs_gw_status_http(int status)
 	case RIDESHARE__STATUS__ALREADY_EXISTS: return 400;
 	case RIDESHARE__STATUS__INVALID: return 400;
 	case RIDESHARE__STATUS__UNAVAILABLE: return 503;
+	case RIDESHARE__STATUS__MISMATCH: return 422;
 	default: return 500;
 	}
 }

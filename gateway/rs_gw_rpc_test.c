@@ -11,6 +11,7 @@
 #include "rs_err.h"
 #include "rs_contract.h"
 #include "rs_gw_rpc.h"
+#include "rs_gw_sha256.h"
 #include "rs_log.h"
 
 static void
@@ -52,8 +53,32 @@ test_unreachable_broker_fails_fast(void **state)
 	assert_int_not_equal(rc, RS_OK);
 	assert_null(resp);
 	assert_int_equal(rs_gw_rpc_err_http(rc) / 100, 5);
-	assert_null(req.request_id); /* the fresh id does not leak out */
+	/* the fresh id does not leak out */
+	assert_string_equal(req.request_id, "");
 	rs_gw_rpc_fini();
+}
+
+/* FIPS 180-4 test vectors, one of them spanning two blocks. */
+static void
+test_sha256_vectors(void **state)
+{
+	char out[65];
+
+	(void) state;
+	rs_gw_sha256_hex("abc", 3, out);
+	assert_string_equal(out,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a"
+	    "d");
+	rs_gw_sha256_hex("", 0, out);
+	assert_string_equal(out,
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"
+	    "5");
+	const char *two
+	    = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	rs_gw_sha256_hex(two, strlen(two), out);
+	assert_string_equal(out,
+	    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c"
+	    "1");
 }
 
 int
@@ -63,6 +88,7 @@ main(void)
 		cmocka_unit_test(test_db_status_to_http),
 		cmocka_unit_test(test_transport_errors_to_http),
 		cmocka_unit_test(test_unreachable_broker_fails_fast),
+		cmocka_unit_test(test_sha256_vectors),
 	};
 	rs_log_set_level(RS_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);

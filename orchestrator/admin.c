@@ -115,7 +115,12 @@ call(rs_orch_admin *a, rs_http_req *hreq, Rideshare__DbRequest *req,
 		req->request_id = rid;
 	}
 	rv = rs_rpc_pool_call(a->rpc, req, a->cfg->rpc_timeout_ms, resp);
-	if (rv != RS_OK) {
+	if (rv == RS_OK) {
+		/* The commit token of the answer (docs/gateway.md). */
+		char seq[24];
+		snprintf(seq, sizeof(seq), "%" PRIu64, (*resp)->seq);
+		rs_http_add_header(hreq, "X-RideShare-Seq", seq);
+	} else {
 		rs_warn(rs_http_rid(hreq),
 		    "event=admin_rpc_failed request_id=%s "
 		    "op=%s err=%s",
@@ -354,6 +359,43 @@ h_details(rs_http_req *hreq, void *arg)
 	        (json_int_t) rs_orch_workers_epoch(a->w), "commit_seq",
 	        (json_int_t) rs_orch_router_commit_seq(a->r), "head_seq",
 	        (json_int_t) head, "workers", arr));
+}
+
+/* GET /api/v1/workers: replication lag and read routing per worker
+ * (docs/replication.md "Lag and read routing"). */
+static void
+h_workers(rs_http_req *hreq, void *arg)
+{
+	rs_orch_admin *a = arg;
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master[RS_ORCH_ID_MAX];
+	size_t n
+	    = rs_orch_workers_snapshot(a->w, t, RS_ORCH_MAX_WORKERS, master);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		if (!rs_orch_worker_alive(&t[i]))
+			continue;
+		json_array_append_new(arr,
+		    json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:b}", "id",
+		        t[i].id, "pid", (json_int_t) t[i].pid, "role",
+		        rs_orch_role_name(t[i].role), "state",
+		        t[i].role == RS_ORCH_ROLE_MASTER
+		            ? RS_ROLE_MASTER
+		            : rs_orch_lag_state_name(t[i].lag_state),
+		        "applied_seq", (json_int_t) t[i].applied_seq,
+		        "lag_seqs", (json_int_t) t[i].lag_seqs, "lag_ms",
+		        (json_int_t) t[i].lag_ms, "takes_reads",
+		        t[i].role == RS_ORCH_ROLE_SLAVE && !t[i].read_paused));
+	}
+	rs_http_reply_json(hreq, 200,
+	    json_pack("{s:s, s:I, s:I, s:I, s:o}", RS_ROLE_MASTER, master,
+	        "head_seq", (json_int_t) rs_orch_workers_head(a->w),
+	        "commit_seq", (json_int_t) rs_orch_router_commit_seq(a->r),
+	        "max_lag_ms",
+	        (json_int_t) rs_cfg_long(
+	            "RIDESHARE_MAX_LAG_MS", RS_ORCH_MAX_LAG_MS, 1, 3600000),
+	        "workers", arr));
 }
 
 static void
@@ -745,7 +787,49 @@ v_rejected(const rs_orch_worker *w, uint64_t head)
 	return (double) w->reads.rejected;
 }
 
+static double
+v_lag_ms(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->lag_ms;
+}
+
+static double
+v_lag_seqs(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->lag_seqs;
+}
+
+static double
+v_lag_state(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->lag_state;
+}
+
+static double
+v_takes_reads(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return w->role == RS_ORCH_ROLE_SLAVE && !w->read_paused ? 1 : 0;
+}
+
 static const worker_series series[] = {
+	{ "rideshare_orch_worker_lag_seqs", "gauge",
+	    "Replica lag in seqs (head minus applied seq; 0 for the master).",
+	    v_lag_seqs },
+	{ "rideshare_orch_worker_lag_ms", "gauge",
+	    "Replica lag in ms: age of its oldest unapplied write, or its "
+	    "silence.",
+	    v_lag_ms },
+	{ "rideshare_orch_worker_lag_state", "gauge",
+	    "0 none (master), 1 snapshotting, 2 catching up, 3 serving, 4 "
+	    "lagging.",
+	    v_lag_state },
+	{ "rideshare_orch_worker_takes_reads", "gauge",
+	    "1 when the slave takes new reads (within RIDESHARE_MAX_LAG_MS).",
+	    v_takes_reads },
 	{ "rideshare_orch_worker_applied_seq", "gauge",
 	    "Last seq applied by each worker (status notices).", v_applied },
 	{ "rideshare_orch_worker_lag", "gauge",
@@ -858,6 +942,7 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 			{ "POST", "/api/v1/recover", h_recover, a, 0 },
 			{ "GET", "/api/v1/worker/list", h_list, a, 0 },
 			{ "GET", "/api/v1/worker/details", h_details, a, 0 },
+			{ "GET", "/api/v1/workers", h_workers, a, 0 },
 			{ "GET", "/readyz", h_readyz, a, 0 },
 			{ "GET", "/", h_page, a, 0 },
 			{ "GET", "/api/v1/status", h_status, a, 0 },

@@ -178,3 +178,48 @@ rs_orch_roster_plan(const rs_orch_worker *w, size_t n, const char *master_id,
 		plan->stop[plan->nstop++] = k;
 	}
 }
+
+const char *
+rs_orch_lag_state_name(int state)
+{
+	switch (state) {
+	case RS_ORCH_LAG_SNAPSHOTTING: return "snapshotting";
+	case RS_ORCH_LAG_CATCHING_UP: return "catching_up";
+	case RS_ORCH_LAG_SERVING: return "serving";
+	case RS_ORCH_LAG_LAGGING: return "lagging";
+	default: return "none";
+	}
+}
+
+void
+rs_orch_roster_read_pauses(rs_orch_worker *t, size_t n, int64_t max_lag_ms)
+{
+	int best = -1;
+	bool any_reader = false;
+
+	for (size_t i = 0; i < n; i++) {
+		rs_orch_worker *e = &t[i];
+		if (e->lag_state != RS_ORCH_LAG_SERVING
+		    && e->lag_state != RS_ORCH_LAG_LAGGING) {
+			e->read_paused = false;
+			continue;
+		}
+		if (!e->read_paused && e->lag_ms > max_lag_ms)
+			e->read_paused = true;
+		else if (e->read_paused && e->lag_ms <= max_lag_ms / 2)
+			e->read_paused = false;
+		if (!e->read_paused)
+			any_reader = true;
+		if (best < 0 || e->lag_ms < t[best].lag_ms)
+			best = (int) i;
+	}
+	if (!any_reader && best >= 0)
+		t[best].read_paused = false;
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].lag_state == RS_ORCH_LAG_SERVING
+		    || t[i].lag_state == RS_ORCH_LAG_LAGGING)
+			t[i].lag_state = t[i].read_paused
+			    ? RS_ORCH_LAG_LAGGING
+			    : RS_ORCH_LAG_SERVING;
+	}
+}

@@ -45,8 +45,35 @@ typedef struct rs_orch_worker {
 	uint64_t applied_seq; /* from the znode or the latest status */
 	uint64_t epoch; /* from the latest status line */
 	int64_t status_ms; /* monotonic time of the latest status */
+	int64_t status_lag_ms; /* lag_ms as of the latest status */
 	rs_notice_reads reads; /* slave: its "reads" notice counters */
+	/* Replication lag (docs/replication.md "Lag and read routing"),
+	 * set by rs_orch_workers_lag: */
+	uint64_t lag_seqs; /* master head - applied_seq */
+	int64_t lag_ms; /* age of its oldest unapplied write, or silence */
+	int lag_state; /* RS_ORCH_LAG_* */
+	bool read_paused; /* takes no new reads (rs_orch_roster_read_pauses) */
 } rs_orch_worker;
+
+/* Lag states of a worker. */
+enum {
+	RS_ORCH_LAG_NONE = 0, /* master, stopping or dead: not a reader */
+	RS_ORCH_LAG_SNAPSHOTTING, /* candidate that has applied nothing yet */
+	RS_ORCH_LAG_CATCHING_UP, /* candidate replaying the sync queue */
+	RS_ORCH_LAG_SERVING, /* slave within the lag limit */
+	RS_ORCH_LAG_LAGGING, /* slave beyond it: takes no new reads */
+};
+
+/* "snapshotting", "catching_up", "serving", "lagging" or "none". */
+const char *rs_orch_lag_state_name(int state);
+
+/* Decides which serving slaves (lag_state SERVING or LAGGING, lag_ms set)
+ * take no new reads, with hysteresis: a slave stops taking them beyond
+ * max_lag_ms and takes them again at max_lag_ms / 2 or less. When every
+ * one would stop, the least lagging keeps taking them (never fewer
+ * answers than without the rule). Sets read_paused and lag_state. */
+void rs_orch_roster_read_pauses(
+    rs_orch_worker *t, size_t n, int64_t max_lag_ms);
 
 /* Worker ids the orchestrator's spawners hand out: "w<n>-<6 hex>"
  * (RS_ORCH_ID_FORMAT with a counter and a random hex string). Only such

@@ -226,6 +226,43 @@ test_only_spawner_ids_are_adopted(void **state)
 	assert_false(rs_orch_worker_id_spawned(NULL));
 }
 
+/* Beyond the limit: no new reads; back at half of it (hysteresis); the
+ * least lagging always reads; candidates and masters are not readers. */
+static void
+test_read_pauses_hysteresis_and_last_reader(void **state)
+{
+	rs_orch_worker t[3];
+
+	(void) state;
+	memset(t, 0, sizeof(t));
+	for (int i = 0; i < 3; i++)
+		t[i].lag_state = RS_ORCH_LAG_SERVING;
+	t[0].lag_ms = 1500;
+	t[1].lag_ms = 10;
+	t[2].lag_state = RS_ORCH_LAG_SNAPSHOTTING;
+	t[2].lag_ms = 9000;
+	rs_orch_roster_read_pauses(t, 3, 1000);
+	assert_true(t[0].read_paused);
+	assert_int_equal(t[0].lag_state, RS_ORCH_LAG_LAGGING);
+	assert_false(t[1].read_paused);
+	assert_false(t[2].read_paused);
+	assert_int_equal(t[2].lag_state, RS_ORCH_LAG_SNAPSHOTTING);
+	t[0].lag_ms = 700; /* within the limit, not yet within half */
+	rs_orch_roster_read_pauses(t, 3, 1000);
+	assert_true(t[0].read_paused);
+	t[0].lag_ms = 400;
+	rs_orch_roster_read_pauses(t, 3, 1000);
+	assert_false(t[0].read_paused);
+	assert_int_equal(t[0].lag_state, RS_ORCH_LAG_SERVING);
+	t[0].lag_ms = 5000;
+	t[1].lag_ms = 3000; /* both beyond: the least lagging reads */
+	rs_orch_roster_read_pauses(t, 2, 1000);
+	assert_true(t[0].read_paused);
+	assert_false(t[1].read_paused);
+	assert_string_equal(
+	    rs_orch_lag_state_name(RS_ORCH_LAG_CATCHING_UP), "catching_up");
+}
+
 int
 main(void)
 {
@@ -245,6 +282,7 @@ main(void)
 		cmocka_unit_test(test_plan_scale_in_stops_highest_pid_slaves),
 		cmocka_unit_test(test_role_names_are_the_admin_api_spelling),
 		cmocka_unit_test(test_only_spawner_ids_are_adopted),
+		cmocka_unit_test(test_read_pauses_hysteresis_and_last_reader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
 #include "rs_contract.h"
 #include "orch_metrics.h"
 #include "rideshare.pb-c.h"
+#include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -52,6 +53,10 @@ struct rs_orch_router {
 	bool seeded;
 	char term_master[RS_ORCH_ID_MAX]; /* master whose head was checked */
 	int64_t term_ms; /* last check_term */
+	/* Lag-aware reads: the slaves told to take no new reads (ids,
+	 * space-separated), as last announced. Routing thread only. */
+	int64_t max_lag_ms;
+	char paused[RS_ORCH_MAX_WORKERS * RS_ORCH_ID_MAX];
 	uint8_t *buf; /* repack buffer */
 	size_t bufcap;
 };
@@ -89,6 +94,8 @@ rs_orch_router_create(const char *amqp_url, rs_orch_workers *w,
 	}
 	r->w = w;
 	r->as = as;
+	r->max_lag_ms = rs_cfg_long(
+	    "RIDESHARE_MAX_LAG_MS", RS_ORCH_MAX_LAG_MS, 1, 3600000);
 	*out = r;
 	return RS_OK;
 }
@@ -143,23 +150,19 @@ bad_message(rs_orch_router *r, const rs_mq_msg *m, const char *queue,
 	(void) rs_mq_reject(r->mq, m->delivery_tag, false);
 }
 
-/* Answers a write at once with UNAVAILABLE while a full-cluster recovery
- * refuses writes: a clear error instead of a write parked in writeQ until
- * the caller times out (docs/failover.md "When a copy is missing"). */
+/* Answers a request at once with status and why (no worker sees it). */
 static int
-refuse_write(
-    rs_orch_router *r, const rs_mq_msg *m, const Rideshare__DbRequest *req)
+reply_now(rs_orch_router *r, const rs_mq_msg *m,
+    const Rideshare__DbRequest *req, Rideshare__Status status, const char *why)
 {
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
-	rs_mq_props props = { .correlation_id = req->request_id };
+	rs_mq_props props = { .correlation_id
+		= m->correlation_id[0] ? m->correlation_id : req->request_id };
 	int rv = RS_OK;
 
-	rs_metric_add(&rs_orch_m_writes_refused, 1);
-	rs_warn(req->request_id, "event=write_refused reason=recovery_blocked");
 	resp.request_id = req->request_id;
-	resp.status = RIDESHARE__STATUS__UNAVAILABLE;
-	resp.error = (char *) "writes refused: the copy holding the last "
-	                      "acknowledged writes is missing; see /readyz";
+	resp.status = status;
+	resp.error = (char *) why;
 	if (m->reply_to[0] != '\0') {
 		size_t len = rideshare__db_response__get_packed_size(&resp);
 		rv = ensure_buf(r, len);
@@ -172,6 +175,58 @@ refuse_write(
 	if (rv == RS_OK)
 		rv = rs_mq_ack(r->mq, m->delivery_tag, false);
 	return rv;
+}
+
+/* Answers a write at once with UNAVAILABLE while a full-cluster recovery
+ * refuses writes: a clear error instead of a write parked in writeQ until
+ * the caller times out (docs/failover.md "When a copy is missing"). */
+static int
+refuse_write(
+    rs_orch_router *r, const rs_mq_msg *m, const Rideshare__DbRequest *req)
+{
+	rs_metric_add(&rs_orch_m_writes_refused, 1);
+	rs_warn(
+	    req->request_id, "event=write_refused reason=recovery_blocked");
+	return reply_now(r, m, req, RIDESHARE__STATUS__UNAVAILABLE,
+	    "writes refused: the copy holding the last "
+	    "acknowledged writes is missing; see /readyz");
+}
+
+static void raise_commit(rs_orch_router *r, uint64_t seq);
+
+/* The min_seq a read goes out with (docs/gateway.md "Consistency"), from
+ * the caller's token (req->min_seq, X-RideShare-Min-Seq) and the level:
+ * linearizable max(commit_seq, token), session the token, any 0. A token
+ * above commit_seq but within the master's head was shown to a client (a
+ * session or any read of a slave ahead of the acknowledgements): it is a
+ * committed seq, so commit_seq rises to it and later linearizable reads
+ * include it too.
+ * false: the token is beyond every seq this orchestrator heard of. */
+static bool
+stamp_read(rs_orch_router *r, Rideshare__DbRequest *req)
+{
+	uint64_t token = req->min_seq;
+	uint64_t c = atomic_load(&r->commit_seq);
+	uint64_t head = r->w != NULL ? rs_orch_workers_head(r->w) : 0;
+	uint64_t top = c > head ? c : head;
+
+	if (token > top && token - top > RS_ORCH_MIN_SEQ_SLACK)
+		return false;
+	switch (req->consistency) {
+	case RIDESHARE__CONSISTENCY__ANY: req->min_seq = 0; break;
+	case RIDESHARE__CONSISTENCY__SESSION: req->min_seq = token; break;
+	default:
+		req->consistency = RIDESHARE__CONSISTENCY__LINEARIZABLE;
+		/* Only a seq the master announced: a made-up token must
+		 * not make every client's reads wait for it. Above the head
+		 * (a head notice still on its way) it stamps this read
+		 * alone. */
+		if (token > c && token <= head)
+			raise_commit(r, token);
+		req->min_seq = token > c ? token : c;
+		break;
+	}
+	return true;
 }
 
 static int
@@ -212,7 +267,13 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 		props.correlation_id = req->request_id;
 		queue = Q_WRITE;
 	} else {
-		req->min_seq = atomic_load(&r->commit_seq);
+		if (!stamp_read(r, req)) {
+			rs_metric_add(&rs_orch_m_req_bad, 1);
+			rv = reply_now(r, m, req, RIDESHARE__STATUS__INVALID,
+			    "min_seq is beyond every committed write");
+			rideshare__db_request__free_unpacked(req, NULL);
+			return rv;
+		}
 		req->reply_to = (char *) "";
 		props.reply_to = m->reply_to[0] ? m->reply_to : NULL;
 		props.correlation_id = m->correlation_id[0] ? m->correlation_id
@@ -368,18 +429,26 @@ check_term(rs_orch_router *r, int64_t now)
 }
 
 /* Publishes commit_seq to commitX (docs/orchestrator.md): at once when it
- * changed (once per pass, however many replies the pass forwarded), every
+ * changed (once per pass, however many replies the pass forwarded) or
+ * the set of slaves that take no new reads changed, every
  * ANNOUNCE_PERIOD_MS while a slave may hold a read for it, and every
  * ANNOUNCE_KEEPALIVE_MS anyway. Slaves release a read computed at applied
- * seq a only once they know commit_seq >= a. */
+ * seq a only once they know commit_seq >= a. Body: "<commit_seq>", then
+ * " pause <id> <id>..." naming the slaves beyond RIDESHARE_MAX_LAG_MS
+ * (docs/replication.md "Lag and read routing"). */
 static int
 announce(rs_orch_router *r, int64_t now)
 {
 	uint64_t c = atomic_load(&r->commit_seq);
 	int64_t since = now - r->announced_ms;
+	char paused[sizeof(r->paused)] = "";
 	bool due;
 
-	if (c != r->announced) {
+	if (r->w != NULL) {
+		rs_orch_workers_lag(r->w, r->max_lag_ms, now);
+		rs_orch_workers_read_paused(r->w, paused, sizeof(paused));
+	}
+	if (c != r->announced || strcmp(paused, r->paused) != 0) {
 		r->changed_ms = now;
 		due = true;
 	} else if (since >= ANNOUNCE_KEEPALIVE_MS) {
@@ -392,14 +461,20 @@ announce(rs_orch_router *r, int64_t now)
 	}
 	if (!due)
 		return RS_OK;
-	char body[24];
-	int len = snprintf(body, sizeof(body), "%" PRIu64, c);
+	char body[24 + sizeof(paused) + 8];
+	int len = paused[0] != '\0'
+	    ? snprintf(body, sizeof(body), "%" PRIu64 " pause %s", c, paused)
+	    : snprintf(body, sizeof(body), "%" PRIu64, c);
 	rs_mq_props props = { .content_type = "text/plain" };
 	int rv = rs_mq_publish(
 	    r->mq, RS_MQ_COMMIT_EXCHANGE, "", body, (size_t) len, &props);
 	if (rv == RS_OK) {
+		if (strcmp(paused, r->paused) != 0)
+			rs_info(
+			    NULL, "event=read_pauses slaves=\"%s\"", paused);
 		r->announced = c;
 		r->announced_ms = now;
+		memcpy(r->paused, paused, sizeof(paused));
 		rs_metric_add(&rs_orch_m_commit_announce, 1);
 	}
 	return rv;

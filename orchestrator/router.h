@@ -3,7 +3,9 @@
  * callers) and RS_Q_RESPONSE (write replies from the master).
  *
  *   write -> writeQ (persistent), DbRequest.reply_to = caller's reply_to
- *   read  -> readQ, min_seq = commit_seq, caller's reply_to/correlation_id
+ *   read  -> readQ, min_seq per its consistency (linearizable: max of
+ *            commit_seq and the caller's token), caller's reply_to and
+ *            correlation_id
  *   reply -> dropped if its epoch is older than the current one; else
  *            commit_seq = max(commit_seq, seq), then forwarded to reply_to.
  * Because one thread handles both queues in order, a read taken after a
@@ -22,6 +24,17 @@
 #include <stdint.h>
 
 typedef struct rs_orch_router rs_orch_router;
+
+/* A caller's min_seq token more than this above every seq the router
+ * heard of (commit_seq, the master's head notices) is refused (INVALID)
+ * instead of parking until the slaves give up: a head notice may lag the
+ * master by a few hundred writes, a made-up token by anything. */
+#define RS_ORCH_MIN_SEQ_SLACK 10000
+
+/* Default RIDESHARE_MAX_LAG_MS: a slave whose oldest unapplied write is
+ * older than this (or silent this long) takes no new reads until it is
+ * back within half of it (docs/replication.md "Lag and read routing"). */
+#define RS_ORCH_MAX_LAG_MS 1000
 
 /* w (epoch source) and as (read counting) are borrowed; w may be NULL
  * (tests). */

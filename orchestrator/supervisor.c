@@ -300,7 +300,7 @@ sync_pause(rs_orch_supervisor *s)
 	if (!rs_orch_workers_zk_connected(s->w))
 		return;
 	if (!s->paused_loaded) {
-		rv = rs_orch_workers_read_paused(
+		rv = rs_orch_workers_read_maintenance(
 		    s->w, &zk_paused, reason, sizeof(reason));
 		if (rv != RS_OK)
 			return;
@@ -324,7 +324,7 @@ sync_pause(rs_orch_supervisor *s)
 	pthread_mutex_lock(&s->pause_lock);
 	snprintf(reason, sizeof(reason), "%s", s->pause_reason);
 	pthread_mutex_unlock(&s->pause_lock);
-	rv = rs_orch_workers_write_paused(s->w, want, reason);
+	rv = rs_orch_workers_write_maintenance(s->w, want, reason);
 	if (rv != RS_OK) {
 		rs_warn(NULL, "event=pause_write_failed paused=%d err=%s",
 		    want, rs_strerror(rv));

@@ -22,6 +22,12 @@ struct dial {
 	nng_dialer d;
 };
 
+/* The master's head notices kept to tell a replica's lag in time. */
+#define HEAD_HIST      512
+#define HEAD_WINDOW_MS 20
+/* Workers send a status every 500 ms (worker/notice.h): three missed. */
+#define STATUS_SILENT_MS 1500
+
 struct rs_orch_workers {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -40,6 +46,13 @@ struct rs_orch_workers {
 	bool accept_pending; /* operator consent not yet in ZooKeeper */
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t head;
+	/* When the head reached each seq (coalesced per HEAD_WINDOW_MS):
+	 * hist[i] = (highest seq in the window, window start). Under lock. */
+	struct {
+		uint64_t seq;
+		int64_t ms;
+	} hist[HEAD_HIST];
+	size_t hist_n, hist_last;
 	/* nng: touched by the supervisor thread only (refresh) */
 	nng_socket sub;
 	bool sub_open;
@@ -121,6 +134,42 @@ raise_epoch(rs_orch_workers *w, uint64_t e)
 		;
 }
 
+/* Records that the head reached seq at now (under lock). */
+static void
+head_seen(rs_orch_workers *w, uint64_t seq, int64_t now)
+{
+	if (w->hist_n > 0) {
+		size_t l = w->hist_last;
+		if (seq <= w->hist[l].seq)
+			return;
+		if (now - w->hist[l].ms < HEAD_WINDOW_MS) {
+			w->hist[l].seq = seq;
+			return;
+		}
+		w->hist_last = (l + 1) % HEAD_HIST;
+	}
+	w->hist[w->hist_last].seq = seq;
+	w->hist[w->hist_last].ms = now;
+	if (w->hist_n < HEAD_HIST)
+		w->hist_n++;
+}
+
+/* When the head first went beyond applied (under lock): the age of the
+ * oldest write a replica at applied misses; now when it misses none.
+ * Older than the history: its oldest entry (an underestimate). */
+static int64_t
+head_passed(const rs_orch_workers *w, uint64_t applied, int64_t now)
+{
+	size_t first = (w->hist_last + HEAD_HIST + 1 - w->hist_n) % HEAD_HIST;
+
+	for (size_t k = 0; k < w->hist_n; k++) {
+		size_t i = (first + k) % HEAD_HIST;
+		if (w->hist[i].seq > applied)
+			return w->hist[i].ms;
+	}
+	return now;
+}
+
 static void *
 status_loop(void *arg)
 {
@@ -139,6 +188,9 @@ status_loop(void *arg)
 			    && !atomic_compare_exchange_weak(
 			        &w->head, &cur, n.seq))
 				;
+			pthread_mutex_lock(&w->lock);
+			head_seen(w, n.seq, rs_time_now_ms());
+			pthread_mutex_unlock(&w->lock);
 			break;
 		}
 		case RS_NOTICE_READS: {
@@ -153,9 +205,16 @@ status_loop(void *arg)
 			pthread_mutex_lock(&w->lock);
 			rs_orch_worker *e = find(w, n.id);
 			if (e != NULL) {
+				int64_t now = rs_time_now_ms();
 				e->applied_seq = n.seq;
 				e->epoch = n.epoch;
-				e->status_ms = rs_time_now_ms();
+				e->status_ms = now;
+				/* Its lag as of this status: the age of the
+				 * oldest write it had not applied. */
+				e->status_lag_ms
+				    = atomic_load(&w->head) > n.seq
+				    ? now - head_passed(w, n.seq, now)
+				    : 0;
 			}
 			pthread_mutex_unlock(&w->lock);
 			break;
@@ -506,6 +565,66 @@ rs_orch_workers_poke(rs_orch_workers *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+void
+rs_orch_workers_lag(rs_orch_workers *w, int64_t max_lag_ms, int64_t now)
+{
+	uint64_t head = atomic_load(&w->head);
+
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->n; i++) {
+		rs_orch_worker *e = &w->tab[i];
+		bool reader = e->role == RS_ORCH_ROLE_SLAVE
+		    || e->role == RS_ORCH_ROLE_CANDIDATE;
+		if (!reader || !rs_orch_worker_alive(e) || !e->registered) {
+			e->lag_state = RS_ORCH_LAG_NONE;
+			e->lag_seqs = 0;
+			e->lag_ms = 0;
+			continue;
+		}
+		e->lag_seqs
+		    = head > e->applied_seq ? head - e->applied_seq : 0;
+		/* As of its last status (500 ms period): computing it now
+		 * from that stale applied_seq would read up to a period
+		 * high; a slave that stopped reporting is caught below. */
+		e->lag_ms = e->status_lag_ms;
+		/* A hung slave says nothing: its silence is its lag. */
+		int64_t silent = e->status_ms > 0 ? now - e->status_ms : 0;
+		if (silent > STATUS_SILENT_MS && silent > e->lag_ms)
+			e->lag_ms = silent;
+		if (e->role == RS_ORCH_ROLE_CANDIDATE)
+			e->lag_state = e->applied_seq == 0 && head > 0
+			    ? RS_ORCH_LAG_SNAPSHOTTING
+			    : RS_ORCH_LAG_CATCHING_UP;
+		else if (e->lag_state != RS_ORCH_LAG_LAGGING)
+			e->lag_state = RS_ORCH_LAG_SERVING;
+	}
+	rs_orch_roster_read_pauses(w->tab, w->n, max_lag_ms);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+rs_orch_workers_read_paused(rs_orch_workers *w, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->n; i++) {
+		if (!w->tab[i].read_paused)
+			continue;
+		int k = snprintf(buf + used, len - used, "%s%s",
+		    used > 0 ? " " : "", w->tab[i].id);
+		if (k < 0 || (size_t) k >= len - used) {
+			buf[used] = '\0';
+			break;
+		}
+		used += (size_t) k;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
 size_t
 rs_orch_workers_snapshot(
     rs_orch_workers *w, rs_orch_worker *out, size_t max, char *master_id)
@@ -727,7 +846,7 @@ write_accept(rs_orch_workers *w)
 }
 
 int
-rs_orch_workers_write_paused(
+rs_orch_workers_write_maintenance(
     rs_orch_workers *w, bool paused, const char *reason)
 {
 	int rv;
@@ -766,7 +885,7 @@ rs_orch_workers_write_switchover(
 }
 
 int
-rs_orch_workers_read_paused(
+rs_orch_workers_read_maintenance(
     rs_orch_workers *w, bool *paused, char *reason, size_t len)
 {
 	char *data = NULL;

@@ -41,6 +41,16 @@ void rs_orch_workers_poke(rs_orch_workers *w);
 size_t rs_orch_workers_snapshot(
     rs_orch_workers *w, rs_orch_worker *out, size_t max, char *master_id);
 
+/* Recomputes every worker's lag_seqs, lag_ms and lag_state at now
+ * (monotonic ms) from the master's head notices and the status notices
+ * (a slave silent for more than 3 status periods lags by its silence),
+ * then read_paused (rs_orch_roster_read_pauses with max_lag_ms). */
+void rs_orch_workers_lag(rs_orch_workers *w, int64_t max_lag_ms, int64_t now);
+
+/* Writes the ids of the slaves that take no new reads into buf (len
+ * bytes), separated by single spaces ("" when none). */
+void rs_orch_workers_read_paused(rs_orch_workers *w, char *buf, size_t len);
+
 /* Adds a worker this orchestrator just spawned (state STARTING). */
 int rs_orch_workers_add(rs_orch_workers *w, const char *id, int64_t pid);
 /* Sets the state of worker id; returns the previous one via *prev (may
@@ -76,11 +86,11 @@ int rs_orch_workers_accept_loss(rs_orch_workers *w);
 
 /* Supervisor thread: creates (paused) or deletes RS_ZK_PAUSED, with
  * reason as its data. Idempotent. RS_ECLOSED without a session. */
-int rs_orch_workers_write_paused(
+int rs_orch_workers_write_maintenance(
     rs_orch_workers *w, bool paused, const char *reason);
 /* Supervisor thread: whether RS_ZK_PAUSED exists (a previous
  * orchestrator's pause survives a restart); reason gets its data. */
-int rs_orch_workers_read_paused(
+int rs_orch_workers_read_maintenance(
     rs_orch_workers *w, bool *paused, char *reason, size_t len);
 
 /* Supervisor thread: creates RS_ZK_SWITCHOVER naming candidate_id, or

@@ -54,6 +54,7 @@ rs_status_name(Rideshare__Status st)
 	case RIDESHARE__STATUS__INVALID: return "INVALID";
 	case RIDESHARE__STATUS__UNAVAILABLE: return "UNAVAILABLE";
 	case RIDESHARE__STATUS__INTERNAL: return "INTERNAL";
+	case RIDESHARE__STATUS__MISMATCH: return "MISMATCH";
 	default: return "UNKNOWN";
 	}
 }

@@ -22,7 +22,13 @@ user_exists_or_reply(
     rs_http_req *req, const char *name, size_t len, int missing_status)
 {
 	int exists = 0;
-	int rc = rides_user_exists(rs_http_rid(req), name, len, &exists);
+	uint64_t min_seq;
+	Rideshare__Consistency level;
+
+	if (rs_gw_req_consistency(req, &min_seq, &level) != RS_OK)
+		return 0;
+	int rc = rides_user_exists(
+	    rs_http_rid(req), min_seq, level, name, len, &exists);
 
 	if (rc == RS_ETIMEDOUT) {
 		rs_http_reply_error(

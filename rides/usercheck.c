@@ -6,7 +6,10 @@
 #include "rs_log.h"
 #include "rs_metrics.h"
 
+#include "rideshare.pb-c.h"
+
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,11 +98,24 @@ thread_curl(void)
 	return c;
 }
 
+/* The consistency levels as X-RideShare-Consistency spells them. */
+static const char *
+level_name(int level)
+{
+	switch (level) {
+	case RIDESHARE__CONSISTENCY__SESSION: return "session";
+	case RIDESHARE__CONSISTENCY__ANY: return "any";
+	default: return "linearizable";
+	}
+}
+
 int
-rides_user_exists(const char *rid, const char *name, size_t len, int *exists)
+rides_user_exists(const char *rid, uint64_t min_seq, int level,
+    const char *name, size_t len, int *exists)
 {
 	struct curl_slist *hdrs = NULL, *h;
 	char ridhdr[160], err[CURL_ERROR_SIZE] = "";
+	char seqhdr[64], levelhdr[64];
 	char *enc, *url;
 	long code = 0;
 	CURL *c;
@@ -128,6 +144,17 @@ rides_user_exists(const char *rid, const char *name, size_t len, int *exists)
 	if (hdrs != NULL
 	    && (h = curl_slist_append(hdrs, "Accept: application/json"))
 	        != NULL)
+		hdrs = h;
+	/* The caller's read options go along: a user created with Seq N is
+	 * found by a ride request sent with Min-Seq N (read-your-writes
+	 * across the services). */
+	snprintf(
+	    seqhdr, sizeof(seqhdr), "X-RideShare-Min-Seq: %" PRIu64, min_seq);
+	snprintf(levelhdr, sizeof(levelhdr), "X-RideShare-Consistency: %s",
+	    level_name(level));
+	if (hdrs != NULL && (h = curl_slist_append(hdrs, seqhdr)) != NULL)
+		hdrs = h;
+	if (hdrs != NULL && (h = curl_slist_append(hdrs, levelhdr)) != NULL)
 		hdrs = h;
 
 	/* Options are re-set on every call: the handle (and its connection

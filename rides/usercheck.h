@@ -7,6 +7,7 @@
 #define RIDES_USERCHECK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Stores the edge URL and Origin value (copied) and inits libcurl.
  * timeout_ms is the users service's RPC timeout (the check waits one second
@@ -16,10 +17,11 @@ int rides_usercheck_init(
 
 /* RS_OK with *exists = 1 (200) or 0 (404); RS_ETIMEDOUT (no answer in
  * time, or a 504), RS_ECONN (edge unreachable, 502, 503) or RS_EPROTO (any
- * other answer) when it cannot tell. rid is
- * sent as X-Request-Id. name[0..len) is percent-encoded into the path. */
-int rides_user_exists(
-    const char *rid, const char *name, size_t len, int *exists);
+ * other answer) when it cannot tell. rid is sent as X-Request-Id, min_seq
+ * and level (a Rideshare__Consistency) as X-RideShare-Min-Seq and
+ * X-RideShare-Consistency. name[0..len) is percent-encoded into the path. */
+int rides_user_exists(const char *rid, uint64_t min_seq, int level,
+    const char *name, size_t len, int *exists);
 
 /* Frees the calling thread's handle (worker threads do it at exit). */
 void rides_usercheck_thread_fini(void);

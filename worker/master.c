@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "ops.h"
+#include "rs_cfg.h"
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
@@ -128,6 +129,19 @@ status_resp(master *m, const Rideshare__DbRequest *req, Rideshare__Status st,
 	return r;
 }
 
+/* A retry with the same request_id is the same operation unless both
+ * carry fingerprints (Idempotency-Key writes) that differ. */
+static bool
+same_fingerprint(
+    const Rideshare__DbRequest *req, const Rideshare__DbResponse *stored)
+{
+	const char *a = req->fingerprint, *b = stored->fingerprint;
+
+	if (a == NULL || a[0] == '\0' || b == NULL || b[0] == '\0')
+		return true;
+	return strcmp(a, b) == 0;
+}
+
 /* Applies items [from, from+n) in one transaction. On failure everything
  * of the batch is undone (database and w->meta). */
 static int
@@ -155,6 +169,22 @@ commit_batch(master *m, int from, int n)
 		uint64_t seq;
 		rc = rs_worker_store_lookup(
 		    w->db, req->request_id, &seq, &it->stored);
+		if (rc == RS_OK && !same_fingerprint(req, it->stored)) {
+			/* An Idempotency-Key reused for another operation:
+			 * nothing changes, nothing is replicated. */
+			it->resp
+			    = status_resp(m, req, RIDESHARE__STATUS__MISMATCH,
+			        "Idempotency-Key already used for a different "
+			        "request");
+			if (it->resp == NULL) {
+				rc = RS_ENOMEM;
+				goto fail;
+			}
+			rs_warn(req->request_id,
+			    "event=idempotency_mismatch op=%s seq=%" PRIu64,
+			    rs_op_name(req->op_case), seq);
+			continue;
+		}
 		if (rc == RS_OK) {
 			it->resp = it->stored;
 			it->seq = seq;
@@ -172,6 +202,10 @@ commit_batch(master *m, int from, int n)
 		if (rc != RS_OK)
 			goto fail;
 		it->resp->seq = seq;
+		/* Kept with the stored reply (and so on every slave) to
+		 * recognize a reused key after a failover too. */
+		if (req->fingerprint != NULL && req->fingerprint[0] != '\0')
+			it->resp->fingerprint = req->fingerprint;
 		if ((rc = rs_worker_store_record(
 		         w->db, req->request_id, seq, it->resp))
 		    != RS_OK)
@@ -381,8 +415,13 @@ rs_worker_master_run(rs_worker *w)
 	    " pid=%" PRId64,
 	    w->epoch, w->meta.applied_seq, w->pid);
 
+	long ttl_s = rs_cfg_long("RIDESHARE_IDEMPOTENCY_TTL_S",
+	    RS_WORKER_IDEMPOTENCY_TTL_S, 1, 3650L * 86400);
+	int64_t pruned_ms = 0;
 	while (rs_worker_alive(w)) {
 		rs_mq_msg msg;
+		/* Between batches, never inside one: its own statement. */
+		(void) rs_worker_store_prune(w->db, ttl_s, &pruned_ms);
 		rc = rs_mq_next(m->mq, 50, &msg);
 		if (rc == RS_ETIMEDOUT)
 			continue;

@@ -32,6 +32,13 @@ static const char *const ddl[] = {
 	"CREATE TABLE IF NOT EXISTS applied_requests ("
 	" request_id text PRIMARY KEY, seq bigint NOT NULL,"
 	" response bytea NOT NULL)",
+	/* When this copy recorded the request (its own clock: a copy
+	 * recorded or snapshotted later keeps it at least as long), for
+	 * RIDESHARE_IDEMPOTENCY_TTL_S pruning. Not copied by snapshots. */
+	"ALTER TABLE applied_requests ADD COLUMN IF NOT EXISTS at_s bigint"
+	" NOT NULL DEFAULT (extract(epoch FROM now()))::bigint",
+	"CREATE INDEX IF NOT EXISTS applied_requests_at"
+	" ON applied_requests (at_s)",
 	"CREATE TABLE IF NOT EXISTS meta ("
 	" id int PRIMARY KEY CHECK (id = 1), applied_seq bigint NOT NULL,"
 	" epoch bigint NOT NULL, next_ride_id bigint NOT NULL)",
@@ -92,6 +99,9 @@ static const struct {
 	{ "a_insert",
 	    "INSERT INTO applied_requests (request_id, seq, response)"
 	    " VALUES ($1, $2, $3)" },
+	{ "a_prune",
+	    "DELETE FROM applied_requests WHERE at_s <"
+	    " (extract(epoch FROM now()))::bigint - $1" },
 	{ "m_get", "SELECT applied_seq, epoch, next_ride_id FROM meta" },
 	{ "m_set",
 	    "UPDATE meta SET applied_seq = $1, epoch = $2,"

@@ -14,6 +14,7 @@
 #include "held.h"
 #include "ops.h"
 #include "park.h"
+#include "rs_cfg.h"
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
@@ -25,7 +26,12 @@
 #include <string.h>
 
 #define SYNC_PREFETCH 1024
-#define READ_PREFETCH 64
+/* Reads the broker hands a slave before it acks one: all that a hung
+ * (SIGSTOPped) slave strands until the gateways send them again
+ * (RIDESHARE_READ_RETRY_MS); a slave answers reads one at a time anyway,
+ * so a few ahead keep it busy (docs/replication.md "Lag and read
+ * routing"). */
+#define READ_PREFETCH 8
 #define EVENT_BATCH   512
 /* A read stamped beyond every commit_seq announced and every head the
  * master published, by more than this, cannot be the orchestrator's: it is
@@ -34,6 +40,9 @@
 /* Gaps in the sync stream for this long while the master is ahead: the
  * replica cannot catch up from its queue; it leaves and is replaced. */
 #define STALL_MS 5000
+/* A pause request lasts this long unless renewed (announcements come at
+ * least every second): a gone orchestrator cannot leave a slave idle. */
+#define PAUSE_VALID_MS 3000
 
 typedef struct event {
 	uint64_t tag;
@@ -62,6 +71,12 @@ typedef struct slave {
 	rs_notice_reads stats; /* the "reads" notice counters */
 	uint64_t epoch_ceiling; /* /rideshare/epoch as last read */
 	int64_t gap_since; /* first rejected gap since the last apply, 0 */
+	/* Lag-aware reads: the orchestrator names this slave in its commitX
+	 * "pause" list while it lags beyond RIDESHARE_MAX_LAG_MS; the readQ
+	 * consumer is then cancelled (read_paused) until it is not named, or
+	 * no announcement renewed it for PAUSE_VALID_MS. */
+	int64_t pause_until; /* monotonic ms, 0: not asked to pause */
+	bool read_paused;
 } slave;
 
 static void
@@ -105,20 +120,52 @@ learn_commit(slave *s, uint64_t seq)
 		s->known_commit = seq;
 }
 
+/* The rest of a commitX announcement after its number: " pause <id>..."
+ * when some slaves are to take no new reads. */
+static void
+on_pause_list(slave *s, const rs_mq_msg *msg, size_t from)
+{
+	const char *b = msg->body;
+	size_t len = msg->len, idlen = strlen(s->w->id);
+	bool named = false;
+
+	if (len - from > 7 && memcmp(b + from, " pause ", 7) == 0) {
+		for (size_t i = from + 7; i < len;) {
+			size_t j = i;
+			while (j < len && b[j] != ' ')
+				j++;
+			if (j - i == idlen
+			    && memcmp(b + i, s->w->id, idlen) == 0)
+				named = true;
+			i = j + 1;
+		}
+	}
+	s->pause_until = named ? rs_time_now_ms() + PAUSE_VALID_MS : 0;
+}
+
 /* A commitX announcement: the orchestrator's commit_seq in decimal. */
 static void
 on_commit(slave *s, const rs_mq_msg *msg)
 {
 	char text[24];
 	char *end;
+	size_t n = msg->len;
 
-	if (msg->len == 0 || msg->len >= sizeof(text))
+	/* Only the leading number matters here. */
+	for (size_t i = 0; i < msg->len; i++) {
+		if (((const char *) msg->body)[i] == ' ') {
+			n = i;
+			break;
+		}
+	}
+	if (n == 0 || n >= sizeof(text))
 		return;
-	memcpy(text, msg->body, msg->len);
-	text[msg->len] = '\0';
+	memcpy(text, msg->body, n);
+	text[n] = '\0';
 	unsigned long long v = strtoull(text, &end, 10);
 	if (*end == '\0')
 		learn_commit(s, v);
+	on_pause_list(s, msg, n);
 }
 
 static void
@@ -189,6 +236,16 @@ release_held(slave *s)
 	return rc;
 }
 
+/* Only a linearizable read's min_seq is a commit_seq the orchestrator
+ * stamped, and only its reply waits for commit_seq (session and any reads
+ * promise less: docs/gateway.md "Consistency"). */
+static bool
+linearizable(const Rideshare__DbRequest *req)
+{
+	return req->consistency != RIDESHARE__CONSISTENCY__SESSION
+	    && req->consistency != RIDESHARE__CONSISTENCY__ANY;
+}
+
 static int
 answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
     const char *reply_to, bool expired)
@@ -227,7 +284,7 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 	 * commit_seq covers it, so that every read routed after the caller
 	 * got it is stamped min_seq >= r->seq. Error replies show no state. */
 	if (rc == RS_OK && reply_to[0] != '\0' && w->read_hold_ms > 0
-	    && r->seq > s->known_commit
+	    && linearizable(req) && r->seq > s->known_commit
 	    && hold(s, tag, r, req->request_id, reply_to) == RS_OK) {
 		rs_worker_arena_fini(&a);
 		return RS_OK;
@@ -267,7 +324,8 @@ release_ready(slave *s)
 	        &s->park, s->w->meta.applied_seq, &p)) {
 		read_req *r = p.data;
 		/* Answerable now: its stamp is a commit_seq we can trust. */
-		learn_commit(s, r->req->min_seq);
+		if (linearizable(r->req))
+			learn_commit(s, r->req->min_seq);
 		rc = answer(s, p.delivery_tag, r->req, r->reply_to, false);
 		read_free(r);
 	}
@@ -328,7 +386,8 @@ on_read(slave *s, const rs_mq_msg *msg)
 	 * that stamp only counts as a commit_seq heard of once this replica
 	 * reached it (a forged one must not release held replies). */
 	if (req->min_seq <= s->w->meta.applied_seq) {
-		learn_commit(s, req->min_seq);
+		if (linearizable(req))
+			learn_commit(s, req->min_seq);
 		int rc = answer(s, msg->delivery_tag, req, msg->reply_to, false);
 		rideshare__db_request__free_unpacked(req, NULL);
 		return rc;
@@ -579,6 +638,36 @@ consume_commits(slave *s)
 	return rc;
 }
 
+/* Stops or resumes taking reads as the orchestrator asked: a lagging
+ * slave cancels its readQ consumer and gives its parked reads back, so
+ * the slaves within the lag limit answer them. */
+static int
+apply_pause(slave *s)
+{
+	bool want = s->pause_until != 0 && rs_time_now_ms() < s->pause_until;
+	int rc = RS_OK;
+
+	if (!s->reading || want == s->read_paused)
+		return RS_OK;
+	if (want) {
+		rc = rs_mq_cancel(s->mq, s->read_tag);
+		if (rc == RS_OK) {
+			requeue_parked(s);
+			s->read_paused = true;
+		}
+	} else {
+		rc = rs_mq_consume(s->mq, RS_Q_READ, false, s->read_tag);
+		if (rc == RS_OK)
+			s->read_paused = false;
+	}
+	if (rc == RS_OK)
+		rs_info(NULL, "event=%s applied_seq=%" PRIu64 " head=%" PRIu64,
+		    want ? "reads_paused reason=lag" : "reads_resumed",
+		    s->w->meta.applied_seq,
+		    rs_worker_notice_master_head(s->w->notice));
+	return rc;
+}
+
 static int
 reconnect(slave *s)
 {
@@ -598,9 +687,13 @@ reconnect(slave *s)
 		return rc;
 	if (s->reading
 	    && ((rc = consume_commits(s)) != RS_OK
-	        || (rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
-	        || (rc = rs_mq_consume(s->mq, RS_Q_READ, false, s->read_tag))
-	            != RS_OK))
+	        || (rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK))
+		return rc;
+	s->read_paused = false; /* the new connection reads until told */
+	s->pause_until = 0;
+	if (s->reading
+	    && (rc = rs_mq_consume(s->mq, RS_Q_READ, false, s->read_tag))
+	        != RS_OK)
 		return rc;
 	return RS_OK;
 }
@@ -616,7 +709,8 @@ drain_and_promote(slave *s)
 	rs_info(
 	    NULL, "event=promoting applied_seq=%" PRIu64, w->meta.applied_seq);
 	s->reading = false;
-	if ((rc = rs_mq_cancel(s->mq, s->read_tag)) != RS_OK
+	if ((!s->read_paused
+	        && (rc = rs_mq_cancel(s->mq, s->read_tag)) != RS_OK)
 	    || (rc = rs_mq_cancel(s->mq, s->sync_tag)) != RS_OK
 	    || (s->commit_tag[0] != '\0'
 	        && (rc = rs_mq_cancel(s->mq, s->commit_tag)) != RS_OK))
@@ -732,7 +826,12 @@ rs_worker_slave_run(rs_worker *w)
 	s->w = w;
 	if ((rc = catch_up(s)) != RS_OK)
 		goto out;
+	long ttl_s = rs_cfg_long("RIDESHARE_IDEMPOTENCY_TTL_S",
+	    RS_WORKER_IDEMPOTENCY_TTL_S, 1, 3650L * 86400);
+	int64_t pruned_ms = 0;
 	while (rs_worker_alive(w)) {
+		/* Each copy prunes its own keys by its own clock. */
+		(void) rs_worker_store_prune(w->db, ttl_s, &pruned_ms);
 		if (atomic_exchange(&rs_worker_master_flag, 0)
 		    | atomic_exchange(&rs_worker_workers_flag, 0)) {
 			bool won;
@@ -752,6 +851,8 @@ rs_worker_slave_run(rs_worker *w)
 		rc = pump(s, 50, NULL);
 		if (rc == RS_ESTATE)
 			break;
+		if (rc == RS_OK)
+			rc = apply_pause(s);
 		if (s->gap_since != 0
 		    && rs_time_now_ms() - s->gap_since > STALL_MS
 		    && rs_worker_notice_master_head(w->notice)
@@ -776,7 +877,7 @@ rs_worker_slave_run(rs_worker *w)
 		rc = atomic_load(&rs_worker_stop_flag) ? RS_WORKER_STOPPED
 		                                       : RS_ECLOSED;
 out:
-	if (s->mq != NULL && s->reading)
+	if (s->mq != NULL && s->reading && !s->read_paused)
 		(void) rs_mq_cancel(s->mq, s->read_tag);
 	requeue_parked(s);
 	events_free(s);

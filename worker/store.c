@@ -2,6 +2,8 @@
 
 #include "rs_db.h"
 #include "rs_err.h"
+#include "rs_log.h"
+#include "rs_time.h"
 #include "schema.h"
 
 #include <inttypes.h>
@@ -75,6 +77,26 @@ rs_worker_store_record(PGconn *db, const char *request_id, uint64_t seq,
 	const char *p[3] = { request_id, s, NULL };
 	rc = rs_worker_db_run(db, "a_insert", 3, p, buf, (int) len, 0, NULL);
 	free(buf);
+	return rc;
+}
+
+int
+rs_worker_store_prune(PGconn *db, long ttl_s, int64_t *last_ms)
+{
+	int64_t now = rs_time_now_ms();
+	char t[24];
+	PGresult *res = NULL;
+
+	if (*last_ms != 0 && now - *last_ms < 60000)
+		return RS_OK;
+	*last_ms = now;
+	snprintf(t, sizeof(t), "%ld", ttl_s);
+	const char *p[1] = { t };
+	int rc = rs_worker_db_q(db, "a_prune", 1, p, &res);
+	if (rc == RS_OK && atoi(PQcmdTuples(res)) > 0)
+		rs_info(NULL, "event=idempotency_pruned rows=%s ttl_s=%ld",
+		    PQcmdTuples(res), ttl_s);
+	PQclear(res);
 	return rc;
 }
 

@@ -29,6 +29,16 @@ int rs_worker_store_lookup(PGconn *db, const char *request_id, uint64_t *seq,
 int rs_worker_store_record(PGconn *db, const char *request_id, uint64_t seq,
     const Rideshare__DbResponse *resp);
 
+/* Default RIDESHARE_IDEMPOTENCY_TTL_S: how long a recorded request_id
+ * (an Idempotency-Key among them) answers retries with its stored reply. */
+#define RS_WORKER_IDEMPOTENCY_TTL_S 86400
+
+/* Deletes the applied_requests rows this copy recorded more than ttl_s
+ * seconds ago, at most once a minute (*last_ms: the caller's monotonic
+ * timestamp of the previous run, 0 at first). Outside any transaction.
+ * RS_OK, or RS_EDB (logged; the caller goes on). */
+int rs_worker_store_prune(PGconn *db, long ttl_s, int64_t *last_ms);
+
 /* BEGIN / COMMIT / ROLLBACK. */
 int rs_worker_store_begin(PGconn *db);
 int rs_worker_store_commit(PGconn *db);

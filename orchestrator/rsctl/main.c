@@ -11,6 +11,7 @@
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
+#include "rs_op.h"
 #include "rs_pbjson.h"
 #include "rs_rpc.h"
 
@@ -27,13 +28,19 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: rsctl [--timeout MS] [--request-id ID] COMMAND [ARGS...]\n"
+	    "usage: rsctl [--timeout MS] [--request-id ID] [--consistency L] "
+	    "[--min-seq N]\n             COMMAND [ARGS...]\n"
+	    "  --consistency linearizable|session|any   reads (default "
+	    "linearizable)\n"
+	    "  --min-seq N     reads: answer from a state that includes seq "
+	    "N\n"
 	    "\nDatabase commands (AMQP to the orchestrator queue; the reply "
 	    "is\n"
 	    "printed as proto3 JSON):\n%s"
 	    "\nOther commands:\n"
-	    "  workers                          pids of all workers (admin "
-	    "API)\n"
+	    "  workers                          workers with their lag and "
+	    "read\n"
+	    "                                   routing, JSON (admin API)\n"
 	    "  load --clients N --ops M --write-ratio R\n"
 	    "                                   load through the "
 	    "orchestrator\n"
@@ -276,7 +283,7 @@ cmd_maintenance(int argc, char **argv, int timeout_ms)
 static int
 cmd_workers(int timeout_ms)
 {
-	return admin_request("/api/v1/worker/list", NULL, 200, timeout_ms);
+	return admin_request("/api/v1/workers", NULL, 200, timeout_ms);
 }
 
 /* recover --accept-loss: the operator's consent to start a refused
@@ -342,6 +349,11 @@ cmd_load(int argc, char **argv, const char *amqp_url, int timeout_ms)
 	return r.errors == 0 ? 0 : EXIT_BUSINESS;
 }
 
+/* --consistency and --min-seq: what X-RideShare-Consistency and
+ * X-RideShare-Min-Seq are to the gateways (docs/gateway.md). */
+static Rideshare__Consistency opt_level = RIDESHARE__CONSISTENCY__LINEARIZABLE;
+static uint64_t opt_min_seq;
+
 static int
 cmd_db(const char *cmd, int nargs, char **args, const char *amqp_url,
     int timeout_ms, const char *rid_opt)
@@ -362,6 +374,11 @@ cmd_db(const char *cmd, int nargs, char **args, const char *amqp_url,
 		return EXIT_USAGE;
 	}
 	own_rid = req->request_id;
+	if (!rs_op_is_write(req->op_case)) {
+		req->consistency = opt_level;
+		if (opt_min_seq > req->min_seq)
+			req->min_seq = opt_min_seq;
+	}
 	if (rid_opt != NULL) {
 		req->request_id = (char *) rid_opt;
 	} else if (req->request_id == NULL || req->request_id[0] == '\0') {
@@ -397,9 +414,11 @@ cmd_db(const char *cmd, int nargs, char **args, const char *amqp_url,
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[]
-	    = { { "timeout", 1, NULL, 't' }, { "request-id", 1, NULL, 'r' },
-		      { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { { "timeout", 1, NULL, 't' },
+		{ "request-id", 1, NULL, 'r' },
+		{ "consistency", 1, NULL, 'C' }, { "min-seq", 1, NULL, 'm' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	char *end;
 	char amqp_url[512];
 	const char *rid = NULL;
 	int timeout_ms, o;
@@ -409,10 +428,32 @@ main(int argc, char **argv)
 	timeout_ms
 	    = (int) rs_cfg_long("RIDESHARE_RPC_TIMEOUT_MS", 5000, 1, 3600000);
 	/* '+': options end at the command (its own options follow it). */
-	while ((o = getopt_long(argc, argv, "+t:r:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+t:r:C:m:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 't': timeout_ms = atoi(optarg); break;
 		case 'r': rid = optarg; break;
+		case 'C':
+			if (strcmp(optarg, "linearizable") == 0) {
+				opt_level
+				    = RIDESHARE__CONSISTENCY__LINEARIZABLE;
+			} else if (strcmp(optarg, "session") == 0) {
+				opt_level = RIDESHARE__CONSISTENCY__SESSION;
+			} else if (strcmp(optarg, "any") == 0) {
+				opt_level = RIDESHARE__CONSISTENCY__ANY;
+			} else {
+				fprintf(stderr,
+				    "rsctl: --consistency: "
+				    "linearizable, session or any\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'm':
+			opt_min_seq = strtoull(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0') {
+				fprintf(stderr, "rsctl: --min-seq: a seq\n");
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EXIT_USAGE;
 		}

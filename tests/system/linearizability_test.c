@@ -9,7 +9,13 @@
  *   - list_users must hold c<j>_1..c<j>_<acked[j]> for every client j.
  * Any miss is a violation. The test also checks that reads were answered
  * by 3 different slaves and that their databases end identical.
- * Run by tests/with-stack.sh with RIDESHARE_MIN_SLAVES=3. */
+ * Run by tests/with-stack.sh with RIDESHARE_MIN_SLAVES=3.
+ *
+ * LIN_CONSISTENCY=session|any (issue 14) sends the reads at that level
+ * instead and checks what it promises: every answer shows exactly the state
+ * of the seq it reports (an acked write is present iff its seq <= the
+ * answer's seq), and with session a client's read of its own write, sent
+ * with that write's seq as min_seq, always finds it. */
 #include "orch_sys.h"
 #include "rs_contract.h"
 #include "rs_err.h"
@@ -17,6 +23,7 @@
 #include "rs_log.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +35,9 @@
 #define TIMEOUT_MS 10000
 
 static _Atomic long acked[CLIENTS]; /* highest acked n per client */
+/* seq of each acked write (written before acked[] is raised) */
+static _Atomic uint64_t wseq[CLIENTS][PER_CLIENT + 1];
+static int level; /* Rideshare__Consistency of the reads */
 static _Atomic long violations, reads_done, writes_done, errors;
 static char run_tag[9];
 
@@ -66,11 +76,15 @@ violation(int k, const char *what, const char *detail)
 	fprintf(stderr, "VIOLATION client=%d %s: %s\n", k, what, detail);
 }
 
-/* get_user of name, which was acked before this call. */
+/* get_user of name, which was acked (as seq ws) before this call; own:
+ * the client's own write (session: sent with min_seq ws). */
 static void
-check_get(rs_rpc *rpc, int k, const char *name)
+check_get(rs_rpc *rpc, int k, const char *name, uint64_t ws, bool own)
 {
 	Rideshare__DbResponse *r = NULL;
+	sys_read_level = level;
+	sys_read_min_seq
+	    = level == RIDESHARE__CONSISTENCY__SESSION && own ? ws : 0;
 	int st = sys_get_user(rpc, name, TIMEOUT_MS, &r);
 
 	atomic_fetch_add(&reads_done, 1);
@@ -80,8 +94,13 @@ check_get(rs_rpc *rpc, int k, const char *name)
 	}
 	if (r->worker_id != NULL)
 		saw(r->worker_id);
-	if (st != RIDESHARE__STATUS__OK)
-		violation(k, "get_user missed an acked write", name);
+	if (level == RIDESHARE__CONSISTENCY__LINEARIZABLE
+	    || (level == RIDESHARE__CONSISTENCY__SESSION && own)) {
+		if (st != RIDESHARE__STATUS__OK)
+			violation(k, "get_user missed an acked write", name);
+	} else if ((st == RIDESHARE__STATUS__OK) != (r->seq >= ws)) {
+		violation(k, "get_user is not the state of its seq", name);
+	}
 	rideshare__db_response__free_unpacked(r, NULL);
 }
 
@@ -96,6 +115,8 @@ check_list(rs_rpc *rpc, int k)
 
 	for (int j = 0; j < CLIENTS; j++)
 		snap[j] = atomic_load(&acked[j]);
+	sys_read_level = level;
+	sys_read_min_seq = 0;
 	st = sys_list_users(rpc, TIMEOUT_MS, &r);
 	atomic_fetch_add(&reads_done, 1);
 	if (st < 0) {
@@ -128,7 +149,14 @@ check_list(rs_rpc *rpc, int k)
 				have[j]++;
 		}
 		for (int j = 0; j < CLIENTS; j++) {
-			if (have[j] != snap[j]) {
+			long want = snap[j];
+			/* weaker levels: the acked writes up to its seq */
+			if (level != RIDESHARE__CONSISTENCY__LINEARIZABLE) {
+				want = 0;
+				for (long n = 1; n <= snap[j]; n++)
+					want += atomic_load(&wseq[j][n]) <= r->seq;
+			}
+			if (have[j] != want) {
 				name_of(name, sizeof(name), j, snap[j]);
 				violation(
 				    k, "list_users missed acked users", name);
@@ -155,23 +183,30 @@ client(void *arg)
 		int st, j;
 
 		name_of(name, sizeof(name), k, n);
-		st = sys_add_user(rpc, name, NULL, TIMEOUT_MS, NULL);
+		Rideshare__DbResponse *w = NULL;
+		st = sys_add_user(rpc, name, NULL, TIMEOUT_MS, &w);
 		if (st != RIDESHARE__STATUS__OK) {
 			fprintf(stderr, "write %s failed: %d\n", name, st);
 			atomic_fetch_add(&errors, 1);
+			if (w != NULL)
+				rideshare__db_response__free_unpacked(w, NULL);
 			break;
 		}
+		uint64_t ws = w->seq;
+		rideshare__db_response__free_unpacked(w, NULL);
+		atomic_store(&wseq[k][n], ws);
 		atomic_store(&acked[k], n);
 		atomic_fetch_add(&writes_done, 1);
 		/* Read our own write at once. */
-		check_get(rpc, k, name);
+		check_get(rpc, k, name, ws, true);
 		/* Another client's latest acked write. */
 		j = (int) (rand_r(&seed) % CLIENTS);
 		if (j != k && atomic_load(&acked[j]) > 0) {
 			long m = atomic_load(&acked[j]);
 
 			name_of(name, sizeof(name), j, m);
-			check_get(rpc, k, name);
+			check_get(rpc, k, name, atomic_load(&wseq[j][m]),
+			    false);
 		}
 		if (n % 25 == 0)
 			check_list(rpc, k);
@@ -191,6 +226,12 @@ main(void)
 
 	rs_log_init("linearizability_test");
 	sys_init();
+	const char *lv = getenv("LIN_CONSISTENCY");
+	if (lv != NULL && strcmp(lv, "session") == 0)
+		level = RIDESHARE__CONSISTENCY__SESSION;
+	else if (lv != NULL && strcmp(lv, "any") == 0)
+		level = RIDESHARE__CONSISTENCY__ANY;
+	printf("read consistency: %s\n", lv != NULL ? lv : "linearizable");
 	rs_id_new(id);
 	snprintf(run_tag, sizeof(run_tag), "%.6s", id);
 	printf("waiting for 1 master + 3 slaves\n");

@@ -151,6 +151,9 @@ sys_roles(int64_t *master, int64_t *slaves, int max)
 	return n;
 }
 
+_Thread_local int sys_read_level;
+_Thread_local uint64_t sys_read_min_seq;
+
 static int
 call(rs_rpc *rpc, Rideshare__DbRequest *req, const char *rid, int timeout_ms,
     Rideshare__DbResponse **resp)
@@ -200,6 +203,8 @@ sys_get_user(rs_rpc *rpc, const char *name, int timeout_ms,
 	op.username = (char *) name;
 	req.op_case = RIDESHARE__DB_REQUEST__OP_GET_USER;
 	req.get_user = &op;
+	req.consistency = (Rideshare__Consistency) sys_read_level;
+	req.min_seq = sys_read_min_seq;
 	return call(rpc, &req, NULL, timeout_ms, resp);
 }
 
@@ -211,6 +216,8 @@ sys_list_users(rs_rpc *rpc, int timeout_ms, Rideshare__DbResponse **resp)
 
 	req.op_case = RIDESHARE__DB_REQUEST__OP_LIST_USERS;
 	req.list_users = &op;
+	req.consistency = (Rideshare__Consistency) sys_read_level;
+	req.min_seq = sys_read_min_seq;
 	return call(rpc, &req, NULL, timeout_ms, resp);
 }
 

@@ -54,6 +54,11 @@ int sys_roles(int64_t *master, int64_t *slaves, int max);
  * -1 on a transport error; *resp (may be NULL) gets the reply. */
 int sys_add_user(rs_rpc *rpc, const char *name, const char *rid,
     int timeout_ms, Rideshare__DbResponse **resp);
+/* Consistency level and caller token of the reads the calling thread sends
+ * with sys_get_user / sys_list_users (issue 14; default linearizable, 0). */
+extern _Thread_local int sys_read_level;
+extern _Thread_local uint64_t sys_read_min_seq;
+
 int sys_get_user(rs_rpc *rpc, const char *name, int timeout_ms,
     Rideshare__DbResponse **resp);
 int sys_list_users(rs_rpc *rpc, int timeout_ms, Rideshare__DbResponse **resp);
