@@ -57,8 +57,8 @@ main(int argc, char **argv)
 	rs_gw_signals_block();
 	rs_log_init("civet_floor");
 	if (raw) {
-		if (rs_http_floor_start(port, threads, body, sizeof(body) - 1,
-		        &raw_srv)
+		if (rs_http_floor_start(
+		        port, threads, body, sizeof(body) - 1, &raw_srv)
 		    != RS_OK) {
 			fprintf(stderr, "civet_floor: cannot listen on %d\n",
 			    port);

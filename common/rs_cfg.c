@@ -11,26 +11,29 @@
 #include <sys/types.h>
 
 int
-rs_cfg_parse_long(const char *value, long min, long max, long *out,
-    char *err, size_t errlen)
+rs_cfg_parse_long(
+    const char *value, long min, long max, long *out, char *err, size_t errlen)
 {
 	char *end;
 	long v;
 
 	if (value == NULL || *value == '\0') {
-		snprintf(err, errlen, "empty, expected an integer in [%ld, %ld]", min, max);
+		snprintf(err, errlen,
+		    "empty, expected an integer in [%ld, %ld]", min, max);
 		return RS_EINVAL;
 	}
 	/* strtol would accept leading blanks and '+': a port of " 8080" is
 	 * a typo worth reporting, not a value. */
 	if (!(*value == '-' || (*value >= '0' && *value <= '9'))) {
-		snprintf(err, errlen, "not an integer in [%ld, %ld]", min, max);
+		snprintf(
+		    err, errlen, "not an integer in [%ld, %ld]", min, max);
 		return RS_EINVAL;
 	}
 	errno = 0;
 	v = strtol(value, &end, 10);
 	if (errno != 0 || *end != '\0' || end == value) {
-		snprintf(err, errlen, "not an integer in [%ld, %ld]", min, max);
+		snprintf(
+		    err, errlen, "not an integer in [%ld, %ld]", min, max);
 		return RS_EINVAL;
 	}
 	if (v < min || v > max) {
@@ -57,14 +60,16 @@ rs_cfg_parse_bool(const char *value, int *out, char *err, size_t errlen)
 			return RS_OK;
 		}
 	}
-	snprintf(err, errlen, "not a boolean (1/0, true/false, yes/no, on/off)");
+	snprintf(
+	    err, errlen, "not a boolean (1/0, true/false, yes/no, on/off)");
 	return RS_EINVAL;
 }
 
 void
 rs_cfg_die(const char *name, const char *value, const char *why)
 {
-	fprintf(stderr, "config error: %s=\"%s\": %s\n", name, value ? value : "", why);
+	fprintf(stderr, "config error: %s=\"%s\": %s\n", name,
+	    value ? value : "", why);
 	exit(2);
 }
 
@@ -113,8 +118,8 @@ from_file(const char *name, const char *path)
 		line[--n] = '\0';
 	for (size_t i = 0; i < 16; i++) {
 		if (cache[i].value == NULL) {
-			snprintf(cache[i].name, sizeof(cache[i].name), "%s",
-			    name);
+			snprintf(
+			    cache[i].name, sizeof(cache[i].name), "%s", name);
 			cache[i].value = line;
 			break;
 		}

@@ -41,8 +41,8 @@ test_parse_long_accepts_integers_in_range(void **state)
 static void
 test_parse_long_rejects_non_numbers_and_keeps_out(void **state)
 {
-	static const char *const bad[]
-	    = { "abc", "12abc", "8080 ", " 8080", "+8080", "1.5", "0x10", "-", "" };
+	static const char *const bad[] = { "abc", "12abc", "8080 ", " 8080",
+		"+8080", "1.5", "0x10", "-", "" };
 	char err[128];
 	long v = 7;
 
@@ -229,8 +229,8 @@ test_secret_comes_from_the_file_named_by_NAME_FILE(void **state)
 	close(fd);
 	unsetenv("RS_CFG_TEST_SECRET");
 	setenv("RS_CFG_TEST_SECRET_FILE", path, 1);
-	assert_string_equal(rs_cfg_str("RS_CFG_TEST_SECRET", "def"),
-	    "s3cret-value");
+	assert_string_equal(
+	    rs_cfg_str("RS_CFG_TEST_SECRET", "def"), "s3cret-value");
 	/* The variable itself wins over the file. */
 	setenv("RS_CFG_TEST_SECRET", "direct", 1);
 	assert_string_equal(rs_cfg_str("RS_CFG_TEST_SECRET", "def"), "direct");

@@ -26,7 +26,8 @@ int rs_db_query(PGconn *db, const char *sql, int nparams,
 const char *rs_db_last_sqlstate(void);
 
 /* Returns a malloc'd copy of conninfo with dbname replaced by dbname. */
-int rs_db_conninfo_with_db(const char *conninfo, const char *dbname, char **out);
+int rs_db_conninfo_with_db(
+    const char *conninfo, const char *dbname, char **out);
 /* CREATE DATABASE / DROP DATABASE through the maintenance conninfo;
  * create is a no-op when it exists, drop when it does not. dbname must
  * match [a-z0-9_]+. Drop never forces: RS_EAGAIN (nothing dropped) while

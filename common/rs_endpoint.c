@@ -38,15 +38,15 @@ url_of(char *out, size_t len, const char *url_var, const char *prefix,
 void
 rs_endpoint_amqp_url(char *out, size_t len)
 {
-	url_of(out, len, "RIDESHARE_AMQP_URL", "amqp://guest:guest@127.0.0.1:",
-	    "RIDESHARE_AMQP_PORT", 21, 8101);
+	url_of(out, len, "RIDESHARE_AMQP_URL",
+	    "amqp://guest:guest@127.0.0.1:", "RIDESHARE_AMQP_PORT", 21, 8101);
 }
 
 void
 rs_endpoint_admin_url(char *out, size_t len)
 {
-	url_of(out, len, "RIDESHARE_ADMIN_URL", "http://127.0.0.1:",
-	    "RIDESHARE_ADMIN_PORT", 10, 8090);
+	url_of(out, len, "RIDESHARE_ADMIN_URL",
+	    "http://127.0.0.1:", "RIDESHARE_ADMIN_PORT", 10, 8090);
 }
 
 /* Checks a token: RS_OK or RS_EINVAL with why. */
@@ -60,7 +60,8 @@ token_valid(const char *t, size_t n, char *why, size_t whylen)
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* Visible ASCII: it travels in an HTTP header as is. */
-		if ((unsigned char) t[i] < 0x21 || (unsigned char) t[i] > 0x7e) {
+		if ((unsigned char) t[i] < 0x21
+		    || (unsigned char) t[i] > 0x7e) {
 			snprintf(why, whylen,
 			    "the token must be visible ASCII (no blanks, no "
 			    "control or non-ASCII bytes)");
@@ -87,7 +88,8 @@ rs_endpoint_admin_token(
 	size_t n;
 	FILE *f;
 
-	*var = tok != NULL ? "RIDESHARE_ADMIN_TOKEN" : "RIDESHARE_ADMIN_TOKEN_FILE";
+	*var = tok != NULL ? "RIDESHARE_ADMIN_TOKEN"
+	                   : "RIDESHARE_ADMIN_TOKEN_FILE";
 	if (tok != NULL && path != NULL) {
 		snprintf(why, whylen,
 		    "set RIDESHARE_ADMIN_TOKEN or RIDESHARE_ADMIN_TOKEN_FILE, "
@@ -112,8 +114,9 @@ rs_endpoint_admin_token(
 	fclose(f);
 	buf[n] = '\0';
 	/* Editors and `echo` add a final newline; blanks never belong. */
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
-	                   || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+	while (n > 0
+	    && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '
+	        || buf[n - 1] == '\t'))
 		buf[--n] = '\0';
 	if (token_valid(buf, n, why, whylen) != RS_OK)
 		return RS_EINVAL;

@@ -178,16 +178,18 @@ rs_log(enum rs_log_level lvl, const char *rid, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
-	k = snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s comp=%s rid=%s ",
-	    ts.tv_nsec / 1000000, names[lvl], component,
-	    (rid != NULL && *rid != '\0') ? rid : "-");
+	k = snprintf(line + n, sizeof(line) - n,
+	    ".%03ldZ level=%s comp=%s rid=%s ", ts.tv_nsec / 1000000,
+	    names[lvl], component, (rid != NULL && *rid != '\0') ? rid : "-");
 	if (k > 0)
-		n += (size_t) k < sizeof(line) - n ? (size_t) k : sizeof(line) - n - 1;
+		n += (size_t) k < sizeof(line) - n ? (size_t) k
+		                                   : sizeof(line) - n - 1;
 	va_start(ap, fmt);
 	k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
 	if (k > 0)
-		n += (size_t) k < sizeof(line) - n ? (size_t) k : sizeof(line) - n - 1;
+		n += (size_t) k < sizeof(line) - n ? (size_t) k
+		                                   : sizeof(line) - n - 1;
 	/* Keep one event on one line, even when a value carried a newline. */
 	for (size_t i = 0; i < n; i++) {
 		if (line[i] == '\n' || line[i] == '\r')

@@ -29,13 +29,13 @@ size_t rs_log_kv_to_json(const char *kv, char *out, size_t cap);
 void rs_log(enum rs_log_level lvl, const char *rid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define rs_debug(rid, ...) \
-	do { \
-		if (rs_log_enabled(RS_LOG_DEBUG)) \
+#define rs_debug(rid, ...)                                      \
+	do {                                                    \
+		if (rs_log_enabled(RS_LOG_DEBUG))               \
 			rs_log(RS_LOG_DEBUG, rid, __VA_ARGS__); \
 	} while (0)
-#define rs_info(rid, ...) rs_log(RS_LOG_INFO, rid, __VA_ARGS__)
-#define rs_warn(rid, ...) rs_log(RS_LOG_WARN, rid, __VA_ARGS__)
+#define rs_info(rid, ...)  rs_log(RS_LOG_INFO, rid, __VA_ARGS__)
+#define rs_warn(rid, ...)  rs_log(RS_LOG_WARN, rid, __VA_ARGS__)
 #define rs_error(rid, ...) rs_log(RS_LOG_ERROR, rid, __VA_ARGS__)
 
 #endif

@@ -10,15 +10,18 @@
 #include <stdint.h>
 
 typedef struct rs_metric {
-	const char *name;   /* e.g. "rideshare_http_requests_total" */
+	const char *name; /* e.g. "rideshare_http_requests_total" */
 	const char *help;
-	const char *type;   /* "counter" or "gauge" */
+	const char *type; /* "counter" or "gauge" */
 	const char *labels; /* e.g. "route=\"users\"" or NULL */
 	_Atomic uint64_t value;
 	struct rs_metric *next_;
 } rs_metric;
 
-#define RS_METRIC(n, h, t, l) { .name = (n), .help = (h), .type = (t), .labels = (l) }
+#define RS_METRIC(n, h, t, l)                                        \
+	{                                                            \
+		.name = (n), .help = (h), .type = (t), .labels = (l) \
+	}
 
 void rs_metric_register(rs_metric *m);
 
@@ -46,6 +49,7 @@ int rs_metrics_render(rs_buf *out);
 
 /* Appends one metric line "name{labels} value" (HELP/TYPE once per name are
  * the caller's business); for metrics computed at render time. */
-int rs_metrics_line(rs_buf *out, const char *name, const char *labels, double value);
+int rs_metrics_line(
+    rs_buf *out, const char *name, const char *labels, double value);
 
 #endif

@@ -21,12 +21,13 @@
 typedef struct rs_mq rs_mq;
 
 /* Queue declaration flags. */
-#define RS_MQ_DURABLE 0x01     /* survives broker restart */
-#define RS_MQ_EXCLUSIVE 0x02   /* owned by this connection */
-#define RS_MQ_AUTODELETE 0x04  /* deleted when the last consumer goes */
-#define RS_MQ_SAC 0x08         /* x-single-active-consumer */
-#define RS_MQ_DLX 0x10         /* rejected messages go to exchange rideshare.dlx */
-#define RS_MQ_EXPIRES 0x20     /* x-expires RS_MQ_QUEUE_EXPIRES_MS: dropped when unused */
+#define RS_MQ_DURABLE    0x01 /* survives broker restart */
+#define RS_MQ_EXCLUSIVE  0x02 /* owned by this connection */
+#define RS_MQ_AUTODELETE 0x04 /* deleted when the last consumer goes */
+#define RS_MQ_SAC        0x08 /* x-single-active-consumer */
+#define RS_MQ_DLX        0x10 /* rejected messages go to exchange rideshare.dlx */
+#define RS_MQ_EXPIRES \
+	0x20 /* x-expires RS_MQ_QUEUE_EXPIRES_MS: dropped when unused */
 
 /* How long an unused queue declared with RS_MQ_EXPIRES lives (ms): the
  * safety net for a dead slave's sync.<id> queue, which the orchestrator
@@ -35,7 +36,7 @@ typedef struct rs_mq rs_mq;
 #define RS_MQ_QUEUE_EXPIRES_MS 3600000
 
 #define RS_MQ_DLX_EXCHANGE RS_X_DEAD
-#define RS_MQ_DEAD_QUEUE RS_Q_DEAD
+#define RS_MQ_DEAD_QUEUE   RS_Q_DEAD
 #define RS_MQ_DIRECT_REPLY "amq.rabbitmq.reply-to"
 /* The orchestrator's commit_seq announcements (docs/conventions.md): body
  * "<commit_seq>" in decimal; every slave binds a queue of its own. */
@@ -45,7 +46,7 @@ typedef struct rs_mq rs_mq;
 typedef struct rs_mq_props {
 	const char *correlation_id;
 	const char *reply_to;
-	bool persistent;          /* delivery_mode 2 */
+	bool persistent; /* delivery_mode 2 */
 	const char *content_type; /* NULL: "application/x-protobuf" */
 } rs_mq_props;
 
@@ -55,12 +56,12 @@ typedef struct rs_mq_msg {
 	uint64_t delivery_tag;
 	const void *body;
 	size_t len;
-	const char *reply_to;       /* "" when absent */
+	const char *reply_to; /* "" when absent */
 	const char *correlation_id; /* "" when absent */
-	const char *consumer_tag;   /* "" for basic.get */
-	const char *content_type;   /* "" when absent */
+	const char *consumer_tag; /* "" for basic.get */
+	const char *content_type; /* "" when absent */
 	bool redelivered;
-	void *priv_;                /* internal */
+	void *priv_; /* internal */
 } rs_mq_msg;
 
 /* Connects to url (amqp://user:pass@host:port[/vhost], or a comma-separated
@@ -70,7 +71,8 @@ int rs_mq_connect(const char *url, const char *name, rs_mq **out);
 
 /* Like rs_mq_connect, retrying with exponential back-off (50 ms .. 1 s)
  * until it succeeds or max_wait_ms passes (RS_ETIMEDOUT). */
-int rs_mq_connect_retry(const char *url, const char *name, int max_wait_ms, rs_mq **out);
+int rs_mq_connect_retry(
+    const char *url, const char *name, int max_wait_ms, rs_mq **out);
 
 /* Closes the channel and connection (best effort) and frees mq, after a
  * keepalive visit in progress ends. Unreturned deliveries go back to
@@ -88,8 +90,10 @@ int rs_mq_declare_fanout(rs_mq *mq, const char *exchange);
 int rs_mq_declare_topology(rs_mq *mq);
 int rs_mq_bind(rs_mq *mq, const char *queue, const char *exchange);
 int rs_mq_delete_queue(rs_mq *mq, const char *queue);
-/* Number of ready messages in queue (passive declare); RS_ENOTFOUND if none. */
-int rs_mq_queue_depth(rs_mq *mq, const char *queue, uint32_t *messages, uint32_t *consumers);
+/* Number of ready messages in queue (passive declare); RS_ENOTFOUND if none.
+ */
+int rs_mq_queue_depth(
+    rs_mq *mq, const char *queue, uint32_t *messages, uint32_t *consumers);
 
 int rs_mq_qos(rs_mq *mq, uint16_t prefetch);
 /* Puts the channel in confirm mode; later publishes are counted. */

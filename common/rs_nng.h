@@ -8,7 +8,8 @@
 
 /* Opens a PUB socket listening on tcp://host:0 and writes the URL with the
  * port the kernel chose into url (size >= 128). */
-int rs_nng_pub_open(const char *host, nng_socket *out, char *url, size_t urllen);
+int rs_nng_pub_open(
+    const char *host, nng_socket *out, char *url, size_t urllen);
 /* Opens a SUB socket subscribed to everything; dials url in the background
  * (reconnects on its own), so the publisher need not be up yet. */
 int rs_nng_sub_open(nng_socket *out);

@@ -237,8 +237,9 @@ rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms,
 	if (auth != NULL) {
 		int zrc;
 		if (strchr(auth, ':') == NULL) {
-			rs_error(NULL, "event=zk_bad_auth reason=\"expected "
-			               "user:password\"");
+			rs_error(NULL,
+			    "event=zk_bad_auth reason=\"expected "
+			    "user:password\"");
 			rc = RS_EINVAL;
 			goto fail;
 		}
@@ -282,9 +283,9 @@ rs_zk_create(
 {
 	if (!valid_path(path) || len > INT32_MAX || (data == NULL && len > 0))
 		return RS_EINVAL;
-	return zk_err(zoo_create(zk->zh, path, data,
-	                  data != NULL ? (int) len : -1, zk->acl,
-	                  ephemeral ? ZOO_EPHEMERAL : ZOO_PERSISTENT, NULL, 0),
+	return zk_err(
+	    zoo_create(zk->zh, path, data, data != NULL ? (int) len : -1,
+	        zk->acl, ephemeral ? ZOO_EPHEMERAL : ZOO_PERSISTENT, NULL, 0),
 	    "create", path);
 }
 
@@ -305,8 +306,8 @@ rs_zk_ensure_path(rs_zk *zk, const char *path)
 		char c = *s;
 
 		*s = '\0';
-		rc = zk_err(zoo_create(zk->zh, p, NULL, -1,
-		                zk->acl, ZOO_PERSISTENT, NULL, 0),
+		rc = zk_err(zoo_create(zk->zh, p, NULL, -1, zk->acl,
+		                ZOO_PERSISTENT, NULL, 0),
 		    "create", p);
 		*s = c;
 		if (rc == RS_EEXIST)
@@ -453,8 +454,8 @@ rs_zk_incr(rs_zk *zk, const char *path, uint64_t *out)
 		if (zrc == ZNONODE) {
 			/* Absent counts as 0; creating it with 1 is the
 			 * increment, and atomic. */
-			zrc = zoo_create(zk->zh, path, "1", 1,
-			    zk->acl, ZOO_PERSISTENT, NULL, 0);
+			zrc = zoo_create(zk->zh, path, "1", 1, zk->acl,
+			    ZOO_PERSISTENT, NULL, 0);
 			if (zrc == ZOK) {
 				*out = 1;
 				return RS_OK;
@@ -511,8 +512,7 @@ parse_mark(const char *buf, uint64_t *major, uint64_t *minor)
 		*major = *minor = 0;
 		return RS_OK;
 	}
-	if (sscanf(buf, "%llu %llu%n", &a, &b, &end) != 2
-	    || buf[end] != '\0')
+	if (sscanf(buf, "%llu %llu%n", &a, &b, &end) != 2 || buf[end] != '\0')
 		return RS_EPROTO;
 	*major = a;
 	*minor = b;
@@ -557,8 +557,8 @@ rs_zk_mark_raise(rs_zk *zk, const char *path, uint64_t major, uint64_t minor)
 		int zrc = zoo_get(zk->zh, path, 0, cur, &clen, &st);
 
 		if (zrc == ZNONODE) {
-			zrc = zoo_create(zk->zh, path, buf, n,
-			    zk->acl, ZOO_PERSISTENT, NULL, 0);
+			zrc = zoo_create(zk->zh, path, buf, n, zk->acl,
+			    ZOO_PERSISTENT, NULL, 0);
 			if (zrc == ZOK)
 				return RS_OK;
 			if (zrc == ZNODEEXISTS)

@@ -24,7 +24,8 @@ enum rs_zk_event {
 	RS_ZK_EXPIRED,
 };
 
-typedef void (*rs_zk_event_fn)(void *arg, enum rs_zk_event ev, const char *path);
+typedef void (*rs_zk_event_fn)(
+    void *arg, enum rs_zk_event ev, const char *path);
 
 /* Connects and waits until the session is established (RS_ETIMEDOUT after
  * connect_timeout_ms). fn may be NULL. */
@@ -36,19 +37,22 @@ void rs_zk_close(rs_zk *zk);
 /* Creates path and all missing parents as persistent empty nodes. */
 int rs_zk_ensure_path(rs_zk *zk, const char *path);
 /* Creates one node; RS_EEXIST when it exists. ephemeral: tied to session. */
-int rs_zk_create(rs_zk *zk, const char *path, const void *data, size_t len, bool ephemeral);
+int rs_zk_create(
+    rs_zk *zk, const char *path, const void *data, size_t len, bool ephemeral);
 /* RS_OK when it exists, RS_ENOTFOUND when not; watch arms an exists-watch
  * (fires on create and delete). */
 int rs_zk_exists(rs_zk *zk, const char *path, bool watch);
 /* Reads data; *data is malloc'd (NUL-terminated for convenience, *len
  * excludes the NUL), caller frees. RS_ENOTFOUND when absent. */
-int rs_zk_get(rs_zk *zk, const char *path, bool watch, char **data, size_t *len);
+int rs_zk_get(
+    rs_zk *zk, const char *path, bool watch, char **data, size_t *len);
 int rs_zk_set(rs_zk *zk, const char *path, const void *data, size_t len);
 /* RS_ENOTFOUND when already gone. */
 int rs_zk_delete(rs_zk *zk, const char *path);
 /* Child names (not full paths), malloc'd array of malloc'd strings; free
  * with rs_zk_free_children. */
-int rs_zk_children(rs_zk *zk, const char *path, bool watch, char ***names, int *count);
+int rs_zk_children(
+    rs_zk *zk, const char *path, bool watch, char ***names, int *count);
 void rs_zk_free_children(char **names, int count);
 /* Atomically increments a persistent decimal counter node (created with 0
  * when absent) and returns the new value. */
@@ -59,7 +63,9 @@ int rs_zk_incr(rs_zk *zk, const char *path, uint64_t *out);
  * it already holds as much or more (created when absent; parents must
  * exist); compare-and-set on the node's version, so concurrent writers
  * never move it backwards. rs_zk_mark_get reads it: (0, 0) when absent. */
-int rs_zk_mark_raise(rs_zk *zk, const char *path, uint64_t major, uint64_t minor);
-int rs_zk_mark_get(rs_zk *zk, const char *path, uint64_t *major, uint64_t *minor);
+int rs_zk_mark_raise(
+    rs_zk *zk, const char *path, uint64_t major, uint64_t minor);
+int rs_zk_mark_get(
+    rs_zk *zk, const char *path, uint64_t *major, uint64_t *minor);
 
 #endif

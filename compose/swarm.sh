@@ -291,7 +291,7 @@ cmd_down() {
 		# The orchestrator first: it would replace the workers removed below.
 		docker service rm "${STACK}_orchestrator" >/dev/null 2>&1 || true
 		ids=$(worker_services)
-		[ -z "$ids" ] || { say "removing worker services: $(echo $ids)"; docker service rm $ids >/dev/null 2>&1 || true; }
+		[ -z "$ids" ] || { say "removing worker services: ${ids//$'\n'/ }"; docker service rm $ids >/dev/null 2>&1 || true; }
 		docker stack rm "$STACK" 2>&1 | grep -v '^Removing\|^Nothing found' >&2 || true
 	fi
 	# Tasks stop asynchronously; networks go after their containers.
@@ -307,7 +307,7 @@ cmd_down() {
 	done
 	if [ $purge = 1 ]; then
 		ids=$( { docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK"; worker_volumes; } | sort -u)
-		[ -z "$ids" ] || { say "deleting volumes (all data): $(echo $ids)"; docker volume rm -f $ids >/dev/null || true; }
+		[ -z "$ids" ] || { say "deleting volumes (all data): ${ids//$'\n'/ }"; docker volume rm -f $ids >/dev/null || true; }
 		rm -rf "$SECRETS"
 	fi
 	if [ -f "$INIT_MARK" ]; then
@@ -315,16 +315,17 @@ cmd_down() {
 		docker swarm leave --force >/dev/null 2>&1 || true
 		rm -f "$INIT_MARK"
 	fi
-	[ -z "$(stack_containers)" ] || left="$left containers:$(echo $(stack_containers))"
+	ids=$(stack_containers)
+	[ -z "$ids" ] || left="$left containers:${ids//$'\n'/ }"
 	[ -z "$(worker_services)" ] || left="$left worker-services"
 	! docker network inspect "${STACK}_net" >/dev/null 2>&1 || left="$left network:${STACK}_net"
 	if [ "$(docker info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ]; then
 		ids=$(docker secret ls -q --filter "label=com.docker.stack.namespace=$STACK")
-		[ -z "$ids" ] || left="$left secrets:$(echo $ids)"
+		[ -z "$ids" ] || left="$left secrets:${ids//$'\n'/ }"
 	fi
 	if [ $purge = 1 ]; then
 		ids=$( { docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK"; worker_volumes; } | sort -u)
-		[ -z "$ids" ] || left="$left volumes:$(echo $ids)"
+		[ -z "$ids" ] || left="$left volumes:${ids//$'\n'/ }"
 	fi
 	[ -z "$left" ] || die "left behind:$left"
 	if [ $purge = 1 ]; then
@@ -333,7 +334,7 @@ cmd_down() {
 		if [ -n "$(worker_volumes)" ]; then
 			say "note: the workers' own databases stay in their volumes, but the next \`up\` starts new workers: writes stay refused until \`rsctl recover --accept-loss\` (docs/swarm.md; RIDESHARE_SWARM_WORKER_PG=shared recovers by itself)"
 		fi
-		say "down: no service, container, network or secret of stack $STACK is left; data kept in volumes $(echo $(docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK")) ($(elapsed "$t0") s)"
+		say "down: no service, container, network or secret of stack $STACK is left; data kept in volumes $(docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK" | tr '\n' ' ') ($(elapsed "$t0") s)"
 	fi
 }
 

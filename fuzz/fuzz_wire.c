@@ -70,7 +70,7 @@ notice(const char *line)
 	switch (rs_notice_parse(line, &a)) {
 	case RS_NOTICE_STATUS:
 		rc = rs_notice_format_status(buf, sizeof(buf), a.id,
-		    a.role == RIDESHARE__ROLE__MASTER ? RS_ROLE_MASTER
+		    a.role == RIDESHARE__ROLE__MASTER      ? RS_ROLE_MASTER
 		        : a.role == RIDESHARE__ROLE__SLAVE ? RS_ROLE_SLAVE
 		                                           : RS_ROLE_CANDIDATE,
 		    a.seq, a.epoch);

@@ -50,8 +50,8 @@ rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 
 	rs_rpc_pool_destroy(pool);
 	if (rs_rpc_pool_create(url, queue,
-	        (int) rs_cfg_long("RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1,
-	            1024),
+	        (int) rs_cfg_long(
+	            "RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1, 1024),
 	        CONNECT_WAIT_MS, &pool)
 	    != RS_OK) {
 		rs_error(NULL, "event=oom where=rs_gw_rpc_init");

@@ -46,7 +46,8 @@ test_unreachable_broker_fails_fast(void **state)
 	int rc;
 
 	/* Nothing listens on port 1. */
-	rs_gw_rpc_init("amqp://guest:guest@127.0.0.1:1", RS_Q_ORCHESTRATOR, 300);
+	rs_gw_rpc_init(
+	    "amqp://guest:guest@127.0.0.1:1", RS_Q_ORCHESTRATOR, 300);
 	req.op_case = RIDESHARE__DB_REQUEST__OP_LIST_USERS;
 	req.list_users = &op;
 	rc = rs_gw_rpc_call(&req, "test", &resp);

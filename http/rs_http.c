@@ -20,9 +20,9 @@
 #include <strings.h>
 #include <time.h>
 
-#define HEADER_LIMIT  (4u << 20) /* request line + headers (100 KiB names) */
-#define KEEP_ALIVE_MS "5000"
-#define DEFAULT_THREADS 512 /* > 256 idle connections + nginx's keepalive */
+#define HEADER_LIMIT               (4u << 20) /* request line + headers (100 KiB names) */
+#define KEEP_ALIVE_MS              "5000"
+#define DEFAULT_THREADS            512 /* > 256 idle connections + nginx's keepalive */
 #define DEFAULT_REQUEST_TIMEOUT_MS 10000
 
 /* http_request_duration_seconds: a histogram per route and status code.
@@ -30,8 +30,8 @@
  * (NSLOTS per route, the rest share the last one as code="other"). */
 #define NBUCKETS 12
 #define NSLOTS   12
-static const double buckets_s[NBUCKETS] = { 0.0005, 0.001, 0.0025, 0.005,
-	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+static const double buckets_s[NBUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
+	0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
 
 struct hist {
 	_Atomic int code; /* 0: free */
@@ -111,8 +111,8 @@ struct rs_http_req {
 static int
 is_probe(const char *path)
 {
-	return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-	    strcmp(path, "/metrics") == 0;
+	return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0
+	    || strcmp(path, "/metrics") == 0;
 }
 
 int
@@ -121,7 +121,8 @@ rs_http_bearer_ok(const char *hdr, const char *token)
 	size_t hl, tl;
 	unsigned char diff = 0;
 
-	if (hdr == NULL || token == NULL || strncasecmp(hdr, "Bearer ", 7) != 0)
+	if (hdr == NULL || token == NULL
+	    || strncasecmp(hdr, "Bearer ", 7) != 0)
 		return 0;
 	hdr += 7;
 	while (*hdr == ' ')
@@ -305,7 +306,8 @@ reply_after_continue(rs_http_req *req, int status, const char *content_type,
 	    mg_get_response_code_text(req->conn, status));
 	if (body != NULL || status != 204) {
 		if (content_type != NULL && len > 0)
-			rs_buf_printf(&h, "Content-Type: %s\r\n", content_type);
+			rs_buf_printf(
+			    &h, "Content-Type: %s\r\n", content_type);
 		rs_buf_printf(&h, "Content-Length: %zu\r\n", len);
 	}
 	rs_buf_printf(&h, "X-Request-Id: %s\r\n", req->rid);
@@ -430,9 +432,9 @@ rs_http_cfg_from_env(rs_http_cfg *cfg, const char *name, int default_port)
 	    "RIDESHARE_HTTP_THREADS", DEFAULT_THREADS, 1, 8192);
 	cfg->body_limit = (size_t) rs_cfg_long(
 	    "RIDESHARE_BODY_LIMIT", 1048576, 1, 1L << 30);
-	cfg->request_timeout_ms = (int) rs_cfg_long(
-	    "RIDESHARE_HTTP_REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS,
-	    100, 3600000);
+	cfg->request_timeout_ms
+	    = (int) rs_cfg_long("RIDESHARE_HTTP_REQUEST_TIMEOUT_MS",
+	        DEFAULT_REQUEST_TIMEOUT_MS, 100, 3600000);
 	/* Read by rs_pbjson; a bad value must fail loudly at start, not be
 	 * replaced by the default without a word. */
 	(void) rs_cfg_long("RIDESHARE_JSON_MAX_DEPTH",
@@ -534,17 +536,20 @@ hist_render(rs_http *srv, rs_buf *out)
 				snprintf(lbl, sizeof(lbl),
 				    "%s,code=\"%s\",le=\"%g\"", r->label, code,
 				    buckets_s[b]);
-				rs_metrics_line(out, "http_request_duration_seconds_bucket",
+				rs_metrics_line(out,
+				    "http_request_duration_seconds_bucket",
 				    lbl, (double) cum);
 			}
-			snprintf(lbl, sizeof(lbl), "%s,code=\"%s\",le=\"+Inf\"",
-			    r->label, code);
-			rs_metrics_line(out, "http_request_duration_seconds_bucket",
-			    lbl, (double) n);
+			snprintf(lbl, sizeof(lbl),
+			    "%s,code=\"%s\",le=\"+Inf\"", r->label, code);
+			rs_metrics_line(out,
+			    "http_request_duration_seconds_bucket", lbl,
+			    (double) n);
 			snprintf(lbl, sizeof(lbl), "%s,code=\"%s\"", r->label,
 			    code);
-			rs_metrics_line(out, "http_request_duration_seconds_sum",
-			    lbl, (double) atomic_load(&h->sum_us) / 1e6);
+			rs_metrics_line(out,
+			    "http_request_duration_seconds_sum", lbl,
+			    (double) atomic_load(&h->sum_us) / 1e6);
 			rs_metrics_line(out,
 			    "http_request_duration_seconds_count", lbl,
 			    (double) n);
@@ -615,8 +620,8 @@ metrics(rs_http_req *req, void *arg)
 	    srv->cfg.auth_token != NULL ? 1.0 : 0.0);
 	metrics_route(&out, "rideshare_http_unrouted_total", "counter",
 	    "Requests for \"*\" or another server's absolute URI.");
-	rs_metrics_line(&out, "rideshare_http_unrouted_total",
-	    srv->name_label, (double) atomic_load(&srv->unrouted));
+	rs_metrics_line(&out, "rideshare_http_unrouted_total", srv->name_label,
+	    (double) atomic_load(&srv->unrouted));
 	metrics_route(&out, "rideshare_http_inflight_requests", "gauge",
 	    "Requests being handled now.");
 	rs_metrics_line(&out, "rideshare_http_inflight_requests",
@@ -721,7 +726,8 @@ read_body(rs_http_req *req, int keep)
 	if (!has_body(req))
 		return 0; /* HTTP/1.1: no length, not chunked = no body */
 	if (cl > 0 && (unsigned long long) cl > limit)
-		return 413; /* before any "100 Continue": the body never comes */
+		return 413; /* before any "100 Continue": the body never comes
+		             */
 	if (wants_continue(req)) {
 		mg_printf(req->conn, "HTTP/1.1 100 Continue\r\n\r\n");
 		req->continued = 1;
@@ -869,8 +875,8 @@ authorized(rs_http_req *req)
 	    || strcmp(m, "HEAD") == 0
 	    || (req->route->c.r.flags & RS_HTTP_PUBLIC) != 0)
 		return 1;
-	return rs_http_bearer_ok(rs_http_header(req, "Authorization"),
-	    req->srv->cfg.auth_token);
+	return rs_http_bearer_ok(
+	    rs_http_header(req, "Authorization"), req->srv->cfg.auth_token);
 }
 
 static int
@@ -914,8 +920,8 @@ begin_request(struct mg_connection *conn)
 	if (expect != NULL && strcasecmp(expect, "100-continue") != 0) {
 		/* RFC 9110 10.1.1: an expectation we cannot meet. */
 		skip_body(&req, 1);
-		rs_http_reply_error(&req, 417,
-		    "unsupported expectation (only 100-continue)");
+		rs_http_reply_error(
+		    &req, 417, "unsupported expectation (only 100-continue)");
 	} else if (idx == -1) {
 		atomic_fetch_add(&srv->unmatched, 1);
 		skip_body(&req, 0);
@@ -929,8 +935,8 @@ begin_request(struct mg_connection *conn)
 	} else if (!authorized(&req)) {
 		atomic_fetch_add(&srv->unauthorized, 1);
 		skip_body(&req, 0);
-		rs_http_add_header(&req, "WWW-Authenticate",
-		    "Bearer realm=\"rideshare\"");
+		rs_http_add_header(
+		    &req, "WWW-Authenticate", "Bearer realm=\"rideshare\"");
 		rs_http_reply_error(&req, 401,
 		    "%s: send \"Authorization: Bearer <token>\"",
 		    rs_http_header(&req, "Authorization") == NULL
@@ -946,7 +952,8 @@ begin_request(struct mg_connection *conn)
 		} else if (rc == 413) {
 			atomic_fetch_add(&srv->too_large, 1);
 			/* The rest of the body stays unread: close. A client
-			 * waiting for "100 Continue" never sends it: at once. */
+			 * waiting for "100 Continue" never sends it: at once.
+			 */
 			req.close_now = wants_continue(&req);
 			rs_http_add_header(&req, "Connection", "close");
 			rs_http_reply_error(&req, 413,
@@ -985,7 +992,8 @@ begin_request(struct mg_connection *conn)
 	log_path(req.path, lp, sizeof(lp));
 	/* Health probes arrive every second from compose and the stack
 	 * script; at info level they would drown the events that matter. */
-	rs_log(is_probe(req.path) && req.status < 400 ? RS_LOG_DEBUG : RS_LOG_INFO,
+	rs_log(is_probe(req.path) && req.status < 400 ? RS_LOG_DEBUG
+	                                              : RS_LOG_INFO,
 	    req.rid,
 	    "event=http_access method=%s path=\"%s\" status=%d "
 	    "latency_us=%llu",
@@ -1079,8 +1087,9 @@ connection_close(const struct mg_connection *cconn)
 		    "HTTP/1.1 204 No Content\r\nAllow: %s\r\n"
 		    "Connection: close\r\n\r\n",
 		    srv->allow_all);
-		rs_info(NULL, "event=http_access method=OPTIONS path=\"*\" "
-		              "status=204");
+		rs_info(NULL,
+		    "event=http_access method=OPTIONS path=\"*\" "
+		    "status=204");
 		return;
 	}
 	if (strcmp(ri->request_uri, "*") == 0) {
@@ -1101,8 +1110,9 @@ connection_close(const struct mg_connection *cconn)
 	    status, status == 400 ? "Bad Request" : "Misdirected Request",
 	    strlen(text), text);
 	free(text);
-	rs_info(NULL, "event=http_access method=%.20s path=\"-\" status=%d "
-	              "reason=unrouted_target",
+	rs_info(NULL,
+	    "event=http_access method=%.20s path=\"-\" status=%d "
+	    "reason=unrouted_target",
 	    ri->request_method, status);
 }
 

@@ -25,13 +25,13 @@
  * Hostile clients (docs/security.md): the request line and headers must
  * arrive within cfg.request_timeout_ms; the body is held to the same
  * deadline between reads (408), but one CivetWeb read waits for the whole
- * remainder of a Content-Length body as long as bytes keep coming. HTTP/1.1: "Expect: 100-continue" is answered "100 Continue" just
- * before the body is read, and only when the request gets that far (a
- * 401/404/405/413 goes out instead, and the connection is closed); any
- * other expectation -> 417. Absolute-form targets for this port are
- * served like origin-form; for another port -> 421; "OPTIONS *" -> 204
- * with Allow; another method with "*" -> 400. No request is dropped
- * without an answer.
+ * remainder of a Content-Length body as long as bytes keep coming. HTTP/1.1:
+ * "Expect: 100-continue" is answered "100 Continue" just before the body is
+ * read, and only when the request gets that far (a 401/404/405/413 goes out
+ * instead, and the connection is closed); any other expectation -> 417.
+ * Absolute-form targets for this port are served like origin-form; for another
+ * port -> 421; "OPTIONS *" -> 204 with Allow; another method with "*" -> 400.
+ * No request is dropped without an answer.
  *
  * Authentication: with cfg.auth_token set, every request whose method is
  * not GET or HEAD on a route without RS_HTTP_PUBLIC needs

@@ -26,8 +26,8 @@ raw_handler(struct mg_connection *conn, void *arg)
 }
 
 int
-rs_http_floor_start(int port, int threads, const char *body, size_t len,
-    rs_http_floor **out)
+rs_http_floor_start(
+    int port, int threads, const char *body, size_t len, rs_http_floor **out)
 {
 	char listen[64], nthreads[16];
 	const char *opts[] = { "listening_ports", listen, "num_threads",

@@ -11,8 +11,8 @@ typedef struct rs_http_floor rs_http_floor;
 
 /* Listens on 127.0.0.1:port with threads threads; GET /floor answers 200
  * with body (len bytes, copied). RS_OK or RS_EIO (cannot listen). */
-int rs_http_floor_start(int port, int threads, const char *body, size_t len,
-    rs_http_floor **out);
+int rs_http_floor_start(
+    int port, int threads, const char *body, size_t len, rs_http_floor **out);
 void rs_http_floor_stop(rs_http_floor *f);
 
 #endif

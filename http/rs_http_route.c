@@ -181,7 +181,8 @@ segs_match(const rs_http_seg *segs, size_t nsegs, const rs_http_span *spans,
 		return 0;
 	for (size_t i = 0; i < nsegs; i++) {
 		if (spans[i].len == 0)
-			return nsegs == 1 && segs[0].len == 0 && !segs[0].param;
+			return nsegs == 1 && segs[0].len == 0
+			    && !segs[0].param;
 		if (segs[i].param)
 			continue;
 		if (segs[i].len != spans[i].len
@@ -218,7 +219,8 @@ rs_http_lookup(const void *base, size_t nroutes, size_t stride,
 {
 	int found_path = 0, best = -1;
 
-#define ROUTE(i) ((const rs_http_compiled *) ((const char *) base + (i) * stride))
+#define ROUTE(i) \
+	((const rs_http_compiled *) ((const char *) base + (i) *stride))
 	if (allow != NULL && allowlen > 0)
 		allow[0] = '\0';
 	*counted = 0;

@@ -166,21 +166,22 @@ test_pct_encode_round_trip(void **state)
 	free(enc);
 }
 
-
 static void
 test_bearer_token_must_match_exactly(void **state)
 {
 	const char *tok = "s3cr3t-token-0123456789";
 
 	assert_true(rs_http_bearer_ok("Bearer s3cr3t-token-0123456789", tok));
-	assert_true(rs_http_bearer_ok("bearer  s3cr3t-token-0123456789 ", tok));
+	assert_true(
+	    rs_http_bearer_ok("bearer  s3cr3t-token-0123456789 ", tok));
 	assert_false(rs_http_bearer_ok(NULL, tok));
 	assert_false(rs_http_bearer_ok("", tok));
 	assert_false(rs_http_bearer_ok("Bearer ", tok));
 	assert_false(rs_http_bearer_ok("Basic s3cr3t-token-0123456789", tok));
 	assert_false(rs_http_bearer_ok("s3cr3t-token-0123456789", tok));
 	assert_false(rs_http_bearer_ok("Bearer s3cr3t-token-012345678", tok));
-	assert_false(rs_http_bearer_ok("Bearer s3cr3t-token-01234567890", tok));
+	assert_false(
+	    rs_http_bearer_ok("Bearer s3cr3t-token-01234567890", tok));
 	assert_false(rs_http_bearer_ok("Bearer S3cr3t-token-0123456789", tok));
 	assert_false(rs_http_bearer_ok("Bearer x", ""));
 }

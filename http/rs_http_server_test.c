@@ -310,12 +310,12 @@ test_metrics_page(void **state)
 	assert_int_equal(r.status, 200);
 	/* The histogram by route and status code counts that 200. */
 	do_req("GET", "/metrics", NULL, 0, NULL, 0, &r);
+	assert_non_null(
+	    strstr(r.body, "# TYPE http_request_duration_seconds histogram"));
 	assert_non_null(strstr(r.body,
-	    "# TYPE http_request_duration_seconds histogram"));
-	assert_non_null(strstr(r.body, "route=\"/healthz\",code=\"200\","
-	                               "le=\"+Inf\"} "));
+	    "route=\"/healthz\",code=\"200\","
+	    "le=\"+Inf\"} "));
 }
-
 
 static void
 test_token_guards_every_method_but_get(void **state)
@@ -352,10 +352,10 @@ test_token_guards_every_method_but_get(void **state)
 	do_req("GET", "/things/x", NULL, 0, NULL, 0, &r);
 	assert_int_equal(r.status, 200);
 	do_req("GET", "/metrics", NULL, 0, NULL, 0, &r);
-	assert_non_null(strstr(r.body,
-	    "rideshare_http_unauthorized_total{service=\"auth\"} 3"));
 	assert_non_null(strstr(
-	    r.body, "rideshare_http_auth_enabled{service=\"auth\"} 1"));
+	    r.body, "rideshare_http_unauthorized_total{service=\"auth\"} 3"));
+	assert_non_null(
+	    strstr(r.body, "rideshare_http_auth_enabled{service=\"auth\"} 1"));
 	snprintf(base, sizeof(base), "%s", saved);
 	rs_http_stop(s2);
 }

@@ -235,8 +235,8 @@ crash(rs_http_req *hreq, rs_orch_admin *a, bool master)
 	int rv = rs_orch_supervisor_crash(a->s, master, &pid);
 
 	if (rv == RS_ENOTFOUND) {
-		rs_http_reply_error(
-		    hreq, 409, "no %s to crash", master ? RS_ROLE_MASTER : RS_ROLE_SLAVE);
+		rs_http_reply_error(hreq, 409, "no %s to crash",
+		    master ? RS_ROLE_MASTER : RS_ROLE_SLAVE);
 		return;
 	}
 	if (rv != RS_OK) {
@@ -295,7 +295,8 @@ h_recover(rs_http_req *hreq, void *arg)
 		return;
 	}
 	rs_http_reply_json(hreq, 202,
-	    json_pack("{s:s, s:s}", "status", "loss accepted", "recovery", why));
+	    json_pack(
+	        "{s:s, s:s}", "status", "loss accepted", "recovery", why));
 }
 
 static void
@@ -355,10 +356,10 @@ h_details(rs_http_req *hreq, void *arg)
 		        (json_int_t) t[i].reads.hold_timeouts));
 	}
 	rs_http_reply_json(hreq, 200,
-	    json_pack("{s:s, s:I, s:I, s:I, s:o}", RS_ROLE_MASTER, master, "epoch",
-	        (json_int_t) rs_orch_workers_epoch(a->w), "commit_seq",
-	        (json_int_t) rs_orch_router_commit_seq(a->r), "head_seq",
-	        (json_int_t) head, "workers", arr));
+	    json_pack("{s:s, s:I, s:I, s:I, s:o}", RS_ROLE_MASTER, master,
+	        "epoch", (json_int_t) rs_orch_workers_epoch(a->w),
+	        "commit_seq", (json_int_t) rs_orch_router_commit_seq(a->r),
+	        "head_seq", (json_int_t) head, "workers", arr));
 }
 
 /* GET /api/v1/workers: replication lag and read routing per worker
@@ -456,9 +457,8 @@ h_readyz(rs_http_req *hreq, void *arg)
 
 /* ---- status, maintenance ------------------------------------------------*/
 
-static const char *const queues[RS_ORCH_STATUS_QUEUES] = {
-	RS_Q_ORCHESTRATOR, RS_Q_WRITE, RS_Q_READ, RS_Q_RESPONSE, RS_Q_DEAD
-};
+static const char *const queues[RS_ORCH_STATUS_QUEUES]
+    = { RS_Q_ORCHESTRATOR, RS_Q_WRITE, RS_Q_READ, RS_Q_RESPONSE, RS_Q_DEAD };
 
 /* Depths of the orchestrator's queues (passive declares on a connection
  * of its own, reopened when it broke); ok[i] false when unknown. */
@@ -483,7 +483,6 @@ queue_depths(rs_orch_admin *a, uint32_t *msgs, uint32_t *cons, bool *ok)
 	}
 	pthread_mutex_unlock(&a->mq_lock);
 }
-
 
 /* GET /api/v1/status: the cluster at a glance (status.h). */
 static void
@@ -578,11 +577,12 @@ pause_or_resume(rs_http_req *hreq, rs_orch_admin *a, bool pause)
 	int rv;
 
 	if (pause && pause_reason(hreq, reason, sizeof(reason)) != RS_OK) {
-		rs_http_reply_error(hreq, 400,
-		    "expected no body or {\"reason\": \"<text>\"}");
+		rs_http_reply_error(
+		    hreq, 400, "expected no body or {\"reason\": \"<text>\"}");
 		return;
 	}
-	rv = rs_orch_supervisor_pause(a->s, pause, pause ? reason : NULL, 5000);
+	rv = rs_orch_supervisor_pause(
+	    a->s, pause, pause ? reason : NULL, 5000);
 	rs_http_reply_json(hreq, 200,
 	    json_pack("{s:b, s:s, s:b}", "paused", pause, "reason",
 	        pause ? reason : "", "zookeeper", rv == RS_OK));
@@ -617,9 +617,9 @@ h_switchover(rs_http_req *hreq, void *arg)
 
 	if (body != NULL && len > 0) {
 		j = rs_pbjson_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-		c = json_is_object(j) ? json_object_get(j, RS_ROLE_CANDIDATE) : NULL;
-		if (!json_is_object(j)
-		    || (c != NULL && !json_is_integer(c))
+		c = json_is_object(j) ? json_object_get(j, RS_ROLE_CANDIDATE)
+		                      : NULL;
+		if (!json_is_object(j) || (c != NULL && !json_is_integer(c))
 		    || json_object_size(j) > (c != NULL ? 1u : 0u)) {
 			json_decref(j);
 			rs_http_reply_error(hreq, 400,
@@ -630,8 +630,8 @@ h_switchover(rs_http_req *hreq, void *arg)
 		json_decref(j);
 	}
 	rv = rs_orch_supervisor_switchover(a->s, pid,
-	    (int) rs_cfg_long("RIDESHARE_SWITCHOVER_TIMEOUT_MS", 15000, 100,
-	        600000),
+	    (int) rs_cfg_long(
+	        "RIDESHARE_SWITCHOVER_TIMEOUT_MS", 15000, 100, 600000),
 	    &r);
 	if (rv == RS_ENOTFOUND) {
 		if (pid != 0)
@@ -678,13 +678,14 @@ h_drain(rs_http_req *hreq, void *arg)
 	pid = p != NULL ? strtoll(p, &end, 10) : 0;
 	if (p == NULL || *p == '\0' || *end != '\0' || errno != 0
 	    || pid <= 0) {
-		rs_http_reply_error(hreq, 400, "pid must be a positive integer");
+		rs_http_reply_error(
+		    hreq, 400, "pid must be a positive integer");
 		return;
 	}
 	rv = rs_orch_supervisor_drain(a->s, (int64_t) pid);
 	if (rv == RS_ENOTFOUND) {
-		rs_http_reply_error(hreq, 404, "no live worker with pid %lld",
-		    pid);
+		rs_http_reply_error(
+		    hreq, 404, "no live worker with pid %lld", pid);
 		return;
 	}
 	if (rv == RS_ESTATE) {
@@ -695,8 +696,8 @@ h_drain(rs_http_req *hreq, void *arg)
 		return;
 	}
 	if (rv != RS_OK) {
-		rs_http_reply_error(hreq, 500, "drain failed: %s",
-		    rs_strerror(rv));
+		rs_http_reply_error(
+		    hreq, 500, "drain failed: %s", rs_strerror(rv));
 		return;
 	}
 	rs_http_reply_json(hreq, 202,
@@ -923,8 +924,8 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 	a->r = r;
 	pthread_mutex_init(&a->mq_lock, NULL);
 	if (rs_rpc_pool_create(cfg->amqp_url, RS_Q_ORCHESTRATOR,
-	        (int) rs_cfg_long("RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1,
-	            1024),
+	        (int) rs_cfg_long(
+	            "RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1, 1024),
 	        2000, &a->rpc)
 	    != RS_OK) {
 		pthread_mutex_destroy(&a->mq_lock);
@@ -963,8 +964,8 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 		/* Every route that is not GET needs it: db/read too (it is
 		 * counted for autoscaling, so a flood of them spawns workers,
 		 * and it reads every user's data past the gateways). */
-		hc.auth_token = cfg->admin_token[0] != '\0' ? cfg->admin_token
-		                                            : NULL;
+		hc.auth_token
+		    = cfg->admin_token[0] != '\0' ? cfg->admin_token : NULL;
 		hc.metrics_extra = metrics_extra;
 		hc.metrics_arg = a;
 		rv = rs_http_start(

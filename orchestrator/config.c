@@ -81,7 +81,8 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	    && *getenv("RIDESHARE_HTTP_PORT") != '\0')
 		c->http_port = rs_cfg_port("RIDESHARE_HTTP_PORT", 8090);
 	else
-		c->http_port = rs_endpoint_port("RIDESHARE_ADMIN_PORT", 10, 8090);
+		c->http_port
+		    = rs_endpoint_port("RIDESHARE_ADMIN_PORT", 10, 8090);
 	/* One thread per open connection (gateway/rs_http.h): enough that
 	 * idle and slow clients cannot take them all. */
 	c->http_threads

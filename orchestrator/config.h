@@ -11,7 +11,6 @@
 
 #include <stddef.h>
 
-
 typedef struct rs_orch_cfg {
 	char amqp_url[512];
 	char zk_hosts[512];

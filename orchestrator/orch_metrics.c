@@ -48,10 +48,9 @@ rs_metric rs_orch_m_adopted = RS_METRIC("rideshare_orch_workers_adopted_total",
     "Running workers taken over from a previous orchestrator.", C, NULL);
 rs_metric rs_orch_m_orphan_copies = RS_METRIC("rideshare_orch_orphan_copies",
     "Worker databases whose worker is gone, not yet retired.", G, NULL);
-rs_metric rs_orch_m_retired_copies
-    = RS_METRIC("rideshare_orch_retired_copies_total",
-        "Orphan worker databases dropped (a serving copy had as much).",
-        C, NULL);
+rs_metric rs_orch_m_retired_copies = RS_METRIC(
+    "rideshare_orch_retired_copies_total",
+    "Orphan worker databases dropped (a serving copy had as much).", C, NULL);
 rs_metric rs_orch_m_sync_queues_deleted
     = RS_METRIC("rideshare_orch_sync_queues_deleted_total",
         "Sync queues of gone workers deleted.", C, NULL);
@@ -62,12 +61,10 @@ rs_metric rs_orch_m_recovery_blocked
         G, NULL);
 rs_metric rs_orch_m_writes_refused
     = RS_METRIC("rideshare_orch_writes_refused_total",
-        "Writes answered UNAVAILABLE while recovery refused writes.", C,
-        NULL);
+        "Writes answered UNAVAILABLE while recovery refused writes.", C, NULL);
 rs_metric rs_orch_m_commit_seq_resets
     = RS_METRIC("rideshare_orch_commit_seq_resets_total",
-        "commit_seq lowered to a new master's head (accepted loss).", C,
-        NULL);
+        "commit_seq lowered to a new master's head (accepted loss).", C, NULL);
 
 void
 rs_orch_metrics_register(void)

@@ -170,8 +170,8 @@ scan(rs_orch_retirer *r, const rs_orch_worker *t, size_t n)
 
 		memset(e, 0, sizeof(*e));
 		snprintf(e->dbname, sizeof(e->dbname), "%s", names[i]);
-		if (rs_db_copy_position(r->pg_maint, names[i], &e->epoch,
-		        &e->seq)
+		if (rs_db_copy_position(
+		        r->pg_maint, names[i], &e->epoch, &e->seq)
 		    != RS_OK)
 			continue; /* unreadable or empty: never dropped */
 		classify(e, t, n);

@@ -47,7 +47,7 @@ void rs_orch_retirer_worker_gone(rs_orch_retirer *r, const char *id);
  * then (at most every period_ms) lists the worker databases, maps them to
  * workers, drops those the plan allows, and sets the orphan gauge. Only
  * called while a master serves and ZooKeeper is connected. */
-void rs_orch_retirer_run(rs_orch_retirer *r, const rs_orch_worker *t,
-    size_t n, int period_ms);
+void rs_orch_retirer_run(
+    rs_orch_retirer *r, const rs_orch_worker *t, size_t n, int period_ms);
 
 #endif

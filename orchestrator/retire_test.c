@@ -29,8 +29,9 @@ copy(uint64_t epoch, uint64_t seq, bool live, bool serving, int64_t orphan)
 static void
 test_orphan_behind_a_serving_copy_is_dropped(void **state)
 {
-	rs_orch_copy c[] = { copy(2, 100, true, true, 0),
-		copy(2, 90, false, false, LONG), copy(2, 100, false, false, LONG) };
+	rs_orch_copy c[]
+	    = { copy(2, 100, true, true, 0), copy(2, 90, false, false, LONG),
+		      copy(2, 100, false, false, LONG) };
 	bool drop[3];
 
 	(void) state;
@@ -57,9 +58,9 @@ test_later_term_beats_longer_history(void **state)
 {
 	/* A fenced master's copy (term 2, seq 105, never acknowledged
 	 * beyond 100) loses to the new term's copy at seq 101. */
-	rs_orch_copy c[] = { copy(3, 101, true, true, 0),
-		copy(2, 105, false, false, LONG),
-		copy(4, 1, false, false, LONG) };
+	rs_orch_copy c[]
+	    = { copy(3, 101, true, true, 0), copy(2, 105, false, false, LONG),
+		      copy(4, 1, false, false, LONG) };
 	bool drop[3];
 
 	(void) state;
@@ -71,8 +72,8 @@ test_later_term_beats_longer_history(void **state)
 static void
 test_nothing_dropped_without_a_serving_copy(void **state)
 {
-	rs_orch_copy c[] = { copy(2, 100, true, false, 0),
-		copy(1, 1, false, false, LONG) };
+	rs_orch_copy c[]
+	    = { copy(2, 100, true, false, 0), copy(1, 1, false, false, LONG) };
 	bool drop[2];
 
 	(void) state;
@@ -82,9 +83,10 @@ test_nothing_dropped_without_a_serving_copy(void **state)
 static void
 test_live_or_recent_orphans_are_kept(void **state)
 {
-	rs_orch_copy c[] = { copy(2, 100, true, true, 0),
-		copy(2, 10, true, false, 0), copy(2, 10, false, false, NOW - 1),
-		copy(2, 10, false, false, 0) };
+	rs_orch_copy c[]
+	    = { copy(2, 100, true, true, 0), copy(2, 10, true, false, 0),
+		      copy(2, 10, false, false, NOW - 1),
+		      copy(2, 10, false, false, 0) };
 	bool drop[4];
 
 	(void) state;

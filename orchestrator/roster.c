@@ -17,7 +17,8 @@ rs_orch_worker_id_spawned(const char *id)
 	}
 	if (digits == 0 || id[i++] != '-')
 		return false;
-	while ((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')) {
+	while (
+	    (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')) {
 		i++;
 		hex++;
 	}

@@ -1,9 +1,10 @@
 /* Process spawner: fork/exec of rideshare-worker on this machine.
  * pid = OS pid. Workers do not die with the orchestrator (no parent-death
  * signal): a restarted orchestrator adopts them (docs/orchestrator.md
- * "Restarting the orchestrator"). The child learns its own pid through RIDESHARE_WORKER_PID,
- * written between fork and exec with async-signal-safe code only (the
- * orchestrator is multi-threaded, so nothing that may lock runs there). */
+ * "Restarting the orchestrator"). The child learns its own pid through
+ * RIDESHARE_WORKER_PID, written between fork and exec with async-signal-safe
+ * code only (the orchestrator is multi-threaded, so nothing that may lock runs
+ * there). */
 #include "spawner.h"
 #include "rs_err.h"
 #include "rs_log.h"

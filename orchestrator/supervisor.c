@@ -71,8 +71,8 @@ wall_ms(void)
 static void
 back_off(rs_orch_supervisor *s)
 {
-	s->spawn_backoff_ms = (int) rs_time_backoff_next(s->spawn_backoff_ms,
-	    SPAWN_BACKOFF_MIN_MS, SPAWN_BACKOFF_MAX_MS);
+	s->spawn_backoff_ms = (int) rs_time_backoff_next(
+	    s->spawn_backoff_ms, SPAWN_BACKOFF_MIN_MS, SPAWN_BACKOFF_MAX_MS);
 	s->spawn_block_until = rs_time_now_ms() + s->spawn_backoff_ms;
 }
 
@@ -91,8 +91,8 @@ on_worker_exit(void *arg, const char *id, int64_t pid, const char *how)
 		rs_info(NULL,
 		    "event=worker_stopped id=%s pid=%" PRId64 " how=\"%s\"",
 		    id, pid, how);
-		rs_orch_event("stopped", "%s pid %" PRId64 " stopped (%s)",
-		    id, pid, how);
+		rs_orch_event("stopped", "%s pid %" PRId64 " stopped (%s)", id,
+		    pid, how);
 	} else {
 		if (!was.kill_sent)
 			rs_metric_add(&rs_orch_m_deaths, 1);
@@ -144,8 +144,8 @@ spawn_one(rs_orch_supervisor *s, const char *reason)
 	    "event=worker_spawned id=%s pid=%" PRId64 " reason=%s "
 	    "spawner=%s",
 	    id, pid, reason, rs_orch_spawner_name(s->sp));
-	rs_orch_event("spawn", "spawned %s pid %" PRId64 " (%s)", id, pid,
-	    reason);
+	rs_orch_event(
+	    "spawn", "spawned %s pid %" PRId64 " (%s)", id, pid, reason);
 	return RS_OK;
 }
 
@@ -227,8 +227,8 @@ track_failover(rs_orch_supervisor *s, const rs_orch_worker *t, size_t n,
 	} else {
 		rs_info(NULL, "event=master_up master=%s pid=%" PRId64,
 		    t[m].id, t[m].pid);
-		rs_orch_event(RS_ROLE_MASTER, "master %s pid %" PRId64 " up", t[m].id,
-		    t[m].pid);
+		rs_orch_event(RS_ROLE_MASTER, "master %s pid %" PRId64 " up",
+		    t[m].id, t[m].pid);
 	}
 	snprintf(s->master, sizeof(s->master), "%s", t[m].id);
 	s->master_lost_ms = 0;
@@ -241,8 +241,7 @@ autoscale(rs_orch_supervisor *s, int64_t now)
 
 	/* Paused: no decision; the reads keep counting into the window
 	 * that is open, and the first tick after resume decides. */
-	if (atomic_load(&s->paused)
-	    || !rs_orch_autoscale_tick(s->as, now, &d))
+	if (atomic_load(&s->paused) || !rs_orch_autoscale_tick(s->as, now, &d))
 		return;
 	rs_metric_set(&rs_orch_m_window_reads, d.reads);
 	rs_metric_set(&rs_orch_m_target_slaves, (uint64_t) d.target);
@@ -502,9 +501,11 @@ rs_orch_supervisor_crash(rs_orch_supervisor *s, bool master, int64_t *pid)
 		rs_orch_workers_mark_killed(s->w, t[k].id);
 		rs_metric_add(&rs_orch_m_crashes, 1);
 		rs_warn(NULL, "event=crash id=%s pid=%" PRId64 " role=%s",
-		    t[k].id, t[k].pid, master ? RS_ROLE_MASTER : RS_ROLE_SLAVE);
+		    t[k].id, t[k].pid,
+		    master ? RS_ROLE_MASTER : RS_ROLE_SLAVE);
 		rs_orch_event("crash", "crash API killed %s %s pid %" PRId64,
-		    master ? RS_ROLE_MASTER : RS_ROLE_SLAVE, t[k].id, t[k].pid);
+		    master ? RS_ROLE_MASTER : RS_ROLE_SLAVE, t[k].id,
+		    t[k].pid);
 		*pid = t[k].pid;
 		rv = RS_OK;
 	}
@@ -531,12 +532,14 @@ rs_orch_supervisor_pause(
 	atomic_store(&s->paused, pause);
 	if (was != pause) {
 		rs_warn(NULL, "event=%s reason=\"%s\"",
-		    pause ? "paused" : "resumed", pause ? s->pause_reason : "-");
+		    pause ? "paused" : "resumed",
+		    pause ? s->pause_reason : "-");
 		if (pause)
 			rs_orch_event("pause", "paused: %s", s->pause_reason);
 		else
-			rs_orch_event("resume", "resumed: scaling, "
-			                        "replacement and failover on");
+			rs_orch_event("resume",
+			    "resumed: scaling, "
+			    "replacement and failover on");
 	}
 	rs_orch_workers_poke(s->w);
 	while (atomic_load(&s->paused_zk) != pause) {
@@ -587,8 +590,8 @@ rs_orch_supervisor_drain(rs_orch_supervisor *s, int64_t pid)
 	/* SIGTERM: the slave finishes the reads it holds, cancels its
 	 * consumers and leaves (docs/replication.md, graceful stop). */
 	stop_worker(s, &t[k], "drain");
-	rs_orch_event("drain", "draining slave %s pid %" PRId64 "%s",
-	    t[k].id, pid,
+	rs_orch_event("drain", "draining slave %s pid %" PRId64 "%s", t[k].id,
+	    pid,
 	    atomic_load(&s->paused) ? " (paused: not replaced)"
 	                            : " (will be replaced: not paused)");
 	pthread_mutex_unlock(&s->crash_lock);
@@ -629,8 +632,7 @@ pick_candidate(const rs_orch_worker *t, size_t n, int64_t pid)
 		    || e->state != RS_ORCH_RUNNING
 		    || e->role != RS_ORCH_ROLE_SLAVE)
 			continue;
-		if (pid != 0 ? e->pid == pid
-		             : (k < 0 || e->pid < t[k].pid))
+		if (pid != 0 ? e->pid == pid : (k < 0 || e->pid < t[k].pid))
 			k = (int) i;
 	}
 	return k;

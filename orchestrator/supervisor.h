@@ -72,8 +72,8 @@ typedef struct rs_orch_switchover {
  * slave for it. RS_ENOTFOUND: no master or no such slave; RS_ESTATE:
  * paused, or another switchover runs; RS_ETIMEDOUT: the candidate did
  * not take over in time (the usual election then runs). */
-int rs_orch_supervisor_switchover(rs_orch_supervisor *s,
-    int64_t candidate_pid, int timeout_ms, rs_orch_switchover *out);
+int rs_orch_supervisor_switchover(rs_orch_supervisor *s, int64_t candidate_pid,
+    int timeout_ms, rs_orch_switchover *out);
 
 /* The autoscaler the supervisor applies (borrowed). */
 rs_orch_autoscale *rs_orch_supervisor_autoscale(rs_orch_supervisor *s);

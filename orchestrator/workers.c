@@ -316,7 +316,6 @@ read_worker(rs_orch_workers *w, const char *name, struct seen *s)
 	return RS_OK;
 }
 
-
 static void
 merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
     uint64_t epoch)
@@ -344,8 +343,9 @@ merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
 			 * a new session: not dead after all. */
 			e->state = RS_ORCH_STARTING;
 			e->dead_ms = 0;
-			rs_info(NULL, "event=worker_rejoined id=%s pid=%" PRId64,
-			    e->id, s[k].pid);
+			rs_info(NULL,
+			    "event=worker_rejoined id=%s pid=%" PRId64, e->id,
+			    s[k].pid);
 		}
 		if (s[k].pid > 0)
 			e->pid = s[k].pid;
@@ -857,16 +857,14 @@ rs_orch_workers_write_maintenance(
 		rv = rs_zk_delete(w->zk, RS_ZK_PAUSED);
 		return rv == RS_ENOTFOUND ? RS_OK : rv;
 	}
-	rv = rs_zk_create(
-	    w->zk, RS_ZK_PAUSED, reason, strlen(reason), false);
+	rv = rs_zk_create(w->zk, RS_ZK_PAUSED, reason, strlen(reason), false);
 	if (rv == RS_EEXIST)
 		rv = rs_zk_set(w->zk, RS_ZK_PAUSED, reason, strlen(reason));
 	return rv;
 }
 
 int
-rs_orch_workers_write_switchover(
-    rs_orch_workers *w, const char *candidate_id)
+rs_orch_workers_write_switchover(rs_orch_workers *w, const char *candidate_id)
 {
 	int rv;
 

@@ -25,8 +25,8 @@
 #define RS_Q_DEAD "rideshare.dead"
 
 /* ---- roles: the spelling of notices, logs and the admin API ---- */
-#define RS_ROLE_MASTER "master"
-#define RS_ROLE_SLAVE "slave"
+#define RS_ROLE_MASTER    "master"
+#define RS_ROLE_SLAVE     "slave"
 #define RS_ROLE_CANDIDATE "candidate"
 
 /* ---- ZooKeeper ---- */

@@ -29,6 +29,8 @@ rs_id_valid(const char *s)
 
 	if (n == 0 || n > 128)
 		return 0;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                 "0123456789._:-") == n;
+	return strspn(s,
+	           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	           "0123456789._:-")
+	    == n;
 }

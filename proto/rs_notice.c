@@ -29,11 +29,10 @@ int
 rs_notice_format_reads(
     char *buf, size_t len, const char *id, const rs_notice_reads *r)
 {
-	return fits(snprintf(buf, len,
-	                "reads %s %" PRIu64 " %" PRIu64 " %" PRIu64
-	                " %" PRIu64,
-	                id, r->held, r->hold_timeouts, r->park_timeouts,
-	                r->rejected),
+	return fits(
+	    snprintf(buf, len,
+	        "reads %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64, id,
+	        r->held, r->hold_timeouts, r->park_timeouts, r->rejected),
 	    len);
 }
 
@@ -88,8 +87,8 @@ rs_notice_parse(const char *line, rs_notice *out)
 
 	memset(out, 0, sizeof(*out));
 	out->role = -1;
-	if (sscanf(line, "status %63s %31s %llu %llu%n", a, r, &v[0], &v[1],
-	        &end)
+	if (sscanf(
+	        line, "status %63s %31s %llu %llu%n", a, r, &v[0], &v[1], &end)
 	        == 4
 	    && line[end] == '\0' && tail_is_decimal(line, 2)) {
 		if ((out->role = role_of(r)) < 0)

@@ -17,8 +17,8 @@ test_status_line_round_trips(void **state)
 	rs_notice n;
 
 	(void) state;
-	assert_int_equal(rs_notice_format_status(
-	                     buf, sizeof(buf), "w1-ab", "slave", 42, 3),
+	assert_int_equal(
+	    rs_notice_format_status(buf, sizeof(buf), "w1-ab", "slave", 42, 3),
 	    0);
 	assert_string_equal(buf, "status w1-ab slave 42 3");
 	assert_int_equal(rs_notice_parse(buf, &n), RS_NOTICE_STATUS);
@@ -26,11 +26,11 @@ test_status_line_round_trips(void **state)
 	assert_int_equal(n.role, RIDESHARE__ROLE__SLAVE);
 	assert_int_equal(n.seq, 42);
 	assert_int_equal(n.epoch, 3);
-	assert_int_equal(rs_notice_parse("status w3 MASTER 1 2", &n),
-	    RS_NOTICE_STATUS);
+	assert_int_equal(
+	    rs_notice_parse("status w3 MASTER 1 2", &n), RS_NOTICE_STATUS);
 	assert_int_equal(n.role, RIDESHARE__ROLE__MASTER);
-	assert_int_equal(rs_notice_parse("status w3 0 1 2", &n),
-	    RS_NOTICE_STATUS);
+	assert_int_equal(
+	    rs_notice_parse("status w3 0 1 2", &n), RS_NOTICE_STATUS);
 	assert_int_equal(n.role, RIDESHARE__ROLE__CANDIDATE);
 }
 
@@ -55,7 +55,8 @@ test_head_line_round_trips(void **state)
 	rs_notice n;
 
 	(void) state;
-	assert_int_equal(rs_notice_format_head(buf, sizeof(buf), 7, 123456), 0);
+	assert_int_equal(
+	    rs_notice_format_head(buf, sizeof(buf), 7, 123456), 0);
 	assert_string_equal(buf, "head 7 123456");
 	assert_int_equal(rs_notice_parse(buf, &n), RS_NOTICE_HEAD);
 	assert_int_equal(n.epoch, 7);
@@ -70,8 +71,8 @@ test_reads_line_round_trips_and_accepts_the_old_form(void **state)
 	rs_notice n;
 
 	(void) state;
-	assert_int_equal(rs_notice_format_reads(buf, sizeof(buf), "w2-cd", &r),
-	    0);
+	assert_int_equal(
+	    rs_notice_format_reads(buf, sizeof(buf), "w2-cd", &r), 0);
 	assert_string_equal(buf, "reads w2-cd 1200 3 4 5");
 	assert_int_equal(rs_notice_parse(buf, &n), RS_NOTICE_READS);
 	assert_string_equal(n.id, "w2-cd");
@@ -79,8 +80,8 @@ test_reads_line_round_trips_and_accepts_the_old_form(void **state)
 	assert_int_equal(n.reads.hold_timeouts, 3);
 	assert_int_equal(n.reads.park_timeouts, 4);
 	assert_int_equal(n.reads.rejected, 5);
-	assert_int_equal(rs_notice_parse("reads w2-cd 7 8", &n),
-	    RS_NOTICE_READS);
+	assert_int_equal(
+	    rs_notice_parse("reads w2-cd 7 8", &n), RS_NOTICE_READS);
 	assert_int_equal(n.reads.held, 7);
 	assert_int_equal(n.reads.hold_timeouts, 8);
 	assert_int_equal(n.reads.rejected, 0);

@@ -11,17 +11,16 @@ rs_op_is_write(Rideshare__DbRequest__OpCase op)
 	case RIDESHARE__DB_REQUEST__OP_CREATE_RIDE:
 	case RIDESHARE__DB_REQUEST__OP_JOIN_RIDE:
 	case RIDESHARE__DB_REQUEST__OP_DELETE_RIDE:
-	case RIDESHARE__DB_REQUEST__OP_CLEAR:
-		return true;
-	default:
-		return false;
+	case RIDESHARE__DB_REQUEST__OP_CLEAR: return true;
+	default: return false;
 	}
 }
 
 bool
 rs_op_is_known(Rideshare__DbRequest__OpCase op)
 {
-	return rs_op_name(op)[0] != '?' && op != RIDESHARE__DB_REQUEST__OP__NOT_SET;
+	return rs_op_name(op)[0] != '?'
+	    && op != RIDESHARE__DB_REQUEST__OP__NOT_SET;
 }
 
 const char *

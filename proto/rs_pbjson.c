@@ -16,7 +16,8 @@
 enum { PBJ_OK = 0, PBJ_EINVAL = 1, PBJ_ENOMEM = 2 };
 
 #define MEMBER(type, msg, off) (*(type *) ((char *) (msg) + (off)))
-#define CMEMBER(type, msg, off) (*(const type *) ((const char *) (msg) + (off)))
+#define CMEMBER(type, msg, off) \
+	(*(const type *) ((const char *) (msg) + (off)))
 
 /* "request_id" -> "requestId" (proto3 json_name). */
 static void
@@ -30,14 +31,15 @@ json_name(const char *name, char *out, size_t outlen)
 			up = true;
 			continue;
 		}
-		out[j++] = up ? (char) toupper((unsigned char) name[i]) : name[i];
+		out[j++]
+		    = up ? (char) toupper((unsigned char) name[i]) : name[i];
 		up = false;
 	}
 	out[j] = '\0';
 }
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64[]
+    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static json_t *
 bytes_to_json(const ProtobufCBinaryData *bd)
@@ -128,24 +130,21 @@ encode_value(const ProtobufCFieldDescriptor *f, const void *p)
 	case PROTOBUF_C_TYPE_FIXED64:
 		snprintf(num, sizeof(num), "%" PRIu64, *(const uint64_t *) p);
 		return json_string(num);
-	case PROTOBUF_C_TYPE_FLOAT:
-		return json_real(*(const float *) p);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return json_real(*(const double *) p);
+	case PROTOBUF_C_TYPE_FLOAT: return json_real(*(const float *) p);
+	case PROTOBUF_C_TYPE_DOUBLE: return json_real(*(const double *) p);
 	case PROTOBUF_C_TYPE_BOOL:
 		return json_boolean(*(const protobuf_c_boolean *) p);
 	case PROTOBUF_C_TYPE_ENUM: {
 		int v = *(const int *) p;
-		const ProtobufCEnumValue *ev =
-		    protobuf_c_enum_descriptor_get_value(f->descriptor, v);
+		const ProtobufCEnumValue *ev
+		    = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
 		return ev ? json_string(ev->name) : json_integer(v);
 	}
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *) p;
 		return json_string(s ? s : "");
 	}
-	case PROTOBUF_C_TYPE_BYTES:
-		return bytes_to_json(p);
+	case PROTOBUF_C_TYPE_BYTES: return bytes_to_json(p);
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *m = *(ProtobufCMessage *const *) p;
 		return m ? encode_message(m) : json_object();
@@ -163,22 +162,16 @@ is_default(const ProtobufCFieldDescriptor *f, const void *p)
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
 	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		return *(const uint32_t *) p == 0;
+	case PROTOBUF_C_TYPE_FIXED32: return *(const uint32_t *) p == 0;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return *(const uint64_t *) p == 0;
-	case PROTOBUF_C_TYPE_FLOAT:
-		return *(const float *) p == 0;
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return *(const double *) p == 0;
-	case PROTOBUF_C_TYPE_BOOL:
-		return !*(const protobuf_c_boolean *) p;
-	case PROTOBUF_C_TYPE_ENUM:
-		return *(const int *) p == 0;
+	case PROTOBUF_C_TYPE_FIXED64: return *(const uint64_t *) p == 0;
+	case PROTOBUF_C_TYPE_FLOAT: return *(const float *) p == 0;
+	case PROTOBUF_C_TYPE_DOUBLE: return *(const double *) p == 0;
+	case PROTOBUF_C_TYPE_BOOL: return !*(const protobuf_c_boolean *) p;
+	case PROTOBUF_C_TYPE_ENUM: return *(const int *) p == 0;
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *) p;
 		return s == NULL || *s == '\0';
@@ -199,22 +192,14 @@ value_size(ProtobufCType t)
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return 8;
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM:
-		return sizeof(int);
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(ProtobufCMessage *);
-	default:
-		return 4;
+	case PROTOBUF_C_TYPE_FIXED64: return 8;
+	case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
+	case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_ENUM: return sizeof(int);
+	case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
+	case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
+	default: return 4;
 	}
 }
 
@@ -239,20 +224,24 @@ encode_message(const ProtobufCMessage *msg)
 				continue;
 			v = json_array();
 			for (size_t k = 0; v != NULL && k < n; k++) {
-				if (json_array_append_new(v, encode_value(f,
-				        arr + k * value_size(f->type))) != 0) {
+				if (json_array_append_new(v,
+				        encode_value(
+				            f, arr + k * value_size(f->type)))
+				    != 0) {
 					json_decref(v);
 					v = NULL;
 				}
 			}
 		} else if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			if (CMEMBER(uint32_t, msg, f->quantifier_offset) != f->id)
+			if (CMEMBER(uint32_t, msg, f->quantifier_offset)
+			    != f->id)
 				continue;
 			v = encode_value(f, p);
-		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-		    f->type != PROTOBUF_C_TYPE_MESSAGE &&
-		    f->type != PROTOBUF_C_TYPE_STRING) {
-			if (!CMEMBER(protobuf_c_boolean, msg, f->quantifier_offset))
+		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL
+		    && f->type != PROTOBUF_C_TYPE_MESSAGE
+		    && f->type != PROTOBUF_C_TYPE_STRING) {
+			if (!CMEMBER(
+			        protobuf_c_boolean, msg, f->quantifier_offset))
 				continue;
 			v = encode_value(f, p);
 		} else {
@@ -318,13 +307,15 @@ json_int(dctx *c, const char *path, const json_t *j, bool is_unsigned,
 			if (d < 0)
 				return fail(c, path, "must not be negative");
 			if (d >= 18446744073709551616.0)
-				return fail(c, path, "not an integer in range");
+				return fail(
+				    c, path, "not an integer in range");
 			*uv = (uint64_t) d;
 			*sv = (int64_t) *uv;
 		} else {
 			if (d < -9223372036854775808.0
 			    || d >= 9223372036854775808.0)
-				return fail(c, path, "not an integer in range");
+				return fail(
+				    c, path, "not an integer in range");
 			*sv = (int64_t) d;
 			*uv = (uint64_t) *sv;
 		}
@@ -352,8 +343,9 @@ json_int(dctx *c, const char *path, const json_t *j, bool is_unsigned,
 	return fail(c, path, "expected an integer");
 }
 
-static int decode_into(dctx *c, const char *path, const ProtobufCMessageDescriptor *d,
-    const json_t *in, ProtobufCMessage *msg);
+static int decode_into(dctx *c, const char *path,
+    const ProtobufCMessageDescriptor *d, const json_t *in,
+    ProtobufCMessage *msg);
 
 static int
 decode_new(dctx *c, const char *path, const ProtobufCMessageDescriptor *d,
@@ -433,8 +425,9 @@ decode_value(dctx *c, const char *path, const ProtobufCFieldDescriptor *f,
 		if (json_is_string(j))
 			ev = protobuf_c_enum_descriptor_get_value_by_name(
 			    f->descriptor, json_string_value(j));
-		else if (json_is_integer(j) && json_integer_value(j) >= INT32_MIN &&
-		    json_integer_value(j) <= INT32_MAX)
+		else if (json_is_integer(j)
+		    && json_integer_value(j) >= INT32_MIN
+		    && json_integer_value(j) <= INT32_MAX)
 			ev = protobuf_c_enum_descriptor_get_value(
 			    f->descriptor, (int) json_integer_value(j));
 		if (ev == NULL)
@@ -464,7 +457,8 @@ decode_value(dctx *c, const char *path, const ProtobufCFieldDescriptor *f,
 	case PROTOBUF_C_TYPE_MESSAGE:
 		if (json_is_null(j))
 			return PBJ_OK;
-		return decode_new(c, path, f->descriptor, j, (ProtobufCMessage **) p);
+		return decode_new(
+		    c, path, f->descriptor, j, (ProtobufCMessage **) p);
 	}
 	return fail(c, path, "unsupported type");
 }
@@ -476,7 +470,8 @@ find_field(const ProtobufCMessageDescriptor *d, const char *key)
 
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		json_name(d->fields[i].name, name, sizeof(name));
-		if (strcmp(key, name) == 0 || strcmp(key, d->fields[i].name) == 0)
+		if (strcmp(key, name) == 0
+		    || strcmp(key, d->fields[i].name) == 0)
 			return &d->fields[i];
 	}
 	return NULL;
@@ -524,30 +519,35 @@ decode_into(dctx *c, const char *path, const ProtobufCMessageDescriptor *d,
 
 	if (!json_is_object(in))
 		return fail(c, path, "expected an object");
-	json_object_foreach((json_t *) in, key, j) {
+	json_object_foreach((json_t *) in, key, j)
+	{
 		const ProtobufCFieldDescriptor *f = find_field(d, key);
 		char sub[256];
 		int rv;
 
-		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
+		snprintf(
+		    sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
 		if (f == NULL)
 			return fail(c, sub, "unknown field");
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			if (json_is_null(j))
 				continue;
-			if (MEMBER(size_t, msg, f->quantifier_offset) != 0 ||
-			    MEMBER(void *, msg, f->offset) != NULL)
+			if (MEMBER(size_t, msg, f->quantifier_offset) != 0
+			    || MEMBER(void *, msg, f->offset) != NULL)
 				return fail(c, sub, "given twice");
 			rv = decode_repeated(c, sub, f, j, msg);
 		} else if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			uint32_t *cs = &MEMBER(uint32_t, msg, f->quantifier_offset);
+			uint32_t *cs
+			    = &MEMBER(uint32_t, msg, f->quantifier_offset);
 			if (json_is_null(j))
 				continue;
 			if (*cs != 0)
-				return fail(c, sub, "more than one member of a oneof");
+				return fail(
+				    c, sub, "more than one member of a oneof");
 			if (f->type == PROTOBUF_C_TYPE_STRING)
 				MEMBER(char *, msg, f->offset) = NULL;
-			rv = decode_value(c, sub, f, j, (char *) msg + f->offset);
+			rv = decode_value(
+			    c, sub, f, j, (char *) msg + f->offset);
 			if (rv == PBJ_OK)
 				*cs = f->id;
 		} else {
@@ -558,15 +558,18 @@ decode_into(dctx *c, const char *path, const ProtobufCMessageDescriptor *d,
 				char *old = *(char **) p;
 				if (old != NULL && old != f->default_value)
 					return fail(c, sub, "given twice");
-			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
-			    *(void **) p != NULL) {
+			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE
+			    && *(void **) p != NULL) {
 				return fail(c, sub, "given twice");
 			}
 			rv = decode_value(c, sub, f, j, p);
-			if (rv == PBJ_OK && f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-			    f->type != PROTOBUF_C_TYPE_MESSAGE &&
-			    f->type != PROTOBUF_C_TYPE_STRING)
-				MEMBER(protobuf_c_boolean, msg, f->quantifier_offset) = 1;
+			if (rv == PBJ_OK
+			    && f->label == PROTOBUF_C_LABEL_OPTIONAL
+			    && f->type != PROTOBUF_C_TYPE_MESSAGE
+			    && f->type != PROTOBUF_C_TYPE_STRING)
+				MEMBER(protobuf_c_boolean, msg,
+				    f->quantifier_offset)
+				    = 1;
 		}
 		if (rv != PBJ_OK)
 			return rv;
@@ -624,7 +627,8 @@ rs_pbjson_depth_exceeded(const char *buf, size_t len, size_t max)
 
 		if (in_str) {
 			if (c == '\\')
-				i++; /* the escaped byte cannot end the string */
+				i++; /* the escaped byte cannot end the string
+				      */
 			else if (c == '"')
 				in_str = false;
 		} else if (c == '"') {
@@ -654,9 +658,8 @@ rs_pbjson_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
 		snprintf(err->source, sizeof(err->source), "<buffer>");
 		err->line = -1;
 		err->column = -1;
-		err->position = (int) (at - 1 > (size_t) INT32_MAX
-		        ? INT32_MAX
-		        : at - 1);
+		err->position
+		    = (int) (at - 1 > (size_t) INT32_MAX ? INT32_MAX : at - 1);
 	}
 	return NULL;
 }

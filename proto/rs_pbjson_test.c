@@ -46,7 +46,9 @@ round_trip(const ProtobufCMessage *m)
 	text = json_dumps(j, JSON_COMPACT);
 	reparsed = json_loads(text, 0, NULL);
 	assert_non_null(reparsed);
-	assert_int_equal(rs_pbjson_decode(m->descriptor, reparsed, &back, err, sizeof(err)), 0);
+	assert_int_equal(
+	    rs_pbjson_decode(m->descriptor, reparsed, &back, err, sizeof(err)),
+	    0);
 	assert_same_message(m, back);
 	json_decref(j);
 	json_decref(reparsed);
@@ -97,16 +99,36 @@ test_every_request_op_round_trips(void **state)
 		r.reply_to = "amq.rabbitmq.reply-to.abc";
 		r.op_case = (Rideshare__DbRequest__OpCase) op;
 		switch (op) {
-		case RIDESHARE__DB_REQUEST__OP_ADD_USER: r.add_user = &au; break;
-		case RIDESHARE__DB_REQUEST__OP_REMOVE_USER: r.remove_user = &ru; break;
-		case RIDESHARE__DB_REQUEST__OP_LIST_USERS: r.list_users = &lu; break;
-		case RIDESHARE__DB_REQUEST__OP_GET_USER: r.get_user = &gu; break;
-		case RIDESHARE__DB_REQUEST__OP_CREATE_RIDE: r.create_ride = &cr; break;
-		case RIDESHARE__DB_REQUEST__OP_LIST_RIDES: r.list_rides = &lr; break;
-		case RIDESHARE__DB_REQUEST__OP_GET_RIDE: r.get_ride = &gr; break;
-		case RIDESHARE__DB_REQUEST__OP_JOIN_RIDE: r.join_ride = &jr; break;
-		case RIDESHARE__DB_REQUEST__OP_DELETE_RIDE: r.delete_ride = &dr; break;
-		case RIDESHARE__DB_REQUEST__OP_COUNT_RIDES: r.count_rides = &cn; break;
+		case RIDESHARE__DB_REQUEST__OP_ADD_USER:
+			r.add_user = &au;
+			break;
+		case RIDESHARE__DB_REQUEST__OP_REMOVE_USER:
+			r.remove_user = &ru;
+			break;
+		case RIDESHARE__DB_REQUEST__OP_LIST_USERS:
+			r.list_users = &lu;
+			break;
+		case RIDESHARE__DB_REQUEST__OP_GET_USER:
+			r.get_user = &gu;
+			break;
+		case RIDESHARE__DB_REQUEST__OP_CREATE_RIDE:
+			r.create_ride = &cr;
+			break;
+		case RIDESHARE__DB_REQUEST__OP_LIST_RIDES:
+			r.list_rides = &lr;
+			break;
+		case RIDESHARE__DB_REQUEST__OP_GET_RIDE:
+			r.get_ride = &gr;
+			break;
+		case RIDESHARE__DB_REQUEST__OP_JOIN_RIDE:
+			r.join_ride = &jr;
+			break;
+		case RIDESHARE__DB_REQUEST__OP_DELETE_RIDE:
+			r.delete_ride = &dr;
+			break;
+		case RIDESHARE__DB_REQUEST__OP_COUNT_RIDES:
+			r.count_rides = &cn;
+			break;
 		case RIDESHARE__DB_REQUEST__OP_CLEAR: r.clear = &cl; break;
 		default: continue; /* gaps in the numbering */
 		}
@@ -148,10 +170,13 @@ test_response_with_repeated_and_enum_round_trips(void **state)
 	rideshare__db_response__free_unpacked(back, NULL);
 
 	assert_int_equal(rs_pbjson_encode(&r.base, &j), 0);
-	assert_string_equal(json_string_value(json_object_get(j, "status")), "NOT_FOUND");
-	assert_string_equal(json_string_value(json_object_get(j, "requestId")), "r");
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "status")), "NOT_FOUND");
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "requestId")), "r");
 	/* 64-bit integers travel as strings in proto3 JSON. */
-	assert_string_equal(json_string_value(json_object_get(j, "seq")), "99");
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "seq")), "99");
 	json_decref(j);
 }
 
@@ -165,14 +190,16 @@ test_oneof_member_with_default_value_is_kept(void **state)
 	r.result_case = RIDESHARE__DB_RESPONSE__RESULT_COUNT;
 	r.count = 0;
 	assert_int_equal(rs_pbjson_encode(&r.base, &j), 0);
-	assert_string_equal(json_string_value(json_object_get(j, "count")), "0");
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "count")), "0");
 	/* Proto3 defaults of plain fields are left out. */
 	assert_null(json_object_get(j, "status"));
 	json_decref(j);
 }
 
 static int
-decode_text(const char *text, Rideshare__DbRequest **out, char *err, size_t errlen)
+decode_text(
+    const char *text, Rideshare__DbRequest **out, char *err, size_t errlen)
 {
 	json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 	int rv;
@@ -191,9 +218,13 @@ test_snake_case_and_numeric_strings_are_accepted(void **state)
 	char err[256];
 
 	(void) state;
-	assert_int_equal(decode_text("{\"request_id\":\"x\",\"createRide\":{\"createdBy\":\"a\","
-	    "\"timestamp\":\"1800000000\",\"source\":\"3\",\"destination\":4},\"minSeq\":7}",
-	    &r, err, sizeof(err)), 0);
+	assert_int_equal(
+	    decode_text(
+	        "{\"request_id\":\"x\",\"createRide\":{\"createdBy\":\"a\","
+	        "\"timestamp\":\"1800000000\",\"source\":\"3\","
+	        "\"destination\":4},\"minSeq\":7}",
+	        &r, err, sizeof(err)),
+	    0);
 	assert_string_equal(r->request_id, "x");
 	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_CREATE_RIDE);
 	assert_int_equal(r->create_ride->timestamp, 1800000000);
@@ -221,13 +252,18 @@ test_malformed_requests_are_rejected_with_the_field_named(void **state)
 	expect_rejected("[]", "expected an object");
 	expect_rejected("{\"bogus\":1}", "bogus");
 	expect_rejected("{\"requestId\":5}", "requestId");
-	expect_rejected("{\"getRide\":{\"rideId\":\"12x\"}}", "getRide.rideId");
-	expect_rejected("{\"getRide\":{\"rideId\":\"99999999999999999999\"}}", "getRide.rideId");
-	expect_rejected("{\"createRide\":{\"source\":4294967296}}", "createRide.source");
-	expect_rejected("{\"createRide\":{\"source\":1.5}}", "createRide.source");
+	expect_rejected(
+	    "{\"getRide\":{\"rideId\":\"12x\"}}", "getRide.rideId");
+	expect_rejected("{\"getRide\":{\"rideId\":\"99999999999999999999\"}}",
+	    "getRide.rideId");
+	expect_rejected(
+	    "{\"createRide\":{\"source\":4294967296}}", "createRide.source");
+	expect_rejected(
+	    "{\"createRide\":{\"source\":1.5}}", "createRide.source");
 	expect_rejected("{\"minSeq\":-1}", "minSeq");
 	expect_rejected("{\"addUser\":{},\"clear\":{}}", "oneof");
-	expect_rejected("{\"addUser\":{\"username\":[\"a\"]}}", "addUser.username");
+	expect_rejected(
+	    "{\"addUser\":{\"username\":[\"a\"]}}", "addUser.username");
 	expect_rejected("{\"addUser\":{\"username\":\"a\\u0000b\"}}", "NUL");
 	expect_rejected("{\"addUser\":\"alice\"}", "addUser");
 }
@@ -237,10 +273,10 @@ test_partial_decode_failure_frees_everything(void **state)
 {
 	(void) state;
 	/* Fails after strings were allocated: run under ASan to see leaks. */
-	expect_rejected("{\"requestId\":\"r\",\"joinRide\":{\"username\":\"u\",\"rideId\":true}}",
+	expect_rejected("{\"requestId\":\"r\",\"joinRide\":{\"username\":"
+	                "\"u\",\"rideId\":true}}",
 	    "joinRide.rideId");
 }
-
 
 /* "[[[...]]]" nested depth levels (caller frees). */
 static char *
@@ -353,7 +389,6 @@ test_the_deepest_accepted_document_fits_a_small_thread_stack(void **state)
 	pthread_attr_destroy(&attr);
 }
 
-
 /* Found by fuzz/fuzz_pbjson: JSON reals were converted to both int64_t
  * and uint64_t whatever the field type (undefined for -8.0 -> uint64_t). */
 static void
@@ -379,12 +414,14 @@ test_real_numbers_convert_only_within_the_field_range(void **state)
 		j = json_loads(ok[i], 0, NULL);
 		assert_non_null(j);
 		m = NULL;
-		assert_int_equal(rs_pbjson_decode(&rideshare__db_request__descriptor,
-		                     j, &m, err, sizeof(err)),
+		assert_int_equal(
+		    rs_pbjson_decode(&rideshare__db_request__descriptor, j, &m,
+		        err, sizeof(err)),
 		    0);
 		if (i == 0)
 			assert_int_equal(
-			    ((Rideshare__DbRequest *) m)->get_ride->ride_id, -8);
+			    ((Rideshare__DbRequest *) m)->get_ride->ride_id,
+			    -8);
 		protobuf_c_message_free_unpacked(m, NULL);
 		json_decref(j);
 	}
@@ -392,9 +429,9 @@ test_real_numbers_convert_only_within_the_field_range(void **state)
 		j = json_loads(bad[i], 0, NULL);
 		assert_non_null(j);
 		m = NULL;
-		assert_int_not_equal(rs_pbjson_decode(
-		                         &rideshare__db_request__descriptor, j,
-		                         &m, err, sizeof(err)),
+		assert_int_not_equal(
+		    rs_pbjson_decode(&rideshare__db_request__descriptor, j, &m,
+		        err, sizeof(err)),
 		    0);
 		json_decref(j);
 	}
@@ -405,15 +442,20 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_request_op_round_trips),
-		cmocka_unit_test(test_response_with_repeated_and_enum_round_trips),
+		cmocka_unit_test(
+		    test_response_with_repeated_and_enum_round_trips),
 		cmocka_unit_test(test_oneof_member_with_default_value_is_kept),
-		cmocka_unit_test(test_snake_case_and_numeric_strings_are_accepted),
-		cmocka_unit_test(test_malformed_requests_are_rejected_with_the_field_named),
+		cmocka_unit_test(
+		    test_snake_case_and_numeric_strings_are_accepted),
+		cmocka_unit_test(
+		    test_malformed_requests_are_rejected_with_the_field_named),
 		cmocka_unit_test(test_partial_decode_failure_frees_everything),
-		cmocka_unit_test(test_depth_check_counts_brackets_outside_strings),
+		cmocka_unit_test(
+		    test_depth_check_counts_brackets_outside_strings),
 		cmocka_unit_test(
 		    test_real_numbers_convert_only_within_the_field_range),
-		cmocka_unit_test(test_loadb_refuses_documents_deeper_than_the_limit),
+		cmocka_unit_test(
+		    test_loadb_refuses_documents_deeper_than_the_limit),
 		cmocka_unit_test(
 		    test_the_deepest_accepted_document_fits_a_small_thread_stack),
 	};

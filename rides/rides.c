@@ -256,9 +256,8 @@ get_ride(rs_http_req *req, void *arg)
 		    json_pack("{s:I, s:s, s:o, s:o, s:i, s:i}", "rideId",
 		        (json_int_t) r->ride_id, "Created_by", r->created_by,
 		        "users", rs_gw_json_strings(r->users, r->n_users),
-		        "Timestamp", time_json(r->timestamp),
-		        "source", (int) r->source, "destination",
-		        (int) r->destination));
+		        "Timestamp", time_json(r->timestamp), "source",
+		        (int) r->source, "destination", (int) r->destination));
 	}
 	rideshare__db_response__free_unpacked(resp, NULL);
 }

@@ -440,8 +440,7 @@ rs_worker_zk_rejoin(rs_worker *w)
 	rs_warn(NULL,
 	    "event=rejoining reason=session_lost role=%s applied_seq=%" PRIu64
 	    " epoch=%" PRIu64,
-	    rs_worker_role_name(w->role), w->meta.applied_seq,
-	    w->meta.epoch);
+	    rs_worker_role_name(w->role), w->meta.applied_seq, w->meta.epoch);
 	for (;;) {
 		rs_zk_close(w->zk); /* our ephemeral znodes go with it */
 		w->zk = NULL;

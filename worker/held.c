@@ -7,9 +7,9 @@
 #include <string.h>
 
 int
-rs_worker_held_add(rs_worker_held *q, uint64_t seq, uint64_t tag,
-    int64_t now, const char *reply_to, const char *request_id,
-    const uint8_t *body, size_t len)
+rs_worker_held_add(rs_worker_held *q, uint64_t seq, uint64_t tag, int64_t now,
+    const char *reply_to, const char *request_id, const uint8_t *body,
+    size_t len)
 {
 	size_t idlen = strlen(request_id);
 	rs_worker_held_reply *h = malloc(sizeof(*h) + len + idlen + 1);
@@ -48,8 +48,8 @@ rs_worker_held_pop(rs_worker_held *q)
 }
 
 rs_worker_held_reply *
-rs_worker_held_pop_ready(rs_worker_held *q, uint64_t known_commit,
-    int64_t now, int hold_ms, bool *late)
+rs_worker_held_pop_ready(rs_worker_held *q, uint64_t known_commit, int64_t now,
+    int hold_ms, bool *late)
 {
 	rs_worker_held_reply *h = q->head;
 

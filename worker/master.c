@@ -75,7 +75,8 @@ connect_mq(master *m)
 	int rc;
 
 	disconnect(m);
-	if ((rc = rs_worker_mq_open(m->w, RS_ROLE_MASTER, false, &m->mq)) != RS_OK)
+	if ((rc = rs_worker_mq_open(m->w, RS_ROLE_MASTER, false, &m->mq))
+	    != RS_OK)
 		return rc;
 	if ((rc = rs_worker_mq_open(m->w, "master-confirm", false, &m->cmq))
 	        != RS_OK

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WAIT_POLL_MS   250
+#define WAIT_POLL_MS    250
 #define RESCAN_EVERY_MS 2000
 
 typedef struct copy {
@@ -49,8 +49,7 @@ find_best(const rs_worker *w, copy *best)
 		uint64_t e, s;
 
 		if (strcmp(names[i], w->dbname) == 0
-		    || rs_db_copy_position(
-		           w->maint_conninfo, names[i], &e, &s)
+		    || rs_db_copy_position(w->maint_conninfo, names[i], &e, &s)
 		        != RS_OK)
 			continue;
 		rs_debug(NULL,
@@ -71,8 +70,8 @@ find_best(const rs_worker *w, copy *best)
 /* Waits until the best copy reaches the mark again (a copy came back) or
  * an operator accepts the loss. RS_OK: go on with *best (re-scanned). */
 static int
-wait_for_copy_or_consent(rs_worker *w, copy *best, uint64_t h_epoch,
-    uint64_t h_seq)
+wait_for_copy_or_consent(
+    rs_worker *w, copy *best, uint64_t h_epoch, uint64_t h_seq)
 {
 	char why[512];
 	int64_t scanned = rs_time_now_ms();
@@ -99,7 +98,8 @@ wait_for_copy_or_consent(rs_worker *w, copy *best, uint64_t h_epoch,
 			rs_warn(NULL,
 			    "event=recovery_loss_accepted need_seq=%" PRIu64
 			    " best_db=%s best_epoch=%" PRIu64
-			    " best_seq=%" PRIu64 " lost_writes_at_most=%" PRIu64,
+			    " best_seq=%" PRIu64
+			    " lost_writes_at_most=%" PRIu64,
 			    h_seq, best->dbname, best->epoch, best->seq,
 			    h_seq > best->seq ? h_seq - best->seq : 0);
 			break;
@@ -109,8 +109,8 @@ wait_for_copy_or_consent(rs_worker *w, copy *best, uint64_t h_epoch,
 		if (rs_time_now_ms() - scanned >= RESCAN_EVERY_MS) {
 			scanned = rs_time_now_ms();
 			if (find_best(w, best) == RS_OK
-			    && rs_copy_cmp(best->epoch, best->seq, h_epoch,
-			           h_seq)
+			    && rs_copy_cmp(
+			           best->epoch, best->seq, h_epoch, h_seq)
 			        >= 0) {
 				rs_info(NULL,
 				    "event=recovery_copy_back db=%s "

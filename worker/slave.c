@@ -212,8 +212,8 @@ release_held(slave *s)
 	int rc = RS_OK;
 
 	while (rc == RS_OK
-	    && (h = rs_worker_held_pop_ready(&s->held, s->known_commit, now,
-	            s->w->read_hold_ms, &late))
+	    && (h = rs_worker_held_pop_ready(
+	            &s->held, s->known_commit, now, s->w->read_hold_ms, &late))
 	        != NULL) {
 		if (late) {
 			s->stats.hold_timeouts++;
@@ -341,7 +341,8 @@ expire_parked(slave *s)
 	int rc = RS_OK;
 	int64_t cutoff = rs_time_now_ms() - s->w->read_park_ms;
 
-	while (rc == RS_OK && rs_worker_park_pop_expired(&s->park, cutoff, &p)) {
+	while (
+	    rc == RS_OK && rs_worker_park_pop_expired(&s->park, cutoff, &p)) {
 		read_req *r = p.data;
 		s->stats.park_timeouts++;
 		publish_stats(s);
@@ -388,7 +389,8 @@ on_read(slave *s, const rs_mq_msg *msg)
 	if (req->min_seq <= s->w->meta.applied_seq) {
 		if (linearizable(req))
 			learn_commit(s, req->min_seq);
-		int rc = answer(s, msg->delivery_tag, req, msg->reply_to, false);
+		int rc
+		    = answer(s, msg->delivery_tag, req, msg->reply_to, false);
 		rideshare__db_request__free_unpacked(req, NULL);
 		return rc;
 	}
@@ -451,8 +453,8 @@ reject_event(slave *s, int i, const char *why)
 	    "event=bad_sync_event reason=%s seq=%" PRIu64 " epoch=%" PRIu64
 	    " applied_seq=%" PRIu64 " action=dead_letter",
 	    why, ev->seq, ev->epoch, s->w->meta.applied_seq);
-	(void) reject_bad(
-	    s, s->events[i].tag, s->w->sync_queue, why, ev->request->request_id);
+	(void) reject_bad(s, s->events[i].tag, s->w->sync_queue, why,
+	    ev->request->request_id);
 	s->events[i].tag = 0;
 }
 
@@ -678,7 +680,8 @@ reconnect(slave *s)
 	rs_mq_destroy(s->mq);
 	s->mq = NULL;
 	s->commit_tag[0] = '\0';
-	if ((rc = rs_worker_mq_open(s->w, RS_ROLE_SLAVE, true, &s->mq)) != RS_OK)
+	if ((rc = rs_worker_mq_open(s->w, RS_ROLE_SLAVE, true, &s->mq))
+	    != RS_OK)
 		return rc;
 	if ((rc = rs_mq_qos(s->mq, SYNC_PREFETCH)) != RS_OK
 	    || (rc = rs_mq_consume(

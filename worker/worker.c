@@ -69,7 +69,8 @@ db_open(rs_worker *w)
 	 * write then scans all users (docs/performance.md, bottleneck 2).
 	 * Planning these one-table statements costs microseconds. */
 	if (rc == RS_OK)
-		rc = rs_db_exec(w->db, "SET plan_cache_mode = force_custom_plan");
+		rc = rs_db_exec(
+		    w->db, "SET plan_cache_mode = force_custom_plan");
 	if (rc == RS_OK)
 		rc = rs_worker_schema_create(w->db);
 	if (rc == RS_OK)
@@ -124,10 +125,10 @@ rs_worker_init(rs_worker *w)
 	    = (int) rs_cfg_long("RIDESHARE_ZK_SESSION_MS", 800, 100, 600000);
 	/* Below the callers' RPC timeout (5 s), so a read that cannot be
 	 * served gets a clear answer rather than a timeout. */
-	w->read_park_ms = (int) rs_cfg_long(
-	    "RIDESHARE_READ_PARK_MS", 3000, 1, 600000);
-	w->read_hold_ms = (int) rs_cfg_long(
-	    "RIDESHARE_READ_HOLD_MS", 2000, 0, 600000);
+	w->read_park_ms
+	    = (int) rs_cfg_long("RIDESHARE_READ_PARK_MS", 3000, 1, 600000);
+	w->read_hold_ms
+	    = (int) rs_cfg_long("RIDESHARE_READ_HOLD_MS", 2000, 0, 600000);
 	parse_fault(w);
 	w->pid = rs_cfg_long("RIDESHARE_WORKER_PID", 0, 0, INT64_MAX);
 	w->role = RIDESHARE__ROLE__CANDIDATE;

@@ -1,7 +1,8 @@
 /* rsctl: the orchestrator's command-line client. Database commands go as
- * protobuf DbRequests over AMQP (rs_rpc) to the orchestrator's queue (RS_Q_ORCHESTRATOR), and
- * the DbResponse is printed as proto3 JSON. Exit codes: 0 status OK,
- * 1 any other status (business failure), 2 usage or connection error. */
+ * protobuf DbRequests over AMQP (rs_rpc) to the orchestrator's queue
+ * (RS_Q_ORCHESTRATOR), and the DbResponse is printed as proto3 JSON. Exit
+ * codes: 0 status OK, 1 any other status (business failure), 2 usage or
+ * connection error. */
 #include "load.h"
 #include "rs_contract.h"
 #include "ops.h"
@@ -45,7 +46,8 @@ usage(FILE *f)
 	    "                                   load through the "
 	    "orchestrator\n"
 	    "  status [--json]                  the cluster at a glance\n"
-	    "  pause [REASON] | resume          maintenance mode: no scaling,\n"
+	    "  pause [REASON] | resume          maintenance mode: no "
+	    "scaling,\n"
 	    "                                   replacement or failover\n"
 	    "  drain PID                        stop one slave gracefully\n"
 	    "  switchover [PID]                 move the master role to slave "
@@ -192,7 +194,7 @@ cmd_status(int argc, char **argv, int timeout_ms)
 	}
 	rs_buf_fini(&out);
 	json_array_foreach(json_object_get(st, "banners"), i, v)
-		printf("!! %s\n", jstr(v, "text"));
+	    printf("!! %s\n", jstr(v, "text"));
 	v = json_object_get(st, RS_ROLE_MASTER);
 	printf("master: %s  epoch: %lld  commit_seq: %lld  head_seq: %lld\n",
 	    json_is_object(v) ? jstr(v, "id") : "none",
@@ -206,31 +208,33 @@ cmd_status(int argc, char **argv, int timeout_ms)
 	    (long long) jint(v, "target_slaves"));
 	printf("\n%-8s %-10s %-7s %-9s %5s %11s %8s %9s\n", "PID", "ID",
 	    "ROLE", "STATE", "EPOCH", "APPLIED", "LAG", "UPTIME_S");
-	json_array_foreach(json_object_get(st, "workers"), i, v) {
+	json_array_foreach(json_object_get(st, "workers"), i, v)
+	{
 		json_t *up = json_object_get(v, "uptime_s");
 		char ups[32];
 
 		if (json_is_number(up))
-			snprintf(ups, sizeof(ups), "%.0f",
-			    json_number_value(up));
+			snprintf(
+			    ups, sizeof(ups), "%.0f", json_number_value(up));
 		else
 			snprintf(ups, sizeof(ups), "-");
 		printf("%-8lld %-10.10s %-7s %-9s %5lld %11lld %8lld %9s\n",
-		    (long long) jint(v, "pid"), jstr(v, "id"),
-		    jstr(v, "role"), jstr(v, "state"),
-		    (long long) jint(v, "epoch"),
+		    (long long) jint(v, "pid"), jstr(v, "id"), jstr(v, "role"),
+		    jstr(v, "state"), (long long) jint(v, "epoch"),
 		    (long long) jint(v, "applied_seq"),
 		    (long long) jint(v, "lag_seqs"), ups);
 	}
 	printf("\nqueues:");
-	json_object_foreach(json_object_get(st, "queues"), k, v) {
+	json_object_foreach(json_object_get(st, "queues"), k, v)
+	{
 		if (json_is_object(v))
 			printf(" %s=%lld", k, (long long) jint(v, "messages"));
 		else
 			printf(" %s=?", k);
 	}
 	printf("\n\nrecent events:\n");
-	json_array_foreach(json_object_get(st, "events"), i, v) {
+	json_array_foreach(json_object_get(st, "events"), i, v)
+	{
 		if (i >= 10)
 			break;
 		printf("  %s %-9s %s\n", jstr(v, "ts"), jstr(v, "kind"),
@@ -252,8 +256,8 @@ cmd_maintenance(int argc, char **argv, int timeout_ms)
 	if (strcmp(argv[0], "resume") == 0 && argc == 1)
 		return admin_request("/api/v1/resume", "", 200, timeout_ms);
 	if (strcmp(argv[0], "pause") == 0 && argc <= 2) {
-		j = json_pack("{s:s}", "reason",
-		    argc == 2 ? argv[1] : "maintenance");
+		j = json_pack(
+		    "{s:s}", "reason", argc == 2 ? argv[1] : "maintenance");
 		body = json_dumps(j, JSON_COMPACT);
 		json_decref(j);
 		rv = admin_request("/api/v1/pause", body, 200, timeout_ms);
@@ -270,8 +274,8 @@ cmd_maintenance(int argc, char **argv, int timeout_ms)
 		    "/api/v1/switchover", cbody, 200, timeout_ms);
 	}
 	if (strcmp(argv[0], "drain") == 0 && argc == 2) {
-		snprintf(path, sizeof(path), "/api/v1/workers/%s/drain",
-		    argv[1]);
+		snprintf(
+		    path, sizeof(path), "/api/v1/workers/%s/drain", argv[1]);
 		return admin_request(path, "", 202, timeout_ms);
 	}
 	fprintf(stderr,

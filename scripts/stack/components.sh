@@ -3,6 +3,7 @@
 # order, ports, logs, pids, stop plans, and the readiness wait.
 
 # Start order; `down` goes the other way round.
+# shellcheck disable=SC2034 # read by up.sh and down.sh
 RS_SERVICES=(orchestrator users rides)
 RS_COMPONENTS=(postgres epmd rabbitmq zookeeper orchestrator users rides nginx)
 
@@ -12,6 +13,7 @@ declare -A RS_COMPONENT_PORTVAR=(
 )
 
 # Signals and how long (ms) to wait after each, per component.
+# shellcheck disable=SC2034 # read by down.sh
 declare -A RS_STOP_PLAN=(
 	[nginx]="TERM:5000 KILL:2000"
 	[users]="TERM:5000 KILL:2000"

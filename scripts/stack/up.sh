@@ -89,6 +89,7 @@ rs_up_run() {
 
 	local t0 t_servers
 	t0=$(rs_now_ms)
+	# shellcheck disable=SC2034 # written to stack.env, shown by status
 	RS_STARTED_AT=$(date -Iseconds)
 	rs_secrets_prepare
 	rs_postgres_prepare

@@ -265,10 +265,10 @@ test_forged_sync_events_are_dead_lettered(void **state)
 	    rs_zk_get(wh_zk(h), RS_ZK_EPOCH, false, &data, &len), RS_OK);
 	epoch = strtoull(data, NULL, 10);
 	free(data);
-	forge_event(queue, "sync seq=10^12", "forged-gap", epoch,
-	    1000000000000ULL);
-	forge_event(queue, "sync epoch=10^9", "forged-epoch", 1000000000ULL,
-	    1);
+	forge_event(
+	    queue, "sync seq=10^12", "forged-gap", epoch, 1000000000000ULL);
+	forge_event(
+	    queue, "sync epoch=10^9", "forged-epoch", 1000000000ULL, 1);
 	forge_event(queue, "sync seq=1 again", "forged-old", epoch, 1);
 	assert_serving();
 	assert_no_user("forged-gap");

@@ -159,8 +159,8 @@ setup(void **state)
 	if (wh_open_tagged(worker_bin, &h, tag) != RS_OK)
 		return -1;
 	snprintf(hand_id, sizeof(hand_id), "cu-m-%s", tag);
-	if (wh_master_ready(h, hand_id, NULL, master_id, sizeof(master_id),
-	        &master_pid)
+	if (wh_master_ready(
+	        h, hand_id, NULL, master_id, sizeof(master_id), &master_pid)
 	    != RS_OK)
 		return -1;
 	return 0;

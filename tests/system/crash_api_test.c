@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static bool
 sorted_without(const int64_t *p, int n, int64_t gone)
 {

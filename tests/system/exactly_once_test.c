@@ -66,8 +66,8 @@ setup(void **state)
 	snprintf(user, sizeof(user), "eo-user-%s", tag);
 	snprintf(hand_id, sizeof(hand_id), "eo-m-%s", tag);
 	snprintf(fault, sizeof(fault), "crash_after_commit:%d", FAULT_AT);
-	if (wh_master_ready(h, hand_id, fault, master_id, sizeof(master_id),
-	        &master_pid)
+	if (wh_master_ready(
+	        h, hand_id, fault, master_id, sizeof(master_id), &master_pid)
 	    != RS_OK)
 		return -1;
 	wh_req r;

@@ -154,7 +154,8 @@ check_list(rs_rpc *rpc, int k)
 			if (level != RIDESHARE__CONSISTENCY__LINEARIZABLE) {
 				want = 0;
 				for (long n = 1; n <= snap[j]; n++)
-					want += atomic_load(&wseq[j][n]) <= r->seq;
+					want += atomic_load(&wseq[j][n])
+					    <= r->seq;
 			}
 			if (have[j] != want) {
 				name_of(name, sizeof(name), j, snap[j]);
@@ -205,8 +206,8 @@ client(void *arg)
 			long m = atomic_load(&acked[j]);
 
 			name_of(name, sizeof(name), j, m);
-			check_get(rpc, k, name, atomic_load(&wseq[j][m]),
-			    false);
+			check_get(
+			    rpc, k, name, atomic_load(&wseq[j][m]), false);
 		}
 		if (n % 25 == 0)
 			check_list(rpc, k);

@@ -289,8 +289,7 @@ sys_dbs(sys_db *out, int max)
 	for (int i = 0; i < count && n < max; i++) {
 		Rideshare__WorkerInfo *wi;
 
-		snprintf(
-		    path, sizeof(path), RS_ZK_WORKERS "/%s", names[i]);
+		snprintf(path, sizeof(path), RS_ZK_WORKERS "/%s", names[i]);
 		if (rs_zk_get(zk, path, false, &data, &len) != RS_OK)
 			continue;
 		wi = rideshare__worker_info__unpack(

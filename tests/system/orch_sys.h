@@ -34,7 +34,6 @@ extern int sys_failed;
 	} while (0)
 const char *sys_amqp_url(void);
 
-
 /* Admin API call; returns the HTTP status (0 when unreachable) and, when
  * body is not NULL and the reply is JSON, the parsed body. */
 long sys_admin(const char *method, const char *path, json_t **body);

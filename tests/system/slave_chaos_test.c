@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READERS          3
-#define ROUNDS           20
-#define USERS            30
-#define READ_TIMEOUT_MS  1000
+#define READERS         3
+#define ROUNDS          20
+#define USERS           30
+#define READ_TIMEOUT_MS 1000
 /* Kill to a replacement serving reads. Durable PostgreSQL (the default
  * since round 2) makes each new worker's CREATE DATABASE, schema and
  * snapshot commit wait for fsync: measured median 1.2 s, max 2.1 s on a

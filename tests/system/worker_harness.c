@@ -93,8 +93,7 @@ wh_open(const char *worker_bin, wh **out)
 		h->orch = false;
 	else
 		h->orch = admin_port_open()
-		    || rs_zk_exists(h->zk, RS_ZK_MASTER, false)
-		        == RS_OK;
+		    || rs_zk_exists(h->zk, RS_ZK_MASTER, false) == RS_OK;
 	if ((rc = rs_mq_consume(h->mq, RS_MQ_DIRECT_REPLY, true, NULL))
 	    != RS_OK)
 		goto fail;
@@ -353,8 +352,8 @@ wh_send(wh *h, const Rideshare__DbRequest *req)
 		if (buf == NULL)
 			return RS_ENOMEM;
 		rideshare__db_request__pack(&copy, buf);
-		rc = rs_mq_publish(
-		    h->mq, "", write ? RS_Q_WRITE : RS_Q_READ, buf, len, &props);
+		rc = rs_mq_publish(h->mq, "", write ? RS_Q_WRITE : RS_Q_READ,
+		    buf, len, &props);
 	}
 	free(buf);
 	return rc;

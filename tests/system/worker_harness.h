@@ -6,7 +6,8 @@
  * Writes: through the orchestrator queue, or straight to writeQ with the
  * replies taken from responseQ. Reads: through the orchestrator, or to
  * readQ stamped with the highest write seq seen, which is also announced
- * on commitX (as the orchestrator would). Replies arrive on RabbitMQ direct reply-to. */
+ * on commitX (as the orchestrator would). Replies arrive on RabbitMQ direct
+ * reply-to. */
 #ifndef WORKER_HARNESS_H
 #define WORKER_HARNESS_H
 
