@@ -398,9 +398,9 @@ docker_destroy(void *impl)
 {
 	struct docker *d = impl;
 
-	/* Whatever still runs at this point is not wanted any more. */
-	for (size_t i = 0; i < d->n; i++)
-		remove_box(d, d->boxes[i].name);
+	/* Running workers stay: they outlive the orchestrator, and the next
+	 * one adopts them by name (docs/orchestrator.md "Shutdown and
+	 * restart"); `compose.sh down` removes the deployment's containers. */
 	free(d->boxes);
 	free(d->socket);
 	free(d->image);

@@ -31,15 +31,20 @@ secrets=$(realpath -m -- "${RIDESHARE_TEST_STACK_ROOT:-${RIDESHARE_BUILD_DIR:-$r
 export RIDESHARE_DOCKER_BINDS=$secrets:$secrets:ro
 rc=0
 "$root/tests/with-stack.sh" "$base" -- "$bin" || rc=$?
+# The orchestrator leaves its workers running when it stops (a restarted
+# one adopts them); stopping the stack stops their processes: no worker
+# container may still run. The stopped ones are this test's to remove.
 filter=$(printf '{"label":["%s"]}' "$RIDESHARE_DOCKER_LABEL")
-left=$(curl -s --unix-socket "$sock" -G "http://localhost/v1.41/containers/json" \
-	--data-urlencode all=1 --data-urlencode "filters=$filter")
-if [[ $left != "[]" ]]; then
-	echo "FAIL: worker containers left after the stack stopped: $left"
-	ids=$(grep -o '"Id":"[0-9a-f]*"' <<<"$left" | cut -d'"' -f4 || true)
-	for id in $ids; do
-		curl -s --unix-socket "$sock" -X DELETE "http://localhost/v1.41/containers/$id?force=true" >/dev/null
-	done
+running=$(curl -s --unix-socket "$sock" -G "http://localhost/v1.41/containers/json" \
+	--data-urlencode "filters=$filter")
+if [[ $running != "[]" ]]; then
+	echo "FAIL: worker containers still running after the stack stopped: $running"
 	((rc != 0)) || rc=1
 fi
+all=$(curl -s --unix-socket "$sock" -G "http://localhost/v1.41/containers/json" \
+	--data-urlencode all=1 --data-urlencode "filters=$filter")
+ids=$(grep -o '"Id":"[0-9a-f]*"' <<<"$all" | cut -d'"' -f4 || true)
+for id in $ids; do
+	curl -s --unix-socket "$sock" -X DELETE "http://localhost/v1.41/containers/$id?force=true" >/dev/null
+done
 exit "$rc"
