@@ -12,6 +12,7 @@
  * 409 -> RS_EEXIST (create) / RS_ESTATE (kill: not running),
  * other non-2xx -> RS_EIO; the daemon's "message" is logged. */
 #include "spawner.h"
+#include "engine_api.h"
 #include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -27,8 +28,7 @@
 
 extern char **environ;
 
-#define REAP_EVERY_MS   200
-#define CALL_TIMEOUT_MS 30000
+#define REAP_EVERY_MS 200
 
 struct box {
 	char id[64];
@@ -47,110 +47,12 @@ struct docker {
 	int64_t last_reap_ms;
 };
 
-static size_t
-collect(char *data, size_t size, size_t nmemb, void *arg)
-{
-	rs_buf *b = arg;
-
-	if (rs_buf_append(b, data, size * nmemb) != 0)
-		return 0;
-	return size * nmemb;
-}
-
-/* One Engine API call. *status gets the HTTP status; *reply (may be NULL)
- * the parsed JSON body or NULL when the body is empty or not JSON. */
-static int
-engine(struct docker *d, const char *method, const char *path,
-    const char *body, long *status, json_t **reply)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	rs_buf out = RS_BUF_INIT;
-	char url[1024];
-	CURLcode cc;
-	int rv = RS_OK;
-
-	if (reply != NULL)
-		*reply = NULL;
-	if (c == NULL)
-		return RS_ENOMEM;
-	snprintf(url, sizeof(url), "http://localhost/%s%s", d->api, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) CALL_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-	if (body != NULL) {
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	} else if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-	}
-	cc = curl_easy_perform(c);
-	if (cc != CURLE_OK) {
-		rs_warn(NULL,
-		    "event=docker_unreachable socket=\"%s\" call=\"%s %s\" "
-		    "err=\"%s\"",
-		    d->socket, method, path, curl_easy_strerror(cc));
-		rv = (cc == CURLE_COULDNT_CONNECT || cc == CURLE_SEND_ERROR
-		         || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING)
-		    ? RS_ECONN
-		    : RS_EIO;
-		goto done;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	if (out.len > 0 && reply != NULL)
-		*reply = json_loadb(out.data, out.len, 0, NULL);
-	if (*status >= 300 && *status != 304) {
-		json_t *j
-		    = json_loadb(out.data ? out.data : "", out.len, 0, NULL);
-		const char *msg
-		    = json_string_value(json_object_get(j, "message"));
-
-		rs_warn(NULL,
-		    "event=docker_error call=\"%s %s\" status=%ld msg=\"%s\"",
-		    method, path, *status, msg ? msg : "");
-		json_decref(j);
-	}
-done:
-	rs_buf_fini(&out);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	return rv;
-}
-
-/* Maps an Engine API status to an error code (conflict: what 409 means
- * for this call). */
-static int
-status_err(long status, int conflict)
-{
-	if ((status >= 200 && status < 300) || status == 304)
-		return RS_OK;
-	if (status == 404)
-		return RS_ENOTFOUND;
-	if (status == 409)
-		return conflict;
-	return RS_EIO;
-}
-
 static int
 call(struct docker *d, const char *method, const char *path, const char *body,
     int conflict, json_t **reply)
 {
-	long status = 0;
-	int rv = engine(d, method, path, body, &status, reply);
-
-	if (rv != RS_OK)
-		return rv;
-	rv = status_err(status, conflict);
-	if (rv != RS_OK && reply != NULL) {
-		json_decref(*reply);
-		*reply = NULL;
-	}
-	return rv;
+	return rs_orch_engine_call(
+	    d->socket, d->api, method, path, body, conflict, reply);
 }
 
 static char *

@@ -24,6 +24,7 @@
  * RS_EEXIST (create), other non-2xx -> RS_EIO; a task that does not run
  * within start_timeout_ms -> RS_ETIMEDOUT. */
 #include "spawner_swarm.h"
+#include "engine_api.h"
 #include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -39,10 +40,9 @@
 
 extern char **environ;
 
-#define REAP_EVERY_MS   200
-#define POLL_EVERY_MS   100
-#define CALL_TIMEOUT_MS 30000
-#define NODE_LABEL      "org.rideshare.node-index"
+#define REAP_EVERY_MS 200
+#define POLL_EVERY_MS 100
+#define NODE_LABEL    "org.rideshare.node-index"
 
 struct svc {
 	char id[64];
@@ -72,84 +72,13 @@ struct task {
 	char err[200];
 };
 
-static size_t
-collect(char *data, size_t size, size_t nmemb, void *arg)
-{
-	if (rs_buf_append(arg, data, size * nmemb) != 0)
-		return 0;
-	return size * nmemb;
-}
-
-/* One Engine API call: RS_OK for 2xx/304, else the mapped error (409 ->
- * conflict). *reply (may be NULL) gets the JSON body of a success. */
+/* One Engine API call (engine_api.h). */
 static int
 call(struct swarm *s, const char *method, const char *path, const char *body,
     int conflict, json_t **reply)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	rs_buf out = RS_BUF_INIT;
-	char url[2048];
-	long status = 0;
-	CURLcode cc;
-	int rv = RS_OK;
-
-	if (reply != NULL)
-		*reply = NULL;
-	if (c == NULL)
-		return RS_ENOMEM;
-	snprintf(url, sizeof(url), "http://localhost/%s%s", s->api, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, s->socket);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) CALL_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-	if (body != NULL) {
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	} else if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-	}
-	cc = curl_easy_perform(c);
-	if (cc != CURLE_OK) {
-		rs_warn(NULL,
-		    "event=docker_unreachable socket=\"%s\" call=\"%s %s\" "
-		    "err=\"%s\"",
-		    s->socket, method, path, curl_easy_strerror(cc));
-		rv = (cc == CURLE_COULDNT_CONNECT || cc == CURLE_SEND_ERROR
-		         || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING)
-		    ? RS_ECONN
-		    : RS_EIO;
-		goto done;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if ((status >= 200 && status < 300) || status == 304) {
-		if (reply != NULL && out.len > 0)
-			*reply = json_loadb(out.data, out.len, 0, NULL);
-	} else {
-		json_t *j
-		    = json_loadb(out.data ? out.data : "", out.len, 0, NULL);
-		const char *msg
-		    = json_string_value(json_object_get(j, "message"));
-
-		if (status != 404)
-			rs_warn(NULL,
-			    "event=docker_error call=\"%s %s\" status=%ld "
-			    "msg=\"%s\"",
-			    method, path, status, msg ? msg : "");
-		json_decref(j);
-		rv = status == 404  ? RS_ENOTFOUND
-		    : status == 409 ? conflict
-		                    : RS_EIO;
-	}
-done:
-	rs_buf_fini(&out);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	return rv;
+	return rs_orch_engine_call(
+	    s->socket, s->api, method, path, body, conflict, reply);
 }
 
 /* Percent-encodes s into out (URL query values). */
