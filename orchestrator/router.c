@@ -33,6 +33,9 @@
  * new queue). Below the slaves' read hold bound (2 s by default). */
 #define ANNOUNCE_KEEPALIVE_MS 1000
 #define SEED_EVERY_MS         100
+/* How long a master's head must stay below commit_seq before commit_seq
+ * follows it down (check_term): 4 status periods of the worker. */
+#define TERM_RESET_AFTER_MS 2000
 
 struct rs_orch_router {
 	char *url;
@@ -53,6 +56,7 @@ struct rs_orch_router {
 	bool seeded;
 	char term_master[RS_ORCH_ID_MAX]; /* master whose head was checked */
 	int64_t term_ms; /* last check_term */
+	int64_t term_below_ms; /* since when the master's head < commit_seq */
 	/* Lag-aware reads: the slaves told to take no new reads (ids,
 	 * space-separated), as last announced. Routing thread only. */
 	int64_t max_lag_ms;
@@ -394,12 +398,14 @@ seed_commit(rs_orch_router *r, int64_t now)
 	raise_commit(r, t[m].applied_seq);
 }
 
-/* A new master term whose head is below commit_seq can only come from a
+/* A new master term whose head stays below commit_seq can only come from a
  * recovery that accepted a loss: the seqs above its head will be reused,
  * so commit_seq follows the head down, or every read would wait for a seq
  * no one will reach (docs/failover.md). A normal failover never lowers it:
- * the new master drained every write acknowledged before. The znode's
- * applied_seq is written after the drain, when its role turns MASTER. */
+ * the new master drained every write acknowledged before. The head must
+ * stay below for TERM_RESET_AFTER_MS: a late status notice from before the
+ * promotion can show a lower seq for a moment, and lowering commit_seq on
+ * that would let reads miss acknowledged writes. */
 static void
 check_term(rs_orch_router *r, int64_t now)
 {
@@ -413,15 +419,26 @@ check_term(rs_orch_router *r, int64_t now)
 	r->term_ms = now;
 	n = rs_orch_workers_snapshot(r->w, t, RS_ORCH_MAX_WORKERS, master);
 	m = rs_orch_roster_master(t, n, master, true);
-	if (m < 0 || strcmp(t[m].id, r->term_master) == 0)
+	if (m < 0)
 		return;
-	snprintf(r->term_master, sizeof(r->term_master), "%s", t[m].id);
+	if (strcmp(t[m].id, r->term_master) != 0) {
+		snprintf(
+		    r->term_master, sizeof(r->term_master), "%s", t[m].id);
+		r->term_below_ms = 0;
+	}
 	uint64_t c = atomic_load(&r->commit_seq);
-	if (t[m].applied_seq >= c)
+	if (t[m].applied_seq >= c) {
+		r->term_below_ms = 0;
 		return;
+	}
+	if (r->term_below_ms == 0)
+		r->term_below_ms = now;
+	if (now - r->term_below_ms < TERM_RESET_AFTER_MS)
+		return;
+	r->term_below_ms = 0;
 	rs_warn(NULL,
 	    "event=commit_seq_reset master=%s from=%" PRIu64 " to=%" PRIu64
-	    " reason=new_term_below_commit_seq",
+	    " reason=master_head_below_commit_seq",
 	    t[m].id, c, t[m].applied_seq);
 	atomic_store(&r->commit_seq, t[m].applied_seq);
 	rs_metric_set(&rs_orch_m_commit_seq, t[m].applied_seq);
