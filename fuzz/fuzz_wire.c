@@ -1,10 +1,10 @@
 /* libFuzzer harness: what a worker takes off the broker and the nng
  * notices. Input: one selector byte, then the message bytes.
  *   0: a DbRequest (writeQ, readQ, orchestrator) -> unpack, the one check
- *      (rs_op_request_problem), and a valid one, without the unknown
- *      fields the orchestrator drops when it forwards it, packs and
- *      unpacks again (protobuf-c keeps unknown fields it cannot write
- *      back, e.g. field number 0: found by this harness);
+ *      (rs_op_request_problem), and a valid one, after rs_op_drop_unknown
+ *      as the orchestrator forwards it, packs and unpacks again (protobuf-c
+ *      keeps unknown fields it cannot write back, e.g. field number 0, at
+ *      any depth: found by this harness);
  *   1: a SyncEvent (sync.<id>) -> unpack, rs_op_sync_event_problem;
  *   2: an nng notice line (proto/rs_notice) -> parse, and a parsed line
  *      formats back to text that parses to the same notice;
@@ -28,14 +28,12 @@ request(const uint8_t *d, size_t n)
 	Rideshare__DbRequest *r = rideshare__db_request__unpack(NULL, n, d);
 
 	if (rs_op_request_problem(r) == NULL) {
-		unsigned nu = r->base.n_unknown_fields;
-		r->base.n_unknown_fields = 0;
+		rs_op_drop_unknown(&r->base);
 		size_t len = rideshare__db_request__get_packed_size(r);
 		uint8_t *b = malloc(len ? len : 1);
 		if (b == NULL)
 			abort();
 		rideshare__db_request__pack(r, b);
-		r->base.n_unknown_fields = nu;
 		Rideshare__DbRequest *again
 		    = rideshare__db_request__unpack(NULL, len, b);
 		if (again == NULL || rs_op_request_problem(again) != NULL

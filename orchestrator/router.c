@@ -284,18 +284,14 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 		                                            : req->request_id;
 		queue = Q_READ;
 	}
-	/* Forward only what the contract knows: protobuf-c keeps unknown
-	 * fields it cannot always write back (field number 0: the worker
-	 * could not decode the copy; found by fuzz/fuzz_wire.c). */
-	unsigned unknown = req->base.n_unknown_fields;
-	req->base.n_unknown_fields = 0;
+	/* Forward only what the contract knows (rs_op_drop_unknown). */
+	rs_op_drop_unknown(&req->base);
 	len = rideshare__db_request__get_packed_size(req);
 	rv = ensure_buf(r, len);
-	if (rv == RS_OK)
+	if (rv == RS_OK) {
 		rideshare__db_request__pack(req, r->buf);
-	req->base.n_unknown_fields = unknown;
-	if (rv == RS_OK)
 		rv = rs_mq_publish(r->mq, "", queue, r->buf, len, &props);
+	}
 	if (rv == RS_OK) {
 		rs_debug(req->request_id,
 		    "event=routed op=%s queue=%s min_seq=%" PRIu64,

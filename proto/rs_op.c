@@ -2,6 +2,8 @@
 
 #include "rs_id.h"
 
+#include <stdlib.h>
+
 bool
 rs_op_is_write(Rideshare__DbRequest__OpCase op)
 {
@@ -88,4 +90,40 @@ rs_op_sync_event_problem(const Rideshare__SyncEvent *ev)
 	if (!rs_op_is_write(ev->request->op_case))
 		return "not_a_write";
 	return NULL;
+}
+
+void
+rs_op_drop_unknown(ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d;
+
+	if (m == NULL)
+		return;
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		free(m->unknown_fields[i].data);
+	free(m->unknown_fields);
+	m->unknown_fields = NULL;
+	m->n_unknown_fields = 0;
+	d = m->descriptor;
+	for (unsigned f = 0; f < d->n_fields; f++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[f];
+		char *at = (char *) m + fd->offset;
+
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n
+			    = *(size_t *) ((char *) m + fd->quantifier_offset);
+			ProtobufCMessage **v = *(ProtobufCMessage ***) at;
+			for (size_t k = 0; k < n; k++)
+				rs_op_drop_unknown(v[k]);
+			continue;
+		}
+		/* A oneof member counts only when it is the one set. */
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+		    && *(uint32_t *) ((char *) m + fd->quantifier_offset)
+		        != fd->id)
+			continue;
+		rs_op_drop_unknown(*(ProtobufCMessage **) at);
+	}
 }

@@ -23,6 +23,13 @@ const char *rs_op_request_problem(const Rideshare__DbRequest *req);
  * rs_op_request_problem of its request, or "not_a_write"; NULL when its
  * shape is fine (the slave then checks its seq and epoch). */
 const char *rs_op_sync_event_problem(const Rideshare__SyncEvent *ev);
+/* Frees and drops the unknown fields of m and of every message inside it
+ * (m must come from protobuf-c's unpack with the default allocator).
+ * protobuf-c keeps unknown fields it cannot always write back (field number
+ * 0: the copy would not decode; found by fuzz/fuzz_wire.c), so what the
+ * orchestrator and the master forward carries only what the contract
+ * knows. */
+void rs_op_drop_unknown(ProtobufCMessage *m);
 /* Name of a status, e.g. "NOT_FOUND". */
 const char *rs_status_name(Rideshare__Status st);
 

@@ -250,18 +250,14 @@ publish_events(master *m, int from, int n)
 		ev.seq = it->seq;
 		ev.request = it->req;
 		ev.result = it->resp;
-		/* Unknown fields stay behind (see orchestrator/router.c):
-		 * every slave must be able to decode the event. */
-		unsigned unknown = it->req->base.n_unknown_fields;
-		it->req->base.n_unknown_fields = 0;
+		/* Unknown fields stay behind (rs_op_drop_unknown): every
+		 * slave must be able to decode the event. */
+		rs_op_drop_unknown(&it->req->base);
 		size_t len = rideshare__sync_event__get_packed_size(&ev);
 		uint8_t *buf = malloc(len + 1);
-		if (buf == NULL) {
-			it->req->base.n_unknown_fields = unknown;
+		if (buf == NULL)
 			return RS_ENOMEM;
-		}
 		rideshare__sync_event__pack(&ev, buf);
-		it->req->base.n_unknown_fields = unknown;
 		props.correlation_id = it->req->request_id;
 		rc = rs_mq_publish(m->cmq, RS_X_SYNC, "", buf, len, &props);
 		free(buf);
