@@ -3,6 +3,9 @@
 # runs each for SECONDS (default 30) on its corpus in fuzz/corpus/<name>/.
 # New inputs go to build-fuzz/fuzz/corpus-<name>/ (the seeds stay as they
 # are); crashes to build-fuzz/fuzz/crash-<name>-*. Exit 1 on any finding.
+# RIDESHARE_FUZZ_SEED=N makes a run repeatable (the ctest `fuzz` uses 1, so
+# CI explores the same inputs as a developer's run with that seed; runs
+# without it explore new ground).
 #   fuzz/run.sh [SECONDS] [HARNESS...]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/.." && pwd)
@@ -27,6 +30,7 @@ for h in "${HARNESSES[@]}"; do
 	# -detect_leaks: LeakSanitizer is part of ASan on Linux.
 	if ! (cd "$BUILD/fuzz" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		"./fuzz_$h" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
+		${RIDESHARE_FUZZ_SEED:+-seed="$RIDESHARE_FUZZ_SEED"} \
 		-artifact_prefix="crash-$h-" -dict="$ROOT/fuzz/json.dict" \
 		"$work" "$ROOT/fuzz/corpus/$h") 2>"$BUILD/fuzz/$h.log"; then
 		echo "fuzz: $h FOUND something: $BUILD/fuzz/$h.log" >&2
