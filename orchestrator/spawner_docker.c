@@ -143,6 +143,23 @@ remove_box(struct docker *d, const char *name)
 	(void) call(d, "DELETE", path, NULL, RS_OK, NULL);
 }
 
+/* Room for one more container in d->boxes: RS_OK or RS_ENOMEM. */
+static int
+grow(struct docker *d)
+{
+	struct box *b;
+	size_t cap;
+
+	if (d->n < d->cap)
+		return RS_OK;
+	cap = d->cap ? d->cap * 2 : 8;
+	if ((b = realloc(d->boxes, cap * sizeof(*b))) == NULL)
+		return RS_ENOMEM;
+	d->boxes = b;
+	d->cap = cap;
+	return RS_OK;
+}
+
 static int
 docker_spawn(void *impl, const char *id, int64_t *pid_out)
 {
@@ -152,15 +169,8 @@ docker_spawn(void *impl, const char *id, int64_t *pid_out)
 	bool running = false;
 	int code = 0, rv;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
-		struct box *b = realloc(d->boxes, cap * sizeof(*b));
-
-		if (b == NULL)
-			return RS_ENOMEM;
-		d->boxes = b;
-		d->cap = cap;
-	}
+	if (grow(d) != RS_OK)
+		return RS_ENOMEM;
 	snprintf(name, sizeof(name), "%s%s", d->prefix, id);
 	if ((body = create_body(d, id, name)) == NULL)
 		return RS_ENOMEM;
@@ -267,15 +277,8 @@ docker_adopt(void *impl, const char *id, int64_t pid_hint)
 		if (strcmp(d->boxes[i].id, id) == 0)
 			return RS_EEXIST;
 	}
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
-		struct box *b = realloc(d->boxes, cap * sizeof(*b));
-
-		if (b == NULL)
-			return RS_ENOMEM;
-		d->boxes = b;
-		d->cap = cap;
-	}
+	if (grow(d) != RS_OK)
+		return RS_ENOMEM;
 	snprintf(name, sizeof(name), "%s%s", d->prefix, id);
 	rv = inspect(d, name, &pid, &running, &code);
 	if (rv != RS_OK)

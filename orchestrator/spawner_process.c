@@ -81,6 +81,23 @@ exec_child(const char *bin, char **envp, char *pid_slot)
 	_exit(127);
 }
 
+/* Room for one more child in p->kids: RS_OK or RS_ENOMEM. */
+static int
+grow(struct proc *p)
+{
+	struct child *k;
+	size_t cap;
+
+	if (p->n < p->cap)
+		return RS_OK;
+	cap = p->cap ? p->cap * 2 : 8;
+	if ((k = realloc(p->kids, cap * sizeof(*k))) == NULL)
+		return RS_ENOMEM;
+	p->kids = k;
+	p->cap = cap;
+	return RS_OK;
+}
+
 static int
 proc_spawn(void *impl, const char *id, int64_t *pid_out)
 {
@@ -92,15 +109,8 @@ proc_spawn(void *impl, const char *id, int64_t *pid_out)
 	pid_t pid;
 	size_t i;
 
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 8;
-		struct child *k = realloc(p->kids, cap * sizeof(*k));
-
-		if (k == NULL)
-			return RS_ENOMEM;
-		p->kids = k;
-		p->cap = cap;
-	}
+	if (grow(p) != RS_OK)
+		return RS_ENOMEM;
 	memset(pid_slot, ' ', sizeof(pid_slot) - 1);
 	memcpy(pid_slot, PID_VAR, sizeof(PID_VAR) - 1);
 	pid_slot[sizeof(pid_slot) - 1] = '\0';
@@ -169,15 +179,8 @@ proc_adopt(void *impl, const char *id, int64_t pid)
 	st = proc_state((pid_t) pid);
 	if (st == 0 || st == 'Z' || st == 'X')
 		return RS_ENOTFOUND;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 8;
-		struct child *k = realloc(p->kids, cap * sizeof(*k));
-
-		if (k == NULL)
-			return RS_ENOMEM;
-		p->kids = k;
-		p->cap = cap;
-	}
+	if (grow(p) != RS_OK)
+		return RS_ENOMEM;
 	snprintf(p->kids[p->n].id, sizeof(p->kids[p->n].id), "%s", id);
 	p->kids[p->n].pid = (pid_t) pid;
 	p->kids[p->n].adopted = true;
