@@ -310,17 +310,6 @@ h_list(rs_http_req *hreq, void *arg)
 	rs_http_reply_json(hreq, 200, rs_orch_admin_list_json(t, n));
 }
 
-static const char *
-state_name(enum rs_orch_wstate st)
-{
-	switch (st) {
-	case RS_ORCH_STARTING: return "starting";
-	case RS_ORCH_RUNNING: return "running";
-	case RS_ORCH_STOPPING: return "stopping";
-	default: return "dead";
-	}
-}
-
 static uint64_t
 lag_of(const rs_orch_worker *e, uint64_t head)
 {
@@ -347,8 +336,8 @@ h_details(rs_http_req *hreq, void *arg)
 		              "s:I, s:I}",
 		        "id", t[i].id, "pid", (json_int_t) t[i].pid, "role",
 		        rs_orch_role_name(t[i].role), "state",
-		        state_name(t[i].state), "registered", t[i].registered,
-		        "ours", t[i].ours, "applied_seq",
+		        rs_orch_state_name(t[i].state), "registered",
+		        t[i].registered, "ours", t[i].ours, "applied_seq",
 		        (json_int_t) t[i].applied_seq, "lag",
 		        (json_int_t) lag_of(&t[i], head), "nng_url",
 		        t[i].nng_url, "reads_held",

@@ -4,6 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *
+rs_orch_state_name(enum rs_orch_wstate st)
+{
+	switch (st) {
+	case RS_ORCH_STARTING: return "starting";
+	case RS_ORCH_RUNNING: return "running";
+	case RS_ORCH_STOPPING: return "stopping";
+	default: return "dead";
+	}
+}
+
 bool
 rs_orch_worker_id_spawned(const char *id)
 {

@@ -89,6 +89,10 @@ bool rs_orch_worker_alive(const rs_orch_worker *w);
  * RS_ORCH_ROLE_*: the spelling of the admin API and the log lines. */
 const char *rs_orch_role_name(int role);
 
+/* "starting", "running", "stopping" or "dead": the spelling of a worker
+ * state in the admin API and the status page. */
+const char *rs_orch_state_name(enum rs_orch_wstate st);
+
 /* Writes the pids of every live MASTER or SLAVE into pids, ascending;
  * returns how many (at most max). This is GET /api/v1/worker/list. */
 size_t rs_orch_roster_pids(

@@ -3,17 +3,6 @@
 
 #include <string.h>
 
-static const char *
-state_name(enum rs_orch_wstate st)
-{
-	switch (st) {
-	case RS_ORCH_STARTING: return "starting";
-	case RS_ORCH_RUNNING: return "running";
-	case RS_ORCH_STOPPING: return "stopping";
-	default: return "dead";
-	}
-}
-
 static json_t *
 worker_json(const rs_orch_status_in *in, const rs_orch_worker *e)
 {
@@ -25,7 +14,7 @@ worker_json(const rs_orch_status_in *in, const rs_orch_worker *e)
 		lag = in->head_seq - e->applied_seq;
 	j = json_pack("{s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:b}", "id",
 	    e->id, "pid", (json_int_t) e->pid, "role",
-	    rs_orch_role_name(e->role), "state", state_name(e->state),
+	    rs_orch_role_name(e->role), "state", rs_orch_state_name(e->state),
 	    "registered", e->registered, "epoch", (json_int_t) e->epoch,
 	    "applied_seq", (json_int_t) e->applied_seq, "lag_seqs",
 	    (json_int_t) lag, "ours", e->ours);
