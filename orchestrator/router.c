@@ -50,6 +50,9 @@ struct rs_orch_router {
 	_Atomic bool connected;
 	_Atomic uint64_t commit_seq;
 	uint64_t epoch; /* routing thread only */
+	/* Highest epoch of a reply (or seeding master) that commit_seq came
+	 * from: a master of that term or older never lowers it. */
+	uint64_t commit_epoch;
 	/* commitX announcements and the start-up seed, routing thread only */
 	uint64_t announced;
 	int64_t announced_ms, changed_ms, seed_ms;
@@ -57,6 +60,7 @@ struct rs_orch_router {
 	char term_master[RS_ORCH_ID_MAX]; /* master whose head was checked */
 	int64_t term_ms; /* last check_term */
 	int64_t term_below_ms; /* since when the master's head < commit_seq */
+	uint64_t term_target; /* commit_seq at term_below_ms */
 	/* Lag-aware reads: the slaves told to take no new reads (ids,
 	 * space-separated), as last announced. Routing thread only. */
 	int64_t max_lag_ms;
@@ -337,6 +341,7 @@ route_reply(rs_orch_router *r, const rs_mq_msg *m)
 	}
 	if (zk_epoch > r->epoch)
 		r->epoch = zk_epoch;
+	uint64_t before = commit;
 	if (!rs_orch_accept_reply(
 	        resp->epoch, resp->seq, &r->epoch, &commit)) {
 		rs_metric_add(&rs_orch_m_reply_stale, 1);
@@ -351,6 +356,8 @@ route_reply(rs_orch_router *r, const rs_mq_msg *m)
 	}
 	/* Advance before forwarding: once the caller can see the reply,
 	 * every read routed afterwards carries min_seq >= seq. */
+	if (commit > before && resp->epoch > r->commit_epoch)
+		r->commit_epoch = resp->epoch;
 	raise_commit(r, commit);
 	if (resp->reply_to != NULL && resp->reply_to[0] != '\0') {
 		props.correlation_id = resp->request_id;
@@ -387,6 +394,8 @@ seed_commit(rs_orch_router *r, int64_t now)
 	if (m < 0 || t[m].status_ms == 0)
 		return;
 	r->seeded = true;
+	if (t[m].epoch > r->commit_epoch)
+		r->commit_epoch = t[m].epoch;
 	rs_info(NULL,
 	    "event=commit_seq_seeded master=%s applied_seq=%" PRIu64
 	    " commit_seq=%" PRIu64,
@@ -398,10 +407,14 @@ seed_commit(rs_orch_router *r, int64_t now)
  * recovery that accepted a loss: the seqs above its head will be reused,
  * so commit_seq follows the head down, or every read would wait for a seq
  * no one will reach (docs/failover.md). A normal failover never lowers it:
- * the new master drained every write acknowledged before. The head must
- * stay below for TERM_RESET_AFTER_MS: a late status notice from before the
- * promotion can show a lower seq for a moment, and lowering commit_seq on
- * that would let reads miss acknowledged writes. */
+ * the new master drained every write acknowledged before. Two guards keep
+ * a healthy master from lowering it: the master's status must name a term
+ * newer than every reply commit_seq came from (under steady writes the
+ * head in a status notice is always a little behind commit_seq: CI saw a
+ * reset there and reads then missed acknowledged writes), and its head
+ * must stay below the commit_seq seen first for TERM_RESET_AFTER_MS (a
+ * late status notice from before the promotion shows a lower seq for a
+ * moment). */
 static void
 check_term(rs_orch_router *r, int64_t now)
 {
@@ -423,12 +436,15 @@ check_term(rs_orch_router *r, int64_t now)
 		r->term_below_ms = 0;
 	}
 	uint64_t c = atomic_load(&r->commit_seq);
-	if (t[m].applied_seq >= c) {
+	if (t[m].epoch <= r->commit_epoch || t[m].applied_seq >= c
+	    || (r->term_below_ms != 0 && t[m].applied_seq >= r->term_target)) {
 		r->term_below_ms = 0;
 		return;
 	}
-	if (r->term_below_ms == 0)
+	if (r->term_below_ms == 0) {
 		r->term_below_ms = now;
+		r->term_target = c;
+	}
 	if (now - r->term_below_ms < TERM_RESET_AFTER_MS)
 		return;
 	r->term_below_ms = 0;
@@ -437,6 +453,7 @@ check_term(rs_orch_router *r, int64_t now)
 	    " reason=master_head_below_commit_seq",
 	    t[m].id, c, t[m].applied_seq);
 	atomic_store(&r->commit_seq, t[m].applied_seq);
+	r->commit_epoch = t[m].epoch;
 	rs_metric_set(&rs_orch_m_commit_seq, t[m].applied_seq);
 	rs_metric_add(&rs_orch_m_commit_seq_resets, 1);
 }

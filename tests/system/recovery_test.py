@@ -179,6 +179,8 @@ def scenario_copies_missing():
     assert first in have and "refused" not in have, have
     assert not any(u.startswith("before") for u in have), have
     assert metric("rideshare_orch_recovery_blocked") == 0
+    # the new term's head stayed below the old commit_seq: lowered once
+    assert metric("rideshare_orch_commit_seq_resets_total") >= 1
     r = subprocess.run([RSCTL, "recover", "--accept-loss"], capture_output=True, text=True)
     assert r.returncode == 1, r  # nothing to accept any more (409)
 
