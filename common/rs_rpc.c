@@ -10,11 +10,20 @@
 #include "rs_mq.h"
 #include "rs_time.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define RECONNECT_WAIT_MS 2000
+
+static _Atomic uint64_t dropped;
+
+uint64_t
+rs_rpc_dropped_replies(void)
+{
+	return atomic_load_explicit(&dropped, memory_order_relaxed);
+}
 
 struct rs_rpc {
 	char *url;
@@ -116,11 +125,32 @@ reconnect(rs_rpc *rpc, const char *rid, int64_t deadline)
 	return rpc_open(rpc, wait);
 }
 
-int
-rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
+/* Packs req into rpc->buf; its length via *len. */
+static int
+pack(rs_rpc *rpc, const Rideshare__DbRequest *req, size_t *len)
+{
+	size_t n = rideshare__db_request__get_packed_size(req);
+
+	if (n > rpc->cap) {
+		uint8_t *b = realloc(rpc->buf, n);
+
+		if (b == NULL)
+			return RS_ENOMEM;
+		rpc->buf = b;
+		rpc->cap = n;
+	}
+	rideshare__db_request__pack(req, rpc->buf);
+	*len = n;
+	return RS_OK;
+}
+
+/* Both calls: rs == NULL, no resend. req is edited only by rs->prepare. */
+static int
+call(rs_rpc *rpc, Rideshare__DbRequest *req, int timeout_ms, rs_rpc_resend *rs,
     Rideshare__DbResponse **resp)
 {
 	int64_t deadline = rs_time_deadline(timeout_ms);
+	int64_t resend_at = -1;
 	const char *rid;
 	Rideshare__DbResponse *r;
 	bool resent = false;
@@ -132,24 +162,35 @@ rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
 	    || *req->request_id == '\0')
 		return RS_EINVAL;
 	rid = req->request_id;
-	len = rideshare__db_request__get_packed_size(req);
-	if (len > rpc->cap) {
-		uint8_t *b = realloc(rpc->buf, len);
-
-		if (b == NULL)
-			return RS_ENOMEM;
-		rpc->buf = b;
-		rpc->cap = len;
+	if ((rc = pack(rpc, req, &len)) != RS_OK)
+		return rc;
+	if (rs != NULL) {
+		rs->sent = false;
+		if (rs->after_ms > 0 && rs->after_ms < timeout_ms)
+			resend_at = rs_time_deadline(rs->after_ms);
 	}
-	rideshare__db_request__pack(req, rpc->buf);
 
 	if (rpc->mq == NULL && (rc = reconnect(rpc, rid, deadline)) != RS_OK)
 		return rc;
 	rc = send_request(rpc, rid, len);
 	for (;;) {
-		if (rc == RS_OK)
+		if (rc == RS_OK) {
+			int64_t until = resend_at >= 0 ? resend_at : deadline;
 			rc = rs_mq_next(
-			    rpc->mq, (int) rs_time_left_ms(deadline), &msg);
+			    rpc->mq, (int) rs_time_left_ms(until), &msg);
+		}
+		if (rc == RS_ETIMEDOUT && resend_at >= 0) {
+			/* The one resend: same id, so either answer is
+			 * this call's; then wait for the whole deadline. */
+			resend_at = -1;
+			if (rs->prepare != NULL)
+				rs->prepare(req, rs->arg);
+			if ((rc = pack(rpc, req, &len)) != RS_OK)
+				return rc;
+			rc = send_request(rpc, rid, len);
+			rs->sent = rc == RS_OK;
+			continue;
+		}
 		if (rc == RS_ECONN && !resent) {
 			/* Safe for writes too: the master dedupes by id. */
 			resent = true;
@@ -161,6 +202,8 @@ rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
 		if (rc != RS_OK)
 			return rc;
 		if (strcmp(msg.correlation_id, rid) != 0) {
+			atomic_fetch_add_explicit(
+			    &dropped, 1, memory_order_relaxed);
 			rs_debug(rid,
 			    "event=rpc_stale_reply correlation_id=%s",
 			    msg.correlation_id);
@@ -177,4 +220,19 @@ rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
 		*resp = r;
 		return RS_OK;
 	}
+}
+
+int
+rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
+    Rideshare__DbResponse **resp)
+{
+	/* Without a resend nothing edits req. */
+	return call(rpc, (Rideshare__DbRequest *) req, timeout_ms, NULL, resp);
+}
+
+int
+rs_rpc_call_resend(rs_rpc *rpc, Rideshare__DbRequest *req, int timeout_ms,
+    rs_rpc_resend *rs, Rideshare__DbResponse **resp)
+{
+	return call(rpc, req, timeout_ms, rs, resp);
 }

@@ -9,6 +9,9 @@
 
 #include "rideshare.pb-c.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+
 typedef struct rs_rpc rs_rpc;
 
 /* Connects (retrying up to connect_wait_ms) and starts consuming the direct
@@ -24,5 +27,30 @@ void rs_rpc_destroy(rs_rpc *rpc);
  * reply does not decode. */
 int rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
     Rideshare__DbResponse **resp);
+
+/* One resend of a read (docs/gateway.md "A hung slave costs a read a
+ * deadline"). */
+typedef struct rs_rpc_resend {
+	int after_ms; /* resend once when no answer came this long; <= 0 or
+	               * >= the timeout: never */
+	/* Called once just before the resend (may be NULL) to edit req (its
+	 * routing hint); it must keep req->request_id. */
+	void (*prepare)(Rideshare__DbRequest *req, void *arg);
+	void *arg;
+	bool sent; /* out: the resend went out */
+} rs_rpc_resend;
+
+/* rs_rpc_call that sends req once more (same request_id, after
+ * rs->prepare) when no reply came within rs->after_ms, then waits for
+ * the rest of timeout_ms for either answer: the first one wins; the
+ * other one, when it comes, is dropped by a later call on this client
+ * (rs_rpc_dropped_replies). Only for reads: a read changes nothing. */
+int rs_rpc_call_resend(rs_rpc *rpc, Rideshare__DbRequest *req, int timeout_ms,
+    rs_rpc_resend *rs, Rideshare__DbResponse **resp);
+
+/* Replies dropped by this process's rs_rpc clients because their call
+ * had already been answered (the second answer of a resent read) or had
+ * timed out. Monotonic. */
+uint64_t rs_rpc_dropped_replies(void);
 
 #endif

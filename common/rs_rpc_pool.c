@@ -93,9 +93,10 @@ give_back(rs_rpc_pool *p, struct slot *s)
 	pthread_mutex_unlock(&p->mu);
 }
 
-int
-rs_rpc_pool_call(rs_rpc_pool *p, const Rideshare__DbRequest *req,
-    int timeout_ms, Rideshare__DbResponse **resp)
+/* rs_rpc_pool_call, and with rs != NULL rs_rpc_pool_call_resend. */
+static int
+pool_call(rs_rpc_pool *p, Rideshare__DbRequest *req, int timeout_ms,
+    rs_rpc_resend *rs, Rideshare__DbResponse **resp)
 {
 	struct slot *s = borrow(p);
 	int rc = RS_OK;
@@ -115,11 +116,29 @@ rs_rpc_pool_call(rs_rpc_pool *p, const Rideshare__DbRequest *req,
 		}
 	}
 	if (rc == RS_OK)
-		rc = rs_rpc_call(s->rpc, req, timeout_ms, resp);
+		rc = rs != NULL
+		    ? rs_rpc_call_resend(s->rpc, req, timeout_ms, rs, resp)
+		    : rs_rpc_call(s->rpc, req, timeout_ms, resp);
 	if (rc == RS_ECONN || rc == RS_EPROTO) {
 		rs_rpc_destroy(s->rpc);
 		s->rpc = NULL;
 	}
 	give_back(p, s);
 	return rc;
+}
+
+int
+rs_rpc_pool_call(rs_rpc_pool *p, const Rideshare__DbRequest *req,
+    int timeout_ms, Rideshare__DbResponse **resp)
+{
+	/* Without a resend nothing edits req. */
+	return pool_call(
+	    p, (Rideshare__DbRequest *) req, timeout_ms, NULL, resp);
+}
+
+int
+rs_rpc_pool_call_resend(rs_rpc_pool *p, Rideshare__DbRequest *req,
+    int timeout_ms, rs_rpc_resend *rs, Rideshare__DbResponse **resp)
+{
+	return pool_call(p, req, timeout_ms, rs, resp);
 }

@@ -7,6 +7,7 @@
 #define RS_RPC_POOL_H
 
 #include "rideshare.pb-c.h"
+#include "rs_rpc.h"
 
 typedef struct rs_rpc_pool rs_rpc_pool;
 
@@ -28,5 +29,9 @@ void rs_rpc_pool_destroy(rs_rpc_pool *p);
  * made next time. Same results as rs_rpc_call, plus the connect errors. */
 int rs_rpc_pool_call(rs_rpc_pool *p, const Rideshare__DbRequest *req,
     int timeout_ms, Rideshare__DbResponse **resp);
+/* rs_rpc_call_resend on a borrowed client (both sends and both answers
+ * on that one client, so the first answer wins). */
+int rs_rpc_pool_call_resend(rs_rpc_pool *p, Rideshare__DbRequest *req,
+    int timeout_ms, rs_rpc_resend *rs, Rideshare__DbResponse **resp);
 
 #endif

@@ -10,6 +10,7 @@
 #include "rs_op.h"
 #include "rs_rpc_pool.h"
 #include "rs_time.h"
+#include "rs_gw_resend.h"
 #include "rs_gw_sha256.h"
 
 #include <errno.h>
@@ -36,9 +37,14 @@ static rs_metric m_unreach = RS_METRIC("rideshare_gw_rpc_failures_total",
     "Database RPC calls that failed in transport, by reason.", "counter",
     "reason=\"unavailable\"");
 static rs_metric m_retries = RS_METRIC("rideshare_gw_read_retries_total",
-    "Reads sent a second time after RIDESHARE_READ_RETRY_MS without an "
-    "answer.",
+    "Reads sent a second time (never more) after RIDESHARE_READ_RETRY_MS "
+    "without an answer.",
     "counter", NULL);
+static rs_metric m_dropped
+    = RS_METRIC("rideshare_gw_read_duplicates_dropped_total",
+        "Answers dropped because their call was already answered (the second "
+        "answer of a resent read) or had timed out.",
+        "counter", NULL);
 static rs_metric m_proto = RS_METRIC("rideshare_gw_rpc_failures_total",
     "Database RPC calls that failed in transport, by reason.", "counter",
     "reason=\"bad_reply\"");
@@ -65,6 +71,7 @@ rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 		rs_metric_register(&m_unreach);
 		rs_metric_register(&m_proto);
 		rs_metric_register(&m_retries);
+		rs_metric_register(&m_dropped);
 	}
 }
 
@@ -86,6 +93,23 @@ rs_gw_rpc_fini(void)
 	pool = NULL;
 }
 
+/* What a resend carries: resend, and the slave seen answering since the
+ * first send (rs_gw_resend_pick), if any. */
+struct hint {
+	int64_t since_ms;
+	char to[64];
+};
+
+static void
+resend_hint(Rideshare__DbRequest *req, void *arg)
+{
+	struct hint *h = arg;
+
+	(void) rs_gw_resend_pick(h->since_ms, h->to, sizeof(h->to));
+	req->resend = true;
+	req->resend_to = h->to;
+}
+
 int
 rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
     Rideshare__DbResponse **resp)
@@ -104,34 +128,36 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 		id = fresh;
 	}
 	rs_metric_add(&m_calls, 1);
+	int after = rs_gw_resend_after_ms(
+	    rs_op_is_write(req->op_case), retry_ms, timeout_ms);
 	if (pool == NULL) {
 		rc = RS_ESTATE;
-	} else if (rs_op_is_write(req->op_case) || retry_ms <= 0
-	    || retry_ms >= timeout_ms) {
+	} else if (after == 0) {
 		rc = rs_rpc_pool_call(pool, req, timeout_ms, resp);
 	} else {
-		/* A read unanswered after retry_ms (a hung slave holding
-		 * it) goes out again with the same id, then again after
-		 * twice as long, and so on within the timeout: whichever
-		 * answer comes first wins, a late one is dropped by
-		 * correlation id (common/rs_rpc.c). The broker may hand a
-		 * copy to the hung slave again until its prefetch window is
-		 * full (a few reads), hence more than one resend. Reads
-		 * change nothing, so a duplicate costs only work. */
-		int left = timeout_ms, wait = retry_ms;
-		for (;;) {
-			int t = wait < left ? wait : left;
-			rc = rs_rpc_pool_call(pool, req, t, resp);
-			left -= t;
-			if (rc != RS_ETIMEDOUT || left <= 0)
-				break;
+		/* A read unanswered after retry_ms (most likely held by a
+		 * hung slave) goes out once more with the same id, to a
+		 * slave seen answering since (resend_hint); whichever
+		 * answer comes first wins and the other is dropped by
+		 * correlation id (common/rs_rpc.c). Reads change nothing,
+		 * so a duplicate costs only work. */
+		struct hint h = { .since_ms = rs_time_now_ms() };
+		rs_rpc_resend rs
+		    = { .after_ms = after, .prepare = resend_hint, .arg = &h };
+		rc = rs_rpc_pool_call_resend(pool, req, timeout_ms, &rs, resp);
+		if (rs.sent) {
 			rs_metric_add(&m_retries, 1);
 			rs_info(http_rid,
-			    "event=read_retry request_id=%s after_ms=%d", id,
-			    timeout_ms - left);
-			wait *= 2;
+			    "event=read_retry request_id=%s after_ms=%d "
+			    "resend_to=%s",
+			    id, after, h.to[0] ? h.to : "-");
 		}
+		req->resend = false;
+		req->resend_to = (char *) "";
 	}
+	if (rc == RS_OK && !rs_op_is_write(req->op_case))
+		rs_gw_resend_note((*resp)->worker_id, rs_time_now_ms());
+	rs_metric_set(&m_dropped, rs_rpc_dropped_replies());
 	rs_debug(http_rid, "event=rpc_call op=%s request_id=%s rc=%s",
 	    rs_op_name(req->op_case), id, rs_strerror(rc));
 	if (rc == RS_ETIMEDOUT)

@@ -13,8 +13,8 @@
 void rs_gw_rpc_init(const char *amqp_url, const char *queue, int timeout_ms);
 
 /* Default RIDESHARE_READ_RETRY_MS: a read unanswered this long is sent
- * again (a hung slave costs a read about this much, not the RPC
- * timeout). */
+ * once more, to another slave (a hung slave costs a read about this much,
+ * not the RPC timeout). */
 #define RS_GW_READ_RETRY_MS 200
 
 /* rs_gw_rpc_init with RIDESHARE_AMQP_URL, queue RS_Q_ORCHESTRATOR,
@@ -32,8 +32,9 @@ void rs_gw_rpc_init_from_env(void);
 /* Sends req (an empty request_id is replaced by a fresh id, a set one is
  * kept and restored; http_rid, if not NULL, is logged with it) on a
  * pooled client. A read unanswered after RIDESHARE_READ_RETRY_MS is sent
- * again with the same id, then after doubling intervals within the
- * timeout (first answer wins). RS_OK and
+ * once more with the same id, marked resend with a routing hint
+ * (rs_gw_resend.h), within the same timeout; the first answer wins, the
+ * other is dropped (rideshare_gw_read_duplicates_dropped_total). RS_OK and
  * *resp (free with rideshare__db_response__free_unpacked), or
  * RS_ETIMEDOUT, RS_ECONN, RS_EPROTO, RS_ENOMEM. */
 int rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,

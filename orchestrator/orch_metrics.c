@@ -10,6 +10,16 @@
 #define SC_H  "Autoscaling decisions at window ends, by direction."
 
 rs_metric rs_orch_m_req_read = RS_METRIC(REQ, REQ_H, C, "kind=\"read\"");
+rs_metric rs_orch_m_resend_slave
+    = RS_METRIC("rideshare_orch_read_resends_total",
+        "Reads a gateway sent a second time, by where they went: one slave's "
+        "own read queue, or readQ when no slave took reads.",
+        C, "to=\"slave\"");
+rs_metric rs_orch_m_resend_shared
+    = RS_METRIC("rideshare_orch_read_resends_total",
+        "Reads a gateway sent a second time, by where they went: one slave's "
+        "own read queue, or readQ when no slave took reads.",
+        C, "to=\"readq\"");
 rs_metric rs_orch_m_req_write = RS_METRIC(REQ, REQ_H, C, "kind=\"write\"");
 rs_metric rs_orch_m_req_bad = RS_METRIC(REQ, REQ_H, C, "kind=\"bad\"");
 rs_metric rs_orch_m_reply_fwd
@@ -70,6 +80,7 @@ void
 rs_orch_metrics_register(void)
 {
 	rs_metric *all[] = { &rs_orch_m_req_read, &rs_orch_m_req_write,
+		&rs_orch_m_resend_slave, &rs_orch_m_resend_shared,
 		&rs_orch_m_req_bad, &rs_orch_m_reply_fwd,
 		&rs_orch_m_reply_stale, &rs_orch_m_reply_bad,
 		&rs_orch_m_commit_seq, &rs_orch_m_commit_announce,

@@ -6,6 +6,8 @@
 #include "rs_metrics.h"
 
 extern rs_metric rs_orch_m_req_read; /* reads routed to readQ */
+extern rs_metric rs_orch_m_resend_slave; /* resent reads -> read.<id> */
+extern rs_metric rs_orch_m_resend_shared; /* resent reads -> readQ */
 extern rs_metric rs_orch_m_req_write; /* writes routed to writeQ */
 extern rs_metric rs_orch_m_req_bad; /* undecodable, dead-lettered */
 extern rs_metric rs_orch_m_reply_fwd; /* write replies forwarded */

@@ -1,6 +1,7 @@
 #include "roster.h"
 #include "rs_contract.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,4 +235,34 @@ rs_orch_roster_read_pauses(rs_orch_worker *t, size_t n, int64_t max_lag_ms)
 			    ? RS_ORCH_LAG_LAGGING
 			    : RS_ORCH_LAG_SERVING;
 	}
+}
+
+static bool
+takes_reads(const rs_orch_worker *e)
+{
+	return e->role == RS_ORCH_ROLE_SLAVE && !e->read_paused;
+}
+
+bool
+rs_orch_roster_resend_target(
+    const rs_orch_worker *t, size_t n, const char *hint, char *out, size_t len)
+{
+	const rs_orch_worker *best = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!takes_reads(&t[i]))
+			continue;
+		if (hint != NULL && hint[0] != '\0'
+		    && strcmp(t[i].id, hint) == 0) {
+			best = &t[i];
+			break;
+		}
+		if (best == NULL || t[i].status_ms > best->status_ms)
+			best = &t[i];
+	}
+	if (best != NULL)
+		snprintf(out, len, "%s", best->id);
+	else if (len > 0)
+		out[0] = '\0';
+	return best != NULL;
 }

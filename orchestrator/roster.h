@@ -75,6 +75,15 @@ const char *rs_orch_lag_state_name(int state);
 void rs_orch_roster_read_pauses(
     rs_orch_worker *t, size_t n, int64_t max_lag_ms);
 
+/* Where a resent read goes (DbRequest.resend, docs/gateway.md "A hung
+ * slave costs a read a deadline"): the slave named hint when it takes
+ * reads (role slave, not read_paused); else the slave taking reads whose
+ * latest status notice is the newest (a hung slave has been silent at
+ * least since it stopped). Its id into out (len bytes) and true; false
+ * and out "" when no slave takes reads (the resend goes to readQ). */
+bool rs_orch_roster_resend_target(const rs_orch_worker *t, size_t n,
+    const char *hint, char *out, size_t len);
+
 /* Worker ids the orchestrator's spawners hand out: "w<n>-<6 hex>"
  * (RS_ORCH_ID_FORMAT with a counter and a random hex string). Only such
  * workers are adopted by a restarted orchestrator; others (started by

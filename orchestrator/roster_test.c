@@ -263,6 +263,42 @@ test_read_pauses_hysteresis_and_last_reader(void **state)
 	    rs_orch_lag_state_name(RS_ORCH_LAG_CATCHING_UP), "catching_up");
 }
 
+static void
+test_resend_goes_to_a_reading_slave(void **state)
+{
+	rs_orch_worker t[4];
+	char to[RS_ORCH_ID_MAX];
+
+	(void) state;
+	memset(t, 0, sizeof(t));
+	for (int i = 0; i < 4; i++) {
+		snprintf(t[i].id, sizeof(t[i].id), "w%d", i);
+		t[i].role = RS_ORCH_ROLE_SLAVE;
+		t[i].status_ms = 1000 + i;
+	}
+	t[0].role = RS_ORCH_ROLE_MASTER; /* newest status, not a reader */
+	t[0].status_ms = 2000;
+	t[3].read_paused = true; /* lagging or silent: no new reads */
+	t[3].status_ms = 1900;
+	/* the gateway's hint when it takes reads */
+	assert_true(rs_orch_roster_resend_target(t, 4, "w1", to, sizeof(to)));
+	assert_string_equal(to, "w1");
+	/* else the reader heard from last */
+	assert_true(rs_orch_roster_resend_target(t, 4, "w3", to, sizeof(to)));
+	assert_string_equal(to, "w2");
+	assert_true(rs_orch_roster_resend_target(t, 4, "w0", to, sizeof(to)));
+	assert_string_equal(to, "w2");
+	assert_true(rs_orch_roster_resend_target(t, 4, "", to, sizeof(to)));
+	assert_string_equal(to, "w2");
+	assert_true(
+	    rs_orch_roster_resend_target(t, 4, "gone", to, sizeof(to)));
+	assert_string_equal(to, "w2");
+	/* no slave takes reads: readQ */
+	t[1].read_paused = t[2].read_paused = true;
+	assert_false(rs_orch_roster_resend_target(t, 4, "w1", to, sizeof(to)));
+	assert_string_equal(to, "");
+}
+
 int
 main(void)
 {
@@ -283,6 +319,7 @@ main(void)
 		cmocka_unit_test(test_role_names_are_the_admin_api_spelling),
 		cmocka_unit_test(test_only_spawner_ids_are_adopted),
 		cmocka_unit_test(test_read_pauses_hysteresis_and_last_reader),
+		cmocka_unit_test(test_resend_goes_to_a_reading_slave),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -237,12 +237,40 @@ stamp_read(rs_orch_router *r, Rideshare__DbRequest *req)
 	return true;
 }
 
+/* The queue of a read the gateway sent a second time (DbRequest.resend):
+ * the first copy is most likely held by a hung slave, which readQ may hand
+ * this one to as well while its prefetch window has room. So it goes to
+ * one slave's own queue (rs_orch_roster_resend_target: the gateway's hint,
+ * else the slave heard from last), readQ only when no slave takes reads.
+ * own (len bytes) holds the name. */
+static const char *
+resend_queue(
+    rs_orch_router *r, const Rideshare__DbRequest *req, char *own, size_t len)
+{
+	char id[RS_ORCH_ID_MAX];
+
+	if (r->w == NULL
+	    || !rs_orch_workers_resend_target(
+	        r->w, req->resend_to, id, sizeof(id))) {
+		rs_metric_add(&rs_orch_m_resend_shared, 1);
+		rs_info(req->request_id, "event=read_resend to=%s hint=%s",
+		    Q_READ, req->resend_to[0] ? req->resend_to : "-");
+		return Q_READ;
+	}
+	snprintf(own, len, "%s%s", RS_Q_READ_PREFIX, id);
+	rs_metric_add(&rs_orch_m_resend_slave, 1);
+	rs_info(req->request_id, "event=read_resend to=%s hint=%s", own,
+	    req->resend_to[0] ? req->resend_to : "-");
+	return own;
+}
+
 static int
 route_request(rs_orch_router *r, const rs_mq_msg *m)
 {
 	Rideshare__DbRequest *req;
 	rs_mq_props props = { 0 };
 	const char *queue;
+	char own[sizeof(RS_Q_READ_PREFIX) + RS_ORCH_ID_MAX];
 	char *caller_field;
 	size_t len;
 	int rv;
@@ -287,6 +315,8 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 		props.correlation_id = m->correlation_id[0] ? m->correlation_id
 		                                            : req->request_id;
 		queue = Q_READ;
+		if (req->resend)
+			queue = resend_queue(r, req, own, sizeof(own));
 	}
 	/* Forward only what the contract knows (rs_op_drop_unknown). */
 	rs_op_drop_unknown(&req->base);
@@ -304,7 +334,7 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 			rs_metric_add(&rs_orch_m_req_write, 1);
 		} else {
 			rs_metric_add(&rs_orch_m_req_read, 1);
-			if (r->as != NULL)
+			if (r->as != NULL && !req->resend)
 				rs_orch_autoscale_count_read(r->as, mono_ms());
 		}
 		rv = rs_mq_ack(r->mq, m->delivery_tag, false);

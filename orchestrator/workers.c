@@ -625,6 +625,18 @@ rs_orch_workers_read_paused(rs_orch_workers *w, char *buf, size_t len)
 	pthread_mutex_unlock(&w->lock);
 }
 
+bool
+rs_orch_workers_resend_target(
+    rs_orch_workers *w, const char *hint, char *out, size_t len)
+{
+	bool ok;
+
+	pthread_mutex_lock(&w->lock);
+	ok = rs_orch_roster_resend_target(w->tab, w->n, hint, out, len);
+	pthread_mutex_unlock(&w->lock);
+	return ok;
+}
+
 size_t
 rs_orch_workers_snapshot(
     rs_orch_workers *w, rs_orch_worker *out, size_t max, char *master_id)

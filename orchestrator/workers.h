@@ -51,6 +51,10 @@ void rs_orch_workers_lag(rs_orch_workers *w, int64_t max_lag_ms, int64_t now);
  * bytes), separated by single spaces ("" when none). */
 void rs_orch_workers_read_paused(rs_orch_workers *w, char *buf, size_t len);
 
+/* rs_orch_roster_resend_target over the table. */
+bool rs_orch_workers_resend_target(
+    rs_orch_workers *w, const char *hint, char *out, size_t len);
+
 /* Adds a worker this orchestrator just spawned (state STARTING). */
 int rs_orch_workers_add(rs_orch_workers *w, const char *id, int64_t pid);
 /* Sets the state of worker id; returns the previous one via *prev (may

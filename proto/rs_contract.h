@@ -12,6 +12,9 @@
 #define RS_Q_WRITE "writeQ"
 /* Orchestrator -> slaves: reads stamped with min_seq. */
 #define RS_Q_READ "readQ"
+/* Orchestrator -> one slave: a read the gateway sends a second time
+ * (DbRequest.resend), "read." + worker id; declared by that slave. */
+#define RS_Q_READ_PREFIX "read."
 /* Master -> orchestrator: write replies. */
 #define RS_Q_RESPONSE "responseQ"
 /* Master -> every slave's sync queue: committed writes (fanout). */

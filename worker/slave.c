@@ -59,6 +59,10 @@ typedef struct slave {
 	rs_mq *mq;
 	char sync_tag[256];
 	char read_tag[256];
+	/* Consumer of its own read queue (RS_Q_READ_PREFIX + id): reads a
+	 * gateway sent a second time, routed here by the orchestrator. Kept
+	 * while reads are paused (the orchestrator sends none then). */
+	char own_tag[256];
 	bool reading;
 	event events[EVENT_BATCH];
 	int nev;
@@ -593,7 +597,9 @@ pump(slave *s, int timeout_ms, int *got)
 		    && strcmp(msg.consumer_tag, s->commit_tag) == 0) {
 			on_commit(s, &msg); /* no_ack consumer */
 		} else if (s->reading
-		    && strcmp(msg.consumer_tag, s->read_tag) == 0) {
+		    && (strcmp(msg.consumer_tag, s->read_tag) == 0
+		        || (s->own_tag[0] != '\0'
+		            && strcmp(msg.consumer_tag, s->own_tag) == 0))) {
 			if ((rc = on_read(s, &msg)) != RS_OK)
 				break;
 		} else {
@@ -640,6 +646,22 @@ consume_commits(slave *s)
 	return rc;
 }
 
+/* Declares and consumes this slave's own read queue (auto-delete: it goes
+ * with its last consumer, when this slave stops reading or disconnects).
+ * Call after rs_mq_qos(READ_PREFETCH). */
+static int
+consume_own_reads(slave *s)
+{
+	char q[200];
+	int rc;
+
+	snprintf(q, sizeof(q), "%s%s", RS_Q_READ_PREFIX, s->w->id);
+	if ((rc = rs_mq_declare_queue(s->mq, q, RS_MQ_AUTODELETE)) != RS_OK
+	    || (rc = rs_mq_consume(s->mq, q, false, s->own_tag)) != RS_OK)
+		s->own_tag[0] = '\0';
+	return rc;
+}
+
 /* Stops or resumes taking reads as the orchestrator asked: a lagging
  * slave cancels its readQ consumer and gives its parked reads back, so
  * the slaves within the lag limit answer them. */
@@ -680,6 +702,7 @@ reconnect(slave *s)
 	rs_mq_destroy(s->mq);
 	s->mq = NULL;
 	s->commit_tag[0] = '\0';
+	s->own_tag[0] = '\0';
 	if ((rc = rs_worker_mq_open(s->w, RS_ROLE_SLAVE, true, &s->mq))
 	    != RS_OK)
 		return rc;
@@ -695,8 +718,9 @@ reconnect(slave *s)
 	s->read_paused = false; /* the new connection reads until told */
 	s->pause_until = 0;
 	if (s->reading
-	    && (rc = rs_mq_consume(s->mq, RS_Q_READ, false, s->read_tag))
-	        != RS_OK)
+	    && ((rc = rs_mq_consume(s->mq, RS_Q_READ, false, s->read_tag))
+	            != RS_OK
+	        || (rc = consume_own_reads(s)) != RS_OK))
 		return rc;
 	return RS_OK;
 }
@@ -715,6 +739,8 @@ drain_and_promote(slave *s)
 	if ((!s->read_paused
 	        && (rc = rs_mq_cancel(s->mq, s->read_tag)) != RS_OK)
 	    || (rc = rs_mq_cancel(s->mq, s->sync_tag)) != RS_OK
+	    || (s->own_tag[0] != '\0'
+	        && (rc = rs_mq_cancel(s->mq, s->own_tag)) != RS_OK)
 	    || (s->commit_tag[0] != '\0'
 	        && (rc = rs_mq_cancel(s->mq, s->commit_tag)) != RS_OK))
 		return rc;
@@ -804,7 +830,8 @@ catch_up(slave *s)
 	if ((rc = consume_commits(s)) != RS_OK
 	    || (rc = rs_mq_qos(s->mq, READ_PREFETCH)) != RS_OK
 	    || (rc = rs_mq_consume(s->mq, RS_Q_READ, false, s->read_tag))
-	        != RS_OK)
+	        != RS_OK
+	    || (rc = consume_own_reads(s)) != RS_OK)
 		return rc;
 	s->reading = true;
 	w->role = RIDESHARE__ROLE__SLAVE;
@@ -882,6 +909,8 @@ rs_worker_slave_run(rs_worker *w)
 out:
 	if (s->mq != NULL && s->reading && !s->read_paused)
 		(void) rs_mq_cancel(s->mq, s->read_tag);
+	if (s->mq != NULL && s->reading && s->own_tag[0] != '\0')
+		(void) rs_mq_cancel(s->mq, s->own_tag);
 	requeue_parked(s);
 	events_free(s);
 	rs_mq_destroy(s->mq);

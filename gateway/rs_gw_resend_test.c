@@ -1,0 +1,117 @@
+/* Unit tests of the read resend decision (rs_gw_resend.h): when a call is
+ * resent and which slave the resend names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rs_gw_resend.h"
+
+static void
+test_only_reads_within_the_timeout_are_resent(void **state)
+{
+	(void) state;
+	assert_int_equal(rs_gw_resend_after_ms(false, 200, 5000), 200);
+	assert_int_equal(rs_gw_resend_after_ms(false, 25, 1500), 25);
+	/* writes never: a second copy waits behind the same master */
+	assert_int_equal(rs_gw_resend_after_ms(true, 200, 5000), 0);
+	/* off */
+	assert_int_equal(rs_gw_resend_after_ms(false, 0, 5000), 0);
+	assert_int_equal(rs_gw_resend_after_ms(false, -1, 5000), 0);
+	/* the timeout would come first: nothing to gain */
+	assert_int_equal(rs_gw_resend_after_ms(false, 5000, 5000), 0);
+	assert_int_equal(rs_gw_resend_after_ms(false, 6000, 5000), 0);
+}
+
+static void
+test_pick_the_latest_answer_since_the_send(void **state)
+{
+	char to[64];
+
+	(void) state;
+	rs_gw_resend_reset();
+	assert_false(rs_gw_resend_pick(0, to, sizeof(to)));
+	assert_string_equal(to, "");
+	rs_gw_resend_note("w1-aaaaaa", 1000);
+	rs_gw_resend_note("w2-bbbbbb", 1010);
+	rs_gw_resend_note("w3-cccccc", 1005);
+	assert_true(rs_gw_resend_pick(1000, to, sizeof(to)));
+	assert_string_equal(to, "w2-bbbbbb");
+	/* w2 falls silent (hung): the others keep answering */
+	rs_gw_resend_note("w1-aaaaaa", 1100);
+	rs_gw_resend_note("w3-cccccc", 1120);
+	assert_true(rs_gw_resend_pick(1050, to, sizeof(to)));
+	assert_string_equal(to, "w3-cccccc");
+	/* a slave that answered only before the read went out may be the
+	 * one holding it: not named */
+	assert_false(rs_gw_resend_pick(1121, to, sizeof(to)));
+	assert_string_equal(to, "");
+	/* an answer at the very send time counts */
+	assert_true(rs_gw_resend_pick(1120, to, sizeof(to)));
+	assert_string_equal(to, "w3-cccccc");
+}
+
+static void
+test_note_ignores_empty_and_keeps_latest(void **state)
+{
+	char to[64];
+
+	(void) state;
+	rs_gw_resend_reset();
+	rs_gw_resend_note("", 500);
+	rs_gw_resend_note(NULL, 500);
+	assert_false(rs_gw_resend_pick(0, to, sizeof(to)));
+	rs_gw_resend_note("w1-aaaaaa", 900);
+	/* a late, older answer does not move a worker back in time */
+	rs_gw_resend_note("w1-aaaaaa", 800);
+	assert_true(rs_gw_resend_pick(900, to, sizeof(to)));
+	assert_string_equal(to, "w1-aaaaaa");
+	/* too long for an id: ignored, not truncated into another id */
+	char longid[100];
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	rs_gw_resend_note(longid, 1000);
+	assert_true(rs_gw_resend_pick(0, to, sizeof(to)));
+	assert_string_equal(to, "w1-aaaaaa");
+}
+
+static void
+test_full_table_forgets_the_oldest(void **state)
+{
+	char id[16], to[64];
+
+	(void) state;
+	rs_gw_resend_reset();
+	for (int i = 0; i < RS_GW_RESEND_SLOTS; i++) {
+		snprintf(id, sizeof(id), "w%d", i);
+		rs_gw_resend_note(id, 100 + i);
+	}
+	rs_gw_resend_note("w0", 500); /* present: refreshed, not added */
+	rs_gw_resend_note("new", 400); /* replaces w1, the oldest */
+	assert_true(rs_gw_resend_pick(450, to, sizeof(to)));
+	assert_string_equal(to, "w0");
+	rs_gw_resend_note("w1", 600);
+	rs_gw_resend_note("w2", 550);
+	assert_true(rs_gw_resend_pick(0, to, sizeof(to)));
+	assert_string_equal(to, "w1");
+	/* still one slot each: "new" kept, w2 is there */
+	assert_true(rs_gw_resend_pick(540, to, sizeof(to)));
+	assert_string_equal(to, "w1");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_only_reads_within_the_timeout_are_resent),
+		cmocka_unit_test(test_pick_the_latest_answer_since_the_send),
+		cmocka_unit_test(test_note_ignores_empty_and_keeps_latest),
+		cmocka_unit_test(test_full_table_forgets_the_oldest),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
