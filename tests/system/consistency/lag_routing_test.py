@@ -3,8 +3,13 @@ routing"): under read load (4 clients) and a trickle of writes, one of 3
 slaves is paused with SIGSTOP. Its lag shows in GET /api/v1/workers and
 /metrics, it is taken out of read routing, the reads it already held are
 sent again after RIDESHARE_READ_RETRY_MS: no read fails and the p99 read
-latency stays under 50 ms. Prints p50/p99 with and without the paused
-slave."""
+latency stays under 50 ms. Each read is sent at most twice (one resend,
+to another slave): every request id appears at most once in the users
+service's event=read_retry log lines. Prints p50/p99 with and without the
+paused slave, and the resends."""
+import collections
+import os
+import re
 import threading
 import time
 
@@ -52,6 +57,30 @@ def workers():
     return requests.get(ADMIN + "/api/v1/workers", timeout=10).json()
 
 
+def metric(url, name, labels=None):
+    """Sum of the samples of metric `name` at url/metrics (those with
+    exactly `labels`, e.g. 'to="slave"', when given)."""
+    total = 0.0
+    for line in requests.get(url + "/metrics", timeout=10).text.splitlines():
+        m = re.match(r"%s(?:\{([^}]*)\})? (\S+)$" % re.escape(name), line)
+        if m and (labels is None or m.group(1) == labels):
+            total += float(m.group(2))
+    return total
+
+
+def resends_per_read():
+    """request_id -> number of event=read_retry lines of the users service
+    (gateway/rs_gw_rpc.c logs one per resend)."""
+    path = os.path.join(os.environ["RIDESHARE_STACK_DIR"], "logs", "users.log")
+    count = collections.Counter()
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.search(r"event=read_retry request_id=(\S+)", line)
+            if m:
+                count[m.group(1)] += 1
+    return count
+
+
 def main():
     wait_ready(3)
     assert put_user(requests.Session(), "lag0").status_code in (201, 400)
@@ -64,6 +93,7 @@ def main():
     assert not fails, fails[:5]
 
     victim = serving_slaves()[0]
+    gw_resends0 = metric(USERS, "rideshare_gw_read_retries_total")
     th, lat, fails = load(PHASE_S)
     time.sleep(1)
     stop(victim["pid"])
@@ -92,6 +122,21 @@ def main():
     # cores is common here) the bound is relative to the baseline.
     bound = max(50.0, 1.5 * base99 + 25)
     assert p99 < bound, "p99 %.1f ms with a paused slave (bound %.1f)" % (p99, bound)
+    # one resend per read at most, and the paused slave's reads were resent
+    per_read = resends_per_read()
+    gw_resends = metric(USERS, "rideshare_gw_read_retries_total") - gw_resends0
+    orch = "rideshare_orch_read_resends_total"
+    log("resends: %d in the paused phase (%.1f%% of %d reads); %d reads resent "
+        "in the run, at most %d time(s) each; the orchestrator sent %d to one "
+        "slave's queue, %d to readQ; the gateway dropped %d duplicate answers"
+        % (gw_resends, 100.0 * gw_resends / max(1, len(lat)), len(lat), len(per_read),
+           max(per_read.values(), default=0), metric(ADMIN, orch, 'to="slave"'),
+           metric(ADMIN, orch, 'to="readq"'),
+           metric(USERS, "rideshare_gw_read_duplicates_dropped_total")))
+    twice = [rid for rid, n in per_read.items() if n > 1]
+    assert not twice, "reads resent more than once: %s" % twice[:5]
+    assert gw_resends >= 1, "no read was resent around the paused slave"
+    assert gw_resends <= len(lat), (gw_resends, len(lat))
     # back in rotation once it caught up
     end = time.time() + 30
     while time.time() < end:
