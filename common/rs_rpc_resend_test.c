@@ -1,0 +1,260 @@
+/* rs_rpc_call_resend against a real RabbitMQ (docs/gateway.md "A hung
+ * slave costs a read a deadline"): an unanswered read goes out exactly
+ * once more, edited by prepare, with the same id; the first answer wins;
+ * the other answer is dropped by the next call on the client and counted.
+ * A test thread plays the slaves on a queue of its own (nobody else
+ * consumes it). Run by tests/with-stack.sh (RIDESHARE_AMQP_URL). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "rs_cfg.h"
+#include "rs_err.h"
+#include "rs_id.h"
+#include "rs_log.h"
+#include "rs_mq.h"
+#include "rs_rpc.h"
+#include "rs_time.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *url;
+static char queue[64];
+
+/* What the fake slave saw of one copy of a request. */
+typedef struct copy {
+	int64_t at_ms;
+	bool resend;
+	char resend_to[32];
+	char id[64];
+	char reply_to[256];
+} copy;
+
+/* The fake slave: takes up to max copies within wait_ms in all; answers
+ * copy number `answer` (0-based, -1: none) at once with worker_id
+ * "copy<n>", and afterwards, if late >= 0, copy number `late`. */
+typedef struct fake {
+	rs_mq *mq;
+	int max, answer, late, wait_ms;
+	copy got[8];
+	int n;
+} fake;
+
+static void
+reply(rs_mq *mq, const copy *c, int n)
+{
+	Rideshare__DbResponse r = RIDESHARE__DB_RESPONSE__INIT;
+	char who[16];
+	uint8_t buf[256];
+	rs_mq_props p = { .correlation_id = c->id };
+
+	snprintf(who, sizeof(who), "copy%d", n);
+	r.request_id = (char *) c->id;
+	r.worker_id = who;
+	size_t len = rideshare__db_response__pack(&r, buf);
+	assert_int_equal(
+	    rs_mq_publish(mq, "", c->reply_to, buf, len, &p), RS_OK);
+}
+
+static void *
+fake_run(void *arg)
+{
+	fake *f = arg;
+	int64_t deadline = rs_time_deadline(f->wait_ms);
+	rs_mq_msg m;
+
+	while (f->n < f->max
+	    && rs_mq_next(f->mq, (int) rs_time_left_ms(deadline), &m)
+	        == RS_OK) {
+		Rideshare__DbRequest *req
+		    = rideshare__db_request__unpack(NULL, m.len, m.body);
+		copy *c = &f->got[f->n];
+		c->at_ms = rs_time_now_ms();
+		if (req != NULL) {
+			c->resend = req->resend;
+			snprintf(c->resend_to, sizeof(c->resend_to), "%s",
+			    req->resend_to);
+			snprintf(c->id, sizeof(c->id), "%s", req->request_id);
+			rideshare__db_request__free_unpacked(req, NULL);
+		}
+		snprintf(c->reply_to, sizeof(c->reply_to), "%s", m.reply_to);
+		(void) rs_mq_ack(f->mq, m.delivery_tag, false);
+		rs_mq_msg_release(f->mq, &m);
+		if (f->n == f->answer)
+			reply(f->mq, c, f->n);
+		f->n++;
+	}
+	if (f->late >= 0 && f->late < f->n)
+		reply(f->mq, &f->got[f->late], f->late);
+	return NULL;
+}
+
+static void
+fake_start(fake *f, pthread_t *t)
+{
+	assert_int_equal(
+	    rs_mq_connect_retry(url, "rpc-resend-test-slave", 10000, &f->mq),
+	    RS_OK);
+	assert_int_equal(rs_mq_declare_queue(f->mq, queue, 0), RS_OK);
+	assert_int_equal(rs_mq_consume(f->mq, queue, false, NULL), RS_OK);
+	assert_int_equal(pthread_create(t, NULL, fake_run, f), 0);
+}
+
+static void
+fake_stop(fake *f, pthread_t t)
+{
+	pthread_join(t, NULL);
+	rs_mq_destroy(f->mq);
+}
+
+static void
+hint(Rideshare__DbRequest *req, void *arg)
+{
+	req->resend = true;
+	req->resend_to = arg;
+}
+
+static void
+read_req(Rideshare__DbRequest *req, Rideshare__CountRides *op, char *id)
+{
+	rs_id_new(id);
+	req->request_id = id;
+	req->op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+	req->count_rides = op;
+}
+
+static void
+test_unanswered_read_is_resent_exactly_once(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
+	Rideshare__DbResponse *resp = NULL;
+	char id[RS_ID_LEN + 1];
+	fake f = { .max = 8, .answer = -1, .late = -1, .wait_ms = 2500 };
+	rs_rpc_resend rs = { .after_ms = 150, .prepare = hint, .arg = "w9" };
+	rs_rpc *rpc;
+	pthread_t t;
+
+	(void) state;
+	fake_start(&f, &t);
+	assert_int_equal(rs_rpc_create(url, queue, 10000, &rpc), RS_OK);
+	read_req(&req, &op, id);
+	int64_t t0 = rs_time_now_ms();
+	assert_int_equal(
+	    rs_rpc_call_resend(rpc, &req, 1200, &rs, &resp), RS_ETIMEDOUT);
+	int64_t took = rs_time_now_ms() - t0;
+	assert_true(rs.sent);
+	fake_stop(&f, t);
+	/* two copies in 2.5 s, not one more however long it waited */
+	assert_int_equal(f.n, 2);
+	assert_false(f.got[0].resend);
+	assert_string_equal(f.got[0].resend_to, "");
+	assert_true(f.got[1].resend);
+	assert_string_equal(f.got[1].resend_to, "w9");
+	assert_string_equal(f.got[0].id, id);
+	assert_string_equal(f.got[1].id, id);
+	/* sent after_ms after the call, not before */
+	assert_true(f.got[1].at_ms - t0 >= 145);
+	/* the resend does not add a timeout of its own (slack: a loaded
+	 * machine) */
+	assert_true(took >= 1190 && took < 2400);
+	rs_rpc_destroy(rpc);
+}
+
+static void
+test_first_answer_wins_and_the_other_is_dropped(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
+	Rideshare__DbResponse *resp = NULL;
+	char id[RS_ID_LEN + 1];
+	/* the first copy is held (a hung slave), the resend answered, then
+	 * the first one answered late */
+	fake f = { .max = 2, .answer = 1, .late = 0, .wait_ms = 3000 };
+	rs_rpc_resend rs = { .after_ms = 150, .prepare = hint, .arg = "w9" };
+	rs_rpc *rpc;
+	pthread_t t;
+
+	(void) state;
+	fake_start(&f, &t);
+	assert_int_equal(rs_rpc_create(url, queue, 10000, &rpc), RS_OK);
+	read_req(&req, &op, id);
+	assert_int_equal(
+	    rs_rpc_call_resend(rpc, &req, 3000, &rs, &resp), RS_OK);
+	assert_true(rs.sent);
+	assert_string_equal(resp->worker_id, "copy1");
+	rideshare__db_response__free_unpacked(resp, NULL);
+	fake_stop(&f, t); /* copy0's late answer is on its way */
+	assert_int_equal(f.n, 2);
+
+	/* the next call on this client drops it and gets its own answer */
+	uint64_t dropped = rs_rpc_dropped_replies();
+	fake g = { .max = 1, .answer = 0, .late = -1, .wait_ms = 3000 };
+	rs_rpc_resend none = { .after_ms = 0 };
+	fake_start(&g, &t);
+	read_req(&req, &op, id);
+	assert_int_equal(
+	    rs_rpc_call_resend(rpc, &req, 3000, &none, &resp), RS_OK);
+	assert_false(none.sent);
+	assert_string_equal(resp->request_id, id);
+	assert_string_equal(resp->worker_id, "copy0");
+	rideshare__db_response__free_unpacked(resp, NULL);
+	fake_stop(&g, t);
+	assert_int_equal(rs_rpc_dropped_replies(), dropped + 1);
+	rs_rpc_destroy(rpc);
+}
+
+static void
+test_answered_in_time_is_not_resent(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
+	Rideshare__DbResponse *resp = NULL;
+	char id[RS_ID_LEN + 1];
+	fake f = { .max = 8, .answer = 0, .late = -1, .wait_ms = 1000 };
+	rs_rpc_resend rs = { .after_ms = 500, .prepare = hint, .arg = "w9" };
+	rs_rpc *rpc;
+	pthread_t t;
+
+	(void) state;
+	fake_start(&f, &t);
+	assert_int_equal(rs_rpc_create(url, queue, 10000, &rpc), RS_OK);
+	read_req(&req, &op, id);
+	assert_int_equal(
+	    rs_rpc_call_resend(rpc, &req, 3000, &rs, &resp), RS_OK);
+	assert_false(rs.sent);
+	assert_false(req.resend);
+	rideshare__db_response__free_unpacked(resp, NULL);
+	fake_stop(&f, t);
+	assert_int_equal(f.n, 1);
+	rs_rpc_destroy(rpc);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unanswered_read_is_resent_exactly_once),
+		cmocka_unit_test(
+		    test_first_answer_wins_and_the_other_is_dropped),
+		cmocka_unit_test(test_answered_in_time_is_not_resent),
+	};
+
+	url = rs_cfg_str("RIDESHARE_AMQP_URL", NULL);
+	if (url == NULL) {
+		fprintf(stderr,
+		    "rs_rpc_resend_test: needs RIDESHARE_AMQP_URL "
+		    "(run it with tests/with-stack.sh)\n");
+		return 2;
+	}
+	snprintf(queue, sizeof(queue), "rpc-resend-test-%ld", (long) getpid());
+	rs_log_init("rs_rpc_resend_test");
+	rs_log_set_level(RS_LOG_WARN);
+	return cmocka_run_group_tests_name("rs_rpc_resend", tests, NULL, NULL);
+}
