@@ -656,7 +656,8 @@ consume_own_reads(slave *s)
 	int rc;
 
 	snprintf(q, sizeof(q), "%s%s", RS_Q_READ_PREFIX, s->w->id);
-	if ((rc = rs_mq_declare_queue(s->mq, q, RS_MQ_AUTODELETE)) != RS_OK
+	if ((rc = rs_mq_declare_queue(s->mq, q, RS_MQ_AUTODELETE | RS_MQ_DLX))
+	        != RS_OK
 	    || (rc = rs_mq_consume(s->mq, q, false, s->own_tag)) != RS_OK)
 		s->own_tag[0] = '\0';
 	return rc;
