@@ -183,8 +183,15 @@ call(rs_rpc *rpc, Rideshare__DbRequest *req, int timeout_ms, rs_rpc_resend *rs,
 			/* The one resend: same id, so either answer is
 			 * this call's; then wait for the whole deadline. */
 			resend_at = -1;
-			if (rs->prepare != NULL)
-				rs->prepare(req, rs->arg);
+			if (rs->prepare != NULL
+			    && !rs->prepare(req, rs->arg)) {
+				/* Not yet: ask again, while it is worth it. */
+				int64_t next = rs_time_deadline(rs->after_ms);
+				if (next < deadline)
+					resend_at = next;
+				rc = RS_OK;
+				continue;
+			}
 			if ((rc = pack(rpc, req, &len)) != RS_OK)
 				return rc;
 			rc = send_request(rpc, rid, len);

@@ -33,15 +33,17 @@ int rs_rpc_call(rs_rpc *rpc, const Rideshare__DbRequest *req, int timeout_ms,
 typedef struct rs_rpc_resend {
 	int after_ms; /* resend once when no answer came this long; <= 0 or
 	               * >= the timeout: never */
-	/* Called once just before the resend (may be NULL) to edit req (its
-	 * routing hint); it must keep req->request_id. */
-	void (*prepare)(Rideshare__DbRequest *req, void *arg);
+	/* Called when the resend is due (may be NULL: send at once). true:
+	 * send now (it may edit req, its routing hint, but must keep
+	 * req->request_id); false: not yet, ask again after_ms later (while
+	 * that is before the timeout). */
+	bool (*prepare)(Rideshare__DbRequest *req, void *arg);
 	void *arg;
 	bool sent; /* out: the resend went out */
 } rs_rpc_resend;
 
-/* rs_rpc_call that sends req once more (same request_id, after
- * rs->prepare) when no reply came within rs->after_ms, then waits for
+/* rs_rpc_call that sends req once more (same request_id, once
+ * rs->prepare agrees) when no reply came within rs->after_ms, then waits for
  * the rest of timeout_ms for either answer: the first one wins; the
  * other one, when it comes, is dropped by a later call on this client
  * (rs_rpc_dropped_replies). Only for reads: a read changes nothing. */

@@ -1,6 +1,7 @@
 /* rs_rpc_call_resend against a real RabbitMQ (docs/gateway.md "A hung
  * slave costs a read a deadline"): an unanswered read goes out exactly
- * once more, edited by prepare, with the same id; the first answer wins;
+ * once more, when prepare agrees (edited by it), with the same id; the
+ * first answer wins;
  * the other answer is dropped by the next call on the client and counted.
  * A test thread plays the slaves on a queue of its own (nobody else
  * consumes it). Run by tests/with-stack.sh (RIDESHARE_AMQP_URL). */
@@ -113,11 +114,23 @@ fake_stop(fake *f, pthread_t t)
 	rs_mq_destroy(f->mq);
 }
 
-static void
+static bool
 hint(Rideshare__DbRequest *req, void *arg)
 {
 	req->resend = true;
 	req->resend_to = arg;
+	return true;
+}
+
+/* Not ready the first two times it is asked. */
+static int asked;
+
+static bool
+hint_third_time(Rideshare__DbRequest *req, void *arg)
+{
+	if (++asked < 3)
+		return false;
+	return hint(req, arg);
 }
 
 static void
@@ -211,6 +224,67 @@ test_first_answer_wins_and_the_other_is_dropped(void **state)
 }
 
 static void
+test_resend_waits_while_prepare_is_not_ready(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
+	Rideshare__DbResponse *resp = NULL;
+	char id[RS_ID_LEN + 1];
+	/* the resend answered */
+	fake f = { .max = 8, .answer = 1, .late = -1, .wait_ms = 2500 };
+	rs_rpc_resend rs
+	    = { .after_ms = 100, .prepare = hint_third_time, .arg = "w7" };
+	rs_rpc *rpc;
+	pthread_t t;
+
+	(void) state;
+	asked = 0;
+	fake_start(&f, &t);
+	assert_int_equal(rs_rpc_create(url, queue, 10000, &rpc), RS_OK);
+	read_req(&req, &op, id);
+	int64_t t0 = rs_time_now_ms();
+	assert_int_equal(
+	    rs_rpc_call_resend(rpc, &req, 2000, &rs, &resp), RS_OK);
+	assert_true(rs.sent);
+	assert_int_equal(asked, 3);
+	assert_string_equal(resp->worker_id, "copy1");
+	rideshare__db_response__free_unpacked(resp, NULL);
+	fake_stop(&f, t);
+	/* still one resend, sent at the third asking (3 x after_ms) */
+	assert_int_equal(f.n, 2);
+	assert_true(f.got[1].resend);
+	assert_string_equal(f.got[1].resend_to, "w7");
+	assert_true(f.got[1].at_ms - t0 >= 295);
+	rs_rpc_destroy(rpc);
+}
+
+static void
+test_not_ready_until_the_timeout_means_no_resend(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
+	Rideshare__DbResponse *resp = NULL;
+	char id[RS_ID_LEN + 1];
+	fake f = { .max = 8, .answer = -1, .late = -1, .wait_ms = 1500 };
+	rs_rpc_resend rs
+	    = { .after_ms = 100, .prepare = hint_third_time, .arg = "w7" };
+	rs_rpc *rpc;
+	pthread_t t;
+
+	(void) state;
+	asked = -100; /* never ready within the timeout */
+	fake_start(&f, &t);
+	assert_int_equal(rs_rpc_create(url, queue, 10000, &rpc), RS_OK);
+	read_req(&req, &op, id);
+	assert_int_equal(
+	    rs_rpc_call_resend(rpc, &req, 500, &rs, &resp), RS_ETIMEDOUT);
+	assert_false(rs.sent);
+	fake_stop(&f, t);
+	assert_int_equal(f.n, 1);
+	rs_rpc_destroy(rpc);
+}
+
+static void
 test_answered_in_time_is_not_resent(void **state)
 {
 	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
@@ -243,6 +317,9 @@ main(void)
 		cmocka_unit_test(test_unanswered_read_is_resent_exactly_once),
 		cmocka_unit_test(
 		    test_first_answer_wins_and_the_other_is_dropped),
+		cmocka_unit_test(test_resend_waits_while_prepare_is_not_ready),
+		cmocka_unit_test(
+		    test_not_ready_until_the_timeout_means_no_resend),
 		cmocka_unit_test(test_answered_in_time_is_not_resent),
 	};
 

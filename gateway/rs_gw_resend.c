@@ -65,6 +65,14 @@ rs_gw_resend_pick(int64_t since_ms, char *out, size_t len)
 	return best >= 0;
 }
 
+bool
+rs_gw_resend_ready(int64_t since_ms, int64_t now_ms, char *out, size_t len)
+{
+	if (rs_gw_resend_pick(since_ms, out, len))
+		return true;
+	return now_ms - since_ms >= RS_GW_RESEND_HINT_WAIT_MS;
+}
+
 void
 rs_gw_resend_reset(void)
 {

@@ -33,6 +33,20 @@ void rs_gw_resend_note(const char *id, int64_t now_ms);
  * Thread-safe. */
 bool rs_gw_resend_pick(int64_t since_ms, char *out, size_t len);
 
+/* How long a due resend waits for a slave to name (one answering this
+ * gateway since the read went out) before it goes without one: a bit more
+ * than the workers' status period (500 ms, docs/replication.md "Notices"),
+ * so that the orchestrator, picking by status notices, then sees a slave
+ * hung since the send as silent. */
+#define RS_GW_RESEND_HINT_WAIT_MS 600
+
+/* Whether a resend that is due goes out now (now_ms, monotonic; the read
+ * went out at since_ms): true with out = rs_gw_resend_pick's slave, or
+ * with out "" once RS_GW_RESEND_HINT_WAIT_MS passed without one; false:
+ * not yet (ask again later). */
+bool rs_gw_resend_ready(
+    int64_t since_ms, int64_t now_ms, char *out, size_t len);
+
 /* Forgets every worker (tests). */
 void rs_gw_resend_reset(void);
 

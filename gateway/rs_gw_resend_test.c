@@ -56,6 +56,31 @@ test_pick_the_latest_answer_since_the_send(void **state)
 }
 
 static void
+test_resend_waits_a_little_for_a_slave_to_name(void **state)
+{
+	char to[64];
+
+	(void) state;
+	rs_gw_resend_reset();
+	rs_gw_resend_note("w1-aaaaaa", 900); /* before the send: not named */
+	/* due at 1025, nobody answered since the send at 1000: wait */
+	assert_false(rs_gw_resend_ready(1000, 1025, to, sizeof(to)));
+	assert_false(rs_gw_resend_ready(
+	    1000, 1000 + RS_GW_RESEND_HINT_WAIT_MS - 1, to, sizeof(to)));
+	/* a slave answered meanwhile: named at once */
+	rs_gw_resend_note("w2-bbbbbb", 1040);
+	assert_true(rs_gw_resend_ready(1000, 1050, to, sizeof(to)));
+	assert_string_equal(to, "w2-bbbbbb");
+	/* none for a whole status period and more: sent without a name */
+	rs_gw_resend_reset();
+	assert_true(rs_gw_resend_ready(
+	    1000, 1000 + RS_GW_RESEND_HINT_WAIT_MS, to, sizeof(to)));
+	assert_string_equal(to, "");
+	/* longer than the workers' status period (500 ms) */
+	assert_true(RS_GW_RESEND_HINT_WAIT_MS > 500);
+}
+
+static void
 test_note_ignores_empty_and_keeps_latest(void **state)
 {
 	char to[64];
@@ -110,6 +135,8 @@ main(void)
 		cmocka_unit_test(
 		    test_only_reads_within_the_timeout_are_resent),
 		cmocka_unit_test(test_pick_the_latest_answer_since_the_send),
+		cmocka_unit_test(
+		    test_resend_waits_a_little_for_a_slave_to_name),
 		cmocka_unit_test(test_note_ignores_empty_and_keeps_latest),
 		cmocka_unit_test(test_full_table_forgets_the_oldest),
 	};

@@ -94,20 +94,23 @@ rs_gw_rpc_fini(void)
 }
 
 /* What a resend carries: resend, and the slave seen answering since the
- * first send (rs_gw_resend_pick), if any. */
+ * first send (rs_gw_resend_ready: it waits a little for one). */
 struct hint {
 	int64_t since_ms;
 	char to[64];
 };
 
-static void
+static bool
 resend_hint(Rideshare__DbRequest *req, void *arg)
 {
 	struct hint *h = arg;
 
-	(void) rs_gw_resend_pick(h->since_ms, h->to, sizeof(h->to));
+	if (!rs_gw_resend_ready(
+	        h->since_ms, rs_time_now_ms(), h->to, sizeof(h->to)))
+		return false;
 	req->resend = true;
 	req->resend_to = h->to;
+	return true;
 }
 
 int
