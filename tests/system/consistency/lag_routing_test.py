@@ -70,15 +70,17 @@ def metric(url, name, labels=None):
 
 def resends_per_read():
     """request_id -> number of event=read_retry lines of the users service
-    (gateway/rs_gw_rpc.c logs one per resend)."""
+    (gateway/rs_gw_rpc.c logs one per resend), and how many of those named
+    no slave (resend_to=-: no answer since the read went out)."""
     path = os.path.join(os.environ["RIDESHARE_STACK_DIR"], "logs", "users.log")
-    count = collections.Counter()
+    count, hintless = collections.Counter(), 0
     with open(path, errors="replace") as f:
         for line in f:
             m = re.search(r"event=read_retry request_id=(\S+)", line)
             if m:
                 count[m.group(1)] += 1
-    return count
+                hintless += "resend_to=-" in line
+    return count, hintless
 
 
 def main():
@@ -123,14 +125,16 @@ def main():
     bound = max(50.0, 1.5 * base99 + 25)
     assert p99 < bound, "p99 %.1f ms with a paused slave (bound %.1f)" % (p99, bound)
     # one resend per read at most, and the paused slave's reads were resent
-    per_read = resends_per_read()
+    per_read, hintless = resends_per_read()
     gw_resends = metric(USERS, "rideshare_gw_read_retries_total") - gw_resends0
     orch = "rideshare_orch_read_resends_total"
     log("resends: %d in the paused phase (%.1f%% of %d reads); %d reads resent "
-        "in the run, at most %d time(s) each; the orchestrator sent %d to one "
-        "slave's queue, %d to readQ; the gateway dropped %d duplicate answers"
+        "in the run (%d naming no slave), at most %d time(s) each; the "
+        "orchestrator sent %d to one slave's queue, %d to readQ; the gateway "
+        "dropped %d duplicate answers"
         % (gw_resends, 100.0 * gw_resends / max(1, len(lat)), len(lat), len(per_read),
-           max(per_read.values(), default=0), metric(ADMIN, orch, 'to="slave"'),
+           hintless, max(per_read.values(), default=0),
+           metric(ADMIN, orch, 'to="slave"'),
            metric(ADMIN, orch, 'to="readq"'),
            metric(USERS, "rideshare_gw_read_duplicates_dropped_total")))
     twice = [rid for rid, n in per_read.items() if n > 1]
