@@ -97,6 +97,7 @@ rs_gw_rpc_fini(void)
  * first send (rs_gw_resend_ready: it waits a little for one). */
 struct hint {
 	int64_t since_ms;
+	int64_t after_ms; /* when it went out, after the first send */
 	char to[64];
 };
 
@@ -105,9 +106,11 @@ resend_hint(Rideshare__DbRequest *req, void *arg)
 {
 	struct hint *h = arg;
 
-	if (!rs_gw_resend_ready(
-	        h->since_ms, rs_time_now_ms(), h->to, sizeof(h->to)))
+	int64_t now = rs_time_now_ms();
+
+	if (!rs_gw_resend_ready(h->since_ms, now, h->to, sizeof(h->to)))
 		return false;
+	h->after_ms = now - h->since_ms;
 	req->resend = true;
 	req->resend_to = h->to;
 	return true;
@@ -151,9 +154,9 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 		if (rs.sent) {
 			rs_metric_add(&m_retries, 1);
 			rs_info(http_rid,
-			    "event=read_retry request_id=%s after_ms=%d "
+			    "event=read_retry request_id=%s after_ms=%lld "
 			    "resend_to=%s",
-			    id, after, h.to[0] ? h.to : "-");
+			    id, (long long) h.after_ms, h.to[0] ? h.to : "-");
 		}
 		req->resend = false;
 		req->resend_to = (char *) "";
