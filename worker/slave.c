@@ -262,7 +262,7 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 		rc = RS_EINVAL;
 	} else {
 		rc = rs_worker_op_read(w->db, req, &a, &r);
-		if (rc == RS_EDB && PQstatus(w->db) != CONNECTION_OK)
+		if (rc != RS_OK && PQstatus(w->db) != CONNECTION_OK)
 			(void) rs_worker_db_reconnect(w);
 	}
 	if (rc != RS_OK) {
@@ -566,7 +566,7 @@ fail:
 	rs_worker_arena_fini(&a);
 	rs_worker_store_rollback(w->db);
 	w->meta = before;
-	if (rc == RS_EDB && PQstatus(w->db) != CONNECTION_OK) {
+	if (rc != RS_OK && PQstatus(w->db) != CONNECTION_OK) {
 		/* Unacked events come back after a reconnect. */
 		(void) rs_worker_db_reconnect(w);
 		rc = RS_ECONN;
