@@ -144,6 +144,12 @@ void rs_http_add_header(rs_http_req *req, const char *name, const char *value);
  * with len 0). 204 never carries a body. */
 void rs_http_reply(rs_http_req *req, int status, const char *content_type,
     const void *body, size_t len);
+/* Sends status with the len bytes read from fd (at its offset) as the
+ * body, for answers too large to hold in memory (a backup). RS_OK; RS_EIO
+ * when fd ended early or the client went away (the connection is closed,
+ * so the client sees fewer bytes than Content-Length). */
+int rs_http_reply_fd(rs_http_req *req, int status, const char *content_type,
+    int fd, uint64_t len);
 /* Sends status with body serialized as JSON; steals the reference to
  * body (NULL = no body, e.g. 204). */
 void rs_http_reply_json(rs_http_req *req, int status, json_t *body);
