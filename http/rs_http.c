@@ -370,8 +370,11 @@ int
 rs_http_reply_fd(rs_http_req *req, int status, const char *content_type,
     int fd, uint64_t len)
 {
-	char cl[32], buf[64 * 1024];
+	/* On the heap: a CivetWeb thread has a 100 KiB stack. */
+	size_t cap = 64 * 1024;
+	char cl[32], *buf;
 	uint64_t left = len;
+	int rc = RS_OK;
 
 	if (req->replied || req->continued) {
 		rs_warn(req->rid, "event=http_double_reply status=%d", status);
@@ -391,19 +394,24 @@ rs_http_reply_fd(rs_http_req *req, int status, const char *content_type,
 	mg_response_header_send(req->conn);
 	if (strcmp(req->ri->request_method, "HEAD") == 0)
 		return RS_OK;
+	if ((buf = malloc(cap)) == NULL) {
+		req->close_now = 1;
+		return RS_ENOMEM;
+	}
 	while (left > 0) {
-		ssize_t n = read(
-		    fd, buf, left < sizeof(buf) ? (size_t) left : sizeof(buf));
+		ssize_t n = read(fd, buf, left < cap ? (size_t) left : cap);
 		if (n <= 0
 		    || mg_write(req->conn, buf, (size_t) n) != (int) n) {
 			/* Fewer bytes than announced: close, so the client
 			 * sees the answer is cut. */
 			req->close_now = 1;
-			return RS_EIO;
+			rc = RS_EIO;
+			break;
 		}
 		left -= (uint64_t) n;
 	}
-	return RS_OK;
+	free(buf);
+	return rc;
 }
 
 void

@@ -136,7 +136,7 @@ load(rs_worker *w, const char *path, rs_backup_info *info, char *why,
 int
 rs_worker_restore(rs_worker *w, const char *path)
 {
-	rs_backup_info info;
+	rs_backup_info info, checked;
 	rs_worker_meta before = w->meta;
 	char why[512] = "";
 	int64_t t0 = rs_time_now_ms();
@@ -146,7 +146,7 @@ rs_worker_restore(rs_worker *w, const char *path)
 	    NULL, "event=restore_start file=%s term=%" PRIu64, path, w->epoch);
 	/* Read it all once before touching the database: a bad file is
 	 * named at once and never half loaded. */
-	rc = rs_backup_verify(path, &info, why, sizeof(why));
+	rc = rs_backup_verify(path, &checked, why, sizeof(why));
 	if (rc == RS_OK && (rc = rs_worker_store_begin(w->db)) == RS_OK) {
 		rc = load(w, path, &info, why, sizeof(why));
 		if (rc == RS_OK)
@@ -167,7 +167,7 @@ rs_worker_restore(rs_worker *w, const char *path)
 	    " epoch=%" PRIu64 " created_at=%s source=%s users=%" PRIu64
 	    " rides=%" PRIu64 " sha256=%s ms=%lld",
 	    path, info.seq, info.epoch, w->epoch, info.created_at, info.source,
-	    info.rows[0], info.rows[1], info.digest,
+	    info.rows[0], info.rows[1], checked.digest,
 	    (long long) (rs_time_now_ms() - t0));
 	return RS_OK;
 }
