@@ -920,10 +920,12 @@ static int
 authorized(rs_http_req *req)
 {
 	const char *m = req->ri->request_method;
+	int flags = req->route->c.r.flags;
 
-	if (req->srv->cfg.auth_token == NULL || strcmp(m, "GET") == 0
-	    || strcmp(m, "HEAD") == 0
-	    || (req->route->c.r.flags & RS_HTTP_PUBLIC) != 0)
+	if (req->srv->cfg.auth_token == NULL
+	    || ((strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+	        && (flags & RS_HTTP_PRIVATE) == 0)
+	    || (flags & RS_HTTP_PUBLIC) != 0)
 		return 1;
 	return rs_http_bearer_ok(
 	    rs_http_header(req, "Authorization"), req->srv->cfg.auth_token);

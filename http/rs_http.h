@@ -34,7 +34,8 @@
  * No request is dropped without an answer.
  *
  * Authentication: with cfg.auth_token set, every request whose method is
- * not GET or HEAD on a route without RS_HTTP_PUBLIC needs
+ * not GET or HEAD (or is, on a route with RS_HTTP_PRIVATE) on a route
+ * without RS_HTTP_PUBLIC needs
  * "Authorization: Bearer <token>" (compared in constant time); otherwise
  * 401, "WWW-Authenticate: Bearer" and a JSON error, before the body is
  * read. So operations added later are covered without doing anything.
@@ -59,13 +60,16 @@ typedef void (*rs_http_handler)(rs_http_req *req, void *arg);
 /* RS_HTTP_PUBLIC: a non-GET route that needs no token even when the
  * server has one (none today: think twice). */
 #define RS_HTTP_PUBLIC 2
+/* RS_HTTP_PRIVATE: a GET route that needs the token all the same (it
+ * hands out every user's data: GET /api/v1/backup). */
+#define RS_HTTP_PRIVATE 4
 
 typedef struct rs_http_route {
 	const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
 	const char *pattern; /* "/api/v1/rides/{rideId}" */
 	rs_http_handler fn;
 	void *arg; /* passed to fn */
-	int flags; /* 0, RS_HTTP_COUNTED | RS_HTTP_PUBLIC */
+	int flags; /* 0, RS_HTTP_COUNTED | RS_HTTP_PUBLIC | RS_HTTP_PRIVATE */
 } rs_http_route;
 
 typedef struct rs_http_cfg {

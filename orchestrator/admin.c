@@ -948,8 +948,9 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 			{ "POST", "/api/v1/switchover", h_switchover, a, 0 },
 			{ "POST", "/api/v1/workers/{pid}/drain", h_drain, a,
 			    0 },
+			/* A GET that needs the token: every user's data. */
 			{ "GET", "/api/v1/backup", rs_orch_backup_http,
-			    a->backup, 0 },
+			    a->backup, RS_HTTP_PRIVATE },
 		};
 
 		memset(&hc, 0, sizeof(hc));

@@ -36,7 +36,8 @@ void rs_orch_backup_destroy(rs_orch_backup *b);
 int rs_orch_backup_take(rs_orch_backup *b, FILE *f, rs_backup_info *info,
     char *err, size_t errlen);
 
-/* GET /api/v1/backup (arg: the rs_orch_backup). */
+/* GET /api/v1/backup (arg: the rs_orch_backup); route it with
+ * RS_HTTP_PRIVATE (the token is checked by rs_http). */
 void rs_orch_backup_http(rs_http_req *req, void *arg);
 
 /* Appends the rideshare_orch_backup* series to a /metrics page. */
