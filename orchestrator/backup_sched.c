@@ -128,7 +128,11 @@ take_one(rs_orch_backup_sched *s)
 
 	snprintf(
 	    part, sizeof(part), "%s/.backup-%d.part", s->dir, (int) getpid());
-	if ((f = fopen(part, "wb")) == NULL) {
+	/* 0600: it holds every user's password hash. */
+	int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "wb")) == NULL) {
+		if (fd >= 0)
+			close(fd);
 		rs_warn(NULL, "event=backup_failed to=dir file=%s err=\"%s\"",
 		    part, strerror(errno));
 		return;

@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -125,14 +126,18 @@ rsctl_backup(int argc, char **argv)
 	rs_backup_info info;
 	long status = 0;
 	FILE *f;
-	int rc;
+	int fd, rc;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: rsctl backup FILE\n");
 		return EXIT_USAGE;
 	}
 	snprintf(part, sizeof(part), "%s.part", argv[1]);
-	if ((f = fopen(part, "wb")) == NULL) {
+	/* 0600: it holds every user's password hash. */
+	fd = open(part, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "wb")) == NULL) {
+		if (fd >= 0)
+			close(fd);
 		fprintf(
 		    stderr, "rsctl: backup: %s: %s\n", part, strerror(errno));
 		return EXIT_USAGE;

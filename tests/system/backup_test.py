@@ -15,7 +15,9 @@ Run by ctest through tests/with-stack.sh (the SOURCE stack). Steps:
    the state at S is the rows whose seq is <= S (users.created,
    ride_members.seq, applied_requests.seq) and the rides whose CreateRide
    reply had seq <= S.
-5. A fresh stack (its own PORT_BASE, a clean environment) is started with
+5. Scheduled backups (RIDESHARE_BACKUP_DIR, every 2 s, keep 2): exactly
+   the newest 2 files are there, each a good backup, no ".part" left.
+6. A fresh stack (its own PORT_BASE, a clean environment) is started with
    RIDESHARE_RESTORE_FROM=FILE: its master's AND its slave's tables digest
    exactly like the source at S (no row more, none less), meta says seq S,
    and the next write there gets seq S + 1.
@@ -156,6 +158,14 @@ class Load:
             t.join()
 
 
+def metric(name, labels):
+    status, text = http("GET", ADMIN + "/metrics")
+    assert status == 200
+    text = text.decode() if isinstance(text, bytes) else text
+    m = re.search(r"^%s\{%s\} ([0-9.e+]+)" % (re.escape(name), re.escape(labels)), text, re.M)
+    return float(m.group(1)) if m else 0
+
+
 def rsctl(*args, env=None):
     return subprocess.run([RSCTL, *args], capture_output=True, text=True, env=env)
 
@@ -252,6 +262,19 @@ def main():
     expected = os.path.join(work, "expected.json")
     with open(expected, "w") as f:
         json.dump({"seq": s, "digests": src}, f)
+
+    sched = os.environ["RIDESHARE_BACKUP_DIR"]
+    seen = wait_for("3 scheduled backups",
+                    lambda: metric("rideshare_orch_backups_total", 'result="ok"') >= 4 and
+                    metric("rideshare_orch_backups_total", 'result="ok"'), 30)
+    names = sorted(os.listdir(sched))
+    files = [n for n in names if n.startswith("rideshare-") and n.endswith(".rsbackup")]
+    assert len(files) == 2 and len(names) <= 3, names  # a .part may be in the making
+    for n in files:
+        r2 = rsctl("restore", os.path.join(sched, n))
+        assert r2.returncode == 0, (n, r2.stderr)
+        assert oct(os.stat(os.path.join(sched, n)).st_mode & 0o777) == "0o600", n
+    print("scheduled backups: %s (after %d taken)" % (files, seen))
 
     # A fresh stack with that data: a clean environment, so nothing of the
     # source stack (its endpoints, its database) leaks into it.
