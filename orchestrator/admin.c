@@ -924,7 +924,7 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 		free(a);
 		return RS_ENOMEM;
 	}
-	if ((rv = rs_orch_backup_create(cfg, w, &a->backup)) != RS_OK) {
+	if ((rv = rs_orch_backup_create(cfg, w, r, &a->backup)) != RS_OK) {
 		rs_orch_admin_stop(a);
 		return rv;
 	}

@@ -20,9 +20,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* How long a slave's copy may take to reach the floor (commit_seq at the
+ * request) before the next source is tried: it is normally milliseconds
+ * behind. */
+#define BEHIND_WAIT_MS 2000
+
 struct rs_orch_backup {
 	const rs_orch_cfg *cfg;
 	rs_orch_workers *w;
+	rs_orch_router *r; /* commit_seq: the floor of a backup's seq */
 	rs_orch_backup_sched *sched; /* NULL: no schedule */
 	_Atomic uint64_t ok, failed; /* backups taken / failed (any way) */
 	_Atomic uint64_t last_seq;
@@ -109,51 +115,85 @@ read_position(PGconn *db, rs_backup_info *info, char *err, size_t errlen)
 	return RS_OK;
 }
 
-/* The serving master's id, or RS_ENOTFOUND. */
-static int
-master_id(rs_orch_backup *b, char *id, size_t len)
+/* Where to copy from, best first: the serving slaves (most advanced
+ * first; they spare the master and hold only writes that went out on the
+ * sync stream, which every later master keeps), then the master. */
+static size_t
+sources(rs_orch_backup *b, char ids[][RS_ORCH_ID_MAX], size_t max)
 {
 	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
 	char master[RS_ORCH_ID_MAX];
 	size_t n
 	    = rs_orch_workers_snapshot(b->w, t, RS_ORCH_MAX_WORKERS, master);
 	int m = rs_orch_roster_master(t, n, master, true);
+	size_t k = 0;
+	bool used[RS_ORCH_MAX_WORKERS] = { false };
 
-	if (m < 0)
-		return RS_ENOTFOUND;
-	snprintf(id, len, "%s", t[m].id);
-	return RS_OK;
+	while (k + 1 < max) {
+		int best = -1;
+		for (size_t i = 0; i < n; i++) {
+			if (used[i] || !rs_orch_worker_alive(&t[i])
+			    || !t[i].registered
+			    || t[i].role != RS_ORCH_ROLE_SLAVE
+			    || t[i].lag_state != RS_ORCH_LAG_SERVING)
+				continue;
+			if (best < 0 || t[i].applied_seq > t[best].applied_seq)
+				best = (int) i;
+		}
+		if (best < 0)
+			break;
+		used[best] = true;
+		snprintf(ids[k++], RS_ORCH_ID_MAX, "%s", t[best].id);
+	}
+	if (m >= 0 && k < max)
+		snprintf(ids[k++], RS_ORCH_ID_MAX, "%s", t[m].id);
+	return k;
 }
 
-int
-rs_orch_backup_take(
-    rs_orch_backup *b, FILE *f, rs_backup_info *info, char *err, size_t errlen)
+/* One attempt on worker id's database: RS_OK with the backup in f;
+ * RS_EAGAIN when its copy stays below floor for BEHIND_WAIT_MS (nothing
+ * written to f yet). */
+static int
+take_from(rs_orch_backup *b, const char *id, uint64_t floor, FILE *f,
+    rs_backup_info *info, char *err, size_t errlen)
 {
 	char dbname[160], *ci = NULL;
 	rs_backup_writer *bw = NULL;
+	int64_t deadline = rs_time_now_ms() + BEHIND_WAIT_MS;
 	PGconn *db = NULL;
 	int rc;
 
 	memset(info, 0, sizeof(*info));
-	if ((rc = master_id(b, info->source, sizeof(info->source))) != RS_OK) {
-		snprintf(err, errlen, "no serving master to copy");
-		goto out;
-	}
-	rs_db_worker_dbname(info->source, dbname, sizeof(dbname));
+	snprintf(info->source, sizeof(info->source), "%s", id);
+	rs_db_worker_dbname(id, dbname, sizeof(dbname));
 	if ((rc = rs_db_conninfo_with_db(b->cfg->pg_conninfo, dbname, &ci))
 	        != RS_OK
 	    || (rc = rs_db_connect_retry(ci, 5000, &db)) != RS_OK) {
 		snprintf(err, errlen, "cannot connect to database %s", dbname);
 		goto out;
 	}
-	rc = rs_db_exec(
-	    db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-	if (rc == RS_OK)
-		rc = read_position(db, info, err, errlen);
-	else
-		snprintf(err, errlen, "BEGIN: %s", PQerrorMessage(db));
-	if (rc == RS_OK
-	    && (rc = rs_backup_writer_create(f, info, &bw)) != RS_OK)
+	for (;;) {
+		rc = rs_db_exec(
+		    db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+		if (rc != RS_OK) {
+			snprintf(err, errlen, "BEGIN: %s", PQerrorMessage(db));
+			goto out;
+		}
+		if ((rc = read_position(db, info, err, errlen)) != RS_OK)
+			goto out;
+		if (info->seq >= floor)
+			break;
+		(void) rs_db_exec(db, "ROLLBACK");
+		if (rs_time_now_ms() >= deadline) {
+			snprintf(err, errlen,
+			    "%s stayed at seq %" PRIu64 " < %" PRIu64, id,
+			    info->seq, floor);
+			rc = RS_EAGAIN;
+			goto out;
+		}
+		rs_time_sleep_ms(10);
+	}
+	if ((rc = rs_backup_writer_create(f, info, &bw)) != RS_OK)
 		snprintf(
 		    err, errlen, "writing the backup: %s", strerror(errno));
 	for (int i = 0; rc == RS_OK && i < rs_db_ncopy_tables; i++)
@@ -167,6 +207,38 @@ out:
 	if (db != NULL)
 		PQfinish(db);
 	free(ci);
+	return rc;
+}
+
+int
+rs_orch_backup_take(
+    rs_orch_backup *b, FILE *f, rs_backup_info *info, char *err, size_t errlen)
+{
+	char ids[4][RS_ORCH_ID_MAX];
+	/* Every write acknowledged before the backup was asked for is in
+	 * it: the router's commit_seq now is the floor of its seq. */
+	uint64_t floor = b->r != NULL ? rs_orch_router_commit_seq(b->r) : 0;
+	size_t n = sources(b, ids, 4);
+	int rc = RS_ENOTFOUND;
+
+	snprintf(err, errlen, "no serving worker to copy");
+	for (size_t i = 0; i < n; i++) {
+		/* A source lost mid-copy left a partial file: start over. */
+		if (i > 0
+		    && (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0
+		        || ftruncate(fileno(f), 0) != 0)) {
+			snprintf(err, errlen, "rewinding the backup: %s",
+			    strerror(errno));
+			rc = RS_EIO;
+			break;
+		}
+		rc = take_from(b, ids[i], floor, f, info, err, errlen);
+		if (rc != RS_EAGAIN && rc != RS_ECONN)
+			break;
+		rs_warn(NULL,
+		    "event=backup_source_skipped source=%s why=\"%s\"", ids[i],
+		    err);
+	}
 	if (rc == RS_OK) {
 		atomic_fetch_add(&b->ok, 1);
 		atomic_store(&b->last_seq, info->seq);
@@ -215,7 +287,8 @@ rs_orch_backup_http(rs_http_req *req, void *arg)
 		rs_warn(rs_http_rid(req),
 		    "event=backup_failed err=%s why=\"%s\"", rs_strerror(rc),
 		    err);
-		rs_http_reply_error(req, rc == RS_ENOTFOUND ? 503 : 500,
+		rs_http_reply_error(req,
+		    rc == RS_ENOTFOUND || rc == RS_EAGAIN ? 503 : 500,
 		    "backup failed: %s", err);
 		fclose(f);
 		return;
@@ -269,8 +342,8 @@ rs_orch_backup_metrics(rs_orch_backup *b, rs_buf *out)
 }
 
 int
-rs_orch_backup_create(
-    const rs_orch_cfg *cfg, rs_orch_workers *w, rs_orch_backup **out)
+rs_orch_backup_create(const rs_orch_cfg *cfg, rs_orch_workers *w,
+    rs_orch_router *r, rs_orch_backup **out)
 {
 	rs_orch_backup *b = calloc(1, sizeof(*b));
 	int rc;
@@ -279,6 +352,7 @@ rs_orch_backup_create(
 		return RS_ENOMEM;
 	b->cfg = cfg;
 	b->w = w;
+	b->r = r;
 	if ((rc = rs_orch_backup_sched_start(b, &b->sched)) != RS_OK) {
 		free(b);
 		return rc;

@@ -1,7 +1,9 @@
-/* Backups of the data (docs/operations.md "Backup and restore"): the
- * master's database read in ONE REPEATABLE READ snapshot, like a new
- * slave's catch-up copy (worker/snapshot.c), written in the backup file
- * format (common/rs_backup.h) at the seq that snapshot holds.
+/* Backups of the data (docs/operations.md "Backup and restore"): one
+ * worker's database (a serving slave's, else the master's) read in ONE
+ * REPEATABLE READ snapshot, like a new slave's catch-up copy
+ * (worker/snapshot.c), written in the backup file format
+ * (common/rs_backup.h) at the seq that snapshot holds, which is at least
+ * the commit_seq of the moment it was asked for.
  *
  * GET /api/v1/backup streams one (admin token required: it holds every
  * user's data); RIDESHARE_BACKUP_DIR + RIDESHARE_BACKUP_EVERY_S take one
@@ -11,6 +13,7 @@
 
 #include "config.h"
 #include "rs_backup.h"
+#include "router.h"
 #include "rs_buf.h"
 #include "workers.h"
 
@@ -23,16 +26,17 @@ typedef struct rs_http_req rs_http_req;
 #define RS_ORCH_BACKUP_KEEP 7
 
 /* Reads RIDESHARE_BACKUP_DIR / _EVERY_S / _KEEP (exit 2 on a bad value)
- * and starts the schedule when both of the first are set. Borrows cfg
- * and w. RS_OK, RS_ENOMEM, RS_EIO (the dir cannot be created). */
-int rs_orch_backup_create(
-    const rs_orch_cfg *cfg, rs_orch_workers *w, rs_orch_backup **out);
+ * and starts the schedule when the dir is set. Borrows cfg, w and r (r
+ * may be NULL: no floor). RS_OK, RS_ENOMEM, RS_EIO (no dir). */
+int rs_orch_backup_create(const rs_orch_cfg *cfg, rs_orch_workers *w,
+    rs_orch_router *r, rs_orch_backup **out);
 /* Stops the schedule (a backup in progress finishes first), frees. */
 void rs_orch_backup_destroy(rs_orch_backup *b);
 
-/* Writes a backup of the current master's database to f. RS_OK with
- * *info set; RS_ENOTFOUND (no serving master), RS_ECONN / RS_EDB / RS_EIO
- * (err says why). */
+/* Writes a backup to f, from the most advanced serving slave whose copy
+ * reaches the router's commit_seq within 2 s, else from the master.
+ * RS_OK with *info set; RS_ENOTFOUND (no serving worker), RS_EAGAIN,
+ * RS_ECONN, RS_EDB, RS_EIO (err says why; f may hold a partial file). */
 int rs_orch_backup_take(rs_orch_backup *b, FILE *f, rs_backup_info *info,
     char *err, size_t errlen);
 

@@ -8,7 +8,8 @@ Run by ctest through tests/with-stack.sh (the SOURCE stack). Steps:
 2. Writers add users, create rides and join them through the admin API
    (POST /api/v1/db/write), recording the seq of every reply; meanwhile
    `rsctl backup FILE` takes a backup. Writes are acknowledged both below
-   and above the backup's seq S (it was taken under load).
+   and above the backup's seq S (it was taken under load), and every write
+   acknowledged before the request has a seq <= S.
 3. `rsctl restore` refuses a truncated copy and a copy with one flipped
    byte, and accepts the file.
 4. The source's tables AT SEQ S are digested: the load only inserts, so
@@ -218,18 +219,21 @@ def main():
     work = tempfile.mkdtemp(prefix="rs-backup-test.")
     path = os.path.join(work, "b.rsbackup")
     with Load() as load:
-        wait_for("writes before the backup", lambda: len(load.seqs) >= 150, 60, load.errors)
+        wait_for("writes before the backup", lambda: len(load.seqs) >= 100, 60, load.errors)
+        with load.lock:
+            acked_before = max(load.seqs)
         r = rsctl("backup", path)
         assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
         n_at_backup = len(load.seqs)
-        wait_for("writes after the backup", lambda: len(load.seqs) >= n_at_backup + 150, 60,
+        wait_for("writes after the backup", lambda: len(load.seqs) >= n_at_backup + 100, 60,
                  load.errors)
     assert not load.errors, load.errors
     info = json.loads(r.stdout)
     s = info["seq"]
-    print("backup: seq %d, %d bytes, rows %s; acknowledged seqs %d..%d" % (
-        s, info["bytes"], info["rows"], min(load.seqs), max(load.seqs)))
-    assert min(load.seqs) <= s < max(load.seqs), "backup not taken under load"
+    print("backup: seq %d from %s, %d bytes, rows %s; acknowledged seqs %d..%d, %d before the request" % (
+        s, info["source"], info["bytes"], info["rows"], min(load.seqs), max(load.seqs), acked_before))
+    assert s >= acked_before, "a write acknowledged before the backup request is missing"
+    assert s < max(load.seqs), "backup not taken under load"
     assert sum(1 for q in load.seqs if q > s) >= 50, "too few writes after the backup's seq"
 
     # A damaged copy is refused with its reason; the file itself is good.
