@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* How long a slave's copy may take to reach the floor (commit_seq at the
+/* How long a slave's copy may take to reach min_seq (commit_seq at the
  * request) before the next source is tried: it is normally milliseconds
  * behind. */
 #define BEHIND_WAIT_MS 2000
@@ -28,7 +28,7 @@
 struct rs_orch_backup {
 	const rs_orch_cfg *cfg;
 	rs_orch_workers *w;
-	rs_orch_router *r; /* commit_seq: the floor of a backup's seq */
+	rs_orch_router *r; /* commit_seq: the lowest seq a backup may have */
 	rs_orch_backup_sched *sched; /* NULL: no schedule */
 	_Atomic uint64_t ok, failed; /* backups taken / failed (any way) */
 	_Atomic uint64_t last_seq;
@@ -151,10 +151,10 @@ sources(rs_orch_backup *b, char ids[][RS_ORCH_ID_MAX], size_t max)
 }
 
 /* One attempt on worker id's database: RS_OK with the backup in f;
- * RS_EAGAIN when its copy stays below floor for BEHIND_WAIT_MS (nothing
+ * RS_EAGAIN when its copy stays below min_seq for BEHIND_WAIT_MS (nothing
  * written to f yet). */
 static int
-take_from(rs_orch_backup *b, const char *id, uint64_t floor, FILE *f,
+take_from(rs_orch_backup *b, const char *id, uint64_t min_seq, FILE *f,
     rs_backup_info *info, char *err, size_t errlen)
 {
 	char dbname[160], *ci = NULL;
@@ -181,13 +181,13 @@ take_from(rs_orch_backup *b, const char *id, uint64_t floor, FILE *f,
 		}
 		if ((rc = read_position(db, info, err, errlen)) != RS_OK)
 			goto out;
-		if (info->seq >= floor)
+		if (info->seq >= min_seq)
 			break;
 		(void) rs_db_exec(db, "ROLLBACK");
 		if (rs_time_now_ms() >= deadline) {
 			snprintf(err, errlen,
 			    "%s stayed at seq %" PRIu64 " < %" PRIu64, id,
-			    info->seq, floor);
+			    info->seq, min_seq);
 			rc = RS_EAGAIN;
 			goto out;
 		}
@@ -216,8 +216,8 @@ rs_orch_backup_take(
 {
 	char ids[4][RS_ORCH_ID_MAX];
 	/* Every write acknowledged before the backup was asked for is in
-	 * it: the router's commit_seq now is the floor of its seq. */
-	uint64_t floor = b->r != NULL ? rs_orch_router_commit_seq(b->r) : 0;
+	 * it: the router's commit_seq now is the lowest seq it may have. */
+	uint64_t min_seq = b->r != NULL ? rs_orch_router_commit_seq(b->r) : 0;
 	size_t n = sources(b, ids, 4);
 	int rc = RS_ENOTFOUND;
 
@@ -232,7 +232,7 @@ rs_orch_backup_take(
 			rc = RS_EIO;
 			break;
 		}
-		rc = take_from(b, ids[i], floor, f, info, err, errlen);
+		rc = take_from(b, ids[i], min_seq, f, info, err, errlen);
 		if (rc != RS_EAGAIN && rc != RS_ECONN)
 			break;
 		rs_warn(NULL,
