@@ -466,3 +466,13 @@ rs_db_copy_position(const char *maint_conninfo, const char *dbname,
 	PQfinish(db);
 	return rc;
 }
+
+const rs_db_copy_table rs_db_copy_tables[] = {
+	{ "users", "username, password, created", "created" },
+	{ "rides", "ride_id, created_by, ts, source, destination", "ride_id" },
+	{ "ride_members", "ride_id, username, seq", "ride_id, seq" },
+	{ "applied_requests", "request_id, seq, response", "request_id" },
+	{ "meta", "id, applied_seq, epoch, next_ride_id", "id" },
+};
+const int rs_db_ncopy_tables
+    = (int) (sizeof(rs_db_copy_tables) / sizeof(rs_db_copy_tables[0]));

@@ -11,6 +11,7 @@
 
 #include <civetweb.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HEADER_LIMIT               (4u << 20) /* request line + headers (100 KiB names) */
 #define KEEP_ALIVE_MS              "5000"
@@ -362,6 +364,54 @@ rs_http_reply(rs_http_req *req, int status, const char *content_type,
 	mg_response_header_send(req->conn);
 	if (len > 0 && strcmp(req->ri->request_method, "HEAD") != 0)
 		mg_write(req->conn, body, len);
+}
+
+int
+rs_http_reply_fd(rs_http_req *req, int status, const char *content_type,
+    int fd, uint64_t len)
+{
+	/* On the heap: a CivetWeb thread has a 100 KiB stack. */
+	size_t cap = 64 * 1024;
+	char cl[32], *buf;
+	uint64_t left = len;
+	int rc = RS_OK;
+
+	if (req->replied || req->continued) {
+		rs_warn(req->rid, "event=http_double_reply status=%d", status);
+		return RS_EINVAL;
+	}
+	req->replied = 1;
+	req->status = status;
+	mg_response_header_start(req->conn, status);
+	if (content_type != NULL)
+		mg_response_header_add(
+		    req->conn, "Content-Type", content_type, -1);
+	snprintf(cl, sizeof(cl), "%" PRIu64, len);
+	mg_response_header_add(req->conn, "Content-Length", cl, -1);
+	mg_response_header_add(req->conn, "X-Request-Id", req->rid, -1);
+	if (req->hdrs.len > 0)
+		mg_response_header_add_lines(req->conn, req->hdrs.data);
+	mg_response_header_send(req->conn);
+	if (strcmp(req->ri->request_method, "HEAD") == 0)
+		return RS_OK;
+	if ((buf = malloc(cap)) == NULL) {
+		req->close_now = 1;
+		return RS_ENOMEM;
+	}
+	while (left > 0) {
+		ssize_t n = read(fd, buf, left < cap ? (size_t) left : cap);
+		if (n <= 0
+		    || mg_write(req->conn, buf, (size_t) n) != (int) n) {
+			/* Fewer bytes than announced: close, so the client
+			 * sees the answer is cut. */
+			req->close_now = 1;
+			rc = RS_EIO;
+			break;
+		}
+		left -= (uint64_t) n;
+	}
+	free(buf);
+	return rc;
 }
 
 void
@@ -870,10 +920,12 @@ static int
 authorized(rs_http_req *req)
 {
 	const char *m = req->ri->request_method;
+	int flags = req->route->c.r.flags;
 
-	if (req->srv->cfg.auth_token == NULL || strcmp(m, "GET") == 0
-	    || strcmp(m, "HEAD") == 0
-	    || (req->route->c.r.flags & RS_HTTP_PUBLIC) != 0)
+	if (req->srv->cfg.auth_token == NULL
+	    || ((strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+	        && (flags & RS_HTTP_PRIVATE) == 0)
+	    || (flags & RS_HTTP_PUBLIC) != 0)
 		return 1;
 	return rs_http_bearer_ok(
 	    rs_http_header(req, "Authorization"), req->srv->cfg.auth_token);

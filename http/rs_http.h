@@ -34,7 +34,8 @@
  * No request is dropped without an answer.
  *
  * Authentication: with cfg.auth_token set, every request whose method is
- * not GET or HEAD on a route without RS_HTTP_PUBLIC needs
+ * not GET or HEAD (or is, on a route with RS_HTTP_PRIVATE) on a route
+ * without RS_HTTP_PUBLIC needs
  * "Authorization: Bearer <token>" (compared in constant time); otherwise
  * 401, "WWW-Authenticate: Bearer" and a JSON error, before the body is
  * read. So operations added later are covered without doing anything.
@@ -59,13 +60,16 @@ typedef void (*rs_http_handler)(rs_http_req *req, void *arg);
 /* RS_HTTP_PUBLIC: a non-GET route that needs no token even when the
  * server has one (none today: think twice). */
 #define RS_HTTP_PUBLIC 2
+/* RS_HTTP_PRIVATE: a GET route that needs the token all the same (it
+ * hands out every user's data: GET /api/v1/backup). */
+#define RS_HTTP_PRIVATE 4
 
 typedef struct rs_http_route {
 	const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
 	const char *pattern; /* "/api/v1/rides/{rideId}" */
 	rs_http_handler fn;
 	void *arg; /* passed to fn */
-	int flags; /* 0, RS_HTTP_COUNTED | RS_HTTP_PUBLIC */
+	int flags; /* 0, RS_HTTP_COUNTED | RS_HTTP_PUBLIC | RS_HTTP_PRIVATE */
 } rs_http_route;
 
 typedef struct rs_http_cfg {
@@ -144,6 +148,12 @@ void rs_http_add_header(rs_http_req *req, const char *name, const char *value);
  * with len 0). 204 never carries a body. */
 void rs_http_reply(rs_http_req *req, int status, const char *content_type,
     const void *body, size_t len);
+/* Sends status with the len bytes read from fd (at its offset) as the
+ * body, for answers too large to hold in memory (a backup). RS_OK; RS_EIO
+ * when fd ended early or the client went away (the connection is closed,
+ * so the client sees fewer bytes than Content-Length). */
+int rs_http_reply_fd(rs_http_req *req, int status, const char *content_type,
+    int fd, uint64_t len);
 /* Sends status with body serialized as JSON; steals the reference to
  * body (NULL = no body, e.g. 204). */
 void rs_http_reply_json(rs_http_req *req, int status, json_t *body);

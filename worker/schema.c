@@ -108,16 +108,6 @@ static const struct {
 	    " next_ride_id = $3" },
 };
 
-const rs_worker_table rs_worker_tables[] = {
-	{ "users", "username, password, created", "created" },
-	{ "rides", "ride_id, created_by, ts, source, destination", "ride_id" },
-	{ "ride_members", "ride_id, username, seq", "ride_id, seq" },
-	{ "applied_requests", "request_id, seq, response", "request_id" },
-	{ "meta", "id, applied_seq, epoch, next_ride_id", "id" },
-};
-const int rs_worker_ntables
-    = (int) (sizeof(rs_worker_tables) / sizeof(rs_worker_tables[0]));
-
 int
 rs_worker_schema_create(PGconn *db)
 {

@@ -3,6 +3,7 @@
  * (RS_Q_ORCHESTRATOR), and the DbResponse is printed as proto3 JSON. Exit
  * codes: 0 status OK, 1 any other status (business failure), 2 usage or
  * connection error. */
+#include "backup.h"
 #include "load.h"
 #include "rs_contract.h"
 #include "ops.h"
@@ -59,6 +60,7 @@ usage(FILE *f)
 	    "                                   surviving copy although it "
 	    "misses\n"
 	    "                                   acknowledged writes\n"
+	    "%s"
 	    "\nEnvironment: RIDESHARE_AMQP_URL, RIDESHARE_ADMIN_URL (or\n"
 	    "RIDESHARE_PORT_BASE), RIDESHARE_RPC_TIMEOUT_MS,\n"
 	    "RIDESHARE_ADMIN_TOKEN or RIDESHARE_ADMIN_TOKEN_FILE (sent as a "
@@ -66,7 +68,7 @@ usage(FILE *f)
 	    "(64).\n"
 	    "Exit codes: 0 OK, 1 the database said no, 2 usage or connection "
 	    "error.\n",
-	    rsctl_usage_ops);
+	    rsctl_usage_ops, rsctl_usage_backup);
 }
 
 static size_t
@@ -481,6 +483,10 @@ main(int argc, char **argv)
 		return cmd_recover(argc, argv, timeout_ms);
 	if (strcmp(argv[0], "status") == 0)
 		return cmd_status(argc, argv, timeout_ms);
+	if (strcmp(argv[0], "backup") == 0)
+		return rsctl_backup(argc, argv);
+	if (strcmp(argv[0], "restore") == 0)
+		return rsctl_restore(argc, argv);
 	if (strcmp(argv[0], "pause") == 0 || strcmp(argv[0], "resume") == 0
 	    || strcmp(argv[0], "drain") == 0
 	    || strcmp(argv[0], "switchover") == 0)
