@@ -1,13 +1,10 @@
 /* rs_orch_retire_plan: which orphan copies may be dropped. */
 #include "retire.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #define NOW  1000000
 #define LONG (NOW - RS_ORCH_RETIRE_AFTER_MS)
@@ -93,15 +90,8 @@ test_live_or_recent_orphans_are_kept(void **state)
 	assert_int_equal(rs_orch_retire_plan(c, 4, NOW, drop), 0);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_orphan_behind_a_serving_copy_is_dropped),
-		cmocka_unit_test(test_most_advanced_orphan_is_kept),
-		cmocka_unit_test(test_later_term_beats_longer_history),
-		cmocka_unit_test(test_nothing_dropped_without_a_serving_copy),
-		cmocka_unit_test(test_live_or_recent_orphans_are_kept),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_orphan_behind_a_serving_copy_is_dropped),
+    cmocka_unit_test(test_most_advanced_orphan_is_kept),
+    cmocka_unit_test(test_later_term_beats_longer_history),
+    cmocka_unit_test(test_nothing_dropped_without_a_serving_copy),
+    cmocka_unit_test(test_live_or_recent_orphans_are_kept))

@@ -1,13 +1,10 @@
 #include "roster.h"
 #include "workers.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <cmocka.h>
+#include "rs_test.h"
 
 static rs_orch_worker
 mk(const char *id, int64_t pid, int role, enum rs_orch_wstate st)
@@ -263,27 +260,16 @@ test_read_pauses_hysteresis_and_last_reader(void **state)
 	    rs_orch_lag_state_name(RS_ORCH_LAG_CATCHING_UP), "catching_up");
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_list_is_sorted_and_only_serving),
-		cmocka_unit_test(test_crash_slave_picks_highest_pid),
-		cmocka_unit_test(test_master_is_the_znode_holder),
-		cmocka_unit_test(
-		    test_plan_bootstraps_one_worker_on_empty_system),
-		cmocka_unit_test(test_plan_waits_while_first_worker_starts),
-		cmocka_unit_test(test_plan_adds_slave_once_master_is_up),
-		cmocka_unit_test(test_plan_counts_starting_slaves),
-		cmocka_unit_test(
-		    test_plan_waits_for_election_after_master_death),
-		cmocka_unit_test(
-		    test_plan_no_bootstrap_while_old_znodes_linger),
-		cmocka_unit_test(test_plan_scale_in_stops_highest_pid_slaves),
-		cmocka_unit_test(test_role_names_are_the_admin_api_spelling),
-		cmocka_unit_test(test_only_spawner_ids_are_adopted),
-		cmocka_unit_test(test_read_pauses_hysteresis_and_last_reader),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_list_is_sorted_and_only_serving),
+    cmocka_unit_test(test_crash_slave_picks_highest_pid),
+    cmocka_unit_test(test_master_is_the_znode_holder),
+    cmocka_unit_test(test_plan_bootstraps_one_worker_on_empty_system),
+    cmocka_unit_test(test_plan_waits_while_first_worker_starts),
+    cmocka_unit_test(test_plan_adds_slave_once_master_is_up),
+    cmocka_unit_test(test_plan_counts_starting_slaves),
+    cmocka_unit_test(test_plan_waits_for_election_after_master_death),
+    cmocka_unit_test(test_plan_no_bootstrap_while_old_znodes_linger),
+    cmocka_unit_test(test_plan_scale_in_stops_highest_pid_slaves),
+    cmocka_unit_test(test_role_names_are_the_admin_api_spelling),
+    cmocka_unit_test(test_only_spawner_ids_are_adopted),
+    cmocka_unit_test(test_read_pauses_hysteresis_and_last_reader))

@@ -1,12 +1,9 @@
 /* rs_op: what is a write, and which requests are dead-lettered. */
 #include "rs_op.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 static void
 test_request_problems_are_named(void **state)
@@ -54,12 +51,5 @@ test_sync_event_problems_are_named(void **state)
 	assert_null(rs_op_sync_event_problem(&ev));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_request_problems_are_named),
-		cmocka_unit_test(test_sync_event_problems_are_named),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_request_problems_are_named),
+    cmocka_unit_test(test_sync_event_problems_are_named))

@@ -1,11 +1,8 @@
 /* Unit tests of the proto3 JSON codec: every DbRequest op survives a
  * round trip protobuf -> JSON -> protobuf, and malformed JSON is refused
  * with a reason naming the field. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -437,27 +434,15 @@ test_real_numbers_convert_only_within_the_field_range(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_request_op_round_trips),
-		cmocka_unit_test(
-		    test_response_with_repeated_and_enum_round_trips),
-		cmocka_unit_test(test_oneof_member_with_default_value_is_kept),
-		cmocka_unit_test(
-		    test_snake_case_and_numeric_strings_are_accepted),
-		cmocka_unit_test(
-		    test_malformed_requests_are_rejected_with_the_field_named),
-		cmocka_unit_test(test_partial_decode_failure_frees_everything),
-		cmocka_unit_test(
-		    test_depth_check_counts_brackets_outside_strings),
-		cmocka_unit_test(
-		    test_real_numbers_convert_only_within_the_field_range),
-		cmocka_unit_test(
-		    test_loadb_refuses_documents_deeper_than_the_limit),
-		cmocka_unit_test(
-		    test_the_deepest_accepted_document_fits_a_small_thread_stack),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_every_request_op_round_trips),
+    cmocka_unit_test(test_response_with_repeated_and_enum_round_trips),
+    cmocka_unit_test(test_oneof_member_with_default_value_is_kept),
+    cmocka_unit_test(test_snake_case_and_numeric_strings_are_accepted),
+    cmocka_unit_test(
+        test_malformed_requests_are_rejected_with_the_field_named),
+    cmocka_unit_test(test_partial_decode_failure_frees_everything),
+    cmocka_unit_test(test_depth_check_counts_brackets_outside_strings),
+    cmocka_unit_test(test_real_numbers_convert_only_within_the_field_range),
+    cmocka_unit_test(test_loadb_refuses_documents_deeper_than_the_limit),
+    cmocka_unit_test(
+        test_the_deepest_accepted_document_fits_a_small_thread_stack))

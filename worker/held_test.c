@@ -2,14 +2,11 @@
  * they were held for the bound. */
 #include "held.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 static void
 add(rs_worker_held *q, uint64_t seq, uint64_t tag, int64_t now)
@@ -83,14 +80,6 @@ test_replies_leave_in_order_and_can_be_given_back(void **state)
 	assert_null(q.tail);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reply_waits_until_commit_covers_it),
-		cmocka_unit_test(test_reply_held_past_the_bound_leaves_late),
-		cmocka_unit_test(
-		    test_replies_leave_in_order_and_can_be_given_back),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_reply_waits_until_commit_covers_it),
+    cmocka_unit_test(test_reply_held_past_the_bound_leaves_late),
+    cmocka_unit_test(test_replies_leave_in_order_and_can_be_given_back))

@@ -2,12 +2,9 @@
  * order, and only once the applied seq reaches them. */
 #include "park.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 static void
 add_at(rs_worker_park *pk, uint64_t min_seq, uint64_t tag, int64_t since)
@@ -118,16 +115,9 @@ test_many_parked_reads_grow_the_list(void **state)
 	rs_worker_park_fini(&pk);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nothing_is_ready_below_min_seq),
-		cmocka_unit_test(test_reads_are_released_in_min_seq_order),
-		cmocka_unit_test(test_equal_min_seq_keeps_arrival_order),
-		cmocka_unit_test(test_many_parked_reads_grow_the_list),
-		cmocka_unit_test(
-		    test_expired_reads_leave_oldest_first_whatever_their_min_seq),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_nothing_is_ready_below_min_seq),
+    cmocka_unit_test(test_reads_are_released_in_min_seq_order),
+    cmocka_unit_test(test_equal_min_seq_keeps_arrival_order),
+    cmocka_unit_test(test_many_parked_reads_grow_the_list),
+    cmocka_unit_test(
+        test_expired_reads_leave_oldest_first_whatever_their_min_seq))

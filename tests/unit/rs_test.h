@@ -1,0 +1,24 @@
+/* What the cmocka unit tests share (each *_test.c beside its code includes
+ * this after <cmocka.h>'s own prerequisites). rs_unit_test() in
+ * cmake/RideShareHelpers.cmake puts this folder on the include path. */
+#ifndef RS_TEST_H
+#define RS_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* The main() of a test file whose tests need no group setup: runs the
+ * given cmocka_unit_test(...) entries as one group; exits 0 when all
+ * pass, else the number that failed (cmocka's convention). */
+#define RS_TEST_MAIN(...)                                                     \
+	int main(void)                                                        \
+	{                                                                     \
+		const struct CMUnitTest tests[] = { __VA_ARGS__ };            \
+		return cmocka_run_group_tests(tests, NULL, NULL);             \
+	}
+
+#endif
