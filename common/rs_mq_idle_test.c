@@ -53,27 +53,24 @@ local_port(rs_mq *mq)
 	return ntohs(a.sin_port);
 }
 
-/* State the keepalive changes, read without servicing the connection. */
-static bool
-peek_dead(rs_mq *mq)
+/* State the keepalive changes, read under the lock without servicing the
+ * connection: dead, and the messages the keepalive took in while the
+ * owner was idle (nidle). */
+typedef struct {
+	bool dead;
+	size_t nidle;
+} mq_state;
+
+static mq_state
+peek(rs_mq *mq)
 {
-	bool d;
+	mq_state st;
 
 	pthread_mutex_lock(&mq->lock);
-	d = mq->dead;
+	st.dead = mq->dead;
+	st.nidle = mq->nidle;
 	pthread_mutex_unlock(&mq->lock);
-	return d;
-}
-
-static size_t
-peek_nidle(rs_mq *mq)
-{
-	size_t n;
-
-	pthread_mutex_lock(&mq->lock);
-	n = mq->nidle;
-	pthread_mutex_unlock(&mq->lock);
-	return n;
+	return st;
 }
 
 /* `./rideshare rabbitmqctl list_connections pid client_properties`: the
@@ -122,7 +119,7 @@ test_idle_publisher_confirms_on_the_same_connection(void **state)
 	port = local_port(mq);
 
 	rs_time_sleep_ms(IDLE_MS);
-	assert_false(peek_dead(mq));
+	assert_false(peek(mq).dead);
 	assert_int_equal(rs_mq_publish(mq, "", q, "x", 1, &props), RS_OK);
 	assert_int_equal(rs_mq_wait_confirms(mq, 2000), RS_OK);
 	/* Twice: the second idle period starts from a used connection. */
@@ -151,7 +148,7 @@ test_idle_consumer_receives_a_later_message(void **state)
 	port = local_port(c);
 
 	rs_time_sleep_ms(IDLE_MS);
-	assert_false(peek_dead(c));
+	assert_false(peek(c).dead);
 	p = connect_named("idle-test-late-publisher");
 	assert_int_equal(rs_mq_publish(p, "", q, "late", 4, NULL), RS_OK);
 	assert_int_equal(rs_mq_next(c, 3000, &m), RS_OK);
@@ -188,7 +185,7 @@ test_deliveries_while_idle_are_kept_in_order(void **state)
 	}
 	rs_time_sleep_ms(IDLE_MS - 1000);
 	/* The keepalive read them off the socket while the owner was away. */
-	assert_int_equal(peek_nidle(c), 3);
+	assert_int_equal(peek(c).nidle, 3);
 	assert_true(rs_mq_has_buffered(c));
 	assert_int_equal(rs_mq_publish(p, "", q, "m4", 2, NULL), RS_OK);
 	for (int i = 1; i <= 4; i++) {
@@ -223,9 +220,9 @@ test_broker_closing_an_idle_connection_fails_fast(void **state)
 	assert_int_equal(system(cmd), 0);
 	/* Noticed without any call by the owner. */
 	t0 = rs_time_now_ms();
-	while (!peek_dead(mq) && rs_time_now_ms() - t0 < 5000)
+	while (!peek(mq).dead && rs_time_now_ms() - t0 < 5000)
 		rs_time_sleep_ms(20);
-	assert_true(peek_dead(mq));
+	assert_true(peek(mq).dead);
 	t0 = rs_time_now_ms();
 	assert_int_equal(
 	    rs_mq_publish(mq, "", "nowhere", "x", 1, NULL), RS_ECONN);
@@ -273,13 +270,13 @@ test_silent_broker_makes_an_idle_connection_dead(void **state)
 	/* A hung broker: the socket stays open, nothing comes. */
 	assert_int_equal(kill(broker, SIGSTOP), 0);
 	t0 = rs_time_now_ms();
-	while (!peek_dead(mq) && rs_time_now_ms() - t0 < 8000)
+	while (!peek(mq).dead && rs_time_now_ms() - t0 < 8000)
 		rs_time_sleep_ms(20);
 	waited = rs_time_now_ms() - t0;
 	assert_int_equal(kill(broker, SIGCONT), 0);
 	print_message(
 	    "silent broker noticed after %lld ms\n", (long long) waited);
-	assert_true(peek_dead(mq));
+	assert_true(peek(mq).dead);
 	/* Two intervals without a byte, plus a visit. */
 	assert_true(waited <= 2000 * atoi(HEARTBEAT) + 1000);
 	t0 = rs_time_now_ms();

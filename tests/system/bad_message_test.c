@@ -240,11 +240,7 @@ assert_no_user(const char *name)
 	Rideshare__DbResponse *resp;
 	wh_req r;
 
-	wh_req_add_user(&r, name); /* reuse the name buffer */
-	Rideshare__GetUser g = RIDESHARE__GET_USER__INIT;
-	g.username = r.name;
-	r.req.op_case = RIDESHARE__DB_REQUEST__OP_GET_USER;
-	r.req.get_user = &g;
+	wh_req_get_user(&r, name);
 	assert_int_equal(wh_call(h, &r.req, 5000, 2, &resp), RS_OK);
 	assert_int_equal(resp->status, RIDESHARE__STATUS__NOT_FOUND);
 	rideshare__db_response__free_unpacked(resp, NULL);

@@ -94,26 +94,40 @@ int64_t wh_db_int(PGconn *db, const char *sql);
 /* "table:md5 ..." over every table's full content (malloc'd). */
 char *wh_db_digest(PGconn *db);
 
-/* Request builders: a fresh random request id each (prefix-<hex>). */
+/* Request builders: a fresh random request id each (<op>-<hex>). A name
+ * shorter than 64 bytes is copied into the request; a longer one (the
+ * 150 KB usernames of worker_ops) is borrowed and must outlive it. */
 typedef struct wh_req {
 	Rideshare__DbRequest req;
 	union {
 		Rideshare__AddUser add_user;
 		Rideshare__RemoveUser remove_user;
+		Rideshare__GetUser get_user;
+		Rideshare__ListUsers list_users;
 		Rideshare__CreateRide create_ride;
 		Rideshare__JoinRide join_ride;
-		Rideshare__CountRides count_rides;
-		Rideshare__ListUsers list_users;
 		Rideshare__GetRide get_ride;
+		Rideshare__DeleteRide delete_ride;
+		Rideshare__ListRides list_rides;
+		Rideshare__CountRides count_rides;
+		Rideshare__Clear clear;
 	} op;
 	char id[64];
 	char name[64];
 } wh_req;
 
 void wh_req_add_user(wh_req *r, const char *name);
+void wh_req_remove_user(wh_req *r, const char *name);
+void wh_req_get_user(wh_req *r, const char *name);
+void wh_req_list_users(wh_req *r);
 void wh_req_create_ride(
     wh_req *r, const char *by, int64_t ts, int src, int dst);
 void wh_req_join_ride(wh_req *r, int64_t ride_id, const char *name);
+void wh_req_get_ride(wh_req *r, int64_t ride_id);
+void wh_req_delete_ride(wh_req *r, int64_t ride_id);
+/* Rides from src to dst with a timestamp after `after`. */
+void wh_req_list_rides(wh_req *r, int src, int dst, int64_t after);
 void wh_req_count_rides(wh_req *r);
+void wh_req_clear(wh_req *r);
 
 #endif
