@@ -1,21 +1,15 @@
 /* libpq helpers that need no server: conninfo rewriting, name checks, and
  * connection failures against a port where nothing listens. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_db.h"
 #include "rs_err.h"
 #include "rs_log.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,31 +137,13 @@ test_conninfo_with_db_rejects_bad_input(void **state)
 	assert_string_equal(out, "untouched");
 }
 
-/* A TCP port on 127.0.0.1 that refuses connections: bound, not listening,
- * so no one else can take it while the test runs. */
-static int
-refusing_port(int *fd_out)
-{
-	struct sockaddr_in a = { 0 };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	*fd_out = fd;
-	return ntohs(a.sin_port);
-}
-
 static void
 test_database_names_are_validated_before_connecting(void **state)
 {
 	static const char *const bad[] = { "", "Upper", "a-b", "a b", "a;drop",
 		"x234567890123456789012345678901234567890123456789012345678901"
 		"234" };
-	int fd, port = refusing_port(&fd);
+	int fd, port = rs_test_local_port(false, &fd);
 	char ci[128];
 
 	(void) state;
@@ -185,7 +161,7 @@ test_database_names_are_validated_before_connecting(void **state)
 static void
 test_connect_to_a_closed_port_fails_and_retry_gives_up(void **state)
 {
-	int fd, port = refusing_port(&fd);
+	int fd, port = rs_test_local_port(false, &fd);
 	PGconn *db = (PGconn *) 0x1;
 	struct timespec t0, t1;
 	char ci[128];

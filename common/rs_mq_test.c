@@ -1,38 +1,12 @@
 /* RabbitMQ helper without a broker: URL handling, refused and silent
  * endpoints, and the publisher-confirm bookkeeping (the file is included
  * so its static helpers can be driven directly). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_mq.c"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-/* A TCP port on 127.0.0.1: refusing (bound only) or silent (listening,
- * never answering: the kernel completes the handshake, nobody speaks). */
-static int
-local_port(bool listening, int *fd_out)
-{
-	struct sockaddr_in a = { 0 };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	if (listening)
-		assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	*fd_out = fd;
-	return ntohs(a.sin_port);
-}
 
 static void
 test_bad_urls_are_einval(void **state)
@@ -54,7 +28,7 @@ test_bad_urls_are_einval(void **state)
 static void
 test_refused_connection_is_econn_and_retry_times_out(void **state)
 {
-	int fd, port = local_port(false, &fd);
+	int fd, port = rs_test_local_port(false, &fd);
 	rs_mq *mq = (rs_mq *) 0x1;
 	char url[128];
 	int64_t t0;
@@ -75,7 +49,7 @@ test_refused_connection_is_econn_and_retry_times_out(void **state)
 static void
 test_silent_endpoint_does_not_hang_the_retry(void **state)
 {
-	int fd, port = local_port(true, &fd);
+	int fd, port = rs_test_local_port(true, &fd);
 	rs_mq *mq = (rs_mq *) 0x1;
 	char url[128];
 	int64_t t0;
