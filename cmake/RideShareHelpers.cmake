@@ -40,6 +40,14 @@ function(rs_unit_test name)
   set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT ${T_TIMEOUT})
 endfunction()
 
+# rs_test_set_if(NAME PROPERTY VALUE): sets the test's property, unless VALUE
+# is empty (an option the caller left out).
+function(rs_test_set_if name prop value)
+  if(NOT "${value}" STREQUAL "")
+    set_tests_properties(${name} PROPERTIES ${prop} "${value}")
+  endif()
+endfunction()
+
 # rs_system_test(NAME PORT_BASE base COMMAND cmd... [FIXTURE f] [TIMEOUT s]
 #                [LABELS l...] [ENV VAR=value...] [REQUIRES fixture...]
 #                [SKIP_RETURN_CODE n]):
@@ -69,12 +77,8 @@ function(rs_system_test name)
   set_tests_properties(${name} PROPERTIES LABELS "system;${T_LABELS}" TIMEOUT ${T_TIMEOUT}
     RESOURCE_LOCK "stack-${T_PORT_BASE}"
     ENVIRONMENT "RIDESHARE_BUILD_DIR=${CMAKE_BINARY_DIR};RIDESHARE_NO_BUILD=1;RIDESHARE_NO_DEPS=1;${T_ENV}")
-  if(fixtures)
-    set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED "${fixtures}")
-  endif()
-  if(T_SKIP_RETURN_CODE)
-    set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE ${T_SKIP_RETURN_CODE})
-  endif()
+  rs_test_set_if(${name} FIXTURES_REQUIRED "${fixtures}")
+  rs_test_set_if(${name} SKIP_RETURN_CODE "${T_SKIP_RETURN_CODE}")
 endfunction()
 
 # rs_script_test(NAME COMMAND cmd... [LABELS l...] [TIMEOUT s] [ENV ...]
@@ -93,12 +97,8 @@ function(rs_script_test name)
   endif()
   add_test(NAME ${name} COMMAND ${T_COMMAND})
   set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
-  if(T_ENV)
-    set_tests_properties(${name} PROPERTIES ENVIRONMENT "${T_ENV}")
-  endif()
-  if(T_SKIP_RETURN_CODE)
-    set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE ${T_SKIP_RETURN_CODE})
-  endif()
+  rs_test_set_if(${name} ENVIRONMENT "${T_ENV}")
+  rs_test_set_if(${name} SKIP_RETURN_CODE "${T_SKIP_RETURN_CODE}")
   if(T_SERIAL)
     set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
   endif()
