@@ -59,14 +59,7 @@ FAULTS = ["zk_pause_1500", "zk_pause_6000", "zk_kill", "orch_kill", "pg_kill",
           "rabbit_kill", "users_kill", "down_up"]
 
 
-def env_float(name, default):
-    v = os.environ.get(name)
-    return float(v) if v else default
-
-
-BEFORE_S = env_float("RIDESHARE_NEMESIS_BEFORE_S", 3.0)
-AFTER_S = env_float("RIDESHARE_NEMESIS_AFTER_S", 3.0)
-RECOVERY_S = env_float("RIDESHARE_NEMESIS_RECOVERY_S", 40.0)
+RECOVERY_S = nl.env_float("RIDESHARE_NEMESIS_RECOVERY_S", 40.0)
 
 
 def read_first_line(path):
@@ -348,59 +341,19 @@ def run_fault(fault, base, build_dir, stack_root):
     if stack is None:
         res.elapsed = time.time() - t_begin
         return res
-    load = None
     try:
         tag = "nm" + uuid.uuid4().hex[:6]
         probe = nl.wait_writable(stack.edge, tag, 30)
         if not probe:
             res.fail("the fresh stack never took a write")
             return res
-        load = nl.Load(stack.edge, tag).start()
-        time.sleep(BEFORE_S)
-        nl.log("before the fault: " + load.summary())
-        t_fault = time.time()
-        try:
-            do_fault(stack, fault)
-        except Exception as e:  # noqa: BLE001 - reported as a failure
-            res.fail("injecting the fault: %s" % e)
-        t_end = time.time()
-        ok = nl.wait_until(lambda: load.first_ok_write_after(t_end), RECOVERY_S, 0.05)
-        if ok:
-            res.recovery = ok - t_fault
-            nl.log("first successful write %.2f s after the fault (%.2f s after it ended)"
-                   % (ok - t_fault, ok - t_end))
-            time.sleep(AFTER_S)
-        else:
-            res.fail("writes did not answer again within %.0f s of the fault's end" % RECOVERY_S)
-        load.stop()
-        t_stop = time.time()
-        res.max_gap = load.max_write_gap(t_fault, t_stop)
-        nl.log("load stopped: " + load.summary())
-        if ok:
-            # Reads answer again (a reader may still sit in a timeout that
-            # began before the recovery: ask once more, bounded).
-            if load.first_ok_read_after(ok) is None and not \
-                    nl.wait_until(lambda: nl.api_list(stack.edge) is not None, 10, 0.5):
-                res.fail("reads (GET /api/v1/users) did not answer after writes came back")
-            # A fresh write and a read of it, after the load.
-            name = nl.wait_writable(stack.edge, tag + "-final", 10)
-            if not name:
-                res.fail("a fresh write after the load did not succeed in 10 s")
-            else:
-                with load.lock:
-                    load.acked[name] = (time.time(), time.time())
-                st, _ = nl.call(stack.edge, "GET", "/api/v1/users/" + name)
-                if st != 200:
-                    res.fail("GET of the fresh user answered %s" % st)
-        nl.verify(res, load, stack.edge, stack.live_dbs, stack.psql, stack.all_dbs, tag, api_ok=bool(ok))
+        nl.fault_under_load(res, stack, tag, lambda: do_fault(stack, fault), RECOVERY_S)
         orphans = set(stack.all_dbs() or []) - set(stack.live_dbs().values())
         if orphans:
             res.notes.append("%d rideshare_* databases of no live worker: %s"
                              % (len(orphans), ", ".join(sorted(orphans))))
     except Exception as e:  # noqa: BLE001 - a harness error fails the fault, loudly
         res.fail("harness error: %r" % e)
-        if load is not None:
-            load.stop()
     finally:
         keep = None if res.passed else os.path.join(stack_root, "nemesis-logs", fault)
         if not stack.down(purge=True, keep_logs_to=keep):

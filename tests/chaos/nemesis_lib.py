@@ -29,7 +29,7 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "compose"))
-import run_compose_tests as rct  # noqa: E402  (Zk, worker_info)
+import run_compose_tests as rct  # noqa: E402  (Zk, worker_info, parse_body)
 
 PASSWORD = "3d725109c7e7c0bfb9d709836735b56d943d263f"
 WRITE_TIMEOUT_S = 8.0   # above the gateways' RPC timeout (5 s): their 504 wins
@@ -97,13 +97,7 @@ class Conn:
             raw = r.read()
             if r.getheader("Connection", "").lower() == "close":
                 self.close()
-            parsed = None
-            if raw:
-                try:
-                    parsed = json.loads(raw)
-                except ValueError:
-                    parsed = raw.decode(errors="replace")
-            return r.status, parsed
+            return r.status, rct.parse_body(raw)
         except Exception as e:  # timeout, reset, refused: outcome unknown
             self.close()
             return None, repr(e)
@@ -489,6 +483,66 @@ def verify(res, load, edge, dbs_fn, psql, all_dbs_fn, tag, api_ok=True):
         res.fail("%d list reads showed a name twice" % load.dup_reads)
     if load.stale_reads:
         res.notes.append("%d reads of an acked user answered 404" % len(load.stale_reads))
+
+
+def env_float(name, default):
+    v = os.environ.get(name)
+    return float(v) if v else default
+
+
+# Load before the fault, and after the first write that succeeds again.
+BEFORE_S = env_float("RIDESHARE_NEMESIS_BEFORE_S", 3.0)
+AFTER_S = env_float("RIDESHARE_NEMESIS_AFTER_S", 3.0)
+
+
+def fault_under_load(res, target, tag, inject, recovery_s):
+    """One fault under load, the run both nemeses share. target: a healthy
+    deployment that took a write (attributes edge, live_dbs, psql,
+    all_dbs); inject(): the fault, raises when it could not be injected.
+    The load runs BEFORE_S, then the fault; writes must answer again
+    within recovery_s of its end, then the load runs AFTER_S more, reads
+    must answer, a fresh write must succeed and read back, and verify()
+    checks every acknowledged write. Fills res; returns nothing."""
+    load = Load(target.edge, tag).start()
+    try:
+        time.sleep(BEFORE_S)
+        log("before the fault: " + load.summary())
+        t_fault = time.time()
+        try:
+            inject()
+        except Exception as e:  # noqa: BLE001 - reported as a failure
+            res.fail("injecting the fault: %s" % e)
+        t_end = time.time()
+        ok = wait_until(lambda: load.first_ok_write_after(t_end), recovery_s, 0.05)
+        if ok:
+            res.recovery = ok - t_fault
+            log("first successful write %.2f s after the fault (%.2f s after it ended)"
+                % (ok - t_fault, ok - t_end))
+            time.sleep(AFTER_S)
+        else:
+            res.fail("writes did not answer again within %.0f s of the fault's end" % recovery_s)
+    finally:
+        load.stop()
+    res.max_gap = load.max_write_gap(t_fault, time.time())
+    log("load stopped: " + load.summary())
+    if ok:
+        # Reads answer again (a reader may still sit in a timeout that
+        # began before the recovery: ask once more, bounded).
+        if load.first_ok_read_after(ok) is None and not \
+                wait_until(lambda: api_list(target.edge) is not None, 10, 0.5):
+            res.fail("reads (GET /api/v1/users) did not answer after writes came back")
+        # A fresh write and a read of it, after the load.
+        name = wait_writable(target.edge, tag + "-final", 10)
+        if not name:
+            res.fail("a fresh write after the load did not succeed in 10 s")
+        else:
+            with load.lock:
+                load.acked[name] = (time.time(), time.time())
+            st, _ = call(target.edge, "GET", "/api/v1/users/" + name)
+            if st != 200:
+                res.fail("GET of the fresh user answered %s" % st)
+    verify(res, load, target.edge, target.live_dbs, target.psql, target.all_dbs, tag,
+           api_ok=bool(ok))
 
 
 def print_table(results, total_s=None):
