@@ -95,10 +95,13 @@ rs_worker_zk_start(rs_worker *w)
 	return resolve_pid(w);
 }
 
+/* This worker's znode: its path (path[256]) and its WorkerInfo packed into
+ * *buf (malloc'd, *len bytes). RS_OK or RS_ENOMEM. */
 static int
-pack_info(rs_worker *w, uint8_t **buf, size_t *len)
+pack_info(rs_worker *w, char *path, uint8_t **buf, size_t *len)
 {
 	Rideshare__WorkerInfo wi = RIDESHARE__WORKER_INFO__INIT;
+	snprintf(path, 256, WORKERS "/%s", w->id);
 	wi.id = w->id;
 	wi.pid = w->pid;
 	wi.role = w->role;
@@ -121,8 +124,7 @@ rs_worker_zk_register(rs_worker *w)
 	size_t len;
 	int rc;
 
-	snprintf(path, sizeof(path), WORKERS "/%s", w->id);
-	if ((rc = pack_info(w, &buf, &len)) != RS_OK)
+	if ((rc = pack_info(w, path, &buf, &len)) != RS_OK)
 		return rc;
 	/* A restarted worker with the same id waits for the znode of its
 	 * previous incarnation to expire with that session. */
@@ -155,8 +157,7 @@ rs_worker_zk_update(rs_worker *w)
 	size_t len;
 	int rc;
 
-	snprintf(path, sizeof(path), WORKERS "/%s", w->id);
-	if ((rc = pack_info(w, &buf, &len)) != RS_OK)
+	if ((rc = pack_info(w, path, &buf, &len)) != RS_OK)
 		return rc;
 	rc = rs_zk_set(w->zk, path, buf, len);
 	free(buf);
