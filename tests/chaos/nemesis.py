@@ -206,10 +206,7 @@ class LocalStack:
         return p.stdout.strip() if p.returncode == 0 else None
 
     def all_dbs(self):
-        out = self.psql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'rideshare\\_%'")
-        if out is None:
-            return None   # PostgreSQL does not answer
-        return out.split("\n") if out else []
+        return nl.all_worker_dbs(self.psql)
 
     def live_dbs(self):
         """{worker id: dbname} of every live worker: a running worker process
@@ -226,19 +223,7 @@ class LocalStack:
         except Exception as e:  # noqa: BLE001 - ZooKeeper down is a fault we inject
             nl.log("ZooKeeper unreadable (%r): every running worker process counts as live" % e)
             infos = None
-        out = {}
-        for wid, pid in procs.items():
-            db = "rideshare_" + "".join(ch if ch.isascii() and ch.isalnum() else "_"
-                                        for ch in wid.lower())
-            if infos is not None:
-                i = infos.get(wid)
-                if i is None or i["role"] not in (1, 2):
-                    continue
-                for kv in i["pg_conninfo"].split():
-                    if kv.startswith("dbname="):
-                        db = kv.split("=", 1)[1].strip("'")
-            out[wid] = db
-        return out
+        return nl.live_worker_dbs(procs, infos)
 
 
 PORT_OFFSETS = (0, 1, 2, 10, 20, 21, 22, 23, 24)   # docs/conventions.md

@@ -159,10 +159,7 @@ class Deployment:
         return p.stdout.strip() if p.returncode == 0 else None
 
     def all_dbs(self):
-        out = self.psql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'rideshare\\_%'")
-        if out is None:
-            return None   # PostgreSQL does not answer
-        return out.split("\n") if out else []
+        return nl.all_worker_dbs(self.psql)
 
     def live_dbs(self):
         """{worker id: dbname}: running worker containers that ZooKeeper lists
@@ -173,19 +170,7 @@ class Deployment:
         except Exception as e:  # noqa: BLE001 - ZooKeeper down is a fault we inject
             nl.log("ZooKeeper unreadable (%r): every running worker container counts as live" % e)
             infos = None
-        out = {}
-        for wid in boxes:
-            db = "rideshare_" + "".join(ch if ch.isascii() and ch.isalnum() else "_"
-                                        for ch in wid.lower())
-            if infos is not None:
-                i = infos.get(wid)
-                if i is None or i["role"] not in (1, 2):
-                    continue
-                for kv in i["pg_conninfo"].split():
-                    if kv.startswith("dbname="):
-                        db = kv.split("=", 1)[1].strip("'")
-            out[wid] = db
-        return out
+        return nl.live_worker_dbs(boxes, infos)
 
 
 def main_process(container):

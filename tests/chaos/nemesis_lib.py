@@ -485,6 +485,36 @@ def verify(res, load, edge, dbs_fn, psql, all_dbs_fn, tag, api_ok=True):
         res.notes.append("%d reads of an acked user answered 404" % len(load.stale_reads))
 
 
+def all_worker_dbs(psql):
+    """Every rideshare_* database of the deployment's PostgreSQL (psql(db,
+    sql) -> output text, None when PostgreSQL does not answer), or None."""
+    out = psql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'rideshare\\_%'")
+    if out is None:
+        return None
+    return out.split("\n") if out else []
+
+
+def live_worker_dbs(worker_ids, infos):
+    """{worker id: dbname} of the running workers worker_ids (any iterable of
+    ids) that ZooKeeper lists as MASTER or SLAVE (infos: {id: WorkerInfo
+    dict}); all of them when infos is None (ZooKeeper did not answer). The
+    database is the one the worker registered, else the name
+    rs_db_worker_dbname gives it."""
+    out = {}
+    for wid in worker_ids:
+        db = "rideshare_" + "".join(ch if ch.isascii() and ch.isalnum() else "_"
+                                    for ch in wid.lower())
+        if infos is not None:
+            i = infos.get(wid)
+            if i is None or i["role"] not in (1, 2):
+                continue
+            for kv in i["pg_conninfo"].split():
+                if kv.startswith("dbname="):
+                    db = kv.split("=", 1)[1].strip("'")
+        out[wid] = db
+    return out
+
+
 def env_float(name, default):
     v = os.environ.get(name)
     return float(v) if v else default
