@@ -64,8 +64,8 @@ export DOCKER_BUILDKIT=0   # the legacy builder uses local images as FROM, no re
 RS_SAY_PREFIX=compose RS_SAY_FD=2
 # shellcheck source=scripts/lib/say.sh
 source "$ROOT/scripts/lib/say.sh"
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# shellcheck source=compose/lib.sh
+source "$HERE/lib.sh"
 
 # docker-compose (Debian's v1), or the v2 plugin if that is what is installed.
 dc() {
@@ -385,12 +385,8 @@ cmd_status() {
 
 # ------------------------------------------------------------------ test
 cmd_test() {
-	local reason rc=0
-	reason=$(docker_unavailable)
-	if [ -n "$reason" ]; then
-		echo "SKIPPED: $reason"
-		exit "${RIDESHARE_SKIP_RC:-0}"
-	fi
+	local rc=0
+	skip_unless_runnable
 	if [ "${RIDESHARE_COMPOSE_KEEP:-0}" != 1 ]; then
 		# A test deployment starts and ends empty: its data goes too.
 		trap 'cmd_down --volumes || true' EXIT
@@ -399,10 +395,8 @@ cmd_test() {
 	export RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_SCALE_WINDOW_S:-3600}
 	cmd_up
 	# The endpoint variables tests/with-stack.sh gives the local-stack tests.
-	export RIDESHARE_EDGE_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_EDGE_PORT:-8880}"
-	export RIDESHARE_USERS_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_USERS_PORT:-8881}"
-	export RIDESHARE_RIDES_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_RIDES_PORT:-8882}"
-	export RIDESHARE_ADMIN_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_ADMIN_PORT:-8890}"
+	export_endpoints "${RIDESHARE_COMPOSE_EDGE_PORT:-8880}" "${RIDESHARE_COMPOSE_USERS_PORT:-8881}" \
+		"${RIDESHARE_COMPOSE_RIDES_PORT:-8882}" "${RIDESHARE_COMPOSE_ADMIN_PORT:-8890}"
 	local t0 py=/usr/bin/python3 api=${RIDESHARE_COMPOSE_API_TESTS:-}
 	[ -x "$py" ] || py=python3
 	t0=$(now)

@@ -53,8 +53,8 @@ export RIDESHARE_SWARM_ADMIN_PORT=${RIDESHARE_SWARM_ADMIN_PORT:-8990}
 RS_SAY_PREFIX=swarm RS_SAY_FD=2
 # shellcheck source=scripts/lib/say.sh
 source "$ROOT/scripts/lib/say.sh"
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# shellcheck source=compose/lib.sh
+source "$HERE/lib.sh"
 
 # Why the deployment cannot run here (empty when it can).
 docker_unavailable() {
@@ -193,25 +193,20 @@ zk_serving() {
 	echo $n
 }
 
-wait_zk_quorum() {
+# wait_three PROBE WHAT: until PROBE prints 3 (every member of the
+# ensemble), at most UP_TIMEOUT s; then says "WHAT: n of 3" and fails.
+wait_three() {
 	local deadline=$((SECONDS + UP_TIMEOUT)) n
 	while :; do
-		n=$(zk_serving)
+		n=$("$1")
 		[ "$n" != 3 ] || return 0
-		[ $SECONDS -lt $deadline ] || { rs_say "ZooKeeper: $n of 3 members serving after $UP_TIMEOUT s"; return 1; }
+		[ $SECONDS -lt $deadline ] || { rs_say "$2: $n of 3 after $UP_TIMEOUT s"; return 1; }
 		sleep 1
 	done
 }
 
-wait_mq_cluster() {
-	local deadline=$((SECONDS + UP_TIMEOUT)) n
-	while :; do
-		n=$(mq_running_nodes)
-		[ "$n" != 3 ] || return 0
-		[ $SECONDS -lt $deadline ] || { rs_say "RabbitMQ cluster: $n of 3 nodes running after $UP_TIMEOUT s"; return 1; }
-		sleep 1
-	done
-}
+wait_zk_quorum() { wait_three zk_serving "ZooKeeper members serving"; }
+wait_mq_cluster() { wait_three mq_running_nodes "RabbitMQ cluster nodes running"; }
 
 show_failure() {
 	local s id
@@ -356,12 +351,8 @@ cmd_status() {
 
 # ------------------------------------------------------------------ test
 cmd_test() {
-	local reason rc=0 py=/usr/bin/python3
-	reason=$(docker_unavailable)
-	if [ -n "$reason" ]; then
-		echo "SKIPPED: $reason"
-		exit "${RIDESHARE_SKIP_RC:-0}"
-	fi
+	local rc=0 py=/usr/bin/python3
+	skip_unless_runnable
 	[ -x "$py" ] || py=python3
 	if [ "${RIDESHARE_SWARM_KEEP:-0}" != 1 ]; then
 		trap 'cmd_down --volumes || true' EXIT
@@ -370,10 +361,8 @@ cmd_test() {
 	# the scaling test sets its own window through the admin API's load.
 	export RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_SCALE_WINDOW_S:-3600}
 	cmd_up
-	export RIDESHARE_EDGE_URL="http://127.0.0.1:$RIDESHARE_SWARM_EDGE_PORT"
-	export RIDESHARE_USERS_URL="http://127.0.0.1:$RIDESHARE_SWARM_USERS_PORT"
-	export RIDESHARE_RIDES_URL="http://127.0.0.1:$RIDESHARE_SWARM_RIDES_PORT"
-	export RIDESHARE_ADMIN_URL="http://127.0.0.1:$RIDESHARE_SWARM_ADMIN_PORT"
+	export_endpoints "$RIDESHARE_SWARM_EDGE_PORT" "$RIDESHARE_SWARM_USERS_PORT" \
+		"$RIDESHARE_SWARM_RIDES_PORT" "$RIDESHARE_SWARM_ADMIN_PORT"
 	export RIDESHARE_ADMIN_TOKEN_FILE=$SECRETS/admin_token
 	if [ "${RIDESHARE_SWARM_API_TESTS:-}" = none ]; then
 		rs_say "public-API suite: not run (RIDESHARE_SWARM_API_TESTS=none)"
