@@ -73,6 +73,29 @@ peek(rs_mq *mq)
 	return st;
 }
 
+/* Waits up to timeout_ms for the keepalive to mark mq dead; returns the
+ * milliseconds waited. */
+static int64_t
+wait_dead(rs_mq *mq, int timeout_ms)
+{
+	int64_t t0 = rs_time_now_ms();
+
+	while (!peek(mq).dead && rs_time_now_ms() - t0 < timeout_ms)
+		rs_time_sleep_ms(20);
+	return rs_time_now_ms() - t0;
+}
+
+/* A dead connection fails a publish at once: RS_ECONN within 100 ms. */
+static void
+assert_fails_fast(rs_mq *mq)
+{
+	int64_t t0 = rs_time_now_ms();
+
+	assert_int_equal(
+	    rs_mq_publish(mq, "", "nowhere", "x", 1, NULL), RS_ECONN);
+	assert_true(rs_time_now_ms() - t0 < 100);
+}
+
 /* `./rideshare rabbitmqctl list_connections pid client_properties`: the
  * broker's pid of the connection called name (the connection_name client
  * property), or false when the broker does not list it. */
@@ -206,7 +229,6 @@ test_broker_closing_an_idle_connection_fails_fast(void **state)
 {
 	char name[64], pid[128], cmd[512];
 	rs_mq *mq;
-	int64_t t0;
 
 	(void) state;
 	conn_name(name, sizeof(name), "closed");
@@ -219,14 +241,9 @@ test_broker_closing_an_idle_connection_fails_fast(void **state)
 	    pid);
 	assert_int_equal(system(cmd), 0);
 	/* Noticed without any call by the owner. */
-	t0 = rs_time_now_ms();
-	while (!peek(mq).dead && rs_time_now_ms() - t0 < 5000)
-		rs_time_sleep_ms(20);
+	wait_dead(mq, 5000);
 	assert_true(peek(mq).dead);
-	t0 = rs_time_now_ms();
-	assert_int_equal(
-	    rs_mq_publish(mq, "", "nowhere", "x", 1, NULL), RS_ECONN);
-	assert_true(rs_time_now_ms() - t0 < 100);
+	assert_fails_fast(mq);
 	rs_mq_destroy(mq);
 }
 
@@ -257,7 +274,7 @@ test_silent_broker_makes_an_idle_connection_dead(void **state)
 {
 	char name[64];
 	pid_t broker = broker_pid();
-	int64_t t0, waited;
+	int64_t waited;
 	rs_mq *mq;
 
 	(void) state;
@@ -269,20 +286,14 @@ test_silent_broker_makes_an_idle_connection_dead(void **state)
 	rs_time_sleep_ms(1500);
 	/* A hung broker: the socket stays open, nothing comes. */
 	assert_int_equal(kill(broker, SIGSTOP), 0);
-	t0 = rs_time_now_ms();
-	while (!peek(mq).dead && rs_time_now_ms() - t0 < 8000)
-		rs_time_sleep_ms(20);
-	waited = rs_time_now_ms() - t0;
+	waited = wait_dead(mq, 8000);
 	assert_int_equal(kill(broker, SIGCONT), 0);
 	print_message(
 	    "silent broker noticed after %lld ms\n", (long long) waited);
 	assert_true(peek(mq).dead);
 	/* Two intervals without a byte, plus a visit. */
 	assert_true(waited <= 2000 * atoi(HEARTBEAT) + 1000);
-	t0 = rs_time_now_ms();
-	assert_int_equal(
-	    rs_mq_publish(mq, "", "nowhere", "x", 1, NULL), RS_ECONN);
-	assert_true(rs_time_now_ms() - t0 < 100);
+	assert_fails_fast(mq);
 	rs_mq_destroy(mq);
 }
 
