@@ -1166,11 +1166,9 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	};
 	struct mg_callbacks cb;
 	char listen[300], threads[16], maxreq[32], reqto[16];
-	const char *opts[32];
 	struct mg_server_port ports[4];
 	rs_http *srv;
-	size_t k = 0;
-	int n;
+	int n, rc;
 
 	pthread_once(&once, init_lib);
 	srv = calloc(1, sizeof(*srv));
@@ -1182,17 +1180,19 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	n = snprintf(NULL, 0, "service=\"%s\"", srv->cfg.name);
 	srv->name_label = malloc((size_t) n + 1);
 	srv->routes = calloc(nroutes + 2, sizeof(*srv->routes));
+	rc = RS_ENOMEM;
 	if (srv->name_label == NULL || srv->routes == NULL)
-		goto fail_nomem;
+		goto fail;
 	snprintf(
 	    srv->name_label, (size_t) n + 1, "service=\"%s\"", srv->cfg.name);
+	rc = RS_EINVAL;
 	for (size_t i = 0; i < nroutes; i++) {
 		if (add_route(srv, &routes[i], 0) != RS_OK)
-			goto fail_inval;
+			goto fail;
 	}
 	for (size_t i = 0; i < 2; i++) {
 		if (add_route(srv, &builtins[i], 1) != RS_OK)
-			goto fail_inval;
+			goto fail;
 	}
 	for (size_t i = 0; i < srv->nroutes; i++)
 		rs_http_allow_add(srv->allow_all, sizeof(srv->allow_all),
@@ -1206,32 +1206,29 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	snprintf(threads, sizeof(threads), "%d", cfg->threads);
 	snprintf(maxreq, sizeof(maxreq), "%u", HEADER_LIMIT);
 	snprintf(reqto, sizeof(reqto), "%d", srv->request_timeout_ms);
-	opts[k++] = "listening_ports";
-	opts[k++] = listen;
-	opts[k++] = "num_threads";
-	opts[k++] = threads;
-	opts[k++] = "enable_keep_alive";
-	opts[k++] = "yes";
-	opts[k++] = "keep_alive_timeout_ms";
-	opts[k++] = KEEP_ALIVE_MS;
-	/* The whole request line + headers within this, from the first byte:
-	 * a slowloris client holds a thread for this long at most. */
-	opts[k++] = "request_timeout_ms";
-	opts[k++] = reqto;
-	/* Absolute-form targets ("GET http://host:port/path") for our port
-	 * are ours whatever the host name (RFC 9112 3.2.2); CivetWeb's check
-	 * would compare the host with "mydomain.com" and drop the request. */
-	opts[k++] = "enable_auth_domain_check";
-	opts[k++] = "no";
-	opts[k++] = "max_request_size";
-	opts[k++] = maxreq;
-	opts[k++] = "tcp_nodelay";
-	opts[k++] = "1";
-	opts[k++] = "decode_url";
-	opts[k++] = "no";
-	opts[k++] = "listen_backlog";
-	opts[k++] = "1024";
-	opts[k] = NULL;
+	/* CivetWeb's options: name, value, ..., NULL. */
+	/* clang-format off */
+	const char *opts[] = {
+		"listening_ports", listen,
+		"num_threads", threads,
+		"enable_keep_alive", "yes",
+		"keep_alive_timeout_ms", KEEP_ALIVE_MS,
+		/* The whole request line + headers within this, from the
+		 * first byte: a slowloris client holds a thread for this long
+		 * at most. */
+		"request_timeout_ms", reqto,
+		/* Absolute-form targets ("GET http://host:port/path") for our
+		 * port are ours whatever the host name (RFC 9112 3.2.2);
+		 * CivetWeb's check would compare the host with "mydomain.com"
+		 * and drop the request. */
+		"enable_auth_domain_check", "no",
+		"max_request_size", maxreq,
+		"tcp_nodelay", "1",
+		"decode_url", "no",
+		"listen_backlog", "1024",
+		NULL,
+	};
+	/* clang-format on */
 
 	memset(&cb, 0, sizeof(cb));
 	cb.begin_request = begin_request;
@@ -1243,10 +1240,8 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	if (srv->ctx == NULL) {
 		rs_error(NULL, "event=http_listen_failed addr=%s port=%d",
 		    cfg->addr, cfg->port);
-		free(srv->routes);
-		free(srv->name_label);
-		free(srv);
-		return RS_EIO;
+		rc = RS_EIO;
+		goto fail;
 	}
 	memset(ports, 0, sizeof(ports));
 	n = mg_get_server_ports(srv->ctx, 4, ports);
@@ -1260,16 +1255,11 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	*out = srv;
 	return RS_OK;
 
-fail_nomem:
+fail:
 	free(srv->routes);
 	free(srv->name_label);
 	free(srv);
-	return RS_ENOMEM;
-fail_inval:
-	free(srv->routes);
-	free(srv->name_label);
-	free(srv);
-	return RS_EINVAL;
+	return rc;
 }
 
 void
