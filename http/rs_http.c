@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,6 +476,30 @@ metrics_route(
 	    out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A service-wide metric: its HELP and TYPE lines and value v. */
+static void
+metric_one(rs_http *srv, rs_buf *out, const char *name, const char *type,
+    const char *help, double v)
+{
+	metrics_route(out, name, type, help);
+	rs_metrics_line(out, name, srv->name_label, v);
+}
+
+/* A per-route counter: the _Atomic uint64_t at offset off of every route
+ * (offsetof(struct route, ...)), after its HELP and TYPE lines. */
+static void
+metric_by_route(
+    rs_http *srv, rs_buf *out, const char *name, const char *help, size_t off)
+{
+	metrics_route(out, name, "counter", help);
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		struct route *r = &srv->routes[i];
+		_Atomic uint64_t *v = (_Atomic uint64_t *) ((char *) r + off);
+
+		rs_metrics_line(out, name, r->label, (double) atomic_load(v));
+	}
+}
+
 /* Records one answer of route r (code, dt_us) in its histogram. */
 static void
 hist_observe(struct route *r, int code, uint64_t dt_us)
@@ -566,13 +591,9 @@ metrics(rs_http_req *req, void *arg)
 	char *text;
 
 	rs_metrics_render(&out);
-	metrics_route(&out, "rideshare_http_requests_total", "counter",
-	    "HTTP requests answered, by route.");
-	for (size_t i = 0; i < srv->nroutes; i++) {
-		struct route *r = &srv->routes[i];
-		rs_metrics_line(&out, "rideshare_http_requests_total",
-		    r->label, (double) atomic_load(&r->requests));
-	}
+	metric_by_route(srv, &out, "rideshare_http_requests_total",
+	    "HTTP requests answered, by route.",
+	    offsetof(struct route, requests));
 	snprintf(lbl, sizeof(lbl), "%s,route=\"unmatched\"", srv->name_label);
 	rs_metrics_line(&out, "rideshare_http_requests_total", lbl,
 	    (double) atomic_load(&srv->unmatched));
@@ -580,20 +601,10 @@ metrics(rs_http_req *req, void *arg)
 	    lbl, sizeof(lbl), "%s,route=\"wrong_method\"", srv->name_label);
 	rs_metrics_line(&out, "rideshare_http_requests_total", lbl,
 	    (double) atomic_load(&srv->wrong_method));
-	metrics_route(&out, "rideshare_http_client_errors_total", "counter",
-	    "HTTP 4xx answers, by route.");
-	for (size_t i = 0; i < srv->nroutes; i++) {
-		struct route *r = &srv->routes[i];
-		rs_metrics_line(&out, "rideshare_http_client_errors_total",
-		    r->label, (double) atomic_load(&r->status_4xx));
-	}
-	metrics_route(&out, "rideshare_http_server_errors_total", "counter",
-	    "HTTP 5xx answers, by route.");
-	for (size_t i = 0; i < srv->nroutes; i++) {
-		struct route *r = &srv->routes[i];
-		rs_metrics_line(&out, "rideshare_http_server_errors_total",
-		    r->label, (double) atomic_load(&r->status_5xx));
-	}
+	metric_by_route(srv, &out, "rideshare_http_client_errors_total",
+	    "HTTP 4xx answers, by route.", offsetof(struct route, status_4xx));
+	metric_by_route(srv, &out, "rideshare_http_server_errors_total",
+	    "HTTP 5xx answers, by route.", offsetof(struct route, status_5xx));
 	metrics_route(&out, "rideshare_http_request_duration_seconds",
 	    "summary", "Time from request start to answer, by route.");
 	for (size_t i = 0; i < srv->nroutes; i++) {
@@ -606,29 +617,22 @@ metrics(rs_http_req *req, void *arg)
 		    (double) atomic_load(&r->requests));
 	}
 	hist_render(srv, &out);
-	metrics_route(&out, "rideshare_http_body_too_large_total", "counter",
-	    "Requests answered 413.");
-	rs_metrics_line(&out, "rideshare_http_body_too_large_total",
-	    srv->name_label, (double) atomic_load(&srv->too_large));
-	metrics_route(&out, "rideshare_http_unauthorized_total", "counter",
-	    "Requests answered 401 (no or wrong bearer token).");
-	rs_metrics_line(&out, "rideshare_http_unauthorized_total",
-	    srv->name_label, (double) atomic_load(&srv->unauthorized));
-	metrics_route(&out, "rideshare_http_auth_enabled", "gauge",
-	    "1 when non-GET routes need a bearer token.");
-	rs_metrics_line(&out, "rideshare_http_auth_enabled", srv->name_label,
+	metric_one(srv, &out, "rideshare_http_body_too_large_total", "counter",
+	    "Requests answered 413.", (double) atomic_load(&srv->too_large));
+	metric_one(srv, &out, "rideshare_http_unauthorized_total", "counter",
+	    "Requests answered 401 (no or wrong bearer token).",
+	    (double) atomic_load(&srv->unauthorized));
+	metric_one(srv, &out, "rideshare_http_auth_enabled", "gauge",
+	    "1 when non-GET routes need a bearer token.",
 	    srv->cfg.auth_token != NULL ? 1.0 : 0.0);
-	metrics_route(&out, "rideshare_http_unrouted_total", "counter",
-	    "Requests for \"*\" or another server's absolute URI.");
-	rs_metrics_line(&out, "rideshare_http_unrouted_total", srv->name_label,
+	metric_one(srv, &out, "rideshare_http_unrouted_total", "counter",
+	    "Requests for \"*\" or another server's absolute URI.",
 	    (double) atomic_load(&srv->unrouted));
-	metrics_route(&out, "rideshare_http_inflight_requests", "gauge",
-	    "Requests being handled now.");
-	rs_metrics_line(&out, "rideshare_http_inflight_requests",
-	    srv->name_label, (double) atomic_load(&srv->inflight));
-	metrics_route(&out, "rideshare_api_count", "gauge",
-	    "The _count of this service (counted API requests).");
-	rs_metrics_line(&out, "rideshare_api_count", srv->name_label,
+	metric_one(srv, &out, "rideshare_http_inflight_requests", "gauge",
+	    "Requests being handled now.",
+	    (double) atomic_load(&srv->inflight));
+	metric_one(srv, &out, "rideshare_api_count", "gauge",
+	    "The _count of this service (counted API requests).",
 	    (double) atomic_load(&srv->count));
 	if (srv->cfg.metrics_extra != NULL)
 		srv->cfg.metrics_extra(&out, srv->cfg.metrics_arg);
