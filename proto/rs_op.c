@@ -92,6 +92,39 @@ rs_op_sync_event_problem(const Rideshare__SyncEvent *ev)
 	return NULL;
 }
 
+const char *
+rs_op_request_decode(const void *body, size_t len, Rideshare__DbRequest **out)
+{
+	Rideshare__DbRequest *req
+	    = rideshare__db_request__unpack(NULL, len, body);
+	const char *why = rs_op_request_problem(req);
+
+	if (why != NULL) {
+		if (req != NULL)
+			rideshare__db_request__free_unpacked(req, NULL);
+		return why;
+	}
+	*out = req;
+	return NULL;
+}
+
+const char *
+rs_op_sync_event_decode(
+    const void *body, size_t len, Rideshare__SyncEvent **out)
+{
+	Rideshare__SyncEvent *ev
+	    = rideshare__sync_event__unpack(NULL, len, body);
+	const char *why = rs_op_sync_event_problem(ev);
+
+	if (why != NULL) {
+		if (ev != NULL)
+			rideshare__sync_event__free_unpacked(ev, NULL);
+		return why;
+	}
+	*out = ev;
+	return NULL;
+}
+
 void
 rs_op_drop_unknown(ProtobufCMessage *m)
 {

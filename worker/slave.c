@@ -374,15 +374,11 @@ reject_bad(slave *s, uint64_t tag, const char *queue, const char *why,
 static int
 on_read(slave *s, const rs_mq_msg *msg)
 {
-	Rideshare__DbRequest *req
-	    = rideshare__db_request__unpack(NULL, msg->len, msg->body);
-	const char *why = rs_op_request_problem(req);
+	Rideshare__DbRequest *req;
+	const char *why = rs_op_request_decode(msg->body, msg->len, &req);
 
-	if (why != NULL) {
-		if (req != NULL)
-			rideshare__db_request__free_unpacked(req, NULL);
+	if (why != NULL)
 		return reject_bad(s, msg->delivery_tag, RS_Q_READ, why, NULL);
-	}
 	/* The orchestrator stamped it with its commit_seq of the moment;
 	 * that stamp only counts as a commit_seq heard of once this replica
 	 * reached it (a forged one must not release held replies). */
@@ -426,13 +422,10 @@ on_read(slave *s, const rs_mq_msg *msg)
 static void
 on_sync(slave *s, const rs_mq_msg *msg)
 {
-	Rideshare__SyncEvent *ev
-	    = rideshare__sync_event__unpack(NULL, msg->len, msg->body);
-	const char *why = rs_op_sync_event_problem(ev);
+	Rideshare__SyncEvent *ev;
+	const char *why = rs_op_sync_event_decode(msg->body, msg->len, &ev);
 
 	if (why != NULL) {
-		if (ev != NULL)
-			rideshare__sync_event__free_unpacked(ev, NULL);
 		(void) reject_bad(
 		    s, msg->delivery_tag, s->w->sync_queue, why, NULL);
 		return;
