@@ -108,23 +108,6 @@ rs_op_request_decode(const void *body, size_t len, Rideshare__DbRequest **out)
 	return NULL;
 }
 
-const char *
-rs_op_sync_event_decode(
-    const void *body, size_t len, Rideshare__SyncEvent **out)
-{
-	Rideshare__SyncEvent *ev
-	    = rideshare__sync_event__unpack(NULL, len, body);
-	const char *why = rs_op_sync_event_problem(ev);
-
-	if (why != NULL) {
-		if (ev != NULL)
-			rideshare__sync_event__free_unpacked(ev, NULL);
-		return why;
-	}
-	*out = ev;
-	return NULL;
-}
-
 void
 rs_op_drop_unknown(ProtobufCMessage *m)
 {

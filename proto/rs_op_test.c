@@ -56,7 +56,6 @@ test_decode_gives_the_message_or_the_problem(void **state)
 {
 	Rideshare__DbRequest r = RIDESHARE__DB_REQUEST__INIT, *back = NULL;
 	Rideshare__CountRides c = RIDESHARE__COUNT_RIDES__INIT;
-	Rideshare__SyncEvent *ev = NULL;
 	static const uint8_t junk[] = { 0xff, 0xff, 0xff };
 	uint8_t buf[128];
 	size_t n;
@@ -64,8 +63,6 @@ test_decode_gives_the_message_or_the_problem(void **state)
 	(void) state;
 	assert_string_equal(
 	    rs_op_request_decode(junk, sizeof(junk), &back), "undecodable");
-	assert_string_equal(
-	    rs_op_sync_event_decode(junk, sizeof(junk), &ev), "undecodable");
 	r.request_id = "rid-9";
 	n = rideshare__db_request__pack(&r, buf);
 	assert_string_equal(rs_op_request_decode(buf, n, &back), "no_op");
@@ -77,10 +74,6 @@ test_decode_gives_the_message_or_the_problem(void **state)
 	assert_non_null(back);
 	assert_string_equal(back->request_id, "rid-9");
 	rideshare__db_request__free_unpacked(back, NULL);
-	/* An empty event decodes, and has neither request nor result. */
-	assert_string_equal(
-	    rs_op_sync_event_decode(buf, 0, &ev), "incomplete");
-	assert_null(ev);
 }
 
 RS_TEST_MAIN(cmocka_unit_test(test_decode_gives_the_message_or_the_problem),

@@ -422,10 +422,13 @@ on_read(slave *s, const rs_mq_msg *msg)
 static void
 on_sync(slave *s, const rs_mq_msg *msg)
 {
-	Rideshare__SyncEvent *ev;
-	const char *why = rs_op_sync_event_decode(msg->body, msg->len, &ev);
+	Rideshare__SyncEvent *ev
+	    = rideshare__sync_event__unpack(NULL, msg->len, msg->body);
+	const char *why = rs_op_sync_event_problem(ev);
 
 	if (why != NULL) {
+		if (ev != NULL)
+			rideshare__sync_event__free_unpacked(ev, NULL);
 		(void) reject_bad(
 		    s, msg->delivery_tag, s->w->sync_queue, why, NULL);
 		return;
