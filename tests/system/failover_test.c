@@ -44,8 +44,7 @@ writer_main(void *arg)
 	rs_rpc *rpc = NULL;
 	char name[96], rid[RS_ID_LEN + 1];
 
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK)
+	if (sys_rpc(&rpc) != RS_OK)
 		return NULL;
 	for (long i = 0; !atomic_load(&stop) && w->n < MAX_ACKED / WRITERS;
 	     i++) {

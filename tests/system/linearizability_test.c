@@ -180,8 +180,7 @@ client(void *arg)
 	char name[96];
 	unsigned seed = (unsigned) k * 7919u + 17u;
 
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK) {
+	if (sys_rpc(&rpc) != RS_OK) {
 		atomic_fetch_add(&errors, 1);
 		return NULL;
 	}

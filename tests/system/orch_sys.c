@@ -49,6 +49,12 @@ sys_amqp_url(void)
 	return amqp_url;
 }
 
+int
+sys_rpc(rs_rpc **out)
+{
+	return rs_rpc_create(amqp_url, RS_Q_ORCHESTRATOR, 10000, out);
+}
+
 static size_t
 collect(char *d, size_t s, size_t n, void *arg)
 {

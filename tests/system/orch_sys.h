@@ -33,6 +33,9 @@ extern int sys_failed;
 		}                                              \
 	} while (0)
 const char *sys_amqp_url(void);
+/* An RPC client of the orchestrator's queue (RS_Q_ORCHESTRATOR) on the
+ * stack's broker, waiting up to 10 s for it: rs_rpc_create's result. */
+int sys_rpc(rs_rpc **out);
 
 /* Admin API call; returns the HTTP status (0 when unreachable) and, when
  * body is not NULL and the reply is JSON, the parsed body. */

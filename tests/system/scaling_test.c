@@ -35,8 +35,7 @@ main(void)
 		}
 		rs_time_sleep_ms(100);
 	}
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK)
+	if (sys_rpc(&rpc) != RS_OK)
 		return 1;
 	t_first = rs_time_now_ms();
 	for (int i = 0; i < 45; i++) {

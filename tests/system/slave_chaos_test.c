@@ -66,8 +66,7 @@ reader(void *arg)
 	unsigned seed = (unsigned) (intptr_t) arg * 31u + 7u;
 	rs_rpc *rpc = NULL;
 
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK) {
+	if (sys_rpc(&rpc) != RS_OK) {
 		atomic_fetch_add(&failed, 1);
 		return NULL;
 	}
@@ -105,8 +104,7 @@ main(void)
 		fprintf(stderr, "FAIL: no master + 2 slaves to start with\n");
 		return 1;
 	}
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK)
+	if (sys_rpc(&rpc) != RS_OK)
 		return 1;
 	for (int i = 0; i < USERS; i++) {
 		snprintf(names[i], sizeof(names[i]), "sc%.6s_%d", id, i);
