@@ -272,23 +272,11 @@ test_forged_sync_events_are_dead_lettered(void **state)
 	assert_no_user("forged-old");
 }
 
-int
-main(int argc, char **argv)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-		    test_bad_messages_on_writeQ_are_dead_lettered),
-		cmocka_unit_test(test_bad_messages_on_readQ_are_dead_lettered),
-		cmocka_unit_test(
-		    test_bad_messages_on_orchestrator_are_dead_lettered),
-		cmocka_unit_test(
-		    test_read_stamped_beyond_any_commit_is_dead_lettered),
-		cmocka_unit_test(test_forged_sync_events_are_dead_lettered),
-		cmocka_unit_test(
-		    test_read_waiting_for_an_unreached_seq_ends_within_its_bound),
-	};
-	worker_bin = wh_main_args(argc, argv, "<rideshare-worker>");
-	if (worker_bin == NULL)
-		return 2;
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+WH_TEST_MAIN("<rideshare-worker>", setup, teardown,
+    cmocka_unit_test(test_bad_messages_on_writeQ_are_dead_lettered),
+    cmocka_unit_test(test_bad_messages_on_readQ_are_dead_lettered),
+    cmocka_unit_test(test_bad_messages_on_orchestrator_are_dead_lettered),
+    cmocka_unit_test(test_read_stamped_beyond_any_commit_is_dead_lettered),
+    cmocka_unit_test(test_forged_sync_events_are_dead_lettered),
+    cmocka_unit_test(
+        test_read_waiting_for_an_unreached_seq_ends_within_its_bound))

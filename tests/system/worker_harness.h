@@ -33,6 +33,20 @@ void wh_close(wh *h);
  * the usage when it is missing (exit 2). */
 const char *wh_main_args(int argc, char **argv, const char *args);
 
+/* The main() of a worker test file that keeps the binary in a static
+ * `worker_bin`: sets it from argv[1] with wh_main_args (exit 2 without
+ * one; usage names the arguments), then runs the cmocka_unit_test(...)
+ * entries as one group with setup and teardown (NULL: none). */
+#define WH_TEST_MAIN(usage, setup, teardown, ...)                      \
+	int main(int argc, char **argv)                                \
+	{                                                              \
+		const struct CMUnitTest tests[] = { __VA_ARGS__ };     \
+		worker_bin = wh_main_args(argc, argv, usage);          \
+		if (worker_bin == NULL)                                \
+			return 2;                                      \
+		return cmocka_run_group_tests(tests, setup, teardown); \
+	}
+
 /* wh_open plus a fresh 8-hex-digit tag (tag: 9 bytes) for the names of
  * this run's users and by-hand workers. */
 int wh_open_tagged(const char *worker_bin, wh **out, char *tag);

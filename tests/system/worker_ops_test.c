@@ -188,14 +188,5 @@ test_business_rules_on_master_and_slave(void **state)
 	wh_close(h);
 }
 
-int
-main(int argc, char **argv)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_business_rules_on_master_and_slave),
-	};
-	worker_bin = wh_main_args(argc, argv, "<rideshare-worker>");
-	if (worker_bin == NULL)
-		return 2;
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WH_TEST_MAIN("<rideshare-worker>", NULL, NULL,
+    cmocka_unit_test(test_business_rules_on_master_and_slave))
