@@ -107,13 +107,7 @@ class LocalStack:
         self.marker = ("RIDESHARE_STACK_MEMBER=%s" % self.dir).encode()
 
     def rideshare(self, *args, timeout=180):
-        t0 = time.time()
-        p = subprocess.run([RIDESHARE, *args], env=self.env, capture_output=True, text=True,
-                           timeout=timeout)
-        nl.log("./rideshare %s -> %d (%.1f s)" % (" ".join(args), p.returncode, time.time() - t0))
-        if p.returncode != 0:
-            sys.stdout.write((p.stdout + p.stderr)[-3000:])
-        return p.returncode == 0
+        return nl.run_logged("./rideshare", [RIDESHARE, *args], self.env, timeout)
 
     def up(self):
         if os.path.isdir(self.dir):

@@ -94,13 +94,7 @@ class Deployment:
         self.admin = "http://127.0.0.1:%d" % (base + 10)
 
     def compose(self, *args, timeout=600):
-        t0 = time.time()
-        p = subprocess.run([COMPOSE, *args], env=self.env, capture_output=True, text=True,
-                           timeout=timeout)
-        nl.log("compose.sh %s -> %d (%.1f s)" % (" ".join(args), p.returncode, time.time() - t0))
-        if p.returncode != 0:
-            sys.stdout.write((p.stdout + p.stderr)[-3000:])
-        return p.returncode == 0
+        return nl.run_logged("compose.sh", [COMPOSE, *args], self.env, timeout)
 
     def container(self, service):
         return "%s_%s_1" % (PROJECT, service)

@@ -22,6 +22,7 @@ import json
 import os
 import random
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -71,6 +72,18 @@ def zk_connect(host, port, auth=None):
 
 def log(msg):
     print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def run_logged(name, argv, env, timeout):
+    """Runs argv (a script of the tree, called name in the log) with env:
+    one log line with its exit status and time; its last output lines on
+    stdout when it failed. True when it exited 0."""
+    t0 = time.time()
+    p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+    log("%s %s -> %d (%.1f s)" % (name, " ".join(argv[1:]), p.returncode, time.time() - t0))
+    if p.returncode != 0:
+        sys.stdout.write((p.stdout + p.stderr)[-3000:])
+    return p.returncode == 0
 
 
 # ------------------------------------------------------------------ HTTP
