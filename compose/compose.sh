@@ -386,14 +386,7 @@ cmd_status() {
 # ------------------------------------------------------------------ test
 cmd_test() {
 	local rc=0
-	skip_unless_runnable
-	if [ "${RIDESHARE_COMPOSE_KEEP:-0}" != 1 ]; then
-		# A test deployment starts and ends empty: its data goes too.
-		trap 'cmd_down --volumes || true' EXIT
-	fi
-	# No autoscaling in the middle of the tests (they expect 1 master + 1 slave).
-	export RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_SCALE_WINDOW_S:-3600}
-	cmd_up
+	test_up "${RIDESHARE_COMPOSE_KEEP:-0}"
 	# The endpoint variables tests/with-stack.sh gives the local-stack tests.
 	export_endpoints "${RIDESHARE_COMPOSE_EDGE_PORT:-8880}" "${RIDESHARE_COMPOSE_USERS_PORT:-8881}" \
 		"${RIDESHARE_COMPOSE_RIDES_PORT:-8882}" "${RIDESHARE_COMPOSE_ADMIN_PORT:-8890}"

@@ -17,6 +17,20 @@ skip_unless_runnable() {
 	fi
 }
 
+# test_up KEEP: the start of `test` (the script's cmd_up and cmd_down):
+# skipped without what the deployment needs; up with no autoscaling (the
+# suites expect 1 master + 1 slave; a test may set its own window through
+# the admin API); unless KEEP is 1, down with its data at exit (a test
+# deployment starts and ends empty).
+test_up() {
+	skip_unless_runnable
+	if [ "${1:-0}" != 1 ]; then
+		trap 'cmd_down --volumes || true' EXIT
+	fi
+	export RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_SCALE_WINDOW_S:-3600}
+	cmd_up
+}
+
 # export_endpoints EDGE USERS RIDES ADMIN: the endpoint variables
 # tests/with-stack.sh gives the local-stack tests, for the deployment's
 # published ports on this host.

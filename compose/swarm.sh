@@ -352,15 +352,8 @@ cmd_status() {
 # ------------------------------------------------------------------ test
 cmd_test() {
 	local rc=0 py=/usr/bin/python3
-	skip_unless_runnable
 	[ -x "$py" ] || py=python3
-	if [ "${RIDESHARE_SWARM_KEEP:-0}" != 1 ]; then
-		trap 'cmd_down --volumes || true' EXIT
-	fi
-	# No autoscaling during the API suite (it expects 1 master + 1 slave);
-	# the scaling test sets its own window through the admin API's load.
-	export RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_SCALE_WINDOW_S:-3600}
-	cmd_up
+	test_up "${RIDESHARE_SWARM_KEEP:-0}"
 	export_endpoints "$RIDESHARE_SWARM_EDGE_PORT" "$RIDESHARE_SWARM_USERS_PORT" \
 		"$RIDESHARE_SWARM_RIDES_PORT" "$RIDESHARE_SWARM_ADMIN_PORT"
 	export RIDESHARE_ADMIN_TOKEN_FILE=$SECRETS/admin_token
