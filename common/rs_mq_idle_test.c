@@ -25,20 +25,25 @@
 
 static const char *url;
 
-static void
-conn_name(char *buf, size_t cap, const char *what)
-{
-	snprintf(buf, cap, "idle-test-%s-%ld", what, (long) getpid());
-}
-
+/* A connection called idle-test-<what>-<pid> (its name goes to name, 64
+ * bytes, for broker_conn), with the heartbeat the test set. */
 static rs_mq *
-connect_named(const char *name)
+connect_as(const char *what, char *name)
 {
 	rs_mq *mq = NULL;
 
+	snprintf(name, 64, "idle-test-%s-%ld", what, (long) getpid());
 	assert_int_equal(rs_mq_connect_retry(url, name, 10000, &mq), RS_OK);
 	assert_int_equal(mq->heartbeat_s, atoi(HEARTBEAT));
 	return mq;
+}
+
+/* mq's own exclusive queue, <name>-q (q: 80 bytes). */
+static void
+declare_own_queue(rs_mq *mq, const char *name, char *q)
+{
+	snprintf(q, 80, "%s-q", name);
+	assert_int_equal(rs_mq_declare_queue(mq, q, RS_MQ_EXCLUSIVE), RS_OK);
 }
 
 /* The local TCP port: the same port means the same connection. */
@@ -134,10 +139,8 @@ test_idle_publisher_confirms_on_the_same_connection(void **state)
 	int port;
 
 	(void) state;
-	conn_name(name, sizeof(name), "pub");
-	snprintf(q, sizeof(q), "%s-q", name);
-	mq = connect_named(name);
-	assert_int_equal(rs_mq_declare_queue(mq, q, RS_MQ_EXCLUSIVE), RS_OK);
+	mq = connect_as("pub", name);
+	declare_own_queue(mq, name, q);
 	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
 	port = local_port(mq);
 
@@ -157,22 +160,20 @@ test_idle_publisher_confirms_on_the_same_connection(void **state)
 static void
 test_idle_consumer_receives_a_later_message(void **state)
 {
-	char name[64], q[80];
+	char name[64], pname[64], q[80];
 	rs_mq *c, *p;
 	rs_mq_msg m;
 	int port;
 
 	(void) state;
-	conn_name(name, sizeof(name), "cons");
-	snprintf(q, sizeof(q), "%s-q", name);
-	c = connect_named(name);
-	assert_int_equal(rs_mq_declare_queue(c, q, RS_MQ_EXCLUSIVE), RS_OK);
+	c = connect_as("cons", name);
+	declare_own_queue(c, name, q);
 	assert_int_equal(rs_mq_consume(c, q, false, NULL), RS_OK);
 	port = local_port(c);
 
 	rs_time_sleep_ms(IDLE_MS);
 	assert_false(peek(c).dead);
-	p = connect_named("idle-test-late-publisher");
+	p = connect_as("late-publisher", pname);
 	assert_int_equal(rs_mq_publish(p, "", q, "late", 4, NULL), RS_OK);
 	assert_int_equal(rs_mq_next(c, 3000, &m), RS_OK);
 	assert_int_equal(m.len, 4);
@@ -188,16 +189,14 @@ test_idle_consumer_receives_a_later_message(void **state)
 static void
 test_deliveries_while_idle_are_kept_in_order(void **state)
 {
-	char name[64], q[80], body[16];
+	char name[64], pname[64], q[80], body[16];
 	rs_mq *c, *p;
 	rs_mq_msg m;
 
 	(void) state;
-	conn_name(name, sizeof(name), "order");
-	snprintf(q, sizeof(q), "%s-q", name);
-	c = connect_named(name);
-	p = connect_named("idle-test-order-publisher");
-	assert_int_equal(rs_mq_declare_queue(c, q, RS_MQ_EXCLUSIVE), RS_OK);
+	c = connect_as("order", name);
+	p = connect_as("order-publisher", pname);
+	declare_own_queue(c, name, q);
 	assert_int_equal(rs_mq_consume(c, q, false, NULL), RS_OK);
 
 	rs_time_sleep_ms(1000);
@@ -231,8 +230,7 @@ test_broker_closing_an_idle_connection_fails_fast(void **state)
 	rs_mq *mq;
 
 	(void) state;
-	conn_name(name, sizeof(name), "closed");
-	mq = connect_named(name);
+	mq = connect_as("closed", name);
 	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
 	assert_true(broker_conn(name, pid, sizeof(pid)));
 	snprintf(cmd, sizeof(cmd),
@@ -280,8 +278,7 @@ test_silent_broker_makes_an_idle_connection_dead(void **state)
 	(void) state;
 	if (broker <= 0)
 		skip();
-	conn_name(name, sizeof(name), "silent");
-	mq = connect_named(name);
+	mq = connect_as("silent", name);
 	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
 	rs_time_sleep_ms(1500);
 	/* A hung broker: the socket stays open, nothing comes. */
@@ -307,8 +304,7 @@ test_without_keepalive_an_idle_publisher_is_dropped(void **state)
 	int rc;
 
 	(void) state;
-	conn_name(name, sizeof(name), "nokeepalive");
-	mq = connect_named(name);
+	mq = connect_as("nokeepalive", name);
 	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
 	ka_unregister(mq);
 	rs_time_sleep_ms(IDLE_MS + 2000);
