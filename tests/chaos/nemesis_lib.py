@@ -36,19 +36,12 @@ PASSWORD = "3d725109c7e7c0bfb9d709836735b56d943d263f"
 WRITE_TIMEOUT_S = 8.0   # above the gateways' RPC timeout (5 s): their 504 wins
 READ_TIMEOUT_S = 8.0
 
-# Same digest as tests/system/orch_sys.c (sys_dbs): equal digests = equal data.
-DIGEST_SQL = (
-    "SELECT md5("
-    " (SELECT coalesce(string_agg(md5(username) || password, ','"
-    "   ORDER BY md5(username)), '') FROM users) || '|' ||"
-    " (SELECT coalesce(string_agg(ride_id || ':' || md5(created_by) ||"
-    "   ':' || ts || ':' || source || ':' || destination, ','"
-    "   ORDER BY ride_id), '') FROM rides) || '|' ||"
-    " (SELECT coalesce(string_agg(ride_id || ':' || seq || ':' ||"
-    "   md5(username), ',' ORDER BY ride_id, seq), '')"
-    "   FROM ride_members))"
-    " || ' ' || (SELECT applied_seq FROM meta)"
-    " || ' ' || (SELECT count(*) FROM users)")
+# tests/system/digest.sql (equal digests = equal data), then the applied
+# seq and the number of users.
+with open(os.path.join(HERE, "..", "system", "digest.sql")) as _f:
+    DIGEST_SQL = ("SELECT (%s) || ' ' || (SELECT applied_seq FROM meta)"
+                  " || ' ' || (SELECT count(*) FROM users)" % _f.read())
+
 
 
 def zk_connect(host, port, auth=None):
