@@ -114,15 +114,14 @@ main(void)
 	}
 	rs_time_sleep_ms(500); /* writes flowing before the first kill */
 	for (int r = 0; r < ROUNDS; r++) {
-		json_t *b = NULL;
+		int64_t victim;
 		long status;
 		int64_t t_kill, t_ack, t_ready, deadline;
 
 		atomic_store(&first_ack_ms, 0);
 		t_kill = rs_time_now_ms();
 		atomic_store(&kill_ms, t_kill);
-		status = sys_admin("POST", "/api/v1/crash/master", &b);
-		json_decref(b);
+		status = sys_crash("master", &victim);
 		if (status != 200) {
 			fprintf(stderr, "round %d: crash/master -> %ld\n",
 			    r + 1, status);

@@ -116,6 +116,24 @@ sys_admin(const char *method, const char *path, json_t **body)
 	return status;
 }
 
+long
+sys_crash(const char *role, int64_t *victim)
+{
+	char path[64];
+	json_t *b = NULL;
+	long st;
+
+	snprintf(path, sizeof(path), "/api/v1/crash/%s", role);
+	st = sys_admin("POST", path, &b);
+	*victim = -1;
+	if (json_is_array(b) && json_array_size(b) == 1
+	    && json_is_string(json_array_get(b, 0)))
+		*victim = strtoll(
+		    json_string_value(json_array_get(b, 0)), NULL, 10);
+	json_decref(b);
+	return st;
+}
+
 int
 sys_worker_list(int64_t *pids, int max)
 {

@@ -40,6 +40,9 @@ int sys_rpc(rs_rpc **out);
 /* Admin API call; returns the HTTP status (0 when unreachable) and, when
  * body is not NULL and the reply is JSON, the parsed body. */
 long sys_admin(const char *method, const char *path, json_t **body);
+/* POST /api/v1/crash/<role> (role "master" or "slave"): the HTTP status;
+ * *victim the pid the orchestrator says it killed, -1 when it names none. */
+long sys_crash(const char *role, int64_t *victim);
 
 /* GET /api/v1/worker/list into pids (ascending as served); returns the
  * count or -1. */
