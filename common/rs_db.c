@@ -4,6 +4,7 @@
 #include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_names.h"
 #include "rs_time.h"
 
 #include <stdbool.h>
@@ -429,11 +430,7 @@ rs_db_list_worker_databases(
 void
 rs_db_free_names(char **names, int count)
 {
-	if (names == NULL)
-		return;
-	for (int i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
+	rs_names_free(names, count);
 }
 
 int

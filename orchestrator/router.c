@@ -248,12 +248,9 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 	int rv;
 	bool write;
 
-	req = rideshare__db_request__unpack(NULL, m->len, m->body);
-	const char *why = rs_op_request_problem(req);
+	const char *why = rs_op_request_decode(m->body, m->len, &req);
 	if (why != NULL) {
 		bad_message(r, m, Q_ORCH, why, &rs_orch_m_req_bad);
-		if (req != NULL)
-			rideshare__db_request__free_unpacked(req, NULL);
 		return RS_OK;
 	}
 	write = rs_op_is_write(req->op_case);

@@ -102,17 +102,14 @@ connect_mq(master *m)
 static void
 take(master *m, const rs_mq_msg *msg)
 {
-	Rideshare__DbRequest *req
-	    = rideshare__db_request__unpack(NULL, msg->len, msg->body);
-	const char *why = rs_op_request_problem(req);
+	Rideshare__DbRequest *req;
+	const char *why = rs_op_request_decode(msg->body, msg->len, &req);
 
 	if (why != NULL) {
 		rs_warn(NULL,
 		    "event=bad_message queue=writeQ reason=%s "
 		    "len=%zu",
 		    why, msg->len);
-		if (req != NULL)
-			rideshare__db_request__free_unpacked(req, NULL);
 		(void) rs_mq_reject(m->mq, msg->delivery_tag, false);
 		return;
 	}

@@ -374,15 +374,11 @@ reject_bad(slave *s, uint64_t tag, const char *queue, const char *why,
 static int
 on_read(slave *s, const rs_mq_msg *msg)
 {
-	Rideshare__DbRequest *req
-	    = rideshare__db_request__unpack(NULL, msg->len, msg->body);
-	const char *why = rs_op_request_problem(req);
+	Rideshare__DbRequest *req;
+	const char *why = rs_op_request_decode(msg->body, msg->len, &req);
 
-	if (why != NULL) {
-		if (req != NULL)
-			rideshare__db_request__free_unpacked(req, NULL);
+	if (why != NULL)
 		return reject_bad(s, msg->delivery_tag, RS_Q_READ, why, NULL);
-	}
 	/* The orchestrator stamped it with its commit_seq of the moment;
 	 * that stamp only counts as a commit_seq heard of once this replica
 	 * reached it (a forged one must not release held replies). */
