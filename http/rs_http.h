@@ -38,6 +38,8 @@
  * "Authorization: Bearer <token>" (compared in constant time); otherwise
  * 401, "WWW-Authenticate: Bearer" and a JSON error, before the body is
  * read. So operations added later are covered without doing anything.
+ * A GET route with RS_HTTP_AUTH_GET needs the token too. Streaming
+ * answers: rs_http_stream_start below.
  */
 #ifndef RS_HTTP_H
 #define RS_HTTP_H
