@@ -99,42 +99,53 @@ rs_orch_changes_line(uint64_t seq, uint64_t epoch, const uint8_t *event,
 	if (ev == NULL || ev->seq != seq || ev->request == NULL
 	    || ev->result == NULL)
 		goto out;
+	/* A write that came in as protobuf past the gateways (admin
+	 * db/write) may hold a string that is not UTF-8, which JSON cannot
+	 * carry: its line says so instead of stopping the feed at its seq. */
+	bool lossy = false;
 	const ProtobufCMessage *op = op_message(ev->request);
-	if (op != NULL && rs_pbjson_encode(op, &req) != RS_OK)
-		goto out;
+	if (op != NULL && rs_pbjson_encode(op, &req) != RS_OK) {
+		req = json_null();
+		lossy = true;
+	}
 	/* The result oneof only: ids, seq, epoch and routing are either on
-	 * the line already or internal. */
-	Rideshare__DbResponse *r = ev->result;
-	Rideshare__Status st = r->status;
-	char *error = r->error;
-	r->request_id = NULL;
-	r->error = NULL;
-	r->worker_id = NULL;
-	r->reply_to = NULL;
-	r->fingerprint = NULL;
-	r->status = RIDESHARE__STATUS__OK;
-	r->seq = 0;
-	r->epoch = 0;
-	if (rs_pbjson_encode(&r->base, &res) != RS_OK)
-		goto out;
+	 * the line already or internal. Encoded from a copy of the header
+	 * with those fields cleared (the unpacked strings stay owned by ev).
+	 */
+	Rideshare__DbResponse only = *ev->result;
+	only.request_id = only.error = only.worker_id = NULL;
+	only.reply_to = only.fingerprint = NULL;
+	only.status = RIDESHARE__STATUS__OK;
+	only.seq = only.epoch = 0;
+	if (rs_pbjson_encode(&only.base, &res) != RS_OK) {
+		res = NULL;
+		lossy = true;
+	}
 	line = json_object();
 	json_object_set_new(line, "seq", json_integer((json_int_t) seq));
 	json_object_set_new(line, "epoch", json_integer((json_int_t) epoch));
-	json_object_set_new(line, "request_id",
-	    json_string(
-	        ev->request->request_id ? ev->request->request_id : ""));
+	json_t *rid = json_string(
+	    ev->request->request_id ? ev->request->request_id : "");
+	json_object_set_new(line, "request_id", rid ? rid : json_null());
 	json_object_set_new(
 	    line, "op", json_string(rs_op_name(ev->request->op_case)));
 	json_object_set_new(line, "request", req ? req : json_object());
 	req = NULL;
-	json_object_set_new(line, "status", json_string(rs_status_name(st)));
-	if (json_object_size(res) > 0) {
+	json_object_set_new(
+	    line, "status", json_string(rs_status_name(ev->result->status)));
+	if (res != NULL && json_object_size(res) > 0) {
 		json_object_set_new(line, "result", res);
 		res = NULL;
 	}
-	if (error != NULL && error[0] != '\0')
-		json_object_set_new(line, "error", json_string(error));
-	r->error = error;
+	const char *error = ev->result->error;
+	if (error != NULL && error[0] != '\0') {
+		json_t *e = json_string(error);
+		json_object_set_new(line, "error", e ? e : json_null());
+	}
+	if (lossy)
+		json_object_set_new(line, "not_json",
+		    json_string("a field is not valid UTF-8: request or "
+		                "result left out"));
 	char *text = json_dumps(line, JSON_COMPACT);
 	if (text == NULL) {
 		rc = RS_ENOMEM;

@@ -146,6 +146,36 @@ test_line_of_a_refused_write_has_its_error(void **state)
 }
 
 static void
+test_line_of_a_non_utf8_write_still_has_its_seq(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__RemoveUser ru = RIDESHARE__REMOVE_USER__INIT;
+	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
+	rs_buf out = RS_BUF_INIT;
+	size_t len;
+
+	(void) state;
+	req.request_id = "r4";
+	req.op_case = RIDESHARE__DB_REQUEST__OP_REMOVE_USER;
+	req.remove_user = &ru;
+	ru.username = "bad\xff\xfe";
+	resp.status = RIDESHARE__STATUS__NOT_FOUND;
+	uint8_t *b = pack(8, &req, &resp, &len);
+
+	assert_int_equal(rs_orch_changes_line(8, 2, b, len, &out), RS_OK);
+	json_t *j = json_loadb(out.data, out.len, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 8);
+	assert_true(json_is_null(json_object_get(j, "request")));
+	assert_non_null(json_object_get(j, "not_json"));
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "status")), "NOT_FOUND");
+	json_decref(j);
+	rs_buf_fini(&out);
+	free(b);
+}
+
+static void
 test_line_refuses_garbage_and_a_wrong_seq(void **state)
 {
 	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
@@ -176,6 +206,8 @@ main(void)
 		cmocka_unit_test(test_since_rejects_anything_else),
 		cmocka_unit_test(test_line_of_a_create_ride),
 		cmocka_unit_test(test_line_of_a_refused_write_has_its_error),
+		cmocka_unit_test(
+		    test_line_of_a_non_utf8_write_still_has_its_seq),
 		cmocka_unit_test(test_line_refuses_garbage_and_a_wrong_seq),
 	};
 
