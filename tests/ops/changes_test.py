@@ -58,14 +58,16 @@ class Reader(threading.Thread):
                     self.error = "stream closed after %d lines" % len(self.lines)
                     return
                 raw = raw.strip()
-                if not raw:
-                    continue  # keep-alive
-                j = json.loads(raw)
-                if "seq" not in j:
-                    self.error = "error line: %s" % raw
-                    return
-                self.lines.append(j)
-                if self.until is not None and j["seq"] >= self.until:
+                if raw:
+                    j = json.loads(raw)
+                    if "seq" not in j:
+                        self.error = "error line: %s" % raw
+                        return
+                    self.lines.append(j)
+                # until may be set after its line came: the keep-alives
+                # (every second here) wake this thread to look again.
+                if (self.until is not None and self.lines
+                        and self.lines[-1]["seq"] >= self.until):
                     return
         except Exception as e:  # noqa: BLE001 (reported by the main thread)
             self.error = repr(e)
@@ -74,13 +76,9 @@ class Reader(threading.Thread):
             self.conn.close()
 
     def wait(self, until, timeout=60):
+        """Until the thread has seen seq `until` and closed its stream."""
         self.until = until
-        deadline = time.monotonic() + timeout
-        while self.is_alive() and time.monotonic() < deadline:
-            if self.lines and self.lines[-1]["seq"] >= until:
-                break
-            time.sleep(0.1)
-        self.join(2)
+        self.join(timeout)
 
 
 def write_user(name):
