@@ -6,13 +6,15 @@ them live across the failover, then streams read from seq 0 and from the
 middle, and `rsctl watch` from the middle: every seq exactly once, in
 order, the same line for a seq in every read, and each acknowledged write
 at the seq its reply gave. Also: the admin token, 400 on a bad `since`, 503
-beyond RIDESHARE_CHANGES_MAX_STREAMS, the metrics, and 410 once the
-beginning is pruned (RIDESHARE_CHANGES_KEEP=1000).
+beyond RIDESHARE_CHANGES_MAX_STREAMS, the metrics, 410 once the
+beginning is pruned (RIDESHARE_CHANGES_KEEP=1000), and SIGTERM to the
+orchestrator: the open stream ends for the shutdown, a client resumes.
 
 Run through tests/with-stack.sh (ctest changes_feed); argv[1]: rsctl."""
 import http.client as httpclient
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -237,6 +239,46 @@ def main():
     c.close()
     check(st == 200 and first["seq"] == body["first_held"],
           "since first_held - 1: 200, first line seq %d" % first["seq"])
+
+    # SIGTERM to the orchestrator: its open stream ends (the connection
+    # closes) with event=changes_stream_closed reason=shutdown; the stack
+    # supervisor starts it again and a client resumes where it was.
+    stack = os.environ["RIDESHARE_STACK_DIR"]
+    head = commit_seq()
+    st, r, c = open_feed(head)
+    rid = r.getheader("X-Request-Id")
+    check(st == 200 and rid, "stream from %d open before SIGTERM" % head)
+    with open(os.path.join(stack, "pids", "orchestrator.pid")) as f:
+        orch = int(f.read().strip())
+    os.kill(orch, signal.SIGTERM)
+    rest = r.read()  # returns once the server closes the connection
+    c.close()
+    check(not rest.strip(), "SIGTERM: the stream ended with no line")
+
+    def closed_for_shutdown():
+        with open(os.path.join(stack, "logs", "orchestrator.log")) as f:
+            return any(rid in x and "event=changes_stream_closed" in x
+                       and "reason=shutdown" in x for x in f)
+    wait_for("event=changes_stream_closed reason=shutdown", closed_for_shutdown,
+             timeout=30)
+    print("ok: log: the stream closed for the shutdown", flush=True)
+    def feed_answers():
+        try:
+            st, r, c = open_feed(head)
+        except OSError:  # refused or reset while it restarts
+            return False
+        r.close()
+        c.close()
+        return st == 200
+    wait_for("the orchestrator back", feed_answers, timeout=90, every=1)
+    seq = write_user("ch%s_after" % RUN)
+    out = subprocess.run([RSCTL, "watch", "--since", str(head), "--until",
+                          str(seq)], capture_output=True, text=True,
+                         timeout=60)
+    wl = [json.loads(x) for x in out.stdout.splitlines() if x.strip()]
+    check(out.returncode == 0 and [j["seq"] for j in wl]
+          == list(range(head + 1, seq + 1)),
+          "after the restart: resumed from %d, seqs up to %d" % (head, seq))
     print("PASS")
 
 
