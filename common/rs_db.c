@@ -470,6 +470,7 @@ const rs_db_copy_table rs_db_copy_tables[] = {
 	{ "ride_members", "ride_id, username, seq", "ride_id, seq" },
 	{ "applied_requests", "request_id, seq, response", "request_id" },
 	{ "meta", "id, applied_seq, epoch, next_ride_id", "id" },
+	{ "changes", "seq, epoch, event", "seq" },
 };
 const int rs_db_ncopy_tables
     = (int) (sizeof(rs_db_copy_tables) / sizeof(rs_db_copy_tables[0]));

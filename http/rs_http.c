@@ -415,6 +415,37 @@ rs_http_reply_fd(rs_http_req *req, int status, const char *content_type,
 	return rc;
 }
 
+int
+rs_http_stream_start(rs_http_req *req, int status, const char *content_type)
+{
+	if (req->replied)
+		return RS_ESTATE;
+	req->replied = 1;
+	req->status = status;
+	req->close_now = 1;
+	mg_response_header_start(req->conn, status);
+	mg_response_header_add(req->conn, "Content-Type", content_type, -1);
+	mg_response_header_add(req->conn, "Cache-Control", "no-store", -1);
+	/* nginx in front (compose) must pass lines on as they come. */
+	mg_response_header_add(req->conn, "X-Accel-Buffering", "no", -1);
+	mg_response_header_add(req->conn, "Connection", "close", -1);
+	mg_response_header_add(req->conn, "X-Request-Id", req->rid, -1);
+	if (req->hdrs.len > 0)
+		mg_response_header_add_lines(req->conn, req->hdrs.data);
+	mg_response_header_send(req->conn);
+	return RS_OK;
+}
+
+int
+rs_http_stream_write(rs_http_req *req, const void *data, size_t len)
+{
+	if (len == 0)
+		return RS_OK;
+	return mg_write(req->conn, data, len) == (int) len ? RS_OK
+	                                                   : RS_ECLOSED;
+}
+
+
 void
 rs_http_reply_json(rs_http_req *req, int status, json_t *body)
 {

@@ -1,5 +1,6 @@
 #include "admin.h"
 #include "backup.h"
+#include "changes.h"
 #include "events.h"
 #include "rs_contract.h"
 #include "status.h"
@@ -37,6 +38,7 @@ struct rs_orch_admin {
 	pthread_mutex_t mq_lock; /* inspect connection: queue depths */
 	rs_mq *mq;
 	rs_orch_backup *backup; /* GET /api/v1/backup, scheduled backups */
+	rs_orch_changes *changes; /* GET /api/v1/changes (changes.c) */
 };
 
 /* ---- pure helpers ------------------------------------------------------*/
@@ -896,6 +898,7 @@ metrics_extra(rs_buf *out, void *arg)
 	rs_metrics_line(out, "rideshare_orch_head_seq", NULL, (double) head);
 	queue_lines(a, out);
 	rs_orch_backup_metrics(a->backup, out);
+	rs_orch_changes_metrics(a->changes, out);
 }
 
 /* ---- lifecycle ----------------------------------------------------------*/
@@ -928,6 +931,10 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 		rs_orch_admin_stop(a);
 		return rv;
 	}
+	if (rs_orch_changes_create(cfg, w, r, &a->changes) != RS_OK) {
+		rs_orch_admin_stop(a);
+		return RS_ENOMEM;
+	}
 	{
 		const rs_http_route routes[] = {
 			{ "POST", "/api/v1/db/read", h_read, a, 0 },
@@ -948,9 +955,11 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 			{ "POST", "/api/v1/switchover", h_switchover, a, 0 },
 			{ "POST", "/api/v1/workers/{pid}/drain", h_drain, a,
 			    0 },
-			/* A GET that needs the token: every user's data. */
+			/* GETs that need the token: every user's data. */
 			{ "GET", "/api/v1/backup", rs_orch_backup_http,
 			    a->backup, RS_HTTP_PRIVATE },
+			{ "GET", "/api/v1/changes", rs_orch_changes_handle,
+			    a->changes, RS_HTTP_PRIVATE },
 		};
 
 		memset(&hc, 0, sizeof(hc));
@@ -998,9 +1007,12 @@ rs_orch_admin_stop(rs_orch_admin *a)
 {
 	if (a == NULL)
 		return;
+	/* Open change streams end first: rs_http_stop waits for them. */
+	rs_orch_changes_stop(a->changes);
 	if (a->http != NULL)
 		rs_http_stop(a->http);
 	rs_orch_backup_destroy(a->backup);
+	rs_orch_changes_destroy(a->changes);
 	rs_mq_destroy(a->mq);
 	pthread_mutex_destroy(&a->mq_lock);
 	/* CivetWeb's threads are gone: no call is in flight. */

@@ -51,8 +51,10 @@ struct rs_orch_router {
 	_Atomic uint64_t commit_seq;
 	uint64_t epoch; /* routing thread only */
 	/* Highest epoch of a reply (or seeding master) that commit_seq came
-	 * from: a master of that term or older never lowers it. */
-	uint64_t commit_epoch;
+	 * from: a master of that term or older never lowers it. Written by
+	 * the routing thread only, always BEFORE the commit_seq it goes with
+	 * (rs_orch_router_commit_point reads them in the other order). */
+	_Atomic uint64_t commit_epoch;
 	/* commitX announcements and the start-up seed, routing thread only */
 	uint64_t announced;
 	int64_t announced_ms, changed_ms, seed_ms;
@@ -449,8 +451,8 @@ check_term(rs_orch_router *r, int64_t now)
 	    "event=commit_seq_reset master=%s from=%" PRIu64 " to=%" PRIu64
 	    " reason=master_head_below_commit_seq",
 	    t[m].id, c, t[m].applied_seq);
-	atomic_store(&r->commit_seq, t[m].applied_seq);
 	r->commit_epoch = t[m].epoch;
+	atomic_store(&r->commit_seq, t[m].applied_seq);
 	rs_metric_set(&rs_orch_m_commit_seq, t[m].applied_seq);
 	rs_metric_add(&rs_orch_m_commit_seq_resets, 1);
 }
@@ -600,6 +602,14 @@ uint64_t
 rs_orch_router_commit_seq(rs_orch_router *r)
 {
 	return atomic_load(&r->commit_seq);
+}
+
+void
+rs_orch_router_commit_point(
+    rs_orch_router *r, uint64_t *commit_seq, uint64_t *commit_epoch)
+{
+	*commit_seq = atomic_load(&r->commit_seq);
+	*commit_epoch = atomic_load(&r->commit_epoch);
 }
 
 bool

@@ -50,6 +50,7 @@ typedef struct master {
 	 * redelivery cannot be counted on). */
 	bool unconfirmed;
 	int unconfirmed_from;
+	long changes_keep; /* RIDESHARE_CHANGES_KEEP */
 } master;
 
 static void
@@ -213,6 +214,12 @@ commit_batch(master *m, int from, int n)
 			it->resp->fingerprint = req->fingerprint;
 		if ((rc = rs_worker_store_record(
 		         w->db, req->request_id, seq, it->resp))
+		    != RS_OK)
+			goto fail;
+		/* As the SyncEvent will carry it (publish_events). */
+		rs_op_drop_unknown(&it->req->base);
+		if ((rc = rs_worker_store_change(w->db, w->epoch, seq, it->req,
+		         it->resp, m->changes_keep))
 		    != RS_OK)
 			goto fail;
 		it->seq = seq;
@@ -454,6 +461,7 @@ rs_worker_master_run(rs_worker *w)
 	if (m == NULL)
 		return RS_ENOMEM;
 	m->w = w;
+	m->changes_keep = rs_worker_changes_keep();
 	w->role = RIDESHARE__ROLE__MASTER;
 	rs_worker_notice_set(
 	    w->notice, RS_ROLE_MASTER, w->meta.applied_seq, w->epoch);

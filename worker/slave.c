@@ -542,7 +542,10 @@ apply_events(slave *s)
 		}
 		if ((rc = rs_worker_store_record(
 		         w->db, rid, ev->seq, ev->result))
-		    != RS_OK)
+		        != RS_OK
+		    || (rc = rs_worker_store_change(w->db, ev->epoch, ev->seq,
+		            ev->request, ev->result, rs_worker_changes_keep()))
+		        != RS_OK)
 			goto fail;
 		w->meta.applied_seq = ev->seq;
 		w->meta.epoch = ev->epoch;

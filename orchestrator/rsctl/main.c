@@ -5,6 +5,7 @@
  * connection error. */
 #include "backup.h"
 #include "load.h"
+#include "watch.h"
 #include "rs_contract.h"
 #include "ops.h"
 #include "rs_buf.h"
@@ -54,6 +55,12 @@ usage(FILE *f)
 	    "  switchover [PID]                 move the master role to slave "
 	    "PID\n"
 	    "                                   (default: the lowest pid)\n"
+	    "  watch [--since SEQ] [--until SEQ]\n"
+	    "                                   follow the change feed: every "
+	    "write\n"
+	    "                                   after SEQ as a JSON line, "
+	    "then "
+	    "live\n"
 	    "  recover                          why writes are refused, if "
 	    "they are\n"
 	    "  recover --accept-loss            start from the most advanced\n"
@@ -477,6 +484,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (strcmp(argv[0], "workers") == 0)
 		return argc == 1 ? cmd_workers(timeout_ms) : EXIT_USAGE;
+	if (strcmp(argv[0], "watch") == 0)
+		return rsctl_watch(argc, argv);
 	if (strcmp(argv[0], "load") == 0)
 		return cmd_load(argc, argv, amqp_url, timeout_ms);
 	if (strcmp(argv[0], "recover") == 0)
