@@ -17,25 +17,42 @@
 
 #define VAR "RIDESHARE_CFG_TEST_VALUE"
 
-static void
-test_parse_long_accepts_integers_in_range(void **state)
+/* rs_cfg_parse_long(s) within [min, max], which must succeed. */
+static long
+parsed(const char *s, long min, long max)
 {
 	char err[128];
 	long v = 0;
 
+	assert_int_equal(
+	    rs_cfg_parse_long(s, min, max, &v, err, sizeof(err)), RS_OK);
+	return v;
+}
+
+/* rs_cfg_parse_long(s) within [min, max], which must fail with an error
+ * naming `names` (NULL: any) and leave the output alone. */
+static void
+refused(const char *s, long min, long max, const char *names)
+{
+	char err[128] = "";
+	long v = 7;
+
+	assert_int_equal(
+	    rs_cfg_parse_long(s, min, max, &v, err, sizeof(err)), RS_EINVAL);
+	assert_int_equal(v, 7);
+	assert_true(err[0] != '\0');
+	if (names != NULL)
+		assert_non_null(strstr(err, names));
+}
+
+static void
+test_parse_long_accepts_integers_in_range(void **state)
+{
 	(void) state;
-	assert_int_equal(
-	    rs_cfg_parse_long("42", 1, 100, &v, err, sizeof(err)), RS_OK);
-	assert_int_equal(v, 42);
-	assert_int_equal(
-	    rs_cfg_parse_long("-5", -10, 10, &v, err, sizeof(err)), RS_OK);
-	assert_int_equal(v, -5);
-	assert_int_equal(
-	    rs_cfg_parse_long("1", 1, 65535, &v, err, sizeof(err)), RS_OK);
-	assert_int_equal(v, 1);
-	assert_int_equal(
-	    rs_cfg_parse_long("65535", 1, 65535, &v, err, sizeof(err)), RS_OK);
-	assert_int_equal(v, 65535);
+	assert_int_equal(parsed("42", 1, 100), 42);
+	assert_int_equal(parsed("-5", -10, 10), -5);
+	assert_int_equal(parsed("1", 1, 65535), 1);
+	assert_int_equal(parsed("65535", 1, 65535), 65535);
 }
 
 static void
@@ -43,44 +60,22 @@ test_parse_long_rejects_non_numbers_and_keeps_out(void **state)
 {
 	static const char *const bad[] = { "abc", "12abc", "8080 ", " 8080",
 		"+8080", "1.5", "0x10", "-", "" };
-	char err[128];
-	long v = 7;
 
 	(void) state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		assert_int_equal(
-		    rs_cfg_parse_long(bad[i], 0, 100000, &v, err, sizeof(err)),
-		    RS_EINVAL);
-		assert_int_equal(v, 7);
-		assert_true(err[0] != '\0');
-	}
-	assert_int_equal(
-	    rs_cfg_parse_long(NULL, 0, 10, &v, err, sizeof(err)), RS_EINVAL);
-	assert_non_null(strstr(err, "empty"));
-	assert_int_equal(v, 7);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		refused(bad[i], 0, 100000, NULL);
+	refused(NULL, 0, 10, "empty");
 }
 
 static void
 test_parse_long_rejects_out_of_range(void **state)
 {
-	char err[128];
-	long v = 7;
-
 	(void) state;
-	assert_int_equal(
-	    rs_cfg_parse_long("0", 1, 65535, &v, err, sizeof(err)), RS_EINVAL);
-	assert_non_null(strstr(err, "[1, 65535]"));
-	assert_int_equal(
-	    rs_cfg_parse_long("65536", 1, 65535, &v, err, sizeof(err)),
-	    RS_EINVAL);
-	assert_int_equal(
-	    rs_cfg_parse_long("-1", 0, 10, &v, err, sizeof(err)), RS_EINVAL);
+	refused("0", 1, 65535, "[1, 65535]");
+	refused("65536", 1, 65535, NULL);
+	refused("-1", 0, 10, NULL);
 	/* Beyond long: strtol's ERANGE is an error, not a clamp. */
-	assert_int_equal(rs_cfg_parse_long("99999999999999999999999", 0, 10,
-	                     &v, err, sizeof(err)),
-	    RS_EINVAL);
-	assert_int_equal(v, 7);
+	refused("99999999999999999999999", 0, 10, NULL);
 }
 
 static void

@@ -4,6 +4,7 @@
 #include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_names.h"
 #include "rs_time.h"
 
 #include <stdbool.h>
@@ -429,11 +430,7 @@ rs_db_list_worker_databases(
 void
 rs_db_free_names(char **names, int count)
 {
-	if (names == NULL)
-		return;
-	for (int i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
+	rs_names_free(names, count);
 }
 
 int
@@ -466,3 +463,14 @@ rs_db_copy_position(const char *maint_conninfo, const char *dbname,
 	PQfinish(db);
 	return rc;
 }
+
+const rs_db_copy_table rs_db_copy_tables[] = {
+	{ "users", "username, password, created", "created" },
+	{ "rides", "ride_id, created_by, ts, source, destination", "ride_id" },
+	{ "ride_members", "ride_id, username, seq", "ride_id, seq" },
+	{ "applied_requests", "request_id, seq, response", "request_id" },
+	{ "meta", "id, applied_seq, epoch, next_ride_id", "id" },
+	{ "changes", "seq, epoch, event", "seq" },
+};
+const int rs_db_ncopy_tables
+    = (int) (sizeof(rs_db_copy_tables) / sizeof(rs_db_copy_tables[0]));

@@ -56,4 +56,17 @@ void rs_db_free_names(char **names, int count);
 int rs_db_copy_position(const char *maint_conninfo, const char *dbname,
     uint64_t *epoch, uint64_t *seq);
 
+/* The tables a copy of the data consists of (worker/schema.c creates
+ * them), in dependency order, with the column list COPY uses and the
+ * ORDER BY of content digests: what a new slave's snapshot and a backup
+ * (rs_backup.h) copy, in this order. */
+typedef struct rs_db_copy_table {
+	const char *name;
+	const char *columns;
+	const char *order_by;
+} rs_db_copy_table;
+
+extern const rs_db_copy_table rs_db_copy_tables[];
+extern const int rs_db_ncopy_tables;
+
 #endif

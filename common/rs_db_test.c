@@ -1,21 +1,15 @@
 /* libpq helpers that need no server: conninfo rewriting, name checks, and
  * connection failures against a port where nothing listens. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_db.h"
 #include "rs_err.h"
 #include "rs_log.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,77 +43,68 @@ assert_value(const char *conninfo, const char *keyword, const char *want)
 	free(v);
 }
 
-static void
-test_conninfo_with_db_replaces_dbname_and_keeps_the_rest(void **state)
+/* rs_db_conninfo_with_db(conninfo, db), which must succeed (caller frees). */
+static char *
+with_db(const char *conninfo, const char *db)
 {
 	char *out = NULL;
 
+	assert_int_equal(rs_db_conninfo_with_db(conninfo, db, &out), RS_OK);
+	assert_non_null(out);
+	return out;
+}
+
+/* rs_db_conninfo_with_db(conninfo, db) and what the result must hold:
+ * up to 6 keyword = value pairs (value NULL: the keyword is absent). */
+static const struct {
+	const char *conninfo, *db;
+	const char *kv[6][2];
+} with_db_cases[] = {
+	/* replaces dbname, keeps the rest */
+	{ "host=127.0.0.1 port=8100 user=postgres dbname=postgres",
+	    "rideshare_w1",
+	    { { "dbname", "rideshare_w1" }, { "host", "127.0.0.1" },
+	        { "port", "8100" }, { "user", "postgres" },
+	        { "password", NULL } } },
+	/* adds dbname when absent */
+	{ "host=/tmp port=5432", "x_1",
+	    { { "dbname", "x_1" }, { "host", "/tmp" } } },
+	/* quotes spaces, quotes and backslashes */
+	{ "host=h password='a b\\'c\\\\d' application_name='my app'",
+	    "odd 'name'\\",
+	    { { "password", "a b'c\\d" }, { "application_name", "my app" },
+	        { "dbname", "odd 'name'\\" } } },
+	/* accepts URIs */
+	{ "postgresql://postgres@127.0.0.1:8100/postgres?connect_timeout=3",
+	    "rideshare_w2",
+	    { { "dbname", "rideshare_w2" }, { "user", "postgres" },
+	        { "host", "127.0.0.1" }, { "port", "8100" },
+	        { "connect_timeout", "3" } } },
+};
+
+static void
+test_conninfo_with_db_sets_dbname_and_keeps_the_rest(void **state)
+{
+	char *out;
+
 	(void) state;
-	assert_int_equal(
-	    rs_db_conninfo_with_db(
-	        "host=127.0.0.1 port=8100 user=postgres dbname=postgres",
-	        "rideshare_w1", &out),
-	    RS_OK);
+	for (size_t i = 0;
+	     i < sizeof(with_db_cases) / sizeof(with_db_cases[0]); i++) {
+		out = with_db(with_db_cases[i].conninfo, with_db_cases[i].db);
+		for (size_t k = 0; k < 6 && with_db_cases[i].kv[k][0]; k++)
+			assert_value(out, with_db_cases[i].kv[k][0],
+			    with_db_cases[i].kv[k][1]);
+		free(out);
+	}
+	/* The exact text: keywords in libpq's order, values quoted. */
+	out = with_db("host=127.0.0.1 port=8100 user=postgres dbname=postgres",
+	    "rideshare_w1");
 	assert_string_equal(out,
 	    "user='postgres' host='127.0.0.1' port='8100' "
 	    "dbname='rideshare_w1'");
-	assert_value(out, "dbname", "rideshare_w1");
-	assert_value(out, "host", "127.0.0.1");
-	assert_value(out, "port", "8100");
-	assert_value(out, "user", "postgres");
-	assert_value(out, "password", NULL);
 	free(out);
-}
-
-static void
-test_conninfo_with_db_adds_dbname_when_absent(void **state)
-{
-	char *out = NULL;
-
-	(void) state;
-	assert_int_equal(
-	    rs_db_conninfo_with_db("host=/tmp port=5432", "x_1", &out), RS_OK);
-	assert_value(out, "dbname", "x_1");
-	assert_value(out, "host", "/tmp");
-	free(out);
-	assert_int_equal(rs_db_conninfo_with_db("", "x_2", &out), RS_OK);
+	out = with_db("", "x_2");
 	assert_string_equal(out, "dbname='x_2'");
-	free(out);
-}
-
-static void
-test_conninfo_with_db_quotes_spaces_quotes_and_backslashes(void **state)
-{
-	char *out = NULL;
-
-	(void) state;
-	assert_int_equal(
-	    rs_db_conninfo_with_db(
-	        "host=h password='a b\\'c\\\\d' application_name='my app'",
-	        "odd 'name'\\", &out),
-	    RS_OK);
-	assert_value(out, "password", "a b'c\\d");
-	assert_value(out, "application_name", "my app");
-	assert_value(out, "dbname", "odd 'name'\\");
-	free(out);
-}
-
-static void
-test_conninfo_with_db_accepts_uris(void **state)
-{
-	char *out = NULL;
-
-	(void) state;
-	assert_int_equal(
-	    rs_db_conninfo_with_db("postgresql://postgres@127.0.0.1:8100/"
-	                           "postgres?connect_timeout=3",
-	        "rideshare_w2", &out),
-	    RS_OK);
-	assert_value(out, "dbname", "rideshare_w2");
-	assert_value(out, "user", "postgres");
-	assert_value(out, "host", "127.0.0.1");
-	assert_value(out, "port", "8100");
-	assert_value(out, "connect_timeout", "3");
 	free(out);
 }
 
@@ -143,31 +128,13 @@ test_conninfo_with_db_rejects_bad_input(void **state)
 	assert_string_equal(out, "untouched");
 }
 
-/* A TCP port on 127.0.0.1 that refuses connections: bound, not listening,
- * so no one else can take it while the test runs. */
-static int
-refusing_port(int *fd_out)
-{
-	struct sockaddr_in a = { 0 };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	*fd_out = fd;
-	return ntohs(a.sin_port);
-}
-
 static void
 test_database_names_are_validated_before_connecting(void **state)
 {
 	static const char *const bad[] = { "", "Upper", "a-b", "a b", "a;drop",
 		"x234567890123456789012345678901234567890123456789012345678901"
 		"234" };
-	int fd, port = refusing_port(&fd);
+	int fd, port = rs_test_local_port(false, &fd);
 	char ci[128];
 
 	(void) state;
@@ -185,7 +152,7 @@ test_database_names_are_validated_before_connecting(void **state)
 static void
 test_connect_to_a_closed_port_fails_and_retry_gives_up(void **state)
 {
-	int fd, port = refusing_port(&fd);
+	int fd, port = rs_test_local_port(false, &fd);
 	PGconn *db = (PGconn *) 0x1;
 	struct timespec t0, t1;
 	char ci[128];
@@ -212,12 +179,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
-		    test_conninfo_with_db_replaces_dbname_and_keeps_the_rest),
-		cmocka_unit_test(
-		    test_conninfo_with_db_adds_dbname_when_absent),
-		cmocka_unit_test(
-		    test_conninfo_with_db_quotes_spaces_quotes_and_backslashes),
-		cmocka_unit_test(test_conninfo_with_db_accepts_uris),
+		    test_conninfo_with_db_sets_dbname_and_keeps_the_rest),
 		cmocka_unit_test(test_conninfo_with_db_rejects_bad_input),
 		cmocka_unit_test(
 		    test_database_names_are_validated_before_connecting),

@@ -1,13 +1,10 @@
 /* RIDESHARE_LOG_FORMAT=json: the key=value line turned into one object. */
 #include "rs_log.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 static void
 test_pairs_become_the_same_keys(void **state)
@@ -54,13 +51,6 @@ test_long_line_is_cut_but_stays_an_object(void **state)
 	assert_int_equal(out[n - 1], '}');
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pairs_become_the_same_keys),
-		cmocka_unit_test(test_free_text_goes_to_msg),
-		cmocka_unit_test(test_long_line_is_cut_but_stays_an_object),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_pairs_become_the_same_keys),
+    cmocka_unit_test(test_free_text_goes_to_msg),
+    cmocka_unit_test(test_long_line_is_cut_but_stays_an_object))

@@ -25,20 +25,25 @@
 
 static const char *url;
 
-static void
-conn_name(char *buf, size_t cap, const char *what)
-{
-	snprintf(buf, cap, "idle-test-%s-%ld", what, (long) getpid());
-}
-
+/* A connection called idle-test-<what>-<pid> (its name goes to name, 64
+ * bytes, for broker_conn), with the heartbeat the test set. */
 static rs_mq *
-connect_named(const char *name)
+connect_as(const char *what, char *name)
 {
 	rs_mq *mq = NULL;
 
+	snprintf(name, 64, "idle-test-%s-%ld", what, (long) getpid());
 	assert_int_equal(rs_mq_connect_retry(url, name, 10000, &mq), RS_OK);
 	assert_int_equal(mq->heartbeat_s, atoi(HEARTBEAT));
 	return mq;
+}
+
+/* mq's own exclusive queue, <name>-q (q: 80 bytes). */
+static void
+declare_own_queue(rs_mq *mq, const char *name, char *q)
+{
+	snprintf(q, 80, "%s-q", name);
+	assert_int_equal(rs_mq_declare_queue(mq, q, RS_MQ_EXCLUSIVE), RS_OK);
 }
 
 /* The local TCP port: the same port means the same connection. */
@@ -53,27 +58,47 @@ local_port(rs_mq *mq)
 	return ntohs(a.sin_port);
 }
 
-/* State the keepalive changes, read without servicing the connection. */
-static bool
-peek_dead(rs_mq *mq)
+/* State the keepalive changes, read under the lock without servicing the
+ * connection: dead, and the messages the keepalive took in while the
+ * owner was idle (nidle). */
+typedef struct {
+	bool dead;
+	size_t nidle;
+} mq_state;
+
+static mq_state
+peek(rs_mq *mq)
 {
-	bool d;
+	mq_state st;
 
 	pthread_mutex_lock(&mq->lock);
-	d = mq->dead;
+	st.dead = mq->dead;
+	st.nidle = mq->nidle;
 	pthread_mutex_unlock(&mq->lock);
-	return d;
+	return st;
 }
 
-static size_t
-peek_nidle(rs_mq *mq)
+/* Waits up to timeout_ms for the keepalive to mark mq dead; returns the
+ * milliseconds waited. */
+static int64_t
+wait_dead(rs_mq *mq, int timeout_ms)
 {
-	size_t n;
+	int64_t t0 = rs_time_now_ms();
 
-	pthread_mutex_lock(&mq->lock);
-	n = mq->nidle;
-	pthread_mutex_unlock(&mq->lock);
-	return n;
+	while (!peek(mq).dead && rs_time_now_ms() - t0 < timeout_ms)
+		rs_time_sleep_ms(20);
+	return rs_time_now_ms() - t0;
+}
+
+/* A dead connection fails a publish at once: RS_ECONN within 100 ms. */
+static void
+assert_fails_fast(rs_mq *mq)
+{
+	int64_t t0 = rs_time_now_ms();
+
+	assert_int_equal(
+	    rs_mq_publish(mq, "", "nowhere", "x", 1, NULL), RS_ECONN);
+	assert_true(rs_time_now_ms() - t0 < 100);
 }
 
 /* `./rideshare rabbitmqctl list_connections pid client_properties`: the
@@ -114,15 +139,13 @@ test_idle_publisher_confirms_on_the_same_connection(void **state)
 	int port;
 
 	(void) state;
-	conn_name(name, sizeof(name), "pub");
-	snprintf(q, sizeof(q), "%s-q", name);
-	mq = connect_named(name);
-	assert_int_equal(rs_mq_declare_queue(mq, q, RS_MQ_EXCLUSIVE), RS_OK);
+	mq = connect_as("pub", name);
+	declare_own_queue(mq, name, q);
 	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
 	port = local_port(mq);
 
 	rs_time_sleep_ms(IDLE_MS);
-	assert_false(peek_dead(mq));
+	assert_false(peek(mq).dead);
 	assert_int_equal(rs_mq_publish(mq, "", q, "x", 1, &props), RS_OK);
 	assert_int_equal(rs_mq_wait_confirms(mq, 2000), RS_OK);
 	/* Twice: the second idle period starts from a used connection. */
@@ -137,22 +160,20 @@ test_idle_publisher_confirms_on_the_same_connection(void **state)
 static void
 test_idle_consumer_receives_a_later_message(void **state)
 {
-	char name[64], q[80];
+	char name[64], pname[64], q[80];
 	rs_mq *c, *p;
 	rs_mq_msg m;
 	int port;
 
 	(void) state;
-	conn_name(name, sizeof(name), "cons");
-	snprintf(q, sizeof(q), "%s-q", name);
-	c = connect_named(name);
-	assert_int_equal(rs_mq_declare_queue(c, q, RS_MQ_EXCLUSIVE), RS_OK);
+	c = connect_as("cons", name);
+	declare_own_queue(c, name, q);
 	assert_int_equal(rs_mq_consume(c, q, false, NULL), RS_OK);
 	port = local_port(c);
 
 	rs_time_sleep_ms(IDLE_MS);
-	assert_false(peek_dead(c));
-	p = connect_named("idle-test-late-publisher");
+	assert_false(peek(c).dead);
+	p = connect_as("late-publisher", pname);
 	assert_int_equal(rs_mq_publish(p, "", q, "late", 4, NULL), RS_OK);
 	assert_int_equal(rs_mq_next(c, 3000, &m), RS_OK);
 	assert_int_equal(m.len, 4);
@@ -168,16 +189,14 @@ test_idle_consumer_receives_a_later_message(void **state)
 static void
 test_deliveries_while_idle_are_kept_in_order(void **state)
 {
-	char name[64], q[80], body[16];
+	char name[64], pname[64], q[80], body[16];
 	rs_mq *c, *p;
 	rs_mq_msg m;
 
 	(void) state;
-	conn_name(name, sizeof(name), "order");
-	snprintf(q, sizeof(q), "%s-q", name);
-	c = connect_named(name);
-	p = connect_named("idle-test-order-publisher");
-	assert_int_equal(rs_mq_declare_queue(c, q, RS_MQ_EXCLUSIVE), RS_OK);
+	c = connect_as("order", name);
+	p = connect_as("order-publisher", pname);
+	declare_own_queue(c, name, q);
 	assert_int_equal(rs_mq_consume(c, q, false, NULL), RS_OK);
 
 	rs_time_sleep_ms(1000);
@@ -188,7 +207,7 @@ test_deliveries_while_idle_are_kept_in_order(void **state)
 	}
 	rs_time_sleep_ms(IDLE_MS - 1000);
 	/* The keepalive read them off the socket while the owner was away. */
-	assert_int_equal(peek_nidle(c), 3);
+	assert_int_equal(peek(c).nidle, 3);
 	assert_true(rs_mq_has_buffered(c));
 	assert_int_equal(rs_mq_publish(p, "", q, "m4", 2, NULL), RS_OK);
 	for (int i = 1; i <= 4; i++) {
@@ -209,11 +228,9 @@ test_broker_closing_an_idle_connection_fails_fast(void **state)
 {
 	char name[64], pid[128], cmd[512];
 	rs_mq *mq;
-	int64_t t0;
 
 	(void) state;
-	conn_name(name, sizeof(name), "closed");
-	mq = connect_named(name);
+	mq = connect_as("closed", name);
 	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
 	assert_true(broker_conn(name, pid, sizeof(pid)));
 	snprintf(cmd, sizeof(cmd),
@@ -222,14 +239,9 @@ test_broker_closing_an_idle_connection_fails_fast(void **state)
 	    pid);
 	assert_int_equal(system(cmd), 0);
 	/* Noticed without any call by the owner. */
-	t0 = rs_time_now_ms();
-	while (!peek_dead(mq) && rs_time_now_ms() - t0 < 5000)
-		rs_time_sleep_ms(20);
-	assert_true(peek_dead(mq));
-	t0 = rs_time_now_ms();
-	assert_int_equal(
-	    rs_mq_publish(mq, "", "nowhere", "x", 1, NULL), RS_ECONN);
-	assert_true(rs_time_now_ms() - t0 < 100);
+	wait_dead(mq, 5000);
+	assert_true(peek(mq).dead);
+	assert_fails_fast(mq);
 	rs_mq_destroy(mq);
 }
 
@@ -260,32 +272,25 @@ test_silent_broker_makes_an_idle_connection_dead(void **state)
 {
 	char name[64];
 	pid_t broker = broker_pid();
-	int64_t t0, waited;
+	int64_t waited;
 	rs_mq *mq;
 
 	(void) state;
 	if (broker <= 0)
 		skip();
-	conn_name(name, sizeof(name), "silent");
-	mq = connect_named(name);
+	mq = connect_as("silent", name);
 	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
 	rs_time_sleep_ms(1500);
 	/* A hung broker: the socket stays open, nothing comes. */
 	assert_int_equal(kill(broker, SIGSTOP), 0);
-	t0 = rs_time_now_ms();
-	while (!peek_dead(mq) && rs_time_now_ms() - t0 < 8000)
-		rs_time_sleep_ms(20);
-	waited = rs_time_now_ms() - t0;
+	waited = wait_dead(mq, 8000);
 	assert_int_equal(kill(broker, SIGCONT), 0);
 	print_message(
 	    "silent broker noticed after %lld ms\n", (long long) waited);
-	assert_true(peek_dead(mq));
+	assert_true(peek(mq).dead);
 	/* Two intervals without a byte, plus a visit. */
 	assert_true(waited <= 2000 * atoi(HEARTBEAT) + 1000);
-	t0 = rs_time_now_ms();
-	assert_int_equal(
-	    rs_mq_publish(mq, "", "nowhere", "x", 1, NULL), RS_ECONN);
-	assert_true(rs_time_now_ms() - t0 < 100);
+	assert_fails_fast(mq);
 	rs_mq_destroy(mq);
 }
 
@@ -299,8 +304,7 @@ test_without_keepalive_an_idle_publisher_is_dropped(void **state)
 	int rc;
 
 	(void) state;
-	conn_name(name, sizeof(name), "nokeepalive");
-	mq = connect_named(name);
+	mq = connect_as("nokeepalive", name);
 	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
 	ka_unregister(mq);
 	rs_time_sleep_ms(IDLE_MS + 2000);

@@ -1,38 +1,12 @@
 /* RabbitMQ helper without a broker: URL handling, refused and silent
  * endpoints, and the publisher-confirm bookkeeping (the file is included
  * so its static helpers can be driven directly). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_mq.c"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-/* A TCP port on 127.0.0.1: refusing (bound only) or silent (listening,
- * never answering: the kernel completes the handshake, nobody speaks). */
-static int
-local_port(bool listening, int *fd_out)
-{
-	struct sockaddr_in a = { 0 };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	if (listening)
-		assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	*fd_out = fd;
-	return ntohs(a.sin_port);
-}
 
 static void
 test_bad_urls_are_einval(void **state)
@@ -51,41 +25,46 @@ test_bad_urls_are_einval(void **state)
 	assert_ptr_equal(mq, (rs_mq *) 0x1);
 }
 
+/* rs_mq_connect_retry to url for ms, which must time out without touching
+ * the output; returns the milliseconds it took. */
+static int64_t
+retry_times_out(const char *url, int ms)
+{
+	rs_mq *mq = (rs_mq *) 0x1;
+	int64_t t0 = rs_time_now_ms();
+
+	assert_int_equal(rs_mq_connect_retry(url, "t", ms, &mq), RS_ETIMEDOUT);
+	assert_ptr_equal(mq, (rs_mq *) 0x1);
+	return rs_time_now_ms() - t0;
+}
+
 static void
 test_refused_connection_is_econn_and_retry_times_out(void **state)
 {
-	int fd, port = local_port(false, &fd);
+	int fd, port = rs_test_local_port(false, &fd);
 	rs_mq *mq = (rs_mq *) 0x1;
 	char url[128];
-	int64_t t0;
+	int64_t took;
 
 	(void) state;
 	/* The trailing slash (empty vhost) is accepted as "/". */
 	snprintf(url, sizeof(url), "amqp://guest:guest@127.0.0.1:%d/", port);
 	assert_int_equal(rs_mq_connect(url, "t", &mq), RS_ECONN);
-	t0 = rs_time_now_ms();
-	assert_int_equal(
-	    rs_mq_connect_retry(url, "t", 300, &mq), RS_ETIMEDOUT);
-	assert_true(rs_time_now_ms() - t0 >= 290);
-	assert_true(rs_time_now_ms() - t0 < 3000);
 	assert_ptr_equal(mq, (rs_mq *) 0x1);
+	took = retry_times_out(url, 300);
+	assert_true(took >= 290 && took < 3000);
 	close(fd);
 }
 
 static void
 test_silent_endpoint_does_not_hang_the_retry(void **state)
 {
-	int fd, port = local_port(true, &fd);
-	rs_mq *mq = (rs_mq *) 0x1;
+	int fd, port = rs_test_local_port(true, &fd);
 	char url[128];
-	int64_t t0;
 
 	(void) state;
 	snprintf(url, sizeof(url), "amqp://127.0.0.1:%d", port);
-	t0 = rs_time_now_ms();
-	assert_int_equal(
-	    rs_mq_connect_retry(url, "t", 400, &mq), RS_ETIMEDOUT);
-	assert_true(rs_time_now_ms() - t0 < 3000);
+	assert_true(retry_times_out(url, 400) < 3000);
 	close(fd);
 }
 

@@ -33,6 +33,18 @@ send_until_received(
 	return rc;
 }
 
+/* A publisher on a free local port and a subscriber dialled to it. */
+static void
+connected_pair(nng_socket *pub, nng_socket *sub)
+{
+	char url[128];
+
+	assert_int_equal(
+	    rs_nng_pub_open("127.0.0.1", pub, url, sizeof(url)), RS_OK);
+	assert_int_equal(rs_nng_sub_open(sub), RS_OK);
+	assert_int_equal(rs_nng_sub_dial(*sub, url), RS_OK);
+}
+
 static void
 test_pub_reports_the_port_the_kernel_chose(void **state)
 {
@@ -66,13 +78,10 @@ static void
 test_messages_arrive_in_order(void **state)
 {
 	nng_socket pub, sub;
-	char url[128], buf[64], want[64];
+	char buf[64], want[64];
 
 	(void) state;
-	assert_int_equal(
-	    rs_nng_pub_open("127.0.0.1", &pub, url, sizeof(url)), RS_OK);
-	assert_int_equal(rs_nng_sub_open(&sub), RS_OK);
-	assert_int_equal(rs_nng_sub_dial(sub, url), RS_OK);
+	connected_pair(&pub, &sub);
 	assert_int_equal(
 	    send_until_received(pub, sub, "hello", buf, sizeof(buf)), RS_OK);
 	assert_string_equal(buf, "hello");
@@ -98,13 +107,10 @@ static void
 test_long_messages_are_truncated_and_nul_terminated(void **state)
 {
 	nng_socket pub, sub;
-	char url[128], buf[8];
+	char buf[8];
 
 	(void) state;
-	assert_int_equal(
-	    rs_nng_pub_open("127.0.0.1", &pub, url, sizeof(url)), RS_OK);
-	assert_int_equal(rs_nng_sub_open(&sub), RS_OK);
-	assert_int_equal(rs_nng_sub_dial(sub, url), RS_OK);
+	connected_pair(&pub, &sub);
 	assert_int_equal(send_until_received(pub, sub, "status w1 SLAVE 12 3",
 	                     buf, sizeof(buf)),
 	    RS_OK);

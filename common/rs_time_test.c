@@ -1,9 +1,6 @@
 /* Monotonic clock, sleeps, deadlines and back-off steps. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_time.h"
 
@@ -118,20 +115,10 @@ test_backoff_sleep_after_the_deadline_does_not_sleep(void **state)
 	assert_int_equal(step, 1000);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sleep_waits_at_least_the_time_asked),
-		cmocka_unit_test(test_sleep_of_zero_or_less_returns_at_once),
-		cmocka_unit_test(test_sleep_resumes_after_a_signal),
-		cmocka_unit_test(test_deadline_and_left_ms),
-		cmocka_unit_test(
-		    test_backoff_starts_at_first_doubles_and_stops_at_max),
-		cmocka_unit_test(test_backoff_sleep_is_cut_at_the_deadline),
-		cmocka_unit_test(
-		    test_backoff_sleep_after_the_deadline_does_not_sleep),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_sleep_waits_at_least_the_time_asked),
+    cmocka_unit_test(test_sleep_of_zero_or_less_returns_at_once),
+    cmocka_unit_test(test_sleep_resumes_after_a_signal),
+    cmocka_unit_test(test_deadline_and_left_ms),
+    cmocka_unit_test(test_backoff_starts_at_first_doubles_and_stops_at_max),
+    cmocka_unit_test(test_backoff_sleep_is_cut_at_the_deadline),
+    cmocka_unit_test(test_backoff_sleep_after_the_deadline_does_not_sleep))

@@ -7,6 +7,7 @@
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_names.h"
 #include "rs_time.h"
 
 #include <errno.h>
@@ -414,11 +415,7 @@ rs_zk_children(
 void
 rs_zk_free_children(char **names, int count)
 {
-	if (names == NULL)
-		return;
-	for (int i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
+	rs_names_free(names, count);
 }
 
 /* Creates the parent of path (for a counter whose parent is missing). */

@@ -1,20 +1,14 @@
 /* ZooKeeper helper without a server: argument checks and a bounded wait
  * when nothing answers. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_time.h"
 #include "rs_zk.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,8 +30,6 @@ test_bad_arguments_are_einval(void **state)
 static void
 test_connect_to_a_closed_port_times_out(void **state)
 {
-	struct sockaddr_in a = { 0 };
-	socklen_t len = sizeof(a);
 	rs_zk *zk = (rs_zk *) 0x1;
 	char hosts[64];
 	int64_t t0;
@@ -45,12 +37,8 @@ test_connect_to_a_closed_port_times_out(void **state)
 
 	(void) state;
 	/* Bound, not listening: connections are refused. */
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d", ntohs(a.sin_port));
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d",
+	    rs_test_local_port(false, &fd));
 	t0 = rs_time_now_ms();
 	assert_int_equal(
 	    rs_zk_connect(hosts, 800, 300, NULL, NULL, &zk), RS_ETIMEDOUT);

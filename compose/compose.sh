@@ -59,10 +59,13 @@ SERVICE_BINS=(rideshare-users rideshare-rides rideshare-orchestrator rideshare-w
 INFRA_SERVICES=(postgres rabbitmq zookeeper)
 export DOCKER_BUILDKIT=0   # the legacy builder uses local images as FROM, no registry
 
-say() { printf 'compose: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# Messages: "compose: ..." on stderr (stdout is for what a command prints),
+# the same helpers as every script of the tree.
+RS_SAY_PREFIX=compose RS_SAY_FD=2
+# shellcheck source=scripts/lib/say.sh
+source "$ROOT/scripts/lib/say.sh"
+# shellcheck source=compose/lib.sh
+source "$HERE/lib.sh"
 
 # docker-compose (Debian's v1), or the v2 plugin if that is what is installed.
 dc() {
@@ -84,7 +87,7 @@ ensure_token() {
 		head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp"
 		chmod 0600 "$tmp"
 		mv -f "$tmp" "$f"
-		say "admin token made: $f"
+		rs_say "admin token made: $f"
 	fi
 	chmod 0600 "$f"
 	ensure_secrets
@@ -134,14 +137,14 @@ ensure_bins() {
 	local missing
 	missing=$(missing_bins)
 	[ -n "$missing" ] || return 0
-	say "binaries missing in $BUILD_DIR/bin: $(echo $missing) — building the project"
+	rs_say "binaries missing in $BUILD_DIR/bin: $(echo $missing) — building the project"
 	if [ -x "$ROOT/rideshare" ]; then
 		RIDESHARE_BUILD_DIR=$BUILD_DIR "$ROOT/rideshare" build
 	else
-		die "no $ROOT/rideshare to build with; build the project into $BUILD_DIR first"
+		rs_die "no $ROOT/rideshare to build with; build the project into $BUILD_DIR first"
 	fi
 	missing=$(missing_bins)
-	[ -z "$missing" ] || die "still missing after the build: $(echo $missing)"
+	[ -z "$missing" ] || rs_die "still missing after the build: $(echo $missing)"
 }
 
 # docker build TARGET from a staged context.
@@ -152,9 +155,9 @@ build_target() {
 		-t "rideshare/$t:latest" "$ctx" >"$ctx/build-$t.log" 2>&1; then
 		grep -v -i 'legacy builder is deprecated\|BuildKit is currently disabled\|environment-variable' \
 			"$ctx/build-$t.log" >&2
-		die "docker build --target $t failed"
+		rs_die "docker build --target $t failed"
 	fi
-	say "image rideshare/$t:latest ready ($(elapsed "$t0") s)"
+	rs_say "image rideshare/$t:latest ready ($(elapsed "$t0") s)"
 }
 
 # The edge config: the local stack's template (scripts/stack/nginx.conf.in, so the
@@ -165,7 +168,7 @@ build_target() {
 # here that could drift from the local stack's.
 render_edge_conf() {
 	local out=$1 tpl=$ROOT/scripts/stack/nginx.conf.in
-	[ -f "$tpl" ] || die "no $tpl (the edge config both deployments share)"
+	[ -f "$tpl" ] || rs_die "no $tpl (the edge config both deployments share)"
 	{
 		echo "# Rendered by compose/compose.sh from scripts/stack/nginx.conf.in for the compose edge."
 		sed -e 's|"@LOG_DIR@/nginx-error.log"|stderr|g' \
@@ -179,7 +182,7 @@ render_edge_conf() {
 			"$tpl"
 	} > "$out"
 	if grep -n '^[^#]*@[A-Z_]*@' "$out" >&2; then
-		die "edge config: placeholders of $tpl left unrendered (update render_edge_conf)"
+		rs_die "edge config: placeholders of $tpl left unrendered (update render_edge_conf)"
 	fi
 }
 
@@ -203,7 +206,7 @@ cmd_images() {
 	fi
 	# Earlier builds of our tags are now dangling: drop them.
 	docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
-	say "images ready in $(elapsed "$t0") s"
+	rs_say "images ready in $(elapsed "$t0") s"
 }
 
 # ------------------------------------------------------------------ up / wait
@@ -230,11 +233,11 @@ wait_healthy() {
 		fi
 		[ -n "$bad" ] || return 0
 		if [ $SECONDS -ge $deadline ]; then
-			say "not healthy after ${UP_TIMEOUT} s:$bad"
+			rs_say "not healthy after ${UP_TIMEOUT} s:$bad"
 			return 1
 		fi
 		case $bad in *unhealthy*|*exited*|*dead*)
-			say "failed:$bad"; return 1 ;;
+			rs_say "failed:$bad"; return 1 ;;
 		esac
 		sleep 0.5
 	done
@@ -245,7 +248,7 @@ show_failure() {
 	for id in $(project_containers); do
 		name=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")
 		case $name in *" running healthy") continue ;; esac
-		say "---- $name (last 30 log lines)"
+		rs_say "---- $name (last 30 log lines)"
 		docker logs --tail 30 "$id" 2>&1 | sed 's/^/    /' >&2
 		docker inspect -f '{{if .State.Health}}{{range .State.Health.Log}}    health: rc={{.ExitCode}} {{.Output}}{{end}}{{end}}' "$id" 2>/dev/null | tail -3 >&2
 	done
@@ -262,19 +265,19 @@ cmd_up() {
 	t_img=$(elapsed "$t0")
 	t1=$(now)
 	ensure_token
-	say "docker-compose up -d $*"
+	rs_say "docker-compose up -d $*"
 	if ! dc up -d --remove-orphans "$@"; then
 		show_failure
-		die "docker-compose up failed"
+		rs_die "docker-compose up failed"
 	fi
 	if ! wait_healthy; then
 		show_failure
-		die "deployment not healthy (leave it for inspection, or: compose.sh down)"
+		rs_die "deployment not healthy (leave it for inspection, or: compose.sh down)"
 	fi
-	say "healthy: images $t_img s + up $(elapsed "$t1") s = total $(elapsed "$t0") s"
+	rs_say "healthy: images $t_img s + up $(elapsed "$t1") s = total $(elapsed "$t0") s"
 	if [ $infra = 0 ]; then
 		local bind=${RIDESHARE_COMPOSE_BIND:-127.0.0.1}
-		say "edge http://$bind:${RIDESHARE_COMPOSE_EDGE_PORT:-8880}  users :${RIDESHARE_COMPOSE_USERS_PORT:-8881}  rides :${RIDESHARE_COMPOSE_RIDES_PORT:-8882}  admin :${RIDESHARE_COMPOSE_ADMIN_PORT:-8890}"
+		rs_say "edge http://$bind:${RIDESHARE_COMPOSE_EDGE_PORT:-8880}  users :${RIDESHARE_COMPOSE_USERS_PORT:-8881}  rides :${RIDESHARE_COMPOSE_RIDES_PORT:-8882}  admin :${RIDESHARE_COMPOSE_ADMIN_PORT:-8890}"
 	fi
 }
 
@@ -325,7 +328,7 @@ cmd_down() {
 		case $arg in
 			--all) DOWN_ALL=1 ;;
 			--volumes|-v|--purge) purge=1 ;;
-			*) die "down: unknown argument '$arg' (--volumes|--purge, --all)" ;;
+			*) rs_die "down: unknown argument '$arg' (--volumes|--purge, --all)" ;;
 		esac
 	done
 	[ $purge = 0 ] || kinds="container network volume"
@@ -336,35 +339,35 @@ cmd_down() {
 	# orchestrator, leftovers of interrupted runs. They hold no data (their
 	# databases are in the postgres container's volume).
 	ids=$(ours container)
-	[ -z "$ids" ] || { say "removing containers: $(docker inspect -f '{{.Name}}' $ids | tr -d / | tr '\n' ' ')"; docker rm -f $ids >/dev/null 2>&1 || true; }
+	[ -z "$ids" ] || { rs_say "removing containers: $(docker inspect -f '{{.Name}}' $ids | tr -d / | tr '\n' ' ')"; docker rm -f $ids >/dev/null 2>&1 || true; }
 	ids=$(ours network)
 	[ -z "$ids" ] || docker network rm $ids >/dev/null 2>&1 || true
 	if [ $purge = 1 ]; then
 		ids=$(ours volume)
-		[ -z "$ids" ] || { say "deleting volumes (all data): $(echo $ids)"; docker volume rm -f $ids >/dev/null 2>&1 || true; }
+		[ -z "$ids" ] || { rs_say "deleting volumes (all data): $(echo $ids)"; docker volume rm -f $ids >/dev/null 2>&1 || true; }
 		if [ -d "$STATE_DIR" ]; then
 			# The secrets belong to the data just deleted.
 			rm -f "$STATE_DIR"/admin_token "$STATE_DIR"/amqp_password "$STATE_DIR"/pg_password \
 				"$STATE_DIR"/zk_password "$STATE_DIR"/amqp_url "$STATE_DIR"/zk_auth "$STATE_DIR"/pgpass
 			rmdir "$STATE_DIR" 2>/dev/null || true
-			say "deleted the admin token and the servers' credentials"
+			rs_say "deleted the admin token and the servers' credentials"
 		fi
 	fi
 	for k in $kinds; do
 		ids=$(ours $k)
 		[ -z "$ids" ] || left="$left $k:$(echo $ids)"
 	done
-	[ -z "$left" ] || die "left behind:$left"
+	[ -z "$left" ] || rs_die "left behind:$left"
 	ids=$(labelled container)
 	if [ -n "$ids" ]; then
-		say "left alone (labelled $LABEL, not this deployment; \`down --all\` removes them):" \
+		rs_say "left alone (labelled $LABEL, not this deployment; \`down --all\` removes them):" \
 			"$(docker inspect -f '{{.Name}}' $ids | tr -d / | tr '\n' ' ')"
 	fi
 	if [ $purge = 1 ]; then
-		say "down --volumes: nothing of project $PROJECT is left: no container, network, volume or secret ($(elapsed "$t0") s)"
+		rs_say "down --volumes: nothing of project $PROJECT is left: no container, network, volume or secret ($(elapsed "$t0") s)"
 	else
 		ids=$(ours volume)
-		say "down: no container or network of project $PROJECT is left; data kept in volumes: $(echo $ids) (delete: down --volumes) ($(elapsed "$t0") s)"
+		rs_say "down: no container or network of project $PROJECT is left; data kept in volumes: $(echo $ids) (delete: down --volumes) ($(elapsed "$t0") s)"
 	fi
 }
 
@@ -382,44 +385,31 @@ cmd_status() {
 
 # ------------------------------------------------------------------ test
 cmd_test() {
-	local reason rc=0
-	reason=$(docker_unavailable)
-	if [ -n "$reason" ]; then
-		echo "SKIPPED: $reason"
-		exit "${RIDESHARE_SKIP_RC:-0}"
-	fi
-	if [ "${RIDESHARE_COMPOSE_KEEP:-0}" != 1 ]; then
-		# A test deployment starts and ends empty: its data goes too.
-		trap 'cmd_down --volumes || true' EXIT
-	fi
-	# No autoscaling in the middle of the tests (they expect 1 master + 1 slave).
-	export RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_SCALE_WINDOW_S:-3600}
-	cmd_up
+	local rc=0
+	test_up "${RIDESHARE_COMPOSE_KEEP:-0}"
 	# The endpoint variables tests/with-stack.sh gives the local-stack tests.
-	export RIDESHARE_EDGE_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_EDGE_PORT:-8880}"
-	export RIDESHARE_USERS_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_USERS_PORT:-8881}"
-	export RIDESHARE_RIDES_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_RIDES_PORT:-8882}"
-	export RIDESHARE_ADMIN_URL="http://127.0.0.1:${RIDESHARE_COMPOSE_ADMIN_PORT:-8890}"
+	export_endpoints "${RIDESHARE_COMPOSE_EDGE_PORT:-8880}" "${RIDESHARE_COMPOSE_USERS_PORT:-8881}" \
+		"${RIDESHARE_COMPOSE_RIDES_PORT:-8882}" "${RIDESHARE_COMPOSE_ADMIN_PORT:-8890}"
 	local t0 py=/usr/bin/python3 api=${RIDESHARE_COMPOSE_API_TESTS:-}
 	[ -x "$py" ] || py=python3
 	t0=$(now)
 	# 1. The local stack's public-API suite (tests/api), pointed at the compose edge.
 	if [ "$api" = none ]; then
-		say "public-API suite: not run (RIDESHARE_COMPOSE_API_TESTS=none)"
+		rs_say "public-API suite: not run (RIDESHARE_COMPOSE_API_TESTS=none)"
 	elif [ -n "$api" ]; then
-		say "public-API suite: $api"
+		rs_say "public-API suite: $api"
 		bash -c "$api" || rc=$?
 	elif [ ! -d "$ROOT/tests/api" ]; then
-		say "public-API suite: SKIPPED (no tests/api)"
+		rs_say "public-API suite: SKIPPED (no tests/api)"
 	elif ! "$py" -c 'import pytest, requests' 2>/dev/null; then
-		say "public-API suite: SKIPPED ($py has no pytest/requests: ./rideshare deps)"
+		rs_say "public-API suite: SKIPPED ($py has no pytest/requests: ./rideshare deps)"
 	else
-		say "public-API suite: $py -m pytest tests/api against $RIDESHARE_EDGE_URL"
+		rs_say "public-API suite: $py -m pytest tests/api against $RIDESHARE_EDGE_URL"
 		"$py" -m pytest -q -p no:cacheprovider "$ROOT/tests/api" || rc=$?
 	fi
 	# 2. Container failover tests.
 	"$py" "$ROOT/tests/compose/run_compose_tests.py" "$@" || rc=$?
-	say "tests finished in $(elapsed "$t0") s (rc=$rc)"
+	rs_say "tests finished in $(elapsed "$t0") s (rc=$rc)"
 	return $rc
 }
 
@@ -437,7 +427,7 @@ main() {
 		token) ensure_token; echo "$RIDESHARE_COMPOSE_ADMIN_TOKEN_FILE" ;;
 		dc) ensure_token; dc "$@" ;;
 		""|-h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-		*) die "unknown command '$cmd' (images, up, down, status, logs, test, config, token, dc)" ;;
+		*) rs_die "unknown command '$cmd' (images, up, down, status, logs, test, config, token, dc)" ;;
 	esac
 }
 

@@ -48,10 +48,13 @@ export RIDESHARE_SWARM_USERS_PORT=${RIDESHARE_SWARM_USERS_PORT:-8981}
 export RIDESHARE_SWARM_RIDES_PORT=${RIDESHARE_SWARM_RIDES_PORT:-8982}
 export RIDESHARE_SWARM_ADMIN_PORT=${RIDESHARE_SWARM_ADMIN_PORT:-8990}
 
-say() { printf 'swarm: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# Messages: "swarm: ..." on stderr (stdout is for what a command prints),
+# the same helpers as every script of the tree.
+RS_SAY_PREFIX=swarm RS_SAY_FD=2
+# shellcheck source=scripts/lib/say.sh
+source "$ROOT/scripts/lib/say.sh"
+# shellcheck source=compose/lib.sh
+source "$HERE/lib.sh"
 
 # Why the deployment cannot run here (empty when it can).
 docker_unavailable() {
@@ -97,19 +100,19 @@ ensure_swarm() {
 	state=$(docker info -f '{{.Swarm.LocalNodeState}}')
 	case $state in
 		active) [ "$(docker info -f '{{.Swarm.ControlAvailable}}')" = true ] \
-			|| die "this daemon is a swarm worker, not a manager: run swarm.sh on a manager"
+			|| rs_die "this daemon is a swarm worker, not a manager: run swarm.sh on a manager"
 			if [ -f "$INIT_MARK" ]; then
 				docker node update --label-add org.rideshare.node-index=1 "$(docker info -f '{{.Swarm.NodeID}}')" >/dev/null
 			fi ;;
 		inactive)
-			say "no swarm here: docker swarm init (single node, ${RIDESHARE_SWARM_ADVERTISE:-127.0.0.1}); \`down\` leaves it again"
+			rs_say "no swarm here: docker swarm init (single node, ${RIDESHARE_SWARM_ADVERTISE:-127.0.0.1}); \`down\` leaves it again"
 			docker swarm init --advertise-addr "${RIDESHARE_SWARM_ADVERTISE:-127.0.0.1}" \
 				--listen-addr "${RIDESHARE_SWARM_ADVERTISE:-127.0.0.1}:2377" >/dev/null
 			mkdir -p "$(dirname "$INIT_MARK")"
 			date -u +%FT%TZ > "$INIT_MARK"
 			# The worker pid rule (docs/swarm.md): node-index * 10^7 + pid.
 			docker node update --label-add org.rideshare.node-index=1 "$(docker info -f "{{.Swarm.NodeID}}")" >/dev/null ;;
-		*) die "swarm state '$state': wait, or fix it by hand (docker swarm leave --force)" ;;
+		*) rs_die "swarm state '$state': wait, or fix it by hand (docker swarm leave --force)" ;;
 	esac
 }
 
@@ -119,7 +122,7 @@ export_images() {
 	local i v id
 	for i in postgres rabbitmq zookeeper edge users rides orchestrator worker worker-pg; do
 		id=$(docker image inspect -f '{{.Id}}' "rideshare/$i:latest" 2>/dev/null) \
-			|| die "no image rideshare/$i:latest (./rideshare compose images)"
+			|| rs_die "no image rideshare/$i:latest (./rideshare compose images)"
 		v=RIDESHARE_SWARM_IMG_$(echo "$i" | tr a-z- A-Z_)
 		export "$v=$id"
 	done
@@ -131,7 +134,7 @@ export_images() {
 		shared)
 			export RIDESHARE_SWARM_IMG_WORKER_SPAWN=$RIDESHARE_SWARM_IMG_WORKER
 			export RIDESHARE_SWARM_WORKER_VOLUME= ;;
-		*) die "RIDESHARE_SWARM_WORKER_PG must be own or shared" ;;
+		*) rs_die "RIDESHARE_SWARM_WORKER_PG must be own or shared" ;;
 	esac
 }
 
@@ -162,7 +165,7 @@ wait_healthy() {
 		done
 		[ -n "$bad" ] || return 0
 		if [ $SECONDS -ge $deadline ]; then
-			say "not healthy after $UP_TIMEOUT s:$bad"
+			rs_say "not healthy after $UP_TIMEOUT s:$bad"
 			return 1
 		fi
 		sleep 0.5
@@ -190,25 +193,20 @@ zk_serving() {
 	echo $n
 }
 
-wait_zk_quorum() {
+# wait_three PROBE WHAT: until PROBE prints 3 (every member of the
+# ensemble), at most UP_TIMEOUT s; then says "WHAT: n of 3" and fails.
+wait_three() {
 	local deadline=$((SECONDS + UP_TIMEOUT)) n
 	while :; do
-		n=$(zk_serving)
+		n=$("$1")
 		[ "$n" != 3 ] || return 0
-		[ $SECONDS -lt $deadline ] || { say "ZooKeeper: $n of 3 members serving after $UP_TIMEOUT s"; return 1; }
+		[ $SECONDS -lt $deadline ] || { rs_say "$2: $n of 3 after $UP_TIMEOUT s"; return 1; }
 		sleep 1
 	done
 }
 
-wait_mq_cluster() {
-	local deadline=$((SECONDS + UP_TIMEOUT)) n
-	while :; do
-		n=$(mq_running_nodes)
-		[ "$n" != 3 ] || return 0
-		[ $SECONDS -lt $deadline ] || { say "RabbitMQ cluster: $n of 3 nodes running after $UP_TIMEOUT s"; return 1; }
-		sleep 1
-	done
-}
+wait_zk_quorum() { wait_three zk_serving "ZooKeeper members serving"; }
+wait_mq_cluster() { wait_three mq_running_nodes "RabbitMQ cluster nodes running"; }
 
 show_failure() {
 	local s id
@@ -217,7 +215,7 @@ show_failure() {
 		id=$(container_of "$s")
 		[ -n "$id" ] || continue
 		case $(docker inspect -f '{{.State.Health.Status}}' "$id" 2>/dev/null) in healthy) continue ;; esac
-		say "---- $s (last 20 log lines)"
+		rs_say "---- $s (last 20 log lines)"
 		docker logs --tail 20 "$id" 2>&1 | sed 's/^/    /' >&2
 	done
 }
@@ -233,18 +231,18 @@ cmd_up() {
 	ensure_secrets
 	ensure_swarm
 	t1=$(now)
-	say "deploying stack $STACK: infrastructure"
+	rs_say "deploying stack $STACK: infrastructure"
 	deploy 0
 	if ! wait_healthy "${INFRA[@]}" || ! wait_zk_quorum || ! wait_mq_cluster; then
 		show_failure
-		die "infrastructure not healthy (inspect, or: swarm.sh down)"
+		rs_die "infrastructure not healthy (inspect, or: swarm.sh down)"
 	fi
-	say "infrastructure healthy in $(elapsed "$t1") s (RabbitMQ: 3 nodes clustered; ZooKeeper: quorum)"
+	rs_say "infrastructure healthy in $(elapsed "$t1") s (RabbitMQ: 3 nodes clustered; ZooKeeper: quorum)"
 	t2=$(now)
 	deploy 1
 	if ! wait_healthy "${APPS[@]}"; then
 		show_failure
-		die "RideShare services not healthy (inspect, or: swarm.sh down)"
+		rs_die "RideShare services not healthy (inspect, or: swarm.sh down)"
 	fi
 	# Healthy edge is not yet a serving cluster: wait for the orchestrator's
 	# readiness (a master, writes accepted) and a read answered through the
@@ -253,11 +251,11 @@ cmd_up() {
 	until curl -fsS -o /dev/null "http://127.0.0.1:$RIDESHARE_SWARM_ADMIN_PORT/readyz" 2>/dev/null \
 		&& code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RIDESHARE_SWARM_EDGE_PORT/api/v1/users" 2>/dev/null) \
 		&& { [ "$code" = 200 ] || [ "$code" = 204 ]; }; do
-		[ $SECONDS -lt $deadline ] || die "no read answered through the edge (GET /api/v1/users: ${code:-none}) after 120 s"
+		[ $SECONDS -lt $deadline ] || rs_die "no read answered through the edge (GET /api/v1/users: ${code:-none}) after 120 s"
 		sleep 0.5
 	done
-	say "healthy: images $t_img s + infrastructure $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", b-a}') s + services $(elapsed "$t2") s = total $(elapsed "$t0") s"
-	say "edge http://127.0.0.1:$RIDESHARE_SWARM_EDGE_PORT  users :$RIDESHARE_SWARM_USERS_PORT  rides :$RIDESHARE_SWARM_RIDES_PORT  admin :$RIDESHARE_SWARM_ADMIN_PORT  (admin token: $SECRETS/admin_token)"
+	rs_say "healthy: images $t_img s + infrastructure $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", b-a}') s + services $(elapsed "$t2") s = total $(elapsed "$t0") s"
+	rs_say "edge http://127.0.0.1:$RIDESHARE_SWARM_EDGE_PORT  users :$RIDESHARE_SWARM_USERS_PORT  rides :$RIDESHARE_SWARM_RIDES_PORT  admin :$RIDESHARE_SWARM_ADMIN_PORT  (admin token: $SECRETS/admin_token)"
 }
 
 # ------------------------------------------------------------------ down
@@ -284,14 +282,14 @@ cmd_down() {
 	for arg; do
 		case $arg in
 			--volumes|-v|--purge) purge=1 ;;
-			*) die "down: unknown argument '$arg' (--volumes)" ;;
+			*) rs_die "down: unknown argument '$arg' (--volumes)" ;;
 		esac
 	done
 	if [ "$(docker info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ]; then
 		# The orchestrator first: it would replace the workers removed below.
 		docker service rm "${STACK}_orchestrator" >/dev/null 2>&1 || true
 		ids=$(worker_services)
-		[ -z "$ids" ] || { say "removing worker services: ${ids//$'\n'/ }"; docker service rm $ids >/dev/null 2>&1 || true; }
+		[ -z "$ids" ] || { rs_say "removing worker services: ${ids//$'\n'/ }"; docker service rm $ids >/dev/null 2>&1 || true; }
 		docker stack rm "$STACK" 2>&1 | grep -v '^Removing\|^Nothing found' >&2 || true
 	fi
 	# Tasks stop asynchronously; networks go after their containers.
@@ -307,11 +305,11 @@ cmd_down() {
 	done
 	if [ $purge = 1 ]; then
 		ids=$( { docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK"; worker_volumes; } | sort -u)
-		[ -z "$ids" ] || { say "deleting volumes (all data): ${ids//$'\n'/ }"; docker volume rm -f $ids >/dev/null || true; }
+		[ -z "$ids" ] || { rs_say "deleting volumes (all data): ${ids//$'\n'/ }"; docker volume rm -f $ids >/dev/null || true; }
 		rm -rf "$SECRETS"
 	fi
 	if [ -f "$INIT_MARK" ]; then
-		say "leaving the swarm this script initialised"
+		rs_say "leaving the swarm this script initialised"
 		docker swarm leave --force >/dev/null 2>&1 || true
 		rm -f "$INIT_MARK"
 	fi
@@ -327,14 +325,14 @@ cmd_down() {
 		ids=$( { docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK"; worker_volumes; } | sort -u)
 		[ -z "$ids" ] || left="$left volumes:${ids//$'\n'/ }"
 	fi
-	[ -z "$left" ] || die "left behind:$left"
+	[ -z "$left" ] || rs_die "left behind:$left"
 	if [ $purge = 1 ]; then
-		say "down --volumes: nothing of stack $STACK is left ($(elapsed "$t0") s)"
+		rs_say "down --volumes: nothing of stack $STACK is left ($(elapsed "$t0") s)"
 	else
 		if [ -n "$(worker_volumes)" ]; then
-			say "note: the workers' own databases stay in their volumes, but the next \`up\` starts new workers: writes stay refused until \`rsctl recover --accept-loss\` (docs/swarm.md; RIDESHARE_SWARM_WORKER_PG=shared recovers by itself)"
+			rs_say "note: the workers' own databases stay in their volumes, but the next \`up\` starts new workers: writes stay refused until \`rsctl recover --accept-loss\` (docs/swarm.md; RIDESHARE_SWARM_WORKER_PG=shared recovers by itself)"
 		fi
-		say "down: no service, container, network or secret of stack $STACK is left; data kept in volumes $(docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK" | tr '\n' ' ') ($(elapsed "$t0") s)"
+		rs_say "down: no service, container, network or secret of stack $STACK is left; data kept in volumes $(docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK" | tr '\n' ' ') ($(elapsed "$t0") s)"
 	fi
 }
 
@@ -353,31 +351,18 @@ cmd_status() {
 
 # ------------------------------------------------------------------ test
 cmd_test() {
-	local reason rc=0 py=/usr/bin/python3
-	reason=$(docker_unavailable)
-	if [ -n "$reason" ]; then
-		echo "SKIPPED: $reason"
-		exit "${RIDESHARE_SKIP_RC:-0}"
-	fi
+	local rc=0 py=/usr/bin/python3
 	[ -x "$py" ] || py=python3
-	if [ "${RIDESHARE_SWARM_KEEP:-0}" != 1 ]; then
-		trap 'cmd_down --volumes || true' EXIT
-	fi
-	# No autoscaling during the API suite (it expects 1 master + 1 slave);
-	# the scaling test sets its own window through the admin API's load.
-	export RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_SCALE_WINDOW_S:-3600}
-	cmd_up
-	export RIDESHARE_EDGE_URL="http://127.0.0.1:$RIDESHARE_SWARM_EDGE_PORT"
-	export RIDESHARE_USERS_URL="http://127.0.0.1:$RIDESHARE_SWARM_USERS_PORT"
-	export RIDESHARE_RIDES_URL="http://127.0.0.1:$RIDESHARE_SWARM_RIDES_PORT"
-	export RIDESHARE_ADMIN_URL="http://127.0.0.1:$RIDESHARE_SWARM_ADMIN_PORT"
+	test_up "${RIDESHARE_SWARM_KEEP:-0}"
+	export_endpoints "$RIDESHARE_SWARM_EDGE_PORT" "$RIDESHARE_SWARM_USERS_PORT" \
+		"$RIDESHARE_SWARM_RIDES_PORT" "$RIDESHARE_SWARM_ADMIN_PORT"
 	export RIDESHARE_ADMIN_TOKEN_FILE=$SECRETS/admin_token
 	if [ "${RIDESHARE_SWARM_API_TESTS:-}" = none ]; then
-		say "public-API suite: not run (RIDESHARE_SWARM_API_TESTS=none)"
+		rs_say "public-API suite: not run (RIDESHARE_SWARM_API_TESTS=none)"
 	elif ! "$py" -c 'import pytest, requests' 2>/dev/null; then
-		say "public-API suite: SKIPPED ($py has no pytest/requests)"
+		rs_say "public-API suite: SKIPPED ($py has no pytest/requests)"
 	else
-		say "public-API suite against $RIDESHARE_EDGE_URL"
+		rs_say "public-API suite against $RIDESHARE_EDGE_URL"
 		"$py" -m pytest -q -p no:cacheprovider "$ROOT/tests/api" || rc=$?
 	fi
 	"$py" "$ROOT/tests/swarm/run_swarm_tests.py" "$@" || rc=$?
@@ -394,7 +379,7 @@ main() {
 		test) cmd_test "$@" ;;
 		secrets) ensure_secrets; echo "$SECRETS" ;;
 		""|-h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-		*) die "unknown command '$cmd' (up, down, status, test)" ;;
+		*) rs_die "unknown command '$cmd' (up, down, status, test)" ;;
 	esac
 }
 

@@ -1,10 +1,7 @@
 /* The JSON pieces of the shared handler shape (the call-and-answer path
  * needs a broker and is covered by the api system test). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_gw_handlers.h"
 
@@ -37,13 +34,5 @@ test_json_strings_of_none_is_an_empty_array(void **state)
 	json_decref(a);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_strings_keeps_order_and_count),
-		cmocka_unit_test(test_json_strings_of_none_is_an_empty_array),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_json_strings_keeps_order_and_count),
+    cmocka_unit_test(test_json_strings_of_none_is_an_empty_array))

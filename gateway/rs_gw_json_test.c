@@ -1,11 +1,8 @@
 /* Unit tests of strict JSON body parsing. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_err.h"
 #include "rs_gw_json.h"
@@ -125,18 +122,11 @@ test_empty_body_or_empty_object(void **state)
 	assert_int_equal(rs_gw_json_empty("x", 1, why), RS_EINVAL);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_object_bodies_parse),
-		cmocka_unit_test(test_non_objects_are_rejected),
-		cmocka_unit_test(test_invalid_json_is_rejected),
-		cmocka_unit_test(test_non_utf8_is_rejected),
-		cmocka_unit_test(test_numbers_beyond_64_bits_are_rejected),
-		cmocka_unit_test(test_only_allowed_keys),
-		cmocka_unit_test(test_string_field_missing_or_wrong_type),
-		cmocka_unit_test(test_empty_body_or_empty_object),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_object_bodies_parse),
+    cmocka_unit_test(test_non_objects_are_rejected),
+    cmocka_unit_test(test_invalid_json_is_rejected),
+    cmocka_unit_test(test_non_utf8_is_rejected),
+    cmocka_unit_test(test_numbers_beyond_64_bits_are_rejected),
+    cmocka_unit_test(test_only_allowed_keys),
+    cmocka_unit_test(test_string_field_missing_or_wrong_type),
+    cmocka_unit_test(test_empty_body_or_empty_object))

@@ -1,13 +1,9 @@
 /* Unit tests of the read resend decision (rs_gw_resend.h): when a call is
  * resent and which slave the resend names. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_gw_resend.h"
 
@@ -128,17 +124,8 @@ test_full_table_forgets_the_oldest(void **state)
 	assert_string_equal(to, "w1");
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-		    test_only_reads_within_the_timeout_are_resent),
-		cmocka_unit_test(test_pick_the_latest_answer_since_the_send),
-		cmocka_unit_test(
-		    test_resend_waits_a_little_for_a_slave_to_name),
-		cmocka_unit_test(test_note_ignores_empty_and_keeps_latest),
-		cmocka_unit_test(test_full_table_forgets_the_oldest),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_only_reads_within_the_timeout_are_resent),
+    cmocka_unit_test(test_pick_the_latest_answer_since_the_send),
+    cmocka_unit_test(test_resend_waits_a_little_for_a_slave_to_name),
+    cmocka_unit_test(test_note_ignores_empty_and_keeps_latest),
+    cmocka_unit_test(test_full_table_forgets_the_oldest))

@@ -11,14 +11,17 @@
 
 #include <civetweb.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HEADER_LIMIT               (4u << 20) /* request line + headers (100 KiB names) */
 #define KEEP_ALIVE_MS              "5000"
@@ -364,6 +367,85 @@ rs_http_reply(rs_http_req *req, int status, const char *content_type,
 		mg_write(req->conn, body, len);
 }
 
+int
+rs_http_reply_fd(rs_http_req *req, int status, const char *content_type,
+    int fd, uint64_t len)
+{
+	/* On the heap: a CivetWeb thread has a 100 KiB stack. */
+	size_t cap = 64 * 1024;
+	char cl[32], *buf;
+	uint64_t left = len;
+	int rc = RS_OK;
+
+	if (req->replied || req->continued) {
+		rs_warn(req->rid, "event=http_double_reply status=%d", status);
+		return RS_EINVAL;
+	}
+	req->replied = 1;
+	req->status = status;
+	mg_response_header_start(req->conn, status);
+	if (content_type != NULL)
+		mg_response_header_add(
+		    req->conn, "Content-Type", content_type, -1);
+	snprintf(cl, sizeof(cl), "%" PRIu64, len);
+	mg_response_header_add(req->conn, "Content-Length", cl, -1);
+	mg_response_header_add(req->conn, "X-Request-Id", req->rid, -1);
+	if (req->hdrs.len > 0)
+		mg_response_header_add_lines(req->conn, req->hdrs.data);
+	mg_response_header_send(req->conn);
+	if (strcmp(req->ri->request_method, "HEAD") == 0)
+		return RS_OK;
+	if ((buf = malloc(cap)) == NULL) {
+		req->close_now = 1;
+		return RS_ENOMEM;
+	}
+	while (left > 0) {
+		ssize_t n = read(fd, buf, left < cap ? (size_t) left : cap);
+		if (n <= 0
+		    || mg_write(req->conn, buf, (size_t) n) != (int) n) {
+			/* Fewer bytes than announced: close, so the client
+			 * sees the answer is cut. */
+			req->close_now = 1;
+			rc = RS_EIO;
+			break;
+		}
+		left -= (uint64_t) n;
+	}
+	free(buf);
+	return rc;
+}
+
+int
+rs_http_stream_start(rs_http_req *req, int status, const char *content_type)
+{
+	if (req->replied)
+		return RS_ESTATE;
+	req->replied = 1;
+	req->status = status;
+	req->close_now = 1;
+	mg_response_header_start(req->conn, status);
+	mg_response_header_add(req->conn, "Content-Type", content_type, -1);
+	mg_response_header_add(req->conn, "Cache-Control", "no-store", -1);
+	/* nginx in front (compose) must pass lines on as they come. */
+	mg_response_header_add(req->conn, "X-Accel-Buffering", "no", -1);
+	mg_response_header_add(req->conn, "Connection", "close", -1);
+	mg_response_header_add(req->conn, "X-Request-Id", req->rid, -1);
+	if (req->hdrs.len > 0)
+		mg_response_header_add_lines(req->conn, req->hdrs.data);
+	mg_response_header_send(req->conn);
+	return RS_OK;
+}
+
+int
+rs_http_stream_write(rs_http_req *req, const void *data, size_t len)
+{
+	if (len == 0)
+		return RS_OK;
+	return mg_write(req->conn, data, len) == (int) len ? RS_OK
+	                                                   : RS_ECLOSED;
+}
+
+
 void
 rs_http_reply_json(rs_http_req *req, int status, json_t *body)
 {
@@ -475,6 +557,30 @@ metrics_route(
 	    out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A service-wide metric: its HELP and TYPE lines and value v. */
+static void
+metric_one(rs_http *srv, rs_buf *out, const char *name, const char *type,
+    const char *help, double v)
+{
+	metrics_route(out, name, type, help);
+	rs_metrics_line(out, name, srv->name_label, v);
+}
+
+/* A per-route counter: the _Atomic uint64_t at offset off of every route
+ * (offsetof(struct route, ...)), after its HELP and TYPE lines. */
+static void
+metric_by_route(
+    rs_http *srv, rs_buf *out, const char *name, const char *help, size_t off)
+{
+	metrics_route(out, name, "counter", help);
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		struct route *r = &srv->routes[i];
+		_Atomic uint64_t *v = (_Atomic uint64_t *) ((char *) r + off);
+
+		rs_metrics_line(out, name, r->label, (double) atomic_load(v));
+	}
+}
+
 /* Records one answer of route r (code, dt_us) in its histogram. */
 static void
 hist_observe(struct route *r, int code, uint64_t dt_us)
@@ -566,13 +672,9 @@ metrics(rs_http_req *req, void *arg)
 	char *text;
 
 	rs_metrics_render(&out);
-	metrics_route(&out, "rideshare_http_requests_total", "counter",
-	    "HTTP requests answered, by route.");
-	for (size_t i = 0; i < srv->nroutes; i++) {
-		struct route *r = &srv->routes[i];
-		rs_metrics_line(&out, "rideshare_http_requests_total",
-		    r->label, (double) atomic_load(&r->requests));
-	}
+	metric_by_route(srv, &out, "rideshare_http_requests_total",
+	    "HTTP requests answered, by route.",
+	    offsetof(struct route, requests));
 	snprintf(lbl, sizeof(lbl), "%s,route=\"unmatched\"", srv->name_label);
 	rs_metrics_line(&out, "rideshare_http_requests_total", lbl,
 	    (double) atomic_load(&srv->unmatched));
@@ -580,20 +682,10 @@ metrics(rs_http_req *req, void *arg)
 	    lbl, sizeof(lbl), "%s,route=\"wrong_method\"", srv->name_label);
 	rs_metrics_line(&out, "rideshare_http_requests_total", lbl,
 	    (double) atomic_load(&srv->wrong_method));
-	metrics_route(&out, "rideshare_http_client_errors_total", "counter",
-	    "HTTP 4xx answers, by route.");
-	for (size_t i = 0; i < srv->nroutes; i++) {
-		struct route *r = &srv->routes[i];
-		rs_metrics_line(&out, "rideshare_http_client_errors_total",
-		    r->label, (double) atomic_load(&r->status_4xx));
-	}
-	metrics_route(&out, "rideshare_http_server_errors_total", "counter",
-	    "HTTP 5xx answers, by route.");
-	for (size_t i = 0; i < srv->nroutes; i++) {
-		struct route *r = &srv->routes[i];
-		rs_metrics_line(&out, "rideshare_http_server_errors_total",
-		    r->label, (double) atomic_load(&r->status_5xx));
-	}
+	metric_by_route(srv, &out, "rideshare_http_client_errors_total",
+	    "HTTP 4xx answers, by route.", offsetof(struct route, status_4xx));
+	metric_by_route(srv, &out, "rideshare_http_server_errors_total",
+	    "HTTP 5xx answers, by route.", offsetof(struct route, status_5xx));
 	metrics_route(&out, "rideshare_http_request_duration_seconds",
 	    "summary", "Time from request start to answer, by route.");
 	for (size_t i = 0; i < srv->nroutes; i++) {
@@ -606,29 +698,22 @@ metrics(rs_http_req *req, void *arg)
 		    (double) atomic_load(&r->requests));
 	}
 	hist_render(srv, &out);
-	metrics_route(&out, "rideshare_http_body_too_large_total", "counter",
-	    "Requests answered 413.");
-	rs_metrics_line(&out, "rideshare_http_body_too_large_total",
-	    srv->name_label, (double) atomic_load(&srv->too_large));
-	metrics_route(&out, "rideshare_http_unauthorized_total", "counter",
-	    "Requests answered 401 (no or wrong bearer token).");
-	rs_metrics_line(&out, "rideshare_http_unauthorized_total",
-	    srv->name_label, (double) atomic_load(&srv->unauthorized));
-	metrics_route(&out, "rideshare_http_auth_enabled", "gauge",
-	    "1 when non-GET routes need a bearer token.");
-	rs_metrics_line(&out, "rideshare_http_auth_enabled", srv->name_label,
+	metric_one(srv, &out, "rideshare_http_body_too_large_total", "counter",
+	    "Requests answered 413.", (double) atomic_load(&srv->too_large));
+	metric_one(srv, &out, "rideshare_http_unauthorized_total", "counter",
+	    "Requests answered 401 (no or wrong bearer token).",
+	    (double) atomic_load(&srv->unauthorized));
+	metric_one(srv, &out, "rideshare_http_auth_enabled", "gauge",
+	    "1 when non-GET routes need a bearer token.",
 	    srv->cfg.auth_token != NULL ? 1.0 : 0.0);
-	metrics_route(&out, "rideshare_http_unrouted_total", "counter",
-	    "Requests for \"*\" or another server's absolute URI.");
-	rs_metrics_line(&out, "rideshare_http_unrouted_total", srv->name_label,
+	metric_one(srv, &out, "rideshare_http_unrouted_total", "counter",
+	    "Requests for \"*\" or another server's absolute URI.",
 	    (double) atomic_load(&srv->unrouted));
-	metrics_route(&out, "rideshare_http_inflight_requests", "gauge",
-	    "Requests being handled now.");
-	rs_metrics_line(&out, "rideshare_http_inflight_requests",
-	    srv->name_label, (double) atomic_load(&srv->inflight));
-	metrics_route(&out, "rideshare_api_count", "gauge",
-	    "The _count of this service (counted API requests).");
-	rs_metrics_line(&out, "rideshare_api_count", srv->name_label,
+	metric_one(srv, &out, "rideshare_http_inflight_requests", "gauge",
+	    "Requests being handled now.",
+	    (double) atomic_load(&srv->inflight));
+	metric_one(srv, &out, "rideshare_api_count", "gauge",
+	    "The _count of this service (counted API requests).",
 	    (double) atomic_load(&srv->count));
 	if (srv->cfg.metrics_extra != NULL)
 		srv->cfg.metrics_extra(&out, srv->cfg.metrics_arg);
@@ -870,10 +955,12 @@ static int
 authorized(rs_http_req *req)
 {
 	const char *m = req->ri->request_method;
+	int flags = req->route->c.r.flags;
 
-	if (req->srv->cfg.auth_token == NULL || strcmp(m, "GET") == 0
-	    || strcmp(m, "HEAD") == 0
-	    || (req->route->c.r.flags & RS_HTTP_PUBLIC) != 0)
+	if (req->srv->cfg.auth_token == NULL
+	    || ((strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+	        && (flags & RS_HTTP_PRIVATE) == 0)
+	    || (flags & RS_HTTP_PUBLIC) != 0)
 		return 1;
 	return rs_http_bearer_ok(
 	    rs_http_header(req, "Authorization"), req->srv->cfg.auth_token);
@@ -1166,11 +1253,9 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	};
 	struct mg_callbacks cb;
 	char listen[300], threads[16], maxreq[32], reqto[16];
-	const char *opts[32];
 	struct mg_server_port ports[4];
 	rs_http *srv;
-	size_t k = 0;
-	int n;
+	int n, rc;
 
 	pthread_once(&once, init_lib);
 	srv = calloc(1, sizeof(*srv));
@@ -1182,17 +1267,19 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	n = snprintf(NULL, 0, "service=\"%s\"", srv->cfg.name);
 	srv->name_label = malloc((size_t) n + 1);
 	srv->routes = calloc(nroutes + 2, sizeof(*srv->routes));
+	rc = RS_ENOMEM;
 	if (srv->name_label == NULL || srv->routes == NULL)
-		goto fail_nomem;
+		goto fail;
 	snprintf(
 	    srv->name_label, (size_t) n + 1, "service=\"%s\"", srv->cfg.name);
+	rc = RS_EINVAL;
 	for (size_t i = 0; i < nroutes; i++) {
 		if (add_route(srv, &routes[i], 0) != RS_OK)
-			goto fail_inval;
+			goto fail;
 	}
 	for (size_t i = 0; i < 2; i++) {
 		if (add_route(srv, &builtins[i], 1) != RS_OK)
-			goto fail_inval;
+			goto fail;
 	}
 	for (size_t i = 0; i < srv->nroutes; i++)
 		rs_http_allow_add(srv->allow_all, sizeof(srv->allow_all),
@@ -1206,32 +1293,29 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	snprintf(threads, sizeof(threads), "%d", cfg->threads);
 	snprintf(maxreq, sizeof(maxreq), "%u", HEADER_LIMIT);
 	snprintf(reqto, sizeof(reqto), "%d", srv->request_timeout_ms);
-	opts[k++] = "listening_ports";
-	opts[k++] = listen;
-	opts[k++] = "num_threads";
-	opts[k++] = threads;
-	opts[k++] = "enable_keep_alive";
-	opts[k++] = "yes";
-	opts[k++] = "keep_alive_timeout_ms";
-	opts[k++] = KEEP_ALIVE_MS;
-	/* The whole request line + headers within this, from the first byte:
-	 * a slowloris client holds a thread for this long at most. */
-	opts[k++] = "request_timeout_ms";
-	opts[k++] = reqto;
-	/* Absolute-form targets ("GET http://host:port/path") for our port
-	 * are ours whatever the host name (RFC 9112 3.2.2); CivetWeb's check
-	 * would compare the host with "mydomain.com" and drop the request. */
-	opts[k++] = "enable_auth_domain_check";
-	opts[k++] = "no";
-	opts[k++] = "max_request_size";
-	opts[k++] = maxreq;
-	opts[k++] = "tcp_nodelay";
-	opts[k++] = "1";
-	opts[k++] = "decode_url";
-	opts[k++] = "no";
-	opts[k++] = "listen_backlog";
-	opts[k++] = "1024";
-	opts[k] = NULL;
+	/* CivetWeb's options: name, value, ..., NULL. */
+	/* clang-format off */
+	const char *opts[] = {
+		"listening_ports", listen,
+		"num_threads", threads,
+		"enable_keep_alive", "yes",
+		"keep_alive_timeout_ms", KEEP_ALIVE_MS,
+		/* The whole request line + headers within this, from the
+		 * first byte: a slowloris client holds a thread for this long
+		 * at most. */
+		"request_timeout_ms", reqto,
+		/* Absolute-form targets ("GET http://host:port/path") for our
+		 * port are ours whatever the host name (RFC 9112 3.2.2);
+		 * CivetWeb's check would compare the host with "mydomain.com"
+		 * and drop the request. */
+		"enable_auth_domain_check", "no",
+		"max_request_size", maxreq,
+		"tcp_nodelay", "1",
+		"decode_url", "no",
+		"listen_backlog", "1024",
+		NULL,
+	};
+	/* clang-format on */
 
 	memset(&cb, 0, sizeof(cb));
 	cb.begin_request = begin_request;
@@ -1243,10 +1327,8 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	if (srv->ctx == NULL) {
 		rs_error(NULL, "event=http_listen_failed addr=%s port=%d",
 		    cfg->addr, cfg->port);
-		free(srv->routes);
-		free(srv->name_label);
-		free(srv);
-		return RS_EIO;
+		rc = RS_EIO;
+		goto fail;
 	}
 	memset(ports, 0, sizeof(ports));
 	n = mg_get_server_ports(srv->ctx, 4, ports);
@@ -1260,16 +1342,11 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	*out = srv;
 	return RS_OK;
 
-fail_nomem:
+fail:
 	free(srv->routes);
 	free(srv->name_label);
 	free(srv);
-	return RS_ENOMEM;
-fail_inval:
-	free(srv->routes);
-	free(srv->name_label);
-	free(srv);
-	return RS_EINVAL;
+	return rc;
 }
 
 void

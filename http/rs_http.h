@@ -34,10 +34,12 @@
  * No request is dropped without an answer.
  *
  * Authentication: with cfg.auth_token set, every request whose method is
- * not GET or HEAD on a route without RS_HTTP_PUBLIC needs
+ * not GET or HEAD (or is, on a route with RS_HTTP_PRIVATE) on a route
+ * without RS_HTTP_PUBLIC needs
  * "Authorization: Bearer <token>" (compared in constant time); otherwise
  * 401, "WWW-Authenticate: Bearer" and a JSON error, before the body is
  * read. So operations added later are covered without doing anything.
+ * Streaming answers: rs_http_stream_start below.
  */
 #ifndef RS_HTTP_H
 #define RS_HTTP_H
@@ -59,13 +61,16 @@ typedef void (*rs_http_handler)(rs_http_req *req, void *arg);
 /* RS_HTTP_PUBLIC: a non-GET route that needs no token even when the
  * server has one (none today: think twice). */
 #define RS_HTTP_PUBLIC 2
+/* RS_HTTP_PRIVATE: a GET route that needs the token all the same (it
+ * hands out every user's data: GET /api/v1/backup, the change feed). */
+#define RS_HTTP_PRIVATE 4
 
 typedef struct rs_http_route {
 	const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
 	const char *pattern; /* "/api/v1/rides/{rideId}" */
 	rs_http_handler fn;
 	void *arg; /* passed to fn */
-	int flags; /* 0, RS_HTTP_COUNTED | RS_HTTP_PUBLIC */
+	int flags; /* 0, RS_HTTP_COUNTED | RS_HTTP_PUBLIC | RS_HTTP_PRIVATE */
 } rs_http_route;
 
 typedef struct rs_http_cfg {
@@ -144,6 +149,12 @@ void rs_http_add_header(rs_http_req *req, const char *name, const char *value);
  * with len 0). 204 never carries a body. */
 void rs_http_reply(rs_http_req *req, int status, const char *content_type,
     const void *body, size_t len);
+/* Sends status with the len bytes read from fd (at its offset) as the
+ * body, for answers too large to hold in memory (a backup). RS_OK; RS_EIO
+ * when fd ended early or the client went away (the connection is closed,
+ * so the client sees fewer bytes than Content-Length). */
+int rs_http_reply_fd(rs_http_req *req, int status, const char *content_type,
+    int fd, uint64_t len);
 /* Sends status with body serialized as JSON; steals the reference to
  * body (NULL = no body, e.g. 204). */
 void rs_http_reply_json(rs_http_req *req, int status, json_t *body);
@@ -152,6 +163,24 @@ void rs_http_reply_error(rs_http_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* 200 {} */
 void rs_http_reply_empty_object(rs_http_req *req, int status);
+
+/* ---- streaming answers ---------------------------------------------------
+ * For an answer of unknown length that goes on for as long as the client
+ * stays (GET /api/v1/changes): rs_http_stream_start sends the status and
+ * headers without Content-Length and with "Connection: close" (the body
+ * ends when the connection does), then the handler sends pieces with
+ * rs_http_stream_write until it is done or the client is gone. This is the
+ * handler's one reply. The handler keeps its connection's thread all along
+ * (one of cfg.threads), so the caller bounds how many streams it runs and
+ * ends them before rs_http_stop (which waits for every handler). A write
+ * to a client that reads nothing gives up after cfg.request_timeout_ms. */
+
+/* RS_OK, or RS_ESTATE when req was already answered. */
+int rs_http_stream_start(
+    rs_http_req *req, int status, const char *content_type);
+/* RS_OK when all of data[0..len) went out, RS_ECLOSED when the client is
+ * gone (or stopped reading for cfg.request_timeout_ms). */
+int rs_http_stream_write(rs_http_req *req, const void *data, size_t len);
 
 /* ---- pure helpers (unit-tested) -----------------------------------------*/
 

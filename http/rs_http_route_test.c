@@ -1,12 +1,9 @@
 /* Unit tests of the routing table and percent-coding (no sockets). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_err.h"
 #include "rs_http.h"
@@ -186,19 +183,12 @@ test_bearer_token_must_match_exactly(void **state)
 	assert_false(rs_http_bearer_ok("Bearer x", ""));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_route_exact_literal_matches),
-		cmocka_unit_test(test_route_param_segment_matches),
-		cmocka_unit_test(test_route_literal_before_param),
-		cmocka_unit_test(test_route_wrong_method_gives_allow),
-		cmocka_unit_test(test_route_unknown_paths_are_404),
-		cmocka_unit_test(test_pct_decode_valid),
-		cmocka_unit_test(test_pct_decode_malformed),
-		cmocka_unit_test(test_pct_encode_round_trip),
-		cmocka_unit_test(test_bearer_token_must_match_exactly),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_route_exact_literal_matches),
+    cmocka_unit_test(test_route_param_segment_matches),
+    cmocka_unit_test(test_route_literal_before_param),
+    cmocka_unit_test(test_route_wrong_method_gives_allow),
+    cmocka_unit_test(test_route_unknown_paths_are_404),
+    cmocka_unit_test(test_pct_decode_valid),
+    cmocka_unit_test(test_pct_decode_malformed),
+    cmocka_unit_test(test_pct_encode_round_trip),
+    cmocka_unit_test(test_bearer_token_must_match_exactly))

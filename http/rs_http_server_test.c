@@ -318,12 +318,13 @@ test_metrics_page(void **state)
 }
 
 static void
-test_token_guards_every_method_but_get(void **state)
+test_token_guards_every_method_but_get_and_private_gets(void **state)
 {
 	static const rs_http_route r2[] = {
 		{ "GET", "/things/{name}", echo, NULL, 0 },
 		{ "POST", "/things/{name}", echo, NULL, 0 },
 		{ "DELETE", "/things/{name}", echo, NULL, 0 },
+		{ "GET", "/secret", nothing, NULL, RS_HTTP_PRIVATE },
 	};
 	rs_http_cfg cfg;
 	rs_http *s2;
@@ -336,7 +337,7 @@ test_token_guards_every_method_but_get(void **state)
 	cfg.threads = 4;
 	cfg.body_limit = 1000;
 	cfg.auth_token = "0123456789abcdef-token";
-	assert_int_equal(rs_http_start(&cfg, r2, 3, &s2), RS_OK);
+	assert_int_equal(rs_http_start(&cfg, r2, 4, &s2), RS_OK);
 	snprintf(saved, sizeof(saved), "%s", base);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", rs_http_port(s2));
 	do_req("POST", "/things/x", "{}", 2, NULL, 0, &r);
@@ -351,11 +352,73 @@ test_token_guards_every_method_but_get(void **state)
 	assert_int_equal(r.status, 200);
 	do_req("GET", "/things/x", NULL, 0, NULL, 0, &r);
 	assert_int_equal(r.status, 200);
+	/* A GET route marked private needs it too (a backup). */
+	do_req("GET", "/secret", NULL, 0, NULL, 0, &r);
+	assert_json_error(&r, 401);
+	do_req("GET", "/secret", NULL, 0,
+	    "Authorization: Bearer 0123456789abcdef-token", 0, &r);
+	assert_int_not_equal(r.status, 401);
 	do_req("GET", "/metrics", NULL, 0, NULL, 0, &r);
 	assert_non_null(strstr(
-	    r.body, "rideshare_http_unauthorized_total{service=\"auth\"} 3"));
+	    r.body, "rideshare_http_unauthorized_total{service=\"auth\"} 4"));
 	assert_non_null(
 	    strstr(r.body, "rideshare_http_auth_enabled{service=\"auth\"} 1"));
+	snprintf(base, sizeof(base), "%s", saved);
+	rs_http_stop(s2);
+}
+
+/* Streams three lines, then ends (the connection closes). */
+static void
+streamer(rs_http_req *req, void *arg)
+{
+	(void) arg;
+	assert_int_equal(
+	    rs_http_stream_start(req, 200, "application/x-ndjson"), RS_OK);
+	for (int i = 1; i <= 3; i++) {
+		char line[32];
+		int n = snprintf(line, sizeof(line), "{\"n\":%d}\n", i);
+		assert_int_equal(
+		    rs_http_stream_write(req, line, (size_t) n), RS_OK);
+	}
+	/* Answered: a second reply is refused, not sent. */
+	assert_int_equal(
+	    rs_http_stream_start(req, 200, "text/plain"), RS_ESTATE);
+}
+
+static void
+test_auth_get_route_and_stream(void **state)
+{
+	static const rs_http_route r2[] = {
+		{ "GET", "/feed", streamer, NULL, RS_HTTP_PRIVATE },
+		{ "GET", "/open", echo, NULL, 0 },
+	};
+	rs_http_cfg cfg;
+	rs_http *s2;
+	char saved[64];
+	struct resp r;
+
+	(void) state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.name = "feed";
+	cfg.addr = "127.0.0.1";
+	cfg.threads = 4;
+	cfg.body_limit = 1000;
+	cfg.auth_token = "0123456789abcdef-token";
+	assert_int_equal(rs_http_start(&cfg, r2, 2, &s2), RS_OK);
+	snprintf(saved, sizeof(saved), "%s", base);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", rs_http_port(s2));
+	do_req("GET", "/feed", NULL, 0, NULL, 0, &r);
+	assert_json_error(&r, 401);
+	do_req("GET", "/feed", NULL, 0, "Authorization: Bearer wrong-token-x",
+	    0, &r);
+	assert_json_error(&r, 401);
+	do_req("GET", "/open", NULL, 0, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	do_req("GET", "/feed", NULL, 0,
+	    "Authorization: Bearer 0123456789abcdef-token", 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
+	assert_true(r.rid[0] != '\0');
 	snprintf(base, sizeof(base), "%s", saved);
 	rs_http_stop(s2);
 }
@@ -377,7 +440,9 @@ main(void)
 		cmocka_unit_test(
 		    test_counter_counts_counted_routes_and_their_405s),
 		cmocka_unit_test(test_metrics_page),
-		cmocka_unit_test(test_token_guards_every_method_but_get),
+		cmocka_unit_test(
+		    test_token_guards_every_method_but_get_and_private_gets),
+		cmocka_unit_test(test_auth_get_route_and_stream),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,4 +1,6 @@
 #include "admin.h"
+#include "backup.h"
+#include "changes.h"
 #include "events.h"
 #include "rs_contract.h"
 #include "status.h"
@@ -35,6 +37,8 @@ struct rs_orch_admin {
 	rs_rpc_pool *rpc; /* clients shared by the HTTP threads */
 	pthread_mutex_t mq_lock; /* inspect connection: queue depths */
 	rs_mq *mq;
+	rs_orch_backup *backup; /* GET /api/v1/backup, scheduled backups */
+	rs_orch_changes *changes; /* GET /api/v1/changes (changes.c) */
 };
 
 /* ---- pure helpers ------------------------------------------------------*/
@@ -893,6 +897,8 @@ metrics_extra(rs_buf *out, void *arg)
 	    "Master head seq from its notices.");
 	rs_metrics_line(out, "rideshare_orch_head_seq", NULL, (double) head);
 	queue_lines(a, out);
+	rs_orch_backup_metrics(a->backup, out);
+	rs_orch_changes_metrics(a->changes, out);
 }
 
 /* ---- lifecycle ----------------------------------------------------------*/
@@ -921,6 +927,14 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 		free(a);
 		return RS_ENOMEM;
 	}
+	if ((rv = rs_orch_backup_create(cfg, w, r, &a->backup)) != RS_OK) {
+		rs_orch_admin_stop(a);
+		return rv;
+	}
+	if (rs_orch_changes_create(cfg, w, r, &a->changes) != RS_OK) {
+		rs_orch_admin_stop(a);
+		return RS_ENOMEM;
+	}
 	{
 		const rs_http_route routes[] = {
 			{ "POST", "/api/v1/db/read", h_read, a, 0 },
@@ -941,6 +955,11 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 			{ "POST", "/api/v1/switchover", h_switchover, a, 0 },
 			{ "POST", "/api/v1/workers/{pid}/drain", h_drain, a,
 			    0 },
+			/* GETs that need the token: every user's data. */
+			{ "GET", "/api/v1/backup", rs_orch_backup_http,
+			    a->backup, RS_HTTP_PRIVATE },
+			{ "GET", "/api/v1/changes", rs_orch_changes_handle,
+			    a->changes, RS_HTTP_PRIVATE },
 		};
 
 		memset(&hc, 0, sizeof(hc));
@@ -988,8 +1007,12 @@ rs_orch_admin_stop(rs_orch_admin *a)
 {
 	if (a == NULL)
 		return;
+	/* Open change streams end first: rs_http_stop waits for them. */
+	rs_orch_changes_stop(a->changes);
 	if (a->http != NULL)
 		rs_http_stop(a->http);
+	rs_orch_backup_destroy(a->backup);
+	rs_orch_changes_destroy(a->changes);
 	rs_mq_destroy(a->mq);
 	pthread_mutex_destroy(&a->mq_lock);
 	/* CivetWeb's threads are gone: no call is in flight. */

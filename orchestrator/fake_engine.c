@@ -6,6 +6,7 @@
 #include "rs_err.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@ struct fake fk;
 
 int published_count;
 int64_t published_pid;
+int reaped;
+char reaped_how[64];
 
 int
 publish(void *arg, const char *id, int64_t pid)
@@ -114,6 +117,8 @@ fake_start(void)
 	pthread_create(&fk.thr, NULL, fake_loop, NULL);
 	published_count = 0;
 	published_pid = 0;
+	reaped = 0;
+	reaped_how[0] = '\0';
 }
 
 void
@@ -143,4 +148,52 @@ logged(const char *prefix)
 		k += strncmp(fk.log[i], prefix, strlen(prefix)) == 0;
 	pthread_mutex_unlock(&fk.lock);
 	return k;
+}
+
+void
+rebody(const char *method, const char *part, const char *body)
+{
+	pthread_mutex_lock(&fk.lock);
+	for (int i = 0; i < fk.nrules; i++)
+		if (strcmp(fk.rules[i].method, method) == 0
+		    && strcmp(fk.rules[i].path_part, part) == 0)
+			fk.rules[i].body = body;
+	pthread_mutex_unlock(&fk.lock);
+}
+
+const char *
+body_of(const char *prefix)
+{
+	for (int i = 0; i < fk.nlog; i++)
+		if (strncmp(fk.log[i], prefix, strlen(prefix)) == 0)
+			return fk.bodies[i];
+	return "";
+}
+
+int
+fake_setup(void **state)
+{
+	(void) state;
+	/* The fake writes to sockets the spawner may have closed. */
+	signal(SIGPIPE, SIG_IGN);
+	fake_start();
+	return 0;
+}
+
+int
+fake_teardown(void **state)
+{
+	(void) state;
+	fake_stop();
+	return 0;
+}
+
+void
+on_exit_cb(void *arg, const char *id, int64_t pid, const char *how)
+{
+	(void) arg;
+	(void) id;
+	(void) pid;
+	reaped++;
+	snprintf(reaped_how, sizeof(reaped_how), "%s", how);
 }

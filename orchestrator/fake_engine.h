@@ -40,7 +40,24 @@ void fake_start(void);
 void fake_stop(void);
 /* Adds a rule (strings are not copied: literals). */
 void rule(const char *method, const char *part, int status, const char *body);
+/* Changes the body of every rule matching method and part exactly (task
+ * states move on between polls). */
+void rebody(const char *method, const char *part, const char *body);
 /* How many logged requests start with prefix ("METHOD /path"). */
 int logged(const char *prefix);
+/* Body of the first logged request starting with prefix, or "". */
+const char *body_of(const char *prefix);
+
+/* cmocka fixtures: fake_start and fake_stop around one test. */
+int fake_setup(void **state);
+int fake_teardown(void **state);
+#define FAKE_TEST(f) \
+	cmocka_unit_test_setup_teardown(f, fake_setup, fake_teardown)
+
+/* An rs_orch_exit_fn that counts the exits reported (reaped, since the
+ * last fake_start) and keeps the last one's `how`. */
+extern int reaped;
+extern char reaped_how[64];
+void on_exit_cb(void *arg, const char *id, int64_t pid, const char *how);
 
 #endif

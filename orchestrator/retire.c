@@ -9,6 +9,8 @@
 #include "rs_time.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +18,18 @@
 #define MAX_COPIES  256
 #define MAX_PENDING 64
 
+/* How often the thread looks for work. */
+#define PASS_MS 200
+
 struct rs_orch_retirer {
 	char *pg_maint;
 	char *amqp_url;
+	rs_orch_workers *w;
+	int period_ms;
+	pthread_t thr;
+	bool started;
+	_Atomic bool stop, allowed;
+	pthread_mutex_t lock; /* pending, npending */
 	char pending[MAX_PENDING][RS_ORCH_ID_MAX];
 	size_t npending;
 	int64_t last_scan_ms;
@@ -55,12 +66,17 @@ rs_orch_retire_plan(const rs_orch_copy *c, size_t n, int64_t now, bool *drop)
 }
 
 int
-rs_orch_retirer_create(
-    const char *pg_maint, const char *amqp_url, rs_orch_retirer **out)
+rs_orch_retirer_create(const char *pg_maint, const char *amqp_url,
+    rs_orch_workers *w, int period_ms, rs_orch_retirer **out)
 {
 	rs_orch_retirer *r = calloc(1, sizeof(*r));
 
-	if (r == NULL || (r->pg_maint = strdup(pg_maint)) == NULL
+	if (r == NULL)
+		return RS_ENOMEM;
+	pthread_mutex_init(&r->lock, NULL);
+	r->w = w;
+	r->period_ms = period_ms;
+	if ((r->pg_maint = strdup(pg_maint)) == NULL
 	    || (r->amqp_url = strdup(amqp_url)) == NULL) {
 		rs_orch_retirer_destroy(r);
 		return RS_ENOMEM;
@@ -74,6 +90,11 @@ rs_orch_retirer_destroy(rs_orch_retirer *r)
 {
 	if (r == NULL)
 		return;
+	if (r->started) {
+		atomic_store(&r->stop, true);
+		pthread_join(r->thr, NULL);
+	}
+	pthread_mutex_destroy(&r->lock);
 	free(r->pg_maint);
 	free(r->amqp_url);
 	free(r);
@@ -82,26 +103,43 @@ rs_orch_retirer_destroy(rs_orch_retirer *r)
 void
 rs_orch_retirer_worker_gone(rs_orch_retirer *r, const char *id)
 {
-	if (r->npending == MAX_PENDING)
-		return; /* x-expires retires the rest */
-	snprintf(r->pending[r->npending++], RS_ORCH_ID_MAX, "%s", id);
+	pthread_mutex_lock(&r->lock);
+	if (r->npending < MAX_PENDING) /* else x-expires retires the rest */
+		snprintf(r->pending[r->npending++], RS_ORCH_ID_MAX, "%s", id);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
+rs_orch_retirer_allow(rs_orch_retirer *r, bool allowed)
+{
+	atomic_store(&r->allowed, allowed);
 }
 
 static void
 delete_queues(rs_orch_retirer *r)
 {
+	char ids[MAX_PENDING][RS_ORCH_ID_MAX];
+	size_t n;
 	rs_mq *mq;
 	int rv;
 
-	if (r->npending == 0)
+	pthread_mutex_lock(&r->lock);
+	n = r->npending;
+	memcpy(ids, r->pending, n * sizeof(ids[0]));
+	r->npending = 0;
+	pthread_mutex_unlock(&r->lock);
+	if (n == 0)
 		return;
 	if ((rv = rs_mq_connect(r->amqp_url, "orchestrator retire", &mq))
-	    != RS_OK)
-		return; /* try again next pass */
-	for (size_t i = 0; i < r->npending; i++) {
+	    != RS_OK) {
+		for (size_t i = 0; i < n; i++) /* try again next pass */
+			rs_orch_retirer_worker_gone(r, ids[i]);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
 		char q[RS_ORCH_ID_MAX + 8];
 
-		snprintf(q, sizeof(q), RS_Q_SYNC_PREFIX "%s", r->pending[i]);
+		snprintf(q, sizeof(q), RS_Q_SYNC_PREFIX "%s", ids[i]);
 		rv = rs_mq_delete_queue(mq, q);
 		if (rv == RS_OK) {
 			rs_metric_add(&rs_orch_m_sync_queues_deleted, 1);
@@ -112,7 +150,6 @@ delete_queues(rs_orch_retirer *r)
 			    q, rs_strerror(rv));
 		}
 	}
-	r->npending = 0;
 	rs_mq_destroy(mq);
 }
 
@@ -206,15 +243,32 @@ scan(rs_orch_retirer *r, const rs_orch_worker *t, size_t n)
 	rs_metric_set(&rs_orch_m_orphan_copies, (uint64_t) orphans);
 }
 
-void
-rs_orch_retirer_run(
-    rs_orch_retirer *r, const rs_orch_worker *t, size_t n, int period_ms)
+static void *
+run(void *arg)
 {
-	int64_t now = rs_time_now_ms();
+	rs_orch_retirer *r = arg;
+	static rs_orch_worker t[RS_ORCH_MAX_WORKERS];
 
-	delete_queues(r);
-	if (now - r->last_scan_ms < period_ms)
-		return;
-	r->last_scan_ms = now;
-	scan(r, t, n);
+	while (!atomic_load(&r->stop)) {
+		rs_time_sleep_ms(PASS_MS);
+		delete_queues(r);
+		int64_t now = rs_time_now_ms();
+		if (!atomic_load(&r->allowed)
+		    || now - r->last_scan_ms < r->period_ms)
+			continue;
+		r->last_scan_ms = now;
+		size_t n = rs_orch_workers_snapshot(
+		    r->w, t, RS_ORCH_MAX_WORKERS, NULL);
+		scan(r, t, n);
+	}
+	return NULL;
+}
+
+int
+rs_orch_retirer_start(rs_orch_retirer *r)
+{
+	if (pthread_create(&r->thr, NULL, run, r) != 0)
+		return RS_ENOMEM;
+	r->started = true;
+	return RS_OK;
 }

@@ -1,13 +1,11 @@
 #include "roster.h"
 #include "workers.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <cmocka.h>
+#include "rs_test.h"
 
 static rs_orch_worker
 mk(const char *id, int64_t pid, int role, enum rs_orch_wstate st)
@@ -87,113 +85,98 @@ test_master_is_the_znode_holder(void **state)
 	assert_int_equal(rs_orch_roster_master(t, 2, "m", false), -1);
 }
 
-static void
-test_plan_bootstraps_one_worker_on_empty_system(void **state)
-{
-	rs_orch_plan p;
+/* One planning situation: the workers (at most 5; gone: the znode of a
+ * dead one has expired), the master znode holder, the slaves wanted, and
+ * the plan expected (stops: indexes, highest pid first). */
+typedef struct plan_case {
+	const char *what;
+	struct {
+		const char *id;
+		int64_t pid;
+		int role;
+		enum rs_orch_wstate st;
+		bool gone;
+	} w[5];
+	size_t n;
+	const char *master;
+	int slaves;
+	int spawn;
+	bool bootstrap;
+	int nstop;
+	int stop[2];
+} plan_case;
 
-	(void) state;
-	rs_orch_roster_plan(NULL, 0, "", 1, &p);
-	assert_int_equal(p.spawn, 1);
-	assert_true(p.bootstrap);
-}
-
-static void
-test_plan_waits_while_first_worker_starts(void **state)
-{
-	rs_orch_worker t[] = { mk("w1", 10, N, RS_ORCH_STARTING) };
-	rs_orch_plan p;
-
-	(void) state;
-	rs_orch_roster_plan(t, 1, "", 3, &p);
-	assert_int_equal(p.spawn, 0);
-	assert_int_equal(p.nstop, 0);
-}
-
-static void
-test_plan_adds_slave_once_master_is_up(void **state)
-{
-	rs_orch_worker t[] = { mk("w1", 10, M, RS_ORCH_RUNNING) };
-	rs_orch_plan p;
-
-	(void) state;
-	rs_orch_roster_plan(t, 1, "w1", 1, &p);
-	assert_int_equal(p.spawn, 1);
-	assert_false(p.bootstrap);
-	rs_orch_roster_plan(t, 1, "w1", 3, &p);
-	assert_int_equal(p.spawn, 3);
-}
-
-static void
-test_plan_counts_starting_slaves(void **state)
-{
-	rs_orch_worker t[] = {
-		mk("w1", 10, M, RS_ORCH_RUNNING),
-		mk("w2", 11, S, RS_ORCH_RUNNING),
-		mk("w3", 12, N, RS_ORCH_STARTING),
-	};
-	rs_orch_plan p;
-
-	(void) state;
-	rs_orch_roster_plan(t, 3, "w1", 2, &p);
-	assert_int_equal(p.spawn, 0);
-	assert_int_equal(p.nstop, 0);
-}
-
-static void
-test_plan_waits_for_election_after_master_death(void **state)
-{
-	rs_orch_worker t[] = {
-		mk("w1", 10, M, RS_ORCH_DEAD),
-		mk("w2", 11, S, RS_ORCH_RUNNING),
-	};
-	rs_orch_plan p;
-
-	(void) state;
-	/* znode of the dead master still there, or already gone: wait. */
-	rs_orch_roster_plan(t, 2, "w1", 1, &p);
-	assert_int_equal(p.spawn, 0);
-	rs_orch_roster_plan(t, 2, "", 1, &p);
-	assert_int_equal(p.spawn, 0);
-	/* w2 promoted: now a replacement slave is wanted. */
-	t[1].role = M;
-	rs_orch_roster_plan(t, 2, "w2", 1, &p);
-	assert_int_equal(p.spawn, 1);
-}
+static const plan_case plan_cases[] = {
+	{ "an empty system bootstraps one worker", .master = "", .slaves = 1,
+	    .spawn = 1, .bootstrap = true },
+	{ "nothing while the first worker starts",
+	    .w = { { "w1", 10, N, RS_ORCH_STARTING, false } }, .n = 1,
+	    .master = "", .slaves = 3 },
+	{ "a slave once the master is up",
+	    .w = { { "w1", 10, M, RS_ORCH_RUNNING, false } }, .n = 1,
+	    .master = "w1", .slaves = 1, .spawn = 1 },
+	{ "three slaves once the master is up",
+	    .w = { { "w1", 10, M, RS_ORCH_RUNNING, false } }, .n = 1,
+	    .master = "w1", .slaves = 3, .spawn = 3 },
+	{ "a starting slave counts",
+	    .w = { { "w1", 10, M, RS_ORCH_RUNNING, false },
+	        { "w2", 11, S, RS_ORCH_RUNNING, false },
+	        { "w3", 12, N, RS_ORCH_STARTING, false } },
+	    .n = 3, .master = "w1", .slaves = 2 },
+	{ "dead master, its znode still there: wait for the election",
+	    .w = { { "w1", 10, M, RS_ORCH_DEAD, false },
+	        { "w2", 11, S, RS_ORCH_RUNNING, false } },
+	    .n = 2, .master = "w1", .slaves = 1 },
+	{ "dead master, its znode gone: wait for the election",
+	    .w = { { "w1", 10, M, RS_ORCH_DEAD, false },
+	        { "w2", 11, S, RS_ORCH_RUNNING, false } },
+	    .n = 2, .master = "", .slaves = 1 },
+	{ "w2 promoted: now a replacement slave",
+	    .w = { { "w1", 10, M, RS_ORCH_DEAD, false },
+	        { "w2", 11, M, RS_ORCH_RUNNING, false } },
+	    .n = 2, .master = "w2", .slaves = 1, .spawn = 1 },
+	{ "no bootstrap while an old MASTER znode lingers",
+	    .w = { { "w1", 10, M, RS_ORCH_DEAD, false } }, .n = 1,
+	    .master = "", .slaves = 1 },
+	{ "bootstrap once the old znodes are gone",
+	    .w = { { "w1", 10, M, RS_ORCH_DEAD, true } }, .n = 1, .master = "",
+	    .slaves = 1, .spawn = 1, .bootstrap = true },
+	{ "scale-in stops the highest-pid serving slaves",
+	    .w = { { "m", 5000, M, RS_ORCH_RUNNING, false },
+	        { "a", 100, S, RS_ORCH_RUNNING, false },
+	        { "b", 400, S, RS_ORCH_RUNNING, false },
+	        { "c", 300, S, RS_ORCH_RUNNING, false },
+	        { "d", 200, S, RS_ORCH_STOPPING, false } },
+	    .n = 5, .master = "m", .slaves = 1, .nstop = 2, .stop = { 2, 3 } },
+};
 
 static void
-test_plan_no_bootstrap_while_old_znodes_linger(void **state)
+test_plan_spawns_and_stops_as_each_situation_needs(void **state)
 {
-	rs_orch_worker t[] = { mk("w1", 10, M, RS_ORCH_DEAD) };
-	rs_orch_plan p;
-
 	(void) state;
-	rs_orch_roster_plan(t, 1, "", 1, &p);
-	assert_int_equal(p.spawn, 0);
-	t[0].registered = false;
-	rs_orch_roster_plan(t, 1, "", 1, &p);
-	assert_int_equal(p.spawn, 1);
-	assert_true(p.bootstrap);
-}
+	for (size_t i = 0; i < sizeof(plan_cases) / sizeof(plan_cases[0]);
+	     i++) {
+		const plan_case *c = &plan_cases[i];
+		rs_orch_worker t[5];
+		rs_orch_plan p;
+		bool ok;
 
-static void
-test_plan_scale_in_stops_highest_pid_slaves(void **state)
-{
-	rs_orch_worker t[] = {
-		mk("m", 5000, M, RS_ORCH_RUNNING),
-		mk("a", 100, S, RS_ORCH_RUNNING),
-		mk("b", 400, S, RS_ORCH_RUNNING),
-		mk("c", 300, S, RS_ORCH_RUNNING),
-		mk("d", 200, S, RS_ORCH_STOPPING),
-	};
-	rs_orch_plan p;
-
-	(void) state;
-	rs_orch_roster_plan(t, 5, "m", 1, &p);
-	assert_int_equal(p.spawn, 0);
-	assert_int_equal(p.nstop, 2);
-	assert_int_equal(p.stop[0], 2); /* pid 400 */
-	assert_int_equal(p.stop[1], 3); /* pid 300 */
+		for (size_t k = 0; k < c->n; k++) {
+			t[k] = mk(
+			    c->w[k].id, c->w[k].pid, c->w[k].role, c->w[k].st);
+			if (c->w[k].gone)
+				t[k].registered = false;
+		}
+		rs_orch_roster_plan(
+		    c->n ? t : NULL, c->n, c->master, c->slaves, &p);
+		ok = p.spawn == c->spawn && p.bootstrap == c->bootstrap
+		    && p.nstop == c->nstop;
+		for (int k = 0; ok && k < c->nstop; k++)
+			ok = p.stop[k] == c->stop[k];
+		if (!ok)
+			fail_msg("%s: spawn %d bootstrap %d nstop %d", c->what,
+			    p.spawn, p.bootstrap, p.nstop);
+	}
 }
 
 static void
@@ -263,6 +246,8 @@ test_read_pauses_hysteresis_and_last_reader(void **state)
 	    rs_orch_lag_state_name(RS_ORCH_LAG_CATCHING_UP), "catching_up");
 }
 
+/* A resent read goes to the gateway's hint when it takes reads, else to
+ * the reader heard from last; to readQ when none takes reads. */
 static void
 test_resend_goes_to_a_reading_slave(void **state)
 {
@@ -299,28 +284,11 @@ test_resend_goes_to_a_reading_slave(void **state)
 	assert_string_equal(to, "");
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_list_is_sorted_and_only_serving),
-		cmocka_unit_test(test_crash_slave_picks_highest_pid),
-		cmocka_unit_test(test_master_is_the_znode_holder),
-		cmocka_unit_test(
-		    test_plan_bootstraps_one_worker_on_empty_system),
-		cmocka_unit_test(test_plan_waits_while_first_worker_starts),
-		cmocka_unit_test(test_plan_adds_slave_once_master_is_up),
-		cmocka_unit_test(test_plan_counts_starting_slaves),
-		cmocka_unit_test(
-		    test_plan_waits_for_election_after_master_death),
-		cmocka_unit_test(
-		    test_plan_no_bootstrap_while_old_znodes_linger),
-		cmocka_unit_test(test_plan_scale_in_stops_highest_pid_slaves),
-		cmocka_unit_test(test_role_names_are_the_admin_api_spelling),
-		cmocka_unit_test(test_only_spawner_ids_are_adopted),
-		cmocka_unit_test(test_read_pauses_hysteresis_and_last_reader),
-		cmocka_unit_test(test_resend_goes_to_a_reading_slave),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_list_is_sorted_and_only_serving),
+    cmocka_unit_test(test_crash_slave_picks_highest_pid),
+    cmocka_unit_test(test_master_is_the_znode_holder),
+    cmocka_unit_test(test_plan_spawns_and_stops_as_each_situation_needs),
+    cmocka_unit_test(test_role_names_are_the_admin_api_spelling),
+    cmocka_unit_test(test_only_spawner_ids_are_adopted),
+    cmocka_unit_test(test_read_pauses_hysteresis_and_last_reader),
+    cmocka_unit_test(test_resend_goes_to_a_reading_slave))

@@ -51,8 +51,10 @@ struct rs_orch_router {
 	_Atomic uint64_t commit_seq;
 	uint64_t epoch; /* routing thread only */
 	/* Highest epoch of a reply (or seeding master) that commit_seq came
-	 * from: a master of that term or older never lowers it. */
-	uint64_t commit_epoch;
+	 * from: a master of that term or older never lowers it. Written by
+	 * the routing thread only, always BEFORE the commit_seq it goes with
+	 * (rs_orch_router_commit_point reads them in the other order). */
+	_Atomic uint64_t commit_epoch;
 	/* commitX announcements and the start-up seed, routing thread only */
 	uint64_t announced;
 	int64_t announced_ms, changed_ms, seed_ms;
@@ -276,12 +278,9 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 	int rv;
 	bool write;
 
-	req = rideshare__db_request__unpack(NULL, m->len, m->body);
-	const char *why = rs_op_request_problem(req);
+	const char *why = rs_op_request_decode(m->body, m->len, &req);
 	if (why != NULL) {
 		bad_message(r, m, Q_ORCH, why, &rs_orch_m_req_bad);
-		if (req != NULL)
-			rideshare__db_request__free_unpacked(req, NULL);
 		return RS_OK;
 	}
 	write = rs_op_is_write(req->op_case);
@@ -482,8 +481,8 @@ check_term(rs_orch_router *r, int64_t now)
 	    "event=commit_seq_reset master=%s from=%" PRIu64 " to=%" PRIu64
 	    " reason=master_head_below_commit_seq",
 	    t[m].id, c, t[m].applied_seq);
-	atomic_store(&r->commit_seq, t[m].applied_seq);
 	r->commit_epoch = t[m].epoch;
+	atomic_store(&r->commit_seq, t[m].applied_seq);
 	rs_metric_set(&rs_orch_m_commit_seq, t[m].applied_seq);
 	rs_metric_add(&rs_orch_m_commit_seq_resets, 1);
 }
@@ -633,6 +632,14 @@ uint64_t
 rs_orch_router_commit_seq(rs_orch_router *r)
 {
 	return atomic_load(&r->commit_seq);
+}
+
+void
+rs_orch_router_commit_point(
+    rs_orch_router *r, uint64_t *commit_seq, uint64_t *commit_epoch)
+{
+	*commit_seq = atomic_load(&r->commit_seq);
+	*commit_epoch = atomic_load(&r->commit_epoch);
 }
 
 bool

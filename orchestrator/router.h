@@ -48,6 +48,11 @@ void rs_orch_router_stop(rs_orch_router *r);
 void rs_orch_router_destroy(rs_orch_router *r);
 
 uint64_t rs_orch_router_commit_seq(rs_orch_router *r);
+/* commit_seq and the newest epoch among the replies it came from, read so
+ * that the epoch is at least that of every reply the seq covers (the
+ * change feed reads only a copy of that term or newer). */
+void rs_orch_router_commit_point(
+    rs_orch_router *r, uint64_t *commit_seq, uint64_t *commit_epoch);
 /* True while the routing connection is up and consuming. */
 bool rs_orch_router_connected(rs_orch_router *r);
 

@@ -1,11 +1,8 @@
 /* router.c's pure decisions: which write replies may move commit_seq. */
 #include "router.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+#include "rs_test.h"
 
 static void
 test_reply_from_older_epoch_is_dropped(void **state)
@@ -26,11 +23,4 @@ test_reply_from_older_epoch_is_dropped(void **state)
 	assert_false(rs_orch_accept_reply(3, 13, &epoch, &commit));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reply_from_older_epoch_is_dropped),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_reply_from_older_epoch_is_dropped))

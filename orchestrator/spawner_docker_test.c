@@ -7,10 +7,7 @@
 #include "spawner.h"
 
 #include <pthread.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +15,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <cmocka.h>
+
+#include "rs_test.h"
 
 static rs_orch_spawner *
 make(const char *socket)
@@ -34,22 +32,6 @@ make(const char *socket)
 	assert_int_equal(
 	    rs_orch_spawner_docker_create(&cfg, publish, NULL, &sp), RS_OK);
 	return sp;
-}
-
-static int
-setup(void **state)
-{
-	(void) state;
-	fake_start();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void) state;
-	fake_stop();
-	return 0;
 }
 
 static void
@@ -199,19 +181,6 @@ test_container_that_exits_at_once_is_not_spawned(void **state)
 	rs_orch_spawner_destroy(sp);
 }
 
-static int reaped;
-static char reaped_how[64];
-
-static void
-on_exit_cb(void *arg, const char *id, int64_t pid, const char *how)
-{
-	(void) arg;
-	(void) id;
-	(void) pid;
-	reaped++;
-	snprintf(reaped_how, sizeof(reaped_how), "%s", how);
-}
-
 static void
 test_kill_errors_and_reap_of_exited_container(void **state)
 {
@@ -219,7 +188,6 @@ test_kill_errors_and_reap_of_exited_container(void **state)
 	int64_t pid = 0;
 
 	(void) state;
-	reaped = 0;
 	rule("POST", "/containers/create", 201, "{\"Id\":\"x\"}");
 	rule("POST", "/start", 204, "");
 	rule("GET", "/containers/rs-w7-x/json", 200,
@@ -303,35 +271,13 @@ test_worker_env_keeps_config_drops_spawner_owned(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_spawn_creates_starts_inspects_and_publishes_pid,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_host_network_has_no_hostname_and_binds_loopback,
-		    setup, teardown),
-		cmocka_unit_test(test_daemon_gone_is_a_connection_error),
-		cmocka_unit_test_setup_teardown(
-		    test_missing_image_is_not_found, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_name_conflict_is_exists, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_start_failure_removes_the_container, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_container_that_exits_at_once_is_not_spawned, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_kill_errors_and_reap_of_exited_container, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_daemon_error_500_on_inspect, setup, teardown),
-		cmocka_unit_test(
-		    test_worker_env_keeps_config_drops_spawner_owned),
-	};
-
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(FAKE_TEST(test_spawn_creates_starts_inspects_and_publishes_pid),
+    FAKE_TEST(test_host_network_has_no_hostname_and_binds_loopback),
+    cmocka_unit_test(test_daemon_gone_is_a_connection_error),
+    FAKE_TEST(test_missing_image_is_not_found),
+    FAKE_TEST(test_name_conflict_is_exists),
+    FAKE_TEST(test_start_failure_removes_the_container),
+    FAKE_TEST(test_container_that_exits_at_once_is_not_spawned),
+    FAKE_TEST(test_kill_errors_and_reap_of_exited_container),
+    FAKE_TEST(test_daemon_error_500_on_inspect),
+    cmocka_unit_test(test_worker_env_keeps_config_drops_spawner_owned))

@@ -8,10 +8,7 @@
 #include "spawner_swarm.h"
 
 #include <pthread.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,29 +16,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <cmocka.h>
 
-/* Changes the body of the first rule matching method and part (task
- * states move on between polls). */
-static void
-rebody(const char *method, const char *part, const char *body)
-{
-	pthread_mutex_lock(&fk.lock);
-	for (int i = 0; i < fk.nrules; i++)
-		if (strcmp(fk.rules[i].method, method) == 0
-		    && strcmp(fk.rules[i].path_part, part) == 0)
-			fk.rules[i].body = body;
-	pthread_mutex_unlock(&fk.lock);
-}
-
-static const char *
-body_of(const char *prefix)
-{
-	for (int i = 0; i < fk.nlog; i++)
-		if (strncmp(fk.log[i], prefix, strlen(prefix)) == 0)
-			return fk.bodies[i];
-	return "";
-}
+#include "rs_test.h"
 
 static rs_orch_spawner *
 make(const char *socket)
@@ -61,22 +37,6 @@ make(const char *socket)
 	assert_int_equal(
 	    rs_orch_spawner_swarm_create(&cfg, publish, NULL, &sp), RS_OK);
 	return sp;
-}
-
-static int
-setup(void **state)
-{
-	(void) state;
-	fake_start();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void) state;
-	fake_stop();
-	return 0;
 }
 
 #define TASK_RUNNING                                                      \
@@ -159,19 +119,6 @@ test_spawn_creates_service_waits_for_task_and_publishes_pid(void **state)
 	unsetenv("RIDESHARE_AMQP_URL_FILE");
 }
 
-static int reaped;
-static char reaped_how[64];
-
-static void
-on_exit_cb(void *arg, const char *id, int64_t pid, const char *how)
-{
-	(void) arg;
-	(void) id;
-	(void) pid;
-	reaped++;
-	snprintf(reaped_how, sizeof(reaped_how), "%s", how);
-}
-
 static void
 test_reap_reports_failed_task_and_removes_service(void **state)
 {
@@ -184,7 +131,6 @@ test_reap_reports_failed_task_and_removes_service(void **state)
 	rule("GET", "/tasks?filters=", 200, TASK_RUNNING);
 	rule("DELETE", "/services/rs-w2-x", 200, "");
 	assert_int_equal(rs_orch_spawner_spawn(sp, "w2-x", &pid), RS_OK);
-	reaped = 0;
 	assert_int_equal(rs_orch_spawner_reap(sp, on_exit_cb, NULL), RS_OK);
 	assert_int_equal(reaped, 0);
 	rebody("GET", "/tasks?filters=", TASK_FAILED);
@@ -282,28 +228,10 @@ test_adopt_by_service_name(void **state)
 	rs_orch_spawner_destroy(sp);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_spawn_creates_service_waits_for_task_and_publishes_pid,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_reap_reports_failed_task_and_removes_service, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_task_that_fails_at_start_is_not_spawned, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_task_that_never_runs_times_out, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_missing_secret_and_conflict_and_daemon_gone, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_adopt_by_service_name, setup, teardown),
-	};
-
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(
+    FAKE_TEST(test_spawn_creates_service_waits_for_task_and_publishes_pid),
+    FAKE_TEST(test_reap_reports_failed_task_and_removes_service),
+    FAKE_TEST(test_task_that_fails_at_start_is_not_spawned),
+    FAKE_TEST(test_task_that_never_runs_times_out),
+    FAKE_TEST(test_missing_secret_and_conflict_and_daemon_gone),
+    FAKE_TEST(test_adopt_by_service_name))

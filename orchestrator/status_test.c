@@ -2,13 +2,10 @@
 #include "events.h"
 #include "status.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <cmocka.h>
+#include "rs_test.h"
 
 static rs_orch_worker
 mk(int64_t pid, int role, uint64_t applied)
@@ -136,14 +133,7 @@ test_page_is_self_contained(void **state)
 	assert_null(strstr(rs_orch_status_page, "src="));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_status_has_lag_master_and_queues),
-		cmocka_unit_test(test_paused_and_masterless_show_banners),
-		cmocka_unit_test(test_event_ring_keeps_the_newest_first),
-		cmocka_unit_test(test_page_is_self_contained),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_status_has_lag_master_and_queues),
+    cmocka_unit_test(test_paused_and_masterless_show_banners),
+    cmocka_unit_test(test_event_ring_keeps_the_newest_first),
+    cmocka_unit_test(test_page_is_self_contained))

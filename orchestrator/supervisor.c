@@ -395,9 +395,12 @@ tick(rs_orch_supervisor *s)
 	sync_switchover(s);
 	autoscale(s, now);
 	rs_metric_set(&rs_orch_m_epoch, rs_orch_workers_epoch(s->w));
-	if (!rs_orch_workers_zk_connected(s->w))
+	if (!rs_orch_workers_zk_connected(s->w)) {
+		rs_orch_retirer_allow(s->retirer, false);
 		return; /* what we see may be stale: decide nothing */
+	}
 	if (atomic_load(&s->paused)) {
+		rs_orch_retirer_allow(s->retirer, false);
 		/* Maintenance: the operator decides; deadlines (above) and
 		 * reaping still run. */
 		rs_metric_set(&rs_orch_m_recovery_blocked,
@@ -417,8 +420,8 @@ tick(rs_orch_supervisor *s)
 		stop_worker(s, &t[plan.stop[i]], "scale_in");
 	rs_metric_set(&rs_orch_m_recovery_blocked,
 	    rs_orch_workers_recovery_blocked(s->w, NULL, 0) ? 1 : 0);
-	if (rs_orch_roster_master(t, n, master_id, true) >= 0)
-		rs_orch_retirer_run(s->retirer, t, n, s->cfg.retire_every_ms);
+	rs_orch_retirer_allow(
+	    s->retirer, rs_orch_roster_master(t, n, master_id, true) >= 0);
 }
 
 static void *
@@ -447,7 +450,8 @@ rs_orch_supervisor_create(const rs_orch_supervisor_cfg *cfg,
 	if (s == NULL)
 		return RS_ENOMEM;
 	s->cfg = *cfg;
-	if (rs_orch_retirer_create(cfg->pg_maint, cfg->amqp_url, &s->retirer)
+	if (rs_orch_retirer_create(cfg->pg_maint, cfg->amqp_url, w,
+	        cfg->retire_every_ms, &s->retirer)
 	    != RS_OK) {
 		free(s);
 		return RS_ENOMEM;
@@ -465,7 +469,8 @@ rs_orch_supervisor_create(const rs_orch_supervisor_cfg *cfg,
 int
 rs_orch_supervisor_start(rs_orch_supervisor *s)
 {
-	if (pthread_create(&s->thr, NULL, run, s) != 0)
+	if (rs_orch_retirer_start(s->retirer) != RS_OK
+	    || pthread_create(&s->thr, NULL, run, s) != 0)
 		return RS_ENOMEM;
 	s->started = true;
 	return RS_OK;

@@ -1,9 +1,5 @@
 /* Request/worker ids: shape, uniqueness, validation. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
+#include "rs_test.h"
 
 #include "rs_id.h"
 
@@ -23,44 +19,38 @@ test_new_ids_are_32_lowercase_hex_and_differ(void **state)
 	assert_true(rs_id_valid(a));
 }
 
+/* rs_id_valid of an id of n 'x's (n < 200). */
+static bool
+valid_of_length(size_t n)
+{
+	char id[200];
+
+	memset(id, 'x', n);
+	id[n] = '\0';
+	return rs_id_valid(id);
+}
+
 static void
 test_valid_accepts_the_documented_alphabet(void **state)
 {
-	char longest[129];
-
 	(void) state;
 	assert_true(rs_id_valid("a"));
 	assert_true(rs_id_valid("req-1.2_3:Z"));
-	memset(longest, 'x', 128);
-	longest[128] = '\0';
-	assert_true(rs_id_valid(longest));
+	assert_true(valid_of_length(128));
 }
 
 static void
 test_valid_rejects_empty_long_and_odd_characters(void **state)
 {
-	char toolong[130];
-
 	(void) state;
 	assert_false(rs_id_valid(""));
 	assert_false(rs_id_valid("a b"));
 	assert_false(rs_id_valid("a/b"));
 	assert_false(rs_id_valid("a\"b"));
 	assert_false(rs_id_valid("é"));
-	memset(toolong, 'x', 129);
-	toolong[129] = '\0';
-	assert_false(rs_id_valid(toolong));
+	assert_false(valid_of_length(129));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_ids_are_32_lowercase_hex_and_differ),
-		cmocka_unit_test(test_valid_accepts_the_documented_alphabet),
-		cmocka_unit_test(
-		    test_valid_rejects_empty_long_and_odd_characters),
-	};
-
-	return cmocka_run_group_tests_name("rs_id", tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_new_ids_are_32_lowercase_hex_and_differ),
+    cmocka_unit_test(test_valid_accepts_the_documented_alphabet),
+    cmocka_unit_test(test_valid_rejects_empty_long_and_odd_characters))

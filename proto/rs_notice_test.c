@@ -3,12 +3,9 @@
 
 #include "rideshare.pb-c.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 static void
 test_status_line_round_trips(void **state)
@@ -103,16 +100,8 @@ test_other_lines_are_not_notices(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_status_line_round_trips),
-		cmocka_unit_test(test_too_long_lines_are_refused),
-		cmocka_unit_test(test_head_line_round_trips),
-		cmocka_unit_test(
-		    test_reads_line_round_trips_and_accepts_the_old_form),
-		cmocka_unit_test(test_other_lines_are_not_notices),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_status_line_round_trips),
+    cmocka_unit_test(test_too_long_lines_are_refused),
+    cmocka_unit_test(test_head_line_round_trips),
+    cmocka_unit_test(test_reads_line_round_trips_and_accepts_the_old_form),
+    cmocka_unit_test(test_other_lines_are_not_notices))

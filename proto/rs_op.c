@@ -92,6 +92,22 @@ rs_op_sync_event_problem(const Rideshare__SyncEvent *ev)
 	return NULL;
 }
 
+const char *
+rs_op_request_decode(const void *body, size_t len, Rideshare__DbRequest **out)
+{
+	Rideshare__DbRequest *req
+	    = rideshare__db_request__unpack(NULL, len, body);
+	const char *why = rs_op_request_problem(req);
+
+	if (why != NULL) {
+		if (req != NULL)
+			rideshare__db_request__free_unpacked(req, NULL);
+		return why;
+	}
+	*out = req;
+	return NULL;
+}
+
 void
 rs_op_drop_unknown(ProtobufCMessage *m)
 {

@@ -6,6 +6,7 @@
 #include "rideshare.pb-c.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* True for operations that change data (routed to the master). */
 bool rs_op_is_write(Rideshare__DbRequest__OpCase op);
@@ -23,6 +24,11 @@ const char *rs_op_request_problem(const Rideshare__DbRequest *req);
  * rs_op_request_problem of its request, or "not_a_write"; NULL when its
  * shape is fine (the slave then checks its seq and epoch). */
 const char *rs_op_sync_event_problem(const Rideshare__SyncEvent *ev);
+/* A writeQ/readQ/orchestrator delivery's body (len bytes) decoded and
+ * checked: NULL and the request in *out (the caller frees it), or
+ * rs_op_request_problem's answer (nothing to free, *out untouched). */
+const char *rs_op_request_decode(
+    const void *body, size_t len, Rideshare__DbRequest **out);
 /* Frees and drops the unknown fields of m and of every message inside it
  * (m must come from protobuf-c's unpack with the default allocator).
  * protobuf-c keeps unknown fields it cannot always write back (field number

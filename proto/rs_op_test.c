@@ -1,12 +1,9 @@
 /* rs_op: what is a write, and which requests are dead-lettered. */
 #include "rs_op.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 static void
 test_request_problems_are_named(void **state)
@@ -54,12 +51,31 @@ test_sync_event_problems_are_named(void **state)
 	assert_null(rs_op_sync_event_problem(&ev));
 }
 
-int
-main(void)
+static void
+test_decode_gives_the_message_or_the_problem(void **state)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_request_problems_are_named),
-		cmocka_unit_test(test_sync_event_problems_are_named),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	Rideshare__DbRequest r = RIDESHARE__DB_REQUEST__INIT, *back = NULL;
+	Rideshare__CountRides c = RIDESHARE__COUNT_RIDES__INIT;
+	static const uint8_t junk[] = { 0xff, 0xff, 0xff };
+	uint8_t buf[128];
+	size_t n;
+
+	(void) state;
+	assert_string_equal(
+	    rs_op_request_decode(junk, sizeof(junk), &back), "undecodable");
+	r.request_id = "rid-9";
+	n = rideshare__db_request__pack(&r, buf);
+	assert_string_equal(rs_op_request_decode(buf, n, &back), "no_op");
+	assert_null(back);
+	r.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+	r.count_rides = &c;
+	n = rideshare__db_request__pack(&r, buf);
+	assert_null(rs_op_request_decode(buf, n, &back));
+	assert_non_null(back);
+	assert_string_equal(back->request_id, "rid-9");
+	rideshare__db_request__free_unpacked(back, NULL);
 }
+
+RS_TEST_MAIN(cmocka_unit_test(test_decode_gives_the_message_or_the_problem),
+    cmocka_unit_test(test_request_problems_are_named),
+    cmocka_unit_test(test_sync_event_problems_are_named))

@@ -21,15 +21,15 @@ static long timeout;
 
 static pthread_key_t curl_key;
 
-static rs_metric m_checks = RS_METRIC("rideshare_rides_user_checks_total",
-    "User existence checks through the edge, by outcome.", "counter",
-    "outcome=\"exists\"");
-static rs_metric m_missing = RS_METRIC("rideshare_rides_user_checks_total",
-    "User existence checks through the edge, by outcome.", "counter",
-    "outcome=\"missing\"");
-static rs_metric m_failed = RS_METRIC("rideshare_rides_user_checks_total",
-    "User existence checks through the edge, by outcome.", "counter",
-    "outcome=\"failed\"");
+/* rideshare_rides_user_checks_total{outcome="..."}: one family, three
+ * outcomes. */
+#define USER_CHECKS(outcome)                                                  \
+	RS_METRIC("rideshare_rides_user_checks_total",                        \
+	    "User existence checks through the edge, by outcome.", "counter", \
+	    "outcome=\"" outcome "\"")
+static rs_metric m_checks = USER_CHECKS("exists");
+static rs_metric m_missing = USER_CHECKS("missing");
+static rs_metric m_failed = USER_CHECKS("failed");
 
 static void
 curl_key_destroy(void *p)

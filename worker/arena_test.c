@@ -2,13 +2,10 @@
  * once (ASan checks the freeing). */
 #include "arena.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 static void
 test_allocations_are_zeroed_and_aligned(void **state)
@@ -46,12 +43,5 @@ test_big_strings_are_copied_whole(void **state)
 	rs_worker_arena_fini(&a);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_allocations_are_zeroed_and_aligned),
-		cmocka_unit_test(test_big_strings_are_copied_whole),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_allocations_are_zeroed_and_aligned),
+    cmocka_unit_test(test_big_strings_are_copied_whole))

@@ -95,53 +95,60 @@ rs_worker_zk_start(rs_worker *w)
 	return resolve_pid(w);
 }
 
+/* This worker's znode: its path and its WorkerInfo, packed (buf is
+ * malloc'd: the caller frees it). */
+typedef struct {
+	char path[256];
+	uint8_t *buf;
+	size_t len;
+} znode;
+
+/* RS_OK or RS_ENOMEM. */
 static int
-pack_info(rs_worker *w, uint8_t **buf, size_t *len)
+pack_info(rs_worker *w, znode *z)
 {
 	Rideshare__WorkerInfo wi = RIDESHARE__WORKER_INFO__INIT;
+	snprintf(z->path, sizeof(z->path), WORKERS "/%s", w->id);
 	wi.id = w->id;
 	wi.pid = w->pid;
 	wi.role = w->role;
 	wi.pg_conninfo = w->conninfo;
 	wi.nng_url = w->nng_url;
 	wi.applied_seq = w->meta.applied_seq;
-	*len = rideshare__worker_info__get_packed_size(&wi);
-	*buf = malloc(*len + 1);
-	if (*buf == NULL)
+	z->len = rideshare__worker_info__get_packed_size(&wi);
+	z->buf = malloc(z->len + 1);
+	if (z->buf == NULL)
 		return RS_ENOMEM;
-	rideshare__worker_info__pack(&wi, *buf);
+	rideshare__worker_info__pack(&wi, z->buf);
 	return RS_OK;
 }
 
 int
 rs_worker_zk_register(rs_worker *w)
 {
-	char path[256];
-	uint8_t *buf;
-	size_t len;
+	znode z;
 	int rc;
 
-	snprintf(path, sizeof(path), WORKERS "/%s", w->id);
-	if ((rc = pack_info(w, &buf, &len)) != RS_OK)
+	if ((rc = pack_info(w, &z)) != RS_OK)
 		return rc;
 	/* A restarted worker with the same id waits for the znode of its
 	 * previous incarnation to expire with that session. */
 	int64_t deadline = rs_time_now_ms() + 3 * w->zk_session_ms + 10000;
 	for (;;) {
-		rc = rs_zk_create(w->zk, path, buf, len, true);
+		rc = rs_zk_create(w->zk, z.path, z.buf, z.len, true);
 		if (rc != RS_EEXIST || rs_time_now_ms() > deadline
 		    || !rs_worker_alive(w))
 			break;
 		rs_time_sleep_ms(50);
 	}
-	free(buf);
+	free(z.buf);
 	if (rc == RS_OK) {
 		w->registered = true;
 		rs_info(NULL,
-		    "event=registered path=%s pid=%" PRId64 " nng=%s", path,
+		    "event=registered path=%s pid=%" PRId64 " nng=%s", z.path,
 		    w->pid, w->nng_url);
 	} else {
-		rs_error(NULL, "event=register_failed path=%s err=%s", path,
+		rs_error(NULL, "event=register_failed path=%s err=%s", z.path,
 		    rs_strerror(rc));
 	}
 	return rc;
@@ -150,16 +157,13 @@ rs_worker_zk_register(rs_worker *w)
 int
 rs_worker_zk_update(rs_worker *w)
 {
-	char path[256];
-	uint8_t *buf;
-	size_t len;
+	znode z;
 	int rc;
 
-	snprintf(path, sizeof(path), WORKERS "/%s", w->id);
-	if ((rc = pack_info(w, &buf, &len)) != RS_OK)
+	if ((rc = pack_info(w, &z)) != RS_OK)
 		return rc;
-	rc = rs_zk_set(w->zk, path, buf, len);
-	free(buf);
+	rc = rs_zk_set(w->zk, z.path, z.buf, z.len);
+	free(z.buf);
 	return rc;
 }
 

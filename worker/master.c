@@ -43,6 +43,14 @@ typedef struct master {
 	int n;
 	rs_worker_arena arena;
 	int64_t history_ms; /* last raise of the history mark */
+	/* Items [unconfirmed_from, n) are committed but their SyncEvents
+	 * were not confirmed (broker lost): republished on the next
+	 * connection before any new write, or the slaves would see a hole
+	 * in the seqs (the broker may have lost the requests too, so a
+	 * redelivery cannot be counted on). */
+	bool unconfirmed;
+	int unconfirmed_from;
+	long changes_keep; /* RIDESHARE_CHANGES_KEEP */
 } master;
 
 static void
@@ -95,17 +103,14 @@ connect_mq(master *m)
 static void
 take(master *m, const rs_mq_msg *msg)
 {
-	Rideshare__DbRequest *req
-	    = rideshare__db_request__unpack(NULL, msg->len, msg->body);
-	const char *why = rs_op_request_problem(req);
+	Rideshare__DbRequest *req;
+	const char *why = rs_op_request_decode(msg->body, msg->len, &req);
 
 	if (why != NULL) {
 		rs_warn(NULL,
 		    "event=bad_message queue=writeQ reason=%s "
 		    "len=%zu",
 		    why, msg->len);
-		if (req != NULL)
-			rideshare__db_request__free_unpacked(req, NULL);
 		(void) rs_mq_reject(m->mq, msg->delivery_tag, false);
 		return;
 	}
@@ -209,6 +214,12 @@ commit_batch(master *m, int from, int n)
 			it->resp->fingerprint = req->fingerprint;
 		if ((rc = rs_worker_store_record(
 		         w->db, req->request_id, seq, it->resp))
+		    != RS_OK)
+			goto fail;
+		/* As the SyncEvent will carry it (publish_events). */
+		rs_op_drop_unknown(&it->req->base);
+		if ((rc = rs_worker_store_change(w->db, w->epoch, seq, it->req,
+		         it->resp, m->changes_keep))
 		    != RS_OK)
 			goto fail;
 		it->seq = seq;
@@ -324,6 +335,63 @@ fault_hook(master *m, int from, int n)
 	}
 }
 
+/* A ZooKeeper hiccup (connection loss within the session) is waited out;
+ * rs_worker_alive() gives up once it lasts a session timeout. Fenced
+ * (session gone, or another master): RS_ECLOSED, and nothing more of this
+ * master may reach the slaves or the callers (a new master takes the
+ * writes from writeQ). */
+static int
+still_master(rs_worker *w)
+{
+	int rc;
+
+	while ((rc = rs_worker_zk_still_master(w)) == RS_ECONN
+	    && rs_worker_alive(w))
+		rs_time_sleep_ms(20);
+	if (rc != RS_OK || !rs_worker_alive(w)) {
+		atomic_store(&rs_worker_expired_flag, 1);
+		return RS_ECLOSED;
+	}
+	return RS_OK;
+}
+
+/* Publishes the unconfirmed SyncEvents again on a new connection. Their
+ * requests are not acked or answered here (the delivery tags died with
+ * the old channel): a redelivered request is answered as a duplicate. */
+static int
+republish(master *m)
+{
+	int n = m->n - m->unconfirmed_from;
+	int rc = still_master(m->w);
+
+	if (rc == RS_OK)
+		rc = publish_events(m, m->unconfirmed_from, n);
+	if (rc != RS_OK)
+		return rc;
+	rs_warn(NULL, "event=sync_republished n=%d applied_seq=%" PRIu64, n,
+	    m->w->meta.applied_seq);
+	rs_worker_notice_head(
+	    m->w->notice, m->w->epoch, m->w->meta.applied_seq);
+	m->unconfirmed = false;
+	items_free(m);
+	return RS_OK;
+}
+
+/* A new broker connection; then the unconfirmed SyncEvents, if any, first. */
+static int
+reconnect(master *m)
+{
+	for (;;) {
+		int rc = connect_mq(m);
+		if (rc != RS_OK || !m->unconfirmed)
+			return rc;
+		rc = republish(m);
+		if (rc == RS_OK || rc == RS_ECLOSED || rc == RS_ENOMEM)
+			return rc;
+		rs_warn(NULL, "event=mq_reconnect err=%s", rs_strerror(rc));
+	}
+}
+
 /* Commit, confirm, notify, ack, reply for items [from, from+n). */
 static int
 process(master *m, int from, int n)
@@ -359,20 +427,15 @@ process(master *m, int from, int n)
 		return reply(m, it);
 	}
 	fault_hook(m, from, n);
-	/* A ZooKeeper hiccup (connection loss within the session) is waited
-	 * out; rs_worker_alive() gives up once it lasts a session timeout. */
-	while ((rc = rs_worker_zk_still_master(w)) == RS_ECONN
-	    && rs_worker_alive(w))
-		rs_time_sleep_ms(20);
-	if (rc != RS_OK || !rs_worker_alive(w)) {
-		/* Fenced (session gone, or another master): a new master
-		 * takes the writes from writeQ; nothing of this batch may
-		 * reach the slaves or the callers. */
-		atomic_store(&rs_worker_expired_flag, 1);
-		return RS_ECLOSED;
+	if ((rc = still_master(w)) != RS_OK)
+		return rc;
+	if ((rc = publish_events(m, from, n)) != RS_OK) {
+		if (rc == RS_ENOMEM)
+			return rc;
+		m->unconfirmed = true;
+		m->unconfirmed_from = from;
+		return RS_ECONN;
 	}
-	if ((rc = publish_events(m, from, n)) != RS_OK)
-		return rc == RS_ENOMEM ? rc : RS_ECONN;
 	rs_worker_notice_head(w->notice, w->epoch, w->meta.applied_seq);
 	rs_worker_notice_set(
 	    w->notice, RS_ROLE_MASTER, w->meta.applied_seq, w->epoch);
@@ -398,6 +461,7 @@ rs_worker_master_run(rs_worker *w)
 	if (m == NULL)
 		return RS_ENOMEM;
 	m->w = w;
+	m->changes_keep = rs_worker_changes_keep();
 	w->role = RIDESHARE__ROLE__MASTER;
 	rs_worker_notice_set(
 	    w->notice, RS_ROLE_MASTER, w->meta.applied_seq, w->epoch);
@@ -432,13 +496,14 @@ rs_worker_master_run(rs_worker *w)
 		if (rc == RS_OK || rc == RS_ETIMEDOUT) {
 			rc = m->n > 0 ? process(m, 0, m->n) : RS_OK;
 		}
-		items_free(m);
+		if (!m->unconfirmed)
+			items_free(m);
 		if (rc == RS_ECLOSED)
 			break;
 		if (rc != RS_OK) {
 			rs_warn(NULL, "event=mq_reconnect err=%s",
 			    rs_strerror(rc));
-			if ((rc = connect_mq(m)) != RS_OK)
+			if ((rc = reconnect(m)) != RS_OK)
 				break;
 		}
 	}

@@ -5,6 +5,7 @@
 #include "schema.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,52 @@ affected(PGconn *db, const char *stmt, int n, const char *const *p)
 	return rows;
 }
 
+/* A business rule refused the op: r carries the status and the op itself
+ * succeeded (the caller answers RS_OK). Never an RS_* code. */
+enum { REFUSED = -1 };
+
+/* A rule checked with stmt: it holds when rows exist (want) or do not.
+ * RS_OK when it holds, REFUSED after failing r with st and why, RS_EDB
+ * when the query failed. */
+static int
+rule(PGconn *db, const char *stmt, int n, const char *const *p, bool want,
+    resp_t *r, Rideshare__Status st, const char *why)
+{
+	int e = exists(db, stmt, n, p);
+
+	if (e < 0)
+		return RS_EDB;
+	if ((e > 0) != want) {
+		fail(r, st, why);
+		return REFUSED;
+	}
+	return RS_OK;
+}
+
+/* Runs stmt: RS_OK when it changed a row, REFUSED after failing r with
+ * NOT_FOUND and why when it changed none, RS_EDB when it failed. */
+static int
+change_some(PGconn *db, const char *stmt, int n, const char *const *p,
+    resp_t *r, const char *why)
+{
+	int rows = affected(db, stmt, n, p);
+
+	if (rows < 0)
+		return RS_EDB;
+	if (rows == 0) {
+		fail(r, RIDESHARE__STATUS__NOT_FOUND, why);
+		return REFUSED;
+	}
+	return RS_OK;
+}
+
+/* What an op returns after a rule check that did not pass. */
+static int
+refused_or(int rc)
+{
+	return rc == REFUSED ? RS_OK : rc;
+}
+
 static Rideshare__Ride *
 ride_new(rs_worker_arena *a)
 {
@@ -81,19 +128,16 @@ add_user(PGconn *db, const Rideshare__AddUser *op, uint64_t seq, resp_t *r)
 {
 	num_t s = num((int64_t) seq);
 	const char *p[3] = { op->username, op->password, s.s };
+	int rc;
 
 	if (op->username[0] == '\0') {
 		fail(r, RIDESHARE__STATUS__INVALID, "empty username");
 		return RS_OK;
 	}
-	int e = exists(db, "u_exists", 1, p);
-	if (e < 0)
-		return RS_EDB;
-	if (e) {
-		fail(r, RIDESHARE__STATUS__ALREADY_EXISTS,
-		    "username already taken");
-		return RS_OK;
-	}
+	rc = rule(db, "u_exists", 1, p, false, r,
+	    RIDESHARE__STATUS__ALREADY_EXISTS, "username already taken");
+	if (rc != RS_OK)
+		return refused_or(rc);
 	return affected(db, "u_insert", 3, p) < 0 ? RS_EDB : RS_OK;
 }
 
@@ -101,14 +145,10 @@ static int
 remove_user(PGconn *db, const Rideshare__RemoveUser *op, resp_t *r)
 {
 	const char *p[1] = { op->username };
-	int n = affected(db, "u_delete", 1, p);
+	int rc = change_some(db, "u_delete", 1, p, r, "no such user");
 
-	if (n < 0)
-		return RS_EDB;
-	if (n == 0) {
-		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such user");
-		return RS_OK;
-	}
+	if (rc != RS_OK)
+		return refused_or(rc);
 	/* Rides the user created go, with their members; then the user
 	 * leaves every ride they joined. */
 	if (affected(db, "u_del_created_members", 1, p) < 0
@@ -123,14 +163,11 @@ create_ride(PGconn *db, int64_t *next_ride_id, const Rideshare__CreateRide *op,
     const resp_t *replay, rs_worker_arena *a, resp_t *r)
 {
 	const char *pu[1] = { op->created_by };
-	int e = exists(db, "u_exists", 1, pu);
+	int rc = rule(db, "u_exists", 1, pu, true, r,
+	    RIDESHARE__STATUS__NOT_FOUND, "no such user");
 
-	if (e < 0)
-		return RS_EDB;
-	if (!e) {
-		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such user");
-		return RS_OK;
-	}
+	if (rc != RS_OK)
+		return refused_or(rc);
 	int64_t id = *next_ride_id;
 	if (replay != NULL) {
 		if (replay->result_case != RIDESHARE__DB_RESPONSE__RESULT_RIDE
@@ -169,6 +206,7 @@ join_ride(PGconn *db, const Rideshare__JoinRide *op, uint64_t seq, resp_t *r)
 	const char *pu[1] = { op->username };
 	const char *pm[3] = { id.s, op->username, s.s };
 	PGresult *res;
+	int rc;
 
 	if (rs_worker_db_q(db, "r_get", 1, pr, &res) != RS_OK)
 		return RS_EDB;
@@ -179,26 +217,20 @@ join_ride(PGconn *db, const Rideshare__JoinRide *op, uint64_t seq, resp_t *r)
 	}
 	int own = strcmp(PQgetvalue(res, 0, 0), op->username) == 0;
 	PQclear(res);
-	int e = exists(db, "u_exists", 1, pu);
-	if (e < 0)
-		return RS_EDB;
-	if (!e) {
-		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such user");
-		return RS_OK;
-	}
+	rc = rule(db, "u_exists", 1, pu, true, r, RIDESHARE__STATUS__NOT_FOUND,
+	    "no such user");
+	if (rc != RS_OK)
+		return refused_or(rc);
 	if (own) {
 		fail(r, RIDESHARE__STATUS__INVALID,
 		    "the creator cannot join their own ride");
 		return RS_OK;
 	}
-	e = exists(db, "r_is_member", 2, pm);
-	if (e < 0)
-		return RS_EDB;
-	if (e) {
-		fail(r, RIDESHARE__STATUS__ALREADY_EXISTS,
-		    "user already joined this ride");
-		return RS_OK;
-	}
+	rc = rule(db, "r_is_member", 2, pm, false, r,
+	    RIDESHARE__STATUS__ALREADY_EXISTS,
+	    "user already joined this ride");
+	if (rc != RS_OK)
+		return refused_or(rc);
 	return affected(db, "r_join", 3, pm) < 0 ? RS_EDB : RS_OK;
 }
 
@@ -207,14 +239,10 @@ delete_ride(PGconn *db, const Rideshare__DeleteRide *op, resp_t *r)
 {
 	num_t id = num(op->ride_id);
 	const char *p[1] = { id.s };
-	int n = affected(db, "r_delete", 1, p);
+	int rc = change_some(db, "r_delete", 1, p, r, "no such ride");
 
-	if (n < 0)
-		return RS_EDB;
-	if (n == 0) {
-		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such ride");
-		return RS_OK;
-	}
+	if (rc != RS_OK)
+		return refused_or(rc);
 	return affected(db, "r_del_members", 1, p) < 0 ? RS_EDB : RS_OK;
 }
 
@@ -271,28 +299,41 @@ rs_worker_op_write(PGconn *db, int64_t *next_ride_id,
 	return RS_OK;
 }
 
+/* Column 0 of every row of res, copied into a: *out (NULL when there is
+ * no row) and *n. RS_OK or RS_ENOMEM. */
+static int
+column_strings(PGresult *res, rs_worker_arena *a, char ***out, size_t *n)
+{
+	int rows = PQntuples(res);
+	char **v = NULL;
+
+	if (rows > 0) {
+		v = rs_worker_arena_alloc(a, sizeof(char *) * rows);
+		if (v == NULL)
+			return RS_ENOMEM;
+	}
+	for (int i = 0; i < rows; i++) {
+		v[i] = rs_worker_arena_strndup(
+		    a, PQgetvalue(res, i, 0), PQgetlength(res, i, 0));
+		if (v[i] == NULL)
+			return RS_ENOMEM;
+	}
+	*out = v;
+	*n = (size_t) rows;
+	return RS_OK;
+}
+
 /* Fills a UserList from column 0 of every row. */
 static int
 user_list(PGresult *res, rs_worker_arena *a, resp_t *r)
 {
-	int n = PQntuples(res);
 	Rideshare__UserList *ul = rs_worker_arena_alloc(a, sizeof(*ul));
 
 	if (ul == NULL)
 		return RS_ENOMEM;
 	rideshare__user_list__init(ul);
-	if (n > 0) {
-		ul->usernames = rs_worker_arena_alloc(a, sizeof(char *) * n);
-		if (ul->usernames == NULL)
-			return RS_ENOMEM;
-	}
-	for (int i = 0; i < n; i++) {
-		ul->usernames[i] = rs_worker_arena_strndup(
-		    a, PQgetvalue(res, i, 0), PQgetlength(res, i, 0));
-		if (ul->usernames[i] == NULL)
-			return RS_ENOMEM;
-	}
-	ul->n_usernames = n;
+	if (column_strings(res, a, &ul->usernames, &ul->n_usernames) != RS_OK)
+		return RS_ENOMEM;
 	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_USERS;
 	r->users = ul;
 	return RS_OK;
@@ -314,16 +355,11 @@ get_user(
     PGconn *db, const Rideshare__GetUser *op, rs_worker_arena *a, resp_t *r)
 {
 	const char *p[1] = { op->username };
-	PGresult *res;
+	int rc = rule(db, "u_exists", 1, p, true, r,
+	    RIDESHARE__STATUS__NOT_FOUND, "no such user");
 
-	if (rs_worker_db_q(db, "u_exists", 1, p, &res) != RS_OK)
-		return RS_EDB;
-	int found = PQntuples(res) > 0;
-	PQclear(res);
-	if (!found) {
-		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such user");
-		return RS_OK;
-	}
+	if (rc != RS_OK)
+		return refused_or(rc);
 	Rideshare__UserList *ul = rs_worker_arena_alloc(a, sizeof(*ul));
 	char **names = rs_worker_arena_alloc(a, sizeof(char *));
 	if (ul == NULL || names == NULL)
@@ -415,24 +451,10 @@ get_ride(
 
 	if (rs_worker_db_q(db, "r_members", 1, p, &res) != RS_OK)
 		return RS_EDB;
-	int n = PQntuples(res);
-	if (n > 0) {
-		ride->users = rs_worker_arena_alloc(a, sizeof(char *) * n);
-		if (ride->users == NULL) {
-			PQclear(res);
-			return RS_ENOMEM;
-		}
-	}
-	for (int i = 0; i < n; i++) {
-		ride->users[i] = rs_worker_arena_strndup(
-		    a, PQgetvalue(res, i, 0), PQgetlength(res, i, 0));
-		if (ride->users[i] == NULL) {
-			PQclear(res);
-			return RS_ENOMEM;
-		}
-	}
-	ride->n_users = n;
+	int rc = column_strings(res, a, &ride->users, &ride->n_users);
 	PQclear(res);
+	if (rc != RS_OK)
+		return rc;
 	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDE;
 	r->ride = ride;
 	return RS_OK;

@@ -2,12 +2,9 @@
  * order, and only once the applied seq reaches them. */
 #include "park.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "rs_test.h"
 
 static void
 add_at(rs_worker_park *pk, uint64_t min_seq, uint64_t tag, int64_t since)
@@ -22,6 +19,25 @@ add(rs_worker_park *pk, uint64_t min_seq, uint64_t tag)
 	add_at(pk, min_seq, tag, 0);
 }
 
+/* The delivery tag of the read pop_ready (seq: the applied seq) or
+ * pop_expired (now) hands out, 0 when none (the tests' tags are > 0). */
+static uint64_t
+ready_tag(rs_worker_park *pk, uint64_t seq)
+{
+	rs_worker_parked p;
+
+	return rs_worker_park_pop_ready(pk, seq, &p) == 1 ? p.delivery_tag : 0;
+}
+
+static uint64_t
+expired_tag(rs_worker_park *pk, int64_t now)
+{
+	rs_worker_parked p;
+
+	return rs_worker_park_pop_expired(pk, now, &p) == 1 ? p.delivery_tag
+	                                                    : 0;
+}
+
 static void
 test_expired_reads_leave_oldest_first_whatever_their_min_seq(void **state)
 {
@@ -32,14 +48,12 @@ test_expired_reads_leave_oldest_first_whatever_their_min_seq(void **state)
 	add_at(&pk, 5, 1, 1000); /* young, low min_seq */
 	add_at(&pk, 1000000, 2, 100); /* old, never reachable */
 	add_at(&pk, 7, 3, 200);
-	assert_int_equal(rs_worker_park_pop_expired(&pk, 50, &p), 0);
-	assert_int_equal(rs_worker_park_pop_expired(&pk, 150, &p), 1);
-	assert_int_equal(p.delivery_tag, 2);
-	assert_int_equal(rs_worker_park_pop_expired(&pk, 150, &p), 0);
-	assert_int_equal(rs_worker_park_pop_expired(&pk, 5000, &p), 1);
-	assert_int_equal(p.delivery_tag, 1); /* min_seq order among the old */
-	assert_int_equal(rs_worker_park_pop_ready(&pk, 7, &p), 1);
-	assert_int_equal(p.delivery_tag, 3);
+	assert_int_equal(expired_tag(&pk, 50), 0);
+	assert_int_equal(expired_tag(&pk, 150), 2);
+	assert_int_equal(expired_tag(&pk, 150), 0);
+	assert_int_equal(
+	    expired_tag(&pk, 5000), 1); /* min_seq order among the old */
+	assert_int_equal(ready_tag(&pk, 7), 3);
 	assert_int_equal(rs_worker_park_pop(&pk, &p), 0);
 	rs_worker_park_fini(&pk);
 }
@@ -48,14 +62,12 @@ static void
 test_nothing_is_ready_below_min_seq(void **state)
 {
 	rs_worker_park pk = RS_WORKER_PARK_INIT;
-	rs_worker_parked p;
 
 	(void) state;
 	add(&pk, 10, 1);
-	assert_int_equal(rs_worker_park_pop_ready(&pk, 9, &p), 0);
-	assert_int_equal(rs_worker_park_pop_ready(&pk, 10, &p), 1);
-	assert_int_equal(p.delivery_tag, 1);
-	assert_int_equal(rs_worker_park_pop_ready(&pk, 100, &p), 0);
+	assert_int_equal(ready_tag(&pk, 9), 0);
+	assert_int_equal(ready_tag(&pk, 10), 1);
+	assert_int_equal(ready_tag(&pk, 100), 0);
 	rs_worker_park_fini(&pk);
 }
 
@@ -63,19 +75,15 @@ static void
 test_reads_are_released_in_min_seq_order(void **state)
 {
 	rs_worker_park pk = RS_WORKER_PARK_INIT;
-	rs_worker_parked p;
 
 	(void) state;
 	add(&pk, 30, 1);
 	add(&pk, 10, 2);
 	add(&pk, 20, 3);
-	assert_int_equal(rs_worker_park_pop_ready(&pk, 25, &p), 1);
-	assert_int_equal(p.delivery_tag, 2);
-	assert_int_equal(rs_worker_park_pop_ready(&pk, 25, &p), 1);
-	assert_int_equal(p.delivery_tag, 3);
-	assert_int_equal(rs_worker_park_pop_ready(&pk, 25, &p), 0);
-	assert_int_equal(rs_worker_park_pop_ready(&pk, 30, &p), 1);
-	assert_int_equal(p.delivery_tag, 1);
+	assert_int_equal(ready_tag(&pk, 25), 2);
+	assert_int_equal(ready_tag(&pk, 25), 3);
+	assert_int_equal(ready_tag(&pk, 25), 0);
+	assert_int_equal(ready_tag(&pk, 30), 1);
 	assert_int_equal(pk.len, 0);
 	rs_worker_park_fini(&pk);
 }
@@ -84,18 +92,14 @@ static void
 test_equal_min_seq_keeps_arrival_order(void **state)
 {
 	rs_worker_park pk = RS_WORKER_PARK_INIT;
-	rs_worker_parked p;
 
 	(void) state;
 	for (uint64_t t = 1; t <= 5; t++)
 		add(&pk, 7, t);
 	add(&pk, 3, 99);
-	assert_int_equal(rs_worker_park_pop_ready(&pk, 7, &p), 1);
-	assert_int_equal(p.delivery_tag, 99);
-	for (uint64_t t = 1; t <= 5; t++) {
-		assert_int_equal(rs_worker_park_pop_ready(&pk, 7, &p), 1);
-		assert_int_equal(p.delivery_tag, t);
-	}
+	assert_int_equal(ready_tag(&pk, 7), 99);
+	for (uint64_t t = 1; t <= 5; t++)
+		assert_int_equal(ready_tag(&pk, 7), t);
 	rs_worker_park_fini(&pk);
 }
 
@@ -118,16 +122,9 @@ test_many_parked_reads_grow_the_list(void **state)
 	rs_worker_park_fini(&pk);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nothing_is_ready_below_min_seq),
-		cmocka_unit_test(test_reads_are_released_in_min_seq_order),
-		cmocka_unit_test(test_equal_min_seq_keeps_arrival_order),
-		cmocka_unit_test(test_many_parked_reads_grow_the_list),
-		cmocka_unit_test(
-		    test_expired_reads_leave_oldest_first_whatever_their_min_seq),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+RS_TEST_MAIN(cmocka_unit_test(test_nothing_is_ready_below_min_seq),
+    cmocka_unit_test(test_reads_are_released_in_min_seq_order),
+    cmocka_unit_test(test_equal_min_seq_keeps_arrival_order),
+    cmocka_unit_test(test_many_parked_reads_grow_the_list),
+    cmocka_unit_test(
+        test_expired_reads_leave_oldest_first_whatever_their_min_seq))

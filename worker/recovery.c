@@ -10,7 +10,9 @@
 #include "worker.h"
 
 #include "recovery.h"
+#include "restore.h"
 
+#include "rs_cfg.h"
 #include "rs_contract.h"
 #include "rs_db.h"
 #include "rs_err.h"
@@ -134,6 +136,33 @@ wait_for_copy_or_consent(
 	return RS_OK;
 }
 
+/* RIDESHARE_RESTORE_FROM (docs/operations.md "Backup and restore"): only
+ * the first master of a cluster that never acknowledged a write and whose
+ * copies are all empty loads the file; anywhere else the variable is
+ * ignored (logged), so a stack restarted with it still set keeps its
+ * newer data. RS_ENOTFOUND: no restore, go on with recovery. */
+static int
+restore_if_asked(rs_worker *w, uint64_t h_seq, const copy *best)
+{
+	const char *from = rs_cfg_str("RIDESHARE_RESTORE_FROM", NULL);
+	int rc;
+
+	if (from == NULL || *from == '\0')
+		return RS_ENOTFOUND;
+	if (h_seq != 0 || best->seq != 0) {
+		rs_info(NULL,
+		    "event=restore_skipped file=%s reason=cluster_has_data"
+		    " history_seq=%" PRIu64 " best_db=%s best_seq=%" PRIu64,
+		    from, h_seq, best->dbname, best->seq);
+		return RS_ENOTFOUND;
+	}
+	/* Into this worker's own database: should it die after the
+	 * commit, the next candidate finds the copy like any other. */
+	if ((rc = rs_worker_restore(w, from)) == RS_OK)
+		(void) rs_worker_history_raise(w);
+	return rc;
+}
+
 int
 rs_worker_recover(rs_worker *w)
 {
@@ -154,6 +183,8 @@ rs_worker_recover(rs_worker *w)
 	    " best_seq=%" PRIu64 " own_seq=%" PRIu64,
 	    h_epoch, h_seq, best.dbname, best.epoch, best.seq,
 	    w->meta.applied_seq);
+	if ((rc = restore_if_asked(w, h_seq, &best)) != RS_ENOTFOUND)
+		return rc;
 	if (rs_copy_cmp(best.epoch, best.seq, h_epoch, h_seq) < 0
 	    && (rc = wait_for_copy_or_consent(w, &best, h_epoch, h_seq))
 	        != RS_OK)

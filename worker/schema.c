@@ -43,6 +43,15 @@ static const char *const ddl[] = {
 	" id int PRIMARY KEY CHECK (id = 1), applied_seq bigint NOT NULL,"
 	" epoch bigint NOT NULL, next_ride_id bigint NOT NULL)",
 	"INSERT INTO meta VALUES (1, 0, 0, 1) ON CONFLICT DO NOTHING",
+	/* The change log (docs/operations.md "Change feed"): every write as
+	 * its SyncEvent (epoch of the term that committed it, request,
+	 * result), written in the transaction that applies it, on the master
+	 * and on every slave alike, and pruned by seq (rs_worker_store_change)
+	 * so that every copy holds the same rows. Read by the orchestrator's
+	 * GET /api/v1/changes (orchestrator/changes_db.c). */
+	"CREATE TABLE IF NOT EXISTS changes ("
+	" seq bigint PRIMARY KEY, epoch bigint NOT NULL,"
+	" event bytea NOT NULL)",
 };
 
 static const struct {
@@ -102,21 +111,14 @@ static const struct {
 	{ "a_prune",
 	    "DELETE FROM applied_requests WHERE at_s <"
 	    " (extract(epoch FROM now()))::bigint - $1" },
+	{ "ch_insert",
+	    "INSERT INTO changes (seq, epoch, event) VALUES ($1, $2, $3)" },
+	{ "ch_prune", "DELETE FROM changes WHERE seq <= $1" },
 	{ "m_get", "SELECT applied_seq, epoch, next_ride_id FROM meta" },
 	{ "m_set",
 	    "UPDATE meta SET applied_seq = $1, epoch = $2,"
 	    " next_ride_id = $3" },
 };
-
-const rs_worker_table rs_worker_tables[] = {
-	{ "users", "username, password, created", "created" },
-	{ "rides", "ride_id, created_by, ts, source, destination", "ride_id" },
-	{ "ride_members", "ride_id, username, seq", "ride_id, seq" },
-	{ "applied_requests", "request_id, seq, response", "request_id" },
-	{ "meta", "id, applied_seq, epoch, next_ride_id", "id" },
-};
-const int rs_worker_ntables
-    = (int) (sizeof(rs_worker_tables) / sizeof(rs_worker_tables[0]));
 
 int
 rs_worker_schema_create(PGconn *db)

@@ -4,6 +4,8 @@
 #ifndef RS_WORKER_SCHEMA_H
 #define RS_WORKER_SCHEMA_H
 
+#include "rs_db.h"
+
 #include <libpq-fe.h>
 #include <stdint.h>
 
@@ -26,15 +28,10 @@ int rs_worker_db_q(PGconn *db, const char *name, int n,
 /* Decodes a binary-format int8 column value. */
 int64_t rs_worker_db_int8(const PGresult *res, int row, int col);
 
-/* Tables in dependency order, with the column list used by COPY and the
- * ORDER BY used for content digests. */
-typedef struct rs_worker_table {
-	const char *name;
-	const char *columns;
-	const char *order_by;
-} rs_worker_table;
-
-extern const rs_worker_table rs_worker_tables[];
-extern const int rs_worker_ntables;
+/* The copy list (tables, COPY columns, digest order) lives with the other
+ * cross-process database rules in common/rs_db.h: backups use it too. */
+typedef rs_db_copy_table rs_worker_table;
+#define rs_worker_tables  rs_db_copy_tables
+#define rs_worker_ntables rs_db_ncopy_tables
 
 #endif

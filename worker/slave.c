@@ -266,7 +266,7 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 		rc = RS_EINVAL;
 	} else {
 		rc = rs_worker_op_read(w->db, req, &a, &r);
-		if (rc == RS_EDB && PQstatus(w->db) != CONNECTION_OK)
+		if (rc != RS_OK && PQstatus(w->db) != CONNECTION_OK)
 			(void) rs_worker_db_reconnect(w);
 	}
 	if (rc != RS_OK) {
@@ -378,15 +378,11 @@ reject_bad(slave *s, uint64_t tag, const char *queue, const char *why,
 static int
 on_read(slave *s, const rs_mq_msg *msg)
 {
-	Rideshare__DbRequest *req
-	    = rideshare__db_request__unpack(NULL, msg->len, msg->body);
-	const char *why = rs_op_request_problem(req);
+	Rideshare__DbRequest *req;
+	const char *why = rs_op_request_decode(msg->body, msg->len, &req);
 
-	if (why != NULL) {
-		if (req != NULL)
-			rideshare__db_request__free_unpacked(req, NULL);
+	if (why != NULL)
 		return reject_bad(s, msg->delivery_tag, RS_Q_READ, why, NULL);
-	}
 	/* The orchestrator stamped it with its commit_seq of the moment;
 	 * that stamp only counts as a commit_seq heard of once this replica
 	 * reached it (a forged one must not release held replies). */
@@ -550,7 +546,10 @@ apply_events(slave *s)
 		}
 		if ((rc = rs_worker_store_record(
 		         w->db, rid, ev->seq, ev->result))
-		    != RS_OK)
+		        != RS_OK
+		    || (rc = rs_worker_store_change(w->db, ev->epoch, ev->seq,
+		            ev->request, ev->result, rs_worker_changes_keep()))
+		        != RS_OK)
 			goto fail;
 		w->meta.applied_seq = ev->seq;
 		w->meta.epoch = ev->epoch;
@@ -570,7 +569,7 @@ fail:
 	rs_worker_arena_fini(&a);
 	rs_worker_store_rollback(w->db);
 	w->meta = before;
-	if (rc == RS_EDB && PQstatus(w->db) != CONNECTION_OK) {
+	if (rc != RS_OK && PQstatus(w->db) != CONNECTION_OK) {
 		/* Unacked events come back after a reconnect. */
 		(void) rs_worker_db_reconnect(w);
 		rc = RS_ECONN;

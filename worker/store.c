@@ -1,5 +1,6 @@
 #include "store.h"
 
+#include "rs_cfg.h"
 #include "rs_db.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -78,6 +79,48 @@ rs_worker_store_record(PGconn *db, const char *request_id, uint64_t seq,
 	rc = rs_worker_db_run(db, "a_insert", 3, p, buf, (int) len, 0, NULL);
 	free(buf);
 	return rc;
+}
+
+long
+rs_worker_changes_keep(void)
+{
+	static long keep;
+
+	if (keep == 0)
+		keep = rs_cfg_long("RIDESHARE_CHANGES_KEEP",
+		    RS_WORKER_CHANGES_KEEP, RS_WORKER_CHANGES_PRUNE_EVERY,
+		    1000000000L);
+	return keep;
+}
+
+int
+rs_worker_store_change(PGconn *db, uint64_t epoch, uint64_t seq,
+    Rideshare__DbRequest *req, Rideshare__DbResponse *resp, long keep)
+{
+	Rideshare__SyncEvent ev = RIDESHARE__SYNC_EVENT__INIT;
+	char s[24], e[24];
+	int rc;
+
+	ev.epoch = epoch;
+	ev.seq = seq;
+	ev.request = req;
+	ev.result = resp;
+	size_t len = rideshare__sync_event__get_packed_size(&ev);
+	uint8_t *buf = malloc(len > 0 ? len : 1);
+	if (buf == NULL)
+		return RS_ENOMEM;
+	rideshare__sync_event__pack(&ev, buf);
+	snprintf(s, sizeof(s), "%" PRIu64, seq);
+	snprintf(e, sizeof(e), "%" PRIu64, epoch);
+	const char *p[3] = { s, e, NULL };
+	rc = rs_worker_db_run(db, "ch_insert", 3, p, buf, (int) len, 0, NULL);
+	free(buf);
+	if (rc != RS_OK || seq % RS_WORKER_CHANGES_PRUNE_EVERY != 0
+	    || seq <= (uint64_t) keep)
+		return rc;
+	snprintf(s, sizeof(s), "%" PRIu64, seq - (uint64_t) keep);
+	const char *q[1] = { s };
+	return rs_worker_db_q(db, "ch_prune", 1, q, NULL);
 }
 
 int

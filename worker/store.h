@@ -29,6 +29,24 @@ int rs_worker_store_lookup(PGconn *db, const char *request_id, uint64_t *seq,
 int rs_worker_store_record(PGconn *db, const char *request_id, uint64_t seq,
     const Rideshare__DbResponse *resp);
 
+/* Default RIDESHARE_CHANGES_KEEP: how many of the newest seqs the change
+ * log keeps (docs/operations.md "Change feed"); ~150 bytes a row, so
+ * ~15 MB per copy, copied by every snapshot. */
+#define RS_WORKER_CHANGES_KEEP 100000
+/* The log is pruned when a seq is a multiple of this: every copy applies
+ * the same seqs, so every copy prunes the same rows. */
+#define RS_WORKER_CHANGES_PRUNE_EVERY 1000
+
+/* RIDESHARE_CHANGES_KEEP (read once; a bad value exits 2, rs_cfg). */
+long rs_worker_changes_keep(void);
+
+/* Appends write seq of term epoch (req as applied, resp as answered) to
+ * the change log inside the caller's transaction; at every
+ * RS_WORKER_CHANGES_PRUNE_EVERY-th seq also drops the rows more than keep
+ * seqs old. RS_OK, RS_ENOMEM, RS_EDB. */
+int rs_worker_store_change(PGconn *db, uint64_t epoch, uint64_t seq,
+    Rideshare__DbRequest *req, Rideshare__DbResponse *resp, long keep);
+
 /* Default RIDESHARE_IDEMPOTENCY_TTL_S: how long a recorded request_id
  * (an Idempotency-Key among them) answers retries with its stored reply. */
 #define RS_WORKER_IDEMPOTENCY_TTL_S 86400

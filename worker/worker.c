@@ -80,12 +80,18 @@ db_open(rs_worker *w)
 	return rc;
 }
 
-int
-rs_worker_db_reconnect(rs_worker *w)
+static void
+db_close(rs_worker *w)
 {
 	if (w->db != NULL)
 		PQfinish(w->db);
 	w->db = NULL;
+}
+
+int
+rs_worker_db_reconnect(rs_worker *w)
+{
+	db_close(w);
 	rs_worker_meta m = w->meta;
 	int rc = db_open(w);
 	if (rc == RS_OK && m.applied_seq != w->meta.applied_seq)
@@ -211,9 +217,7 @@ rs_worker_fini(rs_worker *w)
 	/* The database and the sync queue stay: a database is the system's
 	 * memory and outlives this process; retiring a copy is the
 	 * orchestrator's decision (docs/replication.md "Retiring a copy"). */
-	if (w->db != NULL)
-		PQfinish(w->db);
-	w->db = NULL;
+	db_close(w);
 	rs_zk_close(w->zk); /* its ephemeral znodes vanish now */
 	w->zk = NULL;
 	rs_worker_notice_destroy(w->notice);

@@ -3,7 +3,9 @@
  * (RS_Q_ORCHESTRATOR), and the DbResponse is printed as proto3 JSON. Exit
  * codes: 0 status OK, 1 any other status (business failure), 2 usage or
  * connection error. */
+#include "backup.h"
 #include "load.h"
+#include "watch.h"
 #include "rs_contract.h"
 #include "ops.h"
 #include "rs_buf.h"
@@ -53,12 +55,19 @@ usage(FILE *f)
 	    "  switchover [PID]                 move the master role to slave "
 	    "PID\n"
 	    "                                   (default: the lowest pid)\n"
+	    "  watch [--since SEQ] [--until SEQ]\n"
+	    "                                   follow the change feed: every "
+	    "write\n"
+	    "                                   after SEQ as a JSON line, "
+	    "then "
+	    "live\n"
 	    "  recover                          why writes are refused, if "
 	    "they are\n"
 	    "  recover --accept-loss            start from the most advanced\n"
 	    "                                   surviving copy although it "
 	    "misses\n"
 	    "                                   acknowledged writes\n"
+	    "%s"
 	    "\nEnvironment: RIDESHARE_AMQP_URL, RIDESHARE_ADMIN_URL (or\n"
 	    "RIDESHARE_PORT_BASE), RIDESHARE_RPC_TIMEOUT_MS,\n"
 	    "RIDESHARE_ADMIN_TOKEN or RIDESHARE_ADMIN_TOKEN_FILE (sent as a "
@@ -66,7 +75,7 @@ usage(FILE *f)
 	    "(64).\n"
 	    "Exit codes: 0 OK, 1 the database said no, 2 usage or connection "
 	    "error.\n",
-	    rsctl_usage_ops);
+	    rsctl_usage_ops, rsctl_usage_backup);
 }
 
 static size_t
@@ -475,12 +484,18 @@ main(int argc, char **argv)
 	argv += optind;
 	if (strcmp(argv[0], "workers") == 0)
 		return argc == 1 ? cmd_workers(timeout_ms) : EXIT_USAGE;
+	if (strcmp(argv[0], "watch") == 0)
+		return rsctl_watch(argc, argv);
 	if (strcmp(argv[0], "load") == 0)
 		return cmd_load(argc, argv, amqp_url, timeout_ms);
 	if (strcmp(argv[0], "recover") == 0)
 		return cmd_recover(argc, argv, timeout_ms);
 	if (strcmp(argv[0], "status") == 0)
 		return cmd_status(argc, argv, timeout_ms);
+	if (strcmp(argv[0], "backup") == 0)
+		return rsctl_backup(argc, argv);
+	if (strcmp(argv[0], "restore") == 0)
+		return rsctl_restore(argc, argv);
 	if (strcmp(argv[0], "pause") == 0 || strcmp(argv[0], "resume") == 0
 	    || strcmp(argv[0], "drain") == 0
 	    || strcmp(argv[0], "switchover") == 0)

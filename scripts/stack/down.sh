@@ -29,6 +29,18 @@ rs_stop_workers() {
 	fi
 }
 
+# Stops the components named at once, parallel where order does not matter.
+# Waits on these jobs only: in the foreground `up` the servers are
+# background jobs of this shell too.
+rs_stop_together() {
+	local c jobs=()
+	for c in "$@"; do
+		rs_stop_component "$c" &
+		jobs+=($!)
+	done
+	wait "${jobs[@]}" || true
+}
+
 # Stops everything of this stack in reverse start order, then checks that no
 # process of it is left and none of its ports listens. Fails if something is.
 rs_stack_stop() {
@@ -36,25 +48,11 @@ rs_stack_stop() {
 	if [[ -n ${RS_RABBIT_WAIT_PID-} ]]; then
 		kill "$RS_RABBIT_WAIT_PID" 2>/dev/null || true
 	fi
-	# Parallel where order does not matter. Wait on these jobs only: in the
-	# foreground `up` the servers are background jobs of this shell too.
-	local jobs=()
 	rs_stop_component nginx || rc=1
-	rs_stop_component users &
-	jobs+=($!)
-	rs_stop_component rides &
-	jobs+=($!)
-	wait "${jobs[@]}" || true
+	rs_stop_together users rides
 	rs_stop_component orchestrator || rc=1
 	rs_stop_workers || rc=1
-	jobs=()
-	rs_stop_component zookeeper &
-	jobs+=($!)
-	rs_stop_component rabbitmq &
-	jobs+=($!)
-	rs_stop_component postgres &
-	jobs+=($!)
-	wait "${jobs[@]}" || true
+	rs_stop_together zookeeper rabbitmq postgres
 	rs_stop_component epmd || rc=1
 
 	# The `up` that started the stack leaves by itself once its components

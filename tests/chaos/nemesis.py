@@ -59,14 +59,7 @@ FAULTS = ["zk_pause_1500", "zk_pause_6000", "zk_kill", "orch_kill", "pg_kill",
           "rabbit_kill", "users_kill", "down_up"]
 
 
-def env_float(name, default):
-    v = os.environ.get(name)
-    return float(v) if v else default
-
-
-BEFORE_S = env_float("RIDESHARE_NEMESIS_BEFORE_S", 3.0)
-AFTER_S = env_float("RIDESHARE_NEMESIS_AFTER_S", 3.0)
-RECOVERY_S = env_float("RIDESHARE_NEMESIS_RECOVERY_S", 40.0)
+RECOVERY_S = nl.env_float("RIDESHARE_NEMESIS_RECOVERY_S", 40.0)
 
 
 def read_first_line(path):
@@ -114,13 +107,7 @@ class LocalStack:
         self.marker = ("RIDESHARE_STACK_MEMBER=%s" % self.dir).encode()
 
     def rideshare(self, *args, timeout=180):
-        t0 = time.time()
-        p = subprocess.run([RIDESHARE, *args], env=self.env, capture_output=True, text=True,
-                           timeout=timeout)
-        nl.log("./rideshare %s -> %d (%.1f s)" % (" ".join(args), p.returncode, time.time() - t0))
-        if p.returncode != 0:
-            sys.stdout.write((p.stdout + p.stderr)[-3000:])
-        return p.returncode == 0
+        return nl.run_logged("./rideshare", [RIDESHARE, *args], self.env, timeout)
 
     def up(self):
         if os.path.isdir(self.dir):
@@ -213,10 +200,7 @@ class LocalStack:
         return p.stdout.strip() if p.returncode == 0 else None
 
     def all_dbs(self):
-        out = self.psql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'rideshare\\_%'")
-        if out is None:
-            return None   # PostgreSQL does not answer
-        return out.split("\n") if out else []
+        return nl.all_worker_dbs(self.psql)
 
     def live_dbs(self):
         """{worker id: dbname} of every live worker: a running worker process
@@ -233,19 +217,7 @@ class LocalStack:
         except Exception as e:  # noqa: BLE001 - ZooKeeper down is a fault we inject
             nl.log("ZooKeeper unreadable (%r): every running worker process counts as live" % e)
             infos = None
-        out = {}
-        for wid, pid in procs.items():
-            db = "rideshare_" + "".join(ch if ch.isascii() and ch.isalnum() else "_"
-                                        for ch in wid.lower())
-            if infos is not None:
-                i = infos.get(wid)
-                if i is None or i["role"] not in (1, 2):
-                    continue
-                for kv in i["pg_conninfo"].split():
-                    if kv.startswith("dbname="):
-                        db = kv.split("=", 1)[1].strip("'")
-            out[wid] = db
-        return out
+        return nl.live_worker_dbs(procs, infos)
 
 
 PORT_OFFSETS = (0, 1, 2, 10, 20, 21, 22, 23, 24)   # docs/conventions.md
@@ -348,59 +320,19 @@ def run_fault(fault, base, build_dir, stack_root):
     if stack is None:
         res.elapsed = time.time() - t_begin
         return res
-    load = None
     try:
         tag = "nm" + uuid.uuid4().hex[:6]
         probe = nl.wait_writable(stack.edge, tag, 30)
         if not probe:
             res.fail("the fresh stack never took a write")
             return res
-        load = nl.Load(stack.edge, tag).start()
-        time.sleep(BEFORE_S)
-        nl.log("before the fault: " + load.summary())
-        t_fault = time.time()
-        try:
-            do_fault(stack, fault)
-        except Exception as e:  # noqa: BLE001 - reported as a failure
-            res.fail("injecting the fault: %s" % e)
-        t_end = time.time()
-        ok = nl.wait_until(lambda: load.first_ok_write_after(t_end), RECOVERY_S, 0.05)
-        if ok:
-            res.recovery = ok - t_fault
-            nl.log("first successful write %.2f s after the fault (%.2f s after it ended)"
-                   % (ok - t_fault, ok - t_end))
-            time.sleep(AFTER_S)
-        else:
-            res.fail("writes did not answer again within %.0f s of the fault's end" % RECOVERY_S)
-        load.stop()
-        t_stop = time.time()
-        res.max_gap = load.max_write_gap(t_fault, t_stop)
-        nl.log("load stopped: " + load.summary())
-        if ok:
-            # Reads answer again (a reader may still sit in a timeout that
-            # began before the recovery: ask once more, bounded).
-            if load.first_ok_read_after(ok) is None and not \
-                    nl.wait_until(lambda: nl.api_list(stack.edge) is not None, 10, 0.5):
-                res.fail("reads (GET /api/v1/users) did not answer after writes came back")
-            # A fresh write and a read of it, after the load.
-            name = nl.wait_writable(stack.edge, tag + "-final", 10)
-            if not name:
-                res.fail("a fresh write after the load did not succeed in 10 s")
-            else:
-                with load.lock:
-                    load.acked[name] = (time.time(), time.time())
-                st, _ = nl.call(stack.edge, "GET", "/api/v1/users/" + name)
-                if st != 200:
-                    res.fail("GET of the fresh user answered %s" % st)
-        nl.verify(res, load, stack.edge, stack.live_dbs, stack.psql, stack.all_dbs, tag, api_ok=bool(ok))
+        nl.fault_under_load(res, stack, tag, lambda: do_fault(stack, fault), RECOVERY_S)
         orphans = set(stack.all_dbs() or []) - set(stack.live_dbs().values())
         if orphans:
             res.notes.append("%d rideshare_* databases of no live worker: %s"
                              % (len(orphans), ", ".join(sorted(orphans))))
     except Exception as e:  # noqa: BLE001 - a harness error fails the fault, loudly
         res.fail("harness error: %r" % e)
-        if load is not None:
-            load.stop()
     finally:
         keep = None if res.passed else os.path.join(stack_root, "nemesis-logs", fault)
         if not stack.down(purge=True, keep_logs_to=keep):

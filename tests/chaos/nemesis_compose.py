@@ -63,15 +63,8 @@ IMAGES = ["postgres", "rabbitmq", "zookeeper", "orchestrator", "users", "rides",
 SKIP = 77
 
 
-def env_float(name, default):
-    v = os.environ.get(name)
-    return float(v) if v else default
-
-
-BEFORE_S = env_float("RIDESHARE_NEMESIS_BEFORE_S", 3.0)
-AFTER_S = env_float("RIDESHARE_NEMESIS_AFTER_S", 3.0)
-RECOVERY_S = env_float("RIDESHARE_NEMESIS_RECOVERY_S", 60.0)
-UP_S = env_float("RIDESHARE_NEMESIS_UP_S", 240.0)
+RECOVERY_S = nl.env_float("RIDESHARE_NEMESIS_RECOVERY_S", 60.0)
+UP_S = nl.env_float("RIDESHARE_NEMESIS_UP_S", 240.0)
 
 
 def why_skip():
@@ -101,13 +94,7 @@ class Deployment:
         self.admin = "http://127.0.0.1:%d" % (base + 10)
 
     def compose(self, *args, timeout=600):
-        t0 = time.time()
-        p = subprocess.run([COMPOSE, *args], env=self.env, capture_output=True, text=True,
-                           timeout=timeout)
-        nl.log("compose.sh %s -> %d (%.1f s)" % (" ".join(args), p.returncode, time.time() - t0))
-        if p.returncode != 0:
-            sys.stdout.write((p.stdout + p.stderr)[-3000:])
-        return p.returncode == 0
+        return nl.run_logged("compose.sh", [COMPOSE, *args], self.env, timeout)
 
     def container(self, service):
         return "%s_%s_1" % (PROJECT, service)
@@ -166,10 +153,7 @@ class Deployment:
         return p.stdout.strip() if p.returncode == 0 else None
 
     def all_dbs(self):
-        out = self.psql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'rideshare\\_%'")
-        if out is None:
-            return None   # PostgreSQL does not answer
-        return out.split("\n") if out else []
+        return nl.all_worker_dbs(self.psql)
 
     def live_dbs(self):
         """{worker id: dbname}: running worker containers that ZooKeeper lists
@@ -180,19 +164,7 @@ class Deployment:
         except Exception as e:  # noqa: BLE001 - ZooKeeper down is a fault we inject
             nl.log("ZooKeeper unreadable (%r): every running worker container counts as live" % e)
             infos = None
-        out = {}
-        for wid in boxes:
-            db = "rideshare_" + "".join(ch if ch.isascii() and ch.isalnum() else "_"
-                                        for ch in wid.lower())
-            if infos is not None:
-                i = infos.get(wid)
-                if i is None or i["role"] not in (1, 2):
-                    continue
-                for kv in i["pg_conninfo"].split():
-                    if kv.startswith("dbname="):
-                        db = kv.split("=", 1)[1].strip("'")
-            out[wid] = db
-        return out
+        return nl.live_worker_dbs(boxes, infos)
 
 
 def main_process(container):
@@ -238,7 +210,6 @@ def run_fault(fault, base, logs_root):
     nl.log("==== compose %s: fresh deployment %s (edge :%d)" % (fault, PROJECT, base))
     d = Deployment(base)
     d.compose("down", "--volumes")   # leftovers of an interrupted run
-    load = None
     try:
         if not d.up():
             res.fail("the fresh deployment did not become healthy in %.0f s" % UP_S)
@@ -247,42 +218,9 @@ def run_fault(fault, base, logs_root):
         if not nl.wait_writable(d.edge, tag, 60):
             res.fail("the fresh deployment never took a write")
             return res
-        load = nl.Load(d.edge, tag).start()
-        time.sleep(BEFORE_S)
-        t_fault = time.time()
-        try:
-            do_fault(d, fault)
-        except Exception as e:  # noqa: BLE001
-            res.fail("injecting the fault: %s" % e)
-        t_end = time.time()
-        ok = nl.wait_until(lambda: load.first_ok_write_after(t_end), RECOVERY_S, 0.05)
-        if ok:
-            res.recovery = ok - t_fault
-            nl.log("first successful write %.2f s after the fault (%.2f s after it ended)"
-                   % (ok - t_fault, ok - t_end))
-            time.sleep(AFTER_S)
-        else:
-            res.fail("writes did not answer again within %.0f s of the fault's end" % RECOVERY_S)
-        load.stop()
-        res.max_gap = load.max_write_gap(t_fault, time.time())
-        nl.log("load stopped: " + load.summary())
-        if ok:
-            # Reads answer again (a reader may still sit in a timeout that
-            # began before the recovery: ask once more, bounded).
-            if load.first_ok_read_after(ok) is None and not \
-                    nl.wait_until(lambda: nl.api_list(d.edge) is not None, 10, 0.5):
-                res.fail("reads (GET /api/v1/users) did not answer after writes came back")
-            name = nl.wait_writable(d.edge, tag + "-final", 10)
-            if not name:
-                res.fail("a fresh write after the load did not succeed in 10 s")
-            else:
-                with load.lock:
-                    load.acked[name] = (time.time(), time.time())
-        nl.verify(res, load, d.edge, d.live_dbs, d.psql, d.all_dbs, tag, api_ok=bool(ok))
+        nl.fault_under_load(res, d, tag, lambda: do_fault(d, fault), RECOVERY_S)
     except Exception as e:  # noqa: BLE001
         res.fail("harness error: %r" % e)
-        if load is not None:
-            load.stop()
     finally:
         if not res.passed:
             try:

@@ -22,6 +22,7 @@ import json
 import os
 import random
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -29,25 +30,18 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "compose"))
-import run_compose_tests as rct  # noqa: E402  (Zk, worker_info)
+import run_compose_tests as rct  # noqa: E402  (Zk, worker_info, parse_body)
 
 PASSWORD = "3d725109c7e7c0bfb9d709836735b56d943d263f"
 WRITE_TIMEOUT_S = 8.0   # above the gateways' RPC timeout (5 s): their 504 wins
 READ_TIMEOUT_S = 8.0
 
-# Same digest as tests/system/orch_sys.c (sys_dbs): equal digests = equal data.
-DIGEST_SQL = (
-    "SELECT md5("
-    " (SELECT coalesce(string_agg(md5(username) || password, ','"
-    "   ORDER BY md5(username)), '') FROM users) || '|' ||"
-    " (SELECT coalesce(string_agg(ride_id || ':' || md5(created_by) ||"
-    "   ':' || ts || ':' || source || ':' || destination, ','"
-    "   ORDER BY ride_id), '') FROM rides) || '|' ||"
-    " (SELECT coalesce(string_agg(ride_id || ':' || seq || ':' ||"
-    "   md5(username), ',' ORDER BY ride_id, seq), '')"
-    "   FROM ride_members))"
-    " || ' ' || (SELECT applied_seq FROM meta)"
-    " || ' ' || (SELECT count(*) FROM users)")
+# tests/system/digest.sql (equal digests = equal data), then the applied
+# seq and the number of users.
+with open(os.path.join(HERE, "..", "system", "digest.sql")) as _f:
+    DIGEST_SQL = ("SELECT (%s) || ' ' || (SELECT applied_seq FROM meta)"
+                  " || ' ' || (SELECT count(*) FROM users)" % _f.read())
+
 
 
 def zk_connect(host, port, auth=None):
@@ -71,6 +65,18 @@ def zk_connect(host, port, auth=None):
 
 def log(msg):
     print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def run_logged(name, argv, env, timeout):
+    """Runs argv (a script of the tree, called name in the log) with env:
+    one log line with its exit status and time; its last output lines on
+    stdout when it failed. True when it exited 0."""
+    t0 = time.time()
+    p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+    log("%s %s -> %d (%.1f s)" % (name, " ".join(argv[1:]), p.returncode, time.time() - t0))
+    if p.returncode != 0:
+        sys.stdout.write((p.stdout + p.stderr)[-3000:])
+    return p.returncode == 0
 
 
 # ------------------------------------------------------------------ HTTP
@@ -97,13 +103,7 @@ class Conn:
             raw = r.read()
             if r.getheader("Connection", "").lower() == "close":
                 self.close()
-            parsed = None
-            if raw:
-                try:
-                    parsed = json.loads(raw)
-                except ValueError:
-                    parsed = raw.decode(errors="replace")
-            return r.status, parsed
+            return r.status, rct.parse_body(raw)
         except Exception as e:  # timeout, reset, refused: outcome unknown
             self.close()
             return None, repr(e)
@@ -489,6 +489,96 @@ def verify(res, load, edge, dbs_fn, psql, all_dbs_fn, tag, api_ok=True):
         res.fail("%d list reads showed a name twice" % load.dup_reads)
     if load.stale_reads:
         res.notes.append("%d reads of an acked user answered 404" % len(load.stale_reads))
+
+
+def all_worker_dbs(psql):
+    """Every rideshare_* database of the deployment's PostgreSQL (psql(db,
+    sql) -> output text, None when PostgreSQL does not answer), or None."""
+    out = psql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'rideshare\\_%'")
+    if out is None:
+        return None
+    return out.split("\n") if out else []
+
+
+def live_worker_dbs(worker_ids, infos):
+    """{worker id: dbname} of the running workers worker_ids (any iterable of
+    ids) that ZooKeeper lists as MASTER or SLAVE (infos: {id: WorkerInfo
+    dict}); all of them when infos is None (ZooKeeper did not answer). The
+    database is the one the worker registered, else the name
+    rs_db_worker_dbname gives it."""
+    out = {}
+    for wid in worker_ids:
+        db = "rideshare_" + "".join(ch if ch.isascii() and ch.isalnum() else "_"
+                                    for ch in wid.lower())
+        if infos is not None:
+            i = infos.get(wid)
+            if i is None or i["role"] not in (1, 2):
+                continue
+            for kv in i["pg_conninfo"].split():
+                if kv.startswith("dbname="):
+                    db = kv.split("=", 1)[1].strip("'")
+        out[wid] = db
+    return out
+
+
+def env_float(name, default):
+    v = os.environ.get(name)
+    return float(v) if v else default
+
+
+# Load before the fault, and after the first write that succeeds again.
+BEFORE_S = env_float("RIDESHARE_NEMESIS_BEFORE_S", 3.0)
+AFTER_S = env_float("RIDESHARE_NEMESIS_AFTER_S", 3.0)
+
+
+def fault_under_load(res, target, tag, inject, recovery_s):
+    """One fault under load, the run both nemeses share. target: a healthy
+    deployment that took a write (attributes edge, live_dbs, psql,
+    all_dbs); inject(): the fault, raises when it could not be injected.
+    The load runs BEFORE_S, then the fault; writes must answer again
+    within recovery_s of its end, then the load runs AFTER_S more, reads
+    must answer, a fresh write must succeed and read back, and verify()
+    checks every acknowledged write. Fills res; returns nothing."""
+    load = Load(target.edge, tag).start()
+    try:
+        time.sleep(BEFORE_S)
+        log("before the fault: " + load.summary())
+        t_fault = time.time()
+        try:
+            inject()
+        except Exception as e:  # noqa: BLE001 - reported as a failure
+            res.fail("injecting the fault: %s" % e)
+        t_end = time.time()
+        ok = wait_until(lambda: load.first_ok_write_after(t_end), recovery_s, 0.05)
+        if ok:
+            res.recovery = ok - t_fault
+            log("first successful write %.2f s after the fault (%.2f s after it ended)"
+                % (ok - t_fault, ok - t_end))
+            time.sleep(AFTER_S)
+        else:
+            res.fail("writes did not answer again within %.0f s of the fault's end" % recovery_s)
+    finally:
+        load.stop()
+    res.max_gap = load.max_write_gap(t_fault, time.time())
+    log("load stopped: " + load.summary())
+    if ok:
+        # Reads answer again (a reader may still sit in a timeout that
+        # began before the recovery: ask once more, bounded).
+        if load.first_ok_read_after(ok) is None and not \
+                wait_until(lambda: api_list(target.edge) is not None, 10, 0.5):
+            res.fail("reads (GET /api/v1/users) did not answer after writes came back")
+        # A fresh write and a read of it, after the load.
+        name = wait_writable(target.edge, tag + "-final", 10)
+        if not name:
+            res.fail("a fresh write after the load did not succeed in 10 s")
+        else:
+            with load.lock:
+                load.acked[name] = (time.time(), time.time())
+            st, _ = call(target.edge, "GET", "/api/v1/users/" + name)
+            if st != 200:
+                res.fail("GET of the fresh user answered %s" % st)
+    verify(res, load, target.edge, target.live_dbs, target.psql, target.all_dbs, tag,
+           api_ok=bool(ok))
 
 
 def print_table(results, total_s=None):

@@ -65,6 +65,16 @@ def check(cond, msg):
 
 
 # ------------------------------------------------------------------ HTTP
+def parse_body(raw):
+    """An HTTP answer's body: the JSON value, else the text; None when empty."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
 class Http:
     """One keep-alive connection to one base URL (one per thread)."""
 
@@ -87,13 +97,7 @@ class Http:
                 self.conn.request(method, path, body=data, headers=hdrs)
                 r = self.conn.getresponse()
                 raw = r.read()
-                parsed = None
-                if raw:
-                    try:
-                        parsed = json.loads(raw)
-                    except ValueError:
-                        parsed = raw.decode(errors="replace")
-                return r.status, parsed
+                return r.status, parse_body(raw)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 # a stale keep-alive connection: retry once on a fresh one
                 self.close()

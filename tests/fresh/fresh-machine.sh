@@ -169,18 +169,11 @@ docker create --name "$name" --label "$label=$$" --network "$network" "${mounts[
 	-e CI=true -e "FRESH_PROGRAMS=${programs[*]}" -e "FRESH_PY_MODULES=${py_modules[*]}" \
 	"$image" timeout "$timeout_s" bash -c "$inner" >/dev/null
 
-# The checkout's files: tracked ones plus new ones not ignored (never build
-# dirs); a plain find without a git checkout.
-list_files() {
-	if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-		git -C "$root" ls-files -z --cached --others --exclude-standard
-	else
-		find . -type d \( -name .git -o -path './build*' -o -path ./.stack -o -name __pycache__ \) -prune \
-			-o -type f -printf '%P\0'
-	fi
-}
+# The checkout's files (never build dirs).
+# shellcheck source=scripts/lib/tree.sh
+source "$root/scripts/lib/tree.sh"
 files=$(mktemp)
-(cd "$root" && list_files | while IFS= read -r -d '' f; do
+(cd "$root" && rs_tree_files "$root" | while IFS= read -r -d '' f; do
 	[[ -e $f || -L $f ]] && printf '%s\0' "$f"
 done) >"$files"
 nfiles=$(tr -cd '\0' <"$files" | wc -c)

@@ -38,21 +38,27 @@ def connect(url, timeout=TIMEOUT):
     return s
 
 
-def read_response(s, deadline_s=TIMEOUT):
-    """Reads one response (status line, headers, Content-Length body) from
-    s. Returns (status, headers dict with lower-case names, body bytes);
-    status None when the server closed without answering (a "silent
-    close"), or when nothing came within deadline_s."""
-    s.settimeout(deadline_s)
-    data = b""
+def recv_until(s, data, done):
+    """data and what s sends after it, until done(data), the peer closes
+    or s times out (its timeout is the caller's)."""
     try:
-        while b"\r\n\r\n" not in data:
+        while not done(data):
             b = s.recv(65536)
             if not b:
                 break
             data += b
     except (socket.timeout, ConnectionResetError):
         pass
+    return data
+
+
+def read_response(s, deadline_s=TIMEOUT):
+    """Reads one response (status line, headers, Content-Length body) from
+    s. Returns (status, headers dict with lower-case names, body bytes);
+    status None when the server closed without answering (a "silent
+    close"), or when nothing came within deadline_s."""
+    s.settimeout(deadline_s)
+    data = recv_until(s, b"", lambda d: b"\r\n\r\n" in d)
     if b"\r\n\r\n" not in data:
         return None, {}, data
     head, body = data.split(b"\r\n\r\n", 1)
@@ -63,15 +69,7 @@ def read_response(s, deadline_s=TIMEOUT):
         k, _, v = ln.partition(":")
         hdrs[k.strip().lower()] = v.strip()
     n = int(hdrs.get("content-length", "0"))
-    try:
-        while len(body) < n:
-            b = s.recv(65536)
-            if not b:
-                break
-            body += b
-    except (socket.timeout, ConnectionResetError):
-        pass
-    return status, hdrs, body
+    return status, hdrs, recv_until(s, body, lambda d: len(d) >= n)
 
 
 def exchange(url, raw, deadline_s=TIMEOUT):

@@ -13,17 +13,8 @@ set -euo pipefail
 root=$(realpath -- "${1:-$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../..}")
 cd "$root"
 
-# Prints the tree's files, NUL-separated: git's list in a checkout (only what
-# is tracked or about to be, never build dirs), else a find that skips the
-# usual build and state dirs (a tarball or the fresh-machine container).
-tree_files() {
-	if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-		git -C "$root" ls-files -z --cached --others --exclude-standard
-	else
-		find . -type d \( -name .git -o -path './build*' -o -path ./.stack -o -name __pycache__ \) -prune \
-			-o -type f -printf '%P\0'
-	fi
-}
+# shellcheck source=scripts/lib/tree.sh
+source "$root/scripts/lib/tree.sh"
 
 # True when FILE is a shell script: *.sh, a sh/bash shebang, or a
 # `# shellcheck shell=` directive on its first line (sourced fragments).
@@ -44,7 +35,7 @@ while IFS= read -r -d '' f; do
 	*.py | *.md | *.json | *.yml | *.yaml | *.lua | *.csv | *.proto | *.patch | *.txt | *.cmake) ;;
 	*) is_shell "$f" && shell_files+=("$f") ;;
 	esac
-done < <(tree_files | sort -z)
+done < <(rs_tree_files "$root" | sort -z)
 
 rc=0
 

@@ -20,13 +20,15 @@ def token():
 
 
 def http(method, path, body=None, timeout=15, base=None):
-    """(status, parsed JSON or text); status 0 when unreachable."""
+    """(status, parsed JSON or text) of base + path (base: the admin API
+    unless given; "" when path is a whole URL); status 0 when unreachable.
+    The admin token goes only to the admin API."""
+    url = (ADMIN if base is None else base) + path
     data = json.dumps(body).encode() if body is not None else None
     hdrs = {"Content-Type": "application/json"}
-    if token():
+    if token() and url.startswith(ADMIN):
         hdrs["Authorization"] = "Bearer " + token()
-    req = urllib.request.Request((base or ADMIN) + path, data=data, method=method,
-                                 headers=hdrs)
+    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw, status = r.read().decode(), r.status

@@ -240,11 +240,7 @@ assert_no_user(const char *name)
 	Rideshare__DbResponse *resp;
 	wh_req r;
 
-	wh_req_add_user(&r, name); /* reuse the name buffer */
-	Rideshare__GetUser g = RIDESHARE__GET_USER__INIT;
-	g.username = r.name;
-	r.req.op_case = RIDESHARE__DB_REQUEST__OP_GET_USER;
-	r.req.get_user = &g;
+	wh_req_get_user(&r, name);
 	assert_int_equal(wh_call(h, &r.req, 5000, 2, &resp), RS_OK);
 	assert_int_equal(resp->status, RIDESHARE__STATUS__NOT_FOUND);
 	rideshare__db_response__free_unpacked(resp, NULL);
@@ -276,23 +272,11 @@ test_forged_sync_events_are_dead_lettered(void **state)
 	assert_no_user("forged-old");
 }
 
-int
-main(int argc, char **argv)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-		    test_bad_messages_on_writeQ_are_dead_lettered),
-		cmocka_unit_test(test_bad_messages_on_readQ_are_dead_lettered),
-		cmocka_unit_test(
-		    test_bad_messages_on_orchestrator_are_dead_lettered),
-		cmocka_unit_test(
-		    test_read_stamped_beyond_any_commit_is_dead_lettered),
-		cmocka_unit_test(test_forged_sync_events_are_dead_lettered),
-		cmocka_unit_test(
-		    test_read_waiting_for_an_unreached_seq_ends_within_its_bound),
-	};
-	worker_bin = wh_main_args(argc, argv, "<rideshare-worker>");
-	if (worker_bin == NULL)
-		return 2;
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+WH_TEST_MAIN("<rideshare-worker>", setup, teardown,
+    cmocka_unit_test(test_bad_messages_on_writeQ_are_dead_lettered),
+    cmocka_unit_test(test_bad_messages_on_readQ_are_dead_lettered),
+    cmocka_unit_test(test_bad_messages_on_orchestrator_are_dead_lettered),
+    cmocka_unit_test(test_read_stamped_beyond_any_commit_is_dead_lettered),
+    cmocka_unit_test(test_forged_sync_events_are_dead_lettered),
+    cmocka_unit_test(
+        test_read_waiting_for_an_unreached_seq_ends_within_its_bound))

@@ -63,19 +63,9 @@ next_write(gen *g, wh_req *r)
 	} else if (k < 17) {
 		wh_req_join_ride(r, g->rides[rand_r(&g->seed) % g->nrides], u);
 	} else if (k < 19) {
-		static Rideshare__DeleteRide del;
-		wh_req_join_ride(r, 0, u); /* for the request id */
-		rideshare__delete_ride__init(&del);
-		del.ride_id = g->rides[rand_r(&g->seed) % g->nrides];
-		r->req.op_case = RIDESHARE__DB_REQUEST__OP_DELETE_RIDE;
-		r->req.delete_ride = &del;
+		wh_req_delete_ride(r, g->rides[rand_r(&g->seed) % g->nrides]);
 	} else if (i % 200 == 19) {
-		static Rideshare__RemoveUser rm;
-		wh_req_add_user(r, u);
-		rideshare__remove_user__init(&rm);
-		rm.username = r->name;
-		r->req.op_case = RIDESHARE__DB_REQUEST__OP_REMOVE_USER;
-		r->req.remove_user = &rm;
+		wh_req_remove_user(r, u);
 	} else {
 		wh_req_add_user(r, u); /* mostly ALREADY_EXISTS */
 	}

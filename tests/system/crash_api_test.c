@@ -21,24 +21,6 @@ sorted_without(const int64_t *p, int n, int64_t gone)
 	return true;
 }
 
-static long
-crash(const char *what, int64_t *pid)
-{
-	char path[64];
-	json_t *b = NULL;
-	long st;
-
-	snprintf(path, sizeof(path), "/api/v1/crash/%s", what);
-	st = sys_admin("POST", path, &b);
-	*pid = -1;
-	if (json_is_array(b) && json_array_size(b) == 1
-	    && json_is_string(json_array_get(b, 0)))
-		*pid = strtoll(
-		    json_string_value(json_array_get(b, 0)), NULL, 10);
-	json_decref(b);
-	return st;
-}
-
 int
 main(void)
 {
@@ -58,7 +40,7 @@ main(void)
 
 	/* Slave crash: the highest pid. */
 	int64_t top = slaves[0] > slaves[1] ? slaves[0] : slaves[1];
-	CHECK(crash("slave", &victim) == 200, "crash/slave not 200");
+	CHECK(sys_crash("slave", &victim) == 200, "crash/slave not 200");
 	printf("crash/slave killed %lld (highest slave %lld)\n",
 	    (long long) victim, (long long) top);
 	CHECK(victim == top, "crash/slave did not kill the highest-pid slave");
@@ -76,7 +58,7 @@ main(void)
 	ns = sys_roles(&master, slaves, 16);
 	low = slaves[0] < slaves[1] ? slaves[0] : slaves[1];
 	CHECK(ns == 2, "want 2 slaves before crash/master");
-	CHECK(crash("master", &victim) == 200, "crash/master not 200");
+	CHECK(sys_crash("master", &victim) == 200, "crash/master not 200");
 	CHECK(victim == master, "crash/master killed %lld, master was %lld",
 	    (long long) victim, (long long) master);
 	n = sys_worker_list(list, 16);

@@ -175,8 +175,7 @@ main(void)
 	CHECK(wait_match(2, 60000, &took),
 	    "worker/list != containers' State.Pid");
 	printf("1 master + 1 slave in containers; worker/list == State.Pid\n");
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK)
+	if (sys_rpc(&rpc) != RS_OK)
 		return 1;
 	CHECK(sys_add_user(rpc, "dk_before", NULL, 10000, NULL) == 0,
 	    "write before the crash");

@@ -194,16 +194,7 @@ test_redelivery_after_crash_between_commit_and_ack_changes_data_once(
 	assert_int_equal(count_rides(), before + BURST);
 }
 
-int
-main(int argc, char **argv)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_same_request_id_twice_changes_data_once),
-		cmocka_unit_test(
-		    test_redelivery_after_crash_between_commit_and_ack_changes_data_once),
-	};
-	worker_bin = wh_main_args(argc, argv, "<rideshare-worker>");
-	if (worker_bin == NULL)
-		return 2;
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+WH_TEST_MAIN("<rideshare-worker>", setup, teardown,
+    cmocka_unit_test(test_same_request_id_twice_changes_data_once),
+    cmocka_unit_test(
+        test_redelivery_after_crash_between_commit_and_ack_changes_data_once))

@@ -44,8 +44,7 @@ writer_main(void *arg)
 	rs_rpc *rpc = NULL;
 	char name[96], rid[RS_ID_LEN + 1];
 
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK)
+	if (sys_rpc(&rpc) != RS_OK)
 		return NULL;
 	for (long i = 0; !atomic_load(&stop) && w->n < MAX_ACKED / WRITERS;
 	     i++) {
@@ -115,15 +114,14 @@ main(void)
 	}
 	rs_time_sleep_ms(500); /* writes flowing before the first kill */
 	for (int r = 0; r < ROUNDS; r++) {
-		json_t *b = NULL;
+		int64_t victim;
 		long status;
 		int64_t t_kill, t_ack, t_ready, deadline;
 
 		atomic_store(&first_ack_ms, 0);
 		t_kill = rs_time_now_ms();
 		atomic_store(&kill_ms, t_kill);
-		status = sys_admin("POST", "/api/v1/crash/master", &b);
-		json_decref(b);
+		status = sys_crash("master", &victim);
 		if (status != 200) {
 			fprintf(stderr, "round %d: crash/master -> %ld\n",
 			    r + 1, status);

@@ -76,6 +76,21 @@ violation(int k, const char *what, const char *detail)
 	fprintf(stderr, "VIOLATION client=%d %s: %s\n", k, what, detail);
 }
 
+/* Counts a read (reply r, status st as sys_get_user gives them); false
+ * when it got no answer (counted as an error), else notes the worker. */
+static bool
+answered(int st, const Rideshare__DbResponse *r)
+{
+	atomic_fetch_add(&reads_done, 1);
+	if (st < 0) {
+		atomic_fetch_add(&errors, 1);
+		return false;
+	}
+	if (r->worker_id != NULL)
+		saw(r->worker_id);
+	return true;
+}
+
 /* get_user of name, which was acked (as seq ws) before this call; own:
  * the client's own write (session: sent with min_seq ws). */
 static void
@@ -87,13 +102,8 @@ check_get(rs_rpc *rpc, int k, const char *name, uint64_t ws, bool own)
 	    = level == RIDESHARE__CONSISTENCY__SESSION && own ? ws : 0;
 	int st = sys_get_user(rpc, name, TIMEOUT_MS, &r);
 
-	atomic_fetch_add(&reads_done, 1);
-	if (st < 0) {
-		atomic_fetch_add(&errors, 1);
+	if (!answered(st, r))
 		return;
-	}
-	if (r->worker_id != NULL)
-		saw(r->worker_id);
 	if (level == RIDESHARE__CONSISTENCY__LINEARIZABLE
 	    || (level == RIDESHARE__CONSISTENCY__SESSION && own)) {
 		if (st != RIDESHARE__STATUS__OK)
@@ -118,13 +128,8 @@ check_list(rs_rpc *rpc, int k)
 	sys_read_level = level;
 	sys_read_min_seq = 0;
 	st = sys_list_users(rpc, TIMEOUT_MS, &r);
-	atomic_fetch_add(&reads_done, 1);
-	if (st < 0) {
-		atomic_fetch_add(&errors, 1);
+	if (!answered(st, r))
 		return;
-	}
-	if (r->worker_id != NULL)
-		saw(r->worker_id);
 	if (st != RIDESHARE__STATUS__OK
 	    || r->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS) {
 		violation(k, "list_users failed", "status not OK");
@@ -175,8 +180,7 @@ client(void *arg)
 	char name[96];
 	unsigned seed = (unsigned) k * 7919u + 17u;
 
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK) {
+	if (sys_rpc(&rpc) != RS_OK) {
 		atomic_fetch_add(&errors, 1);
 		return NULL;
 	}

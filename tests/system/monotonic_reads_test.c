@@ -91,8 +91,7 @@ writer(void *arg)
 	rs_rpc *rpc = NULL;
 	char name[96];
 
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK) {
+	if (sys_rpc(&rpc) != RS_OK) {
 		atomic_fetch_add(&errors, 1);
 		atomic_fetch_sub(&writers_left, 1);
 		return NULL;
@@ -142,8 +141,7 @@ reader(void *arg)
 	char name[96];
 	unsigned seed = (unsigned) k * 7919u + 17u;
 
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK) {
+	if (sys_rpc(&rpc) != RS_OK) {
 		atomic_fetch_add(&errors, 1);
 		return NULL;
 	}

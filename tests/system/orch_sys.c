@@ -33,12 +33,39 @@ need(const char *var)
 
 int sys_failed;
 
+/* tests/system/digest.sql, read by sys_init. */
+static char *digest_sql;
+
+/* The whole of file path (malloc'd), or exit 2. */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	rs_buf b = RS_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "cannot read %s\n", path);
+		exit(2);
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rs_buf_append(&b, chunk, n);
+	fclose(f);
+	if (b.err != 0) {
+		fprintf(stderr, "out of memory reading %s\n", path);
+		exit(2);
+	}
+	return rs_buf_take(&b);
+}
+
 void
 sys_init(void)
 {
 	admin_url = need("RIDESHARE_ADMIN_URL");
 	amqp_url = need("RIDESHARE_AMQP_URL");
 	zk_hosts = need("RIDESHARE_ZK_HOSTS");
+	digest_sql = slurp(RS_DIGEST_SQL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
@@ -47,6 +74,12 @@ const char *
 sys_amqp_url(void)
 {
 	return amqp_url;
+}
+
+int
+sys_rpc(rs_rpc **out)
+{
+	return rs_rpc_create(amqp_url, RS_Q_ORCHESTRATOR, 10000, out);
 }
 
 static size_t
@@ -81,6 +114,24 @@ sys_admin(const char *method, const char *path, json_t **body)
 	rs_buf_fini(&out);
 	curl_easy_cleanup(c);
 	return status;
+}
+
+long
+sys_crash(const char *role, int64_t *victim)
+{
+	char path[64];
+	json_t *b = NULL;
+	long st;
+
+	snprintf(path, sizeof(path), "/api/v1/crash/%s", role);
+	st = sys_admin("POST", path, &b);
+	*victim = -1;
+	if (json_is_array(b) && json_array_size(b) == 1
+	    && json_is_string(json_array_get(b, 0)))
+		*victim = strtoll(
+		    json_string_value(json_array_get(b, 0)), NULL, 10);
+	json_decref(b);
+	return st;
 }
 
 int
@@ -246,16 +297,7 @@ read_db(sys_db *d)
 		return RS_ECONN;
 	}
 	seq = scalar(db, "SELECT applied_seq FROM meta");
-	dig = scalar(db,
-	    "SELECT md5("
-	    " (SELECT coalesce(string_agg(md5(username) || password, ','"
-	    "   ORDER BY md5(username)), '') FROM users) || '|' ||"
-	    " (SELECT coalesce(string_agg(ride_id || ':' || md5(created_by) ||"
-	    "   ':' || ts || ':' || source || ':' || destination, ','"
-	    "   ORDER BY ride_id), '') FROM rides) || '|' ||"
-	    " (SELECT coalesce(string_agg(ride_id || ':' || seq || ':' ||"
-	    "   md5(username), ',' ORDER BY ride_id, seq), '')"
-	    "   FROM ride_members))");
+	dig = scalar(db, digest_sql);
 	users = scalar(db, "SELECT count(*) FROM users");
 	if (seq == NULL || dig == NULL || users == NULL) {
 		rv = RS_EDB;

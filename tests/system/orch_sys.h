@@ -33,10 +33,16 @@ extern int sys_failed;
 		}                                              \
 	} while (0)
 const char *sys_amqp_url(void);
+/* An RPC client of the orchestrator's queue (RS_Q_ORCHESTRATOR) on the
+ * stack's broker, waiting up to 10 s for it: rs_rpc_create's result. */
+int sys_rpc(rs_rpc **out);
 
 /* Admin API call; returns the HTTP status (0 when unreachable) and, when
  * body is not NULL and the reply is JSON, the parsed body. */
 long sys_admin(const char *method, const char *path, json_t **body);
+/* POST /api/v1/crash/<role> (role "master" or "slave"): the HTTP status;
+ * *victim the pid the orchestrator says it killed, -1 when it names none. */
+long sys_crash(const char *role, int64_t *victim);
 
 /* GET /api/v1/worker/list into pids (ascending as served); returns the
  * count or -1. */

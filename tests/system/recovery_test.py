@@ -23,8 +23,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 EDGE = os.environ["RIDESHARE_EDGE_URL"]
 ADMIN = os.environ["RIDESHARE_ADMIN_URL"]
@@ -32,26 +30,13 @@ STACK = os.environ["RIDESHARE_STACK_DIR"]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RSCTL = sys.argv[1]
 PW = "e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"
+sys.path.insert(0, os.path.join(ROOT, "tests", "ops"))
+import opslib  # noqa: E402  (http)
 
 
 def http(method, url, body=None, timeout=10):
     """(status, parsed JSON or text) of one request; status 0 on a timeout."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read().decode()
-            status = r.status
-    except urllib.error.HTTPError as e:
-        raw = e.read().decode()
-        status = e.code
-    except (urllib.error.URLError, TimeoutError, ConnectionError):
-        return 0, None
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, raw
+    return opslib.http(method, url, body, timeout, base="")
 
 
 def put_user(name):

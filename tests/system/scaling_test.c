@@ -11,10 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Polls the worker list every every_ms for ms: false (after saying so,
+ * "FAIL: n workers <when>") as soon as it is not master + 1 slave. */
+static bool
+two_workers_for(int ms, int every_ms, const char *when)
+{
+	int64_t pids[32], t0 = rs_time_now_ms();
+	int n;
+
+	while (rs_time_now_ms() - t0 < ms) {
+		n = sys_worker_list(pids, 32);
+		if (n != 2) {
+			fprintf(stderr, "FAIL: %d workers %s\n", n, when);
+			return false;
+		}
+		rs_time_sleep_ms(every_ms);
+	}
+	return true;
+}
+
 int
 main(void)
 {
-	int64_t pids[32], t0, t_first = 0, seen_max = 0, t_out = -1, t_in = -1;
+	int64_t pids[32], t_first = 0, seen_max = 0, t_out = -1, t_in = -1;
 	rs_rpc *rpc = NULL;
 	int rc = 0, n, min_after = 99;
 
@@ -25,18 +44,9 @@ main(void)
 		return 1;
 	}
 	/* Listing (and waiting) must not start a window: 4 s of polling. */
-	t0 = rs_time_now_ms();
-	while (rs_time_now_ms() - t0 < 4000) {
-		n = sys_worker_list(pids, 32);
-		if (n != 2) {
-			fprintf(
-			    stderr, "FAIL: %d workers without any read\n", n);
-			rc = 1;
-		}
-		rs_time_sleep_ms(100);
-	}
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK)
+	if (!two_workers_for(4000, 100, "without any read"))
+		rc = 1;
+	if (sys_rpc(&rpc) != RS_OK)
 		return 1;
 	t_first = rs_time_now_ms();
 	for (int i = 0; i < 45; i++) {
@@ -86,17 +96,8 @@ main(void)
 		rc = 1;
 	}
 	/* And it stays at 1 slave, never 0, through another idle window. */
-	t0 = rs_time_now_ms();
-	while (rs_time_now_ms() - t0 < 6000) {
-		n = sys_worker_list(pids, 32);
-		if (n != 2) {
-			fprintf(
-			    stderr, "FAIL: %d workers in an idle window\n", n);
-			rc = 1;
-			break;
-		}
-		rs_time_sleep_ms(50);
-	}
+	if (!two_workers_for(6000, 50, "in an idle window"))
+		rc = 1;
 	printf("%s\n", rc == 0 ? "PASS" : "FAIL");
 	return rc;
 }

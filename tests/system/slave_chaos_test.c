@@ -66,8 +66,7 @@ reader(void *arg)
 	unsigned seed = (unsigned) (intptr_t) arg * 31u + 7u;
 	rs_rpc *rpc = NULL;
 
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK) {
+	if (sys_rpc(&rpc) != RS_OK) {
 		atomic_fetch_add(&failed, 1);
 		return NULL;
 	}
@@ -105,8 +104,7 @@ main(void)
 		fprintf(stderr, "FAIL: no master + 2 slaves to start with\n");
 		return 1;
 	}
-	if (rs_rpc_create(sys_amqp_url(), RS_Q_ORCHESTRATOR, 10000, &rpc)
-	    != RS_OK)
+	if (sys_rpc(&rpc) != RS_OK)
 		return 1;
 	for (int i = 0; i < USERS; i++) {
 		snprintf(names[i], sizeof(names[i]), "sc%.6s_%d", id, i);
@@ -122,8 +120,8 @@ main(void)
 	rs_time_sleep_ms(300);
 	for (int r = 0; r < ROUNDS; r++) {
 		int64_t slaves[16], master, before[16], t_kill, t_back;
-		json_t *b = NULL;
-		long status, victim;
+		int64_t victim;
+		long status;
 		int ns = sys_roles(&master, slaves, 16);
 		int64_t top = 0;
 
@@ -131,11 +129,7 @@ main(void)
 			top = slaves[i] > top ? slaves[i] : top;
 		(void) before;
 		t_kill = rs_time_now_ms();
-		status = sys_admin("POST", "/api/v1/crash/slave", &b);
-		victim = b && json_array_size(b) == 1
-		    ? strtol(json_string_value(json_array_get(b, 0)), NULL, 10)
-		    : -1;
-		json_decref(b);
+		status = sys_crash("slave", &victim);
 		if (status != 200) {
 			fprintf(stderr, "round %d: crash/slave -> %ld\n",
 			    r + 1, status);
@@ -144,9 +138,9 @@ main(void)
 		}
 		if (victim != top) {
 			fprintf(stderr,
-			    "round %d: killed pid %ld, highest slave was "
+			    "round %d: killed pid %lld, highest slave was "
 			    "%lld\n",
-			    r + 1, victim, (long long) top);
+			    r + 1, (long long) victim, (long long) top);
 			rc = 1;
 		}
 		t_back = sys_wait_workers(3, 10000);
@@ -157,10 +151,11 @@ main(void)
 			break;
 		}
 		resp[ok_rounds++] = (double) (rs_time_now_ms() - t_kill);
-		printf("round %d: killed slave pid=%ld "
+		printf("round %d: killed slave pid=%lld "
 		       "replacement_serving_ms=%.0f "
 		       "reads_so_far=%ld\n",
-		    r + 1, victim, resp[ok_rounds - 1], atomic_load(&reads));
+		    r + 1, (long long) victim, resp[ok_rounds - 1],
+		    atomic_load(&reads));
 		if (resp[ok_rounds - 1] > RESPAWN_LIMIT_MS) {
 			fprintf(stderr,
 			    "round %d: replacement took %.0f ms > %d\n", r + 1,

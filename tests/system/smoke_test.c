@@ -50,6 +50,17 @@ now_ms(void)
 
 /* ---- RabbitMQ --------------------------------------------------------- */
 
+/* A broker connection called name (connection_name), in confirm mode. */
+static rs_mq *
+connect_confirming(const char *name)
+{
+	rs_mq *mq = NULL;
+
+	assert_int_equal(rs_mq_connect(amqp_url, name, &mq), RS_OK);
+	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
+	return mq;
+}
+
 static void
 test_amqp_publish_with_confirms_then_consume(void **state)
 {
@@ -150,9 +161,7 @@ test_amqp_declare_mismatch_is_emq_and_channel_reopens(void **state)
 
 	(void) state;
 	snprintf(queue, sizeof(queue), "smoke.mismatch.%s", suffix);
-	assert_int_equal(
-	    rs_mq_connect(amqp_url, "smoke-mismatch", &mq), RS_OK);
-	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
+	mq = connect_confirming("smoke-mismatch");
 	assert_int_equal(rs_mq_declare_queue(mq, queue, RS_MQ_DURABLE), RS_OK);
 	/* Same name, other arguments: PRECONDITION_FAILED closes the channel.
 	 */
@@ -284,8 +293,7 @@ test_amqp_nacked_publish_is_emq(void **state)
 	(void) state;
 	snprintf(queue, sizeof(queue), "smoke.nack.%s", suffix);
 	declare_reject_publish_queue(queue);
-	assert_int_equal(rs_mq_connect(amqp_url, "smoke-nack", &mq), RS_OK);
-	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
+	mq = connect_confirming("smoke-nack");
 	assert_int_equal(rs_mq_publish(mq, "", queue, "1", 1, NULL), RS_OK);
 	assert_int_equal(rs_mq_wait_confirms(mq, 5000), RS_OK);
 	/* The queue is full: the broker refuses the next ones. */
@@ -306,9 +314,7 @@ test_amqp_publish_to_missing_exchange_kills_the_object(void **state)
 
 	(void) state;
 	snprintf(exchange, sizeof(exchange), "smoke.none.%s", suffix);
-	assert_int_equal(
-	    rs_mq_connect(amqp_url, "smoke-no-exchange", &mq), RS_OK);
-	assert_int_equal(rs_mq_confirm_select(mq), RS_OK);
+	mq = connect_confirming("smoke-no-exchange");
 	assert_int_equal(
 	    rs_mq_publish(mq, exchange, "k", "x", 1, NULL), RS_OK);
 	/* The broker closes the channel (404) instead of confirming. */

@@ -9,19 +9,10 @@
 #            their databases (issue 11, item 1, C side); until that lands it
 #            fails, so ctest runs it with RS_CHECK_API_DATA=0 (servers only).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../.." && pwd)
-RIDESHARE=$ROOT/rideshare
-# shellcheck source=scripts/stack/lib.sh
-source "$ROOT/scripts/stack/lib.sh"
-: "${RIDESHARE_STACK_DIR:?run me under tests/with-stack.sh}"
-S=$RIDESHARE_STACK_DIR
+# shellcheck source=tests/system/stack_test.sh
+source "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/stack_test.sh"
 EDGE=$RIDESHARE_EDGE_URL
 check_api=${RS_CHECK_API_DATA:-1}
-fails=0
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
 
 tag=k$$x$RANDOM
 N=20

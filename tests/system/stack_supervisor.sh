@@ -12,45 +12,18 @@
 #      must grow (back-off, no tight loop) and `status` must flag it.
 # Prints the time from each kill to the component answering again.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../.." && pwd)
-RIDESHARE=$ROOT/rideshare
-# shellcheck source=scripts/stack/lib.sh
-source "$ROOT/scripts/stack/lib.sh"
-: "${RIDESHARE_STACK_DIR:?run me under tests/with-stack.sh}"
-S=$RIDESHARE_STACK_DIR
-PGBIN=/usr/lib/postgresql/15/bin
-fails=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-amqp_ping() (
-	local b=
-	exec 3<>"/dev/tcp/127.0.0.1/$RIDESHARE_AMQP_PORT" || exit 1
-	printf 'AMQP\x00\x00\x09\x01' >&3
-	IFS= read -r -t 2 -N 1 -u 3 b || exit 1
-	[[ $b == $'\x01' ]]
-) 2>/dev/null
-
-zk_ruok() (
-	local a=
-	exec 3<>"/dev/tcp/127.0.0.1/$RIDESHARE_ZK_PORT" || exit 1
-	printf ruok >&3
-	read -r -t 1 -N 4 -u 3 a || true
-	[[ $a == imok ]]
-) 2>/dev/null
+# shellcheck source=tests/system/stack_test.sh
+source "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/stack_test.sh"
 
 http_ok() { [[ $(rs_http_code "http://127.0.0.1:$1$2" 1) == 200 ]]; }
 
 # One health probe per component.
 probe() {
 	case $1 in
-	postgres) "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$RIDESHARE_PG_PORT" -U postgres -d postgres -t 1 ;;
+	postgres) "$RS_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$RIDESHARE_PG_PORT" -U postgres -d postgres -t 1 ;;
 	epmd) epmd -port "$RIDESHARE_EPMD_PORT" -names >/dev/null 2>&1 ;;
-	rabbitmq) amqp_ping ;;
-	zookeeper) zk_ruok ;;
+	rabbitmq) rs_amqp_ping "$RIDESHARE_AMQP_PORT" ;;
+	zookeeper) rs_zk_ruok "$RIDESHARE_ZK_PORT" ;;
 	orchestrator) http_ok "$RIDESHARE_ADMIN_PORT" /healthz ;;
 	users) http_ok "$RIDESHARE_USERS_PORT" /healthz ;;
 	rides) http_ok "$RIDESHARE_RIDES_PORT" /healthz ;;

@@ -520,60 +520,116 @@ wh_db_digest(PGconn *db)
 	return out;
 }
 
+/* Starts r as a request of op with a fresh id (<op name>-<hex>) and an
+ * empty op message in r->op for the builder to fill: protobuf-c numbers a
+ * oneof's cases by field number and keeps each member pointer at its
+ * field's offset, so the descriptor says which message and where. */
 static void
-req_init(wh_req *r, const char *prefix)
+req_op(wh_req *r, Rideshare__DbRequest__OpCase op)
 {
+	const ProtobufCFieldDescriptor *f
+	    = protobuf_c_message_descriptor_get_field(
+	        &rideshare__db_request__descriptor, (unsigned) op);
+	void *m = &r->op;
 	char hex[RS_ID_LEN + 1];
+
 	rs_id_new(hex);
 	memset(r, 0, sizeof(*r));
 	rideshare__db_request__init(&r->req);
-	snprintf(r->id, sizeof(r->id), "%s-%s", prefix, hex);
+	snprintf(r->id, sizeof(r->id), "%s-%s", rs_op_name(op), hex);
 	r->req.request_id = r->id;
+	r->req.op_case = op;
+	protobuf_c_message_init(f->descriptor, m);
+	memcpy((char *) &r->req + f->offset, &m, sizeof(m));
+}
+
+/* r's copy of name, or name itself when it does not fit (see the header). */
+static char *
+req_name(wh_req *r, const char *name)
+{
+	if (strlen(name) >= sizeof(r->name))
+		return (char *) name;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	return r->name;
 }
 
 void
 wh_req_add_user(wh_req *r, const char *name)
 {
-	req_init(r, "add-user");
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	rideshare__add_user__init(&r->op.add_user);
-	r->op.add_user.username = r->name;
+	req_op(r, RIDESHARE__DB_REQUEST__OP_ADD_USER);
+	r->op.add_user.username = req_name(r, name);
 	r->op.add_user.password = "3d4f2bf07dc1be38b20cd6e46949a1071f9d0e3d";
-	r->req.op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
-	r->req.add_user = &r->op.add_user;
+}
+
+void
+wh_req_remove_user(wh_req *r, const char *name)
+{
+	req_op(r, RIDESHARE__DB_REQUEST__OP_REMOVE_USER);
+	r->op.remove_user.username = req_name(r, name);
+}
+
+void
+wh_req_get_user(wh_req *r, const char *name)
+{
+	req_op(r, RIDESHARE__DB_REQUEST__OP_GET_USER);
+	r->op.get_user.username = req_name(r, name);
+}
+
+void
+wh_req_list_users(wh_req *r)
+{
+	req_op(r, RIDESHARE__DB_REQUEST__OP_LIST_USERS);
 }
 
 void
 wh_req_create_ride(wh_req *r, const char *by, int64_t ts, int src, int dst)
 {
-	req_init(r, "create-ride");
-	snprintf(r->name, sizeof(r->name), "%s", by);
-	rideshare__create_ride__init(&r->op.create_ride);
-	r->op.create_ride.created_by = r->name;
+	req_op(r, RIDESHARE__DB_REQUEST__OP_CREATE_RIDE);
+	r->op.create_ride.created_by = req_name(r, by);
 	r->op.create_ride.timestamp = ts;
 	r->op.create_ride.source = src;
 	r->op.create_ride.destination = dst;
-	r->req.op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
-	r->req.create_ride = &r->op.create_ride;
 }
 
 void
 wh_req_join_ride(wh_req *r, int64_t ride_id, const char *name)
 {
-	req_init(r, "join-ride");
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	rideshare__join_ride__init(&r->op.join_ride);
+	req_op(r, RIDESHARE__DB_REQUEST__OP_JOIN_RIDE);
 	r->op.join_ride.ride_id = ride_id;
-	r->op.join_ride.username = r->name;
-	r->req.op_case = RIDESHARE__DB_REQUEST__OP_JOIN_RIDE;
-	r->req.join_ride = &r->op.join_ride;
+	r->op.join_ride.username = req_name(r, name);
+}
+
+void
+wh_req_get_ride(wh_req *r, int64_t ride_id)
+{
+	req_op(r, RIDESHARE__DB_REQUEST__OP_GET_RIDE);
+	r->op.get_ride.ride_id = ride_id;
+}
+
+void
+wh_req_delete_ride(wh_req *r, int64_t ride_id)
+{
+	req_op(r, RIDESHARE__DB_REQUEST__OP_DELETE_RIDE);
+	r->op.delete_ride.ride_id = ride_id;
+}
+
+void
+wh_req_list_rides(wh_req *r, int src, int dst, int64_t after)
+{
+	req_op(r, RIDESHARE__DB_REQUEST__OP_LIST_RIDES);
+	r->op.list_rides.source = src;
+	r->op.list_rides.destination = dst;
+	r->op.list_rides.after = after;
 }
 
 void
 wh_req_count_rides(wh_req *r)
 {
-	req_init(r, "count-rides");
-	rideshare__count_rides__init(&r->op.count_rides);
-	r->req.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
-	r->req.count_rides = &r->op.count_rides;
+	req_op(r, RIDESHARE__DB_REQUEST__OP_COUNT_RIDES);
+}
+
+void
+wh_req_clear(wh_req *r)
+{
+	req_op(r, RIDESHARE__DB_REQUEST__OP_CLEAR);
 }

@@ -33,6 +33,20 @@ void wh_close(wh *h);
  * the usage when it is missing (exit 2). */
 const char *wh_main_args(int argc, char **argv, const char *args);
 
+/* The main() of a worker test file that keeps the binary in a static
+ * `worker_bin`: sets it from argv[1] with wh_main_args (exit 2 without
+ * one; usage names the arguments), then runs the cmocka_unit_test(...)
+ * entries as one group with setup and teardown (NULL: none). */
+#define WH_TEST_MAIN(usage, setup, teardown, ...)                      \
+	int main(int argc, char **argv)                                \
+	{                                                              \
+		const struct CMUnitTest tests[] = { __VA_ARGS__ };     \
+		worker_bin = wh_main_args(argc, argv, usage);          \
+		if (worker_bin == NULL)                                \
+			return 2;                                      \
+		return cmocka_run_group_tests(tests, setup, teardown); \
+	}
+
 /* wh_open plus a fresh 8-hex-digit tag (tag: 9 bytes) for the names of
  * this run's users and by-hand workers. */
 int wh_open_tagged(const char *worker_bin, wh **out, char *tag);
@@ -94,26 +108,40 @@ int64_t wh_db_int(PGconn *db, const char *sql);
 /* "table:md5 ..." over every table's full content (malloc'd). */
 char *wh_db_digest(PGconn *db);
 
-/* Request builders: a fresh random request id each (prefix-<hex>). */
+/* Request builders: a fresh random request id each (<op>-<hex>). A name
+ * shorter than 64 bytes is copied into the request; a longer one (the
+ * 150 KB usernames of worker_ops) is borrowed and must outlive it. */
 typedef struct wh_req {
 	Rideshare__DbRequest req;
 	union {
 		Rideshare__AddUser add_user;
 		Rideshare__RemoveUser remove_user;
+		Rideshare__GetUser get_user;
+		Rideshare__ListUsers list_users;
 		Rideshare__CreateRide create_ride;
 		Rideshare__JoinRide join_ride;
-		Rideshare__CountRides count_rides;
-		Rideshare__ListUsers list_users;
 		Rideshare__GetRide get_ride;
+		Rideshare__DeleteRide delete_ride;
+		Rideshare__ListRides list_rides;
+		Rideshare__CountRides count_rides;
+		Rideshare__Clear clear;
 	} op;
 	char id[64];
 	char name[64];
 } wh_req;
 
 void wh_req_add_user(wh_req *r, const char *name);
+void wh_req_remove_user(wh_req *r, const char *name);
+void wh_req_get_user(wh_req *r, const char *name);
+void wh_req_list_users(wh_req *r);
 void wh_req_create_ride(
     wh_req *r, const char *by, int64_t ts, int src, int dst);
 void wh_req_join_ride(wh_req *r, int64_t ride_id, const char *name);
+void wh_req_get_ride(wh_req *r, int64_t ride_id);
+void wh_req_delete_ride(wh_req *r, int64_t ride_id);
+/* Rides from src to dst with a timestamp after `after`. */
+void wh_req_list_rides(wh_req *r, int src, int dst, int64_t after);
 void wh_req_count_rides(wh_req *r);
+void wh_req_clear(wh_req *r);
 
 #endif

@@ -23,31 +23,22 @@
 static wh *h;
 #define CHECK(x) assert_true(x)
 static const char *worker_bin;
-/* The reply stays valid until the next call. */
+
+/* Sends r and checks the reply's status is want; the reply stays valid
+ * until the next call (r == NULL only frees the last one). */
 static Rideshare__DbResponse *
-call(Rideshare__DbRequest *r)
+expect(const wh_req *r, Rideshare__Status want)
 {
 	static Rideshare__DbResponse *last;
-	Rideshare__DbResponse *p;
+
 	if (last != NULL)
 		rideshare__db_response__free_unpacked(last, NULL);
 	last = NULL;
 	if (r == NULL)
 		return NULL;
-	CHECK(wh_call(h, r, 5000, 1, &p) == 0);
-	last = p;
-	return p;
-}
-static char rid[64];
-static int n;
-static Rideshare__DbRequest *
-req(void)
-{
-	static Rideshare__DbRequest r;
-	rideshare__db_request__init(&r);
-	snprintf(rid, 64, "ops-%d-%ld", n++, (long) time(NULL));
-	r.request_id = rid;
-	return &r;
+	CHECK(wh_call(h, &r->req, 5000, 1, &last) == 0);
+	assert_int_equal(last->status, want);
+	return last;
 }
 static void
 rss(pid_t p, const char *w)
@@ -77,13 +68,9 @@ test_business_rules_on_master_and_slave(void **state)
 		CHECK(wh_wait_role(h, s, RIDESHARE__ROLE__SLAVE, 20000) == 0);
 	}
 	Rideshare__DbResponse *p;
-	Rideshare__DbRequest *r;
-	Rideshare__Clear cl = RIDESHARE__CLEAR__INIT;
-	r = req();
-	r->op_case = RIDESHARE__DB_REQUEST__OP_CLEAR;
-	r->clear = &cl;
-	p = call(r);
-	CHECK(p->status == 0);
+	wh_req r;
+	wh_req_clear(&r);
+	expect(&r, RIDESHARE__STATUS__OK);
 	char *big = malloc(150001);
 	memset(big, 'b', 150000);
 	big[150000] = 0;
@@ -91,259 +78,101 @@ test_business_rules_on_master_and_slave(void **state)
 		big[i] = 'a' + (i % 26);
 	const char *names[] = { "alice", "bob", "carol", big };
 	for (int i = 0; i < 4; i++) {
-		Rideshare__AddUser a = RIDESHARE__ADD_USER__INIT;
-		a.username = (char *) names[i];
-		a.password = "x";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
-		r->add_user = &a;
-		p = call(r);
-		CHECK(p->status == 0);
+		wh_req_add_user(&r, names[i]);
+		expect(&r, RIDESHARE__STATUS__OK);
 	}
-	{
-		Rideshare__AddUser a = RIDESHARE__ADD_USER__INIT;
-		a.username = "alice";
-		a.password = "x";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
-		r->add_user = &a;
-		p = call(r);
-		CHECK(p->status == RIDESHARE__STATUS__ALREADY_EXISTS);
-		printf("dup user: %s\n", p->error);
-	}
+	wh_req_add_user(&r, "alice");
+	printf("dup user: %s\n",
+	    expect(&r, RIDESHARE__STATUS__ALREADY_EXISTS)->error);
 	int64_t ids[4];
 	int64_t ts[4] = { 300, 100, 200, 100 };
 	for (int i = 0; i < 4; i++) {
-		Rideshare__CreateRide c = RIDESHARE__CREATE_RIDE__INIT;
-		c.created_by = i == 3 ? big : "alice";
-		c.timestamp = ts[i];
-		c.source = 1;
-		c.destination = 2;
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
-		r->create_ride = &c;
-		p = call(r);
-		CHECK(p->status == 0);
-		ids[i] = p->ride->ride_id;
+		wh_req_create_ride(&r, i == 3 ? big : "alice", ts[i], 1, 2);
+		ids[i] = expect(&r, RIDESHARE__STATUS__OK)->ride->ride_id;
 	}
 	printf("ride ids %lld %lld %lld %lld\n", (long long) ids[0],
 	    (long long) ids[1], (long long) ids[2], (long long) ids[3]);
 	CHECK(ids[0] == 1 && ids[3] == 4);
-	{
-		Rideshare__CreateRide c = RIDESHARE__CREATE_RIDE__INIT;
-		c.created_by = "nobody";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
-		r->create_ride = &c;
-		p = call(r);
-		CHECK(p->status == RIDESHARE__STATUS__NOT_FOUND);
-	}
-	const char *joiners[] = { "carol", "bob", big };
-	for (int i = 0; i < 3; i++) {
-		Rideshare__JoinRide j = RIDESHARE__JOIN_RIDE__INIT;
-		j.ride_id = ids[0];
-		j.username = (char *) joiners[i];
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_JOIN_RIDE;
-		r->join_ride = &j;
-		p = call(r);
-		CHECK(p->status == 0);
-	}
-	{
-		Rideshare__JoinRide j = RIDESHARE__JOIN_RIDE__INIT;
-		j.ride_id = ids[0];
-		j.username = "bob";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_JOIN_RIDE;
-		r->join_ride = &j;
-		p = call(r);
-		CHECK(p->status == RIDESHARE__STATUS__ALREADY_EXISTS);
-		printf("join twice: %s\n", p->error);
-	}
-	{
-		Rideshare__JoinRide j = RIDESHARE__JOIN_RIDE__INIT;
-		j.ride_id = ids[0];
-		j.username = "alice";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_JOIN_RIDE;
-		r->join_ride = &j;
-		p = call(r);
-		CHECK(p->status == RIDESHARE__STATUS__INVALID);
-		printf("join own: %s\n", p->error);
-	}
-	{
-		Rideshare__JoinRide j = RIDESHARE__JOIN_RIDE__INIT;
-		j.ride_id = 999;
-		j.username = "bob";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_JOIN_RIDE;
-		r->join_ride = &j;
-		p = call(r);
-		CHECK(p->status == RIDESHARE__STATUS__NOT_FOUND);
-	}
-	{
-		Rideshare__JoinRide j = RIDESHARE__JOIN_RIDE__INIT;
-		j.ride_id = ids[0];
-		j.username = "zed";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_JOIN_RIDE;
-		r->join_ride = &j;
-		p = call(r);
-		CHECK(p->status == RIDESHARE__STATUS__NOT_FOUND);
+	wh_req_create_ride(&r, "nobody", 0, 0, 0);
+	expect(&r, RIDESHARE__STATUS__NOT_FOUND);
+	/* Joins in order: the answer each gets (say: print its error). */
+	const struct {
+		int64_t ride;
+		const char *user;
+		Rideshare__Status want;
+		const char *say;
+	} joins[] = {
+		{ ids[0], "carol", RIDESHARE__STATUS__OK, NULL },
+		{ ids[0], "bob", RIDESHARE__STATUS__OK, NULL },
+		{ ids[0], big, RIDESHARE__STATUS__OK, NULL },
+		{ ids[0], "bob", RIDESHARE__STATUS__ALREADY_EXISTS,
+		    "join twice" },
+		{ ids[0], "alice", RIDESHARE__STATUS__INVALID, "join own" },
+		{ 999, "bob", RIDESHARE__STATUS__NOT_FOUND, NULL },
+		{ ids[0], "zed", RIDESHARE__STATUS__NOT_FOUND, NULL },
+	};
+	for (size_t i = 0; i < sizeof(joins) / sizeof(joins[0]); i++) {
+		wh_req_join_ride(&r, joins[i].ride, joins[i].user);
+		p = expect(&r, joins[i].want);
+		if (joins[i].say != NULL)
+			printf("%s: %s\n", joins[i].say, p->error);
 	}
 	/* reads on slave */
-	{
-		Rideshare__GetRide g = RIDESHARE__GET_RIDE__INIT;
-		g.ride_id = ids[0];
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_GET_RIDE;
-		r->get_ride = &g;
-		p = call(r);
-		CHECK(p->status == 0);
-		CHECK(p->ride->n_users == 3);
-		CHECK(!strcmp(p->ride->users[0], "carol")
-		    && !strcmp(p->ride->users[1], "bob")
-		    && !strcmp(p->ride->users[2], big));
-	}
-	{
-		Rideshare__ListRides l = RIDESHARE__LIST_RIDES__INIT;
-		l.source = 1;
-		l.destination = 2;
-		l.after = 100;
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_LIST_RIDES;
-		r->list_rides = &l;
-		p = call(r);
-		CHECK(p->status == 0);
-		printf("list after 100:");
-		for (size_t i = 0; i < p->rides->n_rides; i++)
-			printf(" %lld@%lld",
-			    (long long) p->rides->rides[i]->ride_id,
-			    (long long) p->rides->rides[i]->timestamp);
-		printf("\n");
-		CHECK(p->rides->n_rides == 2
-		    && p->rides->rides[0]->ride_id == ids[2]);
-	}
-	{
-		Rideshare__ListRides l = RIDESHARE__LIST_RIDES__INIT;
-		l.source = 1;
-		l.destination = 2;
-		l.after = 0;
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_LIST_RIDES;
-		r->list_rides = &l;
-		p = call(r);
-		CHECK(p->rides->n_rides == 4
-		    && p->rides->rides[0]->ride_id == ids[1]
-		    && p->rides->rides[1]->ride_id == ids[3]);
-	}
-	{
-		Rideshare__GetUser g = RIDESHARE__GET_USER__INIT;
-		g.username = big;
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_GET_USER;
-		r->get_user = &g;
-		p = call(r);
-		CHECK(p->status == 0 && p->users->n_usernames == 1);
-	}
-	{
-		Rideshare__GetUser g = RIDESHARE__GET_USER__INIT;
-		g.username = "zed";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_GET_USER;
-		r->get_user = &g;
-		p = call(r);
-		CHECK(p->status == RIDESHARE__STATUS__NOT_FOUND);
-	}
+	wh_req_get_ride(&r, ids[0]);
+	p = expect(&r, RIDESHARE__STATUS__OK);
+	CHECK(p->ride->n_users == 3);
+	CHECK(!strcmp(p->ride->users[0], "carol")
+	    && !strcmp(p->ride->users[1], "bob")
+	    && !strcmp(p->ride->users[2], big));
+	wh_req_list_rides(&r, 1, 2, 100);
+	p = expect(&r, RIDESHARE__STATUS__OK);
+	printf("list after 100:");
+	for (size_t i = 0; i < p->rides->n_rides; i++)
+		printf(" %lld@%lld", (long long) p->rides->rides[i]->ride_id,
+		    (long long) p->rides->rides[i]->timestamp);
+	printf("\n");
+	CHECK(p->rides->n_rides == 2 && p->rides->rides[0]->ride_id == ids[2]);
+	wh_req_list_rides(&r, 1, 2, 0);
+	p = expect(&r, RIDESHARE__STATUS__OK);
+	CHECK(p->rides->n_rides == 4 && p->rides->rides[0]->ride_id == ids[1]
+	    && p->rides->rides[1]->ride_id == ids[3]);
+	wh_req_get_user(&r, big);
+	CHECK(expect(&r, RIDESHARE__STATUS__OK)->users->n_usernames == 1);
+	wh_req_get_user(&r, "zed");
+	expect(&r, RIDESHARE__STATUS__NOT_FOUND);
 	/* remove alice: her rides go */
-	{
-		Rideshare__RemoveUser u = RIDESHARE__REMOVE_USER__INIT;
-		u.username = "alice";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_REMOVE_USER;
-		r->remove_user = &u;
-		p = call(r);
-		CHECK(p->status == 0);
-		p = call(r);
-		CHECK(p->status == 0); /* dedupe: same answer */
-	}
-	{
-		Rideshare__RemoveUser u = RIDESHARE__REMOVE_USER__INIT;
-		u.username = "alice";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_REMOVE_USER;
-		r->remove_user = &u;
-		p = call(r);
-		CHECK(p->status == RIDESHARE__STATUS__NOT_FOUND);
-	}
-	{
-		Rideshare__CountRides c = RIDESHARE__COUNT_RIDES__INIT;
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
-		r->count_rides = &c;
-		p = call(r);
-		printf("count after removing alice: %llu\n",
-		    (unsigned long long) p->count);
-		CHECK(p->count == 1);
-	}
-	{
-		Rideshare__DeleteRide d = RIDESHARE__DELETE_RIDE__INIT;
-		d.ride_id = ids[0];
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_DELETE_RIDE;
-		r->delete_ride = &d;
-		p = call(r);
-		CHECK(p->status == RIDESHARE__STATUS__NOT_FOUND);
-	}
-	{
-		Rideshare__ListUsers l = RIDESHARE__LIST_USERS__INIT;
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_LIST_USERS;
-		r->list_users = &l;
-		p = call(r);
-		CHECK(p->users->n_usernames == 3
-		    && !strcmp(p->users->usernames[0], "bob"));
-	}
-	r = req();
-	r->op_case = RIDESHARE__DB_REQUEST__OP_CLEAR;
-	r->clear = &cl;
-	p = call(r);
-	{
-		Rideshare__AddUser a = RIDESHARE__ADD_USER__INIT;
-		a.username = "dan";
-		a.password = "x";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
-		r->add_user = &a;
-		p = call(r);
-	}
-	{
-		Rideshare__CreateRide c = RIDESHARE__CREATE_RIDE__INIT;
-		c.created_by = "dan";
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
-		r->create_ride = &c;
-		p = call(r);
-		CHECK(p->ride->ride_id == 1);
-		printf("after clear ride id %lld\n",
-		    (long long) p->ride->ride_id);
-	}
+	wh_req_remove_user(&r, "alice");
+	expect(&r, RIDESHARE__STATUS__OK);
+	expect(&r, RIDESHARE__STATUS__OK); /* dedupe: same answer */
+	wh_req_remove_user(&r, "alice");
+	expect(&r, RIDESHARE__STATUS__NOT_FOUND);
+	wh_req_count_rides(&r);
+	p = expect(&r, RIDESHARE__STATUS__OK);
+	printf("count after removing alice: %llu\n",
+	    (unsigned long long) p->count);
+	CHECK(p->count == 1);
+	wh_req_delete_ride(&r, ids[0]);
+	expect(&r, RIDESHARE__STATUS__NOT_FOUND);
+	wh_req_list_users(&r);
+	p = expect(&r, RIDESHARE__STATUS__OK);
+	CHECK(p->users->n_usernames == 3
+	    && !strcmp(p->users->usernames[0], "bob"));
+	wh_req_clear(&r);
+	expect(&r, RIDESHARE__STATUS__OK);
+	wh_req_add_user(&r, "dan");
+	expect(&r, RIDESHARE__STATUS__OK);
+	wh_req_create_ride(&r, "dan", 0, 0, 0);
+	p = expect(&r, RIDESHARE__STATUS__OK);
+	CHECK(p->ride->ride_id == 1);
+	printf("after clear ride id %lld\n", (long long) p->ride->ride_id);
 	/* read-your-write: 500 (write, read) pairs */
 	int64_t t0 = rs_time_now_ms();
 	for (int i = 0; i < 500; i++) {
-		Rideshare__CreateRide c = RIDESHARE__CREATE_RIDE__INIT;
-		c.created_by = "dan";
-		c.source = 5;
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
-		r->create_ride = &c;
-		p = call(r);
-		Rideshare__CountRides cr = RIDESHARE__COUNT_RIDES__INIT;
-		r = req();
-		r->op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
-		r->count_rides = &cr;
-		p = call(r);
-		CHECK(p->count == (uint64_t) i + 2);
+		wh_req_create_ride(&r, "dan", 0, 5, 0);
+		expect(&r, RIDESHARE__STATUS__OK);
+		wh_req_count_rides(&r);
+		CHECK(expect(&r, RIDESHARE__STATUS__OK)->count
+		    == (uint64_t) i + 2);
 	}
 	printf(
 	    "500 write+read pairs (read-your-writes via min_seq) in %lld ms\n",
@@ -354,19 +183,10 @@ test_business_rules_on_master_and_slave(void **state)
 		CHECK(wh_worker_stop(ps, 10000) == 0);
 		CHECK(wh_worker_stop(pm, 10000) == 0);
 	}
-	call(NULL);
+	expect(NULL, RIDESHARE__STATUS__OK);
 	free(big);
 	wh_close(h);
 }
 
-int
-main(int argc, char **argv)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_business_rules_on_master_and_slave),
-	};
-	worker_bin = wh_main_args(argc, argv, "<rideshare-worker>");
-	if (worker_bin == NULL)
-		return 2;
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WH_TEST_MAIN("<rideshare-worker>", NULL, NULL,
+    cmocka_unit_test(test_business_rules_on_master_and_slave))

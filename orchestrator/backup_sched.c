@@ -1,0 +1,248 @@
+/* Scheduled backups and their retention (backup_sched.h). */
+#include "backup_sched.h"
+
+#include "rs_cfg.h"
+#include "rs_err.h"
+#include "rs_log.h"
+#include "rs_time.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PREFIX "rideshare-"
+#define SUFFIX ".rsbackup"
+
+struct rs_orch_backup_sched {
+	rs_orch_backup *b;
+	const char *dir;
+	long every_s;
+	int keep;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+};
+
+void
+rs_orch_backup_name(int64_t created_ms, uint64_t seq, char *out, size_t len)
+{
+	time_t s = (time_t) (created_ms / 1000);
+	struct tm tm;
+	char ts[32];
+
+	gmtime_r(&s, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%S", &tm);
+	snprintf(out, len, PREFIX "%s.%03dZ-seq%" PRIu64 SUFFIX, ts,
+	    (int) (created_ms % 1000), seq);
+}
+
+static bool
+is_backup_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	return strncmp(n, PREFIX, strlen(PREFIX)) == 0
+	    && len > strlen(PREFIX) + strlen(SUFFIX)
+	    && strcmp(n + len - strlen(SUFFIX), SUFFIX) == 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int
+rs_orch_backup_prune(const char *dir, int keep)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL, path[4096];
+	size_t n = 0, cap = 0;
+	int deleted = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (!is_backup_name(e->d_name))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char **nn = realloc(names, nc * sizeof(*nn));
+			if (nn == NULL)
+				break;
+			names = nn;
+			cap = nc;
+		}
+		if ((names[n] = strdup(e->d_name)) != NULL)
+			n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		if (i + (size_t) keep < n) {
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+			if (unlink(path) == 0) {
+				deleted++;
+				rs_info(
+				    NULL, "event=backup_pruned file=%s", path);
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	return deleted;
+}
+
+static void
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	if (fd >= 0) {
+		(void) fsync(fd);
+		close(fd);
+	}
+}
+
+/* One scheduled backup: .part, fsync, rename, prune. */
+static void
+take_one(rs_orch_backup_sched *s)
+{
+	char part[4096], path[4096], name[160], err[512];
+	rs_backup_info info;
+	int64_t t0 = rs_time_now_ms();
+	FILE *f;
+	int rc;
+
+	snprintf(
+	    part, sizeof(part), "%s/.backup-%d.part", s->dir, (int) getpid());
+	/* 0600: it holds every user's password hash. */
+	int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "wb")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		rs_warn(NULL, "event=backup_failed to=dir file=%s err=\"%s\"",
+		    part, strerror(errno));
+		return;
+	}
+	rc = rs_orch_backup_take(s->b, f, &info, err, sizeof(err));
+	if (rc == RS_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+		rc = RS_EIO;
+	}
+	if (fclose(f) != 0 && rc == RS_OK) {
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+		rc = RS_EIO;
+	}
+	if (rc == RS_OK) {
+		rs_orch_backup_name(
+		    info.created_ms, info.seq, name, sizeof(name));
+		snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+		if (rename(part, path) != 0) {
+			snprintf(
+			    err, sizeof(err), "rename: %s", strerror(errno));
+			rc = RS_EIO;
+		}
+	}
+	if (rc != RS_OK) {
+		unlink(part);
+		rs_warn(NULL, "event=backup_failed to=dir err=%s why=\"%s\"",
+		    rs_strerror(rc), err);
+		return;
+	}
+	fsync_dir(s->dir);
+	rs_info(NULL,
+	    "event=backup_taken to=dir file=%s seq=%" PRIu64 " epoch=%" PRIu64
+	    " bytes=%" PRIu64 " sha256=%s ms=%lld",
+	    path, info.seq, info.epoch, info.bytes, info.digest,
+	    (long long) (rs_time_now_ms() - t0));
+	(void) rs_orch_backup_prune(s->dir, s->keep);
+}
+
+static void *
+run(void *arg)
+{
+	rs_orch_backup_sched *s = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += s->every_s;
+		while (!s->stop
+		    && pthread_cond_timedwait(&s->cv, &s->mu, &until)
+		        != ETIMEDOUT)
+			;
+		if (s->stop)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		take_one(s);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int
+rs_orch_backup_sched_start(rs_orch_backup *b, rs_orch_backup_sched **out)
+{
+	const char *dir = rs_cfg_str("RIDESHARE_BACKUP_DIR", NULL);
+	rs_orch_backup_sched *s;
+
+	*out = NULL;
+	if (dir == NULL || *dir == '\0')
+		return RS_OK;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return RS_ENOMEM;
+	s->b = b;
+	s->dir = dir;
+	s->every_s = rs_cfg_long("RIDESHARE_BACKUP_EVERY_S",
+	    RS_ORCH_BACKUP_EVERY_S, 1, 366L * 86400);
+	s->keep = (int) rs_cfg_long(
+	    "RIDESHARE_BACKUP_KEEP", RS_ORCH_BACKUP_KEEP, 1, 100000);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		rs_error(NULL, "event=backup_dir_failed dir=%s err=\"%s\"",
+		    dir, strerror(errno));
+		free(s);
+		return RS_EIO;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&s->thread, NULL, run, s) != 0) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		return RS_ENOMEM;
+	}
+	rs_info(NULL, "event=backup_schedule dir=%s every_s=%ld keep=%d", dir,
+	    s->every_s, s->keep);
+	*out = s;
+	return RS_OK;
+}
+
+void
+rs_orch_backup_sched_stop(rs_orch_backup_sched *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}

@@ -1,0 +1,215 @@
+#include "changes.h"
+
+#include "rs_err.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static void
+test_since_accepts_decimal_seqs(void **state)
+{
+	uint64_t v = 99;
+
+	(void) state;
+	assert_int_equal(rs_orch_changes_parse_since("0", &v), RS_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(rs_orch_changes_parse_since("1234", &v), RS_OK);
+	assert_int_equal(v, 1234);
+	assert_int_equal(
+	    rs_orch_changes_parse_since("9223372036854775807", &v), RS_OK);
+	assert_int_equal(v, INT64_MAX);
+}
+
+static void
+test_since_rejects_anything_else(void **state)
+{
+	const char *bad[] = { "", "-1", "+1", "1.5", "abc", "12a", " 1",
+		"9223372036854775808", "99999999999999999999", "0x10" };
+	uint64_t v = 7;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+		    rs_orch_changes_parse_since(bad[i], &v), RS_EINVAL);
+	assert_int_equal(rs_orch_changes_parse_since(NULL, &v), RS_EINVAL);
+	assert_int_equal(v, 7);
+}
+
+/* Packs a SyncEvent as the worker's change log stores it. */
+static uint8_t *
+pack(uint64_t seq, Rideshare__DbRequest *req, Rideshare__DbResponse *resp,
+    size_t *len)
+{
+	Rideshare__SyncEvent ev = RIDESHARE__SYNC_EVENT__INIT;
+
+	ev.epoch = 3;
+	ev.seq = seq;
+	ev.request = req;
+	ev.result = resp;
+	*len = rideshare__sync_event__get_packed_size(&ev);
+	uint8_t *b = malloc(*len + 1);
+	assert_non_null(b);
+	rideshare__sync_event__pack(&ev, b);
+	return b;
+}
+
+static void
+test_line_of_a_create_ride(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__CreateRide cr = RIDESHARE__CREATE_RIDE__INIT;
+	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
+	Rideshare__Ride ride = RIDESHARE__RIDE__INIT;
+	rs_buf out = RS_BUF_INIT;
+	size_t len;
+
+	(void) state;
+	req.request_id = "r1";
+	req.reply_to = "amq.gen-x";
+	req.op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
+	req.create_ride = &cr;
+	cr.created_by = "ann";
+	cr.source = 1;
+	cr.destination = 2;
+	resp.request_id = "r1";
+	resp.status = RIDESHARE__STATUS__OK;
+	resp.seq = 42;
+	resp.worker_id = "w1";
+	resp.result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDE;
+	resp.ride = &ride;
+	ride.ride_id = 5;
+	uint8_t *b = pack(42, &req, &resp, &len);
+
+	assert_int_equal(rs_orch_changes_line(42, 3, b, len, &out), RS_OK);
+	assert_non_null(out.data);
+	assert_int_equal(out.data[out.len - 1], '\n');
+	json_error_t err;
+	json_t *j = json_loadb(out.data, out.len, 0, &err);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 42);
+	assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 3);
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "op")), "create_ride");
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "request_id")), "r1");
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "status")), "OK");
+	json_t *rq = json_object_get(j, "request");
+	assert_string_equal(
+	    json_string_value(json_object_get(rq, "createdBy")), "ann");
+	/* Internal routing fields never reach the feed. */
+	assert_null(strstr(out.data, "amq.gen-x"));
+	assert_null(strstr(out.data, "\"w1\""));
+	assert_non_null(json_object_get(json_object_get(j, "result"), "ride"));
+	assert_null(json_object_get(j, "error"));
+	json_decref(j);
+	rs_buf_fini(&out);
+	free(b);
+}
+
+static void
+test_line_of_a_refused_write_has_its_error(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__AddUser au = RIDESHARE__ADD_USER__INIT;
+	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
+	rs_buf out = RS_BUF_INIT;
+	size_t len;
+
+	(void) state;
+	req.request_id = "r2";
+	req.op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
+	req.add_user = &au;
+	au.username = "bob";
+	au.password = "x";
+	resp.status = RIDESHARE__STATUS__ALREADY_EXISTS;
+	resp.error = "taken";
+	uint8_t *b = pack(7, &req, &resp, &len);
+
+	assert_int_equal(rs_orch_changes_line(7, 1, b, len, &out), RS_OK);
+	json_t *j = json_loadb(out.data, out.len, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "status")), "ALREADY_EXISTS");
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "error")), "taken");
+	assert_null(json_object_get(j, "result"));
+	json_decref(j);
+	rs_buf_fini(&out);
+	free(b);
+}
+
+static void
+test_line_of_a_non_utf8_write_still_has_its_seq(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__RemoveUser ru = RIDESHARE__REMOVE_USER__INIT;
+	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
+	rs_buf out = RS_BUF_INIT;
+	size_t len;
+
+	(void) state;
+	req.request_id = "r4";
+	req.op_case = RIDESHARE__DB_REQUEST__OP_REMOVE_USER;
+	req.remove_user = &ru;
+	ru.username = "bad\xff\xfe";
+	resp.status = RIDESHARE__STATUS__NOT_FOUND;
+	uint8_t *b = pack(8, &req, &resp, &len);
+
+	assert_int_equal(rs_orch_changes_line(8, 2, b, len, &out), RS_OK);
+	json_t *j = json_loadb(out.data, out.len, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 8);
+	assert_true(json_is_null(json_object_get(j, "request")));
+	assert_non_null(json_object_get(j, "not_json"));
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "status")), "NOT_FOUND");
+	json_decref(j);
+	rs_buf_fini(&out);
+	free(b);
+}
+
+static void
+test_line_refuses_garbage_and_a_wrong_seq(void **state)
+{
+	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
+	Rideshare__Clear cl = RIDESHARE__CLEAR__INIT;
+	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
+	rs_buf out = RS_BUF_INIT;
+	const uint8_t junk[] = { 0xff, 0xff, 0xff, 0x01 };
+	size_t len;
+
+	(void) state;
+	req.request_id = "r3";
+	req.op_case = RIDESHARE__DB_REQUEST__OP_CLEAR;
+	req.clear = &cl;
+	uint8_t *b = pack(9, &req, &resp, &len);
+	assert_int_equal(rs_orch_changes_line(10, 1, b, len, &out), RS_EPROTO);
+	assert_int_equal(
+	    rs_orch_changes_line(1, 1, junk, sizeof(junk), &out), RS_EPROTO);
+	assert_int_equal(out.len, 0);
+	rs_buf_fini(&out);
+	free(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_since_accepts_decimal_seqs),
+		cmocka_unit_test(test_since_rejects_anything_else),
+		cmocka_unit_test(test_line_of_a_create_ride),
+		cmocka_unit_test(test_line_of_a_refused_write_has_its_error),
+		cmocka_unit_test(
+		    test_line_of_a_non_utf8_write_still_has_its_seq),
+		cmocka_unit_test(test_line_refuses_garbage_and_a_wrong_seq),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

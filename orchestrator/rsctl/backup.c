@@ -1,0 +1,206 @@
+/* rsctl backup / restore (backup.h). */
+#include "backup.h"
+
+#include "rs_backup.h"
+#include "rs_cfg.h"
+#include "rs_db.h"
+#include "rs_endpoint.h"
+#include "rs_err.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_BAD   1
+#define EXIT_USAGE 2
+
+const char rsctl_usage_backup[]
+    = "  backup FILE                      a backup of the data at one seq\n"
+      "                                   into FILE (admin API, token)\n"
+      "  restore FILE                     check FILE; print how to start a\n"
+      "                                   fresh stack with its data\n";
+
+/* Prints info as one JSON object (file: where it is). */
+static void
+print_info(const char *file, const rs_backup_info *info)
+{
+	json_t *rows = json_object();
+	char *text;
+
+	for (int i = 0; i < info->ntables; i++)
+		json_object_set_new(rows, rs_db_copy_tables[i].name,
+		    json_integer((json_int_t) info->rows[i]));
+	json_t *j
+	    = json_pack("{s:s, s:i, s:I, s:I, s:I, s:s, s:s, s:o, s:I, s:s}",
+	        "file", file, "format", info->format, "seq",
+	        (json_int_t) info->seq, "epoch", (json_int_t) info->epoch,
+	        "next_ride_id", (json_int_t) info->next_ride_id, "created_at",
+	        info->created_at, "source", info->source, "rows", rows,
+	        "bytes", (json_int_t) info->bytes, "sha256", info->digest);
+	text = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+	json_decref(j);
+}
+
+static size_t
+to_file(char *data, size_t size, size_t nmemb, void *arg)
+{
+	return fwrite(data, size, nmemb, arg) * size;
+}
+
+/* GET /api/v1/backup into f. RS_OK with *status; else EXIT_USAGE printed. */
+static int
+download(FILE *f, long *status)
+{
+	char base[512], url[600], why[160];
+	char tok[RS_ADMIN_TOKEN_MAX + 1], auth[RS_ADMIN_TOKEN_MAX + 32];
+	struct curl_slist *hdrs = NULL;
+	const char *var;
+	CURLcode cc;
+	CURL *c;
+	int rv;
+
+	rv = rs_endpoint_admin_token(tok, sizeof(tok), &var, why, sizeof(why));
+	if (rv == RS_EINVAL) {
+		fprintf(stderr, "rsctl: %s: %s\n", var, why);
+		return EXIT_USAGE;
+	}
+	rs_endpoint_admin_url(base, sizeof(base));
+	snprintf(url, sizeof(url), "%s/api/v1/backup", base);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	/* The orchestrator sends nothing until its snapshot is spooled. */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+	    rs_cfg_long(
+	        "RIDESHARE_BACKUP_TIMEOUT_MS", 600000, 1000, 86400000L));
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_file);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	if (rv == RS_OK) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+		hdrs = curl_slist_append(hdrs, auth);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	}
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
+	curl_global_cleanup();
+	if (cc != CURLE_OK) {
+		fprintf(
+		    stderr, "rsctl: %s: %s\n", url, curl_easy_strerror(cc));
+		return EXIT_USAGE;
+	}
+	return RS_OK;
+}
+
+/* The error body of a non-200 answer, to stderr. */
+static void
+print_error(const char *part, long status)
+{
+	char buf[1024];
+	FILE *f = fopen(part, "rb");
+	size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f != NULL)
+		fclose(f);
+	fprintf(stderr, "rsctl: backup: HTTP %ld: %s\n", status, buf);
+}
+
+int
+rsctl_backup(int argc, char **argv)
+{
+	char part[PATH_MAX], err[512];
+	rs_backup_info info;
+	long status = 0;
+	FILE *f;
+	int fd, rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: rsctl backup FILE\n");
+		return EXIT_USAGE;
+	}
+	snprintf(part, sizeof(part), "%s.part", argv[1]);
+	/* 0600: it holds every user's password hash. */
+	fd = open(part, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "wb")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		fprintf(
+		    stderr, "rsctl: backup: %s: %s\n", part, strerror(errno));
+		return EXIT_USAGE;
+	}
+	rc = download(f, &status);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		fprintf(
+		    stderr, "rsctl: backup: %s: %s\n", part, strerror(errno));
+		rc = EXIT_USAGE;
+	}
+	fclose(f);
+	if (rc == RS_OK && status != 200) {
+		print_error(part, status);
+		rc = EXIT_BAD;
+	}
+	/* What arrived must be a whole backup, or it is not kept. */
+	if (rc == RS_OK
+	    && rs_backup_verify(part, &info, err, sizeof(err)) != RS_OK) {
+		fprintf(stderr,
+		    "rsctl: backup: the file received is not "
+		    "a good backup: %s\n",
+		    err);
+		rc = EXIT_BAD;
+	}
+	if (rc == RS_OK && rename(part, argv[1]) != 0) {
+		fprintf(stderr, "rsctl: backup: rename to %s: %s\n", argv[1],
+		    strerror(errno));
+		rc = EXIT_USAGE;
+	}
+	if (rc != RS_OK) {
+		unlink(part);
+		return rc;
+	}
+	print_info(argv[1], &info);
+	return 0;
+}
+
+int
+rsctl_restore(int argc, char **argv)
+{
+	char err[512], abs[PATH_MAX];
+	rs_backup_info info;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: rsctl restore FILE\n");
+		return EXIT_USAGE;
+	}
+	if (rs_backup_verify(argv[1], &info, err, sizeof(err)) != RS_OK) {
+		fprintf(stderr, "rsctl: restore: %s cannot be restored: %s\n",
+		    argv[1], err);
+		return EXIT_BAD;
+	}
+	if (realpath(argv[1], abs) == NULL)
+		snprintf(abs, sizeof(abs), "%s", argv[1]);
+	print_info(abs, &info);
+	fprintf(stderr,
+	    "rsctl: restore: %s is a complete backup at seq %" PRIu64
+	    ". Start a fresh stack with\n"
+	    "  RIDESHARE_RESTORE_FROM=%s\n"
+	    "in the orchestrator's environment: its first master loads it "
+	    "(all or nothing)\n"
+	    "before it takes writes (docs/operations.md \"Backup and "
+	    "restore\").\n",
+	    argv[1], info.seq, abs);
+	return 0;
+}
