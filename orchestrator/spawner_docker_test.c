@@ -2,6 +2,7 @@
  * on a unix socket (a thread of this test) that answers from a script and
  * records every request. Covers the happy path and the error paths:
  * daemon gone, 404, 409, 500. */
+#include "capacity.h"
 #include "fake_engine.h"
 #include "rs_err.h"
 #include "spawner.h"
@@ -303,6 +304,22 @@ test_worker_env_keeps_config_drops_spawner_owned(void **state)
 	}
 }
 
+/* Capacity: the daemon host's NCPU, or per_node; no answer -> this
+ * machine's CPUs (rs_orch_local_cpus), never 0. */
+static void
+test_capacity_is_daemon_ncpu_or_per_node(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+
+	(void) state;
+	assert_int_equal(
+	    rs_orch_spawner_capacity(sp, 0), rs_orch_local_cpus());
+	rule("GET", "/info", 200, "{\"NCPU\":12,\"Name\":\"h\"}");
+	assert_int_equal(rs_orch_spawner_capacity(sp, 0), 12);
+	assert_int_equal(rs_orch_spawner_capacity(sp, 5), 5);
+	rs_orch_spawner_destroy(sp);
+}
+
 int
 main(void)
 {
@@ -330,6 +347,8 @@ main(void)
 		    test_daemon_error_500_on_inspect, setup, teardown),
 		cmocka_unit_test(
 		    test_worker_env_keeps_config_drops_spawner_owned),
+		cmocka_unit_test_setup_teardown(
+		    test_capacity_is_daemon_ncpu_or_per_node, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -282,6 +282,32 @@ test_adopt_by_service_name(void **state)
 	rs_orch_spawner_destroy(sp);
 }
 
+/* Capacity: ready and active nodes only, one slave per CPU
+ * (NanoCPUs rounded up) or per_node each; a daemon error -> fallback. */
+static void
+test_capacity_sums_ready_active_nodes(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+
+	(void) state;
+	rule("GET", "/nodes", 200,
+	    "[{\"Status\":{\"State\":\"ready\"},"
+	    "\"Spec\":{\"Availability\":\"active\"},"
+	    "\"Description\":{\"Resources\":{\"NanoCPUs\":4000000000}}},"
+	    "{\"Status\":{\"State\":\"ready\"},"
+	    "\"Spec\":{\"Availability\":\"active\"},"
+	    "\"Description\":{\"Resources\":{\"NanoCPUs\":1500000000}}},"
+	    "{\"Status\":{\"State\":\"down\"},"
+	    "\"Spec\":{\"Availability\":\"active\"},"
+	    "\"Description\":{\"Resources\":{\"NanoCPUs\":8000000000}}},"
+	    "{\"Status\":{\"State\":\"ready\"},"
+	    "\"Spec\":{\"Availability\":\"drain\"},"
+	    "\"Description\":{\"Resources\":{\"NanoCPUs\":8000000000}}}]");
+	assert_int_equal(rs_orch_spawner_capacity(sp, 0), 4 + 2);
+	assert_int_equal(rs_orch_spawner_capacity(sp, 3), 3 + 3);
+	rs_orch_spawner_destroy(sp);
+}
+
 int
 main(void)
 {
@@ -302,6 +328,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_adopt_by_service_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_capacity_sums_ready_active_nodes, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
