@@ -5,9 +5,6 @@
                                          of the stack, as JSON on stdout
   bench.py wrkjson FILE                  the BENCH_JSON line of a wrk output
   bench.py slaves ADMIN_URL              number of serving slaves
-  bench.py pace FILE_MAX CONNS [FILE_CAL DELAY]
-                                         delay (ms) for a paced run at half
-                                         the max req/s of FILE_MAX
   bench.py report RUN_DIR OUT_JSON       assemble the run, print the table
 """
 import json
@@ -171,24 +168,6 @@ def slaves(admin):
     return sum(1 for r in worker_roles(admin).values() if r == "slave")
 
 
-def pace(max_json, conns, cal_json=None, cal_delay=None):
-    """Delay per connection so that conns connections make half the max rate.
-
-    A connection's cycle is latency + delay, so rate = conns / cycle. From
-    the max run: target cycle = conns / (max/2). With a calibration run
-    (delay d0 gave rate r0), the real cycle overhead is known and the delay
-    is corrected by the difference."""
-    m = wrkjson(max_json)
-    target_cycle = conns / (m["req_per_s"] / 2.0) * 1000.0
-    if cal_json is None:
-        d = target_cycle - m["p50_ms"] / 2.0
-    else:
-        c = wrkjson(cal_json)
-        cycle0 = conns / c["req_per_s"] * 1000.0
-        d = float(cal_delay) + (target_cycle - cycle0)
-    return max(0.0, d)
-
-
 # ---- report ---------------------------------------------------------------
 
 def load(path, default=None):
@@ -219,8 +198,8 @@ def fmt(v, nd=0):
 
 def report(run, out_path):
     meta = load(os.path.join(run, "meta.json"), {})
-    res = {"meta": meta, "floors": {}, "load": {}, "e2e": {}, "ratios": {},
-           "resources": {}, "scaling": {}, "targets": {}}
+    res = {"meta": meta, "floors": {}, "load": {}, "e2e": {}, "open_loop": {},
+           "ratios": {}, "resources": {}, "scaling": {}, "targets": {}}
     lines = []
     w = lines.append
 
@@ -319,6 +298,48 @@ def report(run, out_path):
           f"{d['non2xx']:>7}{d['cpu_s_per_1k_total']:>9.3f}"
           f"{(d['other_cpu_share'] or 0):>7.0%}")
 
+    # open loop (bench/openloop.c)
+    ol = res["open_loop"]
+    ol_rows = []
+    try:
+        with open(os.path.join(run, "openloop.jsonl")) as f:
+            ol_rows = [json.loads(l) for l in f if l.strip()]
+    except OSError:
+        pass
+    if ol_rows:
+        w("")
+        w("== open loop: constant arrival rate, latency from the intended "
+          "send time (coordinated omission corrected) ==")
+        w(f"{'scenario':<14}{'% max':>6}{'rate':>8}{'req/s':>8}{'p50 ms':>8}"
+          f"{'p99 ms':>8}{'p99.9 ms':>9}{'max ms':>8}{'svc p99':>8}"
+          f"{'bad':>5}{'other':>7}")
+        w("  (rate: target arrivals/s = % of the closed-loop max above; bad:"
+          " non-2xx + errors; svc p99: from the actual send, for comparison)")
+    for r in ol_rows:
+        name, pct = r["name"], r["pct_of_max"]
+        base = os.path.join(run, f"ol_{name}_{pct}")
+        d = load(base + ".json")
+        if d is None:
+            continue
+        b = load(base + ".before.json", {})
+        a = load(base + ".after.json", {})
+        cpu = cpu_delta(b, a)
+        client = 0.0
+        try:
+            with open(base + ".time") as f:
+                u, s_ = f.read().split()[-2:]
+            client = float(u) + float(s_)
+        except (OSError, ValueError):
+            pass
+        oth = other_cpu(b, a, sum(cpu.values()), client)
+        d["other_cpu_share"] = round(oth, 4) if oth is not None else None
+        d.update(r)
+        ol[f"{name}_{pct}"] = d
+        w(f"{name:<14}{pct:>5}%{fmt(d['target_rate']):>8}"
+          f"{fmt(d['achieved_rate']):>8}{d['p50_ms']:>8.2f}{d['p99_ms']:>8.2f}"
+          f"{d['p999_ms']:>9.2f}{d['max_ms']:>8.1f}{d['service_p99_ms']:>8.2f}"
+          f"{d['non2xx'] + d['errors']:>5}{(d['other_cpu_share'] or 0):>7.0%}")
+
     # CPU breakdown
     comps = sorted({c for d in e2e.values() for c in d["cpu_s_per_1k"]})
     if comps:
@@ -406,8 +427,8 @@ def report(run, out_path):
         tg["read_over_rpc"] = {"target": ">= 40%",
                                "value": best_read / rpc,
                                "met": best_read / rpc >= 0.40}
-    p99s = [e2e[n]["p99_ms"] for n in ("rides_list_half", "ride_get_half")
-            if n in e2e]
+    p99s = [ol[n]["p99_ms"] for n in ("rides_list_50", "ride_get_50")
+            if n in ol]
     if p99s:
         tg["p99_read_half_load_ms"] = {"target": "< 5", "value": max(p99s),
                                        "met": max(p99s) < 5.0}
@@ -457,8 +478,6 @@ def main(argv):
         print()
     elif cmd == "slaves" and len(argv) == 3:
         print(slaves(argv[2]))
-    elif cmd == "pace" and len(argv) in (4, 6):
-        print(f"{pace(argv[2], int(argv[3]), *argv[4:]):.2f}")
     elif cmd == "report" and len(argv) == 4:
         report(argv[2], argv[3])
     else:
