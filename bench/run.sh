@@ -289,6 +289,10 @@ rpc_floor rpc_16 --clients 16 --seconds "$FL_DUR"
 rpc_floor relay_16 --clients 16 --seconds "$FL_DUR" --relay
 rpc_floor relay_16_batch --clients 16 --seconds "$FL_DUR" --relay --ack batch
 "$BIN/pg_floor" --conninfo "$PGCI" --clients 4 --seconds "$((FL_DUR > 5 ? 5 : FL_DUR))" >"$RUN/floor_pg.json"
+# Whether acknowledged writes were durable in this run (the write target is
+# for fsync and synchronous_commit on; RIDESHARE_THROWAWAY=1 turns them off).
+PGSET=$(psql "$PGCI" -XAtc "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit')" 2>/dev/null || echo "? ?")
+printf '{"fsync": %s, "synchronous_commit": %s}\n' "$(json_str "${PGSET% *}")" "$(json_str "${PGSET#* }")" >"$RUN/pg_settings.json"
 
 rs_say "loading $NUSERS users and $NRIDES rides"
 load_data "$RUN/load.json"
