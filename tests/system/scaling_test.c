@@ -77,14 +77,20 @@ main(void)
 				seen_max = n;
 			if (n < min_after)
 				min_after = n;
-			if (n == want_workers && t_out < 0) {
+			/* Scale-out = the first decision (wanted 3) applied;
+			 * with a cap of 1 the count alone cannot tell. */
+			if (n == want_workers && t_out < 0
+			    && sys_metric("rideshare_orch_wanted_slaves")
+			        == 3) {
 				t_out = rs_time_now_ms() - t_first;
-				wanted_at_out = sys_metric(
-				    "rideshare_orch_wanted_slaves");
+				wanted_at_out = 3;
 				target_at_out = sys_metric(
 				    "rideshare_orch_target_slaves");
 			}
-			if (t_out >= 0 && n == 2 && t_in < 0)
+			/* Back = the idle window's decision (wanted 1)
+			 * applied. */
+			if (t_out >= 0 && n == 2 && t_in < 0
+			    && sys_metric("rideshare_orch_wanted_slaves") == 1)
 				t_in = rs_time_now_ms() - t_first;
 		}
 		if (t_in >= 0)
