@@ -399,12 +399,26 @@ def report(run, out_path):
         if row:
             sc[str(n)] = row
             rows.append((n, row))
+    # the autoscaled stack (run.sh "Unpinned"): slaves as the autoscaler
+    # left them, with its cap and the course rule's demand
+    auto = load(os.path.join(run, "scaleauto_state.json"))
+    if auto is not None:
+        row = {}
+        for name in ("rides_list", "ride_get"):
+            p = os.path.join(run, f"scaleauto_{name}.wrk")
+            if os.path.exists(p):
+                row[name] = wrkjson(p)["req_per_s"]
+        row.update(auto)
+        sc["auto"] = row
+        rows.append((f"auto: {auto['slaves']} (wanted {auto['wanted']}, "
+                     f"cap {auto['cap']})", row))
     if rows:
         w("")
         w("== read req/s by number of slaves (2 cores: overhead, not speed-up) ==")
-        w(f"{'slaves':<8}{'rides_list':>12}{'ride_get':>12}")
+        width = max(8, *(len(str(n)) + 2 for n, _ in rows))
+        w(f"{'slaves':<{width}}{'rides_list':>12}{'ride_get':>12}")
         for n, row in rows:
-            w(f"{n:<8}{fmt(row.get('rides_list')):>12}"
+            w(f"{n:<{width}}{fmt(row.get('rides_list')):>12}"
               f"{fmt(row.get('ride_get')):>12}")
 
     # worker replacements (a healthy run has none)

@@ -9,7 +9,7 @@
 #   --conns N      wrk connections of the end-to-end runs (default 16 = the
 #                  services' RIDESHARE_HTTP_THREADS; CivetWeb serves one
 #                  keep-alive connection per worker thread)
-#   --no-scaling   skip the 2- and 4-slave stacks
+#   --no-scaling   skip the 2- and 4-slave and the autoscaled stacks
 #   --quick        --duration 3, floors shortened (a smoke run, not numbers)
 #
 # What it does, all on 127.0.0.1 ports from RIDESHARE_BENCH_PORT_BASE
@@ -29,7 +29,8 @@
 #      constant arrival rate at 25/50/75 % of the wrk max, latency from the
 #      intended send time)
 #   6. peak RSS of every process, stack down
-#   7. stacks with 2 and 4 slaves: same data, the two read scenarios
+#   7. stacks with 2 and 4 slaves: same data, the two read scenarios; then
+#      one with the autoscaler on (5-s window, its cap from the spawner)
 #   8. table on stdout, JSON in bench/results/<UTC date-time>.json
 # The stack is always stopped (trap). Total time about 5 minutes.
 # RIDESHARE_BENCH_KEEP=1 keeps the run's intermediate files (wrk outputs,
@@ -117,7 +118,9 @@ stack_down() {
 	STACK_UP=0
 }
 
-# stack_up N: a fresh stack with exactly N slaves, serving.
+# stack_up N [auto]: a fresh stack with exactly N slaves, serving. auto:
+# the autoscaler left on (no RIDESHARE_MIN/MAX_SLAVES; window
+# RIDESHARE_BENCH_SCALE_WINDOW_S, default 5 s), N = the slaves it starts with.
 stack_up() {
 	local n=$1 deadline
 	if [[ -d $STACK ]]; then
@@ -127,8 +130,14 @@ stack_up() {
 	fi
 	rs_say "stack up ($n slave(s)) on port base $BASE"
 	STACK_UP=1
-	RIDESHARE_MIN_SLAVES=$n RIDESHARE_MAX_SLAVES=$n stack up --detach >>"$RUN/stack.log" 2>&1 ||
-		{ tail -30 "$RUN/stack.log" >&2; rs_die "stack did not start"; }
+	if [[ ${2-} == auto ]]; then
+		(
+			unset RIDESHARE_MIN_SLAVES RIDESHARE_MAX_SLAVES
+			RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_BENCH_SCALE_WINDOW_S:-5} stack up --detach
+		) >>"$RUN/stack.log" 2>&1
+	else
+		RIDESHARE_MIN_SLAVES=$n RIDESHARE_MAX_SLAVES=$n stack up --detach >>"$RUN/stack.log" 2>&1
+	fi || { tail -30 "$RUN/stack.log" >&2; rs_die "stack did not start"; }
 	AMQP=$(<"$STACK/secrets/amqp_url")
 	export PGPASSFILE=$STACK/secrets/pgpass
 	deadline=$((SECONDS + 60))
@@ -332,6 +341,24 @@ if ((SCALING)); then
 		workers_spawned "$RUN/workers_$n.json" "$n"
 		stack_down
 	done
+	# Unpinned (issue 17 item 5): the autoscaler on, as users run it, with a
+	# short window so that it decides within the run; it stops at its cap
+	# (the spawner's capacity, docs/autoscaling.md). One window of reads
+	# first sizes the tier; then the two read scenarios.
+	stack_up 1 auto
+	rs_say "scaling: autoscaler on (window ${RIDESHARE_BENCH_SCALE_WINDOW_S:-5} s), loading"
+	load_data "$RUN/scaleauto_load.json"
+	IDS=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%d:%d" % (d["first_ride_id"], d["last_ride_id"]))' "$RUN/scaleauto_load.json")
+	wrk_run "$RUN/scaleauto_warm.wrk" "$CONNS" "$((${RIDESHARE_BENCH_SCALE_WINDOW_S:-5} + 3))" rides_list.lua "$EDGE/" "$SRC" "$DST"
+	wrk_run "$RUN/scaleauto_rides_list.wrk" "$CONNS" "$DUR" rides_list.lua "$EDGE/" "$SRC" "$DST"
+	wrk_run "$RUN/scaleauto_ride_get.wrk" "$CONNS" "$DUR" ride_get.lua "$EDGE/" "$IDS"
+	curl -s "$ADMIN/metrics" | awk -v slaves="$("$PY" "$BENCH/bench.py" slaves "$ADMIN")" '
+		$1 == "rideshare_orch_wanted_slaves" { w = $2 }
+		$1 == "rideshare_orch_slave_cap" { c = $2 }
+		END { printf "{\"slaves\": %d, \"wanted\": %d, \"cap\": %d}\n", slaves, w, c }' \
+		>"$RUN/scaleauto_state.json"
+	rs_say "scaling: autoscaler on: $(<"$RUN/scaleauto_state.json")"
+	stack_down
 fi
 
 # ------------------------------------------------------------------ report
