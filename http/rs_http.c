@@ -382,7 +382,7 @@ rs_http_reply_fd(rs_http_req *req, int status, const char *content_type,
 	uint64_t left = len;
 	int rc = RS_OK;
 
-	if (req->replied || req->continued) {
+	if (req->replied) {
 		rs_warn(req->rid, "event=http_double_reply status=%d", status);
 		return RS_EINVAL;
 	}
@@ -449,7 +449,6 @@ rs_http_stream_write(rs_http_req *req, const void *data, size_t len)
 	return mg_write(req->conn, data, len) == (int) len ? RS_OK
 	                                                   : RS_ECLOSED;
 }
-
 
 void
 rs_http_reply_json(rs_http_req *req, int status, json_t *body)
