@@ -9,7 +9,7 @@
 #   --conns N      wrk connections of the end-to-end runs (default 16 = the
 #                  services' RIDESHARE_HTTP_THREADS; CivetWeb serves one
 #                  keep-alive connection per worker thread)
-#   --no-scaling   skip the 2- and 4-slave stacks
+#   --no-scaling   skip the 2- and 4-slave and the autoscaled stacks
 #   --quick        --duration 3, floors shortened (a smoke run, not numbers)
 #
 # What it does, all on 127.0.0.1 ports from RIDESHARE_BENCH_PORT_BASE
@@ -25,9 +25,12 @@
 #   4. loads 100 users and 10,000 upcoming rides (bench_load, 16 rs_rpc
 #      clients, 1,000 (source, destination) pairs of 10 rides)
 #   5. end-to-end wrk runs through the edge (bench/wrk/*.lua), each with CPU
-#      ticks of every process before/after; paced half-load read runs
+#      ticks of every process before/after; open-loop read runs (openloop: a
+#      constant arrival rate at 25/50/75 % of the wrk max, latency from the
+#      intended send time)
 #   6. peak RSS of every process, stack down
-#   7. stacks with 2 and 4 slaves: same data, the two read scenarios
+#   7. stacks with 2 and 4 slaves: same data, the two read scenarios; then
+#      one with the autoscaler on (5-s window, its cap from the spawner)
 #   8. table on stdout, JSON in bench/results/<UTC date-time>.json
 # The stack is always stopped (trap). Total time about 5 minutes.
 # RIDESHARE_BENCH_KEEP=1 keeps the run's intermediate files (wrk outputs,
@@ -115,7 +118,9 @@ stack_down() {
 	STACK_UP=0
 }
 
-# stack_up N: a fresh stack with exactly N slaves, serving.
+# stack_up N [auto]: a fresh stack with exactly N slaves, serving. auto:
+# the autoscaler left on (no RIDESHARE_MIN/MAX_SLAVES; window
+# RIDESHARE_BENCH_SCALE_WINDOW_S, default 5 s), N = the slaves it starts with.
 stack_up() {
 	local n=$1 deadline
 	if [[ -d $STACK ]]; then
@@ -125,8 +130,14 @@ stack_up() {
 	fi
 	rs_say "stack up ($n slave(s)) on port base $BASE"
 	STACK_UP=1
-	RIDESHARE_MIN_SLAVES=$n RIDESHARE_MAX_SLAVES=$n stack up --detach >>"$RUN/stack.log" 2>&1 ||
-		{ tail -30 "$RUN/stack.log" >&2; rs_die "stack did not start"; }
+	if [[ ${2-} == auto ]]; then
+		(
+			unset RIDESHARE_MIN_SLAVES RIDESHARE_MAX_SLAVES
+			RIDESHARE_SCALE_WINDOW_S=${RIDESHARE_BENCH_SCALE_WINDOW_S:-5} stack up --detach
+		) >>"$RUN/stack.log" 2>&1
+	else
+		RIDESHARE_MIN_SLAVES=$n RIDESHARE_MAX_SLAVES=$n stack up --detach >>"$RUN/stack.log" 2>&1
+	fi || { tail -30 "$RUN/stack.log" >&2; rs_die "stack did not start"; }
 	AMQP=$(<"$STACK/secrets/amqp_url")
 	export PGPASSFILE=$STACK/secrets/pgpass
 	deadline=$((SECONDS + 60))
@@ -164,10 +175,10 @@ if [[ ${RIDESHARE_NO_BUILD-} != 1 ]]; then
 	[[ -f $BUILD/CMakeCache.txt ]] || cmake -S "$ROOT" -B "$BUILD" >"$RUN/build.log" 2>&1 ||
 		{ tail -30 "$RUN/build.log" >&2; rs_die "cmake configure failed"; }
 	cmake --build "$BUILD" -j"$(nproc)" --target rideshare-orchestrator rideshare-worker \
-		rideshare-users rideshare-rides civet_floor rpc_floor pg_floor bench_load \
+		rideshare-users rideshare-rides civet_floor rpc_floor pg_floor bench_load openloop \
 		>>"$RUN/build.log" 2>&1 || { tail -30 "$RUN/build.log" >&2; rs_die "build failed"; }
 fi
-for b in civet_floor rpc_floor pg_floor bench_load; do
+for b in civet_floor rpc_floor pg_floor bench_load openloop; do
 	[[ -x $BIN/$b ]] || rs_die "$BIN/$b is missing (build the bench targets)"
 done
 command -v wrk >/dev/null || rs_die "wrk is not installed (./rideshare deps)"
@@ -218,14 +229,28 @@ expect() {
 	[[ $got == "$want" ]] || rs_die "$method $path answered $got, expected $want"
 }
 
-# half NAME LABEL SCRIPT ARGS...: paced run at half the max req/s of NAME.
-half() {
-	local name=$1 label=$2 script=$3 d0 d1
-	shift 3
-	d0=$("$PY" "$BENCH/bench.py" pace "$RUN/e2e_$name.wrk" "$CONNS")
-	BENCH_DELAY_MS=$d0 wrk_run "$RUN/cal_$name.wrk" "$CONNS" 3 "$script" "$EDGE/" "$@"
-	d1=$("$PY" "$BENCH/bench.py" pace "$RUN/e2e_$name.wrk" "$CONNS" "$RUN/cal_$name.wrk" "$d0")
-	BENCH_DELAY_MS=$d1 scenario "${name}_half" "$label" "$CONNS" "$script" "$@"
+# open_loop NAME ARGS...: openloop at 25, 50 and 75 % of the max req/s wrk
+# measured for NAME (closed loop, same run), DUR s each after 1 s of
+# warm-up, with CPU snapshots around each; ARGS select the requests
+# (--rides-list or --ride-get).
+open_loop() {
+	local name=$1 max pct rate out
+	shift
+	max=$("$PY" -c 'import json,sys; print(int(json.loads(sys.argv[1])["req_per_s"]))' \
+		"$("$PY" "$BENCH/bench.py" wrkjson "$RUN/e2e_$name.wrk")")
+	for pct in 25 50 75; do
+		rate=$((max * pct / 100))
+		((rate >= 1)) || rate=1
+		out=$RUN/ol_${name}_$pct
+		snap "$out.before.json"
+		"${TIMECMD[@]}" ${TIMECMD:+"$out.time"} \
+			"$BIN/openloop" --port "$BASE" --rate "$rate" --seconds "$((DUR + 1))" --warmup 1 \
+			--conns "$((CONNS * 2))" "$@" >"$out.json" || { cat "$out.json" >&2; rs_die "openloop failed"; }
+		snap "$out.after.json"
+		printf '{"name": %s, "pct_of_max": %d, "max_req_per_s": %d}\n' \
+			"$(json_str "$name")" "$pct" "$max" >>"$RUN/openloop.jsonl"
+		rs_say "$(printf '%-14s %3d%% of %s/s: ' "$name" "$pct" "$max")$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.0f req/s  p50 %.2f  p99 %.2f  p99.9 %.2f ms  non2xx %d  errors %d" % (d["achieved_rate"], d["p50_ms"], d["p99_ms"], d["p999_ms"], d["non2xx"], d["errors"]))' "$out.json")"
+	done
 }
 
 load_data() {
@@ -273,6 +298,10 @@ rpc_floor rpc_16 --clients 16 --seconds "$FL_DUR"
 rpc_floor relay_16 --clients 16 --seconds "$FL_DUR" --relay
 rpc_floor relay_16_batch --clients 16 --seconds "$FL_DUR" --relay --ack batch
 "$BIN/pg_floor" --conninfo "$PGCI" --clients 4 --seconds "$((FL_DUR > 5 ? 5 : FL_DUR))" >"$RUN/floor_pg.json"
+# Whether acknowledged writes were durable in this run (the write target is
+# for fsync and synchronous_commit on; RIDESHARE_THROWAWAY=1 turns them off).
+PGSET=$(psql "$PGCI" -XAtc "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit')" 2>/dev/null || echo "? ?")
+printf '{"fsync": %s, "synchronous_commit": %s}\n' "$(json_str "${PGSET% *}")" "$(json_str "${PGSET#* }")" >"$RUN/pg_settings.json"
 
 rs_say "loading $NUSERS users and $NRIDES rides"
 load_data "$RUN/load.json"
@@ -285,8 +314,10 @@ expect 200 GET "/api/v1/rides/${IDS%%:*}"
 scenario ride_get "GET /rides/{id}" "$CONNS" ride_get.lua "$IDS"
 expect 200 GET /api/v1/users
 scenario users_list "GET /users ($NUSERS users)" "$CONNS" users_list.lua
-half rides_list "  same, paced to half max" rides_list.lua "$SRC" "$DST"
-half ride_get "  same, paced to half max" ride_get.lua "$IDS"
+rs_say "open loop: reads at 25/50/75 % of the max above"
+: >"$RUN/openloop.jsonl"
+open_loop rides_list --rides-list "$SRC,$DST"
+open_loop ride_get --ride-get "$IDS"
 RUNID=r$(date +%s)
 expect 201 PUT /api/v1/users "{\"username\": \"${RUNID}_probe\", \"password\": \"3d725109c7e7c0bfb9d709836735b56d943d263f\"}"
 scenario users_put "PUT /users (unique names)" "$CONNS" users_put.lua "${RUNID}_put"
@@ -310,6 +341,24 @@ if ((SCALING)); then
 		workers_spawned "$RUN/workers_$n.json" "$n"
 		stack_down
 	done
+	# Unpinned (issue 17 item 5): the autoscaler on, as users run it, with a
+	# short window so that it decides within the run; it stops at its cap
+	# (the spawner's capacity, docs/autoscaling.md). One window of reads
+	# first sizes the tier; then the two read scenarios.
+	stack_up 1 auto
+	rs_say "scaling: autoscaler on (window ${RIDESHARE_BENCH_SCALE_WINDOW_S:-5} s), loading"
+	load_data "$RUN/scaleauto_load.json"
+	IDS=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%d:%d" % (d["first_ride_id"], d["last_ride_id"]))' "$RUN/scaleauto_load.json")
+	wrk_run "$RUN/scaleauto_warm.wrk" "$CONNS" "$((${RIDESHARE_BENCH_SCALE_WINDOW_S:-5} + 3))" rides_list.lua "$EDGE/" "$SRC" "$DST"
+	wrk_run "$RUN/scaleauto_rides_list.wrk" "$CONNS" "$DUR" rides_list.lua "$EDGE/" "$SRC" "$DST"
+	wrk_run "$RUN/scaleauto_ride_get.wrk" "$CONNS" "$DUR" ride_get.lua "$EDGE/" "$IDS"
+	curl -s "$ADMIN/metrics" | awk -v slaves="$("$PY" "$BENCH/bench.py" slaves "$ADMIN")" '
+		$1 == "rideshare_orch_wanted_slaves" { w = $2 }
+		$1 == "rideshare_orch_slave_cap" { c = $2 }
+		END { printf "{\"slaves\": %d, \"wanted\": %d, \"cap\": %d}\n", slaves, w, c }' \
+		>"$RUN/scaleauto_state.json"
+	rs_say "scaling: autoscaler on: $(<"$RUN/scaleauto_state.json")"
+	stack_down
 fi
 
 # ------------------------------------------------------------------ report

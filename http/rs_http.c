@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -105,7 +106,6 @@ struct rs_http_req {
 	int status;
 	int replied;
 	int close_now; /* close after the answer, unread body or not */
-	int continued; /* "100 Continue" sent (see reply_after_continue) */
 };
 
 /* ---- pure helpers ------------------------------------------------------ */
@@ -290,21 +290,41 @@ keeps_alive(rs_http_req *req)
 	return strcmp(req->ri->http_version, "1.1") == 0;
 }
 
-/* The answer once "100 Continue" went out. That interim response had to
- * be written with mg_printf, after which CivetWeb 1.15 refuses
- * mg_response_header_start (request_state is "data sent"), so the final
- * status line and headers are written here the same way. */
-static void
-reply_after_continue(rs_http_req *req, int status, const char *content_type,
-    const void *body, size_t len)
+/* RFC 7231 Date, formatted once per second per thread. */
+static const char *
+http_date(void)
 {
-	rs_buf h = RS_BUF_INIT;
-	char date[64];
+	static __thread char buf[40];
+	static __thread time_t at = -1;
 	time_t now = time(NULL);
 	struct tm tm;
 
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (now != at) {
+		gmtime_r(&now, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		at = now;
+	}
+	return buf;
+}
+
+/* Bodies up to this size travel in the same write as the headers. */
+#define ONE_WRITE_MAX 65536
+
+/* The whole answer (status line, headers and, up to ONE_WRITE_MAX, the
+ * body) in one mg_write: CivetWeb's mg_response_header_* API sends every
+ * header line with its own send(2), so with TCP_NODELAY a small reply left
+ * as ~8 TCP segments (docs/performance.md, bench/proposals history). It is
+ * also the only way once "100 Continue" went out: CivetWeb 1.15 refuses
+ * mg_response_header_start after mg_printf ("data sent"). Connection is
+ * stated as CivetWeb will act on it (keeps_alive). */
+static void
+reply_one_write(rs_http_req *req, int status, const char *content_type,
+    const void *body, size_t len)
+{
+	rs_buf h = RS_BUF_INIT;
+	bool with_body
+	    = len > 0 && strcmp(req->ri->request_method, "HEAD") != 0;
+
 	rs_buf_printf(&h, "HTTP/1.1 %d %s\r\n", status,
 	    mg_get_response_code_text(req->conn, status));
 	if (body != NULL || status != 204) {
@@ -316,18 +336,22 @@ reply_after_continue(rs_http_req *req, int status, const char *content_type,
 	rs_buf_printf(&h, "X-Request-Id: %s\r\n", req->rid);
 	if (req->hdrs.len > 0)
 		rs_buf_append(&h, req->hdrs.data, req->hdrs.len);
-	rs_buf_printf(&h, "Date: %s\r\n", date);
+	rs_buf_printf(&h, "Date: %s\r\n", http_date());
 	if (req->hdrs.data == NULL
 	    || strstr(req->hdrs.data, "Connection:") == NULL)
 		rs_buf_printf(&h, "Connection: %s\r\n",
 		    keeps_alive(req) ? "keep-alive" : "close");
 	rs_buf_append(&h, "\r\n", 2);
+	if (with_body && len <= ONE_WRITE_MAX) {
+		rs_buf_append(&h, body, len);
+		with_body = false;
+	}
 	if (h.err == 0)
 		mg_write(req->conn, h.data, h.len);
 	else
 		req->close_now = 1; /* nothing sent: at least do not hang */
 	rs_buf_fini(&h);
-	if (len > 0 && strcmp(req->ri->request_method, "HEAD") != 0)
+	if (with_body && req->close_now == 0)
 		mg_write(req->conn, body, len);
 }
 
@@ -335,8 +359,6 @@ void
 rs_http_reply(rs_http_req *req, int status, const char *content_type,
     const void *body, size_t len)
 {
-	char cl[32];
-
 	if (req->replied) {
 		rs_warn(req->rid, "event=http_double_reply status=%d", status);
 		return;
@@ -347,24 +369,7 @@ rs_http_reply(rs_http_req *req, int status, const char *content_type,
 		body = NULL;
 		len = 0;
 	}
-	if (req->continued) {
-		reply_after_continue(req, status, content_type, body, len);
-		return;
-	}
-	mg_response_header_start(req->conn, status);
-	if (body != NULL || status != 204) {
-		if (content_type != NULL && len > 0)
-			mg_response_header_add(
-			    req->conn, "Content-Type", content_type, -1);
-		snprintf(cl, sizeof(cl), "%zu", len);
-		mg_response_header_add(req->conn, "Content-Length", cl, -1);
-	}
-	mg_response_header_add(req->conn, "X-Request-Id", req->rid, -1);
-	if (req->hdrs.len > 0)
-		mg_response_header_add_lines(req->conn, req->hdrs.data);
-	mg_response_header_send(req->conn);
-	if (len > 0 && strcmp(req->ri->request_method, "HEAD") != 0)
-		mg_write(req->conn, body, len);
+	reply_one_write(req, status, content_type, body, len);
 }
 
 int
@@ -377,7 +382,7 @@ rs_http_reply_fd(rs_http_req *req, int status, const char *content_type,
 	uint64_t left = len;
 	int rc = RS_OK;
 
-	if (req->replied || req->continued) {
+	if (req->replied) {
 		rs_warn(req->rid, "event=http_double_reply status=%d", status);
 		return RS_EINVAL;
 	}
@@ -444,7 +449,6 @@ rs_http_stream_write(rs_http_req *req, const void *data, size_t len)
 	return mg_write(req->conn, data, len) == (int) len ? RS_OK
 	                                                   : RS_ECLOSED;
 }
-
 
 void
 rs_http_reply_json(rs_http_req *req, int status, json_t *body)
@@ -814,8 +818,8 @@ read_body(rs_http_req *req, int keep)
 		return 413; /* before any "100 Continue": the body never comes
 		             */
 	if (wants_continue(req)) {
+		/* The final answer then goes out raw (reply_one_write). */
 		mg_printf(req->conn, "HTTP/1.1 100 Continue\r\n\r\n");
-		req->continued = 1;
 	}
 	/* CivetWeb's timeout applies to each read; a client trickling a byte
 	 * at a time must not hold the thread for longer than one timeout. */

@@ -1,20 +1,34 @@
 #include "autoscale.h"
 
+/* Above any cap config.c accepts (32): saturating here keeps the int
+ * conversion exact for any read count. */
+#define WANT_SATURATE 1000000
+
 int
-rs_orch_scale_target(uint64_t reads, int min_slaves, int max_slaves)
+rs_orch_scale_wanted(uint64_t reads, int min_slaves)
 {
 	uint64_t want = reads / RS_ORCH_READS_PER_SLAVE
 	    + (reads % RS_ORCH_READS_PER_SLAVE != 0);
 
 	if (min_slaves < 1)
 		min_slaves = 1;
-	if (max_slaves < min_slaves)
-		max_slaves = min_slaves;
 	if (want < (uint64_t) min_slaves)
 		return min_slaves;
-	if (want > (uint64_t) max_slaves)
-		return max_slaves;
+	if (want > WANT_SATURATE)
+		return WANT_SATURATE;
 	return (int) want;
+}
+
+int
+rs_orch_scale_target(uint64_t reads, int min_slaves, int max_slaves)
+{
+	int want = rs_orch_scale_wanted(reads, min_slaves);
+
+	if (min_slaves < 1)
+		min_slaves = 1;
+	if (max_slaves < min_slaves)
+		max_slaves = min_slaves;
+	return want > max_slaves ? max_slaves : want;
 }
 
 void
@@ -27,6 +41,7 @@ rs_orch_autoscale_init(
 	    = max_slaves < a->min_slaves ? a->min_slaves : max_slaves;
 	atomic_init(&a->window_start_ms, 0);
 	atomic_init(&a->reads, 0);
+	atomic_init(&a->wanted, a->min_slaves);
 	atomic_init(&a->target, a->min_slaves);
 }
 
@@ -60,8 +75,10 @@ rs_orch_autoscale_tick(
 	atomic_store(&a->window_start_ms, next);
 	d->reads = atomic_exchange(&a->reads, 0);
 	d->previous = atomic_load(&a->target);
+	d->wanted = rs_orch_scale_wanted(d->reads, a->min_slaves);
 	d->target
 	    = rs_orch_scale_target(d->reads, a->min_slaves, a->max_slaves);
+	atomic_store(&a->wanted, d->wanted);
 	atomic_store(&a->target, d->target);
 	return true;
 }
@@ -70,4 +87,10 @@ int
 rs_orch_autoscale_target(rs_orch_autoscale *a)
 {
 	return atomic_load(&a->target);
+}
+
+int
+rs_orch_autoscale_wanted(rs_orch_autoscale *a)
+{
+	return atomic_load(&a->wanted);
 }

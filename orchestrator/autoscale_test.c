@@ -1,4 +1,5 @@
 #include "autoscale.h"
+#include "capacity.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -89,6 +90,85 @@ test_long_stall_restarts_window_now(void **state)
 	assert_true(rs_orch_autoscale_tick(&a, 11000, &d));
 }
 
+/* The course rule stays the demand signal; the cap only limits what is
+ * run, and an explicit floor beats it. */
+static void
+test_wanted_is_uncapped_target_is_capped(void **state)
+{
+	(void) state;
+	assert_int_equal(rs_orch_scale_wanted(0, 1), 1);
+	assert_int_equal(rs_orch_scale_wanted(45, 1), 3);
+	assert_int_equal(rs_orch_scale_wanted(320, 1), 16);
+	assert_int_equal(rs_orch_scale_wanted(45, 5), 5);
+	assert_int_equal(rs_orch_scale_wanted(0, 0), 1);
+	assert_true(rs_orch_scale_wanted(UINT64_MAX, 1) > 32);
+	/* Up to the cap the target is the course rule, then the cap. */
+	for (uint64_t r = 0; r <= 40; r++)
+		assert_int_equal(
+		    rs_orch_scale_target(r, 1, 2), rs_orch_scale_wanted(r, 1));
+	assert_int_equal(rs_orch_scale_target(41, 1, 2), 2);
+	assert_int_equal(rs_orch_scale_target(20000, 1, 2), 2);
+	assert_int_equal(rs_orch_scale_target(0, 3, 2), 3);
+}
+
+static void
+test_decision_reports_wanted_and_capped_target(void **state)
+{
+	rs_orch_autoscale a;
+	rs_orch_scale_decision d;
+
+	(void) state;
+	rs_orch_autoscale_init(&a, 1000, 1, 2);
+	assert_int_equal(rs_orch_autoscale_wanted(&a), 1);
+	for (int i = 0; i < 45; i++)
+		rs_orch_autoscale_count_read(&a, 10);
+	assert_true(rs_orch_autoscale_tick(&a, 1010, &d));
+	assert_int_equal(d.wanted, 3);
+	assert_int_equal(d.target, 2);
+	assert_int_equal(rs_orch_autoscale_wanted(&a), 3);
+	assert_int_equal(rs_orch_autoscale_target(&a), 2);
+	/* Below the cap the two agree. */
+	for (int i = 0; i < 21; i++)
+		rs_orch_autoscale_count_read(&a, 1500);
+	assert_true(rs_orch_autoscale_tick(&a, 2010, &d));
+	assert_int_equal(d.wanted, 2);
+	assert_int_equal(d.target, 2);
+}
+
+static void
+test_cap_from_capacity_unless_max_set(void **state)
+{
+	(void) state;
+	/* Derived: one slave per CPU the hosts have, up to the ceiling. */
+	assert_int_equal(rs_orch_slave_cap(2, 1, 0), 2);
+	assert_int_equal(rs_orch_slave_cap(1, 1, 0), 1);
+	assert_int_equal(rs_orch_slave_cap(0, 1, 0), 1);
+	assert_int_equal(rs_orch_slave_cap(-3, 1, 0), 1);
+	assert_int_equal(rs_orch_slave_cap(64, 1, 0), RS_ORCH_SLAVE_CAP_CEIL);
+	/* RIDESHARE_MAX_SLAVES set: it wins over the capacity, both ways. */
+	assert_int_equal(rs_orch_slave_cap(2, 1, 16), 16);
+	assert_int_equal(rs_orch_slave_cap(64, 1, 4), 4);
+	assert_int_equal(rs_orch_slave_cap(64, 1, 32), 32);
+	/* An explicit floor above the capacity wins. */
+	assert_int_equal(rs_orch_slave_cap(2, 4, 0), 4);
+	assert_int_equal(rs_orch_slave_cap(2, 0, 0), 2);
+}
+
+static void
+test_cpu_quota_parsing(void **state)
+{
+	(void) state;
+	assert_int_equal(rs_orch_cpu_quota("max 100000\n"), 0);
+	assert_int_equal(rs_orch_cpu_quota("200000 100000\n"), 2);
+	assert_int_equal(rs_orch_cpu_quota("150000 100000"), 2);
+	assert_int_equal(rs_orch_cpu_quota("50000 100000"), 1);
+	assert_int_equal(rs_orch_cpu_quota(""), 0);
+	assert_int_equal(rs_orch_cpu_quota("garbage"), 0);
+	assert_int_equal(rs_orch_cpu_quota("0 100000"), 0);
+	assert_int_equal(rs_orch_cpu_quota(NULL), 0);
+	assert_true(rs_orch_local_cpus() >= 1);
+}
+
 int
 main(void)
 {
@@ -98,6 +178,11 @@ main(void)
 		cmocka_unit_test(test_window_starts_at_first_read),
 		cmocka_unit_test(test_reads_after_window_end_count_in_next),
 		cmocka_unit_test(test_long_stall_restarts_window_now),
+		cmocka_unit_test(test_wanted_is_uncapped_target_is_capped),
+		cmocka_unit_test(
+		    test_decision_reports_wanted_and_capped_target),
+		cmocka_unit_test(test_cap_from_capacity_unless_max_set),
+		cmocka_unit_test(test_cpu_quota_parsing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -120,8 +120,13 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	c->scale_window_s
 	    = (int) rs_cfg_long("RIDESHARE_SCALE_WINDOW_S", 120, 1, 86400);
 	c->min_slaves = (int) rs_cfg_long("RIDESHARE_MIN_SLAVES", 1, 1, 32);
-	c->max_slaves
-	    = (int) rs_cfg_long("RIDESHARE_MAX_SLAVES", 16, c->min_slaves, 32);
+	/* Unset (0): the cap comes from what the spawner's hosts can use
+	 * (capacity.h), once the spawner exists. */
+	c->max_slaves = rs_cfg_str("RIDESHARE_MAX_SLAVES", NULL) == NULL
+	    ? 0
+	    : (int) rs_cfg_long("RIDESHARE_MAX_SLAVES", 16, c->min_slaves, 32);
+	c->slaves_per_node
+	    = (int) rs_cfg_long("RIDESHARE_SLAVES_PER_NODE", 0, 0, 32);
 	c->start_timeout_ms = (int) rs_cfg_long(
 	    "RIDESHARE_WORKER_START_TIMEOUT_MS", 60000, 100, 3600000);
 	c->stop_timeout_ms = (int) rs_cfg_long(

@@ -31,7 +31,8 @@ typedef struct rs_orch_cfg {
 	int rpc_timeout_ms;
 	int scale_window_s;
 	int min_slaves;
-	int max_slaves;
+	int max_slaves; /* RIDESHARE_MAX_SLAVES; 0 = unset: capacity.h */
+	int slaves_per_node; /* RIDESHARE_SLAVES_PER_NODE; 0 = one per CPU */
 	int start_timeout_ms;
 	int stop_timeout_ms;
 	int rejoin_grace_ms; /* RIDESHARE_WORKER_REJOIN_GRACE_MS */

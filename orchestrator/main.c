@@ -4,6 +4,7 @@
  * docs/orchestrator.md. */
 #include "admin.h"
 #include "autoscale.h"
+#include "capacity.h"
 #include "config.h"
 #include "orch_metrics.h"
 #include "router.h"
@@ -30,6 +31,32 @@ make_spawner(const rs_orch_cfg *cfg, rs_orch_workers *w, rs_orch_spawner **sp)
 		    &cfg->swarm, rs_orch_workers_publish_pid, w, sp);
 	return rs_orch_spawner_process_create(
 	    cfg->worker_bin, cfg->worker_env, sp);
+}
+
+/* The autoscaler with its ceiling: RIDESHARE_MAX_SLAVES, or what the
+ * spawner's hosts can use (capacity.h). */
+static void
+init_autoscale(
+    const rs_orch_cfg *cfg, rs_orch_spawner *sp, rs_orch_autoscale *as)
+{
+	int capacity = cfg->max_slaves > 0
+	    ? 0
+	    : rs_orch_spawner_capacity(sp, cfg->slaves_per_node);
+	int cap
+	    = rs_orch_slave_cap(capacity, cfg->min_slaves, cfg->max_slaves);
+
+	rs_orch_autoscale_init(
+	    as, (int64_t) cfg->scale_window_s * 1000, cfg->min_slaves, cap);
+	rs_metric_set(&rs_orch_m_target_slaves, (uint64_t) cfg->min_slaves);
+	rs_metric_set(&rs_orch_m_wanted_slaves, (uint64_t) cfg->min_slaves);
+	rs_metric_set(&rs_orch_m_slave_cap, (uint64_t) as->max_slaves);
+	rs_info(NULL,
+	    "event=slave_cap cap=%d source=%s capacity=%d per_node=%d "
+	    "spawner=%s min_slaves=%d",
+	    as->max_slaves,
+	    cfg->max_slaves > 0 ? "RIDESHARE_MAX_SLAVES" : "spawner_capacity",
+	    capacity, cfg->slaves_per_node, rs_orch_spawner_name(sp),
+	    cfg->min_slaves);
 }
 
 int
@@ -63,9 +90,6 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rs_orch_metrics_register();
-	rs_orch_autoscale_init(&as, (int64_t) cfg.scale_window_s * 1000,
-	    cfg.min_slaves, cfg.max_slaves);
-	rs_metric_set(&rs_orch_m_target_slaves, (uint64_t) cfg.min_slaves);
 	rs_info(NULL,
 	    "event=start amqp=%s zk=%s admin_port=%d spawner=%s "
 	    "worker_bin=%s window_s=%d min_slaves=%d",
@@ -75,8 +99,10 @@ main(int argc, char **argv)
 	if ((rv = rs_orch_workers_create(
 	         cfg.zk_hosts, cfg.zk_session_ms, cfg.connect_wait_ms, &w))
 	        != RS_OK
-	    || (rv = make_spawner(&cfg, w, &sp)) != RS_OK
-	    || (rv = rs_orch_router_create(cfg.amqp_url, w, &as, &r)) != RS_OK
+	    || (rv = make_spawner(&cfg, w, &sp)) != RS_OK)
+		goto out;
+	init_autoscale(&cfg, sp, &as);
+	if ((rv = rs_orch_router_create(cfg.amqp_url, w, &as, &r)) != RS_OK
 	    || (rv = rs_orch_router_start(r, cfg.connect_wait_ms)) != RS_OK)
 		goto out;
 	scfg.start_timeout_ms = cfg.start_timeout_ms;

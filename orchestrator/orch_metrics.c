@@ -38,7 +38,18 @@ rs_metric rs_orch_m_scale_out = RS_METRIC(SC, SC_H, C, "direction=\"out\"");
 rs_metric rs_orch_m_scale_in = RS_METRIC(SC, SC_H, C, "direction=\"in\"");
 rs_metric rs_orch_m_scale_same = RS_METRIC(SC, SC_H, C, "direction=\"none\"");
 rs_metric rs_orch_m_target_slaves = RS_METRIC("rideshare_orch_target_slaves",
-    "Slaves wanted by the latest scaling decision.", G, NULL);
+    "Slaves aimed at: the latest decision's wanted, capped.", G, NULL);
+rs_metric rs_orch_m_wanted_slaves = RS_METRIC("rideshare_orch_wanted_slaves",
+    "Slaves the course rule max(1, ceil(reads/20)) asked for in the last "
+    "window, before the cap.",
+    G, NULL);
+rs_metric rs_orch_m_slave_cap = RS_METRIC("rideshare_orch_slave_cap",
+    "Most slaves the autoscaler runs (RIDESHARE_MAX_SLAVES or the "
+    "spawner's capacity).",
+    G, NULL);
+rs_metric rs_orch_m_scale_capped = RS_METRIC(
+    "rideshare_orch_scale_capped_total",
+    "Scaling decisions where the cap held the target below wanted.", C, NULL);
 rs_metric rs_orch_m_window_reads = RS_METRIC("rideshare_orch_window_reads",
     "Db reads counted in the last completed scaling window.", G, NULL);
 rs_metric rs_orch_m_spawns = RS_METRIC(
@@ -86,9 +97,11 @@ rs_orch_metrics_register(void)
 		&rs_orch_m_commit_seq, &rs_orch_m_commit_announce,
 		&rs_orch_m_epoch, &rs_orch_m_scale_out, &rs_orch_m_scale_in,
 		&rs_orch_m_scale_same, &rs_orch_m_target_slaves,
-		&rs_orch_m_window_reads, &rs_orch_m_spawns,
-		&rs_orch_m_spawn_failures, &rs_orch_m_deaths, &rs_orch_m_stops,
-		&rs_orch_m_crashes, &rs_orch_m_failover_ms, &rs_orch_m_adopted,
+		&rs_orch_m_wanted_slaves, &rs_orch_m_slave_cap,
+		&rs_orch_m_scale_capped, &rs_orch_m_window_reads,
+		&rs_orch_m_spawns, &rs_orch_m_spawn_failures,
+		&rs_orch_m_deaths, &rs_orch_m_stops, &rs_orch_m_crashes,
+		&rs_orch_m_failover_ms, &rs_orch_m_adopted,
 		&rs_orch_m_orphan_copies, &rs_orch_m_retired_copies,
 		&rs_orch_m_sync_queues_deleted, &rs_orch_m_recovery_blocked,
 		&rs_orch_m_writes_refused, &rs_orch_m_commit_seq_resets };

@@ -19,7 +19,10 @@ extern rs_metric rs_orch_m_epoch;
 extern rs_metric rs_orch_m_scale_out;
 extern rs_metric rs_orch_m_scale_in;
 extern rs_metric rs_orch_m_scale_same;
-extern rs_metric rs_orch_m_target_slaves;
+extern rs_metric rs_orch_m_target_slaves; /* wanted, capped */
+extern rs_metric rs_orch_m_wanted_slaves; /* course rule, uncapped */
+extern rs_metric rs_orch_m_slave_cap;
+extern rs_metric rs_orch_m_scale_capped; /* decisions the cap bound */
 extern rs_metric rs_orch_m_window_reads; /* reads in the last window */
 extern rs_metric rs_orch_m_spawns;
 extern rs_metric rs_orch_m_spawn_failures;

@@ -69,6 +69,10 @@ struct rs_orch_router {
 	char paused[RS_ORCH_MAX_WORKERS * RS_ORCH_ID_MAX];
 	uint8_t *buf; /* repack buffer */
 	size_t bufcap;
+	/* Highest delivery handled in this pass and not acknowledged yet
+	 * (0: none): one basic.ack(multiple) at the end of the pass settles
+	 * it and every earlier one (ack_later). Routing thread only. */
+	uint64_t ack_tag;
 };
 
 static int64_t
@@ -121,6 +125,30 @@ ensure_buf(rs_orch_router *r, size_t n)
 	r->buf = b;
 	r->bufcap = n;
 	return RS_OK;
+}
+
+/* Marks a handled delivery for the pass's one basic.ack(multiple)
+ * (flush_acks): deliveries of the one channel are handled strictly in
+ * order, each published on (or rejected) before the next, so acking up to
+ * the last handled tag acknowledges exactly the handled ones. Rejected
+ * deliveries are settled on their own (bad_message) and never become
+ * ack_tag, so the tag acked is always an outstanding one. */
+static int
+ack_later(rs_orch_router *r, uint64_t tag)
+{
+	r->ack_tag = tag;
+	return RS_OK;
+}
+
+static int
+flush_acks(rs_orch_router *r)
+{
+	uint64_t tag = r->ack_tag;
+
+	if (tag == 0)
+		return RS_OK;
+	r->ack_tag = 0;
+	return rs_mq_ack(r->mq, tag, true);
 }
 
 static int
@@ -183,7 +211,7 @@ reply_now(rs_orch_router *r, const rs_mq_msg *m,
 		}
 	}
 	if (rv == RS_OK)
-		rv = rs_mq_ack(r->mq, m->delivery_tag, false);
+		rv = ack_later(r, m->delivery_tag);
 	return rv;
 }
 
@@ -336,7 +364,7 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 			if (r->as != NULL && !req->resend)
 				rs_orch_autoscale_count_read(r->as, mono_ms());
 		}
-		rv = rs_mq_ack(r->mq, m->delivery_tag, false);
+		rv = ack_later(r, m->delivery_tag);
 	}
 	req->reply_to = caller_field;
 	rideshare__db_request__free_unpacked(req, NULL);
@@ -381,7 +409,7 @@ route_reply(rs_orch_router *r, const rs_mq_msg *m)
 		    resp->epoch, r->epoch,
 		    resp->worker_id ? resp->worker_id : "", resp->seq);
 		rideshare__db_response__free_unpacked(resp, NULL);
-		return rs_mq_ack(r->mq, m->delivery_tag, false);
+		return ack_later(r, m->delivery_tag);
 	}
 	/* Advance before forwarding: once the caller can see the reply,
 	 * every read routed afterwards carries min_seq >= seq. */
@@ -398,7 +426,7 @@ route_reply(rs_orch_router *r, const rs_mq_msg *m)
 		rs_debug(resp->request_id, "event=reply_without_address");
 	}
 	if (rv == RS_OK)
-		rv = rs_mq_ack(r->mq, m->delivery_tag, false);
+		rv = ack_later(r, m->delivery_tag);
 	rideshare__db_response__free_unpacked(resp, NULL);
 	return rv;
 }
@@ -573,6 +601,14 @@ run(void *arg)
 		}
 		if (rv == RS_ETIMEDOUT)
 			rv = RS_OK;
+		/* One ack for the pass (ack_later), also before a teardown:
+		 * what was handled is not delivered again. */
+		{
+			int arv = flush_acks(r);
+
+			if (rv == RS_OK)
+				rv = arv;
+		}
 		if (rv == RS_OK)
 			rv = announce(r, mono_ms());
 		if (rv != RS_OK) {

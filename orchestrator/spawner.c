@@ -1,4 +1,5 @@
 #include "spawner.h"
+#include "capacity.h"
 #include "rs_err.h"
 
 #include <stdio.h>
@@ -76,6 +77,21 @@ rs_orch_spawner_count(rs_orch_spawner *sp)
 	n = sp->ops->count(sp->impl);
 	pthread_mutex_unlock(&sp->lock);
 	return n;
+}
+
+int
+rs_orch_spawner_capacity(rs_orch_spawner *sp, int per_node)
+{
+	int n = 0;
+
+	if (sp->ops->capacity != NULL) {
+		pthread_mutex_lock(&sp->lock);
+		n = sp->ops->capacity(sp->impl, per_node);
+		pthread_mutex_unlock(&sp->lock);
+	}
+	if (n > 0)
+		return n;
+	return per_node > 0 ? per_node : rs_orch_local_cpus();
 }
 
 const char *

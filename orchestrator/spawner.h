@@ -30,6 +30,9 @@ struct rs_orch_spawner_ops {
 	int (*count)(void *impl);
 	/* Takes over a running worker another orchestrator started. */
 	int (*adopt)(void *impl, const char *id, int64_t pid);
+	/* Slaves the backend's hosts can use (rs_orch_spawner_capacity);
+	 * <= 0: unknown. */
+	int (*capacity)(void *impl, int per_node);
 	void (*destroy)(void *impl);
 };
 
@@ -66,6 +69,15 @@ int rs_orch_spawner_adopt(rs_orch_spawner *sp, const char *id, int64_t pid);
 
 /* Workers started and not reaped yet. */
 int rs_orch_spawner_count(rs_orch_spawner *sp);
+
+/* Slaves the hosts this spawner starts workers on can use (capacity.h):
+ * per_node (RIDESHARE_SLAVES_PER_NODE; 0 = unset) slaves per node, or else
+ * one per CPU of the node. process: this machine; docker: the daemon's
+ * host (GET /info NCPU); swarm: the sum over ready, active nodes (GET
+ * /nodes, NanoCPUs). Falls back to this machine's CPUs (capacity.h
+ * rs_orch_local_cpus) when the backend cannot tell. Called once at start:
+ * the daemon call may take up to RS_ORCH_ENGINE_TIMEOUT_MS. */
+int rs_orch_spawner_capacity(rs_orch_spawner *sp, int per_node);
 
 const char *rs_orch_spawner_name(rs_orch_spawner *sp);
 void rs_orch_spawner_destroy(rs_orch_spawner *sp);

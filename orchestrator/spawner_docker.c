@@ -298,6 +298,22 @@ docker_count(void *impl)
 	return (int) ((struct docker *) impl)->n;
 }
 
+/* One host: per_node, or the CPUs the daemon reports for its host. */
+static int
+docker_capacity(void *impl, int per_node)
+{
+	struct docker *d = impl;
+	json_t *info = NULL;
+	json_int_t ncpu = 0;
+
+	if (per_node > 0)
+		return per_node;
+	if (call(d, "GET", "/info", NULL, RS_EIO, &info) == RS_OK)
+		ncpu = json_integer_value(json_object_get(info, "NCPU"));
+	json_decref(info);
+	return ncpu > 0 && ncpu < 1024 ? (int) ncpu : 0;
+}
+
 static void
 docker_destroy(void *impl)
 {
@@ -326,6 +342,7 @@ static const struct rs_orch_spawner_ops docker_ops = {
 	.reap = docker_reap,
 	.count = docker_count,
 	.adopt = docker_adopt,
+	.capacity = docker_capacity,
 	.destroy = docker_destroy,
 };
 

@@ -2,6 +2,7 @@
  * on a unix socket (a thread of this test) that answers from a script and
  * records every request. Covers the happy path and the error paths:
  * daemon gone, 404, 409, 500. */
+#include "capacity.h"
 #include "fake_engine.h"
 #include "rs_err.h"
 #include "spawner.h"
@@ -271,6 +272,22 @@ test_worker_env_keeps_config_drops_spawner_owned(void **state)
 	}
 }
 
+/* Capacity: the daemon host's NCPU, or per_node; no answer -> this
+ * machine's CPUs (rs_orch_local_cpus), never 0. */
+static void
+test_capacity_is_daemon_ncpu_or_per_node(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+
+	(void) state;
+	assert_int_equal(
+	    rs_orch_spawner_capacity(sp, 0), rs_orch_local_cpus());
+	rule("GET", "/info", 200, "{\"NCPU\":12,\"Name\":\"h\"}");
+	assert_int_equal(rs_orch_spawner_capacity(sp, 0), 12);
+	assert_int_equal(rs_orch_spawner_capacity(sp, 5), 5);
+	rs_orch_spawner_destroy(sp);
+}
+
 RS_TEST_MAIN(FAKE_TEST(test_spawn_creates_starts_inspects_and_publishes_pid),
     FAKE_TEST(test_host_network_has_no_hostname_and_binds_loopback),
     cmocka_unit_test(test_daemon_gone_is_a_connection_error),
@@ -280,4 +297,5 @@ RS_TEST_MAIN(FAKE_TEST(test_spawn_creates_starts_inspects_and_publishes_pid),
     FAKE_TEST(test_container_that_exits_at_once_is_not_spawned),
     FAKE_TEST(test_kill_errors_and_reap_of_exited_container),
     FAKE_TEST(test_daemon_error_500_on_inspect),
-    cmocka_unit_test(test_worker_env_keeps_config_drops_spawner_owned))
+    cmocka_unit_test(test_worker_env_keeps_config_drops_spawner_owned),
+    FAKE_TEST(test_capacity_is_daemon_ncpu_or_per_node))

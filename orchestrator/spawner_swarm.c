@@ -556,6 +556,42 @@ swarm_count(void *impl)
 	return (int) ((struct swarm *) impl)->n;
 }
 
+/* Sum over the nodes a task can land on (ready and active; placement
+ * constraints are not evaluated): per_node each, or the node's CPUs. */
+static int
+swarm_capacity(void *impl, int per_node)
+{
+	struct swarm *s = impl;
+	json_t *nodes = NULL, *n;
+	size_t i;
+	long long total = 0, nano;
+
+	if (call(s, "GET", "/nodes", NULL, RS_EIO, &nodes) != RS_OK
+	    || !json_is_array(nodes)) {
+		json_decref(nodes);
+		return 0;
+	}
+	json_array_foreach(nodes, i, n)
+	{
+		const char *state = json_string_value(
+		    json_object_get(json_object_get(n, "Status"), "State"));
+		const char *avail = json_string_value(json_object_get(
+		    json_object_get(n, "Spec"), "Availability"));
+
+		if (state == NULL || strcmp(state, "ready") != 0
+		    || avail == NULL || strcmp(avail, "active") != 0)
+			continue;
+		nano = json_integer_value(json_object_get(
+		    json_object_get(
+		        json_object_get(n, "Description"), "Resources"),
+		    "NanoCPUs"));
+		total += per_node > 0 ? per_node
+		                      : (nano + 999999999LL) / 1000000000LL;
+	}
+	json_decref(nodes);
+	return total > 0 && total < 1024 ? (int) total : 0;
+}
+
 static void
 swarm_destroy(void *impl)
 {
@@ -585,6 +621,7 @@ static const struct rs_orch_spawner_ops swarm_ops = {
 	.signal = swarm_signal,
 	.reap = swarm_reap,
 	.count = swarm_count,
+	.capacity = swarm_capacity,
 	.adopt = swarm_adopt,
 	.destroy = swarm_destroy,
 };

@@ -228,10 +228,37 @@ test_adopt_by_service_name(void **state)
 	rs_orch_spawner_destroy(sp);
 }
 
+/* Capacity: ready and active nodes only, one slave per CPU
+ * (NanoCPUs rounded up) or per_node each; a daemon error -> fallback. */
+static void
+test_capacity_sums_ready_active_nodes(void **state)
+{
+	rs_orch_spawner *sp = make(fk.path);
+
+	(void) state;
+	rule("GET", "/nodes", 200,
+	    "[{\"Status\":{\"State\":\"ready\"},"
+	    "\"Spec\":{\"Availability\":\"active\"},"
+	    "\"Description\":{\"Resources\":{\"NanoCPUs\":4000000000}}},"
+	    "{\"Status\":{\"State\":\"ready\"},"
+	    "\"Spec\":{\"Availability\":\"active\"},"
+	    "\"Description\":{\"Resources\":{\"NanoCPUs\":1500000000}}},"
+	    "{\"Status\":{\"State\":\"down\"},"
+	    "\"Spec\":{\"Availability\":\"active\"},"
+	    "\"Description\":{\"Resources\":{\"NanoCPUs\":8000000000}}},"
+	    "{\"Status\":{\"State\":\"ready\"},"
+	    "\"Spec\":{\"Availability\":\"drain\"},"
+	    "\"Description\":{\"Resources\":{\"NanoCPUs\":8000000000}}}]");
+	assert_int_equal(rs_orch_spawner_capacity(sp, 0), 4 + 2);
+	assert_int_equal(rs_orch_spawner_capacity(sp, 3), 3 + 3);
+	rs_orch_spawner_destroy(sp);
+}
+
 RS_TEST_MAIN(
     FAKE_TEST(test_spawn_creates_service_waits_for_task_and_publishes_pid),
     FAKE_TEST(test_reap_reports_failed_task_and_removes_service),
     FAKE_TEST(test_task_that_fails_at_start_is_not_spawned),
     FAKE_TEST(test_task_that_never_runs_times_out),
     FAKE_TEST(test_missing_secret_and_conflict_and_daemon_gone),
-    FAKE_TEST(test_adopt_by_service_name))
+    FAKE_TEST(test_adopt_by_service_name),
+    FAKE_TEST(test_capacity_sums_ready_active_nodes))

@@ -245,16 +245,29 @@ autoscale(rs_orch_supervisor *s, int64_t now)
 		return;
 	rs_metric_set(&rs_orch_m_window_reads, d.reads);
 	rs_metric_set(&rs_orch_m_target_slaves, (uint64_t) d.target);
+	rs_metric_set(&rs_orch_m_wanted_slaves, (uint64_t) d.wanted);
 	if (d.target > d.previous)
 		rs_metric_add(&rs_orch_m_scale_out, 1);
 	else if (d.target < d.previous)
 		rs_metric_add(&rs_orch_m_scale_in, 1);
 	else
 		rs_metric_add(&rs_orch_m_scale_same, 1);
+	if (d.wanted > d.target) {
+		/* More slaves than the hosts can use would cost throughput
+		 * (capacity.h): the demand is reported, not followed. */
+		rs_metric_add(&rs_orch_m_scale_capped, 1);
+		rs_warn(NULL,
+		    "event=scale_capped reads=%" PRIu64
+		    " wanted=%d cap=%d target=%d",
+		    d.reads, d.wanted, s->as->max_slaves, d.target);
+		rs_orch_event("scale",
+		    "cap reached: %d slaves wanted, running at most %d",
+		    d.wanted, s->as->max_slaves);
+	}
 	rs_info(NULL,
 	    "event=scale_decision reads=%" PRIu64 " window_ms=%" PRId64
-	    " previous=%d target=%d direction=%s",
-	    d.reads, s->as->window_ms, d.previous, d.target,
+	    " previous=%d wanted=%d target=%d direction=%s",
+	    d.reads, s->as->window_ms, d.previous, d.wanted, d.target,
 	    d.target > d.previous       ? "out"
 	        : d.target < d.previous ? "in"
 	                                : "none");
@@ -430,9 +443,10 @@ run(void *arg)
 	rs_orch_supervisor *s = arg;
 
 	rs_info(NULL,
-	    "event=supervisor_start spawner=%s min_slaves=%d "
+	    "event=supervisor_start spawner=%s min_slaves=%d max_slaves=%d "
 	    "window_ms=%" PRId64,
-	    rs_orch_spawner_name(s->sp), s->as->min_slaves, s->as->window_ms);
+	    rs_orch_spawner_name(s->sp), s->as->min_slaves, s->as->max_slaves,
+	    s->as->window_ms);
 	while (!atomic_load(&s->stop)) {
 		tick(s);
 		rs_orch_workers_wait(s->w, TICK_MS);

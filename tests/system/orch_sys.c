@@ -436,3 +436,34 @@ sys_median(double *v, int n)
 	qsort(v, (size_t) n, sizeof(*v), cmp_d);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
+
+double
+sys_metric(const char *name)
+{
+	CURL *c = curl_easy_init();
+	rs_buf out = RS_BUF_INIT;
+	char url[512];
+	const char *p;
+	size_t len = strlen(name);
+	double v = -1;
+
+	snprintf(url, sizeof(url), "%s/metrics", admin_url);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	if (curl_easy_perform(c) == CURLE_OK
+	    && rs_buf_append(&out, "", 1) == RS_OK) {
+		/* A sample line starts a line: "name value". */
+		for (p = out.data; p != NULL && *p != '\0';
+		     p = strchr(p, '\n'), p = p != NULL ? p + 1 : NULL)
+			if (strncmp(p, name, len) == 0 && p[len] == ' ') {
+				v = strtod(p + len + 1, NULL);
+				break;
+			}
+	}
+	rs_buf_fini(&out);
+	curl_easy_cleanup(c);
+	return v;
+}

@@ -93,4 +93,8 @@ int sys_db_user_counts(
 
 double sys_median(double *v, int n);
 
+/* The value of the orchestrator's unlabelled metric name in GET /metrics
+ * (Prometheus text), or -1 when it is absent or the call fails. */
+double sys_metric(const char *name);
+
 #endif

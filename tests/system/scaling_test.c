@@ -1,6 +1,10 @@
 /* Read-driven autoscaling with a 5 s window (issue 8;
- * RIDESHARE_SCALE_WINDOW_S=5): 45 reads -> 3 slaves; then an idle window
- * -> back to 1; the tier never has 0 slaves. Crash/list calls are not
+ * RIDESHARE_SCALE_WINDOW_S=5): 45 reads -> the course rule wants 3 slaves
+ * and the tier runs min(3, cap) of them (issue 17: the cap is
+ * RIDESHARE_MAX_SLAVES when set, else the spawner's capacity: one per CPU
+ * for the process spawner); then an idle window -> back to 1; the tier
+ * never has 0 slaves. Wanted, target and cap are checked in /metrics, and
+ * a decision the cap held back is counted. Crash/list calls are not
  * reads: polling worker/list all along must not count. */
 #include "orch_sys.h"
 #include "rs_contract.h"
@@ -35,7 +39,9 @@ main(void)
 {
 	int64_t pids[32], t_first = 0, seen_max = 0, t_out = -1, t_in = -1;
 	rs_rpc *rpc = NULL;
-	int rc = 0, n, min_after = 99;
+	int rc = 0, n, min_after = 99, cap, want_workers;
+	double wanted_at_out = -1, target_at_out = -1;
+	const char *max_env = getenv("RIDESHARE_MAX_SLAVES");
 
 	rs_log_init("scaling_test");
 	sys_init();
@@ -43,6 +49,21 @@ main(void)
 		fprintf(stderr, "FAIL: no master + slave to start with\n");
 		return 1;
 	}
+	cap = (int) sys_metric("rideshare_orch_slave_cap");
+	if (cap < 1) {
+		fprintf(stderr, "FAIL: no rideshare_orch_slave_cap metric\n");
+		return 1;
+	}
+	if (max_env != NULL && *max_env != '\0' && cap != atoi(max_env)) {
+		fprintf(stderr, "FAIL: cap %d, RIDESHARE_MAX_SLAVES=%s\n", cap,
+		    max_env);
+		rc = 1;
+	}
+	want_workers = 1 + (cap < 3 ? cap : 3);
+	printf("slave cap %d (%s): 45 reads should give %d slaves\n", cap,
+	    max_env != NULL && *max_env != '\0' ? "RIDESHARE_MAX_SLAVES"
+	                                        : "spawner capacity",
+	    want_workers - 1);
 	/* Listing (and waiting) must not start a window: 4 s of polling. */
 	if (!two_workers_for(4000, 100, "without any read"))
 		rc = 1;
@@ -66,23 +87,48 @@ main(void)
 				seen_max = n;
 			if (n < min_after)
 				min_after = n;
-			if (n == 4 && t_out < 0)
+			/* Scale-out = the first decision (wanted 3) applied;
+			 * with a cap of 1 the count alone cannot tell. */
+			if (n == want_workers && t_out < 0
+			    && sys_metric("rideshare_orch_wanted_slaves")
+			        == 3) {
 				t_out = rs_time_now_ms() - t_first;
-			if (t_out >= 0 && n == 2 && t_in < 0)
+				wanted_at_out = 3;
+				target_at_out = sys_metric(
+				    "rideshare_orch_target_slaves");
+			}
+			/* Back = the idle window's decision (wanted 1)
+			 * applied. */
+			if (t_out >= 0 && n == 2 && t_in < 0
+			    && sys_metric("rideshare_orch_wanted_slaves") == 1)
 				t_in = rs_time_now_ms() - t_first;
 		}
 		if (t_in >= 0)
 			break;
 		rs_time_sleep_ms(20);
 	}
-	printf("scale-out to 1 master + 3 slaves at %lld ms after the first "
-	       "read; "
+	printf("scale-out to 1 master + %d slaves at %lld ms after the first "
+	       "read (wanted %.0f, target %.0f); "
 	       "back to 1 slave at %lld ms; max workers seen %lld; min %d\n",
-	    (long long) t_out, (long long) t_in, (long long) seen_max,
-	    min_after);
-	if (t_out < 0 || seen_max != 4) {
+	    want_workers - 1, (long long) t_out, wanted_at_out, target_at_out,
+	    (long long) t_in, (long long) seen_max, min_after);
+	if (t_out < 0 || seen_max != want_workers) {
+		fprintf(stderr,
+		    "FAIL: 45 reads did not give exactly %d slaves (cap %d)\n",
+		    want_workers - 1, cap);
+		rc = 1;
+	}
+	/* The course rule is the demand signal whatever the cap. */
+	if (wanted_at_out != 3 || target_at_out != want_workers - 1) {
+		fprintf(stderr,
+		    "FAIL: /metrics wanted %.0f target %.0f, expected 3 and "
+		    "%d\n",
+		    wanted_at_out, target_at_out, want_workers - 1);
+		rc = 1;
+	}
+	if (cap < 3 && sys_metric("rideshare_orch_scale_capped_total") < 1) {
 		fprintf(
-		    stderr, "FAIL: 45 reads did not give exactly 3 slaves\n");
+		    stderr, "FAIL: the cap bound but no decision counted\n");
 		rc = 1;
 	}
 	if (t_in < 0) {
