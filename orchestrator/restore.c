@@ -318,6 +318,15 @@ run(rs_orch_restore *x, rs_http_req *req, const char *path,
 	/* Workers spawned from now on must not carry the variable (their
 	 * recovery would skip it anyway: the history mark is at seq). */
 	(void) rs_orch_spawner_set_env(sp, NULL);
+	if (rc == RS_OK && x->r != NULL) {
+		/* Reads right after the answer must not wait for a write. */
+		int64_t until = rs_time_now_ms() + 5000;
+
+		rs_orch_router_reseed(x->r);
+		while (rs_orch_router_commit_seq(x->r) < info->seq
+		    && rs_time_now_ms() < until)
+			rs_time_sleep_ms(20);
+	}
 	if (rc != RS_OK) {
 		rs_error(rid, "event=restore_failed step=serve err=%s file=%s",
 		    rs_strerror(rc), path);

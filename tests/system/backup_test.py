@@ -224,6 +224,14 @@ def rsctl_restore_phase(expected_path, backup, bad):
     # Seq and epoch rule: the copy stands at (the new master's term, S).
     assert out["epoch"] == details["epoch"] and out["epoch"] > d0["epoch"], (out, details, d0)
     assert psql(env, db, "select epoch from meta") == str(out["epoch"])
+    # Reads right away, before any write (commit_seq reseeded at S: a
+    # slave must not hold them for a write that never comes).
+    t0 = time.time()
+    for _ in range(4):
+        status, body = http("POST", ADMIN + "/api/v1/db/read", {"listUsers": {}})
+        assert status == 200 and len(body["users"]["usernames"]) == out["rows"]["users"], (
+            status, body)
+    assert time.time() - t0 < 5, "reads after the restore were held %.1f s" % (time.time() - t0)
     restored_phase(expected_path)
     # Now it holds data: refused, and nothing changes.
     before = digests(env, db)
