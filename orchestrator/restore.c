@@ -5,6 +5,7 @@
  * own check (no history, every copy empty) still guards every load. */
 #include "restore.h"
 
+#include "orch_metrics.h"
 #include "roster.h"
 #include "rs_backup.h"
 #include "rs_cfg.h"
@@ -137,6 +138,7 @@ check_empty(rs_orch_restore *x, rs_http_req *req, const char *when)
 	}
 	if ((not = rs_orch_restore_not_empty(&seen)) == NULL)
 		return RS_OK;
+	rs_metric_add(&rs_orch_m_restores_refused, 1);
 	rs_warn(rs_http_rid(req),
 	    "event=restore_refused reason=cluster_has_data when=%s "
 	    "commit_seq=%" PRIu64 " head_seq=%" PRIu64 " history_seq=%" PRIu64
@@ -339,6 +341,7 @@ run(rs_orch_restore *x, rs_http_req *req, const char *path,
 		    path);
 		return true;
 	}
+	rs_metric_add(&rs_orch_m_restores, 1);
 	rs_info(rid,
 	    "event=restore_done seq=%" PRIu64 " epoch=%" PRIu64
 	    " backup_epoch=%" PRIu64 " users=%" PRIu64 " rides=%" PRIu64
@@ -373,6 +376,7 @@ rs_orch_restore_http(rs_http_req *req, void *arg)
 		return;
 	}
 	if (!atomic_compare_exchange_strong(&x->busy, &expect, true)) {
+		rs_metric_add(&rs_orch_m_restores_refused, 1);
 		rs_http_reply_error(req, 409, "a restore is already running");
 		return;
 	}
@@ -381,6 +385,7 @@ rs_orch_restore_http(rs_http_req *req, void *arg)
 		    "paused (maintenance): resume first (rsctl resume)");
 	} else if (receive(req, path, sizeof(path)) == RS_OK) {
 		if (rs_backup_verify(path, &info, err, sizeof(err)) != RS_OK) {
+			rs_metric_add(&rs_orch_m_restores_refused, 1);
 			rs_warn(rs_http_rid(req),
 			    "event=restore_refused reason=bad_file why=\"%s\"",
 			    err);

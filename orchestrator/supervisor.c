@@ -755,18 +755,18 @@ rs_orch_supervisor_stop_all(rs_orch_supervisor *s, int wait_ms)
 
 	if (!atomic_load(&s->paused))
 		return RS_ESTATE;
-	pthread_mutex_lock(&s->crash_lock);
-	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, NULL);
-	for (size_t i = 0; i < n; i++) {
-		if (rs_orch_worker_alive(&t[i])
-		    && t[i].state != RS_ORCH_STOPPING && !t[i].kill_sent)
-			stop_worker(s, &t[i], "restore");
-	}
-	pthread_mutex_unlock(&s->crash_lock);
-	rs_orch_workers_poke(s->w);
 	for (;;) {
+		/* Each round: a worker the tick spawned just before the pause
+		 * shows up in the table a little later. */
+		pthread_mutex_lock(&s->crash_lock);
 		n = rs_orch_workers_snapshot(
 		    s->w, t, RS_ORCH_MAX_WORKERS, master_id);
+		for (size_t i = 0; i < n; i++) {
+			if (rs_orch_worker_alive(&t[i]) && !t[i].kill_sent)
+				stop_worker(s, &t[i], "restore");
+		}
+		pthread_mutex_unlock(&s->crash_lock);
+		rs_orch_workers_poke(s->w);
 		/* Gone = reaped by the spawner and out of ZooKeeper. */
 		alive = (size_t) rs_orch_spawner_count(s->sp);
 		for (size_t i = 0; i < n; i++)

@@ -243,6 +243,12 @@ def rsctl_restore_phase(expected_path, backup, bad):
     seq, _ = write({"addUser": {"username": "after_refusal", "password": PW}})
     assert seq == s + 2, (seq, s)
     print("second rsctl restore refused: %s" % r.stderr.strip())
+    _, text = http("GET", ADMIN + "/metrics")
+    text = text.decode() if isinstance(text, bytes) else text
+    got = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r"^(rideshare_orch_restores(?:_refused)?_total) ([0-9.e+]+)$", text, re.M)}
+    assert got == {"rideshare_orch_restores_total": 1,
+                   "rideshare_orch_restores_refused_total": 2}, got
 
 
 def restored_phase(expected_path):
