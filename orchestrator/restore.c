@@ -370,8 +370,8 @@ rs_orch_restore_http(rs_http_req *req, void *arg)
 		rs_http_reply_error(req, 501,
 		    "restore into a running cluster needs the process "
 		    "spawner (this one: %s; its workers cannot read the "
-		    "orchestrator's file): start a fresh stack with "
-		    "RIDESHARE_RESTORE_FROM instead",
+		    "orchestrator's file): not supported yet "
+		    "(docs/operations.md \"Backup and restore\")",
 		    rs_orch_spawner_name(sp));
 		return;
 	}
