@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,12 @@ restore_dir(char *dir, size_t len)
 		snprintf(dir, len, "%s/rideshare-restore", tmp);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return RS_EIO;
+	/* Absolute: the workers read it (RIDESHARE_RESTORE_FROM), maybe
+	 * from another working directory. */
+	char abs[PATH_MAX];
+	if (realpath(dir, abs) == NULL || strlen(abs) >= len)
+		return RS_EIO;
+	memcpy(dir, abs, strlen(abs) + 1);
 	return RS_OK;
 }
 
