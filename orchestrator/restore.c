@@ -227,6 +227,7 @@ receive(rs_http_req *req, char *path, size_t len)
 		rs_http_reply_error(
 		    req, 500, "writing %s: %s", path, strerror(errno));
 	} else if (got < 0 || total == 0 || (cl >= 0 && total != cl)) {
+		rs_metric_add(&rs_orch_m_restores_refused, 1);
 		rs_http_reply_error(req, 400,
 		    "the backup file did not arrive whole (%lld bytes "
 		    "received%s): nothing was changed",

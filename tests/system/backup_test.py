@@ -26,7 +26,8 @@ Run by ctest through tests/with-stack.sh (the SOURCE stack). Steps:
    and the next write there gets seq S + 1.
 7. Another fresh stack, started normally (empty), gets the file by
    `rsctl restore FILE` (POST /api/v1/restore): a damaged body is refused
-   first (400, the master unchanged); then the same checks as 6, the
+   first (400, the master unchanged); a second call while an upload is in
+   progress gets 409, the cut upload 400 (master unchanged); then the same checks as 6, the
    copy's epoch is the new master's term (docs/failover.md), and a second
    `rsctl restore` into the now non-empty cluster is refused (exit 1, 409)
    and changes nothing (same master, same rows, the next write S + 2).
@@ -37,6 +38,7 @@ import json
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -211,6 +213,29 @@ def rsctl_restore_phase(expected_path, backup, bad):
     db1, d1 = master_dbname(ADMIN)
     assert db1 == db0 and d1["epoch"] == d0["epoch"], (d0, d1)
     assert psql(env, db0, "select applied_seq from meta") == "0"
+    # One restore at a time: while an upload is in progress (half the
+    # file sent), a second call gets 409; the cut upload then gets nothing
+    # changed (the orchestrator saw a short body).
+    data = open(backup, "rb").read()
+    host, port = re.match(r"https?://([^:/]+):(\d+)", ADMIN).groups()
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(("POST /api/v1/restore HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                  "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+                  % (host, TOKEN, len(data))).encode() + data[: len(data) // 2])
+    busy = None
+    for _ in range(50):  # until the first call holds the restore
+        status, body = post_file(ADMIN + "/api/v1/restore", data)
+        if status == 409:
+            busy = body
+            break
+        time.sleep(0.1)
+    assert busy is not None and "already running" in busy["error"], (status, body)
+    sock.shutdown(socket.SHUT_WR)
+    reply = sock.recv(65536).decode(errors="replace")
+    sock.close()
+    assert reply.startswith("HTTP/1.1 400") and "did not arrive whole" in reply, reply
+    db1, d1 = master_dbname(ADMIN)
+    assert db1 == db0 and d1["epoch"] == d0["epoch"], (d0, d1)
     t0 = time.time()
     r = rsctl("restore", backup)
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
@@ -248,7 +273,7 @@ def rsctl_restore_phase(expected_path, backup, bad):
     got = {m.group(1): float(m.group(2)) for m in re.finditer(
         r"^(rideshare_orch_restores(?:_refused)?_total) ([0-9.e+]+)$", text, re.M)}
     assert got == {"rideshare_orch_restores_total": 1,
-                   "rideshare_orch_restores_refused_total": 2}, got
+                   "rideshare_orch_restores_refused_total": 4}, got
 
 
 def restored_phase(expected_path):
