@@ -12,6 +12,7 @@
 #include <civetweb.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -106,6 +107,7 @@ struct rs_http_req {
 	int status;
 	int replied;
 	int close_now; /* close after the answer, unread body or not */
+	int continued; /* RS_HTTP_RAW_BODY: "100 Continue" sent */
 };
 
 /* ---- pure helpers ------------------------------------------------------ */
@@ -873,6 +875,27 @@ read_body(rs_http_req *req, int keep)
 	return 0;
 }
 
+long
+rs_http_body_read(rs_http_req *req, void *buf, size_t len)
+{
+	int got;
+
+	if (!has_body(req))
+		return 0;
+	if (!req->continued && wants_continue(req))
+		mg_printf(req->conn, "HTTP/1.1 100 Continue\r\n\r\n");
+	req->continued = 1;
+	/* CivetWeb's request timeout bounds each read. */
+	got = mg_read(req->conn, buf, len > INT_MAX ? INT_MAX : len);
+	return got < 0 ? -1 : got;
+}
+
+long long
+rs_http_body_length(rs_http_req *req)
+{
+	return req->ri->content_length;
+}
+
 static int
 decode_params(rs_http_req *req, const rs_http_span *spans)
 {
@@ -1033,7 +1056,8 @@ begin_request(struct mg_connection *conn)
 		    rs_http_header(&req, "Authorization") == NULL
 		        ? "this operation needs the admin token"
 		        : "wrong token");
-	} else if ((rc = read_body(&req, 1)) != 0) {
+	} else if ((req.route->c.r.flags & RS_HTTP_RAW_BODY) == 0
+	    && (rc = read_body(&req, 1)) != 0) {
 		if (rc == 408) {
 			req.close_now = 1;
 			rs_http_add_header(&req, "Connection", "close");
@@ -1059,6 +1083,11 @@ begin_request(struct mg_connection *conn)
 		rs_http_reply_error(
 		    &req, 400, "malformed percent-encoding in path");
 	} else {
+		if ((req.route->c.r.flags & RS_HTTP_RAW_BODY) != 0
+		    && has_body(&req)) {
+			req.close_now = 1;
+			rs_http_add_header(&req, "Connection", "close");
+		}
 		req.route->c.r.fn(&req, req.route->c.r.arg);
 		if (!req.replied) {
 			rs_error(req.rid, "event=http_no_reply route=\"%s\"",

@@ -64,13 +64,18 @@ typedef void (*rs_http_handler)(rs_http_req *req, void *arg);
 /* RS_HTTP_PRIVATE: a GET route that needs the token all the same (it
  * hands out every user's data: GET /api/v1/backup, the change feed). */
 #define RS_HTTP_PRIVATE 4
+/* RS_HTTP_RAW_BODY: the body is NOT read (nor limited) before the handler,
+ * which reads it itself with rs_http_body_read: an upload larger than the
+ * body limit (POST /api/v1/restore). The connection closes after the
+ * answer (the handler may leave some of the body unread). */
+#define RS_HTTP_RAW_BODY 8
 
 typedef struct rs_http_route {
 	const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
 	const char *pattern; /* "/api/v1/rides/{rideId}" */
 	rs_http_handler fn;
 	void *arg; /* passed to fn */
-	int flags; /* 0, RS_HTTP_COUNTED | RS_HTTP_PUBLIC | RS_HTTP_PRIVATE */
+	int flags; /* 0 or RS_HTTP_COUNTED | _PUBLIC | _PRIVATE | _RAW_BODY */
 } rs_http_route;
 
 typedef struct rs_http_cfg {
@@ -141,6 +146,14 @@ int rs_http_query(
 /* The request body (already read, at most the body limit; "" and 0 when
  * there is none). Owned by req, NUL-terminated after len bytes. */
 const char *rs_http_body(rs_http_req *req, size_t *len);
+
+/* In a RS_HTTP_RAW_BODY handler: reads up to len bytes of the body (the
+ * first call answers "Expect: 100-continue"). Returns the bytes read, 0 at
+ * the end of the body, -1 when the connection failed or the client sent
+ * nothing for the request timeout. */
+long rs_http_body_read(rs_http_req *req, void *buf, size_t len);
+/* The body's announced length (Content-Length), or -1 (chunked / none). */
+long long rs_http_body_length(rs_http_req *req);
 
 /* Adds a response header to the reply about to be sent (copied). */
 void rs_http_add_header(rs_http_req *req, const char *name, const char *value);

@@ -48,7 +48,33 @@ silent(rs_http_req *req, void *arg)
 	/* forgets to answer: the server must answer 500 for it */
 }
 
+/* RS_HTTP_RAW_BODY: reads the body itself, answers its length and the
+ * sum of its bytes (so a lost or repeated block shows). */
+static void
+upload(rs_http_req *req, void *arg)
+{
+	char buf[4096];
+	long long n = 0, sum = 0;
+	long got;
+
+	(void) arg;
+	while ((got = rs_http_body_read(req, buf, sizeof(buf))) > 0) {
+		for (long i = 0; i < got; i++)
+			sum += (unsigned char) buf[i];
+		n += got;
+	}
+	if (got < 0) {
+		rs_http_reply_error(req, 400, "cut");
+		return;
+	}
+	rs_http_reply_json(req, 200,
+	    json_pack("{s:I, s:I, s:I}", "n", (json_int_t) n, "sum",
+	        (json_int_t) sum, "announced",
+	        (json_int_t) rs_http_body_length(req)));
+}
+
 static const rs_http_route routes[] = {
+	{ "POST", "/upload", upload, NULL, RS_HTTP_RAW_BODY },
 	{ "GET", "/things/{name}", echo, NULL, RS_HTTP_COUNTED },
 	{ "POST", "/things/{name}", echo, NULL, RS_HTTP_COUNTED },
 	{ "GET", "/empty", nothing, NULL, 0 },
@@ -244,6 +270,34 @@ test_body_over_the_limit_is_413(void **state)
 }
 
 static void
+test_raw_body_route_reads_past_the_limit(void **state)
+{
+	struct resp r;
+	static char body[100001];
+	char want[128];
+	long long sum = 0;
+
+	for (size_t i = 0; i < sizeof(body) - 1; i++) {
+		body[i] = (char) ('a' + i % 26);
+		sum += (unsigned char) body[i];
+	}
+	body[sizeof(body) - 1] = '\0';
+	do_req("POST", "/upload", body, 100000, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	snprintf(want, sizeof(want),
+	    "{\"n\":100000,\"sum\":%lld,\"announced\":100000}", sum);
+	assert_string_equal(r.body, want);
+	do_req("POST", "/upload", body, 0, NULL, 1, &r);
+	assert_int_equal(r.status, 200);
+	snprintf(want, sizeof(want),
+	    "{\"n\":100000,\"sum\":%lld,\"announced\":-1}", sum);
+	assert_string_equal(r.body, want);
+	/* The other routes still have the limit. */
+	do_req("POST", "/things/x", body, 100000, NULL, 0, &r);
+	assert_json_error(&r, 413);
+}
+
+static void
 test_request_id_echoed_or_generated(void **state)
 {
 	struct resp r;
@@ -433,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_malformed_escape_is_400),
 		cmocka_unit_test(test_body_up_to_the_limit_is_read),
 		cmocka_unit_test(test_body_over_the_limit_is_413),
+		cmocka_unit_test(test_raw_body_route_reads_past_the_limit),
 		cmocka_unit_test(test_request_id_echoed_or_generated),
 		cmocka_unit_test(test_204_has_no_body),
 		cmocka_unit_test(test_handler_without_answer_gets_500),

@@ -1,6 +1,7 @@
 #include "admin.h"
 #include "backup.h"
 #include "changes.h"
+#include "restore.h"
 #include "events.h"
 #include "rs_contract.h"
 #include "status.h"
@@ -39,6 +40,7 @@ struct rs_orch_admin {
 	rs_mq *mq;
 	rs_orch_backup *backup; /* GET /api/v1/backup, scheduled backups */
 	rs_orch_changes *changes; /* GET /api/v1/changes (changes.c) */
+	rs_orch_restore *restore; /* POST /api/v1/restore (restore.c) */
 };
 
 /* ---- pure helpers ------------------------------------------------------*/
@@ -931,7 +933,8 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 		rs_orch_admin_stop(a);
 		return rv;
 	}
-	if (rs_orch_changes_create(cfg, w, r, &a->changes) != RS_OK) {
+	if (rs_orch_changes_create(cfg, w, r, &a->changes) != RS_OK
+	    || rs_orch_restore_create(cfg, w, s, r, &a->restore) != RS_OK) {
 		rs_orch_admin_stop(a);
 		return RS_ENOMEM;
 	}
@@ -960,6 +963,10 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 			    a->backup, RS_HTTP_PRIVATE },
 			{ "GET", "/api/v1/changes", rs_orch_changes_handle,
 			    a->changes, RS_HTTP_PRIVATE },
+			/* The body is a whole backup file: streamed to disk,
+			 * not held in memory under the body limit. */
+			{ "POST", "/api/v1/restore", rs_orch_restore_http,
+			    a->restore, RS_HTTP_RAW_BODY },
 		};
 
 		memset(&hc, 0, sizeof(hc));
@@ -1013,6 +1020,7 @@ rs_orch_admin_stop(rs_orch_admin *a)
 		rs_http_stop(a->http);
 	rs_orch_backup_destroy(a->backup);
 	rs_orch_changes_destroy(a->changes);
+	rs_orch_restore_destroy(a->restore);
 	rs_mq_destroy(a->mq);
 	pthread_mutex_destroy(&a->mq_lock);
 	/* CivetWeb's threads are gone: no call is in flight. */

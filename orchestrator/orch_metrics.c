@@ -86,6 +86,14 @@ rs_metric rs_orch_m_writes_refused
 rs_metric rs_orch_m_commit_seq_resets
     = RS_METRIC("rideshare_orch_commit_seq_resets_total",
         "commit_seq lowered to a new master's head (accepted loss).", C, NULL);
+rs_metric rs_orch_m_restores = RS_METRIC("rideshare_orch_restores_total",
+    "Backups restored into the running cluster (POST /api/v1/restore).", C,
+    NULL);
+rs_metric rs_orch_m_restores_refused
+    = RS_METRIC("rideshare_orch_restores_refused_total",
+        "Restores refused with nothing changed (bad file, cluster holds "
+        "data, another restore runs).",
+        C, NULL);
 
 void
 rs_orch_metrics_register(void)
@@ -104,7 +112,8 @@ rs_orch_metrics_register(void)
 		&rs_orch_m_failover_ms, &rs_orch_m_adopted,
 		&rs_orch_m_orphan_copies, &rs_orch_m_retired_copies,
 		&rs_orch_m_sync_queues_deleted, &rs_orch_m_recovery_blocked,
-		&rs_orch_m_writes_refused, &rs_orch_m_commit_seq_resets };
+		&rs_orch_m_writes_refused, &rs_orch_m_commit_seq_resets,
+		&rs_orch_m_restores, &rs_orch_m_restores_refused };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		rs_metric_register(all[i]);

@@ -37,6 +37,8 @@ extern rs_metric rs_orch_m_sync_queues_deleted; /* dead slaves' queues */
 extern rs_metric rs_orch_m_recovery_blocked; /* 1: writes refused */
 extern rs_metric rs_orch_m_writes_refused; /* refused while blocked */
 extern rs_metric rs_orch_m_commit_seq_resets; /* below a new master */
+extern rs_metric rs_orch_m_restores; /* POST /api/v1/restore done */
+extern rs_metric rs_orch_m_restores_refused; /* 400 / 409: nothing done */
 
 /* Registers all of the above; once, before threads start. */
 void rs_orch_metrics_register(void);

@@ -59,6 +59,7 @@ struct rs_orch_router {
 	uint64_t announced;
 	int64_t announced_ms, changed_ms, seed_ms;
 	bool seeded;
+	_Atomic bool reseed; /* rs_orch_router_reseed asked */
 	char term_master[RS_ORCH_ID_MAX]; /* master whose head was checked */
 	int64_t term_ms; /* last check_term */
 	int64_t term_below_ms; /* since when the master's head < commit_seq */
@@ -436,12 +437,20 @@ route_reply(rs_orch_router *r, const rs_mq_msg *m)
  * master's applied seq (its status notices) once, as soon as one is known.
  * Higher than acknowledged is safe: reads then wait for writes that are
  * committed (and so about to reach the slaves). Fresh stack: 0. */
+void
+rs_orch_router_reseed(rs_orch_router *r)
+{
+	atomic_store(&r->reseed, true);
+}
+
 static void
 seed_commit(rs_orch_router *r, int64_t now)
 {
 	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
 	char master[RS_ORCH_ID_MAX];
 
+	if (atomic_exchange(&r->reseed, false))
+		r->seeded = false;
 	if (r->seeded || r->w == NULL || now - r->seed_ms < SEED_EVERY_MS)
 		return;
 	r->seed_ms = now;

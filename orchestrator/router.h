@@ -53,6 +53,12 @@ uint64_t rs_orch_router_commit_seq(rs_orch_router *r);
  * change feed reads only a copy of that term or newer). */
 void rs_orch_router_commit_point(
     rs_orch_router *r, uint64_t *commit_seq, uint64_t *commit_epoch);
+/* After a restore into the running cluster (restore.h): the master now
+ * serves a copy at the backup's seq that no reply announced, so the
+ * routing thread seeds commit_seq again from the master's applied seq, as
+ * at start (it only grows); otherwise slaves would hold every read until
+ * the next write. */
+void rs_orch_router_reseed(rs_orch_router *r);
 /* True while the routing connection is up and consuming. */
 bool rs_orch_router_connected(rs_orch_router *r);
 

@@ -47,6 +47,18 @@ rs_orch_spawner_signal(
 }
 
 int
+rs_orch_spawner_set_env(rs_orch_spawner *sp, const char *kv)
+{
+	int rv = RS_ESTATE;
+
+	pthread_mutex_lock(&sp->lock);
+	if (sp->ops->set_env != NULL)
+		rv = sp->ops->set_env(sp->impl, kv);
+	pthread_mutex_unlock(&sp->lock);
+	return rv;
+}
+
+int
 rs_orch_spawner_reap(rs_orch_spawner *sp, rs_orch_exit_fn fn, void *arg)
 {
 	int rv;

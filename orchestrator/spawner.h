@@ -33,6 +33,9 @@ struct rs_orch_spawner_ops {
 	/* Slaves the backend's hosts can use (rs_orch_spawner_capacity);
 	 * <= 0: unknown. */
 	int (*capacity)(void *impl, int per_node);
+	/* One more "KEY=value" for the workers spawned from now on (NULL:
+	 * none); NULL op: the backend cannot (rs_orch_spawner_set_env). */
+	int (*set_env)(void *impl, const char *kv);
 	void (*destroy)(void *impl);
 };
 
@@ -66,6 +69,13 @@ int rs_orch_spawner_reap(rs_orch_spawner *sp, rs_orch_exit_fn fn, void *arg);
  * an orphan cannot be waited for; docker looks the container up by name).
  * RS_ENOTFOUND when no such worker runs; RS_EEXIST when already ours. */
 int rs_orch_spawner_adopt(rs_orch_spawner *sp, const char *id, int64_t pid);
+
+/* Sets one more "KEY=value" (copied) in the environment of every worker
+ * spawned from now on, over the inherited one; kv NULL removes it. Used
+ * by the restore into a running cluster (restore.h) for
+ * RIDESHARE_RESTORE_FROM. RS_ESTATE when the backend cannot (docker and
+ * swarm: the file is not in the containers), RS_ENOMEM. */
+int rs_orch_spawner_set_env(rs_orch_spawner *sp, const char *kv);
 
 /* Workers started and not reaped yet. */
 int rs_orch_spawner_count(rs_orch_spawner *sp);

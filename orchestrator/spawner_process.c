@@ -32,6 +32,7 @@ struct child {
 struct proc {
 	char *bin;
 	char **fixed;
+	char *extra; /* rs_orch_spawner_set_env, or NULL */
 	struct child *kids;
 	size_t n, cap;
 };
@@ -103,7 +104,7 @@ proc_spawn(void *impl, const char *id, int64_t *pid_out)
 {
 	struct proc *p = impl;
 	char pid_slot[sizeof(PID_VAR) + PID_DIGITS + 1];
-	const char *extra[] = { pid_slot, NULL };
+	const char *extra[] = { pid_slot, p->extra, NULL };
 	char **envp;
 	char *slot;
 	pid_t pid;
@@ -262,11 +263,25 @@ proc_count(void *impl)
 	return (int) ((struct proc *) impl)->n;
 }
 
+static int
+proc_set_env(void *impl, const char *kv)
+{
+	struct proc *p = impl;
+	char *dup = NULL;
+
+	if (kv != NULL && (dup = strdup(kv)) == NULL)
+		return RS_ENOMEM;
+	free(p->extra);
+	p->extra = dup;
+	return RS_OK;
+}
+
 static void
 proc_destroy(void *impl)
 {
 	struct proc *p = impl;
 
+	free(p->extra);
 	free(p->kids);
 	free(p->bin);
 	rs_orch_env_free(p->fixed);
@@ -280,6 +295,7 @@ static const struct rs_orch_spawner_ops proc_ops = {
 	.reap = proc_reap,
 	.count = proc_count,
 	.adopt = proc_adopt,
+	.set_env = proc_set_env,
 	.destroy = proc_destroy,
 };
 

@@ -745,6 +745,47 @@ rs_orch_supervisor_switchover(rs_orch_supervisor *s, int64_t candidate_pid,
 	return rv;
 }
 
+int
+rs_orch_supervisor_stop_all(rs_orch_supervisor *s, int wait_ms)
+{
+	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
+	char master_id[RS_ORCH_ID_MAX];
+	int64_t deadline = rs_time_now_ms() + wait_ms;
+	size_t n, alive;
+
+	if (!atomic_load(&s->paused))
+		return RS_ESTATE;
+	for (;;) {
+		/* Each round: a worker the tick spawned just before the pause
+		 * shows up in the table a little later. */
+		pthread_mutex_lock(&s->crash_lock);
+		n = rs_orch_workers_snapshot(
+		    s->w, t, RS_ORCH_MAX_WORKERS, master_id);
+		for (size_t i = 0; i < n; i++) {
+			if (rs_orch_worker_alive(&t[i]) && !t[i].kill_sent)
+				stop_worker(s, &t[i], "restore");
+		}
+		pthread_mutex_unlock(&s->crash_lock);
+		rs_orch_workers_poke(s->w);
+		/* Gone = reaped by the spawner and out of ZooKeeper. */
+		alive = (size_t) rs_orch_spawner_count(s->sp);
+		for (size_t i = 0; i < n; i++)
+			alive
+			    += t[i].registered || rs_orch_worker_alive(&t[i]);
+		if (alive == 0 && master_id[0] == '\0')
+			return RS_OK;
+		if (rs_time_now_ms() >= deadline)
+			return RS_ETIMEDOUT;
+		rs_time_sleep_ms(20);
+	}
+}
+
+rs_orch_spawner *
+rs_orch_supervisor_spawner(rs_orch_supervisor *s)
+{
+	return s->sp;
+}
+
 rs_orch_autoscale *
 rs_orch_supervisor_autoscale(rs_orch_supervisor *s)
 {

@@ -75,6 +75,17 @@ typedef struct rs_orch_switchover {
 int rs_orch_supervisor_switchover(rs_orch_supervisor *s, int64_t candidate_pid,
     int timeout_ms, rs_orch_switchover *out);
 
+/* Restore into a running cluster (orchestrator/restore.h): SIGTERMs
+ * every live worker (slaves and master: the supervisor SIGKILLs any that
+ * ignores it after stop_timeout_ms) and waits up to wait_ms until none is
+ * alive and /rideshare/master is gone. Call it paused, or the supervisor
+ * bootstraps a new worker at once. RS_ESTATE when not paused;
+ * RS_ETIMEDOUT. */
+int rs_orch_supervisor_stop_all(rs_orch_supervisor *s, int wait_ms);
+
+/* The spawner the supervisor uses (borrowed). */
+rs_orch_spawner *rs_orch_supervisor_spawner(rs_orch_supervisor *s);
+
 /* The autoscaler the supervisor applies (borrowed). */
 rs_orch_autoscale *rs_orch_supervisor_autoscale(rs_orch_supervisor *s);
 

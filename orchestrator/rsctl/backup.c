@@ -2,6 +2,7 @@
 #include "backup.h"
 
 #include "rs_backup.h"
+#include "rs_buf.h"
 #include "rs_cfg.h"
 #include "rs_db.h"
 #include "rs_endpoint.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXIT_BAD   1
@@ -24,8 +26,11 @@
 const char rsctl_usage_backup[]
     = "  backup FILE                      a backup of the data at one seq\n"
       "                                   into FILE (admin API, token)\n"
-      "  restore FILE                     check FILE; print how to start a\n"
-      "                                   fresh stack with its data\n";
+      "  restore FILE                     load FILE into the running "
+      "cluster,\n"
+      "                                   which must hold no data yet (admin\n"
+      "                                   API, token; 409 when it has data)\n"
+      "  restore --check FILE             only check FILE (loads nothing)\n";
 
 /* Prints info as one JSON object (file: where it is). */
 static void
@@ -175,32 +180,130 @@ rsctl_backup(int argc, char **argv)
 	return 0;
 }
 
-int
-rsctl_restore(int argc, char **argv)
+/* The --check form: FILE verified locally, nothing loaded. */
+static int
+check_only(const char *file)
 {
 	char err[512], abs[PATH_MAX];
 	rs_backup_info info;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: rsctl restore FILE\n");
+	if (rs_backup_verify(file, &info, err, sizeof(err)) != RS_OK) {
+		fprintf(stderr, "rsctl: restore: %s cannot be restored: %s\n",
+		    file, err);
+		return EXIT_BAD;
+	}
+	if (realpath(file, abs) == NULL)
+		snprintf(abs, sizeof(abs), "%s", file);
+	print_info(abs, &info);
+	fprintf(stderr,
+	    "rsctl: restore: %s is a complete backup at seq %" PRIu64
+	    ". Load it with `rsctl restore %s` into a running, empty\n"
+	    "cluster, or start a fresh stack with RIDESHARE_RESTORE_FROM=%s\n"
+	    "(docs/operations.md \"Backup and restore\").\n",
+	    file, info.seq, file, abs);
+	return 0;
+}
+
+static size_t
+to_buf(char *data, size_t size, size_t nmemb, void *arg)
+{
+	return rs_buf_append(arg, data, size * nmemb) == RS_OK ? size * nmemb
+	                                                       : 0;
+}
+
+/* POST /api/v1/restore with FILE as the body; prints the answer. */
+static int
+upload(const char *file)
+{
+	char base[512], url[600], why[160];
+	char tok[RS_ADMIN_TOKEN_MAX + 1], auth[RS_ADMIN_TOKEN_MAX + 32];
+	struct curl_slist *hdrs = NULL;
+	rs_buf out = RS_BUF_INIT;
+	const char *var;
+	long status = 0;
+	struct stat st;
+	CURLcode cc;
+	FILE *f;
+	CURL *c;
+	int rv;
+
+	rv = rs_endpoint_admin_token(tok, sizeof(tok), &var, why, sizeof(why));
+	if (rv == RS_EINVAL) {
+		fprintf(stderr, "rsctl: %s: %s\n", var, why);
 		return EXIT_USAGE;
 	}
+	if ((f = fopen(file, "rb")) == NULL || fstat(fileno(f), &st) != 0) {
+		fprintf(
+		    stderr, "rsctl: restore: %s: %s\n", file, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return EXIT_USAGE;
+	}
+	rs_endpoint_admin_url(base, sizeof(base));
+	snprintf(url, sizeof(url), "%s/api/v1/restore", base);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_READDATA, f);
+	curl_easy_setopt(
+	    c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) st.st_size);
+	/* The answer comes once the new master serves: the workers' start
+	 * timeout and more. */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+	    rs_cfg_long(
+	        "RIDESHARE_BACKUP_TIMEOUT_MS", 600000, 1000, 86400000L));
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_buf);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	hdrs = curl_slist_append(
+	    hdrs, "Content-Type: application/octet-stream");
+	if (rv == RS_OK) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
+	curl_global_cleanup();
+	fclose(f);
+	rv = 0;
+	if (cc != CURLE_OK) {
+		fprintf(
+		    stderr, "rsctl: %s: %s\n", url, curl_easy_strerror(cc));
+		rv = EXIT_USAGE;
+	} else if (status != 200) {
+		fprintf(stderr, "rsctl: restore: HTTP %ld: %.*s\n", status,
+		    (int) out.len, out.data != NULL ? out.data : "");
+		rv = EXIT_BAD;
+	} else {
+		printf("%.*s\n", (int) out.len, out.data);
+	}
+	rs_buf_fini(&out);
+	return rv;
+}
+
+int
+rsctl_restore(int argc, char **argv)
+{
+	char err[512];
+	rs_backup_info info;
+
+	if (argc == 3 && strcmp(argv[1], "--check") == 0)
+		return check_only(argv[2]);
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: rsctl restore [--check] FILE\n");
+		return EXIT_USAGE;
+	}
+	/* A bad file is named here, before it is sent (the orchestrator
+	 * checks it again). */
 	if (rs_backup_verify(argv[1], &info, err, sizeof(err)) != RS_OK) {
 		fprintf(stderr, "rsctl: restore: %s cannot be restored: %s\n",
 		    argv[1], err);
 		return EXIT_BAD;
 	}
-	if (realpath(argv[1], abs) == NULL)
-		snprintf(abs, sizeof(abs), "%s", argv[1]);
-	print_info(abs, &info);
-	fprintf(stderr,
-	    "rsctl: restore: %s is a complete backup at seq %" PRIu64
-	    ". Start a fresh stack with\n"
-	    "  RIDESHARE_RESTORE_FROM=%s\n"
-	    "in the orchestrator's environment: its first master loads it "
-	    "(all or nothing)\n"
-	    "before it takes writes (docs/operations.md \"Backup and "
-	    "restore\").\n",
-	    argv[1], info.seq, abs);
-	return 0;
+	return upload(argv[1]);
 }

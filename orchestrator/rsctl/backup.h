@@ -9,10 +9,13 @@
  * it sent does not check out; 2 usage or connection error. */
 int rsctl_backup(int argc, char **argv);
 
-/* restore FILE: checks FILE completely (format, digest, trailer) and
- * prints its summary with the way to load it: a fresh stack started with
- * RIDESHARE_RESTORE_FROM=<absolute path of FILE>. 0 a good backup; 1 a
- * bad one (the reason on stderr); 2 usage. */
+/* restore FILE: checks FILE completely (format, digest, trailer), then
+ * POST /api/v1/restore with it (admin token): the running cluster, which
+ * must hold no data yet, restarts with FILE's data; prints the answer
+ * ({seq, epoch, backup_epoch, rows, sha256, ms}). restore --check FILE:
+ * only the check, prints the summary. 0 done; 1 a bad file or the
+ * orchestrator refused (409 the cluster holds data, the error body on
+ * stderr); 2 usage or connection error. */
 int rsctl_restore(int argc, char **argv);
 
 /* The usage lines of both. */

@@ -10,8 +10,10 @@ Run by ctest through tests/with-stack.sh (the SOURCE stack). Steps:
    `rsctl backup FILE` takes a backup. Writes are acknowledged both below
    and above the backup's seq S (it was taken under load), and every write
    acknowledged before the request has a seq <= S.
-3. `rsctl restore` refuses a truncated copy and a copy with one flipped
-   byte, and accepts the file.
+3. `rsctl restore` (and `--check`) refuses a truncated copy and a copy
+   with one flipped byte; `--check` accepts the file; `rsctl restore FILE`
+   into this source stack (it holds data) is refused: exit 1, HTTP 409,
+   "restore only into an empty cluster".
 4. The source's tables AT SEQ S are digested: the load only inserts, so
    the state at S is the rows whose seq is <= S (users.created,
    ride_members.seq, applied_requests.seq) and the rides whose CreateRide
@@ -22,13 +24,21 @@ Run by ctest through tests/with-stack.sh (the SOURCE stack). Steps:
    RIDESHARE_RESTORE_FROM=FILE: its master's AND its slave's tables digest
    exactly like the source at S (no row more, none less), meta says seq S,
    and the next write there gets seq S + 1.
+7. Another fresh stack, started normally (empty), gets the file by
+   `rsctl restore FILE` (POST /api/v1/restore): a damaged body is refused
+   first (400, the master unchanged); a second call while an upload is in
+   progress gets 409, the cut upload 400 (master unchanged); then the same checks as 6, the
+   copy's epoch is the new master's term (docs/failover.md), and a second
+   `rsctl restore` into the now non-empty cluster is refused (exit 1, 409)
+   and changes nothing (same master, same rows, the next write S + 2).
 
-Usage: backup_test.py RSCTL_BINARY RESTORED_PORT_BASE
+Usage: backup_test.py RSCTL_BINARY RESTORED_PORT_BASE [RSCTL_PORT_BASE]
 """
 import json
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -182,6 +192,90 @@ def wait_for(what, fn, timeout_s=60, errors=None):
     raise AssertionError("timed out after %ds waiting for %s" % (timeout_s, what))
 
 
+def post_file(url, data):
+    req = urllib.request.Request(url, data=data, method="POST", headers={
+        "Content-Type": "application/octet-stream", "Authorization": "Bearer " + TOKEN})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def rsctl_restore_phase(expected_path, backup, bad):
+    """Runs inside an EMPTY stack started normally (third with-stack):
+    rsctl restore FILE, then the checks of restored_phase, then a second
+    restore is refused."""
+    env = dict(os.environ)
+    db0, d0 = master_dbname(ADMIN)
+    status, body = post_file(ADMIN + "/api/v1/restore", open(bad, "rb").read())
+    assert status == 400 and "not a good backup file" in body["error"], (status, body)
+    db1, d1 = master_dbname(ADMIN)
+    assert db1 == db0 and d1["epoch"] == d0["epoch"], (d0, d1)
+    assert psql(env, db0, "select applied_seq from meta") == "0"
+    # One restore at a time: while an upload is in progress (half the
+    # file sent), a second call gets 409; the cut upload then gets nothing
+    # changed (the orchestrator saw a short body).
+    data = open(backup, "rb").read()
+    host, port = re.match(r"https?://([^:/]+):(\d+)", ADMIN).groups()
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(("POST /api/v1/restore HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                  "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+                  % (host, TOKEN, len(data))).encode() + data[: len(data) // 2])
+    busy = None
+    for _ in range(50):  # until the first call holds the restore
+        status, body = post_file(ADMIN + "/api/v1/restore", data)
+        if status == 409:
+            busy = body
+            break
+        time.sleep(0.1)
+    assert busy is not None and "already running" in busy["error"], (status, body)
+    sock.shutdown(socket.SHUT_WR)
+    reply = sock.recv(65536).decode(errors="replace")
+    sock.close()
+    assert reply.startswith("HTTP/1.1 400") and "did not arrive whole" in reply, reply
+    db1, d1 = master_dbname(ADMIN)
+    assert db1 == db0 and d1["epoch"] == d0["epoch"], (d0, d1)
+    t0 = time.time()
+    r = rsctl("restore", backup)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    out = json.loads(r.stdout)
+    print("rsctl restore into the empty stack: %s (%.1f s)" % (out, time.time() - t0))
+    with open(expected_path) as f:
+        s = json.load(f)["seq"]
+    assert out["seq"] == s, out
+    db, details = master_dbname(ADMIN)
+    assert db != db0, "the data tier was not restarted"
+    # Seq and epoch rule: the copy stands at (the new master's term, S).
+    assert out["epoch"] == details["epoch"] and out["epoch"] > d0["epoch"], (out, details, d0)
+    assert psql(env, db, "select epoch from meta") == str(out["epoch"])
+    # Reads right away, before any write (commit_seq reseeded at S: a
+    # slave must not hold them for a write that never comes).
+    t0 = time.time()
+    for _ in range(4):
+        status, body = http("POST", ADMIN + "/api/v1/db/read", {"listUsers": {}})
+        assert status == 200 and len(body["users"]["usernames"]) == out["rows"]["users"], (
+            status, body)
+    assert time.time() - t0 < 5, "reads after the restore were held %.1f s" % (time.time() - t0)
+    restored_phase(expected_path)
+    # Now it holds data: refused, and nothing changes.
+    before = digests(env, db)
+    r = rsctl("restore", backup)
+    assert r.returncode == 1 and "HTTP 409" in r.stderr and \
+        "restore only into an empty cluster" in r.stderr, (r.returncode, r.stderr)
+    db2, _ = master_dbname(ADMIN)
+    assert db2 == db and digests(env, db) == before, "a refused restore changed the data"
+    seq, _ = write({"addUser": {"username": "after_refusal", "password": PW}})
+    assert seq == s + 2, (seq, s)
+    print("second rsctl restore refused: %s" % r.stderr.strip())
+    _, text = http("GET", ADMIN + "/metrics")
+    text = text.decode() if isinstance(text, bytes) else text
+    got = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r"^(rideshare_orch_restores(?:_refused)?_total) ([0-9.e+]+)$", text, re.M)}
+    assert got == {"rideshare_orch_restores_total": 1,
+                   "rideshare_orch_restores_refused_total": 4}, got
+
+
 def restored_phase(expected_path):
     """Runs inside the restored stack (second with-stack)."""
     with open(expected_path) as f:
@@ -212,6 +306,9 @@ def restored_phase(expected_path):
 def main():
     if len(sys.argv) > 3 and sys.argv[3] == "--restored":
         restored_phase(sys.argv[4])
+        return
+    if len(sys.argv) > 3 and sys.argv[3] == "--rsctl-restore":
+        rsctl_restore_phase(sys.argv[4], sys.argv[5], sys.argv[6])
         return
     status, body = http("GET", ADMIN + "/api/v1/backup", token=False)
     assert status == 401 and "error" in body, (status, body)
@@ -244,14 +341,20 @@ def main():
         f.write(data[: len(data) * 2 // 3])
     r2 = rsctl("restore", bad)
     assert r2.returncode == 1 and "truncated" in r2.stderr, (r2.returncode, r2.stderr)
+    r2 = rsctl("restore", "--check", bad)
+    assert r2.returncode == 1 and "truncated" in r2.stderr, (r2.returncode, r2.stderr)
     flipped = bytearray(data)
     flipped[len(data) // 2] ^= 0x01
     with open(bad, "wb") as f:
         f.write(flipped)
     r2 = rsctl("restore", bad)
     assert r2.returncode == 1 and "SHA-256 mismatch" in r2.stderr, (r2.returncode, r2.stderr)
-    r2 = rsctl("restore", path)
+    r2 = rsctl("restore", "--check", path)
     assert r2.returncode == 0 and json.loads(r2.stdout)["seq"] == s, (r2.returncode, r2.stderr)
+    # Into this stack, which holds data: refused, nothing deleted.
+    r2 = rsctl("restore", path)
+    assert r2.returncode == 1 and "HTTP 409" in r2.stderr and \
+        "restore only into an empty cluster" in r2.stderr, (r2.returncode, r2.stderr)
 
     # The source at seq S.
     rides = sorted(rid for q, rid in load.rides if q <= s)
@@ -275,7 +378,7 @@ def main():
     files = [n for n in names if n.startswith("rideshare-") and n.endswith(".rsbackup")]
     assert len(files) == 2 and len(names) <= 3, names  # a .part may be in the making
     for n in files:
-        r2 = rsctl("restore", os.path.join(sched, n))
+        r2 = rsctl("restore", "--check", os.path.join(sched, n))
         assert r2.returncode == 0, (n, r2.stderr)
         assert oct(os.stat(os.path.join(sched, n)).st_mode & 0o777) == "0o600", n
     print("scheduled backups: %s (after %d taken)" % (files, seen))
@@ -293,6 +396,16 @@ def main():
                          "--restored", expected], env=env, text=True)
     assert r3.returncode == 0, "restored stack check failed (%d)" % r3.returncode
     print("restored stack checked in %.1f s" % (time.time() - t0))
+
+    # An empty stack started normally, restored by rsctl.
+    if len(sys.argv) > 3:
+        del env["RIDESHARE_RESTORE_FROM"]
+        t0 = time.time()
+        r3 = subprocess.run([os.path.join(ROOT, "tests", "with-stack.sh"), sys.argv[3], "--",
+                             sys.executable, os.path.abspath(__file__), RSCTL, sys.argv[3],
+                             "--rsctl-restore", expected, path, bad], env=env, text=True)
+        assert r3.returncode == 0, "rsctl restore check failed (%d)" % r3.returncode
+        print("rsctl restore stack checked in %.1f s" % (time.time() - t0))
     subprocess.run(["rm", "-rf", work], check=False)
     print("backup test: OK")
 
