@@ -160,7 +160,17 @@ def scenario_copies_missing():
     first, _ = write_until_ok("after_loss")
     print("recovery: loss accepted -> first write after %.2f s" % (time.time() - t0))
     wait_for("/readyz 200", lambda: http("GET", ADMIN + "/readyz")[0] == 200)
-    have = users()  # answers: commit_seq followed the new head down
+
+    # Reads answer again once commit_seq has followed the new head down
+    # (2 s after the new term's first status, docs/failover.md); a read
+    # stamped before that waits for a lost seq and gets 503 after the park
+    # bound (3 s). Without the reset no read would ever answer.
+    def answered():
+        status, body = http("GET", EDGE + "/api/v1/users")
+        return status in (200, 204) and (body if status == 200 else [None])
+    have, waited = wait_for("reads to answer after the accepted loss", answered,
+                            timeout_s=15)
+    print("recovery: loss accepted -> reads answer %.2f s after /readyz 200" % waited)
     assert first in have and "refused" not in have, have
     assert not any(u.startswith("before") for u in have), have
     assert metric("rideshare_orch_recovery_blocked") == 0
