@@ -1,6 +1,8 @@
 /* rsctl backup / restore (backup.h). */
 #include "backup.h"
 
+#include "admin_target.h"
+
 #include "rs_backup.h"
 #include "rs_buf.h"
 #include "rs_cfg.h"
@@ -66,21 +68,13 @@ to_file(char *data, size_t size, size_t nmemb, void *arg)
 static int
 download(FILE *f, long *status)
 {
-	char base[512], url[600], why[160];
-	char tok[RS_ADMIN_TOKEN_MAX + 1], auth[RS_ADMIN_TOKEN_MAX + 32];
+	char url[600], auth[RSCTL_AUTH_MAX];
 	struct curl_slist *hdrs = NULL;
-	const char *var;
 	CURLcode cc;
 	CURL *c;
-	int rv;
 
-	rv = rs_endpoint_admin_token(tok, sizeof(tok), &var, why, sizeof(why));
-	if (rv == RS_EINVAL) {
-		fprintf(stderr, "rsctl: %s: %s\n", var, why);
+	if (rsctl_admin_target("/api/v1/backup", url, sizeof(url), auth) != 0)
 		return EXIT_USAGE;
-	}
-	rs_endpoint_admin_url(base, sizeof(base));
-	snprintf(url, sizeof(url), "%s/api/v1/backup", base);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -91,8 +85,7 @@ download(FILE *f, long *status)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_file);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	if (rv == RS_OK) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+	if (auth[0] != '\0') {
 		hdrs = curl_slist_append(hdrs, auth);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	}
@@ -215,11 +208,9 @@ to_buf(char *data, size_t size, size_t nmemb, void *arg)
 static int
 upload(const char *file)
 {
-	char base[512], url[600], why[160];
-	char tok[RS_ADMIN_TOKEN_MAX + 1], auth[RS_ADMIN_TOKEN_MAX + 32];
+	char url[600], auth[RSCTL_AUTH_MAX];
 	struct curl_slist *hdrs = NULL;
 	rs_buf out = RS_BUF_INIT;
-	const char *var;
 	long status = 0;
 	struct stat st;
 	CURLcode cc;
@@ -227,11 +218,8 @@ upload(const char *file)
 	CURL *c;
 	int rv;
 
-	rv = rs_endpoint_admin_token(tok, sizeof(tok), &var, why, sizeof(why));
-	if (rv == RS_EINVAL) {
-		fprintf(stderr, "rsctl: %s: %s\n", var, why);
+	if (rsctl_admin_target("/api/v1/restore", url, sizeof(url), auth) != 0)
 		return EXIT_USAGE;
-	}
 	if ((f = fopen(file, "rb")) == NULL || fstat(fileno(f), &st) != 0) {
 		fprintf(
 		    stderr, "rsctl: restore: %s: %s\n", file, strerror(errno));
@@ -239,8 +227,6 @@ upload(const char *file)
 			fclose(f);
 		return EXIT_USAGE;
 	}
-	rs_endpoint_admin_url(base, sizeof(base));
-	snprintf(url, sizeof(url), "%s/api/v1/restore", base);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -258,10 +244,8 @@ upload(const char *file)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
 	hdrs = curl_slist_append(
 	    hdrs, "Content-Type: application/octet-stream");
-	if (rv == RS_OK) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+	if (auth[0] != '\0')
 		hdrs = curl_slist_append(hdrs, auth);
-	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_OK)

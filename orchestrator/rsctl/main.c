@@ -3,6 +3,7 @@
  * (RS_Q_ORCHESTRATOR), and the DbResponse is printed as proto3 JSON. Exit
  * codes: 0 status OK, 1 any other status (business failure), 2 usage or
  * connection error. */
+#include "admin_target.h"
 #include "backup.h"
 #include "load.h"
 #include "watch.h"
@@ -93,21 +94,13 @@ static int
 admin_call(const char *path, const char *body, int timeout_ms, long *status,
     rs_buf *out)
 {
-	char base[512], url[600], why[160];
-	char tok[RS_ADMIN_TOKEN_MAX + 1], auth[RS_ADMIN_TOKEN_MAX + 32];
+	char url[600], auth[RSCTL_AUTH_MAX];
 	struct curl_slist *hdrs = NULL;
-	const char *var;
 	CURLcode cc;
 	CURL *c;
-	int rv;
 
-	rv = rs_endpoint_admin_token(tok, sizeof(tok), &var, why, sizeof(why));
-	if (rv == RS_EINVAL) {
-		fprintf(stderr, "rsctl: %s: %s\n", var, why);
+	if (rsctl_admin_target(path, url, sizeof(url), auth) != 0)
 		return EXIT_USAGE;
-	}
-	rs_endpoint_admin_url(base, sizeof(base));
-	snprintf(url, sizeof(url), "%s%s", base, path);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -115,10 +108,8 @@ admin_call(const char *path, const char *body, int timeout_ms, long *status,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	if (rv == RS_OK) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+	if (auth[0] != '\0')
 		hdrs = curl_slist_append(hdrs, auth);
-	}
 	if (body != NULL) {
 		hdrs = curl_slist_append(
 		    hdrs, "Content-Type: application/json");

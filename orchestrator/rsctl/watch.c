@@ -4,6 +4,8 @@
  * every seq once, in order, for as long as it runs. */
 #include "watch.h"
 
+#include "admin_target.h"
+
 #include "rs_buf.h"
 #include "rs_endpoint.h"
 #include "rs_err.h"
@@ -159,9 +161,7 @@ rsctl_watch(int argc, char **argv)
 {
 	static const struct option opts[] = { { "since", 1, NULL, 's' },
 		{ "until", 1, NULL, 'u' }, { NULL, 0, NULL, 0 } };
-	char base[512], why[160], tok[RS_ADMIN_TOKEN_MAX + 1];
-	char auth[RS_ADMIN_TOKEN_MAX + 32];
-	const char *var;
+	char base[512], auth[RSCTL_AUTH_MAX];
 	watch w;
 	char *end;
 	int o, rc;
@@ -185,17 +185,11 @@ rsctl_watch(int argc, char **argv)
 		    "[--until SEQ]\n");
 		return EXIT_USAGE;
 	}
-	rc = rs_endpoint_admin_token(tok, sizeof(tok), &var, why, sizeof(why));
-	if (rc == RS_EINVAL) {
-		fprintf(stderr, "rsctl: %s: %s\n", var, why);
+	if (rsctl_admin_target("", base, sizeof(base), auth) != 0)
 		return EXIT_USAGE;
-	}
-	if (rc == RS_OK)
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-	rs_endpoint_admin_url(base, sizeof(base));
 	if (w.until != 0 && w.until <= w.last)
 		return 0;
-	const char *hdr = rc == RS_OK ? auth : NULL;
+	const char *hdr = auth[0] != '\0' ? auth : NULL;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	while ((rc = attempt(&w, base, hdr)) < 0)
 		usleep(RETRY_MS * 1000);
