@@ -3,7 +3,7 @@
 drifts over minutes, so variants are measured in turn, round after round,
 and medians compared).
 
-  bench/ab.py ROUNDS SECONDS NAME=PORT_BASE[:STACK_DIR] ...
+  bench/ab.py [--scen KEY,KEY] [--json FILE] ROUNDS SECONDS NAME=PORT_BASE[:STACK_DIR] ...
 
 Each stack must be up (./rideshare up --detach) with bench_load's data
 (100 users, 10,000 rides, ids 1..10000). Per round and stack, in a shuffled
@@ -11,7 +11,9 @@ order: GET /api/v1/rides/{id} at full load (16 connections), the same paced
 (BENCH_DELAY_MS=10 per connection, about half load), PUT /api/v1/users.
 For each: req/s, p50, p99, max, and CPU ms per request of the stack's
 processes. Prints the median of every figure per stack (and JSON with
---json FILE).
+--json FILE). --scen picks the scenarios by key, in this order per round
+(list_max: the bench's listing scenario, GET /api/v1/rides?source&destination
+over sources 1-25 x destinations 101-140; default get_max,get_paced,put_max).
 """
 import json
 import os
@@ -24,11 +26,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench  # noqa: E402
 
-SCEN = [
+ALL_SCEN = [
+    ("list_max", "rides_list.lua", ["1:25", "101:140"], None),
     ("get_max", "ride_get.lua", ["1:10000"], None),
     ("get_paced", "ride_get.lua", ["1:10000"], "10"),
     ("put_max", "users_put.lua", None, None),
 ]
+SCEN = [x for x in ALL_SCEN if x[0] != "list_max"]
 
 
 def wrk(base, script, args, delay, secs):
@@ -48,7 +52,16 @@ def wrk(base, script, args, delay, secs):
 
 
 def main(argv):
+    global SCEN
     jpath = None
+    if "--scen" in argv:
+        i = argv.index("--scen")
+        keys = argv[i + 1].split(",")
+        del argv[i:i + 2]
+        SCEN = [x for k in keys for x in ALL_SCEN if x[0] == k]
+        if len(SCEN) != len(keys):
+            raise SystemExit("--scen: keys are "
+                             + ",".join(x[0] for x in ALL_SCEN))
     if "--json" in argv:
         i = argv.index("--json")
         jpath = argv[i + 1]

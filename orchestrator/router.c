@@ -37,6 +37,13 @@
  * follows it down (check_term): 4 status periods of the worker. */
 #define TERM_RESET_AFTER_MS 2000
 
+/* A read routed in this pass, not published yet (flush_reads). */
+typedef struct pending_read {
+	Rideshare__DbRequest *req; /* decoded, stamped; freed by flush */
+	char *caller_field; /* req->reply_to as decoded, restored to free */
+	char reply_to[RS_REPLY_TO_MAX + 1];
+} pending_read;
+
 struct rs_orch_router {
 	char *url;
 	rs_orch_workers *w;
@@ -74,6 +81,13 @@ struct rs_orch_router {
 	 * (0: none): one basic.ack(multiple) at the end of the pass settles
 	 * it and every earlier one (ack_later). Routing thread only. */
 	uint64_t ack_tag;
+	/* Reads for readQ gathered in this pass: published together (one
+	 * ReadBatch) when the pass ends or RS_READ_BATCH_MAX are here, BEFORE
+	 * the pass's ack. Routing thread only. */
+	pending_read pending[RS_READ_BATCH_MAX];
+	int npending;
+	Rideshare__BatchedRead entries[RS_READ_BATCH_MAX];
+	Rideshare__BatchedRead *entry_ptrs[RS_READ_BATCH_MAX];
 };
 
 static int64_t
@@ -295,6 +309,95 @@ resend_queue(
 	return own;
 }
 
+static void
+pending_free(rs_orch_router *r)
+{
+	for (int i = 0; i < r->npending; i++) {
+		pending_read *p = &r->pending[i];
+
+		p->req->reply_to = p->caller_field;
+		rideshare__db_request__free_unpacked(p->req, NULL);
+	}
+	r->npending = 0;
+}
+
+/* Publishes the reads gathered in this pass to readQ: one alone as the
+ * plain DbRequest (what a quiet system sends, as before batching), two or
+ * more as one ReadBatch message (docs/replication.md "Read batches"): one
+ * publish, one delivery and one ack instead of one each per read. Only
+ * what is already gathered goes: nothing ever waits for a batch to fill.
+ * Called before the pass's ack (flush_acks), so that a read's delivery is
+ * acknowledged only once it was published. */
+static int
+flush_reads(rs_orch_router *r)
+{
+	rs_mq_props props = { 0 };
+	size_t len;
+	int n = r->npending, rv;
+
+	if (n == 0)
+		return RS_OK;
+	if (n == 1) {
+		Rideshare__DbRequest *req = r->pending[0].req;
+
+		props.reply_to = r->pending[0].reply_to;
+		props.correlation_id = req->request_id;
+		len = rideshare__db_request__get_packed_size(req);
+		if ((rv = ensure_buf(r, len)) == RS_OK) {
+			rideshare__db_request__pack(req, r->buf);
+			rv = rs_mq_publish(
+			    r->mq, "", Q_READ, r->buf, len, &props);
+		}
+	} else {
+		Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT;
+
+		for (int i = 0; i < n; i++) {
+			rideshare__batched_read__init(&r->entries[i]);
+			r->entries[i].request = r->pending[i].req;
+			r->entries[i].reply_to = r->pending[i].reply_to;
+			r->entry_ptrs[i] = &r->entries[i];
+		}
+		b.n_reads = (size_t) n;
+		b.reads = r->entry_ptrs;
+		props.content_type = RS_CT_READ_BATCH;
+		len = rideshare__read_batch__get_packed_size(&b);
+		if ((rv = ensure_buf(r, len)) == RS_OK) {
+			rideshare__read_batch__pack(&b, r->buf);
+			rv = rs_mq_publish(
+			    r->mq, "", Q_READ, r->buf, len, &props);
+		}
+		if (rv == RS_OK) {
+			rs_metric_add(&rs_orch_m_read_batches, 1);
+			rs_metric_add(&rs_orch_m_read_batched, (uint64_t) n);
+		}
+	}
+	pending_free(r);
+	return rv;
+}
+
+/* Keeps a stamped read for flush_reads (it owns req from here). */
+static int
+gather_read(rs_orch_router *r, const rs_mq_msg *m, Rideshare__DbRequest *req,
+    char *caller_field)
+{
+	int rv;
+
+	if (r->npending == RS_READ_BATCH_MAX
+	    && (rv = flush_reads(r)) != RS_OK) {
+		/* Nothing of this pass is acknowledged: it all comes back
+		 * with the channel (reads are idempotent). */
+		r->ack_tag = 0;
+		req->reply_to = caller_field;
+		rideshare__db_request__free_unpacked(req, NULL);
+		return rv;
+	}
+	pending_read *p = &r->pending[r->npending++];
+	p->req = req;
+	p->caller_field = caller_field;
+	snprintf(p->reply_to, sizeof(p->reply_to), "%s", m->reply_to);
+	return RS_OK;
+}
+
 static int
 route_request(rs_orch_router *r, const rs_mq_msg *m)
 {
@@ -348,6 +451,24 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 	}
 	/* Forward only what the contract knows (rs_op_drop_unknown). */
 	rs_op_drop_unknown(&req->base);
+	/* A read for readQ that a slave can answer by request_id alone (the
+	 * gateways' calls: correlation id = request_id) waits for the end of
+	 * the pass, to go out together with the others (flush_reads). */
+	if (!write && !req->resend && m->reply_to[0] != '\0'
+	    && strlen(m->reply_to) <= RS_REPLY_TO_MAX
+	    && strcmp(props.correlation_id, req->request_id) == 0) {
+		rs_debug(req->request_id,
+		    "event=routed op=%s queue=%s min_seq=%" PRIu64
+		    " batched=1",
+		    rs_op_name(req->op_case), queue, req->min_seq);
+		rs_metric_add(&rs_orch_m_req_read, 1);
+		if (r->as != NULL)
+			rs_orch_autoscale_count_read(r->as, mono_ms());
+		rv = gather_read(r, m, req, caller_field);
+		if (rv == RS_OK)
+			rv = ack_later(r, m->delivery_tag);
+		return rv;
+	}
 	len = rideshare__db_request__get_packed_size(req);
 	rv = ensure_buf(r, len);
 	if (rv == RS_OK) {
@@ -610,9 +731,18 @@ run(void *arg)
 		}
 		if (rv == RS_ETIMEDOUT)
 			rv = RS_OK;
-		/* One ack for the pass (ack_later), also before a teardown:
-		 * what was handled is not delivered again. */
+		/* The gathered reads first, then one ack for the pass
+		 * (ack_later), also before a teardown: what was handled is
+		 * not delivered again. Reads that could not be published are
+		 * not acknowledged: they come back with the channel. */
 		{
+			int frv = flush_reads(r);
+
+			if (frv != RS_OK) {
+				r->ack_tag = 0;
+				if (rv == RS_OK)
+					rv = frv;
+			}
 			int arv = flush_acks(r);
 
 			if (rv == RS_OK)
@@ -667,6 +797,7 @@ rs_orch_router_destroy(rs_orch_router *r)
 	if (r == NULL)
 		return;
 	rs_orch_router_stop(r);
+	pending_free(r);
 	rs_mq_destroy(r->mq);
 	free(r->buf);
 	free(r->url);

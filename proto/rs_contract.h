@@ -12,6 +12,12 @@
 #define RS_Q_WRITE "writeQ"
 /* Orchestrator -> slaves: reads stamped with min_seq. */
 #define RS_Q_READ "readQ"
+/* Content type of a readQ message that carries a ReadBatch (several
+ * stamped reads) instead of one DbRequest, and the most reads one may
+ * carry (docs/replication.md "Read batches"). */
+#define RS_CT_READ_BATCH  "application/x-rideshare-read-batch"
+#define RS_READ_BATCH_MAX 16
+#define RS_REPLY_TO_MAX   255 /* longest reply address a slave keeps */
 /* Orchestrator -> one slave: a read the gateway sends a second time
  * (DbRequest.resend), "read." + worker id; declared by that slave. */
 #define RS_Q_READ_PREFIX "read."

@@ -1,8 +1,10 @@
 #include "rs_op.h"
 
+#include "rs_contract.h"
 #include "rs_id.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 bool
 rs_op_is_write(Rideshare__DbRequest__OpCase op)
@@ -105,6 +107,46 @@ rs_op_request_decode(const void *body, size_t len, Rideshare__DbRequest **out)
 		return why;
 	}
 	*out = req;
+	return NULL;
+}
+
+static const char *
+read_batch_problem(const Rideshare__ReadBatch *b)
+{
+	const char *why;
+
+	if (b == NULL)
+		return "undecodable";
+	if (b->n_reads < 2 || b->n_reads > RS_READ_BATCH_MAX)
+		return "batch_size";
+	for (size_t i = 0; i < b->n_reads; i++) {
+		const Rideshare__BatchedRead *e = b->reads[i];
+
+		if ((why = rs_op_request_problem(e->request)) != NULL)
+			return why;
+		if (rs_op_is_write(e->request->op_case))
+			return "not_a_read";
+		if (e->reply_to == NULL || e->reply_to[0] == '\0'
+		    || strlen(e->reply_to) > RS_REPLY_TO_MAX)
+			return "no_reply_to";
+	}
+	return NULL;
+}
+
+const char *
+rs_op_read_batch_decode(
+    const void *body, size_t len, Rideshare__ReadBatch **out)
+{
+	Rideshare__ReadBatch *b
+	    = rideshare__read_batch__unpack(NULL, len, body);
+	const char *why = read_batch_problem(b);
+
+	if (why != NULL) {
+		if (b != NULL)
+			rideshare__read_batch__free_unpacked(b, NULL);
+		return why;
+	}
+	*out = b;
 	return NULL;
 }
 

@@ -29,6 +29,17 @@ const char *rs_op_sync_event_problem(const Rideshare__SyncEvent *ev);
  * rs_op_request_problem's answer (nothing to free, *out untouched). */
 const char *rs_op_request_decode(
     const void *body, size_t len, Rideshare__DbRequest **out);
+/* A readQ delivery's body with content type RS_CT_READ_BATCH decoded and
+ * checked: NULL and the batch in *out (the caller frees it with
+ * rideshare__read_batch__free_unpacked), or why not: "undecodable",
+ * "batch_size" (fewer than 2 or more than RS_READ_BATCH_MAX reads),
+ * "no_reply_to" (an entry without a reply address, or one longer than
+ * RS_REPLY_TO_MAX), "not_a_read", or any rs_op_request_problem of an
+ * entry's request (nothing to free, *out untouched). One bad entry
+ * condemns the whole message: the orchestrator batches only requests it
+ * checked, so it is forged. */
+const char *rs_op_read_batch_decode(
+    const void *body, size_t len, Rideshare__ReadBatch **out);
 /* Frees and drops the unknown fields of m and of every message inside it
  * (m must come from protobuf-c's unpack with the default allocator).
  * protobuf-c keeps unknown fields it cannot always write back (field number

@@ -1,7 +1,10 @@
 /* rs_op: what is a write, and which requests are dead-lettered. */
 #include "rs_op.h"
 
+#include "rs_contract.h"
+
 #include <stdint.h>
+#include <string.h>
 
 #include "rs_test.h"
 
@@ -76,6 +79,82 @@ test_decode_gives_the_message_or_the_problem(void **state)
 	rideshare__db_request__free_unpacked(back, NULL);
 }
 
+/* Packs a batch of n reads (entry bad_at, if < n, spoiled by spoil) and
+ * returns what rs_op_read_batch_decode says. */
+static const char *
+batch_verdict(size_t n, size_t bad_at, int spoil)
+{
+	Rideshare__CountRides c = RIDESHARE__COUNT_RIDES__INIT;
+	Rideshare__AddUser au = RIDESHARE__ADD_USER__INIT;
+	Rideshare__DbRequest req[RS_READ_BATCH_MAX + 1];
+	Rideshare__BatchedRead e[RS_READ_BATCH_MAX + 1],
+	    *ep[RS_READ_BATCH_MAX + 1];
+	Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT, *back = NULL;
+	static char long_reply[RS_REPLY_TO_MAX + 2];
+	static uint8_t buf[8192];
+	const char *why;
+
+	memset(long_reply, 'q', sizeof(long_reply) - 1);
+	for (size_t i = 0; i < n; i++) {
+		rideshare__db_request__init(&req[i]);
+		rideshare__batched_read__init(&e[i]);
+		req[i].request_id = "rid-b";
+		req[i].op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+		req[i].count_rides = &c;
+		e[i].request = &req[i];
+		e[i].reply_to = "amq.rabbitmq.reply-to.x";
+		ep[i] = &e[i];
+	}
+	if (bad_at < n) {
+		switch (spoil) {
+		case 0: e[bad_at].reply_to = ""; break;
+		case 1: e[bad_at].reply_to = long_reply; break;
+		case 2:
+			req[bad_at].op_case
+			    = RIDESHARE__DB_REQUEST__OP_ADD_USER;
+			req[bad_at].add_user = &au;
+			break;
+		case 3: req[bad_at].request_id = "bad id"; break;
+		default: e[bad_at].request = NULL; break;
+		}
+	}
+	b.n_reads = n;
+	b.reads = ep;
+	size_t len = rideshare__read_batch__pack(&b, buf);
+	why = rs_op_read_batch_decode(buf, len, &back);
+	if (why == NULL) {
+		assert_int_equal(back->n_reads, n);
+		assert_string_equal(
+		    back->reads[n - 1]->request->request_id, "rid-b");
+		rideshare__read_batch__free_unpacked(back, NULL);
+	} else {
+		assert_null(back);
+	}
+	return why;
+}
+
+static void
+test_read_batches_are_checked_whole(void **state)
+{
+	static const uint8_t junk[] = { 0xff, 0xff, 0xff };
+	Rideshare__ReadBatch *back = NULL;
+
+	(void) state;
+	assert_null(batch_verdict(2, 9, 0));
+	assert_null(batch_verdict(RS_READ_BATCH_MAX, 99, 0));
+	assert_string_equal(
+	    rs_op_read_batch_decode(junk, sizeof(junk), &back), "undecodable");
+	assert_string_equal(batch_verdict(1, 9, 0), "batch_size");
+	assert_string_equal(
+	    batch_verdict(RS_READ_BATCH_MAX + 1, 99, 0), "batch_size");
+	assert_string_equal(batch_verdict(3, 1, 0), "no_reply_to");
+	assert_string_equal(batch_verdict(3, 2, 1), "no_reply_to");
+	assert_string_equal(batch_verdict(3, 0, 2), "not_a_read");
+	assert_string_equal(batch_verdict(3, 1, 3), "bad_request_id");
+	assert_string_equal(batch_verdict(3, 2, 4), "undecodable");
+}
+
 RS_TEST_MAIN(cmocka_unit_test(test_decode_gives_the_message_or_the_problem),
     cmocka_unit_test(test_request_problems_are_named),
-    cmocka_unit_test(test_sync_event_problems_are_named))
+    cmocka_unit_test(test_sync_event_problems_are_named),
+    cmocka_unit_test(test_read_batches_are_checked_whole))

@@ -54,6 +54,15 @@ typedef struct read_req {
 	char reply_to[256];
 } read_req;
 
+/* A readQ delivery that carried several reads (ReadBatch): acknowledged
+ * once every read in it is answered, or given back once (requeue) when
+ * any of them is. */
+typedef struct batch_ref {
+	uint64_t tag;
+	int left; /* reads of it not settled yet */
+	bool requeued; /* given back: the others settle silently */
+} batch_ref;
+
 typedef struct slave {
 	rs_worker *w;
 	rs_mq *mq;
@@ -81,6 +90,10 @@ typedef struct slave {
 	 * no announcement renewed it for PAUSE_VALID_MS. */
 	int64_t pause_until; /* monotonic ms, 0: not asked to pause */
 	bool read_paused;
+	/* Batched deliveries with reads still parked or held (few: at most
+	 * READ_PREFETCH per read consumer). */
+	batch_ref *batches;
+	int nbatches, batches_cap;
 } slave;
 
 static void
@@ -98,6 +111,58 @@ read_free(read_req *r)
 	free(r);
 }
 
+static batch_ref *
+batch_find(slave *s, uint64_t tag)
+{
+	for (int i = 0; i < s->nbatches; i++)
+		if (s->batches[i].tag == tag)
+			return &s->batches[i];
+	return NULL;
+}
+
+/* Registers a batched delivery of n reads. RS_ENOMEM: not registered. */
+static int
+batch_add(slave *s, uint64_t tag, int n)
+{
+	if (s->nbatches == s->batches_cap) {
+		int cap = s->batches_cap ? 2 * s->batches_cap : 16;
+		batch_ref *b = realloc(s->batches, (size_t) cap * sizeof(*b));
+		if (b == NULL)
+			return RS_ENOMEM;
+		s->batches = b;
+		s->batches_cap = cap;
+	}
+	s->batches[s->nbatches++] = (batch_ref) { tag, n, false };
+	return RS_OK;
+}
+
+/* One read of delivery tag is done: answered (requeue false) or to be
+ * answered elsewhere (requeue true). A delivery of one read is settled at
+ * once; a batch is acknowledged when its last read is answered, or
+ * rejected back to its queue the first time one of its reads is given
+ * back (the reads of it already answered are answered again elsewhere:
+ * reads change nothing, and the gateway keeps the first answer). */
+static int
+settle(slave *s, uint64_t tag, bool requeue)
+{
+	batch_ref *b = batch_find(s, tag);
+	int rc = RS_OK;
+
+	if (b == NULL)
+		return requeue ? rs_mq_reject(s->mq, tag, true)
+		               : rs_mq_ack(s->mq, tag, false);
+	if (requeue && !b->requeued) {
+		b->requeued = true;
+		rc = rs_mq_reject(s->mq, tag, true);
+	}
+	if (--b->left > 0)
+		return rc;
+	if (!b->requeued)
+		rc = rs_mq_ack(s->mq, tag, false);
+	*b = s->batches[--s->nbatches];
+	return rc;
+}
+
 /* Returns the parked reads and the held replies to readQ (another slave
  * answers them; a held reply was never sent, so nobody saw it). */
 static void
@@ -106,15 +171,18 @@ requeue_parked(slave *s)
 	rs_worker_parked p;
 	while (rs_worker_park_pop(&s->park, &p)) {
 		if (s->mq != NULL)
-			(void) rs_mq_reject(s->mq, p.delivery_tag, true);
+			(void) settle(s, p.delivery_tag, true);
 		read_free(p.data);
 	}
 	rs_worker_held_reply *h;
 	while ((h = rs_worker_held_pop(&s->held)) != NULL) {
 		if (s->mq != NULL)
-			(void) rs_mq_reject(s->mq, h->tag, true);
+			(void) settle(s, h->tag, true);
 		free(h);
 	}
+	/* Nothing refers to a batch any more; with the channel gone (mq
+	 * NULL, or about to be destroyed) its tags mean nothing either. */
+	s->nbatches = 0;
 }
 
 static void
@@ -232,7 +300,7 @@ release_held(slave *s)
 		rc = rs_mq_publish(
 		    s->mq, "", h->reply_to, h->body, h->len, &props);
 		if (rc == RS_OK)
-			rc = rs_mq_ack(s->mq, h->tag, false);
+			rc = settle(s, h->tag, false);
 		free(h);
 	}
 	if (timeouts)
@@ -313,7 +381,7 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 	    rs_op_name(req->op_case), rs_status_name(r->status), r->seq);
 	rs_worker_arena_fini(&a);
 	if (rc == RS_OK)
-		rc = rs_mq_ack(s->mq, tag, false);
+		rc = settle(s, tag, false);
 	return rc;
 }
 
@@ -374,53 +442,122 @@ reject_bad(slave *s, uint64_t tag, const char *queue, const char *why,
 	return rs_mq_reject(s->mq, tag, false);
 }
 
-/* Decodes a read delivery; answers it now or parks it. */
-static int
-on_read(slave *s, const rs_mq_msg *msg)
+/* The stamp of a read is beyond every commit_seq heard of and every head
+ * the master published, by more than MIN_SEQ_SLACK: not the
+ * orchestrator's. */
+static bool
+min_seq_forged(slave *s, const Rideshare__DbRequest *req)
 {
-	Rideshare__DbRequest *req;
-	const char *why = rs_op_request_decode(msg->body, msg->len, &req);
+	uint64_t head = rs_worker_notice_master_head(s->w->notice);
+	uint64_t ceiling = s->known_commit > head ? s->known_commit : head;
 
-	if (why != NULL)
-		return reject_bad(s, msg->delivery_tag, RS_Q_READ, why, NULL);
+	if (req->min_seq <= s->w->meta.applied_seq)
+		return false;
+	if (ceiling < s->w->meta.applied_seq)
+		ceiling = s->w->meta.applied_seq;
+	return req->min_seq > ceiling
+	    && req->min_seq - ceiling > MIN_SEQ_SLACK;
+}
+
+/* Answers one checked read of delivery tag now, or parks it. Owns req. */
+static int
+take_read(
+    slave *s, uint64_t tag, Rideshare__DbRequest *req, const char *reply_to)
+{
 	/* The orchestrator stamped it with its commit_seq of the moment;
 	 * that stamp only counts as a commit_seq heard of once this replica
 	 * reached it (a forged one must not release held replies). */
 	if (req->min_seq <= s->w->meta.applied_seq) {
 		if (linearizable(req))
 			learn_commit(s, req->min_seq);
-		int rc
-		    = answer(s, msg->delivery_tag, req, msg->reply_to, false);
-		rideshare__db_request__free_unpacked(req, NULL);
-		return rc;
-	}
-	uint64_t head = rs_worker_notice_master_head(s->w->notice);
-	uint64_t ceiling = s->known_commit > head ? s->known_commit : head;
-	if (ceiling < s->w->meta.applied_seq)
-		ceiling = s->w->meta.applied_seq;
-	if (req->min_seq > ceiling && req->min_seq - ceiling > MIN_SEQ_SLACK) {
-		int rc = reject_bad(s, msg->delivery_tag, RS_Q_READ,
-		    "min_seq_out_of_range", req->request_id);
+		int rc = answer(s, tag, req, reply_to, false);
 		rideshare__db_request__free_unpacked(req, NULL);
 		return rc;
 	}
 	read_req *r = calloc(1, sizeof(*r));
 	if (r == NULL) {
 		rideshare__db_request__free_unpacked(req, NULL);
-		return rs_mq_reject(s->mq, msg->delivery_tag, true);
+		return settle(s, tag, true);
 	}
 	r->req = req;
-	snprintf(r->reply_to, sizeof(r->reply_to), "%s", msg->reply_to);
-	rs_worker_parked p
-	    = { req->min_seq, msg->delivery_tag, r, rs_time_now_ms() };
+	snprintf(r->reply_to, sizeof(r->reply_to), "%s", reply_to);
+	rs_worker_parked p = { req->min_seq, tag, r, rs_time_now_ms() };
 	if (rs_worker_park_add(&s->park, &p) != RS_OK) {
 		read_free(r);
-		return rs_mq_reject(s->mq, msg->delivery_tag, true);
+		return settle(s, tag, true);
 	}
 	rs_debug(req->request_id,
 	    "event=read_parked min_seq=%" PRIu64 " applied_seq=%" PRIu64,
 	    req->min_seq, s->w->meta.applied_seq);
 	return RS_OK;
+}
+
+/* A ReadBatch delivery (docs/replication.md "Read batches"): checked
+ * whole (one forged entry dead-letters the message), then each read taken
+ * like a single one; the delivery is acknowledged with its last answer
+ * (settle). */
+static int
+on_read_batch(slave *s, const rs_mq_msg *msg)
+{
+	Rideshare__ReadBatch *b;
+	const char *why = rs_op_read_batch_decode(msg->body, msg->len, &b);
+	size_t n, i;
+	int rc = RS_OK;
+
+	if (why != NULL)
+		return reject_bad(s, msg->delivery_tag, RS_Q_READ, why, NULL);
+	n = b->n_reads;
+	for (i = 0; i < n; i++) {
+		if (min_seq_forged(s, b->reads[i]->request)) {
+			rc = reject_bad(s, msg->delivery_tag, RS_Q_READ,
+			    "min_seq_out_of_range",
+			    b->reads[i]->request->request_id);
+			rideshare__read_batch__free_unpacked(b, NULL);
+			return rc;
+		}
+	}
+	if (batch_add(s, msg->delivery_tag, (int) n) != RS_OK) {
+		rideshare__read_batch__free_unpacked(b, NULL);
+		return rs_mq_reject(s->mq, msg->delivery_tag, true);
+	}
+	/* Each request leaves the batch to live on its own (parked reads
+	 * outlive the delivery); take_read owns and frees it. */
+	for (i = 0; i < n && rc == RS_OK; i++) {
+		Rideshare__DbRequest *req = b->reads[i]->request;
+
+		b->reads[i]->request = NULL;
+		rc = take_read(
+		    s, msg->delivery_tag, req, b->reads[i]->reply_to);
+	}
+	/* After an error the channel goes (reconnect): the rest come back
+	 * with the delivery. */
+	for (; i < n; i++) {
+		rideshare__db_request__free_unpacked(
+		    b->reads[i]->request, NULL);
+		b->reads[i]->request = NULL;
+	}
+	rideshare__read_batch__free_unpacked(b, NULL);
+	return rc;
+}
+
+/* Decodes a read delivery; answers it now or parks it. */
+static int
+on_read(slave *s, const rs_mq_msg *msg)
+{
+	Rideshare__DbRequest *req;
+
+	if (strcmp(msg->content_type, RS_CT_READ_BATCH) == 0)
+		return on_read_batch(s, msg);
+	const char *why = rs_op_request_decode(msg->body, msg->len, &req);
+	if (why != NULL)
+		return reject_bad(s, msg->delivery_tag, RS_Q_READ, why, NULL);
+	if (min_seq_forged(s, req)) {
+		int rc = reject_bad(s, msg->delivery_tag, RS_Q_READ,
+		    "min_seq_out_of_range", req->request_id);
+		rideshare__db_request__free_unpacked(req, NULL);
+		return rc;
+	}
+	return take_read(s, msg->delivery_tag, req, msg->reply_to);
 }
 
 static void
@@ -915,6 +1052,7 @@ out:
 	events_free(s);
 	rs_mq_destroy(s->mq);
 	rs_worker_park_fini(&s->park);
+	free(s->batches);
 	free(s);
 	return rc;
 }

@@ -5,6 +5,8 @@
  * Forged internal messages (issue 12): a read stamped beyond any commit_seq
  * and sync events with a far-future seq, an unknown epoch or an already
  * applied seq are dead-lettered too, never applied, never fatal.
+ * Read batches (issue 17): a good ReadBatch on readQ is answered entry by
+ * entry on each entry's reply_to; a forged one is dead-lettered whole.
  *
  *   bad_message_test <path to rideshare-worker> */
 #include <setjmp.h>
@@ -15,6 +17,7 @@
 
 #include "rs_contract.h"
 #include "rs_err.h"
+#include "rs_mq.h"
 #include "rs_op.h"
 #include "worker_harness.h"
 
@@ -272,11 +275,126 @@ test_forged_sync_events_are_dead_lettered(void **state)
 	assert_no_user("forged-old");
 }
 
+/* Publishes a ReadBatch of n count_rides reads (entry 0 spoiled by
+ * spoil: 0 none, 1 a write, 2 min_seq 2^64-1) answering to reply_to. */
+static void
+publish_batch(size_t n, int spoil, const char *reply_to, char ids[][64])
+{
+	Rideshare__BatchedRead e[RS_READ_BATCH_MAX], *ep[RS_READ_BATCH_MAX];
+	Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT;
+	wh_req r[RS_READ_BATCH_MAX];
+	rs_mq_props props = { .content_type = RS_CT_READ_BATCH };
+	uint8_t buf[4096];
+
+	for (size_t i = 0; i < n; i++) {
+		wh_req_count_rides(&r[i]);
+		if (ids != NULL)
+			snprintf(ids[i], 64, "%s", r[i].req.request_id);
+		rideshare__batched_read__init(&e[i]);
+		e[i].request = &r[i].req;
+		e[i].reply_to = (char *) reply_to;
+		ep[i] = &e[i];
+	}
+	if (spoil == 1)
+		wh_req_add_user(&r[0], "forged-batch-write");
+	else if (spoil == 2)
+		r[0].req.min_seq = UINT64_MAX;
+	b.n_reads = n;
+	b.reads = ep;
+	size_t len = rideshare__read_batch__pack(&b, buf);
+	assert_int_equal(
+	    rs_mq_publish(wh_mq(h), "", RS_Q_READ, buf, len, &props), RS_OK);
+}
+
+static void
+test_read_batches_are_answered_or_dead_lettered(void **state)
+{
+	char q[80], ids[3][64];
+	bool seen[3] = { false, false, false };
+	int got = 0;
+	int64_t t0;
+
+	(void) state;
+	assert_serving();
+	snprintf(q, sizeof(q), "bm-batch-replies-%s", tag);
+	assert_int_equal(
+	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
+	publish_batch(3, 0, q, ids);
+	for (t0 = rs_time_now_ms(); got < 3;) {
+		rs_mq_msg m;
+		int rc = rs_mq_get(wh_mq(h), q, true, &m);
+
+		if (rc == RS_OK) {
+			Rideshare__DbResponse *resp
+			    = rideshare__db_response__unpack(
+			        NULL, m.len, m.body);
+			assert_non_null(resp);
+			assert_int_equal(resp->status, RIDESHARE__STATUS__OK);
+			for (int i = 0; i < 3; i++) {
+				if (strcmp(ids[i], resp->request_id) == 0
+				    && strcmp(m.correlation_id, ids[i]) == 0
+				    && !seen[i]) {
+					seen[i] = true;
+					got++;
+				}
+			}
+			rideshare__db_response__free_unpacked(resp, NULL);
+			rs_mq_msg_release(wh_mq(h), &m);
+			continue;
+		}
+		assert_int_equal(rc, RS_ENOTFOUND);
+		if (rs_time_now_ms() - t0 > 10000)
+			fail_msg("a batch of 3 reads got %d answers", got);
+		struct timespec ts = { 0, 20000000 };
+		nanosleep(&ts, NULL);
+	}
+	printf("bad_message: a batch of 3 reads answered in %lld ms\n",
+	    (long long) (rs_time_now_ms() - t0));
+
+	/* Forged: each must reach rideshare.dead, nothing answered. */
+	static const struct {
+		size_t n;
+		int spoil;
+		const char *what;
+	} bad[] = { { 1, 0, "batch of one" }, { 2, 1, "batch with a write" },
+		{ 2, 2, "batch with min_seq=2^64-1" } };
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
+		publish_batch(bad[k].n, bad[k].spoil, q, NULL);
+		for (t0 = rs_time_now_ms();
+		     wh_queue_depth(h, RS_Q_DEAD) < before + 1;) {
+			if (rs_time_now_ms() - t0 > 10000)
+				fail_msg(
+				    "%s was not dead-lettered", bad[k].what);
+			struct timespec ts = { 0, 20000000 };
+			nanosleep(&ts, NULL);
+		}
+		printf(
+		    "bad_message: %s on readQ dead-lettered\n", bad[k].what);
+	}
+	static const char garbage[] = "\xff\xff not a batch";
+	rs_mq_props props = { .content_type = RS_CT_READ_BATCH };
+	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
+	assert_int_equal(rs_mq_publish(wh_mq(h), "", RS_Q_READ, garbage,
+	                     sizeof(garbage) - 1, &props),
+	    RS_OK);
+	for (t0 = rs_time_now_ms();
+	     wh_queue_depth(h, RS_Q_DEAD) < before + 1;) {
+		if (rs_time_now_ms() - t0 > 10000)
+			fail_msg("an undecodable batch was not dead-lettered");
+		struct timespec ts = { 0, 20000000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(wh_queue_depth(h, q), 0);
+	assert_serving();
+}
+
 WH_TEST_MAIN("<rideshare-worker>", setup, teardown,
     cmocka_unit_test(test_bad_messages_on_writeQ_are_dead_lettered),
     cmocka_unit_test(test_bad_messages_on_readQ_are_dead_lettered),
     cmocka_unit_test(test_bad_messages_on_orchestrator_are_dead_lettered),
     cmocka_unit_test(test_read_stamped_beyond_any_commit_is_dead_lettered),
     cmocka_unit_test(test_forged_sync_events_are_dead_lettered),
+    cmocka_unit_test(test_read_batches_are_answered_or_dead_lettered),
     cmocka_unit_test(
         test_read_waiting_for_an_unreached_seq_ends_within_its_bound))

@@ -434,6 +434,12 @@ wh_publish_raw(wh *h, const char *queue, const void *body, size_t len)
 	return rs_mq_publish(h->mq, "", queue, body, len, &props);
 }
 
+rs_mq *
+wh_mq(wh *h)
+{
+	return h->mq;
+}
+
 uint32_t
 wh_queue_depth(wh *h, const char *queue)
 {

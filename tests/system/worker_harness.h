@@ -12,6 +12,7 @@
 #define WORKER_HARNESS_H
 
 #include "rideshare.pb-c.h"
+#include "rs_mq.h"
 #include "rs_time.h" /* the tests time and sleep with rs_time */
 #include "rs_zk.h"
 
@@ -99,6 +100,9 @@ uint64_t wh_commit_seq(wh *h);
 
 /* Raw publish to a queue (default exchange). */
 int wh_publish_raw(wh *h, const char *queue, const void *body, size_t len);
+/* The harness's own broker connection (publishes; consumes direct
+ * reply-to): for tests that need more than the calls above. */
+rs_mq *wh_mq(wh *h);
 /* Ready messages in queue, 0 when it does not exist. */
 uint32_t wh_queue_depth(wh *h, const char *queue);
 
