@@ -8,7 +8,10 @@
  *   1: a SyncEvent (sync.<id>) -> unpack, rs_op_sync_event_problem;
  *   2: an nng notice line (proto/rs_notice) -> parse, and a parsed line
  *      formats back to text that parses to the same notice;
- *   3: a configuration value (common/rs_cfg parsers).
+ *   3: a configuration value (common/rs_cfg parsers);
+ *   4: a ReadBatch (readQ, content type RS_CT_READ_BATCH) ->
+ *      rs_op_read_batch_decode; an accepted one holds 2..RS_READ_BATCH_MAX
+ *      reads, each with a reply address.
  * Properties: no crash, leak or undefined behaviour (ASan/UBSan). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +62,23 @@ sync_event(const uint8_t *d, size_t n)
 }
 
 static void
+read_batch(const uint8_t *d, size_t n)
+{
+	Rideshare__ReadBatch *b = NULL;
+
+	if (rs_op_read_batch_decode(d, n, &b) != NULL)
+		return;
+	if (b->n_reads < 2 || b->n_reads > RS_READ_BATCH_MAX)
+		abort();
+	for (size_t i = 0; i < b->n_reads; i++)
+		if (b->reads[i]->request == NULL
+		    || rs_op_is_write(b->reads[i]->request->op_case)
+		    || b->reads[i]->reply_to[0] == '\0')
+			abort();
+	rideshare__read_batch__free_unpacked(b, NULL);
+}
+
+static void
 notice(const char *line)
 {
 	rs_notice a, b;
@@ -106,16 +126,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0: request(data + 1, size - 1); break;
 	case 1: sync_event(data + 1, size - 1); break;
+	case 4: read_batch(data + 1, size - 1); break;
 	default:
 		text = malloc(size);
 		if (text == NULL)
 			abort();
 		memcpy(text, data + 1, size - 1);
 		text[size - 1] = '\0';
-		if (data[0] % 4 == 2)
+		if (data[0] % 5 == 2)
 			notice(text);
 		else
 			config(text);
