@@ -85,14 +85,12 @@ assert_serving(void)
 	}
 }
 
+/* Waits until rideshare.dead holds more than before messages. */
 static void
-expect_dead_lettered(
-    const char *queue, const char *what, const void *body, size_t len)
+wait_dead_lettered(uint32_t before, const char *queue, const char *what)
 {
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
 	int64_t t0 = rs_time_now_ms();
 
-	assert_int_equal(wh_publish_raw(h, queue, body, len), RS_OK);
 	while (wh_queue_depth(h, RS_Q_DEAD) < before + 1) {
 		if (rs_time_now_ms() - t0 > 10000)
 			fail_msg("%s message on %s was not dead-lettered",
@@ -102,6 +100,16 @@ expect_dead_lettered(
 	}
 	printf("bad_message: %s on %s dead-lettered in %lld ms\n", what, queue,
 	    (long long) (rs_time_now_ms() - t0));
+}
+
+static void
+expect_dead_lettered(
+    const char *queue, const char *what, const void *body, size_t len)
+{
+	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
+
+	assert_int_equal(wh_publish_raw(h, queue, body, len), RS_OK);
+	wait_dead_lettered(before, queue, what);
 }
 
 static void
@@ -361,16 +369,7 @@ test_read_batches_are_answered_or_dead_lettered(void **state)
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
 		publish_batch(bad[k].n, bad[k].spoil, q, NULL);
-		for (t0 = rs_time_now_ms();
-		     wh_queue_depth(h, RS_Q_DEAD) < before + 1;) {
-			if (rs_time_now_ms() - t0 > 10000)
-				fail_msg(
-				    "%s was not dead-lettered", bad[k].what);
-			struct timespec ts = { 0, 20000000 };
-			nanosleep(&ts, NULL);
-		}
-		printf(
-		    "bad_message: %s on readQ dead-lettered\n", bad[k].what);
+		wait_dead_lettered(before, RS_Q_READ, bad[k].what);
 	}
 	static const char garbage[] = "\xff\xff not a batch";
 	rs_mq_props props = { .content_type = RS_CT_READ_BATCH };
@@ -378,13 +377,7 @@ test_read_batches_are_answered_or_dead_lettered(void **state)
 	assert_int_equal(rs_mq_publish(wh_mq(h), "", RS_Q_READ, garbage,
 	                     sizeof(garbage) - 1, &props),
 	    RS_OK);
-	for (t0 = rs_time_now_ms();
-	     wh_queue_depth(h, RS_Q_DEAD) < before + 1;) {
-		if (rs_time_now_ms() - t0 > 10000)
-			fail_msg("an undecodable batch was not dead-lettered");
-		struct timespec ts = { 0, 20000000 };
-		nanosleep(&ts, NULL);
-	}
+	wait_dead_lettered(before, RS_Q_READ, "undecodable batch");
 	assert_int_equal(wh_queue_depth(h, q), 0);
 	assert_serving();
 }
