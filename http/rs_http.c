@@ -1275,6 +1275,16 @@ add_route(rs_http *srv, const rs_http_route *r, int builtin)
 	return RS_OK;
 }
 
+/* What rs_http_start allocates, freed in one place: by its failures
+ * (CivetWeb not started) and by rs_http_stop (CivetWeb stopped). */
+static void
+http_free(rs_http *srv)
+{
+	free(srv->routes);
+	free(srv->name_label);
+	free(srv);
+}
+
 int
 rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
     size_t nroutes, rs_http **out)
@@ -1376,9 +1386,7 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	return RS_OK;
 
 fail:
-	free(srv->routes);
-	free(srv->name_label);
-	free(srv);
+	http_free(srv);
 	return rc;
 }
 
@@ -1389,7 +1397,5 @@ rs_http_stop(rs_http *srv)
 		return;
 	mg_stop(srv->ctx);
 	rs_info(NULL, "event=http_stopped port=%d", srv->port);
-	free(srv->routes);
-	free(srv->name_label);
-	free(srv);
+	http_free(srv);
 }

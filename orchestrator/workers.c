@@ -1,6 +1,7 @@
 #include "workers.h"
 #include "rideshare.pb-c.h"
 #include "rs_err.h"
+#include "rs_thread.h"
 #include "rs_log.h"
 #include "rs_nng.h"
 #include "rs_notice.h"
@@ -58,9 +59,7 @@ struct rs_orch_workers {
 	bool sub_open;
 	struct dial dials[RS_ORCH_MAX_WORKERS];
 	size_t ndials;
-	pthread_t status_thr;
-	bool status_started;
-	_Atomic bool stop;
+	rs_thread status_thr;
 };
 
 /* Runs on the ZooKeeper client thread: flag and wake, nothing else. */
@@ -177,7 +176,7 @@ status_loop(void *arg)
 	char line[256];
 	rs_notice n;
 
-	while (!atomic_load(&w->stop)) {
+	while (!rs_thread_stopping(&w->status_thr)) {
 		if (rs_nng_recv_str(w->sub, line, sizeof(line), 200) != RS_OK)
 			continue;
 		switch (rs_notice_parse(line, &n)) {
@@ -225,6 +224,22 @@ status_loop(void *arg)
 	return NULL;
 }
 
+void
+rs_orch_workers_destroy(rs_orch_workers *w)
+{
+	if (w == NULL)
+		return;
+	rs_thread_stop(&w->status_thr);
+	if (w->sub_open)
+		nng_close(w->sub);
+	if (w->zk != NULL)
+		rs_zk_close(w->zk);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w->hosts);
+	free(w);
+}
+
 int
 rs_orch_workers_create(const char *zk_hosts, int session_ms,
     int connect_wait_ms, rs_orch_workers **out)
@@ -246,34 +261,13 @@ rs_orch_workers_create(const char *zk_hosts, int session_ms,
 	if ((rv = rs_nng_sub_open(&w->sub)) != RS_OK)
 		goto fail;
 	w->sub_open = true;
-	if (pthread_create(&w->status_thr, NULL, status_loop, w) != 0) {
-		rv = RS_ENOMEM;
+	if ((rv = rs_thread_start(&w->status_thr, status_loop, w)) != RS_OK)
 		goto fail;
-	}
-	w->status_started = true;
 	*out = w;
 	return RS_OK;
 fail:
 	rs_orch_workers_destroy(w);
 	return rv;
-}
-
-void
-rs_orch_workers_destroy(rs_orch_workers *w)
-{
-	if (w == NULL)
-		return;
-	atomic_store(&w->stop, true);
-	if (w->status_started)
-		pthread_join(w->status_thr, NULL);
-	if (w->sub_open)
-		nng_close(w->sub);
-	if (w->zk != NULL)
-		rs_zk_close(w->zk);
-	pthread_cond_destroy(&w->cond);
-	pthread_mutex_destroy(&w->lock);
-	free(w->hosts);
-	free(w);
 }
 
 /* One znode, decoded. */

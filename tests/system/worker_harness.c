@@ -60,6 +60,17 @@ admin_port_open(void)
 	return ok;
 }
 
+void
+wh_close(wh *h)
+{
+	if (h == NULL)
+		return;
+	rs_mq_destroy(h->mq);
+	if (h->zk != NULL)
+		rs_zk_close(h->zk);
+	free(h);
+}
+
 int
 wh_open(const char *worker_bin, wh **out)
 {
@@ -116,17 +127,6 @@ wh_open(const char *worker_bin, wh **out)
 fail:
 	wh_close(h);
 	return rc;
-}
-
-void
-wh_close(wh *h)
-{
-	if (h == NULL)
-		return;
-	rs_mq_destroy(h->mq);
-	if (h->zk != NULL)
-		rs_zk_close(h->zk);
-	free(h);
 }
 
 const char *
