@@ -313,20 +313,6 @@ source_rows(source *s, uint64_t after, uint64_t upto, PGresult **out)
 	return RS_OK;
 }
 
-static uint64_t
-int8_at(const PGresult *res, int row, int col)
-{
-	const unsigned char *p
-	    = (const unsigned char *) PQgetvalue(res, row, col);
-	uint64_t v = 0;
-
-	if (PQgetlength(res, row, col) != 8)
-		return 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /* ---- the stream --------------------------------------------------------*/
 
 typedef struct stream {
@@ -393,12 +379,12 @@ step(stream *st)
 	int n = PQntuples(res);
 	bool broke = false;
 	for (int i = 0; i < n; i++) {
-		uint64_t seq = int8_at(res, i, 0);
+		uint64_t seq = rs_db_int8(res, i, 0);
 		if (seq != st->last + 1) {
 			broke = true; /* a hole: looked at below */
 			break;
 		}
-		rc = rs_orch_changes_line(seq, int8_at(res, i, 1),
+		rc = rs_orch_changes_line(seq, rs_db_int8(res, i, 1),
 		    (const uint8_t *) PQgetvalue(res, i, 2),
 		    (size_t) PQgetlength(res, i, 2), &st->out);
 		if (rc != RS_OK) {
