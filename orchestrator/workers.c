@@ -6,6 +6,7 @@
 #include "rs_nng.h"
 #include "rs_notice.h"
 #include "rs_time.h"
+#include "rs_worker_info.h"
 #include "rs_zk.h"
 
 #include <inttypes.h>
@@ -282,19 +283,13 @@ struct seen {
 static int
 read_worker(rs_orch_workers *w, const char *name, struct seen *s)
 {
-	char path[256], *data = NULL;
-	size_t len = 0;
-	Rideshare__WorkerInfo *wi;
-	int rv;
+	Rideshare__WorkerInfo *wi = NULL;
+	int rv = rs_worker_info_get(w->zk, name, true, &wi);
 
-	snprintf(path, sizeof(path), RS_ZK_WORKERS "/%s", name);
-	rv = rs_zk_get(w->zk, path, true, &data, &len);
-	if (rv != RS_OK)
+	if (rv != RS_OK && rv != RS_EPROTO)
 		return rv;
-	wi = rideshare__worker_info__unpack(NULL, len, (const uint8_t *) data);
-	free(data);
 	snprintf(s->id, sizeof(s->id), "%s", name);
-	if (wi == NULL) {
+	if (rv == RS_EPROTO) {
 		/* Not written yet or garbage: registered, role unknown. */
 		s->pid = 0;
 		s->role = RS_ORCH_ROLE_CANDIDATE;
