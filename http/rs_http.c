@@ -1285,6 +1285,16 @@ http_free(rs_http *srv)
 	free(srv);
 }
 
+void
+rs_http_stop(rs_http *srv)
+{
+	if (srv == NULL)
+		return;
+	mg_stop(srv->ctx);
+	rs_info(NULL, "event=http_stopped port=%d", srv->port);
+	http_free(srv);
+}
+
 int
 rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
     size_t nroutes, rs_http **out)
@@ -1388,14 +1398,4 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 fail:
 	http_free(srv);
 	return rc;
-}
-
-void
-rs_http_stop(rs_http *srv)
-{
-	if (srv == NULL)
-		return;
-	mg_stop(srv->ctx);
-	rs_info(NULL, "event=http_stopped port=%d", srv->port);
-	http_free(srv);
 }

@@ -905,6 +905,27 @@ metrics_extra(rs_buf *out, void *arg)
 
 /* ---- lifecycle ----------------------------------------------------------*/
 
+/* Also rs_orch_admin_start's one unwind: every part it has not made yet
+ * is NULL, and each destroy below takes NULL. */
+void
+rs_orch_admin_stop(rs_orch_admin *a)
+{
+	if (a == NULL)
+		return;
+	/* Open change streams end first: rs_http_stop waits for them. */
+	rs_orch_changes_stop(a->changes);
+	if (a->http != NULL)
+		rs_http_stop(a->http);
+	rs_orch_backup_destroy(a->backup);
+	rs_orch_changes_destroy(a->changes);
+	rs_orch_restore_destroy(a->restore);
+	rs_mq_destroy(a->mq);
+	pthread_mutex_destroy(&a->mq_lock);
+	/* CivetWeb's threads are gone: no call is in flight. */
+	rs_rpc_pool_destroy(a->rpc);
+	free(a);
+}
+
 int
 rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
     rs_orch_supervisor *s, rs_orch_router *r, rs_orch_admin **out)
@@ -925,8 +946,7 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 	            "RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1, 1024),
 	        2000, &a->rpc)
 	    != RS_OK) {
-		pthread_mutex_destroy(&a->mq_lock);
-		free(a);
+		rs_orch_admin_stop(a);
 		return RS_ENOMEM;
 	}
 	if ((rv = rs_orch_backup_create(cfg, w, r, &a->backup)) != RS_OK) {
@@ -1007,23 +1027,4 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 		    cfg->http_addr, rs_http_port(a->http));
 	*out = a;
 	return RS_OK;
-}
-
-void
-rs_orch_admin_stop(rs_orch_admin *a)
-{
-	if (a == NULL)
-		return;
-	/* Open change streams end first: rs_http_stop waits for them. */
-	rs_orch_changes_stop(a->changes);
-	if (a->http != NULL)
-		rs_http_stop(a->http);
-	rs_orch_backup_destroy(a->backup);
-	rs_orch_changes_destroy(a->changes);
-	rs_orch_restore_destroy(a->restore);
-	rs_mq_destroy(a->mq);
-	pthread_mutex_destroy(&a->mq_lock);
-	/* CivetWeb's threads are gone: no call is in flight. */
-	rs_rpc_pool_destroy(a->rpc);
-	free(a);
 }

@@ -341,6 +341,16 @@ rs_orch_backup_metrics(rs_orch_backup *b, rs_buf *out)
 	    NULL, (double) atomic_load(&b->last_ms) / 1000.0);
 }
 
+/* Also rs_orch_backup_create's unwind (no schedule yet: sched NULL). */
+void
+rs_orch_backup_destroy(rs_orch_backup *b)
+{
+	if (b == NULL)
+		return;
+	rs_orch_backup_sched_stop(b->sched);
+	free(b);
+}
+
 int
 rs_orch_backup_create(const rs_orch_cfg *cfg, rs_orch_workers *w,
     rs_orch_router *r, rs_orch_backup **out)
@@ -354,18 +364,9 @@ rs_orch_backup_create(const rs_orch_cfg *cfg, rs_orch_workers *w,
 	b->w = w;
 	b->r = r;
 	if ((rc = rs_orch_backup_sched_start(b, &b->sched)) != RS_OK) {
-		free(b);
+		rs_orch_backup_destroy(b);
 		return rc;
 	}
 	*out = b;
 	return RS_OK;
-}
-
-void
-rs_orch_backup_destroy(rs_orch_backup *b)
-{
-	if (b == NULL)
-		return;
-	rs_orch_backup_sched_stop(b->sched);
-	free(b);
 }
