@@ -221,13 +221,7 @@ rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms,
 		rc = errno == EINVAL ? RS_EINVAL : RS_ECONN;
 		goto fail;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += connect_timeout_ms / 1000;
-	dl.tv_nsec += (long) (connect_timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	dl = rs_time_abs_in(CLOCK_MONOTONIC, connect_timeout_ms);
 	pthread_mutex_lock(&zk->mu);
 	while (zk->state != ZOO_CONNECTED_STATE
 	    && zk->state != ZOO_EXPIRED_SESSION_STATE

@@ -529,15 +529,9 @@ retry:
 void
 rs_orch_workers_wait(rs_orch_workers *w, int timeout_ms)
 {
-	struct timespec ts;
+	/* w->cond waits by the default clock, CLOCK_REALTIME. */
+	struct timespec ts = rs_time_abs_in(CLOCK_REALTIME, timeout_ms);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&w->lock);
 	if (!w->dirty && !w->expired && !w->poked)
 		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
