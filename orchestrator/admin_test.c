@@ -56,19 +56,29 @@ test_crash_answer_is_pid_string_in_array(void **state)
 	assert_json(rs_orch_admin_crash_json(4242), "[\"4242\"]");
 }
 
+/* A JSON body that must decode: the request (free_unpacked). */
+static Rideshare__DbRequest *
+decode_json(const char *body)
+{
+	Rideshare__DbRequest *req = NULL;
+	char err[256];
+
+	assert_int_equal(rs_orch_admin_decode(body, strlen(body), false, &req,
+	                     err, sizeof(err)),
+	    0);
+	assert_non_null(req);
+	return req;
+}
+
 static void
 test_decode_json_request(void **state)
 {
 	const char *body
 	    = "{\"requestId\":\"r1\",\"addUser\":{\"username\":\"alice\","
 	      "\"password\":\"3d725109c7e7c0bfb9d709836735b56d943d263f\"}}";
-	Rideshare__DbRequest *req = NULL;
-	char err[256];
+	Rideshare__DbRequest *req = decode_json(body);
 
 	(void) state;
-	assert_int_equal(rs_orch_admin_decode(body, strlen(body), false, &req,
-	                     err, sizeof(err)),
-	    0);
 	assert_int_equal(req->op_case, RIDESHARE__DB_REQUEST__OP_ADD_USER);
 	assert_string_equal(req->add_user->username, "alice");
 	assert_string_equal(req->request_id, "r1");
@@ -81,13 +91,9 @@ static void
 test_decode_snake_case_read(void **state)
 {
 	const char *body = "{\"list_rides\":{\"source\":3,\"destination\":7}}";
-	Rideshare__DbRequest *req = NULL;
-	char err[256];
+	Rideshare__DbRequest *req = decode_json(body);
 
 	(void) state;
-	assert_int_equal(rs_orch_admin_decode(body, strlen(body), false, &req,
-	                     err, sizeof(err)),
-	    0);
 	assert_int_equal(req->op_case, RIDESHARE__DB_REQUEST__OP_LIST_RIDES);
 	assert_int_equal(req->list_rides->destination, 7);
 	assert_null(rs_orch_admin_check_op(req, false));
