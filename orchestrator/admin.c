@@ -704,13 +704,6 @@ h_drain(rs_http_req *hreq, void *arg)
 /* ---- /metrics extras ----------------------------------------------------*/
 
 static void
-help(rs_buf *out, const char *name, const char *type, const char *text)
-{
-	rs_buf_printf(
-	    out, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
-}
-
-static void
 queue_lines(rs_orch_admin *a, rs_buf *out)
 {
 	uint32_t msgs[5], cons[5];
@@ -718,7 +711,7 @@ queue_lines(rs_orch_admin *a, rs_buf *out)
 	char labels[96];
 
 	queue_depths(a, msgs, cons, ok);
-	help(out, "rideshare_orch_queue_messages", "gauge",
+	rs_metrics_help(out, "rideshare_orch_queue_messages", "gauge",
 	    "Ready messages per queue (passive declare).");
 	for (size_t i = 0; i < 5; i++) {
 		snprintf(labels, sizeof(labels), "queue=\"%s\"", queues[i]);
@@ -726,7 +719,7 @@ queue_lines(rs_orch_admin *a, rs_buf *out)
 			rs_metrics_line(out, "rideshare_orch_queue_messages",
 			    labels, msgs[i]);
 	}
-	help(out, "rideshare_orch_queue_consumers", "gauge",
+	rs_metrics_help(out, "rideshare_orch_queue_consumers", "gauge",
 	    "Consumers per queue (passive declare).");
 	for (size_t i = 0; i < 5; i++) {
 		snprintf(labels, sizeof(labels), "queue=\"%s\"", queues[i]);
@@ -865,7 +858,8 @@ metrics_extra(rs_buf *out, void *arg)
 	char labels[256];
 
 	for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
-		help(out, series[k].name, series[k].type, series[k].help);
+		rs_metrics_help(
+		    out, series[k].name, series[k].type, series[k].help);
 		for (size_t i = 0; i < n; i++) {
 			if (!rs_orch_worker_alive(&t[i]))
 				continue;
@@ -882,22 +876,20 @@ metrics_extra(rs_buf *out, void *arg)
 		masters += t[i].role == RS_ORCH_ROLE_MASTER;
 		slaves += t[i].role == RS_ORCH_ROLE_SLAVE;
 	}
-	help(out, "rideshare_orch_workers", "gauge",
+	rs_metrics_help(out, "rideshare_orch_workers", "gauge",
 	    "Serving workers by role.");
 	rs_metrics_line(
 	    out, "rideshare_orch_workers", "role=\"master\"", masters);
 	rs_metrics_line(
 	    out, "rideshare_orch_workers", "role=\"slave\"", slaves);
-	help(out, "rideshare_admin_auth_enabled", "gauge",
-	    "1 when state-changing admin calls need the bearer token.");
-	rs_metrics_line(out, "rideshare_admin_auth_enabled", NULL,
+	rs_metrics_one(out, "rideshare_admin_auth_enabled", "gauge",
+	    "1 when state-changing admin calls need the bearer token.",
 	    a->cfg->admin_token[0] != '\0' ? 1.0 : 0.0);
-	help(out, "rideshare_orch_paused", "gauge",
+	rs_metrics_help(out, "rideshare_orch_paused", "gauge",
 	    "1 while in maintenance mode (POST /api/v1/pause).");
 	paused_line(out, a);
-	help(out, "rideshare_orch_head_seq", "gauge",
-	    "Master head seq from its notices.");
-	rs_metrics_line(out, "rideshare_orch_head_seq", NULL, (double) head);
+	rs_metrics_one(out, "rideshare_orch_head_seq", "gauge",
+	    "Master head seq from its notices.", (double) head);
 	queue_lines(a, out);
 	rs_orch_backup_metrics(a->backup, out);
 	rs_orch_changes_metrics(a->changes, out);

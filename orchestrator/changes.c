@@ -520,26 +520,16 @@ rs_orch_changes_handle(rs_http_req *req, void *arg)
 void
 rs_orch_changes_metrics(rs_orch_changes *c, rs_buf *out)
 {
-	rs_buf_printf(out,
-	    "# HELP rideshare_changes_streams_open Change feed streams open "
-	    "now.\n# TYPE rideshare_changes_streams_open gauge\n");
-	rs_metrics_line(out, "rideshare_changes_streams_open", NULL,
-	    (double) atomic_load(&c->open));
-	rs_buf_printf(out,
-	    "# HELP rideshare_changes_streams_total Change feed streams "
-	    "started.\n# TYPE rideshare_changes_streams_total counter\n");
-	rs_metrics_line(out, "rideshare_changes_streams_total", NULL,
-	    (double) atomic_load(&c->opened));
-	rs_buf_printf(out,
-	    "# HELP rideshare_changes_lines_total Change feed lines sent "
-	    "(one per write).\n# TYPE rideshare_changes_lines_total "
-	    "counter\n");
-	rs_metrics_line(out, "rideshare_changes_lines_total", NULL,
+	rs_metrics_one(out, "rideshare_changes_streams_open", "gauge",
+	    "Change feed streams open now.", (double) atomic_load(&c->open));
+	rs_metrics_one(out, "rideshare_changes_streams_total", "counter",
+	    "Change feed streams started.", (double) atomic_load(&c->opened));
+	rs_metrics_one(out, "rideshare_changes_lines_total", "counter",
+	    "Change feed lines sent (one per write).",
 	    (double) atomic_load(&c->lines));
-	rs_buf_printf(out,
-	    "# HELP rideshare_changes_refused_total Change feed requests "
-	    "refused: busy (503, too many streams), gone (410, since no "
-	    "longer held).\n# TYPE rideshare_changes_refused_total counter\n");
+	rs_metrics_help(out, "rideshare_changes_refused_total", "counter",
+	    "Change feed requests refused: busy (503, too many streams), gone "
+	    "(410, since no longer held).");
 	rs_metrics_line(out, "rideshare_changes_refused_total",
 	    "reason=\"busy\"", (double) atomic_load(&c->refused_busy));
 	rs_metrics_line(out, "rideshare_changes_refused_total",
