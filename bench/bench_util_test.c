@@ -8,19 +8,19 @@
 
 #include <string.h>
 
+/* A BENCH_FN: takes a one-letter mode, refuses anything longer. */
 static bool
-pick_batch(const char *name, const char *value, void *to)
+one_letter(const char *name, const char *value, void *to)
 {
 	(void) name;
-	if (strcmp(value, "each") != 0 && strcmp(value, "batch") != 0)
-		return false;
-	*(int *) to = strcmp(value, "batch") == 0;
-	return true;
+	*(char *) to = value[0];
+	return value[0] != '\0' && value[1] == '\0';
 }
 
 typedef struct parsed {
 	const char *url;
-	int clients, relay, batch;
+	int clients, relay;
+	char mode;
 	long users;
 } parsed;
 
@@ -32,7 +32,7 @@ parse(parsed *p, int argc, char **argv)
 		{ "--clients", BENCH_INT, &p->clients, 1, 64, NULL },
 		{ "--users", BENCH_LONG, &p->users, 0, 1000000, NULL },
 		{ "--relay", BENCH_FLAG, &p->relay, 0, 0, NULL },
-		{ "--ack", BENCH_FN, &p->batch, 0, 0, pick_batch },
+		{ "--mode", BENCH_FN, &p->mode, 0, 0, one_letter },
 		{ NULL, BENCH_STR, NULL, 0, 0, NULL },
 	};
 
@@ -44,7 +44,7 @@ static void
 test_every_kind_lands_where_it_points(void **state)
 {
 	char *argv[] = { "t", "--relay", "--url", "amqp://x", "--clients", "7",
-		"--users", "123456", "--ack", "batch" };
+		"--users", "123456", "--mode", "b" };
 	parsed p;
 
 	(void) state;
@@ -53,7 +53,7 @@ test_every_kind_lands_where_it_points(void **state)
 	assert_int_equal(p.clients, 7);
 	assert_int_equal(p.users, 123456);
 	assert_int_equal(p.relay, 1);
-	assert_int_equal(p.batch, 1);
+	assert_int_equal(p.mode, 'b');
 }
 
 static void
@@ -62,7 +62,7 @@ test_required_unknown_and_missing_values_are_refused(void **state)
 	char *none[] = { "t", "--clients", "3" };
 	char *unknown[] = { "t", "--url", "u", "--nope" };
 	char *missing[] = { "t", "--url" };
-	char *refused[] = { "t", "--url", "u", "--ack", "sometimes" };
+	char *refused[] = { "t", "--url", "u", "--mode", "bb" };
 	parsed p;
 
 	(void) state;
