@@ -1,4 +1,5 @@
 #include "admin.h"
+#include "orch_test.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,20 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-
-static rs_orch_worker
-mk(int64_t pid, int role, enum rs_orch_wstate st)
-{
-	rs_orch_worker w;
-
-	memset(&w, 0, sizeof(w));
-	snprintf(w.id, sizeof(w.id), "w%lld", (long long) pid);
-	w.pid = pid;
-	w.role = role;
-	w.state = st;
-	w.registered = true;
-	return w;
-}
 
 static void
 assert_json(json_t *j, const char *want)
@@ -38,10 +25,10 @@ static void
 test_worker_list_is_ascending_json_integers(void **state)
 {
 	rs_orch_worker t[] = {
-		mk(4330, RS_ORCH_ROLE_SLAVE, RS_ORCH_RUNNING),
-		mk(1000, RS_ORCH_ROLE_MASTER, RS_ORCH_RUNNING),
-		mk(2112, RS_ORCH_ROLE_SLAVE, RS_ORCH_RUNNING),
-		mk(3000, RS_ORCH_ROLE_SLAVE, RS_ORCH_DEAD),
+		orch_test_worker(4330, RS_ORCH_ROLE_SLAVE, RS_ORCH_RUNNING),
+		orch_test_worker(1000, RS_ORCH_ROLE_MASTER, RS_ORCH_RUNNING),
+		orch_test_worker(2112, RS_ORCH_ROLE_SLAVE, RS_ORCH_RUNNING),
+		orch_test_worker(3000, RS_ORCH_ROLE_SLAVE, RS_ORCH_DEAD),
 	};
 
 	(void) state;
