@@ -37,26 +37,26 @@ match(const char *method, const char *path)
 	return rs_http_match(routes, NR, method, path, allow, sizeof(allow));
 }
 
+/* Exact literals, a {param} segment (one segment, escapes and all), and a
+ * literal listed before a param that could also match it. */
 static void
-test_route_exact_literal_matches(void **state)
+test_route_literals_params_and_literal_before_param(void **state)
 {
-	assert_int_equal(match("PUT", "/api/v1/users"), 0);
-	assert_int_equal(match("GET", "/api/v1/users"), 1);
-}
+	static const struct {
+		const char *method, *path;
+		int route;
+	} c[] = {
+		{ "PUT", "/api/v1/users", 0 },
+		{ "GET", "/api/v1/users", 1 },
+		{ "GET", "/api/v1/users/alice", 2 },
+		{ "DELETE", "/api/v1/users/a%2Fb", 3 },
+		/* "count" is listed before "{rideId}" and wins. */
+		{ "GET", "/api/v1/rides/count", 4 },
+		{ "GET", "/api/v1/rides/12", 5 },
+	};
 
-static void
-test_route_param_segment_matches(void **state)
-{
-	assert_int_equal(match("GET", "/api/v1/users/alice"), 2);
-	assert_int_equal(match("DELETE", "/api/v1/users/a%2Fb"), 3);
-}
-
-static void
-test_route_literal_before_param(void **state)
-{
-	/* "count" is listed before "{rideId}" and wins. */
-	assert_int_equal(match("GET", "/api/v1/rides/count"), 4);
-	assert_int_equal(match("GET", "/api/v1/rides/12"), 5);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		assert_int_equal(match(c[i].method, c[i].path), c[i].route);
 }
 
 static void
@@ -168,9 +168,8 @@ test_bearer_token_must_match_exactly(void **state)
 	assert_false(rs_http_bearer_ok("Bearer x", ""));
 }
 
-RS_TEST_MAIN(cmocka_unit_test(test_route_exact_literal_matches),
-    cmocka_unit_test(test_route_param_segment_matches),
-    cmocka_unit_test(test_route_literal_before_param),
+RS_TEST_MAIN(
+    cmocka_unit_test(test_route_literals_params_and_literal_before_param),
     cmocka_unit_test(test_route_wrong_method_gives_allow),
     cmocka_unit_test(test_route_unknown_paths_are_404),
     cmocka_unit_test(test_pct_decode_valid),
