@@ -130,14 +130,19 @@ run_phase(struct client *cs, int n, int phase, long *errors)
 	return bench_now() - t0;
 }
 
-static void
-parse_range(const char *opt, const char *s, int *lo, int *hi)
+/* --src / --dst LO:HI (to: int[2]); exits 2 when it is not one within
+ * 1..198. */
+static bool
+parse_range(const char *opt, const char *s, void *to)
 {
+	int *lo = &((int *) to)[0], *hi = &((int *) to)[1];
+
 	if (sscanf(s, "%d:%d", lo, hi) != 2 || *lo < 1 || *hi > 198
 	    || *lo > *hi) {
 		fprintf(stderr, "%s: expected LO:HI within 1..198\n", opt);
 		exit(2);
 	}
+	return true;
 }
 
 int
@@ -149,37 +154,28 @@ main(int argc, char **argv)
 	long errors = 0;
 	double tu, tr;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--url") == 0 && i + 1 < argc)
-			url = argv[++i];
-		else if (strcmp(argv[i], "--clients") == 0 && i + 1 < argc)
-			clients = (int) bench_arg_long(
-			    "--clients", argv[++i], 1, 256);
-		else if (strcmp(argv[i], "--users") == 0 && i + 1 < argc)
-			nusers = bench_arg_long(
-			    "--users", argv[++i], 1, 10000000);
-		else if (strcmp(argv[i], "--rides") == 0 && i + 1 < argc)
-			nrides = bench_arg_long(
-			    "--rides", argv[++i], 0, 10000000);
-		else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
-			prefix = argv[++i];
-		else if (strcmp(argv[i], "--src") == 0 && i + 1 < argc)
-			parse_range("--src", argv[++i], &src_lo, &src_hi);
-		else if (strcmp(argv[i], "--dst") == 0 && i + 1 < argc)
-			parse_range("--dst", argv[++i], &dst_lo, &dst_hi);
-		else {
-			fprintf(stderr,
-			    "usage: bench_load --url AMQP_URL [--clients N] "
-			    "[--users U] [--rides R] [--prefix P] [--src "
-			    "LO:HI] "
-			    "[--dst LO:HI]\n");
-			return 2;
-		}
-	}
-	if (url == NULL) {
-		fprintf(stderr, "bench_load: --url is required\n");
+	int src[2] = { src_lo, src_hi }, dst[2] = { dst_lo, dst_hi };
+	const bench_opt opts[] = {
+		{ "--url", BENCH_STR, &url, 0, 0, NULL },
+		{ "--clients", BENCH_INT, &clients, 1, 256, NULL },
+		{ "--users", BENCH_LONG, &nusers, 1, 10000000, NULL },
+		{ "--rides", BENCH_LONG, &nrides, 0, 10000000, NULL },
+		{ "--prefix", BENCH_STR, &prefix, 0, 0, NULL },
+		{ "--src", BENCH_FN, src, 0, 0, parse_range },
+		{ "--dst", BENCH_FN, dst, 0, 0, parse_range },
+		{ NULL, BENCH_STR, NULL, 0, 0, NULL },
+	};
+
+	if (bench_args(argc, argv, opts, "bench_load",
+	        "--url AMQP_URL [--clients N] [--users U] [--rides R] "
+	        "[--prefix P] [--src LO:HI] [--dst LO:HI]",
+	        "--url")
+	    != 0)
 		return 2;
-	}
+	src_lo = src[0];
+	src_hi = src[1];
+	dst_lo = dst[0];
+	dst_hi = dst[1];
 	rs_log_init("bench_load");
 	ts_base = (int64_t) time(NULL) + 30 * 86400;
 	cs = calloc((size_t) clients, sizeof(*cs));

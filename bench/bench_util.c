@@ -85,3 +85,57 @@ bench_arg_long(const char *opt, const char *s, long lo, long hi)
 	}
 	return v;
 }
+
+/* opts' entry named name, or NULL. */
+static const bench_opt *
+find_opt(const bench_opt *opts, const char *name)
+{
+	for (; opts->name != NULL; opts++) {
+		if (strcmp(opts->name, name) == 0)
+			return opts;
+	}
+	return NULL;
+}
+
+int
+bench_args(int argc, char **argv, const bench_opt *opts, const char *prog,
+    const char *usage, const char *required)
+{
+	bool have_required = required == NULL;
+
+	for (int i = 1; i < argc; i++) {
+		const bench_opt *o = find_opt(opts, argv[i]);
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (o == NULL || (o->kind != BENCH_FLAG && v == NULL))
+			goto usage;
+		if (o->kind != BENCH_FLAG)
+			i++;
+		switch (o->kind) {
+		case BENCH_STR: *(const char **) o->to = v; break;
+		case BENCH_INT:
+			*(int *) o->to
+			    = (int) bench_arg_long(o->name, v, o->lo, o->hi);
+			break;
+		case BENCH_LONG:
+			*(long *) o->to
+			    = bench_arg_long(o->name, v, o->lo, o->hi);
+			break;
+		case BENCH_FLAG: *(int *) o->to = 1; break;
+		case BENCH_FN:
+			if (!o->fn(o->name, v, o->to))
+				goto usage;
+			break;
+		}
+		if (required != NULL && strcmp(o->name, required) == 0)
+			have_required = true;
+	}
+	if (!have_required) {
+		fprintf(stderr, "%s: %s is required\n", prog, required);
+		return 2;
+	}
+	return 0;
+usage:
+	fprintf(stderr, "usage: %s %s\n", prog, usage);
+	return 2;
+}

@@ -38,22 +38,17 @@ main(int argc, char **argv)
 	rs_http *srv = NULL;
 	rs_http_cfg cfg;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-			port = (int) bench_arg_long(
-			    "--port", argv[++i], 0, 65535);
-		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-			threads = (int) bench_arg_long(
-			    "--threads", argv[++i], 1, 1024);
-		else if (strcmp(argv[i], "--raw") == 0)
-			raw = 1;
-		else {
-			fprintf(stderr,
-			    "usage: civet_floor [--port P] "
-			    "[--threads N] [--raw]\n");
-			return 2;
-		}
-	}
+	const bench_opt opts[] = {
+		{ "--port", BENCH_INT, &port, 0, 65535, NULL },
+		{ "--threads", BENCH_INT, &threads, 1, 1024, NULL },
+		{ "--raw", BENCH_FLAG, &raw, 0, 0, NULL },
+		{ NULL, BENCH_STR, NULL, 0, 0, NULL },
+	};
+
+	if (bench_args(argc, argv, opts, "civet_floor",
+	        "[--port P] [--threads N] [--raw]", NULL)
+	    != 0)
+		return 2;
 	rs_gw_signals_block();
 	rs_log_init("civet_floor");
 	if (raw) {

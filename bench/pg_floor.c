@@ -140,26 +140,17 @@ main(int argc, char **argv)
 	struct client *cs;
 	PGconn *admin, *db;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--conninfo") == 0 && i + 1 < argc)
-			maint = argv[++i];
-		else if (strcmp(argv[i], "--clients") == 0 && i + 1 < argc)
-			clients = (int) bench_arg_long(
-			    "--clients", argv[++i], 1, 256);
-		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-			seconds = (int) bench_arg_long(
-			    "--seconds", argv[++i], 1, 3600);
-		else {
-			fprintf(stderr,
-			    "usage: pg_floor --conninfo CI "
-			    "[--clients N] [--seconds S]\n");
-			return 2;
-		}
-	}
-	if (maint == NULL) {
-		fprintf(stderr, "pg_floor: --conninfo is required\n");
+	const bench_opt opts[] = {
+		{ "--conninfo", BENCH_STR, &maint, 0, 0, NULL },
+		{ "--clients", BENCH_INT, &clients, 1, 256, NULL },
+		{ "--seconds", BENCH_INT, &seconds, 1, 3600, NULL },
+		{ NULL, BENCH_STR, NULL, 0, 0, NULL },
+	};
+
+	if (bench_args(argc, argv, opts, "pg_floor",
+	        "--conninfo CI [--clients N] [--seconds S]", "--conninfo")
+	    != 0)
 		return 2;
-	}
 	snprintf(
 	    dbname, sizeof(dbname), "bench_pg_floor_%ld", (long) getpid());
 	admin = connect_db(maint);

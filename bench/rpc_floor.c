@@ -199,6 +199,17 @@ client_run(void *arg)
 	return NULL;
 }
 
+/* --ack each|batch (to: int *ack_batch); anything else: usage. */
+static bool
+parse_ack(const char *opt, const char *s, void *to)
+{
+	(void) opt;
+	if (strcmp(s, "each") != 0 && strcmp(s, "batch") != 0)
+		return false;
+	*(int *) to = strcmp(s, "batch") == 0;
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -210,33 +221,21 @@ main(int argc, char **argv)
 	long calls = 0, errors = 0;
 	double t0, el;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--url") == 0 && i + 1 < argc)
-			url = argv[++i];
-		else if (strcmp(argv[i], "--clients") == 0 && i + 1 < argc)
-			clients = (int) bench_arg_long(
-			    "--clients", argv[++i], 1, 1024);
-		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-			seconds = (int) bench_arg_long(
-			    "--seconds", argv[++i], 1, 3600);
-		else if (strcmp(argv[i], "--relay") == 0)
-			relay = 1;
-		else if (strcmp(argv[i], "--ack") == 0 && i + 1 < argc
-		    && (strcmp(argv[i + 1], "each") == 0
-		        || strcmp(argv[i + 1], "batch") == 0))
-			ack_batch = strcmp(argv[++i], "batch") == 0;
-		else {
-			fprintf(stderr,
-			    "usage: rpc_floor --url AMQP_URL "
-			    "[--clients N] [--seconds S] [--relay] "
-			    "[--ack each|batch]\n");
-			return 2;
-		}
-	}
-	if (url == NULL) {
-		fprintf(stderr, "rpc_floor: --url is required\n");
+	const bench_opt opts[] = {
+		{ "--url", BENCH_STR, &url, 0, 0, NULL },
+		{ "--clients", BENCH_INT, &clients, 1, 1024, NULL },
+		{ "--seconds", BENCH_INT, &seconds, 1, 3600, NULL },
+		{ "--relay", BENCH_FLAG, &relay, 0, 0, NULL },
+		{ "--ack", BENCH_FN, &ack_batch, 0, 0, parse_ack },
+		{ NULL, BENCH_STR, NULL, 0, 0, NULL },
+	};
+
+	if (bench_args(argc, argv, opts, "rpc_floor",
+	        "--url AMQP_URL [--clients N] [--seconds S] [--relay] "
+	        "[--ack each|batch]",
+	        "--url")
+	    != 0)
 		return 2;
-	}
 	rs_log_init("rpc_floor");
 	snprintf(queue, sizeof(queue), "bench.rpc_floor.%ld", (long) getpid());
 	snprintf(relay_out, sizeof(relay_out), "bench.rpc_floor.%ld.out",

@@ -40,6 +40,16 @@ function(rs_unit_test name)
   set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT ${T_TIMEOUT})
 endfunction()
 
+# rs_unit_tests(LIBS lib... TESTS name...): rs_unit_test(name SOURCES
+# name.c LIBS lib...) for each name: a folder's unit tests that are each one
+# file beside the code they test, linked against the same libraries.
+function(rs_unit_tests)
+  cmake_parse_arguments(T "" "" "LIBS;TESTS" ${ARGN})
+  foreach(name ${T_TESTS})
+    rs_unit_test(${name} SOURCES ${name}.c LIBS ${T_LIBS})
+  endforeach()
+endfunction()
+
 # rs_test_set_if(NAME PROPERTY VALUE): sets the test's property, unless VALUE
 # is empty (an option the caller left out).
 function(rs_test_set_if name prop value)

@@ -96,6 +96,19 @@ test_written_backup_reads_back_block_by_block(void **state)
 	assert_int_equal(strlen(info.digest), 64);
 }
 
+/* rs_backup_verify refuses the file at path as malformed (RS_EPROTO), and
+ * its reason says why. */
+static void
+assert_refused(const char *why)
+{
+	rs_backup_info info;
+	char err[256];
+
+	assert_int_equal(
+	    rs_backup_verify(path, &info, err, sizeof(err)), RS_EPROTO);
+	assert_non_null(strstr(err, why));
+}
+
 static void
 test_truncated_backup_is_refused_at_every_length(void **state)
 {
@@ -116,8 +129,6 @@ test_truncated_backup_is_refused_at_every_length(void **state)
 static void
 test_flipped_byte_is_a_digest_mismatch(void **state)
 {
-	rs_backup_info info;
-	char err[256];
 	long size = write_sample(1000);
 	FILE *f;
 
@@ -129,16 +140,12 @@ test_flipped_byte_is_a_digest_mismatch(void **state)
 	fseek(f, size / 2, SEEK_SET);
 	fputc(c ^ 0x01, f);
 	fclose(f);
-	assert_int_equal(
-	    rs_backup_verify(path, &info, err, sizeof(err)), RS_EPROTO);
-	assert_non_null(strstr(err, "SHA-256 mismatch"));
+	assert_refused("SHA-256 mismatch");
 }
 
 static void
 test_bytes_after_the_end_are_refused(void **state)
 {
-	rs_backup_info info;
-	char err[256];
 	FILE *f;
 
 	(void) state;
@@ -146,9 +153,7 @@ test_bytes_after_the_end_are_refused(void **state)
 	f = fopen(path, "ab");
 	fputs("x", f);
 	fclose(f);
-	assert_int_equal(
-	    rs_backup_verify(path, &info, err, sizeof(err)), RS_EPROTO);
-	assert_non_null(strstr(err, "after the END"));
+	assert_refused("after the END");
 }
 
 static void
@@ -161,15 +166,11 @@ test_other_files_and_formats_are_named(void **state)
 	(void) state;
 	fputs("PGDMP not ours\n", f);
 	fclose(f);
-	assert_int_equal(
-	    rs_backup_verify(path, &info, err, sizeof(err)), RS_EPROTO);
-	assert_non_null(strstr(err, "not a RideShare backup"));
+	assert_refused("not a RideShare backup");
 	f = fopen(path, "wb");
 	fputs("RIDESHARE-BACKUP 9\n{}\n", f);
 	fclose(f);
-	assert_int_equal(
-	    rs_backup_verify(path, &info, err, sizeof(err)), RS_EPROTO);
-	assert_non_null(strstr(err, "unsupported backup format"));
+	assert_refused("unsupported backup format");
 	assert_int_equal(
 	    rs_backup_verify("/nonexistent/b", &info, err, sizeof(err)),
 	    RS_EIO);

@@ -474,3 +474,17 @@ const rs_db_copy_table rs_db_copy_tables[] = {
 };
 const int rs_db_ncopy_tables
     = (int) (sizeof(rs_db_copy_tables) / sizeof(rs_db_copy_tables[0]));
+
+uint64_t
+rs_db_int8(const PGresult *res, int row, int col)
+{
+	const unsigned char *p
+	    = (const unsigned char *) PQgetvalue(res, row, col);
+	uint64_t v = 0;
+
+	if (PQgetlength(res, row, col) != 8)
+		return 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}

@@ -21,6 +21,11 @@ int rs_db_exec(PGconn *db, const char *sql);
 int rs_db_query(PGconn *db, const char *sql, int nparams,
     const char *const *params, PGresult **out);
 
+/* A binary-format (resultFormat 1) int8 column value, big-endian on the
+ * wire, as its 64 bits; 0 when the value is not 8 bytes (NULL, text). The
+ * worker's sequence numbers and the change feed read theirs through it. */
+uint64_t rs_db_int8(const PGresult *res, int row, int col);
+
 /* SQLSTATE of the last failed query on this thread ("" if none), e.g.
  * "23505" unique violation, "40001" serialization failure. */
 const char *rs_db_last_sqlstate(void);

@@ -174,6 +174,32 @@ test_connect_to_a_closed_port_fails_and_retry_gives_up(void **state)
 	close(fd);
 }
 
+static void
+test_int8_decodes_a_binary_column_and_rejects_other_widths(void **state)
+{
+	static const char be[8] = { 0, 0, 0, 1, 0, 0, 0, 2 };
+	static const char top[8] = { (char) 0xff, 0, 0, 0, 0, 0, 0, 0 };
+	PGresAttDesc col = { .name = "v",
+		.format = 1,
+		.typid = 20,
+		.typlen = 8,
+		.atttypmod = -1 };
+	PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+
+	(void) state;
+	assert_non_null(r);
+	assert_true(PQsetResultAttrs(r, 1, &col));
+	assert_true(PQsetvalue(r, 0, 0, (char *) be, 8));
+	assert_true(PQsetvalue(r, 1, 0, (char *) top, 8));
+	assert_true(PQsetvalue(r, 2, 0, "12", 2)); /* text, not int8 */
+	assert_true(PQsetvalue(r, 3, 0, NULL, -1)); /* SQL NULL */
+	assert_int_equal(rs_db_int8(r, 0, 0), 0x100000002ULL);
+	assert_int_equal(rs_db_int8(r, 1, 0), 0xff00000000000000ULL);
+	assert_int_equal(rs_db_int8(r, 2, 0), 0);
+	assert_int_equal(rs_db_int8(r, 3, 0), 0);
+	PQclear(r);
+}
+
 int
 main(void)
 {
@@ -185,6 +211,8 @@ main(void)
 		    test_database_names_are_validated_before_connecting),
 		cmocka_unit_test(
 		    test_connect_to_a_closed_port_fails_and_retry_gives_up),
+		cmocka_unit_test(
+		    test_int8_decodes_a_binary_column_and_rejects_other_widths),
 	};
 
 	rs_log_init("rs_db_test");

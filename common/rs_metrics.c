@@ -27,6 +27,22 @@ rs_metrics_line(
 	return rs_buf_printf(out, "%s %.17g\n", name, value);
 }
 
+int
+rs_metrics_help(
+    rs_buf *out, const char *name, const char *type, const char *help)
+{
+	return rs_buf_printf(
+	    out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int
+rs_metrics_one(rs_buf *out, const char *name, const char *type,
+    const char *help, double value)
+{
+	rs_metrics_help(out, name, type, help);
+	return rs_metrics_line(out, name, NULL, value);
+}
+
 static long
 resident_bytes(void)
 {
@@ -52,8 +68,7 @@ rs_metrics_render(rs_buf *out)
 		/* Metrics sharing a name with other labels are registered
 		 * next to each other, so HELP/TYPE go out once per name. */
 		if (last == NULL || strcmp(last, m->name) != 0)
-			rs_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n",
-			    m->name, m->help, m->name, m->type);
+			rs_metrics_help(out, m->name, m->type, m->help);
 		last = m->name;
 		rs_metrics_line(
 		    out, m->name, m->labels, (double) rs_metric_get(m));
@@ -61,21 +76,11 @@ rs_metrics_render(rs_buf *out)
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
 	    + (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	rs_buf_printf(out,
-	    "# HELP process_resident_memory_bytes Resident memory size in "
-	    "bytes.\n"
-	    "# TYPE process_resident_memory_bytes gauge\n");
-	rs_metrics_line(out, "process_resident_memory_bytes", NULL,
-	    (double) resident_bytes());
-	rs_buf_printf(out,
-	    "# HELP process_max_resident_memory_bytes Peak resident memory in "
-	    "bytes.\n"
-	    "# TYPE process_max_resident_memory_bytes gauge\n");
-	rs_metrics_line(out, "process_max_resident_memory_bytes", NULL,
-	    (double) ru.ru_maxrss * 1024.0);
-	rs_buf_printf(out,
-	    "# HELP process_cpu_seconds_total User and system CPU time.\n"
-	    "# TYPE process_cpu_seconds_total counter\n");
-	rs_metrics_line(out, "process_cpu_seconds_total", NULL, cpu);
+	rs_metrics_one(out, "process_resident_memory_bytes", "gauge",
+	    "Resident memory size in bytes.", (double) resident_bytes());
+	rs_metrics_one(out, "process_max_resident_memory_bytes", "gauge",
+	    "Peak resident memory in bytes.", (double) ru.ru_maxrss * 1024.0);
+	rs_metrics_one(out, "process_cpu_seconds_total", "counter",
+	    "User and system CPU time.", cpu);
 	return out->err;
 }

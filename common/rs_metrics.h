@@ -52,4 +52,14 @@ int rs_metrics_render(rs_buf *out);
 int rs_metrics_line(
     rs_buf *out, const char *name, const char *labels, double value);
 
+/* Appends the "# HELP name help" and "# TYPE name type" lines that go
+ * once before all of a metric's lines (type: "counter", "gauge",
+ * "histogram"). */
+int rs_metrics_help(
+    rs_buf *out, const char *name, const char *type, const char *help);
+
+/* A metric with one unlabelled line: rs_metrics_help, then "name value". */
+int rs_metrics_one(rs_buf *out, const char *name, const char *type,
+    const char *help, double value);
+
 #endif

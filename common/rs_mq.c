@@ -715,13 +715,7 @@ ka_main(void *arg)
 			break;
 		if (period == INT64_MAX)
 			period = 250;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t) (period / 1000);
-		ts.tv_nsec += (long) (period % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = rs_time_abs_in(CLOCK_MONOTONIC, period);
 		(void) pthread_cond_timedwait(&ka.cv, &ka.mu, &ts);
 	}
 	ka.running = false;

@@ -61,6 +61,20 @@ rpc_drop(rs_rpc *rpc)
 	rpc->mq = NULL;
 }
 
+/* Also the one unwind of a half-made client (rs_rpc_create's failures):
+ * every field it frees is NULL until set. */
+void
+rs_rpc_destroy(rs_rpc *rpc)
+{
+	if (rpc == NULL)
+		return;
+	rpc_drop(rpc);
+	free(rpc->buf);
+	free(rpc->url);
+	free(rpc->queue);
+	free(rpc);
+}
+
 int
 rs_rpc_create(const char *amqp_url, const char *target_queue,
     int connect_wait_ms, rs_rpc **out)
@@ -83,22 +97,8 @@ rs_rpc_create(const char *amqp_url, const char *target_queue,
 	return RS_OK;
 
 fail:
-	free(rpc->url);
-	free(rpc->queue);
-	free(rpc);
+	rs_rpc_destroy(rpc);
 	return rc;
-}
-
-void
-rs_rpc_destroy(rs_rpc *rpc)
-{
-	if (rpc == NULL)
-		return;
-	rpc_drop(rpc);
-	free(rpc->buf);
-	free(rpc->url);
-	free(rpc->queue);
-	free(rpc);
 }
 
 static int

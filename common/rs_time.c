@@ -62,3 +62,18 @@ rs_time_backoff_sleep(int64_t *step_ms, int64_t max_ms, int64_t deadline)
 	*step_ms = rs_time_backoff_next(*step_ms, *step_ms, max_ms);
 	return true;
 }
+
+struct timespec
+rs_time_abs_in(clockid_t clock, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	ts.tv_sec += (time_t) (ms / 1000);
+	ts.tv_nsec += (long) (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}

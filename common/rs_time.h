@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds on CLOCK_MONOTONIC (arbitrary origin, never jumps). */
 int64_t rs_time_now_ms(void);
@@ -15,6 +16,11 @@ void rs_time_sleep_ms(int64_t ms);
 
 /* The deadline timeout_ms from now; -1 ("never") when timeout_ms < 0. */
 int64_t rs_time_deadline(int64_t timeout_ms);
+
+/* The absolute time ms (>= 0) from now on clock: the deadline argument of
+ * pthread_cond_timedwait, on the clock the condition variable waits by
+ * (CLOCK_REALTIME unless set with pthread_condattr_setclock). */
+struct timespec rs_time_abs_in(clockid_t clock, int64_t ms);
 
 /* Milliseconds left until deadline, never negative; -1 stays -1. */
 int64_t rs_time_left_ms(int64_t deadline);

@@ -115,7 +115,26 @@ test_backoff_sleep_after_the_deadline_does_not_sleep(void **state)
 	assert_int_equal(step, 1000);
 }
 
+static void
+test_abs_in_is_ms_ahead_with_nanoseconds_normalised(void **state)
+{
+	struct timespec now, at;
+
+	(void) state;
+	for (int64_t ms = 0; ms <= 2999; ms += 7) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		at = rs_time_abs_in(CLOCK_MONOTONIC, ms);
+		assert_true(at.tv_nsec >= 0 && at.tv_nsec < 1000000000L);
+		int64_t ahead = (int64_t) (at.tv_sec - now.tv_sec) * 1000
+		    + (at.tv_nsec - now.tv_nsec) / 1000000;
+		/* ms ahead of a reading taken just before (slack: a slow
+		 * machine between the two readings) */
+		assert_true(ahead >= ms - 1 && ahead < ms + 1000);
+	}
+}
+
 RS_TEST_MAIN(cmocka_unit_test(test_sleep_waits_at_least_the_time_asked),
+    cmocka_unit_test(test_abs_in_is_ms_ahead_with_nanoseconds_normalised),
     cmocka_unit_test(test_sleep_of_zero_or_less_returns_at_once),
     cmocka_unit_test(test_sleep_resumes_after_a_signal),
     cmocka_unit_test(test_deadline_and_left_ms),

@@ -176,6 +176,21 @@ valid_path(const char *path)
 	return n == 1 || path[n - 1] != '/';
 }
 
+/* Also the one unwind of a half-made handle (rs_zk_connect's failures):
+ * zh is NULL when zookeeper_init2 itself failed. */
+void
+rs_zk_close(rs_zk *zk)
+{
+	if (zk == NULL)
+		return;
+	/* Joins the client's threads: no callback runs after this. */
+	if (zk->zh != NULL)
+		zookeeper_close(zk->zh);
+	pthread_cond_destroy(&zk->cv);
+	pthread_mutex_destroy(&zk->mu);
+	free(zk);
+}
+
 int
 rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms,
     rs_zk_event_fn fn, void *arg, rs_zk **out)
@@ -206,13 +221,7 @@ rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms,
 		rc = errno == EINVAL ? RS_EINVAL : RS_ECONN;
 		goto fail;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += connect_timeout_ms / 1000;
-	dl.tv_nsec += (long) (connect_timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	dl = rs_time_abs_in(CLOCK_MONOTONIC, connect_timeout_ms);
 	pthread_mutex_lock(&zk->mu);
 	while (zk->state != ZOO_CONNECTED_STATE
 	    && zk->state != ZOO_EXPIRED_SESSION_STATE
@@ -258,24 +267,8 @@ rs_zk_connect(const char *hosts, int session_ms, int connect_timeout_ms,
 	return RS_OK;
 
 fail:
-	if (zk->zh != NULL)
-		zookeeper_close(zk->zh);
-	pthread_cond_destroy(&zk->cv);
-	pthread_mutex_destroy(&zk->mu);
-	free(zk);
+	rs_zk_close(zk);
 	return rc;
-}
-
-void
-rs_zk_close(rs_zk *zk)
-{
-	if (zk == NULL)
-		return;
-	/* Joins the client's threads: no callback runs after this. */
-	zookeeper_close(zk->zh);
-	pthread_cond_destroy(&zk->cv);
-	pthread_mutex_destroy(&zk->mu);
-	free(zk);
 }
 
 int

@@ -23,32 +23,36 @@ test_only_reads_within_the_timeout_are_resent(void **state)
 	assert_int_equal(rs_gw_resend_after_ms(false, 6000, 5000), 0);
 }
 
+/* rs_gw_resend_pick(since) names want, or (want NULL) nobody. */
 static void
-test_pick_the_latest_answer_since_the_send(void **state)
+assert_picks(int64_t since, const char *want)
 {
 	char to[64];
 
+	assert_int_equal(
+	    rs_gw_resend_pick(since, to, sizeof(to)), want != NULL);
+	assert_string_equal(to, want != NULL ? want : "");
+}
+
+static void
+test_pick_the_latest_answer_since_the_send(void **state)
+{
 	(void) state;
 	rs_gw_resend_reset();
-	assert_false(rs_gw_resend_pick(0, to, sizeof(to)));
-	assert_string_equal(to, "");
+	assert_picks(0, NULL);
 	rs_gw_resend_note("w1-aaaaaa", 1000);
 	rs_gw_resend_note("w2-bbbbbb", 1010);
 	rs_gw_resend_note("w3-cccccc", 1005);
-	assert_true(rs_gw_resend_pick(1000, to, sizeof(to)));
-	assert_string_equal(to, "w2-bbbbbb");
+	assert_picks(1000, "w2-bbbbbb");
 	/* w2 falls silent (hung): the others keep answering */
 	rs_gw_resend_note("w1-aaaaaa", 1100);
 	rs_gw_resend_note("w3-cccccc", 1120);
-	assert_true(rs_gw_resend_pick(1050, to, sizeof(to)));
-	assert_string_equal(to, "w3-cccccc");
+	assert_picks(1050, "w3-cccccc");
 	/* a slave that answered only before the read went out may be the
 	 * one holding it: not named */
-	assert_false(rs_gw_resend_pick(1121, to, sizeof(to)));
-	assert_string_equal(to, "");
+	assert_picks(1121, NULL);
 	/* an answer at the very send time counts */
-	assert_true(rs_gw_resend_pick(1120, to, sizeof(to)));
-	assert_string_equal(to, "w3-cccccc");
+	assert_picks(1120, "w3-cccccc");
 }
 
 static void
@@ -79,31 +83,27 @@ test_resend_waits_a_little_for_a_slave_to_name(void **state)
 static void
 test_note_ignores_empty_and_keeps_latest(void **state)
 {
-	char to[64];
-
 	(void) state;
 	rs_gw_resend_reset();
 	rs_gw_resend_note("", 500);
 	rs_gw_resend_note(NULL, 500);
-	assert_false(rs_gw_resend_pick(0, to, sizeof(to)));
+	assert_picks(0, NULL);
 	rs_gw_resend_note("w1-aaaaaa", 900);
 	/* a late, older answer does not move a worker back in time */
 	rs_gw_resend_note("w1-aaaaaa", 800);
-	assert_true(rs_gw_resend_pick(900, to, sizeof(to)));
-	assert_string_equal(to, "w1-aaaaaa");
+	assert_picks(900, "w1-aaaaaa");
 	/* too long for an id: ignored, not truncated into another id */
 	char longid[100];
 	memset(longid, 'x', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
 	rs_gw_resend_note(longid, 1000);
-	assert_true(rs_gw_resend_pick(0, to, sizeof(to)));
-	assert_string_equal(to, "w1-aaaaaa");
+	assert_picks(0, "w1-aaaaaa");
 }
 
 static void
 test_full_table_forgets_the_oldest(void **state)
 {
-	char id[16], to[64];
+	char id[16];
 
 	(void) state;
 	rs_gw_resend_reset();
@@ -113,15 +113,12 @@ test_full_table_forgets_the_oldest(void **state)
 	}
 	rs_gw_resend_note("w0", 500); /* present: refreshed, not added */
 	rs_gw_resend_note("new", 400); /* replaces w1, the oldest */
-	assert_true(rs_gw_resend_pick(450, to, sizeof(to)));
-	assert_string_equal(to, "w0");
+	assert_picks(450, "w0");
 	rs_gw_resend_note("w1", 600);
 	rs_gw_resend_note("w2", 550);
-	assert_true(rs_gw_resend_pick(0, to, sizeof(to)));
-	assert_string_equal(to, "w1");
+	assert_picks(0, "w1");
 	/* still one slot each: "new" kept, w2 is there */
-	assert_true(rs_gw_resend_pick(540, to, sizeof(to)));
-	assert_string_equal(to, "w1");
+	assert_picks(540, "w1");
 }
 
 RS_TEST_MAIN(cmocka_unit_test(test_only_reads_within_the_timeout_are_resent),

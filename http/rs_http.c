@@ -555,20 +555,12 @@ healthz(rs_http_req *req, void *arg)
 	rs_http_reply(req, 200, "text/plain", "ok\n", 3);
 }
 
-static void
-metrics_route(
-    rs_buf *out, const char *name, const char *type, const char *help)
-{
-	rs_buf_printf(
-	    out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 /* A service-wide metric: its HELP and TYPE lines and value v. */
 static void
 metric_one(rs_http *srv, rs_buf *out, const char *name, const char *type,
     const char *help, double v)
 {
-	metrics_route(out, name, type, help);
+	rs_metrics_help(out, name, type, help);
 	rs_metrics_line(out, name, srv->name_label, v);
 }
 
@@ -578,7 +570,7 @@ static void
 metric_by_route(
     rs_http *srv, rs_buf *out, const char *name, const char *help, size_t off)
 {
-	metrics_route(out, name, "counter", help);
+	rs_metrics_help(out, name, "counter", help);
 	for (size_t i = 0; i < srv->nroutes; i++) {
 		struct route *r = &srv->routes[i];
 		_Atomic uint64_t *v = (_Atomic uint64_t *) ((char *) r + off);
@@ -627,7 +619,7 @@ hist_render(rs_http *srv, rs_buf *out)
 {
 	char lbl[512], code[16];
 
-	metrics_route(out, "http_request_duration_seconds", "histogram",
+	rs_metrics_help(out, "http_request_duration_seconds", "histogram",
 	    "Time from request start to answer, by route and status code.");
 	for (size_t i = 0; i < srv->nroutes; i++) {
 		struct route *r = &srv->routes[i];
@@ -692,7 +684,7 @@ metrics(rs_http_req *req, void *arg)
 	    "HTTP 4xx answers, by route.", offsetof(struct route, status_4xx));
 	metric_by_route(srv, &out, "rideshare_http_server_errors_total",
 	    "HTTP 5xx answers, by route.", offsetof(struct route, status_5xx));
-	metrics_route(&out, "rideshare_http_request_duration_seconds",
+	rs_metrics_help(&out, "rideshare_http_request_duration_seconds",
 	    "summary", "Time from request start to answer, by route.");
 	for (size_t i = 0; i < srv->nroutes; i++) {
 		struct route *r = &srv->routes[i];
@@ -1275,6 +1267,26 @@ add_route(rs_http *srv, const rs_http_route *r, int builtin)
 	return RS_OK;
 }
 
+/* What rs_http_start allocates, freed in one place: by its failures
+ * (CivetWeb not started) and by rs_http_stop (CivetWeb stopped). */
+static void
+http_free(rs_http *srv)
+{
+	free(srv->routes);
+	free(srv->name_label);
+	free(srv);
+}
+
+void
+rs_http_stop(rs_http *srv)
+{
+	if (srv == NULL)
+		return;
+	mg_stop(srv->ctx);
+	rs_info(NULL, "event=http_stopped port=%d", srv->port);
+	http_free(srv);
+}
+
 int
 rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
     size_t nroutes, rs_http **out)
@@ -1376,20 +1388,6 @@ rs_http_start(const rs_http_cfg *cfg, const rs_http_route *routes,
 	return RS_OK;
 
 fail:
-	free(srv->routes);
-	free(srv->name_label);
-	free(srv);
+	http_free(srv);
 	return rc;
-}
-
-void
-rs_http_stop(rs_http *srv)
-{
-	if (srv == NULL)
-		return;
-	mg_stop(srv->ctx);
-	rs_info(NULL, "event=http_stopped port=%d", srv->port);
-	free(srv->routes);
-	free(srv->name_label);
-	free(srv);
 }

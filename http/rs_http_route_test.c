@@ -26,77 +26,62 @@ static const rs_http_route routes[] = {
 };
 #define NR (sizeof(routes) / sizeof(routes[0]))
 
-static void
-test_route_exact_literal_matches(void **state)
+/* The Allow list of the last match() that found the path but not the
+ * method. */
+static char allow[64];
+
+/* rs_http_match on routes: the route's index, -1 no path, -2 no method. */
+static int
+match(const char *method, const char *path)
 {
-	char allow[64];
-	assert_int_equal(rs_http_match(routes, NR, "PUT", "/api/v1/users",
-	                     allow, sizeof(allow)),
-	    0);
-	assert_int_equal(rs_http_match(routes, NR, "GET", "/api/v1/users",
-	                     allow, sizeof(allow)),
-	    1);
+	return rs_http_match(routes, NR, method, path, allow, sizeof(allow));
 }
 
+/* Exact literals, a {param} segment (one segment, escapes and all), and a
+ * literal listed before a param that could also match it. */
 static void
-test_route_param_segment_matches(void **state)
+test_route_literals_params_and_literal_before_param(void **state)
 {
-	char allow[64];
-	assert_int_equal(rs_http_match(routes, NR, "GET",
-	                     "/api/v1/users/alice", allow, sizeof(allow)),
-	    2);
-	assert_int_equal(rs_http_match(routes, NR, "DELETE",
-	                     "/api/v1/users/a%2Fb", allow, sizeof(allow)),
-	    3);
-}
+	static const struct {
+		const char *method, *path;
+		int route;
+	} c[] = {
+		{ "PUT", "/api/v1/users", 0 },
+		{ "GET", "/api/v1/users", 1 },
+		{ "GET", "/api/v1/users/alice", 2 },
+		{ "DELETE", "/api/v1/users/a%2Fb", 3 },
+		/* "count" is listed before "{rideId}" and wins. */
+		{ "GET", "/api/v1/rides/count", 4 },
+		{ "GET", "/api/v1/rides/12", 5 },
+	};
 
-static void
-test_route_literal_before_param(void **state)
-{
-	char allow[64];
-	/* "count" is listed before "{rideId}" and wins. */
-	assert_int_equal(rs_http_match(routes, NR, "GET",
-	                     "/api/v1/rides/count", allow, sizeof(allow)),
-	    4);
-	assert_int_equal(rs_http_match(routes, NR, "GET", "/api/v1/rides/12",
-	                     allow, sizeof(allow)),
-	    5);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		assert_int_equal(match(c[i].method, c[i].path), c[i].route);
 }
 
 static void
 test_route_wrong_method_gives_allow(void **state)
 {
-	char allow[64];
-	assert_int_equal(rs_http_match(routes, NR, "POST", "/api/v1/users",
-	                     allow, sizeof(allow)),
-	    -2);
+	assert_int_equal(match("POST", "/api/v1/users"), -2);
 	assert_string_equal(allow, "PUT, GET");
-	assert_int_equal(rs_http_match(routes, NR, "PATCH", "/api/v1/_count",
-	                     allow, sizeof(allow)),
-	    -2);
+	assert_int_equal(match("PATCH", "/api/v1/_count"), -2);
 	assert_string_equal(allow, "GET, DELETE");
 	/* count matches both the literal and {rideId}: GET once. */
-	assert_int_equal(rs_http_match(routes, NR, "DELETE",
-	                     "/api/v1/rides/count", allow, sizeof(allow)),
-	    -2);
+	assert_int_equal(match("DELETE", "/api/v1/rides/count"), -2);
 	assert_string_equal(allow, "GET");
 	/* ... and POST on it is not a join of ride "count". */
-	assert_int_equal(rs_http_match(routes, NR, "POST",
-	                     "/api/v1/rides/count", allow, sizeof(allow)),
-	    -2);
+	assert_int_equal(match("POST", "/api/v1/rides/count"), -2);
 	assert_string_equal(allow, "GET");
 }
 
 static void
 test_route_unknown_paths_are_404(void **state)
 {
-	char allow[64];
 	const char *bad[] = { "/", "/api", "/api/v1/usersX", "/api/v1/users/",
 		"/api/v1//users", "/api/v1/users/a/b", "api/v1/users",
 		"/api/v1/users/../users", "" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int rv = rs_http_match(
-		    routes, NR, "GET", bad[i], allow, sizeof(allow));
+		int rv = match("GET", bad[i]);
 		if (strcmp(bad[i], "/api/v1/users/../users") == 0) {
 			/* ".." is just a segment: a username "..", then an
 			 * extra segment -> no pattern. */
@@ -183,9 +168,8 @@ test_bearer_token_must_match_exactly(void **state)
 	assert_false(rs_http_bearer_ok("Bearer x", ""));
 }
 
-RS_TEST_MAIN(cmocka_unit_test(test_route_exact_literal_matches),
-    cmocka_unit_test(test_route_param_segment_matches),
-    cmocka_unit_test(test_route_literal_before_param),
+RS_TEST_MAIN(
+    cmocka_unit_test(test_route_literals_params_and_literal_before_param),
     cmocka_unit_test(test_route_wrong_method_gives_allow),
     cmocka_unit_test(test_route_unknown_paths_are_404),
     cmocka_unit_test(test_pct_decode_valid),

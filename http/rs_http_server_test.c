@@ -165,6 +165,16 @@ assert_json_error(struct resp *r, long status)
 	json_decref(j);
 }
 
+/* method path (no body, no headers) answers a JSON error with status. */
+static void
+expect_error(const char *method, const char *path, long status)
+{
+	struct resp r;
+
+	do_req(method, path, NULL, 0, NULL, 0, &r);
+	assert_json_error(&r, status);
+}
+
 static int
 setup(void **state)
 {
@@ -207,13 +217,9 @@ test_param_is_percent_decoded_and_query_read(void **state)
 static void
 test_unknown_path_is_404_json(void **state)
 {
-	struct resp r;
-	do_req("GET", "/things", NULL, 0, NULL, 0, &r);
-	assert_json_error(&r, 404);
-	do_req("GET", "/things/a/b", NULL, 0, NULL, 0, &r);
-	assert_json_error(&r, 404);
-	do_req("GET", "/things/", NULL, 0, NULL, 0, &r);
-	assert_json_error(&r, 404);
+	expect_error("GET", "/things", 404);
+	expect_error("GET", "/things/a/b", 404);
+	expect_error("GET", "/things/", 404);
 }
 
 static void
@@ -231,9 +237,7 @@ test_wrong_method_is_405_with_allow(void **state)
 static void
 test_malformed_escape_is_400(void **state)
 {
-	struct resp r;
-	do_req("GET", "/things/%zz", NULL, 0, NULL, 0, &r);
-	assert_json_error(&r, 400);
+	expect_error("GET", "/things/%zz", 400);
 }
 
 static void
@@ -321,9 +325,7 @@ test_204_has_no_body(void **state)
 static void
 test_handler_without_answer_gets_500(void **state)
 {
-	struct resp r;
-	do_req("GET", "/silent", NULL, 0, NULL, 0, &r);
-	assert_json_error(&r, 500);
+	expect_error("GET", "/silent", 500);
 }
 
 static void
@@ -371,6 +373,35 @@ test_metrics_page(void **state)
 	    "le=\"+Inf\"} "));
 }
 
+/* A second server (name, routes r2) whose non-GET and private routes need the
+ * bearer token "0123456789abcdef-token"; do_req goes to it (the first server's
+ * base is kept in saved, sizeof(base) bytes) until token_server_stop. */
+static rs_http *
+token_server_start(
+    const char *name, const rs_http_route *r2, size_t n, char *saved)
+{
+	rs_http_cfg cfg;
+	rs_http *s2;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.name = name;
+	cfg.addr = "127.0.0.1";
+	cfg.threads = 4;
+	cfg.body_limit = 1000;
+	cfg.auth_token = "0123456789abcdef-token";
+	assert_int_equal(rs_http_start(&cfg, r2, n, &s2), RS_OK);
+	snprintf(saved, sizeof(base), "%s", base);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", rs_http_port(s2));
+	return s2;
+}
+
+static void
+token_server_stop(rs_http *s2, const char *saved)
+{
+	snprintf(base, sizeof(base), "%s", saved);
+	rs_http_stop(s2);
+}
+
 static void
 test_token_guards_every_method_but_get_and_private_gets(void **state)
 {
@@ -380,24 +411,13 @@ test_token_guards_every_method_but_get_and_private_gets(void **state)
 		{ "DELETE", "/things/{name}", echo, NULL, 0 },
 		{ "GET", "/secret", nothing, NULL, RS_HTTP_PRIVATE },
 	};
-	rs_http_cfg cfg;
-	rs_http *s2;
 	char saved[64];
+	rs_http *s2 = token_server_start("auth", r2, 4, saved);
 	struct resp r;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.name = "auth";
-	cfg.addr = "127.0.0.1";
-	cfg.threads = 4;
-	cfg.body_limit = 1000;
-	cfg.auth_token = "0123456789abcdef-token";
-	assert_int_equal(rs_http_start(&cfg, r2, 4, &s2), RS_OK);
-	snprintf(saved, sizeof(saved), "%s", base);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d", rs_http_port(s2));
 	do_req("POST", "/things/x", "{}", 2, NULL, 0, &r);
 	assert_json_error(&r, 401);
-	do_req("DELETE", "/things/x", NULL, 0, NULL, 0, &r);
-	assert_json_error(&r, 401);
+	expect_error("DELETE", "/things/x", 401);
 	do_req("POST", "/things/x", "{}", 2,
 	    "Authorization: Bearer 0123456789abcdef-toke", 0, &r);
 	assert_json_error(&r, 401);
@@ -407,8 +427,7 @@ test_token_guards_every_method_but_get_and_private_gets(void **state)
 	do_req("GET", "/things/x", NULL, 0, NULL, 0, &r);
 	assert_int_equal(r.status, 200);
 	/* A GET route marked private needs it too (a backup). */
-	do_req("GET", "/secret", NULL, 0, NULL, 0, &r);
-	assert_json_error(&r, 401);
+	expect_error("GET", "/secret", 401);
 	do_req("GET", "/secret", NULL, 0,
 	    "Authorization: Bearer 0123456789abcdef-token", 0, &r);
 	assert_int_not_equal(r.status, 401);
@@ -417,8 +436,7 @@ test_token_guards_every_method_but_get_and_private_gets(void **state)
 	    r.body, "rideshare_http_unauthorized_total{service=\"auth\"} 4"));
 	assert_non_null(
 	    strstr(r.body, "rideshare_http_auth_enabled{service=\"auth\"} 1"));
-	snprintf(base, sizeof(base), "%s", saved);
-	rs_http_stop(s2);
+	token_server_stop(s2, saved);
 }
 
 /* Streams three lines, then ends (the connection closes). */
@@ -446,23 +464,12 @@ test_auth_get_route_and_stream(void **state)
 		{ "GET", "/feed", streamer, NULL, RS_HTTP_PRIVATE },
 		{ "GET", "/open", echo, NULL, 0 },
 	};
-	rs_http_cfg cfg;
-	rs_http *s2;
 	char saved[64];
+	rs_http *s2 = token_server_start("feed", r2, 2, saved);
 	struct resp r;
 
 	(void) state;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.name = "feed";
-	cfg.addr = "127.0.0.1";
-	cfg.threads = 4;
-	cfg.body_limit = 1000;
-	cfg.auth_token = "0123456789abcdef-token";
-	assert_int_equal(rs_http_start(&cfg, r2, 2, &s2), RS_OK);
-	snprintf(saved, sizeof(saved), "%s", base);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d", rs_http_port(s2));
-	do_req("GET", "/feed", NULL, 0, NULL, 0, &r);
-	assert_json_error(&r, 401);
+	expect_error("GET", "/feed", 401);
 	do_req("GET", "/feed", NULL, 0, "Authorization: Bearer wrong-token-x",
 	    0, &r);
 	assert_json_error(&r, 401);
@@ -473,8 +480,7 @@ test_auth_get_route_and_stream(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
 	assert_true(r.rid[0] != '\0');
-	snprintf(base, sizeof(base), "%s", saved);
-	rs_http_stop(s2);
+	token_server_stop(s2, saved);
 }
 
 int

@@ -704,13 +704,6 @@ h_drain(rs_http_req *hreq, void *arg)
 /* ---- /metrics extras ----------------------------------------------------*/
 
 static void
-help(rs_buf *out, const char *name, const char *type, const char *text)
-{
-	rs_buf_printf(
-	    out, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
-}
-
-static void
 queue_lines(rs_orch_admin *a, rs_buf *out)
 {
 	uint32_t msgs[5], cons[5];
@@ -718,7 +711,7 @@ queue_lines(rs_orch_admin *a, rs_buf *out)
 	char labels[96];
 
 	queue_depths(a, msgs, cons, ok);
-	help(out, "rideshare_orch_queue_messages", "gauge",
+	rs_metrics_help(out, "rideshare_orch_queue_messages", "gauge",
 	    "Ready messages per queue (passive declare).");
 	for (size_t i = 0; i < 5; i++) {
 		snprintf(labels, sizeof(labels), "queue=\"%s\"", queues[i]);
@@ -726,7 +719,7 @@ queue_lines(rs_orch_admin *a, rs_buf *out)
 			rs_metrics_line(out, "rideshare_orch_queue_messages",
 			    labels, msgs[i]);
 	}
-	help(out, "rideshare_orch_queue_consumers", "gauge",
+	rs_metrics_help(out, "rideshare_orch_queue_consumers", "gauge",
 	    "Consumers per queue (passive declare).");
 	for (size_t i = 0; i < 5; i++) {
 		snprintf(labels, sizeof(labels), "queue=\"%s\"", queues[i]);
@@ -865,7 +858,8 @@ metrics_extra(rs_buf *out, void *arg)
 	char labels[256];
 
 	for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
-		help(out, series[k].name, series[k].type, series[k].help);
+		rs_metrics_help(
+		    out, series[k].name, series[k].type, series[k].help);
 		for (size_t i = 0; i < n; i++) {
 			if (!rs_orch_worker_alive(&t[i]))
 				continue;
@@ -882,28 +876,47 @@ metrics_extra(rs_buf *out, void *arg)
 		masters += t[i].role == RS_ORCH_ROLE_MASTER;
 		slaves += t[i].role == RS_ORCH_ROLE_SLAVE;
 	}
-	help(out, "rideshare_orch_workers", "gauge",
+	rs_metrics_help(out, "rideshare_orch_workers", "gauge",
 	    "Serving workers by role.");
 	rs_metrics_line(
 	    out, "rideshare_orch_workers", "role=\"master\"", masters);
 	rs_metrics_line(
 	    out, "rideshare_orch_workers", "role=\"slave\"", slaves);
-	help(out, "rideshare_admin_auth_enabled", "gauge",
-	    "1 when state-changing admin calls need the bearer token.");
-	rs_metrics_line(out, "rideshare_admin_auth_enabled", NULL,
+	rs_metrics_one(out, "rideshare_admin_auth_enabled", "gauge",
+	    "1 when state-changing admin calls need the bearer token.",
 	    a->cfg->admin_token[0] != '\0' ? 1.0 : 0.0);
-	help(out, "rideshare_orch_paused", "gauge",
+	rs_metrics_help(out, "rideshare_orch_paused", "gauge",
 	    "1 while in maintenance mode (POST /api/v1/pause).");
 	paused_line(out, a);
-	help(out, "rideshare_orch_head_seq", "gauge",
-	    "Master head seq from its notices.");
-	rs_metrics_line(out, "rideshare_orch_head_seq", NULL, (double) head);
+	rs_metrics_one(out, "rideshare_orch_head_seq", "gauge",
+	    "Master head seq from its notices.", (double) head);
 	queue_lines(a, out);
 	rs_orch_backup_metrics(a->backup, out);
 	rs_orch_changes_metrics(a->changes, out);
 }
 
 /* ---- lifecycle ----------------------------------------------------------*/
+
+/* Also rs_orch_admin_start's one unwind: every part it has not made yet
+ * is NULL, and each destroy below takes NULL. */
+void
+rs_orch_admin_stop(rs_orch_admin *a)
+{
+	if (a == NULL)
+		return;
+	/* Open change streams end first: rs_http_stop waits for them. */
+	rs_orch_changes_stop(a->changes);
+	if (a->http != NULL)
+		rs_http_stop(a->http);
+	rs_orch_backup_destroy(a->backup);
+	rs_orch_changes_destroy(a->changes);
+	rs_orch_restore_destroy(a->restore);
+	rs_mq_destroy(a->mq);
+	pthread_mutex_destroy(&a->mq_lock);
+	/* CivetWeb's threads are gone: no call is in flight. */
+	rs_rpc_pool_destroy(a->rpc);
+	free(a);
+}
 
 int
 rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
@@ -925,8 +938,7 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 	            "RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1, 1024),
 	        2000, &a->rpc)
 	    != RS_OK) {
-		pthread_mutex_destroy(&a->mq_lock);
-		free(a);
+		rs_orch_admin_stop(a);
 		return RS_ENOMEM;
 	}
 	if ((rv = rs_orch_backup_create(cfg, w, r, &a->backup)) != RS_OK) {
@@ -1007,23 +1019,4 @@ rs_orch_admin_start(const rs_orch_cfg *cfg, rs_orch_workers *w,
 		    cfg->http_addr, rs_http_port(a->http));
 	*out = a;
 	return RS_OK;
-}
-
-void
-rs_orch_admin_stop(rs_orch_admin *a)
-{
-	if (a == NULL)
-		return;
-	/* Open change streams end first: rs_http_stop waits for them. */
-	rs_orch_changes_stop(a->changes);
-	if (a->http != NULL)
-		rs_http_stop(a->http);
-	rs_orch_backup_destroy(a->backup);
-	rs_orch_changes_destroy(a->changes);
-	rs_orch_restore_destroy(a->restore);
-	rs_mq_destroy(a->mq);
-	pthread_mutex_destroy(&a->mq_lock);
-	/* CivetWeb's threads are gone: no call is in flight. */
-	rs_rpc_pool_destroy(a->rpc);
-	free(a);
 }

@@ -1,4 +1,5 @@
 #include "admin.h"
+#include "orch_test.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,20 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-
-static rs_orch_worker
-mk(int64_t pid, int role, enum rs_orch_wstate st)
-{
-	rs_orch_worker w;
-
-	memset(&w, 0, sizeof(w));
-	snprintf(w.id, sizeof(w.id), "w%lld", (long long) pid);
-	w.pid = pid;
-	w.role = role;
-	w.state = st;
-	w.registered = true;
-	return w;
-}
 
 static void
 assert_json(json_t *j, const char *want)
@@ -38,10 +25,10 @@ static void
 test_worker_list_is_ascending_json_integers(void **state)
 {
 	rs_orch_worker t[] = {
-		mk(4330, RS_ORCH_ROLE_SLAVE, RS_ORCH_RUNNING),
-		mk(1000, RS_ORCH_ROLE_MASTER, RS_ORCH_RUNNING),
-		mk(2112, RS_ORCH_ROLE_SLAVE, RS_ORCH_RUNNING),
-		mk(3000, RS_ORCH_ROLE_SLAVE, RS_ORCH_DEAD),
+		orch_test_worker(4330, RS_ORCH_ROLE_SLAVE, RS_ORCH_RUNNING),
+		orch_test_worker(1000, RS_ORCH_ROLE_MASTER, RS_ORCH_RUNNING),
+		orch_test_worker(2112, RS_ORCH_ROLE_SLAVE, RS_ORCH_RUNNING),
+		orch_test_worker(3000, RS_ORCH_ROLE_SLAVE, RS_ORCH_DEAD),
 	};
 
 	(void) state;
@@ -56,19 +43,29 @@ test_crash_answer_is_pid_string_in_array(void **state)
 	assert_json(rs_orch_admin_crash_json(4242), "[\"4242\"]");
 }
 
+/* A JSON body that must decode: the request (free_unpacked). */
+static Rideshare__DbRequest *
+decode_json(const char *body)
+{
+	Rideshare__DbRequest *req = NULL;
+	char err[256];
+
+	assert_int_equal(rs_orch_admin_decode(body, strlen(body), false, &req,
+	                     err, sizeof(err)),
+	    0);
+	assert_non_null(req);
+	return req;
+}
+
 static void
 test_decode_json_request(void **state)
 {
 	const char *body
 	    = "{\"requestId\":\"r1\",\"addUser\":{\"username\":\"alice\","
 	      "\"password\":\"3d725109c7e7c0bfb9d709836735b56d943d263f\"}}";
-	Rideshare__DbRequest *req = NULL;
-	char err[256];
+	Rideshare__DbRequest *req = decode_json(body);
 
 	(void) state;
-	assert_int_equal(rs_orch_admin_decode(body, strlen(body), false, &req,
-	                     err, sizeof(err)),
-	    0);
 	assert_int_equal(req->op_case, RIDESHARE__DB_REQUEST__OP_ADD_USER);
 	assert_string_equal(req->add_user->username, "alice");
 	assert_string_equal(req->request_id, "r1");
@@ -81,13 +78,9 @@ static void
 test_decode_snake_case_read(void **state)
 {
 	const char *body = "{\"list_rides\":{\"source\":3,\"destination\":7}}";
-	Rideshare__DbRequest *req = NULL;
-	char err[256];
+	Rideshare__DbRequest *req = decode_json(body);
 
 	(void) state;
-	assert_int_equal(rs_orch_admin_decode(body, strlen(body), false, &req,
-	                     err, sizeof(err)),
-	    0);
 	assert_int_equal(req->op_case, RIDESHARE__DB_REQUEST__OP_LIST_RIDES);
 	assert_int_equal(req->list_rides->destination, 7);
 	assert_null(rs_orch_admin_check_op(req, false));

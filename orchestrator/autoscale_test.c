@@ -7,28 +7,42 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+/* rs_orch_scale_target(reads, min, max) is want for each row. */
+typedef struct target_case {
+	uint64_t reads;
+	int min, max, want;
+} target_case;
+
+static void
+check_targets(const target_case *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(
+		    rs_orch_scale_target(c[i].reads, c[i].min, c[i].max),
+		    c[i].want);
+}
+
 static void
 test_target_follows_reads_per_twenty(void **state)
 {
+	static const target_case c[]
+	    = { { 21, 1, 16, 2 }, { 40, 1, 16, 2 }, { 41, 1, 16, 3 },
+		      { 45, 1, 16, 3 }, { 60, 1, 16, 3 }, { 61, 1, 16, 4 } };
+
 	(void) state;
 	for (uint64_t r = 0; r <= 20; r++)
 		assert_int_equal(rs_orch_scale_target(r, 1, 16), 1);
-	assert_int_equal(rs_orch_scale_target(21, 1, 16), 2);
-	assert_int_equal(rs_orch_scale_target(40, 1, 16), 2);
-	assert_int_equal(rs_orch_scale_target(41, 1, 16), 3);
-	assert_int_equal(rs_orch_scale_target(45, 1, 16), 3);
-	assert_int_equal(rs_orch_scale_target(60, 1, 16), 3);
-	assert_int_equal(rs_orch_scale_target(61, 1, 16), 4);
+	check_targets(c, sizeof(c) / sizeof(c[0]));
 }
 
 static void
 test_target_is_never_zero_and_clamped(void **state)
 {
+	static const target_case c[] = { { 0, 0, 0, 1 }, { 0, 3, 16, 3 },
+		{ 100000, 1, 5, 5 }, { UINT64_MAX, 1, 16, 16 } };
+
 	(void) state;
-	assert_int_equal(rs_orch_scale_target(0, 0, 0), 1);
-	assert_int_equal(rs_orch_scale_target(0, 3, 16), 3);
-	assert_int_equal(rs_orch_scale_target(100000, 1, 5), 5);
-	assert_int_equal(rs_orch_scale_target(UINT64_MAX, 1, 16), 16);
+	check_targets(c, sizeof(c) / sizeof(c[0]));
 }
 
 static void
@@ -95,20 +109,23 @@ test_long_stall_restarts_window_now(void **state)
 static void
 test_wanted_is_uncapped_target_is_capped(void **state)
 {
+	/* wanted: the course rule with its floor, no cap */
+	static const target_case w[] = { { 0, 1, 0, 1 }, { 45, 1, 0, 3 },
+		{ 320, 1, 0, 16 }, { 45, 5, 0, 5 }, { 0, 0, 0, 1 } };
+	/* beyond the cap: the cap; a floor above it wins */
+	static const target_case c[]
+	    = { { 41, 1, 2, 2 }, { 20000, 1, 2, 2 }, { 0, 3, 2, 3 } };
+
 	(void) state;
-	assert_int_equal(rs_orch_scale_wanted(0, 1), 1);
-	assert_int_equal(rs_orch_scale_wanted(45, 1), 3);
-	assert_int_equal(rs_orch_scale_wanted(320, 1), 16);
-	assert_int_equal(rs_orch_scale_wanted(45, 5), 5);
-	assert_int_equal(rs_orch_scale_wanted(0, 0), 1);
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		assert_int_equal(
+		    rs_orch_scale_wanted(w[i].reads, w[i].min), w[i].want);
 	assert_true(rs_orch_scale_wanted(UINT64_MAX, 1) > 32);
 	/* Up to the cap the target is the course rule, then the cap. */
 	for (uint64_t r = 0; r <= 40; r++)
 		assert_int_equal(
 		    rs_orch_scale_target(r, 1, 2), rs_orch_scale_wanted(r, 1));
-	assert_int_equal(rs_orch_scale_target(41, 1, 2), 2);
-	assert_int_equal(rs_orch_scale_target(20000, 1, 2), 2);
-	assert_int_equal(rs_orch_scale_target(0, 3, 2), 3);
+	check_targets(c, sizeof(c) / sizeof(c[0]));
 }
 
 static void
@@ -138,34 +155,45 @@ test_decision_reports_wanted_and_capped_target(void **state)
 static void
 test_cap_from_capacity_unless_max_set(void **state)
 {
+	/* { cpus, min, max (0: unset), cap } */
+	static const int c[][4] = {
+		/* Derived: one slave per CPU the hosts have, up to the
+		 * ceiling. */
+		{ 2, 1, 0, 2 },
+		{ 1, 1, 0, 1 },
+		{ 0, 1, 0, 1 },
+		{ -3, 1, 0, 1 },
+		{ 64, 1, 0, RS_ORCH_SLAVE_CAP_CEIL },
+		/* RIDESHARE_MAX_SLAVES set: it wins over the capacity, both
+		 * ways. */
+		{ 2, 1, 16, 16 },
+		{ 64, 1, 4, 4 },
+		{ 64, 1, 32, 32 },
+		/* An explicit floor above the capacity wins. */
+		{ 2, 4, 0, 4 },
+		{ 2, 0, 0, 2 },
+	};
+
 	(void) state;
-	/* Derived: one slave per CPU the hosts have, up to the ceiling. */
-	assert_int_equal(rs_orch_slave_cap(2, 1, 0), 2);
-	assert_int_equal(rs_orch_slave_cap(1, 1, 0), 1);
-	assert_int_equal(rs_orch_slave_cap(0, 1, 0), 1);
-	assert_int_equal(rs_orch_slave_cap(-3, 1, 0), 1);
-	assert_int_equal(rs_orch_slave_cap(64, 1, 0), RS_ORCH_SLAVE_CAP_CEIL);
-	/* RIDESHARE_MAX_SLAVES set: it wins over the capacity, both ways. */
-	assert_int_equal(rs_orch_slave_cap(2, 1, 16), 16);
-	assert_int_equal(rs_orch_slave_cap(64, 1, 4), 4);
-	assert_int_equal(rs_orch_slave_cap(64, 1, 32), 32);
-	/* An explicit floor above the capacity wins. */
-	assert_int_equal(rs_orch_slave_cap(2, 4, 0), 4);
-	assert_int_equal(rs_orch_slave_cap(2, 0, 0), 2);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		assert_int_equal(
+		    rs_orch_slave_cap(c[i][0], c[i][1], c[i][2]), c[i][3]);
 }
 
 static void
 test_cpu_quota_parsing(void **state)
 {
+	/* cgroup v2 cpu.max: "quota period" -> whole CPUs (0: no limit) */
+	static const struct {
+		const char *max;
+		int cpus;
+	} c[] = { { "max 100000\n", 0 }, { "200000 100000\n", 2 },
+		{ "150000 100000", 2 }, { "50000 100000", 1 }, { "", 0 },
+		{ "garbage", 0 }, { "0 100000", 0 }, { NULL, 0 } };
+
 	(void) state;
-	assert_int_equal(rs_orch_cpu_quota("max 100000\n"), 0);
-	assert_int_equal(rs_orch_cpu_quota("200000 100000\n"), 2);
-	assert_int_equal(rs_orch_cpu_quota("150000 100000"), 2);
-	assert_int_equal(rs_orch_cpu_quota("50000 100000"), 1);
-	assert_int_equal(rs_orch_cpu_quota(""), 0);
-	assert_int_equal(rs_orch_cpu_quota("garbage"), 0);
-	assert_int_equal(rs_orch_cpu_quota("0 100000"), 0);
-	assert_int_equal(rs_orch_cpu_quota(NULL), 0);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		assert_int_equal(rs_orch_cpu_quota(c[i].max), c[i].cpus);
 	assert_true(rs_orch_local_cpus() >= 1);
 }
 

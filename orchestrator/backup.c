@@ -320,25 +320,28 @@ rs_orch_backup_http(rs_http_req *req, void *arg)
 void
 rs_orch_backup_metrics(rs_orch_backup *b, rs_buf *out)
 {
-	rs_buf_printf(out,
-	    "# HELP rideshare_orch_backups_total Backups taken (HTTP and "
-	    "scheduled), by result.\n"
-	    "# TYPE rideshare_orch_backups_total counter\n");
+	rs_metrics_help(out, "rideshare_orch_backups_total", "counter",
+	    "Backups taken (HTTP and scheduled), by result.");
 	rs_metrics_line(out, "rideshare_orch_backups_total", "result=\"ok\"",
 	    (double) atomic_load(&b->ok));
 	rs_metrics_line(out, "rideshare_orch_backups_total",
 	    "result=\"failed\"", (double) atomic_load(&b->failed));
-	rs_buf_printf(out,
-	    "# HELP rideshare_orch_backup_last_seq Seq of the last good "
-	    "backup.\n# TYPE rideshare_orch_backup_last_seq gauge\n");
-	rs_metrics_line(out, "rideshare_orch_backup_last_seq", NULL,
+	rs_metrics_one(out, "rideshare_orch_backup_last_seq", "gauge",
+	    "Seq of the last good backup.",
 	    (double) atomic_load(&b->last_seq));
-	rs_buf_printf(out,
-	    "# HELP rideshare_orch_backup_last_timestamp_seconds When the "
-	    "last good backup was taken (0: never).\n"
-	    "# TYPE rideshare_orch_backup_last_timestamp_seconds gauge\n");
-	rs_metrics_line(out, "rideshare_orch_backup_last_timestamp_seconds",
-	    NULL, (double) atomic_load(&b->last_ms) / 1000.0);
+	rs_metrics_one(out, "rideshare_orch_backup_last_timestamp_seconds",
+	    "gauge", "When the last good backup was taken (0: never).",
+	    (double) atomic_load(&b->last_ms) / 1000.0);
+}
+
+/* Also rs_orch_backup_create's unwind (no schedule yet: sched NULL). */
+void
+rs_orch_backup_destroy(rs_orch_backup *b)
+{
+	if (b == NULL)
+		return;
+	rs_orch_backup_sched_stop(b->sched);
+	free(b);
 }
 
 int
@@ -354,18 +357,9 @@ rs_orch_backup_create(const rs_orch_cfg *cfg, rs_orch_workers *w,
 	b->w = w;
 	b->r = r;
 	if ((rc = rs_orch_backup_sched_start(b, &b->sched)) != RS_OK) {
-		free(b);
+		rs_orch_backup_destroy(b);
 		return rc;
 	}
 	*out = b;
 	return RS_OK;
-}
-
-void
-rs_orch_backup_destroy(rs_orch_backup *b)
-{
-	if (b == NULL)
-		return;
-	rs_orch_backup_sched_stop(b->sched);
-	free(b);
 }

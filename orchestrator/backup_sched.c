@@ -4,6 +4,8 @@
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_stop.h"
+#include "rs_thread.h"
 #include "rs_time.h"
 
 #include <dirent.h>
@@ -27,10 +29,8 @@ struct rs_orch_backup_sched {
 	const char *dir;
 	long every_s;
 	int keep;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
+	rs_thread thr;
+	rs_stop stop; /* wakes run() from its wait between backups */
 };
 
 void
@@ -175,24 +175,23 @@ static void *
 run(void *arg)
 {
 	rs_orch_backup_sched *s = arg;
-	struct timespec until;
 
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += s->every_s;
-		while (!s->stop
-		    && pthread_cond_timedwait(&s->cv, &s->mu, &until)
-		        != ETIMEDOUT)
-			;
-		if (s->stop)
-			break;
-		pthread_mutex_unlock(&s->mu);
+	while (rs_stop_sleep_ms(&s->stop, (int64_t) s->every_s * 1000))
 		take_one(s);
-		pthread_mutex_lock(&s->mu);
-	}
-	pthread_mutex_unlock(&s->mu);
 	return NULL;
+}
+
+/* Also rs_orch_backup_sched_start's unwind once the signal exists (the
+ * thread may not have started). */
+void
+rs_orch_backup_sched_stop(rs_orch_backup_sched *s)
+{
+	if (s == NULL)
+		return;
+	rs_stop_signal(&s->stop);
+	rs_thread_join(&s->thr); /* a backup in progress finishes first */
+	rs_stop_fini(&s->stop);
+	free(s);
 }
 
 int
@@ -218,31 +217,13 @@ rs_orch_backup_sched_start(rs_orch_backup *b, rs_orch_backup_sched **out)
 		free(s);
 		return RS_EIO;
 	}
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
-	if (pthread_create(&s->thread, NULL, run, s) != 0) {
-		pthread_cond_destroy(&s->cv);
-		pthread_mutex_destroy(&s->mu);
-		free(s);
+	rs_stop_init(&s->stop);
+	if (rs_thread_start(&s->thr, run, s) != RS_OK) {
+		rs_orch_backup_sched_stop(s);
 		return RS_ENOMEM;
 	}
 	rs_info(NULL, "event=backup_schedule dir=%s every_s=%ld keep=%d", dir,
 	    s->every_s, s->keep);
 	*out = s;
 	return RS_OK;
-}
-
-void
-rs_orch_backup_sched_stop(rs_orch_backup_sched *s)
-{
-	if (s == NULL)
-		return;
-	pthread_mutex_lock(&s->mu);
-	s->stop = true;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->thread, NULL);
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
-	free(s);
 }

@@ -9,6 +9,7 @@
 #include "rs_log.h"
 #include "rs_metrics.h"
 #include "rs_op.h"
+#include "rs_stop.h"
 #include "rs_pbjson.h"
 #include "rs_time.h"
 
@@ -40,10 +41,8 @@ struct rs_orch_changes {
 	int max_streams;
 	int heartbeat_ms;
 	_Atomic int open; /* streams running now */
-	_Atomic bool stopping;
 	_Atomic uint64_t opened, lines, refused_busy, refused_gone;
-	pthread_mutex_t lock; /* wait/stop only */
-	pthread_cond_t cond;
+	rs_stop stop; /* the orchestrator is stopping: every stream ends */
 };
 
 /* One stream's connection to the master of a term. */
@@ -181,8 +180,7 @@ rs_orch_changes_create(const rs_orch_cfg *cfg, rs_orch_workers *w,
 	    RS_ORCH_CHANGES_MAX_STREAMS, 1, 4096);
 	c->heartbeat_ms = (int) rs_cfg_long("RIDESHARE_CHANGES_HEARTBEAT_MS",
 	    RS_ORCH_CHANGES_HEARTBEAT_MS, 100, 3600000);
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	rs_stop_init(&c->stop);
 	*out = c;
 	return RS_OK;
 }
@@ -192,10 +190,7 @@ rs_orch_changes_stop(rs_orch_changes *c)
 {
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&c->lock);
-	atomic_store(&c->stopping, true);
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
+	rs_stop_signal(&c->stop);
 }
 
 void
@@ -203,27 +198,8 @@ rs_orch_changes_destroy(rs_orch_changes *c)
 {
 	if (c == NULL)
 		return;
-	pthread_cond_destroy(&c->cond);
-	pthread_mutex_destroy(&c->lock);
+	rs_stop_fini(&c->stop);
 	free(c);
-}
-
-/* Sleeps ms unless the feed is stopping; false once it is. */
-static bool
-pause_ms(rs_orch_changes *c, int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long) ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	pthread_mutex_lock(&c->lock);
-	while (!atomic_load(&c->stopping)
-	    && pthread_cond_timedwait(&c->cond, &c->lock, &ts) != ETIMEDOUT)
-		;
-	pthread_mutex_unlock(&c->lock);
-	return !atomic_load(&c->stopping);
 }
 
 /* ---- the source copy ---------------------------------------------------*/
@@ -313,20 +289,6 @@ source_rows(source *s, uint64_t after, uint64_t upto, PGresult **out)
 	return RS_OK;
 }
 
-static uint64_t
-int8_at(const PGresult *res, int row, int col)
-{
-	const unsigned char *p
-	    = (const unsigned char *) PQgetvalue(res, row, col);
-	uint64_t v = 0;
-
-	if (PQgetlength(res, row, col) != 8)
-		return 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /* ---- the stream --------------------------------------------------------*/
 
 typedef struct stream {
@@ -393,12 +355,12 @@ step(stream *st)
 	int n = PQntuples(res);
 	bool broke = false;
 	for (int i = 0; i < n; i++) {
-		uint64_t seq = int8_at(res, i, 0);
+		uint64_t seq = rs_db_int8(res, i, 0);
 		if (seq != st->last + 1) {
 			broke = true; /* a hole: looked at below */
 			break;
 		}
-		rc = rs_orch_changes_line(seq, int8_at(res, i, 1),
+		rc = rs_orch_changes_line(seq, rs_db_int8(res, i, 1),
 		    (const uint8_t *) PQgetvalue(res, i, 2),
 		    (size_t) PQgetlength(res, i, 2), &st->out);
 		if (rc != RS_OK) {
@@ -477,7 +439,7 @@ run(stream *st)
 	rs_orch_changes *c = st->c;
 
 	st->wrote_ms = rs_time_now_ms();
-	while (!atomic_load(&c->stopping)) {
+	while (!rs_stop_signalled(&c->stop)) {
 		uint64_t before = st->sent;
 		int rc = step(st);
 		if (rc == RS_ECLOSED)
@@ -490,7 +452,7 @@ run(stream *st)
 			if (flush(st) != RS_OK)
 				return;
 		}
-		if (!pause_ms(c,
+		if (!rs_stop_sleep_ms(&c->stop,
 		        rc == RS_EAGAIN ? RETRY_MS : RS_ORCH_CHANGES_POLL_MS))
 			return;
 	}
@@ -514,7 +476,7 @@ rs_orch_changes_handle(rs_http_req *req, void *arg)
 		    INT64_MAX);
 		return;
 	}
-	if (atomic_load(&c->stopping)) {
+	if (rs_stop_signalled(&c->stop)) {
 		rs_http_reply_error(req, 503, "shutting down");
 		return;
 	}
@@ -545,7 +507,8 @@ rs_orch_changes_handle(rs_http_req *req, void *arg)
 		    "event=changes_stream_closed since=%" PRIu64
 		    " last=%" PRIu64 " lines=%" PRIu64 " reason=%s",
 		    since, st.last, st.sent,
-		    atomic_load(&c->stopping) ? "shutdown" : "client_or_end");
+		    rs_stop_signalled(&c->stop) ? "shutdown"
+		                                : "client_or_end");
 	}
 	source_close(&st.src);
 	rs_buf_fini(&st.out);
@@ -557,26 +520,16 @@ rs_orch_changes_handle(rs_http_req *req, void *arg)
 void
 rs_orch_changes_metrics(rs_orch_changes *c, rs_buf *out)
 {
-	rs_buf_printf(out,
-	    "# HELP rideshare_changes_streams_open Change feed streams open "
-	    "now.\n# TYPE rideshare_changes_streams_open gauge\n");
-	rs_metrics_line(out, "rideshare_changes_streams_open", NULL,
-	    (double) atomic_load(&c->open));
-	rs_buf_printf(out,
-	    "# HELP rideshare_changes_streams_total Change feed streams "
-	    "started.\n# TYPE rideshare_changes_streams_total counter\n");
-	rs_metrics_line(out, "rideshare_changes_streams_total", NULL,
-	    (double) atomic_load(&c->opened));
-	rs_buf_printf(out,
-	    "# HELP rideshare_changes_lines_total Change feed lines sent "
-	    "(one per write).\n# TYPE rideshare_changes_lines_total "
-	    "counter\n");
-	rs_metrics_line(out, "rideshare_changes_lines_total", NULL,
+	rs_metrics_one(out, "rideshare_changes_streams_open", "gauge",
+	    "Change feed streams open now.", (double) atomic_load(&c->open));
+	rs_metrics_one(out, "rideshare_changes_streams_total", "counter",
+	    "Change feed streams started.", (double) atomic_load(&c->opened));
+	rs_metrics_one(out, "rideshare_changes_lines_total", "counter",
+	    "Change feed lines sent (one per write).",
 	    (double) atomic_load(&c->lines));
-	rs_buf_printf(out,
-	    "# HELP rideshare_changes_refused_total Change feed requests "
-	    "refused: busy (503, too many streams), gone (410, since no "
-	    "longer held).\n# TYPE rideshare_changes_refused_total counter\n");
+	rs_metrics_help(out, "rideshare_changes_refused_total", "counter",
+	    "Change feed requests refused: busy (503, too many streams), gone "
+	    "(410, since no longer held).");
 	rs_metrics_line(out, "rideshare_changes_refused_total",
 	    "reason=\"busy\"", (double) atomic_load(&c->refused_busy));
 	rs_metrics_line(out, "rideshare_changes_refused_total",

@@ -11,28 +11,32 @@
 static void
 test_empty_only_when_every_seq_is_zero(void **state)
 {
-	rs_orch_restore_seen s;
+	/* Each seq alone makes the cluster non-empty, and the reason names
+	 * it. */
+	static const struct {
+		rs_orch_restore_seen seen;
+		const char *named;
+	} one[] = {
+		{ { .commit_seq = 1 }, "commit_seq" },
+		{ { .head_seq = 3 }, "head" },
+		/* A cluster whose copies were lost still has its history:
+		 * never "empty" (its acknowledged writes must come back, not
+		 * a file). */
+		{ { .history_seq = 7 }, "history" },
+		{ { .worker_seq = 2 }, "worker" },
+		/* A stopped worker's database alone counts too. */
+		{ { .copy_seq = 9 }, "database" },
+	};
+	rs_orch_restore_seen none;
 
 	(void) state;
-	memset(&s, 0, sizeof(s));
-	assert_null(rs_orch_restore_not_empty(&s));
-	s.commit_seq = 1;
-	assert_non_null(strstr(rs_orch_restore_not_empty(&s), "commit_seq"));
-	memset(&s, 0, sizeof(s));
-	s.head_seq = 3;
-	assert_non_null(strstr(rs_orch_restore_not_empty(&s), "head"));
-	memset(&s, 0, sizeof(s));
-	/* A cluster whose copies were lost still has its history: never
-	 * "empty" (its acknowledged writes must come back, not a file). */
-	s.history_seq = 7;
-	assert_non_null(strstr(rs_orch_restore_not_empty(&s), "history"));
-	memset(&s, 0, sizeof(s));
-	s.worker_seq = 2;
-	assert_non_null(strstr(rs_orch_restore_not_empty(&s), "worker"));
-	memset(&s, 0, sizeof(s));
-	/* A stopped worker's database alone counts too. */
-	s.copy_seq = 9;
-	assert_non_null(strstr(rs_orch_restore_not_empty(&s), "database"));
+	memset(&none, 0, sizeof(none));
+	assert_null(rs_orch_restore_not_empty(&none));
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		const char *why = rs_orch_restore_not_empty(&one[i].seen);
+		assert_non_null(why);
+		assert_non_null(strstr(why, one[i].named));
+	}
 }
 
 int

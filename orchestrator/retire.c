@@ -4,6 +4,7 @@
 #include "rs_contract.h"
 #include "rs_db.h"
 #include "rs_err.h"
+#include "rs_thread.h"
 #include "rs_log.h"
 #include "rs_mq.h"
 #include "rs_time.h"
@@ -26,9 +27,8 @@ struct rs_orch_retirer {
 	char *amqp_url;
 	rs_orch_workers *w;
 	int period_ms;
-	pthread_t thr;
-	bool started;
-	_Atomic bool stop, allowed;
+	rs_thread thr;
+	_Atomic bool allowed;
 	pthread_mutex_t lock; /* pending, npending */
 	char pending[MAX_PENDING][RS_ORCH_ID_MAX];
 	size_t npending;
@@ -65,6 +65,19 @@ rs_orch_retire_plan(const rs_orch_copy *c, size_t n, int64_t now, bool *drop)
 	return k;
 }
 
+/* Also rs_orch_retirer_create's unwind: every field is zero until set. */
+void
+rs_orch_retirer_destroy(rs_orch_retirer *r)
+{
+	if (r == NULL)
+		return;
+	rs_thread_stop(&r->thr);
+	pthread_mutex_destroy(&r->lock);
+	free(r->pg_maint);
+	free(r->amqp_url);
+	free(r);
+}
+
 int
 rs_orch_retirer_create(const char *pg_maint, const char *amqp_url,
     rs_orch_workers *w, int period_ms, rs_orch_retirer **out)
@@ -83,21 +96,6 @@ rs_orch_retirer_create(const char *pg_maint, const char *amqp_url,
 	}
 	*out = r;
 	return RS_OK;
-}
-
-void
-rs_orch_retirer_destroy(rs_orch_retirer *r)
-{
-	if (r == NULL)
-		return;
-	if (r->started) {
-		atomic_store(&r->stop, true);
-		pthread_join(r->thr, NULL);
-	}
-	pthread_mutex_destroy(&r->lock);
-	free(r->pg_maint);
-	free(r->amqp_url);
-	free(r);
 }
 
 void
@@ -249,7 +247,7 @@ run(void *arg)
 	rs_orch_retirer *r = arg;
 	static rs_orch_worker t[RS_ORCH_MAX_WORKERS];
 
-	while (!atomic_load(&r->stop)) {
+	while (!rs_thread_stopping(&r->thr)) {
 		rs_time_sleep_ms(PASS_MS);
 		delete_queues(r);
 		int64_t now = rs_time_now_ms();
@@ -267,8 +265,5 @@ run(void *arg)
 int
 rs_orch_retirer_start(rs_orch_retirer *r)
 {
-	if (pthread_create(&r->thr, NULL, run, r) != 0)
-		return RS_ENOMEM;
-	r->started = true;
-	return RS_OK;
+	return rs_thread_start(&r->thr, run, r);
 }

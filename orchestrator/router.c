@@ -4,6 +4,7 @@
 #include "rideshare.pb-c.h"
 #include "rs_cfg.h"
 #include "rs_err.h"
+#include "rs_thread.h"
 #include "rs_id.h"
 #include "rs_log.h"
 #include "rs_mq.h"
@@ -51,9 +52,7 @@ struct rs_orch_router {
 	rs_mq *mq;
 	char orch_tag[256];
 	char resp_tag[256];
-	pthread_t thr;
-	bool started;
-	_Atomic bool stop;
+	rs_thread thr;
 	_Atomic bool connected;
 	_Atomic uint64_t commit_seq;
 	uint64_t epoch; /* routing thread only */
@@ -703,7 +702,7 @@ run(void *arg)
 	rs_orch_router *r = arg;
 	rs_mq_msg m;
 
-	while (!atomic_load(&r->stop)) {
+	while (!rs_thread_stopping(&r->thr)) {
 		int rv;
 
 		if (r->mq == NULL) {
@@ -774,20 +773,15 @@ rs_orch_router_start(rs_orch_router *r, int connect_wait_ms)
 		    NULL, "event=amqp_unreachable err=%s", rs_strerror(rv));
 		return rv;
 	}
-	if (pthread_create(&r->thr, NULL, run, r) != 0)
-		return RS_ENOMEM;
-	r->started = true;
-	return RS_OK;
+	return rs_thread_start(&r->thr, run, r);
 }
 
 void
 rs_orch_router_stop(rs_orch_router *r)
 {
-	if (!r->started)
+	if (!r->thr.started)
 		return;
-	atomic_store(&r->stop, true);
-	pthread_join(r->thr, NULL);
-	r->started = false;
+	rs_thread_stop(&r->thr);
 	atomic_store(&r->connected, false);
 }
 

@@ -160,6 +160,18 @@ grow(struct docker *d)
 	return RS_OK;
 }
 
+/* Records a running container (spawned or adopted) in the room grow()
+ * made. */
+static void
+add_box(struct docker *d, const char *id, const char *name, int64_t pid)
+{
+	struct box *b = &d->boxes[d->n++];
+
+	snprintf(b->id, sizeof(b->id), "%s", id);
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	b->pid = pid;
+}
+
 static int
 docker_spawn(void *impl, const char *id, int64_t *pid_out)
 {
@@ -200,10 +212,7 @@ docker_spawn(void *impl, const char *id, int64_t *pid_out)
 		remove_box(d, name);
 		return rv;
 	}
-	snprintf(d->boxes[d->n].id, sizeof(d->boxes[d->n].id), "%s", id);
-	snprintf(d->boxes[d->n].name, sizeof(d->boxes[d->n].name), "%s", name);
-	d->boxes[d->n].pid = pid;
-	d->n++;
+	add_box(d, id, name, pid);
 	*pid_out = pid;
 	return RS_OK;
 }
@@ -285,10 +294,7 @@ docker_adopt(void *impl, const char *id, int64_t pid_hint)
 		return rv;
 	if (!running)
 		return RS_ENOTFOUND;
-	snprintf(d->boxes[d->n].id, sizeof(d->boxes[d->n].id), "%s", id);
-	snprintf(d->boxes[d->n].name, sizeof(d->boxes[d->n].name), "%s", name);
-	d->boxes[d->n].pid = pid;
-	d->n++;
+	add_box(d, id, name, pid);
 	return RS_OK;
 }
 

@@ -1,6 +1,8 @@
 #include "status.h"
 #include "rs_contract.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static json_t *
@@ -34,13 +36,30 @@ worker_json(const rs_orch_status_in *in, const rs_orch_worker *e)
 	return j;
 }
 
+/* Appends {"kind": kind, "text": printf(fmt, ...)} to banners: what the
+ * status page shows at its top. */
+static void add_banner(json_t *banners, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+add_banner(json_t *banners, const char *kind, const char *fmt, ...)
+{
+	char text[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	json_array_append_new(
+	    banners, json_pack("{s:s, s:s}", "kind", kind, "text", text));
+}
+
 json_t *
 rs_orch_status_json(const rs_orch_status_in *in)
 {
 	json_t *workers = json_array(), *queues = json_object();
 	json_t *banners = json_array(), *master = json_null();
 	int slaves = 0;
-	char text[700];
 
 	for (size_t i = 0; i < in->n; i++) {
 		const rs_orch_worker *e = &in->w[i];
@@ -63,28 +82,19 @@ rs_orch_status_json(const rs_orch_status_in *in)
 		        (json_int_t) in->consumers[i])
 		              : json_null());
 	}
-	if (in->paused) {
-		snprintf(text, sizeof(text),
+	if (in->paused)
+		add_banner(banners, "paused",
 		    "PAUSED (%s): no autoscaling, no worker replacement, no "
 		    "automatic failover until POST /api/v1/resume",
 		    in->pause_reason ? in->pause_reason : "");
-		json_array_append_new(banners,
-		    json_pack("{s:s, s:s}", "kind", "paused", "text", text));
-	}
-	if (in->refusing_writes) {
-		snprintf(text, sizeof(text),
+	if (in->refusing_writes)
+		add_banner(banners, "refusing_writes",
 		    "WRITES REFUSED: a copy holding acknowledged writes is "
 		    "missing (%s); see rsctl recover",
 		    in->refusing_why ? in->refusing_why : "");
-		json_array_append_new(banners,
-		    json_pack("{s:s, s:s}", "kind", "refusing_writes", "text",
-		        text));
-	}
-	if (json_is_null(master)) {
-		json_array_append_new(banners,
-		    json_pack("{s:s, s:s}", "kind", "no_master", "text",
-		        "NO MASTER: writes wait for an election"));
-	}
+	if (json_is_null(master))
+		add_banner(banners, "no_master",
+		    "NO MASTER: writes wait for an election");
 	return json_pack("{s:o, s:s, s:I, s:I, s:I, s:i, s:o, "
 	                 "s:{s:I, s:I, s:I, s:i}, "
 	                 "s:{s:b, s:s, s:I}, s:{s:b, s:s}, s:o, s:o, s:o}",

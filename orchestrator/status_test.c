@@ -1,5 +1,6 @@
 /* The status document and the event ring (status.c, events.c). */
 #include "events.h"
+#include "orch_test.h"
 #include "status.h"
 
 #include <stdint.h>
@@ -10,14 +11,8 @@
 static rs_orch_worker
 mk(int64_t pid, int role, uint64_t applied)
 {
-	rs_orch_worker w;
+	rs_orch_worker w = orch_test_worker(pid, role, RS_ORCH_RUNNING);
 
-	memset(&w, 0, sizeof(w));
-	snprintf(w.id, sizeof(w.id), "w%lld", (long long) pid);
-	w.pid = pid;
-	w.role = role;
-	w.state = RS_ORCH_RUNNING;
-	w.registered = true;
 	w.applied_seq = applied;
 	w.spawned_ms = 1000;
 	return w;

@@ -4,6 +4,7 @@
 #include "orch_metrics.h"
 #include "retire.h"
 #include "rs_err.h"
+#include "rs_thread.h"
 #include "rs_id.h"
 #include "rs_log.h"
 #include "rs_time.h"
@@ -27,9 +28,7 @@ struct rs_orch_supervisor {
 	rs_orch_spawner *sp;
 	rs_orch_autoscale *as;
 	rs_orch_retirer *retirer;
-	pthread_t thr;
-	bool started;
-	_Atomic bool stop;
+	rs_thread thr;
 	pthread_mutex_t crash_lock;
 	unsigned next_no;
 	int64_t spawn_block_until;
@@ -447,7 +446,7 @@ run(void *arg)
 	    "window_ms=%" PRId64,
 	    rs_orch_spawner_name(s->sp), s->as->min_slaves, s->as->max_slaves,
 	    s->as->window_ms);
-	while (!atomic_load(&s->stop)) {
+	while (!rs_thread_stopping(&s->thr)) {
 		tick(s);
 		rs_orch_workers_wait(s->w, TICK_MS);
 	}
@@ -484,9 +483,8 @@ int
 rs_orch_supervisor_start(rs_orch_supervisor *s)
 {
 	if (rs_orch_retirer_start(s->retirer) != RS_OK
-	    || pthread_create(&s->thr, NULL, run, s) != 0)
+	    || rs_thread_start(&s->thr, run, s) != RS_OK)
 		return RS_ENOMEM;
-	s->started = true;
 	return RS_OK;
 }
 
@@ -798,11 +796,10 @@ rs_orch_supervisor_shutdown(rs_orch_supervisor *s)
 	rs_orch_worker t[RS_ORCH_MAX_WORKERS];
 	size_t n, left = 0;
 
-	atomic_store(&s->stop, true);
+	/* Poked: the loop may be waiting for a change of the worker table. */
+	rs_thread_ask_stop(&s->thr);
 	rs_orch_workers_poke(s->w);
-	if (s->started)
-		pthread_join(s->thr, NULL);
-	s->started = false;
+	rs_thread_join(&s->thr);
 	n = rs_orch_workers_snapshot(s->w, t, RS_ORCH_MAX_WORKERS, NULL);
 	for (size_t i = 0; i < n; i++)
 		left += rs_orch_worker_alive(&t[i]);
@@ -815,10 +812,10 @@ rs_orch_supervisor_destroy(rs_orch_supervisor *s)
 {
 	if (s == NULL)
 		return;
-	if (s->started) {
-		atomic_store(&s->stop, true);
+	if (s->thr.started) {
+		rs_thread_ask_stop(&s->thr);
 		rs_orch_workers_poke(s->w);
-		pthread_join(s->thr, NULL);
+		rs_thread_join(&s->thr);
 	}
 	pthread_mutex_destroy(&s->crash_lock);
 	pthread_mutex_destroy(&s->pause_lock);

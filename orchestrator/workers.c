@@ -1,10 +1,12 @@
 #include "workers.h"
 #include "rideshare.pb-c.h"
 #include "rs_err.h"
+#include "rs_thread.h"
 #include "rs_log.h"
 #include "rs_nng.h"
 #include "rs_notice.h"
 #include "rs_time.h"
+#include "rs_worker_info.h"
 #include "rs_zk.h"
 
 #include <inttypes.h>
@@ -58,9 +60,7 @@ struct rs_orch_workers {
 	bool sub_open;
 	struct dial dials[RS_ORCH_MAX_WORKERS];
 	size_t ndials;
-	pthread_t status_thr;
-	bool status_started;
-	_Atomic bool stop;
+	rs_thread status_thr;
 };
 
 /* Runs on the ZooKeeper client thread: flag and wake, nothing else. */
@@ -177,7 +177,7 @@ status_loop(void *arg)
 	char line[256];
 	rs_notice n;
 
-	while (!atomic_load(&w->stop)) {
+	while (!rs_thread_stopping(&w->status_thr)) {
 		if (rs_nng_recv_str(w->sub, line, sizeof(line), 200) != RS_OK)
 			continue;
 		switch (rs_notice_parse(line, &n)) {
@@ -225,6 +225,22 @@ status_loop(void *arg)
 	return NULL;
 }
 
+void
+rs_orch_workers_destroy(rs_orch_workers *w)
+{
+	if (w == NULL)
+		return;
+	rs_thread_stop(&w->status_thr);
+	if (w->sub_open)
+		nng_close(w->sub);
+	if (w->zk != NULL)
+		rs_zk_close(w->zk);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w->hosts);
+	free(w);
+}
+
 int
 rs_orch_workers_create(const char *zk_hosts, int session_ms,
     int connect_wait_ms, rs_orch_workers **out)
@@ -246,34 +262,13 @@ rs_orch_workers_create(const char *zk_hosts, int session_ms,
 	if ((rv = rs_nng_sub_open(&w->sub)) != RS_OK)
 		goto fail;
 	w->sub_open = true;
-	if (pthread_create(&w->status_thr, NULL, status_loop, w) != 0) {
-		rv = RS_ENOMEM;
+	if ((rv = rs_thread_start(&w->status_thr, status_loop, w)) != RS_OK)
 		goto fail;
-	}
-	w->status_started = true;
 	*out = w;
 	return RS_OK;
 fail:
 	rs_orch_workers_destroy(w);
 	return rv;
-}
-
-void
-rs_orch_workers_destroy(rs_orch_workers *w)
-{
-	if (w == NULL)
-		return;
-	atomic_store(&w->stop, true);
-	if (w->status_started)
-		pthread_join(w->status_thr, NULL);
-	if (w->sub_open)
-		nng_close(w->sub);
-	if (w->zk != NULL)
-		rs_zk_close(w->zk);
-	pthread_cond_destroy(&w->cond);
-	pthread_mutex_destroy(&w->lock);
-	free(w->hosts);
-	free(w);
 }
 
 /* One znode, decoded. */
@@ -288,19 +283,13 @@ struct seen {
 static int
 read_worker(rs_orch_workers *w, const char *name, struct seen *s)
 {
-	char path[256], *data = NULL;
-	size_t len = 0;
-	Rideshare__WorkerInfo *wi;
-	int rv;
+	Rideshare__WorkerInfo *wi = NULL;
+	int rv = rs_worker_info_get(w->zk, name, true, &wi);
 
-	snprintf(path, sizeof(path), RS_ZK_WORKERS "/%s", name);
-	rv = rs_zk_get(w->zk, path, true, &data, &len);
-	if (rv != RS_OK)
+	if (rv != RS_OK && rv != RS_EPROTO)
 		return rv;
-	wi = rideshare__worker_info__unpack(NULL, len, (const uint8_t *) data);
-	free(data);
 	snprintf(s->id, sizeof(s->id), "%s", name);
-	if (wi == NULL) {
+	if (rv == RS_EPROTO) {
 		/* Not written yet or garbage: registered, role unknown. */
 		s->pid = 0;
 		s->role = RS_ORCH_ROLE_CANDIDATE;
@@ -540,15 +529,9 @@ retry:
 void
 rs_orch_workers_wait(rs_orch_workers *w, int timeout_ms)
 {
-	struct timespec ts;
+	/* w->cond waits by the default clock, CLOCK_REALTIME. */
+	struct timespec ts = rs_time_abs_in(CLOCK_REALTIME, timeout_ms);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&w->lock);
 	if (!w->dirty && !w->expired && !w->poked)
 		pthread_cond_timedwait(&w->cond, &w->lock, &ts);

@@ -11,6 +11,7 @@
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_worker_info.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -171,16 +172,7 @@ rs_worker_zk_update(rs_worker *w)
 static int
 get_info(rs_worker *w, const char *id, bool watch, Rideshare__WorkerInfo **out)
 {
-	char path[256], *data;
-	size_t len;
-	int rc;
-
-	snprintf(path, sizeof(path), WORKERS "/%s", id);
-	if ((rc = rs_zk_get(w->zk, path, watch, &data, &len)) != RS_OK)
-		return rc;
-	*out = rideshare__worker_info__unpack(NULL, len, (uint8_t *) data);
-	free(data);
-	return *out != NULL ? RS_OK : RS_EPROTO;
+	return rs_worker_info_get(w->zk, id, watch, out);
 }
 
 typedef struct {

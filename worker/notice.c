@@ -5,6 +5,7 @@
 #include "rs_notice.h"
 #include "rs_log.h"
 #include "rs_nng.h"
+#include "rs_thread.h"
 #include "rs_time.h"
 
 #include <inttypes.h>
@@ -23,7 +24,7 @@ struct rs_worker_notice {
 	nng_socket sub;
 	bool have_sub;
 	char id[128];
-	pthread_t thread;
+	rs_thread thr; /* run(): publishes status, follows the master */
 	pthread_mutex_t mu; /* guards role, follow_url, follow_pending */
 	char role[16];
 	char follow_url[256];
@@ -33,7 +34,6 @@ struct rs_worker_notice {
 	_Atomic uint64_t master_head;
 	rs_notice_reads reads; /* guarded by mu */
 	atomic_bool reads_on;
-	atomic_bool stop;
 };
 
 static void
@@ -92,7 +92,7 @@ run(void *arg)
 	int64_t next = rs_time_now_ms();
 	char line[256];
 
-	while (!atomic_load(&n->stop)) {
+	while (!rs_thread_stopping(&n->thr)) {
 		int64_t now = rs_time_now_ms();
 		if (now >= next) {
 			publish_status(n);
@@ -118,6 +118,21 @@ run(void *arg)
 	return NULL;
 }
 
+/* Also rs_worker_notice_create's unwind once the publisher is open (its
+ * thread may not have started). */
+void
+rs_worker_notice_destroy(rs_worker_notice *n)
+{
+	if (n == NULL)
+		return;
+	rs_thread_stop(&n->thr);
+	if (n->have_sub)
+		nng_close(n->sub);
+	nng_close(n->pub);
+	pthread_mutex_destroy(&n->mu);
+	free(n);
+}
+
 int
 rs_worker_notice_create(const char *host, const char *worker_id, char *url,
     size_t urllen, rs_worker_notice **out)
@@ -135,28 +150,12 @@ rs_worker_notice_create(const char *host, const char *worker_id, char *url,
 		free(n);
 		return rc;
 	}
-	if (pthread_create(&n->thread, NULL, run, n) != 0) {
-		nng_close(n->pub);
-		pthread_mutex_destroy(&n->mu);
-		free(n);
-		return RS_ENOMEM;
+	if ((rc = rs_thread_start(&n->thr, run, n)) != RS_OK) {
+		rs_worker_notice_destroy(n);
+		return rc;
 	}
 	*out = n;
 	return RS_OK;
-}
-
-void
-rs_worker_notice_destroy(rs_worker_notice *n)
-{
-	if (n == NULL)
-		return;
-	atomic_store(&n->stop, true);
-	pthread_join(n->thread, NULL);
-	if (n->have_sub)
-		nng_close(n->sub);
-	nng_close(n->pub);
-	pthread_mutex_destroy(&n->mu);
-	free(n);
 }
 
 void

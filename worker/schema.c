@@ -190,17 +190,3 @@ rs_worker_db_q(PGconn *db, const char *name, int n, const char *const *params,
 {
 	return rs_worker_db_run(db, name, n, params, NULL, 0, 0, out);
 }
-
-int64_t
-rs_worker_db_int8(const PGresult *res, int row, int col)
-{
-	const unsigned char *p
-	    = (const unsigned char *) PQgetvalue(res, row, col);
-	uint64_t v = 0;
-
-	if (PQgetlength(res, row, col) != 8)
-		return 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (int64_t) v;
-}

@@ -25,9 +25,6 @@ int rs_worker_db_run(PGconn *db, const char *name, int n,
 int rs_worker_db_q(PGconn *db, const char *name, int n,
     const char *const *params, PGresult **out);
 
-/* Decodes a binary-format int8 column value. */
-int64_t rs_worker_db_int8(const PGresult *res, int row, int col);
-
 /* The copy list (tables, COPY columns, digest order) lives with the other
  * cross-process database rules in common/rs_db.h: backups use it too. */
 typedef rs_db_copy_table rs_worker_table;

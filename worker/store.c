@@ -54,7 +54,7 @@ rs_worker_store_lookup(PGconn *db, const char *request_id, uint64_t *seq,
 	}
 	Rideshare__DbResponse *r = rideshare__db_response__unpack(NULL,
 	    PQgetlength(res, 0, 1), (const uint8_t *) PQgetvalue(res, 0, 1));
-	*seq = (uint64_t) rs_worker_db_int8(res, 0, 0);
+	*seq = rs_db_int8(res, 0, 0);
 	PQclear(res);
 	if (r == NULL)
 		return RS_EPROTO;

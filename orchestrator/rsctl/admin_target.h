@@ -17,4 +17,17 @@
  * read. */
 int rsctl_admin_target(const char *path, char *url, size_t urllen, char *auth);
 
+/* Receives the answer's body as CURLOPT_WRITEFUNCTION does: returns the
+ * bytes taken (size * nmemb, anything else aborts the transfer). */
+typedef size_t (*rsctl_sink_fn)(
+    char *data, size_t size, size_t nmemb, void *arg);
+
+/* One call to the admin API at path (rsctl_admin_target's URL and token),
+ * the body handed to sink(.., sink_arg). body NULL: a GET, else a POST of
+ * that JSON. timeout_ms bounds the whole call. Returns 0 with the HTTP
+ * status in *status (whatever it is), or 2 (usage/config exit code) after
+ * printing why the call could not be made or answered. */
+int rsctl_admin_fetch(const char *path, const char *body, long timeout_ms,
+    rsctl_sink_fn sink, void *sink_arg, long *status);
+
 #endif

@@ -68,39 +68,11 @@ to_file(char *data, size_t size, size_t nmemb, void *arg)
 static int
 download(FILE *f, long *status)
 {
-	char url[600], auth[RSCTL_AUTH_MAX];
-	struct curl_slist *hdrs = NULL;
-	CURLcode cc;
-	CURL *c;
-
-	if (rsctl_admin_target("/api/v1/backup", url, sizeof(url), auth) != 0)
-		return EXIT_USAGE;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_URL, url);
 	/* The orchestrator sends nothing until its snapshot is spooled. */
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+	return rsctl_admin_fetch("/api/v1/backup", NULL,
 	    rs_cfg_long(
-	        "RIDESHARE_BACKUP_TIMEOUT_MS", 600000, 1000, 86400000L));
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_file);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	if (auth[0] != '\0') {
-		hdrs = curl_slist_append(hdrs, auth);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	}
-	cc = curl_easy_perform(c);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(hdrs);
-	curl_global_cleanup();
-	if (cc != CURLE_OK) {
-		fprintf(
-		    stderr, "rsctl: %s: %s\n", url, curl_easy_strerror(cc));
-		return EXIT_USAGE;
-	}
-	return RS_OK;
+	        "RIDESHARE_BACKUP_TIMEOUT_MS", 600000, 1000, 86400000L),
+	    to_file, f, status);
 }
 
 /* The error body of a non-200 answer, to stderr. */

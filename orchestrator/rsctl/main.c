@@ -94,41 +94,8 @@ static int
 admin_call(const char *path, const char *body, int timeout_ms, long *status,
     rs_buf *out)
 {
-	char url[600], auth[RSCTL_AUTH_MAX];
-	struct curl_slist *hdrs = NULL;
-	CURLcode cc;
-	CURL *c;
-
-	if (rsctl_admin_target(path, url, sizeof(url), auth) != 0)
-		return EXIT_USAGE;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	if (auth[0] != '\0')
-		hdrs = curl_slist_append(hdrs, auth);
-	if (body != NULL) {
-		hdrs = curl_slist_append(
-		    hdrs, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	}
-	if (hdrs != NULL)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	cc = curl_easy_perform(c);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(hdrs);
-	curl_global_cleanup();
-	if (cc != CURLE_OK) {
-		fprintf(
-		    stderr, "rsctl: %s: %s\n", url, curl_easy_strerror(cc));
-		return EXIT_USAGE;
-	}
-	return 0;
+	return rsctl_admin_fetch(
+	    path, body, (long) timeout_ms, collect, out, status);
 }
 
 static int

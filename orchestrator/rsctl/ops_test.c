@@ -20,6 +20,16 @@ build_ok(const char *cmd, int n, char **args)
 	return req;
 }
 
+/* rsctl_build(cmd, n args) makes a request of that op. */
+static void
+expect_op(const char *cmd, int n, char **args, Rideshare__DbRequest__OpCase op)
+{
+	Rideshare__DbRequest *r = build_ok(cmd, n, args);
+
+	assert_int_equal(r->op_case, op);
+	rideshare__db_request__free_unpacked(r, NULL);
+}
+
 static void
 test_add_user_builds_add_user(void **state)
 {
@@ -42,15 +52,9 @@ test_every_command_maps_to_its_op(void **state)
 	Rideshare__DbRequest *r;
 
 	(void) state;
-	r = build_ok("remove-user", 1, u);
-	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_REMOVE_USER);
-	rideshare__db_request__free_unpacked(r, NULL);
-	r = build_ok("get-user", 1, u);
-	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_GET_USER);
-	rideshare__db_request__free_unpacked(r, NULL);
-	r = build_ok("list-users", 0, NULL);
-	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_LIST_USERS);
-	rideshare__db_request__free_unpacked(r, NULL);
+	expect_op("remove-user", 1, u, RIDESHARE__DB_REQUEST__OP_REMOVE_USER);
+	expect_op("get-user", 1, u, RIDESHARE__DB_REQUEST__OP_GET_USER);
+	expect_op("list-users", 0, NULL, RIDESHARE__DB_REQUEST__OP_LIST_USERS);
 	r = build_ok("create-ride", 4, cr);
 	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_CREATE_RIDE);
 	assert_int_equal(r->create_ride->timestamp, 1800000000);
@@ -70,15 +74,10 @@ test_every_command_maps_to_its_op(void **state)
 	assert_int_equal(r->join_ride->ride_id, 7);
 	assert_string_equal(r->join_ride->username, "bob");
 	rideshare__db_request__free_unpacked(r, NULL);
-	r = build_ok("delete-ride", 1, id);
-	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_DELETE_RIDE);
-	rideshare__db_request__free_unpacked(r, NULL);
-	r = build_ok("count-rides", 0, NULL);
-	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_COUNT_RIDES);
-	rideshare__db_request__free_unpacked(r, NULL);
-	r = build_ok("clear", 0, NULL);
-	assert_int_equal(r->op_case, RIDESHARE__DB_REQUEST__OP_CLEAR);
-	rideshare__db_request__free_unpacked(r, NULL);
+	expect_op("delete-ride", 1, id, RIDESHARE__DB_REQUEST__OP_DELETE_RIDE);
+	expect_op(
+	    "count-rides", 0, NULL, RIDESHARE__DB_REQUEST__OP_COUNT_RIDES);
+	expect_op("clear", 0, NULL, RIDESHARE__DB_REQUEST__OP_CLEAR);
 }
 
 static void

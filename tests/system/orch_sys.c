@@ -5,6 +5,7 @@
 #include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_id.h"
+#include "rs_worker_info.h"
 #include "rs_zk.h"
 
 #include <curl/curl.h>
@@ -317,9 +318,8 @@ int
 sys_dbs(sys_db *out, int max)
 {
 	rs_zk *zk = NULL;
-	char **names = NULL, path[256], *data;
+	char **names = NULL;
 	int count = 0, n = 0;
-	size_t len;
 
 	if (rs_zk_connect(zk_hosts, 4000, 5000, NULL, NULL, &zk) != RS_OK)
 		return -1;
@@ -331,13 +331,7 @@ sys_dbs(sys_db *out, int max)
 	for (int i = 0; i < count && n < max; i++) {
 		Rideshare__WorkerInfo *wi;
 
-		snprintf(path, sizeof(path), RS_ZK_WORKERS "/%s", names[i]);
-		if (rs_zk_get(zk, path, false, &data, &len) != RS_OK)
-			continue;
-		wi = rideshare__worker_info__unpack(
-		    NULL, len, (uint8_t *) data);
-		free(data);
-		if (wi == NULL)
+		if (rs_worker_info_get(zk, names[i], false, &wi) != RS_OK)
 			continue;
 		if (wi->role == RIDESHARE__ROLE__MASTER
 		    || wi->role == RIDESHARE__ROLE__SLAVE) {

@@ -7,6 +7,7 @@
 #include "rs_id.h"
 #include "rs_mq.h"
 #include "rs_op.h"
+#include "rs_worker_info.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,6 +59,17 @@ admin_port_open(void)
 	bool ok = connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
 	close(fd);
 	return ok;
+}
+
+void
+wh_close(wh *h)
+{
+	if (h == NULL)
+		return;
+	rs_mq_destroy(h->mq);
+	if (h->zk != NULL)
+		rs_zk_close(h->zk);
+	free(h);
 }
 
 int
@@ -116,17 +128,6 @@ wh_open(const char *worker_bin, wh **out)
 fail:
 	wh_close(h);
 	return rc;
-}
-
-void
-wh_close(wh *h)
-{
-	if (h == NULL)
-		return;
-	rs_mq_destroy(h->mq);
-	if (h->zk != NULL)
-		rs_zk_close(h->zk);
-	free(h);
 }
 
 const char *
@@ -260,16 +261,7 @@ wh_worker_stop(pid_t pid, int timeout_ms)
 int
 wh_worker_info(wh *h, const char *id, Rideshare__WorkerInfo **out)
 {
-	char path[256], *data;
-	size_t len;
-	int rc;
-
-	snprintf(path, sizeof(path), RS_ZK_WORKERS "/%s", id);
-	if ((rc = rs_zk_get(h->zk, path, false, &data, &len)) != RS_OK)
-		return rc;
-	*out = rideshare__worker_info__unpack(NULL, len, (uint8_t *) data);
-	free(data);
-	return *out != NULL ? RS_OK : RS_EPROTO;
+	return rs_worker_info_get(h->zk, id, false, out);
 }
 
 int
