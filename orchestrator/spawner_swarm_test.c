@@ -228,6 +228,40 @@ test_adopt_by_service_name(void **state)
 	rs_orch_spawner_destroy(sp);
 }
 
+/* A kept volume that no service mounts and no container uses is taken
+ * (the smallest name), and the task is placed on this node; a volume in
+ * use, of another prefix or not a data volume is not. */
+static void
+test_spawn_adopts_a_free_kept_volume(void **state)
+{
+	rs_orch_spawner *sp;
+	int64_t pid = 0;
+	const char *b;
+
+	(void) state;
+	infra_rules();
+	rule("GET", "/volumes?filters=", 200,
+	    "{\"Volumes\":[{\"Name\":\"rs-w0-zzz-data\"},"
+	    "{\"Name\":\"rs-w0-aaa-data\"},{\"Name\":\"rs-w0-mmm-data\"},"
+	    "{\"Name\":\"xrs-w0-a-data\"},{\"Name\":\"rs-w0-bbb\"}]}");
+	rule("GET", "/services", 200,
+	    "[{\"Spec\":{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":"
+	    "[{\"Source\":\"rs-w0-mmm-data\"}]}}}}]");
+	rule("GET", "rs-w0-aaa-data", 200, "[{\"Id\":\"stopping\"}]");
+	rule("GET", "/containers/json?all=1&filters=", 200, "[]");
+	rule("GET", "/info", 200, "{\"Swarm\":{\"NodeID\":\"node-self\"}}");
+	rule("POST", "/v1.41/services/create", 201, "{\"ID\":\"svc1\"}");
+	rule("GET", "/tasks?filters=", 200, TASK_RUNNING);
+	sp = make(fk.path);
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w2-new", &pid), RS_OK);
+	b = body_of("POST /v1.41/services/create");
+	assert_non_null(strstr(b, "\"Source\":\"rs-w0-zzz-data\""));
+	assert_null(strstr(b, "rs-w2-new-data"));
+	assert_non_null(strstr(b, "node.id==node-self"));
+	assert_non_null(strstr(b, "node.role==worker"));
+	rs_orch_spawner_destroy(sp);
+}
+
 /* Capacity: ready and active nodes only, one slave per CPU
  * (NanoCPUs rounded up) or per_node each; a daemon error -> fallback. */
 static void
@@ -261,4 +295,5 @@ RS_TEST_MAIN(
     FAKE_TEST(test_task_that_never_runs_times_out),
     FAKE_TEST(test_missing_secret_and_conflict_and_daemon_gone),
     FAKE_TEST(test_adopt_by_service_name),
+    FAKE_TEST(test_spawn_adopts_a_free_kept_volume),
     FAKE_TEST(test_capacity_sums_ready_active_nodes))
