@@ -55,7 +55,7 @@ struct svc {
 
 struct swarm {
 	char *socket, *image, *network, *label_key, *label_val, *api, *prefix;
-	char *secrets, *constraints, *volume;
+	char *secrets, *constraints, *volume, *volumes_first;
 	int start_timeout_ms;
 	char **fixed;
 	rs_orch_pid_fn publish;
@@ -254,8 +254,8 @@ create_body(struct swarm *s, const char *id, const char *name)
 		char vol[200], node[80], place[100];
 
 		if (rs_orch_swarm_free_volume(s->socket, s->api, s->label_key,
-		        s->label_val, s->prefix, vol, sizeof(vol), node,
-		        sizeof(node))
+		        s->label_val, s->prefix, s->volumes_first, vol,
+		        sizeof(vol), node, sizeof(node))
 		    == RS_OK) {
 			snprintf(place, sizeof(place), "node.id==%s", node);
 			json_array_append_new(cons, json_string(place));
@@ -629,6 +629,7 @@ swarm_destroy(void *impl)
 	free(s->secrets);
 	free(s->constraints);
 	free(s->volume);
+	free(s->volumes_first);
 	rs_orch_env_free(s->fixed);
 	free(s);
 }
@@ -668,6 +669,7 @@ rs_orch_spawner_swarm_create(const rs_orch_swarm_cfg *cfg,
 	s->secrets = dup_or_null(cfg->secrets);
 	s->constraints = dup_or_null(cfg->constraints);
 	s->volume = dup_or_null(cfg->volume);
+	s->volumes_first = dup_or_null(cfg->volumes_first);
 	s->start_timeout_ms
 	    = cfg->start_timeout_ms > 0 ? cfg->start_timeout_ms : 60000;
 	if (cfg->label != NULL && *cfg->label != '\0') {

@@ -89,14 +89,43 @@ ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* Position of vol in the comma-separated list first, or -1. */
+static int
+rank_in(const char *first, const char *vol)
+{
+	size_t n = strlen(vol);
+	int k = 0;
+
+	for (const char *p = first; p != NULL && *p != '\0'; k++) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t) (end - p) : strlen(p);
+
+		if (len == n && strncmp(p, vol, n) == 0)
+			return k;
+		p = end ? end + 1 : NULL;
+	}
+	return -1;
+}
+
+/* Does (rank a, name a) come before (rank b, name b)? Listed volumes
+ * first, in list order, then the others by name. */
+static bool
+before(int ra, const char *a, int rb, const char *b)
+{
+	if (ra != rb)
+		return ra >= 0 && (rb < 0 || ra < rb);
+	return strcmp(a, b) < 0;
+}
+
 int
 rs_orch_swarm_free_volume(const char *socket, const char *api,
     const char *label_key, const char *label_val, const char *prefix,
-    char *name, size_t len, char *node, size_t nodelen)
+    const char *first, char *name, size_t len, char *node, size_t nodelen)
 {
 	char filt[600];
 	json_t *vols = NULL, *services = NULL, *info = NULL, *v;
 	const char *best = NULL, *nid;
+	int best_rank = -1;
 	size_t i;
 	int rv;
 
@@ -121,11 +150,12 @@ rs_orch_swarm_free_volume(const char *socket, const char *api,
 	json_array_foreach(json_object_get(vols, "Volumes"), i, v)
 	{
 		const char *n = json_string_value(json_object_get(v, "Name"));
+		int r = n ? rank_in(first, n) : -1;
 
 		/* The name filter matches substrings: check the shape. */
 		if (n == NULL || strncmp(n, prefix, strlen(prefix)) != 0
 		    || !ends_with(n, "-data") || strlen(n) >= len
-		    || (best != NULL && strcmp(n, best) >= 0)
+		    || (best != NULL && !before(r, n, best_rank, best))
 		    || mounted_by_a_service(services, n))
 			continue;
 		int u = unused_by_containers(socket, api, n);
@@ -136,6 +166,7 @@ rs_orch_swarm_free_volume(const char *socket, const char *api,
 			goto out;
 		}
 		best = n;
+		best_rank = r;
 	}
 	if (best != NULL) {
 		snprintf(name, len, "%s", best);

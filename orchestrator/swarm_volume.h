@@ -12,13 +12,15 @@
  * api) that a new worker may take: its name starts with prefix and ends
  * with "-data", it carries label_key=label_val (when label_key is not
  * NULL), no swarm service mounts it and no container (running or not)
- * uses it. The smallest such name goes to name (len bytes) and this
- * node's swarm id to node (nodelen bytes): the task must be placed there
- * (a local volume named on another node would be a new, empty one).
+ * uses it. The first free one of first (comma-separated names, may be
+ * NULL: swarm.sh down lists the volumes of the last workers, whose copies
+ * it levelled), else the smallest free name, goes to name (len bytes) and
+ * this node's swarm id to node (nodelen bytes): the task must be placed
+ * there (a local volume named on another node would be a new, empty one).
  * RS_OK; RS_ENOTFOUND when there is none; RS_ECONN/RS_EIO when the
  * daemon cannot say (the caller then makes a new volume). */
 int rs_orch_swarm_free_volume(const char *socket, const char *api,
     const char *label_key, const char *label_val, const char *prefix,
-    char *name, size_t len, char *node, size_t nodelen);
+    const char *first, char *name, size_t len, char *node, size_t nodelen);
 
 #endif
