@@ -235,6 +235,17 @@ test_adopt_by_service_name(void **state)
 	rs_orch_spawner_destroy(sp);
 }
 
+/* After the volume rules of a test: no other container uses a volume, this
+ * node's id, and a spawn that runs at once. */
+static void
+adoption_rules(void)
+{
+	rule("GET", "/containers/json?all=1&filters=", 200, "[]");
+	rule("GET", "/info", 200, "{\"Swarm\":{\"NodeID\":\"node-self\"}}");
+	rule("POST", "/v1.41/services/create", 201, "{\"ID\":\"svc1\"}");
+	rule("GET", "/tasks?filters=", 200, TASK_RUNNING);
+}
+
 /* A kept volume that no service mounts and no container uses is taken
  * (the smallest name), and the task is placed on this node; a volume in
  * use, of another prefix or not a data volume is not. */
@@ -255,10 +266,7 @@ test_spawn_adopts_a_free_kept_volume(void **state)
 	    "[{\"Spec\":{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":"
 	    "[{\"Source\":\"rs-w0-mmm-data\"}]}}}}]");
 	rule("GET", "rs-w0-aaa-data", 200, "[{\"Id\":\"stopping\"}]");
-	rule("GET", "/containers/json?all=1&filters=", 200, "[]");
-	rule("GET", "/info", 200, "{\"Swarm\":{\"NodeID\":\"node-self\"}}");
-	rule("POST", "/v1.41/services/create", 201, "{\"ID\":\"svc1\"}");
-	rule("GET", "/tasks?filters=", 200, TASK_RUNNING);
+	adoption_rules();
 	sp = make(fk.path);
 	assert_int_equal(rs_orch_spawner_spawn(sp, "w2-new", &pid), RS_OK);
 	b = body_of("POST /v1.41/services/create");
@@ -283,10 +291,7 @@ test_spawn_adopts_listed_volumes_first(void **state)
 	    "{\"Volumes\":[{\"Name\":\"rs-w1-old-data\"},"
 	    "{\"Name\":\"rs-w7-last-data\"},{\"Name\":\"rs-w9-last-data\"}]}");
 	rule("GET", "/services", 200, "[]");
-	rule("GET", "/containers/json?all=1&filters=", 200, "[]");
-	rule("GET", "/info", 200, "{\"Swarm\":{\"NodeID\":\"node-self\"}}");
-	rule("POST", "/v1.41/services/create", 201, "{\"ID\":\"svc1\"}");
-	rule("GET", "/tasks?filters=", 200, TASK_RUNNING);
+	adoption_rules();
 	sp = make_first(
 	    fk.path, "rs-w5-gone-data,rs-w9-last-data,rs-w7-last-data");
 	assert_int_equal(rs_orch_spawner_spawn(sp, "w10-new", &pid), RS_OK);
