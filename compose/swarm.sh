@@ -13,7 +13,10 @@
 #             docker stack rm, the orchestrator's worker services, wait until no
 #             container of the stack is left; leaves the swarm only if `up`
 #             initialised it. The data volumes stay unless --volumes (which also
-#             deletes the secrets).
+#             deletes the secrets). Keeping them, it first stops the writers and
+#             waits until every worker's copy is at the same position, and
+#             records those workers' volumes: the next `up` takes them over
+#             and recovers from them (docs/swarm.md).
 #   status    services of the stack, worker services, tasks
 #   test [ARGS]  up, the public-API suite (tests/api) and tests/swarm/ against the
 #             swarm edge, down --volumes. Prints `SKIPPED: <reason>` and exits
@@ -39,6 +42,9 @@ SECRETS=${RIDESHARE_SWARM_SECRETS:-$HERE/.secrets/swarm-$STACK}
 export RIDESHARE_SWARM_SECRETS=$SECRETS
 # Written when `up` initialised the swarm: `down` leaves it only then.
 INIT_MARK=$HERE/.secrets/swarm-$STACK.initialised
+# Written by `down` (volumes kept): the last workers' volumes, whose copies
+# it levelled; `up` has the spawner take them over first (docs/swarm.md).
+VOLUMES_FIRST=$HERE/.secrets/swarm-$STACK.volumes
 LABEL=org.rideshare.project=rideshare-c
 UP_TIMEOUT=${RIDESHARE_SWARM_UP_TIMEOUT:-300}
 INFRA=(postgres rabbitmq1 rabbitmq2 rabbitmq3 zookeeper1 zookeeper2 zookeeper3)
@@ -121,9 +127,12 @@ ensure_swarm() {
 export_images() {
 	local i v id
 	for i in postgres rabbitmq zookeeper edge users rides orchestrator worker worker-pg; do
+		v=RIDESHARE_SWARM_IMG_$(echo "$i" | tr a-z- A-Z_)
+		# Already given (the swarm test's own down + up): the same images,
+		# whatever rideshare/*:latest points at by now.
+		[ -z "${!v:-}" ] || continue
 		id=$(docker image inspect -f '{{.Id}}' "rideshare/$i:latest" 2>/dev/null) \
 			|| rs_die "no image rideshare/$i:latest (./rideshare compose images)"
-		v=RIDESHARE_SWARM_IMG_$(echo "$i" | tr a-z- A-Z_)
 		export "$v=$id"
 	done
 	# Each worker's own PostgreSQL (default), or the shared postgres service.
@@ -230,6 +239,8 @@ cmd_up() {
 	export_images
 	ensure_secrets
 	ensure_swarm
+	RIDESHARE_SWARM_WORKER_VOLUMES_FIRST=$(paste -sd, "$VOLUMES_FIRST" 2>/dev/null || true)
+	export RIDESHARE_SWARM_WORKER_VOLUMES_FIRST
 	t1=$(now)
 	rs_say "deploying stack $STACK: infrastructure"
 	deploy 0
@@ -276,6 +287,39 @@ stack_containers() {
 	} | sort -u
 }
 
+# "epoch seq" of each worker's own copy (worker-pg: psql in the worker's
+# container; workers without a server of their own print nothing).
+worker_positions() {
+	local id wid db
+	for id in $(docker ps -q --filter "label=$LABEL" --filter label=org.rideshare.worker-id); do
+		wid=$(docker inspect -f '{{index .Config.Labels "org.rideshare.worker-id"}}' "$id" 2>/dev/null) || continue
+		db=rideshare_$(printf '%s' "$wid" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9' '_')
+		docker exec -e PGPASSFILE=/run/secrets/pgpass "$id" psql -h 127.0.0.1 -U postgres -d "$db" \
+			-tAc "SELECT epoch || ' ' || applied_seq FROM meta" 2>/dev/null || true
+	done
+}
+
+# Before the workers stop: no more writes (orchestrator, users, rides, edge
+# removed), then wait (at most 30 s) until every worker's copy stands at the
+# same position, so that every kept volume holds every acknowledged write
+# and the next `up` recovers from whichever one its first worker takes over
+# (docs/swarm.md "Full-cluster recovery").
+quiesce_workers() {
+	local s deadline=$((SECONDS + 30)) pos
+	for s in orchestrator users rides edge; do
+		docker service rm "${STACK}_$s" >/dev/null 2>&1 || true
+	done
+	while :; do
+		pos=$(worker_positions | sort -u)
+		[ "$(printf '%s' "$pos" | grep -c .)" -gt 1 ] || return 0
+		if [ $SECONDS -ge $deadline ]; then
+			rs_say "warning: the workers' copies still differ after 30 s (${pos//$'\n'/, }): the next up may refuse writes until the most advanced copy is back (docs/swarm.md)"
+			return 0
+		fi
+		sleep 0.5
+	done
+}
+
 cmd_down() {
 	local t0 purge=0 arg ids deadline left=""
 	t0=$(now)
@@ -287,7 +331,17 @@ cmd_down() {
 	done
 	if [ "$(docker info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ]; then
 		# The orchestrator first: it would replace the workers removed below.
-		docker service rm "${STACK}_orchestrator" >/dev/null 2>&1 || true
+		# Keeping the data: first every copy at the same position.
+		if [ $purge = 1 ]; then
+			docker service rm "${STACK}_orchestrator" >/dev/null 2>&1 || true
+		else
+			quiesce_workers
+			# The volumes of these workers come first at the next up.
+			ids=$(worker_services)
+			[ -z "$ids" ] || docker service inspect -f \
+				'{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{.Source}}{{"\n"}}{{end}}' $ids \
+				| grep . > "$VOLUMES_FIRST" || true
+		fi
 		ids=$(worker_services)
 		[ -z "$ids" ] || { rs_say "removing worker services: ${ids//$'\n'/ }"; docker service rm $ids >/dev/null 2>&1 || true; }
 		docker stack rm "$STACK" 2>&1 | grep -v '^Removing\|^Nothing found' >&2 || true
@@ -307,6 +361,7 @@ cmd_down() {
 		ids=$( { docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK"; worker_volumes; } | sort -u)
 		[ -z "$ids" ] || { rs_say "deleting volumes (all data): ${ids//$'\n'/ }"; docker volume rm -f $ids >/dev/null || true; }
 		rm -rf "$SECRETS"
+		rm -f "$VOLUMES_FIRST"
 	fi
 	if [ -f "$INIT_MARK" ]; then
 		rs_say "leaving the swarm this script initialised"
@@ -330,7 +385,7 @@ cmd_down() {
 		rs_say "down --volumes: nothing of stack $STACK is left ($(elapsed "$t0") s)"
 	else
 		if [ -n "$(worker_volumes)" ]; then
-			rs_say "note: the workers' own databases stay in their volumes, but the next \`up\` starts new workers: writes stay refused until \`rsctl recover --accept-loss\` (docs/swarm.md; RIDESHARE_SWARM_WORKER_PG=shared recovers by itself)"
+			rs_say "the workers' own databases stay in their volumes: the next \`up\` takes them over and recovers from them (docs/swarm.md)"
 		fi
 		rs_say "down: no service, container, network or secret of stack $STACK is left; data kept in volumes $(docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK" | tr '\n' ' ') ($(elapsed "$t0") s)"
 	fi

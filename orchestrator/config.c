@@ -174,6 +174,8 @@ rs_orch_cfg_load(rs_orch_cfg *c, const char *argv0)
 	c->swarm.secrets = rs_cfg_str("RIDESHARE_SWARM_SECRETS", NULL);
 	c->swarm.constraints = rs_cfg_str("RIDESHARE_SWARM_CONSTRAINTS", NULL);
 	c->swarm.volume = rs_cfg_str("RIDESHARE_SWARM_WORKER_VOLUME", NULL);
+	c->swarm.volumes_first
+	    = rs_cfg_str("RIDESHARE_SWARM_VOLUMES_FIRST", NULL);
 	c->swarm.start_timeout_ms = c->start_timeout_ms;
 	c->swarm.fixed_env = c->worker_env;
 }

@@ -18,13 +18,16 @@
  *            service gone) are reported and their services removed.
  *   adopt  = the service named <prefix><id> with a running task.
  *   destroy leaves the services running (the next orchestrator adopts).
- * With a volume path configured, each worker gets the named volume
+ * With a volume path configured, each worker gets a kept volume that no
+ * service or container uses (swarm_volume.h: an earlier worker's copy
+ * comes back for full-cluster recovery), else the new volume
  * <prefix><id>-data there (its own PostgreSQL data, docs/swarm.md).
  * Errors: socket unreachable -> RS_ECONN, 404 -> RS_ENOTFOUND, 409 ->
  * RS_EEXIST (create), other non-2xx -> RS_EIO; a task that does not run
  * within start_timeout_ms -> RS_ETIMEDOUT. */
 #include "spawner_swarm.h"
 #include "engine_api.h"
+#include "swarm_volume.h"
 #include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -52,7 +55,7 @@ struct svc {
 
 struct swarm {
 	char *socket, *image, *network, *label_key, *label_val, *api, *prefix;
-	char *secrets, *constraints, *volume;
+	char *secrets, *constraints, *volume, *volumes_first;
 	int start_timeout_ms;
 	char **fixed;
 	rs_orch_pid_fn publish;
@@ -244,10 +247,25 @@ create_body(struct swarm *s, const char *id, const char *name)
 	if (s->volume != NULL) {
 		/* The worker's own data (worker-pg): a named local volume that
 		 * outlives the task, labelled so that swarm.sh down finds it.
-		 */
-		char vol[200];
+		 * A kept volume of an earlier worker that nothing uses comes
+		 * first (swarm_volume.h): its copy is back on this worker's
+		 * server for full-cluster recovery; the task then must run on
+		 * the node that holds it. */
+		char vol[200], node[80], place[100];
 
-		snprintf(vol, sizeof(vol), "%s-data", name);
+		if (rs_orch_swarm_free_volume(s->socket, s->api, s->label_key,
+		        s->label_val, s->prefix, s->volumes_first, vol,
+		        sizeof(vol), node, sizeof(node))
+		    == RS_OK) {
+			snprintf(place, sizeof(place), "node.id==%s", node);
+			json_array_append_new(cons, json_string(place));
+			rs_info(NULL,
+			    "event=swarm_volume_adopted id=%s volume=%s "
+			    "node=%s",
+			    id, vol, node);
+		} else {
+			snprintf(vol, sizeof(vol), "%s-data", name);
+		}
 		json_object_set_new(json_object_get(tt, "ContainerSpec"),
 		    "Mounts",
 		    json_pack("[{s:s, s:s, s:s, s:{s:o}}]", "Type", "volume",
@@ -611,6 +629,7 @@ swarm_destroy(void *impl)
 	free(s->secrets);
 	free(s->constraints);
 	free(s->volume);
+	free(s->volumes_first);
 	rs_orch_env_free(s->fixed);
 	free(s);
 }
@@ -650,6 +669,7 @@ rs_orch_spawner_swarm_create(const rs_orch_swarm_cfg *cfg,
 	s->secrets = dup_or_null(cfg->secrets);
 	s->constraints = dup_or_null(cfg->constraints);
 	s->volume = dup_or_null(cfg->volume);
+	s->volumes_first = dup_or_null(cfg->volumes_first);
 	s->start_timeout_ms
 	    = cfg->start_timeout_ms > 0 ? cfg->start_timeout_ms : 60000;
 	if (cfg->label != NULL && *cfg->label != '\0') {

@@ -20,6 +20,9 @@ typedef struct rs_orch_swarm_cfg {
 	/* Container path of a volume of the worker's own, "<service>-data"
 	 * (its PostgreSQL data with the worker-pg image); NULL: none. */
 	const char *volume;
+	/* Comma-separated kept volumes a new worker takes over first
+	 * (swarm_volume.h); NULL: none. */
+	const char *volumes_first;
 	int start_timeout_ms; /* until the task runs (spawn fails after) */
 	const char *const *fixed_env; /* as for the process backend */
 } rs_orch_swarm_cfg;

@@ -20,7 +20,7 @@
 #include "rs_test.h"
 
 static rs_orch_spawner *
-make(const char *socket)
+make_first(const char *socket, const char *volumes_first)
 {
 	rs_orch_swarm_cfg cfg = { .socket = socket,
 		.image = "rs/worker:test",
@@ -31,12 +31,19 @@ make(const char *socket)
 		.secrets = "rs_amqp_url:amqp_url,rs_zk_auth:zk_auth",
 		.constraints = "node.role==worker",
 		.volume = "/var/lib/postgresql/data",
+		.volumes_first = volumes_first,
 		.start_timeout_ms = 2000 };
 	rs_orch_spawner *sp = NULL;
 
 	assert_int_equal(
 	    rs_orch_spawner_swarm_create(&cfg, publish, NULL, &sp), RS_OK);
 	return sp;
+}
+
+static rs_orch_spawner *
+make(const char *socket)
+{
+	return make_first(socket, NULL);
 }
 
 #define TASK_RUNNING                                                      \
@@ -228,6 +235,71 @@ test_adopt_by_service_name(void **state)
 	rs_orch_spawner_destroy(sp);
 }
 
+/* After the volume rules of a test: no other container uses a volume, this
+ * node's id, and a spawn that runs at once. */
+static void
+adoption_rules(void)
+{
+	rule("GET", "/containers/json?all=1&filters=", 200, "[]");
+	rule("GET", "/info", 200, "{\"Swarm\":{\"NodeID\":\"node-self\"}}");
+	rule("POST", "/v1.41/services/create", 201, "{\"ID\":\"svc1\"}");
+	rule("GET", "/tasks?filters=", 200, TASK_RUNNING);
+}
+
+/* A kept volume that no service mounts and no container uses is taken
+ * (the smallest name), and the task is placed on this node; a volume in
+ * use, of another prefix or not a data volume is not. */
+static void
+test_spawn_adopts_a_free_kept_volume(void **state)
+{
+	rs_orch_spawner *sp;
+	int64_t pid = 0;
+	const char *b;
+
+	(void) state;
+	infra_rules();
+	rule("GET", "/volumes?filters=", 200,
+	    "{\"Volumes\":[{\"Name\":\"rs-w0-zzz-data\"},"
+	    "{\"Name\":\"rs-w0-aaa-data\"},{\"Name\":\"rs-w0-mmm-data\"},"
+	    "{\"Name\":\"xrs-w0-a-data\"},{\"Name\":\"rs-w0-bbb\"}]}");
+	rule("GET", "/services", 200,
+	    "[{\"Spec\":{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":"
+	    "[{\"Source\":\"rs-w0-mmm-data\"}]}}}}]");
+	rule("GET", "rs-w0-aaa-data", 200, "[{\"Id\":\"stopping\"}]");
+	adoption_rules();
+	sp = make(fk.path);
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w2-new", &pid), RS_OK);
+	b = body_of("POST /v1.41/services/create");
+	assert_non_null(strstr(b, "\"Source\":\"rs-w0-zzz-data\""));
+	assert_null(strstr(b, "rs-w2-new-data"));
+	assert_non_null(strstr(b, "node.id==node-self"));
+	assert_non_null(strstr(b, "node.role==worker"));
+	rs_orch_spawner_destroy(sp);
+}
+
+/* The volumes swarm.sh down listed (the last workers': levelled copies)
+ * come first, in list order, when free. */
+static void
+test_spawn_adopts_listed_volumes_first(void **state)
+{
+	rs_orch_spawner *sp;
+	int64_t pid = 0;
+
+	(void) state;
+	infra_rules();
+	rule("GET", "/volumes?filters=", 200,
+	    "{\"Volumes\":[{\"Name\":\"rs-w1-old-data\"},"
+	    "{\"Name\":\"rs-w7-last-data\"},{\"Name\":\"rs-w9-last-data\"}]}");
+	rule("GET", "/services", 200, "[]");
+	adoption_rules();
+	sp = make_first(
+	    fk.path, "rs-w5-gone-data,rs-w9-last-data,rs-w7-last-data");
+	assert_int_equal(rs_orch_spawner_spawn(sp, "w10-new", &pid), RS_OK);
+	assert_non_null(strstr(body_of("POST /v1.41/services/create"),
+	    "\"Source\":\"rs-w9-last-data\""));
+	rs_orch_spawner_destroy(sp);
+}
+
 /* Capacity: ready and active nodes only, one slave per CPU
  * (NanoCPUs rounded up) or per_node each; a daemon error -> fallback. */
 static void
@@ -261,4 +333,6 @@ RS_TEST_MAIN(
     FAKE_TEST(test_task_that_never_runs_times_out),
     FAKE_TEST(test_missing_secret_and_conflict_and_daemon_gone),
     FAKE_TEST(test_adopt_by_service_name),
+    FAKE_TEST(test_spawn_adopts_a_free_kept_volume),
+    FAKE_TEST(test_spawn_adopts_listed_volumes_first),
     FAKE_TEST(test_capacity_sums_ready_active_nodes))
