@@ -2,13 +2,7 @@
  * batch in ONE transaction (dedupe by request_id, apply, seq+1, record),
  * then publish the SyncEvents with publisher confirms on a connection of
  * their own, send the nng head notice, ack, and reply on responseQ. Nothing
- * is acked or answered before its commit and its confirm.
- *
- * Two batches are in flight: while the broker confirms batch N's
- * SyncEvents (it persists them: a disk sync), batch N+1 is committed and
- * published; then N is answered (its confirms waited for), N+1's wait
- * follows the commit of N+2, and so on. Batches are committed, published,
- * confirmed and answered in order. */
+ * is acked or answered before its commit and its confirm. */
 #include "worker.h"
 
 #include "recovery.h"
@@ -41,49 +35,39 @@ typedef struct item {
 	uint64_t seq; /* 0: not applied (no SyncEvent) */
 } item;
 
-typedef struct batch {
-	item items[BATCH_MAX];
-	int n;
-	rs_worker_arena arena; /* the replies */
-	/* Staged (committed, SyncEvents published): answered by finish once
-	 * confirmed. A staged batch still here when the broker connection
-	 * is lost has its SyncEvents published again on the next one before
-	 * any new write (republish), or the slaves would see a hole in the
-	 * seqs (the broker may have lost the requests too, so a redelivery
-	 * cannot be counted on). */
-	bool staged;
-	uint64_t last_tag; /* rs_mq_published after its SyncEvents */
-	uint64_t head; /* applied_seq once it committed */
-} batch;
-
 typedef struct master {
 	rs_worker *w;
 	rs_mq *mq; /* consumes writeQ, acks, replies */
 	rs_mq *cmq; /* confirm mode: SyncEvents only */
-	/* b[cur] fills from writeQ; b[1 - cur] is the older batch, staged
-	 * and waiting for its confirms, or empty. */
-	batch b[2];
-	int cur;
+	item items[BATCH_MAX];
+	int n;
+	rs_worker_arena arena;
 	int64_t history_ms; /* last raise of the history mark */
+	/* Items [unconfirmed_from, n) are committed but their SyncEvents
+	 * were not confirmed (broker lost): republished on the next
+	 * connection before any new write, or the slaves would see a hole
+	 * in the seqs (the broker may have lost the requests too, so a
+	 * redelivery cannot be counted on). */
+	bool unconfirmed;
+	int unconfirmed_from;
 	long changes_keep; /* RIDESHARE_CHANGES_KEEP */
 	rs_worker_tail tail; /* the batch's bookkeeping rows (commit_batch) */
 } master;
 
 static void
-items_free(batch *b)
+items_free(master *m)
 {
-	for (int i = 0; i < b->n; i++) {
-		if (b->items[i].req != NULL)
+	for (int i = 0; i < m->n; i++) {
+		if (m->items[i].req != NULL)
 			rideshare__db_request__free_unpacked(
-			    b->items[i].req, NULL);
-		if (b->items[i].stored != NULL)
+			    m->items[i].req, NULL);
+		if (m->items[i].stored != NULL)
 			rideshare__db_response__free_unpacked(
-			    b->items[i].stored, NULL);
+			    m->items[i].stored, NULL);
 	}
-	memset(b->items, 0, sizeof(b->items[0]) * (size_t) b->n);
-	b->n = 0;
-	b->staged = false;
-	rs_worker_arena_fini(&b->arena);
+	memset(m->items, 0, sizeof(m->items[0]) * (size_t) m->n);
+	m->n = 0;
+	rs_worker_arena_fini(&m->arena);
 }
 
 static void
@@ -106,7 +90,7 @@ connect_mq(master *m)
 	if ((rc = rs_worker_mq_open(m->w, "master-confirm", false, &m->cmq))
 	        != RS_OK
 	    || (rc = rs_mq_confirm_select(m->cmq)) != RS_OK
-	    || (rc = rs_mq_qos(m->mq, 2 * BATCH_MAX)) != RS_OK
+	    || (rc = rs_mq_qos(m->mq, BATCH_MAX)) != RS_OK
 	    || (rc = rs_mq_consume(m->mq, RS_Q_WRITE, false, NULL)) != RS_OK) {
 		disconnect(m);
 		return rc;
@@ -118,7 +102,7 @@ connect_mq(master *m)
 
 /* Decodes one delivery into the batch, or dead-letters it. */
 static void
-take(master *m, batch *b, const rs_mq_msg *msg)
+take(master *m, const rs_mq_msg *msg)
 {
 	Rideshare__DbRequest *req;
 	const char *why = rs_op_request_decode(msg->body, msg->len, &req);
@@ -131,18 +115,18 @@ take(master *m, batch *b, const rs_mq_msg *msg)
 		(void) rs_mq_reject(m->mq, msg->delivery_tag, false);
 		return;
 	}
-	item *it = &b->items[b->n++];
+	item *it = &m->items[m->n++];
 	memset(it, 0, sizeof(*it));
 	it->tag = msg->delivery_tag;
 	it->req = req;
 }
 
 static Rideshare__DbResponse *
-status_resp(batch *b, const Rideshare__DbRequest *req, Rideshare__Status st,
+status_resp(master *m, const Rideshare__DbRequest *req, Rideshare__Status st,
     const char *why)
 {
 	Rideshare__DbResponse *r
-	    = rs_worker_arena_alloc(&b->arena, sizeof(*r));
+	    = rs_worker_arena_alloc(&m->arena, sizeof(*r));
 	if (r == NULL)
 		return NULL;
 	rideshare__db_response__init(r);
@@ -169,34 +153,34 @@ same_fingerprint(
  * applied or answered it (seq != 0): a retry that landed in the same
  * batch as its original, whose bookkeeping is not in the database yet. */
 static const item *
-earlier_same(const batch *b, int from, int i)
+earlier_same(const master *m, int from, int i)
 {
-	const char *rid = b->items[i].req->request_id;
+	const char *rid = m->items[i].req->request_id;
 
 	for (int j = i - 1; j >= from; j--)
-		if (b->items[j].seq != 0
-		    && strcmp(b->items[j].req->request_id, rid) == 0)
-			return &b->items[j];
+		if (m->items[j].seq != 0
+		    && strcmp(m->items[j].req->request_id, rid) == 0)
+			return &m->items[j];
 	return NULL;
 }
 
 /* The dedupe lookups of items [from, from+n), all in one round trip:
  * it->stored and it->seq for the ones applied before this batch. */
 static int
-lookup_batch(master *m, batch *b, int from, int n)
+lookup_batch(master *m, int from, int n)
 {
 	const char *ids[BATCH_MAX] = { 0 };
 	uint64_t seqs[BATCH_MAX];
 	Rideshare__DbResponse *resps[BATCH_MAX];
 
 	for (int i = 0; i < n; i++) {
-		const Rideshare__DbRequest *req = b->items[from + i].req;
+		const Rideshare__DbRequest *req = m->items[from + i].req;
 		ids[i] = rs_op_is_write(req->op_case) ? req->request_id : NULL;
 	}
 	int rc = rs_worker_store_lookup_many(m->w->db, n, ids, seqs, resps);
 	for (int i = 0; i < n && rc == RS_OK; i++) {
-		b->items[from + i].stored = resps[i];
-		b->items[from + i].seq = resps[i] != NULL ? seqs[i] : 0;
+		m->items[from + i].stored = resps[i];
+		m->items[from + i].seq = resps[i] != NULL ? seqs[i] : 0;
 	}
 	return rc;
 }
@@ -206,7 +190,7 @@ lookup_batch(master *m, batch *b, int from, int n)
  * changes rows with the meta row and the COMMIT in one more (m->tail). On
  * failure everything of the batch is undone (database and w->meta). */
 static int
-commit_batch(master *m, batch *b, int from, int n)
+commit_batch(master *m, int from, int n)
 {
 	rs_worker *w = m->w;
 	rs_worker_meta before = w->meta;
@@ -214,15 +198,15 @@ commit_batch(master *m, batch *b, int from, int n)
 
 	if ((rc = rs_worker_store_begin(w->db)) != RS_OK)
 		return rc;
-	if ((rc = lookup_batch(m, b, from, n)) != RS_OK)
+	if ((rc = lookup_batch(m, from, n)) != RS_OK)
 		goto fail;
 	for (int i = from; i < from + n; i++) {
-		item *it = &b->items[i];
+		item *it = &m->items[i];
 		const Rideshare__DbRequest *req = it->req;
 
 		if (!rs_op_is_write(req->op_case)) {
 			it->resp = status_resp(
-			    b, req, RIDESHARE__STATUS__INVALID, "not a write");
+			    m, req, RIDESHARE__STATUS__INVALID, "not a write");
 			if (it->resp == NULL) {
 				rc = RS_ENOMEM;
 				goto fail;
@@ -231,7 +215,7 @@ commit_batch(master *m, batch *b, int from, int n)
 		}
 		uint64_t seq = it->seq;
 		Rideshare__DbResponse *prev = it->stored;
-		const item *same = earlier_same(b, from, i);
+		const item *same = earlier_same(m, from, i);
 		if (same != NULL) {
 			prev = same->resp;
 			seq = same->seq;
@@ -241,7 +225,7 @@ commit_batch(master *m, batch *b, int from, int n)
 			/* An Idempotency-Key reused for another operation:
 			 * nothing changes, nothing is replicated. */
 			it->resp
-			    = status_resp(b, req, RIDESHARE__STATUS__MISMATCH,
+			    = status_resp(m, req, RIDESHARE__STATUS__MISMATCH,
 			        "Idempotency-Key already used for a different "
 			        "request");
 			if (it->resp == NULL) {
@@ -264,7 +248,7 @@ commit_batch(master *m, batch *b, int from, int n)
 		}
 		seq = w->meta.applied_seq + 1;
 		rc = rs_worker_op_write(w->db, &w->meta.next_ride_id, req, seq,
-		    NULL, &b->arena, &it->resp);
+		    NULL, &m->arena, &it->resp);
 		if (rc != RS_OK)
 			goto fail;
 		it->resp->seq = seq;
@@ -294,7 +278,7 @@ fail:
 	rs_worker_store_rollback(w->db);
 	w->meta = before;
 	for (int i = from; i < from + n; i++) {
-		item *it = &b->items[i];
+		item *it = &m->items[i];
 		if (it->stored != NULL)
 			rideshare__db_response__free_unpacked(
 			    it->stored, NULL);
@@ -305,16 +289,14 @@ fail:
 	return rc;
 }
 
-/* Publishes the SyncEvents of items [from, from+n) of b; their confirms
- * are waited for later (finish, republish). */
 static int
-publish_events(master *m, batch *b, int from, int n)
+publish_events(master *m, int from, int n)
 {
 	rs_mq_props props = { .persistent = true };
 	int rc = RS_OK;
 
 	for (int i = from; i < from + n && rc == RS_OK; i++) {
-		item *it = &b->items[i];
+		item *it = &m->items[i];
 		if (it->seq == 0)
 			continue;
 		Rideshare__SyncEvent ev = RIDESHARE__SYNC_EVENT__INIT;
@@ -334,21 +316,11 @@ publish_events(master *m, batch *b, int from, int n)
 		rc = rs_mq_publish(m->cmq, RS_X_SYNC, "", buf, len, &props);
 		free(buf);
 	}
+	if (rc == RS_OK)
+		rc = rs_mq_wait_confirms(m->cmq, CONFIRM_TIMEOUT_MS);
 	if (rc != RS_OK)
 		rs_error(
 		    NULL, "event=sync_publish_failed err=%s", rs_strerror(rc));
-	return rc;
-}
-
-/* Waits for the confirms of every SyncEvent published up to tag. */
-static int
-wait_confirms(master *m, uint64_t tag)
-{
-	int rc = rs_mq_wait_confirms_upto(m->cmq, tag, CONFIRM_TIMEOUT_MS);
-
-	if (rc != RS_OK)
-		rs_error(
-		    NULL, "event=sync_confirm_failed err=%s", rs_strerror(rc));
 	return rc;
 }
 
@@ -386,13 +358,13 @@ reply(master *m, item *it)
 }
 
 static void
-fault_hook(master *m, batch *b, int from, int n)
+fault_hook(master *m, int from, int n)
 {
 	rs_worker *w = m->w;
 	uint64_t before = w->writes;
 
 	for (int i = from; i < from + n; i++)
-		if (rs_op_is_write(b->items[i].req->op_case))
+		if (rs_op_is_write(m->items[i].req->op_case))
 			w->writes++;
 	if (w->crash_epoch != 0 && w->crash_epoch != w->epoch)
 		return;
@@ -426,46 +398,35 @@ still_master(rs_worker *w)
 	return RS_OK;
 }
 
-/* Publishes the SyncEvents of the staged batches again (older first) on a
- * new connection and waits for their confirms. Their requests are not
- * acked or answered here (the delivery tags died with the old channel): a
- * redelivered request is answered as a duplicate. */
+/* Publishes the unconfirmed SyncEvents again on a new connection. Their
+ * requests are not acked or answered here (the delivery tags died with
+ * the old channel): a redelivered request is answered as a duplicate. */
 static int
 republish(master *m)
 {
-	batch *order[2] = { &m->b[1 - m->cur], &m->b[m->cur] };
-	uint64_t head = 0;
-	int n = 0, rc = RS_OK;
+	int n = m->n - m->unconfirmed_from;
+	int rc = still_master(m->w);
 
-	if (!order[0]->staged && !order[1]->staged)
-		return RS_OK;
-	if ((rc = still_master(m->w)) != RS_OK)
-		return rc;
-	for (int k = 0; k < 2 && rc == RS_OK; k++)
-		if (order[k]->staged) {
-			rc = publish_events(m, order[k], 0, order[k]->n);
-			n += order[k]->n;
-			head = order[k]->head;
-		}
 	if (rc == RS_OK)
-		rc = wait_confirms(m, 0);
+		rc = publish_events(m, m->unconfirmed_from, n);
 	if (rc != RS_OK)
 		return rc;
-	rs_warn(
-	    NULL, "event=sync_republished n=%d applied_seq=%" PRIu64, n, head);
-	rs_worker_notice_head(m->w->notice, m->w->epoch, head);
-	items_free(order[0]);
-	items_free(order[1]);
+	rs_warn(NULL, "event=sync_republished n=%d applied_seq=%" PRIu64, n,
+	    m->w->meta.applied_seq);
+	rs_worker_notice_head(
+	    m->w->notice, m->w->epoch, m->w->meta.applied_seq);
+	m->unconfirmed = false;
+	items_free(m);
 	return RS_OK;
 }
 
-/* A new broker connection; then the staged batches' SyncEvents, first. */
+/* A new broker connection; then the unconfirmed SyncEvents, if any, first. */
 static int
 reconnect(master *m)
 {
 	for (;;) {
 		int rc = connect_mq(m);
-		if (rc != RS_OK)
+		if (rc != RS_OK || !m->unconfirmed)
 			return rc;
 		rc = republish(m);
 		if (rc == RS_OK || rc == RS_ECLOSED || rc == RS_ENOMEM)
@@ -474,27 +435,19 @@ reconnect(master *m)
 	}
 }
 
-/* Commits items [from, from+n) of b and publishes their SyncEvents, without
- * waiting for the confirms (finish does). b is staged from here on: if
- * anything fails after the commit, republish sends its SyncEvents. */
+/* Commit, confirm, notify, ack, reply for items [from, from+n). */
 static int
-stage(master *m, batch *b, int from, int n)
+process(master *m, int from, int n)
 {
 	rs_worker *w = m->w;
+	int rc = commit_batch(m, from, n);
 
-	if (from == 0) {
-		b->head = w->meta.applied_seq;
-		b->last_tag = rs_mq_published(m->cmq);
-	}
-	b->staged = true;
-	int rc = commit_batch(m, b, from, n);
 	if (rc != RS_OK) {
 		if (PQstatus(w->db) != CONNECTION_OK) {
-			/* Not answered (no resp): delivered again. */
 			rs_error(NULL, "event=db_lost action=requeue n=%d", n);
 			for (int i = from; i < from + n; i++)
 				(void) rs_mq_reject(
-				    m->mq, b->items[i].tag, true);
+				    m->mq, m->items[i].tag, true);
 			while (rs_worker_alive(w)
 			    && rs_worker_db_reconnect(w) != RS_OK)
 				;
@@ -503,46 +456,35 @@ stage(master *m, batch *b, int from, int n)
 		if (n > 1) {
 			/* Find the write that fails on its own. */
 			for (int i = from; i < from + n; i++)
-				if ((rc = stage(m, b, i, 1)) != RS_OK)
+				if ((rc = process(m, i, 1)) != RS_OK)
 					return rc;
 			return RS_OK;
 		}
-		item *it = &b->items[from];
+		item *it = &m->items[from];
 		rs_error(it->req->request_id, "event=write_failed op=%s",
 		    rs_op_name(it->req->op_case));
 		it->resp = status_resp(
-		    b, it->req, RIDESHARE__STATUS__INTERNAL, "database error");
-		return it->resp == NULL ? RS_ENOMEM : RS_OK;
+		    m, it->req, RIDESHARE__STATUS__INTERNAL, "database error");
+		if (it->resp == NULL)
+			return RS_ENOMEM;
+		return reply(m, it);
 	}
-	b->head = w->meta.applied_seq;
-	fault_hook(m, b, from, n);
+	fault_hook(m, from, n);
 	if ((rc = still_master(w)) != RS_OK)
 		return rc;
-	rc = publish_events(m, b, from, n);
-	b->last_tag = rs_mq_published(m->cmq);
-	return rc == RS_OK || rc == RS_ENOMEM ? rc : RS_ECONN;
-}
-
-/* Once b's SyncEvents (and every earlier one) are confirmed: the head
- * notice, then the acks and replies, in the batch's order. */
-static int
-finish(master *m, batch *b)
-{
-	rs_worker *w = m->w;
-	int rc = wait_confirms(m, b->last_tag);
-
-	if (rc != RS_OK)
-		return rc == RS_ENOMEM ? rc : RS_ECONN;
-	rs_worker_notice_head(w->notice, w->epoch, b->head);
-	rs_worker_notice_set(w->notice, RS_ROLE_MASTER, b->head, w->epoch);
-	for (int i = 0; i < b->n; i++)
-		if (b->items[i].resp != NULL /* NULL: requeued */
-		    && (rc = reply(m, &b->items[i])) != RS_OK)
-			break;
-	/* Answered, or (a reply failed) delivered again as duplicates. */
-	items_free(b);
-	if (rc != RS_OK)
-		return rc;
+	if ((rc = publish_events(m, from, n)) != RS_OK) {
+		if (rc == RS_ENOMEM)
+			return rc;
+		m->unconfirmed = true;
+		m->unconfirmed_from = from;
+		return RS_ECONN;
+	}
+	rs_worker_notice_head(w->notice, w->epoch, w->meta.applied_seq);
+	rs_worker_notice_set(
+	    w->notice, RS_ROLE_MASTER, w->meta.applied_seq, w->epoch);
+	for (int i = from; i < from + n; i++)
+		if ((rc = reply(m, &m->items[i])) != RS_OK)
+			return rc;
 	/* The durable history a full-cluster recovery checks against
 	 * (docs/failover.md): coalesced, it lags by RS_HISTORY_EVERY_MS. */
 	int64_t now = rs_time_now_ms();
@@ -551,32 +493,6 @@ finish(master *m, batch *b)
 		(void) rs_worker_history_raise(w);
 	}
 	return RS_OK;
-}
-
-/* Fills b[cur] from writeQ (waiting up to 50 ms only when no older batch
- * waits for its confirms), stages it, then finishes the older batch. */
-static int
-step(master *m)
-{
-	batch *b = &m->b[m->cur], *old = &m->b[1 - m->cur];
-	rs_mq_msg msg;
-	int rc = rs_mq_next(m->mq, old->staged ? 0 : 50, &msg);
-
-	while (rc == RS_OK) {
-		take(m, b, &msg);
-		if (b->n == BATCH_MAX)
-			break;
-		rc = rs_mq_next(m->mq, 0, &msg);
-	}
-	rs_mq_msg_release(m->mq, &msg);
-	if (rc != RS_OK && rc != RS_ETIMEDOUT)
-		return rc;
-	rc = b->n > 0 ? stage(m, b, 0, b->n) : RS_OK;
-	if (rc == RS_OK && old->staged)
-		rc = finish(m, old);
-	if (rc == RS_OK && b->n > 0)
-		m->cur = 1 - m->cur;
-	return rc;
 }
 
 int
@@ -607,19 +523,29 @@ rs_worker_master_run(rs_worker *w)
 	    RS_WORKER_IDEMPOTENCY_TTL_S, 1, 3650L * 86400);
 	int64_t pruned_ms = 0;
 	while (rs_worker_alive(w)) {
-		/* Between transactions, never inside one: its own
-		 * statement. */
+		rs_mq_msg msg;
+		/* Between batches, never inside one: its own statement. */
 		(void) rs_worker_store_prune(w->db, ttl_s, &pruned_ms);
-		rc = step(m);
+		rc = rs_mq_next(m->mq, 50, &msg);
+		if (rc == RS_ETIMEDOUT)
+			continue;
+		while (rc == RS_OK) {
+			take(m, &msg);
+			if (m->n == BATCH_MAX)
+				break;
+			rc = rs_mq_next(m->mq, 0, &msg);
+		}
+		rs_mq_msg_release(m->mq, &msg);
+		if (rc == RS_OK || rc == RS_ETIMEDOUT) {
+			rc = m->n > 0 ? process(m, 0, m->n) : RS_OK;
+		}
+		if (!m->unconfirmed)
+			items_free(m);
 		if (rc == RS_ECLOSED)
 			break;
 		if (rc != RS_OK) {
 			rs_warn(NULL, "event=mq_reconnect err=%s",
 			    rs_strerror(rc));
-			/* Not staged: never committed, delivered again. */
-			for (int k = 0; k < 2; k++)
-				if (!m->b[k].staged)
-					items_free(&m->b[k]);
 			if ((rc = reconnect(m)) != RS_OK)
 				break;
 		}
@@ -629,8 +555,7 @@ rs_worker_master_run(rs_worker *w)
 	else if (rc == RS_OK)
 		rc = RS_ECLOSED;
 out:
-	items_free(&m->b[0]);
-	items_free(&m->b[1]);
+	items_free(m);
 	disconnect(m);
 	rs_worker_tail_fini(&m->tail);
 	free(m);
