@@ -1281,10 +1281,8 @@ mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
 	return rc;
 }
 
-/* Waits until every publish up to tag (a value of rs_mq_published) is
- * confirmed; tag 0: every publish so far. */
 static int
-mq_wait_confirms(rs_mq *mq, uint64_t tag, int timeout_ms)
+mq_wait_confirms(rs_mq *mq, int timeout_ms)
 {
 	int64_t deadline = rs_time_deadline(timeout_ms);
 	int rc;
@@ -1293,14 +1291,10 @@ mq_wait_confirms(rs_mq *mq, uint64_t tag, int timeout_ms)
 		return RS_ECONN;
 	if (!mq->confirm)
 		return RS_ESTATE;
-	if (tag == 0 || tag > mq->published)
-		tag = mq->published;
 	/* Also services heartbeats on an otherwise idle publisher. */
 	if ((rc = drain(mq, "wait_confirms")) != RS_OK)
 		return rc;
-	/* A nack (or a reopened channel, whose counters restart) ends the
-	 * wait at once. */
-	while (!mq->nacked && mq->confirmed < tag) {
+	while (mq->confirmed < mq->published) {
 		rc = read_frame(
 		    mq, rs_time_left_ms(deadline), "wait_confirms");
 		if (rc == RS_ETIMEDOUT) {
@@ -1309,7 +1303,7 @@ mq_wait_confirms(rs_mq *mq, uint64_t tag, int timeout_ms)
 				    "event=amqp_confirm_timeout broker=%s "
 				    "unconfirmed=%llu",
 				    mq->broker,
-				    (unsigned long long) (tag
+				    (unsigned long long) (mq->published
 				        - mq->confirmed));
 				return RS_ETIMEDOUT;
 			}
@@ -1317,8 +1311,6 @@ mq_wait_confirms(rs_mq *mq, uint64_t tag, int timeout_ms)
 		}
 		if (rc != RS_OK)
 			return rc;
-		if (tag > mq->published)
-			tag = mq->published;
 	}
 	if (mq->nacked) {
 		mq->nacked = false;
@@ -1611,19 +1603,7 @@ rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
 int
 rs_mq_wait_confirms(rs_mq *mq, int timeout_ms)
 {
-	LOCKED(int, mq_wait_confirms(mq, 0, timeout_ms));
-}
-
-int
-rs_mq_wait_confirms_upto(rs_mq *mq, uint64_t tag, int timeout_ms)
-{
-	LOCKED(int, mq_wait_confirms(mq, tag, timeout_ms));
-}
-
-uint64_t
-rs_mq_published(rs_mq *mq)
-{
-	LOCKED(uint64_t, mq->published);
+	LOCKED(int, mq_wait_confirms(mq, timeout_ms));
 }
 
 int

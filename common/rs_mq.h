@@ -105,15 +105,6 @@ int rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
  * RS_ETIMEDOUT after timeout_ms. Only on a confirm-mode rs_mq without
  * consumers. */
 int rs_mq_wait_confirms(rs_mq *mq, int timeout_ms);
-/* Publishes so far on a confirm-mode rs_mq (the delivery tag of the last
- * one; the count restarts at 0 when the channel is reopened). */
-uint64_t rs_mq_published(rs_mq *mq);
-/* rs_mq_wait_confirms for the publishes up to tag (a value of
- * rs_mq_published): later ones may still be unconfirmed, so a publisher
- * can go on publishing while earlier ones are being confirmed. A nack of
- * any publish, or a reopened channel, is reported (RS_EMQ) by the next
- * wait, whatever its tag. */
-int rs_mq_wait_confirms_upto(rs_mq *mq, uint64_t tag, int timeout_ms);
 
 /* Starts consuming queue. tag_out (may be NULL) receives the server's
  * consumer tag (size >= 256). no_ack: auto-acknowledge. */
