@@ -51,6 +51,7 @@ typedef struct master {
 	bool unconfirmed;
 	int unconfirmed_from;
 	long changes_keep; /* RIDESHARE_CHANGES_KEEP */
+	rs_worker_tail tail; /* the batch's bookkeeping rows (commit_batch) */
 } master;
 
 static void
@@ -148,8 +149,46 @@ same_fingerprint(
 	return strcmp(a, b) == 0;
 }
 
-/* Applies items [from, from+n) in one transaction. On failure everything
- * of the batch is undone (database and w->meta). */
+/* The newest earlier item of [from, i) with the same request_id that
+ * applied or answered it (seq != 0): a retry that landed in the same
+ * batch as its original, whose bookkeeping is not in the database yet. */
+static const item *
+earlier_same(const master *m, int from, int i)
+{
+	const char *rid = m->items[i].req->request_id;
+
+	for (int j = i - 1; j >= from; j--)
+		if (m->items[j].seq != 0
+		    && strcmp(m->items[j].req->request_id, rid) == 0)
+			return &m->items[j];
+	return NULL;
+}
+
+/* The dedupe lookups of items [from, from+n), all in one round trip:
+ * it->stored and it->seq for the ones applied before this batch. */
+static int
+lookup_batch(master *m, int from, int n)
+{
+	const char *ids[BATCH_MAX] = { 0 };
+	uint64_t seqs[BATCH_MAX];
+	Rideshare__DbResponse *resps[BATCH_MAX];
+
+	for (int i = 0; i < n; i++) {
+		const Rideshare__DbRequest *req = m->items[from + i].req;
+		ids[i] = rs_op_is_write(req->op_case) ? req->request_id : NULL;
+	}
+	int rc = rs_worker_store_lookup_many(m->w->db, n, ids, seqs, resps);
+	for (int i = 0; i < n && rc == RS_OK; i++) {
+		m->items[from + i].stored = resps[i];
+		m->items[from + i].seq = resps[i] != NULL ? seqs[i] : 0;
+	}
+	return rc;
+}
+
+/* Applies items [from, from+n) in one transaction: the dedupe lookups in
+ * one round trip, each write's statements, then its applied_requests and
+ * changes rows with the meta row and the COMMIT in one more (m->tail). On
+ * failure everything of the batch is undone (database and w->meta). */
 static int
 commit_batch(master *m, int from, int n)
 {
@@ -159,6 +198,8 @@ commit_batch(master *m, int from, int n)
 
 	if ((rc = rs_worker_store_begin(w->db)) != RS_OK)
 		return rc;
+	if ((rc = lookup_batch(m, from, n)) != RS_OK)
+		goto fail;
 	for (int i = from; i < from + n; i++) {
 		item *it = &m->items[i];
 		const Rideshare__DbRequest *req = it->req;
@@ -172,10 +213,15 @@ commit_batch(master *m, int from, int n)
 			}
 			continue;
 		}
-		uint64_t seq;
-		rc = rs_worker_store_lookup(
-		    w->db, req->request_id, &seq, &it->stored);
-		if (rc == RS_OK && !same_fingerprint(req, it->stored)) {
+		uint64_t seq = it->seq;
+		Rideshare__DbResponse *prev = it->stored;
+		const item *same = earlier_same(m, from, i);
+		if (same != NULL) {
+			prev = same->resp;
+			seq = same->seq;
+		}
+		it->seq = 0;
+		if (prev != NULL && !same_fingerprint(req, prev)) {
 			/* An Idempotency-Key reused for another operation:
 			 * nothing changes, nothing is replicated. */
 			it->resp
@@ -191,8 +237,8 @@ commit_batch(master *m, int from, int n)
 			    rs_op_name(req->op_case), seq);
 			continue;
 		}
-		if (rc == RS_OK) {
-			it->resp = it->stored;
+		if (prev != NULL) {
+			it->resp = prev;
 			it->seq = seq;
 			rs_info(req->request_id,
 			    "event=duplicate_write op=%s "
@@ -200,8 +246,6 @@ commit_batch(master *m, int from, int n)
 			    rs_op_name(req->op_case), seq);
 			continue;
 		}
-		if (rc != RS_ENOTFOUND)
-			goto fail;
 		seq = w->meta.applied_seq + 1;
 		rc = rs_worker_op_write(w->db, &w->meta.next_ride_id, req, seq,
 		    NULL, &m->arena, &it->resp);
@@ -212,26 +256,25 @@ commit_batch(master *m, int from, int n)
 		 * recognize a reused key after a failover too. */
 		if (req->fingerprint != NULL && req->fingerprint[0] != '\0')
 			it->resp->fingerprint = req->fingerprint;
-		if ((rc = rs_worker_store_record(
-		         w->db, req->request_id, seq, it->resp))
+		if ((rc = rs_worker_tail_record(
+		         &m->tail, req->request_id, seq, it->resp))
 		    != RS_OK)
 			goto fail;
 		/* As the SyncEvent will carry it (publish_events). */
 		rs_op_drop_unknown(&it->req->base);
-		if ((rc = rs_worker_store_change(w->db, w->epoch, seq, it->req,
-		         it->resp, m->changes_keep))
+		if ((rc = rs_worker_tail_change(&m->tail, w->epoch, seq,
+		         it->req, it->resp, m->changes_keep))
 		    != RS_OK)
 			goto fail;
 		it->seq = seq;
 		w->meta.applied_seq = seq;
 	}
 	w->meta.epoch = w->epoch;
-	if ((rc = rs_worker_store_save(w->db, &w->meta)) != RS_OK)
-		goto fail;
-	if ((rc = rs_worker_store_commit(w->db)) != RS_OK)
+	if ((rc = rs_worker_tail_commit(w->db, &m->tail, &w->meta)) != RS_OK)
 		goto fail;
 	return RS_OK;
 fail:
+	rs_worker_tail_reset(&m->tail);
 	rs_worker_store_rollback(w->db);
 	w->meta = before;
 	for (int i = from; i < from + n; i++) {
@@ -514,6 +557,7 @@ rs_worker_master_run(rs_worker *w)
 out:
 	items_free(m);
 	disconnect(m);
+	rs_worker_tail_fini(&m->tail);
 	free(m);
 	return rc;
 }

@@ -46,7 +46,7 @@ static const char *const ddl[] = {
 	/* The change log (docs/operations.md "Change feed"): every write as
 	 * its SyncEvent (epoch of the term that committed it, request,
 	 * result), written in the transaction that applies it, on the master
-	 * and on every slave alike, and pruned by seq (rs_worker_store_change)
+	 * and on every slave alike, and pruned by seq (rs_worker_tail_change)
 	 * so that every copy holds the same rows. Read by the orchestrator's
 	 * GET /api/v1/changes (orchestrator/changes_db.c). */
 	"CREATE TABLE IF NOT EXISTS changes ("
@@ -182,6 +182,105 @@ rs_worker_db_run(PGconn *db, const char *name, int n,
 	else
 		PQclear(res);
 	return RS_OK;
+}
+
+static void
+log_db_error(const char *name, const PGresult *res, PGconn *db)
+{
+	const char *state
+	    = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg
+	    = res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db);
+
+	rs_error(NULL, "event=db_error stmt=%s sqlstate=%s err=\"%s\"", name,
+	    state ? state : "-", msg);
+}
+
+static int
+pipeline_send(PGconn *db, const rs_worker_db_stmt *st)
+{
+	int lens[4] = { 0 };
+	int fmts[4] = { 0 };
+	const char *vals[4];
+
+	if (st->name == NULL)
+		return PQsendQueryParams(
+		    db, st->sql, 0, NULL, NULL, NULL, NULL, 0);
+	if (st->n > 4)
+		return 0;
+	for (int i = 0; i < st->n; i++)
+		vals[i] = st->params[i];
+	if (st->bin_last != NULL && st->n > 0) {
+		vals[st->n - 1] = st->bin_last;
+		lens[st->n - 1] = st->bin_len;
+		fmts[st->n - 1] = 1;
+	}
+	return PQsendQueryPrepared(
+	    db, st->name, st->n, vals, lens, fmts, st->bin_result ? 1 : 0);
+}
+
+int
+rs_worker_db_pipeline(PGconn *db, rs_worker_db_stmt *s, int n)
+{
+	int rc = RS_OK, sent = 0;
+
+	for (int i = 0; i < n; i++)
+		s[i].res = NULL;
+	if (PQenterPipelineMode(db) != 1) {
+		log_db_error("pipeline", NULL, db);
+		return RS_EDB;
+	}
+	for (; sent < n; sent++)
+		if (pipeline_send(db, &s[sent]) != 1) {
+			log_db_error(s[sent].name ? s[sent].name : s[sent].sql,
+			    NULL, db);
+			rc = RS_EDB;
+			break;
+		}
+	if (PQpipelineSync(db) != 1) {
+		log_db_error("pipeline_sync", NULL, db);
+		return RS_EDB; /* the connection is gone: the caller sees it */
+	}
+	/* Each statement: its result, then NULL; then the sync's result. */
+	for (int i = 0; i < sent; i++) {
+		PGresult *res = PQgetResult(db);
+		if (res == NULL) {
+			rc = RS_EDB;
+			log_db_error("pipeline", NULL, db);
+			break;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			if (s[i].keep)
+				s[i].res = res;
+			else
+				PQclear(res);
+		} else {
+			if (st != PGRES_PIPELINE_ABORTED)
+				log_db_error(
+				    s[i].name ? s[i].name : s[i].sql, res, db);
+			PQclear(res);
+			rc = RS_EDB;
+		}
+		while ((res = PQgetResult(db)) != NULL)
+			PQclear(res);
+	}
+	for (PGresult *res; (res = PQgetResult(db)) != NULL;) {
+		bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		PQclear(res);
+		if (sync)
+			break;
+	}
+	if (PQexitPipelineMode(db) != 1) {
+		log_db_error("pipeline_exit", NULL, db);
+		rc = RS_EDB;
+	}
+	if (rc != RS_OK)
+		for (int i = 0; i < n; i++) {
+			PQclear(s[i].res);
+			s[i].res = NULL;
+		}
+	return rc;
 }
 
 int

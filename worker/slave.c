@@ -94,6 +94,7 @@ typedef struct slave {
 	 * READ_PREFETCH per read consumer). */
 	batch_ref *batches;
 	int nbatches, batches_cap;
+	rs_worker_tail tail; /* a batch's bookkeeping rows (apply_events) */
 } slave;
 
 static void
@@ -648,10 +649,15 @@ apply_events(slave *s)
 			 * fine only if it is the same write. */
 			uint64_t seq;
 			Rideshare__DbResponse *old;
-			rc = rs_worker_store_lookup(w->db, rid, &seq, &old);
-			if (rc == RS_OK)
-				rideshare__db_response__free_unpacked(
-				    old, NULL);
+			if (rs_worker_tail_recorded(&s->tail, rid, &seq)) {
+				rc = RS_OK; /* applied earlier in this batch */
+			} else {
+				rc = rs_worker_store_lookup(
+				    w->db, rid, &seq, &old);
+				if (rc == RS_OK)
+					rideshare__db_response__free_unpacked(
+					    old, NULL);
+			}
 			if (rc == RS_EDB)
 				goto fail;
 			if (rc == RS_OK && seq == ev->seq)
@@ -681,18 +687,19 @@ apply_events(slave *s)
 			if (rc != RS_OK)
 				goto fail;
 		}
-		if ((rc = rs_worker_store_record(
-		         w->db, rid, ev->seq, ev->result))
+		if ((rc = rs_worker_tail_record(
+		         &s->tail, rid, ev->seq, ev->result))
 		        != RS_OK
-		    || (rc = rs_worker_store_change(w->db, ev->epoch, ev->seq,
-		            ev->request, ev->result, rs_worker_changes_keep()))
+		    || (rc = rs_worker_tail_change(&s->tail, ev->epoch,
+		            ev->seq, ev->request, ev->result,
+		            rs_worker_changes_keep()))
 		        != RS_OK)
 			goto fail;
 		w->meta.applied_seq = ev->seq;
 		w->meta.epoch = ev->epoch;
 	}
-	if ((rc = rs_worker_store_save(w->db, &w->meta)) != RS_OK
-	    || (rc = rs_worker_store_commit(w->db)) != RS_OK)
+	/* The batch's bookkeeping rows, meta and COMMIT: one round trip. */
+	if ((rc = rs_worker_tail_commit(w->db, &s->tail, &w->meta)) != RS_OK)
 		goto fail;
 	rs_worker_arena_fini(&a);
 	for (int i = 0; i < s->nev && rc == RS_OK; i++)
@@ -704,6 +711,7 @@ apply_events(slave *s)
 	return rc;
 fail:
 	rs_worker_arena_fini(&a);
+	rs_worker_tail_reset(&s->tail);
 	rs_worker_store_rollback(w->db);
 	w->meta = before;
 	if (rc != RS_OK && PQstatus(w->db) != CONNECTION_OK) {
@@ -1050,6 +1058,7 @@ out:
 		(void) rs_mq_cancel(s->mq, s->own_tag);
 	requeue_parked(s);
 	events_free(s);
+	rs_worker_tail_fini(&s->tail);
 	rs_mq_destroy(s->mq);
 	rs_worker_park_fini(&s->park);
 	free(s->batches);

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int
 rs_worker_store_load(PGconn *db, rs_worker_meta *m)
@@ -39,6 +40,21 @@ rs_worker_store_save(PGconn *db, const rs_worker_meta *m)
 	return rs_worker_db_q(db, "m_set", 3, p, NULL);
 }
 
+/* The reply of an a_get row (res row 0), or RS_ENOTFOUND without one. */
+static int
+lookup_result(PGresult *res, uint64_t *seq, Rideshare__DbResponse **resp)
+{
+	if (PQntuples(res) == 0)
+		return RS_ENOTFOUND;
+	Rideshare__DbResponse *r = rideshare__db_response__unpack(NULL,
+	    PQgetlength(res, 0, 1), (const uint8_t *) PQgetvalue(res, 0, 1));
+	*seq = (uint64_t) rs_db_int8(res, 0, 0);
+	if (r == NULL)
+		return RS_EPROTO;
+	*resp = r;
+	return RS_OK;
+}
+
 int
 rs_worker_store_lookup(PGconn *db, const char *request_id, uint64_t *seq,
     Rideshare__DbResponse **resp)
@@ -48,36 +64,205 @@ rs_worker_store_lookup(PGconn *db, const char *request_id, uint64_t *seq,
 
 	if (rs_worker_db_run(db, "a_get", 1, p, NULL, 0, 1, &res) != RS_OK)
 		return RS_EDB;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return RS_ENOTFOUND;
-	}
-	Rideshare__DbResponse *r = rideshare__db_response__unpack(NULL,
-	    PQgetlength(res, 0, 1), (const uint8_t *) PQgetvalue(res, 0, 1));
-	*seq = rs_db_int8(res, 0, 0);
+	int rc = lookup_result(res, seq, resp);
 	PQclear(res);
+	return rc;
+}
+
+int
+rs_worker_store_lookup_many(PGconn *db, int n, const char *const *ids,
+    uint64_t *seqs, Rideshare__DbResponse **resps)
+{
+	rs_worker_db_stmt *st = calloc((size_t) (n > 0 ? n : 1), sizeof(*st));
+	int k = 0, rc;
+
+	if (st == NULL)
+		return RS_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		resps[i] = NULL;
+		if (ids[i] == NULL)
+			continue;
+		st[k].name = "a_get";
+		st[k].n = 1;
+		st[k].params[0] = ids[i];
+		st[k].bin_result = 1;
+		st[k].keep = true;
+		k++;
+	}
+	rc = k > 0 ? rs_worker_db_pipeline(db, st, k) : RS_OK;
+	for (int i = 0, j = 0; i < n && rc == RS_OK; i++) {
+		if (ids[i] == NULL)
+			continue;
+		int one = lookup_result(st[j++].res, &seqs[i], &resps[i]);
+		if (one != RS_OK && one != RS_ENOTFOUND)
+			rc = one;
+	}
+	for (int j = 0; j < k; j++)
+		PQclear(st[j].res);
+	free(st);
+	if (rc != RS_OK)
+		for (int i = 0; i < n; i++) {
+			if (resps[i] != NULL)
+				rideshare__db_response__free_unpacked(
+				    resps[i], NULL);
+			resps[i] = NULL;
+		}
+	return rc;
+}
+
+/* One deferred statement (rs_worker_tail). */
+struct rs_worker_tail_row {
+	const char *name;
+	int n;
+	char a[24], b[24];
+	char *rid; /* owned copy */
+	uint8_t *bin; /* owned */
+	int bin_len;
+	uint64_t seq; /* a_insert rows: the recorded seq */
+};
+
+static struct rs_worker_tail_row *
+tail_add(rs_worker_tail *t, const char *name)
+{
+	if (t->n == t->cap) {
+		int cap = t->cap ? 2 * t->cap : 64;
+		void *p = realloc(t->rows, (size_t) cap * sizeof(*t->rows));
+		if (p == NULL)
+			return NULL;
+		t->rows = p;
+		t->cap = cap;
+	}
+	struct rs_worker_tail_row *r = &t->rows[t->n];
+	memset(r, 0, sizeof(*r));
+	r->name = name;
+	return r;
+}
+
+void
+rs_worker_tail_reset(rs_worker_tail *t)
+{
+	for (int i = 0; i < t->n; i++) {
+		free(t->rows[i].rid);
+		free(t->rows[i].bin);
+	}
+	t->n = 0;
+}
+
+void
+rs_worker_tail_fini(rs_worker_tail *t)
+{
+	rs_worker_tail_reset(t);
+	free(t->rows);
+	t->rows = NULL;
+	t->cap = 0;
+}
+
+int
+rs_worker_tail_record(rs_worker_tail *t, const char *request_id, uint64_t seq,
+    const Rideshare__DbResponse *resp)
+{
+	struct rs_worker_tail_row *r = tail_add(t, "a_insert");
+	size_t len = rideshare__db_response__get_packed_size(resp);
+
 	if (r == NULL)
-		return RS_EPROTO;
-	*resp = r;
+		return RS_ENOMEM;
+	r->rid = strdup(request_id);
+	r->bin = malloc(len > 0 ? len : 1);
+	if (r->rid == NULL || r->bin == NULL) {
+		free(r->rid);
+		free(r->bin);
+		return RS_ENOMEM;
+	}
+	rideshare__db_response__pack(resp, r->bin);
+	r->bin_len = (int) len;
+	r->seq = seq;
+	r->n = 3;
+	snprintf(r->a, sizeof(r->a), "%" PRIu64, seq);
+	t->n++;
+	return RS_OK;
+}
+
+bool
+rs_worker_tail_recorded(
+    const rs_worker_tail *t, const char *request_id, uint64_t *seq)
+{
+	for (int i = t->n - 1; i >= 0; i--)
+		if (t->rows[i].rid != NULL
+		    && strcmp(t->rows[i].rid, request_id) == 0) {
+			*seq = t->rows[i].seq;
+			return true;
+		}
+	return false;
+}
+
+int
+rs_worker_tail_change(rs_worker_tail *t, uint64_t epoch, uint64_t seq,
+    Rideshare__DbRequest *req, Rideshare__DbResponse *resp, long keep)
+{
+	Rideshare__SyncEvent ev = RIDESHARE__SYNC_EVENT__INIT;
+	struct rs_worker_tail_row *r = tail_add(t, "ch_insert");
+
+	if (r == NULL)
+		return RS_ENOMEM;
+	ev.epoch = epoch;
+	ev.seq = seq;
+	ev.request = req;
+	ev.result = resp;
+	size_t len = rideshare__sync_event__get_packed_size(&ev);
+	if ((r->bin = malloc(len > 0 ? len : 1)) == NULL)
+		return RS_ENOMEM;
+	rideshare__sync_event__pack(&ev, r->bin);
+	r->bin_len = (int) len;
+	r->n = 3;
+	snprintf(r->a, sizeof(r->a), "%" PRIu64, seq);
+	snprintf(r->b, sizeof(r->b), "%" PRIu64, epoch);
+	t->n++;
+	if (seq % RS_WORKER_CHANGES_PRUNE_EVERY != 0 || seq <= (uint64_t) keep)
+		return RS_OK;
+	if ((r = tail_add(t, "ch_prune")) == NULL)
+		return RS_ENOMEM;
+	r->n = 1;
+	snprintf(r->a, sizeof(r->a), "%" PRIu64, seq - (uint64_t) keep);
+	t->n++;
 	return RS_OK;
 }
 
 int
-rs_worker_store_record(PGconn *db, const char *request_id, uint64_t seq,
-    const Rideshare__DbResponse *resp)
+rs_worker_tail_commit(PGconn *db, rs_worker_tail *t, const rs_worker_meta *m)
 {
-	size_t len = rideshare__db_response__get_packed_size(resp);
-	uint8_t *buf = malloc(len > 0 ? len : 1);
-	char s[24];
+	int n = t->n + 2;
+	rs_worker_db_stmt *st = calloc((size_t) n, sizeof(*st));
+	char a[24], e[24], nr[24];
 	int rc;
 
-	if (buf == NULL)
+	if (st == NULL) {
+		rs_worker_tail_reset(t);
 		return RS_ENOMEM;
-	rideshare__db_response__pack(resp, buf);
-	snprintf(s, sizeof(s), "%" PRIu64, seq);
-	const char *p[3] = { request_id, s, NULL };
-	rc = rs_worker_db_run(db, "a_insert", 3, p, buf, (int) len, 0, NULL);
-	free(buf);
+	}
+	for (int i = 0; i < t->n; i++) {
+		struct rs_worker_tail_row *r = &t->rows[i];
+		st[i].name = r->name;
+		st[i].n = r->n;
+		if (r->rid != NULL) { /* a_insert: request_id, seq, response */
+			st[i].params[0] = r->rid;
+			st[i].params[1] = r->a;
+		} else { /* ch_insert: seq, epoch, event; ch_prune: seq */
+			st[i].params[0] = r->a;
+			st[i].params[1] = r->b;
+		}
+		st[i].bin_last = r->bin;
+		st[i].bin_len = r->bin_len;
+	}
+	snprintf(a, sizeof(a), "%" PRIu64, m->applied_seq);
+	snprintf(e, sizeof(e), "%" PRIu64, m->epoch);
+	snprintf(nr, sizeof(nr), "%" PRId64, m->next_ride_id);
+	st[t->n] = (rs_worker_db_stmt) {
+		.name = "m_set", .n = 3, .params = { a, e, nr }
+	};
+	st[t->n + 1] = (rs_worker_db_stmt) { .sql = "COMMIT" };
+	rc = rs_worker_db_pipeline(db, st, n);
+	free(st);
+	rs_worker_tail_reset(t);
 	return rc;
 }
 
@@ -91,36 +276,6 @@ rs_worker_changes_keep(void)
 		    RS_WORKER_CHANGES_KEEP, RS_WORKER_CHANGES_PRUNE_EVERY,
 		    1000000000L);
 	return keep;
-}
-
-int
-rs_worker_store_change(PGconn *db, uint64_t epoch, uint64_t seq,
-    Rideshare__DbRequest *req, Rideshare__DbResponse *resp, long keep)
-{
-	Rideshare__SyncEvent ev = RIDESHARE__SYNC_EVENT__INIT;
-	char s[24], e[24];
-	int rc;
-
-	ev.epoch = epoch;
-	ev.seq = seq;
-	ev.request = req;
-	ev.result = resp;
-	size_t len = rideshare__sync_event__get_packed_size(&ev);
-	uint8_t *buf = malloc(len > 0 ? len : 1);
-	if (buf == NULL)
-		return RS_ENOMEM;
-	rideshare__sync_event__pack(&ev, buf);
-	snprintf(s, sizeof(s), "%" PRIu64, seq);
-	snprintf(e, sizeof(e), "%" PRIu64, epoch);
-	const char *p[3] = { s, e, NULL };
-	rc = rs_worker_db_run(db, "ch_insert", 3, p, buf, (int) len, 0, NULL);
-	free(buf);
-	if (rc != RS_OK || seq % RS_WORKER_CHANGES_PRUNE_EVERY != 0
-	    || seq <= (uint64_t) keep)
-		return rc;
-	snprintf(s, sizeof(s), "%" PRIu64, seq - (uint64_t) keep);
-	const char *q[1] = { s };
-	return rs_worker_db_q(db, "ch_prune", 1, q, NULL);
 }
 
 int

@@ -7,6 +7,7 @@
 #include "rideshare.pb-c.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct rs_worker_meta {
@@ -25,9 +26,12 @@ int rs_worker_store_save(PGconn *db, const rs_worker_meta *m);
 int rs_worker_store_lookup(PGconn *db, const char *request_id, uint64_t *seq,
     Rideshare__DbResponse **resp);
 
-/* Records request_id as write seq with its response (packed as given). */
-int rs_worker_store_record(PGconn *db, const char *request_id, uint64_t seq,
-    const Rideshare__DbResponse *resp);
+/* rs_worker_store_lookup for n request_ids in one round trip (pipeline):
+ * resps[i] NULL (not applied) or the stored reply (the caller frees it)
+ * with seqs[i]; ids[i] NULL is skipped. RS_OK, RS_EDB, RS_EPROTO,
+ * RS_ENOMEM (then every resps[i] is NULL). */
+int rs_worker_store_lookup_many(PGconn *db, int n, const char *const *ids,
+    uint64_t *seqs, Rideshare__DbResponse **resps);
 
 /* Default RIDESHARE_CHANGES_KEEP: how many of the newest seqs the change
  * log keeps (docs/operations.md "Change feed"); ~150 bytes a row, so
@@ -40,12 +44,36 @@ int rs_worker_store_record(PGconn *db, const char *request_id, uint64_t seq,
 /* RIDESHARE_CHANGES_KEEP (read once; a bad value exits 2, rs_cfg). */
 long rs_worker_changes_keep(void);
 
-/* Appends write seq of term epoch (req as applied, resp as answered) to
- * the change log inside the caller's transaction; at every
- * RS_WORKER_CHANGES_PRUNE_EVERY-th seq also drops the rows more than keep
- * seqs old. RS_OK, RS_ENOMEM, RS_EDB. */
-int rs_worker_store_change(PGconn *db, uint64_t epoch, uint64_t seq,
+/* The bookkeeping rows of a batch of writes (applied_requests, changes),
+ * kept in memory while the batch applies and written with the meta row and
+ * the COMMIT in one pipeline (rs_worker_tail_commit): one round trip for
+ * all of them instead of two per write. Nothing in the batch reads these
+ * tables except the dedupe lookup, which asks rs_worker_tail_recorded
+ * first. Zero-initialise; rs_worker_tail_fini frees. */
+typedef struct rs_worker_tail {
+	struct rs_worker_tail_row *rows;
+	int n, cap;
+} rs_worker_tail;
+
+/* Records request_id as write seq with its response (packed now). */
+int rs_worker_tail_record(rs_worker_tail *t, const char *request_id,
+    uint64_t seq, const Rideshare__DbResponse *resp);
+/* Appends write seq of term epoch (req as applied, resp as answered) to the
+ * change log; at every RS_WORKER_CHANGES_PRUNE_EVERY-th seq also drops the
+ * rows more than keep seqs old. RS_OK or RS_ENOMEM. */
+int rs_worker_tail_change(rs_worker_tail *t, uint64_t epoch, uint64_t seq,
     Rideshare__DbRequest *req, Rideshare__DbResponse *resp, long keep);
+/* true (and *seq) when request_id was recorded in t and not committed yet. */
+bool rs_worker_tail_recorded(
+    const rs_worker_tail *t, const char *request_id, uint64_t *seq);
+/* Inside the caller's transaction: every row of t, the meta row m, COMMIT,
+ * in one round trip. t is empty afterwards, whatever the outcome. RS_OK;
+ * RS_EDB (logged; the transaction is aborted: roll back) or RS_ENOMEM. */
+int rs_worker_tail_commit(
+    PGconn *db, rs_worker_tail *t, const rs_worker_meta *m);
+/* Drops the rows (after a rollback). */
+void rs_worker_tail_reset(rs_worker_tail *t);
+void rs_worker_tail_fini(rs_worker_tail *t);
 
 /* Default RIDESHARE_IDEMPOTENCY_TTL_S: how long a recorded request_id
  * (an Idempotency-Key among them) answers retries with its stored reply. */

@@ -115,6 +115,46 @@ test_same_request_id_twice_changes_data_once(void **state)
 	assert_int_equal(count_rides(), before + 1);
 }
 
+/* Copies of one request sent back to back most likely reach the master in
+ * one batch, where the first one's applied_requests row is not in the
+ * table yet (it is written with the COMMIT): the copies must still get
+ * the first one's reply and seq, and the data change once. */
+static void
+test_same_request_id_in_one_batch_changes_data_once(void **state)
+{
+	enum { COPIES = 4 };
+	wh_req r;
+	int64_t ride_id = 0;
+	uint64_t seq = 0;
+	int got = 0;
+
+	(void) state;
+	int64_t before = count_rides();
+	wh_req_create_ride(&r, user, 4102444800, 4, 8);
+	for (int i = 0; i < COPIES; i++)
+		assert_int_equal(wh_send(h, &r.req), RS_OK);
+	int64_t t0 = rs_time_now_ms();
+	while (got < COPIES) {
+		assert_true(rs_time_now_ms() - t0 < 20000);
+		Rideshare__DbResponse *a;
+		if (wh_recv(h, 100, &a) != RS_OK)
+			continue;
+		if (strcmp(a->request_id, r.id) == 0) {
+			assert_int_equal(a->status, RIDESHARE__STATUS__OK);
+			assert_int_equal(a->result_case,
+			    RIDESHARE__DB_RESPONSE__RESULT_RIDE);
+			if (got++ == 0) {
+				ride_id = a->ride->ride_id;
+				seq = a->seq;
+			}
+			assert_int_equal(a->ride->ride_id, ride_id);
+			assert_int_equal(a->seq, seq);
+		}
+		rideshare__db_response__free_unpacked(a, NULL);
+	}
+	assert_int_equal(count_rides(), before + 1);
+}
+
 /* Collects one reply per request of the burst; by hand, restarts the
  * master (same id) once the fault killed it. */
 static void
@@ -196,5 +236,6 @@ test_redelivery_after_crash_between_commit_and_ack_changes_data_once(
 
 WH_TEST_MAIN("<rideshare-worker>", setup, teardown,
     cmocka_unit_test(test_same_request_id_twice_changes_data_once),
+    cmocka_unit_test(test_same_request_id_in_one_batch_changes_data_once),
     cmocka_unit_test(
         test_redelivery_after_crash_between_commit_and_ack_changes_data_once))
