@@ -97,17 +97,31 @@ net_up() {
 # ------------------------------------------------------------------ daemons
 # start_daemon N: dockerd in node N's network namespace, a private mount
 # namespace (/run a tmpfs) and UTS namespace (hostname rsnN: the swarm's node
-# name), its own data root, config, cgroup parent, sockets.
+# name), its own data root, config, cgroup parent, sockets. --dns $NET.1: the
+# containers' upstream DNS is the host's leg, where nothing listens: a name
+# swarm's embedded DNS does not know (a task of a lost node) fails at once
+# (ICMP port unreachable), as a LAN's DNS would answer NXDOMAIN. The machine's
+# resolver is unreachable from the namespaces: each such lookup would hang 10 s,
+# longer than a ZooKeeper session (docs/swarm.md).
 start_daemon() {
-	local n=$1 d=$STATE/n$1 i
+	local n=$1 d=$STATE/n$1 i fd fds=""
 	mkdir -p "$d/data"
 	echo '{}' > "$d/daemon.json"   # not /etc/docker/daemon.json: the main daemon's
+	# The daemon gets no descriptor of ours but 0-2: an inherited lock (flock
+	# /tmp/rs-systest.lock swarm-netns.sh run) would stay held by dockerd.
+	for fd in "/proc/$BASHPID"/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -le 2 ] || fds="$fds $fd"
+	done
 	# shellcheck disable=SC2016  # $1 and $@ are the inner sh's
-	nsenter --net="/run/netns/rsn$n" unshare --mount --uts --propagation private \
+	(
+	for fd in $fds; do eval "exec $fd>&-"; done
+	exec nsenter --net="/run/netns/rsn$n" unshare --mount --uts --propagation private \
 		sh -c 'mount -t tmpfs -o mode=0755 rsn-run /run && hostname "$1" && shift && exec "$@"' sh "rsn$n" \
 		dockerd --config-file "$d/daemon.json" --data-root "$d/data" --exec-root /run/docker \
 		--pidfile "$d/dockerd.pid" -H "unix://$d/docker.sock" -H unix:///run/docker.sock \
-		--storage-driver "$STORAGE" --cgroup-parent "/rsn$n" >> "$d/dockerd.log" 2>&1 &
+		--storage-driver "$STORAGE" --cgroup-parent "/rsn$n" --dns "$NET.1"
+	) >> "$d/dockerd.log" 2>&1 &
 	echo $! > "$d/pid"
 	for i in $(seq 1 300); do
 		dk "$n" info >/dev/null 2>&1 && { readlink "/proc/$(cat "$d/pid")/ns/mnt" > "$d/mntns"; return 0; }
@@ -219,8 +233,7 @@ all_healthy() {
 	for s in "$@"; do
 		c=$(container_of "$s")
 		[ -n "$c" ] || { bad="$bad $s(no task)"; continue; }
-		# shellcheck disable=SC2086
-		st=$(dk $c inspect -f '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' 2>/dev/null || echo gone)
+		st=$(dk "${c% *}" inspect -f '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' "${c#* }" 2>/dev/null || echo gone)
 		case $st in running/healthy|running/) ;; *) bad="$bad $s($st)" ;; esac
 	done
 	echo "$bad"
@@ -266,6 +279,11 @@ edge_reads() {
 	[ "$code" = 200 ] || [ "$code" = 204 ]
 }
 two_workers() { [ "$(curl -s -m 5 "$ADMIN/api/v1/worker/list" | tr -cd , | wc -c)" = 1 ]; }
+# 2 workers listed, none on node $1 (pid = node-index * 10^7 + pid).
+two_workers_off() {
+	curl -s -m 5 "$ADMIN/api/v1/worker/list" | /usr/bin/python3 -c \
+		'import json,sys; p=json.load(sys.stdin); sys.exit(not (len(p) == 2 and all(x // 10**7 != int(sys.argv[1]) for x in p)))' "$1" 2>/dev/null
+}
 
 stack_up() {
 	local t1 t2
@@ -375,23 +393,12 @@ cmd_lose() {
 		[ -n "$t_ok" ] || { t=$(first_ok_after "$t0" "$acked"); [ -z "$t" ] || t_ok=$(awk -v a="$t0" -v b="$t" 'BEGIN{printf "%.2f", b-a}'); }
 		[ -n "$t_down" ] || ! dk 1 node ls --format '{{.Hostname}} {{.Status}}' 2>/dev/null | grep -q ' Down$' || t_down=$(elapsed "$t0")
 		# the lost worker's replacement: 2 workers listed again, after a loss
-		[ -n "$t_wk" ] || { [ -n "$t_down" ] && two_workers && t_wk=$(elapsed "$t0"); } || true
+		[ -n "$t_wk" ] || ! two_workers_off "$n" || t_wk=$(elapsed "$t0")
 		awk -v a="$t0" -v b="$(now)" 'BEGIN{exit !(b-a > 240)}' && break
 		sleep 0.5
 	done
 	wait "$stopper" || true
 	rs_say "node $n lost: first acknowledged write after ${t_ok:-NONE} s; swarm says Down after ${t_down:-NEVER} s; 2 workers listed again after ${t_wk:-NEVER} s (master now on node $(master_node 2>/dev/null || echo ?)); RabbitMQ running $(mq_running_nodes)/3, ZooKeeper serving $(zk_serving)/3"
-	sleep 3
-	touch "$STATE/stop"
-	for w in $pids; do wait "$w" || true; done
-	rm -f "$STATE/stop"
-	# No acknowledged write lost: each is in the users the edge lists (3 reads: both slaves).
-	for i in 1 2 3; do
-		users=$(curl -s -m 15 "$EDGE/api/v1/users")
-		missing=$(awk '{print $3}' "$acked" | while read -r u; do case $users in *"\"$u\""*) ;; *) echo "$u" ;; esac; done | wc -l)
-		[ "$missing" = 0 ] || rs_die "read $i: $missing of $(wc -l < "$acked") acknowledged writes missing"
-	done
-	rs_say "0 of $(wc -l < "$acked") acknowledged writes lost (3 reads through the edge)"
 	# Back: link up, daemon started; the swarm restarts the pinned members.
 	t=$(now)
 	ip -n "$SW" link set "n$n" up
@@ -401,6 +408,19 @@ cmd_lose() {
 	fi
 	t_back=$(elapsed "$t")
 	rs_say "node $n back: daemon started, RabbitMQ 3/3 and ZooKeeper 3/3 again after $t_back s"
+	sleep 3
+	touch "$STATE/stop"
+	for w in $pids; do wait "$w" || true; done
+	rm -f "$STATE/stop"
+	WAIT_S=120 until_ok edge_reads || rs_die "no read answered through the edge after node $n came back"
+	# No acknowledged write lost: each is in the users the edge lists (3 reads: both slaves).
+	for i in 1 2 3; do
+		users=$(curl -s -m 15 "$EDGE/api/v1/users")
+		missing=$(awk '{print $3}' "$acked" | while read -r u; do case $users in *"\"$u\""*) ;; *) echo "$u" ;; esac; done | wc -l)
+		[ "$missing" = 0 ] || rs_die "read $i: $missing of $(wc -l < "$acked") acknowledged writes missing"
+	done
+	rs_say "0 of $(wc -l < "$acked") acknowledged writes lost (3 reads through the edge)"
+	[ -n "$t_ok" ] || rs_die "node loss NOT survived: no write acknowledged in the 240 s after the loss"
 }
 
 cmd_down() {
