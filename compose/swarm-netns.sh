@@ -455,8 +455,23 @@ cmd_run() {
 	[ "${RIDESHARE_NETNS_KEEP:-0}" = 1 ] || trap 'cmd_down || true' EXIT
 	cmd_up
 	cmd_status
-	cmd_lose "${1:-}" || rc=$?
+	cmd_lose "${1:-}" || { rc=$?; show_failure; }
 	return $rc
+}
+
+# What went wrong, before down removes it: warnings and errors of the
+# orchestrator and the workers (every node), the tasks.
+show_failure() {
+	local n id
+	cmd_status >&2 || true
+	for n in "${NODES[@]}"; do
+		[ -S "$(sock "$n")" ] || continue
+		for id in $(dk "$n" ps -q --filter label=org.rideshare.project=rideshare-c 2>/dev/null); do
+			case $(dk "$n" inspect -f '{{.Name}}' "$id") in */rsn_orchestrator.*|*/rsn-worker-*) ;; *) continue ;; esac
+			rs_say "---- node $n: $(dk "$n" inspect -f '{{.Name}}' "$id") (last warnings/errors)"
+			dk "$n" logs "$id" 2>&1 | grep -E 'level=(warn|error)' | tail -12 | cut -c1-300 >&2 || true
+		done
+	done
 }
 
 main() {
