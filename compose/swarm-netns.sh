@@ -467,7 +467,7 @@ show_failure() {
 	for n in "${NODES[@]}"; do
 		[ -S "$(sock "$n")" ] || continue
 		for id in $(dk "$n" ps -q --filter label=org.rideshare.project=rideshare-c 2>/dev/null); do
-			case $(dk "$n" inspect -f '{{.Name}}' "$id") in */rsn_orchestrator.*|*/rsn-worker-*) ;; *) continue ;; esac
+			case $(dk "$n" inspect -f '{{.Name}}' "$id") in */"$STACK"_orchestrator.*|*/"$STACK"-worker-*) ;; *) continue ;; esac
 			rs_say "---- node $n: $(dk "$n" inspect -f '{{.Name}}' "$id") (last warnings/errors)"
 			dk "$n" logs "$id" 2>&1 | grep -E 'level=(warn|error)' | tail -12 | cut -c1-300 >&2 || true
 		done
