@@ -98,11 +98,7 @@ net_up() {
 # start_daemon N: dockerd in node N's network namespace, a private mount
 # namespace (/run a tmpfs) and UTS namespace (hostname rsnN: the swarm's node
 # name), its own data root, config, cgroup parent, sockets. --dns $NET.1: the
-# containers' upstream DNS is the host's leg, where nothing listens: a name
-# swarm's embedded DNS does not know (a task of a lost node) fails at once
-# (ICMP port unreachable), as a LAN's DNS would answer NXDOMAIN. The machine's
-# resolver is unreachable from the namespaces: each such lookup would hang 10 s,
-# longer than a ZooKeeper session (docs/swarm.md).
+# containers' upstream DNS is lan_dns on the host's leg (below).
 start_daemon() {
 	local n=$1 d=$STATE/n$1 i fd fds=""
 	mkdir -p "$d/data"
@@ -131,6 +127,29 @@ start_daemon() {
 	tail -5 "$d/dockerd.log" >&2
 	rs_err "dockerd of node $n did not answer (log: $d/dockerd.log)"
 	return 1
+}
+
+# lan_dns: what a LAN's resolver does for names it does not know, at once:
+# NXDOMAIN. Swarm's embedded DNS forwards a name it no longer knows (the task
+# of a lost node) upstream; the machine's resolver is unreachable from the
+# namespaces, so without this each such lookup hangs 10-20 s (longer than a
+# ZooKeeper session; docs/swarm.md). Nothing else: no name is ever answered.
+lan_dns() {
+	/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+while True:
+    q, peer = s.recvfrom(4096)
+    if len(q) < 12:
+        continue
+    i = 12
+    while i < len(q) and q[i]:
+        i += q[i] + 1
+    # id, QR + the query opcode/RD, RA + NXDOMAIN, the question only
+    s.sendto(q[:2] + bytes([0x80 | (q[2] & 0x79), 0x83]) + q[4:6] + bytes(6) + q[12:i + 5], peer)
+' "$NET.1" >> "$STATE/lan-dns.log" 2>&1 &
+	echo $! > "$STATE/lan-dns.pid"
 }
 
 # The processes of node N: its daemon's mount namespace (dockerd, containerd,
@@ -318,7 +337,7 @@ cmd_up() {
 	why=$(unavailable)
 	[ -z "$why" ] || rs_die "cannot run here: $why"
 	mkdir -p "$STATE" && chmod 0700 "$STATE"
-	t=$(now); net_up; rs_say "namespaces rsn-sw, rsn1..3 + bridge + veths ($NET.0/24) in $(elapsed "$t") s"
+	t=$(now); net_up; lan_dns; rs_say "namespaces rsn-sw, rsn1..3 + bridge + veths ($NET.0/24) in $(elapsed "$t") s"
 	t=$(now)
 	for n in "${NODES[@]}"; do start_daemon "$n" || rs_die "node $n failed (swarm-netns.sh down cleans up)"; done
 	rs_say "3 dockerd ($STORAGE) answering in $(elapsed "$t") s"
@@ -432,6 +451,7 @@ cmd_down() {
 		if [ -d "$STATE/n$n" ]; then stop_daemon "$n" & pids="$pids $!"; fi
 	done
 	for n in $pids; do wait "$n" || true; done
+	[ ! -f "$STATE/lan-dns.pid" ] || kill "$(cat "$STATE/lan-dns.pid")" 2>/dev/null || true
 	for n in "${NODES[@]}"; do ! ip netns list | grep -q "^rsn$n\b" || ip netns del "rsn$n"; done
 	! ip netns list | grep -q "^$SW\b" || ip netns del "$SW"
 	! ip link show "$HOSTIF" >/dev/null 2>&1 || ip link del "$HOSTIF" 2>/dev/null || true
@@ -452,10 +472,11 @@ cmd_run() {
 		echo "SKIPPED: $why"
 		exit 77
 	fi
-	[ "${RIDESHARE_NETNS_KEEP:-0}" = 1 ] || trap 'cmd_down || true' EXIT
+	# rs_die exits: the trap shows what went wrong before down removes it.
+	[ "${RIDESHARE_NETNS_KEEP:-0}" = 1 ] || trap 'rc=$?; [ $rc = 0 ] || show_failure; cmd_down || true; exit $rc' EXIT
 	cmd_up
 	cmd_status
-	cmd_lose "${1:-}" || { rc=$?; show_failure; }
+	cmd_lose "${1:-}" || rc=$?
 	return $rc
 }
 
