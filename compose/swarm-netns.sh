@@ -136,7 +136,8 @@ start_daemon() {
 # ZooKeeper session; docs/swarm.md). Nothing else: no name is ever answered.
 lan_dns() {
 	/usr/bin/python3 -c '
-import socket, sys
+import os, socket, sys
+os.closerange(3, 65536)  # no inherited descriptor (a flock) outlives the script
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 53))
 while True:
