@@ -116,6 +116,10 @@ ensure_swarm() {
 				--listen-addr "${RIDESHARE_SWARM_ADVERTISE:-127.0.0.1}:2377" >/dev/null
 			mkdir -p "$(dirname "$INIT_MARK")"
 			date -u +%FT%TZ > "$INIT_MARK"
+			# swarm init also creates the docker_gwbridge network, which
+			# `swarm leave` keeps: note whether it was ours to remove.
+			docker network inspect docker_gwbridge >/dev/null 2>&1 \
+				|| echo "created docker_gwbridge" >> "$INIT_MARK"
 			# The worker pid rule (docs/swarm.md): node-index * 10^7 + pid.
 			docker node update --label-add org.rideshare.node-index=1 "$(docker info -f "{{.Swarm.NodeID}}")" >/dev/null ;;
 		*) rs_die "swarm state '$state': wait, or fix it by hand (docker swarm leave --force)" ;;
@@ -366,6 +370,9 @@ cmd_down() {
 	if [ -f "$INIT_MARK" ]; then
 		rs_say "leaving the swarm this script initialised"
 		docker swarm leave --force >/dev/null 2>&1 || true
+		if grep -q "^created docker_gwbridge" "$INIT_MARK"; then
+			docker network rm docker_gwbridge >/dev/null 2>&1 || true
+		fi
 		rm -f "$INIT_MARK"
 	fi
 	ids=$(stack_containers)
