@@ -196,14 +196,12 @@ list_rides(rs_http_req *req, void *arg)
 	op.after = (int64_t) time(NULL); /* upcoming: strictly later */
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_LIST_RIDES;
 	dr.list_rides = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+	if (rs_gw_call_ok(req, &dr, &resp) != RS_OK)
 		return;
 	rl = resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_RIDES
 	    ? resp->rides
 	    : NULL;
-	if (resp->status != RIDESHARE__STATUS__OK) {
-		rs_gw_reply_db_error(req, resp);
-	} else if (rl == NULL || rl->n_rides == 0) {
+	if (rl == NULL || rl->n_rides == 0) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 	} else {
 		/* API.md: ordered by time, then id (whatever the worker did)
@@ -342,16 +340,12 @@ count_rides(rs_http_req *req, void *arg)
 
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
 	dr.count_rides = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+	if (rs_gw_call_ok(req, &dr, &resp) != RS_OK)
 		return;
-	if (resp->status != RIDESHARE__STATUS__OK) {
-		rs_gw_reply_db_error(req, resp);
-	} else {
-		rs_gw_reply_count(req,
-		    resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_COUNT
-		        ? (json_int_t) resp->count
-		        : 0);
-	}
+	rs_gw_reply_count(req,
+	    resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_COUNT
+	        ? (json_int_t) resp->count
+	        : 0);
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
 

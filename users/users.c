@@ -92,11 +92,9 @@ list_users(rs_http_req *req, void *arg)
 
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_LIST_USERS;
 	dr.list_users = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+	if (rs_gw_call_ok(req, &dr, &resp) != RS_OK)
 		return;
-	if (resp->status != RIDESHARE__STATUS__OK) {
-		rs_gw_reply_db_error(req, resp);
-	} else if (resp->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS
+	if (resp->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS
 	    || resp->users->n_usernames == 0) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 	} else {
