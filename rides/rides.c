@@ -222,6 +222,17 @@ list_rides(rs_http_req *req, void *arg)
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
 
+/* The {rideId} path parameter into *id: RS_OK, or RS_EINVAL when it
+ * cannot name a ride (each handler answers that its own way). */
+static int
+ride_id_param(rs_http_req *req, int64_t *id)
+{
+	size_t len;
+	const char *s = rs_http_param(req, "rideId", &len);
+
+	return rs_gw_ride_id_parse(s, len, id);
+}
+
 /* GET /api/v1/rides/{rideId} -> ride details; 204 no such ride */
 static void
 get_ride(rs_http_req *req, void *arg)
@@ -229,11 +240,9 @@ get_ride(rs_http_req *req, void *arg)
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__GetRide op = RIDESHARE__GET_RIDE__INIT;
 	Rideshare__DbResponse *resp;
-	size_t len;
-	const char *id = rs_http_param(req, "rideId", &len);
 	Rideshare__Ride *r;
 
-	if (rs_gw_ride_id_parse(id, len, &op.ride_id) != RS_OK) {
+	if (ride_id_param(req, &op.ride_id) != RS_OK) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 		return;
 	}
@@ -278,8 +287,7 @@ join_ride(rs_http_req *req, void *arg)
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__JoinRide op = RIDESHARE__JOIN_RIDE__INIT;
 	char why[RS_GW_WHY_LEN];
-	size_t idlen, nlen;
-	const char *id = rs_http_param(req, "rideId", &idlen);
+	size_t nlen;
 	const char *name;
 	json_t *o;
 
@@ -293,7 +301,7 @@ join_ride(rs_http_req *req, void *arg)
 		rs_http_reply_error(req, 400, "username must not be empty");
 		goto out;
 	}
-	if (rs_gw_ride_id_parse(id, idlen, &op.ride_id) != RS_OK) {
+	if (ride_id_param(req, &op.ride_id) != RS_OK) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 		goto out;
 	}
@@ -318,10 +326,8 @@ delete_ride(rs_http_req *req, void *arg)
 	};
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__DeleteRide op = RIDESHARE__DELETE_RIDE__INIT;
-	size_t len;
-	const char *id = rs_http_param(req, "rideId", &len);
 
-	if (rs_gw_ride_id_parse(id, len, &op.ride_id) != RS_OK) {
+	if (ride_id_param(req, &op.ride_id) != RS_OK) {
 		rs_http_reply_error(req, 400, "no such ride");
 		return;
 	}
