@@ -222,7 +222,7 @@ list_rides(rs_http_req *req, void *arg)
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
 
-/* The {rideId} path parameter into *id: RS_OK, or RS_EINVAL when it
+/* The {rideId} path parameter into *id: RS_OK, or RS_ENOTFOUND when it
  * cannot name a ride (each handler answers that its own way). */
 static int
 ride_id_param(rs_http_req *req, int64_t *id)
