@@ -70,27 +70,21 @@ struct client {
 	long calls, errors;
 };
 
+/* Unpacks m's DbRequest, has pass publish what the stage makes of it into
+ * buf (cap bytes), then acknowledges m. A body that is not a DbRequest is
+ * acknowledged and dropped. */
 static int
-echo_one(rs_mq *mq, const rs_mq_msg *m, uint8_t *buf, size_t cap, int *pending)
+on_request(rs_mq *mq, const rs_mq_msg *m, uint8_t *buf, size_t cap,
+    int *pending,
+    int (*pass)(
+        rs_mq *, const rs_mq_msg *, Rideshare__DbRequest *, uint8_t *, size_t))
 {
-	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
 	Rideshare__DbRequest *req;
-	rs_mq_props props = { 0 };
-	size_t len;
 	int rc = RS_OK;
 
 	req = rideshare__db_request__unpack(NULL, m->len, m->body);
 	if (req != NULL) {
-		resp.request_id = req->request_id;
-		resp.status = RIDESHARE__STATUS__OK;
-		resp.worker_id = "rpc_floor";
-		len = rideshare__db_response__get_packed_size(&resp);
-		if (len <= cap) {
-			rideshare__db_response__pack(&resp, buf);
-			props.correlation_id = m->correlation_id;
-			rc = rs_mq_publish(
-			    mq, "", m->reply_to, buf, len, &props);
-		}
+		rc = pass(mq, m, req, buf, cap);
 		rideshare__db_request__free_unpacked(req, NULL);
 	}
 	if (rc == RS_OK)
@@ -98,32 +92,55 @@ echo_one(rs_mq *mq, const rs_mq_msg *m, uint8_t *buf, size_t cap, int *pending)
 	return rc;
 }
 
+/* The responder: an OK answer to the caller, nothing read. */
+static int
+pass_echo(rs_mq *mq, const rs_mq_msg *m, Rideshare__DbRequest *req,
+    uint8_t *buf, size_t cap)
+{
+	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
+	rs_mq_props props = { 0 };
+	size_t len;
+
+	resp.request_id = req->request_id;
+	resp.status = RIDESHARE__STATUS__OK;
+	resp.worker_id = "rpc_floor";
+	len = rideshare__db_response__get_packed_size(&resp);
+	if (len > cap)
+		return RS_OK;
+	rideshare__db_response__pack(&resp, buf);
+	props.correlation_id = m->correlation_id;
+	return rs_mq_publish(mq, "", m->reply_to, buf, len, &props);
+}
+
 /* The orchestrator's read routing, without the bookkeeping. */
+static int
+pass_relay(rs_mq *mq, const rs_mq_msg *m, Rideshare__DbRequest *req,
+    uint8_t *buf, size_t cap)
+{
+	rs_mq_props props = { 0 };
+	size_t len;
+
+	req->min_seq = 1;
+	len = rideshare__db_request__get_packed_size(req);
+	if (len > cap)
+		return RS_OK;
+	rideshare__db_request__pack(req, buf);
+	props.reply_to = m->reply_to;
+	props.correlation_id = m->correlation_id;
+	return rs_mq_publish(mq, "", relay_out, buf, len, &props);
+}
+
+static int
+echo_one(rs_mq *mq, const rs_mq_msg *m, uint8_t *buf, size_t cap, int *pending)
+{
+	return on_request(mq, m, buf, cap, pending, pass_echo);
+}
+
 static int
 relay_one(
     rs_mq *mq, const rs_mq_msg *m, uint8_t *buf, size_t cap, int *pending)
 {
-	Rideshare__DbRequest *req;
-	rs_mq_props props = { 0 };
-	size_t len;
-	int rc = RS_OK;
-
-	req = rideshare__db_request__unpack(NULL, m->len, m->body);
-	if (req != NULL) {
-		req->min_seq = 1;
-		len = rideshare__db_request__get_packed_size(req);
-		if (len <= cap) {
-			rideshare__db_request__pack(req, buf);
-			props.reply_to = m->reply_to;
-			props.correlation_id = m->correlation_id;
-			rc = rs_mq_publish(
-			    mq, "", relay_out, buf, len, &props);
-		}
-		rideshare__db_request__free_unpacked(req, NULL);
-	}
-	if (rc == RS_OK)
-		rc = ack_one(mq, m->delivery_tag, pending);
-	return rc;
+	return on_request(mq, m, buf, cap, pending, pass_relay);
 }
 
 struct stage {

@@ -89,3 +89,18 @@ rs_buf_fini(rs_buf *b)
 	b->len = b->cap = 0;
 	b->err = 0;
 }
+
+void *
+rs_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	size_t c;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	c = *cap ? *cap * 2 : first;
+	if ((nv = realloc(v, c * elem)) == NULL)
+		return NULL;
+	*cap = c;
+	return nv;
+}

@@ -23,4 +23,10 @@ int rs_buf_printf(rs_buf *b, const char *fmt, ...)
 char *rs_buf_take(rs_buf *b);
 void rs_buf_fini(rs_buf *b);
 
+/* Room for one more element in the array v of *cap elements of elem bytes,
+ * n of them in use: v itself while n < *cap, else v realloc'd to twice
+ * *cap (first when *cap is 0), *cap updated. NULL when that allocation
+ * fails: v and *cap are then untouched, v still the caller's. */
+void *rs_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
 #endif

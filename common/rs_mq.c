@@ -131,6 +131,16 @@ usable(rs_mq *mq)
 	return true;
 }
 
+/* How a call on a named queue, exchange or consumer starts: RS_EINVAL for
+ * a NULL or empty name, RS_ECONN when mq is dead, else RS_OK. */
+static int
+usable_named(rs_mq *mq, const char *name)
+{
+	if (name == NULL || *name == '\0')
+		return RS_EINVAL;
+	return usable(mq) ? RS_OK : RS_ECONN;
+}
+
 static void
 mark_dead(rs_mq *mq, bool conn_gone)
 {
@@ -1059,10 +1069,8 @@ mq_declare_queue(rs_mq *mq, const char *queue, unsigned flags)
 {
 	int rc;
 
-	if (queue == NULL || *queue == '\0')
-		return RS_EINVAL;
-	if (!usable(mq))
-		return RS_ECONN;
+	if ((rc = usable_named(mq, queue)) != RS_OK)
+		return rc;
 	if ((rc = ensure_dlx(mq)) != RS_OK)
 		return rc;
 	return declare_queue(mq, queue, flags);
@@ -1071,10 +1079,10 @@ mq_declare_queue(rs_mq *mq, const char *queue, unsigned flags)
 static int
 mq_declare_fanout(rs_mq *mq, const char *exchange)
 {
-	if (exchange == NULL || *exchange == '\0')
-		return RS_EINVAL;
-	if (!usable(mq))
-		return RS_ECONN;
+	int rc = usable_named(mq, exchange);
+
+	if (rc != RS_OK)
+		return rc;
 	return declare_exchange(mq, exchange, "fanout");
 }
 
@@ -1121,10 +1129,10 @@ mq_bind(rs_mq *mq, const char *queue, const char *exchange)
 static int
 mq_delete_queue(rs_mq *mq, const char *queue)
 {
-	if (queue == NULL || *queue == '\0')
-		return RS_EINVAL;
-	if (!usable(mq))
-		return RS_ECONN;
+	int rc = usable_named(mq, queue);
+
+	if (rc != RS_OK)
+		return rc;
 	amqp_queue_delete(mq->conn, mq->ch, amqp_cstring_bytes(queue), 0, 0);
 	return check_reply(
 	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "queue.delete");
@@ -1139,10 +1147,8 @@ mq_queue_depth(
 	uint32_t m, k;
 	int rc;
 
-	if (queue == NULL || *queue == '\0')
-		return RS_EINVAL;
-	if (!usable(mq))
-		return RS_ECONN;
+	if ((rc = usable_named(mq, queue)) != RS_OK)
+		return rc;
 	/* A passive declare of a missing queue closes its channel, so it
 	 * runs on a channel of its own and the working one survives. */
 	c = take_channel(mq);
@@ -1321,10 +1327,8 @@ mq_consume(rs_mq *mq, const char *queue, bool no_ack, char *tag_out)
 	amqp_basic_consume_ok_t *ok;
 	int rc;
 
-	if (queue == NULL || *queue == '\0')
-		return RS_EINVAL;
-	if (!usable(mq))
-		return RS_ECONN;
+	if ((rc = usable_named(mq, queue)) != RS_OK)
+		return rc;
 	ok = amqp_basic_consume(mq->conn, mq->ch, amqp_cstring_bytes(queue),
 	    amqp_empty_bytes, 0, no_ack, 0, amqp_empty_table);
 	rc = check_reply(
@@ -1342,10 +1346,8 @@ mq_cancel(rs_mq *mq, const char *consumer_tag)
 {
 	int rc;
 
-	if (consumer_tag == NULL || *consumer_tag == '\0')
-		return RS_EINVAL;
-	if (!usable(mq))
-		return RS_ECONN;
+	if ((rc = usable_named(mq, consumer_tag)) != RS_OK)
+		return rc;
 	amqp_basic_cancel(mq->conn, mq->ch, amqp_cstring_bytes(consumer_tag));
 	rc = check_reply(
 	    mq, mq->ch, amqp_get_rpc_reply(mq->conn), "basic.cancel");
@@ -1437,10 +1439,8 @@ mq_get(rs_mq *mq, const char *queue, bool no_ack, rs_mq_msg *out)
 	bool redelivered;
 	int rc;
 
-	if (queue == NULL || *queue == '\0')
-		return RS_EINVAL;
-	if (!usable(mq))
-		return RS_ECONN;
+	if ((rc = usable_named(mq, queue)) != RS_OK)
+		return rc;
 	release_held(mq);
 	r = amqp_basic_get(
 	    mq->conn, mq->ch, amqp_cstring_bytes(queue), no_ack);

@@ -92,13 +92,9 @@ rs_gw_db_clear(rs_http_req *req, void *arg)
 	}
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_CLEAR;
 	dr.clear = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+	if (rs_gw_call_ok(req, &dr, &resp) != RS_OK)
 		return;
-	if (resp->status == RIDESHARE__STATUS__OK) {
-		rs_info(rs_http_rid(req), "event=db_cleared");
-		rs_http_reply_empty_object(req, 200);
-	} else {
-		rs_gw_reply_db_error(req, resp);
-	}
+	rs_info(rs_http_rid(req), "event=db_cleared");
+	rs_http_reply_empty_object(req, 200);
 	rideshare__db_response__free_unpacked(resp, NULL);
 }

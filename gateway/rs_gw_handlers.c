@@ -41,6 +41,22 @@ rs_gw_call_answer(
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
 
+int
+rs_gw_call_ok(
+    rs_http_req *req, Rideshare__DbRequest *dr, Rideshare__DbResponse **resp)
+{
+	int rc = rs_gw_call(req, dr, resp);
+
+	if (rc != RS_OK)
+		return rc;
+	if ((*resp)->status == RIDESHARE__STATUS__OK)
+		return RS_OK;
+	rs_gw_reply_db_error(req, *resp);
+	rideshare__db_response__free_unpacked(*resp, NULL);
+	*resp = NULL;
+	return RS_EDB;
+}
+
 json_t *
 rs_gw_json_strings(char *const *v, size_t n)
 {

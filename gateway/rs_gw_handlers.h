@@ -27,6 +27,14 @@ typedef struct {
 void rs_gw_call_answer(
     rs_http_req *req, Rideshare__DbRequest *dr, const rs_gw_answer *answers);
 
+/* Sends dr like rs_gw_call and keeps only a success: RS_OK with *resp a
+ * response of status OK (caller frees it with
+ * rideshare__db_response__free_unpacked); any other result is answered
+ * here (transport 502/503/504, a failed status rs_gw_reply_db_error) and
+ * returns that error, with nothing left to free. */
+int rs_gw_call_ok(
+    rs_http_req *req, Rideshare__DbRequest *dr, Rideshare__DbResponse **resp);
+
 /* A new JSON array of the n strings v (caller owns the reference). */
 json_t *rs_gw_json_strings(char *const *v, size_t n);
 

@@ -1,6 +1,7 @@
 /* Scheduled backups and their retention (backup_sched.h). */
 #include "backup_sched.h"
 
+#include "rs_buf.h"
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -76,14 +77,10 @@ rs_orch_backup_prune(const char *dir, int keep)
 	while ((e = readdir(d)) != NULL) {
 		if (!is_backup_name(e->d_name))
 			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			char **nn = realloc(names, nc * sizeof(*nn));
-			if (nn == NULL)
-				break;
-			names = nn;
-			cap = nc;
-		}
+		char **nn = rs_grow(names, &cap, n, sizeof(*nn), 16);
+		if (nn == NULL)
+			break;
+		names = nn;
 		if ((names[n] = strdup(e->d_name)) != NULL)
 			n++;
 	}

@@ -147,16 +147,11 @@ remove_box(struct docker *d, const char *name)
 static int
 grow(struct docker *d)
 {
-	struct box *b;
-	size_t cap;
+	struct box *b = rs_grow(d->boxes, &d->cap, d->n, sizeof(*b), 8);
 
-	if (d->n < d->cap)
-		return RS_OK;
-	cap = d->cap ? d->cap * 2 : 8;
-	if ((b = realloc(d->boxes, cap * sizeof(*b))) == NULL)
+	if (b == NULL)
 		return RS_ENOMEM;
 	d->boxes = b;
-	d->cap = cap;
 	return RS_OK;
 }
 

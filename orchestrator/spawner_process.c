@@ -6,6 +6,7 @@
  * code only (the orchestrator is multi-threaded, so nothing that may lock runs
  * there). */
 #include "spawner.h"
+#include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_log.h"
 
@@ -86,16 +87,11 @@ exec_child(const char *bin, char **envp, char *pid_slot)
 static int
 grow(struct proc *p)
 {
-	struct child *k;
-	size_t cap;
+	struct child *k = rs_grow(p->kids, &p->cap, p->n, sizeof(*k), 8);
 
-	if (p->n < p->cap)
-		return RS_OK;
-	cap = p->cap ? p->cap * 2 : 8;
-	if ((k = realloc(p->kids, cap * sizeof(*k))) == NULL)
+	if (k == NULL)
 		return RS_ENOMEM;
 	p->kids = k;
-	p->cap = cap;
 	return RS_OK;
 }
 

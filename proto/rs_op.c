@@ -94,25 +94,47 @@ rs_op_sync_event_problem(const Rideshare__SyncEvent *ev)
 	return NULL;
 }
 
-const char *
-rs_op_request_decode(const void *body, size_t len, Rideshare__DbRequest **out)
+/* Unpacks body as a message of d and asks problem about it (NULL when it
+ * did not unpack): NULL with *out the message, or problem's answer with
+ * nothing left to free. */
+static const char *
+decode_checked(const ProtobufCMessageDescriptor *d, const void *body,
+    size_t len, const char *(*problem)(const void *), void **out)
 {
-	Rideshare__DbRequest *req
-	    = rideshare__db_request__unpack(NULL, len, body);
-	const char *why = rs_op_request_problem(req);
+	ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, body);
+	const char *why = problem(m);
 
 	if (why != NULL) {
-		if (req != NULL)
-			rideshare__db_request__free_unpacked(req, NULL);
+		if (m != NULL)
+			protobuf_c_message_free_unpacked(m, NULL);
 		return why;
 	}
-	*out = req;
+	*out = m;
 	return NULL;
 }
 
 static const char *
-read_batch_problem(const Rideshare__ReadBatch *b)
+request_problem(const void *m)
 {
+	return rs_op_request_problem(m);
+}
+
+const char *
+rs_op_request_decode(const void *body, size_t len, Rideshare__DbRequest **out)
+{
+	void *m;
+	const char *why = decode_checked(&rideshare__db_request__descriptor,
+	    body, len, request_problem, &m);
+
+	if (why == NULL)
+		*out = m;
+	return why;
+}
+
+static const char *
+read_batch_problem(const void *m)
+{
+	const Rideshare__ReadBatch *b = m;
 	const char *why;
 
 	if (b == NULL)
@@ -137,17 +159,13 @@ const char *
 rs_op_read_batch_decode(
     const void *body, size_t len, Rideshare__ReadBatch **out)
 {
-	Rideshare__ReadBatch *b
-	    = rideshare__read_batch__unpack(NULL, len, body);
-	const char *why = read_batch_problem(b);
+	void *m;
+	const char *why = decode_checked(&rideshare__read_batch__descriptor,
+	    body, len, read_batch_problem, &m);
 
-	if (why != NULL) {
-		if (b != NULL)
-			rideshare__read_batch__free_unpacked(b, NULL);
-		return why;
-	}
-	*out = b;
-	return NULL;
+	if (why == NULL)
+		*out = m;
+	return why;
 }
 
 void

@@ -196,14 +196,12 @@ list_rides(rs_http_req *req, void *arg)
 	op.after = (int64_t) time(NULL); /* upcoming: strictly later */
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_LIST_RIDES;
 	dr.list_rides = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+	if (rs_gw_call_ok(req, &dr, &resp) != RS_OK)
 		return;
 	rl = resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_RIDES
 	    ? resp->rides
 	    : NULL;
-	if (resp->status != RIDESHARE__STATUS__OK) {
-		rs_gw_reply_db_error(req, resp);
-	} else if (rl == NULL || rl->n_rides == 0) {
+	if (rl == NULL || rl->n_rides == 0) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 	} else {
 		/* API.md: ordered by time, then id (whatever the worker did)
@@ -224,6 +222,17 @@ list_rides(rs_http_req *req, void *arg)
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
 
+/* The {rideId} path parameter into *id: RS_OK, or RS_ENOTFOUND when it
+ * cannot name a ride (each handler answers that its own way). */
+static int
+ride_id_param(rs_http_req *req, int64_t *id)
+{
+	size_t len;
+	const char *s = rs_http_param(req, "rideId", &len);
+
+	return rs_gw_ride_id_parse(s, len, id);
+}
+
 /* GET /api/v1/rides/{rideId} -> ride details; 204 no such ride */
 static void
 get_ride(rs_http_req *req, void *arg)
@@ -231,11 +240,9 @@ get_ride(rs_http_req *req, void *arg)
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__GetRide op = RIDESHARE__GET_RIDE__INIT;
 	Rideshare__DbResponse *resp;
-	size_t len;
-	const char *id = rs_http_param(req, "rideId", &len);
 	Rideshare__Ride *r;
 
-	if (rs_gw_ride_id_parse(id, len, &op.ride_id) != RS_OK) {
+	if (ride_id_param(req, &op.ride_id) != RS_OK) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 		return;
 	}
@@ -280,8 +287,7 @@ join_ride(rs_http_req *req, void *arg)
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__JoinRide op = RIDESHARE__JOIN_RIDE__INIT;
 	char why[RS_GW_WHY_LEN];
-	size_t idlen, nlen;
-	const char *id = rs_http_param(req, "rideId", &idlen);
+	size_t nlen;
 	const char *name;
 	json_t *o;
 
@@ -295,7 +301,7 @@ join_ride(rs_http_req *req, void *arg)
 		rs_http_reply_error(req, 400, "username must not be empty");
 		goto out;
 	}
-	if (rs_gw_ride_id_parse(id, idlen, &op.ride_id) != RS_OK) {
+	if (ride_id_param(req, &op.ride_id) != RS_OK) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 		goto out;
 	}
@@ -320,10 +326,8 @@ delete_ride(rs_http_req *req, void *arg)
 	};
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__DeleteRide op = RIDESHARE__DELETE_RIDE__INIT;
-	size_t len;
-	const char *id = rs_http_param(req, "rideId", &len);
 
-	if (rs_gw_ride_id_parse(id, len, &op.ride_id) != RS_OK) {
+	if (ride_id_param(req, &op.ride_id) != RS_OK) {
 		rs_http_reply_error(req, 400, "no such ride");
 		return;
 	}
@@ -342,16 +346,12 @@ count_rides(rs_http_req *req, void *arg)
 
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
 	dr.count_rides = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+	if (rs_gw_call_ok(req, &dr, &resp) != RS_OK)
 		return;
-	if (resp->status != RIDESHARE__STATUS__OK) {
-		rs_gw_reply_db_error(req, resp);
-	} else {
-		rs_gw_reply_count(req,
-		    resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_COUNT
-		        ? (json_int_t) resp->count
-		        : 0);
-	}
+	rs_gw_reply_count(req,
+	    resp->result_case == RIDESHARE__DB_RESPONSE__RESULT_COUNT
+	        ? (json_int_t) resp->count
+	        : 0);
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
 

@@ -58,6 +58,20 @@ out:
 	json_decref(o);
 }
 
+/* The {username} path parameter (*len bytes), or NULL after answering
+ * invalid_status "no such user" when it cannot name a user. */
+static char *
+username_param(rs_http_req *req, int invalid_status, size_t *len)
+{
+	const char *name = rs_http_param(req, "username", len);
+
+	if (!rs_gw_username_valid(name, *len)) {
+		rs_http_reply_error(req, invalid_status, "no such user");
+		return NULL;
+	}
+	return (char *) name;
+}
+
 /* DELETE /api/v1/users/{username} -> 200 {}; 400 no such user */
 static void
 remove_user(rs_http_req *req, void *arg)
@@ -70,13 +84,9 @@ remove_user(rs_http_req *req, void *arg)
 	Rideshare__DbRequest dr = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__RemoveUser op = RIDESHARE__REMOVE_USER__INIT;
 	size_t len;
-	const char *name = rs_http_param(req, "username", &len);
 
-	if (!rs_gw_username_valid(name, len)) {
-		rs_http_reply_error(req, 400, "no such user");
+	if ((op.username = username_param(req, 400, &len)) == NULL)
 		return;
-	}
-	op.username = (char *) name;
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_REMOVE_USER;
 	dr.remove_user = &op;
 	rs_gw_call_answer(req, &dr, answers);
@@ -92,11 +102,9 @@ list_users(rs_http_req *req, void *arg)
 
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_LIST_USERS;
 	dr.list_users = &op;
-	if (rs_gw_call(req, &dr, &resp) != RS_OK)
+	if (rs_gw_call_ok(req, &dr, &resp) != RS_OK)
 		return;
-	if (resp->status != RIDESHARE__STATUS__OK) {
-		rs_gw_reply_db_error(req, resp);
-	} else if (resp->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS
+	if (resp->result_case != RIDESHARE__DB_RESPONSE__RESULT_USERS
 	    || resp->users->n_usernames == 0) {
 		rs_http_reply(req, 204, NULL, NULL, 0);
 	} else {
@@ -116,13 +124,11 @@ get_user(rs_http_req *req, void *arg)
 	Rideshare__GetUser op = RIDESHARE__GET_USER__INIT;
 	Rideshare__DbResponse *resp;
 	size_t len;
-	const char *name = rs_http_param(req, "username", &len);
+	const char *name;
 
-	if (!rs_gw_username_valid(name, len)) {
-		rs_http_reply_error(req, 404, "no such user");
+	if ((op.username = username_param(req, 404, &len)) == NULL)
 		return;
-	}
-	op.username = (char *) name;
+	name = op.username;
 	dr.op_case = RIDESHARE__DB_REQUEST__OP_GET_USER;
 	dr.get_user = &op;
 	if (rs_gw_call(req, &dr, &resp) != RS_OK)

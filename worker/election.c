@@ -124,25 +124,41 @@ pack_info(rs_worker *w, znode *z)
 	return RS_OK;
 }
 
+/* Writes this worker's znode: created (ephemeral) when create, else
+ * set. A restarted worker with the same id waits for the znode of its
+ * previous incarnation to expire with that session. z->path stays set
+ * for the caller's log. rs_zk_* errors or RS_ENOMEM. */
+static int
+put_info(rs_worker *w, znode *z, bool create)
+{
+	int rc;
+
+	if ((rc = pack_info(w, z)) != RS_OK)
+		return rc;
+	if (!create) {
+		rc = rs_zk_set(w->zk, z->path, z->buf, z->len);
+	} else {
+		int64_t deadline
+		    = rs_time_now_ms() + 3 * w->zk_session_ms + 10000;
+		for (;;) {
+			rc = rs_zk_create(
+			    w->zk, z->path, z->buf, z->len, true);
+			if (rc != RS_EEXIST || rs_time_now_ms() > deadline
+			    || !rs_worker_alive(w))
+				break;
+			rs_time_sleep_ms(50);
+		}
+	}
+	free(z->buf);
+	return rc;
+}
+
 int
 rs_worker_zk_register(rs_worker *w)
 {
 	znode z;
-	int rc;
+	int rc = put_info(w, &z, true);
 
-	if ((rc = pack_info(w, &z)) != RS_OK)
-		return rc;
-	/* A restarted worker with the same id waits for the znode of its
-	 * previous incarnation to expire with that session. */
-	int64_t deadline = rs_time_now_ms() + 3 * w->zk_session_ms + 10000;
-	for (;;) {
-		rc = rs_zk_create(w->zk, z.path, z.buf, z.len, true);
-		if (rc != RS_EEXIST || rs_time_now_ms() > deadline
-		    || !rs_worker_alive(w))
-			break;
-		rs_time_sleep_ms(50);
-	}
-	free(z.buf);
 	if (rc == RS_OK) {
 		w->registered = true;
 		rs_info(NULL,
@@ -159,13 +175,8 @@ int
 rs_worker_zk_update(rs_worker *w)
 {
 	znode z;
-	int rc;
 
-	if ((rc = pack_info(w, &z)) != RS_OK)
-		return rc;
-	rc = rs_zk_set(w->zk, z.path, z.buf, z.len);
-	free(z.buf);
-	return rc;
+	return put_info(w, &z, false);
 }
 
 /* WorkerInfo of worker id (watch arms a data watch); RS_ENOTFOUND. */
@@ -252,16 +263,25 @@ wait_change(void)
 	}
 }
 
+/* RS_OK while w runs; else what a loop waiting on ZooKeeper ends with:
+ * RS_WORKER_STOPPED on SIGTERM, RS_ECLOSED when the session is gone. */
+static int
+still_running(rs_worker *w)
+{
+	if (rs_worker_alive(w))
+		return RS_OK;
+	return atomic_load(&rs_worker_stop_flag) ? RS_WORKER_STOPPED
+	                                         : RS_ECLOSED;
+}
+
 int
 rs_worker_zk_bootstrap(rs_worker *w, Rideshare__Role *role)
 {
 	int rc;
 
 	for (;;) {
-		if (!rs_worker_alive(w))
-			return atomic_load(&rs_worker_stop_flag)
-			    ? RS_WORKER_STOPPED
-			    : RS_ECLOSED;
+		if ((rc = still_running(w)) != RS_OK)
+			return rc;
 		rc = rs_zk_exists(w->zk, MASTER, true);
 		if (rc == RS_OK) {
 			*role = RIDESHARE__ROLE__SLAVE;
@@ -295,10 +315,8 @@ rs_worker_zk_wait_master(rs_worker *w, Rideshare__WorkerInfo **info)
 	int rc;
 
 	for (;;) {
-		if (!rs_worker_alive(w))
-			return atomic_load(&rs_worker_stop_flag)
-			    ? RS_WORKER_STOPPED
-			    : RS_ECLOSED;
+		if ((rc = still_running(w)) != RS_OK)
+			return rc;
 		char *id;
 		size_t len;
 		rc = rs_zk_get(w->zk, MASTER, true, &id, &len);

@@ -1,5 +1,6 @@
 #include "park.h"
 
+#include "rs_buf.h"
 #include "rs_err.h"
 
 #include <stdlib.h>
@@ -8,14 +9,12 @@
 int
 rs_worker_park_add(rs_worker_park *pk, const rs_worker_parked *p)
 {
-	if (pk->len == pk->cap) {
-		size_t cap = pk->cap ? pk->cap * 2 : 16;
-		rs_worker_parked *n = realloc(pk->items, cap * sizeof(*n));
-		if (n == NULL)
-			return RS_ENOMEM;
-		pk->items = n;
-		pk->cap = cap;
-	}
+	rs_worker_parked *n
+	    = rs_grow(pk->items, &pk->cap, pk->len, sizeof(*n), 16);
+
+	if (n == NULL)
+		return RS_ENOMEM;
+	pk->items = n;
 	/* Stable insertion: after every entry with the same or a lower
 	 * min_seq, so equal stamps are answered in arrival order. */
 	size_t i = pk->len;

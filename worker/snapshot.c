@@ -10,13 +10,52 @@
 #include "schema.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
+
+/* Runs sql (a COPY) on c and checks it entered copy mode want; logs
+ * event for table when not. RS_OK or RS_EDB. */
+static int
+copy_start(PGconn *c, const char *sql, ExecStatusType want, const char *event,
+    const char *table)
+{
+	PGresult *r = PQexec(c, sql);
+	int rc = RS_OK;
+
+	if (PQresultStatus(r) != want) {
+		rs_error(NULL, "event=%s table=%s err=\"%s\"", event, table,
+		    PQerrorMessage(c));
+		rc = RS_EDB;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Collects the results that end a COPY on c; a failed one sets *rc to
+ * RS_EDB and is logged as event for table (only while *rc is still RS_OK
+ * when first_only, so an abort we asked for is not logged again). */
+static void
+copy_finish(
+    PGconn *c, const char *event, const char *table, bool first_only, int *rc)
+{
+	PGresult *r;
+
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK
+		    && (!first_only || *rc == RS_OK)) {
+			rs_error(NULL, "event=%s table=%s err=\"%s\"", event,
+			    table, PQresultErrorMessage(r));
+			*rc = RS_EDB;
+		}
+		PQclear(r);
+	}
+}
 
 static int
 copy_table(PGconn *src, PGconn *dst, const rs_worker_table *t, uint64_t *bytes)
 {
 	char out_sql[256], in_sql[256];
-	int rc = RS_OK;
+	int rc;
 
 	snprintf(out_sql, sizeof(out_sql),
 	    "COPY %s (%s) TO STDOUT WITH (FORMAT binary)", t->name,
@@ -24,27 +63,12 @@ copy_table(PGconn *src, PGconn *dst, const rs_worker_table *t, uint64_t *bytes)
 	snprintf(in_sql, sizeof(in_sql),
 	    "COPY %s (%s) FROM STDIN WITH (FORMAT binary)", t->name,
 	    t->columns);
-	PGresult *ro = PQexec(src, out_sql);
-	if (PQresultStatus(ro) != PGRES_COPY_OUT) {
-		rs_error(NULL,
-		    "event=snapshot_copy_out_failed table=%s "
-		    "err=\"%s\"",
-		    t->name, PQerrorMessage(src));
-		PQclear(ro);
+	if (copy_start(src, out_sql, PGRES_COPY_OUT,
+	        "snapshot_copy_out_failed", t->name)
+	    != RS_OK)
 		return RS_EDB;
-	}
-	PQclear(ro);
-	PGresult *ri = PQexec(dst, in_sql);
-	if (PQresultStatus(ri) != PGRES_COPY_IN) {
-		rs_error(NULL,
-		    "event=snapshot_copy_in_failed table=%s "
-		    "err=\"%s\"",
-		    t->name, PQerrorMessage(dst));
-		PQclear(ri);
-		rc = RS_EDB;
-	} else {
-		PQclear(ri);
-	}
+	rc = copy_start(
+	    dst, in_sql, PGRES_COPY_IN, "snapshot_copy_in_failed", t->name);
 	for (;;) {
 		char *buf;
 		int n = PQgetCopyData(src, &buf, 0);
@@ -60,29 +84,10 @@ copy_table(PGconn *src, PGconn *dst, const rs_worker_table *t, uint64_t *bytes)
 		*bytes += (uint64_t) n;
 		PQfreemem(buf);
 	}
-	PGresult *r;
-	while ((r = PQgetResult(src)) != NULL) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			rs_error(NULL,
-			    "event=snapshot_copy_out_failed "
-			    "table=%s err=\"%s\"",
-			    t->name, PQresultErrorMessage(r));
-			rc = RS_EDB;
-		}
-		PQclear(r);
-	}
+	copy_finish(src, "snapshot_copy_out_failed", t->name, false, &rc);
 	if (PQputCopyEnd(dst, rc == RS_OK ? NULL : "aborted") != 1)
 		rc = RS_EDB;
-	while ((r = PQgetResult(dst)) != NULL) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == RS_OK) {
-			rs_error(NULL,
-			    "event=snapshot_copy_in_failed "
-			    "table=%s err=\"%s\"",
-			    t->name, PQresultErrorMessage(r));
-			rc = RS_EDB;
-		}
-		PQclear(r);
-	}
+	copy_finish(dst, "snapshot_copy_in_failed", t->name, true, &rc);
 	return rc;
 }
 

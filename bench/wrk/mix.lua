@@ -19,11 +19,9 @@ function init(args)
    math.randomseed(4000 + (tid or 0))
    for k = 1, 1024 do
       if k % 2 == 0 then
-         reads[k] = wrk.format("GET", "/api/v1/rides/" .. math.random(lo, hi))
+         reads[k] = report.ride_get(lo, hi)
       else
-         reads[k] = wrk.format("GET", string.format(
-            "/api/v1/rides?source=%d&destination=%d",
-            math.random(slo, shi), math.random(dlo, dhi)))
+         reads[k] = report.rides_list(slo, shi, dlo, dhi)
       end
    end
 end

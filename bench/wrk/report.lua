@@ -63,4 +63,36 @@ function M.range(s)
    return tonumber(lo), tonumber(hi)
 end
 
+-- GET /api/v1/rides/{id} for a random id in lo..hi.
+function M.ride_get(lo, hi)
+   return wrk.format("GET", "/api/v1/rides/" .. math.random(lo, hi))
+end
+
+-- GET /api/v1/rides?source=S&destination=D, S random in slo..shi and D
+-- in dlo..dhi.
+function M.rides_list(slo, shi, dlo, dhi)
+   return wrk.format("GET", string.format(
+      "/api/v1/rides?source=%d&destination=%d",
+      math.random(slo, shi), math.random(dlo, dhi)))
+end
+
+-- Installs wrk's init and request for a script that replays 1024 requests
+-- built once per thread (no Lua work per request): make(args) returns the
+-- function that builds one; the random numbers are seeded with seed plus
+-- the thread's number.
+function M.replay(seed, make)
+   local reqs, i = {}, 0
+   init = function(args)
+      local one = make(args)
+      math.randomseed(seed + (tid or 0))
+      for k = 1, 1024 do
+         reqs[k] = one()
+      end
+   end
+   request = function()
+      i = i % #reqs + 1
+      return reqs[i]
+   end
+end
+
 return M

@@ -6,20 +6,8 @@ package.path = dir .. "?.lua;" .. package.path
 local report = require("report")
 report.install()
 
-local reqs, i = {}, 0
-
-function init(args)
+report.replay(1000, function(args)
    local slo, shi = report.range(args[1] or "1:25")
    local dlo, dhi = report.range(args[2] or "101:140")
-   math.randomseed(1000 + (tid or 0))
-   for k = 1, 1024 do
-      reqs[k] = wrk.format("GET", string.format(
-         "/api/v1/rides?source=%d&destination=%d",
-         math.random(slo, shi), math.random(dlo, dhi)))
-   end
-end
-
-function request()
-   i = i % #reqs + 1
-   return reqs[i]
-end
+   return function() return report.rides_list(slo, shi, dlo, dhi) end
+end)
