@@ -59,6 +59,32 @@ pack(uint64_t seq, Rideshare__DbRequest *req, Rideshare__DbResponse *resp,
 	return b;
 }
 
+/* The feed line of the change (seq, epoch) that req answered by resp
+ * stands for, parsed (the caller json_decref's it); the raw line stays in
+ * out, which the caller finishes. */
+static json_t *
+line_of(uint64_t seq, uint64_t epoch, Rideshare__DbRequest *req,
+    Rideshare__DbResponse *resp, rs_buf *out)
+{
+	size_t len;
+	uint8_t *b = pack(seq, req, resp, &len);
+
+	assert_int_equal(rs_orch_changes_line(seq, epoch, b, len, out), RS_OK);
+	free(b);
+	assert_non_null(out->data);
+	assert_int_equal(out->data[out->len - 1], '\n');
+	json_t *j = json_loadb(out->data, out->len, 0, NULL);
+	assert_non_null(j);
+	return j;
+}
+
+/* The string member key of j (NULL if it is not one). */
+static const char *
+str_of(json_t *j, const char *key)
+{
+	return json_string_value(json_object_get(j, key));
+}
+
 static void
 test_line_of_a_create_ride(void **state)
 {
@@ -67,7 +93,6 @@ test_line_of_a_create_ride(void **state)
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
 	Rideshare__Ride ride = RIDESHARE__RIDE__INIT;
 	rs_buf out = RS_BUF_INIT;
-	size_t len;
 
 	(void) state;
 	req.request_id = "r1";
@@ -84,25 +109,15 @@ test_line_of_a_create_ride(void **state)
 	resp.result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDE;
 	resp.ride = &ride;
 	ride.ride_id = 5;
-	uint8_t *b = pack(42, &req, &resp, &len);
+	json_t *j = line_of(42, 3, &req, &resp, &out);
 
-	assert_int_equal(rs_orch_changes_line(42, 3, b, len, &out), RS_OK);
-	assert_non_null(out.data);
-	assert_int_equal(out.data[out.len - 1], '\n');
-	json_error_t err;
-	json_t *j = json_loadb(out.data, out.len, 0, &err);
-	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 42);
 	assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 3);
+	assert_string_equal(str_of(j, "op"), "create_ride");
+	assert_string_equal(str_of(j, "request_id"), "r1");
+	assert_string_equal(str_of(j, "status"), "OK");
 	assert_string_equal(
-	    json_string_value(json_object_get(j, "op")), "create_ride");
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "request_id")), "r1");
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "status")), "OK");
-	json_t *rq = json_object_get(j, "request");
-	assert_string_equal(
-	    json_string_value(json_object_get(rq, "createdBy")), "ann");
+	    str_of(json_object_get(j, "request"), "createdBy"), "ann");
 	/* Internal routing fields never reach the feed. */
 	assert_null(strstr(out.data, "amq.gen-x"));
 	assert_null(strstr(out.data, "\"w1\""));
@@ -110,7 +125,6 @@ test_line_of_a_create_ride(void **state)
 	assert_null(json_object_get(j, "error"));
 	json_decref(j);
 	rs_buf_fini(&out);
-	free(b);
 }
 
 static void
@@ -120,7 +134,6 @@ test_line_of_a_refused_write_has_its_error(void **state)
 	Rideshare__AddUser au = RIDESHARE__ADD_USER__INIT;
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
 	rs_buf out = RS_BUF_INIT;
-	size_t len;
 
 	(void) state;
 	req.request_id = "r2";
@@ -130,19 +143,13 @@ test_line_of_a_refused_write_has_its_error(void **state)
 	au.password = "x";
 	resp.status = RIDESHARE__STATUS__ALREADY_EXISTS;
 	resp.error = "taken";
-	uint8_t *b = pack(7, &req, &resp, &len);
+	json_t *j = line_of(7, 1, &req, &resp, &out);
 
-	assert_int_equal(rs_orch_changes_line(7, 1, b, len, &out), RS_OK);
-	json_t *j = json_loadb(out.data, out.len, 0, NULL);
-	assert_non_null(j);
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "status")), "ALREADY_EXISTS");
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "error")), "taken");
+	assert_string_equal(str_of(j, "status"), "ALREADY_EXISTS");
+	assert_string_equal(str_of(j, "error"), "taken");
 	assert_null(json_object_get(j, "result"));
 	json_decref(j);
 	rs_buf_fini(&out);
-	free(b);
 }
 
 static void
@@ -152,7 +159,6 @@ test_line_of_a_non_utf8_write_still_has_its_seq(void **state)
 	Rideshare__RemoveUser ru = RIDESHARE__REMOVE_USER__INIT;
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
 	rs_buf out = RS_BUF_INIT;
-	size_t len;
 
 	(void) state;
 	req.request_id = "r4";
@@ -160,19 +166,14 @@ test_line_of_a_non_utf8_write_still_has_its_seq(void **state)
 	req.remove_user = &ru;
 	ru.username = "bad\xff\xfe";
 	resp.status = RIDESHARE__STATUS__NOT_FOUND;
-	uint8_t *b = pack(8, &req, &resp, &len);
+	json_t *j = line_of(8, 2, &req, &resp, &out);
 
-	assert_int_equal(rs_orch_changes_line(8, 2, b, len, &out), RS_OK);
-	json_t *j = json_loadb(out.data, out.len, 0, NULL);
-	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 8);
 	assert_true(json_is_null(json_object_get(j, "request")));
 	assert_non_null(json_object_get(j, "not_json"));
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "status")), "NOT_FOUND");
+	assert_string_equal(str_of(j, "status"), "NOT_FOUND");
 	json_decref(j);
 	rs_buf_fini(&out);
-	free(b);
 }
 
 static void
