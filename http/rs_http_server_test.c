@@ -15,26 +15,10 @@
 #include "rs_err.h"
 #include "rs_http.h"
 #include "rs_log.h"
+#include "rs_test_http.h"
 
 static rs_http *srv;
 static char base[64];
-
-/* Echoes the decoded parameter, the query value q and the body length. */
-static void
-echo(rs_http_req *req, void *arg)
-{
-	size_t n, bl;
-	const char *name = rs_http_param(req, "name", &n);
-	const char *q = NULL;
-	json_t *o = json_object();
-
-	(void) rs_http_body(req, &bl);
-	json_object_set_new(o, "name", json_stringn(name, n));
-	json_object_set_new(o, "body_len", json_integer((json_int_t) bl));
-	if (rs_http_query(req, "q", &q, NULL) == RS_OK)
-		json_object_set_new(o, "q", json_string(q));
-	rs_http_reply_json(req, 200, o);
-}
 
 static void
 nothing(rs_http_req *req, void *arg)
@@ -75,8 +59,8 @@ upload(rs_http_req *req, void *arg)
 
 static const rs_http_route routes[] = {
 	{ "POST", "/upload", upload, NULL, RS_HTTP_RAW_BODY },
-	{ "GET", "/things/{name}", echo, NULL, RS_HTTP_COUNTED },
-	{ "POST", "/things/{name}", echo, NULL, RS_HTTP_COUNTED },
+	{ "GET", "/things/{name}", rs_test_echo, NULL, RS_HTTP_COUNTED },
+	{ "POST", "/things/{name}", rs_test_echo, NULL, RS_HTTP_COUNTED },
 	{ "GET", "/empty", nothing, NULL, 0 },
 	{ "GET", "/silent", silent, NULL, 0 },
 };
@@ -406,9 +390,9 @@ static void
 test_token_guards_every_method_but_get_and_private_gets(void **state)
 {
 	static const rs_http_route r2[] = {
-		{ "GET", "/things/{name}", echo, NULL, 0 },
-		{ "POST", "/things/{name}", echo, NULL, 0 },
-		{ "DELETE", "/things/{name}", echo, NULL, 0 },
+		{ "GET", "/things/{name}", rs_test_echo, NULL, 0 },
+		{ "POST", "/things/{name}", rs_test_echo, NULL, 0 },
+		{ "DELETE", "/things/{name}", rs_test_echo, NULL, 0 },
 		{ "GET", "/secret", nothing, NULL, RS_HTTP_PRIVATE },
 	};
 	char saved[64];
@@ -462,7 +446,7 @@ test_auth_get_route_and_stream(void **state)
 {
 	static const rs_http_route r2[] = {
 		{ "GET", "/feed", streamer, NULL, RS_HTTP_PRIVATE },
-		{ "GET", "/open", echo, NULL, 0 },
+		{ "GET", "/open", rs_test_echo, NULL, 0 },
 	};
 	char saved[64];
 	rs_http *s2 = token_server_start("feed", r2, 2, saved);
