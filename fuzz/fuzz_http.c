@@ -55,14 +55,10 @@ static const rs_http_route routes[] = {
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	rs_http_cfg cfg;
+	rs_http_cfg cfg = rs_test_http_cfg("fuzz");
 
 	signal(SIGPIPE, SIG_IGN);
 	rs_log_set_level(RS_LOG_ERROR);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.name = "fuzz";
-	cfg.addr = "127.0.0.1";
-	cfg.port = 0;
 	cfg.threads = 8;
 	cfg.body_limit = 4096;
 	cfg.request_timeout_ms = 500;

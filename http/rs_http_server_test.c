@@ -162,14 +162,8 @@ expect_error(const char *method, const char *path, long status)
 static int
 setup(void **state)
 {
-	rs_http_cfg cfg;
+	rs_http_cfg cfg = rs_test_http_cfg("test");
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.name = "test";
-	cfg.addr = "127.0.0.1";
-	cfg.port = 0;
-	cfg.threads = 4;
-	cfg.body_limit = 1000;
 	rs_log_set_level(RS_LOG_ERROR);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	assert_int_equal(rs_http_start(&cfg, routes,
@@ -364,14 +358,9 @@ static rs_http *
 token_server_start(
     const char *name, const rs_http_route *r2, size_t n, char *saved)
 {
-	rs_http_cfg cfg;
+	rs_http_cfg cfg = rs_test_http_cfg(name);
 	rs_http *s2;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.name = name;
-	cfg.addr = "127.0.0.1";
-	cfg.threads = 4;
-	cfg.body_limit = 1000;
 	cfg.auth_token = "0123456789abcdef-token";
 	assert_int_equal(rs_http_start(&cfg, r2, n, &s2), RS_OK);
 	snprintf(saved, sizeof(base), "%s", base);

@@ -3,6 +3,8 @@
 
 #include "rs_err.h"
 
+#include <string.h>
+
 void
 rs_test_echo(rs_http_req *req, void *arg)
 {
@@ -18,4 +20,18 @@ rs_test_echo(rs_http_req *req, void *arg)
 	if (rs_http_query(req, "q", &q, NULL) == RS_OK)
 		json_object_set_new(o, "q", json_string(q));
 	rs_http_reply_json(req, 200, o);
+}
+
+rs_http_cfg
+rs_test_http_cfg(const char *name)
+{
+	rs_http_cfg cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.name = name;
+	cfg.addr = "127.0.0.1";
+	cfg.port = 0;
+	cfg.threads = 4;
+	cfg.body_limit = 1000;
+	return cfg;
 }

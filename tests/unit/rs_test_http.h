@@ -11,4 +11,10 @@
  * body handling. arg is unused. */
 void rs_test_echo(rs_http_req *req, void *arg);
 
+/* The configuration of a test server named name: on 127.0.0.1, an
+ * ephemeral port (rs_http_port tells which), 4 threads, bodies up to
+ * 1000 bytes, no token, the default timeouts; the caller changes what its
+ * test needs. */
+rs_http_cfg rs_test_http_cfg(const char *name);
+
 #endif
