@@ -18,6 +18,7 @@
 #include "rs_mq.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
+#include "rs_test_stack.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -312,15 +313,7 @@ main(void)
 		cmocka_unit_test(test_answered_in_time_is_not_resent),
 	};
 
-	url = rs_cfg_str("RIDESHARE_AMQP_URL", NULL);
-	if (url == NULL) {
-		fprintf(stderr,
-		    "rs_rpc_resend_test: needs RIDESHARE_AMQP_URL "
-		    "(run it with tests/with-stack.sh)\n");
-		return 2;
-	}
 	snprintf(queue, sizeof(queue), "rpc-resend-test-%ld", (long) getpid());
-	rs_log_init("rs_rpc_resend_test");
-	rs_log_set_level(RS_LOG_WARN);
+	url = rs_test_amqp_init("rs_rpc_resend_test");
 	return cmocka_run_group_tests_name("rs_rpc_resend", tests, NULL, NULL);
 }
