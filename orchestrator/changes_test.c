@@ -11,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "rs_test_ops.h"
+
 static void
 test_since_accepts_decimal_seqs(void **state)
 {
@@ -89,19 +91,17 @@ static void
 test_line_of_a_create_ride(void **state)
 {
 	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__CreateRide cr = RIDESHARE__CREATE_RIDE__INIT;
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
 	Rideshare__Ride ride = RIDESHARE__RIDE__INIT;
 	rs_buf out = RS_BUF_INIT;
+	rs_test_ops o;
 
 	(void) state;
+	rs_test_ops_init(&o);
 	req.request_id = "r1";
 	req.reply_to = "amq.gen-x";
-	req.op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
-	req.create_ride = &cr;
-	cr.created_by = "ann";
-	cr.source = 1;
-	cr.destination = 2;
+	rs_test_set_op(
+	    &req, RIDESHARE__DB_REQUEST__OP_CREATE_RIDE, &o.cr.base);
 	resp.request_id = "r1";
 	resp.status = RIDESHARE__STATUS__OK;
 	resp.seq = 42;
@@ -117,7 +117,7 @@ test_line_of_a_create_ride(void **state)
 	assert_string_equal(str_of(j, "request_id"), "r1");
 	assert_string_equal(str_of(j, "status"), "OK");
 	assert_string_equal(
-	    str_of(json_object_get(j, "request"), "createdBy"), "ann");
+	    str_of(json_object_get(j, "request"), "createdBy"), "alice");
 	/* Internal routing fields never reach the feed. */
 	assert_null(strstr(out.data, "amq.gen-x"));
 	assert_null(strstr(out.data, "\"w1\""));
@@ -131,16 +131,14 @@ static void
 test_line_of_a_refused_write_has_its_error(void **state)
 {
 	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__AddUser au = RIDESHARE__ADD_USER__INIT;
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
 	rs_buf out = RS_BUF_INIT;
+	rs_test_ops o;
 
 	(void) state;
+	rs_test_ops_init(&o);
 	req.request_id = "r2";
-	req.op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
-	req.add_user = &au;
-	au.username = "bob";
-	au.password = "x";
+	rs_test_set_op(&req, RIDESHARE__DB_REQUEST__OP_ADD_USER, &o.au.base);
 	resp.status = RIDESHARE__STATUS__ALREADY_EXISTS;
 	resp.error = "taken";
 	json_t *j = line_of(7, 1, &req, &resp, &out);
@@ -156,15 +154,16 @@ static void
 test_line_of_a_non_utf8_write_still_has_its_seq(void **state)
 {
 	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__RemoveUser ru = RIDESHARE__REMOVE_USER__INIT;
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
 	rs_buf out = RS_BUF_INIT;
+	rs_test_ops o;
 
 	(void) state;
+	rs_test_ops_init(&o);
+	o.ru.username = "bad\xff\xfe";
 	req.request_id = "r4";
-	req.op_case = RIDESHARE__DB_REQUEST__OP_REMOVE_USER;
-	req.remove_user = &ru;
-	ru.username = "bad\xff\xfe";
+	rs_test_set_op(
+	    &req, RIDESHARE__DB_REQUEST__OP_REMOVE_USER, &o.ru.base);
 	resp.status = RIDESHARE__STATUS__NOT_FOUND;
 	json_t *j = line_of(8, 2, &req, &resp, &out);
 
@@ -180,16 +179,16 @@ static void
 test_line_refuses_garbage_and_a_wrong_seq(void **state)
 {
 	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__Clear cl = RIDESHARE__CLEAR__INIT;
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
 	rs_buf out = RS_BUF_INIT;
 	const uint8_t junk[] = { 0xff, 0xff, 0xff, 0x01 };
+	rs_test_ops o;
 	size_t len;
 
 	(void) state;
+	rs_test_ops_init(&o);
 	req.request_id = "r3";
-	req.op_case = RIDESHARE__DB_REQUEST__OP_CLEAR;
-	req.clear = &cl;
+	rs_test_set_op(&req, RIDESHARE__DB_REQUEST__OP_CLEAR, &o.cl.base);
 	uint8_t *b = pack(9, &req, &resp, &len);
 	assert_int_equal(rs_orch_changes_line(10, 1, b, len, &out), RS_EPROTO);
 	assert_int_equal(
