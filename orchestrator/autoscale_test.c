@@ -1,11 +1,9 @@
 #include "autoscale.h"
 #include "capacity.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include "rs_test.h"
 
 /* rs_orch_scale_target(reads, min, max) is want for each row. */
 typedef struct target_case {
@@ -107,14 +105,13 @@ static const script scripts[] = {
 	        FIRES(2010, 21, 2, 2, 2), END } },
 };
 
-/* Runs script c, naming it if a step fails. */
+/* Runs script c. */
 static void
 run_script(const script *c)
 {
 	rs_orch_autoscale a;
 	rs_orch_scale_decision d;
 
-	print_message("script: %s\n", c->what);
 	rs_orch_autoscale_init(&a, c->window_ms, c->min, c->max);
 	assert_int_equal(rs_orch_autoscale_wanted(&a), c->min);
 	for (const step *s = c->s; s->n >= 0; s++) {
@@ -144,8 +141,10 @@ static void
 test_window_scripts(void **state)
 {
 	(void) state;
-	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++)
-		run_script(&scripts[i]);
+	RS_TEST_EACH(script, c, scripts)
+	{
+		run_script(c);
+	}
 }
 
 /* The course rule stays the demand signal; the cap only limits what is

@@ -85,12 +85,10 @@ static void
 test_ready_scripts(void **state)
 {
 	(void) state;
-	for (size_t i = 0;
-	     i < sizeof(ready_scripts) / sizeof(ready_scripts[0]); i++) {
-		const ready_script *c = &ready_scripts[i];
+	RS_TEST_EACH(ready_script, c, ready_scripts)
+	{
 		rs_worker_park pk = RS_WORKER_PARK_INIT;
 
-		print_message("script: %s\n", c->what);
 		for (size_t k = 0; k < c->n_parked; k++)
 			add(&pk, c->parked[k][0], c->parked[k][1]);
 		for (size_t k = 0; k < c->n_pops; k++)
