@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "rs_mq.c"
+#include "rs_test_stack.h"
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -396,15 +397,7 @@ main(void)
 		cmocka_unit_test(test_busy_and_idle_owners_in_parallel),
 	};
 
-	url = rs_cfg_str("RIDESHARE_AMQP_URL", NULL);
-	if (url == NULL) {
-		fprintf(stderr,
-		    "rs_mq_idle_test: needs RIDESHARE_AMQP_URL "
-		    "(run it with tests/with-stack.sh)\n");
-		return 2;
-	}
 	setenv("RIDESHARE_AMQP_HEARTBEAT_S", HEARTBEAT, 1);
-	rs_log_init("rs_mq_idle_test");
-	rs_log_set_level(RS_LOG_WARN);
+	url = rs_test_amqp_init("rs_mq_idle_test");
 	return cmocka_run_group_tests_name("rs_mq_idle", tests, NULL, NULL);
 }

@@ -68,49 +68,55 @@ test_silent_endpoint_does_not_hang_the_retry(void **state)
 	close(fd);
 }
 
+/* One confirm from the broker (delivery tag, multiple) and the
+ * bookkeeping after it: the confirmed prefix and, unless -1, how many
+ * confirms above it are pending. */
+typedef struct confirm {
+	uint64_t tag;
+	bool multiple;
+	uint64_t confirmed;
+	int npending;
+} confirm;
+
+/* Confirms of `published` messages in the order the broker sent them; a
+ * confirm with tag 0 ends the list. */
+typedef struct confirm_script {
+	const char *what;
+	uint64_t published;
+	confirm c[8];
+} confirm_script;
+
+static const confirm_script confirm_scripts[] = {
+	{ "in order, single and multiple; a stale single ack below the prefix "
+	  "changes nothing",
+	    10,
+	    { { 1, false, 1, -1 }, { 2, false, 2, -1 }, { 7, true, 7, -1 },
+	        { 5, false, 7, -1 }, { 10, true, 10, 0 } } },
+	{ "out of order, folded into the prefix; multiple=4 covers 4 and "
+	  "lets the pending 5 follow",
+	    6,
+	    { { 3, false, 0, -1 }, { 5, false, 0, -1 }, { 2, false, 0, 3 },
+	        { 1, false, 3, 1 }, { 4, true, 5, 0 }, { 6, false, 6, -1 } } },
+};
+
 static void
-test_confirms_in_order_and_multiple(void **state)
+test_confirm_scripts(void **state)
 {
-	rs_mq mq = { 0 };
-
 	(void) state;
-	mq.published = 10;
-	settle(&mq, 1, false);
-	settle(&mq, 2, false);
-	assert_int_equal(mq.confirmed, 2);
-	settle(&mq, 7, true);
-	assert_int_equal(mq.confirmed, 7);
-	/* A stale single ack below the prefix changes nothing. */
-	settle(&mq, 5, false);
-	assert_int_equal(mq.confirmed, 7);
-	settle(&mq, 10, true);
-	assert_int_equal(mq.confirmed, 10);
-	assert_int_equal(mq.npending, 0);
-	free(mq.pending);
-}
+	RS_TEST_EACH(confirm_script, cs, confirm_scripts)
+	{
+		rs_mq mq = { 0 };
 
-static void
-test_confirms_out_of_order_fold_into_the_prefix(void **state)
-{
-	rs_mq mq = { 0 };
-
-	(void) state;
-	mq.published = 6;
-	settle(&mq, 3, false);
-	settle(&mq, 5, false);
-	settle(&mq, 2, false);
-	assert_int_equal(mq.confirmed, 0);
-	assert_int_equal(mq.npending, 3);
-	settle(&mq, 1, false);
-	assert_int_equal(mq.confirmed, 3);
-	assert_int_equal(mq.npending, 1);
-	/* multiple=4 covers 4 and lets the pending 5 follow. */
-	settle(&mq, 4, true);
-	assert_int_equal(mq.confirmed, 5);
-	assert_int_equal(mq.npending, 0);
-	settle(&mq, 6, false);
-	assert_int_equal(mq.confirmed, 6);
-	free(mq.pending);
+		mq.published = cs->published;
+		for (const confirm *c = cs->c; c->tag != 0; c++) {
+			settle(&mq, c->tag, c->multiple);
+			assert_int_equal(mq.confirmed, c->confirmed);
+			if (c->npending >= 0)
+				assert_int_equal(mq.npending, c->npending);
+		}
+		assert_false(mq.nacked);
+		free(mq.pending);
+	}
 }
 
 static void
@@ -139,9 +145,7 @@ main(void)
 		cmocka_unit_test(
 		    test_refused_connection_is_econn_and_retry_times_out),
 		cmocka_unit_test(test_silent_endpoint_does_not_hang_the_retry),
-		cmocka_unit_test(test_confirms_in_order_and_multiple),
-		cmocka_unit_test(
-		    test_confirms_out_of_order_fold_into_the_prefix),
+		cmocka_unit_test(test_confirm_scripts),
 		cmocka_unit_test(test_many_pending_confirms_grow_the_set),
 	};
 

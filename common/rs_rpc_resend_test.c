@@ -18,6 +18,7 @@
 #include "rs_mq.h"
 #include "rs_rpc.h"
 #include "rs_time.h"
+#include "rs_test_stack.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -133,181 +134,170 @@ hint_third_time(Rideshare__DbRequest *req, void *arg)
 	return hint(req, arg);
 }
 
+/* One client and one read (count-rides) on it, with the fake slave
+ * running: what every test starts from. */
+typedef struct call {
+	Rideshare__DbRequest req;
+	Rideshare__CountRides op;
+	Rideshare__DbResponse *resp;
+	char id[RS_ID_LEN + 1];
+	rs_rpc *rpc;
+	pthread_t t;
+} call;
+
+/* A fresh read with a new id on c's client. */
 static void
-read_req(Rideshare__DbRequest *req, Rideshare__CountRides *op, char *id)
+call_read(call *c)
 {
-	rs_id_new(id);
-	req->request_id = id;
-	req->op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
-	req->count_rides = op;
+	rs_id_new(c->id);
+	c->req = (Rideshare__DbRequest) RIDESHARE__DB_REQUEST__INIT;
+	c->op = (Rideshare__CountRides) RIDESHARE__COUNT_RIDES__INIT;
+	c->req.request_id = c->id;
+	c->req.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+	c->req.count_rides = &c->op;
+	c->resp = NULL;
+}
+
+/* Starts fake f, connects a client and prepares a read. */
+static void
+call_start(call *c, fake *f)
+{
+	fake_start(f, &c->t);
+	assert_int_equal(rs_rpc_create(url, queue, 10000, &c->rpc), RS_OK);
+	call_read(c);
+}
+
+/* Sends c's read with resend rs and checks it was answered by `worker`
+ * for this very request, having resent it or not as `sent` says. */
+static void
+call_answered(
+    call *c, int timeout_ms, rs_rpc_resend *rs, bool sent, const char *worker)
+{
+	assert_int_equal(
+	    rs_rpc_call_resend(c->rpc, &c->req, timeout_ms, rs, &c->resp),
+	    RS_OK);
+	assert_int_equal(rs->sent, sent);
+	assert_string_equal(c->resp->request_id, c->id);
+	assert_string_equal(c->resp->worker_id, worker);
+	rideshare__db_response__free_unpacked(c->resp, NULL);
+	c->resp = NULL;
 }
 
 static void
 test_unanswered_read_is_resent_exactly_once(void **state)
 {
-	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
-	Rideshare__DbResponse *resp = NULL;
-	char id[RS_ID_LEN + 1];
+	call c;
 	fake f = { .max = 8, .answer = -1, .late = -1, .wait_ms = 2500 };
 	rs_rpc_resend rs = { .after_ms = 150, .prepare = hint, .arg = "w9" };
-	rs_rpc *rpc;
-	pthread_t t;
 
 	(void) state;
-	fake_start(&f, &t);
-	assert_int_equal(rs_rpc_create(url, queue, 10000, &rpc), RS_OK);
-	read_req(&req, &op, id);
+	call_start(&c, &f);
 	int64_t t0 = rs_time_now_ms();
-	assert_int_equal(
-	    rs_rpc_call_resend(rpc, &req, 1200, &rs, &resp), RS_ETIMEDOUT);
+	assert_int_equal(rs_rpc_call_resend(c.rpc, &c.req, 1200, &rs, &c.resp),
+	    RS_ETIMEDOUT);
 	int64_t took = rs_time_now_ms() - t0;
 	assert_true(rs.sent);
-	fake_stop(&f, t);
+	fake_stop(&f, c.t);
 	/* two copies in 2.5 s, not one more however long it waited */
 	assert_int_equal(f.n, 2);
 	assert_false(f.got[0].resend);
 	assert_string_equal(f.got[0].resend_to, "");
 	assert_true(f.got[1].resend);
 	assert_string_equal(f.got[1].resend_to, "w9");
-	assert_string_equal(f.got[0].id, id);
-	assert_string_equal(f.got[1].id, id);
+	assert_string_equal(f.got[0].id, c.id);
+	assert_string_equal(f.got[1].id, c.id);
 	/* sent after_ms after the call, not before */
 	assert_true(f.got[1].at_ms - t0 >= 145);
 	/* the resend does not add a timeout of its own (slack: a loaded
 	 * machine) */
 	assert_true(took >= 1190 && took < 2400);
-	rs_rpc_destroy(rpc);
+	rs_rpc_destroy(c.rpc);
 }
 
 static void
 test_first_answer_wins_and_the_other_is_dropped(void **state)
 {
-	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
-	Rideshare__DbResponse *resp = NULL;
-	char id[RS_ID_LEN + 1];
+	call c;
 	/* the first copy is held (a hung slave), the resend answered, then
 	 * the first one answered late */
 	fake f = { .max = 2, .answer = 1, .late = 0, .wait_ms = 3000 };
 	rs_rpc_resend rs = { .after_ms = 150, .prepare = hint, .arg = "w9" };
-	rs_rpc *rpc;
-	pthread_t t;
 
 	(void) state;
-	fake_start(&f, &t);
-	assert_int_equal(rs_rpc_create(url, queue, 10000, &rpc), RS_OK);
-	read_req(&req, &op, id);
-	assert_int_equal(
-	    rs_rpc_call_resend(rpc, &req, 3000, &rs, &resp), RS_OK);
-	assert_true(rs.sent);
-	assert_string_equal(resp->worker_id, "copy1");
-	rideshare__db_response__free_unpacked(resp, NULL);
-	fake_stop(&f, t); /* copy0's late answer is on its way */
+	call_start(&c, &f);
+	call_answered(&c, 3000, &rs, true, "copy1");
+	fake_stop(&f, c.t); /* copy0's late answer is on its way */
 	assert_int_equal(f.n, 2);
 
 	/* the next call on this client drops it and gets its own answer */
 	uint64_t dropped = rs_rpc_dropped_replies();
 	fake g = { .max = 1, .answer = 0, .late = -1, .wait_ms = 3000 };
 	rs_rpc_resend none = { .after_ms = 0 };
-	fake_start(&g, &t);
-	read_req(&req, &op, id);
-	assert_int_equal(
-	    rs_rpc_call_resend(rpc, &req, 3000, &none, &resp), RS_OK);
-	assert_false(none.sent);
-	assert_string_equal(resp->request_id, id);
-	assert_string_equal(resp->worker_id, "copy0");
-	rideshare__db_response__free_unpacked(resp, NULL);
-	fake_stop(&g, t);
+	fake_start(&g, &c.t);
+	call_read(&c);
+	call_answered(&c, 3000, &none, false, "copy0");
+	fake_stop(&g, c.t);
 	assert_int_equal(rs_rpc_dropped_replies(), dropped + 1);
-	rs_rpc_destroy(rpc);
+	rs_rpc_destroy(c.rpc);
 }
 
 static void
 test_resend_waits_while_prepare_is_not_ready(void **state)
 {
-	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
-	Rideshare__DbResponse *resp = NULL;
-	char id[RS_ID_LEN + 1];
+	call c;
 	/* the resend answered */
 	fake f = { .max = 8, .answer = 1, .late = -1, .wait_ms = 2500 };
 	rs_rpc_resend rs
 	    = { .after_ms = 100, .prepare = hint_third_time, .arg = "w7" };
-	rs_rpc *rpc;
-	pthread_t t;
 
 	(void) state;
 	asked = 0;
-	fake_start(&f, &t);
-	assert_int_equal(rs_rpc_create(url, queue, 10000, &rpc), RS_OK);
-	read_req(&req, &op, id);
+	call_start(&c, &f);
 	int64_t t0 = rs_time_now_ms();
-	assert_int_equal(
-	    rs_rpc_call_resend(rpc, &req, 2000, &rs, &resp), RS_OK);
-	assert_true(rs.sent);
+	call_answered(&c, 2000, &rs, true, "copy1");
 	assert_int_equal(asked, 3);
-	assert_string_equal(resp->worker_id, "copy1");
-	rideshare__db_response__free_unpacked(resp, NULL);
-	fake_stop(&f, t);
+	fake_stop(&f, c.t);
 	/* still one resend, sent at the third asking (3 x after_ms) */
 	assert_int_equal(f.n, 2);
 	assert_true(f.got[1].resend);
 	assert_string_equal(f.got[1].resend_to, "w7");
 	assert_true(f.got[1].at_ms - t0 >= 295);
-	rs_rpc_destroy(rpc);
+	rs_rpc_destroy(c.rpc);
 }
 
 static void
 test_not_ready_until_the_timeout_means_no_resend(void **state)
 {
-	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
-	Rideshare__DbResponse *resp = NULL;
-	char id[RS_ID_LEN + 1];
+	call c;
 	fake f = { .max = 8, .answer = -1, .late = -1, .wait_ms = 1500 };
 	rs_rpc_resend rs
 	    = { .after_ms = 100, .prepare = hint_third_time, .arg = "w7" };
-	rs_rpc *rpc;
-	pthread_t t;
 
 	(void) state;
 	asked = -100; /* never ready within the timeout */
-	fake_start(&f, &t);
-	assert_int_equal(rs_rpc_create(url, queue, 10000, &rpc), RS_OK);
-	read_req(&req, &op, id);
-	assert_int_equal(
-	    rs_rpc_call_resend(rpc, &req, 500, &rs, &resp), RS_ETIMEDOUT);
+	call_start(&c, &f);
+	assert_int_equal(rs_rpc_call_resend(c.rpc, &c.req, 500, &rs, &c.resp),
+	    RS_ETIMEDOUT);
 	assert_false(rs.sent);
-	fake_stop(&f, t);
+	fake_stop(&f, c.t);
 	assert_int_equal(f.n, 1);
-	rs_rpc_destroy(rpc);
+	rs_rpc_destroy(c.rpc);
 }
 
 static void
 test_answered_in_time_is_not_resent(void **state)
 {
-	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__CountRides op = RIDESHARE__COUNT_RIDES__INIT;
-	Rideshare__DbResponse *resp = NULL;
-	char id[RS_ID_LEN + 1];
+	call c;
 	fake f = { .max = 8, .answer = 0, .late = -1, .wait_ms = 1000 };
 	rs_rpc_resend rs = { .after_ms = 500, .prepare = hint, .arg = "w9" };
-	rs_rpc *rpc;
-	pthread_t t;
 
 	(void) state;
-	fake_start(&f, &t);
-	assert_int_equal(rs_rpc_create(url, queue, 10000, &rpc), RS_OK);
-	read_req(&req, &op, id);
-	assert_int_equal(
-	    rs_rpc_call_resend(rpc, &req, 3000, &rs, &resp), RS_OK);
-	assert_false(rs.sent);
-	assert_false(req.resend);
-	rideshare__db_response__free_unpacked(resp, NULL);
-	fake_stop(&f, t);
+	call_start(&c, &f);
+	call_answered(&c, 3000, &rs, false, "copy0");
+	assert_false(c.req.resend);
+	fake_stop(&f, c.t);
 	assert_int_equal(f.n, 1);
-	rs_rpc_destroy(rpc);
+	rs_rpc_destroy(c.rpc);
 }
 
 int
@@ -323,15 +313,7 @@ main(void)
 		cmocka_unit_test(test_answered_in_time_is_not_resent),
 	};
 
-	url = rs_cfg_str("RIDESHARE_AMQP_URL", NULL);
-	if (url == NULL) {
-		fprintf(stderr,
-		    "rs_rpc_resend_test: needs RIDESHARE_AMQP_URL "
-		    "(run it with tests/with-stack.sh)\n");
-		return 2;
-	}
 	snprintf(queue, sizeof(queue), "rpc-resend-test-%ld", (long) getpid());
-	rs_log_init("rs_rpc_resend_test");
-	rs_log_set_level(RS_LOG_WARN);
+	url = rs_test_amqp_init("rs_rpc_resend_test");
 	return cmocka_run_group_tests_name("rs_rpc_resend", tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
  * rs_http_reply_error can turn into a JSON string; accepted values satisfy
  * what the DbRequest relies on (NUL-free UTF-8 usernames, 40 hex digits,
  * areas 1..198, a timestamp that formats back to the same text). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,26 +47,41 @@ username_ok(const char *s, size_t len)
 		abort();
 }
 
+/* What each handler does first: the body has no fields but `fields`
+ * (NULL-terminated) and the first n of them are strings, which go to
+ * s[] / len[]: true. Otherwise the refusal's reason is checked: false. */
+static bool
+strings_of(json_t *o, const char *const *fields, size_t n, const char **s,
+    size_t *len)
+{
+	char why[RS_GW_WHY_LEN];
+
+	if (rs_gw_json_only(o, fields, why) != RS_OK) {
+		check_reason(why);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rs_gw_json_string(o, fields[i], &s[i], &len[i], why)
+		    != RS_OK) {
+			check_reason(why);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* PUT /api/v1/users */
 static void
 add_user(json_t *o)
 {
 	static const char *const fields[] = { "username", "password", NULL };
-	char why[RS_GW_WHY_LEN];
-	const char *name, *pw;
-	size_t nlen, plen;
+	const char *s[2];
+	size_t len[2];
 
-	if (rs_gw_json_only(o, fields, why) != RS_OK) {
-		check_reason(why);
+	if (!strings_of(o, fields, 2, s, len))
 		return;
-	}
-	if (rs_gw_json_string(o, "username", &name, &nlen, why) != RS_OK
-	    || rs_gw_json_string(o, "password", &pw, &plen, why) != RS_OK) {
-		check_reason(why);
-		return;
-	}
-	username_ok(name, nlen);
-	if (rs_gw_password_valid(pw, plen) && plen != 40)
+	username_ok(s[0], len[0]);
+	if (rs_gw_password_valid(s[1], len[1]) && len[1] != 40)
 		abort();
 }
 
@@ -86,25 +102,20 @@ create_ride(json_t *o)
 {
 	static const char *const fields[]
 	    = { "created_by", "timestamp", "source", "destination", NULL };
-	char why[RS_GW_WHY_LEN], back[RS_GW_TIME_LEN + 1];
-	const char *by, *ts;
-	size_t blen, tlen;
+	char back[RS_GW_TIME_LEN + 1];
+	const char *s[2];
+	size_t len[2];
 	int64_t t;
 
-	if (rs_gw_json_only(o, fields, why) != RS_OK) {
-		check_reason(why);
+	/* created_by, timestamp */
+	if (!strings_of(o, fields, 2, s, len))
 		return;
-	}
-	if (rs_gw_json_string(o, "created_by", &by, &blen, why) != RS_OK
-	    || rs_gw_json_string(o, "timestamp", &ts, &tlen, why) != RS_OK) {
-		check_reason(why);
-		return;
-	}
-	username_ok(by, blen);
-	if (rs_gw_time_parse(ts, tlen, &t) == RS_OK) {
+	username_ok(s[0], len[0]);
+	if (rs_gw_time_parse(s[1], len[1], &t) == RS_OK) {
 		/* What is accepted is exactly what the listing prints. */
 		if (rs_gw_time_format(t, back) != RS_OK
-		    || tlen != RS_GW_TIME_LEN || memcmp(back, ts, tlen) != 0)
+		    || len[1] != RS_GW_TIME_LEN
+		    || memcmp(back, s[1], len[1]) != 0)
 			abort();
 	}
 	area(o, "source");
@@ -116,16 +127,11 @@ static void
 join_ride(json_t *o)
 {
 	static const char *const fields[] = { "username", NULL };
-	char why[RS_GW_WHY_LEN];
 	const char *name;
 	size_t nlen;
 
-	if (rs_gw_json_only(o, fields, why) != RS_OK
-	    || rs_gw_json_string(o, "username", &name, &nlen, why) != RS_OK) {
-		check_reason(why);
-		return;
-	}
-	username_ok(name, nlen);
+	if (strings_of(o, fields, 1, &name, &nlen))
+		username_ok(name, nlen);
 }
 
 int

@@ -23,28 +23,13 @@
 #include "rs_gw.h"
 #include "rs_http.h"
 #include "rs_log.h"
+#include "rs_test_http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static rs_http *srv;
 static int port;
-
-static void
-echo(rs_http_req *req, void *arg)
-{
-	size_t n, bl;
-	const char *name = rs_http_param(req, "name", &n);
-	const char *q = NULL;
-	json_t *o = json_object();
-
-	(void) rs_http_body(req, &bl);
-	json_object_set_new(o, "name", json_stringn(name, n));
-	json_object_set_new(o, "body_len", json_integer((json_int_t) bl));
-	if (rs_http_query(req, "q", &q, NULL) == RS_OK)
-		json_object_set_new(o, "q", json_string(q));
-	rs_http_reply_json(req, 200, o);
-}
 
 /* A JSON body through the gateways' strict parser, like PUT users. */
 static void
@@ -60,24 +45,20 @@ body(rs_http_req *req, void *arg)
 }
 
 static const rs_http_route routes[] = {
-	{ "GET", "/things/{name}", echo, NULL, RS_HTTP_COUNTED },
-	{ "POST", "/things/{name}", echo, NULL, RS_HTTP_COUNTED },
-	{ "DELETE", "/things/{name}", echo, NULL, 0 },
+	{ "GET", "/things/{name}", rs_test_echo, NULL, RS_HTTP_COUNTED },
+	{ "POST", "/things/{name}", rs_test_echo, NULL, RS_HTTP_COUNTED },
+	{ "DELETE", "/things/{name}", rs_test_echo, NULL, 0 },
 	{ "PUT", "/users", body, NULL, 0 },
-	{ "GET", "/users/{a}/rides/{b}", echo, NULL, 0 },
+	{ "GET", "/users/{a}/rides/{b}", rs_test_echo, NULL, 0 },
 };
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	rs_http_cfg cfg;
+	rs_http_cfg cfg = rs_test_http_cfg("fuzz");
 
 	signal(SIGPIPE, SIG_IGN);
 	rs_log_set_level(RS_LOG_ERROR);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.name = "fuzz";
-	cfg.addr = "127.0.0.1";
-	cfg.port = 0;
 	cfg.threads = 8;
 	cfg.body_limit = 4096;
 	cfg.request_timeout_ms = 500;

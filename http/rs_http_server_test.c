@@ -15,26 +15,10 @@
 #include "rs_err.h"
 #include "rs_http.h"
 #include "rs_log.h"
+#include "rs_test_http.h"
 
 static rs_http *srv;
 static char base[64];
-
-/* Echoes the decoded parameter, the query value q and the body length. */
-static void
-echo(rs_http_req *req, void *arg)
-{
-	size_t n, bl;
-	const char *name = rs_http_param(req, "name", &n);
-	const char *q = NULL;
-	json_t *o = json_object();
-
-	(void) rs_http_body(req, &bl);
-	json_object_set_new(o, "name", json_stringn(name, n));
-	json_object_set_new(o, "body_len", json_integer((json_int_t) bl));
-	if (rs_http_query(req, "q", &q, NULL) == RS_OK)
-		json_object_set_new(o, "q", json_string(q));
-	rs_http_reply_json(req, 200, o);
-}
 
 static void
 nothing(rs_http_req *req, void *arg)
@@ -75,8 +59,8 @@ upload(rs_http_req *req, void *arg)
 
 static const rs_http_route routes[] = {
 	{ "POST", "/upload", upload, NULL, RS_HTTP_RAW_BODY },
-	{ "GET", "/things/{name}", echo, NULL, RS_HTTP_COUNTED },
-	{ "POST", "/things/{name}", echo, NULL, RS_HTTP_COUNTED },
+	{ "GET", "/things/{name}", rs_test_echo, NULL, RS_HTTP_COUNTED },
+	{ "POST", "/things/{name}", rs_test_echo, NULL, RS_HTTP_COUNTED },
 	{ "GET", "/empty", nothing, NULL, 0 },
 	{ "GET", "/silent", silent, NULL, 0 },
 };
@@ -178,14 +162,8 @@ expect_error(const char *method, const char *path, long status)
 static int
 setup(void **state)
 {
-	rs_http_cfg cfg;
+	rs_http_cfg cfg = rs_test_http_cfg("test");
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.name = "test";
-	cfg.addr = "127.0.0.1";
-	cfg.port = 0;
-	cfg.threads = 4;
-	cfg.body_limit = 1000;
 	rs_log_set_level(RS_LOG_ERROR);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	assert_int_equal(rs_http_start(&cfg, routes,
@@ -380,14 +358,9 @@ static rs_http *
 token_server_start(
     const char *name, const rs_http_route *r2, size_t n, char *saved)
 {
-	rs_http_cfg cfg;
+	rs_http_cfg cfg = rs_test_http_cfg(name);
 	rs_http *s2;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.name = name;
-	cfg.addr = "127.0.0.1";
-	cfg.threads = 4;
-	cfg.body_limit = 1000;
 	cfg.auth_token = "0123456789abcdef-token";
 	assert_int_equal(rs_http_start(&cfg, r2, n, &s2), RS_OK);
 	snprintf(saved, sizeof(base), "%s", base);
@@ -406,9 +379,9 @@ static void
 test_token_guards_every_method_but_get_and_private_gets(void **state)
 {
 	static const rs_http_route r2[] = {
-		{ "GET", "/things/{name}", echo, NULL, 0 },
-		{ "POST", "/things/{name}", echo, NULL, 0 },
-		{ "DELETE", "/things/{name}", echo, NULL, 0 },
+		{ "GET", "/things/{name}", rs_test_echo, NULL, 0 },
+		{ "POST", "/things/{name}", rs_test_echo, NULL, 0 },
+		{ "DELETE", "/things/{name}", rs_test_echo, NULL, 0 },
 		{ "GET", "/secret", nothing, NULL, RS_HTTP_PRIVATE },
 	};
 	char saved[64];
@@ -462,7 +435,7 @@ test_auth_get_route_and_stream(void **state)
 {
 	static const rs_http_route r2[] = {
 		{ "GET", "/feed", streamer, NULL, RS_HTTP_PRIVATE },
-		{ "GET", "/open", echo, NULL, 0 },
+		{ "GET", "/open", rs_test_echo, NULL, 0 },
 	};
 	char saved[64];
 	rs_http *s2 = token_server_start("feed", r2, 2, saved);

@@ -1,11 +1,9 @@
 #include "autoscale.h"
 #include "capacity.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include "rs_test.h"
 
 /* rs_orch_scale_target(reads, min, max) is want for each row. */
 typedef struct target_case {
@@ -45,63 +43,108 @@ test_target_is_never_zero_and_clamped(void **state)
 	check_targets(c, sizeof(c) / sizeof(c[0]));
 }
 
+/* One step of a window script: n > 0 reads counted from time `at` on,
+ * one every `every` ms; or (n == 0) a tick at `at` that decides (fires)
+ * or not. A decision is checked against reads, previous, wanted, target
+ * (-1: not checked), and the target and wanted then reported by the
+ * autoscaler against the decision's. */
+typedef struct step {
+	int64_t at;
+	int n, every;
+	bool fires;
+	int64_t reads;
+	int previous, wanted, target;
+} step;
+
+#define READS(at, n, every)                         \
+	{                                           \
+		at, n, every, false, -1, -1, -1, -1 \
+	}
+#define QUIET(at)                               \
+	{                                       \
+		at, 0, 0, false, -1, -1, -1, -1 \
+	}
+#define FIRES(at, reads, previous, wanted, target)              \
+	{                                                       \
+		at, 0, 0, true, reads, previous, wanted, target \
+	}
+
+#define END                                     \
+	{                                       \
+		0, -1, 0, false, -1, -1, -1, -1 \
+	}
+
+/* A window script: what it shows, the autoscaler it runs on (window_ms,
+ * min, max) and its steps up to END. */
+typedef struct script {
+	const char *what;
+	int64_t window_ms;
+	int min, max;
+	step s[8];
+} script;
+
+static const script scripts[] = {
+	{ "the window starts at the first read; the next follows at once, "
+	  "idle -> back to 1, never 0",
+	    5000, 1, 16,
+	    { QUIET(1000000), READS(2000000, 45, 1), QUIET(2004999),
+	        FIRES(2005000, 45, 1, -1, 3), QUIET(2009999),
+	        FIRES(2010000, 0, 3, -1, 1), END } },
+	{ "reads after a window's end count in the next", 1000, 1, 16,
+	    { READS(10, 1, 0), FIRES(1010, 1, -1, -1, -1), READS(1500, 21, 0),
+	        FIRES(2010, 21, -1, -1, 2), END } },
+	{ "a long stall restarts the window now: one decision, not nine (the "
+	  "next window ends at 11000)",
+	    1000, 1, 16,
+	    { READS(1, 1, 0), FIRES(10000, -1, -1, -1, -1), QUIET(10999),
+	        FIRES(11000, -1, -1, -1, -1), END } },
+	{ "a decision reports the wanted and the capped target; below the "
+	  "cap the two agree",
+	    1000, 1, 2,
+	    { READS(10, 45, 0), FIRES(1010, 45, 1, 3, 2), READS(1500, 21, 0),
+	        FIRES(2010, 21, 2, 2, 2), END } },
+};
+
+/* Runs script c. */
 static void
-test_window_starts_at_first_read(void **state)
+run_script(const script *c)
 {
 	rs_orch_autoscale a;
 	rs_orch_scale_decision d;
 
-	(void) state;
-	rs_orch_autoscale_init(&a, 5000, 1, 16);
-	/* No read yet: no window, however long we wait. */
-	assert_false(rs_orch_autoscale_tick(&a, 1000000, &d));
-	for (int i = 0; i < 45; i++)
-		rs_orch_autoscale_count_read(&a, 2000000 + i);
-	assert_false(rs_orch_autoscale_tick(&a, 2004999, &d));
-	assert_true(rs_orch_autoscale_tick(&a, 2005000, &d));
-	assert_int_equal(d.reads, 45);
-	assert_int_equal(d.previous, 1);
-	assert_int_equal(d.target, 3);
-	assert_int_equal(rs_orch_autoscale_target(&a), 3);
-	/* The next window follows at once; idle -> back to 1, never 0. */
-	assert_false(rs_orch_autoscale_tick(&a, 2009999, &d));
-	assert_true(rs_orch_autoscale_tick(&a, 2010000, &d));
-	assert_int_equal(d.reads, 0);
-	assert_int_equal(d.previous, 3);
-	assert_int_equal(d.target, 1);
+	rs_orch_autoscale_init(&a, c->window_ms, c->min, c->max);
+	assert_int_equal(rs_orch_autoscale_wanted(&a), c->min);
+	for (const step *s = c->s; s->n >= 0; s++) {
+		for (int r = 0; r < s->n; r++)
+			rs_orch_autoscale_count_read(
+			    &a, s->at + (int64_t) r * s->every);
+		if (s->n > 0)
+			continue;
+		assert_int_equal(
+		    rs_orch_autoscale_tick(&a, s->at, &d), s->fires);
+		if (!s->fires)
+			continue;
+		if (s->reads >= 0)
+			assert_int_equal(d.reads, s->reads);
+		if (s->previous >= 0)
+			assert_int_equal(d.previous, s->previous);
+		if (s->wanted >= 0)
+			assert_int_equal(d.wanted, s->wanted);
+		if (s->target >= 0)
+			assert_int_equal(d.target, s->target);
+		assert_int_equal(rs_orch_autoscale_wanted(&a), d.wanted);
+		assert_int_equal(rs_orch_autoscale_target(&a), d.target);
+	}
 }
 
 static void
-test_reads_after_window_end_count_in_next(void **state)
+test_window_scripts(void **state)
 {
-	rs_orch_autoscale a;
-	rs_orch_scale_decision d;
-
 	(void) state;
-	rs_orch_autoscale_init(&a, 1000, 1, 16);
-	rs_orch_autoscale_count_read(&a, 10);
-	assert_true(rs_orch_autoscale_tick(&a, 1010, &d));
-	assert_int_equal(d.reads, 1);
-	for (int i = 0; i < 21; i++)
-		rs_orch_autoscale_count_read(&a, 1500);
-	assert_true(rs_orch_autoscale_tick(&a, 2010, &d));
-	assert_int_equal(d.reads, 21);
-	assert_int_equal(d.target, 2);
-}
-
-static void
-test_long_stall_restarts_window_now(void **state)
-{
-	rs_orch_autoscale a;
-	rs_orch_scale_decision d;
-
-	(void) state;
-	rs_orch_autoscale_init(&a, 1000, 1, 16);
-	rs_orch_autoscale_count_read(&a, 1);
-	assert_true(rs_orch_autoscale_tick(&a, 10000, &d));
-	/* One decision, not nine: the next window ends at 11000. */
-	assert_false(rs_orch_autoscale_tick(&a, 10999, &d));
-	assert_true(rs_orch_autoscale_tick(&a, 11000, &d));
+	RS_TEST_EACH(script, c, scripts)
+	{
+		run_script(c);
+	}
 }
 
 /* The course rule stays the demand signal; the cap only limits what is
@@ -126,30 +169,6 @@ test_wanted_is_uncapped_target_is_capped(void **state)
 		assert_int_equal(
 		    rs_orch_scale_target(r, 1, 2), rs_orch_scale_wanted(r, 1));
 	check_targets(c, sizeof(c) / sizeof(c[0]));
-}
-
-static void
-test_decision_reports_wanted_and_capped_target(void **state)
-{
-	rs_orch_autoscale a;
-	rs_orch_scale_decision d;
-
-	(void) state;
-	rs_orch_autoscale_init(&a, 1000, 1, 2);
-	assert_int_equal(rs_orch_autoscale_wanted(&a), 1);
-	for (int i = 0; i < 45; i++)
-		rs_orch_autoscale_count_read(&a, 10);
-	assert_true(rs_orch_autoscale_tick(&a, 1010, &d));
-	assert_int_equal(d.wanted, 3);
-	assert_int_equal(d.target, 2);
-	assert_int_equal(rs_orch_autoscale_wanted(&a), 3);
-	assert_int_equal(rs_orch_autoscale_target(&a), 2);
-	/* Below the cap the two agree. */
-	for (int i = 0; i < 21; i++)
-		rs_orch_autoscale_count_read(&a, 1500);
-	assert_true(rs_orch_autoscale_tick(&a, 2010, &d));
-	assert_int_equal(d.wanted, 2);
-	assert_int_equal(d.target, 2);
 }
 
 static void
@@ -203,12 +222,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_target_follows_reads_per_twenty),
 		cmocka_unit_test(test_target_is_never_zero_and_clamped),
-		cmocka_unit_test(test_window_starts_at_first_read),
-		cmocka_unit_test(test_reads_after_window_end_count_in_next),
-		cmocka_unit_test(test_long_stall_restarts_window_now),
+		cmocka_unit_test(test_window_scripts),
 		cmocka_unit_test(test_wanted_is_uncapped_target_is_capped),
-		cmocka_unit_test(
-		    test_decision_reports_wanted_and_capped_target),
 		cmocka_unit_test(test_cap_from_capacity_unless_max_set),
 		cmocka_unit_test(test_cpu_quota_parsing),
 	};

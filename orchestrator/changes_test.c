@@ -11,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "rs_test_ops.h"
+
 static void
 test_since_accepts_decimal_seqs(void **state)
 {
@@ -59,143 +61,153 @@ pack(uint64_t seq, Rideshare__DbRequest *req, Rideshare__DbResponse *resp,
 	return b;
 }
 
+/* The feed line of the change (seq, epoch) that req answered by resp
+ * stands for, parsed (the caller json_decref's it); the raw line stays in
+ * out, which the caller finishes. */
+static json_t *
+line_of(uint64_t seq, uint64_t epoch, Rideshare__DbRequest *req,
+    Rideshare__DbResponse *resp, rs_buf *out)
+{
+	size_t len;
+	uint8_t *b = pack(seq, req, resp, &len);
+
+	assert_int_equal(rs_orch_changes_line(seq, epoch, b, len, out), RS_OK);
+	free(b);
+	assert_non_null(out->data);
+	assert_int_equal(out->data[out->len - 1], '\n');
+	json_t *j = json_loadb(out->data, out->len, 0, NULL);
+	assert_non_null(j);
+	return j;
+}
+
+/* The string member key of j (NULL if it is not one). */
+static const char *
+str_of(json_t *j, const char *key)
+{
+	return json_string_value(json_object_get(j, key));
+}
+
+/* What each feed-line test works on: a request with the sample ops, its
+ * response, the line (out) and its parse (j), freed by feed_teardown. */
+typedef struct feed {
+	Rideshare__DbRequest req;
+	Rideshare__DbResponse resp;
+	rs_test_ops o;
+	rs_buf out;
+	json_t *j;
+} feed;
+
+static int
+feed_setup(void **state)
+{
+	feed *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	rideshare__db_request__init(&f->req);
+	rideshare__db_response__init(&f->resp);
+	rs_test_ops_init(&f->o);
+	f->out = (rs_buf) RS_BUF_INIT;
+	*state = f;
+	return 0;
+}
+
+static int
+feed_teardown(void **state)
+{
+	feed *f = *state;
+
+	json_decref(f->j);
+	rs_buf_fini(&f->out);
+	free(f);
+	return 0;
+}
+
 static void
 test_line_of_a_create_ride(void **state)
 {
-	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__CreateRide cr = RIDESHARE__CREATE_RIDE__INIT;
-	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
+	feed *f = *state;
 	Rideshare__Ride ride = RIDESHARE__RIDE__INIT;
-	rs_buf out = RS_BUF_INIT;
-	size_t len;
 
-	(void) state;
-	req.request_id = "r1";
-	req.reply_to = "amq.gen-x";
-	req.op_case = RIDESHARE__DB_REQUEST__OP_CREATE_RIDE;
-	req.create_ride = &cr;
-	cr.created_by = "ann";
-	cr.source = 1;
-	cr.destination = 2;
-	resp.request_id = "r1";
-	resp.status = RIDESHARE__STATUS__OK;
-	resp.seq = 42;
-	resp.worker_id = "w1";
-	resp.result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDE;
-	resp.ride = &ride;
+	f->req.request_id = "r1";
+	f->req.reply_to = "amq.gen-x";
+	rs_test_set_op(
+	    &f->req, RIDESHARE__DB_REQUEST__OP_CREATE_RIDE, &f->o.cr.base);
+	f->resp.request_id = "r1";
+	f->resp.status = RIDESHARE__STATUS__OK;
+	f->resp.seq = 42;
+	f->resp.worker_id = "w1";
+	f->resp.result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDE;
+	f->resp.ride = &ride;
 	ride.ride_id = 5;
-	uint8_t *b = pack(42, &req, &resp, &len);
+	json_t *j = f->j = line_of(42, 3, &f->req, &f->resp, &f->out);
 
-	assert_int_equal(rs_orch_changes_line(42, 3, b, len, &out), RS_OK);
-	assert_non_null(out.data);
-	assert_int_equal(out.data[out.len - 1], '\n');
-	json_error_t err;
-	json_t *j = json_loadb(out.data, out.len, 0, &err);
-	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 42);
 	assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 3);
+	assert_string_equal(str_of(j, "op"), "create_ride");
+	assert_string_equal(str_of(j, "request_id"), "r1");
+	assert_string_equal(str_of(j, "status"), "OK");
 	assert_string_equal(
-	    json_string_value(json_object_get(j, "op")), "create_ride");
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "request_id")), "r1");
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "status")), "OK");
-	json_t *rq = json_object_get(j, "request");
-	assert_string_equal(
-	    json_string_value(json_object_get(rq, "createdBy")), "ann");
+	    str_of(json_object_get(j, "request"), "createdBy"), "alice");
 	/* Internal routing fields never reach the feed. */
-	assert_null(strstr(out.data, "amq.gen-x"));
-	assert_null(strstr(out.data, "\"w1\""));
+	assert_null(strstr(f->out.data, "amq.gen-x"));
+	assert_null(strstr(f->out.data, "\"w1\""));
 	assert_non_null(json_object_get(json_object_get(j, "result"), "ride"));
 	assert_null(json_object_get(j, "error"));
-	json_decref(j);
-	rs_buf_fini(&out);
-	free(b);
 }
 
 static void
 test_line_of_a_refused_write_has_its_error(void **state)
 {
-	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__AddUser au = RIDESHARE__ADD_USER__INIT;
-	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
-	rs_buf out = RS_BUF_INIT;
-	size_t len;
+	feed *f = *state;
 
-	(void) state;
-	req.request_id = "r2";
-	req.op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
-	req.add_user = &au;
-	au.username = "bob";
-	au.password = "x";
-	resp.status = RIDESHARE__STATUS__ALREADY_EXISTS;
-	resp.error = "taken";
-	uint8_t *b = pack(7, &req, &resp, &len);
+	f->req.request_id = "r2";
+	rs_test_set_op(
+	    &f->req, RIDESHARE__DB_REQUEST__OP_ADD_USER, &f->o.au.base);
+	f->resp.status = RIDESHARE__STATUS__ALREADY_EXISTS;
+	f->resp.error = "taken";
+	json_t *j = f->j = line_of(7, 1, &f->req, &f->resp, &f->out);
 
-	assert_int_equal(rs_orch_changes_line(7, 1, b, len, &out), RS_OK);
-	json_t *j = json_loadb(out.data, out.len, 0, NULL);
-	assert_non_null(j);
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "status")), "ALREADY_EXISTS");
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "error")), "taken");
+	assert_string_equal(str_of(j, "status"), "ALREADY_EXISTS");
+	assert_string_equal(str_of(j, "error"), "taken");
 	assert_null(json_object_get(j, "result"));
-	json_decref(j);
-	rs_buf_fini(&out);
-	free(b);
 }
 
 static void
 test_line_of_a_non_utf8_write_still_has_its_seq(void **state)
 {
-	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__RemoveUser ru = RIDESHARE__REMOVE_USER__INIT;
-	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
-	rs_buf out = RS_BUF_INIT;
-	size_t len;
+	feed *f = *state;
 
-	(void) state;
-	req.request_id = "r4";
-	req.op_case = RIDESHARE__DB_REQUEST__OP_REMOVE_USER;
-	req.remove_user = &ru;
-	ru.username = "bad\xff\xfe";
-	resp.status = RIDESHARE__STATUS__NOT_FOUND;
-	uint8_t *b = pack(8, &req, &resp, &len);
+	f->o.ru.username = "bad\xff\xfe";
+	f->req.request_id = "r4";
+	rs_test_set_op(
+	    &f->req, RIDESHARE__DB_REQUEST__OP_REMOVE_USER, &f->o.ru.base);
+	f->resp.status = RIDESHARE__STATUS__NOT_FOUND;
+	json_t *j = f->j = line_of(8, 2, &f->req, &f->resp, &f->out);
 
-	assert_int_equal(rs_orch_changes_line(8, 2, b, len, &out), RS_OK);
-	json_t *j = json_loadb(out.data, out.len, 0, NULL);
-	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 8);
 	assert_true(json_is_null(json_object_get(j, "request")));
 	assert_non_null(json_object_get(j, "not_json"));
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "status")), "NOT_FOUND");
-	json_decref(j);
-	rs_buf_fini(&out);
-	free(b);
+	assert_string_equal(str_of(j, "status"), "NOT_FOUND");
 }
 
 static void
 test_line_refuses_garbage_and_a_wrong_seq(void **state)
 {
-	Rideshare__DbRequest req = RIDESHARE__DB_REQUEST__INIT;
-	Rideshare__Clear cl = RIDESHARE__CLEAR__INIT;
-	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
-	rs_buf out = RS_BUF_INIT;
+	feed *f = *state;
 	const uint8_t junk[] = { 0xff, 0xff, 0xff, 0x01 };
 	size_t len;
 
-	(void) state;
-	req.request_id = "r3";
-	req.op_case = RIDESHARE__DB_REQUEST__OP_CLEAR;
-	req.clear = &cl;
-	uint8_t *b = pack(9, &req, &resp, &len);
-	assert_int_equal(rs_orch_changes_line(10, 1, b, len, &out), RS_EPROTO);
+	f->req.request_id = "r3";
+	rs_test_set_op(
+	    &f->req, RIDESHARE__DB_REQUEST__OP_CLEAR, &f->o.cl.base);
+	uint8_t *b = pack(9, &f->req, &f->resp, &len);
 	assert_int_equal(
-	    rs_orch_changes_line(1, 1, junk, sizeof(junk), &out), RS_EPROTO);
-	assert_int_equal(out.len, 0);
-	rs_buf_fini(&out);
+	    rs_orch_changes_line(10, 1, b, len, &f->out), RS_EPROTO);
 	free(b);
+	assert_int_equal(
+	    rs_orch_changes_line(1, 1, junk, sizeof(junk), &f->out),
+	    RS_EPROTO);
+	assert_int_equal(f->out.len, 0);
 }
 
 int
@@ -204,11 +216,17 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_since_accepts_decimal_seqs),
 		cmocka_unit_test(test_since_rejects_anything_else),
-		cmocka_unit_test(test_line_of_a_create_ride),
-		cmocka_unit_test(test_line_of_a_refused_write_has_its_error),
-		cmocka_unit_test(
-		    test_line_of_a_non_utf8_write_still_has_its_seq),
-		cmocka_unit_test(test_line_refuses_garbage_and_a_wrong_seq),
+		cmocka_unit_test_setup_teardown(
+		    test_line_of_a_create_ride, feed_setup, feed_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_line_of_a_refused_write_has_its_error, feed_setup,
+		    feed_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_line_of_a_non_utf8_write_still_has_its_seq,
+		    feed_setup, feed_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_line_refuses_garbage_and_a_wrong_seq, feed_setup,
+		    feed_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

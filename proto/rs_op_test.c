@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rs_test.h"
+#include "rs_test_ops.h"
 
 static void
 test_request_problems_are_named(void **state)
@@ -34,10 +35,10 @@ test_sync_event_problems_are_named(void **state)
 	Rideshare__SyncEvent ev = RIDESHARE__SYNC_EVENT__INIT;
 	Rideshare__DbRequest r = RIDESHARE__DB_REQUEST__INIT;
 	Rideshare__DbResponse ok = RIDESHARE__DB_RESPONSE__INIT;
-	Rideshare__AddUser au = RIDESHARE__ADD_USER__INIT;
-	Rideshare__CountRides c = RIDESHARE__COUNT_RIDES__INIT;
+	rs_test_ops o;
 
 	(void) state;
+	rs_test_ops_init(&o);
 	assert_string_equal(rs_op_sync_event_problem(NULL), "undecodable");
 	assert_string_equal(rs_op_sync_event_problem(&ev), "incomplete");
 	ev.request = &r;
@@ -46,11 +47,9 @@ test_sync_event_problems_are_named(void **state)
 	ev.seq = 7;
 	assert_string_equal(rs_op_sync_event_problem(&ev), "no_request_id");
 	r.request_id = "rid-7";
-	r.op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
-	r.count_rides = &c;
+	rs_test_set_op(&r, RIDESHARE__DB_REQUEST__OP_COUNT_RIDES, &o.cn.base);
 	assert_string_equal(rs_op_sync_event_problem(&ev), "not_a_write");
-	r.op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
-	r.add_user = &au;
+	rs_test_set_op(&r, RIDESHARE__DB_REQUEST__OP_ADD_USER, &o.au.base);
 	assert_null(rs_op_sync_event_problem(&ev));
 }
 

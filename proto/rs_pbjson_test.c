@@ -12,6 +12,7 @@
 #include "rideshare.pb-c.h"
 #include "rs_op.h"
 #include "rs_pbjson.h"
+#include "rs_test_ops.h"
 
 /* Packs both messages and compares the bytes: protobuf-c serializes
  * fields in field-number order, so equal bytes mean equal messages. */
@@ -54,72 +55,16 @@ round_trip(const ProtobufCMessage *m)
 	return back;
 }
 
-/* Makes m r's op: protobuf-c numbers the cases of a oneof by their field
- * numbers and keeps each member pointer at its field's offset. */
-static void
-set_op(Rideshare__DbRequest *r, Rideshare__DbRequest__OpCase op,
-    ProtobufCMessage *m)
-{
-	const ProtobufCFieldDescriptor *f
-	    = protobuf_c_message_descriptor_get_field(
-	        &rideshare__db_request__descriptor, (unsigned) op);
-
-	assert_non_null(f);
-	assert_ptr_equal(f->descriptor, m->descriptor);
-	r->op_case = op;
-	memcpy((char *) r + f->offset, &m, sizeof(m));
-}
-
 static void
 test_every_request_op_round_trips(void **state)
 {
-	Rideshare__AddUser au = RIDESHARE__ADD_USER__INIT;
-	Rideshare__RemoveUser ru = RIDESHARE__REMOVE_USER__INIT;
-	Rideshare__ListUsers lu = RIDESHARE__LIST_USERS__INIT;
-	Rideshare__GetUser gu = RIDESHARE__GET_USER__INIT;
-	Rideshare__CreateRide cr = RIDESHARE__CREATE_RIDE__INIT;
-	Rideshare__ListRides lr = RIDESHARE__LIST_RIDES__INIT;
-	Rideshare__GetRide gr = RIDESHARE__GET_RIDE__INIT;
-	Rideshare__JoinRide jr = RIDESHARE__JOIN_RIDE__INIT;
-	Rideshare__DeleteRide dr = RIDESHARE__DELETE_RIDE__INIT;
-	Rideshare__CountRides cn = RIDESHARE__COUNT_RIDES__INIT;
-	Rideshare__Clear cl = RIDESHARE__CLEAR__INIT;
+	rs_test_ops o;
 	size_t seen = 0;
 
 	(void) state;
-	au.username = "alice";
-	au.password = "3d725109c7e7c0bfb9d709836735b56d943d263f";
-	ru.username = "bob";
-	gu.username = "carol \"quoted\" \xc3\xa9";
-	cr.created_by = "alice";
-	cr.timestamp = 1801000000;
-	cr.source = 3;
-	cr.destination = 198;
-	lr.source = 1;
-	lr.destination = 2;
-	lr.after = -5;
-	gr.ride_id = INT64_MAX;
-	jr.ride_id = 42;
-	jr.username = "dave";
-	dr.ride_id = 7;
-
-	const struct {
-		Rideshare__DbRequest__OpCase op;
-		ProtobufCMessage *m;
-	} ops[] = {
-		{ RIDESHARE__DB_REQUEST__OP_ADD_USER, &au.base },
-		{ RIDESHARE__DB_REQUEST__OP_REMOVE_USER, &ru.base },
-		{ RIDESHARE__DB_REQUEST__OP_LIST_USERS, &lu.base },
-		{ RIDESHARE__DB_REQUEST__OP_GET_USER, &gu.base },
-		{ RIDESHARE__DB_REQUEST__OP_CREATE_RIDE, &cr.base },
-		{ RIDESHARE__DB_REQUEST__OP_LIST_RIDES, &lr.base },
-		{ RIDESHARE__DB_REQUEST__OP_GET_RIDE, &gr.base },
-		{ RIDESHARE__DB_REQUEST__OP_JOIN_RIDE, &jr.base },
-		{ RIDESHARE__DB_REQUEST__OP_DELETE_RIDE, &dr.base },
-		{ RIDESHARE__DB_REQUEST__OP_COUNT_RIDES, &cn.base },
-		{ RIDESHARE__DB_REQUEST__OP_CLEAR, &cl.base },
-	};
-	const size_t nops = sizeof(ops) / sizeof(ops[0]);
+	rs_test_ops_init(&o);
+	const rs_test_op *ops = o.each;
+	const size_t nops = RS_TEST_N_OPS;
 
 	for (size_t i = 0; i < nops; i++) {
 		Rideshare__DbRequest r = RIDESHARE__DB_REQUEST__INIT;
@@ -128,7 +73,7 @@ test_every_request_op_round_trips(void **state)
 		r.request_id = "req-1";
 		r.min_seq = UINT64_MAX;
 		r.reply_to = "amq.rabbitmq.reply-to.abc";
-		set_op(&r, ops[i].op, ops[i].m);
+		rs_test_set_op(&r, ops[i].op, ops[i].m);
 		assert_true(rs_op_is_known(r.op_case));
 		back = (Rideshare__DbRequest *) round_trip(&r.base);
 		assert_int_equal(back->op_case, ops[i].op);

@@ -58,49 +58,45 @@ test_expired_reads_leave_oldest_first_whatever_their_min_seq(void **state)
 	rs_worker_park_fini(&pk);
 }
 
-static void
-test_nothing_is_ready_below_min_seq(void **state)
-{
-	rs_worker_park pk = RS_WORKER_PARK_INIT;
+/* Reads parked (min_seq, tag) in this order, then pops at applied seqs,
+ * each with the tag it must hand out (0: none); the park is empty at the
+ * end. */
+typedef struct ready_script {
+	const char *what;
+	uint64_t parked[8][2];
+	size_t n_parked;
+	uint64_t pops[8][2];
+	size_t n_pops;
+} ready_script;
 
-	(void) state;
-	add(&pk, 10, 1);
-	assert_int_equal(ready_tag(&pk, 9), 0);
-	assert_int_equal(ready_tag(&pk, 10), 1);
-	assert_int_equal(ready_tag(&pk, 100), 0);
-	rs_worker_park_fini(&pk);
-}
-
-static void
-test_reads_are_released_in_min_seq_order(void **state)
-{
-	rs_worker_park pk = RS_WORKER_PARK_INIT;
-
-	(void) state;
-	add(&pk, 30, 1);
-	add(&pk, 10, 2);
-	add(&pk, 20, 3);
-	assert_int_equal(ready_tag(&pk, 25), 2);
-	assert_int_equal(ready_tag(&pk, 25), 3);
-	assert_int_equal(ready_tag(&pk, 25), 0);
-	assert_int_equal(ready_tag(&pk, 30), 1);
-	assert_int_equal(pk.len, 0);
-	rs_worker_park_fini(&pk);
-}
+static const ready_script ready_scripts[] = {
+	{ "nothing is ready below its min_seq", { { 10, 1 } }, 1,
+	    { { 9, 0 }, { 10, 1 }, { 100, 0 } }, 3 },
+	{ "reads are released in min_seq order",
+	    { { 30, 1 }, { 10, 2 }, { 20, 3 } }, 3,
+	    { { 25, 2 }, { 25, 3 }, { 25, 0 }, { 30, 1 } }, 4 },
+	{ "equal min_seq keeps arrival order",
+	    { { 7, 1 }, { 7, 2 }, { 7, 3 }, { 7, 4 }, { 7, 5 }, { 3, 99 } }, 6,
+	    { { 7, 99 }, { 7, 1 }, { 7, 2 }, { 7, 3 }, { 7, 4 }, { 7, 5 } },
+	    6 },
+};
 
 static void
-test_equal_min_seq_keeps_arrival_order(void **state)
+test_ready_scripts(void **state)
 {
-	rs_worker_park pk = RS_WORKER_PARK_INIT;
-
 	(void) state;
-	for (uint64_t t = 1; t <= 5; t++)
-		add(&pk, 7, t);
-	add(&pk, 3, 99);
-	assert_int_equal(ready_tag(&pk, 7), 99);
-	for (uint64_t t = 1; t <= 5; t++)
-		assert_int_equal(ready_tag(&pk, 7), t);
-	rs_worker_park_fini(&pk);
+	RS_TEST_EACH(ready_script, c, ready_scripts)
+	{
+		rs_worker_park pk = RS_WORKER_PARK_INIT;
+
+		for (size_t k = 0; k < c->n_parked; k++)
+			add(&pk, c->parked[k][0], c->parked[k][1]);
+		for (size_t k = 0; k < c->n_pops; k++)
+			assert_int_equal(
+			    ready_tag(&pk, c->pops[k][0]), c->pops[k][1]);
+		assert_int_equal(pk.len, 0);
+		rs_worker_park_fini(&pk);
+	}
 }
 
 static void
@@ -122,9 +118,7 @@ test_many_parked_reads_grow_the_list(void **state)
 	rs_worker_park_fini(&pk);
 }
 
-RS_TEST_MAIN(cmocka_unit_test(test_nothing_is_ready_below_min_seq),
-    cmocka_unit_test(test_reads_are_released_in_min_seq_order),
-    cmocka_unit_test(test_equal_min_seq_keeps_arrival_order),
+RS_TEST_MAIN(cmocka_unit_test(test_ready_scripts),
     cmocka_unit_test(test_many_parked_reads_grow_the_list),
     cmocka_unit_test(
         test_expired_reads_leave_oldest_first_whatever_their_min_seq))

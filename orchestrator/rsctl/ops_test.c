@@ -61,12 +61,19 @@ test_every_command_maps_to_its_op(void **state)
 	assert_int_equal(r->create_ride->source, 3);
 	assert_int_equal(r->create_ride->destination, 7);
 	rideshare__db_request__free_unpacked(r, NULL);
-	r = build_ok("list-rides", 2, lr);
-	assert_int_equal(r->list_rides->after, 0);
-	rideshare__db_request__free_unpacked(r, NULL);
-	r = build_ok("list-rides", 3, lr3);
-	assert_int_equal(r->list_rides->after, 1700000000);
-	rideshare__db_request__free_unpacked(r, NULL);
+	/* "after" is optional: 0 unless given */
+	const struct {
+		int n;
+		char **args;
+		int64_t after;
+	} lists[] = { { 2, lr, 0 }, { 3, lr3, 1700000000 } };
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		r = build_ok("list-rides", lists[i].n, lists[i].args);
+		assert_int_equal(r->list_rides->source, 3);
+		assert_int_equal(r->list_rides->destination, 7);
+		assert_int_equal(r->list_rides->after, lists[i].after);
+		rideshare__db_request__free_unpacked(r, NULL);
+	}
 	r = build_ok("get-ride", 1, id);
 	assert_int_equal(r->get_ride->ride_id, 7);
 	rideshare__db_request__free_unpacked(r, NULL);

@@ -320,26 +320,24 @@ def run_fault(fault, base, build_dir, stack_root):
     if stack is None:
         res.elapsed = time.time() - t_begin
         return res
-    try:
+
+    def body():
         tag = "nm" + uuid.uuid4().hex[:6]
-        probe = nl.wait_writable(stack.edge, tag, 30)
-        if not probe:
+        if not nl.wait_writable(stack.edge, tag, 30):
             res.fail("the fresh stack never took a write")
-            return res
+            return
         nl.fault_under_load(res, stack, tag, lambda: do_fault(stack, fault), RECOVERY_S)
         orphans = set(stack.all_dbs() or []) - set(stack.live_dbs().values())
         if orphans:
             res.notes.append("%d rideshare_* databases of no live worker: %s"
                              % (len(orphans), ", ".join(sorted(orphans))))
-    except Exception as e:  # noqa: BLE001 - a harness error fails the fault, loudly
-        res.fail("harness error: %r" % e)
-    finally:
+
+    def cleanup():
         keep = None if res.passed else os.path.join(stack_root, "nemesis-logs", fault)
         if not stack.down(purge=True, keep_logs_to=keep):
             res.notes.append("the stack did not stop cleanly")
-        res.elapsed = time.time() - t_begin
-        nl.log("==== %s: %s in %.1f s" % (fault, "PASS" if res.passed else "FAIL", res.elapsed))
-    return res
+
+    return nl.guarded_run(res, fault, t_begin, body, cleanup)
 
 
 def main(argv):

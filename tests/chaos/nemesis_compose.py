@@ -210,18 +210,18 @@ def run_fault(fault, base, logs_root):
     nl.log("==== compose %s: fresh deployment %s (edge :%d)" % (fault, PROJECT, base))
     d = Deployment(base)
     d.compose("down", "--volumes")   # leftovers of an interrupted run
-    try:
+
+    def body():
         if not d.up():
             res.fail("the fresh deployment did not become healthy in %.0f s" % UP_S)
-            return res
+            return
         tag = "nc" + uuid.uuid4().hex[:6]
         if not nl.wait_writable(d.edge, tag, 60):
             res.fail("the fresh deployment never took a write")
-            return res
+            return
         nl.fault_under_load(res, d, tag, lambda: do_fault(d, fault), RECOVERY_S)
-    except Exception as e:  # noqa: BLE001
-        res.fail("harness error: %r" % e)
-    finally:
+
+    def cleanup():
         if not res.passed:
             try:
                 d.logs(os.path.join(logs_root, res.fault))
@@ -229,9 +229,8 @@ def run_fault(fault, base, logs_root):
                 nl.log("could not keep the logs: %r" % e)
         if not d.compose("down", "--volumes"):
             res.notes.append("compose.sh down did not clean up")
-        res.elapsed = time.time() - t_begin
-        nl.log("==== compose %s: %s in %.1f s" % (fault, "PASS" if res.passed else "FAIL", res.elapsed))
-    return res
+
+    return nl.guarded_run(res, "compose " + fault, t_begin, body, cleanup)
 
 
 def main(argv):

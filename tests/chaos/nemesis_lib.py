@@ -581,6 +581,23 @@ def fault_under_load(res, target, tag, inject, recovery_s):
            api_ok=bool(ok))
 
 
+def guarded_run(res, label, t_begin, body, cleanup):
+    """The frame both nemeses run one fault in: body() (fills res; may
+    return early after res.fail), then cleanup() always. An exception of
+    body is a harness error: it fails the fault, loudly, before cleanup
+    runs (cleanup may look at res.passed, e.g. to keep logs). Then
+    res.elapsed is the time since t_begin and the verdict is logged as
+    "==== <label>: PASS|FAIL in <s> s". Returns res."""
+    try:
+        body()
+    except Exception as e:  # noqa: BLE001 - a harness error fails the fault, loudly
+        res.fail("harness error: %r" % e)
+    finally:
+        cleanup()
+        res.elapsed = time.time() - t_begin
+        log("==== %s: %s in %.1f s" % (label, "PASS" if res.passed else "FAIL", res.elapsed))
+    return res
+
 def print_table(results, total_s=None):
     hdr = "%-20s | %8s | %6s | %5s | %10s | %9s | %s" % (
         "fault", "acked", "lost", "dup", "recovery s", "max gap s", "result")

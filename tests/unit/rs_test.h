@@ -22,6 +22,15 @@
 		return cmocka_run_group_tests(tests, NULL, NULL);  \
 	}
 
+/* Loops with the pointer c (const type *) over each case of the array
+ * table, first naming it in the output by its member `what`, so that a
+ * failing assertion says which case of a table-driven test it was. */
+#define RS_TEST_EACH(type, c, table)                          \
+	for (const type *c = (table);                         \
+	     c < (table) + sizeof(table) / sizeof((table)[0]) \
+	     && (print_message("case: %s\n", c->what), true); \
+	     c++)
+
 /* A TCP port on 127.0.0.1 no one else can take while the test runs:
  * refusing (bound only) or silent (listening, never answering: the kernel
  * completes the handshake, nobody speaks). The socket goes to *fd_out for
