@@ -26,9 +26,14 @@ make_spawner(const rs_orch_cfg *cfg, rs_orch_workers *w, rs_orch_spawner **sp)
 	if (strcmp(cfg->spawner, "docker") == 0)
 		return rs_orch_spawner_docker_create(
 		    &cfg->docker, rs_orch_workers_publish_pid, w, sp);
-	if (strcmp(cfg->spawner, "swarm") == 0)
+	if (strcmp(cfg->spawner, "swarm") == 0) {
+		rs_orch_swarm_cfg sw = cfg->swarm;
+
+		sw.recorded_volume = rs_orch_workers_master_volume;
+		sw.recorded_arg = w;
 		return rs_orch_spawner_swarm_create(
-		    &cfg->swarm, rs_orch_workers_publish_pid, w, sp);
+		    &sw, rs_orch_workers_publish_pid, w, sp);
+	}
 	return rs_orch_spawner_process_create(
 	    cfg->worker_bin, cfg->worker_env, sp);
 }

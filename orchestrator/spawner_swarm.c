@@ -29,6 +29,7 @@
 #include "engine_api.h"
 #include "swarm_volume.h"
 #include "rs_buf.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_time.h"
@@ -45,7 +46,9 @@ extern char **environ;
 
 #define REAP_EVERY_MS 200
 #define POLL_EVERY_MS 100
-#define NODE_LABEL    "org.rideshare.node-index"
+/* How long a bootstrap spawn waits for the last master's volume. */
+#define RECORDED_WAIT_MS 30000
+#define NODE_LABEL       "org.rideshare.node-index"
 
 struct svc {
 	char id[64];
@@ -56,6 +59,8 @@ struct svc {
 struct swarm {
 	char *socket, *image, *network, *label_key, *label_val, *api, *prefix;
 	char *secrets, *constraints, *volume, *volumes_first;
+	rs_orch_volume_fn recorded;
+	void *recorded_arg;
 	int start_timeout_ms;
 	char **fixed;
 	rs_orch_pid_fn publish;
@@ -194,16 +199,76 @@ secrets_of(struct swarm *s, json_t **out)
 	return rv;
 }
 
+/* The worker's own data (worker-pg): a named local volume that outlives
+ * the task, labelled so that swarm.sh down finds it. A kept volume of an
+ * earlier worker that nothing uses comes first (swarm_volume.h): its copy
+ * is back on this worker's server for full-cluster recovery; the task then
+ * must run on the node that holds it (*node set, else ""). Among kept
+ * volumes the one the last master named (RS_ZK_MASTER_VOLUME, read
+ * through s->recorded: its copy is at or above the history mark) goes
+ * before swarm.sh down's list, which goes before the smallest name. */
+static void
+choose_volume(struct swarm *s, const char *id, const char *name, char *vol,
+    size_t len, char *node, size_t nodelen)
+{
+	char rec[200] = "", *first = NULL;
+
+	*node = '\0';
+	if (s->recorded != NULL
+	    && s->recorded(s->recorded_arg, rec, sizeof(rec)) != RS_OK)
+		rec[0] = '\0';
+	/* No worker service of ours lives: a bootstrap spawn after every
+	 * worker died. The last master's dead container may still hold its
+	 * volume for a moment; another copy could be below the mark (writes
+	 * refused until an operator accepts a loss), so wait for it. */
+	if (rec[0] != '\0' && s->n == 0) {
+		int w = rs_orch_swarm_volume_wait_free(
+		    s->socket, s->api, rec, RECORDED_WAIT_MS);
+
+		if (w != RS_OK && w != RS_EEXIST)
+			rs_warn(NULL,
+			    "event=swarm_volume_busy volume=%s err=%s", rec,
+			    rs_strerror(w));
+	}
+	if (rec[0] != '\0'
+	    && asprintf(&first, "%s,%s", rec,
+	           s->volumes_first ? s->volumes_first : "")
+	        < 0)
+		first = NULL;
+	if (rs_orch_swarm_free_volume(s->socket, s->api, s->label_key,
+	        s->label_val, s->prefix, first ? first : s->volumes_first, vol,
+	        len, node, nodelen)
+	    == RS_OK) {
+		rs_info(NULL,
+		    "event=swarm_volume_adopted id=%s volume=%s node=%s "
+		    "recorded=%s",
+		    id, vol, node, rec[0] ? rec : "-");
+	} else {
+		*node = '\0';
+		snprintf(vol, len, "%s-data", name);
+	}
+	free(first);
+}
+
 static char *
 create_body(struct swarm *s, const char *id, const char *name)
 {
 	char host[200], image[160], netid[128], *out = NULL;
-	const char *extra[] = { "RIDESHARE_WORKER_PID_ZNODE=1", host, NULL };
+	char vol[200], node[80], volenv[240];
+	const char *extra[] = { "RIDESHARE_WORKER_PID_ZNODE=1", host,
+		s->volume != NULL ? volenv : NULL, NULL };
 	char **env;
 	json_t *o = NULL, *jenv, *secrets = NULL, *cons, *tt, *img = NULL;
 
 	/* A service name resolves to its task on the overlay (dnsrr). */
 	snprintf(host, sizeof(host), "RIDESHARE_NNG_HOST=%s", name);
+	/* The worker names its volume in ZooKeeper when it is master. */
+	if (s->volume != NULL) {
+		choose_volume(
+		    s, id, name, vol, sizeof(vol), node, sizeof(node));
+		snprintf(
+		    volenv, sizeof(volenv), RS_ENV_WORKER_VOLUME "=%s", vol);
+	}
 	/* Run the image by id: the swarm executor skips its registry pull
 	 * for an id, and a node that lacks the image fails the task at once
 	 * instead of waiting for a registry (docs/swarm.md). */
@@ -245,26 +310,11 @@ create_body(struct swarm *s, const char *id, const char *name)
 	    "Placement", "Constraints", cons);
 	secrets = NULL;
 	if (s->volume != NULL) {
-		/* The worker's own data (worker-pg): a named local volume that
-		 * outlives the task, labelled so that swarm.sh down finds it.
-		 * A kept volume of an earlier worker that nothing uses comes
-		 * first (swarm_volume.h): its copy is back on this worker's
-		 * server for full-cluster recovery; the task then must run on
-		 * the node that holds it. */
-		char vol[200], node[80], place[100];
+		if (node[0] != '\0') {
+			char place[100];
 
-		if (rs_orch_swarm_free_volume(s->socket, s->api, s->label_key,
-		        s->label_val, s->prefix, s->volumes_first, vol,
-		        sizeof(vol), node, sizeof(node))
-		    == RS_OK) {
 			snprintf(place, sizeof(place), "node.id==%s", node);
 			json_array_append_new(cons, json_string(place));
-			rs_info(NULL,
-			    "event=swarm_volume_adopted id=%s volume=%s "
-			    "node=%s",
-			    id, vol, node);
-		} else {
-			snprintf(vol, sizeof(vol), "%s-data", name);
 		}
 		json_object_set_new(json_object_get(tt, "ContainerSpec"),
 		    "Mounts",
@@ -670,6 +720,8 @@ rs_orch_spawner_swarm_create(const rs_orch_swarm_cfg *cfg,
 	s->constraints = dup_or_null(cfg->constraints);
 	s->volume = dup_or_null(cfg->volume);
 	s->volumes_first = dup_or_null(cfg->volumes_first);
+	s->recorded = cfg->recorded_volume;
+	s->recorded_arg = cfg->recorded_arg;
 	s->start_timeout_ms
 	    = cfg->start_timeout_ms > 0 ? cfg->start_timeout_ms : 60000;
 	if (cfg->label != NULL && *cfg->label != '\0') {

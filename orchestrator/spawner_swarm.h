@@ -5,6 +5,10 @@
 
 #include "spawner.h"
 
+/* Writes a volume name into buf (len bytes): RS_OK, RS_ENOTFOUND when
+ * none is recorded, or another error (then ignored). */
+typedef int (*rs_orch_volume_fn)(void *arg, char *buf, size_t len);
+
 typedef struct rs_orch_swarm_cfg {
 	const char *socket; /* a manager's Engine API: /var/run/docker.sock */
 	const char *image; /* rideshare/worker:latest, run by its local id */
@@ -23,6 +27,10 @@ typedef struct rs_orch_swarm_cfg {
 	/* Comma-separated kept volumes a new worker takes over first
 	 * (swarm_volume.h); NULL: none. */
 	const char *volumes_first;
+	/* The volume the last master named (RS_ZK_MASTER_VOLUME), taken
+	 * over before volumes_first when free; NULL: none. */
+	rs_orch_volume_fn recorded_volume;
+	void *recorded_arg;
 	int start_timeout_ms; /* until the task runs (spawn fails after) */
 	const char *const *fixed_env; /* as for the process backend */
 } rs_orch_swarm_cfg;

@@ -19,10 +19,24 @@
 
 #include "rs_test.h"
 
+/* What the fake ZooKeeper holds in RS_ZK_MASTER_VOLUME; NULL: absent. */
+static const char *recorded_vol;
+
+static int
+recorded(void *arg, char *buf, size_t len)
+{
+	(void) arg;
+	if (recorded_vol == NULL)
+		return RS_ENOTFOUND;
+	snprintf(buf, len, "%s", recorded_vol);
+	return RS_OK;
+}
+
 static rs_orch_spawner *
 make_first(const char *socket, const char *volumes_first)
 {
 	rs_orch_swarm_cfg cfg = { .socket = socket,
+		.recorded_volume = recorded,
 		.image = "rs/worker:test",
 		.network = "rs_net",
 		.label = "org.rideshare.project=test",
@@ -277,27 +291,93 @@ test_spawn_adopts_a_free_kept_volume(void **state)
 	rs_orch_spawner_destroy(sp);
 }
 
+/* Spawns worker id with these kept volumes (GET /volumes body), services
+ * (GET /services body), swarm.sh down's list first and the volume the last
+ * master recorded (NULL: none); returns the services/create body. */
+static const char *
+spawn_with(const char *volumes, const char *services, const char *first,
+    const char *rec, const char *id)
+{
+	rs_orch_spawner *sp;
+	int64_t pid = 0;
+
+	infra_rules();
+	rule("GET", "/volumes?filters=", 200, volumes);
+	rule("GET", "/services", 200, services);
+	adoption_rules();
+	recorded_vol = rec;
+	sp = make_first(fk.path, first);
+	assert_int_equal(rs_orch_spawner_spawn(sp, id, &pid), RS_OK);
+	recorded_vol = NULL;
+	rs_orch_spawner_destroy(sp);
+	return body_of("POST /v1.41/services/create");
+}
+
+#define KEPT_VOLUMES                                   \
+	"{\"Volumes\":[{\"Name\":\"rs-w1-old-data\"}," \
+	"{\"Name\":\"rs-w7-last-data\"},"              \
+	"{\"Name\":\"rs-w8-master-data\"},"            \
+	"{\"Name\":\"rs-w9-last-data\"}]}"
+
 /* The volumes swarm.sh down listed (the last workers': levelled copies)
  * come first, in list order, when free. */
 static void
 test_spawn_adopts_listed_volumes_first(void **state)
 {
-	rs_orch_spawner *sp;
-	int64_t pid = 0;
+	(void) state;
+	assert_non_null(strstr(spawn_with(KEPT_VOLUMES, "[]",
+	                           "rs-w5-gone-data,rs-w9-last-data,"
+	                           "rs-w7-last-data",
+	                           NULL, "w10-new"),
+	    "\"Source\":\"rs-w9-last-data\""));
+}
+
+/* After every worker crashed at once: the volume the last master named
+ * (its copy is at or above the history mark) goes before swarm.sh down's
+ * list and the smallest name, and the worker learns which volume it has.
+ */
+static void
+test_spawn_adopts_the_last_masters_volume_first(void **state)
+{
+	const char *b;
 
 	(void) state;
-	infra_rules();
-	rule("GET", "/volumes?filters=", 200,
-	    "{\"Volumes\":[{\"Name\":\"rs-w1-old-data\"},"
-	    "{\"Name\":\"rs-w7-last-data\"},{\"Name\":\"rs-w9-last-data\"}]}");
-	rule("GET", "/services", 200, "[]");
-	adoption_rules();
-	sp = make_first(
-	    fk.path, "rs-w5-gone-data,rs-w9-last-data,rs-w7-last-data");
-	assert_int_equal(rs_orch_spawner_spawn(sp, "w10-new", &pid), RS_OK);
-	assert_non_null(strstr(body_of("POST /v1.41/services/create"),
+	b = spawn_with(KEPT_VOLUMES, "[]", "rs-w9-last-data,rs-w7-last-data",
+	    "rs-w8-master-data", "w10-new");
+	assert_non_null(strstr(b, "\"Source\":\"rs-w8-master-data\""));
+	assert_non_null(
+	    strstr(b, "\"RIDESHARE_WORKER_VOLUME=rs-w8-master-data\""));
+	assert_non_null(strstr(b, "node.id==node-self"));
+}
+
+/* A recorded volume a service still mounts (its master lives) is not
+ * taken: the list order applies. */
+static void
+test_spawn_skips_the_last_masters_volume_in_use(void **state)
+{
+	(void) state;
+	assert_non_null(strstr(
+	    spawn_with(KEPT_VOLUMES,
+	        "[{\"Spec\":{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":"
+	        "[{\"Source\":\"rs-w8-master-data\"}]}}}}]",
+	        "rs-w9-last-data", "rs-w8-master-data", "w11-new"),
 	    "\"Source\":\"rs-w9-last-data\""));
-	rs_orch_spawner_destroy(sp);
+}
+
+/* No kept volume: a new one named after the service, no placement on
+ * this node, and the worker is told its name. */
+static void
+test_spawn_without_kept_volume_names_a_new_one(void **state)
+{
+	const char *b;
+
+	(void) state;
+	b = spawn_with(
+	    "{\"Volumes\":[]}", "[]", NULL, "rs-w8-gone-data", "w12-new");
+	assert_non_null(strstr(b, "\"Source\":\"rs-w12-new-data\""));
+	assert_non_null(
+	    strstr(b, "\"RIDESHARE_WORKER_VOLUME=rs-w12-new-data\""));
+	assert_null(strstr(b, "node.id=="));
 }
 
 /* Capacity: ready and active nodes only, one slave per CPU
@@ -335,4 +415,7 @@ RS_TEST_MAIN(
     FAKE_TEST(test_adopt_by_service_name),
     FAKE_TEST(test_spawn_adopts_a_free_kept_volume),
     FAKE_TEST(test_spawn_adopts_listed_volumes_first),
+    FAKE_TEST(test_spawn_adopts_the_last_masters_volume_first),
+    FAKE_TEST(test_spawn_skips_the_last_masters_volume_in_use),
+    FAKE_TEST(test_spawn_without_kept_volume_names_a_new_one),
     FAKE_TEST(test_capacity_sums_ready_active_nodes))

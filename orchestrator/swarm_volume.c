@@ -6,11 +6,14 @@
 #include "swarm_volume.h"
 #include "engine_api.h"
 #include "rs_err.h"
+#include "rs_time.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#define WAIT_FREE_POLL_MS 250
 
 static int
 get(const char *socket, const char *api, const char *path, json_t **r)
@@ -178,4 +181,30 @@ out:
 	json_decref(services);
 	json_decref(info);
 	return rv;
+}
+
+int
+rs_orch_swarm_volume_wait_free(
+    const char *socket, const char *api, const char *vol, int timeout_ms)
+{
+	int64_t until = rs_time_now_ms() + timeout_ms;
+	json_t *services = NULL;
+	int rv;
+
+	for (;;) {
+		if ((rv = get(socket, api, "/services", &services)) != RS_OK)
+			return rv;
+		bool mounted = json_is_array(services)
+		    && mounted_by_a_service(services, vol);
+		json_decref(services);
+		services = NULL;
+		if (mounted)
+			return RS_EEXIST;
+		rv = unused_by_containers(socket, api, vol);
+		if (rv != RS_EEXIST)
+			return rv;
+		if (rs_time_now_ms() >= until)
+			return RS_ETIMEDOUT;
+		rs_time_sleep_ms(WAIT_FREE_POLL_MS);
+	}
 }

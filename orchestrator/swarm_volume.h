@@ -23,4 +23,11 @@ int rs_orch_swarm_free_volume(const char *socket, const char *api,
     const char *label_key, const char *label_val, const char *prefix,
     const char *first, char *name, size_t len, char *node, size_t nodelen);
 
+/* Waits until no container uses vol any more (the dead task's container of
+ * a removed service: swarm removes it a moment after the service), at most
+ * timeout_ms. RS_OK when free (or absent), RS_EEXIST at once when a swarm
+ * service mounts it (its worker lives), RS_ETIMEDOUT, RS_ECONN/RS_EIO. */
+int rs_orch_swarm_volume_wait_free(
+    const char *socket, const char *api, const char *vol, int timeout_ms);
+
 #endif

@@ -918,6 +918,25 @@ rs_orch_workers_publish_pid(void *arg, const char *id, int64_t pid)
 	return rv;
 }
 
+int
+rs_orch_workers_master_volume(void *arg, char *buf, size_t len)
+{
+	rs_orch_workers *w = arg;
+	char *data = NULL;
+	size_t n = 0;
+	int rv;
+
+	if (w->zk == NULL)
+		return RS_ECLOSED;
+	rv = rs_zk_get(w->zk, RS_ZK_MASTER_VOLUME, false, &data, &n);
+	if (rv == RS_OK && (n == 0 || n >= len || data == NULL))
+		rv = RS_ENOTFOUND;
+	if (rv == RS_OK)
+		snprintf(buf, len, "%.*s", (int) n, data);
+	free(data);
+	return rv;
+}
+
 uint64_t
 rs_orch_workers_epoch(rs_orch_workers *w)
 {

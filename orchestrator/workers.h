@@ -104,6 +104,9 @@ int rs_orch_workers_write_switchover(
 
 /* Writes /rideshare/pids/<id> = pid (docker spawner; an rs_orch_pid_fn). */
 int rs_orch_workers_publish_pid(void *w, const char *id, int64_t pid);
+/* Reads RS_ZK_MASTER_VOLUME into buf (the swarm spawner's
+ * rs_orch_volume_fn): RS_OK, RS_ENOTFOUND when absent or empty. */
+int rs_orch_workers_master_volume(void *w, char *buf, size_t len);
 
 /* Current master epoch (max of /rideshare/epoch and status lines). */
 uint64_t rs_orch_workers_epoch(rs_orch_workers *w);

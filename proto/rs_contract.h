@@ -51,6 +51,14 @@
  * acknowledged (it may lag the real head by RS_HISTORY_EVERY_MS). Recovery
  * never starts below it without an operator's consent (docs/failover.md). */
 #define RS_ZK_HISTORY "/rideshare/history"
+/* Persistent, the name of the volume (swarm, worker-pg) that holds the
+ * copy of the master that last raised RS_ZK_HISTORY: a master writes it
+ * before its first raise, so the named copy always stands at or above the
+ * mark. The swarm spawner takes that volume over first when it is free
+ * (after every worker crashed at once, docs/swarm.md). Its worker learns
+ * the name from RS_ENV_WORKER_VOLUME; no such variable, no node. */
+#define RS_ZK_MASTER_VOLUME  "/rideshare/master_volume"
+#define RS_ENV_WORKER_VOLUME "RIDESHARE_WORKER_VOLUME"
 /* Persistent, present while a recovery is refused: the reason, one line of
  * key=value text. Written by the candidate that holds /rideshare/master. */
 #define RS_ZK_RECOVERY "/rideshare/recovery"

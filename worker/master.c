@@ -513,6 +513,7 @@ rs_worker_master_run(rs_worker *w)
 	if ((rc = rs_worker_zk_update(w)) != RS_OK)
 		goto out;
 	m->history_ms = rs_time_now_ms();
+	w->volume_published = false; /* a new term names our volume again */
 	(void) rs_worker_history_raise(w);
 	rs_info(NULL,
 	    "event=serving role=master epoch=%" PRIu64 " applied_seq=%" PRIu64

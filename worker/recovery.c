@@ -209,9 +209,35 @@ rs_worker_recover(rs_worker *w)
 	return rc;
 }
 
+/* Names this worker's volume in RS_ZK_MASTER_VOLUME, once per process:
+ * only a master raises the mark, and its own copy is at or above what it
+ * raises it to. Written before the raise, so the named copy never lags
+ * the mark (a raise without it only leaves the volume to the operator:
+ * the spawner's other choice, a refusal below the mark). */
+static void
+publish_volume(rs_worker *w)
+{
+	const char *vol = rs_cfg_str(RS_ENV_WORKER_VOLUME, NULL);
+	int rc;
+
+	if (w->volume_published || vol == NULL || *vol == '\0')
+		return;
+	rc = rs_zk_create(w->zk, RS_ZK_MASTER_VOLUME, vol, strlen(vol), false);
+	if (rc == RS_EEXIST)
+		rc = rs_zk_set(w->zk, RS_ZK_MASTER_VOLUME, vol, strlen(vol));
+	if (rc == RS_OK) {
+		w->volume_published = true;
+		rs_info(NULL, "event=master_volume_published volume=%s", vol);
+	} else {
+		rs_warn(NULL, "event=master_volume_publish_failed err=%s",
+		    rs_strerror(rc));
+	}
+}
+
 int
 rs_worker_history_raise(rs_worker *w)
 {
+	publish_volume(w);
 	int rc = rs_zk_mark_raise(
 	    w->zk, RS_ZK_HISTORY, w->meta.epoch, w->meta.applied_seq);
 

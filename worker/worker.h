@@ -47,6 +47,7 @@ typedef struct rs_worker {
 	uint64_t writes; /* writes handled as master (fault hook) */
 	char master_id[128]; /* slave: whom it follows */
 	bool registered;
+	bool volume_published; /* RS_ZK_MASTER_VOLUME names ours */
 } rs_worker;
 
 /* Set from other threads (signal handler, ZooKeeper thread); read by the
