@@ -48,8 +48,10 @@ long rs_worker_changes_keep(void);
  * kept in memory while the batch applies and written with the meta row and
  * the COMMIT in one pipeline (rs_worker_tail_commit): one round trip for
  * all of them instead of two per write. Nothing in the batch reads these
- * tables except the dedupe lookup, which asks rs_worker_tail_recorded
- * first. Zero-initialise; rs_worker_tail_fini frees. */
+ * tables except the dedupe lookup: the slave asks rs_worker_tail_recorded
+ * first; the master looks for the earlier item of its own batch instead
+ * (worker/master.c earlier_same), since it must answer with that item's
+ * reply, not only its seq. Zero-initialise; rs_worker_tail_fini frees. */
 typedef struct rs_worker_tail {
 	struct rs_worker_tail_row *rows;
 	int n, cap;
