@@ -18,6 +18,14 @@
 #define RS_CT_READ_BATCH  "application/x-rideshare-read-batch"
 #define RS_READ_BATCH_MAX 16
 #define RS_REPLY_TO_MAX   255 /* longest reply address a slave keeps */
+/* Content type of a message to RS_Q_ORCHESTRATOR that carries a
+ * RequestBatch (several requests answered on one reply address), and of a
+ * reply that carries a ResponseBatch; the most entries either may carry
+ * (docs/replication.md "Request and response batches"). */
+#define RS_CT_REQUEST_BATCH   "application/x-rideshare-request-batch"
+#define RS_REQUEST_BATCH_MAX  64
+#define RS_CT_RESPONSE_BATCH  "application/x-rideshare-response-batch"
+#define RS_RESPONSE_BATCH_MAX 64
 /* Orchestrator -> one slave: a read the gateway sends a second time
  * (DbRequest.resend), "read." + worker id; declared by that slave. */
 #define RS_Q_READ_PREFIX "read."

@@ -168,6 +168,65 @@ rs_op_read_batch_decode(
 	return why;
 }
 
+static const char *
+request_batch_problem(const void *m)
+{
+	const Rideshare__RequestBatch *b = m;
+	const char *why;
+
+	if (b == NULL)
+		return "undecodable";
+	if (b->n_requests < 2 || b->n_requests > RS_REQUEST_BATCH_MAX)
+		return "batch_size";
+	for (size_t i = 0; i < b->n_requests; i++)
+		if ((why = rs_op_request_problem(b->requests[i])) != NULL)
+			return why;
+	return NULL;
+}
+
+const char *
+rs_op_request_batch_decode(
+    const void *body, size_t len, Rideshare__RequestBatch **out)
+{
+	void *m;
+	const char *why = decode_checked(&rideshare__request_batch__descriptor,
+	    body, len, request_batch_problem, &m);
+
+	if (why == NULL)
+		*out = m;
+	return why;
+}
+
+static const char *
+response_batch_problem(const void *m)
+{
+	const Rideshare__ResponseBatch *b = m;
+
+	if (b == NULL)
+		return "undecodable";
+	if (b->n_responses < 2 || b->n_responses > RS_RESPONSE_BATCH_MAX)
+		return "batch_size";
+	for (size_t i = 0; i < b->n_responses; i++)
+		if (b->responses[i]->request_id == NULL
+		    || b->responses[i]->request_id[0] == '\0')
+			return "no_request_id";
+	return NULL;
+}
+
+const char *
+rs_op_response_batch_decode(
+    const void *body, size_t len, Rideshare__ResponseBatch **out)
+{
+	void *m;
+	const char *why
+	    = decode_checked(&rideshare__response_batch__descriptor, body, len,
+	        response_batch_problem, &m);
+
+	if (why == NULL)
+		*out = m;
+	return why;
+}
+
 void
 rs_op_drop_unknown(ProtobufCMessage *m)
 {

@@ -40,6 +40,20 @@ const char *rs_op_request_decode(
  * checked, so it is forged. */
 const char *rs_op_read_batch_decode(
     const void *body, size_t len, Rideshare__ReadBatch **out);
+/* A RS_Q_ORCHESTRATOR delivery's body with content type RS_CT_REQUEST_BATCH
+ * decoded and checked: NULL and the batch in *out (free with
+ * rideshare__request_batch__free_unpacked), or why not: "undecodable",
+ * "batch_size" (fewer than 2 or more than RS_REQUEST_BATCH_MAX), or any
+ * rs_op_request_problem of an entry (nothing to free, *out untouched). */
+const char *rs_op_request_batch_decode(
+    const void *body, size_t len, Rideshare__RequestBatch **out);
+/* A reply body with content type RS_CT_RESPONSE_BATCH decoded and checked:
+ * NULL and the batch in *out (free with
+ * rideshare__response_batch__free_unpacked), or "undecodable",
+ * "batch_size" (fewer than 2 or more than RS_RESPONSE_BATCH_MAX) or
+ * "no_request_id" (an entry that cannot be matched). */
+const char *rs_op_response_batch_decode(
+    const void *body, size_t len, Rideshare__ResponseBatch **out);
 /* Frees and drops the unknown fields of m and of every message inside it
  * (m must come from protobuf-c's unpack with the default allocator).
  * protobuf-c keeps unknown fields it cannot always write back (field number

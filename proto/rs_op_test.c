@@ -153,7 +153,111 @@ test_read_batches_are_checked_whole(void **state)
 	assert_string_equal(batch_verdict(3, 2, 4), "undecodable");
 }
 
+/* A request batch of n count requests (entry bad_at, if < n, with a bad
+ * request id): what rs_op_request_batch_decode says. */
+static const char *
+request_batch_verdict(size_t n, size_t bad_at)
+{
+	Rideshare__CountRides c = RIDESHARE__COUNT_RIDES__INIT;
+	Rideshare__DbRequest req[RS_REQUEST_BATCH_MAX + 1],
+	    *rp[RS_REQUEST_BATCH_MAX + 1];
+	Rideshare__RequestBatch b = RIDESHARE__REQUEST_BATCH__INIT,
+	                        *back = NULL;
+	static uint8_t buf[16384];
+	const char *why;
+
+	for (size_t i = 0; i < n; i++) {
+		rideshare__db_request__init(&req[i]);
+		req[i].request_id = i == bad_at ? "bad id" : "rid-r";
+		req[i].op_case = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+		req[i].count_rides = &c;
+		rp[i] = &req[i];
+	}
+	b.n_requests = n;
+	b.requests = rp;
+	size_t len = rideshare__request_batch__pack(&b, buf);
+	why = rs_op_request_batch_decode(buf, len, &back);
+	if (why == NULL) {
+		assert_int_equal(back->n_requests, n);
+		assert_string_equal(
+		    back->requests[n - 1]->request_id, "rid-r");
+		rideshare__request_batch__free_unpacked(back, NULL);
+	} else {
+		assert_null(back);
+	}
+	return why;
+}
+
+static void
+test_request_batches_are_checked_whole(void **state)
+{
+	static const uint8_t junk[] = { 0xff, 0xff, 0xff };
+	Rideshare__RequestBatch *back = NULL;
+
+	(void) state;
+	assert_null(request_batch_verdict(2, 99));
+	assert_null(request_batch_verdict(RS_REQUEST_BATCH_MAX, 999));
+	assert_string_equal(
+	    rs_op_request_batch_decode(junk, sizeof(junk), &back),
+	    "undecodable");
+	assert_string_equal(request_batch_verdict(1, 99), "batch_size");
+	assert_string_equal(
+	    request_batch_verdict(RS_REQUEST_BATCH_MAX + 1, 999),
+	    "batch_size");
+	assert_string_equal(request_batch_verdict(5, 3), "bad_request_id");
+}
+
+/* A response batch of n responses, entry bad_at (if < n) without an id. */
+static const char *
+response_batch_verdict(size_t n, size_t bad_at)
+{
+	Rideshare__DbResponse r[RS_RESPONSE_BATCH_MAX + 1],
+	    *rp[RS_RESPONSE_BATCH_MAX + 1];
+	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT,
+	                         *back = NULL;
+	static uint8_t buf[16384];
+	const char *why;
+
+	for (size_t i = 0; i < n; i++) {
+		rideshare__db_response__init(&r[i]);
+		r[i].request_id = i == bad_at ? "" : "rid-s";
+		rp[i] = &r[i];
+	}
+	b.n_responses = n;
+	b.responses = rp;
+	size_t len = rideshare__response_batch__pack(&b, buf);
+	why = rs_op_response_batch_decode(buf, len, &back);
+	if (why == NULL) {
+		assert_int_equal(back->n_responses, n);
+		rideshare__response_batch__free_unpacked(back, NULL);
+	} else {
+		assert_null(back);
+	}
+	return why;
+}
+
+static void
+test_response_batches_need_ids(void **state)
+{
+	static const uint8_t junk[] = { 0xff, 0xff, 0xff };
+	Rideshare__ResponseBatch *back = NULL;
+
+	(void) state;
+	assert_null(response_batch_verdict(2, 99));
+	assert_null(response_batch_verdict(RS_RESPONSE_BATCH_MAX, 999));
+	assert_string_equal(
+	    rs_op_response_batch_decode(junk, sizeof(junk), &back),
+	    "undecodable");
+	assert_string_equal(response_batch_verdict(1, 99), "batch_size");
+	assert_string_equal(
+	    response_batch_verdict(RS_RESPONSE_BATCH_MAX + 1, 999),
+	    "batch_size");
+	assert_string_equal(response_batch_verdict(4, 2), "no_request_id");
+}
+
 RS_TEST_MAIN(cmocka_unit_test(test_decode_gives_the_message_or_the_problem),
     cmocka_unit_test(test_request_problems_are_named),
     cmocka_unit_test(test_sync_event_problems_are_named),
-    cmocka_unit_test(test_read_batches_are_checked_whole))
+    cmocka_unit_test(test_read_batches_are_checked_whole),
+    cmocka_unit_test(test_request_batches_are_checked_whole),
+    cmocka_unit_test(test_response_batches_need_ids))
