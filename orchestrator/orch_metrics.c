@@ -27,6 +27,15 @@ rs_metric rs_orch_m_read_batched
     = RS_METRIC("rideshare_orch_read_batched_total",
         "Reads that went to readQ inside a ReadBatch (the rest went alone).",
         C, NULL);
+rs_metric rs_orch_m_req_batches
+    = RS_METRIC("rideshare_orch_request_batches_total",
+        "Orchestrator-queue messages that carried several requests "
+        "(RequestBatch from a gateway).",
+        C, NULL);
+rs_metric rs_orch_m_req_batched
+    = RS_METRIC("rideshare_orch_request_batched_total",
+        "Requests that came inside a RequestBatch (the rest came alone).", C,
+        NULL);
 rs_metric rs_orch_m_req_write = RS_METRIC(REQ, REQ_H, C, "kind=\"write\"");
 rs_metric rs_orch_m_req_bad = RS_METRIC(REQ, REQ_H, C, "kind=\"bad\"");
 rs_metric rs_orch_m_reply_fwd
@@ -108,6 +117,7 @@ rs_orch_metrics_register(void)
 	rs_metric *all[] = { &rs_orch_m_req_read, &rs_orch_m_req_write,
 		&rs_orch_m_resend_slave, &rs_orch_m_resend_shared,
 		&rs_orch_m_read_batches, &rs_orch_m_read_batched,
+		&rs_orch_m_req_batches, &rs_orch_m_req_batched,
 		&rs_orch_m_req_bad, &rs_orch_m_reply_fwd,
 		&rs_orch_m_reply_stale, &rs_orch_m_reply_bad,
 		&rs_orch_m_commit_seq, &rs_orch_m_commit_announce,

@@ -202,30 +202,37 @@ bad_message(rs_orch_router *r, const rs_mq_msg *m, const char *queue,
 	(void) rs_mq_reject(r->mq, m->delivery_tag, false);
 }
 
+/* Where one request came from: its reply address and correlation id, and
+ * the delivery that carried it (a RequestBatch's entries share one). */
+typedef struct rs_call {
+	const char *reply_to; /* "" when none */
+	const char *correlation_id;
+	uint64_t delivery_tag;
+} rs_call;
+
 /* Answers a request at once with status and why (no worker sees it). */
 static int
-reply_now(rs_orch_router *r, const rs_mq_msg *m,
-    const Rideshare__DbRequest *req, Rideshare__Status status, const char *why)
+reply_now(rs_orch_router *r, const rs_call *c, const Rideshare__DbRequest *req,
+    Rideshare__Status status, const char *why)
 {
 	Rideshare__DbResponse resp = RIDESHARE__DB_RESPONSE__INIT;
-	rs_mq_props props = { .correlation_id
-		= m->correlation_id[0] ? m->correlation_id : req->request_id };
+	rs_mq_props props = { .correlation_id = c->correlation_id };
 	int rv = RS_OK;
 
 	resp.request_id = req->request_id;
 	resp.status = status;
 	resp.error = (char *) why;
-	if (m->reply_to[0] != '\0') {
+	if (c->reply_to[0] != '\0') {
 		size_t len = rideshare__db_response__get_packed_size(&resp);
 		rv = ensure_buf(r, len);
 		if (rv == RS_OK) {
 			rideshare__db_response__pack(&resp, r->buf);
 			rv = rs_mq_publish(
-			    r->mq, "", m->reply_to, r->buf, len, &props);
+			    r->mq, "", c->reply_to, r->buf, len, &props);
 		}
 	}
 	if (rv == RS_OK)
-		rv = ack_later(r, m->delivery_tag);
+		rv = ack_later(r, c->delivery_tag);
 	return rv;
 }
 
@@ -234,12 +241,12 @@ reply_now(rs_orch_router *r, const rs_mq_msg *m,
  * the caller times out (docs/failover.md "When a copy is missing"). */
 static int
 refuse_write(
-    rs_orch_router *r, const rs_mq_msg *m, const Rideshare__DbRequest *req)
+    rs_orch_router *r, const rs_call *c, const Rideshare__DbRequest *req)
 {
 	rs_metric_add(&rs_orch_m_writes_refused, 1);
 	rs_warn(
 	    req->request_id, "event=write_refused reason=recovery_blocked");
-	return reply_now(r, m, req, RIDESHARE__STATUS__UNAVAILABLE,
+	return reply_now(r, c, req, RIDESHARE__STATUS__UNAVAILABLE,
 	    "writes refused: the copy holding the last "
 	    "acknowledged writes is missing; see /readyz");
 }
@@ -376,7 +383,7 @@ flush_reads(rs_orch_router *r)
 
 /* Keeps a stamped read for flush_reads (it owns req from here). */
 static int
-gather_read(rs_orch_router *r, const rs_mq_msg *m, Rideshare__DbRequest *req,
+gather_read(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req,
     char *caller_field)
 {
 	int rv;
@@ -393,14 +400,16 @@ gather_read(rs_orch_router *r, const rs_mq_msg *m, Rideshare__DbRequest *req,
 	pending_read *p = &r->pending[r->npending++];
 	p->req = req;
 	p->caller_field = caller_field;
-	snprintf(p->reply_to, sizeof(p->reply_to), "%s", m->reply_to);
+	snprintf(p->reply_to, sizeof(p->reply_to), "%s", c->reply_to);
 	return RS_OK;
 }
 
+/* Routes one decoded request (owned from here) that came as c: a write to
+ * writeQ, a read gathered for readQ (or its own slave's queue when
+ * resent), or an answer at once. */
 static int
-route_request(rs_orch_router *r, const rs_mq_msg *m)
+route_call(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req)
 {
-	Rideshare__DbRequest *req;
 	rs_mq_props props = { 0 };
 	const char *queue;
 	char own[sizeof(RS_Q_READ_PREFIX) + RS_ORCH_ID_MAX];
@@ -409,15 +418,10 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 	int rv;
 	bool write;
 
-	const char *why = rs_op_request_decode(m->body, m->len, &req);
-	if (why != NULL) {
-		bad_message(r, m, Q_ORCH, why, &rs_orch_m_req_bad);
-		return RS_OK;
-	}
 	write = rs_op_is_write(req->op_case);
 	if (write && r->w != NULL
 	    && rs_orch_workers_recovery_blocked(r->w, NULL, 0)) {
-		rv = refuse_write(r, m, req);
+		rv = refuse_write(r, c, req);
 		rideshare__db_request__free_unpacked(req, NULL);
 		return rv;
 	}
@@ -427,7 +431,7 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 	if (write) {
 		/* The master replies to responseQ; the caller's address
 		 * travels inside the message. */
-		req->reply_to = (char *) m->reply_to;
+		req->reply_to = (char *) c->reply_to;
 		req->min_seq = 0;
 		props.persistent = true;
 		props.correlation_id = req->request_id;
@@ -435,15 +439,14 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 	} else {
 		if (!stamp_read(r, req)) {
 			rs_metric_add(&rs_orch_m_req_bad, 1);
-			rv = reply_now(r, m, req, RIDESHARE__STATUS__INVALID,
+			rv = reply_now(r, c, req, RIDESHARE__STATUS__INVALID,
 			    "min_seq is beyond every committed write");
 			rideshare__db_request__free_unpacked(req, NULL);
 			return rv;
 		}
 		req->reply_to = (char *) "";
-		props.reply_to = m->reply_to[0] ? m->reply_to : NULL;
-		props.correlation_id = m->correlation_id[0] ? m->correlation_id
-		                                            : req->request_id;
+		props.reply_to = c->reply_to[0] ? c->reply_to : NULL;
+		props.correlation_id = c->correlation_id;
 		queue = Q_READ;
 		if (req->resend)
 			queue = resend_queue(r, req, own, sizeof(own));
@@ -453,8 +456,8 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 	/* A read for readQ that a slave can answer by request_id alone (the
 	 * gateways' calls: correlation id = request_id) waits for the end of
 	 * the pass, to go out together with the others (flush_reads). */
-	if (!write && !req->resend && m->reply_to[0] != '\0'
-	    && strlen(m->reply_to) <= RS_REPLY_TO_MAX
+	if (!write && !req->resend && c->reply_to[0] != '\0'
+	    && strlen(c->reply_to) <= RS_REPLY_TO_MAX
 	    && strcmp(props.correlation_id, req->request_id) == 0) {
 		rs_debug(req->request_id,
 		    "event=routed op=%s queue=%s min_seq=%" PRIu64
@@ -463,9 +466,9 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 		rs_metric_add(&rs_orch_m_req_read, 1);
 		if (r->as != NULL)
 			rs_orch_autoscale_count_read(r->as, mono_ms());
-		rv = gather_read(r, m, req, caller_field);
+		rv = gather_read(r, c, req, caller_field);
 		if (rv == RS_OK)
-			rv = ack_later(r, m->delivery_tag);
+			rv = ack_later(r, c->delivery_tag);
 		return rv;
 	}
 	len = rideshare__db_request__get_packed_size(req);
@@ -485,10 +488,58 @@ route_request(rs_orch_router *r, const rs_mq_msg *m)
 			if (r->as != NULL && !req->resend)
 				rs_orch_autoscale_count_read(r->as, mono_ms());
 		}
-		rv = ack_later(r, m->delivery_tag);
+		rv = ack_later(r, c->delivery_tag);
 	}
 	req->reply_to = caller_field;
 	rideshare__db_request__free_unpacked(req, NULL);
+	return rv;
+}
+
+/* One delivery of the orchestrator queue: a DbRequest, or a RequestBatch
+ * (RS_CT_REQUEST_BATCH: a gateway's calls in flight together, all answered
+ * on the message's reply_to, each correlated by its request_id). A batch
+ * that does not check out is dead-lettered whole (rs_op_request_batch_decode).
+ * Its entries are routed in order; if one cannot be published the whole
+ * delivery comes back with the channel (reads are idempotent, writes are
+ * deduped by request_id). */
+static int
+route_request(rs_orch_router *r, const rs_mq_msg *m)
+{
+	Rideshare__DbRequest *req;
+	Rideshare__RequestBatch *b;
+	rs_call c
+	    = { .reply_to = m->reply_to, .delivery_tag = m->delivery_tag };
+	const char *why;
+	int rv = RS_OK;
+
+	if (strcmp(m->content_type, RS_CT_REQUEST_BATCH) != 0) {
+		why = rs_op_request_decode(m->body, m->len, &req);
+		if (why != NULL) {
+			bad_message(r, m, Q_ORCH, why, &rs_orch_m_req_bad);
+			return RS_OK;
+		}
+		c.correlation_id = m->correlation_id[0] ? m->correlation_id
+		                                        : req->request_id;
+		return route_call(r, &c, req);
+	}
+	why = rs_op_request_batch_decode(m->body, m->len, &b);
+	if (why != NULL) {
+		bad_message(r, m, Q_ORCH, why, &rs_orch_m_req_bad);
+		return RS_OK;
+	}
+	rs_metric_add(&rs_orch_m_req_batches, 1);
+	rs_metric_add(&rs_orch_m_req_batched, (uint64_t) b->n_requests);
+	for (size_t i = 0; i < b->n_requests; i++) {
+		req = b->requests[i];
+		b->requests[i] = NULL;
+		c.correlation_id = req->request_id;
+		if (rv == RS_OK)
+			rv = route_call(r, &c, req);
+		else
+			rideshare__db_request__free_unpacked(req, NULL);
+	}
+	b->n_requests = 0;
+	rideshare__request_batch__free_unpacked(b, NULL);
 	return rv;
 }
 
