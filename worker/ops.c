@@ -419,6 +419,7 @@ out:
 	return rc;
 }
 
+/* The ride and its members in one query (r_get_members). */
 static int
 get_ride(
     PGconn *db, const Rideshare__GetRide *op, rs_worker_arena *a, resp_t *r)
@@ -426,38 +427,44 @@ get_ride(
 	num_t id = num(op->ride_id);
 	const char *p[1] = { id.s };
 	PGresult *res;
+	int rows, rc = RS_ENOMEM;
 
-	if (rs_worker_db_q(db, "r_get", 1, p, &res) != RS_OK)
+	if (rs_worker_db_q(db, "r_get_members", 1, p, &res) != RS_OK)
 		return RS_EDB;
-	if (PQntuples(res) == 0) {
+	if ((rows = PQntuples(res)) == 0) {
 		PQclear(res);
 		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such ride");
 		return RS_OK;
 	}
 	Rideshare__Ride *ride = ride_new(a);
-	if (ride == NULL) {
-		PQclear(res);
-		return RS_ENOMEM;
-	}
+	if (ride == NULL)
+		goto out;
 	ride->ride_id = op->ride_id;
 	ride->created_by = rs_worker_arena_strndup(
 	    a, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
+	if (ride->created_by == NULL)
+		goto out;
 	ride->timestamp = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	ride->source = atoi(PQgetvalue(res, 0, 2));
 	ride->destination = atoi(PQgetvalue(res, 0, 3));
-	PQclear(res);
-	if (ride->created_by == NULL)
-		return RS_ENOMEM;
-
-	if (rs_worker_db_q(db, "r_members", 1, p, &res) != RS_OK)
-		return RS_EDB;
-	int rc = column_strings(res, a, &ride->users, &ride->n_users);
-	PQclear(res);
-	if (rc != RS_OK)
-		return rc;
+	if (!PQgetisnull(res, 0, 4)) {
+		ride->users = rs_worker_arena_alloc(a, sizeof(char *) * rows);
+		if (ride->users == NULL)
+			goto out;
+		for (int i = 0; i < rows; i++) {
+			ride->users[i] = rs_worker_arena_strndup(
+			    a, PQgetvalue(res, i, 4), PQgetlength(res, i, 4));
+			if (ride->users[i] == NULL)
+				goto out;
+		}
+		ride->n_users = (size_t) rows;
+	}
 	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDE;
 	r->ride = ride;
-	return RS_OK;
+	rc = RS_OK;
+out:
+	PQclear(res);
+	return rc;
 }
 
 static int

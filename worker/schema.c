@@ -83,9 +83,13 @@ static const struct {
 	{ "r_get",
 	    "SELECT created_by, ts, source, destination FROM rides"
 	    " WHERE ride_id = $1" },
-	{ "r_members",
-	    "SELECT username FROM ride_members WHERE ride_id = $1"
-	    " ORDER BY seq" },
+	/* One round trip for a ride and its members (GET /rides/{id}):
+	 * one row per member in join order, or one row with a NULL
+	 * username when nobody joined. */
+	{ "r_get_members",
+	    "SELECT r.created_by, r.ts, r.source, r.destination, m.username"
+	    " FROM rides r LEFT JOIN ride_members m ON m.ride_id = r.ride_id"
+	    " WHERE r.ride_id = $1 ORDER BY m.seq" },
 	{ "r_is_member",
 	    "SELECT 1 FROM ride_members WHERE ride_id = $1"
 	    " AND md5(username) = md5($2) AND username = $2" },
