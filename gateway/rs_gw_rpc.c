@@ -1,4 +1,5 @@
-/* The gateways' database RPC over a shared client pool. See rs_gw_rpc.h. */
+/* The gateways' database RPC over the process's multiplexed client (or the
+ * client pool with RIDESHARE_RPC_MUX=0). See rs_gw_rpc.h. */
 #include "rs_gw_rpc.h"
 #include "rs_contract.h"
 
@@ -8,6 +9,7 @@
 #include "rs_log.h"
 #include "rs_metrics.h"
 #include "rs_op.h"
+#include "rs_rpc_mux.h"
 #include "rs_rpc_pool.h"
 #include "rs_time.h"
 #include "rs_gw_resend.h"
@@ -24,7 +26,8 @@
 
 #define CONNECT_WAIT_MS 1000
 
-static rs_rpc_pool *pool;
+static rs_rpc_mux *mux; /* RIDESHARE_RPC_MUX=1 (default) */
+static rs_rpc_pool *pool; /* RIDESHARE_RPC_MUX=0 */
 static int timeout_ms = 5000;
 static int retry_ms = 0; /* RIDESHARE_READ_RETRY_MS; 0: no read retry */
 
@@ -48,19 +51,35 @@ static rs_metric m_dropped
 static rs_metric m_proto = RS_METRIC("rideshare_gw_rpc_failures_total",
     "Database RPC calls that failed in transport, by reason.", "counter",
     "reason=\"bad_reply\"");
+static rs_metric m_published = RS_METRIC("rideshare_gw_rpc_messages_total",
+    "Messages this gateway published to the orchestrator queue (a "
+    "RequestBatch counts once).",
+    "counter", NULL);
+static rs_metric m_batches = RS_METRIC("rideshare_gw_rpc_batches_total",
+    "RequestBatch messages this gateway published (calls in flight "
+    "together).",
+    "counter", NULL);
+static rs_metric m_batched = RS_METRIC("rideshare_gw_rpc_batched_calls_total",
+    "Calls carried by this gateway's RequestBatch messages.", "counter", NULL);
 
 void
 rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 {
 	static int registered;
 
-	rs_rpc_pool_destroy(pool);
-	if (rs_rpc_pool_create(url, queue,
-	        (int) rs_cfg_long(
-	            "RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1, 1024),
-	        CONNECT_WAIT_MS, &pool)
-	    != RS_OK) {
-		rs_error(NULL, "event=oom where=rs_gw_rpc_init");
+	int rc;
+
+	rs_gw_rpc_fini();
+	if (rs_cfg_long("RIDESHARE_RPC_MUX", 1, 0, 1) == 1)
+		rc = rs_rpc_mux_create(url, queue, CONNECT_WAIT_MS, &mux);
+	else
+		rc = rs_rpc_pool_create(url, queue,
+		    (int) rs_cfg_long(
+		        "RIDESHARE_RPC_POOL", RS_RPC_POOL_DEFAULT, 1, 1024),
+		    CONNECT_WAIT_MS, &pool);
+	if (rc != RS_OK) {
+		rs_error(
+		    NULL, "event=rpc_init_failed err=%s", rs_strerror(rc));
 		abort();
 	}
 	timeout_ms = tmo_ms;
@@ -72,6 +91,9 @@ rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 		rs_metric_register(&m_proto);
 		rs_metric_register(&m_retries);
 		rs_metric_register(&m_dropped);
+		rs_metric_register(&m_published);
+		rs_metric_register(&m_batches);
+		rs_metric_register(&m_batched);
 	}
 }
 
@@ -89,8 +111,43 @@ rs_gw_rpc_init_from_env(void)
 void
 rs_gw_rpc_fini(void)
 {
+	rs_rpc_mux_destroy(mux);
+	mux = NULL;
 	rs_rpc_pool_destroy(pool);
 	pool = NULL;
+}
+
+static int
+plain_call(Rideshare__DbRequest *req, Rideshare__DbResponse **resp)
+{
+	if (mux != NULL)
+		return rs_rpc_mux_call(mux, req, timeout_ms, resp);
+	return rs_rpc_pool_call(pool, req, timeout_ms, resp);
+}
+
+static int
+resend_call(
+    Rideshare__DbRequest *req, rs_rpc_resend *rs, Rideshare__DbResponse **resp)
+{
+	if (mux != NULL)
+		return rs_rpc_mux_call_resend(mux, req, timeout_ms, rs, resp);
+	return rs_rpc_pool_call_resend(pool, req, timeout_ms, rs, resp);
+}
+
+/* The counters the client keeps, into the metrics. */
+static void
+note_client_stats(void)
+{
+	rs_rpc_mux_stats st;
+
+	rs_metric_set(&m_dropped,
+	    rs_rpc_dropped_replies() + rs_rpc_mux_dropped_replies());
+	if (mux == NULL)
+		return;
+	rs_rpc_mux_get_stats(mux, &st);
+	rs_metric_set(&m_published, st.published);
+	rs_metric_set(&m_batches, st.batches);
+	rs_metric_set(&m_batched, st.batched_calls);
 }
 
 /* What a resend carries: resend, and the slave seen answering since the
@@ -136,21 +193,21 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 	rs_metric_add(&m_calls, 1);
 	int after = rs_gw_resend_after_ms(
 	    rs_op_is_write(req->op_case), retry_ms, timeout_ms);
-	if (pool == NULL) {
+	if (mux == NULL && pool == NULL) {
 		rc = RS_ESTATE;
 	} else if (after == 0) {
-		rc = rs_rpc_pool_call(pool, req, timeout_ms, resp);
+		rc = plain_call(req, resp);
 	} else {
 		/* A read unanswered after retry_ms (most likely held by a
 		 * hung slave) goes out once more with the same id, to a
 		 * slave seen answering since (resend_hint); whichever
 		 * answer comes first wins and the other is dropped by
-		 * correlation id (common/rs_rpc.c). Reads change nothing,
+		 * request_id (common/rs_rpc_mux.c). Reads change nothing,
 		 * so a duplicate costs only work. */
 		struct hint h = { .since_ms = rs_time_now_ms() };
 		rs_rpc_resend rs
 		    = { .after_ms = after, .prepare = resend_hint, .arg = &h };
-		rc = rs_rpc_pool_call_resend(pool, req, timeout_ms, &rs, resp);
+		rc = resend_call(req, &rs, resp);
 		if (rs.sent) {
 			rs_metric_add(&m_retries, 1);
 			rs_info(http_rid,
@@ -163,7 +220,7 @@ rs_gw_rpc_call(Rideshare__DbRequest *req, const char *http_rid,
 	}
 	if (rc == RS_OK && !rs_op_is_write(req->op_case))
 		rs_gw_resend_note((*resp)->worker_id, rs_time_now_ms());
-	rs_metric_set(&m_dropped, rs_rpc_dropped_replies());
+	note_client_stats();
 	rs_debug(http_rid, "event=rpc_call op=%s request_id=%s rc=%s",
 	    rs_op_name(req->op_case), id, rs_strerror(rc));
 	if (rc == RS_ETIMEDOUT)

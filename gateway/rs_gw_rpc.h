@@ -1,15 +1,20 @@
-/* The gateways' side of the database RPC: the HTTP threads share a bounded
- * pool of rs_rpc clients (common/rs_rpc_pool.h, RIDESHARE_RPC_POOL), every
- * call gets a fresh request_id, and transport failures become HTTP errors:
- * timeout -> 504, broker unreachable -> 503, an undecodable reply -> 502. */
+/* The gateways' side of the database RPC: the HTTP threads share the
+ * process's one multiplexed client (common/rs_rpc_mux.h: one connection,
+ * calls in flight together go out as one RequestBatch message), or with
+ * RIDESHARE_RPC_MUX=0 a bounded pool of rs_rpc clients (common/rs_rpc_pool.h,
+ * RIDESHARE_RPC_POOL); every call gets a fresh request_id, and transport
+ * failures become HTTP errors: timeout -> 504, broker unreachable -> 503,
+ * an undecodable reply -> 502. */
 #ifndef RS_GW_RPC_H
 #define RS_GW_RPC_H
 
 #include "rideshare.pb-c.h"
 #include "rs_http.h"
 
-/* Stores the broker URL, target queue and timeout (copied) and registers
- * the RPC metrics. Call once at start, before the HTTP server starts. */
+/* Stores the broker URL, target queue and timeout (copied), starts the
+ * client (RIDESHARE_RPC_MUX, default 1: multiplexed; 0: pool) and
+ * registers the RPC metrics. Call once at start, before the HTTP server
+ * starts. */
 void rs_gw_rpc_init(const char *amqp_url, const char *queue, int timeout_ms);
 
 /* Default RIDESHARE_READ_RETRY_MS: a read unanswered this long is sent
@@ -30,8 +35,8 @@ void rs_gw_rpc_init_from_env(void);
 #define RS_GW_IDEMPOTENCY_KEY_MAX 128
 
 /* Sends req (an empty request_id is replaced by a fresh id, a set one is
- * kept and restored; http_rid, if not NULL, is logged with it) on a
- * pooled client. A read unanswered after RIDESHARE_READ_RETRY_MS is sent
+ * kept and restored; http_rid, if not NULL, is logged with it) on the
+ * shared client. A read unanswered after RIDESHARE_READ_RETRY_MS is sent
  * once more with the same id, marked resend with a routing hint
  * (rs_gw_resend.h), within the same timeout; the first answer wins, the
  * other is dropped (rideshare_gw_read_duplicates_dropped_total). RS_OK and

@@ -1,8 +1,11 @@
 """Rules that must hold when clients race each other (the master re-checks
 inside its write transaction; the gateway's checks alone could not)."""
 import concurrent.futures as cf
+import os
 
 from conftest import PASSWORD, USERS, Api, ts
+
+ADMIN = os.environ.get("RIDESHARE_ADMIN_URL", "").rstrip("/")
 
 N = 12
 
@@ -96,3 +99,28 @@ def test_count_is_exact_under_concurrency(api):
         return 0
     parallel(hit)
     assert api.count(USERS) == N * 10
+
+
+def counter(base, name):
+    """Sum of the samples of counter name on base's /metrics."""
+    text = Api().get("/metrics", base=base).text
+    return sum(float(line.split()[-1]) for line in text.splitlines()
+               if line.startswith(name + " ") or line.startswith(name + "{"))
+
+
+def test_calls_in_flight_together_reach_the_broker_as_one_batch(api):
+    """docs/gateway.md "Batched calls": the reads a gateway has in flight
+    together go out as one RequestBatch message, which the orchestrator
+    takes apart; every read is still answered on its own."""
+    api.add_user("alice")
+    gw0 = counter(USERS, "rideshare_gw_rpc_batches_total")
+    orch0 = counter(ADMIN, "rideshare_orch_request_batches_total") if ADMIN else 0
+
+    def reads(_):
+        a = Api()
+        return [a.get("/api/v1/users").json() for _ in range(25)]
+    for answers in parallel(reads, 16):
+        assert answers == [["alice"]] * 25
+    assert counter(USERS, "rideshare_gw_rpc_batches_total") > gw0
+    if ADMIN:
+        assert counter(ADMIN, "rideshare_orch_request_batches_total") > orch0
