@@ -3,11 +3,16 @@
  * The reply pseudo-queue amq.rabbitmq.reply-to is consumed (no_ack) on the
  * same channel that publishes, before the first publish, as RabbitMQ
  * requires. Replies are matched by correlation id; anything else (a late
- * answer to a call that timed out) is dropped. */
+ * answer to a call that timed out) is dropped. A ResponseBatch (a slave
+ * sends the replies of one step to one address together, content type
+ * RS_CT_RESPONSE_BATCH) is matched by the request_id of each response in
+ * it: the call's is taken, the others dropped. */
 #include "rs_rpc.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_mq.h"
+#include "rs_op.h"
 #include "rs_time.h"
 
 #include <stdatomic.h>
@@ -144,6 +149,46 @@ pack(rs_rpc *rpc, const Rideshare__DbRequest *req, size_t *len)
 	return RS_OK;
 }
 
+static void
+count_dropped(const char *rid, const char *other)
+{
+	atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
+	rs_debug(rid, "event=rpc_stale_reply correlation_id=%s", other);
+}
+
+/* The response for call rid out of a ResponseBatch body, detached from
+ * the batch (the caller frees it), or NULL when none is: every response
+ * not taken is dropped and counted, as a stale single reply is. An
+ * undecodable batch is dropped whole (logged, counted once). */
+static Rideshare__DbResponse *
+from_batch(const rs_rpc *rpc, const char *rid, const rs_mq_msg *msg)
+{
+	Rideshare__ResponseBatch *b;
+	Rideshare__DbResponse *r = NULL;
+	const char *why = rs_op_response_batch_decode(msg->body, msg->len, &b);
+
+	if (why != NULL) {
+		atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
+		rs_warn(rid, "event=rpc_bad_reply_batch queue=%s reason=%s",
+		    rpc->queue, why);
+		return NULL;
+	}
+	size_t n = b->n_responses, mine = n;
+	for (size_t i = 0; i < n; i++) {
+		if (mine == n && strcmp(b->responses[i]->request_id, rid) == 0)
+			mine = i;
+		else
+			count_dropped(rid, b->responses[i]->request_id);
+	}
+	if (mine < n) {
+		/* Out of the array: freeing b leaves it alone. */
+		r = b->responses[mine];
+		b->responses[mine] = b->responses[--b->n_responses];
+	}
+	rideshare__response_batch__free_unpacked(b, NULL);
+	return r;
+}
+
 /* Both calls: rs == NULL, no resend. req is edited only by rs->prepare. */
 static int
 call(rs_rpc *rpc, Rideshare__DbRequest *req, int timeout_ms, rs_rpc_resend *rs,
@@ -208,12 +253,16 @@ call(rs_rpc *rpc, Rideshare__DbRequest *req, int timeout_ms, rs_rpc_resend *rs,
 		}
 		if (rc != RS_OK)
 			return rc;
+		if (strcmp(msg.content_type, RS_CT_RESPONSE_BATCH) == 0) {
+			r = from_batch(rpc, rid, &msg);
+			rs_mq_msg_release(rpc->mq, &msg);
+			if (r == NULL)
+				continue;
+			*resp = r;
+			return RS_OK;
+		}
 		if (strcmp(msg.correlation_id, rid) != 0) {
-			atomic_fetch_add_explicit(
-			    &dropped, 1, memory_order_relaxed);
-			rs_debug(rid,
-			    "event=rpc_stale_reply correlation_id=%s",
-			    msg.correlation_id);
+			count_dropped(rid, msg.correlation_id);
 			rs_mq_msg_release(rpc->mq, &msg);
 			continue;
 		}

@@ -1,8 +1,9 @@
 /* Request/response over RabbitMQ: publish a DbRequest to a queue (normally
  * RS_Q_ORCHESTRATOR) and wait for the DbResponse on direct reply-to, matched
- * by correlation id = request_id. One rs_rpc per thread. A late reply to an
- * earlier, timed-out call is discarded. On a lost connection the call
- * reconnects and resends once: safe for writes because the master dedupes
+ * by correlation id = request_id, or inside a ResponseBatch reply (content
+ * type RS_CT_RESPONSE_BATCH) by its request_id. One rs_rpc per thread. A late
+ * reply to an earlier, timed-out call is discarded. On a lost connection the
+ * call reconnects and resends once: safe for writes because the master dedupes
  * by request_id. */
 #ifndef RS_RPC_H
 #define RS_RPC_H
@@ -52,7 +53,8 @@ int rs_rpc_call_resend(rs_rpc *rpc, Rideshare__DbRequest *req, int timeout_ms,
 
 /* Replies dropped by this process's rs_rpc clients because their call
  * had already been answered (the second answer of a resent read) or had
- * timed out. Monotonic. */
+ * timed out, each response of a ResponseBatch not for the call that
+ * received it, and undecodable batches. Monotonic. */
 uint64_t rs_rpc_dropped_replies(void);
 
 #endif

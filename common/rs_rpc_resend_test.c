@@ -3,6 +3,9 @@
  * once more, when prepare agrees (edited by it), with the same id; the
  * first answer wins;
  * the other answer is dropped by the next call on the client and counted.
+ * A ResponseBatch reply (a slave's replies of one step to one address) is
+ * matched by request_id: the call's response is taken, the others dropped
+ * and counted.
  * A test thread plays the slaves on a queue of its own (nobody else
  * consumes it). Run by tests/with-stack.sh (RIDESHARE_AMQP_URL). */
 #include <setjmp.h>
@@ -12,6 +15,7 @@
 #include <cmocka.h>
 
 #include "rs_cfg.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -40,26 +44,41 @@ typedef struct copy {
 
 /* The fake slave: takes up to max copies within wait_ms in all; answers
  * copy number `answer` (0-based, -1: none) at once with worker_id
- * "copy<n>", and afterwards, if late >= 0, copy number `late`. */
+ * "copy<n>", and afterwards, if late >= 0, copy number `late`. batch:
+ * each answer goes inside a ResponseBatch, after a response for another
+ * call (and before one more when batch is 2). */
 typedef struct fake {
 	rs_mq *mq;
-	int max, answer, late, wait_ms;
+	int max, answer, late, wait_ms, batch;
 	copy got[8];
 	int n;
 } fake;
 
 static void
-reply(rs_mq *mq, const copy *c, int n)
+reply(rs_mq *mq, const copy *c, int n, int batch)
 {
-	Rideshare__DbResponse r = RIDESHARE__DB_RESPONSE__INIT;
+	Rideshare__DbResponse r = RIDESHARE__DB_RESPONSE__INIT,
+	                      other = RIDESHARE__DB_RESPONSE__INIT,
+	                      *all[3] = { &other, &r, &other };
+	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
 	char who[16];
-	uint8_t buf[256];
+	uint8_t buf[512];
 	rs_mq_props p = { .correlation_id = c->id };
+	size_t len;
 
 	snprintf(who, sizeof(who), "copy%d", n);
 	r.request_id = (char *) c->id;
 	r.worker_id = who;
-	size_t len = rideshare__db_response__pack(&r, buf);
+	if (batch > 0) {
+		other.request_id = "another-call";
+		other.worker_id = "other";
+		b.responses = all;
+		b.n_responses = (size_t) batch + 1;
+		len = rideshare__response_batch__pack(&b, buf);
+		p = (rs_mq_props) { .content_type = RS_CT_RESPONSE_BATCH };
+	} else {
+		len = rideshare__db_response__pack(&r, buf);
+	}
 	assert_int_equal(
 	    rs_mq_publish(mq, "", c->reply_to, buf, len, &p), RS_OK);
 }
@@ -89,11 +108,11 @@ fake_run(void *arg)
 		(void) rs_mq_ack(f->mq, m.delivery_tag, false);
 		rs_mq_msg_release(f->mq, &m);
 		if (f->n == f->answer)
-			reply(f->mq, c, f->n);
+			reply(f->mq, c, f->n, f->batch);
 		f->n++;
 	}
 	if (f->late >= 0 && f->late < f->n)
-		reply(f->mq, &f->got[f->late], f->late);
+		reply(f->mq, &f->got[f->late], f->late, f->batch);
 	return NULL;
 }
 
@@ -300,6 +319,46 @@ test_answered_in_time_is_not_resent(void **state)
 	rs_rpc_destroy(c.rpc);
 }
 
+/* Answered inside a ResponseBatch: the call's response is found by its
+ * request_id whatever its place; the others are counted as dropped; a
+ * batch with nothing for the call is dropped whole and the call goes on
+ * waiting for its own answer. */
+static void
+test_response_batch_reply_is_matched_by_request_id(void **state)
+{
+	call c;
+	fake f = {
+		.max = 1, .answer = 0, .late = -1, .wait_ms = 3000, .batch = 2
+	};
+	rs_rpc_resend none = { .after_ms = 0 };
+	uint64_t dropped = rs_rpc_dropped_replies();
+
+	(void) state;
+	call_start(&c, &f);
+	call_answered(&c, 3000, &none, false, "copy0");
+	fake_stop(&f, c.t);
+	assert_int_equal(rs_rpc_dropped_replies(), dropped + 2);
+
+	/* the first copy's batch comes late (after the resend's plain
+	 * answer): the next call drops all of it and gets its own */
+	fake g = {
+		.max = 2, .answer = 1, .late = 0, .wait_ms = 3000, .batch = 1
+	};
+	rs_rpc_resend rs = { .after_ms = 150, .prepare = hint, .arg = "w9" };
+	fake_start(&g, &c.t);
+	call_read(&c);
+	call_answered(&c, 3000, &rs, true, "copy1");
+	fake_stop(&g, c.t);
+	dropped = rs_rpc_dropped_replies();
+	fake h = { .max = 1, .answer = 0, .late = -1, .wait_ms = 3000 };
+	fake_start(&h, &c.t);
+	call_read(&c);
+	call_answered(&c, 3000, &none, false, "copy0");
+	fake_stop(&h, c.t);
+	assert_int_equal(rs_rpc_dropped_replies(), dropped + 2);
+	rs_rpc_destroy(c.rpc);
+}
+
 int
 main(void)
 {
@@ -311,6 +370,8 @@ main(void)
 		cmocka_unit_test(
 		    test_not_ready_until_the_timeout_means_no_resend),
 		cmocka_unit_test(test_answered_in_time_is_not_resent),
+		cmocka_unit_test(
+		    test_response_batch_reply_is_matched_by_request_id),
 	};
 
 	snprintf(queue, sizeof(queue), "rpc-resend-test-%ld", (long) getpid());

@@ -777,6 +777,20 @@ v_rejected(const rs_orch_worker *w, uint64_t head)
 }
 
 static double
+v_reply_messages(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->reads.reply_messages;
+}
+
+static double
+v_batched_replies(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->reads.batched_replies;
+}
+
+static double
 v_lag_ms(const rs_orch_worker *w, uint64_t head)
 {
 	(void) head;
@@ -837,6 +851,14 @@ static const worker_series series[] = {
 	    "Internal messages a slave dead-lettered (out-of-range reads and "
 	    "sync events).",
 	    v_rejected },
+	{ "rideshare_orch_worker_read_reply_messages_total", "counter",
+	    "Messages a slave sent with read replies (one per reply address "
+	    "and step).",
+	    v_reply_messages },
+	{ "rideshare_orch_worker_read_replies_batched_total", "counter",
+	    "Read replies a slave sent inside a ResponseBatch (2 or more to "
+	    "one reply address).",
+	    v_batched_replies },
 };
 
 static void

@@ -29,10 +29,11 @@ int
 rs_notice_format_reads(
     char *buf, size_t len, const char *id, const rs_notice_reads *r)
 {
-	return fits(
-	    snprintf(buf, len,
-	        "reads %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64, id,
-	        r->held, r->hold_timeouts, r->park_timeouts, r->rejected),
+	return fits(snprintf(buf, len,
+	                "reads %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+	                " %" PRIu64 " %" PRIu64,
+	                id, r->held, r->hold_timeouts, r->park_timeouts,
+	                r->rejected, r->reply_messages, r->batched_replies),
 	    len);
 }
 
@@ -82,7 +83,7 @@ enum rs_notice_kind
 rs_notice_parse(const char *line, rs_notice *out)
 {
 	char a[RS_NOTICE_ID_MAX], r[32];
-	unsigned long long v[4];
+	unsigned long long v[6];
 	int end = 0, n;
 
 	memset(out, 0, sizeof(*out));
@@ -106,14 +107,19 @@ rs_notice_parse(const char *line, rs_notice *out)
 		return out->kind = RS_NOTICE_HEAD;
 	}
 	end = 0;
-	n = sscanf(line, "reads %63s %llu %llu %llu %llu%n", a, &v[0], &v[1],
-	    &v[2], &v[3], &end);
-	if (n == 3) {
-		/* round-1 form: held and hold_timeouts only */
+	memset(v, 0, sizeof(v));
+	n = sscanf(line, "reads %63s %llu %llu %llu %llu %llu %llu%n", a,
+	    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end);
+	if (n == 3 || n == 5) {
+		/* older forms: held and hold_timeouts only (round 1), or
+		 * without the reply counters; the missing ones are 0 */
 		end = 0;
-		(void) sscanf(line, "reads %*s %*u %*u%n", &end);
-		v[2] = v[3] = 0;
-	} else if (n != 5) {
+		if (n == 3)
+			(void) sscanf(line, "reads %*s %*u %*u%n", &end);
+		else
+			(void) sscanf(
+			    line, "reads %*s %*u %*u %*u %*u%n", &end);
+	} else if (n != 7) {
 		return RS_NOTICE_NONE;
 	}
 	if (end == 0 || line[end] != '\0' || !tail_is_decimal(line, n - 1))
@@ -123,5 +129,7 @@ rs_notice_parse(const char *line, rs_notice *out)
 	out->reads.hold_timeouts = v[1];
 	out->reads.park_timeouts = v[2];
 	out->reads.rejected = v[3];
+	out->reads.reply_messages = v[4];
+	out->reads.batched_replies = v[5];
 	return out->kind = RS_NOTICE_READS;
 }

@@ -4,10 +4,12 @@
  *
  *   status <worker-id> <role> <applied_seq> <epoch>
  *   reads <worker-id> <held> <hold_timeouts> <park_timeouts> <rejected>
+ *         <reply_messages> <batched_replies>
  *   head <epoch> <seq>
  *
  * role is master|slave|candidate (or the Role number). A "reads" line with
- * only the first two counters (round 1) is still accepted. */
+ * only the first two counters (round 1) or the first four (before reply
+ * batches) is still accepted; the missing ones read 0. */
 #ifndef RS_NOTICE_H
 #define RS_NOTICE_H
 
@@ -31,6 +33,9 @@ typedef struct rs_notice_reads {
 	                           reached within the park bound */
 	uint64_t rejected; /* internal messages dead-lettered (forged or
 	                      out of range reads and sync events) */
+	uint64_t reply_messages; /* messages that carried read replies */
+	uint64_t batched_replies; /* replies that went inside a
+	                             ResponseBatch (2 or more per message) */
 } rs_notice_reads;
 
 typedef struct rs_notice {

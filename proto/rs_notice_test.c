@@ -35,7 +35,7 @@ static void
 test_too_long_lines_are_refused(void **state)
 {
 	char buf[16];
-	rs_notice_reads r = { 1200, 3, 0, 0 };
+	rs_notice_reads r = { 1200, 3, 0, 0, 0, 0 };
 
 	(void) state;
 	assert_int_not_equal(rs_notice_format_status(buf, sizeof(buf),
@@ -61,27 +61,36 @@ test_head_line_round_trips(void **state)
 }
 
 static void
-test_reads_line_round_trips_and_accepts_the_old_form(void **state)
+test_reads_line_round_trips_and_accepts_the_old_forms(void **state)
 {
 	char buf[128];
-	rs_notice_reads r = { 1200, 3, 4, 5 };
+	rs_notice_reads r = { 1200, 3, 4, 5, 900, 640 };
 	rs_notice n;
 
 	(void) state;
 	assert_int_equal(
 	    rs_notice_format_reads(buf, sizeof(buf), "w2-cd", &r), 0);
-	assert_string_equal(buf, "reads w2-cd 1200 3 4 5");
+	assert_string_equal(buf, "reads w2-cd 1200 3 4 5 900 640");
 	assert_int_equal(rs_notice_parse(buf, &n), RS_NOTICE_READS);
 	assert_string_equal(n.id, "w2-cd");
 	assert_int_equal(n.reads.held, 1200);
 	assert_int_equal(n.reads.hold_timeouts, 3);
 	assert_int_equal(n.reads.park_timeouts, 4);
 	assert_int_equal(n.reads.rejected, 5);
+	assert_int_equal(n.reads.reply_messages, 900);
+	assert_int_equal(n.reads.batched_replies, 640);
 	assert_int_equal(
 	    rs_notice_parse("reads w2-cd 7 8", &n), RS_NOTICE_READS);
 	assert_int_equal(n.reads.held, 7);
 	assert_int_equal(n.reads.hold_timeouts, 8);
 	assert_int_equal(n.reads.rejected, 0);
+	assert_int_equal(n.reads.reply_messages, 0);
+	assert_int_equal(
+	    rs_notice_parse("reads w2-cd 7 8 9 10", &n), RS_NOTICE_READS);
+	assert_int_equal(n.reads.park_timeouts, 9);
+	assert_int_equal(n.reads.rejected, 10);
+	assert_int_equal(n.reads.reply_messages, 0);
+	assert_int_equal(n.reads.batched_replies, 0);
 }
 
 static void
@@ -90,7 +99,8 @@ test_other_lines_are_not_notices(void **state)
 	const char *bad[] = { "", "status w1 BOSS 1 2", "status w1 master 1",
 		"status w1 master 1 2 x", "head 7", "head 7 8 junk",
 		"reads w2-cd 1200", "reads w2-cd 1 2 x", "reads w2-cd 1 2 3",
-		"reads w2-cd 1 2 3 4 5", "hello", "head -1 2", "head +1 2",
+		"reads w2-cd 1 2 3 4 5", "reads w2-cd 1 2 3 4 5 6 7",
+		"reads w2-cd 1 2 3 4 5 x", "hello", "head -1 2", "head +1 2",
 		"status w1 slave -4 1", "reads w2 1 2 -3 4" };
 	rs_notice n;
 
@@ -103,5 +113,5 @@ test_other_lines_are_not_notices(void **state)
 RS_TEST_MAIN(cmocka_unit_test(test_status_line_round_trips),
     cmocka_unit_test(test_too_long_lines_are_refused),
     cmocka_unit_test(test_head_line_round_trips),
-    cmocka_unit_test(test_reads_line_round_trips_and_accepts_the_old_form),
+    cmocka_unit_test(test_reads_line_round_trips_and_accepts_the_old_forms),
     cmocka_unit_test(test_other_lines_are_not_notices))

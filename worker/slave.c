@@ -4,7 +4,9 @@
  * min_seq, parked until then. Its reply, computed at applied seq a, leaves
  * only once the orchestrator's commit_seq is known to be >= a (commitX
  * announcements, reads' min_seq), held until then (bounded by
- * RIDESHARE_READ_HOLD_MS). A watch on /rideshare/master runs the election;
+ * RIDESHARE_READ_HOLD_MS). The replies of one step (a readQ delivery, a
+ * release pass) leave one message per reply address (reply_batch.h).
+ * A watch on /rideshare/master runs the election;
  * the winner drains its sync queue and returns RS_WORKER_PROMOTED. */
 #include "worker.h"
 
@@ -14,6 +16,7 @@
 #include "held.h"
 #include "ops.h"
 #include "park.h"
+#include "reply_batch.h"
 #include "rs_cfg.h"
 #include "rs_contract.h"
 #include "rs_err.h"
@@ -95,6 +98,10 @@ typedef struct slave {
 	batch_ref *batches;
 	int nbatches, batches_cap;
 	rs_worker_tail tail; /* a batch's bookkeeping rows (apply_events) */
+	/* Replies of the current step (one readQ delivery, one release
+	 * pass), sent one message per reply address by send_replies; empty
+	 * between steps. */
+	rs_worker_replies replies;
 } slave;
 
 static void
@@ -181,6 +188,13 @@ requeue_parked(slave *s)
 			(void) settle(s, h->tag, true);
 		free(h);
 	}
+	/* Gathered replies are sent within their step, so none should be
+	 * left here; any that were is unsent: given back like a held one. */
+	rs_worker_reply *const *left;
+	size_t nleft = rs_worker_replies_unsent(&s->replies, &left);
+	for (size_t i = 0; i < nleft && s->mq != NULL; i++)
+		(void) settle(s, left[i]->tag, true);
+	rs_worker_replies_clear(&s->replies);
 	/* Nothing refers to a batch any more; with the channel gone (mq
 	 * NULL, or about to be destroyed) its tags mean nothing either. */
 	s->nbatches = 0;
@@ -273,9 +287,61 @@ hold(slave *s, uint64_t tag, const Rideshare__DbResponse *r,
 	return RS_OK;
 }
 
-/* Sends the held replies whose seq the orchestrator has committed, and
+/* Sends what this step gathered, one message per reply address
+ * (reply_batch.h), and settles each reply's delivery once the message
+ * carrying it is out, as a single reply always was. On an error the rest
+ * are dropped unsent and unsettled: the channel goes (reconnect) and the
+ * broker gives their deliveries back. */
+static int
+send_replies(slave *s)
+{
+	rs_worker_reply_msg m;
+	bool sent = false;
+	int rc = RS_OK;
+
+	while (rc == RS_OK && rs_worker_replies_next(&s->replies, &m)) {
+		rs_mq_props props = { .correlation_id = m.correlation_id,
+			.content_type = m.content_type };
+		rc = rs_mq_publish(
+		    s->mq, "", m.reply_to, m.body, m.len, &props);
+		if (rc != RS_OK)
+			break;
+		sent = true;
+		s->stats.reply_messages++;
+		if (m.n > 1) {
+			s->stats.batched_replies += m.n;
+			rs_debug(NULL,
+			    "event=reply_batch reply_to=%s replies=%zu "
+			    "bytes=%zu",
+			    m.reply_to, m.n, m.len);
+		}
+		for (size_t i = 0; i < m.n && rc == RS_OK; i++)
+			rc = settle(s, m.replies[i]->tag, false);
+	}
+	rs_worker_replies_clear(&s->replies);
+	if (sent)
+		publish_stats(s);
+	return rc;
+}
+
+/* Gathers a held reply for send_replies; without memory for it, it is
+ * given back unsent (another slave answers the read). */
+static int
+gather_held(slave *s, const rs_worker_held_reply *h)
+{
+	uint8_t *dst = rs_worker_replies_add(
+	    &s->replies, h->tag, h->reply_to, h->request_id, h->len);
+
+	if (dst == NULL)
+		return settle(s, h->tag, true);
+	memcpy(dst, h->body, h->len);
+	return RS_OK;
+}
+
+/* Gathers the held replies whose seq the orchestrator has committed, and
  * those held for longer than the bound (orchestrator gone or slow: the
- * read is answered anyway, with the weaker guarantee; logged). */
+ * read is answered anyway, with the weaker guarantee; logged), for this
+ * pass's send_replies. */
 static int
 release_held(slave *s)
 {
@@ -297,11 +363,7 @@ release_held(slave *s)
 			    h->seq, s->known_commit,
 			    (long long) (now - h->since));
 		}
-		rs_mq_props props = { .correlation_id = h->request_id };
-		rc = rs_mq_publish(
-		    s->mq, "", h->reply_to, h->body, h->len, &props);
-		if (rc == RS_OK)
-			rc = settle(s, h->tag, false);
+		rc = gather_held(s, h);
 		free(h);
 	}
 	if (timeouts)
@@ -362,18 +424,17 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 		rs_worker_arena_fini(&a);
 		return RS_OK;
 	}
-	rc = RS_OK;
+	/* The reply leaves with this step's others (send_replies), which
+	 * settles the delivery after it; without an address there is
+	 * nothing to send, without memory it is answered elsewhere. */
+	bool requeue = false;
 	if (reply_to[0] != '\0') {
 		size_t len = rideshare__db_response__get_packed_size(r);
-		uint8_t *buf = malloc(len + 1);
-		if (buf != NULL) {
-			rideshare__db_response__pack(r, buf);
-			rs_mq_props props
-			    = { .correlation_id = req->request_id };
-			rc = rs_mq_publish(
-			    s->mq, "", reply_to, buf, len, &props);
-			free(buf);
-		}
+		uint8_t *dst = rs_worker_replies_add(
+		    &s->replies, tag, reply_to, req->request_id, len);
+		if (dst != NULL)
+			rideshare__db_response__pack(r, dst);
+		requeue = dst == NULL;
 	} else {
 		rs_warn(req->request_id, "event=read_without_reply_to");
 	}
@@ -381,9 +442,9 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 	    "event=read_done op=%s status=%s seq=%" PRIu64,
 	    rs_op_name(req->op_case), rs_status_name(r->status), r->seq);
 	rs_worker_arena_fini(&a);
-	if (rc == RS_OK)
-		rc = settle(s, tag, false);
-	return rc;
+	if (reply_to[0] != '\0' && !requeue)
+		return RS_OK;
+	return settle(s, tag, requeue);
 }
 
 static int
@@ -543,7 +604,7 @@ on_read_batch(slave *s, const rs_mq_msg *msg)
 
 /* Decodes a read delivery; answers it now or parks it. */
 static int
-on_read(slave *s, const rs_mq_msg *msg)
+read_delivery(slave *s, const rs_mq_msg *msg)
 {
 	Rideshare__DbRequest *req;
 
@@ -559,6 +620,20 @@ on_read(slave *s, const rs_mq_msg *msg)
 		return rc;
 	}
 	return take_read(s, msg->delivery_tag, req, msg->reply_to);
+}
+
+/* One readQ delivery is one step: the replies of its reads leave
+ * together, one message per reply address. */
+static int
+on_read(slave *s, const rs_mq_msg *msg)
+{
+	int rc = read_delivery(s, msg);
+
+	if (rc != RS_OK) {
+		rs_worker_replies_clear(&s->replies); /* see send_replies */
+		return rc;
+	}
+	return send_replies(s);
 }
 
 static void
@@ -763,11 +838,14 @@ pump(slave *s, int timeout_ms, int *got)
 	}
 	if ((rc = apply_events(s)) != RS_OK)
 		return rc;
-	if ((rc = release_ready(s)) != RS_OK)
+	/* One release pass, one step: what it answers leaves together. */
+	if ((rc = release_ready(s)) != RS_OK
+	    || (rc = expire_parked(s)) != RS_OK
+	    || (rc = release_held(s)) != RS_OK) {
+		rs_worker_replies_clear(&s->replies); /* see send_replies */
 		return rc;
-	if ((rc = expire_parked(s)) != RS_OK)
-		return rc;
-	return release_held(s);
+	}
+	return send_replies(s);
 }
 
 /* An exclusive, auto-delete queue of this connection bound to commitX
@@ -1061,6 +1139,7 @@ out:
 	rs_worker_tail_fini(&s->tail);
 	rs_mq_destroy(s->mq);
 	rs_worker_park_fini(&s->park);
+	rs_worker_replies_fini(&s->replies);
 	free(s->batches);
 	free(s);
 	return rc;

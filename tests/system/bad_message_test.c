@@ -6,7 +6,8 @@
  * and sync events with a far-future seq, an unknown epoch or an already
  * applied seq are dead-lettered too, never applied, never fatal.
  * Read batches (issue 17): a good ReadBatch on readQ is answered entry by
- * entry on each entry's reply_to; a forged one is dead-lettered whole.
+ * entry on each entry's reply_to, the entries sharing a reply_to in one
+ * ResponseBatch; a forged one is dead-lettered whole.
  *
  *   bad_message_test <path to rideshare-worker> */
 #include <setjmp.h>
@@ -284,9 +285,11 @@ test_forged_sync_events_are_dead_lettered(void **state)
 }
 
 /* Publishes a ReadBatch of n count_rides reads (entry 0 spoiled by
- * spoil: 0 none, 1 a write, 2 min_seq 2^64-1) answering to reply_to. */
+ * spoil: 0 none, 1 a write, 2 min_seq 2^64-1), entry i answering to
+ * to[i], with consistency c. */
 static void
-publish_batch(size_t n, int spoil, const char *reply_to, char ids[][64])
+publish_batch_to(size_t n, int spoil, const char *const *to,
+    Rideshare__Consistency c, char ids[][64])
 {
 	Rideshare__BatchedRead e[RS_READ_BATCH_MAX], *ep[RS_READ_BATCH_MAX];
 	Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT;
@@ -296,11 +299,12 @@ publish_batch(size_t n, int spoil, const char *reply_to, char ids[][64])
 
 	for (size_t i = 0; i < n; i++) {
 		wh_req_count_rides(&r[i]);
+		r[i].req.consistency = c;
 		if (ids != NULL)
 			snprintf(ids[i], 64, "%s", r[i].req.request_id);
 		rideshare__batched_read__init(&e[i]);
 		e[i].request = &r[i].req;
-		e[i].reply_to = (char *) reply_to;
+		e[i].reply_to = (char *) to[i];
 		ep[i] = &e[i];
 	}
 	if (spoil == 1)
@@ -314,50 +318,121 @@ publish_batch(size_t n, int spoil, const char *reply_to, char ids[][64])
 	    rs_mq_publish(wh_mq(h), "", RS_Q_READ, buf, len, &props), RS_OK);
 }
 
+/* publish_batch_to with every entry answering to reply_to. */
 static void
-test_read_batches_are_answered_or_dead_lettered(void **state)
+publish_batch(size_t n, int spoil, const char *reply_to, char ids[][64])
 {
-	char q[80], ids[3][64];
-	bool seen[3] = { false, false, false };
-	int got = 0;
-	int64_t t0;
+	const char *to[RS_READ_BATCH_MAX];
 
-	(void) state;
-	assert_serving();
-	snprintf(q, sizeof(q), "bm-batch-replies-%s", tag);
-	assert_int_equal(
-	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
-	publish_batch(3, 0, q, ids);
-	for (t0 = rs_time_now_ms(); got < 3;) {
+	for (size_t i = 0; i < n; i++)
+		to[i] = reply_to;
+	publish_batch_to(
+	    n, spoil, to, RIDESHARE__CONSISTENCY__LINEARIZABLE, ids);
+}
+
+/* Marks ids[i] seen when r answers it (OK), once; returns 1 then. */
+static int
+mark_answer(const Rideshare__DbResponse *r, char ids[][64], bool *seen, int n)
+{
+	assert_int_equal(r->status, RIDESHARE__STATUS__OK);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(ids[i], r->request_id) == 0 && !seen[i]) {
+			seen[i] = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Takes the replies on q until each of ids[0..n) was answered once (a
+ * plain DbResponse with correlation id = request_id, or inside a
+ * ResponseBatch); *msgs and *batches: the messages and the
+ * ResponseBatches among them. */
+static void
+collect_answers(const char *q, char ids[][64], int n, int *msgs, int *batches)
+{
+	bool seen[RS_READ_BATCH_MAX] = { false };
+	int got = 0;
+	int64_t t0 = rs_time_now_ms();
+
+	*msgs = *batches = 0;
+	while (got < n) {
 		rs_mq_msg m;
 		int rc = rs_mq_get(wh_mq(h), q, true, &m);
 
 		if (rc == RS_OK) {
-			Rideshare__DbResponse *resp
-			    = rideshare__db_response__unpack(
-			        NULL, m.len, m.body);
-			assert_non_null(resp);
-			assert_int_equal(resp->status, RIDESHARE__STATUS__OK);
-			for (int i = 0; i < 3; i++) {
-				if (strcmp(ids[i], resp->request_id) == 0
-				    && strcmp(m.correlation_id, ids[i]) == 0
-				    && !seen[i]) {
-					seen[i] = true;
-					got++;
-				}
+			(*msgs)++;
+			if (strcmp(m.content_type, RS_CT_RESPONSE_BATCH)
+			    == 0) {
+				Rideshare__ResponseBatch *b = NULL;
+				assert_null(rs_op_response_batch_decode(
+				    m.body, m.len, &b));
+				(*batches)++;
+				for (size_t i = 0; i < b->n_responses; i++)
+					got += mark_answer(
+					    b->responses[i], ids, seen, n);
+				rideshare__response_batch__free_unpacked(
+				    b, NULL);
+			} else {
+				Rideshare__DbResponse *resp
+				    = rideshare__db_response__unpack(
+				        NULL, m.len, m.body);
+				assert_non_null(resp);
+				assert_string_equal(
+				    m.correlation_id, resp->request_id);
+				got += mark_answer(resp, ids, seen, n);
+				rideshare__db_response__free_unpacked(
+				    resp, NULL);
 			}
-			rideshare__db_response__free_unpacked(resp, NULL);
 			rs_mq_msg_release(wh_mq(h), &m);
 			continue;
 		}
 		assert_int_equal(rc, RS_ENOTFOUND);
 		if (rs_time_now_ms() - t0 > 10000)
-			fail_msg("a batch of 3 reads got %d answers", got);
+			fail_msg("%d reads on %s got %d answers", n, q, got);
 		struct timespec ts = { 0, 20000000 };
 		nanosleep(&ts, NULL);
 	}
-	printf("bad_message: a batch of 3 reads answered in %lld ms\n",
-	    (long long) (rs_time_now_ms() - t0));
+}
+
+static void
+test_read_batches_are_answered_or_dead_lettered(void **state)
+{
+	char q[80], q2[80], ids[3][64];
+	int msgs, batches;
+	int64_t t0;
+
+	(void) state;
+	assert_serving();
+	snprintf(q, sizeof(q), "bm-batch-replies-%s", tag);
+	snprintf(q2, sizeof(q2), "bm-batch-replies2-%s", tag);
+	assert_int_equal(
+	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
+	assert_int_equal(
+	    rs_mq_declare_queue(wh_mq(h), q2, RS_MQ_EXCLUSIVE), RS_OK);
+	t0 = rs_time_now_ms();
+	publish_batch(3, 0, q, ids);
+	collect_answers(q, ids, 3, &msgs, &batches);
+	printf("bad_message: a batch of 3 reads answered in %lld ms "
+	       "(%d messages, %d ResponseBatch)\n",
+	    (long long) (rs_time_now_ms() - t0), msgs, batches);
+
+	/* Reads that are never held (consistency any): the two for q are
+	 * answered in the delivery's one step, so in one ResponseBatch;
+	 * the one for q2 alone, as the plain DbResponse. */
+	const char *to[3] = { q, q2, q };
+	char both[2][64], lone[1][64];
+	publish_batch_to(3, 0, to, RIDESHARE__CONSISTENCY__ANY, ids);
+	memcpy(both[0], ids[0], 64);
+	memcpy(both[1], ids[2], 64);
+	memcpy(lone[0], ids[1], 64);
+	collect_answers(q, both, 2, &msgs, &batches);
+	assert_int_equal(msgs, 1);
+	assert_int_equal(batches, 1);
+	collect_answers(q2, lone, 1, &msgs, &batches);
+	assert_int_equal(msgs, 1);
+	assert_int_equal(batches, 0);
+	assert_int_equal(wh_queue_depth(h, q), 0);
 
 	/* Forged: each must reach rideshare.dead, nothing answered. */
 	static const struct {

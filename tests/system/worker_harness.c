@@ -34,7 +34,23 @@ struct wh {
 	rs_zk *zk;
 	rs_mq *mq; /* publishes; consumes direct reply-to (+ responseQ) */
 	uint64_t commit_seq;
+	/* A ResponseBatch reply (a slave's replies of one step to this
+	 * address): wh_recv hands its responses out one by one, from next. */
+	Rideshare__ResponseBatch *batch;
+	size_t batch_next;
+	uint64_t batches; /* ResponseBatch replies received */
 };
+
+/* Frees h's batch once every response of it was handed out. */
+static void
+batch_done(wh *h)
+{
+	if (h->batch == NULL || h->batch_next < h->batch->n_responses)
+		return;
+	h->batch->n_responses = 0; /* each was handed out: not ours */
+	rideshare__response_batch__free_unpacked(h->batch, NULL);
+	h->batch = NULL;
+}
 
 /* The stack's setting (or its NAME_FILE, common/rs_cfg), else def. */
 static const char *
@@ -69,6 +85,15 @@ wh_close(wh *h)
 	rs_mq_destroy(h->mq);
 	if (h->zk != NULL)
 		rs_zk_close(h->zk);
+	if (h->batch != NULL) {
+		/* Free only what was not handed out. */
+		Rideshare__ResponseBatch *b = h->batch;
+		size_t left = b->n_responses - h->batch_next;
+		memmove(b->responses, b->responses + h->batch_next,
+		    left * sizeof(*b->responses));
+		b->n_responses = left;
+		rideshare__response_batch__free_unpacked(b, NULL);
+	}
 	free(h);
 }
 
@@ -351,18 +376,51 @@ wh_send(wh *h, const Rideshare__DbRequest *req)
 	return rc;
 }
 
+/* The next reply: the rest of a ResponseBatch first, then what comes
+ * (a batch's first response). RS_EPROTO: undecodable. */
+static int
+next_reply(wh *h, int timeout_ms, Rideshare__DbResponse **out)
+{
+	rs_mq_msg msg;
+	int rc;
+
+	if (h->batch != NULL) {
+		*out = h->batch->responses[h->batch_next++];
+		batch_done(h);
+		return RS_OK;
+	}
+	if ((rc = rs_mq_next(h->mq, timeout_ms, &msg)) != RS_OK)
+		return rc;
+	if (strcmp(msg.content_type, RS_CT_RESPONSE_BATCH) == 0) {
+		const char *why = rs_op_response_batch_decode(
+		    msg.body, msg.len, &h->batch);
+		rs_mq_msg_release(h->mq, &msg);
+		if (why != NULL) {
+			h->batch = NULL;
+			return RS_EPROTO;
+		}
+		h->batches++;
+		h->batch_next = 0;
+		return next_reply(h, 0, out);
+	}
+	*out = rideshare__db_response__unpack(NULL, msg.len, msg.body);
+	rs_mq_msg_release(h->mq, &msg);
+	return *out != NULL ? RS_OK : RS_EPROTO;
+}
+
+uint64_t
+wh_reply_batches(wh *h)
+{
+	return h->batches;
+}
+
 int
 wh_recv(wh *h, int timeout_ms, Rideshare__DbResponse **resp)
 {
-	rs_mq_msg msg;
-	int rc = rs_mq_next(h->mq, timeout_ms, &msg);
+	Rideshare__DbResponse *r;
+	int rc = next_reply(h, timeout_ms, &r);
 	if (rc != RS_OK)
 		return rc;
-	Rideshare__DbResponse *r
-	    = rideshare__db_response__unpack(NULL, msg.len, msg.body);
-	rs_mq_msg_release(h->mq, &msg);
-	if (r == NULL)
-		return RS_EPROTO;
 	if (r->epoch > 0 && r->seq > h->commit_seq) {
 		h->commit_seq = r->seq; /* write replies carry an epoch */
 		if (!h->orch) {

@@ -90,6 +90,9 @@ int wh_send(wh *h, const Rideshare__DbRequest *req);
  * orchestrator's stamp); the reply comes through wh_recv. */
 int wh_send_read_direct(wh *h, const Rideshare__DbRequest *req);
 int wh_recv(wh *h, int timeout_ms, Rideshare__DbResponse **resp);
+/* ResponseBatch replies wh_recv took apart so far (a slave sends the
+ * replies of one step to one address in one; wh_recv hands out each). */
+uint64_t wh_reply_batches(wh *h);
 /* Synchronous: sends, waits up to timeout_ms for the reply with this
  * request_id (others are dropped), resends the same request up to tries
  * times. */
