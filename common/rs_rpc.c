@@ -3,11 +3,16 @@
  * The reply pseudo-queue amq.rabbitmq.reply-to is consumed (no_ack) on the
  * same channel that publishes, before the first publish, as RabbitMQ
  * requires. Replies are matched by correlation id; anything else (a late
- * answer to a call that timed out) is dropped. */
+ * answer to a call that timed out) is dropped. A ResponseBatch (content
+ * type RS_CT_RESPONSE_BATCH, several replies for one reply address) is
+ * matched by its entries' request_ids: the call's entry is taken, the
+ * others are dropped like late answers. */
 #include "rs_rpc.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
 #include "rs_mq.h"
+#include "rs_op.h"
 #include "rs_time.h"
 
 #include <stdatomic.h>
@@ -144,6 +149,53 @@ pack(rs_rpc *rpc, const Rideshare__DbRequest *req, size_t *len)
 	return RS_OK;
 }
 
+static void
+count_dropped(const char *rid, const char *other)
+{
+	atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
+	rs_debug(rid, "event=rpc_stale_reply correlation_id=%s", other);
+}
+
+/* The call rid's reply out of a delivery: RS_OK with *out (the caller
+ * frees it), RS_ENOTFOUND when the delivery holds none (dropped and counted),
+ * RS_EPROTO when it does not decode. */
+static int
+take_reply(const rs_mq_msg *msg, const char *rid, Rideshare__DbResponse **out)
+{
+	Rideshare__ResponseBatch *b;
+
+	if (strcmp(msg->content_type, RS_CT_RESPONSE_BATCH) != 0) {
+		if (strcmp(msg->correlation_id, rid) != 0) {
+			count_dropped(rid, msg->correlation_id);
+			return RS_ENOTFOUND;
+		}
+		*out = rideshare__db_response__unpack(
+		    NULL, msg->len, msg->body);
+		return *out != NULL ? RS_OK : RS_EPROTO;
+	}
+	if (rs_op_response_batch_decode(msg->body, msg->len, &b) != NULL)
+		return RS_EPROTO;
+	size_t mine = b->n_responses;
+	for (size_t i = 0; i < b->n_responses; i++) {
+		if (mine == b->n_responses
+		    && strcmp(b->responses[i]->request_id, rid) == 0)
+			mine = i;
+		else
+			count_dropped(rid, b->responses[i]->request_id);
+	}
+	int rc = RS_ENOTFOUND;
+	if (mine < b->n_responses) {
+		/* Detached: moved past the end, the batch's free below
+		 * leaves it to the caller. */
+		*out = b->responses[mine];
+		b->responses[mine] = b->responses[--b->n_responses];
+		b->responses[b->n_responses] = *out;
+		rc = RS_OK;
+	}
+	rideshare__response_batch__free_unpacked(b, NULL);
+	return rc;
+}
+
 /* Both calls: rs == NULL, no resend. req is edited only by rs->prepare. */
 static int
 call(rs_rpc *rpc, Rideshare__DbRequest *req, int timeout_ms, rs_rpc_resend *rs,
@@ -208,18 +260,13 @@ call(rs_rpc *rpc, Rideshare__DbRequest *req, int timeout_ms, rs_rpc_resend *rs,
 		}
 		if (rc != RS_OK)
 			return rc;
-		if (strcmp(msg.correlation_id, rid) != 0) {
-			atomic_fetch_add_explicit(
-			    &dropped, 1, memory_order_relaxed);
-			rs_debug(rid,
-			    "event=rpc_stale_reply correlation_id=%s",
-			    msg.correlation_id);
-			rs_mq_msg_release(rpc->mq, &msg);
+		rc = take_reply(&msg, rid, &r);
+		rs_mq_msg_release(rpc->mq, &msg);
+		if (rc == RS_ENOTFOUND) {
+			rc = RS_OK;
 			continue;
 		}
-		r = rideshare__db_response__unpack(NULL, msg.len, msg.body);
-		rs_mq_msg_release(rpc->mq, &msg);
-		if (r == NULL) {
+		if (rc != RS_OK) {
 			rs_error(
 			    rid, "event=rpc_bad_reply queue=%s", rpc->queue);
 			return RS_EPROTO;

@@ -1,9 +1,11 @@
 /* Request/response over RabbitMQ: publish a DbRequest to a queue (normally
  * RS_Q_ORCHESTRATOR) and wait for the DbResponse on direct reply-to, matched
- * by correlation id = request_id. One rs_rpc per thread. A late reply to an
- * earlier, timed-out call is discarded. On a lost connection the call
- * reconnects and resends once: safe for writes because the master dedupes
- * by request_id. */
+ * by correlation id = request_id, or inside a ResponseBatch (content type
+ * RS_CT_RESPONSE_BATCH: several replies for this address) by the entry's
+ * request_id. One rs_rpc per thread. A late reply to an earlier, timed-out
+ * call, and a batch's entries for other calls, are discarded. On a lost
+ * connection the call reconnects and resends once: safe for writes because
+ * the master dedupes by request_id. */
 #ifndef RS_RPC_H
 #define RS_RPC_H
 

@@ -3,6 +3,8 @@
  * once more, when prepare agrees (edited by it), with the same id; the
  * first answer wins;
  * the other answer is dropped by the next call on the client and counted.
+ * A ResponseBatch on the reply address (several callers' replies) yields
+ * the call's entry; the others are dropped and counted.
  * A test thread plays the slaves on a queue of its own (nobody else
  * consumes it). Run by tests/with-stack.sh (RIDESHARE_AMQP_URL). */
 #include <setjmp.h>
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include "rs_cfg.h"
+#include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_id.h"
 #include "rs_log.h"
@@ -44,24 +47,45 @@ typedef struct copy {
 typedef struct fake {
 	rs_mq *mq;
 	int max, answer, late, wait_ms;
+	/* answers in a ResponseBatch: entries for these ids, in this order,
+	 * "" standing for the copy's own id (NULL: a plain DbResponse) */
+	const char *const *batch;
+	size_t nbatch;
 	copy got[8];
 	int n;
 } fake;
 
 static void
-reply(rs_mq *mq, const copy *c, int n)
+reply(const fake *f, const copy *c, int n)
 {
-	Rideshare__DbResponse r = RIDESHARE__DB_RESPONSE__INIT;
+	Rideshare__DbResponse r[RS_RESPONSE_BATCH_MAX];
+	Rideshare__DbResponse *rp[RS_RESPONSE_BATCH_MAX];
+	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
 	char who[16];
-	uint8_t buf[256];
+	uint8_t buf[4096];
 	rs_mq_props p = { .correlation_id = c->id };
+	size_t k = f->batch != NULL ? f->nbatch : 1;
 
 	snprintf(who, sizeof(who), "copy%d", n);
-	r.request_id = (char *) c->id;
-	r.worker_id = who;
-	size_t len = rideshare__db_response__pack(&r, buf);
+	for (size_t i = 0; i < k; i++) {
+		const char *id = f->batch != NULL ? f->batch[i] : "";
+		r[i] = (Rideshare__DbResponse) RIDESHARE__DB_RESPONSE__INIT;
+		r[i].request_id = (char *) (id[0] != '\0' ? id : c->id);
+		r[i].worker_id = who;
+		rp[i] = &r[i];
+	}
+	size_t len;
+	if (f->batch != NULL) {
+		b.n_responses = k;
+		b.responses = rp;
+		len = rideshare__response_batch__pack(&b, buf);
+		p.correlation_id = NULL;
+		p.content_type = RS_CT_RESPONSE_BATCH;
+	} else {
+		len = rideshare__db_response__pack(&r[0], buf);
+	}
 	assert_int_equal(
-	    rs_mq_publish(mq, "", c->reply_to, buf, len, &p), RS_OK);
+	    rs_mq_publish(f->mq, "", c->reply_to, buf, len, &p), RS_OK);
 }
 
 static void *
@@ -89,11 +113,11 @@ fake_run(void *arg)
 		(void) rs_mq_ack(f->mq, m.delivery_tag, false);
 		rs_mq_msg_release(f->mq, &m);
 		if (f->n == f->answer)
-			reply(f->mq, c, f->n);
+			reply(f, c, f->n);
 		f->n++;
 	}
 	if (f->late >= 0 && f->late < f->n)
-		reply(f->mq, &f->got[f->late], f->late);
+		reply(f, &f->got[f->late], f->late);
 	return NULL;
 }
 
@@ -300,6 +324,51 @@ test_answered_in_time_is_not_resent(void **state)
 	rs_rpc_destroy(c.rpc);
 }
 
+static void
+test_reply_in_a_batch_is_picked_by_request_id(void **state)
+{
+	call c;
+	static const char *const ids[] = { "someone-else", "", "third" };
+	fake f = { .max = 1,
+		.answer = 0,
+		.late = -1,
+		.wait_ms = 3000,
+		.batch = ids,
+		.nbatch = 3 };
+	rs_rpc_resend none = { .after_ms = 0 };
+
+	(void) state;
+	uint64_t dropped = rs_rpc_dropped_replies();
+	call_start(&c, &f);
+	call_answered(&c, 3000, &none, false, "copy0");
+	fake_stop(&f, c.t);
+	/* the two other callers' entries */
+	assert_int_equal(rs_rpc_dropped_replies(), dropped + 2);
+	rs_rpc_destroy(c.rpc);
+}
+
+static void
+test_batch_without_the_call_is_dropped_and_the_call_waits(void **state)
+{
+	call c;
+	static const char *const ids[] = { "a-late-one", "another" };
+	fake f = { .max = 1,
+		.answer = 0,
+		.late = -1,
+		.wait_ms = 2000,
+		.batch = ids,
+		.nbatch = 2 };
+
+	(void) state;
+	uint64_t dropped = rs_rpc_dropped_replies();
+	call_start(&c, &f);
+	assert_int_equal(
+	    rs_rpc_call(c.rpc, &c.req, 800, &c.resp), RS_ETIMEDOUT);
+	fake_stop(&f, c.t);
+	assert_int_equal(rs_rpc_dropped_replies(), dropped + 2);
+	rs_rpc_destroy(c.rpc);
+}
+
 int
 main(void)
 {
@@ -311,6 +380,10 @@ main(void)
 		cmocka_unit_test(
 		    test_not_ready_until_the_timeout_means_no_resend),
 		cmocka_unit_test(test_answered_in_time_is_not_resent),
+		cmocka_unit_test(
+		    test_reply_in_a_batch_is_picked_by_request_id),
+		cmocka_unit_test(
+		    test_batch_without_the_call_is_dropped_and_the_call_waits),
 	};
 
 	snprintf(queue, sizeof(queue), "rpc-resend-test-%ld", (long) getpid());

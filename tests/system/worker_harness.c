@@ -34,6 +34,10 @@ struct wh {
 	rs_zk *zk;
 	rs_mq *mq; /* publishes; consumes direct reply-to (+ responseQ) */
 	uint64_t commit_seq;
+	/* The rest of a ResponseBatch (a master's batch on responseQ, or
+	 * the orchestrator's for this reply address), reversed: the next
+	 * reply is the last entry. NULL: none. */
+	Rideshare__ResponseBatch *batch;
 };
 
 /* The stack's setting (or its NAME_FILE, common/rs_cfg), else def. */
@@ -69,6 +73,8 @@ wh_close(wh *h)
 	rs_mq_destroy(h->mq);
 	if (h->zk != NULL)
 		rs_zk_close(h->zk);
+	if (h->batch != NULL)
+		rideshare__response_batch__free_unpacked(h->batch, NULL);
 	free(h);
 }
 
@@ -351,18 +357,51 @@ wh_send(wh *h, const Rideshare__DbRequest *req)
 	return rc;
 }
 
+/* The next reply in arrival order: the rest of a ResponseBatch first,
+ * else one delivery (a DbResponse, or a ResponseBatch taken apart). */
+static int
+next_reply(wh *h, int timeout_ms, Rideshare__DbResponse **out)
+{
+	if (h->batch == NULL) {
+		rs_mq_msg msg;
+		int rc = rs_mq_next(h->mq, timeout_ms, &msg);
+		if (rc != RS_OK)
+			return rc;
+		if (strcmp(msg.content_type, RS_CT_RESPONSE_BATCH) != 0) {
+			*out = rideshare__db_response__unpack(
+			    NULL, msg.len, msg.body);
+			rs_mq_msg_release(h->mq, &msg);
+			return *out != NULL ? RS_OK : RS_EPROTO;
+		}
+		const char *why = rs_op_response_batch_decode(
+		    msg.body, msg.len, &h->batch);
+		rs_mq_msg_release(h->mq, &msg);
+		if (why != NULL)
+			return RS_EPROTO;
+		Rideshare__DbResponse **e = h->batch->responses;
+		for (size_t i = 0, j = h->batch->n_responses - 1; i < j;
+		     i++, j--) {
+			Rideshare__DbResponse *t = e[i];
+			e[i] = e[j];
+			e[j] = t;
+		}
+	}
+	/* Detached from the batch: its free leaves the entry alone. */
+	*out = h->batch->responses[--h->batch->n_responses];
+	if (h->batch->n_responses == 0) {
+		rideshare__response_batch__free_unpacked(h->batch, NULL);
+		h->batch = NULL;
+	}
+	return RS_OK;
+}
+
 int
 wh_recv(wh *h, int timeout_ms, Rideshare__DbResponse **resp)
 {
-	rs_mq_msg msg;
-	int rc = rs_mq_next(h->mq, timeout_ms, &msg);
+	Rideshare__DbResponse *r;
+	int rc = next_reply(h, timeout_ms, &r);
 	if (rc != RS_OK)
 		return rc;
-	Rideshare__DbResponse *r
-	    = rideshare__db_response__unpack(NULL, msg.len, msg.body);
-	rs_mq_msg_release(h->mq, &msg);
-	if (r == NULL)
-		return RS_EPROTO;
 	if (r->epoch > 0 && r->seq > h->commit_seq) {
 		h->commit_seq = r->seq; /* write replies carry an epoch */
 		if (!h->orch) {
