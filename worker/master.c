@@ -164,8 +164,8 @@ earlier_same(const master *m, int from, int i)
 	return NULL;
 }
 
-/* The dedupe lookups of items [from, from+n), all in one round trip:
- * it->stored and it->seq for the ones applied before this batch. */
+/* BEGIN and the dedupe lookups of items [from, from+n), all in one round
+ * trip: it->stored and it->seq for the ones applied before this batch. */
 static int
 lookup_batch(master *m, int from, int n)
 {
@@ -177,7 +177,8 @@ lookup_batch(master *m, int from, int n)
 		const Rideshare__DbRequest *req = m->items[from + i].req;
 		ids[i] = rs_op_is_write(req->op_case) ? req->request_id : NULL;
 	}
-	int rc = rs_worker_store_lookup_many(m->w->db, n, ids, seqs, resps);
+	int rc
+	    = rs_worker_store_lookup_many(m->w->db, true, n, ids, seqs, resps);
 	for (int i = 0; i < n && rc == RS_OK; i++) {
 		m->items[from + i].stored = resps[i];
 		m->items[from + i].seq = resps[i] != NULL ? seqs[i] : 0;
@@ -196,8 +197,6 @@ commit_batch(master *m, int from, int n)
 	rs_worker_meta before = w->meta;
 	int rc;
 
-	if ((rc = rs_worker_store_begin(w->db)) != RS_OK)
-		return rc;
 	if ((rc = lookup_batch(m, from, n)) != RS_OK)
 		goto fail;
 	for (int i = from; i < from + n; i++) {
