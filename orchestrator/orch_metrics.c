@@ -40,6 +40,16 @@ rs_metric rs_orch_m_req_write = RS_METRIC(REQ, REQ_H, C, "kind=\"write\"");
 rs_metric rs_orch_m_req_bad = RS_METRIC(REQ, REQ_H, C, "kind=\"bad\"");
 rs_metric rs_orch_m_reply_fwd
     = RS_METRIC(REP, REP_H, C, "outcome=\"forwarded\"");
+rs_metric rs_orch_m_reply_batches
+    = RS_METRIC("rideshare_orch_response_batches_total",
+        "responseQ messages that carried several write replies "
+        "(ResponseBatch: one per committed batch of the master).",
+        C, NULL);
+rs_metric rs_orch_m_reply_batched
+    = RS_METRIC("rideshare_orch_response_batched_total",
+        "Write replies that came inside a ResponseBatch (the rest came "
+        "alone).",
+        C, NULL);
 rs_metric rs_orch_m_reply_stale
     = RS_METRIC(REP, REP_H, C, "outcome=\"stale_epoch\"");
 rs_metric rs_orch_m_reply_bad = RS_METRIC(REP, REP_H, C, "outcome=\"bad\"");
@@ -119,6 +129,7 @@ rs_orch_metrics_register(void)
 		&rs_orch_m_read_batches, &rs_orch_m_read_batched,
 		&rs_orch_m_req_batches, &rs_orch_m_req_batched,
 		&rs_orch_m_req_bad, &rs_orch_m_reply_fwd,
+		&rs_orch_m_reply_batches, &rs_orch_m_reply_batched,
 		&rs_orch_m_reply_stale, &rs_orch_m_reply_bad,
 		&rs_orch_m_commit_seq, &rs_orch_m_commit_announce,
 		&rs_orch_m_epoch, &rs_orch_m_scale_out, &rs_orch_m_scale_in,

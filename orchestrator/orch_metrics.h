@@ -15,6 +15,8 @@ extern rs_metric rs_orch_m_req_batched; /* requests inside those */
 extern rs_metric rs_orch_m_req_write; /* writes routed to writeQ */
 extern rs_metric rs_orch_m_req_bad; /* undecodable, dead-lettered */
 extern rs_metric rs_orch_m_reply_fwd; /* write replies forwarded */
+extern rs_metric rs_orch_m_reply_batches; /* ResponseBatch from a master */
+extern rs_metric rs_orch_m_reply_batched; /* replies inside those */
 extern rs_metric rs_orch_m_reply_stale; /* dropped: older epoch */
 extern rs_metric rs_orch_m_reply_bad; /* undecodable replies */
 extern rs_metric rs_orch_m_commit_seq;

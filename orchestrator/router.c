@@ -110,6 +110,31 @@ rs_orch_accept_reply(
 	return true;
 }
 
+size_t
+rs_orch_reply_groups(
+    const char *const *dest, size_t n, size_t *order, size_t *group_len)
+{
+	bool placed[RS_RESPONSE_BATCH_MAX] = { false };
+	size_t groups = 0, k = 0;
+
+	if (n > RS_RESPONSE_BATCH_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (placed[i] || dest[i] == NULL || dest[i][0] == '\0')
+			continue;
+		size_t start = k;
+		for (size_t j = i; j < n; j++) {
+			if (!placed[j] && dest[j] != NULL
+			    && strcmp(dest[j], dest[i]) == 0) {
+				placed[j] = true;
+				order[k++] = j;
+			}
+		}
+		group_len[groups++] = k - start;
+	}
+	return groups;
+}
+
 int
 rs_orch_router_create(const char *amqp_url, rs_orch_workers *w,
     rs_orch_autoscale *as, rs_orch_router **out)
@@ -553,26 +578,17 @@ raise_commit(rs_orch_router *r, uint64_t seq)
 	rs_metric_set(&rs_orch_m_commit_seq, seq);
 }
 
-static int
-route_reply(rs_orch_router *r, const rs_mq_msg *m)
+/* The epoch/seq acceptance of one write reply (rs_orch_accept_reply)
+ * against *commit, which the caller raises before it forwards anything:
+ * once a caller can see a reply, every read routed afterwards carries
+ * min_seq >= its seq. false: a stale reply, counted and to be dropped. */
+static bool
+accept_reply(
+    rs_orch_router *r, const Rideshare__DbResponse *resp, uint64_t *commit)
 {
-	Rideshare__DbResponse *resp;
-	rs_mq_props props = { 0 };
-	uint64_t commit = atomic_load(&r->commit_seq);
-	uint64_t zk_epoch = r->w != NULL ? rs_orch_workers_epoch(r->w) : 0;
-	int rv = RS_OK;
+	uint64_t before = *commit;
 
-	resp = rideshare__db_response__unpack(NULL, m->len, m->body);
-	if (resp == NULL) {
-		bad_message(r, m, Q_RESPONSE, "not a DbResponse",
-		    &rs_orch_m_reply_bad);
-		return RS_OK;
-	}
-	if (zk_epoch > r->epoch)
-		r->epoch = zk_epoch;
-	uint64_t before = commit;
-	if (!rs_orch_accept_reply(
-	        resp->epoch, resp->seq, &r->epoch, &commit)) {
+	if (!rs_orch_accept_reply(resp->epoch, resp->seq, &r->epoch, commit)) {
 		rs_metric_add(&rs_orch_m_reply_stale, 1);
 		rs_warn(resp->request_id,
 		    "event=stale_reply epoch=%" PRIu64
@@ -580,13 +596,131 @@ route_reply(rs_orch_router *r, const rs_mq_msg *m)
 		    " action=drop",
 		    resp->epoch, r->epoch,
 		    resp->worker_id ? resp->worker_id : "", resp->seq);
+		return false;
+	}
+	/* Before the commit_seq it goes with (rs_orch_router_commit_point). */
+	if (*commit > before && resp->epoch > r->commit_epoch)
+		r->commit_epoch = resp->epoch;
+	return true;
+}
+
+static void
+learn_epoch(rs_orch_router *r)
+{
+	uint64_t zk_epoch = r->w != NULL ? rs_orch_workers_epoch(r->w) : 0;
+
+	if (zk_epoch > r->epoch)
+		r->epoch = zk_epoch;
+}
+
+/* Forwards the n replies of one destination: a plain DbResponse
+ * (correlation id = request_id, as a single reply) when n == 1, else one
+ * ResponseBatch (RS_CT_RESPONSE_BATCH, matched by the entries'
+ * request_ids). Unknown fields are dropped first (rs_op_drop_unknown). */
+static int
+forward_group(rs_orch_router *r, Rideshare__DbResponse **resps, size_t n)
+{
+	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
+	rs_mq_props props = { 0 };
+	size_t len;
+	int rv;
+
+	for (size_t i = 0; i < n; i++)
+		rs_op_drop_unknown(&resps[i]->base);
+	if (n == 1) {
+		len = rideshare__db_response__get_packed_size(resps[0]);
+		props.correlation_id = resps[0]->request_id;
+	} else {
+		b.n_responses = n;
+		b.responses = resps;
+		len = rideshare__response_batch__get_packed_size(&b);
+		props.content_type = RS_CT_RESPONSE_BATCH;
+	}
+	if ((rv = ensure_buf(r, len)) != RS_OK)
+		return rv;
+	if (n == 1)
+		rideshare__db_response__pack(resps[0], r->buf);
+	else
+		rideshare__response_batch__pack(&b, r->buf);
+	rv = rs_mq_publish(r->mq, "", resps[0]->reply_to, r->buf, len, &props);
+	if (rv == RS_OK)
+		rs_metric_add(&rs_orch_m_reply_fwd, n);
+	return rv;
+}
+
+/* A master's ResponseBatch (the replies of one committed batch): every
+ * entry is accepted or dropped as a single reply would be, commit_seq is
+ * raised to the highest accepted seq before anything is forwarded, then
+ * the accepted entries go out grouped by caller address
+ * (rs_orch_reply_groups). One that does not decode is dead-lettered. If a
+ * publish fails the delivery comes back with the channel: its callers
+ * may get a reply twice, which they drop (rs_rpc). */
+static int
+route_reply_batch(rs_orch_router *r, const rs_mq_msg *m)
+{
+	Rideshare__ResponseBatch *b;
+	Rideshare__DbResponse *ok[RS_RESPONSE_BATCH_MAX];
+	Rideshare__DbResponse *grp[RS_RESPONSE_BATCH_MAX];
+	const char *dest[RS_RESPONSE_BATCH_MAX];
+	size_t order[RS_RESPONSE_BATCH_MAX], glen[RS_RESPONSE_BATCH_MAX];
+	size_t nok = 0;
+	int rv = RS_OK;
+
+	const char *why = rs_op_response_batch_decode(m->body, m->len, &b);
+	if (why != NULL) {
+		bad_message(r, m, Q_RESPONSE, why, &rs_orch_m_reply_bad);
+		return RS_OK;
+	}
+	rs_metric_add(&rs_orch_m_reply_batches, 1);
+	rs_metric_add(&rs_orch_m_reply_batched, (uint64_t) b->n_responses);
+	learn_epoch(r);
+	uint64_t commit = atomic_load(&r->commit_seq);
+	for (size_t i = 0; i < b->n_responses; i++) {
+		Rideshare__DbResponse *e = b->responses[i];
+		if (!accept_reply(r, e, &commit))
+			continue;
+		if (e->reply_to == NULL || e->reply_to[0] == '\0')
+			rs_debug(e->request_id, "event=reply_without_address");
+		dest[nok] = e->reply_to;
+		ok[nok++] = e;
+	}
+	raise_commit(r, commit);
+	size_t groups = rs_orch_reply_groups(dest, nok, order, glen);
+	for (size_t g = 0, at = 0; g < groups && rv == RS_OK; g++) {
+		for (size_t k = 0; k < glen[g]; k++)
+			grp[k] = ok[order[at + k]];
+		rv = forward_group(r, grp, glen[g]);
+		at += glen[g];
+	}
+	if (rv == RS_OK)
+		rv = ack_later(r, m->delivery_tag);
+	rideshare__response_batch__free_unpacked(b, NULL);
+	return rv;
+}
+
+/* A write reply on responseQ: one DbResponse, forwarded as it came, or a
+ * ResponseBatch (content type RS_CT_RESPONSE_BATCH, route_reply_batch). */
+static int
+route_reply(rs_orch_router *r, const rs_mq_msg *m)
+{
+	Rideshare__DbResponse *resp;
+	rs_mq_props props = { 0 };
+	int rv = RS_OK;
+
+	if (strcmp(m->content_type, RS_CT_RESPONSE_BATCH) == 0)
+		return route_reply_batch(r, m);
+	resp = rideshare__db_response__unpack(NULL, m->len, m->body);
+	if (resp == NULL) {
+		bad_message(r, m, Q_RESPONSE, "not a DbResponse",
+		    &rs_orch_m_reply_bad);
+		return RS_OK;
+	}
+	learn_epoch(r);
+	uint64_t commit = atomic_load(&r->commit_seq);
+	if (!accept_reply(r, resp, &commit)) {
 		rideshare__db_response__free_unpacked(resp, NULL);
 		return ack_later(r, m->delivery_tag);
 	}
-	/* Advance before forwarding: once the caller can see the reply,
-	 * every read routed afterwards carries min_seq >= seq. */
-	if (commit > before && resp->epoch > r->commit_epoch)
-		r->commit_epoch = resp->epoch;
 	raise_commit(r, commit);
 	if (resp->reply_to != NULL && resp->reply_to[0] != '\0') {
 		props.correlation_id = resp->request_id;

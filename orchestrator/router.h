@@ -21,6 +21,7 @@
 #include "workers.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct rs_orch_router rs_orch_router;
@@ -67,5 +68,15 @@ bool rs_orch_router_connected(rs_orch_router *r);
  * *cur_epoch. */
 bool rs_orch_accept_reply(
     uint64_t epoch, uint64_t seq, uint64_t *cur_epoch, uint64_t *commit_seq);
+
+/* How the accepted entries of a ResponseBatch are forwarded (pure): one
+ * message per destination. dest[i] is entry i's reply address (NULL or ""
+ * means none: the entry is left out). Fills order[] with the indexes of
+ * the entries that have one, grouped by destination in the order each
+ * destination first appears, each group in entry order, and group_len[g]
+ * with group g's size; returns the number of groups. n <=
+ * RS_RESPONSE_BATCH_MAX (more: 0 groups); order and group_len hold n. */
+size_t rs_orch_reply_groups(
+    const char *const *dest, size_t n, size_t *order, size_t *group_len);
 
 #endif

@@ -164,8 +164,8 @@ earlier_same(const master *m, int from, int i)
 	return NULL;
 }
 
-/* The dedupe lookups of items [from, from+n), all in one round trip:
- * it->stored and it->seq for the ones applied before this batch. */
+/* BEGIN and the dedupe lookups of items [from, from+n), all in one round
+ * trip: it->stored and it->seq for the ones applied before this batch. */
 static int
 lookup_batch(master *m, int from, int n)
 {
@@ -177,7 +177,8 @@ lookup_batch(master *m, int from, int n)
 		const Rideshare__DbRequest *req = m->items[from + i].req;
 		ids[i] = rs_op_is_write(req->op_case) ? req->request_id : NULL;
 	}
-	int rc = rs_worker_store_lookup_many(m->w->db, n, ids, seqs, resps);
+	int rc
+	    = rs_worker_store_lookup_many(m->w->db, true, n, ids, seqs, resps);
 	for (int i = 0; i < n && rc == RS_OK; i++) {
 		m->items[from + i].stored = resps[i];
 		m->items[from + i].seq = resps[i] != NULL ? seqs[i] : 0;
@@ -196,8 +197,6 @@ commit_batch(master *m, int from, int n)
 	rs_worker_meta before = w->meta;
 	int rc;
 
-	if ((rc = rs_worker_store_begin(w->db)) != RS_OK)
-		return rc;
 	if ((rc = lookup_batch(m, from, n)) != RS_OK)
 		goto fail;
 	for (int i = from; i < from + n; i++) {
@@ -324,36 +323,77 @@ publish_events(master *m, int from, int n)
 	return rc;
 }
 
-/* Acks and answers one item on responseQ. */
-static int
-reply(master *m, item *it)
+/* it's reply as it goes on responseQ: a shallow copy stamped with the
+ * term, this worker and the caller's address. A copy, because a retry in
+ * the same batch shares its original's reply (earlier_same) and both may
+ * go out in one ResponseBatch with different addresses. */
+static void
+stamp(const master *m, const item *it, Rideshare__DbResponse *out)
 {
-	Rideshare__DbResponse *r = it->resp;
-	char *old_wid = r->worker_id, *old_rt = r->reply_to;
-	uint64_t old_epoch = r->epoch;
-	int rc;
-
-	if ((rc = rs_mq_ack(m->mq, it->tag, false)) != RS_OK)
-		return rc;
-	r->epoch = m->w->epoch;
-	r->worker_id = m->w->id;
-	r->reply_to = it->req->reply_to;
-	size_t len = rideshare__db_response__get_packed_size(r);
-	uint8_t *buf = malloc(len + 1);
-	if (buf != NULL) {
-		rideshare__db_response__pack(r, buf);
-		rs_mq_props props = { .correlation_id = r->request_id };
-		rc = rs_mq_publish(m->mq, "", RS_Q_RESPONSE, buf, len, &props);
-		free(buf);
-	} else {
-		rc = RS_ENOMEM;
-	}
-	r->worker_id = old_wid;
-	r->reply_to = old_rt;
-	r->epoch = old_epoch;
-	rs_debug(r->request_id,
+	*out = *it->resp;
+	out->epoch = m->w->epoch;
+	out->worker_id = m->w->id;
+	out->reply_to = it->req->reply_to;
+	rs_debug(out->request_id,
 	    "event=write_done op=%s status=%s seq=%" PRIu64,
-	    rs_op_name(it->req->op_case), rs_status_name(r->status), it->seq);
+	    rs_op_name(it->req->op_case), rs_status_name(out->status),
+	    it->seq);
+}
+
+/* Publishes the n stamped replies on responseQ as one message: a plain
+ * DbResponse (correlation id = request_id) when n == 1, else a
+ * ResponseBatch (RS_CT_RESPONSE_BATCH) whose entries keep their own
+ * reply_to, epoch and seq; the orchestrator checks and forwards each. */
+static int
+publish_replies(master *m, Rideshare__DbResponse **r, size_t n)
+{
+	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
+	rs_mq_props props = { 0 };
+	size_t len;
+
+	if (n == 1) {
+		len = rideshare__db_response__get_packed_size(r[0]);
+		props.correlation_id = r[0]->request_id;
+	} else {
+		b.n_responses = n;
+		b.responses = r;
+		len = rideshare__response_batch__get_packed_size(&b);
+		props.content_type = RS_CT_RESPONSE_BATCH;
+	}
+	uint8_t *buf = malloc(len + 1);
+	if (buf == NULL)
+		return RS_ENOMEM;
+	if (n == 1)
+		rideshare__db_response__pack(r[0], buf);
+	else
+		rideshare__response_batch__pack(&b, buf);
+	int rc = rs_mq_publish(m->mq, "", RS_Q_RESPONSE, buf, len, &props);
+	free(buf);
+	return rc;
+}
+
+/* Acks items [from, from+n) and answers them on responseQ, in messages of
+ * up to RS_RESPONSE_BATCH_MAX replies (docs/replication.md "Request and
+ * response batches"): one publish and one ack per batch instead of one of
+ * each per write. The ack is a basic.ack(multiple) of the last tag: every
+ * earlier delivery of this channel is settled by then (bad ones rejected
+ * in take, earlier items answered or requeued in order by process, and a
+ * new channel starts new tags). */
+static int
+reply(master *m, int from, int n)
+{
+	Rideshare__DbResponse copies[RS_RESPONSE_BATCH_MAX];
+	Rideshare__DbResponse *ptrs[RS_RESPONSE_BATCH_MAX];
+	int rc = rs_mq_ack(m->mq, m->items[from + n - 1].tag, true);
+
+	for (int i = from; i < from + n && rc == RS_OK;) {
+		size_t k = 0;
+		for (; i < from + n && k < RS_RESPONSE_BATCH_MAX; i++, k++) {
+			stamp(m, &m->items[i], &copies[k]);
+			ptrs[k] = &copies[k];
+		}
+		rc = publish_replies(m, ptrs, k);
+	}
 	return rc;
 }
 
@@ -467,7 +507,7 @@ process(master *m, int from, int n)
 		    m, it->req, RIDESHARE__STATUS__INTERNAL, "database error");
 		if (it->resp == NULL)
 			return RS_ENOMEM;
-		return reply(m, it);
+		return reply(m, from, 1);
 	}
 	fault_hook(m, from, n);
 	if ((rc = still_master(w)) != RS_OK)
@@ -482,9 +522,8 @@ process(master *m, int from, int n)
 	rs_worker_notice_head(w->notice, w->epoch, w->meta.applied_seq);
 	rs_worker_notice_set(
 	    w->notice, RS_ROLE_MASTER, w->meta.applied_seq, w->epoch);
-	for (int i = from; i < from + n; i++)
-		if ((rc = reply(m, &m->items[i])) != RS_OK)
-			return rc;
+	if ((rc = reply(m, from, n)) != RS_OK)
+		return rc;
 	/* The durable history a full-cluster recovery checks against
 	 * (docs/failover.md): coalesced, it lags by RS_HISTORY_EVERY_MS. */
 	int64_t now = rs_time_now_ms();

@@ -128,17 +128,18 @@ add_user(PGconn *db, const Rideshare__AddUser *op, uint64_t seq, resp_t *r)
 {
 	num_t s = num((int64_t) seq);
 	const char *p[3] = { op->username, op->password, s.s };
-	int rc;
 
 	if (op->username[0] == '\0') {
 		fail(r, RIDESHARE__STATUS__INVALID, "empty username");
 		return RS_OK;
 	}
-	rc = rule(db, "u_exists", 1, p, false, r,
-	    RIDESHARE__STATUS__ALREADY_EXISTS, "username already taken");
-	if (rc != RS_OK)
-		return refused_or(rc);
-	return affected(db, "u_insert", 3, p) < 0 ? RS_EDB : RS_OK;
+	int rows = affected(db, "u_add", 3, p);
+	if (rows < 0)
+		return RS_EDB;
+	if (rows == 0)
+		fail(r, RIDESHARE__STATUS__ALREADY_EXISTS,
+		    "username already taken");
+	return RS_OK;
 }
 
 static int

@@ -61,9 +61,14 @@ static const struct {
 	{ "u_exists",
 	    "SELECT 1 FROM users WHERE md5(username) = md5($1)"
 	    " AND username = $1" },
-	{ "u_insert",
+	/* add_user's check and insert in one statement (one round trip):
+	 * no row inserted means the name is taken. Only the master writes,
+	 * one transaction at a time, so nothing races the NOT EXISTS. */
+	{ "u_add",
 	    "INSERT INTO users (username, password, created)"
-	    " VALUES ($1, $2, $3)" },
+	    " SELECT $1::text, $2::text, $3::bigint WHERE NOT EXISTS"
+	    " (SELECT 1 FROM users WHERE md5(username) = md5($1::text)"
+	    " AND username = $1::text)" },
 	{ "u_delete",
 	    "DELETE FROM users WHERE md5(username) = md5($1)"
 	    " AND username = $1" },
@@ -109,6 +114,11 @@ static const struct {
 	{ "a_get",
 	    "SELECT seq, response FROM applied_requests"
 	    " WHERE request_id = $1" },
+	/* The dedupe look-ups of a whole batch in one statement ($1: a
+	 * text[] literal of request_ids). */
+	{ "a_get_many",
+	    "SELECT request_id, seq, response FROM applied_requests"
+	    " WHERE request_id = ANY($1::text[])" },
 	{ "a_insert",
 	    "INSERT INTO applied_requests (request_id, seq, response)"
 	    " VALUES ($1, $2, $3)" },

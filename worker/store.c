@@ -69,37 +69,80 @@ rs_worker_store_lookup(PGconn *db, const char *request_id, uint64_t *seq,
 	return rc;
 }
 
-int
-rs_worker_store_lookup_many(PGconn *db, int n, const char *const *ids,
-    uint64_t *seqs, Rideshare__DbResponse **resps)
+/* ids[0..n) (NULLs skipped) as a text[] literal, each element quoted
+ * (an id "NULL" must stay a string; rs_id_valid ids hold no quote or
+ * backslash); NULL when out of memory. *k: how many. */
+static char *
+id_array(int n, const char *const *ids, int *k)
 {
-	rs_worker_db_stmt *st = calloc((size_t) (n > 0 ? n : 1), sizeof(*st));
-	int k = 0, rc;
+	size_t cap = 3;
 
-	if (st == NULL)
-		return RS_ENOMEM;
+	*k = 0;
+	for (int i = 0; i < n; i++)
+		if (ids[i] != NULL)
+			cap += strlen(ids[i]) + 3;
+	char *lit = malloc(cap), *at = lit;
+	if (lit == NULL)
+		return NULL;
+	*at++ = '{';
 	for (int i = 0; i < n; i++) {
+		if (ids[i] == NULL)
+			continue;
+		size_t len = strlen(ids[i]);
+		if (*k > 0)
+			*at++ = ',';
+		*at++ = '"';
+		memcpy(at, ids[i], len);
+		at += len;
+		*at++ = '"';
+		(*k)++;
+	}
+	*at++ = '}';
+	*at = '\0';
+	return lit;
+}
+
+int
+rs_worker_store_lookup_many(PGconn *db, bool begin, int n,
+    const char *const *ids, uint64_t *seqs, Rideshare__DbResponse **resps)
+{
+	rs_worker_db_stmt st[2] = { { .sql = "BEGIN" } };
+	int k, nst = begin ? 1 : 0, rc = RS_OK;
+
+	for (int i = 0; i < n; i++)
 		resps[i] = NULL;
-		if (ids[i] == NULL)
-			continue;
-		st[k].name = "a_get";
-		st[k].n = 1;
-		st[k].params[0] = ids[i];
-		st[k].bin_result = 1;
-		st[k].keep = true;
-		k++;
+	char *lit = id_array(n, ids, &k);
+	if (lit == NULL)
+		return RS_ENOMEM;
+	if (k > 0)
+		st[nst++] = (rs_worker_db_stmt) { .name = "a_get_many",
+			.n = 1,
+			.params = { lit },
+			.bin_result = 1,
+			.keep = true };
+	if (nst > 0)
+		rc = rs_worker_db_pipeline(db, st, nst);
+	free(lit);
+	PGresult *res = k > 0 ? st[nst - 1].res : NULL;
+	/* Few rows (dedupe hits are rare): each matched to its items. */
+	for (int r = 0; rc == RS_OK && res != NULL && r < PQntuples(res);
+	     r++) {
+		/* Binary text: its bytes, compared by length. */
+		const char *rid = PQgetvalue(res, r, 0);
+		size_t len = (size_t) PQgetlength(res, r, 0);
+		for (int i = 0; i < n && rc == RS_OK; i++) {
+			if (ids[i] == NULL || strlen(ids[i]) != len
+			    || memcmp(ids[i], rid, len) != 0)
+				continue;
+			resps[i] = rideshare__db_response__unpack(NULL,
+			    PQgetlength(res, r, 2),
+			    (const uint8_t *) PQgetvalue(res, r, 2));
+			seqs[i] = (uint64_t) rs_db_int8(res, r, 1);
+			if (resps[i] == NULL)
+				rc = RS_EPROTO;
+		}
 	}
-	rc = k > 0 ? rs_worker_db_pipeline(db, st, k) : RS_OK;
-	for (int i = 0, j = 0; i < n && rc == RS_OK; i++) {
-		if (ids[i] == NULL)
-			continue;
-		int one = lookup_result(st[j++].res, &seqs[i], &resps[i]);
-		if (one != RS_OK && one != RS_ENOTFOUND)
-			rc = one;
-	}
-	for (int j = 0; j < k; j++)
-		PQclear(st[j].res);
-	free(st);
+	PQclear(res);
 	if (rc != RS_OK)
 		for (int i = 0; i < n; i++) {
 			if (resps[i] != NULL)

@@ -26,12 +26,14 @@ int rs_worker_store_save(PGconn *db, const rs_worker_meta *m);
 int rs_worker_store_lookup(PGconn *db, const char *request_id, uint64_t *seq,
     Rideshare__DbResponse **resp);
 
-/* rs_worker_store_lookup for n request_ids in one round trip (pipeline):
+/* rs_worker_store_lookup for n request_ids (each rs_id_valid) in one
+ * statement, after a BEGIN in the same round trip when begin is true (the
+ * transaction is then open even on failure: the caller rolls back):
  * resps[i] NULL (not applied) or the stored reply (the caller frees it)
  * with seqs[i]; ids[i] NULL is skipped. RS_OK, RS_EDB, RS_EPROTO,
  * RS_ENOMEM (then every resps[i] is NULL). */
-int rs_worker_store_lookup_many(PGconn *db, int n, const char *const *ids,
-    uint64_t *seqs, Rideshare__DbResponse **resps);
+int rs_worker_store_lookup_many(PGconn *db, bool begin, int n,
+    const char *const *ids, uint64_t *seqs, Rideshare__DbResponse **resps);
 
 /* Default RIDESHARE_CHANGES_KEEP: how many of the newest seqs the change
  * log keeps (docs/operations.md "Change feed"); ~150 bytes a row, so

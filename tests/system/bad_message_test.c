@@ -8,6 +8,8 @@
  * Read batches (issue 17): a good ReadBatch on readQ is answered entry by
  * entry on each entry's reply_to, the entries sharing a reply_to in one
  * ResponseBatch; a forged one is dead-lettered whole.
+ * Response batches (issue 17): a ResponseBatch on responseQ that does not
+ * check out is dead-lettered by the orchestrator like a bad DbResponse.
  *
  *   bad_message_test <path to rideshare-worker> */
 #include <setjmp.h>
@@ -457,7 +459,47 @@ test_read_batches_are_answered_or_dead_lettered(void **state)
 	assert_serving();
 }
 
+static void
+expect_bad_response_batch(const char *what, const void *body, size_t len)
+{
+	rs_mq_props props = { .content_type = RS_CT_RESPONSE_BATCH };
+	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
+
+	assert_int_equal(
+	    rs_mq_publish(wh_mq(h), "", RS_Q_RESPONSE, body, len, &props),
+	    RS_OK);
+	wait_dead_lettered(before, RS_Q_RESPONSE, what);
+}
+
+static void
+test_bad_response_batches_are_dead_lettered(void **state)
+{
+	static const char garbage[] = "\xff\xff\xff\xff this is not protobuf";
+	Rideshare__DbResponse e[2]
+	    = { RIDESHARE__DB_RESPONSE__INIT, RIDESHARE__DB_RESPONSE__INIT };
+	Rideshare__DbResponse *ep[2] = { &e[0], &e[1] };
+	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
+	uint8_t buf[256];
+
+	(void) state;
+	if (!wh_orchestrated(h))
+		skip(); /* by hand the harness itself consumes responseQ */
+	expect_bad_response_batch(
+	    "non-protobuf batch", garbage, sizeof(garbage) - 1);
+	e[0].request_id = "bm-only-one";
+	b.n_responses = 1;
+	b.responses = ep;
+	size_t len = rideshare__response_batch__pack(&b, buf);
+	expect_bad_response_batch("one-entry batch", buf, len);
+	e[1].request_id = "";
+	b.n_responses = 2;
+	len = rideshare__response_batch__pack(&b, buf);
+	expect_bad_response_batch("batch entry without request_id", buf, len);
+	assert_serving();
+}
+
 WH_TEST_MAIN("<rideshare-worker>", setup, teardown,
+    cmocka_unit_test(test_bad_response_batches_are_dead_lettered),
     cmocka_unit_test(test_bad_messages_on_writeQ_are_dead_lettered),
     cmocka_unit_test(test_bad_messages_on_readQ_are_dead_lettered),
     cmocka_unit_test(test_bad_messages_on_orchestrator_are_dead_lettered),
