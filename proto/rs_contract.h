@@ -37,7 +37,7 @@
 #define RS_Q_SYNC_PREFIX "sync."
 /* Content type of a sync message that carries a SyncEventBatch (a
  * committed group's new writes) instead of one SyncEvent, and the most
- * events one may carry (docs/replication.md "Sync stream"). */
+ * events one may carry (docs/replication.md "Sync stream format"). */
 #define RS_CT_SYNC_BATCH  "application/x-rideshare-sync-batch"
 #define RS_SYNC_BATCH_MAX 128
 /* Orchestrator -> slaves: commit_seq announcements (fanout). */

@@ -24,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_MAX 128
+#define BATCH_MAX          128
+#define CONFIRM_TIMEOUT_MS 10000
 /* A batch's new writes always fit in one SyncEventBatch. */
 _Static_assert(BATCH_MAX <= RS_SYNC_BATCH_MAX, "sync batch too small");
-#define CONFIRM_TIMEOUT_MS 10000
 
 typedef struct item {
 	uint64_t tag;
@@ -332,7 +332,7 @@ item_event(master *m, item *it, Rideshare__SyncEvent *ev)
 /* The SyncEvents of items [from, from+n), then one wait for all their
  * confirms. The batch's new writes (consecutive seqs) go as ONE message:
  * a SyncEventBatch when there are several (docs/replication.md "Sync
- * stream"). A dedupe hit of an earlier batch is sent again on its own, as
+ * stream format"). A dedupe hit of an earlier batch is sent again on its own, as
  * before, ahead of them (its seq is lower; a slave that has it skips it);
  * one of a write of this batch is already in the batch. */
 static int
