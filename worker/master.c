@@ -332,9 +332,9 @@ item_event(master *m, item *it, Rideshare__SyncEvent *ev)
 /* The SyncEvents of items [from, from+n), then one wait for all their
  * confirms. The batch's new writes (consecutive seqs) go as ONE message:
  * a SyncEventBatch when there are several (docs/replication.md "Sync
- * stream format"). A dedupe hit of an earlier batch is sent again on its own, as
- * before, ahead of them (its seq is lower; a slave that has it skips it);
- * one of a write of this batch is already in the batch. */
+ * stream format"). A dedupe hit of an earlier batch is sent again on its
+ * own, as before, ahead of them (its seq is lower; a slave that has it
+ * skips it); one of a write of this batch is already in the batch. */
 static int
 publish_events(master *m, int from, int n)
 {
