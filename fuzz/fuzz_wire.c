@@ -11,7 +11,11 @@
  *   3: a configuration value (common/rs_cfg parsers);
  *   4: a ReadBatch (readQ, content type RS_CT_READ_BATCH) ->
  *      rs_op_read_batch_decode; an accepted one holds 2..RS_READ_BATCH_MAX
- *      reads, each with a reply address.
+ *      reads, each with a reply address;
+ *   5: a SyncEventBatch (sync.<id>, content type RS_CT_SYNC_BATCH) ->
+ *      rs_op_sync_batch_decode; an accepted one holds 2..RS_SYNC_BATCH_MAX
+ *      events that each pass rs_op_sync_event_problem, of one epoch, with
+ *      consecutive seqs.
  * Properties: no crash, leak or undefined behaviour (ASan/UBSan). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,6 +83,23 @@ read_batch(const uint8_t *d, size_t n)
 }
 
 static void
+sync_batch(const uint8_t *d, size_t n)
+{
+	Rideshare__SyncEventBatch *b = NULL;
+
+	if (rs_op_sync_batch_decode(d, n, &b) != NULL)
+		return;
+	if (b->n_events < 2 || b->n_events > RS_SYNC_BATCH_MAX)
+		abort();
+	for (size_t i = 0; i < b->n_events; i++)
+		if (rs_op_sync_event_problem(b->events[i]) != NULL
+		    || b->events[i]->epoch != b->events[0]->epoch
+		    || b->events[i]->seq != b->events[0]->seq + i)
+			abort();
+	rideshare__sync_event_batch__free_unpacked(b, NULL);
+}
+
+static void
 notice(const char *line)
 {
 	rs_notice a, b;
@@ -126,17 +147,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0: request(data + 1, size - 1); break;
 	case 1: sync_event(data + 1, size - 1); break;
 	case 4: read_batch(data + 1, size - 1); break;
+	case 5: sync_batch(data + 1, size - 1); break;
 	default:
 		text = malloc(size);
 		if (text == NULL)
 			abort();
 		memcpy(text, data + 1, size - 1);
 		text[size - 1] = '\0';
-		if (data[0] % 5 == 2)
+		if (data[0] % 6 == 2)
 			notice(text);
 		else
 			config(text);

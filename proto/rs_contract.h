@@ -35,6 +35,11 @@
 #define RS_X_SYNC "syncX"
 /* A slave's own durable copy of the sync stream: "sync." + worker id. */
 #define RS_Q_SYNC_PREFIX "sync."
+/* Content type of a sync message that carries a SyncEventBatch (a
+ * committed group's new writes) instead of one SyncEvent, and the most
+ * events one may carry (docs/replication.md "Sync stream format"). */
+#define RS_CT_SYNC_BATCH  "application/x-rideshare-sync-batch"
+#define RS_SYNC_BATCH_MAX 128
 /* Orchestrator -> slaves: commit_seq announcements (fanout). */
 #define RS_X_COMMIT "commitX"
 /* Dead letters: exchange and the queue bound to it. */

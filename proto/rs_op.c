@@ -227,6 +227,46 @@ rs_op_response_batch_decode(
 	return why;
 }
 
+static const char *
+sync_batch_problem(const void *m)
+{
+	const Rideshare__SyncEventBatch *b = m;
+	const char *why;
+
+	if (b == NULL)
+		return "undecodable";
+	if (b->n_events < 2 || b->n_events > RS_SYNC_BATCH_MAX)
+		return "batch_size";
+	for (size_t i = 0; i < b->n_events; i++) {
+		const Rideshare__SyncEvent *ev = b->events[i];
+
+		if ((why = rs_op_sync_event_problem(ev)) != NULL)
+			return why;
+		if (i == 0)
+			continue;
+		if (ev->epoch != b->events[0]->epoch)
+			return "mixed_epochs";
+		/* No wrap-around: seq 0 is refused above. */
+		if (ev->seq != b->events[i - 1]->seq + 1)
+			return "seq_not_consecutive";
+	}
+	return NULL;
+}
+
+const char *
+rs_op_sync_batch_decode(
+    const void *body, size_t len, Rideshare__SyncEventBatch **out)
+{
+	void *m;
+	const char *why
+	    = decode_checked(&rideshare__sync_event_batch__descriptor, body,
+	        len, sync_batch_problem, &m);
+
+	if (why == NULL)
+		*out = m;
+	return why;
+}
+
 void
 rs_op_drop_unknown(ProtobufCMessage *m)
 {

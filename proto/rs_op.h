@@ -54,6 +54,17 @@ const char *rs_op_request_batch_decode(
  * "no_request_id" (an entry that cannot be matched). */
 const char *rs_op_response_batch_decode(
     const void *body, size_t len, Rideshare__ResponseBatch **out);
+/* A sync queue delivery's body with content type RS_CT_SYNC_BATCH decoded
+ * and checked: NULL and the batch in *out (free with
+ * rideshare__sync_event_batch__free_unpacked), or why not: "undecodable",
+ * "batch_size" (fewer than 2 or more than RS_SYNC_BATCH_MAX events), any
+ * rs_op_sync_event_problem of an entry, "mixed_epochs" (an entry of another
+ * epoch than the first) or "seq_not_consecutive" (an entry's seq is not
+ * its predecessor's + 1); nothing to free then, *out untouched. One bad
+ * entry condemns the whole message: the master batches only the
+ * consecutive writes of one committed group. */
+const char *rs_op_sync_batch_decode(
+    const void *body, size_t len, Rideshare__SyncEventBatch **out);
 /* Frees and drops the unknown fields of m and of every message inside it
  * (m must come from protobuf-c's unpack with the default allocator).
  * protobuf-c keeps unknown fields it cannot always write back (field number

@@ -255,9 +255,94 @@ test_response_batches_need_ids(void **state)
 	assert_string_equal(response_batch_verdict(4, 2), "no_request_id");
 }
 
+/* A sync batch of n add_user events of epoch 3, seqs 10, 11, ...; entry
+ * bad_at (if < n) spoiled by spoil: what rs_op_sync_batch_decode says. */
+static const char *
+sync_batch_verdict(size_t n, size_t bad_at, int spoil)
+{
+	Rideshare__AddUser au = RIDESHARE__ADD_USER__INIT;
+	Rideshare__CountRides c = RIDESHARE__COUNT_RIDES__INIT;
+	Rideshare__DbRequest req[RS_SYNC_BATCH_MAX + 1];
+	Rideshare__DbResponse ok = RIDESHARE__DB_RESPONSE__INIT;
+	Rideshare__SyncEvent e[RS_SYNC_BATCH_MAX + 1],
+	    *ep[RS_SYNC_BATCH_MAX + 1];
+	Rideshare__SyncEventBatch b = RIDESHARE__SYNC_EVENT_BATCH__INIT,
+	                          *back = NULL;
+	static uint8_t buf[16384];
+	const char *why;
+
+	for (size_t i = 0; i < n; i++) {
+		rideshare__db_request__init(&req[i]);
+		rideshare__sync_event__init(&e[i]);
+		req[i].request_id = "rid-e";
+		req[i].op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
+		req[i].add_user = &au;
+		e[i].epoch = 3;
+		e[i].seq = 10 + i;
+		e[i].request = &req[i];
+		e[i].result = &ok;
+		ep[i] = &e[i];
+	}
+	if (bad_at < n) {
+		switch (spoil) {
+		case 0: e[bad_at].seq += 1; break;
+		case 1: e[bad_at].epoch = 4; break;
+		case 2: e[bad_at].result = NULL; break;
+		case 3:
+			req[bad_at].op_case
+			    = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+			req[bad_at].count_rides = &c;
+			break;
+		case 4: e[bad_at].seq = 0; break;
+		default: req[bad_at].request_id = "bad id"; break;
+		}
+	}
+	b.n_events = n;
+	b.events = ep;
+	size_t len = rideshare__sync_event_batch__pack(&b, buf);
+	why = rs_op_sync_batch_decode(buf, len, &back);
+	if (why == NULL) {
+		assert_int_equal(back->n_events, n);
+		assert_int_equal(back->events[n - 1]->seq, 10 + n - 1);
+		rideshare__sync_event_batch__free_unpacked(back, NULL);
+	} else {
+		assert_null(back);
+	}
+	return why;
+}
+
+static void
+test_sync_batches_are_checked_whole(void **state)
+{
+	static const uint8_t junk[] = { 0xff, 0xff, 0xff };
+	Rideshare__SyncEventBatch *back = NULL;
+
+	(void) state;
+	assert_null(sync_batch_verdict(2, 99, 0));
+	assert_null(sync_batch_verdict(RS_SYNC_BATCH_MAX, 999, 0));
+	assert_string_equal(
+	    rs_op_sync_batch_decode(junk, sizeof(junk), &back), "undecodable");
+	assert_string_equal(sync_batch_verdict(1, 99, 0), "batch_size");
+	assert_string_equal(
+	    sync_batch_verdict(RS_SYNC_BATCH_MAX + 1, 999, 0), "batch_size");
+	/* a hole before an entry, another epoch (first entry or later) */
+	assert_string_equal(
+	    sync_batch_verdict(4, 2, 0), "seq_not_consecutive");
+	assert_string_equal(
+	    sync_batch_verdict(4, 3, 0), "seq_not_consecutive");
+	assert_string_equal(sync_batch_verdict(3, 1, 1), "mixed_epochs");
+	assert_string_equal(sync_batch_verdict(3, 0, 1), "mixed_epochs");
+	/* every entry passes rs_op_sync_event_problem */
+	assert_string_equal(sync_batch_verdict(3, 2, 2), "incomplete");
+	assert_string_equal(sync_batch_verdict(3, 1, 3), "not_a_write");
+	assert_string_equal(sync_batch_verdict(3, 0, 4), "no_seq");
+	assert_string_equal(sync_batch_verdict(3, 2, 5), "bad_request_id");
+}
+
 RS_TEST_MAIN(cmocka_unit_test(test_decode_gives_the_message_or_the_problem),
     cmocka_unit_test(test_request_problems_are_named),
     cmocka_unit_test(test_sync_event_problems_are_named),
     cmocka_unit_test(test_read_batches_are_checked_whole),
     cmocka_unit_test(test_request_batches_are_checked_whole),
-    cmocka_unit_test(test_response_batches_need_ids))
+    cmocka_unit_test(test_response_batches_need_ids),
+    cmocka_unit_test(test_sync_batches_are_checked_whole))

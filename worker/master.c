@@ -26,6 +26,8 @@
 
 #define BATCH_MAX          128
 #define CONFIRM_TIMEOUT_MS 10000
+/* A batch's new writes always fit in one SyncEventBatch. */
+_Static_assert(BATCH_MAX <= RS_SYNC_BATCH_MAX, "sync batch too small");
 
 typedef struct item {
 	uint64_t tag;
@@ -33,6 +35,7 @@ typedef struct item {
 	Rideshare__DbResponse *resp; /* what to answer */
 	Rideshare__DbResponse *stored; /* dedupe hit, unpacked (freed) */
 	uint64_t seq; /* 0: not applied (no SyncEvent) */
+	bool fresh; /* applied by this batch (not a dedupe hit) */
 } item;
 
 typedef struct master {
@@ -266,6 +269,7 @@ commit_batch(master *m, int from, int n)
 		    != RS_OK)
 			goto fail;
 		it->seq = seq;
+		it->fresh = true;
 		w->meta.applied_seq = seq;
 	}
 	w->meta.epoch = w->epoch;
@@ -284,40 +288,95 @@ fail:
 		it->stored = NULL;
 		it->resp = NULL;
 		it->seq = 0;
+		it->fresh = false;
 	}
 	return rc;
 }
 
+/* Publishes m (a SyncEvent or SyncEventBatch) to syncX, persistent, on
+ * the confirm channel; content_type NULL for the single form. */
+static int
+publish_sync(master *m, const ProtobufCMessage *msg, const char *content_type,
+    const char *correlation_id)
+{
+	rs_mq_props props = { .persistent = true,
+		.content_type = content_type,
+		.correlation_id = correlation_id };
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = malloc(len + 1);
+	int rc;
+
+	if (buf == NULL)
+		return RS_ENOMEM;
+	protobuf_c_message_pack(msg, buf);
+	rc = rs_mq_publish(m->cmq, RS_X_SYNC, "", buf, len, &props);
+	free(buf);
+	return rc;
+}
+
+/* The SyncEvent of an applied item (epoch of this term). */
+static void
+item_event(master *m, item *it, Rideshare__SyncEvent *ev)
+{
+	rideshare__sync_event__init(ev);
+	ev->epoch = m->w->epoch;
+	ev->seq = it->seq;
+	ev->request = it->req;
+	ev->result = it->resp;
+	/* Unknown fields stay behind (rs_op_drop_unknown): every slave must
+	 * be able to decode the event. */
+	rs_op_drop_unknown(&it->req->base);
+}
+
+/* The SyncEvents of items [from, from+n), then one wait for all their
+ * confirms. The batch's new writes (consecutive seqs) go as ONE message:
+ * a SyncEventBatch when there are several (docs/replication.md "Sync
+ * stream format"). A dedupe hit of an earlier batch is sent again on its
+ * own, as before, ahead of them (its seq is lower; a slave that has it
+ * skips it); one of a write of this batch is already in the batch. */
 static int
 publish_events(master *m, int from, int n)
 {
-	rs_mq_props props = { .persistent = true };
-	int rc = RS_OK;
+	Rideshare__SyncEvent evs[BATCH_MAX];
+	Rideshare__SyncEvent *evp[BATCH_MAX];
+	int nfresh = 0, rc = RS_OK;
+	uint64_t first = 0;
 
+	for (int i = from; i < from + n; i++)
+		if (m->items[i].fresh) {
+			first = m->items[i].seq;
+			break;
+		}
 	for (int i = from; i < from + n && rc == RS_OK; i++) {
 		item *it = &m->items[i];
 		if (it->seq == 0)
 			continue;
-		Rideshare__SyncEvent ev = RIDESHARE__SYNC_EVENT__INIT;
-		ev.epoch = m->w->epoch;
-		ev.seq = it->seq;
-		ev.request = it->req;
-		ev.result = it->resp;
-		/* Unknown fields stay behind (rs_op_drop_unknown): every
-		 * slave must be able to decode the event. */
-		rs_op_drop_unknown(&it->req->base);
-		size_t len = rideshare__sync_event__get_packed_size(&ev);
-		uint8_t *buf = malloc(len + 1);
-		if (buf == NULL)
-			return RS_ENOMEM;
-		rideshare__sync_event__pack(&ev, buf);
-		props.correlation_id = it->req->request_id;
-		rc = rs_mq_publish(m->cmq, RS_X_SYNC, "", buf, len, &props);
-		free(buf);
+		if (it->fresh) {
+			item_event(m, it, &evs[nfresh]);
+			evp[nfresh] = &evs[nfresh];
+			nfresh++;
+			continue;
+		}
+		if (first != 0 && it->seq >= first)
+			continue; /* a retry of a write of this batch */
+		Rideshare__SyncEvent ev;
+		item_event(m, it, &ev);
+		rc = publish_sync(m, &ev.base, NULL, it->req->request_id);
+	}
+	if (rc == RS_OK && nfresh == 1)
+		rc = publish_sync(
+		    m, &evs[0].base, NULL, evs[0].request->request_id);
+	if (rc == RS_OK && nfresh > 1) {
+		Rideshare__SyncEventBatch b
+		    = RIDESHARE__SYNC_EVENT_BATCH__INIT;
+		b.n_events = (size_t) nfresh;
+		b.events = evp;
+		rc = publish_sync(
+		    m, &b.base, RS_CT_SYNC_BATCH, evs[0].request->request_id);
 	}
 	if (rc == RS_OK)
 		rc = rs_mq_wait_confirms(m->cmq, CONFIRM_TIMEOUT_MS);
-	if (rc != RS_OK)
+	if (rc != RS_OK && rc != RS_ENOMEM)
 		rs_error(
 		    NULL, "event=sync_publish_failed err=%s", rs_strerror(rc));
 	return rc;

@@ -35,7 +35,11 @@
  * so a few ahead keep it busy (docs/replication.md "Lag and read
  * routing"). */
 #define READ_PREFETCH 8
-#define EVENT_BATCH   512
+/* Events gathered before they are applied (one transaction); a delivery
+ * may bring up to RS_SYNC_BATCH_MAX (SyncEventBatch), so gathering stops
+ * at EVENT_BATCH and the arrays hold one batch more. */
+#define EVENT_BATCH 512
+#define EVENT_ROOM  (EVENT_BATCH + RS_SYNC_BATCH_MAX)
 /* A read stamped beyond every commit_seq announced and every head the
  * master published, by more than this, cannot be the orchestrator's: it is
  * dead-lettered instead of parked (docs/security.md "Internal messages"). */
@@ -47,9 +51,17 @@
  * least every second): a gone orchestrator cannot leave a slave idle. */
 #define PAUSE_VALID_MS 3000
 
+/* A sync queue delivery: one SyncEvent, or a SyncEventBatch whose events
+ * are applied in turn. Acked once all its events are applied or skipped;
+ * dead-lettered whole when any of them is bad. */
+typedef struct delivery {
+	uint64_t tag; /* 0: dead-lettered, not to be acked */
+	ProtobufCMessage *msg; /* what it unpacked to (owned) */
+} delivery;
+
 typedef struct event {
-	uint64_t tag;
-	Rideshare__SyncEvent *ev;
+	const Rideshare__SyncEvent *ev; /* inside dlv[d].msg */
+	int d;
 } event;
 
 typedef struct read_req {
@@ -76,8 +88,10 @@ typedef struct slave {
 	 * while reads are paused (the orchestrator sends none then). */
 	char own_tag[256];
 	bool reading;
-	event events[EVENT_BATCH];
+	event events[EVENT_ROOM];
 	int nev;
+	delivery dlv[EVENT_ROOM]; /* each brings at least one event */
+	int ndlv;
 	rs_worker_park park;
 	int64_t last_lag_log;
 	/* commit_seq announcements (commitX) and the held replies */
@@ -107,8 +121,9 @@ typedef struct slave {
 static void
 events_free(slave *s)
 {
-	for (int i = 0; i < s->nev; i++)
-		rideshare__sync_event__free_unpacked(s->events[i].ev, NULL);
+	for (int i = 0; i < s->ndlv; i++)
+		protobuf_c_message_free_unpacked(s->dlv[i].msg, NULL);
+	s->ndlv = 0;
 	s->nev = 0;
 }
 
@@ -636,39 +651,58 @@ on_read(slave *s, const rs_mq_msg *msg)
 	return send_replies(s);
 }
 
+/* Gathers a checked delivery of the sync queue (a SyncEvent, or a
+ * SyncEventBatch by its content type), or dead-letters it. */
 static void
 on_sync(slave *s, const rs_mq_msg *msg)
 {
-	Rideshare__SyncEvent *ev
-	    = rideshare__sync_event__unpack(NULL, msg->len, msg->body);
-	const char *why = rs_op_sync_event_problem(ev);
+	Rideshare__SyncEvent *ev = NULL;
+	Rideshare__SyncEventBatch *b = NULL;
+	const char *why;
 
-	if (why != NULL) {
-		if (ev != NULL)
+	if (strcmp(msg->content_type, RS_CT_SYNC_BATCH) == 0) {
+		why = rs_op_sync_batch_decode(msg->body, msg->len, &b);
+	} else {
+		ev = rideshare__sync_event__unpack(NULL, msg->len, msg->body);
+		why = rs_op_sync_event_problem(ev);
+		if (why != NULL && ev != NULL)
 			rideshare__sync_event__free_unpacked(ev, NULL);
+	}
+	if (why != NULL) {
 		(void) reject_bad(
 		    s, msg->delivery_tag, s->w->sync_queue, why, NULL);
 		return;
 	}
-	s->events[s->nev].tag = msg->delivery_tag;
-	s->events[s->nev].ev = ev;
-	s->nev++;
+	delivery *d = &s->dlv[s->ndlv];
+	d->tag = msg->delivery_tag;
+	d->msg = b != NULL ? &b->base : &ev->base;
+	size_t n = b != NULL ? b->n_events : 1;
+	for (size_t k = 0; k < n; k++) {
+		s->events[s->nev].ev = b != NULL ? b->events[k] : ev;
+		s->events[s->nev].d = s->ndlv;
+		s->nev++;
+	}
+	s->ndlv++;
 }
 
-/* Dead-letters event i of the batch (no honest master sent it) and takes
- * it out of the acks. */
+/* Dead-letters the delivery of event i (no honest master sent it: one
+ * bad event condemns its whole message) and takes it out of the acks.
+ * None of that delivery's events was applied before: a batch's events
+ * share one epoch and have consecutive seqs (rs_op_sync_batch_decode), so
+ * once one is applied the next one passes every check of apply_events. */
 static void
 reject_event(slave *s, int i, const char *why)
 {
 	const Rideshare__SyncEvent *ev = s->events[i].ev;
+	delivery *d = &s->dlv[s->events[i].d];
 
 	rs_error(ev->request->request_id,
 	    "event=bad_sync_event reason=%s seq=%" PRIu64 " epoch=%" PRIu64
 	    " applied_seq=%" PRIu64 " action=dead_letter",
 	    why, ev->seq, ev->epoch, s->w->meta.applied_seq);
-	(void) reject_bad(s, s->events[i].tag, s->w->sync_queue, why,
-	    ev->request->request_id);
-	s->events[i].tag = 0;
+	(void) reject_bad(
+	    s, d->tag, s->w->sync_queue, why, ev->request->request_id);
+	d->tag = 0;
 }
 
 /* An epoch no master has held yet (above /rideshare/epoch) is forged.
@@ -708,6 +742,8 @@ apply_events(slave *s)
 		const Rideshare__SyncEvent *ev = s->events[i].ev;
 		const char *rid = ev->request->request_id;
 
+		if (s->dlv[s->events[i].d].tag == 0)
+			continue; /* the rest of a dead-lettered batch */
 		if (ev->epoch < w->meta.epoch) {
 			rs_warn(rid,
 			    "event=stale_sync_event epoch=%" PRIu64
@@ -777,9 +813,9 @@ apply_events(slave *s)
 	if ((rc = rs_worker_tail_commit(w->db, &s->tail, &w->meta)) != RS_OK)
 		goto fail;
 	rs_worker_arena_fini(&a);
-	for (int i = 0; i < s->nev && rc == RS_OK; i++)
-		if (s->events[i].tag != 0)
-			rc = rs_mq_ack(s->mq, s->events[i].tag, false);
+	for (int i = 0; i < s->ndlv && rc == RS_OK; i++)
+		if (s->dlv[i].tag != 0)
+			rc = rs_mq_ack(s->mq, s->dlv[i].tag, false);
 	events_free(s);
 	rs_worker_notice_set(w->notice, rs_worker_role_name(w->role),
 	    w->meta.applied_seq, w->meta.epoch);
@@ -825,7 +861,7 @@ pump(slave *s, int timeout_ms, int *got)
 			/* A read that arrived while we were cancelling. */
 			(void) rs_mq_reject(s->mq, msg.delivery_tag, true);
 		}
-		if (s->nev == EVENT_BATCH || n >= 4 * EVENT_BATCH)
+		if (s->nev >= EVENT_BATCH || n >= 4 * EVENT_BATCH)
 			break;
 		rc = rs_mq_next(s->mq, 0, &msg);
 	}

@@ -10,6 +10,10 @@
  * ResponseBatch; a forged one is dead-lettered whole.
  * Response batches (issue 17): a ResponseBatch on responseQ that does not
  * check out is dead-lettered by the orchestrator like a bad DbResponse.
+ * Sync batches (issue 17): a group commit of N writes reaches syncX as ONE
+ * SyncEventBatch, which the slave applies (data and change log); a forged
+ * batch (a gap, an applied seq, mixed epochs, a hole) is dead-lettered
+ * whole, none of its events applied.
  *
  *   bad_message_test <path to rideshare-worker> */
 #include <setjmp.h>
@@ -248,6 +252,45 @@ forge_event(const char *queue, const char *what, const char *user,
 	    queue, what, buf, rideshare__sync_event__pack(&ev, buf));
 }
 
+/* Publishes a SyncEventBatch of n add_user events (users <prefix>-<i>)
+ * of epoch epochs[i] and seq seqs[i] to queue and waits until it is
+ * dead-lettered. */
+static void
+forge_batch(const char *queue, const char *what, const char *prefix, size_t n,
+    const uint64_t *epochs, const uint64_t *seqs)
+{
+	Rideshare__SyncEvent e[4], *ep[4];
+	Rideshare__DbResponse ok[4];
+	Rideshare__SyncEventBatch b = RIDESHARE__SYNC_EVENT_BATCH__INIT;
+	rs_mq_props props = { .content_type = RS_CT_SYNC_BATCH };
+	static wh_req r[4];
+	char user[80];
+	uint8_t buf[4096];
+
+	assert_true(n <= 4);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(user, sizeof(user), "%s-%zu", prefix, i);
+		wh_req_add_user(&r[i], user);
+		rideshare__db_response__init(&ok[i]);
+		ok[i].request_id = r[i].req.request_id;
+		ok[i].status = RIDESHARE__STATUS__OK;
+		ok[i].seq = seqs[i];
+		rideshare__sync_event__init(&e[i]);
+		e[i].epoch = epochs[i];
+		e[i].seq = seqs[i];
+		e[i].request = &r[i].req;
+		e[i].result = &ok[i];
+		ep[i] = &e[i];
+	}
+	b.n_events = n;
+	b.events = ep;
+	size_t len = rideshare__sync_event_batch__pack(&b, buf);
+	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
+	assert_int_equal(
+	    rs_mq_publish(wh_mq(h), "", queue, buf, len, &props), RS_OK);
+	wait_dead_lettered(before, queue, what);
+}
+
 static void
 assert_no_user(const char *name)
 {
@@ -284,6 +327,194 @@ test_forged_sync_events_are_dead_lettered(void **state)
 	assert_no_user("forged-gap");
 	assert_no_user("forged-epoch");
 	assert_no_user("forged-old");
+}
+
+static void
+test_forged_sync_batches_are_dead_lettered_whole(void **state)
+{
+	static const char *const users[] = { "fb-gap-0", "fb-gap-1",
+		"fb-old-0", "fb-old-1", "fb-old-2", "fb-hole-0", "fb-hole-1",
+		"fb-mixed-0", "fb-mixed-1", "fb-one-0" };
+	char slave[64], queue[80], *data;
+	size_t len;
+	uint64_t epoch;
+
+	(void) state;
+	assert_serving(); /* at least one write applied everywhere */
+	some_slave(slave, sizeof(slave));
+	snprintf(queue, sizeof(queue), RS_Q_SYNC_PREFIX "%s", slave);
+	assert_int_equal(
+	    rs_zk_get(wh_zk(h), RS_ZK_EPOCH, false, &data, &len), RS_OK);
+	epoch = strtoull(data, NULL, 10);
+	free(data);
+	const uint64_t ep[4] = { epoch, epoch, epoch, epoch };
+	const uint64_t far = 1000000000000ULL;
+	/* Checked by the slave against its state: the first entry is bad,
+	 * the later ones would follow it. */
+	forge_batch(queue, "sync batch seq=10^12", "fb-gap", 2, ep,
+	    (uint64_t[]) { far, far + 1 });
+	forge_batch(queue, "sync batch seq=1 again", "fb-old", 3, ep,
+	    (uint64_t[]) { 1, 2, 3 });
+	/* Refused by the decoder: not one group of one master. */
+	forge_batch(queue, "sync batch with a hole", "fb-hole", 2, ep,
+	    (uint64_t[]) { far, far + 2 });
+	forge_batch(queue, "sync batch of two epochs", "fb-mixed", 2,
+	    (uint64_t[]) { epoch, epoch + 1 }, (uint64_t[]) { far, far + 1 });
+	forge_batch(
+	    queue, "sync batch of one", "fb-one", 1, ep, (uint64_t[]) { far });
+	static const char garbage[] = "\xff\xff not a batch";
+	rs_mq_props props = { .content_type = RS_CT_SYNC_BATCH };
+	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
+	assert_int_equal(rs_mq_publish(wh_mq(h), "", queue, garbage,
+	                     sizeof(garbage) - 1, &props),
+	    RS_OK);
+	wait_dead_lettered(before, queue, "undecodable sync batch");
+	assert_serving();
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
+		assert_no_user(users[i]);
+}
+
+/* The pid of the current master (by hand or orchestrated). */
+static pid_t
+master_now(char *id, size_t cap)
+{
+	Rideshare__WorkerInfo *wi;
+	char *m = wh_master_id(h, 20000);
+
+	assert_non_null(m);
+	snprintf(id, cap, "%s", m);
+	free(m);
+	assert_int_equal(wh_worker_info(h, id, &wi), RS_OK);
+	pid_t pid = (pid_t) wi->pid;
+	rideshare__worker_info__free_unpacked(wi, NULL);
+	assert_true(pid > 0);
+	return pid;
+}
+
+/* Takes the tap queue's messages until one carries every request of
+ * ids[0..n): that message's events (free with
+ * rideshare__sync_event_batch__free_unpacked), or fails after 10 s. */
+static Rideshare__SyncEventBatch *
+tap_find_group(const char *tap, char ids[][64], int n)
+{
+	int64_t t0 = rs_time_now_ms();
+
+	for (;;) {
+		rs_mq_msg m;
+		int rc = rs_mq_get(wh_mq(h), tap, true, &m);
+
+		if (rc == RS_ENOTFOUND) {
+			if (rs_time_now_ms() - t0 > 10000)
+				fail_msg("no sync message carried all %d "
+				         "writes of the group",
+				    n);
+			struct timespec ts = { 0, 20000000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		assert_int_equal(rc, RS_OK);
+		Rideshare__SyncEventBatch *b = NULL;
+		int found = 0;
+		if (strcmp(m.content_type, RS_CT_SYNC_BATCH) == 0) {
+			assert_null(
+			    rs_op_sync_batch_decode(m.body, m.len, &b));
+			for (size_t k = 0; k < b->n_events; k++)
+				for (int i = 0; i < n; i++)
+					if (strcmp(b->events[k]
+					               ->request->request_id,
+					        ids[i])
+					    == 0)
+						found++;
+		}
+		rs_mq_msg_release(wh_mq(h), &m);
+		if (b != NULL && found == n)
+			return b;
+		if (b != NULL)
+			rideshare__sync_event_batch__free_unpacked(b, NULL);
+	}
+}
+
+/* N writes that reach the master while it is stopped (SIGSTOP, so they
+ * wait in its prefetch) are one group commit: their SyncEvents leave as
+ * ONE SyncEventBatch (a tap queue bound to syncX sees it), in seq order,
+ * and the slave applies every one of them (rows and change log). */
+static void
+test_group_commit_is_one_sync_message(void **state)
+{
+	enum { N = 20 };
+	char tap[80], mid[64], slave[64], ids[N][64], sql[256];
+	uint64_t seqs[N], lo = UINT64_MAX, hi = 0;
+	wh_req r[N];
+	int got = 0;
+
+	(void) state;
+	assert_serving();
+	snprintf(tap, sizeof(tap), "bm-sync-tap-%s", tag);
+	assert_int_equal(
+	    rs_mq_declare_queue(wh_mq(h), tap, RS_MQ_EXCLUSIVE), RS_OK);
+	assert_int_equal(rs_mq_bind(wh_mq(h), tap, RS_X_SYNC), RS_OK);
+	pid_t pid = master_now(mid, sizeof(mid));
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	for (int i = 0; i < N; i++) {
+		char user[64];
+		snprintf(user, sizeof(user), "sb-%s-%d", tag, i);
+		wh_req_add_user(&r[i], user);
+		snprintf(ids[i], sizeof(ids[i]), "%s", r[i].req.request_id);
+		assert_int_equal(wh_send(h, &r[i].req), RS_OK);
+	}
+	/* Time for the orchestrator, if any, to pass them on. */
+	struct timespec pause = { 0, 500000000 };
+	nanosleep(&pause, NULL);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	for (int64_t t0 = rs_time_now_ms(); got < N;) {
+		Rideshare__DbResponse *a;
+		assert_true(rs_time_now_ms() - t0 < 20000);
+		if (wh_recv(h, 100, &a) != RS_OK)
+			continue;
+		for (int i = 0; i < N; i++)
+			if (strcmp(a->request_id, ids[i]) == 0) {
+				assert_int_equal(
+				    a->status, RIDESHARE__STATUS__OK);
+				seqs[i] = a->seq;
+				lo = a->seq < lo ? a->seq : lo;
+				hi = a->seq > hi ? a->seq : hi;
+				got++;
+			}
+		rideshare__db_response__free_unpacked(a, NULL);
+	}
+	assert_int_equal(hi - lo + 1, N);
+
+	Rideshare__SyncEventBatch *b = tap_find_group(tap, ids, N);
+	assert_int_equal(b->n_events, N);
+	for (size_t k = 0; k < b->n_events; k++) {
+		assert_int_equal(b->events[k]->seq, lo + k);
+		for (int i = 0; i < N; i++)
+			if (strcmp(b->events[k]->request->request_id, ids[i])
+			    == 0)
+				assert_int_equal(seqs[i], lo + k);
+	}
+	rideshare__sync_event_batch__free_unpacked(b, NULL);
+	printf("bad_message: %d writes, one sync message (seqs %llu..%llu)\n",
+	    N, (unsigned long long) lo, (unsigned long long) hi);
+
+	/* Applied on a slave: every user, and the change log rows. */
+	some_slave(slave, sizeof(slave));
+	PGconn *db = wh_worker_db(h, slave);
+	assert_non_null(db);
+	snprintf(sql, sizeof(sql),
+	    "SELECT (SELECT count(*) FROM users WHERE username LIKE "
+	    "'sb-%s-%%') + (SELECT count(*) FROM changes WHERE seq "
+	    "BETWEEN %llu AND %llu)",
+	    tag, (unsigned long long) lo, (unsigned long long) hi);
+	int64_t t1 = rs_time_now_ms();
+	while (wh_db_int(db, sql) != 2 * N) {
+		assert_true(rs_time_now_ms() - t1 < 10000);
+		struct timespec ts = { 0, 20000000 };
+		nanosleep(&ts, NULL);
+	}
+	PQfinish(db);
+	assert_int_equal(rs_mq_delete_queue(wh_mq(h), tap), RS_OK);
+	assert_serving();
 }
 
 /* Publishes a ReadBatch of n count_rides reads (entry 0 spoiled by
@@ -505,6 +736,8 @@ WH_TEST_MAIN("<rideshare-worker>", setup, teardown,
     cmocka_unit_test(test_bad_messages_on_orchestrator_are_dead_lettered),
     cmocka_unit_test(test_read_stamped_beyond_any_commit_is_dead_lettered),
     cmocka_unit_test(test_forged_sync_events_are_dead_lettered),
+    cmocka_unit_test(test_forged_sync_batches_are_dead_lettered_whole),
+    cmocka_unit_test(test_group_commit_is_one_sync_message),
     cmocka_unit_test(test_read_batches_are_answered_or_dead_lettered),
     cmocka_unit_test(
         test_read_waiting_for_an_unreached_seq_ends_within_its_bound))
