@@ -84,9 +84,14 @@ def main(argv):
                 b = bench.snap_json(sdir, admin)
                 d = wrk(base, script, args, delay, secs)
                 a = bench.snap_json(sdir, admin)
-                cpu = sum(bench.cpu_delta(b, a).values())
+                groups = bench.cpu_delta(b, a)
+                cpu = sum(groups.values())
                 d["cpu_ms_per_req"] = cpu / d["requests"] * 1000 \
                     if d["requests"] else 0
+                # per process group (JSON only): where a change moved CPU
+                d["cpu_ms_by_group"] = {
+                    g: round(v / d["requests"] * 1000, 4)
+                    for g, v in groups.items()} if d["requests"] else {}
                 d["other"] = bench.other_cpu(b, a, cpu, 0) or 0
                 res[name][key].append(d)
                 print(f"round {r} {name:<10} {key:<10} {d['req_per_s']:8.0f}/s "

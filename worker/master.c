@@ -36,6 +36,10 @@ typedef struct item {
 	Rideshare__DbResponse *stored; /* dedupe hit, unpacked (freed) */
 	uint64_t seq; /* 0: not applied (no SyncEvent) */
 	bool fresh; /* applied by this batch (not a dedupe hit) */
+	/* Applied as a pipelined statement not sent yet (flush_deferred):
+	 * its reply is not final and its rows are not recorded yet. */
+	bool deferred;
+	char seq_buf[24]; /* the deferred statement's seq parameter */
 } item;
 
 typedef struct master {
@@ -55,6 +59,11 @@ typedef struct master {
 	int unconfirmed_from;
 	long changes_keep; /* RIDESHARE_CHANGES_KEEP */
 	rs_worker_tail tail; /* the batch's bookkeeping rows (commit_batch) */
+	/* Deferred writes (rs_worker_op_defer) waiting to go out in one
+	 * pipeline: their statements and item indexes, in batch order. */
+	rs_worker_db_stmt pend[BATCH_MAX];
+	int pend_item[BATCH_MAX];
+	int npend;
 } master;
 
 static void
@@ -189,6 +198,78 @@ lookup_batch(master *m, int from, int n)
 	return rc;
 }
 
+/* The bookkeeping rows of an applied write, once its reply is final. */
+static int
+record(master *m, item *it)
+{
+	int rc = rs_worker_tail_record(
+	    &m->tail, it->req->request_id, it->seq, it->resp);
+
+	if (rc != RS_OK)
+		return rc;
+	/* As the SyncEvent will carry it (publish_events). */
+	rs_op_drop_unknown(&it->req->base);
+	return rs_worker_tail_change(&m->tail, m->w->epoch, it->seq, it->req,
+	    it->resp, m->changes_keep);
+}
+
+/* Sends the deferred statements in one round trip, completes their
+ * replies and records their rows (in batch order: every write before a
+ * non-deferred one is flushed first, so rows keep the order of seqs). */
+static int
+flush_deferred(master *m)
+{
+	int n = m->npend, rc;
+
+	if (n == 0)
+		return RS_OK;
+	m->npend = 0;
+	rc = rs_worker_db_pipeline(m->w->db, m->pend, n);
+	for (int k = 0; k < n; k++) {
+		item *it = &m->items[m->pend_item[k]];
+		if (rc == RS_OK)
+			rs_worker_op_deferred_done(
+			    it->req, m->pend[k].res, it->resp);
+		PQclear(m->pend[k].res);
+		m->pend[k].res = NULL;
+		it->deferred = false;
+		if (rc == RS_OK)
+			rc = record(m, it);
+	}
+	return rc;
+}
+
+/* Applies item it as write seq: pipelined (deferred) when its op allows,
+ * else at once. */
+static int
+apply(master *m, int i, uint64_t seq)
+{
+	item *it = &m->items[i];
+	const Rideshare__DbRequest *req = it->req;
+	int rc;
+
+	if (rs_worker_op_defer(req, seq, it->seq_buf, &m->arena,
+	        &m->pend[m->npend], &it->resp)) {
+		it->deferred = true;
+		m->pend_item[m->npend++] = i;
+	} else {
+		/* It may read what the deferred ones write. */
+		if ((rc = flush_deferred(m)) != RS_OK)
+			return rc;
+		rc = rs_worker_op_write(m->w->db, &m->w->meta.next_ride_id,
+		    req, seq, NULL, &m->arena, &it->resp);
+		if (rc != RS_OK)
+			return rc;
+	}
+	it->resp->seq = seq;
+	/* Kept with the stored reply (and so on every slave) to
+	 * recognize a reused key after a failover too. */
+	if (req->fingerprint != NULL && req->fingerprint[0] != '\0')
+		it->resp->fingerprint = req->fingerprint;
+	it->seq = seq;
+	return it->deferred ? RS_OK : record(m, it);
+}
+
 /* Applies items [from, from+n) in one transaction: the dedupe lookups in
  * one round trip, each write's statements, then its applied_requests and
  * changes rows with the meta row and the COMMIT in one more (m->tail). On
@@ -218,6 +299,9 @@ commit_batch(master *m, int from, int n)
 		uint64_t seq = it->seq;
 		Rideshare__DbResponse *prev = it->stored;
 		const item *same = earlier_same(m, from, i);
+		if (same != NULL && same->deferred
+		    && (rc = flush_deferred(m)) != RS_OK)
+			goto fail;
 		if (same != NULL) {
 			prev = same->resp;
 			seq = same->seq;
@@ -249,34 +333,21 @@ commit_batch(master *m, int from, int n)
 			continue;
 		}
 		seq = w->meta.applied_seq + 1;
-		rc = rs_worker_op_write(w->db, &w->meta.next_ride_id, req, seq,
-		    NULL, &m->arena, &it->resp);
-		if (rc != RS_OK)
+		if ((rc = apply(m, i, seq)) != RS_OK)
 			goto fail;
-		it->resp->seq = seq;
-		/* Kept with the stored reply (and so on every slave) to
-		 * recognize a reused key after a failover too. */
-		if (req->fingerprint != NULL && req->fingerprint[0] != '\0')
-			it->resp->fingerprint = req->fingerprint;
-		if ((rc = rs_worker_tail_record(
-		         &m->tail, req->request_id, seq, it->resp))
-		    != RS_OK)
-			goto fail;
-		/* As the SyncEvent will carry it (publish_events). */
-		rs_op_drop_unknown(&it->req->base);
-		if ((rc = rs_worker_tail_change(&m->tail, w->epoch, seq,
-		         it->req, it->resp, m->changes_keep))
-		    != RS_OK)
-			goto fail;
-		it->seq = seq;
 		it->fresh = true;
 		w->meta.applied_seq = seq;
 	}
+	if ((rc = flush_deferred(m)) != RS_OK)
+		goto fail;
 	w->meta.epoch = w->epoch;
 	if ((rc = rs_worker_tail_commit(w->db, &m->tail, &w->meta)) != RS_OK)
 		goto fail;
 	return RS_OK;
 fail:
+	for (int k = 0; k < m->npend; k++)
+		m->items[m->pend_item[k]].deferred = false;
+	m->npend = 0;
 	rs_worker_tail_reset(&m->tail);
 	rs_worker_store_rollback(w->db);
 	w->meta = before;

@@ -142,6 +142,37 @@ add_user(PGconn *db, const Rideshare__AddUser *op, uint64_t seq, resp_t *r)
 	return RS_OK;
 }
 
+bool
+rs_worker_op_defer(const Rideshare__DbRequest *req, uint64_t seq,
+    char seq_buf[24], rs_worker_arena *a, rs_worker_db_stmt *st, resp_t **out)
+{
+	if (req->op_case != RIDESHARE__DB_REQUEST__OP_ADD_USER
+	    || req->add_user->username[0] == '\0')
+		return false;
+	resp_t *r = resp_new(a, req);
+	if (r == NULL)
+		return false; /* rs_worker_op_write reports it */
+	snprintf(seq_buf, 24, "%" PRIu64, seq);
+	/* add_user's statement, its answer read in deferred_done. */
+	*st = (rs_worker_db_stmt) { .name = "u_add",
+		.n = 3,
+		.params = { req->add_user->username, req->add_user->password,
+		    seq_buf },
+		.keep = true };
+	*out = r;
+	return true;
+}
+
+void
+rs_worker_op_deferred_done(
+    const Rideshare__DbRequest *req, PGresult *res, resp_t *r)
+{
+	(void) req; /* AddUser only, for now */
+	if (atoi(PQcmdTuples(res)) == 0)
+		fail(r, RIDESHARE__STATUS__ALREADY_EXISTS,
+		    "username already taken");
+}
+
 static int
 remove_user(PGconn *db, const Rideshare__RemoveUser *op, resp_t *r)
 {

@@ -6,6 +6,7 @@
 
 #include "arena.h"
 #include "rideshare.pb-c.h"
+#include "schema.h"
 
 #include <libpq-fe.h>
 #include <stdint.h>
@@ -22,6 +23,20 @@ int rs_worker_op_write(PGconn *db, int64_t *next_ride_id,
     const Rideshare__DbRequest *req, uint64_t seq,
     const Rideshare__DbResponse *replay, rs_worker_arena *a,
     Rideshare__DbResponse **out);
+
+/* The master's pipelined form of a write that is one statement whose
+ * affected-row count alone decides its reply (today AddUser with a
+ * username): true with *st to send (params point into req and seq_buf,
+ * which must outlive the statement; st->keep set) and *out (from a,
+ * status OK until rs_worker_op_deferred_done says otherwise); false when
+ * req must go through rs_worker_op_write (nothing done). Statements sent
+ * in order in one transaction see each other's rows, as the op would. */
+bool rs_worker_op_defer(const Rideshare__DbRequest *req, uint64_t seq,
+    char seq_buf[24], rs_worker_arena *a, rs_worker_db_stmt *st,
+    Rideshare__DbResponse **out);
+/* Completes a deferred write's reply r from its statement's result. */
+void rs_worker_op_deferred_done(
+    const Rideshare__DbRequest *req, PGresult *res, Rideshare__DbResponse *r);
 
 /* Answers the read req from db. RS_OK with *out from arena a; RS_EDB on a
  * database failure; RS_EINVAL when req is no read. */

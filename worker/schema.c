@@ -122,6 +122,14 @@ static const struct {
 	{ "a_insert",
 	    "INSERT INTO applied_requests (request_id, seq, response)"
 	    " VALUES ($1, $2, $3)" },
+	/* A batch's rows in one statement each ($n: array literals, the
+	 * bytea ones in hex; rs_worker_tail_commit). */
+	{ "a_insert_many",
+	    "INSERT INTO applied_requests (request_id, seq, response)"
+	    " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])" },
+	{ "ch_insert_many",
+	    "INSERT INTO changes (seq, epoch, event)"
+	    " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])" },
 	{ "a_prune",
 	    "DELETE FROM applied_requests WHERE at_s <"
 	    " (extract(epoch FROM now()))::bigint - $1" },

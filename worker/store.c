@@ -1,5 +1,6 @@
 #include "store.h"
 
+#include "rs_buf.h"
 #include "rs_cfg.h"
 #include "rs_db.h"
 #include "rs_err.h"
@@ -270,41 +271,132 @@ rs_worker_tail_change(rs_worker_tail *t, uint64_t epoch, uint64_t seq,
 	return RS_OK;
 }
 
+/* One element of a bytea[] literal: quoted hex, "\\x0a1b" (the array
+ * parser turns the doubled backslash into the one bytea's hex input
+ * starts with). */
+static void
+bytea_elem(rs_buf *b, const uint8_t *p, int len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char two[2];
+
+	rs_buf_append(b, "\"\\\\x", 4);
+	for (int i = 0; i < len; i++) {
+		two[0] = hex[p[i] >> 4];
+		two[1] = hex[p[i] & 15];
+		rs_buf_append(b, two, 2);
+	}
+	rs_buf_append(b, "\"", 1);
+}
+
+/* The three array literals of one *_insert_many statement over the rows
+ * named name: a_insert (request_id, seq, response) or ch_insert (seq,
+ * epoch, event). Each row's fields are what tail_commit would bind;
+ * request ids (rs_id_valid) need no escaping inside quotes. */
+static int
+many_params(const rs_worker_tail *t, const char *name, rs_buf lit[3])
+{
+	bool ids = strcmp(name, "a_insert") == 0;
+	int k = 0;
+
+	for (int j = 0; j < 3; j++)
+		rs_buf_append(&lit[j], "{", 1);
+	for (int i = 0; i < t->n; i++) {
+		const struct rs_worker_tail_row *r = &t->rows[i];
+		if (strcmp(r->name, name) != 0)
+			continue;
+		if (k++ > 0)
+			for (int j = 0; j < 3; j++)
+				rs_buf_append(&lit[j], ",", 1);
+		if (ids)
+			rs_buf_printf(&lit[0], "\"%s\"", r->rid);
+		else
+			rs_buf_printf(&lit[0], "%s", r->a);
+		rs_buf_printf(&lit[1], "%s", ids ? r->a : r->b);
+		bytea_elem(&lit[2], r->bin, r->bin_len);
+	}
+	int err = 0;
+	for (int j = 0; j < 3; j++) {
+		rs_buf_append(&lit[j], "}", 1);
+		err |= lit[j].err;
+	}
+	return err != 0 ? RS_ENOMEM : RS_OK;
+}
+
+/* How many rows of t are named name. */
+static int
+count_rows(const rs_worker_tail *t, const char *name)
+{
+	int k = 0;
+
+	for (int i = 0; i < t->n; i++)
+		k += strcmp(t->rows[i].name, name) == 0;
+	return k;
+}
+
 int
 rs_worker_tail_commit(PGconn *db, rs_worker_tail *t, const rs_worker_meta *m)
 {
-	int n = t->n + 2;
+	/* Several a_insert / ch_insert rows: one statement each (arrays);
+	 * one row: the plain statement (binary bytea, nothing to encode).
+	 * Order does not matter inside the transaction: the ch_prune rows
+	 * drop seqs far below the ones inserted. */
+	static const char *const many[2][2]
+	    = { { "a_insert", "a_insert_many" },
+		      { "ch_insert", "ch_insert_many" } };
+	rs_buf lit[2][3] = { { RS_BUF_INIT, RS_BUF_INIT, RS_BUF_INIT },
+		{ RS_BUF_INIT, RS_BUF_INIT, RS_BUF_INIT } };
+	bool grouped[2];
+	int n = t->n + 2 + 2;
 	rs_worker_db_stmt *st = calloc((size_t) n, sizeof(*st));
 	char a[24], e[24], nr[24];
-	int rc;
+	int k = 0, rc = RS_OK;
 
 	if (st == NULL) {
 		rs_worker_tail_reset(t);
 		return RS_ENOMEM;
 	}
-	for (int i = 0; i < t->n; i++) {
+	for (int g = 0; g < 2 && rc == RS_OK; g++) {
+		grouped[g] = count_rows(t, many[g][0]) > 1;
+		if (!grouped[g])
+			continue;
+		rc = many_params(t, many[g][0], lit[g]);
+		st[k++] = (rs_worker_db_stmt) { .name = many[g][1],
+			.n = 3,
+			.params
+			= { lit[g][0].data, lit[g][1].data, lit[g][2].data } };
+	}
+	for (int i = 0; i < t->n && rc == RS_OK; i++) {
 		struct rs_worker_tail_row *r = &t->rows[i];
-		st[i].name = r->name;
-		st[i].n = r->n;
+		if ((grouped[0] && strcmp(r->name, many[0][0]) == 0)
+		    || (grouped[1] && strcmp(r->name, many[1][0]) == 0))
+			continue;
+		st[k].name = r->name;
+		st[k].n = r->n;
 		if (r->rid != NULL) { /* a_insert: request_id, seq, response */
-			st[i].params[0] = r->rid;
-			st[i].params[1] = r->a;
+			st[k].params[0] = r->rid;
+			st[k].params[1] = r->a;
 		} else { /* ch_insert: seq, epoch, event; ch_prune: seq */
-			st[i].params[0] = r->a;
-			st[i].params[1] = r->b;
+			st[k].params[0] = r->a;
+			st[k].params[1] = r->b;
 		}
-		st[i].bin_last = r->bin;
-		st[i].bin_len = r->bin_len;
+		st[k].bin_last = r->bin;
+		st[k].bin_len = r->bin_len;
+		k++;
 	}
 	snprintf(a, sizeof(a), "%" PRIu64, m->applied_seq);
 	snprintf(e, sizeof(e), "%" PRIu64, m->epoch);
 	snprintf(nr, sizeof(nr), "%" PRId64, m->next_ride_id);
-	st[t->n] = (rs_worker_db_stmt) {
+	st[k++] = (rs_worker_db_stmt) {
 		.name = "m_set", .n = 3, .params = { a, e, nr }
 	};
-	st[t->n + 1] = (rs_worker_db_stmt) { .sql = "COMMIT" };
-	rc = rs_worker_db_pipeline(db, st, n);
+	st[k++] = (rs_worker_db_stmt) { .sql = "COMMIT" };
+	if (rc == RS_OK)
+		rc = rs_worker_db_pipeline(db, st, k);
 	free(st);
+	for (int g = 0; g < 2; g++)
+		for (int j = 0; j < 3; j++)
+			rs_buf_fini(&lit[g][j]);
 	rs_worker_tail_reset(t);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /* Business rules at the worker (../shared/API.md), master and slave
  * together: duplicate user, ride ids from 1 and after Clear, joining twice
  * or one's own ride, unknown user/ride, join order without the creator,
- * ListRides order, a 150 KB username, RemoveUser cascading to rides, and
+ * ListRides order, a 150 KB username, RemoveUser cascading to rides, a
+ * burst of AddUsers with repeated names in one batch, and
  * read-your-writes through min_seq. By hand it also prints the RSS of both
  * workers (target < 20 MB).
  *
@@ -52,6 +53,54 @@ rss(pid_t p, const char *w)
 			printf("%s %s", w, l);
 	fclose(fp);
 }
+/* AddUsers sent back to back (one master batch, its statements
+ * pipelined): a name taken earlier in the same burst, or before it, is
+ * ALREADY_EXISTS; the first of each new name is OK. */
+static void
+burst_of_add_users(void)
+{
+	static const char *const names[] = { "burst-x", "burst-y", "burst-x",
+		"alice", "burst-y", "burst-z" };
+	static const Rideshare__Status want[] = { RIDESHARE__STATUS__OK,
+		RIDESHARE__STATUS__OK, RIDESHARE__STATUS__ALREADY_EXISTS,
+		RIDESHARE__STATUS__ALREADY_EXISTS,
+		RIDESHARE__STATUS__ALREADY_EXISTS, RIDESHARE__STATUS__OK };
+	enum { N = 6 };
+	static wh_req reqs[N];
+	uint64_t seqs[N] = { 0 };
+	int got = 0;
+
+	for (int i = 0; i < N; i++) {
+		wh_req_add_user(&reqs[i], names[i]);
+		CHECK(wh_send(h, &reqs[i].req) == RS_OK);
+	}
+	for (int64_t t0 = rs_time_now_ms(); got < N;) {
+		Rideshare__DbResponse *resp;
+		CHECK(rs_time_now_ms() - t0 < 10000);
+		if (wh_recv(h, 200, &resp) != RS_OK)
+			continue;
+		for (int i = 0; i < N; i++)
+			if (seqs[i] == 0
+			    && strcmp(resp->request_id, reqs[i].id) == 0) {
+				assert_int_equal(resp->status, want[i]);
+				seqs[i] = resp->seq;
+				got++;
+			}
+		rideshare__db_response__free_unpacked(resp, NULL);
+	}
+	/* Applied in the order sent, each with a seq of its own. */
+	for (int i = 1; i < N; i++)
+		CHECK(seqs[i] > seqs[i - 1]);
+	printf("burst of %d AddUsers: seqs %llu..%llu\n", N,
+	    (unsigned long long) seqs[0], (unsigned long long) seqs[N - 1]);
+	/* The rest of the test counts the users it added itself. */
+	for (int i = 0; i < N; i++)
+		if (want[i] == RIDESHARE__STATUS__OK) {
+			wh_req_remove_user(&reqs[i], names[i]);
+			expect(&reqs[i], RIDESHARE__STATUS__OK);
+		}
+}
+
 static void
 test_business_rules_on_master_and_slave(void **state)
 {
@@ -84,6 +133,7 @@ test_business_rules_on_master_and_slave(void **state)
 	wh_req_add_user(&r, "alice");
 	printf("dup user: %s\n",
 	    expect(&r, RIDESHARE__STATUS__ALREADY_EXISTS)->error);
+	burst_of_add_users();
 	int64_t ids[4];
 	int64_t ts[4] = { 300, 100, 200, 100 };
 	for (int i = 0; i < 4; i++) {
