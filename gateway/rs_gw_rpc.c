@@ -66,7 +66,6 @@ void
 rs_gw_rpc_init(const char *url, const char *queue, int tmo_ms)
 {
 	static int registered;
-
 	int rc;
 
 	rs_gw_rpc_fini();

@@ -523,10 +523,10 @@ test_group_commit_is_one_sync_message(void **state)
 
 /* Publishes a ReadBatch of n count_rides reads (entry 0 spoiled by
  * spoil: 0 none, 1 a write, 2 min_seq 2^64-1), entry i answering to
- * to[i], with consistency c. */
+ * to[i], with consistency c and min_seq. */
 static void
 publish_batch_to(size_t n, int spoil, const char *const *to,
-    Rideshare__Consistency c, char ids[][64])
+    Rideshare__Consistency c, uint64_t min_seq, char ids[][64])
 {
 	Rideshare__BatchedRead e[RS_READ_BATCH_MAX], *ep[RS_READ_BATCH_MAX];
 	Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT;
@@ -537,6 +537,7 @@ publish_batch_to(size_t n, int spoil, const char *const *to,
 	for (size_t i = 0; i < n; i++) {
 		wh_req_count_rides(&r[i]);
 		r[i].req.consistency = c;
+		r[i].req.min_seq = min_seq;
 		if (ids != NULL)
 			snprintf(ids[i], 64, "%s", r[i].req.request_id);
 		rideshare__batched_read__init(&e[i]);
@@ -564,7 +565,7 @@ publish_batch(size_t n, int spoil, const char *reply_to, char ids[][64])
 	for (size_t i = 0; i < n; i++)
 		to[i] = reply_to;
 	publish_batch_to(
-	    n, spoil, to, RIDESHARE__CONSISTENCY__LINEARIZABLE, ids);
+	    n, spoil, to, RIDESHARE__CONSISTENCY__LINEARIZABLE, 0, ids);
 }
 
 /* Marks ids[i] seen when r answers it (OK), once; returns 1 then. */
@@ -659,7 +660,7 @@ test_read_batches_are_answered_or_dead_lettered(void **state)
 	 * the one for q2 alone, as the plain DbResponse. */
 	const char *to[3] = { q, q2, q };
 	char both[2][64], lone[1][64];
-	publish_batch_to(3, 0, to, RIDESHARE__CONSISTENCY__ANY, ids);
+	publish_batch_to(3, 0, to, RIDESHARE__CONSISTENCY__ANY, 0, ids);
 	memcpy(both[0], ids[0], 64);
 	memcpy(both[1], ids[2], 64);
 	memcpy(lone[0], ids[1], 64);
@@ -670,6 +671,28 @@ test_read_batches_are_answered_or_dead_lettered(void **state)
 	assert_int_equal(msgs, 1);
 	assert_int_equal(batches, 0);
 	assert_int_equal(wh_queue_depth(h, q), 0);
+
+	/* Reads stamped with the next write's seq: parked until it is
+	 * applied, then answered in that pass, together (or, were the
+	 * write applied first, in their delivery's step: together too). */
+	wh_req w;
+	Rideshare__DbResponse *resp;
+	char name[64];
+	publish_batch_to(3, 0, (const char *[]) { q, q, q },
+	    RIDESHARE__CONSISTENCY__LINEARIZABLE, wh_commit_seq(h) + 1, ids);
+	struct timespec ts = { 0, 200000000 };
+	nanosleep(&ts, NULL);
+	printf("bad_message: %u reply messages for the stamped reads "
+	       "before the write (0: they were parked)\n",
+	    wh_queue_depth(h, q));
+	snprintf(name, sizeof(name), "bm-unpark-%s", tag);
+	wh_req_add_user(&w, name);
+	assert_int_equal(wh_call(h, &w.req, 5000, 2, &resp), RS_OK);
+	assert_int_equal(resp->status, RIDESHARE__STATUS__OK);
+	rideshare__db_response__free_unpacked(resp, NULL);
+	collect_answers(q, ids, 3, &msgs, &batches);
+	assert_int_equal(msgs, 1);
+	assert_int_equal(batches, 1);
 
 	/* Forged: each must reach rideshare.dead, nothing answered. */
 	static const struct {
