@@ -28,7 +28,7 @@ amqp() { cat "/tmp/rs-ab-$1/secrets/amqp_url"; }
 floor() { "$A/bench/rpc_floor" --url "$(amqp "$PA")" --clients 16 --seconds 5 | tail -1; }
 batches() {
 	curl -s "http://127.0.0.1:$(($1 + 10))/metrics" \
-		| grep -E '^rideshare_orch_(read_batch|request_batch|requests_total\{kind="read")' || true
+		| grep -E '^rideshare_orch_(read_batch|write_batch|request_batch|requests_total)' || true
 	for gw in 1 2; do # users, rides: their RPC messages and batches
 		curl -s "http://127.0.0.1:$(($1 + gw))/metrics" \
 			| grep -E '^rideshare_gw_rpc_(calls|messages|batches|batched_calls)_total' \

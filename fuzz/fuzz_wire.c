@@ -15,7 +15,12 @@
  *   5: a SyncEventBatch (sync.<id>, content type RS_CT_SYNC_BATCH) ->
  *      rs_op_sync_batch_decode; an accepted one holds 2..RS_SYNC_BATCH_MAX
  *      events that each pass rs_op_sync_event_problem, of one epoch, with
- *      consecutive seqs.
+ *      consecutive seqs;
+ *   6: a WriteBatch (writeQ, content type RS_CT_WRITE_BATCH) ->
+ *      rs_op_write_batch_decode; an accepted one holds
+ *      2..RS_WRITE_BATCH_MAX writes that each pass rs_op_request_problem,
+ *      and packs and unpacks again to the same writes (the master takes
+ *      what the orchestrator packed).
  * Properties: no crash, leak or undefined behaviour (ASan/UBSan). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -100,6 +105,39 @@ sync_batch(const uint8_t *d, size_t n)
 }
 
 static void
+write_batch(const uint8_t *d, size_t n)
+{
+	Rideshare__WriteBatch *b = NULL, *again = NULL;
+
+	if (rs_op_write_batch_decode(d, n, &b) != NULL)
+		return;
+	if (b->n_writes < 2 || b->n_writes > RS_WRITE_BATCH_MAX)
+		abort();
+	for (size_t i = 0; i < b->n_writes; i++)
+		if (rs_op_request_problem(b->writes[i]) != NULL
+		    || !rs_op_is_write(b->writes[i]->op_case))
+			abort();
+	rs_op_drop_unknown(&b->base);
+	size_t len = rideshare__write_batch__get_packed_size(b);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		abort();
+	rideshare__write_batch__pack(b, buf);
+	if (rs_op_write_batch_decode(buf, len, &again) != NULL
+	    || again->n_writes != b->n_writes)
+		abort();
+	for (size_t i = 0; i < b->n_writes; i++)
+		if (strcmp(
+		        again->writes[i]->request_id, b->writes[i]->request_id)
+		        != 0
+		    || again->writes[i]->op_case != b->writes[i]->op_case)
+			abort();
+	rideshare__write_batch__free_unpacked(again, NULL);
+	free(buf);
+	rideshare__write_batch__free_unpacked(b, NULL);
+}
+
+static void
 notice(const char *line)
 {
 	rs_notice a, b;
@@ -147,18 +185,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0: request(data + 1, size - 1); break;
 	case 1: sync_event(data + 1, size - 1); break;
 	case 4: read_batch(data + 1, size - 1); break;
 	case 5: sync_batch(data + 1, size - 1); break;
+	case 6: write_batch(data + 1, size - 1); break;
 	default:
 		text = malloc(size);
 		if (text == NULL)
 			abort();
 		memcpy(text, data + 1, size - 1);
 		text[size - 1] = '\0';
-		if (data[0] % 6 == 2)
+		if (data[0] % 7 == 2)
 			notice(text);
 		else
 			config(text);

@@ -27,6 +27,14 @@ rs_metric rs_orch_m_read_batched
     = RS_METRIC("rideshare_orch_read_batched_total",
         "Reads that went to readQ inside a ReadBatch (the rest went alone).",
         C, NULL);
+rs_metric rs_orch_m_write_batches
+    = RS_METRIC("rideshare_orch_write_batches_total",
+        "writeQ messages that carried several writes (WriteBatch).", C, NULL);
+rs_metric rs_orch_m_write_batched
+    = RS_METRIC("rideshare_orch_write_batched_total",
+        "Writes that went to writeQ inside a WriteBatch (the rest went "
+        "alone).",
+        C, NULL);
 rs_metric rs_orch_m_req_batches
     = RS_METRIC("rideshare_orch_request_batches_total",
         "Orchestrator-queue messages that carried several requests "
@@ -127,6 +135,7 @@ rs_orch_metrics_register(void)
 	rs_metric *all[] = { &rs_orch_m_req_read, &rs_orch_m_req_write,
 		&rs_orch_m_resend_slave, &rs_orch_m_resend_shared,
 		&rs_orch_m_read_batches, &rs_orch_m_read_batched,
+		&rs_orch_m_write_batches, &rs_orch_m_write_batched,
 		&rs_orch_m_req_batches, &rs_orch_m_req_batched,
 		&rs_orch_m_req_bad, &rs_orch_m_reply_fwd,
 		&rs_orch_m_reply_batches, &rs_orch_m_reply_batched,

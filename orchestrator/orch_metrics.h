@@ -10,6 +10,8 @@ extern rs_metric rs_orch_m_resend_slave; /* resent reads -> read.<id> */
 extern rs_metric rs_orch_m_resend_shared; /* resent reads -> readQ */
 extern rs_metric rs_orch_m_read_batches; /* readQ messages with >1 read */
 extern rs_metric rs_orch_m_read_batched; /* reads sent inside those */
+extern rs_metric rs_orch_m_write_batches; /* writeQ messages with >1 */
+extern rs_metric rs_orch_m_write_batched; /* writes sent inside those */
 extern rs_metric rs_orch_m_req_batches; /* RequestBatch deliveries */
 extern rs_metric rs_orch_m_req_batched; /* requests inside those */
 extern rs_metric rs_orch_m_req_write; /* writes routed to writeQ */

@@ -38,7 +38,8 @@
  * follows it down (check_term): 4 status periods of the worker. */
 #define TERM_RESET_AFTER_MS 2000
 
-/* A read routed in this pass, not published yet (flush_reads). */
+/* A read or write routed in this pass, not published yet (flush_reads,
+ * flush_writes). */
 typedef struct pending_read {
 	Rideshare__DbRequest *req; /* decoded, stamped; freed by flush */
 	char *caller_field; /* req->reply_to as decoded, restored to free */
@@ -87,6 +88,12 @@ struct rs_orch_router {
 	int npending;
 	Rideshare__BatchedRead entries[RS_READ_BATCH_MAX];
 	Rideshare__BatchedRead *entry_ptrs[RS_READ_BATCH_MAX];
+	/* Writes for writeQ gathered in this pass, the same way (one
+	 * WriteBatch, persistent, before the pass's ack). Each req->reply_to
+	 * points at its own reply_to copy. Routing thread only. */
+	pending_read wpending[RS_WRITE_BATCH_MAX];
+	int nwpending;
+	Rideshare__DbRequest *write_ptrs[RS_WRITE_BATCH_MAX];
 };
 
 static int64_t
@@ -341,15 +348,15 @@ resend_queue(
 }
 
 static void
-pending_free(rs_orch_router *r)
+pending_free(pending_read *pending, int *n)
 {
-	for (int i = 0; i < r->npending; i++) {
-		pending_read *p = &r->pending[i];
+	for (int i = 0; i < *n; i++) {
+		pending_read *p = &pending[i];
 
 		p->req->reply_to = p->caller_field;
 		rideshare__db_request__free_unpacked(p->req, NULL);
 	}
-	r->npending = 0;
+	*n = 0;
 }
 
 /* Publishes the reads gathered in this pass to readQ: one alone as the
@@ -402,7 +409,7 @@ flush_reads(rs_orch_router *r)
 			rs_metric_add(&rs_orch_m_read_batched, (uint64_t) n);
 		}
 	}
-	pending_free(r);
+	pending_free(r->pending, &r->npending);
 	return rv;
 }
 
@@ -429,9 +436,79 @@ gather_read(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req,
 	return RS_OK;
 }
 
-/* Routes one decoded request (owned from here) that came as c: a write to
- * writeQ, a read gathered for readQ (or its own slave's queue when
- * resent), or an answer at once. */
+/* Publishes the writes gathered in this pass to writeQ, persistent: one
+ * alone as the plain DbRequest (as before batching), two or more as one
+ * WriteBatch message (docs/replication.md "Write batches"): one publish,
+ * one delivery and one ack instead of one each per write. Only what is
+ * already gathered goes: nothing ever waits for a batch to fill. Called
+ * before the pass's ack (flush_acks), so that a write's delivery is
+ * acknowledged only once the broker has its copy on writeQ. */
+static int
+flush_writes(rs_orch_router *r)
+{
+	rs_mq_props props = { .persistent = true };
+	Rideshare__WriteBatch b = RIDESHARE__WRITE_BATCH__INIT;
+	int n = r->nwpending, rv;
+	size_t len;
+
+	if (n == 0)
+		return RS_OK;
+	props.correlation_id = r->wpending[0].req->request_id;
+	if (n == 1) {
+		len = rideshare__db_request__get_packed_size(
+		    r->wpending[0].req);
+	} else {
+		for (int i = 0; i < n; i++)
+			r->write_ptrs[i] = r->wpending[i].req;
+		b.n_writes = (size_t) n;
+		b.writes = r->write_ptrs;
+		props.content_type = RS_CT_WRITE_BATCH;
+		len = rideshare__write_batch__get_packed_size(&b);
+	}
+	if ((rv = ensure_buf(r, len)) == RS_OK) {
+		if (n == 1)
+			rideshare__db_request__pack(
+			    r->wpending[0].req, r->buf);
+		else
+			rideshare__write_batch__pack(&b, r->buf);
+		rv = rs_mq_publish(r->mq, "", Q_WRITE, r->buf, len, &props);
+	}
+	if (rv == RS_OK && n > 1) {
+		rs_metric_add(&rs_orch_m_write_batches, 1);
+		rs_metric_add(&rs_orch_m_write_batched, (uint64_t) n);
+	}
+	pending_free(r->wpending, &r->nwpending);
+	return rv;
+}
+
+/* Keeps a write for flush_writes (it owns req from here); its reply_to
+ * becomes the caller's address (reply_to, copied). */
+static int
+gather_write(rs_orch_router *r, Rideshare__DbRequest *req, char *caller_field,
+    const char *reply_to)
+{
+	int rv;
+
+	if (r->nwpending == RS_WRITE_BATCH_MAX
+	    && (rv = flush_writes(r)) != RS_OK) {
+		/* Nothing of this pass is acknowledged: it all comes back
+		 * with the channel (writes are deduped by request_id). */
+		r->ack_tag = 0;
+		req->reply_to = caller_field;
+		rideshare__db_request__free_unpacked(req, NULL);
+		return rv;
+	}
+	pending_read *p = &r->wpending[r->nwpending++];
+	p->req = req;
+	p->caller_field = caller_field;
+	snprintf(p->reply_to, sizeof(p->reply_to), "%s", reply_to);
+	req->reply_to = p->reply_to;
+	return RS_OK;
+}
+
+/* Routes one decoded request (owned from here) that came as c: a write
+ * gathered for writeQ, a read gathered for readQ (or its own slave's queue
+ * when resent), or an answer at once. */
 static int
 route_call(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req)
 {
@@ -478,6 +555,19 @@ route_call(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req)
 	}
 	/* Forward only what the contract knows (rs_op_drop_unknown). */
 	rs_op_drop_unknown(&req->base);
+	/* A write waits for the end of the pass, to go out together with the
+	 * others (flush_writes); the master answers each by its request_id
+	 * on its reply_to, whatever the message it came in. */
+	if (write && strlen(c->reply_to) <= RS_REPLY_TO_MAX) {
+		rs_debug(req->request_id,
+		    "event=routed op=%s queue=%s batched=1",
+		    rs_op_name(req->op_case), queue);
+		rs_metric_add(&rs_orch_m_req_write, 1);
+		rv = gather_write(r, req, caller_field, c->reply_to);
+		if (rv == RS_OK)
+			rv = ack_later(r, c->delivery_tag);
+		return rv;
+	}
 	/* A read for readQ that a slave can answer by request_id alone (the
 	 * gateways' calls: correlation id = request_id) waits for the end of
 	 * the pass, to go out together with the others (flush_reads). */
@@ -915,12 +1005,18 @@ run(void *arg)
 		}
 		if (rv == RS_ETIMEDOUT)
 			rv = RS_OK;
-		/* The gathered reads first, then one ack for the pass
-		 * (ack_later), also before a teardown: what was handled is
-		 * not delivered again. Reads that could not be published are
-		 * not acknowledged: they come back with the channel. */
+		/* The gathered writes and reads first, then one ack for the
+		 * pass (ack_later), also before a teardown: what was handled
+		 * is not delivered again. Requests that could not be
+		 * published are not acknowledged: they come back with the
+		 * channel. */
 		{
-			int frv = flush_reads(r);
+			int frv = flush_writes(r);
+
+			if (frv == RS_OK)
+				frv = flush_reads(r);
+			else
+				pending_free(r->pending, &r->npending);
 
 			if (frv != RS_OK) {
 				r->ack_tag = 0;
@@ -976,7 +1072,8 @@ rs_orch_router_destroy(rs_orch_router *r)
 	if (r == NULL)
 		return;
 	rs_orch_router_stop(r);
-	pending_free(r);
+	pending_free(r->pending, &r->npending);
+	pending_free(r->wpending, &r->nwpending);
 	rs_mq_destroy(r->mq);
 	free(r->buf);
 	free(r->url);

@@ -10,6 +10,13 @@
 #define RS_Q_ORCHESTRATOR "orchestrator"
 /* Orchestrator -> master: writes (single active consumer). */
 #define RS_Q_WRITE "writeQ"
+/* Content type of a writeQ message that carries a WriteBatch (the writes
+ * of one routing pass) instead of one DbRequest, and the most writes one
+ * may carry (docs/replication.md "Write batches"); at most half of the
+ * master's group (worker/master.c BATCH_MAX), so a delivery always fits
+ * in the group it is taken into. */
+#define RS_CT_WRITE_BATCH  "application/x-rideshare-write-batch"
+#define RS_WRITE_BATCH_MAX 64
 /* Orchestrator -> slaves: reads stamped with min_seq. */
 #define RS_Q_READ "readQ"
 /* Content type of a readQ message that carries a ReadBatch (several

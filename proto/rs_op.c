@@ -169,6 +169,38 @@ rs_op_read_batch_decode(
 }
 
 static const char *
+write_batch_problem(const void *m)
+{
+	const Rideshare__WriteBatch *b = m;
+	const char *why;
+
+	if (b == NULL)
+		return "undecodable";
+	if (b->n_writes < 2 || b->n_writes > RS_WRITE_BATCH_MAX)
+		return "batch_size";
+	for (size_t i = 0; i < b->n_writes; i++) {
+		if ((why = rs_op_request_problem(b->writes[i])) != NULL)
+			return why;
+		if (!rs_op_is_write(b->writes[i]->op_case))
+			return "not_a_write";
+	}
+	return NULL;
+}
+
+const char *
+rs_op_write_batch_decode(
+    const void *body, size_t len, Rideshare__WriteBatch **out)
+{
+	void *m;
+	const char *why = decode_checked(&rideshare__write_batch__descriptor,
+	    body, len, write_batch_problem, &m);
+
+	if (why == NULL)
+		*out = m;
+	return why;
+}
+
+static const char *
 request_batch_problem(const void *m)
 {
 	const Rideshare__RequestBatch *b = m;

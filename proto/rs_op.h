@@ -40,6 +40,15 @@ const char *rs_op_request_decode(
  * checked, so it is forged. */
 const char *rs_op_read_batch_decode(
     const void *body, size_t len, Rideshare__ReadBatch **out);
+/* A writeQ delivery's body with content type RS_CT_WRITE_BATCH decoded and
+ * checked: NULL and the batch in *out (free with
+ * rideshare__write_batch__free_unpacked), or why not: "undecodable",
+ * "batch_size" (fewer than 2 or more than RS_WRITE_BATCH_MAX writes),
+ * "not_a_write", or any rs_op_request_problem of an entry (nothing to
+ * free, *out untouched). One bad entry condemns the whole message: the
+ * orchestrator batches only writes it checked, so it is forged. */
+const char *rs_op_write_batch_decode(
+    const void *body, size_t len, Rideshare__WriteBatch **out);
 /* A RS_Q_ORCHESTRATOR delivery's body with content type RS_CT_REQUEST_BATCH
  * decoded and checked: NULL and the batch in *out (free with
  * rideshare__request_batch__free_unpacked), or why not: "undecodable",

@@ -153,6 +153,81 @@ test_read_batches_are_checked_whole(void **state)
 	assert_string_equal(batch_verdict(3, 2, 4), "undecodable");
 }
 
+/* A write batch of n add_user writes, each with its caller's address;
+ * entry bad_at (if < n) spoiled by spoil: what rs_op_write_batch_decode
+ * says. */
+static const char *
+write_batch_verdict(size_t n, size_t bad_at, int spoil)
+{
+	Rideshare__AddUser au = RIDESHARE__ADD_USER__INIT;
+	Rideshare__CountRides c = RIDESHARE__COUNT_RIDES__INIT;
+	Rideshare__DbRequest req[RS_WRITE_BATCH_MAX + 1],
+	    *rp[RS_WRITE_BATCH_MAX + 1];
+	Rideshare__WriteBatch b = RIDESHARE__WRITE_BATCH__INIT, *back = NULL;
+	static uint8_t buf[16384];
+	const char *why;
+
+	for (size_t i = 0; i < n; i++) {
+		rideshare__db_request__init(&req[i]);
+		req[i].request_id = "rid-w";
+		req[i].reply_to = "amq.rabbitmq.reply-to.w";
+		req[i].op_case = RIDESHARE__DB_REQUEST__OP_ADD_USER;
+		req[i].add_user = &au;
+		rp[i] = &req[i];
+	}
+	if (bad_at < n) {
+		switch (spoil) {
+		case 0:
+			req[bad_at].op_case
+			    = RIDESHARE__DB_REQUEST__OP_COUNT_RIDES;
+			req[bad_at].count_rides = &c;
+			break;
+		case 1: req[bad_at].request_id = "bad id"; break;
+		case 2: req[bad_at].request_id = ""; break;
+		default: req[bad_at].op_case = 0; break;
+		}
+	}
+	b.n_writes = n;
+	b.writes = rp;
+	size_t len = rideshare__write_batch__pack(&b, buf);
+	why = rs_op_write_batch_decode(buf, len, &back);
+	if (why == NULL) {
+		assert_int_equal(back->n_writes, n);
+		for (size_t i = 0; i < n; i++) {
+			assert_true(rs_op_is_write(back->writes[i]->op_case));
+			assert_string_equal(back->writes[i]->reply_to,
+			    "amq.rabbitmq.reply-to.w");
+		}
+		rideshare__write_batch__free_unpacked(back, NULL);
+	} else {
+		assert_null(back);
+	}
+	return why;
+}
+
+static void
+test_write_batches_are_checked_whole(void **state)
+{
+	static const uint8_t junk[] = { 0xff, 0xff, 0xff };
+	Rideshare__WriteBatch *back = NULL;
+
+	(void) state;
+	assert_null(write_batch_verdict(2, 9, 0));
+	assert_null(write_batch_verdict(RS_WRITE_BATCH_MAX, 999, 0));
+	assert_string_equal(
+	    rs_op_write_batch_decode(junk, sizeof(junk), &back),
+	    "undecodable");
+	assert_string_equal(write_batch_verdict(0, 9, 0), "batch_size");
+	assert_string_equal(write_batch_verdict(1, 9, 0), "batch_size");
+	assert_string_equal(
+	    write_batch_verdict(RS_WRITE_BATCH_MAX + 1, 999, 0), "batch_size");
+	assert_string_equal(write_batch_verdict(3, 0, 0), "not_a_write");
+	assert_string_equal(write_batch_verdict(3, 2, 0), "not_a_write");
+	assert_string_equal(write_batch_verdict(3, 1, 1), "bad_request_id");
+	assert_string_equal(write_batch_verdict(3, 2, 2), "no_request_id");
+	assert_string_equal(write_batch_verdict(3, 1, 3), "no_op");
+}
+
 /* A request batch of n count requests (entry bad_at, if < n, with a bad
  * request id): what rs_op_request_batch_decode says. */
 static const char *
@@ -343,6 +418,7 @@ RS_TEST_MAIN(cmocka_unit_test(test_decode_gives_the_message_or_the_problem),
     cmocka_unit_test(test_request_problems_are_named),
     cmocka_unit_test(test_sync_event_problems_are_named),
     cmocka_unit_test(test_read_batches_are_checked_whole),
+    cmocka_unit_test(test_write_batches_are_checked_whole),
     cmocka_unit_test(test_request_batches_are_checked_whole),
     cmocka_unit_test(test_response_batches_need_ids),
     cmocka_unit_test(test_sync_batches_are_checked_whole))

@@ -28,8 +28,14 @@
 #define CONFIRM_TIMEOUT_MS 10000
 /* A batch's new writes always fit in one SyncEventBatch. */
 _Static_assert(BATCH_MAX <= RS_SYNC_BATCH_MAX, "sync batch too small");
+/* A group is taken while there is room for one more delivery of any size
+ * (run), so the writes of a WriteBatch never straddle two groups. */
+_Static_assert(
+    2 * RS_WRITE_BATCH_MAX <= BATCH_MAX, "write batch too big for a group");
 
 typedef struct item {
+	/* The delivery it came in (the writes of one WriteBatch share it,
+	 * consecutive items); 0 once given back (give_back). */
 	uint64_t tag;
 	Rideshare__DbRequest *req;
 	Rideshare__DbResponse *resp; /* what to answer */
@@ -112,25 +118,85 @@ connect_mq(master *m)
 	return RS_OK;
 }
 
-/* Decodes one delivery into the batch, or dead-letters it. */
+static void
+add_item(master *m, uint64_t tag, Rideshare__DbRequest *req)
+{
+	item *it = &m->items[m->n++];
+	memset(it, 0, sizeof(*it));
+	it->tag = tag;
+	it->req = req;
+}
+
+/* Decodes one delivery into the batch, or dead-letters it: a DbRequest,
+ * or a WriteBatch (RS_CT_WRITE_BATCH, docs/replication.md "Write
+ * batches"), whose writes become consecutive items of the same delivery
+ * tag, in order, handled exactly as if each had come alone. A batch that
+ * does not check out (rs_op_write_batch_decode) goes whole. */
 static void
 take(master *m, const rs_mq_msg *msg)
 {
-	Rideshare__DbRequest *req;
-	const char *why = rs_op_request_decode(msg->body, msg->len, &req);
+	Rideshare__DbRequest *req = NULL;
+	Rideshare__WriteBatch *b = NULL;
+	bool batch = strcmp(msg->content_type, RS_CT_WRITE_BATCH) == 0;
+	const char *why = batch
+	    ? rs_op_write_batch_decode(msg->body, msg->len, &b)
+	    : rs_op_request_decode(msg->body, msg->len, &req);
 
 	if (why != NULL) {
 		rs_warn(NULL,
 		    "event=bad_message queue=writeQ reason=%s "
-		    "len=%zu",
-		    why, msg->len);
+		    "len=%zu batch=%d",
+		    why, msg->len, batch);
 		(void) rs_mq_reject(m->mq, msg->delivery_tag, false);
 		return;
 	}
-	item *it = &m->items[m->n++];
-	memset(it, 0, sizeof(*it));
-	it->tag = msg->delivery_tag;
-	it->req = req;
+	if (!batch) {
+		add_item(m, msg->delivery_tag, req);
+		return;
+	}
+	for (size_t i = 0; i < b->n_writes; i++) {
+		add_item(m, msg->delivery_tag, b->writes[i]);
+		b->writes[i] = NULL;
+	}
+	b->n_writes = 0;
+	rideshare__write_batch__free_unpacked(b, NULL);
+}
+
+/* The delivery tag to acknowledge (multiple) once items [from, from+n)
+ * are answered: the last item's, unless the next item of the group came
+ * in the same delivery (a WriteBatch that process split to find a failing
+ * write), then the last one before that delivery; 0: none. A delivery is
+ * so acknowledged only when all its writes are answered. */
+static uint64_t
+settled_tag(const master *m, int from, int n)
+{
+	int last = from + n - 1;
+	uint64_t tag = m->items[last].tag;
+
+	if (last + 1 >= m->n || m->items[last + 1].tag != tag)
+		return tag;
+	for (int i = last - 1; i >= from; i--)
+		if (m->items[i].tag != tag)
+			return m->items[i].tag;
+	return 0;
+}
+
+/* Requeues the deliveries of items [from, m->n), each once (the writes of
+ * a WriteBatch share one), and marks them given back (tag 0): nothing of
+ * them is answered or acknowledged here any more. The answered writes of
+ * a batch given back are answered again as duplicates. */
+static void
+give_back(master *m, int from)
+{
+	uint64_t last = 0;
+
+	for (int i = from; i < m->n; i++) {
+		if (m->items[i].tag != last && m->items[i].tag != 0) {
+			last = m->items[i].tag;
+			(void) rs_mq_reject(m->mq, last, true);
+		}
+		m->items[i].tag = 0;
+	}
 }
 
 static Rideshare__DbResponse *
@@ -505,7 +571,8 @@ publish_replies(master *m, Rideshare__DbResponse **r, size_t n)
 /* Acks items [from, from+n) and answers them on responseQ, in messages of
  * up to RS_RESPONSE_BATCH_MAX replies (docs/replication.md "Request and
  * response batches"): one publish and one ack per batch instead of one of
- * each per write. The ack is a basic.ack(multiple) of the last tag: every
+ * each per write. The ack is a basic.ack(multiple) of settled_tag (the
+ * last item's delivery, unless more writes of it are still to come): every
  * earlier delivery of this channel is settled by then (bad ones rejected
  * in take, earlier items answered or requeued in order by process, and a
  * new channel starts new tags). */
@@ -514,7 +581,8 @@ reply(master *m, int from, int n)
 {
 	Rideshare__DbResponse copies[RS_RESPONSE_BATCH_MAX];
 	Rideshare__DbResponse *ptrs[RS_RESPONSE_BATCH_MAX];
-	int rc = rs_mq_ack(m->mq, m->items[from + n - 1].tag, true);
+	uint64_t tag = settled_tag(m, from, n);
+	int rc = tag != 0 ? rs_mq_ack(m->mq, tag, true) : RS_OK;
 
 	for (int i = from; i < from + n && rc == RS_OK;) {
 		size_t k = 0;
@@ -614,18 +682,19 @@ process(master *m, int from, int n)
 
 	if (rc != RS_OK) {
 		if (PQstatus(w->db) != CONNECTION_OK) {
-			rs_error(NULL, "event=db_lost action=requeue n=%d", n);
-			for (int i = from; i < from + n; i++)
-				(void) rs_mq_reject(
-				    m->mq, m->items[i].tag, true);
+			rs_error(NULL, "event=db_lost action=requeue n=%d",
+			    m->n - from);
+			give_back(m, from);
 			while (rs_worker_alive(w)
 			    && rs_worker_db_reconnect(w) != RS_OK)
 				;
 			return RS_OK;
 		}
 		if (n > 1) {
-			/* Find the write that fails on its own. */
-			for (int i = from; i < from + n; i++)
+			/* Find the write that fails on its own (until the
+			 * rest is given back: give_back). */
+			for (int i = from;
+			     i < from + n && m->items[i].tag != 0; i++)
 				if ((rc = process(m, i, 1)) != RS_OK)
 					return rc;
 			return RS_OK;
@@ -701,7 +770,8 @@ rs_worker_master_run(rs_worker *w)
 			continue;
 		while (rc == RS_OK) {
 			take(m, &msg);
-			if (m->n == BATCH_MAX)
+			/* Room left for any delivery (RS_WRITE_BATCH_MAX). */
+			if (m->n > BATCH_MAX - RS_WRITE_BATCH_MAX)
 				break;
 			rc = rs_mq_next(m->mq, 0, &msg);
 		}

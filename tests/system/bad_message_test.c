@@ -14,6 +14,10 @@
  * SyncEventBatch, which the slave applies (data and change log); a forged
  * batch (a gap, an applied seq, mixed epochs, a hole) is dead-lettered
  * whole, none of its events applied.
+ * Write batches (issue 17): a good WriteBatch on writeQ is applied write
+ * by write (a retry inside it answered as a duplicate), each answered on
+ * its own reply_to; a forged one is dead-lettered whole, none of its
+ * writes applied.
  *
  *   bad_message_test <path to rideshare-worker> */
 #include <setjmp.h>
@@ -713,6 +717,128 @@ test_read_batches_are_answered_or_dead_lettered(void **state)
 	assert_serving();
 }
 
+/* Publishes a WriteBatch of n add_user writes of users "<prefix>-<i>",
+ * each answering to reply_to (ids[i]: their request ids when not NULL);
+ * spoil: 0 none, 1 entry 1 a read, 2 entry 1 with a bad request id, 3
+ * entry 2 a retry of entry 0 (same request). */
+static void
+publish_write_batch(size_t n, int spoil, const char *prefix,
+    const char *reply_to, char ids[][64])
+{
+	Rideshare__DbRequest *rp[4];
+	Rideshare__WriteBatch b = RIDESHARE__WRITE_BATCH__INIT;
+	wh_req r[4];
+	rs_mq_props props
+	    = { .content_type = RS_CT_WRITE_BATCH, .persistent = true };
+	uint8_t buf[4096];
+
+	assert_true(n <= 4);
+	for (size_t i = 0; i < n; i++) {
+		char user[64];
+		snprintf(user, sizeof(user), "%s-%zu", prefix, i);
+		wh_req_add_user(&r[i], user);
+		r[i].req.reply_to = (char *) reply_to;
+		rp[i] = &r[i].req;
+	}
+	if (spoil == 1)
+		wh_req_count_rides(&r[1]);
+	else if (spoil == 2)
+		r[1].req.request_id = "bad id";
+	else if (spoil == 3)
+		rp[2] = &r[0].req;
+	for (size_t i = 0; ids != NULL && i < n; i++)
+		snprintf(ids[i], 64, "%s", rp[i]->request_id);
+	b.n_writes = n;
+	b.writes = rp;
+	size_t len = rideshare__write_batch__pack(&b, buf);
+	assert_int_equal(
+	    rs_mq_publish(wh_mq(h), "", RS_Q_WRITE, buf, len, &props), RS_OK);
+}
+
+/* get_user of "<prefix>-<i>" until it answers want (10 s at most). */
+static void
+expect_user(const char *prefix, size_t i, Rideshare__Status want)
+{
+	char user[64];
+	int64_t t0 = rs_time_now_ms();
+
+	snprintf(user, sizeof(user), "%s-%zu", prefix, i);
+	for (;;) {
+		wh_req g;
+		Rideshare__DbResponse *resp;
+		wh_req_get_user(&g, user);
+		assert_int_equal(wh_call(h, &g.req, 5000, 2, &resp), RS_OK);
+		Rideshare__Status st = resp->status;
+		rideshare__db_response__free_unpacked(resp, NULL);
+		if (st == want)
+			return;
+		if (rs_time_now_ms() - t0 > 10000)
+			fail_msg("user %s: status %d, expected %d", user,
+			    (int) st, (int) want);
+		struct timespec ts = { 0, 20000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void
+test_write_batches_are_applied_or_dead_lettered(void **state)
+{
+	char q[80], good[80], ids[3][64];
+	int msgs, batches;
+
+	(void) state;
+	assert_serving();
+	snprintf(q, sizeof(q), "bm-wbatch-replies-%s", tag);
+	assert_int_equal(
+	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
+	/* Good, with a retry of its first write inside: three answers
+	 * (by hand the harness itself takes the replies off responseQ),
+	 * two users. */
+	snprintf(good, sizeof(good), "wb-%s-good", tag);
+	publish_write_batch(3, 3, good, q, ids);
+	if (wh_orchestrated(h)) {
+		collect_answers(q, ids, 3, &msgs, &batches);
+		printf("bad_message: a WriteBatch of 3 answered in %d "
+		       "messages (%d ResponseBatch)\n",
+		    msgs, batches);
+	}
+	expect_user(good, 0, RIDESHARE__STATUS__OK);
+	expect_user(good, 1, RIDESHARE__STATUS__OK);
+
+	/* Forged: each must reach rideshare.dead, none of its writes
+	 * applied (the good entries included). */
+	static const struct {
+		size_t n;
+		int spoil;
+		const char *what;
+	} bad[] = { { 1, 0, "write batch of one" },
+		{ 3, 1, "write batch with a read" },
+		{ 3, 2, "write batch with a bad request id" } };
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		char prefix[80];
+		uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
+		snprintf(prefix, sizeof(prefix), "wb-%s-bad%zu", tag, k);
+		publish_write_batch(bad[k].n, bad[k].spoil, prefix, q, NULL);
+		wait_dead_lettered(before, RS_Q_WRITE, bad[k].what);
+	}
+	static const char garbage[] = "\xff\xff not a batch";
+	rs_mq_props props = { .content_type = RS_CT_WRITE_BATCH };
+	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
+	assert_int_equal(rs_mq_publish(wh_mq(h), "", RS_Q_WRITE, garbage,
+	                     sizeof(garbage) - 1, &props),
+	    RS_OK);
+	wait_dead_lettered(before, RS_Q_WRITE, "undecodable write batch");
+	/* A write acknowledged after them: reads now see every write the
+	 * master took before it. */
+	assert_serving();
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		char prefix[80];
+		snprintf(prefix, sizeof(prefix), "wb-%s-bad%zu", tag, k);
+		expect_user(prefix, 0, RIDESHARE__STATUS__NOT_FOUND);
+	}
+	assert_int_equal(wh_queue_depth(h, q), 0);
+}
+
 static void
 expect_bad_response_batch(const char *what, const void *body, size_t len)
 {
@@ -762,5 +888,6 @@ WH_TEST_MAIN("<rideshare-worker>", setup, teardown,
     cmocka_unit_test(test_forged_sync_batches_are_dead_lettered_whole),
     cmocka_unit_test(test_group_commit_is_one_sync_message),
     cmocka_unit_test(test_read_batches_are_answered_or_dead_lettered),
+    cmocka_unit_test(test_write_batches_are_applied_or_dead_lettered),
     cmocka_unit_test(
         test_read_waiting_for_an_unreached_seq_ends_within_its_bound))
