@@ -13,15 +13,7 @@
  * its caller's semaphore is posted after mu is released, so the woken
  * caller does not at once block on mu (the I/O thread still holding it
  * for the rest of a batch); a caller that times out and finds its call
- * done waits for that post before its stack frame goes.
- *
- * Direct publish: while the I/O thread sleeps in poll (connected, nothing
- * queued) a caller publishes its own call on the connection (rs_mq locks
- * itself) instead of queueing it and waking the thread, which would cost
- * an eventfd write and a thread switch per call. m->lent marks that loan;
- * the I/O thread, woken, waits for it to end before it touches mq again
- * (reconnect may destroy it). One loan at a time: calls that come during
- * it queue as before and leave as one batch. */
+ * done waits for that post before its stack frame goes. */
 #include "rs_rpc_mux.h"
 
 #include "rs_contract.h"
@@ -94,8 +86,6 @@ struct rs_rpc_mux {
 	bool connected; /* a connection is up (timeouts say RS_ETIMEDOUT) */
 	bool sleeping; /* the I/O thread is in (or entering) poll */
 	bool kicked; /* the eventfd was written since it went to sleep */
-	bool lent; /* a caller publishes on mq (only while sleeping) */
-	pthread_cond_t lent_cv; /* the loan ended (the I/O thread waits) */
 
 	_Atomic uint64_t published, batches, batched_calls;
 };
@@ -244,25 +234,20 @@ wake_all(struct call *list)
 	}
 }
 
-/* Wakes the sleeping I/O thread (mu held). */
-static void
-kick(rs_rpc_mux *m)
-{
-	uint64_t one = 1;
-
-	m->kicked = true;
-	if (write(m->efd, &one, sizeof(one)) < 0)
-		rs_warn(NULL, "event=rpc_mux_wake_failed errno=%d", errno);
-}
-
 /* Queues c for publishing; wakes the I/O thread if it sleeps. */
 static void
 enqueue(rs_rpc_mux *m, struct call *c)
 {
 	if (!c->queued)
 		queue_push(m, c);
-	if (m->sleeping && !m->kicked)
-		kick(m);
+	if (m->sleeping && !m->kicked) {
+		uint64_t one = 1;
+
+		m->kicked = true;
+		if (write(m->efd, &one, sizeof(one)) < 0)
+			rs_warn(
+			    NULL, "event=rpc_mux_wake_failed errno=%d", errno);
+	}
 }
 
 /* Fails every waiting call with rc. */
@@ -513,8 +498,6 @@ wait_events(rs_rpc_mux *m)
 	(void) poll(p, 2, tmo);
 	pthread_mutex_lock(&m->mu);
 	m->sleeping = false;
-	while (m->lent)
-		pthread_cond_wait(&m->lent_cv, &m->mu);
 	m->kicked = false;
 	pthread_mutex_unlock(&m->mu);
 	if (p[0].revents & POLLIN) {
@@ -595,7 +578,6 @@ rs_rpc_mux_destroy(rs_rpc_mux *m)
 	rs_mq_destroy(m->mq);
 	if (m->efd >= 0)
 		close(m->efd);
-	pthread_cond_destroy(&m->lent_cv);
 	pthread_mutex_destroy(&m->mu);
 	free(m->out);
 	free(m->url);
@@ -616,7 +598,6 @@ mux_alloc(const char *amqp_url, const char *target_queue, int connect_wait_ms,
 		return RS_ENOMEM;
 	m->efd = -1;
 	pthread_mutex_init(&m->mu, NULL);
-	pthread_cond_init(&m->lent_cv, NULL);
 	m->connect_wait_ms = connect_wait_ms;
 	if ((m->url = strdup(amqp_url)) == NULL
 	    || (m->queue = strdup(target_queue)) == NULL
@@ -702,43 +683,6 @@ resend_due(rs_rpc_mux *m, struct call *c, Rideshare__DbRequest *req,
 	rs->sent = true;
 }
 
-/* Publishes call c on this thread when the I/O thread sleeps connected
- * with nothing queued (mu held on entry and return); else queues it for
- * the I/O thread, as does a failed publish (the I/O thread then finds the
- * connection broken and reconnects). */
-static void
-submit(rs_rpc_mux *m, struct call *c)
-{
-	rs_mq_props props = { .reply_to = RS_MQ_DIRECT_REPLY };
-	rs_mq *mq;
-	bool buffered;
-	int rc;
-
-	/* m->mq is the I/O thread's; it stays as it is while that thread
-	 * sleeps (set under mu) and until the loan ends. */
-	if (!m->sleeping || m->lent || m->nqueued > 0 || m->mq == NULL
-	    || !m->connected) {
-		enqueue(m, c);
-		return;
-	}
-	mq = m->mq;
-	m->lent = true;
-	pthread_mutex_unlock(&m->mu);
-	props.correlation_id = c->rid;
-	rc = rs_mq_publish(mq, "", m->queue, c->body, c->len, &props);
-	/* A frame read meanwhile is off the socket: poll would miss it. */
-	buffered = rc == RS_OK && rs_mq_has_buffered(mq);
-	pthread_mutex_lock(&m->mu);
-	m->lent = false;
-	pthread_cond_signal(&m->lent_cv);
-	if (rc == RS_OK)
-		atomic_fetch_add(&m->published, 1);
-	if (rc != RS_OK && !c->done)
-		enqueue(m, c);
-	else if (buffered && m->sleeping && !m->kicked)
-		kick(m);
-}
-
 /* Sleeps on c's semaphore until it is posted or the next due time (the
  * resend, else the deadline), then does what is due. Returns whether c is
  * over (c.rc set); on return its semaphore has nobody left to post it. */
@@ -810,7 +754,7 @@ mux_call(rs_rpc_mux *m, Rideshare__DbRequest *req, int timeout_ms,
 	sem_init(&c.woken, 0, 0);
 	pthread_mutex_lock(&m->mu);
 	table_add(m, &c);
-	submit(m, &c);
+	enqueue(m, &c);
 	pthread_mutex_unlock(&m->mu);
 	while (!wait_turn(m, &c, req, rs, deadline, &resend_at))
 		;
