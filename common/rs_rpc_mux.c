@@ -7,7 +7,13 @@
  * I/O thread reads, belong to mu. The I/O thread copies a call's packed
  * body into its own buffer under mu, so a caller may give up, or swap in
  * its resend's body, at any moment. The connection (mq) and that buffer
- * belong to the I/O thread alone. */
+ * belong to the I/O thread alone.
+ *
+ * Wake-ups: a call finished by the I/O thread goes on a local list and
+ * its caller's semaphore is posted after mu is released, so the woken
+ * caller does not at once block on mu (the I/O thread still holding it
+ * for the rest of a batch); a caller that times out and finds its call
+ * done waits for that post before its stack frame goes. */
 #include "rs_rpc_mux.h"
 
 #include "rs_contract.h"
@@ -21,6 +27,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -50,7 +57,8 @@ struct call {
 	bool done; /* rc (and resp) set; out of table and queue */
 	int rc;
 	Rideshare__DbResponse *resp;
-	pthread_cond_t cv;
+	sem_t woken; /* posted once by whoever else finishes it */
+	struct call *wnext; /* on a to-wake list, after finish() */
 	struct call *hprev, *hnext; /* bucket chain, oldest first */
 	struct call *qprev, *qnext; /* send queue, oldest first */
 };
@@ -64,7 +72,6 @@ struct rs_rpc_mux {
 	int connect_wait_ms;
 	rs_thread io;
 	int efd; /* eventfd: submissions (and stop) wake the I/O thread */
-	pthread_condattr_t cattr; /* CLOCK_MONOTONIC, for every call's cv */
 
 	/* I/O thread only. */
 	rs_mq *mq; /* NULL while not connected */
@@ -196,16 +203,35 @@ queue_del(rs_rpc_mux *m, struct call *c)
 	m->nqueued--;
 }
 
-/* Ends call c with rc (and resp on RS_OK) and wakes its caller. */
+/* Ends call c with rc (and resp on RS_OK); mu held. A thread other than
+ * c's caller passes *wake: c joins that list, whose callers wake_all()
+ * wakes once mu is released. Its caller passes NULL (nobody to wake). */
 static void
-finish(rs_rpc_mux *m, struct call *c, int rc, Rideshare__DbResponse *resp)
+finish(rs_rpc_mux *m, struct call *c, int rc, Rideshare__DbResponse *resp,
+    struct call **wake)
 {
 	table_del(m, c);
 	queue_del(m, c);
 	c->done = true;
 	c->rc = rc;
 	c->resp = resp;
-	pthread_cond_signal(&c->cv);
+	if (wake != NULL) {
+		c->wnext = *wake;
+		*wake = c;
+	}
+}
+
+/* Wakes the callers of the finished calls on list (mu not held). A call's
+ * frame may go as soon as its post lands: next is read before. */
+static void
+wake_all(struct call *list)
+{
+	while (list != NULL) {
+		struct call *next = list->wnext;
+
+		sem_post(&list->woken);
+		list = next;
+	}
 }
 
 /* Queues c for publishing; wakes the I/O thread if it sleeps. */
@@ -228,11 +254,14 @@ enqueue(rs_rpc_mux *m, struct call *c)
 static void
 fail_all(rs_rpc_mux *m, int rc)
 {
+	struct call *wake = NULL;
+
 	pthread_mutex_lock(&m->mu);
 	for (int i = 0; i < BUCKETS; i++)
 		while (m->table[i].head != NULL)
-			finish(m, m->table[i].head, rc, NULL);
+			finish(m, m->table[i].head, rc, NULL, &wake);
 	pthread_mutex_unlock(&m->mu);
+	wake_all(wake);
 }
 
 /* The connection died: every call published on it goes into the queue
@@ -240,6 +269,8 @@ fail_all(rs_rpc_mux *m, int rc)
 static void
 conn_lost(rs_rpc_mux *m)
 {
+	struct call *wake = NULL;
+
 	pthread_mutex_lock(&m->mu);
 	m->connected = false;
 	for (int i = 0; i < BUCKETS; i++) {
@@ -250,12 +281,13 @@ conn_lost(rs_rpc_mux *m)
 			if (c->queued)
 				continue;
 			if (c->losses++ >= 1)
-				finish(m, c, RS_ECONN, NULL);
+				finish(m, c, RS_ECONN, NULL, &wake);
 			else
 				queue_push(m, c);
 		}
 	}
 	pthread_mutex_unlock(&m->mu);
+	wake_all(wake);
 }
 
 /* ---- the I/O thread's side ------------------------------------------- */
@@ -281,7 +313,7 @@ static size_t
 take_sends(rs_rpc_mux *m)
 {
 	size_t n, need = 0;
-	struct call *c;
+	struct call *c, *wake = NULL;
 
 	pthread_mutex_lock(&m->mu);
 	n = m->nqueued < RS_REQUEST_BATCH_MAX ? m->nqueued
@@ -292,7 +324,7 @@ take_sends(rs_rpc_mux *m)
 	if (n > 0 && !out_room(m, need)) {
 		rs_error(NULL, "event=oom where=rpc_mux_send calls=%zu", n);
 		for (size_t i = 0; i < n; i++)
-			finish(m, m->qhead, RS_ENOMEM, NULL);
+			finish(m, m->qhead, RS_ENOMEM, NULL, &wake);
 		n = 0;
 	}
 	if (n == 1) {
@@ -311,6 +343,7 @@ take_sends(rs_rpc_mux *m)
 		}
 	}
 	pthread_mutex_unlock(&m->mu);
+	wake_all(wake);
 	return n;
 }
 
@@ -336,14 +369,16 @@ publish(rs_rpc_mux *m, size_t n)
 	return rc;
 }
 
-/* Gives resp to the call waiting for rid, or drops it. mu held. */
+/* Gives resp to the call waiting for rid (onto *wake), or drops it. mu
+ * held. */
 static void
-match(rs_rpc_mux *m, const char *rid, Rideshare__DbResponse *resp)
+match(rs_rpc_mux *m, const char *rid, Rideshare__DbResponse *resp,
+    struct call **wake)
 {
 	struct call *c = table_find(m, rid);
 
 	if (c != NULL) {
-		finish(m, c, RS_OK, resp);
+		finish(m, c, RS_OK, resp, wake);
 		return;
 	}
 	atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
@@ -359,6 +394,7 @@ deliver(rs_rpc_mux *m, const char *content_type, const char *correlation_id,
 {
 	Rideshare__ResponseBatch *b;
 	Rideshare__DbResponse *r;
+	struct call *wake = NULL;
 	const char *why;
 
 	if (strcmp(content_type, RS_CT_RESPONSE_BATCH) == 0) {
@@ -375,9 +411,10 @@ deliver(rs_rpc_mux *m, const char *content_type, const char *correlation_id,
 		for (size_t i = 0; i < b->n_responses; i++) {
 			r = b->responses[i];
 			b->responses[i] = NULL;
-			match(m, r->request_id, r);
+			match(m, r->request_id, r, &wake);
 		}
 		pthread_mutex_unlock(&m->mu);
+		wake_all(wake);
 		b->n_responses = 0;
 		rideshare__response_batch__free_unpacked(b, NULL);
 		return;
@@ -387,16 +424,17 @@ deliver(rs_rpc_mux *m, const char *content_type, const char *correlation_id,
 		correlation_id = r->request_id;
 	pthread_mutex_lock(&m->mu);
 	if (r != NULL) {
-		match(m, correlation_id, r);
+		match(m, correlation_id, r, &wake);
 	} else {
 		struct call *c = table_find(m, correlation_id);
 
 		rs_error(
 		    correlation_id, "event=rpc_bad_reply queue=%s", m->queue);
 		if (c != NULL)
-			finish(m, c, RS_EPROTO, NULL);
+			finish(m, c, RS_EPROTO, NULL, &wake);
 	}
 	pthread_mutex_unlock(&m->mu);
+	wake_all(wake);
 }
 
 /* Connects, declares the topology (the target queue exists before the
@@ -540,7 +578,6 @@ rs_rpc_mux_destroy(rs_rpc_mux *m)
 	rs_mq_destroy(m->mq);
 	if (m->efd >= 0)
 		close(m->efd);
-	pthread_condattr_destroy(&m->cattr);
 	pthread_mutex_destroy(&m->mu);
 	free(m->out);
 	free(m->url);
@@ -561,8 +598,6 @@ mux_alloc(const char *amqp_url, const char *target_queue, int connect_wait_ms,
 		return RS_ENOMEM;
 	m->efd = -1;
 	pthread_mutex_init(&m->mu, NULL);
-	pthread_condattr_init(&m->cattr);
-	pthread_condattr_setclock(&m->cattr, CLOCK_MONOTONIC);
 	m->connect_wait_ms = connect_wait_ms;
 	if ((m->url = strdup(amqp_url)) == NULL
 	    || (m->queue = strdup(target_queue)) == NULL
@@ -648,6 +683,53 @@ resend_due(rs_rpc_mux *m, struct call *c, Rideshare__DbRequest *req,
 	rs->sent = true;
 }
 
+/* Sleeps on c's semaphore until it is posted or the next due time (the
+ * resend, else the deadline), then does what is due. Returns whether c is
+ * over (c.rc set); on return its semaphore has nobody left to post it. */
+static bool
+wait_turn(rs_rpc_mux *m, struct call *c, Rideshare__DbRequest *req,
+    rs_rpc_resend *rs, int64_t deadline, int64_t *resend_at)
+{
+	int64_t until = *resend_at >= 0 ? *resend_at : deadline, now;
+	bool over = false, posted = false;
+	int rc;
+
+	if (until < 0) {
+		rc = sem_wait(&c->woken);
+	} else {
+		int64_t left = until - rs_time_now_ms();
+		struct timespec ts
+		    = rs_time_abs_in(CLOCK_MONOTONIC, left > 0 ? left : 0);
+
+		rc = sem_clockwait(&c->woken, CLOCK_MONOTONIC, &ts);
+	}
+	if (rc == 0)
+		return true; /* finished and posted by another thread */
+	if (errno == EINTR)
+		return false;
+	pthread_mutex_lock(&m->mu);
+	now = rs_time_now_ms();
+	if (c->done) {
+		posted = true; /* finished meanwhile: its post is coming */
+	} else if (deadline >= 0 && now >= deadline) {
+		/* No connection: the broker is unreachable (503), as
+		 * rs_rpc's failed connect says. */
+		finish(
+		    m, c, m->connected ? RS_ETIMEDOUT : RS_ECONN, NULL, NULL);
+		over = true;
+	} else if (*resend_at >= 0 && now >= *resend_at) {
+		resend_due(m, c, req, rs, deadline, resend_at);
+		posted = c->done;
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (posted) {
+		while (sem_wait(&c->woken) != 0)
+			; /* EINTR only: the post is certain */
+		over = true;
+	}
+	return over;
+}
+
 /* Both calls; rs == NULL: no resend (nothing then edits req). */
 static int
 mux_call(rs_rpc_mux *m, Rideshare__DbRequest *req, int timeout_ms,
@@ -669,35 +751,14 @@ mux_call(rs_rpc_mux *m, Rideshare__DbRequest *req, int timeout_ms,
 		    && (timeout_ms < 0 || rs->after_ms < timeout_ms))
 			resend_at = rs_time_deadline(rs->after_ms);
 	}
-	pthread_cond_init(&c.cv, &m->cattr);
+	sem_init(&c.woken, 0, 0);
 	pthread_mutex_lock(&m->mu);
 	table_add(m, &c);
 	enqueue(m, &c);
-	while (!c.done) {
-		int64_t now = rs_time_now_ms(), until;
-		struct timespec ts;
-
-		if (deadline >= 0 && now >= deadline) {
-			/* No connection: the broker is unreachable (503),
-			 * as rs_rpc's failed connect says. */
-			finish(m, &c, m->connected ? RS_ETIMEDOUT : RS_ECONN,
-			    NULL);
-			break;
-		}
-		if (resend_at >= 0 && now >= resend_at) {
-			resend_due(m, &c, req, rs, deadline, &resend_at);
-			continue;
-		}
-		until = resend_at >= 0 ? resend_at : deadline;
-		if (until < 0) {
-			pthread_cond_wait(&c.cv, &m->mu);
-			continue;
-		}
-		ts = rs_time_abs_in(CLOCK_MONOTONIC, until - now);
-		(void) pthread_cond_timedwait(&c.cv, &m->mu, &ts);
-	}
 	pthread_mutex_unlock(&m->mu);
-	pthread_cond_destroy(&c.cv);
+	while (!wait_turn(m, &c, req, rs, deadline, &resend_at))
+		;
+	sem_destroy(&c.woken);
 	free(c.body);
 	if (c.rc == RS_OK)
 		*resp = c.resp;

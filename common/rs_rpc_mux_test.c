@@ -226,7 +226,7 @@ test_a_full_queue_goes_out_in_messages_of_at_most_batch_max(void **state)
 		assert_int_equal(
 		    pack_req(&req, &calls[i].body, &calls[i].len), RS_OK);
 		calls[i].rid = rids[i];
-		pthread_cond_init(&calls[i].cv, NULL);
+		sem_init(&calls[i].woken, 0, 0);
 		pthread_mutex_lock(&m->mu);
 		table_add(m, &calls[i]);
 		queue_push(m, &calls[i]);
@@ -246,8 +246,11 @@ test_a_full_queue_goes_out_in_messages_of_at_most_batch_max(void **state)
 	for (int i = 0; i < N; i++) {
 		assert_true(calls[i].done);
 		assert_int_equal(calls[i].rc, RS_ECONN);
+		/* Woken once, after mu was released. */
+		assert_int_equal(sem_trywait(&calls[i].woken), 0);
+		assert_int_equal(sem_trywait(&calls[i].woken), -1);
 		free(calls[i].body);
-		pthread_cond_destroy(&calls[i].cv);
+		sem_destroy(&calls[i].woken);
 	}
 	rs_rpc_mux_destroy(m);
 }

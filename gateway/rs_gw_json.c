@@ -119,3 +119,29 @@ rs_gw_json_empty(const char *body, size_t len, char why[RS_GW_WHY_LEN])
 	json_decref(j);
 	return rv;
 }
+
+int
+rs_gw_json_ascii(rs_buf *b, const char *s)
+{
+	const char *run = s;
+
+	for (const char *p = s; *p != '\0'; p++) {
+		if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e)
+			return RS_EINVAL;
+	}
+	if (rs_buf_append(b, "\"", 1) != RS_OK)
+		return RS_ENOMEM;
+	for (const char *p = s;; p++) {
+		if (*p != '"' && *p != '\\' && *p != '\0')
+			continue;
+		/* The run before p, then a backslash: p starts the next. */
+		if (rs_buf_append(b, run, (size_t) (p - run)) != RS_OK)
+			return RS_ENOMEM;
+		if (*p == '\0')
+			break;
+		if (rs_buf_append(b, "\\", 1) != RS_OK)
+			return RS_ENOMEM;
+		run = p;
+	}
+	return rs_buf_append(b, "\"", 1) == RS_OK ? RS_OK : RS_ENOMEM;
+}

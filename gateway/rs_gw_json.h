@@ -3,6 +3,8 @@
 #ifndef RS_GW_JSON_H
 #define RS_GW_JSON_H
 
+#include "rs_buf.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -29,5 +31,11 @@ int rs_gw_json_string(const json_t *obj, const char *key, const char **s,
 /* An empty body or one JSON object with no members: RS_OK; else RS_EINVAL
  * (used by POST /api/v1/db/clear). */
 int rs_gw_json_empty(const char *body, size_t len, char why[RS_GW_WHY_LEN]);
+
+/* Appends s as a JSON string, the text jansson's json_dumps writes for
+ * it, when s is plain printable ASCII (0x20-0x7e; '"' and '\\' escaped):
+ * RS_OK. RS_EINVAL (b untouched) for any other byte: the caller then
+ * encodes with jansson. RS_ENOMEM when b cannot grow. */
+int rs_gw_json_ascii(rs_buf *b, const char *s);
 
 #endif

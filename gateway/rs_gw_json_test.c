@@ -1,5 +1,6 @@
 /* Unit tests of strict JSON body parsing. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rs_test.h"
@@ -121,7 +122,37 @@ test_empty_body_or_empty_object(void **state)
 	assert_int_equal(rs_gw_json_empty("x", 1, why), RS_EINVAL);
 }
 
+/* Plain ASCII strings come out as json_dumps writes them; anything else is
+ * left to jansson. */
+static void
+test_ascii_strings_match_jansson(void **state)
+{
+	const char *in[] = { "", "alice", "a\"b", "back\\slash", "\\\"",
+		"sp ace/~!", "\"\"" };
+	const char *bad[] = { "tab\t", "nl\n", "\x7f", "caf\xc3\xa9" };
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		rs_buf b = RS_BUF_INIT;
+		json_t *j = json_string(in[i]);
+		char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		assert_int_equal(rs_gw_json_ascii(&b, in[i]), RS_OK);
+		assert_string_equal(b.data, want);
+		free(want);
+		json_decref(j);
+		rs_buf_fini(&b);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rs_buf b = RS_BUF_INIT;
+
+		assert_int_equal(rs_gw_json_ascii(&b, bad[i]), RS_EINVAL);
+		assert_int_equal(b.len, 0);
+	}
+}
+
 RS_TEST_MAIN(cmocka_unit_test(test_object_bodies_parse),
+    cmocka_unit_test(test_ascii_strings_match_jansson),
     cmocka_unit_test(test_non_objects_are_rejected),
     cmocka_unit_test(test_invalid_json_is_rejected),
     cmocka_unit_test(test_non_utf8_is_rejected),
