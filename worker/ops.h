@@ -32,9 +32,10 @@ int rs_worker_op_read(PGconn *db, const Rideshare__DbRequest *req,
  * pipeline: every read is one statement), each reply the one
  * rs_worker_op_read builds. RS_OK: outs[i] (from a) or, when rcs[i] is not
  * RS_OK (RS_ENOMEM), NULL for each i. RS_EDB when the pipeline failed
- * (logged; nothing answered: the caller answers them one by one, as
- * without a pipeline, after a reconnect when the connection is lost or
- * left in pipeline mode); RS_EINVAL when some req is no read; RS_ENOMEM. */
+ * (logged; nothing answered: the caller runs them one by one, as
+ * without a pipeline; the connection may be lost or left in pipeline
+ * mode, where no single statement runs); RS_EINVAL when some req is no read;
+ * RS_ENOMEM. */
 int rs_worker_op_read_many(PGconn *db, int n,
     const Rideshare__DbRequest *const *reqs, rs_worker_arena *a,
     Rideshare__DbResponse **outs, int *rcs);

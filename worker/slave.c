@@ -629,10 +629,10 @@ read_now(slave *s, const Rideshare__ReadBatch *b, rs_worker_arena *a)
 	if (k < 2)
 		goto out;
 	rc = rs_worker_op_read_many(s->w->db, k, reqs, a, outs, rcs);
-	if (rc != RS_OK) {
-		reconnect_if_broken(s->w);
+	/* A failed pipeline: each read runs alone (answer), the first to
+	 * fail on a broken connection reconnecting, as without a batch. */
+	if (rc != RS_OK)
 		goto out;
-	}
 	for (int j = 0; j < k; j++)
 		ready[at[j]] = rcs[j] == RS_OK ? outs[j] : NULL;
 	rs_debug(NULL, "event=read_pipeline reads=%d", k);
