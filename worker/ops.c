@@ -371,27 +371,59 @@ user_list(PGresult *res, rs_worker_arena *a, resp_t *r)
 	return RS_OK;
 }
 
+/* Each read is one statement, sent by read_stmt and turned into the reply
+ * by read_result: rs_worker_op_read runs it alone, rs_worker_op_read_many
+ * in one pipeline with others, and both build the same reply. */
+
+/* A read's statement: st's text params point into num. */
+typedef struct read_q {
+	rs_worker_db_stmt st;
+	num_t num[3];
+} read_q;
+
+/* Fills q with req's statement; RS_EINVAL when req is no read. */
 static int
-list_users(PGconn *db, rs_worker_arena *a, resp_t *r)
+read_stmt(const Rideshare__DbRequest *req, read_q *q)
 {
-	PGresult *res;
-	if (rs_worker_db_q(db, "u_list", 0, NULL, &res) != RS_OK)
-		return RS_EDB;
-	int rc = user_list(res, a, r);
-	PQclear(res);
-	return rc;
+	rs_worker_db_stmt *st = &q->st;
+
+	*st = (rs_worker_db_stmt) { .keep = true };
+	switch (req->op_case) {
+	case RIDESHARE__DB_REQUEST__OP_LIST_USERS: st->name = "u_list"; break;
+	case RIDESHARE__DB_REQUEST__OP_GET_USER:
+		st->name = "u_exists";
+		st->params[st->n++] = req->get_user->username;
+		break;
+	case RIDESHARE__DB_REQUEST__OP_LIST_RIDES:
+		q->num[0] = num(req->list_rides->source);
+		q->num[1] = num(req->list_rides->destination);
+		q->num[2] = num(req->list_rides->after);
+		st->name = "r_list";
+		for (; st->n < 3; st->n++)
+			st->params[st->n] = q->num[st->n].s;
+		break;
+	case RIDESHARE__DB_REQUEST__OP_GET_RIDE:
+		/* The ride and its members in one query. */
+		q->num[0] = num(req->get_ride->ride_id);
+		st->name = "r_get_members";
+		st->params[st->n++] = q->num[0].s;
+		break;
+	case RIDESHARE__DB_REQUEST__OP_COUNT_RIDES:
+		st->name = "r_count";
+		break;
+	default: return RS_EINVAL;
+	}
+	return RS_OK;
 }
 
 static int
 get_user(
-    PGconn *db, const Rideshare__GetUser *op, rs_worker_arena *a, resp_t *r)
+    const Rideshare__GetUser *op, PGresult *res, rs_worker_arena *a, resp_t *r)
 {
-	const char *p[1] = { op->username };
-	int rc = rule(db, "u_exists", 1, p, true, r,
-	    RIDESHARE__STATUS__NOT_FOUND, "no such user");
-
-	if (rc != RS_OK)
-		return refused_or(rc);
+	if (PQntuples(res) == 0) {
+		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such user");
+		return RS_OK;
+	}
 	Rideshare__UserList *ul = rs_worker_arena_alloc(a, sizeof(*ul));
 	char **names = rs_worker_arena_alloc(a, sizeof(char *));
 	if (ul == NULL || names == NULL)
@@ -408,35 +440,28 @@ get_user(
 }
 
 static int
-list_rides(
-    PGconn *db, const Rideshare__ListRides *op, rs_worker_arena *a, resp_t *r)
+list_rides(PGresult *res, rs_worker_arena *a, resp_t *r)
 {
-	num_t s = num(op->source), d = num(op->destination);
-	num_t after = num(op->after);
-	const char *p[3] = { s.s, d.s, after.s };
-	PGresult *res;
-
-	if (rs_worker_db_q(db, "r_list", 3, p, &res) != RS_OK)
-		return RS_EDB;
-	int n = PQntuples(res), rc = RS_ENOMEM;
+	int n = PQntuples(res);
 	Rideshare__RideList *rl = rs_worker_arena_alloc(a, sizeof(*rl));
+
 	if (rl == NULL)
-		goto out;
+		return RS_ENOMEM;
 	rideshare__ride_list__init(rl);
 	if (n > 0) {
 		rl->rides = rs_worker_arena_alloc(a, sizeof(void *) * n);
 		if (rl->rides == NULL)
-			goto out;
+			return RS_ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
 		Rideshare__Ride *ride = ride_new(a);
 		if (ride == NULL)
-			goto out;
+			return RS_ENOMEM;
 		ride->ride_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 		ride->created_by = rs_worker_arena_strndup(
 		    a, PQgetvalue(res, i, 1), PQgetlength(res, i, 1));
 		if (ride->created_by == NULL)
-			goto out;
+			return RS_ENOMEM;
 		ride->timestamp = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 		ride->source = atoi(PQgetvalue(res, i, 3));
 		ride->destination = atoi(PQgetvalue(res, i, 4));
@@ -445,100 +470,124 @@ list_rides(
 	rl->n_rides = n;
 	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDES;
 	r->rides = rl;
-	rc = RS_OK;
-out:
-	PQclear(res);
-	return rc;
+	return RS_OK;
 }
 
-/* The ride and its members in one query (r_get_members). */
+/* From r_get_members: one row per member (member NULL without any). */
 static int
 get_ride(
-    PGconn *db, const Rideshare__GetRide *op, rs_worker_arena *a, resp_t *r)
+    const Rideshare__GetRide *op, PGresult *res, rs_worker_arena *a, resp_t *r)
 {
-	num_t id = num(op->ride_id);
-	const char *p[1] = { id.s };
-	PGresult *res;
-	int rows, rc = RS_ENOMEM;
+	int rows = PQntuples(res);
 
-	if (rs_worker_db_q(db, "r_get_members", 1, p, &res) != RS_OK)
-		return RS_EDB;
-	if ((rows = PQntuples(res)) == 0) {
-		PQclear(res);
+	if (rows == 0) {
 		fail(r, RIDESHARE__STATUS__NOT_FOUND, "no such ride");
 		return RS_OK;
 	}
 	Rideshare__Ride *ride = ride_new(a);
 	if (ride == NULL)
-		goto out;
+		return RS_ENOMEM;
 	ride->ride_id = op->ride_id;
 	ride->created_by = rs_worker_arena_strndup(
 	    a, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
 	if (ride->created_by == NULL)
-		goto out;
+		return RS_ENOMEM;
 	ride->timestamp = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	ride->source = atoi(PQgetvalue(res, 0, 2));
 	ride->destination = atoi(PQgetvalue(res, 0, 3));
 	if (!PQgetisnull(res, 0, 4)) {
 		ride->users = rs_worker_arena_alloc(a, sizeof(char *) * rows);
 		if (ride->users == NULL)
-			goto out;
+			return RS_ENOMEM;
 		for (int i = 0; i < rows; i++) {
 			ride->users[i] = rs_worker_arena_strndup(
 			    a, PQgetvalue(res, i, 4), PQgetlength(res, i, 4));
 			if (ride->users[i] == NULL)
-				goto out;
+				return RS_ENOMEM;
 		}
 		ride->n_users = (size_t) rows;
 	}
 	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_RIDE;
 	r->ride = ride;
-	rc = RS_OK;
-out:
-	PQclear(res);
-	return rc;
+	return RS_OK;
 }
 
+/* The reply of read req from the result of its read_stmt, into *out.
+ * RS_OK or RS_ENOMEM. */
 static int
-count_rides(PGconn *db, resp_t *r)
+read_result(const Rideshare__DbRequest *req, PGresult *res, rs_worker_arena *a,
+    resp_t **out)
 {
-	PGresult *res;
-	if (rs_worker_db_q(db, "r_count", 0, NULL, &res) != RS_OK)
-		return RS_EDB;
-	r->result_case = RIDESHARE__DB_RESPONSE__RESULT_COUNT;
-	r->count = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return RS_OK;
+	resp_t *r = resp_new(a, req);
+	int rc = RS_OK;
+
+	if (r == NULL)
+		return RS_ENOMEM;
+	switch (req->op_case) {
+	case RIDESHARE__DB_REQUEST__OP_LIST_USERS:
+		rc = user_list(res, a, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_GET_USER:
+		rc = get_user(req->get_user, res, a, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_LIST_RIDES:
+		rc = list_rides(res, a, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_GET_RIDE:
+		rc = get_ride(req->get_ride, res, a, r);
+		break;
+	case RIDESHARE__DB_REQUEST__OP_COUNT_RIDES:
+		r->result_case = RIDESHARE__DB_RESPONSE__RESULT_COUNT;
+		r->count = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		break;
+	default: return RS_EINVAL; /* read_stmt refused it already */
+	}
+	if (rc == RS_OK)
+		*out = r;
+	return rc;
 }
 
 int
 rs_worker_op_read(PGconn *db, const Rideshare__DbRequest *req,
     rs_worker_arena *a, resp_t **out)
 {
-	resp_t *r = resp_new(a, req);
-	int rc;
+	read_q q;
+	PGresult *res;
 
-	if (r == NULL)
-		return RS_ENOMEM;
-	switch (req->op_case) {
-	case RIDESHARE__DB_REQUEST__OP_LIST_USERS:
-		rc = list_users(db, a, r);
-		break;
-	case RIDESHARE__DB_REQUEST__OP_GET_USER:
-		rc = get_user(db, req->get_user, a, r);
-		break;
-	case RIDESHARE__DB_REQUEST__OP_LIST_RIDES:
-		rc = list_rides(db, req->list_rides, a, r);
-		break;
-	case RIDESHARE__DB_REQUEST__OP_GET_RIDE:
-		rc = get_ride(db, req->get_ride, a, r);
-		break;
-	case RIDESHARE__DB_REQUEST__OP_COUNT_RIDES:
-		rc = count_rides(db, r);
-		break;
-	default: return RS_EINVAL;
+	if (read_stmt(req, &q) != RS_OK)
+		return RS_EINVAL;
+	if (rs_worker_db_q(db, q.st.name, q.st.n, q.st.params, &res) != RS_OK)
+		return RS_EDB;
+	int rc = read_result(req, res, a, out);
+	PQclear(res);
+	return rc;
+}
+
+int
+rs_worker_op_read_many(PGconn *db, int n,
+    const Rideshare__DbRequest *const *reqs, rs_worker_arena *a, resp_t **outs,
+    int *rcs)
+{
+	read_q *q = malloc(sizeof(*q) * (size_t) (n > 0 ? n : 1));
+	rs_worker_db_stmt *st = malloc(sizeof(*st) * (size_t) (n > 0 ? n : 1));
+	int rc = RS_ENOMEM;
+
+	if (q == NULL || st == NULL)
+		goto out;
+	rc = RS_OK;
+	for (int i = 0; i < n && rc == RS_OK; i++) {
+		rc = read_stmt(reqs[i], &q[i]);
+		st[i] = q[i].st;
 	}
 	if (rc == RS_OK)
-		*out = r;
+		rc = rs_worker_db_pipeline(db, st, n);
+	for (int i = 0; i < n && rc == RS_OK; i++) {
+		outs[i] = NULL;
+		rcs[i] = read_result(reqs[i], st[i].res, a, &outs[i]);
+		PQclear(st[i].res);
+	}
+out:
+	free(q);
+	free(st);
 	return rc;
 }

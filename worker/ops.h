@@ -43,4 +43,16 @@ void rs_worker_op_deferred_done(
 int rs_worker_op_read(PGconn *db, const Rideshare__DbRequest *req,
     rs_worker_arena *a, Rideshare__DbResponse **out);
 
+/* rs_worker_op_read for the reads reqs[0..n) in one round trip (a libpq
+ * pipeline: every read is one statement), each reply the one
+ * rs_worker_op_read builds. RS_OK: outs[i] (from a) or, when rcs[i] is not
+ * RS_OK (RS_ENOMEM), NULL for each i. RS_EDB when the pipeline failed
+ * (logged; nothing answered: the caller runs them one by one, as
+ * without a pipeline; the connection may be lost or left in pipeline
+ * mode, where no single statement runs); RS_EINVAL when some req is no read;
+ * RS_ENOMEM. */
+int rs_worker_op_read_many(PGconn *db, int n,
+    const Rideshare__DbRequest *const *reqs, rs_worker_arena *a,
+    Rideshare__DbResponse **outs, int *rcs);
+
 #endif

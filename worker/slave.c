@@ -396,25 +396,16 @@ linearizable(const Rideshare__DbRequest *req)
 	    && req->consistency != RIDESHARE__CONSISTENCY__ANY;
 }
 
+/* Answers the read req of delivery tag with r (rc RS_OK; r stays the
+ * caller's) or, for another rc, an error reply: held, or gathered for
+ * this step's send_replies. */
 static int
-answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
-    const char *reply_to, bool expired)
+reply(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
+    const char *reply_to, int rc, Rideshare__DbResponse *r)
 {
 	rs_worker *w = s->w;
-	rs_worker_arena a = RS_WORKER_ARENA_INIT;
-	Rideshare__DbResponse *r = NULL,
-	                      fallback = RIDESHARE__DB_RESPONSE__INIT;
-	int rc;
+	Rideshare__DbResponse fallback = RIDESHARE__DB_RESPONSE__INIT;
 
-	if (expired) {
-		rc = RS_ETIMEDOUT;
-	} else if (rs_op_is_write(req->op_case)) {
-		rc = RS_EINVAL;
-	} else {
-		rc = rs_worker_op_read(w->db, req, &a, &r);
-		if (rc != RS_OK && PQstatus(w->db) != CONNECTION_OK)
-			(void) rs_worker_db_reconnect(w);
-	}
 	if (rc != RS_OK) {
 		r = &fallback;
 		r->request_id = req->request_id;
@@ -435,10 +426,8 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 	 * got it is stamped min_seq >= r->seq. Error replies show no state. */
 	if (rc == RS_OK && reply_to[0] != '\0' && w->read_hold_ms > 0
 	    && linearizable(req) && r->seq > s->known_commit
-	    && hold(s, tag, r, req->request_id, reply_to) == RS_OK) {
-		rs_worker_arena_fini(&a);
+	    && hold(s, tag, r, req->request_id, reply_to) == RS_OK)
 		return RS_OK;
-	}
 	/* The reply leaves with this step's others (send_replies), which
 	 * settles the delivery after it; without an address there is
 	 * nothing to send, without memory it is answered elsewhere. */
@@ -456,10 +445,42 @@ answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
 	rs_debug(req->request_id,
 	    "event=read_done op=%s status=%s seq=%" PRIu64,
 	    rs_op_name(req->op_case), rs_status_name(r->status), r->seq);
-	rs_worker_arena_fini(&a);
 	if (reply_to[0] != '\0' && !requeue)
 		return RS_OK;
 	return settle(s, tag, requeue);
+}
+
+/* A failed statement that lost the connection, or left it in pipeline
+ * mode (where no single statement runs), needs a new one. */
+static void
+reconnect_if_broken(rs_worker *w)
+{
+	if (PQstatus(w->db) != CONNECTION_OK
+	    || PQpipelineStatus(w->db) != PQ_PIPELINE_OFF)
+		(void) rs_worker_db_reconnect(w);
+}
+
+/* Runs the read req (expired: past its park bound) and answers it. */
+static int
+answer(slave *s, uint64_t tag, const Rideshare__DbRequest *req,
+    const char *reply_to, bool expired)
+{
+	rs_worker_arena a = RS_WORKER_ARENA_INIT;
+	Rideshare__DbResponse *r = NULL;
+	int rc;
+
+	if (expired) {
+		rc = RS_ETIMEDOUT;
+	} else if (rs_op_is_write(req->op_case)) {
+		rc = RS_EINVAL;
+	} else {
+		rc = rs_worker_op_read(s->w->db, req, &a, &r);
+		if (rc != RS_OK)
+			reconnect_if_broken(s->w);
+	}
+	rc = reply(s, tag, req, reply_to, rc, r);
+	rs_worker_arena_fini(&a);
+	return rc;
 }
 
 static int
@@ -536,18 +557,28 @@ min_seq_forged(slave *s, const Rideshare__DbRequest *req)
 	    && req->min_seq - ceiling > MIN_SEQ_SLACK;
 }
 
-/* Answers one checked read of delivery tag now, or parks it. Owns req. */
+/* A read answerable at once (else it parks). */
+static bool
+answerable(const slave *s, const Rideshare__DbRequest *req)
+{
+	return req->min_seq <= s->w->meta.applied_seq;
+}
+
+/* Answers one checked read of delivery tag now, or parks it. Owns req.
+ * ready: its reply when already computed (read_now), else NULL. */
 static int
-take_read(
-    slave *s, uint64_t tag, Rideshare__DbRequest *req, const char *reply_to)
+take_read(slave *s, uint64_t tag, Rideshare__DbRequest *req,
+    const char *reply_to, Rideshare__DbResponse *ready)
 {
 	/* The orchestrator stamped it with its commit_seq of the moment;
 	 * that stamp only counts as a commit_seq heard of once this replica
 	 * reached it (a forged one must not release held replies). */
-	if (req->min_seq <= s->w->meta.applied_seq) {
+	if (answerable(s, req)) {
 		if (linearizable(req))
 			learn_commit(s, req->min_seq);
-		int rc = answer(s, tag, req, reply_to, false);
+		int rc = ready != NULL
+		    ? reply(s, tag, req, reply_to, RS_OK, ready)
+		    : answer(s, tag, req, reply_to, false);
 		rideshare__db_request__free_unpacked(req, NULL);
 		return rc;
 	}
@@ -569,10 +600,58 @@ take_read(
 	return RS_OK;
 }
 
+/* The replies of b's reads that are answerable now, computed in one
+ * round trip to the database (docs/replication.md "Read batches"):
+ * ready[i] for read i, from a; NULL (each read then runs alone, as
+ * without a batch) when fewer than two are, without memory, or when the
+ * pipeline failed. Every read is still answered in order by take_read,
+ * which decides exactly as for a single read. */
+static Rideshare__DbResponse **
+read_now(slave *s, const Rideshare__ReadBatch *b, rs_worker_arena *a)
+{
+	size_t n = b->n_reads;
+	const Rideshare__DbRequest **reqs = calloc(n, sizeof(*reqs));
+	Rideshare__DbResponse **outs = calloc(n, sizeof(*outs));
+	Rideshare__DbResponse **ready = calloc(n, sizeof(*ready));
+	int *at = calloc(n, sizeof(*at)), *rcs = calloc(n, sizeof(*rcs));
+	int k = 0, rc = RS_ENOMEM;
+
+	if (reqs == NULL || outs == NULL || ready == NULL || at == NULL
+	    || rcs == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const Rideshare__DbRequest *req = b->reads[i]->request;
+		if (answerable(s, req) && !rs_op_is_write(req->op_case)) {
+			at[k] = (int) i;
+			reqs[k++] = req;
+		}
+	}
+	if (k < 2)
+		goto out;
+	rc = rs_worker_op_read_many(s->w->db, k, reqs, a, outs, rcs);
+	/* A failed pipeline: each read runs alone (answer), the first to
+	 * fail on a broken connection reconnecting, as without a batch. */
+	if (rc != RS_OK)
+		goto out;
+	for (int j = 0; j < k; j++)
+		ready[at[j]] = rcs[j] == RS_OK ? outs[j] : NULL;
+	rs_debug(NULL, "event=read_pipeline reads=%d", k);
+out:
+	free(reqs);
+	free(outs);
+	free(at);
+	free(rcs);
+	if (rc != RS_OK) {
+		free(ready);
+		ready = NULL;
+	}
+	return ready;
+}
+
 /* A ReadBatch delivery (docs/replication.md "Read batches"): checked
  * whole (one forged entry dead-letters the message), then each read taken
- * like a single one; the delivery is acknowledged with its last answer
- * (settle). */
+ * like a single one, those answerable now computed together (read_now);
+ * the delivery is acknowledged with its last answer (settle). */
 static int
 on_read_batch(slave *s, const rs_mq_msg *msg)
 {
@@ -597,15 +676,19 @@ on_read_batch(slave *s, const rs_mq_msg *msg)
 		rideshare__read_batch__free_unpacked(b, NULL);
 		return rs_mq_reject(s->mq, msg->delivery_tag, true);
 	}
+	rs_worker_arena a = RS_WORKER_ARENA_INIT;
+	Rideshare__DbResponse **ready = read_now(s, b, &a);
 	/* Each request leaves the batch to live on its own (parked reads
 	 * outlive the delivery); take_read owns and frees it. */
 	for (i = 0; i < n && rc == RS_OK; i++) {
 		Rideshare__DbRequest *req = b->reads[i]->request;
 
 		b->reads[i]->request = NULL;
-		rc = take_read(
-		    s, msg->delivery_tag, req, b->reads[i]->reply_to);
+		rc = take_read(s, msg->delivery_tag, req,
+		    b->reads[i]->reply_to, ready != NULL ? ready[i] : NULL);
 	}
+	free(ready);
+	rs_worker_arena_fini(&a);
 	/* After an error the channel goes (reconnect): the rest come back
 	 * with the delivery. */
 	for (; i < n; i++) {
@@ -634,7 +717,7 @@ read_delivery(slave *s, const rs_mq_msg *msg)
 		rideshare__db_request__free_unpacked(req, NULL);
 		return rc;
 	}
-	return take_read(s, msg->delivery_tag, req, msg->reply_to);
+	return take_read(s, msg->delivery_tag, req, msg->reply_to, NULL);
 }
 
 /* One readQ delivery is one step: the replies of its reads leave

@@ -3,8 +3,10 @@
  * or one's own ride, unknown user/ride, join order without the creator,
  * ListRides order, a 150 KB username, RemoveUser cascading to rides, a
  * burst of AddUsers with repeated names in one batch, and
- * read-your-writes through min_seq. By hand it also prints the RSS of both
- * workers (target < 20 MB).
+ * read-your-writes through min_seq; every read op in one ReadBatch (the
+ * slave runs its reads in one database pipeline) answered exactly as each
+ * read alone. By hand it also prints the RSS of both workers (target
+ * < 20 MB).
  *
  *   worker_ops_test <path to rideshare-worker> */
 #include <setjmp.h>
@@ -13,7 +15,10 @@
 
 #include <cmocka.h>
 
+#include "rs_contract.h"
 #include "rs_err.h"
+#include "rs_mq.h"
+#include "rs_op.h"
 #include "worker_harness.h"
 #include <signal.h>
 #include <stdio.h>
@@ -99,6 +104,138 @@ burst_of_add_users(void)
 			wh_req_remove_user(&reqs[i], names[i]);
 			expect(&reqs[i], RIDESHARE__STATUS__OK);
 		}
+}
+
+/* got answers one of r[0..n) (by request_id): it must be that read's
+ * answer alone, want[i], but for the request id and the answering replica
+ * (another slave may have answered the single read). Marks it seen. */
+static int
+match_alone(const Rideshare__DbResponse *got, const wh_req *r,
+    Rideshare__DbResponse *const *want, bool *seen, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(got->request_id, r[i].req.request_id) != 0
+		    || seen[i])
+			continue;
+		Rideshare__DbResponse c
+		    = *got; /* shallow: got keeps its own */
+		c.request_id = want[i]->request_id;
+		c.worker_id = want[i]->worker_id;
+		c.seq = want[i]->seq;
+		c.epoch = want[i]->epoch;
+		size_t len = rideshare__db_response__get_packed_size(&c);
+		assert_int_equal(
+		    len, rideshare__db_response__get_packed_size(want[i]));
+		uint8_t *a = malloc(len + 1), *b = malloc(len + 1);
+		rideshare__db_response__pack(&c, a);
+		rideshare__db_response__pack(want[i], b);
+		if (memcmp(a, b, len) != 0)
+			fail_msg("batched read %zu answered unlike alone", i);
+		free(a);
+		free(b);
+		seen[i] = true;
+		return 1;
+	}
+	fail_msg("an answer to no read of the batch: %s", got->request_id);
+	return 0;
+}
+
+/* Publishes r[0..n) (reads, consistency any: never held) as one ReadBatch
+ * on readQ and checks each answer equals want[i], its answer alone. */
+static void
+expect_batch_like_alone(
+    wh_req *r, Rideshare__DbResponse *const *want, size_t n)
+{
+	Rideshare__BatchedRead e[RS_READ_BATCH_MAX], *ep[RS_READ_BATCH_MAX];
+	Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT;
+	rs_mq_props props = { .content_type = RS_CT_READ_BATCH };
+	bool seen[RS_READ_BATCH_MAX] = { false };
+	char q[64];
+	size_t got = 0;
+
+	assert_true(n >= 2 && n <= RS_READ_BATCH_MAX);
+	snprintf(q, sizeof(q), "op-batch-%s", r[0].req.request_id);
+	assert_int_equal(
+	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
+	for (size_t i = 0; i < n; i++) {
+		r[i].req.consistency = RIDESHARE__CONSISTENCY__ANY;
+		r[i].req.min_seq = 0;
+		rideshare__batched_read__init(&e[i]);
+		e[i].request = &r[i].req;
+		e[i].reply_to = q;
+		ep[i] = &e[i];
+	}
+	b.n_reads = n;
+	b.reads = ep;
+	size_t len = rideshare__read_batch__get_packed_size(&b);
+	uint8_t *buf = malloc(len);
+	rideshare__read_batch__pack(&b, buf);
+	assert_int_equal(
+	    rs_mq_publish(wh_mq(h), "", RS_Q_READ, buf, len, &props), RS_OK);
+	free(buf);
+	int64_t t0 = rs_time_now_ms();
+	while (got < n) {
+		rs_mq_msg m;
+		int rc = rs_mq_get(wh_mq(h), q, true, &m);
+		if (rc == RS_ENOTFOUND) {
+			assert_true(rs_time_now_ms() - t0 < 10000);
+			struct timespec ts = { 0, 20000000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		assert_int_equal(rc, RS_OK);
+		if (strcmp(m.content_type, RS_CT_RESPONSE_BATCH) == 0) {
+			Rideshare__ResponseBatch *rb = NULL;
+			assert_null(
+			    rs_op_response_batch_decode(m.body, m.len, &rb));
+			for (size_t i = 0; i < rb->n_responses; i++)
+				got += match_alone(
+				    rb->responses[i], r, want, seen, n);
+			rideshare__response_batch__free_unpacked(rb, NULL);
+		} else {
+			Rideshare__DbResponse *one
+			    = rideshare__db_response__unpack(
+			        NULL, m.len, m.body);
+			assert_non_null(one);
+			got += match_alone(one, r, want, seen, n);
+			rideshare__db_response__free_unpacked(one, NULL);
+		}
+		rs_mq_msg_release(wh_mq(h), &m);
+	}
+	assert_int_equal(rs_mq_delete_queue(wh_mq(h), q), RS_OK);
+}
+
+/* Every read op, found and not, alone and then in one ReadBatch. */
+static void
+check_reads_batched(int64_t ride, const char *big)
+{
+	enum { N = 8 };
+	wh_req r[N];
+	Rideshare__DbResponse *want[N];
+
+	wh_req_get_ride(&r[0], ride);
+	wh_req_get_ride(&r[1], 999);
+	wh_req_list_rides(&r[2], 1, 2, 100);
+	wh_req_list_rides(&r[3], 1, 2, 0);
+	wh_req_get_user(&r[4], big);
+	wh_req_get_user(&r[5], "zed");
+	wh_req_list_users(&r[6]);
+	wh_req_count_rides(&r[7]);
+	for (int i = 0; i < N; i++)
+		CHECK(wh_call(h, &r[i].req, 5000, 1, &want[i]) == 0);
+	/* Fresh request ids: these are other reads with the same ops. */
+	wh_req_get_ride(&r[0], ride);
+	wh_req_get_ride(&r[1], 999);
+	wh_req_list_rides(&r[2], 1, 2, 100);
+	wh_req_list_rides(&r[3], 1, 2, 0);
+	wh_req_get_user(&r[4], big);
+	wh_req_get_user(&r[5], "zed");
+	wh_req_list_users(&r[6]);
+	wh_req_count_rides(&r[7]);
+	expect_batch_like_alone(r, want, N);
+	for (int i = 0; i < N; i++)
+		rideshare__db_response__free_unpacked(want[i], NULL);
+	printf("%d reads in one ReadBatch answered as each alone\n", N);
 }
 
 static void
@@ -190,6 +327,7 @@ test_business_rules_on_master_and_slave(void **state)
 	CHECK(expect(&r, RIDESHARE__STATUS__OK)->users->n_usernames == 1);
 	wh_req_get_user(&r, "zed");
 	expect(&r, RIDESHARE__STATUS__NOT_FOUND);
+	check_reads_batched(ids[0], big);
 	/* remove alice: her rides go */
 	wh_req_remove_user(&r, "alice");
 	expect(&r, RIDESHARE__STATUS__OK);
