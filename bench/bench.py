@@ -124,10 +124,51 @@ def machine_ticks():
     return total - v[3] - v[4], v[5] + v[6], total
 
 
+GROUP_STEPS = ("statements", "commit", "fence", "confirm", "reply")
+
+
+def group_commits(admin):
+    """The master's group-commit totals from the orchestrator's /metrics
+    (rideshare_orch_worker_group_*: the master's "commits" notice,
+    proto/rs_notice.h): {"groups", "writes", "<step>_s"...}, or {}."""
+    try:
+        with urllib.request.urlopen(admin + "/metrics", timeout=2) as r:
+            text = r.read().decode()
+    except Exception:  # noqa: BLE001 - best effort
+        return {}
+    out = {}
+    for line in text.splitlines():
+        if not line.startswith("rideshare_orch_worker_group_"):
+            continue
+        name, _, val = line.rpartition(" ")
+        key = name.split("{")[0][len("rideshare_orch_worker_group_"):]
+        key = {"commits_total": "groups",
+               "commit_writes_total": "writes"}.get(
+            key, key.replace("_seconds_total", "_s"))
+        out[key] = out.get(key, 0.0) + float(val)
+    return out
+
+
+def group_delta(before, after):
+    """Per group commit between two snaps: writes and each step's ms, or
+    None when the master committed nothing (or changed) meanwhile."""
+    b, a = before.get("_commits") or {}, after.get("_commits") or {}
+    groups = a.get("groups", 0) - b.get("groups", 0)
+    if groups <= 0:
+        return None
+    d = {"groups": int(groups),
+         "writes_per_group": round((a["writes"] - b["writes"]) / groups, 2)}
+    for st in GROUP_STEPS:
+        d[f"{st}_ms"] = round(
+            (a.get(f"{st}_s", 0) - b.get(f"{st}_s", 0)) / groups * 1000, 3)
+    return d
+
+
 def snap_json(stack, admin):
     busy, irq, total = machine_ticks()
     d = snap(stack, admin)
     d["_machine"] = {"busy": busy, "irq": irq, "total": total}
+    d["_commits"] = group_commits(admin)
     return d
 
 
@@ -291,6 +332,7 @@ def report(run, out_path):
                                   if k not in ("wrk (client)", "kernel irq")),
                         cpu.get("wrk (client)", 0.0))
         d["other_cpu_share"] = round(oth, 4) if oth is not None else None
+        d["group_commit"] = group_delta(b, a)
         d.update({k: s[k] for k in s if k != "name"})
         e2e[name] = d
         w(f"{s.get('label', name):<34}{s.get('conns', ''):>6}"
@@ -349,6 +391,22 @@ def report(run, out_path):
         for name, d in e2e.items():
             w(f"{name:<16}" + "".join(
                 f"{d['cpu_s_per_1k'].get(c, 0):>10.3f}" for c in comps))
+
+    # where a durable write's time goes: the master's group-commit steps
+    gc = [(n, d["group_commit"]) for n, d in e2e.items()
+          if d.get("group_commit")]
+    if gc:
+        w("")
+        w("== the master's group commits (per group, wall time of each step) ==")
+        w(f"{'scenario':<16}{'writes':>8}" + "".join(
+            f"{st + ' ms':>14}" for st in GROUP_STEPS))
+        w("  (statements: BEGIN, dedupe look-ups, the writes; commit: the"
+          " bookkeeping rows + COMMIT with its WAL sync;")
+        w("   fence: ZooKeeper re-read of the master znode; confirm: SyncEvent"
+          " publish until the broker's confirm)")
+        for name, g in gc:
+            w(f"{name:<16}{g['writes_per_group']:>8.2f}" + "".join(
+                f"{g[st + '_ms']:>14.3f}" for st in GROUP_STEPS))
 
     # 3. ratios
     ra = res["ratios"]

@@ -9,6 +9,8 @@
 
 /* Milliseconds on CLOCK_MONOTONIC (arbitrary origin, never jumps). */
 int64_t rs_time_now_ms(void);
+/* Microseconds on the same clock (step timings, e.g. a group commit's). */
+int64_t rs_time_now_us(void);
 
 /* Sleeps ms milliseconds (nothing when ms <= 0); a signal does not cut
  * the sleep short, it resumes for the time that is left. */

@@ -733,6 +733,7 @@ queue_lines(rs_orch_admin *a, rs_buf *out)
 typedef struct worker_series {
 	const char *name, *type, *help;
 	double (*value)(const rs_orch_worker *w, uint64_t head);
+	bool master_only; /* rendered for the master only */
 } worker_series;
 
 static double
@@ -790,6 +791,57 @@ v_batched_replies(const rs_orch_worker *w, uint64_t head)
 	return (double) w->reads.batched_replies;
 }
 
+/* The master's group-commit totals ("commits" notice), seconds from
+ * microseconds. */
+static double
+v_groups(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->commits.groups;
+}
+
+static double
+v_group_writes(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->commits.writes;
+}
+
+static double
+v_statements_s(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->commits.statements_us / 1e6;
+}
+
+static double
+v_commit_s(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->commits.commit_us / 1e6;
+}
+
+static double
+v_fence_s(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->commits.fence_us / 1e6;
+}
+
+static double
+v_confirm_s(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->commits.confirm_us / 1e6;
+}
+
+static double
+v_reply_s(const rs_orch_worker *w, uint64_t head)
+{
+	(void) head;
+	return (double) w->commits.reply_us / 1e6;
+}
+
 static double
 v_lag_ms(const rs_orch_worker *w, uint64_t head)
 {
@@ -821,44 +873,70 @@ v_takes_reads(const rs_orch_worker *w, uint64_t head)
 static const worker_series series[] = {
 	{ "rideshare_orch_worker_lag_seqs", "gauge",
 	    "Replica lag in seqs (head minus applied seq; 0 for the master).",
-	    v_lag_seqs },
+	    v_lag_seqs, false },
 	{ "rideshare_orch_worker_lag_ms", "gauge",
 	    "Replica lag in ms: age of its oldest unapplied write, or its "
 	    "silence.",
-	    v_lag_ms },
+	    v_lag_ms, false },
 	{ "rideshare_orch_worker_lag_state", "gauge",
 	    "0 none (master), 1 snapshotting, 2 catching up, 3 serving, 4 "
 	    "lagging.",
-	    v_lag_state },
+	    v_lag_state, false },
 	{ "rideshare_orch_worker_takes_reads", "gauge",
 	    "1 when the slave takes new reads (within RIDESHARE_MAX_LAG_MS).",
-	    v_takes_reads },
+	    v_takes_reads, false },
 	{ "rideshare_orch_worker_applied_seq", "gauge",
-	    "Last seq applied by each worker (status notices).", v_applied },
+	    "Last seq applied by each worker (status notices).", v_applied,
+	    false },
 	{ "rideshare_orch_worker_lag", "gauge",
-	    "Master head seq minus the worker's applied seq.", v_lag },
+	    "Master head seq minus the worker's applied seq.", v_lag, false },
 	{ "rideshare_orch_worker_reads_held_total", "counter",
-	    "Read replies a slave held until commit_seq covered them.",
-	    v_held },
+	    "Read replies a slave held until commit_seq covered them.", v_held,
+	    false },
 	{ "rideshare_orch_worker_read_hold_timeouts_total", "counter",
 	    "Held read replies sent after RIDESHARE_READ_HOLD_MS instead.",
-	    v_hold_timeouts },
+	    v_hold_timeouts, false },
 	{ "rideshare_orch_worker_read_park_timeouts_total", "counter",
 	    "Reads answered UNAVAILABLE: min_seq not reached within "
 	    "RIDESHARE_READ_PARK_MS.",
-	    v_park_timeouts },
+	    v_park_timeouts, false },
 	{ "rideshare_orch_worker_messages_rejected_total", "counter",
 	    "Internal messages a slave dead-lettered (out-of-range reads and "
 	    "sync events).",
-	    v_rejected },
+	    v_rejected, false },
 	{ "rideshare_orch_worker_read_reply_messages_total", "counter",
 	    "Messages a slave sent with read replies (one per reply address "
 	    "and step).",
-	    v_reply_messages },
+	    v_reply_messages, false },
 	{ "rideshare_orch_worker_read_replies_batched_total", "counter",
 	    "Read replies a slave sent inside a ResponseBatch (2 or more to "
 	    "one reply address).",
-	    v_batched_replies },
+	    v_batched_replies, false },
+	/* Where a durable write's time goes (the master's "commits" notice,
+	 * totals of its current term; docs/performance.md). */
+	{ "rideshare_orch_worker_group_commits_total", "counter",
+	    "Group commits of the master (one transaction each).", v_groups,
+	    true },
+	{ "rideshare_orch_worker_group_commit_writes_total", "counter",
+	    "Write requests in the master's group commits.", v_group_writes,
+	    true },
+	{ "rideshare_orch_worker_group_statements_seconds_total", "counter",
+	    "Master: time in BEGIN, dedupe look-ups and the writes' "
+	    "statements.",
+	    v_statements_s, true },
+	{ "rideshare_orch_worker_group_commit_seconds_total", "counter",
+	    "Master: time in the bookkeeping rows and COMMIT (WAL sync).",
+	    v_commit_s, true },
+	{ "rideshare_orch_worker_group_fence_seconds_total", "counter",
+	    "Master: time re-reading its ZooKeeper znode before publishing "
+	    "(fencing).",
+	    v_fence_s, true },
+	{ "rideshare_orch_worker_group_confirm_seconds_total", "counter",
+	    "Master: time publishing SyncEvents until the broker confirmed.",
+	    v_confirm_s, true },
+	{ "rideshare_orch_worker_group_reply_seconds_total", "counter",
+	    "Master: time sending notices, replies and acks.", v_reply_s,
+	    true },
 };
 
 static void
@@ -883,7 +961,9 @@ metrics_extra(rs_buf *out, void *arg)
 		rs_metrics_help(
 		    out, series[k].name, series[k].type, series[k].help);
 		for (size_t i = 0; i < n; i++) {
-			if (!rs_orch_worker_alive(&t[i]))
+			if (!rs_orch_worker_alive(&t[i])
+			    || (series[k].master_only
+			        && t[i].role != RS_ORCH_ROLE_MASTER))
 				continue;
 			snprintf(labels, sizeof(labels),
 			    "id=\"%.63s\",pid=\"%" PRId64 "\",role=\"%s\"",

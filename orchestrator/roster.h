@@ -47,6 +47,7 @@ typedef struct rs_orch_worker {
 	int64_t status_ms; /* monotonic time of the latest status */
 	int64_t status_lag_ms; /* lag_ms as of the latest status */
 	rs_notice_reads reads; /* slave: its "reads" notice counters */
+	rs_notice_commits commits; /* master: its "commits" notice */
 	/* Replication lag (docs/replication.md "Lag and read routing"),
 	 * set by rs_orch_workers_lag: */
 	uint64_t lag_seqs; /* master head - applied_seq */

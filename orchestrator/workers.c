@@ -201,6 +201,14 @@ status_loop(void *arg)
 			pthread_mutex_unlock(&w->lock);
 			break;
 		}
+		case RS_NOTICE_COMMITS: {
+			pthread_mutex_lock(&w->lock);
+			rs_orch_worker *e = find(w, n.id);
+			if (e != NULL)
+				e->commits = n.commits;
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
 		case RS_NOTICE_STATUS: {
 			pthread_mutex_lock(&w->lock);
 			rs_orch_worker *e = find(w, n.id);

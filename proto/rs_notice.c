@@ -38,6 +38,18 @@ rs_notice_format_reads(
 }
 
 int
+rs_notice_format_commits(
+    char *buf, size_t len, const char *id, const rs_notice_commits *c)
+{
+	return fits(snprintf(buf, len,
+	                "commits %s %" PRIu64 " %" PRIu64 " %" PRIu64
+	                " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
+	                id, c->groups, c->writes, c->statements_us,
+	                c->commit_us, c->fence_us, c->confirm_us, c->reply_us),
+	    len);
+}
+
+int
 rs_notice_format_head(char *buf, size_t len, uint64_t epoch, uint64_t seq)
 {
 	return fits(
@@ -79,6 +91,29 @@ tail_is_decimal(const char *line, int nfields)
 	return true;
 }
 
+static enum rs_notice_kind
+parse_commits(const char *line, rs_notice *out)
+{
+	char a[RS_NOTICE_ID_MAX];
+	unsigned long long v[7];
+	int end = 0;
+
+	if (sscanf(line, "commits %63s %llu %llu %llu %llu %llu %llu %llu%n",
+	        a, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &end)
+	        != 8
+	    || line[end] != '\0' || !tail_is_decimal(line, 7))
+		return RS_NOTICE_NONE;
+	snprintf(out->id, sizeof(out->id), "%s", a);
+	out->commits = (rs_notice_commits) { .groups = v[0],
+		.writes = v[1],
+		.statements_us = v[2],
+		.commit_us = v[3],
+		.fence_us = v[4],
+		.confirm_us = v[5],
+		.reply_us = v[6] };
+	return out->kind = RS_NOTICE_COMMITS;
+}
+
 enum rs_notice_kind
 rs_notice_parse(const char *line, rs_notice *out)
 {
@@ -106,6 +141,8 @@ rs_notice_parse(const char *line, rs_notice *out)
 		out->seq = v[1];
 		return out->kind = RS_NOTICE_HEAD;
 	}
+	if (strncmp(line, "commits ", 8) == 0)
+		return parse_commits(line, out);
 	end = 0;
 	memset(v, 0, sizeof(v));
 	n = sscanf(line, "reads %63s %llu %llu %llu %llu %llu %llu%n", a,

@@ -6,6 +6,8 @@
  *   reads <worker-id> <held> <hold_timeouts> <park_timeouts> <rejected>
  *         <reply_messages> <batched_replies>
  *   head <epoch> <seq>
+ *   commits <worker-id> <groups> <writes> <statements_us> <commit_us>
+ *           <fence_us> <confirm_us> <reply_us>
  *
  * role is master|slave|candidate (or the Role number). A "reads" line with
  * only the first two counters (round 1) or the first four (before reply
@@ -23,6 +25,7 @@ enum rs_notice_kind {
 	RS_NOTICE_STATUS = 1,
 	RS_NOTICE_HEAD = 2,
 	RS_NOTICE_READS = 3,
+	RS_NOTICE_COMMITS = 4,
 };
 
 /* A slave's read counters (totals since it started serving). */
@@ -38,6 +41,20 @@ typedef struct rs_notice_reads {
 	                             ResponseBatch (2 or more per message) */
 } rs_notice_reads;
 
+/* A master's group commits (totals of its current term: they start from 0
+ * each time the worker becomes master), each step's
+ * wall time in microseconds summed over the groups (worker/master.c
+ * `process`): where a durable write's time goes (docs/performance.md). */
+typedef struct rs_notice_commits {
+	uint64_t groups; /* group commits (one transaction each) */
+	uint64_t writes; /* requests in them, dedupe hits included */
+	uint64_t statements_us; /* BEGIN, dedupe look-ups, the writes */
+	uint64_t commit_us; /* bookkeeping rows + COMMIT (the WAL sync) */
+	uint64_t fence_us; /* the ZooKeeper re-read of the master znode */
+	uint64_t confirm_us; /* SyncEvent publish + broker confirm */
+	uint64_t reply_us; /* notices, replies, acks */
+} rs_notice_commits;
+
 typedef struct rs_notice {
 	enum rs_notice_kind kind;
 	char id[RS_NOTICE_ID_MAX]; /* status, reads */
@@ -45,6 +62,7 @@ typedef struct rs_notice {
 	uint64_t seq; /* status: applied_seq; head: head seq */
 	uint64_t epoch; /* status, head */
 	rs_notice_reads reads; /* reads */
+	rs_notice_commits commits; /* commits */
 } rs_notice;
 
 /* Formatters: RS_OK, or RS_EINVAL when buf (len bytes) is too small. */
@@ -52,6 +70,8 @@ int rs_notice_format_status(char *buf, size_t len, const char *id,
     const char *role, uint64_t applied_seq, uint64_t epoch);
 int rs_notice_format_reads(
     char *buf, size_t len, const char *id, const rs_notice_reads *r);
+int rs_notice_format_commits(
+    char *buf, size_t len, const char *id, const rs_notice_commits *c);
 int rs_notice_format_head(char *buf, size_t len, uint64_t epoch, uint64_t seq);
 
 /* Parses one line into *out; returns its kind (RS_NOTICE_NONE for anything

@@ -94,6 +94,26 @@ test_reads_line_round_trips_and_accepts_the_old_forms(void **state)
 }
 
 static void
+test_commits_line_round_trips(void **state)
+{
+	char buf[256];
+	rs_notice_commits c
+	    = { 500, 4100, 2350000, 1050000, 700000, 1000000, 200000 };
+	rs_notice n;
+
+	(void) state;
+	assert_int_equal(
+	    rs_notice_format_commits(buf, sizeof(buf), "w1-ab", &c), 0);
+	assert_string_equal(buf,
+	    "commits w1-ab 500 4100 2350000 1050000 700000 1000000 200000");
+	assert_int_equal(rs_notice_parse(buf, &n), RS_NOTICE_COMMITS);
+	assert_string_equal(n.id, "w1-ab");
+	assert_memory_equal(&n.commits, &c, sizeof(c));
+	assert_int_not_equal(
+	    rs_notice_format_commits(buf, 20, "w1-ab", &c), 0);
+}
+
+static void
 test_other_lines_are_not_notices(void **state)
 {
 	const char *bad[] = { "", "status w1 BOSS 1 2", "status w1 master 1",
@@ -101,7 +121,9 @@ test_other_lines_are_not_notices(void **state)
 		"reads w2-cd 1200", "reads w2-cd 1 2 x", "reads w2-cd 1 2 3",
 		"reads w2-cd 1 2 3 4 5", "reads w2-cd 1 2 3 4 5 6 7",
 		"reads w2-cd 1 2 3 4 5 x", "hello", "head -1 2", "head +1 2",
-		"status w1 slave -4 1", "reads w2 1 2 -3 4" };
+		"status w1 slave -4 1", "reads w2 1 2 -3 4",
+		"commits w1 1 2 3 4 5 6", "commits w1 1 2 3 4 5 6 7 8",
+		"commits w1 1 2 3 4 5 6 -7", "commits w1 1 2 3 4 5 6 7x" };
 	rs_notice n;
 
 	(void) state;
@@ -114,4 +136,5 @@ RS_TEST_MAIN(cmocka_unit_test(test_status_line_round_trips),
     cmocka_unit_test(test_too_long_lines_are_refused),
     cmocka_unit_test(test_head_line_round_trips),
     cmocka_unit_test(test_reads_line_round_trips_and_accepts_the_old_forms),
+    cmocka_unit_test(test_commits_line_round_trips),
     cmocka_unit_test(test_other_lines_are_not_notices))

@@ -70,6 +70,11 @@ typedef struct master {
 	rs_worker_db_stmt pend[BATCH_MAX];
 	int pend_item[BATCH_MAX];
 	int npend;
+	/* Group-commit step totals for the "commits" notice (where a
+	 * durable write's time goes); tail_us: the last commit_batch's
+	 * bookkeeping rows + COMMIT. */
+	rs_notice_commits commits;
+	int64_t tail_us;
 } master;
 
 static void
@@ -407,7 +412,10 @@ commit_batch(master *m, int from, int n)
 	if ((rc = flush_deferred(m)) != RS_OK)
 		goto fail;
 	w->meta.epoch = w->epoch;
-	if ((rc = rs_worker_tail_commit(w->db, &m->tail, &w->meta)) != RS_OK)
+	int64_t t0 = rs_time_now_us();
+	rc = rs_worker_tail_commit(w->db, &m->tail, &w->meta);
+	m->tail_us = rs_time_now_us() - t0;
+	if (rc != RS_OK)
 		goto fail;
 	return RS_OK;
 fail:
@@ -673,11 +681,30 @@ reconnect(master *m)
 	}
 }
 
+/* Adds one group's step times (microseconds since t[0]: t[1] commit_batch
+ * done, t[2] fenced, t[3] confirmed, t[4] answered) to the totals the
+ * "commits" notice carries. */
+static void
+count_group(master *m, int n, const int64_t t[5])
+{
+	rs_notice_commits *c = &m->commits;
+
+	c->groups++;
+	c->writes += (uint64_t) n;
+	c->statements_us += (uint64_t) (t[1] - t[0] - m->tail_us);
+	c->commit_us += (uint64_t) m->tail_us;
+	c->fence_us += (uint64_t) (t[2] - t[1]);
+	c->confirm_us += (uint64_t) (t[3] - t[2]);
+	c->reply_us += (uint64_t) (t[4] - t[3]);
+	rs_worker_notice_set_commits(m->w->notice, c);
+}
+
 /* Commit, confirm, notify, ack, reply for items [from, from+n). */
 static int
 process(master *m, int from, int n)
 {
 	rs_worker *w = m->w;
+	int64_t t[5] = { rs_time_now_us() };
 	int rc = commit_batch(m, from, n);
 
 	if (rc != RS_OK) {
@@ -709,8 +736,10 @@ process(master *m, int from, int n)
 		return reply(m, from, 1);
 	}
 	fault_hook(m, from, n);
+	t[1] = rs_time_now_us();
 	if ((rc = still_master(w)) != RS_OK)
 		return rc;
+	t[2] = rs_time_now_us();
 	if ((rc = publish_events(m, from, n)) != RS_OK) {
 		if (rc == RS_ENOMEM)
 			return rc;
@@ -718,11 +747,14 @@ process(master *m, int from, int n)
 		m->unconfirmed_from = from;
 		return RS_ECONN;
 	}
+	t[3] = rs_time_now_us();
 	rs_worker_notice_head(w->notice, w->epoch, w->meta.applied_seq);
 	rs_worker_notice_set(
 	    w->notice, RS_ROLE_MASTER, w->meta.applied_seq, w->epoch);
 	if ((rc = reply(m, from, n)) != RS_OK)
 		return rc;
+	t[4] = rs_time_now_us();
+	count_group(m, n, t);
 	/* The durable history a full-cluster recovery checks against
 	 * (docs/failover.md): coalesced, it lags by RS_HISTORY_EVERY_MS. */
 	int64_t now = rs_time_now_ms();

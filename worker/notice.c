@@ -34,6 +34,8 @@ struct rs_worker_notice {
 	_Atomic uint64_t master_head;
 	rs_notice_reads reads; /* guarded by mu */
 	atomic_bool reads_on;
+	rs_notice_commits commits; /* guarded by mu */
+	atomic_bool commits_on;
 };
 
 static void
@@ -54,6 +56,15 @@ publish_status(rs_worker_notice *n)
 		r = n->reads;
 		pthread_mutex_unlock(&n->mu);
 		if (rs_notice_format_reads(line, sizeof(line), n->id, &r)
+		    == RS_OK)
+			(void) rs_nng_send_str(n->pub, line);
+	}
+	if (atomic_load(&n->commits_on)) {
+		rs_notice_commits c;
+		pthread_mutex_lock(&n->mu);
+		c = n->commits;
+		pthread_mutex_unlock(&n->mu);
+		if (rs_notice_format_commits(line, sizeof(line), n->id, &c)
 		    == RS_OK)
 			(void) rs_nng_send_str(n->pub, line);
 	}
@@ -176,6 +187,15 @@ rs_worker_notice_set_reads(rs_worker_notice *n, const rs_notice_reads *r)
 	n->reads = *r;
 	pthread_mutex_unlock(&n->mu);
 	atomic_store(&n->reads_on, true);
+}
+
+void
+rs_worker_notice_set_commits(rs_worker_notice *n, const rs_notice_commits *c)
+{
+	pthread_mutex_lock(&n->mu);
+	n->commits = *c;
+	pthread_mutex_unlock(&n->mu);
+	atomic_store(&n->commits_on, true);
 }
 
 void

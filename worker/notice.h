@@ -26,6 +26,10 @@ void rs_worker_notice_set(rs_worker_notice *n, const char *role,
 /* Slaves: their read counters (proto/rs_notice.h); from the first call
  * on, a "reads" line follows each status line. */
 void rs_worker_notice_set_reads(rs_worker_notice *n, const rs_notice_reads *r);
+/* Masters: their group-commit totals (proto/rs_notice.h); from the first
+ * call on, a "commits" line follows each status line. */
+void rs_worker_notice_set_commits(
+    rs_worker_notice *n, const rs_notice_commits *c);
 /* Publishes "head <epoch> <seq>" now. */
 void rs_worker_notice_head(rs_worker_notice *n, uint64_t epoch, uint64_t seq);
 /* Follows the master publishing at url (replaces any previous one). */

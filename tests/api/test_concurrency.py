@@ -2,6 +2,9 @@
 inside its write transaction; the gateway's checks alone could not)."""
 import concurrent.futures as cf
 import os
+import time
+
+import pytest
 
 from conftest import PASSWORD, USERS, Api, ts
 
@@ -124,3 +127,35 @@ def test_calls_in_flight_together_reach_the_broker_as_one_batch(api):
     assert counter(USERS, "rideshare_gw_rpc_batches_total") > gw0
     if ADMIN:
         assert counter(ADMIN, "rideshare_orch_request_batches_total") > orch0
+
+
+def test_master_reports_where_a_write_time_goes(api):
+    """docs/performance.md "Where a durable write's time goes": the master's
+    group commits reach the orchestrator's /metrics ("commits" notices,
+    every 500 ms): more groups, at least as many more writes as were
+    acknowledged, and time in every step a group takes."""
+    if not ADMIN:
+        pytest.skip("RIDESHARE_ADMIN_URL not set")
+    steps = ("statements", "commit", "fence", "confirm", "reply")
+
+    def totals():
+        t = {"groups": counter(ADMIN, "rideshare_orch_worker_group_commits_total"),
+             "writes": counter(ADMIN, "rideshare_orch_worker_group_commit_writes_total")}
+        for s in steps:
+            t[s] = counter(ADMIN, f"rideshare_orch_worker_group_{s}_seconds_total")
+        return t
+    before = totals()
+
+    def add(i):
+        return Api().put("/api/v1/users", json={"username": "g%02d" % i,
+                                                "password": PASSWORD}).status_code
+    assert parallel(add, 16) == [201] * 16
+    deadline = time.monotonic() + 5
+    after = totals()
+    while after["writes"] - before["writes"] < 16 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        after = totals()
+    assert after["writes"] - before["writes"] >= 16
+    assert 1 <= after["groups"] - before["groups"] <= after["writes"] - before["writes"]
+    for s in steps:
+        assert after[s] > before[s], s
