@@ -437,24 +437,15 @@ deliver(rs_rpc_mux *m, const char *content_type, const char *correlation_id,
 	wake_all(wake);
 }
 
-/* Connects, declares the topology (the target queue exists before the
- * first request, whoever starts first) and consumes direct reply-to
- * before the first publish, as RabbitMQ requires. */
+/* Opens the connection (rs_rpc_connect) and says so to callers: their
+ * timeouts from now on are RS_ETIMEDOUT, not RS_ECONN. */
 static int
 open_conn(rs_rpc_mux *m, int wait_ms)
 {
-	rs_mq *mq;
-	int rc = rs_mq_connect_retry(m->url, "rs_rpc_mux", wait_ms, &mq);
+	int rc = rs_rpc_connect(m->url, "rs_rpc_mux", wait_ms, &m->mq);
 
 	if (rc != RS_OK)
-		return rc == RS_ETIMEDOUT ? RS_ECONN : rc;
-	if ((rc = rs_mq_declare_topology(mq)) != RS_OK
-	    || (rc = rs_mq_consume(mq, RS_MQ_DIRECT_REPLY, true, NULL))
-	        != RS_OK) {
-		rs_mq_destroy(mq);
 		return rc;
-	}
-	m->mq = mq;
 	pthread_mutex_lock(&m->mu);
 	m->connected = true;
 	pthread_mutex_unlock(&m->mu);
