@@ -703,36 +703,24 @@ learn_epoch(rs_orch_router *r)
 		r->epoch = zk_epoch;
 }
 
-/* Forwards the n replies of one destination: a plain DbResponse
- * (correlation id = request_id, as a single reply) when n == 1, else one
- * ResponseBatch (RS_CT_RESPONSE_BATCH, matched by the entries'
- * request_ids). Unknown fields are dropped first (rs_op_drop_unknown). */
+/* Forwards the n replies of one destination as one message
+ * (rs_op_pack_replies: a plain DbResponse when n == 1, else a
+ * ResponseBatch). Unknown fields are dropped first (rs_op_drop_unknown). */
 static int
 forward_group(rs_orch_router *r, Rideshare__DbResponse **resps, size_t n)
 {
-	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
-	rs_mq_props props = { 0 };
-	size_t len;
+	rs_op_reply_msg msg;
 	int rv;
 
 	for (size_t i = 0; i < n; i++)
 		rs_op_drop_unknown(&resps[i]->base);
-	if (n == 1) {
-		len = rideshare__db_response__get_packed_size(resps[0]);
-		props.correlation_id = resps[0]->request_id;
-	} else {
-		b.n_responses = n;
-		b.responses = resps;
-		len = rideshare__response_batch__get_packed_size(&b);
-		props.content_type = RS_CT_RESPONSE_BATCH;
-	}
-	if ((rv = ensure_buf(r, len)) != RS_OK)
+	rv = rs_op_pack_replies(resps, n, &r->buf, &r->bufcap, &msg);
+	if (rv != RS_OK)
 		return rv;
-	if (n == 1)
-		rideshare__db_response__pack(resps[0], r->buf);
-	else
-		rideshare__response_batch__pack(&b, r->buf);
-	rv = rs_mq_publish(r->mq, "", resps[0]->reply_to, r->buf, len, &props);
+	rs_mq_props props = { .correlation_id = msg.correlation_id,
+		.content_type = msg.content_type };
+	rv = rs_mq_publish(
+	    r->mq, "", resps[0]->reply_to, r->buf, msg.len, &props);
 	if (rv == RS_OK)
 		rs_metric_add(&rs_orch_m_reply_fwd, n);
 	return rv;
