@@ -90,22 +90,6 @@ struct rs_rpc_mux {
 	_Atomic uint64_t published, batches, batched_calls;
 };
 
-size_t
-rs_rpc_mux_put_entry(uint8_t *out, const void *packed, size_t len)
-{
-	size_t n = 0;
-	uint64_t v = len;
-
-	out[n++] = 0x0a; /* field 1 (requests), wire type 2 (length) */
-	do {
-		uint8_t b = (uint8_t) (v & 0x7f);
-		v >>= 7;
-		out[n++] = (uint8_t) (b | (v != 0 ? 0x80 : 0));
-	} while (v != 0);
-	memcpy(out + n, packed, len);
-	return n + len;
-}
-
 void
 rs_rpc_mux_get_stats(rs_rpc_mux *m, rs_rpc_mux_stats *out)
 {
@@ -320,7 +304,7 @@ take_sends(rs_rpc_mux *m)
 	                                      : RS_REQUEST_BATCH_MAX;
 	c = m->qhead;
 	for (size_t i = 0; i < n; i++, c = c->qnext)
-		need += c->len + RS_RPC_MUX_ENTRY_MAX_OVERHEAD;
+		need += rs_op_batch_entry_size(c->len);
 	if (n > 0 && !out_room(m, need)) {
 		rs_error(NULL, "event=oom where=rpc_mux_send calls=%zu", n);
 		for (size_t i = 0; i < n; i++)
@@ -337,7 +321,7 @@ take_sends(rs_rpc_mux *m)
 		m->outlen = 0;
 		for (size_t i = 0; i < n; i++) {
 			c = m->qhead;
-			m->outlen += rs_rpc_mux_put_entry(
+			m->outlen += rs_op_put_batch_entry(
 			    m->out + m->outlen, c->body, c->len);
 			queue_del(m, c);
 		}

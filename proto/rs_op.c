@@ -260,6 +260,31 @@ rs_op_response_batch_decode(
 	return why;
 }
 
+#define BATCH_ENTRY_KEY 0x0a /* field 1, wire type 2 (length-delimited) */
+
+size_t
+rs_op_batch_entry_size(size_t len)
+{
+	size_t n = 2; /* the key and the varint's last byte */
+
+	for (size_t v = len; v >= 0x80; v >>= 7)
+		n++;
+	return n + len;
+}
+
+size_t
+rs_op_put_batch_entry(uint8_t *out, const void *packed, size_t len)
+{
+	size_t n = 0, v = len;
+
+	out[n++] = BATCH_ENTRY_KEY;
+	for (; v >= 0x80; v >>= 7)
+		out[n++] = (uint8_t) (v | 0x80);
+	out[n++] = (uint8_t) v;
+	memcpy(out + n, packed, len);
+	return n + len;
+}
+
 int
 rs_op_pack_replies(Rideshare__DbResponse **resps, size_t n, uint8_t **buf,
     size_t *cap, rs_op_reply_msg *out)

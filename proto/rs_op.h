@@ -79,6 +79,14 @@ typedef struct rs_op_reply_msg {
  * *cap and *out as they were). The strings in *out point into resps. */
 int rs_op_pack_replies(Rideshare__DbResponse **resps, size_t n, uint8_t **buf,
     size_t *cap, rs_op_reply_msg *out);
+/* One entry of a RequestBatch or ResponseBatch (both: field 1 repeated)
+ * framed from a message already packed (len bytes) at out: the field's
+ * key, len as a varint, the bytes; such entries back to back are the
+ * batch. Builds a batch of packed messages without unpacking them again.
+ * out must have room for rs_op_batch_entry_size(len) bytes; returns the
+ * bytes written (that many). */
+size_t rs_op_put_batch_entry(uint8_t *out, const void *packed, size_t len);
+size_t rs_op_batch_entry_size(size_t len);
 /* A sync queue delivery's body with content type RS_CT_SYNC_BATCH decoded
  * and checked: NULL and the batch in *out (free with
  * rideshare__sync_event_batch__free_unpacked), or why not: "undecodable",

@@ -389,6 +389,53 @@ test_replies_pack_as_one_batch_in_order(void **state)
 	free(buf);
 }
 
+/* Entry lengths are varints: one byte up to 127, more beyond; the size
+ * said beforehand is the size written. */
+static void
+test_batch_entry_lengths_are_varints(void **state)
+{
+	static uint8_t body[300], out[400];
+	size_t n;
+
+	(void) state;
+	memset(body, 7, sizeof(body));
+	n = rs_op_put_batch_entry(out, body, sizeof(body));
+	assert_int_equal(n, 3 + sizeof(body));
+	assert_int_equal(rs_op_batch_entry_size(sizeof(body)), n);
+	assert_int_equal(out[0], 0x0a);
+	assert_int_equal(out[1], 0xac); /* 300 = 0b10_0101100 */
+	assert_int_equal(out[2], 0x02);
+	assert_memory_equal(out + 3, body, sizeof(body));
+	assert_int_equal(rs_op_put_batch_entry(out, body, 127), 2 + 127);
+	assert_int_equal(rs_op_batch_entry_size(127), 2 + 127);
+	assert_int_equal(rs_op_batch_entry_size(128), 3 + 128);
+}
+
+/* Framed packed replies are the ResponseBatch protobuf-c would pack. */
+static void
+test_framed_replies_are_a_response_batch(void **state)
+{
+	Rideshare__DbResponse r[2], *rp[2];
+	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
+	static uint8_t one[64], framed[256], packed[256];
+	size_t len = 0, n;
+
+	(void) state;
+	for (size_t i = 0; i < 2; i++) {
+		rideshare__db_response__init(&r[i]);
+		r[i].request_id = i == 0 ? "rid-x" : "rid-y";
+		r[i].seq = 5 + i;
+		rp[i] = &r[i];
+		n = rideshare__db_response__pack(&r[i], one);
+		len += rs_op_put_batch_entry(framed + len, one, n);
+	}
+	b.n_responses = 2;
+	b.responses = rp;
+	n = rideshare__response_batch__pack(&b, packed);
+	assert_int_equal(len, n);
+	assert_memory_equal(framed, packed, n);
+}
+
 /* A sync batch of n add_user events of epoch 3, seqs 10, 11, ...; entry
  * bad_at (if < n) spoiled by spoil: what rs_op_sync_batch_decode says. */
 static const char *
@@ -482,4 +529,6 @@ RS_TEST_MAIN(cmocka_unit_test(test_decode_gives_the_message_or_the_problem),
     cmocka_unit_test(test_response_batches_need_ids),
     cmocka_unit_test(test_one_reply_packs_plain_with_its_correlation_id),
     cmocka_unit_test(test_replies_pack_as_one_batch_in_order),
+    cmocka_unit_test(test_batch_entry_lengths_are_varints),
+    cmocka_unit_test(test_framed_replies_are_a_response_batch),
     cmocka_unit_test(test_sync_batches_are_checked_whole))
