@@ -307,21 +307,33 @@ assert_no_user(const char *name)
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
 
+/* What both forged-sync tests start from: a serving cluster (at least one
+ * write applied everywhere), some slave's sync queue (in queue) and the
+ * current epoch from ZooKeeper (in *epoch), so that only what the test
+ * forges is wrong. */
+static void
+sync_target(char *queue, size_t cap, uint64_t *epoch)
+{
+	char slave[64], *data;
+	size_t len;
+
+	assert_serving();
+	some_slave(slave, sizeof(slave));
+	snprintf(queue, cap, RS_Q_SYNC_PREFIX "%s", slave);
+	assert_int_equal(
+	    rs_zk_get(wh_zk(h), RS_ZK_EPOCH, false, &data, &len), RS_OK);
+	*epoch = strtoull(data, NULL, 10);
+	free(data);
+}
+
 static void
 test_forged_sync_events_are_dead_lettered(void **state)
 {
-	char slave[64], queue[80], *data;
-	size_t len;
+	char queue[80];
 	uint64_t epoch;
 
 	(void) state;
-	assert_serving(); /* at least one write applied everywhere */
-	some_slave(slave, sizeof(slave));
-	snprintf(queue, sizeof(queue), RS_Q_SYNC_PREFIX "%s", slave);
-	assert_int_equal(
-	    rs_zk_get(wh_zk(h), RS_ZK_EPOCH, false, &data, &len), RS_OK);
-	epoch = strtoull(data, NULL, 10);
-	free(data);
+	sync_target(queue, sizeof(queue), &epoch);
 	forge_event(
 	    queue, "sync seq=10^12", "forged-gap", epoch, 1000000000000ULL);
 	forge_event(
@@ -339,18 +351,11 @@ test_forged_sync_batches_are_dead_lettered_whole(void **state)
 	static const char *const users[] = { "fb-gap-0", "fb-gap-1",
 		"fb-old-0", "fb-old-1", "fb-old-2", "fb-hole-0", "fb-hole-1",
 		"fb-mixed-0", "fb-mixed-1", "fb-one-0" };
-	char slave[64], queue[80], *data;
-	size_t len;
+	char queue[80];
 	uint64_t epoch;
 
 	(void) state;
-	assert_serving(); /* at least one write applied everywhere */
-	some_slave(slave, sizeof(slave));
-	snprintf(queue, sizeof(queue), RS_Q_SYNC_PREFIX "%s", slave);
-	assert_int_equal(
-	    rs_zk_get(wh_zk(h), RS_ZK_EPOCH, false, &data, &len), RS_OK);
-	epoch = strtoull(data, NULL, 10);
-	free(data);
+	sync_target(queue, sizeof(queue), &epoch);
 	const uint64_t ep[4] = { epoch, epoch, epoch, epoch };
 	const uint64_t far = 1000000000000ULL;
 	/* Checked by the slave against its state: the first entry is bad,

@@ -205,33 +205,36 @@ expect_batch_like_alone(
 	assert_int_equal(rs_mq_delete_queue(wh_mq(h), q), RS_OK);
 }
 
+enum { BATCHED_READS = 8 };
+
+/* The reads check_reads_batched sends: every read op, found and not. Each
+ * call gives them fresh request ids. */
+static void
+fill_reads(wh_req r[BATCHED_READS], int64_t ride, const char *big)
+{
+	wh_req_get_ride(&r[0], ride);
+	wh_req_get_ride(&r[1], 999);
+	wh_req_list_rides(&r[2], 1, 2, 100);
+	wh_req_list_rides(&r[3], 1, 2, 0);
+	wh_req_get_user(&r[4], big);
+	wh_req_get_user(&r[5], "zed");
+	wh_req_list_users(&r[6]);
+	wh_req_count_rides(&r[7]);
+}
+
 /* Every read op, found and not, alone and then in one ReadBatch. */
 static void
 check_reads_batched(int64_t ride, const char *big)
 {
-	enum { N = 8 };
+	enum { N = BATCHED_READS };
 	wh_req r[N];
 	Rideshare__DbResponse *want[N];
 
-	wh_req_get_ride(&r[0], ride);
-	wh_req_get_ride(&r[1], 999);
-	wh_req_list_rides(&r[2], 1, 2, 100);
-	wh_req_list_rides(&r[3], 1, 2, 0);
-	wh_req_get_user(&r[4], big);
-	wh_req_get_user(&r[5], "zed");
-	wh_req_list_users(&r[6]);
-	wh_req_count_rides(&r[7]);
+	fill_reads(r, ride, big);
 	for (int i = 0; i < N; i++)
 		CHECK(wh_call(h, &r[i].req, 5000, 1, &want[i]) == 0);
 	/* Fresh request ids: these are other reads with the same ops. */
-	wh_req_get_ride(&r[0], ride);
-	wh_req_get_ride(&r[1], 999);
-	wh_req_list_rides(&r[2], 1, 2, 100);
-	wh_req_list_rides(&r[3], 1, 2, 0);
-	wh_req_get_user(&r[4], big);
-	wh_req_get_user(&r[5], "zed");
-	wh_req_list_users(&r[6]);
-	wh_req_count_rides(&r[7]);
+	fill_reads(r, ride, big);
 	expect_batch_like_alone(r, want, N);
 	for (int i = 0; i < N; i++)
 		rideshare__db_response__free_unpacked(want[i], NULL);
