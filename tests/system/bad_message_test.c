@@ -123,6 +123,31 @@ expect_dead_lettered(
 	wait_dead_lettered(before, queue, what);
 }
 
+/* expect_dead_lettered for a batch: body published with content_type
+ * (one of the RS_CT_*_BATCH), so the consumer takes it for a batch. */
+static void
+expect_batch_dead_lettered(const char *queue, const char *content_type,
+    const char *what, const void *body, size_t len)
+{
+	rs_mq_props props = { .content_type = content_type };
+	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
+
+	assert_int_equal(
+	    rs_mq_publish(wh_mq(h), "", queue, body, len, &props), RS_OK);
+	wait_dead_lettered(before, queue, what);
+}
+
+/* A body that decodes as no batch at all, labelled as one. */
+static void
+expect_undecodable_batch_dead_lettered(
+    const char *queue, const char *content_type, const char *what)
+{
+	static const char garbage[] = "\xff\xff not a batch";
+
+	expect_batch_dead_lettered(
+	    queue, content_type, what, garbage, sizeof(garbage) - 1);
+}
+
 static void
 send_bad_messages(const char *queue)
 {
@@ -266,7 +291,6 @@ forge_batch(const char *queue, const char *what, const char *prefix, size_t n,
 	Rideshare__SyncEvent e[4], *ep[4];
 	Rideshare__DbResponse ok[4];
 	Rideshare__SyncEventBatch b = RIDESHARE__SYNC_EVENT_BATCH__INIT;
-	rs_mq_props props = { .content_type = RS_CT_SYNC_BATCH };
 	static wh_req r[4];
 	char user[80];
 	uint8_t buf[4096];
@@ -288,11 +312,8 @@ forge_batch(const char *queue, const char *what, const char *prefix, size_t n,
 	}
 	b.n_events = n;
 	b.events = ep;
-	size_t len = rideshare__sync_event_batch__pack(&b, buf);
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
-	assert_int_equal(
-	    rs_mq_publish(wh_mq(h), "", queue, buf, len, &props), RS_OK);
-	wait_dead_lettered(before, queue, what);
+	expect_batch_dead_lettered(queue, RS_CT_SYNC_BATCH, what, buf,
+	    rideshare__sync_event_batch__pack(&b, buf));
 }
 
 static void
@@ -371,13 +392,8 @@ test_forged_sync_batches_are_dead_lettered_whole(void **state)
 	    (uint64_t[]) { epoch, epoch + 1 }, (uint64_t[]) { far, far + 1 });
 	forge_batch(
 	    queue, "sync batch of one", "fb-one", 1, ep, (uint64_t[]) { far });
-	static const char garbage[] = "\xff\xff not a batch";
-	rs_mq_props props = { .content_type = RS_CT_SYNC_BATCH };
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
-	assert_int_equal(rs_mq_publish(wh_mq(h), "", queue, garbage,
-	                     sizeof(garbage) - 1, &props),
-	    RS_OK);
-	wait_dead_lettered(before, queue, "undecodable sync batch");
+	expect_undecodable_batch_dead_lettered(
+	    queue, RS_CT_SYNC_BATCH, "undecodable sync batch");
 	assert_serving();
 	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
 		assert_no_user(users[i]);
@@ -711,13 +727,8 @@ test_read_batches_are_answered_or_dead_lettered(void **state)
 		publish_batch(bad[k].n, bad[k].spoil, q, NULL);
 		wait_dead_lettered(before, RS_Q_READ, bad[k].what);
 	}
-	static const char garbage[] = "\xff\xff not a batch";
-	rs_mq_props props = { .content_type = RS_CT_READ_BATCH };
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
-	assert_int_equal(rs_mq_publish(wh_mq(h), "", RS_Q_READ, garbage,
-	                     sizeof(garbage) - 1, &props),
-	    RS_OK);
-	wait_dead_lettered(before, RS_Q_READ, "undecodable batch");
+	expect_undecodable_batch_dead_lettered(
+	    RS_Q_READ, RS_CT_READ_BATCH, "undecodable batch");
 	assert_int_equal(wh_queue_depth(h, q), 0);
 	assert_serving();
 }
@@ -826,13 +837,8 @@ test_write_batches_are_applied_or_dead_lettered(void **state)
 		publish_write_batch(bad[k].n, bad[k].spoil, prefix, q, NULL);
 		wait_dead_lettered(before, RS_Q_WRITE, bad[k].what);
 	}
-	static const char garbage[] = "\xff\xff not a batch";
-	rs_mq_props props = { .content_type = RS_CT_WRITE_BATCH };
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
-	assert_int_equal(rs_mq_publish(wh_mq(h), "", RS_Q_WRITE, garbage,
-	                     sizeof(garbage) - 1, &props),
-	    RS_OK);
-	wait_dead_lettered(before, RS_Q_WRITE, "undecodable write batch");
+	expect_undecodable_batch_dead_lettered(
+	    RS_Q_WRITE, RS_CT_WRITE_BATCH, "undecodable write batch");
 	/* A write acknowledged after them: reads now see every write the
 	 * master took before it. */
 	assert_serving();
@@ -847,13 +853,8 @@ test_write_batches_are_applied_or_dead_lettered(void **state)
 static void
 expect_bad_response_batch(const char *what, const void *body, size_t len)
 {
-	rs_mq_props props = { .content_type = RS_CT_RESPONSE_BATCH };
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
-
-	assert_int_equal(
-	    rs_mq_publish(wh_mq(h), "", RS_Q_RESPONSE, body, len, &props),
-	    RS_OK);
-	wait_dead_lettered(before, RS_Q_RESPONSE, what);
+	expect_batch_dead_lettered(
+	    RS_Q_RESPONSE, RS_CT_RESPONSE_BATCH, what, body, len);
 }
 
 static void
