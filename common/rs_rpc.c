@@ -8,6 +8,7 @@
  * RS_CT_RESPONSE_BATCH) is matched by the request_id of each response in
  * it: the call's is taken, the others dropped. */
 #include "rs_rpc.h"
+#include "rs_buf.h"
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -139,14 +140,8 @@ pack(rs_rpc *rpc, const Rideshare__DbRequest *req, size_t *len)
 {
 	size_t n = rideshare__db_request__get_packed_size(req);
 
-	if (n > rpc->cap) {
-		uint8_t *b = realloc(rpc->buf, n);
-
-		if (b == NULL)
-			return RS_ENOMEM;
-		rpc->buf = b;
-		rpc->cap = n;
-	}
+	if (rs_reserve(&rpc->buf, &rpc->cap, n) != RS_OK)
+		return RS_ENOMEM;
 	rideshare__db_request__pack(req, rpc->buf);
 	*len = n;
 	return RS_OK;

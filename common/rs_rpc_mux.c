@@ -16,6 +16,7 @@
  * done waits for that post before its stack frame goes. */
 #include "rs_rpc_mux.h"
 
+#include "rs_buf.h"
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -276,20 +277,6 @@ conn_lost(rs_rpc_mux *m)
 
 /* ---- the I/O thread's side ------------------------------------------- */
 
-static bool
-out_room(rs_rpc_mux *m, size_t need)
-{
-	if (need > m->outcap) {
-		uint8_t *b = realloc(m->out, need);
-
-		if (b == NULL)
-			return false;
-		m->out = b;
-		m->outcap = need;
-	}
-	return true;
-}
-
 /* Takes what waits in the send queue (up to RS_REQUEST_BATCH_MAX calls,
  * oldest first) into m->out: one call's DbRequest as it is, several as
  * one RequestBatch. Returns how many calls it took (0: none waited). */
@@ -305,7 +292,7 @@ take_sends(rs_rpc_mux *m)
 	c = m->qhead;
 	for (size_t i = 0; i < n; i++, c = c->qnext)
 		need += rs_op_batch_entry_size(c->len);
-	if (n > 0 && !out_room(m, need)) {
+	if (n > 0 && rs_reserve(&m->out, &m->outcap, need) != RS_OK) {
 		rs_error(NULL, "event=oom where=rpc_mux_send calls=%zu", n);
 		for (size_t i = 0; i < n; i++)
 			finish(m, m->qhead, RS_ENOMEM, NULL, &wake);

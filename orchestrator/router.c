@@ -2,6 +2,7 @@
 #include "rs_contract.h"
 #include "orch_metrics.h"
 #include "rideshare.pb-c.h"
+#include "rs_buf.h"
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_thread.h"
@@ -163,14 +164,7 @@ rs_orch_router_create(const char *amqp_url, rs_orch_workers *w,
 static int
 ensure_buf(rs_orch_router *r, size_t n)
 {
-	if (n <= r->bufcap)
-		return RS_OK;
-	uint8_t *b = realloc(r->buf, n);
-	if (b == NULL)
-		return RS_ENOMEM;
-	r->buf = b;
-	r->bufcap = n;
-	return RS_OK;
+	return rs_reserve(&r->buf, &r->bufcap, n);
 }
 
 /* Marks a handled delivery for the pass's one basic.ack(multiple)
