@@ -161,10 +161,20 @@ rs_orch_router_create(const char *amqp_url, rs_orch_workers *w,
 	return RS_OK;
 }
 
+/* Packs msg into the router's buffer and publishes it to queue (default
+ * exchange) with props: every message the router sends but the replies
+ * it forwards (forward_group). */
 static int
-ensure_buf(rs_orch_router *r, size_t n)
+publish_packed(rs_orch_router *r, const char *queue,
+    const ProtobufCMessage *msg, const rs_mq_props *props)
 {
-	return rs_reserve(&r->buf, &r->bufcap, n);
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	int rv = rs_reserve(&r->buf, &r->bufcap, len);
+
+	if (rv != RS_OK)
+		return rv;
+	protobuf_c_message_pack(msg, r->buf);
+	return rs_mq_publish(r->mq, "", queue, r->buf, len, props);
 }
 
 /* Marks a handled delivery for the pass's one basic.ack(multiple)
@@ -248,15 +258,8 @@ reply_now(rs_orch_router *r, const rs_call *c, const Rideshare__DbRequest *req,
 	resp.request_id = req->request_id;
 	resp.status = status;
 	resp.error = (char *) why;
-	if (c->reply_to[0] != '\0') {
-		size_t len = rideshare__db_response__get_packed_size(&resp);
-		rv = ensure_buf(r, len);
-		if (rv == RS_OK) {
-			rideshare__db_response__pack(&resp, r->buf);
-			rv = rs_mq_publish(
-			    r->mq, "", c->reply_to, r->buf, len, &props);
-		}
-	}
+	if (c->reply_to[0] != '\0')
+		rv = publish_packed(r, c->reply_to, &resp.base, &props);
 	if (rv == RS_OK)
 		rv = ack_later(r, c->delivery_tag);
 	return rv;
@@ -364,7 +367,6 @@ static int
 flush_reads(rs_orch_router *r)
 {
 	rs_mq_props props = { 0 };
-	size_t len;
 	int n = r->npending, rv;
 
 	if (n == 0)
@@ -374,12 +376,7 @@ flush_reads(rs_orch_router *r)
 
 		props.reply_to = r->pending[0].reply_to;
 		props.correlation_id = req->request_id;
-		len = rideshare__db_request__get_packed_size(req);
-		if ((rv = ensure_buf(r, len)) == RS_OK) {
-			rideshare__db_request__pack(req, r->buf);
-			rv = rs_mq_publish(
-			    r->mq, "", Q_READ, r->buf, len, &props);
-		}
+		rv = publish_packed(r, Q_READ, &req->base, &props);
 	} else {
 		Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT;
 
@@ -392,12 +389,7 @@ flush_reads(rs_orch_router *r)
 		b.n_reads = (size_t) n;
 		b.reads = r->entry_ptrs;
 		props.content_type = RS_CT_READ_BATCH;
-		len = rideshare__read_batch__get_packed_size(&b);
-		if ((rv = ensure_buf(r, len)) == RS_OK) {
-			rideshare__read_batch__pack(&b, r->buf);
-			rv = rs_mq_publish(
-			    r->mq, "", Q_READ, r->buf, len, &props);
-		}
+		rv = publish_packed(r, Q_READ, &b.base, &props);
 		if (rv == RS_OK) {
 			rs_metric_add(&rs_orch_m_read_batches, 1);
 			rs_metric_add(&rs_orch_m_read_batched, (uint64_t) n);
@@ -443,30 +435,22 @@ flush_writes(rs_orch_router *r)
 	rs_mq_props props = { .persistent = true };
 	Rideshare__WriteBatch b = RIDESHARE__WRITE_BATCH__INIT;
 	int n = r->nwpending, rv;
-	size_t len;
+	const ProtobufCMessage *msg;
 
 	if (n == 0)
 		return RS_OK;
 	props.correlation_id = r->wpending[0].req->request_id;
 	if (n == 1) {
-		len = rideshare__db_request__get_packed_size(
-		    r->wpending[0].req);
+		msg = &r->wpending[0].req->base;
 	} else {
 		for (int i = 0; i < n; i++)
 			r->write_ptrs[i] = r->wpending[i].req;
 		b.n_writes = (size_t) n;
 		b.writes = r->write_ptrs;
 		props.content_type = RS_CT_WRITE_BATCH;
-		len = rideshare__write_batch__get_packed_size(&b);
+		msg = &b.base;
 	}
-	if ((rv = ensure_buf(r, len)) == RS_OK) {
-		if (n == 1)
-			rideshare__db_request__pack(
-			    r->wpending[0].req, r->buf);
-		else
-			rideshare__write_batch__pack(&b, r->buf);
-		rv = rs_mq_publish(r->mq, "", Q_WRITE, r->buf, len, &props);
-	}
+	rv = publish_packed(r, Q_WRITE, msg, &props);
 	if (rv == RS_OK && n > 1) {
 		rs_metric_add(&rs_orch_m_write_batches, 1);
 		rs_metric_add(&rs_orch_m_write_batched, (uint64_t) n);
@@ -510,7 +494,6 @@ route_call(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req)
 	const char *queue;
 	char own[sizeof(RS_Q_READ_PREFIX) + RS_ORCH_ID_MAX];
 	char *caller_field;
-	size_t len;
 	int rv;
 	bool write;
 
@@ -580,12 +563,7 @@ route_call(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req)
 			rv = ack_later(r, c->delivery_tag);
 		return rv;
 	}
-	len = rideshare__db_request__get_packed_size(req);
-	rv = ensure_buf(r, len);
-	if (rv == RS_OK) {
-		rideshare__db_request__pack(req, r->buf);
-		rv = rs_mq_publish(r->mq, "", queue, r->buf, len, &props);
-	}
+	rv = publish_packed(r, queue, &req->base, &props);
 	if (rv == RS_OK) {
 		rs_debug(req->request_id,
 		    "event=routed op=%s queue=%s min_seq=%" PRIu64,
