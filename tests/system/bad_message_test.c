@@ -96,6 +96,17 @@ assert_serving(void)
 	}
 }
 
+/* Declares the exclusive queue "<prefix>-<tag>" (this run's; gone with
+ * the harness's connection) and names it in q (80 bytes): where a test
+ * takes replies or taps an exchange. */
+static void
+declare_own_queue(char q[80], const char *prefix)
+{
+	snprintf(q, 80, "%s-%s", prefix, tag);
+	assert_int_equal(
+	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
+}
+
 /* Waits until rideshare.dead holds more than before messages. */
 static void
 wait_dead_lettered(uint32_t before, const char *queue, const char *what)
@@ -474,9 +485,7 @@ test_group_commit_is_one_sync_message(void **state)
 
 	(void) state;
 	assert_serving();
-	snprintf(tap, sizeof(tap), "bm-sync-tap-%s", tag);
-	assert_int_equal(
-	    rs_mq_declare_queue(wh_mq(h), tap, RS_MQ_EXCLUSIVE), RS_OK);
+	declare_own_queue(tap, "bm-sync-tap");
 	assert_int_equal(rs_mq_bind(wh_mq(h), tap, RS_X_SYNC), RS_OK);
 	pid_t pid = master_now(mid, sizeof(mid));
 	assert_int_equal(kill(pid, SIGSTOP), 0);
@@ -663,12 +672,8 @@ test_read_batches_are_answered_or_dead_lettered(void **state)
 
 	(void) state;
 	assert_serving();
-	snprintf(q, sizeof(q), "bm-batch-replies-%s", tag);
-	snprintf(q2, sizeof(q2), "bm-batch-replies2-%s", tag);
-	assert_int_equal(
-	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
-	assert_int_equal(
-	    rs_mq_declare_queue(wh_mq(h), q2, RS_MQ_EXCLUSIVE), RS_OK);
+	declare_own_queue(q, "bm-batch-replies");
+	declare_own_queue(q2, "bm-batch-replies2");
 	t0 = rs_time_now_ms();
 	publish_batch(3, 0, q, ids);
 	collect_answers(q, ids, 3, &msgs, &batches);
@@ -804,9 +809,7 @@ test_write_batches_are_applied_or_dead_lettered(void **state)
 
 	(void) state;
 	assert_serving();
-	snprintf(q, sizeof(q), "bm-wbatch-replies-%s", tag);
-	assert_int_equal(
-	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
+	declare_own_queue(q, "bm-wbatch-replies");
 	/* Good, with a retry of its first write inside: three answers
 	 * (by hand the harness itself takes the replies off responseQ),
 	 * two users. */
