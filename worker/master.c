@@ -439,16 +439,8 @@ publish_sync(master *m, const ProtobufCMessage *msg, const char *content_type,
 	rs_mq_props props = { .persistent = true,
 		.content_type = content_type,
 		.correlation_id = correlation_id };
-	size_t len = protobuf_c_message_get_packed_size(msg);
-	uint8_t *buf = malloc(len + 1);
-	int rc;
 
-	if (buf == NULL)
-		return RS_ENOMEM;
-	protobuf_c_message_pack(msg, buf);
-	rc = rs_mq_publish(m->cmq, RS_X_SYNC, "", buf, len, &props);
-	free(buf);
-	return rc;
+	return rs_mq_publish_pb(m->cmq, RS_X_SYNC, "", msg, &props);
 }
 
 /* The SyncEvent of an applied item (epoch of this term). */

@@ -96,6 +96,20 @@ assert_serving(void)
 	}
 }
 
+/* One turn of a wait that started at t0 (rs_time_now_ms): false once
+ * its 10 s are over, else true after a 20 ms pause. The tests' one
+ * deadline and polling interval. */
+static bool
+wait_turn(int64_t t0)
+{
+	struct timespec ts = { 0, 20000000 };
+
+	if (rs_time_now_ms() - t0 > 10000)
+		return false;
+	nanosleep(&ts, NULL);
+	return true;
+}
+
 /* Declares the exclusive queue "<prefix>-<tag>" (this run's; gone with
  * the harness's connection) and names it in q (80 bytes): where a test
  * takes replies or taps an exchange. */
@@ -114,11 +128,9 @@ wait_dead_lettered(uint32_t before, const char *queue, const char *what)
 	int64_t t0 = rs_time_now_ms();
 
 	while (wh_queue_depth(h, RS_Q_DEAD) < before + 1) {
-		if (rs_time_now_ms() - t0 > 10000)
+		if (!wait_turn(t0))
 			fail_msg("%s message on %s was not dead-lettered",
 			    what, queue);
-		struct timespec ts = { 0, 20000000 };
-		nanosleep(&ts, NULL);
 	}
 	printf("bad_message: %s on %s dead-lettered in %lld ms\n", what, queue,
 	    (long long) (rs_time_now_ms() - t0));
@@ -440,12 +452,10 @@ tap_find_group(const char *tap, char ids[][64], int n)
 		int rc = rs_mq_get(wh_mq(h), tap, true, &m);
 
 		if (rc == RS_ENOTFOUND) {
-			if (rs_time_now_ms() - t0 > 10000)
+			if (!wait_turn(t0))
 				fail_msg("no sync message carried all %d "
 				         "writes of the group",
 				    n);
-			struct timespec ts = { 0, 20000000 };
-			nanosleep(&ts, NULL);
 			continue;
 		}
 		assert_int_equal(rc, RS_OK);
@@ -541,11 +551,8 @@ test_group_commit_is_one_sync_message(void **state)
 	    "BETWEEN %llu AND %llu)",
 	    tag, (unsigned long long) lo, (unsigned long long) hi);
 	int64_t t1 = rs_time_now_ms();
-	while (wh_db_int(db, sql) != 2 * N) {
-		assert_true(rs_time_now_ms() - t1 < 10000);
-		struct timespec ts = { 0, 20000000 };
-		nanosleep(&ts, NULL);
-	}
+	while (wh_db_int(db, sql) != 2 * N)
+		assert_true(wait_turn(t1));
 	PQfinish(db);
 	assert_int_equal(rs_mq_delete_queue(wh_mq(h), tap), RS_OK);
 	assert_serving();
@@ -562,7 +569,6 @@ publish_batch_to(size_t n, int spoil, const char *const *to,
 	Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT;
 	wh_req r[RS_READ_BATCH_MAX];
 	rs_mq_props props = { .content_type = RS_CT_READ_BATCH };
-	uint8_t buf[4096];
 
 	for (size_t i = 0; i < n; i++) {
 		wh_req_count_rides(&r[i]);
@@ -581,9 +587,8 @@ publish_batch_to(size_t n, int spoil, const char *const *to,
 		r[0].req.min_seq = UINT64_MAX;
 	b.n_reads = n;
 	b.reads = ep;
-	size_t len = rideshare__read_batch__pack(&b, buf);
 	assert_int_equal(
-	    rs_mq_publish(wh_mq(h), "", RS_Q_READ, buf, len, &props), RS_OK);
+	    rs_mq_publish_pb(wh_mq(h), "", RS_Q_READ, &b.base, &props), RS_OK);
 }
 
 /* publish_batch_to with every entry answering to reply_to. */
@@ -625,41 +630,23 @@ collect_answers(const char *q, char ids[][64], int n, int *msgs, int *batches)
 
 	*msgs = *batches = 0;
 	while (got < n) {
-		rs_mq_msg m;
-		int rc = rs_mq_get(wh_mq(h), q, true, &m);
+		Rideshare__DbResponse *rs[RS_RESPONSE_BATCH_MAX];
+		size_t k;
+		int rc = wh_get_replies(h, q, rs, &k);
 
 		if (rc == RS_OK) {
 			(*msgs)++;
-			if (strcmp(m.content_type, RS_CT_RESPONSE_BATCH)
-			    == 0) {
-				Rideshare__ResponseBatch *b = NULL;
-				assert_null(rs_op_response_batch_decode(
-				    m.body, m.len, &b));
-				(*batches)++;
-				for (size_t i = 0; i < b->n_responses; i++)
-					got += mark_answer(
-					    b->responses[i], ids, seen, n);
-				rideshare__response_batch__free_unpacked(
-				    b, NULL);
-			} else {
-				Rideshare__DbResponse *resp
-				    = rideshare__db_response__unpack(
-				        NULL, m.len, m.body);
-				assert_non_null(resp);
-				assert_string_equal(
-				    m.correlation_id, resp->request_id);
-				got += mark_answer(resp, ids, seen, n);
+			*batches += k > 1;
+			for (size_t i = 0; i < k; i++) {
+				got += mark_answer(rs[i], ids, seen, n);
 				rideshare__db_response__free_unpacked(
-				    resp, NULL);
+				    rs[i], NULL);
 			}
-			rs_mq_msg_release(wh_mq(h), &m);
 			continue;
 		}
 		assert_int_equal(rc, RS_ENOTFOUND);
-		if (rs_time_now_ms() - t0 > 10000)
+		if (!wait_turn(t0))
 			fail_msg("%d reads on %s got %d answers", n, q, got);
-		struct timespec ts = { 0, 20000000 };
-		nanosleep(&ts, NULL);
 	}
 }
 
@@ -751,7 +738,6 @@ publish_write_batch(size_t n, int spoil, const char *prefix,
 	wh_req r[4];
 	rs_mq_props props
 	    = { .content_type = RS_CT_WRITE_BATCH, .persistent = true };
-	uint8_t buf[4096];
 
 	assert_true(n <= 4);
 	for (size_t i = 0; i < n; i++) {
@@ -771,9 +757,9 @@ publish_write_batch(size_t n, int spoil, const char *prefix,
 		snprintf(ids[i], 64, "%s", rp[i]->request_id);
 	b.n_writes = n;
 	b.writes = rp;
-	size_t len = rideshare__write_batch__pack(&b, buf);
 	assert_int_equal(
-	    rs_mq_publish(wh_mq(h), "", RS_Q_WRITE, buf, len, &props), RS_OK);
+	    rs_mq_publish_pb(wh_mq(h), "", RS_Q_WRITE, &b.base, &props),
+	    RS_OK);
 }
 
 /* get_user of "<prefix>-<i>" until it answers want (10 s at most). */
@@ -793,11 +779,9 @@ expect_user(const char *prefix, size_t i, Rideshare__Status want)
 		rideshare__db_response__free_unpacked(resp, NULL);
 		if (st == want)
 			return;
-		if (rs_time_now_ms() - t0 > 10000)
+		if (!wait_turn(t0))
 			fail_msg("user %s: status %d, expected %d", user,
 			    (int) st, (int) want);
-		struct timespec ts = { 0, 20000000 };
-		nanosleep(&ts, NULL);
 	}
 }
 

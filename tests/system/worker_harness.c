@@ -328,52 +328,28 @@ wh_master_id(wh *h, int timeout_ms)
 int
 wh_send_read_direct(wh *h, const Rideshare__DbRequest *req)
 {
-	size_t len = rideshare__db_request__get_packed_size(req);
-	uint8_t *buf = malloc(len + 1);
-	int rc;
-
-	if (buf == NULL)
-		return RS_ENOMEM;
 	rs_mq_props props = { .correlation_id = req->request_id,
 		.reply_to = RS_MQ_DIRECT_REPLY };
-	rideshare__db_request__pack(req, buf);
-	rc = rs_mq_publish(h->mq, "", RS_Q_READ, buf, len, &props);
-	free(buf);
-	return rc;
+
+	return rs_mq_publish_pb(h->mq, "", RS_Q_READ, &req->base, &props);
 }
 
 int
 wh_send(wh *h, const Rideshare__DbRequest *req)
 {
-	size_t len = rideshare__db_request__get_packed_size(req);
-	uint8_t *buf = malloc(len + 1);
 	bool write = rs_op_is_write(req->op_case);
-	int rc;
-
-	if (buf == NULL)
-		return RS_ENOMEM;
 	rs_mq_props props = { .correlation_id = req->request_id,
 		.reply_to = RS_MQ_DIRECT_REPLY,
 		.persistent = write };
-	if (h->orch) {
-		rideshare__db_request__pack(req, buf);
-		rc = rs_mq_publish(
-		    h->mq, "", RS_Q_ORCHESTRATOR, buf, len, &props);
-	} else {
-		Rideshare__DbRequest copy = *req;
-		if (!write)
-			copy.min_seq = h->commit_seq;
-		len = rideshare__db_request__get_packed_size(&copy);
-		free(buf);
-		buf = malloc(len + 1);
-		if (buf == NULL)
-			return RS_ENOMEM;
-		rideshare__db_request__pack(&copy, buf);
-		rc = rs_mq_publish(h->mq, "", write ? RS_Q_WRITE : RS_Q_READ,
-		    buf, len, &props);
-	}
-	free(buf);
-	return rc;
+
+	if (h->orch)
+		return rs_mq_publish_pb(
+		    h->mq, "", RS_Q_ORCHESTRATOR, &req->base, &props);
+	Rideshare__DbRequest copy = *req;
+	if (!write)
+		copy.min_seq = h->commit_seq;
+	return rs_mq_publish_pb(
+	    h->mq, "", write ? RS_Q_WRITE : RS_Q_READ, &copy.base, &props);
 }
 
 /* The next reply: the rest of a ResponseBatch first, then what comes
@@ -482,6 +458,50 @@ wh_publish_raw(wh *h, const char *queue, const void *body, size_t len)
 	rs_mq_props props
 	    = { .correlation_id = "raw", .reply_to = RS_MQ_DIRECT_REPLY };
 	return rs_mq_publish(h->mq, "", queue, body, len, &props);
+}
+
+/* The responses of the reply message m (wh_get_replies). */
+static int
+reply_unpack(const rs_mq_msg *m, Rideshare__DbResponse **out, size_t *n)
+{
+	Rideshare__ResponseBatch *b;
+	Rideshare__DbResponse *r;
+
+	if (strcmp(m->content_type, RS_CT_RESPONSE_BATCH) == 0) {
+		if (rs_op_response_batch_decode(m->body, m->len, &b) != NULL)
+			return RS_EPROTO;
+		/* Out of the batch: freeing b leaves them alone. */
+		for (size_t i = 0; i < b->n_responses; i++)
+			out[i] = b->responses[i];
+		*n = b->n_responses;
+		b->n_responses = 0;
+		rideshare__response_batch__free_unpacked(b, NULL);
+		return RS_OK;
+	}
+	r = rideshare__db_response__unpack(NULL, m->len, m->body);
+	if (r == NULL)
+		return RS_EPROTO;
+	if (strcmp(m->correlation_id, r->request_id) != 0) {
+		rideshare__db_response__free_unpacked(r, NULL);
+		return RS_EPROTO;
+	}
+	out[0] = r;
+	*n = 1;
+	return RS_OK;
+}
+
+int
+wh_get_replies(
+    wh *h, const char *queue, Rideshare__DbResponse **out, size_t *n)
+{
+	rs_mq_msg m;
+	int rc = rs_mq_get(h->mq, queue, true, &m);
+
+	if (rc != RS_OK)
+		return rc;
+	rc = reply_unpack(&m, out, n);
+	rs_mq_msg_release(h->mq, &m);
+	return rc;
 }
 
 rs_mq *

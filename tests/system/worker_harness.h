@@ -103,6 +103,15 @@ uint64_t wh_commit_seq(wh *h);
 
 /* Raw publish to a queue (default exchange). */
 int wh_publish_raw(wh *h, const char *queue, const void *body, size_t len);
+/* Takes one reply message off queue (basic.get, no ack) apart: a plain
+ * DbResponse (its correlation id = its request_id, as callers match it)
+ * or a ResponseBatch (content type RS_CT_RESPONSE_BATCH, checked with
+ * rs_op_response_batch_decode). RS_OK and its *n responses in
+ * out[0..RS_RESPONSE_BATCH_MAX) (the caller frees each with
+ * rideshare__db_response__free_unpacked; *n > 1: it was a batch),
+ * RS_ENOTFOUND when queue is empty, RS_EPROTO when it does not decode. */
+int wh_get_replies(
+    wh *h, const char *queue, Rideshare__DbResponse **out, size_t *n);
 /* The harness's own broker connection (publishes; consumes direct
  * reply-to): for tests that need more than the calls above. */
 rs_mq *wh_mq(wh *h);

@@ -167,16 +167,13 @@ expect_batch_like_alone(
 	}
 	b.n_reads = n;
 	b.reads = ep;
-	size_t len = rideshare__read_batch__get_packed_size(&b);
-	uint8_t *buf = malloc(len);
-	rideshare__read_batch__pack(&b, buf);
 	assert_int_equal(
-	    rs_mq_publish(wh_mq(h), "", RS_Q_READ, buf, len, &props), RS_OK);
-	free(buf);
+	    rs_mq_publish_pb(wh_mq(h), "", RS_Q_READ, &b.base, &props), RS_OK);
 	int64_t t0 = rs_time_now_ms();
 	while (got < n) {
-		rs_mq_msg m;
-		int rc = rs_mq_get(wh_mq(h), q, true, &m);
+		Rideshare__DbResponse *rs[RS_RESPONSE_BATCH_MAX];
+		size_t k;
+		int rc = wh_get_replies(h, q, rs, &k);
 		if (rc == RS_ENOTFOUND) {
 			assert_true(rs_time_now_ms() - t0 < 10000);
 			struct timespec ts = { 0, 20000000 };
@@ -184,23 +181,10 @@ expect_batch_like_alone(
 			continue;
 		}
 		assert_int_equal(rc, RS_OK);
-		if (strcmp(m.content_type, RS_CT_RESPONSE_BATCH) == 0) {
-			Rideshare__ResponseBatch *rb = NULL;
-			assert_null(
-			    rs_op_response_batch_decode(m.body, m.len, &rb));
-			for (size_t i = 0; i < rb->n_responses; i++)
-				got += match_alone(
-				    rb->responses[i], r, want, seen, n);
-			rideshare__response_batch__free_unpacked(rb, NULL);
-		} else {
-			Rideshare__DbResponse *one
-			    = rideshare__db_response__unpack(
-			        NULL, m.len, m.body);
-			assert_non_null(one);
-			got += match_alone(one, r, want, seen, n);
-			rideshare__db_response__free_unpacked(one, NULL);
+		for (size_t i = 0; i < k; i++) {
+			got += match_alone(rs[i], r, want, seen, n);
+			rideshare__db_response__free_unpacked(rs[i], NULL);
 		}
-		rs_mq_msg_release(wh_mq(h), &m);
 	}
 	assert_int_equal(rs_mq_delete_queue(wh_mq(h), q), RS_OK);
 }
