@@ -96,20 +96,6 @@ assert_serving(void)
 	}
 }
 
-/* One turn of a wait that started at t0 (rs_time_now_ms): false once
- * its 10 s are over, else true after a 20 ms pause. The tests' one
- * deadline and polling interval. */
-static bool
-wait_turn(int64_t t0)
-{
-	struct timespec ts = { 0, 20000000 };
-
-	if (rs_time_now_ms() - t0 > 10000)
-		return false;
-	nanosleep(&ts, NULL);
-	return true;
-}
-
 /* Declares the exclusive queue "<prefix>-<tag>" (this run's; gone with
  * the harness's connection) and names it in q (80 bytes): where a test
  * takes replies or taps an exchange. */
@@ -128,7 +114,7 @@ wait_dead_lettered(uint32_t before, const char *queue, const char *what)
 	int64_t t0 = rs_time_now_ms();
 
 	while (wh_queue_depth(h, RS_Q_DEAD) < before + 1) {
-		if (!wait_turn(t0))
+		if (!wh_wait_turn(t0))
 			fail_msg("%s message on %s was not dead-lettered",
 			    what, queue);
 	}
@@ -452,7 +438,7 @@ tap_find_group(const char *tap, char ids[][64], int n)
 		int rc = rs_mq_get(wh_mq(h), tap, true, &m);
 
 		if (rc == RS_ENOTFOUND) {
-			if (!wait_turn(t0))
+			if (!wh_wait_turn(t0))
 				fail_msg("no sync message carried all %d "
 				         "writes of the group",
 				    n);
@@ -491,7 +477,8 @@ test_group_commit_is_one_sync_message(void **state)
 	char tap[80], mid[64], slave[64], ids[N][64], sql[256];
 	uint64_t seqs[N], lo = UINT64_MAX, hi = 0;
 	wh_req r[N];
-	int got = 0;
+	Rideshare__DbResponse *a[N];
+	const char *idp[N];
 
 	(void) state;
 	assert_serving();
@@ -504,27 +491,20 @@ test_group_commit_is_one_sync_message(void **state)
 		snprintf(user, sizeof(user), "sb-%s-%d", tag, i);
 		wh_req_add_user(&r[i], user);
 		snprintf(ids[i], sizeof(ids[i]), "%s", r[i].req.request_id);
+		idp[i] = ids[i];
 		assert_int_equal(wh_send(h, &r[i].req), RS_OK);
 	}
 	/* Time for the orchestrator, if any, to pass them on. */
 	struct timespec pause = { 0, 500000000 };
 	nanosleep(&pause, NULL);
 	assert_int_equal(kill(pid, SIGCONT), 0);
-	for (int64_t t0 = rs_time_now_ms(); got < N;) {
-		Rideshare__DbResponse *a;
-		assert_true(rs_time_now_ms() - t0 < 20000);
-		if (wh_recv(h, 100, &a) != RS_OK)
-			continue;
-		for (int i = 0; i < N; i++)
-			if (strcmp(a->request_id, ids[i]) == 0) {
-				assert_int_equal(
-				    a->status, RIDESHARE__STATUS__OK);
-				seqs[i] = a->seq;
-				lo = a->seq < lo ? a->seq : lo;
-				hi = a->seq > hi ? a->seq : hi;
-				got++;
-			}
-		rideshare__db_response__free_unpacked(a, NULL);
+	assert_int_equal(wh_recv_replies(h, idp, N, 20000, a), RS_OK);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(a[i]->status, RIDESHARE__STATUS__OK);
+		seqs[i] = a[i]->seq;
+		lo = seqs[i] < lo ? seqs[i] : lo;
+		hi = seqs[i] > hi ? seqs[i] : hi;
+		rideshare__db_response__free_unpacked(a[i], NULL);
 	}
 	assert_int_equal(hi - lo + 1, N);
 
@@ -552,7 +532,7 @@ test_group_commit_is_one_sync_message(void **state)
 	    tag, (unsigned long long) lo, (unsigned long long) hi);
 	int64_t t1 = rs_time_now_ms();
 	while (wh_db_int(db, sql) != 2 * N)
-		assert_true(wait_turn(t1));
+		assert_true(wh_wait_turn(t1));
 	PQfinish(db);
 	assert_int_equal(rs_mq_delete_queue(wh_mq(h), tap), RS_OK);
 	assert_serving();
@@ -603,51 +583,26 @@ publish_batch(size_t n, int spoil, const char *reply_to, char ids[][64])
 	    n, spoil, to, RIDESHARE__CONSISTENCY__LINEARIZABLE, 0, ids);
 }
 
-/* Marks ids[i] seen when r answers it (OK), once; returns 1 then. */
-static int
-mark_answer(const Rideshare__DbResponse *r, char ids[][64], bool *seen, int n)
-{
-	assert_int_equal(r->status, RIDESHARE__STATUS__OK);
-	for (int i = 0; i < n; i++) {
-		if (strcmp(ids[i], r->request_id) == 0 && !seen[i]) {
-			seen[i] = true;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* Takes the replies on q until each of ids[0..n) was answered once (a
- * plain DbResponse with correlation id = request_id, or inside a
- * ResponseBatch); *msgs and *batches: the messages and the
+/* Takes the replies on q until each of ids[0..n) was answered (OK) once
+ * (wh_collect_replies); *msgs and *batches: the messages and the
  * ResponseBatches among them. */
 static void
 collect_answers(const char *q, char ids[][64], int n, int *msgs, int *batches)
 {
-	bool seen[RS_READ_BATCH_MAX] = { false };
-	int got = 0;
-	int64_t t0 = rs_time_now_ms();
+	Rideshare__DbResponse *got[RS_READ_BATCH_MAX];
+	const char *idp[RS_READ_BATCH_MAX];
+	wh_reply_stats st;
 
-	*msgs = *batches = 0;
-	while (got < n) {
-		Rideshare__DbResponse *rs[RS_RESPONSE_BATCH_MAX];
-		size_t k;
-		int rc = wh_get_replies(h, q, rs, &k);
-
-		if (rc == RS_OK) {
-			(*msgs)++;
-			*batches += k > 1;
-			for (size_t i = 0; i < k; i++) {
-				got += mark_answer(rs[i], ids, seen, n);
-				rideshare__db_response__free_unpacked(
-				    rs[i], NULL);
-			}
-			continue;
-		}
-		assert_int_equal(rc, RS_ENOTFOUND);
-		if (!wait_turn(t0))
-			fail_msg("%d reads on %s got %d answers", n, q, got);
+	for (int i = 0; i < n; i++)
+		idp[i] = ids[i];
+	if (wh_collect_replies(h, q, idp, (size_t) n, got, &st) != RS_OK)
+		fail_msg("%d reads on %s not all answered", n, q);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(got[i]->status, RIDESHARE__STATUS__OK);
+		rideshare__db_response__free_unpacked(got[i], NULL);
 	}
+	*msgs = st.msgs;
+	*batches = st.batches;
 }
 
 static void
@@ -779,7 +734,7 @@ expect_user(const char *prefix, size_t i, Rideshare__Status want)
 		rideshare__db_response__free_unpacked(resp, NULL);
 		if (st == want)
 			return;
-		if (!wait_turn(t0))
+		if (!wh_wait_turn(t0))
 			fail_msg("user %s: status %d, expected %d", user,
 			    (int) st, (int) want);
 	}

@@ -460,7 +460,55 @@ wh_publish_raw(wh *h, const char *queue, const void *body, size_t len)
 	return rs_mq_publish(h->mq, "", queue, body, len, &props);
 }
 
-/* The responses of the reply message m (wh_get_replies). */
+/* Puts r in out[i] when it answers ids[i] and out[i] is still empty:
+ * true then (r is out's), else false (r is still the caller's). */
+static bool
+place_reply(Rideshare__DbResponse *r, const char *const *ids, size_t n,
+    Rideshare__DbResponse **out)
+{
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == NULL && strcmp(r->request_id, ids[i]) == 0) {
+			out[i] = r;
+			return true;
+		}
+	return false;
+}
+
+int
+wh_recv_replies(wh *h, const char *const *ids, size_t n, int timeout_ms,
+    Rideshare__DbResponse **out)
+{
+	int64_t deadline = rs_time_deadline(timeout_ms);
+	size_t got = 0;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = NULL;
+	while (got < n && rs_time_left_ms(deadline) > 0) {
+		Rideshare__DbResponse *r;
+		int64_t left = rs_time_left_ms(deadline);
+
+		if (wh_recv(h, left < 200 ? (int) left : 200, &r) != RS_OK)
+			continue;
+		if (place_reply(r, ids, n, out))
+			got++;
+		else
+			rideshare__db_response__free_unpacked(r, NULL);
+	}
+	return got == n ? RS_OK : RS_ETIMEDOUT;
+}
+
+bool
+wh_wait_turn(int64_t t0)
+{
+	struct timespec ts = { 0, 20000000 };
+
+	if (rs_time_now_ms() - t0 > 10000)
+		return false;
+	nanosleep(&ts, NULL);
+	return true;
+}
+
+/* The responses of the reply message m (get_replies). */
 static int
 reply_unpack(const rs_mq_msg *m, Rideshare__DbResponse **out, size_t *n)
 {
@@ -490,9 +538,10 @@ reply_unpack(const rs_mq_msg *m, Rideshare__DbResponse **out, size_t *n)
 	return RS_OK;
 }
 
-int
-wh_get_replies(
-    wh *h, const char *queue, Rideshare__DbResponse **out, size_t *n)
+/* Takes one reply message off queue (basic.get, no ack) apart into
+ * out[0..*n): RS_OK, RS_ENOTFOUND when queue is empty, RS_EPROTO. */
+static int
+get_replies(wh *h, const char *queue, Rideshare__DbResponse **out, size_t *n)
 {
 	rs_mq_msg m;
 	int rc = rs_mq_get(h->mq, queue, true, &m);
@@ -502,6 +551,42 @@ wh_get_replies(
 	rc = reply_unpack(&m, out, n);
 	rs_mq_msg_release(h->mq, &m);
 	return rc;
+}
+
+int
+wh_collect_replies(wh *h, const char *queue, const char *const *ids, size_t n,
+    Rideshare__DbResponse **out, wh_reply_stats *st)
+{
+	int64_t t0 = rs_time_now_ms();
+	size_t got = 0;
+
+	*st = (wh_reply_stats) { 0 };
+	for (size_t i = 0; i < n; i++)
+		out[i] = NULL;
+	while (got < n) {
+		Rideshare__DbResponse *rs[RS_RESPONSE_BATCH_MAX];
+		size_t k;
+		int rc = get_replies(h, queue, rs, &k);
+
+		if (rc == RS_ENOTFOUND) {
+			if (!wh_wait_turn(t0))
+				return RS_ETIMEDOUT;
+			continue;
+		}
+		if (rc != RS_OK)
+			return rc;
+		st->msgs++;
+		st->batches += k > 1;
+		for (size_t i = 0; i < k; i++) {
+			if (place_reply(rs[i], ids, n, out)) {
+				got++;
+				continue;
+			}
+			st->others++;
+			rideshare__db_response__free_unpacked(rs[i], NULL);
+		}
+	}
+	return RS_OK;
 }
 
 rs_mq *
