@@ -34,23 +34,13 @@ struct wh {
 	rs_zk *zk;
 	rs_mq *mq; /* publishes; consumes direct reply-to (+ responseQ) */
 	uint64_t commit_seq;
-	/* A ResponseBatch reply (a slave's replies of one step to this
-	 * address): wh_recv hands its responses out one by one, from next. */
-	Rideshare__ResponseBatch *batch;
-	size_t batch_next;
+	/* The responses of the last reply message (a ResponseBatch's: a
+	 * slave's replies of one step to this address) that wh_recv has not
+	 * handed out yet: pending[next..npending). */
+	Rideshare__DbResponse *pending[RS_RESPONSE_BATCH_MAX];
+	size_t npending, next;
 	uint64_t batches; /* ResponseBatch replies received */
 };
-
-/* Frees h's batch once every response of it was handed out. */
-static void
-batch_done(wh *h)
-{
-	if (h->batch == NULL || h->batch_next < h->batch->n_responses)
-		return;
-	h->batch->n_responses = 0; /* each was handed out: not ours */
-	rideshare__response_batch__free_unpacked(h->batch, NULL);
-	h->batch = NULL;
-}
 
 /* The stack's setting (or its NAME_FILE, common/rs_cfg), else def. */
 static const char *
@@ -85,15 +75,10 @@ wh_close(wh *h)
 	rs_mq_destroy(h->mq);
 	if (h->zk != NULL)
 		rs_zk_close(h->zk);
-	if (h->batch != NULL) {
-		/* Free only what was not handed out. */
-		Rideshare__ResponseBatch *b = h->batch;
-		size_t left = b->n_responses - h->batch_next;
-		memmove(b->responses, b->responses + h->batch_next,
-		    left * sizeof(*b->responses));
-		b->n_responses = left;
-		rideshare__response_batch__free_unpacked(b, NULL);
-	}
+	/* Only what was not handed out is still ours. */
+	while (h->next < h->npending)
+		rideshare__db_response__free_unpacked(
+		    h->pending[h->next++], NULL);
 	free(h);
 }
 
@@ -352,36 +337,54 @@ wh_send(wh *h, const Rideshare__DbRequest *req)
 	    h->mq, "", write ? RS_Q_WRITE : RS_Q_READ, &copy.base, &props);
 }
 
-/* The next reply: the rest of a ResponseBatch first, then what comes
- * (a batch's first response). RS_EPROTO: undecodable. */
+/* The responses of the reply message m, a plain DbResponse or a
+ * ResponseBatch (checked with rs_op_response_batch_decode), into
+ * out[0..*n) (each the caller's). RS_EPROTO: it does not decode. */
+static int
+reply_unpack(const rs_mq_msg *m, Rideshare__DbResponse **out, size_t *n)
+{
+	Rideshare__ResponseBatch *b;
+	Rideshare__DbResponse *r;
+
+	if (strcmp(m->content_type, RS_CT_RESPONSE_BATCH) == 0) {
+		if (rs_op_response_batch_decode(m->body, m->len, &b) != NULL)
+			return RS_EPROTO;
+		/* Out of the batch: freeing b leaves them alone. */
+		for (size_t i = 0; i < b->n_responses; i++)
+			out[i] = b->responses[i];
+		*n = b->n_responses;
+		b->n_responses = 0;
+		rideshare__response_batch__free_unpacked(b, NULL);
+		return RS_OK;
+	}
+	r = rideshare__db_response__unpack(NULL, m->len, m->body);
+	if (r == NULL)
+		return RS_EPROTO;
+	out[0] = r;
+	*n = 1;
+	return RS_OK;
+}
+
+/* The next reply: the rest of the last message's first, then what comes.
+ * RS_EPROTO: undecodable. */
 static int
 next_reply(wh *h, int timeout_ms, Rideshare__DbResponse **out)
 {
 	rs_mq_msg msg;
 	int rc;
 
-	if (h->batch != NULL) {
-		*out = h->batch->responses[h->batch_next++];
-		batch_done(h);
-		return RS_OK;
-	}
-	if ((rc = rs_mq_next(h->mq, timeout_ms, &msg)) != RS_OK)
-		return rc;
-	if (strcmp(msg.content_type, RS_CT_RESPONSE_BATCH) == 0) {
-		const char *why = rs_op_response_batch_decode(
-		    msg.body, msg.len, &h->batch);
+	if (h->next == h->npending) {
+		if ((rc = rs_mq_next(h->mq, timeout_ms, &msg)) != RS_OK)
+			return rc;
+		h->next = h->npending = 0;
+		rc = reply_unpack(&msg, h->pending, &h->npending);
 		rs_mq_msg_release(h->mq, &msg);
-		if (why != NULL) {
-			h->batch = NULL;
-			return RS_EPROTO;
-		}
-		h->batches++;
-		h->batch_next = 0;
-		return next_reply(h, 0, out);
+		if (rc != RS_OK)
+			return rc;
+		h->batches += h->npending > 1;
 	}
-	*out = rideshare__db_response__unpack(NULL, msg.len, msg.body);
-	rs_mq_msg_release(h->mq, &msg);
-	return *out != NULL ? RS_OK : RS_EPROTO;
+	*out = h->pending[h->next++];
+	return RS_OK;
 }
 
 uint64_t
@@ -508,38 +511,10 @@ wh_wait_turn(int64_t t0)
 	return true;
 }
 
-/* The responses of the reply message m (get_replies). */
-static int
-reply_unpack(const rs_mq_msg *m, Rideshare__DbResponse **out, size_t *n)
-{
-	Rideshare__ResponseBatch *b;
-	Rideshare__DbResponse *r;
-
-	if (strcmp(m->content_type, RS_CT_RESPONSE_BATCH) == 0) {
-		if (rs_op_response_batch_decode(m->body, m->len, &b) != NULL)
-			return RS_EPROTO;
-		/* Out of the batch: freeing b leaves them alone. */
-		for (size_t i = 0; i < b->n_responses; i++)
-			out[i] = b->responses[i];
-		*n = b->n_responses;
-		b->n_responses = 0;
-		rideshare__response_batch__free_unpacked(b, NULL);
-		return RS_OK;
-	}
-	r = rideshare__db_response__unpack(NULL, m->len, m->body);
-	if (r == NULL)
-		return RS_EPROTO;
-	if (strcmp(m->correlation_id, r->request_id) != 0) {
-		rideshare__db_response__free_unpacked(r, NULL);
-		return RS_EPROTO;
-	}
-	out[0] = r;
-	*n = 1;
-	return RS_OK;
-}
-
 /* Takes one reply message off queue (basic.get, no ack) apart into
- * out[0..*n): RS_OK, RS_ENOTFOUND when queue is empty, RS_EPROTO. */
+ * out[0..*n): RS_OK, RS_ENOTFOUND when queue is empty, RS_EPROTO when it
+ * does not decode or is a plain reply its caller could not match (its
+ * correlation id is not its request_id). */
 static int
 get_replies(wh *h, const char *queue, Rideshare__DbResponse **out, size_t *n)
 {
@@ -549,6 +524,11 @@ get_replies(wh *h, const char *queue, Rideshare__DbResponse **out, size_t *n)
 	if (rc != RS_OK)
 		return rc;
 	rc = reply_unpack(&m, out, n);
+	if (rc == RS_OK && *n == 1
+	    && strcmp(m.correlation_id, out[0]->request_id) != 0) {
+		rideshare__db_response__free_unpacked(out[0], NULL);
+		rc = RS_EPROTO;
+	}
 	rs_mq_msg_release(h->mq, &m);
 	return rc;
 }
