@@ -399,27 +399,51 @@ flush_reads(rs_orch_router *r)
 	return rv;
 }
 
+/* Room for req (owned from here) in a pass's list of n gathered of max:
+ * a full list is flushed first. If that fails nothing of this pass is
+ * acknowledged: it all comes back with the channel (reads are
+ * idempotent, writes deduped by request_id); req is freed. */
+static int
+make_room(rs_orch_router *r, int n, int max, int (*flush)(rs_orch_router *),
+    Rideshare__DbRequest *req, char *caller_field)
+{
+	int rv;
+
+	if (n < max)
+		return RS_OK;
+	rv = flush(r);
+	if (rv == RS_OK)
+		return RS_OK;
+	r->ack_tag = 0;
+	req->reply_to = caller_field;
+	rideshare__db_request__free_unpacked(req, NULL);
+	return rv;
+}
+
+/* Appends req to list (*n entries), answering to reply_to (copied). */
+static pending_read *
+keep(pending_read *list, int *n, Rideshare__DbRequest *req, char *caller_field,
+    const char *reply_to)
+{
+	pending_read *p = &list[(*n)++];
+
+	p->req = req;
+	p->caller_field = caller_field;
+	snprintf(p->reply_to, sizeof(p->reply_to), "%s", reply_to);
+	return p;
+}
+
 /* Keeps a stamped read for flush_reads (it owns req from here). */
 static int
 gather_read(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req,
     char *caller_field)
 {
-	int rv;
+	int rv = make_room(
+	    r, r->npending, RS_READ_BATCH_MAX, flush_reads, req, caller_field);
 
-	if (r->npending == RS_READ_BATCH_MAX
-	    && (rv = flush_reads(r)) != RS_OK) {
-		/* Nothing of this pass is acknowledged: it all comes back
-		 * with the channel (reads are idempotent). */
-		r->ack_tag = 0;
-		req->reply_to = caller_field;
-		rideshare__db_request__free_unpacked(req, NULL);
-		return rv;
-	}
-	pending_read *p = &r->pending[r->npending++];
-	p->req = req;
-	p->caller_field = caller_field;
-	snprintf(p->reply_to, sizeof(p->reply_to), "%s", c->reply_to);
-	return RS_OK;
+	if (rv == RS_OK)
+		keep(r->pending, &r->npending, req, caller_field, c->reply_to);
+	return rv;
 }
 
 /* Publishes the writes gathered in this pass to writeQ, persistent: one
@@ -465,23 +489,15 @@ static int
 gather_write(rs_orch_router *r, Rideshare__DbRequest *req, char *caller_field,
     const char *reply_to)
 {
-	int rv;
+	int rv = make_room(r, r->nwpending, RS_WRITE_BATCH_MAX, flush_writes,
+	    req, caller_field);
 
-	if (r->nwpending == RS_WRITE_BATCH_MAX
-	    && (rv = flush_writes(r)) != RS_OK) {
-		/* Nothing of this pass is acknowledged: it all comes back
-		 * with the channel (writes are deduped by request_id). */
-		r->ack_tag = 0;
-		req->reply_to = caller_field;
-		rideshare__db_request__free_unpacked(req, NULL);
-		return rv;
+	if (rv == RS_OK) {
+		pending_read *p = keep(
+		    r->wpending, &r->nwpending, req, caller_field, reply_to);
+		req->reply_to = p->reply_to;
 	}
-	pending_read *p = &r->wpending[r->nwpending++];
-	p->req = req;
-	p->caller_field = caller_field;
-	snprintf(p->reply_to, sizeof(p->reply_to), "%s", reply_to);
-	req->reply_to = p->reply_to;
-	return RS_OK;
+	return rv;
 }
 
 /* Routes one decoded request (owned from here) that came as c: a write
