@@ -104,3 +104,17 @@ rs_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
 	*cap = c;
 	return nv;
 }
+
+int
+rs_reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+	uint8_t *b;
+
+	if (need <= *cap)
+		return RS_OK;
+	if ((b = realloc(*buf, need)) == NULL)
+		return RS_ENOMEM;
+	*buf = b;
+	*cap = need;
+	return RS_OK;
+}

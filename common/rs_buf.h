@@ -3,6 +3,7 @@
 #define RS_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct rs_buf {
 	char *data; /* NUL-terminated; NULL until the first append */
@@ -28,5 +29,12 @@ void rs_buf_fini(rs_buf *b);
  * *cap (first when *cap is 0), *cap updated. NULL when that allocation
  * fails: v and *cap are then untouched, v still the caller's. */
 void *rs_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
+/* Makes the byte buffer *buf (*cap bytes) hold at least need bytes: kept
+ * while it does, else realloc'd to exactly need (contents kept) and *cap
+ * updated. The reusable buffer a message is packed into before a
+ * publish. RS_OK, or RS_ENOMEM with *buf and *cap untouched (*buf still
+ * the caller's). */
+int rs_reserve(uint8_t **buf, size_t *cap, size_t need);
 
 #endif

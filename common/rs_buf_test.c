@@ -80,6 +80,30 @@ test_an_impossible_size_is_sticky_enomem(void **state)
 	assert_int_equal(b.err, 0);
 }
 
+/* rs_reserve keeps a buffer that is big enough and grows one that is not
+ * to the size asked, contents kept. (Its RS_ENOMEM path is not driven
+ * here: under ASan an impossible realloc aborts instead of failing.) */
+static void
+test_reserve_grows_only_when_needed(void **state)
+{
+	uint8_t *buf = NULL, *was;
+	size_t cap = 0;
+
+	(void) state;
+	assert_int_equal(rs_reserve(&buf, &cap, 16), RS_OK);
+	assert_non_null(buf);
+	assert_int_equal(cap, 16);
+	memcpy(buf, "0123456789abcdef", 16);
+	was = buf;
+	assert_int_equal(rs_reserve(&buf, &cap, 8), RS_OK);
+	assert_ptr_equal(buf, was);
+	assert_int_equal(cap, 16);
+	assert_int_equal(rs_reserve(&buf, &cap, 100), RS_OK);
+	assert_int_equal(cap, 100);
+	assert_memory_equal(buf, "0123456789abcdef", 16);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -89,6 +113,7 @@ main(void)
 		cmocka_unit_test(
 		    test_take_of_an_empty_buffer_is_an_empty_string),
 		cmocka_unit_test(test_an_impossible_size_is_sticky_enomem),
+		cmocka_unit_test(test_reserve_grows_only_when_needed),
 	};
 
 	return cmocka_run_group_tests_name("rs_buf", tests, NULL, NULL);

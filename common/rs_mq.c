@@ -16,6 +16,7 @@
 #include "rs_time.h"
 
 #include <amqp.h>
+#include <protobuf-c/protobuf-c.h>
 #include <amqp_tcp_socket.h>
 #include <errno.h>
 #include <pthread.h>
@@ -1592,6 +1593,22 @@ rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
     const void *body, size_t len, const rs_mq_props *props)
 {
 	LOCKED(int, mq_publish(mq, exchange, routing_key, body, len, props));
+}
+
+int
+rs_mq_publish_pb(rs_mq *mq, const char *exchange, const char *routing_key,
+    const struct ProtobufCMessage *msg, const rs_mq_props *props)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = malloc(len + 1); /* + 1: never malloc(0) */
+	int rc;
+
+	if (buf == NULL)
+		return RS_ENOMEM;
+	protobuf_c_message_pack(msg, buf);
+	rc = rs_mq_publish(mq, exchange, routing_key, buf, len, props);
+	free(buf);
+	return rc;
 }
 
 int

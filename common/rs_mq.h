@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 typedef struct rs_mq rs_mq;
+struct ProtobufCMessage; /* protobuf-c's; for rs_mq_publish_pb */
 
 /* Queue declaration flags. */
 #define RS_MQ_DURABLE    0x01 /* survives broker restart */
@@ -101,6 +102,10 @@ int rs_mq_confirm_select(rs_mq *mq);
 
 int rs_mq_publish(rs_mq *mq, const char *exchange, const char *routing_key,
     const void *body, size_t len, const rs_mq_props *props);
+/* rs_mq_publish of msg (a protobuf-c message) packed into a buffer of its
+ * own, freed before it returns: RS_ENOMEM when that cannot be had. */
+int rs_mq_publish_pb(rs_mq *mq, const char *exchange, const char *routing_key,
+    const struct ProtobufCMessage *msg, const rs_mq_props *props);
 /* Waits until every publish so far is confirmed. RS_EMQ on a nack,
  * RS_ETIMEDOUT after timeout_ms. Only on a confirm-mode rs_mq without
  * consumers. */

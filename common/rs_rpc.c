@@ -8,6 +8,7 @@
  * RS_CT_RESPONSE_BATCH) is matched by the request_id of each response in
  * it: the call's is taken, the others dropped. */
 #include "rs_rpc.h"
+#include "rs_buf.h"
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -38,25 +39,28 @@ struct rs_rpc {
 	size_t cap;
 };
 
-/* Connects, declares the topology (so the target queue exists before the
- * first request, whoever starts first) and consumes direct reply-to. */
+int
+rs_rpc_connect(const char *amqp_url, const char *name, int wait_ms, rs_mq **mq)
+{
+	rs_mq *c;
+	int rc = rs_mq_connect_retry(amqp_url, name, wait_ms, &c);
+
+	if (rc != RS_OK)
+		return rc == RS_ETIMEDOUT ? RS_ECONN : rc;
+	if ((rc = rs_mq_declare_topology(c)) != RS_OK
+	    || (rc = rs_mq_consume(c, RS_MQ_DIRECT_REPLY, true, NULL))
+	        != RS_OK) {
+		rs_mq_destroy(c);
+		return rc;
+	}
+	*mq = c;
+	return RS_OK;
+}
+
 static int
 rpc_open(rs_rpc *rpc, int wait_ms)
 {
-	rs_mq *mq;
-	int rc;
-
-	rc = rs_mq_connect_retry(rpc->url, "rs_rpc", wait_ms, &mq);
-	if (rc != RS_OK)
-		return rc == RS_ETIMEDOUT ? RS_ECONN : rc;
-	if ((rc = rs_mq_declare_topology(mq)) != RS_OK
-	    || (rc = rs_mq_consume(mq, RS_MQ_DIRECT_REPLY, true, NULL))
-	        != RS_OK) {
-		rs_mq_destroy(mq);
-		return rc;
-	}
-	rpc->mq = mq;
-	return RS_OK;
+	return rs_rpc_connect(rpc->url, "rs_rpc", wait_ms, &rpc->mq);
 }
 
 static void
@@ -136,14 +140,8 @@ pack(rs_rpc *rpc, const Rideshare__DbRequest *req, size_t *len)
 {
 	size_t n = rideshare__db_request__get_packed_size(req);
 
-	if (n > rpc->cap) {
-		uint8_t *b = realloc(rpc->buf, n);
-
-		if (b == NULL)
-			return RS_ENOMEM;
-		rpc->buf = b;
-		rpc->cap = n;
-	}
+	if (rs_reserve(&rpc->buf, &rpc->cap, n) != RS_OK)
+		return RS_ENOMEM;
 	rideshare__db_request__pack(req, rpc->buf);
 	*len = n;
 	return RS_OK;

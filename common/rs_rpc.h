@@ -9,11 +9,24 @@
 #define RS_RPC_H
 
 #include "rideshare.pb-c.h"
+#include "rs_mq.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
 typedef struct rs_rpc rs_rpc;
+
+/* Opens the connection of an RPC client (this one and rs_rpc_mux):
+ * connects to amqp_url, retrying for up to wait_ms milliseconds, under the
+ * connection name name (shown by the broker); declares the topology, so
+ * the target queue exists before the first request whoever starts first;
+ * and consumes the direct reply-to pseudo-queue (no-ack), which RabbitMQ
+ * requires before the first publish on the channel. On RS_OK *mq is the
+ * caller's (rs_mq_destroy). RS_ECONN when no broker took the connection
+ * within wait_ms; any other error of rs_mq's (declaring or consuming
+ * failed) with nothing left open; *mq is set only on RS_OK. */
+int rs_rpc_connect(
+    const char *amqp_url, const char *name, int wait_ms, rs_mq **mq);
 
 /* Connects (retrying up to connect_wait_ms) and starts consuming the direct
  * reply-to pseudo-queue. */

@@ -16,6 +16,7 @@
  * done waits for that post before its stack frame goes. */
 #include "rs_rpc_mux.h"
 
+#include "rs_buf.h"
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
@@ -89,22 +90,6 @@ struct rs_rpc_mux {
 
 	_Atomic uint64_t published, batches, batched_calls;
 };
-
-size_t
-rs_rpc_mux_put_entry(uint8_t *out, const void *packed, size_t len)
-{
-	size_t n = 0;
-	uint64_t v = len;
-
-	out[n++] = 0x0a; /* field 1 (requests), wire type 2 (length) */
-	do {
-		uint8_t b = (uint8_t) (v & 0x7f);
-		v >>= 7;
-		out[n++] = (uint8_t) (b | (v != 0 ? 0x80 : 0));
-	} while (v != 0);
-	memcpy(out + n, packed, len);
-	return n + len;
-}
 
 void
 rs_rpc_mux_get_stats(rs_rpc_mux *m, rs_rpc_mux_stats *out)
@@ -292,20 +277,6 @@ conn_lost(rs_rpc_mux *m)
 
 /* ---- the I/O thread's side ------------------------------------------- */
 
-static bool
-out_room(rs_rpc_mux *m, size_t need)
-{
-	if (need > m->outcap) {
-		uint8_t *b = realloc(m->out, need);
-
-		if (b == NULL)
-			return false;
-		m->out = b;
-		m->outcap = need;
-	}
-	return true;
-}
-
 /* Takes what waits in the send queue (up to RS_REQUEST_BATCH_MAX calls,
  * oldest first) into m->out: one call's DbRequest as it is, several as
  * one RequestBatch. Returns how many calls it took (0: none waited). */
@@ -320,8 +291,8 @@ take_sends(rs_rpc_mux *m)
 	                                      : RS_REQUEST_BATCH_MAX;
 	c = m->qhead;
 	for (size_t i = 0; i < n; i++, c = c->qnext)
-		need += c->len + RS_RPC_MUX_ENTRY_MAX_OVERHEAD;
-	if (n > 0 && !out_room(m, need)) {
+		need += rs_op_batch_entry_size(c->len);
+	if (n > 0 && rs_reserve(&m->out, &m->outcap, need) != RS_OK) {
 		rs_error(NULL, "event=oom where=rpc_mux_send calls=%zu", n);
 		for (size_t i = 0; i < n; i++)
 			finish(m, m->qhead, RS_ENOMEM, NULL, &wake);
@@ -337,7 +308,7 @@ take_sends(rs_rpc_mux *m)
 		m->outlen = 0;
 		for (size_t i = 0; i < n; i++) {
 			c = m->qhead;
-			m->outlen += rs_rpc_mux_put_entry(
+			m->outlen += rs_op_put_batch_entry(
 			    m->out + m->outlen, c->body, c->len);
 			queue_del(m, c);
 		}
@@ -437,24 +408,15 @@ deliver(rs_rpc_mux *m, const char *content_type, const char *correlation_id,
 	wake_all(wake);
 }
 
-/* Connects, declares the topology (the target queue exists before the
- * first request, whoever starts first) and consumes direct reply-to
- * before the first publish, as RabbitMQ requires. */
+/* Opens the connection (rs_rpc_connect) and says so to callers: their
+ * timeouts from now on are RS_ETIMEDOUT, not RS_ECONN. */
 static int
 open_conn(rs_rpc_mux *m, int wait_ms)
 {
-	rs_mq *mq;
-	int rc = rs_mq_connect_retry(m->url, "rs_rpc_mux", wait_ms, &mq);
+	int rc = rs_rpc_connect(m->url, "rs_rpc_mux", wait_ms, &m->mq);
 
 	if (rc != RS_OK)
-		return rc == RS_ETIMEDOUT ? RS_ECONN : rc;
-	if ((rc = rs_mq_declare_topology(mq)) != RS_OK
-	    || (rc = rs_mq_consume(mq, RS_MQ_DIRECT_REPLY, true, NULL))
-	        != RS_OK) {
-		rs_mq_destroy(mq);
 		return rc;
-	}
-	m->mq = mq;
 	pthread_mutex_lock(&m->mu);
 	m->connected = true;
 	pthread_mutex_unlock(&m->mu);

@@ -81,11 +81,4 @@ void rs_rpc_mux_get_stats(rs_rpc_mux *m, rs_rpc_mux_stats *out);
  * waited for them any more (answered already, or timed out). Monotonic. */
 uint64_t rs_rpc_mux_dropped_replies(void);
 
-/* Appends one RequestBatch entry (field 1: tag, length, the packed
- * DbRequest of len bytes) at out, which must have room for
- * RS_RPC_MUX_ENTRY_MAX_OVERHEAD + len bytes. Returns the bytes written.
- * A RequestBatch body is such entries back to back. */
-#define RS_RPC_MUX_ENTRY_MAX_OVERHEAD 11
-size_t rs_rpc_mux_put_entry(uint8_t *out, const void *packed, size_t len);
-
 #endif

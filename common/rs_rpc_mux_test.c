@@ -256,22 +256,6 @@ test_a_full_queue_goes_out_in_messages_of_at_most_batch_max(void **state)
 }
 
 static void
-test_entry_lengths_are_varints(void **state)
-{
-	static uint8_t body[300], out[400];
-	size_t n;
-
-	(void) state;
-	memset(body, 7, sizeof(body));
-	n = rs_rpc_mux_put_entry(out, body, sizeof(body));
-	assert_int_equal(n, 3 + sizeof(body));
-	assert_int_equal(out[0], 0x0a);
-	assert_int_equal(out[1], 0xac); /* 300 = 0b10_0101100 */
-	assert_int_equal(out[2], 0x02);
-	assert_int_equal(rs_rpc_mux_put_entry(out, body, 127), 2 + 127);
-}
-
-static void
 test_a_reply_for_no_waiting_call_is_dropped_and_counted(void **state)
 {
 	rs_rpc_mux *m = new_mux(true);
@@ -452,7 +436,6 @@ RS_TEST_MAIN(
     cmocka_unit_test(test_waiting_calls_go_out_as_one_request_batch),
     cmocka_unit_test(
         test_a_full_queue_goes_out_in_messages_of_at_most_batch_max),
-    cmocka_unit_test(test_entry_lengths_are_varints),
     cmocka_unit_test(test_a_reply_for_no_waiting_call_is_dropped_and_counted),
     cmocka_unit_test(test_an_undecodable_reply_fails_its_call_with_eproto),
     cmocka_unit_test(

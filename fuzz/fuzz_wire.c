@@ -20,7 +20,19 @@
  *      rs_op_write_batch_decode; an accepted one holds
  *      2..RS_WRITE_BATCH_MAX writes that each pass rs_op_request_problem,
  *      and packs and unpacks again to the same writes (the master takes
- *      what the orchestrator packed).
+ *      what the orchestrator packed);
+ *   7: a RequestBatch (orchestrator, content type RS_CT_REQUEST_BATCH) ->
+ *      rs_op_request_batch_decode; an accepted one holds
+ *      2..RS_REQUEST_BATCH_MAX requests that each pass
+ *      rs_op_request_problem and, as the orchestrator forwards each alone,
+ *      pack and unpack again as selector 0's do;
+ *   8: a ResponseBatch (a caller's reply, responseQ, content type
+ *      RS_CT_RESPONSE_BATCH) -> rs_op_response_batch_decode; an accepted
+ *      one holds 2..RS_RESPONSE_BATCH_MAX responses, each with a
+ *      request_id, and as the orchestrator forwards them
+ *      (rs_op_drop_unknown, rs_op_pack_replies) they decode again: all of
+ *      them as a batch with the same request_ids in order, the first alone
+ *      as a plain DbResponse.
  * Properties: no crash, leak or undefined behaviour (ASan/UBSan). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,31 +41,40 @@
 #include "rideshare.pb-c.h"
 #include "rs_cfg.h"
 #include "rs_contract.h"
+#include "rs_err.h"
 #include "rs_notice.h"
 #include "rs_op.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A valid request r, without its unknown fields as the orchestrator
+ * forwards it, packs and unpacks again to a valid request of the same
+ * op. */
+static void
+check_repacks(Rideshare__DbRequest *r)
+{
+	rs_op_drop_unknown(&r->base);
+	size_t len = rideshare__db_request__get_packed_size(r);
+	uint8_t *b = malloc(len ? len : 1);
+	if (b == NULL)
+		abort();
+	rideshare__db_request__pack(r, b);
+	Rideshare__DbRequest *again
+	    = rideshare__db_request__unpack(NULL, len, b);
+	if (again == NULL || rs_op_request_problem(again) != NULL
+	    || again->op_case != r->op_case)
+		abort();
+	rideshare__db_request__free_unpacked(again, NULL);
+	free(b);
+}
 
 static void
 request(const uint8_t *d, size_t n)
 {
 	Rideshare__DbRequest *r = rideshare__db_request__unpack(NULL, n, d);
 
-	if (rs_op_request_problem(r) == NULL) {
-		rs_op_drop_unknown(&r->base);
-		size_t len = rideshare__db_request__get_packed_size(r);
-		uint8_t *b = malloc(len ? len : 1);
-		if (b == NULL)
-			abort();
-		rideshare__db_request__pack(r, b);
-		Rideshare__DbRequest *again
-		    = rideshare__db_request__unpack(NULL, len, b);
-		if (again == NULL || rs_op_request_problem(again) != NULL
-		    || again->op_case != r->op_case)
-			abort();
-		rideshare__db_request__free_unpacked(again, NULL);
-		free(b);
-	}
+	if (rs_op_request_problem(r) == NULL)
+		check_repacks(r);
 	if (r != NULL)
 		rideshare__db_request__free_unpacked(r, NULL);
 }
@@ -138,6 +159,75 @@ write_batch(const uint8_t *d, size_t n)
 }
 
 static void
+request_batch(const uint8_t *d, size_t n)
+{
+	Rideshare__RequestBatch *b = NULL;
+
+	if (rs_op_request_batch_decode(d, n, &b) != NULL)
+		return;
+	if (b->n_requests < 2 || b->n_requests > RS_REQUEST_BATCH_MAX)
+		abort();
+	for (size_t i = 0; i < b->n_requests; i++) {
+		if (rs_op_request_problem(b->requests[i]) != NULL)
+			abort();
+		check_repacks(b->requests[i]);
+	}
+	rideshare__request_batch__free_unpacked(b, NULL);
+}
+
+/* The first n of resps, packed as the orchestrator forwards them, decode
+ * again to the same request_ids in order. */
+static void
+check_forwards(Rideshare__DbResponse **resps, size_t n)
+{
+	Rideshare__ResponseBatch *back = NULL;
+	Rideshare__DbResponse *one;
+	rs_op_reply_msg msg;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+
+	if (rs_op_pack_replies(resps, n, &buf, &cap, &msg) != RS_OK)
+		abort();
+	if (n == 1) {
+		one = rideshare__db_response__unpack(NULL, msg.len, buf);
+		if (one == NULL || msg.content_type != NULL
+		    || strcmp(one->request_id, msg.correlation_id) != 0
+		    || strcmp(one->request_id, resps[0]->request_id) != 0)
+			abort();
+		rideshare__db_response__free_unpacked(one, NULL);
+	} else {
+		if (rs_op_response_batch_decode(buf, msg.len, &back) != NULL
+		    || back->n_responses != n)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(back->responses[i]->request_id,
+			        resps[i]->request_id)
+			    != 0)
+				abort();
+		rideshare__response_batch__free_unpacked(back, NULL);
+	}
+	free(buf);
+}
+
+static void
+response_batch(const uint8_t *d, size_t n)
+{
+	Rideshare__ResponseBatch *b = NULL;
+
+	if (rs_op_response_batch_decode(d, n, &b) != NULL)
+		return;
+	if (b->n_responses < 2 || b->n_responses > RS_RESPONSE_BATCH_MAX)
+		abort();
+	for (size_t i = 0; i < b->n_responses; i++)
+		if (b->responses[i]->request_id[0] == '\0')
+			abort();
+	rs_op_drop_unknown(&b->base);
+	check_forwards(b->responses, b->n_responses);
+	check_forwards(b->responses, 1);
+	rideshare__response_batch__free_unpacked(b, NULL);
+}
+
+static void
 notice(const char *line)
 {
 	rs_notice a, b;
@@ -185,19 +275,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 7) {
+	switch (data[0] % 9) {
 	case 0: request(data + 1, size - 1); break;
 	case 1: sync_event(data + 1, size - 1); break;
 	case 4: read_batch(data + 1, size - 1); break;
 	case 5: sync_batch(data + 1, size - 1); break;
 	case 6: write_batch(data + 1, size - 1); break;
+	case 7: request_batch(data + 1, size - 1); break;
+	case 8: response_batch(data + 1, size - 1); break;
 	default:
 		text = malloc(size);
 		if (text == NULL)
 			abort();
 		memcpy(text, data + 1, size - 1);
 		text[size - 1] = '\0';
-		if (data[0] % 7 == 2)
+		if (data[0] % 9 == 2)
 			notice(text);
 		else
 			config(text);

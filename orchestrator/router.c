@@ -2,6 +2,7 @@
 #include "rs_contract.h"
 #include "orch_metrics.h"
 #include "rideshare.pb-c.h"
+#include "rs_buf.h"
 #include "rs_cfg.h"
 #include "rs_err.h"
 #include "rs_thread.h"
@@ -160,17 +161,20 @@ rs_orch_router_create(const char *amqp_url, rs_orch_workers *w,
 	return RS_OK;
 }
 
+/* Packs msg into the router's buffer and publishes it to queue (default
+ * exchange) with props: every message the router sends but the replies
+ * it forwards (forward_group). */
 static int
-ensure_buf(rs_orch_router *r, size_t n)
+publish_packed(rs_orch_router *r, const char *queue,
+    const ProtobufCMessage *msg, const rs_mq_props *props)
 {
-	if (n <= r->bufcap)
-		return RS_OK;
-	uint8_t *b = realloc(r->buf, n);
-	if (b == NULL)
-		return RS_ENOMEM;
-	r->buf = b;
-	r->bufcap = n;
-	return RS_OK;
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	int rv = rs_reserve(&r->buf, &r->bufcap, len);
+
+	if (rv != RS_OK)
+		return rv;
+	protobuf_c_message_pack(msg, r->buf);
+	return rs_mq_publish(r->mq, "", queue, r->buf, len, props);
 }
 
 /* Marks a handled delivery for the pass's one basic.ack(multiple)
@@ -254,15 +258,8 @@ reply_now(rs_orch_router *r, const rs_call *c, const Rideshare__DbRequest *req,
 	resp.request_id = req->request_id;
 	resp.status = status;
 	resp.error = (char *) why;
-	if (c->reply_to[0] != '\0') {
-		size_t len = rideshare__db_response__get_packed_size(&resp);
-		rv = ensure_buf(r, len);
-		if (rv == RS_OK) {
-			rideshare__db_response__pack(&resp, r->buf);
-			rv = rs_mq_publish(
-			    r->mq, "", c->reply_to, r->buf, len, &props);
-		}
-	}
+	if (c->reply_to[0] != '\0')
+		rv = publish_packed(r, c->reply_to, &resp.base, &props);
 	if (rv == RS_OK)
 		rv = ack_later(r, c->delivery_tag);
 	return rv;
@@ -370,7 +367,6 @@ static int
 flush_reads(rs_orch_router *r)
 {
 	rs_mq_props props = { 0 };
-	size_t len;
 	int n = r->npending, rv;
 
 	if (n == 0)
@@ -380,12 +376,7 @@ flush_reads(rs_orch_router *r)
 
 		props.reply_to = r->pending[0].reply_to;
 		props.correlation_id = req->request_id;
-		len = rideshare__db_request__get_packed_size(req);
-		if ((rv = ensure_buf(r, len)) == RS_OK) {
-			rideshare__db_request__pack(req, r->buf);
-			rv = rs_mq_publish(
-			    r->mq, "", Q_READ, r->buf, len, &props);
-		}
+		rv = publish_packed(r, Q_READ, &req->base, &props);
 	} else {
 		Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT;
 
@@ -398,12 +389,7 @@ flush_reads(rs_orch_router *r)
 		b.n_reads = (size_t) n;
 		b.reads = r->entry_ptrs;
 		props.content_type = RS_CT_READ_BATCH;
-		len = rideshare__read_batch__get_packed_size(&b);
-		if ((rv = ensure_buf(r, len)) == RS_OK) {
-			rideshare__read_batch__pack(&b, r->buf);
-			rv = rs_mq_publish(
-			    r->mq, "", Q_READ, r->buf, len, &props);
-		}
+		rv = publish_packed(r, Q_READ, &b.base, &props);
 		if (rv == RS_OK) {
 			rs_metric_add(&rs_orch_m_read_batches, 1);
 			rs_metric_add(&rs_orch_m_read_batched, (uint64_t) n);
@@ -413,27 +399,51 @@ flush_reads(rs_orch_router *r)
 	return rv;
 }
 
+/* Room for req (owned from here) in a pass's list of n gathered of max:
+ * a full list is flushed first. If that fails nothing of this pass is
+ * acknowledged: it all comes back with the channel (reads are
+ * idempotent, writes deduped by request_id); req is freed. */
+static int
+make_room(rs_orch_router *r, int n, int max, int (*flush)(rs_orch_router *),
+    Rideshare__DbRequest *req, char *caller_field)
+{
+	int rv;
+
+	if (n < max)
+		return RS_OK;
+	rv = flush(r);
+	if (rv == RS_OK)
+		return RS_OK;
+	r->ack_tag = 0;
+	req->reply_to = caller_field;
+	rideshare__db_request__free_unpacked(req, NULL);
+	return rv;
+}
+
+/* Appends req to list (*n entries), answering to reply_to (copied). */
+static pending_read *
+keep(pending_read *list, int *n, Rideshare__DbRequest *req, char *caller_field,
+    const char *reply_to)
+{
+	pending_read *p = &list[(*n)++];
+
+	p->req = req;
+	p->caller_field = caller_field;
+	snprintf(p->reply_to, sizeof(p->reply_to), "%s", reply_to);
+	return p;
+}
+
 /* Keeps a stamped read for flush_reads (it owns req from here). */
 static int
 gather_read(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req,
     char *caller_field)
 {
-	int rv;
+	int rv = make_room(
+	    r, r->npending, RS_READ_BATCH_MAX, flush_reads, req, caller_field);
 
-	if (r->npending == RS_READ_BATCH_MAX
-	    && (rv = flush_reads(r)) != RS_OK) {
-		/* Nothing of this pass is acknowledged: it all comes back
-		 * with the channel (reads are idempotent). */
-		r->ack_tag = 0;
-		req->reply_to = caller_field;
-		rideshare__db_request__free_unpacked(req, NULL);
-		return rv;
-	}
-	pending_read *p = &r->pending[r->npending++];
-	p->req = req;
-	p->caller_field = caller_field;
-	snprintf(p->reply_to, sizeof(p->reply_to), "%s", c->reply_to);
-	return RS_OK;
+	if (rv == RS_OK)
+		keep(r->pending, &r->npending, req, caller_field, c->reply_to);
+	return rv;
 }
 
 /* Publishes the writes gathered in this pass to writeQ, persistent: one
@@ -449,30 +459,22 @@ flush_writes(rs_orch_router *r)
 	rs_mq_props props = { .persistent = true };
 	Rideshare__WriteBatch b = RIDESHARE__WRITE_BATCH__INIT;
 	int n = r->nwpending, rv;
-	size_t len;
+	const ProtobufCMessage *msg;
 
 	if (n == 0)
 		return RS_OK;
 	props.correlation_id = r->wpending[0].req->request_id;
 	if (n == 1) {
-		len = rideshare__db_request__get_packed_size(
-		    r->wpending[0].req);
+		msg = &r->wpending[0].req->base;
 	} else {
 		for (int i = 0; i < n; i++)
 			r->write_ptrs[i] = r->wpending[i].req;
 		b.n_writes = (size_t) n;
 		b.writes = r->write_ptrs;
 		props.content_type = RS_CT_WRITE_BATCH;
-		len = rideshare__write_batch__get_packed_size(&b);
+		msg = &b.base;
 	}
-	if ((rv = ensure_buf(r, len)) == RS_OK) {
-		if (n == 1)
-			rideshare__db_request__pack(
-			    r->wpending[0].req, r->buf);
-		else
-			rideshare__write_batch__pack(&b, r->buf);
-		rv = rs_mq_publish(r->mq, "", Q_WRITE, r->buf, len, &props);
-	}
+	rv = publish_packed(r, Q_WRITE, msg, &props);
 	if (rv == RS_OK && n > 1) {
 		rs_metric_add(&rs_orch_m_write_batches, 1);
 		rs_metric_add(&rs_orch_m_write_batched, (uint64_t) n);
@@ -487,23 +489,15 @@ static int
 gather_write(rs_orch_router *r, Rideshare__DbRequest *req, char *caller_field,
     const char *reply_to)
 {
-	int rv;
+	int rv = make_room(r, r->nwpending, RS_WRITE_BATCH_MAX, flush_writes,
+	    req, caller_field);
 
-	if (r->nwpending == RS_WRITE_BATCH_MAX
-	    && (rv = flush_writes(r)) != RS_OK) {
-		/* Nothing of this pass is acknowledged: it all comes back
-		 * with the channel (writes are deduped by request_id). */
-		r->ack_tag = 0;
-		req->reply_to = caller_field;
-		rideshare__db_request__free_unpacked(req, NULL);
-		return rv;
+	if (rv == RS_OK) {
+		pending_read *p = keep(
+		    r->wpending, &r->nwpending, req, caller_field, reply_to);
+		req->reply_to = p->reply_to;
 	}
-	pending_read *p = &r->wpending[r->nwpending++];
-	p->req = req;
-	p->caller_field = caller_field;
-	snprintf(p->reply_to, sizeof(p->reply_to), "%s", reply_to);
-	req->reply_to = p->reply_to;
-	return RS_OK;
+	return rv;
 }
 
 /* Routes one decoded request (owned from here) that came as c: a write
@@ -516,7 +510,6 @@ route_call(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req)
 	const char *queue;
 	char own[sizeof(RS_Q_READ_PREFIX) + RS_ORCH_ID_MAX];
 	char *caller_field;
-	size_t len;
 	int rv;
 	bool write;
 
@@ -586,12 +579,7 @@ route_call(rs_orch_router *r, const rs_call *c, Rideshare__DbRequest *req)
 			rv = ack_later(r, c->delivery_tag);
 		return rv;
 	}
-	len = rideshare__db_request__get_packed_size(req);
-	rv = ensure_buf(r, len);
-	if (rv == RS_OK) {
-		rideshare__db_request__pack(req, r->buf);
-		rv = rs_mq_publish(r->mq, "", queue, r->buf, len, &props);
-	}
+	rv = publish_packed(r, queue, &req->base, &props);
 	if (rv == RS_OK) {
 		rs_debug(req->request_id,
 		    "event=routed op=%s queue=%s min_seq=%" PRIu64,
@@ -703,36 +691,24 @@ learn_epoch(rs_orch_router *r)
 		r->epoch = zk_epoch;
 }
 
-/* Forwards the n replies of one destination: a plain DbResponse
- * (correlation id = request_id, as a single reply) when n == 1, else one
- * ResponseBatch (RS_CT_RESPONSE_BATCH, matched by the entries'
- * request_ids). Unknown fields are dropped first (rs_op_drop_unknown). */
+/* Forwards the n replies of one destination as one message
+ * (rs_op_pack_replies: a plain DbResponse when n == 1, else a
+ * ResponseBatch). Unknown fields are dropped first (rs_op_drop_unknown). */
 static int
 forward_group(rs_orch_router *r, Rideshare__DbResponse **resps, size_t n)
 {
-	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
-	rs_mq_props props = { 0 };
-	size_t len;
+	rs_op_reply_msg msg;
 	int rv;
 
 	for (size_t i = 0; i < n; i++)
 		rs_op_drop_unknown(&resps[i]->base);
-	if (n == 1) {
-		len = rideshare__db_response__get_packed_size(resps[0]);
-		props.correlation_id = resps[0]->request_id;
-	} else {
-		b.n_responses = n;
-		b.responses = resps;
-		len = rideshare__response_batch__get_packed_size(&b);
-		props.content_type = RS_CT_RESPONSE_BATCH;
-	}
-	if ((rv = ensure_buf(r, len)) != RS_OK)
+	rv = rs_op_pack_replies(resps, n, &r->buf, &r->bufcap, &msg);
+	if (rv != RS_OK)
 		return rv;
-	if (n == 1)
-		rideshare__db_response__pack(resps[0], r->buf);
-	else
-		rideshare__response_batch__pack(&b, r->buf);
-	rv = rs_mq_publish(r->mq, "", resps[0]->reply_to, r->buf, len, &props);
+	rs_mq_props props = { .correlation_id = msg.correlation_id,
+		.content_type = msg.content_type };
+	rv = rs_mq_publish(
+	    r->mq, "", resps[0]->reply_to, r->buf, msg.len, &props);
 	if (rv == RS_OK)
 		rs_metric_add(&rs_orch_m_reply_fwd, n);
 	return rv;

@@ -1,6 +1,7 @@
 #include "rs_op.h"
 
 #include "rs_contract.h"
+#include "rs_err.h"
 #include "rs_id.h"
 
 #include <stdlib.h>
@@ -257,6 +258,64 @@ rs_op_response_batch_decode(
 	if (why == NULL)
 		*out = m;
 	return why;
+}
+
+#define BATCH_ENTRY_KEY 0x0a /* field 1, wire type 2 (length-delimited) */
+
+size_t
+rs_op_batch_entry_size(size_t len)
+{
+	size_t n = 2; /* the key and the varint's last byte */
+
+	for (size_t v = len; v >= 0x80; v >>= 7)
+		n++;
+	return n + len;
+}
+
+size_t
+rs_op_put_batch_entry(uint8_t *out, const void *packed, size_t len)
+{
+	size_t n = 0, v = len;
+
+	out[n++] = BATCH_ENTRY_KEY;
+	for (; v >= 0x80; v >>= 7)
+		out[n++] = (uint8_t) (v | 0x80);
+	out[n++] = (uint8_t) v;
+	memcpy(out + n, packed, len);
+	return n + len;
+}
+
+int
+rs_op_pack_replies(Rideshare__DbResponse **resps, size_t n, uint8_t **buf,
+    size_t *cap, rs_op_reply_msg *out)
+{
+	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
+	rs_op_reply_msg msg = { 0 };
+
+	if (n == 1) {
+		msg.len = rideshare__db_response__get_packed_size(resps[0]);
+		msg.correlation_id = resps[0]->request_id;
+	} else {
+		b.n_responses = n;
+		b.responses = resps;
+		msg.len = rideshare__response_batch__get_packed_size(&b);
+		msg.content_type = RS_CT_RESPONSE_BATCH;
+	}
+	if (msg.len > *cap || *buf == NULL) {
+		/* + 1: never a realloc of 0 bytes (which may free *buf). */
+		uint8_t *grown = realloc(*buf, msg.len + 1);
+
+		if (grown == NULL)
+			return RS_ENOMEM;
+		*buf = grown;
+		*cap = msg.len + 1;
+	}
+	if (n == 1)
+		rideshare__db_response__pack(resps[0], *buf);
+	else
+		rideshare__response_batch__pack(&b, *buf);
+	*out = msg;
+	return RS_OK;
 }
 
 static const char *

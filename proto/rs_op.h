@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* True for operations that change data (routed to the master). */
 bool rs_op_is_write(Rideshare__DbRequest__OpCase op);
@@ -63,6 +64,29 @@ const char *rs_op_request_batch_decode(
  * "no_request_id" (an entry that cannot be matched). */
 const char *rs_op_response_batch_decode(
     const void *body, size_t len, Rideshare__ResponseBatch **out);
+/* The encoder's side of rs_op_response_batch_decode: the body and
+ * properties of one message carrying n replies to one address. */
+typedef struct rs_op_reply_msg {
+	size_t len; /* bytes of the body, at the start of *buf */
+	const char *correlation_id; /* n == 1: resps[0]->request_id; or NULL */
+	const char *content_type; /* n > 1: RS_CT_RESPONSE_BATCH; or NULL */
+} rs_op_reply_msg;
+/* Packs resps[0..n) (1 <= n <= RS_RESPONSE_BATCH_MAX) into *buf: one
+ * reply as the plain DbResponse (its receiver matches it by correlation
+ * id), more as one ResponseBatch (matched by each entry's request_id).
+ * *buf (*cap bytes; NULL and 0 at first) grows with realloc when the body
+ * does not fit; the caller frees it. RS_OK and *out, or RS_ENOMEM (*buf,
+ * *cap and *out as they were). The strings in *out point into resps. */
+int rs_op_pack_replies(Rideshare__DbResponse **resps, size_t n, uint8_t **buf,
+    size_t *cap, rs_op_reply_msg *out);
+/* One entry of a RequestBatch or ResponseBatch (both: field 1 repeated)
+ * framed from a message already packed (len bytes) at out: the field's
+ * key, len as a varint, the bytes; such entries back to back are the
+ * batch. Builds a batch of packed messages without unpacking them again.
+ * out must have room for rs_op_batch_entry_size(len) bytes; returns the
+ * bytes written (that many). */
+size_t rs_op_put_batch_entry(uint8_t *out, const void *packed, size_t len);
+size_t rs_op_batch_entry_size(size_t len);
 /* A sync queue delivery's body with content type RS_CT_SYNC_BATCH decoded
  * and checked: NULL and the batch in *out (free with
  * rideshare__sync_event_batch__free_unpacked), or why not: "undecodable",

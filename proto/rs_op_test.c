@@ -2,8 +2,10 @@
 #include "rs_op.h"
 
 #include "rs_contract.h"
+#include "rs_err.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rs_test.h"
@@ -330,6 +332,110 @@ test_response_batches_need_ids(void **state)
 	assert_string_equal(response_batch_verdict(4, 2), "no_request_id");
 }
 
+static void
+test_one_reply_packs_plain_with_its_correlation_id(void **state)
+{
+	Rideshare__DbResponse r = RIDESHARE__DB_RESPONSE__INIT, *rp = &r,
+	                      *back;
+	rs_op_reply_msg msg;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+
+	(void) state;
+	r.request_id = "rid-1";
+	r.seq = 42;
+	assert_int_equal(rs_op_pack_replies(&rp, 1, &buf, &cap, &msg), RS_OK);
+	assert_non_null(buf);
+	assert_true(cap >= msg.len);
+	assert_string_equal(msg.correlation_id, "rid-1");
+	assert_null(msg.content_type);
+	back = rideshare__db_response__unpack(NULL, msg.len, buf);
+	assert_non_null(back);
+	assert_string_equal(back->request_id, "rid-1");
+	assert_int_equal(back->seq, 42);
+	rideshare__db_response__free_unpacked(back, NULL);
+	free(buf);
+}
+
+/* Several replies: one ResponseBatch the receiver's checked decoder takes,
+ * entries in order; a buffer big enough already is reused as it is. */
+static void
+test_replies_pack_as_one_batch_in_order(void **state)
+{
+	static char *ids[] = { "rid-a", "rid-b", "rid-c" };
+	Rideshare__DbResponse r[3], *rp[3];
+	Rideshare__ResponseBatch *back = NULL;
+	rs_op_reply_msg msg;
+	size_t cap = 4096;
+	uint8_t *buf = malloc(cap), *was = buf;
+
+	(void) state;
+	assert_non_null(buf);
+	for (size_t i = 0; i < 3; i++) {
+		rideshare__db_response__init(&r[i]);
+		r[i].request_id = ids[i];
+		rp[i] = &r[i];
+	}
+	assert_int_equal(rs_op_pack_replies(rp, 3, &buf, &cap, &msg), RS_OK);
+	assert_ptr_equal(buf, was);
+	assert_int_equal(cap, 4096);
+	assert_null(msg.correlation_id);
+	assert_string_equal(msg.content_type, RS_CT_RESPONSE_BATCH);
+	assert_null(rs_op_response_batch_decode(buf, msg.len, &back));
+	assert_int_equal(back->n_responses, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(back->responses[i]->request_id, ids[i]);
+	rideshare__response_batch__free_unpacked(back, NULL);
+	free(buf);
+}
+
+/* Entry lengths are varints: one byte up to 127, more beyond; the size
+ * said beforehand is the size written. */
+static void
+test_batch_entry_lengths_are_varints(void **state)
+{
+	static uint8_t body[300], out[400];
+	size_t n;
+
+	(void) state;
+	memset(body, 7, sizeof(body));
+	n = rs_op_put_batch_entry(out, body, sizeof(body));
+	assert_int_equal(n, 3 + sizeof(body));
+	assert_int_equal(rs_op_batch_entry_size(sizeof(body)), n);
+	assert_int_equal(out[0], 0x0a);
+	assert_int_equal(out[1], 0xac); /* 300 = 0b10_0101100 */
+	assert_int_equal(out[2], 0x02);
+	assert_memory_equal(out + 3, body, sizeof(body));
+	assert_int_equal(rs_op_put_batch_entry(out, body, 127), 2 + 127);
+	assert_int_equal(rs_op_batch_entry_size(127), 2 + 127);
+	assert_int_equal(rs_op_batch_entry_size(128), 3 + 128);
+}
+
+/* Framed packed replies are the ResponseBatch protobuf-c would pack. */
+static void
+test_framed_replies_are_a_response_batch(void **state)
+{
+	Rideshare__DbResponse r[2], *rp[2];
+	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
+	static uint8_t one[64], framed[256], packed[256];
+	size_t len = 0, n;
+
+	(void) state;
+	for (size_t i = 0; i < 2; i++) {
+		rideshare__db_response__init(&r[i]);
+		r[i].request_id = i == 0 ? "rid-x" : "rid-y";
+		r[i].seq = 5 + i;
+		rp[i] = &r[i];
+		n = rideshare__db_response__pack(&r[i], one);
+		len += rs_op_put_batch_entry(framed + len, one, n);
+	}
+	b.n_responses = 2;
+	b.responses = rp;
+	n = rideshare__response_batch__pack(&b, packed);
+	assert_int_equal(len, n);
+	assert_memory_equal(framed, packed, n);
+}
+
 /* A sync batch of n add_user events of epoch 3, seqs 10, 11, ...; entry
  * bad_at (if < n) spoiled by spoil: what rs_op_sync_batch_decode says. */
 static const char *
@@ -421,4 +527,8 @@ RS_TEST_MAIN(cmocka_unit_test(test_decode_gives_the_message_or_the_problem),
     cmocka_unit_test(test_write_batches_are_checked_whole),
     cmocka_unit_test(test_request_batches_are_checked_whole),
     cmocka_unit_test(test_response_batches_need_ids),
+    cmocka_unit_test(test_one_reply_packs_plain_with_its_correlation_id),
+    cmocka_unit_test(test_replies_pack_as_one_batch_in_order),
+    cmocka_unit_test(test_batch_entry_lengths_are_varints),
+    cmocka_unit_test(test_framed_replies_are_a_response_batch),
     cmocka_unit_test(test_sync_batches_are_checked_whole))

@@ -447,16 +447,8 @@ publish_sync(master *m, const ProtobufCMessage *msg, const char *content_type,
 	rs_mq_props props = { .persistent = true,
 		.content_type = content_type,
 		.correlation_id = correlation_id };
-	size_t len = protobuf_c_message_get_packed_size(msg);
-	uint8_t *buf = malloc(len + 1);
-	int rc;
 
-	if (buf == NULL)
-		return RS_ENOMEM;
-	protobuf_c_message_pack(msg, buf);
-	rc = rs_mq_publish(m->cmq, RS_X_SYNC, "", buf, len, &props);
-	free(buf);
-	return rc;
+	return rs_mq_publish_pb(m->cmq, RS_X_SYNC, "", msg, &props);
 }
 
 /* The SyncEvent of an applied item (epoch of this term). */
@@ -544,34 +536,23 @@ stamp(const master *m, const item *it, Rideshare__DbResponse *out)
 	    it->seq);
 }
 
-/* Publishes the n stamped replies on responseQ as one message: a plain
- * DbResponse (correlation id = request_id) when n == 1, else a
- * ResponseBatch (RS_CT_RESPONSE_BATCH) whose entries keep their own
- * reply_to, epoch and seq; the orchestrator checks and forwards each. */
+/* Publishes the n stamped replies on responseQ as one message
+ * (rs_op_pack_replies: a plain DbResponse when n == 1, else a
+ * ResponseBatch) whose entries keep their own reply_to, epoch and seq; the
+ * orchestrator checks and forwards each. */
 static int
 publish_replies(master *m, Rideshare__DbResponse **r, size_t n)
 {
-	Rideshare__ResponseBatch b = RIDESHARE__RESPONSE_BATCH__INIT;
-	rs_mq_props props = { 0 };
-	size_t len;
+	rs_op_reply_msg msg;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	int rc = rs_op_pack_replies(r, n, &buf, &cap, &msg);
 
-	if (n == 1) {
-		len = rideshare__db_response__get_packed_size(r[0]);
-		props.correlation_id = r[0]->request_id;
-	} else {
-		b.n_responses = n;
-		b.responses = r;
-		len = rideshare__response_batch__get_packed_size(&b);
-		props.content_type = RS_CT_RESPONSE_BATCH;
-	}
-	uint8_t *buf = malloc(len + 1);
-	if (buf == NULL)
-		return RS_ENOMEM;
-	if (n == 1)
-		rideshare__db_response__pack(r[0], buf);
-	else
-		rideshare__response_batch__pack(&b, buf);
-	int rc = rs_mq_publish(m->mq, "", RS_Q_RESPONSE, buf, len, &props);
+	if (rc != RS_OK)
+		return rc;
+	rs_mq_props props = { .correlation_id = msg.correlation_id,
+		.content_type = msg.content_type };
+	rc = rs_mq_publish(m->mq, "", RS_Q_RESPONSE, buf, msg.len, &props);
 	free(buf);
 	return rc;
 }

@@ -1,46 +1,18 @@
 #include "reply_batch.h"
 
+#include "rs_op.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ResponseBatch's wire form is its field 1 repeated: per response the
- * key (field 1, length-delimited), the varint length, the packed
- * DbResponse. The replies are already packed, so the batch is built by
- * framing them rather than by unpacking and packing them again. */
-#define RESPONSES_KEY 0x0a
-
-static size_t
-varint_len(size_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
+/* The replies are already packed, so a batch is built by framing them
+ * (rs_op_put_batch_entry) rather than by unpacking and packing them
+ * again. */
 static size_t
 framed_len(const rs_worker_reply *r)
 {
-	return 1 + varint_len(r->len) + r->len;
-}
-
-static uint8_t *
-put_frame(uint8_t *p, const rs_worker_reply *r)
-{
-	size_t v = r->len;
-
-	*p++ = RESPONSES_KEY;
-	while (v >= 0x80) {
-		*p++ = (uint8_t) (v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t) v;
-	memcpy(p, r->body, r->len);
-	return p + r->len;
+	return rs_op_batch_entry_size(r->len);
 }
 
 static int
@@ -139,13 +111,16 @@ rs_worker_replies_next(rs_worker_replies *g, rs_worker_reply_msg *m)
 		m->body = first->body;
 		m->len = first->len;
 	} else {
-		uint8_t *p = g->buf;
-		for (size_t i = 0; i < k; i++)
-			p = put_frame(p, g->items[g->sent + i]);
+		size_t len = 0;
+		for (size_t i = 0; i < k; i++) {
+			rs_worker_reply *r = g->items[g->sent + i];
+			len += rs_op_put_batch_entry(
+			    g->buf + len, r->body, r->len);
+		}
 		m->correlation_id = NULL;
 		m->content_type = RS_CT_RESPONSE_BATCH;
 		m->body = g->buf;
-		m->len = (size_t) (p - g->buf);
+		m->len = len;
 	}
 	g->sent += k;
 	return true;

@@ -96,6 +96,17 @@ assert_serving(void)
 	}
 }
 
+/* Declares the exclusive queue "<prefix>-<tag>" (this run's; gone with
+ * the harness's connection) and names it in q (80 bytes): where a test
+ * takes replies or taps an exchange. */
+static void
+declare_own_queue(char q[80], const char *prefix)
+{
+	snprintf(q, 80, "%s-%s", prefix, tag);
+	assert_int_equal(
+	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
+}
+
 /* Waits until rideshare.dead holds more than before messages. */
 static void
 wait_dead_lettered(uint32_t before, const char *queue, const char *what)
@@ -103,11 +114,9 @@ wait_dead_lettered(uint32_t before, const char *queue, const char *what)
 	int64_t t0 = rs_time_now_ms();
 
 	while (wh_queue_depth(h, RS_Q_DEAD) < before + 1) {
-		if (rs_time_now_ms() - t0 > 10000)
+		if (!wh_wait_turn(t0))
 			fail_msg("%s message on %s was not dead-lettered",
 			    what, queue);
-		struct timespec ts = { 0, 20000000 };
-		nanosleep(&ts, NULL);
 	}
 	printf("bad_message: %s on %s dead-lettered in %lld ms\n", what, queue,
 	    (long long) (rs_time_now_ms() - t0));
@@ -121,6 +130,31 @@ expect_dead_lettered(
 
 	assert_int_equal(wh_publish_raw(h, queue, body, len), RS_OK);
 	wait_dead_lettered(before, queue, what);
+}
+
+/* expect_dead_lettered for a batch: body published with content_type
+ * (one of the RS_CT_*_BATCH), so the consumer takes it for a batch. */
+static void
+expect_batch_dead_lettered(const char *queue, const char *content_type,
+    const char *what, const void *body, size_t len)
+{
+	rs_mq_props props = { .content_type = content_type };
+	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
+
+	assert_int_equal(
+	    rs_mq_publish(wh_mq(h), "", queue, body, len, &props), RS_OK);
+	wait_dead_lettered(before, queue, what);
+}
+
+/* A body that decodes as no batch at all, labelled as one. */
+static void
+expect_undecodable_batch_dead_lettered(
+    const char *queue, const char *content_type, const char *what)
+{
+	static const char garbage[] = "\xff\xff not a batch";
+
+	expect_batch_dead_lettered(
+	    queue, content_type, what, garbage, sizeof(garbage) - 1);
 }
 
 static void
@@ -266,7 +300,6 @@ forge_batch(const char *queue, const char *what, const char *prefix, size_t n,
 	Rideshare__SyncEvent e[4], *ep[4];
 	Rideshare__DbResponse ok[4];
 	Rideshare__SyncEventBatch b = RIDESHARE__SYNC_EVENT_BATCH__INIT;
-	rs_mq_props props = { .content_type = RS_CT_SYNC_BATCH };
 	static wh_req r[4];
 	char user[80];
 	uint8_t buf[4096];
@@ -288,11 +321,8 @@ forge_batch(const char *queue, const char *what, const char *prefix, size_t n,
 	}
 	b.n_events = n;
 	b.events = ep;
-	size_t len = rideshare__sync_event_batch__pack(&b, buf);
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
-	assert_int_equal(
-	    rs_mq_publish(wh_mq(h), "", queue, buf, len, &props), RS_OK);
-	wait_dead_lettered(before, queue, what);
+	expect_batch_dead_lettered(queue, RS_CT_SYNC_BATCH, what, buf,
+	    rideshare__sync_event_batch__pack(&b, buf));
 }
 
 static void
@@ -307,21 +337,33 @@ assert_no_user(const char *name)
 	rideshare__db_response__free_unpacked(resp, NULL);
 }
 
+/* What both forged-sync tests start from: a serving cluster (at least one
+ * write applied everywhere), some slave's sync queue (in queue) and the
+ * current epoch from ZooKeeper (in *epoch), so that only what the test
+ * forges is wrong. */
+static void
+sync_target(char *queue, size_t cap, uint64_t *epoch)
+{
+	char slave[64], *data;
+	size_t len;
+
+	assert_serving();
+	some_slave(slave, sizeof(slave));
+	snprintf(queue, cap, RS_Q_SYNC_PREFIX "%s", slave);
+	assert_int_equal(
+	    rs_zk_get(wh_zk(h), RS_ZK_EPOCH, false, &data, &len), RS_OK);
+	*epoch = strtoull(data, NULL, 10);
+	free(data);
+}
+
 static void
 test_forged_sync_events_are_dead_lettered(void **state)
 {
-	char slave[64], queue[80], *data;
-	size_t len;
+	char queue[80];
 	uint64_t epoch;
 
 	(void) state;
-	assert_serving(); /* at least one write applied everywhere */
-	some_slave(slave, sizeof(slave));
-	snprintf(queue, sizeof(queue), RS_Q_SYNC_PREFIX "%s", slave);
-	assert_int_equal(
-	    rs_zk_get(wh_zk(h), RS_ZK_EPOCH, false, &data, &len), RS_OK);
-	epoch = strtoull(data, NULL, 10);
-	free(data);
+	sync_target(queue, sizeof(queue), &epoch);
 	forge_event(
 	    queue, "sync seq=10^12", "forged-gap", epoch, 1000000000000ULL);
 	forge_event(
@@ -339,18 +381,11 @@ test_forged_sync_batches_are_dead_lettered_whole(void **state)
 	static const char *const users[] = { "fb-gap-0", "fb-gap-1",
 		"fb-old-0", "fb-old-1", "fb-old-2", "fb-hole-0", "fb-hole-1",
 		"fb-mixed-0", "fb-mixed-1", "fb-one-0" };
-	char slave[64], queue[80], *data;
-	size_t len;
+	char queue[80];
 	uint64_t epoch;
 
 	(void) state;
-	assert_serving(); /* at least one write applied everywhere */
-	some_slave(slave, sizeof(slave));
-	snprintf(queue, sizeof(queue), RS_Q_SYNC_PREFIX "%s", slave);
-	assert_int_equal(
-	    rs_zk_get(wh_zk(h), RS_ZK_EPOCH, false, &data, &len), RS_OK);
-	epoch = strtoull(data, NULL, 10);
-	free(data);
+	sync_target(queue, sizeof(queue), &epoch);
 	const uint64_t ep[4] = { epoch, epoch, epoch, epoch };
 	const uint64_t far = 1000000000000ULL;
 	/* Checked by the slave against its state: the first entry is bad,
@@ -366,13 +401,8 @@ test_forged_sync_batches_are_dead_lettered_whole(void **state)
 	    (uint64_t[]) { epoch, epoch + 1 }, (uint64_t[]) { far, far + 1 });
 	forge_batch(
 	    queue, "sync batch of one", "fb-one", 1, ep, (uint64_t[]) { far });
-	static const char garbage[] = "\xff\xff not a batch";
-	rs_mq_props props = { .content_type = RS_CT_SYNC_BATCH };
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
-	assert_int_equal(rs_mq_publish(wh_mq(h), "", queue, garbage,
-	                     sizeof(garbage) - 1, &props),
-	    RS_OK);
-	wait_dead_lettered(before, queue, "undecodable sync batch");
+	expect_undecodable_batch_dead_lettered(
+	    queue, RS_CT_SYNC_BATCH, "undecodable sync batch");
 	assert_serving();
 	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
 		assert_no_user(users[i]);
@@ -408,12 +438,10 @@ tap_find_group(const char *tap, char ids[][64], int n)
 		int rc = rs_mq_get(wh_mq(h), tap, true, &m);
 
 		if (rc == RS_ENOTFOUND) {
-			if (rs_time_now_ms() - t0 > 10000)
+			if (!wh_wait_turn(t0))
 				fail_msg("no sync message carried all %d "
 				         "writes of the group",
 				    n);
-			struct timespec ts = { 0, 20000000 };
-			nanosleep(&ts, NULL);
 			continue;
 		}
 		assert_int_equal(rc, RS_OK);
@@ -449,13 +477,12 @@ test_group_commit_is_one_sync_message(void **state)
 	char tap[80], mid[64], slave[64], ids[N][64], sql[256];
 	uint64_t seqs[N], lo = UINT64_MAX, hi = 0;
 	wh_req r[N];
-	int got = 0;
+	Rideshare__DbResponse *a[N];
+	const char *idp[N];
 
 	(void) state;
 	assert_serving();
-	snprintf(tap, sizeof(tap), "bm-sync-tap-%s", tag);
-	assert_int_equal(
-	    rs_mq_declare_queue(wh_mq(h), tap, RS_MQ_EXCLUSIVE), RS_OK);
+	declare_own_queue(tap, "bm-sync-tap");
 	assert_int_equal(rs_mq_bind(wh_mq(h), tap, RS_X_SYNC), RS_OK);
 	pid_t pid = master_now(mid, sizeof(mid));
 	assert_int_equal(kill(pid, SIGSTOP), 0);
@@ -464,27 +491,20 @@ test_group_commit_is_one_sync_message(void **state)
 		snprintf(user, sizeof(user), "sb-%s-%d", tag, i);
 		wh_req_add_user(&r[i], user);
 		snprintf(ids[i], sizeof(ids[i]), "%s", r[i].req.request_id);
+		idp[i] = ids[i];
 		assert_int_equal(wh_send(h, &r[i].req), RS_OK);
 	}
 	/* Time for the orchestrator, if any, to pass them on. */
 	struct timespec pause = { 0, 500000000 };
 	nanosleep(&pause, NULL);
 	assert_int_equal(kill(pid, SIGCONT), 0);
-	for (int64_t t0 = rs_time_now_ms(); got < N;) {
-		Rideshare__DbResponse *a;
-		assert_true(rs_time_now_ms() - t0 < 20000);
-		if (wh_recv(h, 100, &a) != RS_OK)
-			continue;
-		for (int i = 0; i < N; i++)
-			if (strcmp(a->request_id, ids[i]) == 0) {
-				assert_int_equal(
-				    a->status, RIDESHARE__STATUS__OK);
-				seqs[i] = a->seq;
-				lo = a->seq < lo ? a->seq : lo;
-				hi = a->seq > hi ? a->seq : hi;
-				got++;
-			}
-		rideshare__db_response__free_unpacked(a, NULL);
+	assert_int_equal(wh_recv_replies(h, idp, N, 20000, a), RS_OK);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(a[i]->status, RIDESHARE__STATUS__OK);
+		seqs[i] = a[i]->seq;
+		lo = seqs[i] < lo ? seqs[i] : lo;
+		hi = seqs[i] > hi ? seqs[i] : hi;
+		rideshare__db_response__free_unpacked(a[i], NULL);
 	}
 	assert_int_equal(hi - lo + 1, N);
 
@@ -511,11 +531,8 @@ test_group_commit_is_one_sync_message(void **state)
 	    "BETWEEN %llu AND %llu)",
 	    tag, (unsigned long long) lo, (unsigned long long) hi);
 	int64_t t1 = rs_time_now_ms();
-	while (wh_db_int(db, sql) != 2 * N) {
-		assert_true(rs_time_now_ms() - t1 < 10000);
-		struct timespec ts = { 0, 20000000 };
-		nanosleep(&ts, NULL);
-	}
+	while (wh_db_int(db, sql) != 2 * N)
+		assert_true(wh_wait_turn(t1));
 	PQfinish(db);
 	assert_int_equal(rs_mq_delete_queue(wh_mq(h), tap), RS_OK);
 	assert_serving();
@@ -532,7 +549,6 @@ publish_batch_to(size_t n, int spoil, const char *const *to,
 	Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT;
 	wh_req r[RS_READ_BATCH_MAX];
 	rs_mq_props props = { .content_type = RS_CT_READ_BATCH };
-	uint8_t buf[4096];
 
 	for (size_t i = 0; i < n; i++) {
 		wh_req_count_rides(&r[i]);
@@ -551,9 +567,8 @@ publish_batch_to(size_t n, int spoil, const char *const *to,
 		r[0].req.min_seq = UINT64_MAX;
 	b.n_reads = n;
 	b.reads = ep;
-	size_t len = rideshare__read_batch__pack(&b, buf);
 	assert_int_equal(
-	    rs_mq_publish(wh_mq(h), "", RS_Q_READ, buf, len, &props), RS_OK);
+	    rs_mq_publish_pb(wh_mq(h), "", RS_Q_READ, &b.base, &props), RS_OK);
 }
 
 /* publish_batch_to with every entry answering to reply_to. */
@@ -568,69 +583,26 @@ publish_batch(size_t n, int spoil, const char *reply_to, char ids[][64])
 	    n, spoil, to, RIDESHARE__CONSISTENCY__LINEARIZABLE, 0, ids);
 }
 
-/* Marks ids[i] seen when r answers it (OK), once; returns 1 then. */
-static int
-mark_answer(const Rideshare__DbResponse *r, char ids[][64], bool *seen, int n)
-{
-	assert_int_equal(r->status, RIDESHARE__STATUS__OK);
-	for (int i = 0; i < n; i++) {
-		if (strcmp(ids[i], r->request_id) == 0 && !seen[i]) {
-			seen[i] = true;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* Takes the replies on q until each of ids[0..n) was answered once (a
- * plain DbResponse with correlation id = request_id, or inside a
- * ResponseBatch); *msgs and *batches: the messages and the
+/* Takes the replies on q until each of ids[0..n) was answered (OK) once
+ * (wh_collect_replies); *msgs and *batches: the messages and the
  * ResponseBatches among them. */
 static void
 collect_answers(const char *q, char ids[][64], int n, int *msgs, int *batches)
 {
-	bool seen[RS_READ_BATCH_MAX] = { false };
-	int got = 0;
-	int64_t t0 = rs_time_now_ms();
+	Rideshare__DbResponse *got[RS_READ_BATCH_MAX];
+	const char *idp[RS_READ_BATCH_MAX];
+	wh_reply_stats st;
 
-	*msgs = *batches = 0;
-	while (got < n) {
-		rs_mq_msg m;
-		int rc = rs_mq_get(wh_mq(h), q, true, &m);
-
-		if (rc == RS_OK) {
-			(*msgs)++;
-			if (strcmp(m.content_type, RS_CT_RESPONSE_BATCH)
-			    == 0) {
-				Rideshare__ResponseBatch *b = NULL;
-				assert_null(rs_op_response_batch_decode(
-				    m.body, m.len, &b));
-				(*batches)++;
-				for (size_t i = 0; i < b->n_responses; i++)
-					got += mark_answer(
-					    b->responses[i], ids, seen, n);
-				rideshare__response_batch__free_unpacked(
-				    b, NULL);
-			} else {
-				Rideshare__DbResponse *resp
-				    = rideshare__db_response__unpack(
-				        NULL, m.len, m.body);
-				assert_non_null(resp);
-				assert_string_equal(
-				    m.correlation_id, resp->request_id);
-				got += mark_answer(resp, ids, seen, n);
-				rideshare__db_response__free_unpacked(
-				    resp, NULL);
-			}
-			rs_mq_msg_release(wh_mq(h), &m);
-			continue;
-		}
-		assert_int_equal(rc, RS_ENOTFOUND);
-		if (rs_time_now_ms() - t0 > 10000)
-			fail_msg("%d reads on %s got %d answers", n, q, got);
-		struct timespec ts = { 0, 20000000 };
-		nanosleep(&ts, NULL);
+	for (int i = 0; i < n; i++)
+		idp[i] = ids[i];
+	if (wh_collect_replies(h, q, idp, (size_t) n, got, &st) != RS_OK)
+		fail_msg("%d reads on %s not all answered", n, q);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(got[i]->status, RIDESHARE__STATUS__OK);
+		rideshare__db_response__free_unpacked(got[i], NULL);
 	}
+	*msgs = st.msgs;
+	*batches = st.batches;
 }
 
 static void
@@ -642,12 +614,8 @@ test_read_batches_are_answered_or_dead_lettered(void **state)
 
 	(void) state;
 	assert_serving();
-	snprintf(q, sizeof(q), "bm-batch-replies-%s", tag);
-	snprintf(q2, sizeof(q2), "bm-batch-replies2-%s", tag);
-	assert_int_equal(
-	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
-	assert_int_equal(
-	    rs_mq_declare_queue(wh_mq(h), q2, RS_MQ_EXCLUSIVE), RS_OK);
+	declare_own_queue(q, "bm-batch-replies");
+	declare_own_queue(q2, "bm-batch-replies2");
 	t0 = rs_time_now_ms();
 	publish_batch(3, 0, q, ids);
 	collect_answers(q, ids, 3, &msgs, &batches);
@@ -706,13 +674,8 @@ test_read_batches_are_answered_or_dead_lettered(void **state)
 		publish_batch(bad[k].n, bad[k].spoil, q, NULL);
 		wait_dead_lettered(before, RS_Q_READ, bad[k].what);
 	}
-	static const char garbage[] = "\xff\xff not a batch";
-	rs_mq_props props = { .content_type = RS_CT_READ_BATCH };
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
-	assert_int_equal(rs_mq_publish(wh_mq(h), "", RS_Q_READ, garbage,
-	                     sizeof(garbage) - 1, &props),
-	    RS_OK);
-	wait_dead_lettered(before, RS_Q_READ, "undecodable batch");
+	expect_undecodable_batch_dead_lettered(
+	    RS_Q_READ, RS_CT_READ_BATCH, "undecodable batch");
 	assert_int_equal(wh_queue_depth(h, q), 0);
 	assert_serving();
 }
@@ -730,7 +693,6 @@ publish_write_batch(size_t n, int spoil, const char *prefix,
 	wh_req r[4];
 	rs_mq_props props
 	    = { .content_type = RS_CT_WRITE_BATCH, .persistent = true };
-	uint8_t buf[4096];
 
 	assert_true(n <= 4);
 	for (size_t i = 0; i < n; i++) {
@@ -750,9 +712,9 @@ publish_write_batch(size_t n, int spoil, const char *prefix,
 		snprintf(ids[i], 64, "%s", rp[i]->request_id);
 	b.n_writes = n;
 	b.writes = rp;
-	size_t len = rideshare__write_batch__pack(&b, buf);
 	assert_int_equal(
-	    rs_mq_publish(wh_mq(h), "", RS_Q_WRITE, buf, len, &props), RS_OK);
+	    rs_mq_publish_pb(wh_mq(h), "", RS_Q_WRITE, &b.base, &props),
+	    RS_OK);
 }
 
 /* get_user of "<prefix>-<i>" until it answers want (10 s at most). */
@@ -772,11 +734,9 @@ expect_user(const char *prefix, size_t i, Rideshare__Status want)
 		rideshare__db_response__free_unpacked(resp, NULL);
 		if (st == want)
 			return;
-		if (rs_time_now_ms() - t0 > 10000)
+		if (!wh_wait_turn(t0))
 			fail_msg("user %s: status %d, expected %d", user,
 			    (int) st, (int) want);
-		struct timespec ts = { 0, 20000000 };
-		nanosleep(&ts, NULL);
 	}
 }
 
@@ -788,9 +748,7 @@ test_write_batches_are_applied_or_dead_lettered(void **state)
 
 	(void) state;
 	assert_serving();
-	snprintf(q, sizeof(q), "bm-wbatch-replies-%s", tag);
-	assert_int_equal(
-	    rs_mq_declare_queue(wh_mq(h), q, RS_MQ_EXCLUSIVE), RS_OK);
+	declare_own_queue(q, "bm-wbatch-replies");
 	/* Good, with a retry of its first write inside: three answers
 	 * (by hand the harness itself takes the replies off responseQ),
 	 * two users. */
@@ -821,13 +779,8 @@ test_write_batches_are_applied_or_dead_lettered(void **state)
 		publish_write_batch(bad[k].n, bad[k].spoil, prefix, q, NULL);
 		wait_dead_lettered(before, RS_Q_WRITE, bad[k].what);
 	}
-	static const char garbage[] = "\xff\xff not a batch";
-	rs_mq_props props = { .content_type = RS_CT_WRITE_BATCH };
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
-	assert_int_equal(rs_mq_publish(wh_mq(h), "", RS_Q_WRITE, garbage,
-	                     sizeof(garbage) - 1, &props),
-	    RS_OK);
-	wait_dead_lettered(before, RS_Q_WRITE, "undecodable write batch");
+	expect_undecodable_batch_dead_lettered(
+	    RS_Q_WRITE, RS_CT_WRITE_BATCH, "undecodable write batch");
 	/* A write acknowledged after them: reads now see every write the
 	 * master took before it. */
 	assert_serving();
@@ -842,13 +795,8 @@ test_write_batches_are_applied_or_dead_lettered(void **state)
 static void
 expect_bad_response_batch(const char *what, const void *body, size_t len)
 {
-	rs_mq_props props = { .content_type = RS_CT_RESPONSE_BATCH };
-	uint32_t before = wh_queue_depth(h, RS_Q_DEAD);
-
-	assert_int_equal(
-	    rs_mq_publish(wh_mq(h), "", RS_Q_RESPONSE, body, len, &props),
-	    RS_OK);
-	wait_dead_lettered(before, RS_Q_RESPONSE, what);
+	expect_batch_dead_lettered(
+	    RS_Q_RESPONSE, RS_CT_RESPONSE_BATCH, what, body, len);
 }
 
 static void

@@ -34,23 +34,13 @@ struct wh {
 	rs_zk *zk;
 	rs_mq *mq; /* publishes; consumes direct reply-to (+ responseQ) */
 	uint64_t commit_seq;
-	/* A ResponseBatch reply (a slave's replies of one step to this
-	 * address): wh_recv hands its responses out one by one, from next. */
-	Rideshare__ResponseBatch *batch;
-	size_t batch_next;
+	/* The responses of the last reply message (a ResponseBatch's: a
+	 * slave's replies of one step to this address) that wh_recv has not
+	 * handed out yet: pending[next..npending). */
+	Rideshare__DbResponse *pending[RS_RESPONSE_BATCH_MAX];
+	size_t npending, next;
 	uint64_t batches; /* ResponseBatch replies received */
 };
-
-/* Frees h's batch once every response of it was handed out. */
-static void
-batch_done(wh *h)
-{
-	if (h->batch == NULL || h->batch_next < h->batch->n_responses)
-		return;
-	h->batch->n_responses = 0; /* each was handed out: not ours */
-	rideshare__response_batch__free_unpacked(h->batch, NULL);
-	h->batch = NULL;
-}
 
 /* The stack's setting (or its NAME_FILE, common/rs_cfg), else def. */
 static const char *
@@ -85,15 +75,10 @@ wh_close(wh *h)
 	rs_mq_destroy(h->mq);
 	if (h->zk != NULL)
 		rs_zk_close(h->zk);
-	if (h->batch != NULL) {
-		/* Free only what was not handed out. */
-		Rideshare__ResponseBatch *b = h->batch;
-		size_t left = b->n_responses - h->batch_next;
-		memmove(b->responses, b->responses + h->batch_next,
-		    left * sizeof(*b->responses));
-		b->n_responses = left;
-		rideshare__response_batch__free_unpacked(b, NULL);
-	}
+	/* Only what was not handed out is still ours. */
+	while (h->next < h->npending)
+		rideshare__db_response__free_unpacked(
+		    h->pending[h->next++], NULL);
 	free(h);
 }
 
@@ -328,84 +313,78 @@ wh_master_id(wh *h, int timeout_ms)
 int
 wh_send_read_direct(wh *h, const Rideshare__DbRequest *req)
 {
-	size_t len = rideshare__db_request__get_packed_size(req);
-	uint8_t *buf = malloc(len + 1);
-	int rc;
-
-	if (buf == NULL)
-		return RS_ENOMEM;
 	rs_mq_props props = { .correlation_id = req->request_id,
 		.reply_to = RS_MQ_DIRECT_REPLY };
-	rideshare__db_request__pack(req, buf);
-	rc = rs_mq_publish(h->mq, "", RS_Q_READ, buf, len, &props);
-	free(buf);
-	return rc;
+
+	return rs_mq_publish_pb(h->mq, "", RS_Q_READ, &req->base, &props);
 }
 
 int
 wh_send(wh *h, const Rideshare__DbRequest *req)
 {
-	size_t len = rideshare__db_request__get_packed_size(req);
-	uint8_t *buf = malloc(len + 1);
 	bool write = rs_op_is_write(req->op_case);
-	int rc;
-
-	if (buf == NULL)
-		return RS_ENOMEM;
 	rs_mq_props props = { .correlation_id = req->request_id,
 		.reply_to = RS_MQ_DIRECT_REPLY,
 		.persistent = write };
-	if (h->orch) {
-		rideshare__db_request__pack(req, buf);
-		rc = rs_mq_publish(
-		    h->mq, "", RS_Q_ORCHESTRATOR, buf, len, &props);
-	} else {
-		Rideshare__DbRequest copy = *req;
-		if (!write)
-			copy.min_seq = h->commit_seq;
-		len = rideshare__db_request__get_packed_size(&copy);
-		free(buf);
-		buf = malloc(len + 1);
-		if (buf == NULL)
-			return RS_ENOMEM;
-		rideshare__db_request__pack(&copy, buf);
-		rc = rs_mq_publish(h->mq, "", write ? RS_Q_WRITE : RS_Q_READ,
-		    buf, len, &props);
-	}
-	free(buf);
-	return rc;
+
+	if (h->orch)
+		return rs_mq_publish_pb(
+		    h->mq, "", RS_Q_ORCHESTRATOR, &req->base, &props);
+	Rideshare__DbRequest copy = *req;
+	if (!write)
+		copy.min_seq = h->commit_seq;
+	return rs_mq_publish_pb(
+	    h->mq, "", write ? RS_Q_WRITE : RS_Q_READ, &copy.base, &props);
 }
 
-/* The next reply: the rest of a ResponseBatch first, then what comes
- * (a batch's first response). RS_EPROTO: undecodable. */
+/* The responses of the reply message m, a plain DbResponse or a
+ * ResponseBatch (checked with rs_op_response_batch_decode), into
+ * out[0..*n) (each the caller's). RS_EPROTO: it does not decode. */
+static int
+reply_unpack(const rs_mq_msg *m, Rideshare__DbResponse **out, size_t *n)
+{
+	Rideshare__ResponseBatch *b;
+	Rideshare__DbResponse *r;
+
+	if (strcmp(m->content_type, RS_CT_RESPONSE_BATCH) == 0) {
+		if (rs_op_response_batch_decode(m->body, m->len, &b) != NULL)
+			return RS_EPROTO;
+		/* Out of the batch: freeing b leaves them alone. */
+		for (size_t i = 0; i < b->n_responses; i++)
+			out[i] = b->responses[i];
+		*n = b->n_responses;
+		b->n_responses = 0;
+		rideshare__response_batch__free_unpacked(b, NULL);
+		return RS_OK;
+	}
+	r = rideshare__db_response__unpack(NULL, m->len, m->body);
+	if (r == NULL)
+		return RS_EPROTO;
+	out[0] = r;
+	*n = 1;
+	return RS_OK;
+}
+
+/* The next reply: the rest of the last message's first, then what comes.
+ * RS_EPROTO: undecodable. */
 static int
 next_reply(wh *h, int timeout_ms, Rideshare__DbResponse **out)
 {
 	rs_mq_msg msg;
 	int rc;
 
-	if (h->batch != NULL) {
-		*out = h->batch->responses[h->batch_next++];
-		batch_done(h);
-		return RS_OK;
-	}
-	if ((rc = rs_mq_next(h->mq, timeout_ms, &msg)) != RS_OK)
-		return rc;
-	if (strcmp(msg.content_type, RS_CT_RESPONSE_BATCH) == 0) {
-		const char *why = rs_op_response_batch_decode(
-		    msg.body, msg.len, &h->batch);
+	if (h->next == h->npending) {
+		if ((rc = rs_mq_next(h->mq, timeout_ms, &msg)) != RS_OK)
+			return rc;
+		h->next = h->npending = 0;
+		rc = reply_unpack(&msg, h->pending, &h->npending);
 		rs_mq_msg_release(h->mq, &msg);
-		if (why != NULL) {
-			h->batch = NULL;
-			return RS_EPROTO;
-		}
-		h->batches++;
-		h->batch_next = 0;
-		return next_reply(h, 0, out);
+		if (rc != RS_OK)
+			return rc;
+		h->batches += h->npending > 1;
 	}
-	*out = rideshare__db_response__unpack(NULL, msg.len, msg.body);
-	rs_mq_msg_release(h->mq, &msg);
-	return *out != NULL ? RS_OK : RS_EPROTO;
+	*out = h->pending[h->next++];
+	return RS_OK;
 }
 
 uint64_t
@@ -482,6 +461,112 @@ wh_publish_raw(wh *h, const char *queue, const void *body, size_t len)
 	rs_mq_props props
 	    = { .correlation_id = "raw", .reply_to = RS_MQ_DIRECT_REPLY };
 	return rs_mq_publish(h->mq, "", queue, body, len, &props);
+}
+
+/* Puts r in out[i] when it answers ids[i] and out[i] is still empty:
+ * true then (r is out's), else false (r is still the caller's). */
+static bool
+place_reply(Rideshare__DbResponse *r, const char *const *ids, size_t n,
+    Rideshare__DbResponse **out)
+{
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == NULL && strcmp(r->request_id, ids[i]) == 0) {
+			out[i] = r;
+			return true;
+		}
+	return false;
+}
+
+int
+wh_recv_replies(wh *h, const char *const *ids, size_t n, int timeout_ms,
+    Rideshare__DbResponse **out)
+{
+	int64_t deadline = rs_time_deadline(timeout_ms);
+	size_t got = 0;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = NULL;
+	while (got < n && rs_time_left_ms(deadline) > 0) {
+		Rideshare__DbResponse *r;
+		int64_t left = rs_time_left_ms(deadline);
+
+		if (wh_recv(h, left < 200 ? (int) left : 200, &r) != RS_OK)
+			continue;
+		if (place_reply(r, ids, n, out))
+			got++;
+		else
+			rideshare__db_response__free_unpacked(r, NULL);
+	}
+	return got == n ? RS_OK : RS_ETIMEDOUT;
+}
+
+bool
+wh_wait_turn(int64_t t0)
+{
+	struct timespec ts = { 0, 20000000 };
+
+	if (rs_time_now_ms() - t0 > 10000)
+		return false;
+	nanosleep(&ts, NULL);
+	return true;
+}
+
+/* Takes one reply message off queue (basic.get, no ack) apart into
+ * out[0..*n): RS_OK, RS_ENOTFOUND when queue is empty, RS_EPROTO when it
+ * does not decode or is a plain reply its caller could not match (its
+ * correlation id is not its request_id). */
+static int
+get_replies(wh *h, const char *queue, Rideshare__DbResponse **out, size_t *n)
+{
+	rs_mq_msg m;
+	int rc = rs_mq_get(h->mq, queue, true, &m);
+
+	if (rc != RS_OK)
+		return rc;
+	rc = reply_unpack(&m, out, n);
+	if (rc == RS_OK && *n == 1
+	    && strcmp(m.correlation_id, out[0]->request_id) != 0) {
+		rideshare__db_response__free_unpacked(out[0], NULL);
+		rc = RS_EPROTO;
+	}
+	rs_mq_msg_release(h->mq, &m);
+	return rc;
+}
+
+int
+wh_collect_replies(wh *h, const char *queue, const char *const *ids, size_t n,
+    Rideshare__DbResponse **out, wh_reply_stats *st)
+{
+	int64_t t0 = rs_time_now_ms();
+	size_t got = 0;
+
+	*st = (wh_reply_stats) { 0 };
+	for (size_t i = 0; i < n; i++)
+		out[i] = NULL;
+	while (got < n) {
+		Rideshare__DbResponse *rs[RS_RESPONSE_BATCH_MAX];
+		size_t k;
+		int rc = get_replies(h, queue, rs, &k);
+
+		if (rc == RS_ENOTFOUND) {
+			if (!wh_wait_turn(t0))
+				return RS_ETIMEDOUT;
+			continue;
+		}
+		if (rc != RS_OK)
+			return rc;
+		st->msgs++;
+		st->batches += k > 1;
+		for (size_t i = 0; i < k; i++) {
+			if (place_reply(rs[i], ids, n, out)) {
+				got++;
+				continue;
+			}
+			st->others++;
+			rideshare__db_response__free_unpacked(rs[i], NULL);
+		}
+	}
+	return RS_OK;
 }
 
 rs_mq *

@@ -103,6 +103,31 @@ uint64_t wh_commit_seq(wh *h);
 
 /* Raw publish to a queue (default exchange). */
 int wh_publish_raw(wh *h, const char *queue, const void *body, size_t len);
+/* Waits up to timeout_ms for one reply to each of ids[0..n) (request
+ * ids) on direct reply-to (wh_recv; any other reply is dropped) and puts
+ * ids[i]'s in out[i] (the caller frees each). RS_OK, or RS_ETIMEDOUT with
+ * the missing ones NULL. */
+int wh_recv_replies(wh *h, const char *const *ids, size_t n, int timeout_ms,
+    Rideshare__DbResponse **out);
+/* One turn of a wait that started at t0 (rs_time_now_ms): false once
+ * its 10 s are over, else true after a 20 ms pause. The tests' one
+ * deadline and polling interval. */
+bool wh_wait_turn(int64_t t0);
+/* What wh_collect_replies took off its queue. */
+typedef struct wh_reply_stats {
+	int msgs; /* reply messages */
+	int batches; /* ResponseBatches among them */
+	int others; /* responses to none of the ids, or to one again */
+} wh_reply_stats;
+/* Takes the reply messages on queue (basic.get, no ack: a plain
+ * DbResponse whose correlation id is its request_id, or a ResponseBatch
+ * checked with rs_op_response_batch_decode) until each of ids[0..n) was
+ * answered, 10 s at most (wh_wait_turn); ids[i]'s answer in out[i] (the
+ * caller frees each), every other response dropped and counted. RS_OK,
+ * RS_ETIMEDOUT (the missing ones NULL) or RS_EPROTO (a message that does
+ * not decode; out as far as it got). */
+int wh_collect_replies(wh *h, const char *queue, const char *const *ids,
+    size_t n, Rideshare__DbResponse **out, wh_reply_stats *st);
 /* The harness's own broker connection (publishes; consumes direct
  * reply-to): for tests that need more than the calls above. */
 rs_mq *wh_mq(wh *h);

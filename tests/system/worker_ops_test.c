@@ -72,26 +72,20 @@ burst_of_add_users(void)
 		RIDESHARE__STATUS__ALREADY_EXISTS, RIDESHARE__STATUS__OK };
 	enum { N = 6 };
 	static wh_req reqs[N];
-	uint64_t seqs[N] = { 0 };
-	int got = 0;
+	Rideshare__DbResponse *resp[N];
+	const char *ids[N];
+	uint64_t seqs[N];
 
 	for (int i = 0; i < N; i++) {
 		wh_req_add_user(&reqs[i], names[i]);
+		ids[i] = reqs[i].req.request_id;
 		CHECK(wh_send(h, &reqs[i].req) == RS_OK);
 	}
-	for (int64_t t0 = rs_time_now_ms(); got < N;) {
-		Rideshare__DbResponse *resp;
-		CHECK(rs_time_now_ms() - t0 < 10000);
-		if (wh_recv(h, 200, &resp) != RS_OK)
-			continue;
-		for (int i = 0; i < N; i++)
-			if (seqs[i] == 0
-			    && strcmp(resp->request_id, reqs[i].id) == 0) {
-				assert_int_equal(resp->status, want[i]);
-				seqs[i] = resp->seq;
-				got++;
-			}
-		rideshare__db_response__free_unpacked(resp, NULL);
+	CHECK(wh_recv_replies(h, ids, N, 10000, resp) == RS_OK);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(resp[i]->status, want[i]);
+		seqs[i] = resp[i]->seq;
+		rideshare__db_response__free_unpacked(resp[i], NULL);
 	}
 	/* Applied in the order sent, each with a seq of its own. */
 	for (int i = 1; i < N; i++)
@@ -106,38 +100,28 @@ burst_of_add_users(void)
 		}
 }
 
-/* got answers one of r[0..n) (by request_id): it must be that read's
- * answer alone, want[i], but for the request id and the answering replica
- * (another slave may have answered the single read). Marks it seen. */
-static int
-match_alone(const Rideshare__DbResponse *got, const wh_req *r,
-    Rideshare__DbResponse *const *want, bool *seen, size_t n)
+/* got, the batch's answer to read i, must be that read's answer alone,
+ * want, but for the request id and the answering replica (another slave
+ * may have answered the single read). */
+static void
+expect_alone(const Rideshare__DbResponse *got,
+    const Rideshare__DbResponse *want, size_t i)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(got->request_id, r[i].req.request_id) != 0
-		    || seen[i])
-			continue;
-		Rideshare__DbResponse c
-		    = *got; /* shallow: got keeps its own */
-		c.request_id = want[i]->request_id;
-		c.worker_id = want[i]->worker_id;
-		c.seq = want[i]->seq;
-		c.epoch = want[i]->epoch;
-		size_t len = rideshare__db_response__get_packed_size(&c);
-		assert_int_equal(
-		    len, rideshare__db_response__get_packed_size(want[i]));
-		uint8_t *a = malloc(len + 1), *b = malloc(len + 1);
-		rideshare__db_response__pack(&c, a);
-		rideshare__db_response__pack(want[i], b);
-		if (memcmp(a, b, len) != 0)
-			fail_msg("batched read %zu answered unlike alone", i);
-		free(a);
-		free(b);
-		seen[i] = true;
-		return 1;
-	}
-	fail_msg("an answer to no read of the batch: %s", got->request_id);
-	return 0;
+	Rideshare__DbResponse c = *got; /* shallow: got keeps its own */
+
+	c.request_id = want->request_id;
+	c.worker_id = want->worker_id;
+	c.seq = want->seq;
+	c.epoch = want->epoch;
+	size_t len = rideshare__db_response__get_packed_size(&c);
+	assert_int_equal(len, rideshare__db_response__get_packed_size(want));
+	uint8_t *a = malloc(len + 1), *b = malloc(len + 1);
+	rideshare__db_response__pack(&c, a);
+	rideshare__db_response__pack(want, b);
+	if (memcmp(a, b, len) != 0)
+		fail_msg("batched read %zu answered unlike alone", i);
+	free(a);
+	free(b);
 }
 
 /* Publishes r[0..n) (reads, consistency any: never held) as one ReadBatch
@@ -149,9 +133,10 @@ expect_batch_like_alone(
 	Rideshare__BatchedRead e[RS_READ_BATCH_MAX], *ep[RS_READ_BATCH_MAX];
 	Rideshare__ReadBatch b = RIDESHARE__READ_BATCH__INIT;
 	rs_mq_props props = { .content_type = RS_CT_READ_BATCH };
-	bool seen[RS_READ_BATCH_MAX] = { false };
+	Rideshare__DbResponse *got[RS_READ_BATCH_MAX];
+	const char *ids[RS_READ_BATCH_MAX];
+	wh_reply_stats st;
 	char q[64];
-	size_t got = 0;
 
 	assert_true(n >= 2 && n <= RS_READ_BATCH_MAX);
 	snprintf(q, sizeof(q), "op-batch-%s", r[0].req.request_id);
@@ -164,74 +149,52 @@ expect_batch_like_alone(
 		e[i].request = &r[i].req;
 		e[i].reply_to = q;
 		ep[i] = &e[i];
+		ids[i] = r[i].req.request_id;
 	}
 	b.n_reads = n;
 	b.reads = ep;
-	size_t len = rideshare__read_batch__get_packed_size(&b);
-	uint8_t *buf = malloc(len);
-	rideshare__read_batch__pack(&b, buf);
 	assert_int_equal(
-	    rs_mq_publish(wh_mq(h), "", RS_Q_READ, buf, len, &props), RS_OK);
-	free(buf);
-	int64_t t0 = rs_time_now_ms();
-	while (got < n) {
-		rs_mq_msg m;
-		int rc = rs_mq_get(wh_mq(h), q, true, &m);
-		if (rc == RS_ENOTFOUND) {
-			assert_true(rs_time_now_ms() - t0 < 10000);
-			struct timespec ts = { 0, 20000000 };
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		assert_int_equal(rc, RS_OK);
-		if (strcmp(m.content_type, RS_CT_RESPONSE_BATCH) == 0) {
-			Rideshare__ResponseBatch *rb = NULL;
-			assert_null(
-			    rs_op_response_batch_decode(m.body, m.len, &rb));
-			for (size_t i = 0; i < rb->n_responses; i++)
-				got += match_alone(
-				    rb->responses[i], r, want, seen, n);
-			rideshare__response_batch__free_unpacked(rb, NULL);
-		} else {
-			Rideshare__DbResponse *one
-			    = rideshare__db_response__unpack(
-			        NULL, m.len, m.body);
-			assert_non_null(one);
-			got += match_alone(one, r, want, seen, n);
-			rideshare__db_response__free_unpacked(one, NULL);
-		}
-		rs_mq_msg_release(wh_mq(h), &m);
+	    rs_mq_publish_pb(wh_mq(h), "", RS_Q_READ, &b.base, &props), RS_OK);
+	assert_int_equal(wh_collect_replies(h, q, ids, n, got, &st), RS_OK);
+	/* Each read answered once, nothing else. */
+	assert_int_equal(st.others, 0);
+	for (size_t i = 0; i < n; i++) {
+		expect_alone(got[i], want[i], i);
+		rideshare__db_response__free_unpacked(got[i], NULL);
 	}
 	assert_int_equal(rs_mq_delete_queue(wh_mq(h), q), RS_OK);
+}
+
+enum { BATCHED_READS = 8 };
+
+/* The reads check_reads_batched sends: every read op, found and not. Each
+ * call gives them fresh request ids. */
+static void
+fill_reads(wh_req r[BATCHED_READS], int64_t ride, const char *big)
+{
+	wh_req_get_ride(&r[0], ride);
+	wh_req_get_ride(&r[1], 999);
+	wh_req_list_rides(&r[2], 1, 2, 100);
+	wh_req_list_rides(&r[3], 1, 2, 0);
+	wh_req_get_user(&r[4], big);
+	wh_req_get_user(&r[5], "zed");
+	wh_req_list_users(&r[6]);
+	wh_req_count_rides(&r[7]);
 }
 
 /* Every read op, found and not, alone and then in one ReadBatch. */
 static void
 check_reads_batched(int64_t ride, const char *big)
 {
-	enum { N = 8 };
+	enum { N = BATCHED_READS };
 	wh_req r[N];
 	Rideshare__DbResponse *want[N];
 
-	wh_req_get_ride(&r[0], ride);
-	wh_req_get_ride(&r[1], 999);
-	wh_req_list_rides(&r[2], 1, 2, 100);
-	wh_req_list_rides(&r[3], 1, 2, 0);
-	wh_req_get_user(&r[4], big);
-	wh_req_get_user(&r[5], "zed");
-	wh_req_list_users(&r[6]);
-	wh_req_count_rides(&r[7]);
+	fill_reads(r, ride, big);
 	for (int i = 0; i < N; i++)
 		CHECK(wh_call(h, &r[i].req, 5000, 1, &want[i]) == 0);
 	/* Fresh request ids: these are other reads with the same ops. */
-	wh_req_get_ride(&r[0], ride);
-	wh_req_get_ride(&r[1], 999);
-	wh_req_list_rides(&r[2], 1, 2, 100);
-	wh_req_list_rides(&r[3], 1, 2, 0);
-	wh_req_get_user(&r[4], big);
-	wh_req_get_user(&r[5], "zed");
-	wh_req_list_users(&r[6]);
-	wh_req_count_rides(&r[7]);
+	fill_reads(r, ride, big);
 	expect_batch_like_alone(r, want, N);
 	for (int i = 0; i < N; i++)
 		rideshare__db_response__free_unpacked(want[i], NULL);
