@@ -1200,10 +1200,11 @@ rs_worker_slave_run(rs_worker *w)
 		goto out;
 	long ttl_s = rs_cfg_long("RIDESHARE_IDEMPOTENCY_TTL_S",
 	    RS_WORKER_IDEMPOTENCY_TTL_S, 1, 3650L * 86400);
-	int64_t pruned_ms = 0;
+	int64_t pruned_ms = 0, plans_ms = rs_time_now_ms();
 	while (rs_worker_alive(w)) {
 		/* Each copy prunes its own keys by its own clock. */
 		(void) rs_worker_store_prune(w->db, ttl_s, &pruned_ms);
+		(void) rs_worker_store_refresh_plans(w->db, &plans_ms);
 		if (atomic_exchange(&rs_worker_master_flag, 0)
 		    | atomic_exchange(&rs_worker_workers_flag, 0)) {
 			bool won;

@@ -107,8 +107,9 @@ int
 rs_worker_store_lookup_many(PGconn *db, bool begin, int n,
     const char *const *ids, uint64_t *seqs, Rideshare__DbResponse **resps)
 {
-	rs_worker_db_stmt st[2] = { { .sql = "BEGIN" } };
-	int k, nst = begin ? 1 : 0, rc = RS_OK;
+	rs_worker_db_stmt st[3]
+	    = { { .sql = "BEGIN" }, { .sql = RS_WORKER_WRITE_PLANS } };
+	int k, nst = begin ? 2 : 0, rc = RS_OK;
 
 	for (int i = 0; i < n; i++)
 		resps[i] = NULL;
@@ -434,9 +435,20 @@ rs_worker_store_prune(PGconn *db, long ttl_s, int64_t *last_ms)
 }
 
 int
+rs_worker_store_refresh_plans(PGconn *db, int64_t *last_ms)
+{
+	int64_t now = rs_time_now_ms();
+
+	if (*last_ms != 0 && now - *last_ms < RS_WORKER_PLAN_REFRESH_MS)
+		return RS_OK;
+	*last_ms = now;
+	return rs_db_exec(db, "DISCARD PLANS");
+}
+
+int
 rs_worker_store_begin(PGconn *db)
 {
-	return rs_db_exec(db, "BEGIN");
+	return rs_db_exec(db, "BEGIN; " RS_WORKER_WRITE_PLANS);
 }
 
 int

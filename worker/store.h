@@ -89,7 +89,27 @@ void rs_worker_tail_fini(rs_worker_tail *t);
  * RS_OK, or RS_EDB (logged; the caller goes on). */
 int rs_worker_store_prune(PGconn *db, long ttl_s, int64_t *last_ms);
 
-/* BEGIN / COMMIT / ROLLBACK. */
+/* Every write transaction plans its statements for their parameters
+ * (issued right after BEGIN, in the same round trip): a plan cached while
+ * a table was tiny is a sequential scan that would stay while the table
+ * grows, and every write would scan all users (docs/performance.md,
+ * bottleneck 2). Reads, outside transactions, keep PostgreSQL's cached
+ * plans (plan_cache_mode auto): planning each read cost ~5 % of its CPU. */
+#define RS_WORKER_WRITE_PLANS "SET LOCAL plan_cache_mode = force_custom_plan"
+
+/* How long a read's cached plan may live (ms): a generic plan made
+ * while a table was tiny (a sequential scan) lasts until ANALYZE
+ * invalidates it, up to a minute or more while the table grows; the slave
+ * drops its plans this often (rs_worker_store_refresh_plans), and the
+ * next executions plan again for the tables as they are. */
+#define RS_WORKER_PLAN_REFRESH_MS 30000
+
+/* DISCARD PLANS when RS_WORKER_PLAN_REFRESH_MS passed since *last_ms (the
+ * caller's monotonic timestamp of the previous run, 0 at first; set to
+ * now). Outside any transaction. RS_OK, or RS_EDB (logged). */
+int rs_worker_store_refresh_plans(PGconn *db, int64_t *last_ms);
+
+/* BEGIN (with RS_WORKER_WRITE_PLANS) / COMMIT / ROLLBACK. */
 int rs_worker_store_begin(PGconn *db);
 int rs_worker_store_commit(PGconn *db);
 void rs_worker_store_rollback(PGconn *db);

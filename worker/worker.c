@@ -63,14 +63,9 @@ parse_fault(rs_worker *w)
 static int
 db_open(rs_worker *w)
 {
+	/* Write transactions plan for their parameters, reads keep cached
+	 * plans (RS_WORKER_WRITE_PLANS, store.h). */
 	int rc = rs_db_connect_retry(w->conninfo, 30000, &w->db);
-	/* Prepared statements would otherwise keep a generic plan chosen
-	 * while a table was tiny (a sequential scan) as it grows: every
-	 * write then scans all users (docs/performance.md, bottleneck 2).
-	 * Planning these one-table statements costs microseconds. */
-	if (rc == RS_OK)
-		rc = rs_db_exec(
-		    w->db, "SET plan_cache_mode = force_custom_plan");
 	if (rc == RS_OK)
 		rc = rs_worker_schema_create(w->db);
 	if (rc == RS_OK)
