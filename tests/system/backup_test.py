@@ -222,12 +222,17 @@ def rsctl_restore_phase(expected_path, backup, bad):
     sock.sendall(("POST /api/v1/restore HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
                   "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
                   % (host, TOKEN, len(data))).encode() + data[: len(data) // 2])
+    # The probe is the bad file: if it comes before the cut upload holds
+    # the restore it is refused as a bad file and changes nothing (a good
+    # file would be restored, and the cluster would then hold data).
+    time.sleep(0.3)
     busy = None
     for _ in range(50):  # until the first call holds the restore
-        status, body = post_file(ADMIN + "/api/v1/restore", data)
+        status, body = post_file(ADMIN + "/api/v1/restore", open(bad, "rb").read())
         if status == 409:
             busy = body
             break
+        assert status == 400 and "not a good backup file" in body["error"], (status, body)
         time.sleep(0.1)
     assert busy is not None and "already running" in busy["error"], (status, body)
     sock.shutdown(socket.SHUT_WR)
