@@ -61,14 +61,14 @@ static const struct {
 	{ "u_exists",
 	    "SELECT 1 FROM users WHERE md5(username) = md5($1)"
 	    " AND username = $1" },
-	/* add_user's check and insert in one statement (one round trip):
-	 * no row inserted means the name is taken. Only the master writes,
-	 * one transaction at a time, so nothing races the NOT EXISTS. */
+	/* add_user in one statement: no row inserted means the name is
+	 * taken (users_name, the only unique index, decides: no existence
+	 * scan to plan). A different name with the same md5 is refused as
+	 * taken too; the index refused it before as well, as a database
+	 * error (md5 collisions take deliberate crafting). */
 	{ "u_add",
 	    "INSERT INTO users (username, password, created)"
-	    " SELECT $1::text, $2::text, $3::bigint WHERE NOT EXISTS"
-	    " (SELECT 1 FROM users WHERE md5(username) = md5($1::text)"
-	    " AND username = $1::text)" },
+	    " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING" },
 	{ "u_delete",
 	    "DELETE FROM users WHERE md5(username) = md5($1)"
 	    " AND username = $1" },

@@ -89,13 +89,24 @@ void rs_worker_tail_fini(rs_worker_tail *t);
  * RS_OK, or RS_EDB (logged; the caller goes on). */
 int rs_worker_store_prune(PGconn *db, long ttl_s, int64_t *last_ms);
 
-/* Every write transaction plans its statements for their parameters
- * (issued right after BEGIN, in the same round trip): a plan cached while
- * a table was tiny is a sequential scan that would stay while the table
- * grows, and every write would scan all users (docs/performance.md,
- * bottleneck 2). Reads, outside transactions, keep PostgreSQL's cached
- * plans (plan_cache_mode auto): planning each read cost ~5 % of its CPU. */
-#define RS_WORKER_WRITE_PLANS "SET LOCAL plan_cache_mode = force_custom_plan"
+/* Every write transaction keeps its statements on their indexes (issued
+ * right after BEGIN, in the same round trip). A plan PostgreSQL caches
+ * while a table is tiny is a sequential scan, and it stays while the table
+ * grows: every write would scan all users (docs/performance.md,
+ * bottleneck 2). With sequential scans priced out, a cached (generic)
+ * plan of an existence check is its index scan whatever the table's size
+ * was, so writes use cached plans too: planning each write's statements
+ * for its parameters (force_custom_plan, until 2026-12-01) was ~45 % of
+ * the PostgreSQL time of a PUT /users (pg_stat_statements, "Writes use
+ * cached plans" there). A statement with no index to use still scans
+ * (DELETE FROM users of a clear, UPDATE meta), priced at the planner's
+ * disable_cost: JIT goes off with it, or that price would buy ~80 ms of
+ * JIT compilation per statement (jit_above_cost). One statement (a
+ * pipeline sends one per query); it returns one row. Reads, outside
+ * transactions, keep the planner's own choice. */
+#define RS_WORKER_WRITE_PLANS                              \
+	"SELECT set_config('enable_seqscan', 'off', true),"  \
+	" set_config('jit', 'off', true)"
 
 /* How long a read's cached plan may live (ms): a generic plan made
  * while a table was tiny (a sequential scan) lasts until ANALYZE

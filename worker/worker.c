@@ -63,8 +63,8 @@ parse_fault(rs_worker *w)
 static int
 db_open(rs_worker *w)
 {
-	/* Write transactions plan for their parameters, reads keep cached
-	 * plans (RS_WORKER_WRITE_PLANS, store.h). */
+	/* Write transactions keep to their indexes, reads plan freely
+	 * (RS_WORKER_WRITE_PLANS, store.h). */
 	int rc = rs_db_connect_retry(w->conninfo, 30000, &w->db);
 	if (rc == RS_OK)
 		rc = rs_worker_schema_create(w->db);
