@@ -402,8 +402,9 @@ def report(run, out_path):
             f"{st + ' ms':>14}" for st in GROUP_STEPS))
         w("  (statements: BEGIN, dedupe look-ups, the writes; commit: the"
           " bookkeeping rows + COMMIT with its WAL sync;")
-        w("   fence: ZooKeeper re-read of the master znode; confirm: SyncEvent"
-          " publish until the broker's confirm)")
+        w("   fence: the rest of the ZooKeeper re-read of the master znode, sent"
+          " with the COMMIT;")
+        w("   confirm: SyncEvent publish until the broker's confirm)")
         for name, g in gc:
             w(f"{name:<16}{g['writes_per_group']:>8.2f}" + "".join(
                 f"{g[st + '_ms']:>14.3f}" for st in GROUP_STEPS))

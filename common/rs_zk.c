@@ -356,6 +356,116 @@ rs_zk_get(rs_zk *zk, const char *path, bool watch, char **data, size_t *len)
 	return RS_OK;
 }
 
+struct rs_zk_pending {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int zrc;
+	char *data; /* malloc'd copy of the answer, NUL-terminated */
+	size_t len;
+	char path[128];
+};
+
+/* Runs on the client's completion thread; every request gets exactly one
+ * call, with an error when the session closes or the connection drops. */
+static void
+get_done(int zrc, const char *value, int value_len, const struct Stat *st,
+    const void *arg)
+{
+	rs_zk_pending *p = (rs_zk_pending *) arg;
+	(void) st;
+
+	pthread_mutex_lock(&p->mu);
+	p->zrc = zrc;
+	if (zrc == ZOK) {
+		size_t n
+		    = value != NULL && value_len > 0 ? (size_t) value_len : 0;
+		if ((p->data = malloc(n + 1)) == NULL) {
+			p->zrc = ZSYSTEMERROR;
+		} else {
+			if (n > 0)
+				memcpy(p->data, value, n);
+			p->data[n] = '\0';
+			p->len = n;
+		}
+	}
+	p->done = true;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+int
+rs_zk_get_start(
+    rs_zk *zk, const char *path, rs_zk_pending **out, int64_t *sent_ms)
+{
+	rs_zk_pending *p;
+	int zrc;
+
+	*out = NULL;
+	if (!valid_path(path) || strlen(path) >= sizeof(p->path))
+		return RS_EINVAL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return RS_ENOMEM;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	*sent_ms = rs_time_now_ms();
+	if ((zrc = zoo_aget(zk->zh, path, 0, get_done, p)) != ZOK) {
+		pthread_cond_destroy(&p->cv);
+		pthread_mutex_destroy(&p->mu);
+		free(p);
+		return zk_err(zrc, "get", path);
+	}
+	*out = p;
+	return RS_OK;
+}
+
+int
+rs_zk_get_finish(rs_zk_pending *p, int timeout_ms, char **data, size_t *len)
+{
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->mu);
+	while (!p->done && rc == 0)
+		rc = pthread_cond_timedwait(&p->cv, &p->mu, &until);
+	bool done = p->done;
+	pthread_mutex_unlock(&p->mu);
+	if (!done) {
+		/* get_done will still write into p: it stays allocated. */
+		rs_warn(NULL,
+		    "event=zk_error op=get path=%s error=\"no answer "
+		    "in %d ms\"",
+		    p->path, timeout_ms);
+		return RS_ETIMEDOUT;
+	}
+	rc = zk_err(p->zrc, "get", p->path);
+	if (rc == RS_OK) {
+		*data = p->data;
+		if (len != NULL)
+			*len = p->len;
+	} else {
+		free(p->data);
+	}
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+	return rc;
+}
+
+int
+rs_zk_session_ms(rs_zk *zk)
+{
+	return zk != NULL && zk->zh != NULL ? zoo_recv_timeout(zk->zh) : 0;
+}
+
 int
 rs_zk_set(rs_zk *zk, const char *path, const void *data, size_t len)
 {

@@ -46,6 +46,21 @@ int rs_zk_exists(rs_zk *zk, const char *path, bool watch);
  * excludes the NUL), caller frees. RS_ENOTFOUND when absent. */
 int rs_zk_get(
     rs_zk *zk, const char *path, bool watch, char **data, size_t *len);
+/* A read sent now and collected later, so the caller can overlap the
+ * round trip with other work (the master's fencing read with its COMMIT,
+ * docs/failover.md "Fencing"). rs_zk_get_start sends it (RS_ENOMEM,
+ * RS_EINVAL, or a send error as rs_zk_get's); rs_zk_get_finish waits for
+ * the answer, up to timeout_ms (RS_ETIMEDOUT: the pending read is left to
+ * its completion, leaked), returns what rs_zk_get would and frees p.
+ * Every started read must be finished. *sent_ms: the monotonic time the
+ * read was sent, for lease arithmetic (rs_zk_session_ms). */
+typedef struct rs_zk_pending rs_zk_pending;
+int rs_zk_get_start(
+    rs_zk *zk, const char *path, rs_zk_pending **p, int64_t *sent_ms);
+int rs_zk_get_finish(
+    rs_zk_pending *p, int timeout_ms, char **data, size_t *len);
+/* The session timeout the server granted (ms; 0 before a session). */
+int rs_zk_session_ms(rs_zk *zk);
 int rs_zk_set(rs_zk *zk, const char *path, const void *data, size_t len);
 /* RS_ENOTFOUND when already gone. */
 int rs_zk_delete(rs_zk *zk, const char *path);

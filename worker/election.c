@@ -11,6 +11,8 @@
 #include "rs_contract.h"
 #include "rs_err.h"
 #include "rs_log.h"
+#include "rs_time.h"
+#include "rs_zk.h"
 #include "rs_worker_info.h"
 
 #include <inttypes.h>
@@ -424,15 +426,13 @@ rs_worker_zk_elect(rs_worker *w, bool *won)
 	return claim_master(w, won);
 }
 
-int
-rs_worker_zk_still_master(rs_worker *w)
+/* Judges an answer of /rideshare/master (rc, id): RS_OK while it names
+ * this worker; RS_ECONN (a hiccup: ask again); else fenced (logged). */
+static int
+judge_master(rs_worker *w, int rc, char *id)
 {
-	char *id;
-	size_t len;
-	int rc = rs_zk_get(w->zk, MASTER, false, &id, &len);
-
-	if (rc == RS_ECONN)
-		return rc;
+	if (rc == RS_ECONN || rc == RS_ETIMEDOUT)
+		return RS_ECONN;
 	if (rc != RS_OK) {
 		rs_error(NULL, "event=fenced reason=master_znode err=%s",
 		    rs_strerror(rc));
@@ -443,6 +443,53 @@ rs_worker_zk_still_master(rs_worker *w)
 		rs_error(
 		    NULL, "event=fenced reason=other_master master=%s", id);
 	free(id);
+	return rc;
+}
+
+int
+rs_worker_zk_still_master(rs_worker *w)
+{
+	char *id = NULL;
+	int rc = rs_zk_get(w->zk, MASTER, false, &id, NULL);
+
+	return judge_master(w, rc, id);
+}
+
+int
+rs_worker_fence_lease_ms(rs_worker *w)
+{
+	int lease = rs_zk_session_ms(w->zk) / 4;
+
+	return lease < 100 ? lease : 100;
+}
+
+void
+rs_worker_zk_fence_start(rs_worker *w, rs_worker_fence *f)
+{
+	f->start_rc = rs_zk_get_start(w->zk, MASTER, &f->read, &f->sent_ms);
+}
+
+int
+rs_worker_zk_fence_finish(rs_worker *w, rs_worker_fence *f)
+{
+	char *id = NULL;
+	int rc = f->start_rc;
+
+	if (f->read != NULL) {
+		/* A session timeout: by then the session is gone anyway. */
+		rc = rs_zk_get_finish(
+		    f->read, rs_zk_session_ms(w->zk) + 1000, &id, NULL);
+		f->read = NULL;
+	}
+	rc = judge_master(w, rc, id);
+	if (rc == RS_OK
+	    && rs_time_now_ms() - f->sent_ms > rs_worker_fence_lease_ms(w)) {
+		rs_info(NULL,
+		    "event=fence_read_again reason=lease_passed "
+		    "age_ms=%" PRId64,
+		    rs_time_now_ms() - f->sent_ms);
+		rc = RS_ECONN;
+	}
 	return rc;
 }
 

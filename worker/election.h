@@ -8,6 +8,7 @@
 #include "rideshare.pb-c.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct rs_worker rs_worker;
 
@@ -30,6 +31,30 @@ int rs_worker_zk_elect(rs_worker *w, bool *won);
  * master asks before letting a committed batch out (fencing a paused
  * master whose session ended while it slept). */
 int rs_worker_zk_still_master(rs_worker *w);
+
+/* The same read in two halves, so the master overlaps its round trip with
+ * the COMMIT (docs/failover.md "Fencing"): start sends it, finish waits
+ * for the answer and judges it as rs_worker_zk_still_master does, and
+ * also answers RS_ECONN when more than the fencing lease has passed since
+ * the read was sent (rs_worker_fence_lease_ms): the answer is then too old
+ * to vouch for now, and the caller reads again. Every started read must
+ * be finished. */
+typedef struct rs_worker_fence {
+	struct rs_zk_pending *read; /* NULL: nothing in flight */
+	int64_t sent_ms; /* monotonic */
+	int start_rc; /* the send's error, reported by finish */
+} rs_worker_fence;
+void rs_worker_zk_fence_start(rs_worker *w, rs_worker_fence *f);
+int rs_worker_zk_fence_finish(rs_worker *w, rs_worker_fence *f);
+/* How long (ms) an answer of /rideshare/master vouches for this worker
+ * after the read was sent: a quarter of the session timeout the server
+ * granted, at most 100 ms. The server counts a session's timeout from its
+ * last request, so no other master can be elected (our ephemeral
+ * /rideshare/master must expire first) for a whole session timeout after
+ * the read reached it; a quarter leaves room for clock-rate differences
+ * and the time a publish takes to leave (Chubby's and Patroni's leases
+ * keep the same kind of margin). */
+int rs_worker_fence_lease_ms(rs_worker *w);
 
 /* Session lost (expired, or cut off longer than the session timeout, or
  * fenced as master): closes the ZooKeeper session and registers again as

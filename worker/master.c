@@ -19,6 +19,7 @@
 #include "rs_op.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -75,6 +76,9 @@ typedef struct master {
 	 * bookkeeping rows + COMMIT. */
 	rs_notice_commits commits;
 	int64_t tail_us;
+	/* The fencing read sent alongside the batch's COMMIT (commit_batch),
+	 * judged once the COMMIT is done (fence). */
+	rs_worker_fence fence;
 } master;
 
 static void
@@ -413,10 +417,14 @@ commit_batch(master *m, int from, int n)
 		goto fail;
 	w->meta.epoch = w->epoch;
 	int64_t t0 = rs_time_now_us();
+	/* Its round trip overlaps the WAL sync (fence, after the COMMIT). */
+	rs_worker_zk_fence_start(w, &m->fence);
 	rc = rs_worker_tail_commit(w->db, &m->tail, &w->meta);
 	m->tail_us = rs_time_now_us() - t0;
-	if (rc != RS_OK)
+	if (rc != RS_OK) {
+		(void) rs_worker_zk_fence_finish(w, &m->fence);
 		goto fail;
+	}
 	return RS_OK;
 fail:
 	for (int k = 0; k < m->npend; k++)
@@ -596,6 +604,15 @@ fault_hook(master *m, int from, int n)
 	if (w->crash_epoch != 0 && w->crash_epoch != w->epoch)
 		return;
 	if (w->crash_after > 0 && before < (uint64_t) w->crash_after
+	    && w->writes >= (uint64_t) w->crash_after && w->stop_not_crash) {
+		rs_warn(NULL,
+		    "event=fault_stop_after_commit writes=%" PRIu64
+		    " applied_seq=%" PRIu64,
+		    w->writes, w->meta.applied_seq);
+		(void) raise(SIGSTOP);
+		return;
+	}
+	if (w->crash_after > 0 && before < (uint64_t) w->crash_after
 	    && w->writes >= (uint64_t) w->crash_after) {
 		rs_warn(NULL,
 		    "event=fault_crash_after_commit writes=%" PRIu64
@@ -611,18 +628,32 @@ fault_hook(master *m, int from, int n)
  * master may reach the slaves or the callers (a new master takes the
  * writes from writeQ). */
 static int
-still_master(rs_worker *w)
+fence_verdict(rs_worker *w, int rc)
 {
-	int rc;
-
-	while ((rc = rs_worker_zk_still_master(w)) == RS_ECONN
-	    && rs_worker_alive(w))
-		rs_time_sleep_ms(20);
+	while (rc == RS_ECONN && rs_worker_alive(w))
+		if ((rc = rs_worker_zk_still_master(w)) == RS_ECONN)
+			rs_time_sleep_ms(20);
 	if (rc != RS_OK || !rs_worker_alive(w)) {
 		atomic_store(&rs_worker_expired_flag, 1);
 		return RS_ECLOSED;
 	}
 	return RS_OK;
+}
+
+static int
+still_master(rs_worker *w)
+{
+	return fence_verdict(w, RS_ECONN);
+}
+
+/* After a batch's COMMIT, before anything of it leaves: the answer of the
+ * fencing read sent alongside the COMMIT, or a new read when that one
+ * cannot vouch for now (a hiccup, or older than the fencing lease: a
+ * master paused in its COMMIT reads again, docs/failover.md "Fencing"). */
+static int
+fence(master *m)
+{
+	return fence_verdict(m->w, rs_worker_zk_fence_finish(m->w, &m->fence));
 }
 
 /* Publishes the unconfirmed SyncEvents again on a new connection. Their
@@ -718,7 +749,7 @@ process(master *m, int from, int n)
 	}
 	fault_hook(m, from, n);
 	t[1] = rs_time_now_us();
-	if ((rc = still_master(w)) != RS_OK)
+	if ((rc = fence(m)) != RS_OK)
 		return rc;
 	t[2] = rs_time_now_us();
 	if ((rc = publish_events(m, from, n)) != RS_OK) {

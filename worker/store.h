@@ -104,8 +104,8 @@ int rs_worker_store_prune(PGconn *db, long ttl_s, int64_t *last_ms);
  * JIT compilation per statement (jit_above_cost). One statement (a
  * pipeline sends one per query); it returns one row. Reads, outside
  * transactions, keep the planner's own choice. */
-#define RS_WORKER_WRITE_PLANS                              \
-	"SELECT set_config('enable_seqscan', 'off', true),"  \
+#define RS_WORKER_WRITE_PLANS                               \
+	"SELECT set_config('enable_seqscan', 'off', true)," \
 	" set_config('jit', 'off', true)"
 
 /* How long a read's cached plan may live (ms): a generic plan made

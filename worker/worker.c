@@ -36,26 +36,31 @@ rs_worker_role_name(Rideshare__Role role)
 /* RIDESHARE_FAULT=crash_after_commit:N[:E] - the master _exit(137)s right
  * after committing the batch holding its N-th write; with E only while its
  * term (epoch) is E, so that a whole stack can carry the variable and only
- * its first master dies. */
+ * its first master dies. stop_after_commit:N[:E] stops it there instead
+ * (SIGSTOP, a paused process: the test sends SIGCONT), before the fencing
+ * read is judged (docs/failover.md "Fencing"). */
 static void
 parse_fault(rs_worker *w)
 {
 	const char *f = rs_cfg_str("RIDESHARE_FAULT", "");
-	const char *key = "crash_after_commit:";
+	const char *crash = "crash_after_commit:",
+	           *stop = "stop_after_commit:";
 	unsigned long n, e = 0;
 	int end = 0;
 
 	if (f[0] == '\0')
 		return;
-	if (strncmp(f, key, strlen(key)) != 0)
+	if (strncmp(f, stop, strlen(stop)) == 0)
+		w->stop_not_crash = true;
+	else if (strncmp(f, crash, strlen(crash)) != 0)
 		rs_cfg_die("RIDESHARE_FAULT", f, "unknown fault hook");
-	const char *v = f + strlen(key);
+	const char *v = strchr(f, ':') + 1;
 	if (!isdigit((unsigned char) v[0])
 	    || (sscanf(v, "%lu%n:%lu%n", &n, &end, &e, &end) < 1)
 	    || v[end] != '\0' || n == 0)
 		rs_cfg_die("RIDESHARE_FAULT", f,
-		    "expected crash_after_commit:N or "
-		    "crash_after_commit:N:EPOCH");
+		    "expected crash_after_commit:N[:EPOCH] or "
+		    "stop_after_commit:N[:EPOCH]");
 	w->crash_after = (long) n;
 	w->crash_epoch = e;
 }

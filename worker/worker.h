@@ -33,6 +33,7 @@ typedef struct rs_worker {
 	int read_hold_ms; /* RIDESHARE_READ_HOLD_MS; 0: replies never held */
 	int read_park_ms; /* RIDESHARE_READ_PARK_MS: a parked read's bound */
 	long crash_after; /* RIDESHARE_FAULT=crash_after_commit:N, 0 off */
+	bool stop_not_crash; /* stop_after_commit:N: SIGSTOP, not _exit */
 	uint64_t crash_epoch; /* ...:N:E, only in master term E (0: any) */
 	int64_t pid; /* as the spawner sees it */
 	char *conninfo; /* own database */
