@@ -406,14 +406,24 @@ rs_zk_get_start(
 		return RS_EINVAL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return RS_ENOMEM;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	/* Deadlines on the monotonic clock: a wall-clock step must not end
+	 * or stretch the wait. */
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
+	pthread_cond_init(&p->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	*sent_ms = rs_time_now_ms();
 	if ((zrc = zoo_aget(zk->zh, path, 0, get_done, p)) != ZOK) {
-		pthread_cond_destroy(&p->cv);
-		pthread_mutex_destroy(&p->mu);
-		free(p);
+		/* After a marshalling error the client may still hold the
+		 * completion (registered before the send failed): p stays. */
+		if (zrc != ZMARSHALLINGERROR) {
+			pthread_cond_destroy(&p->cv);
+			pthread_mutex_destroy(&p->mu);
+			free(p);
+		}
 		return zk_err(zrc, "get", path);
 	}
 	*out = p;
@@ -423,16 +433,9 @@ rs_zk_get_start(
 int
 rs_zk_get_finish(rs_zk_pending *p, int timeout_ms, char **data, size_t *len)
 {
-	struct timespec until;
+	struct timespec until = rs_time_abs_in(CLOCK_MONOTONIC, timeout_ms);
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&p->mu);
 	while (!p->done && rc == 0)
 		rc = pthread_cond_timedwait(&p->cv, &p->mu, &until);

@@ -59,7 +59,8 @@ int rs_zk_get_start(
     rs_zk *zk, const char *path, rs_zk_pending **p, int64_t *sent_ms);
 int rs_zk_get_finish(
     rs_zk_pending *p, int timeout_ms, char **data, size_t *len);
-/* The session timeout the server granted (ms; 0 before a session). */
+/* The session timeout the server granted (ms; the one asked for until the
+ * server answered). */
 int rs_zk_session_ms(rs_zk *zk);
 int rs_zk_set(rs_zk *zk, const char *path, const void *data, size_t len);
 /* RS_ENOTFOUND when already gone. */

@@ -469,6 +469,19 @@ rs_worker_zk_fence_start(rs_worker *w, rs_worker_fence *f)
 	f->start_rc = rs_zk_get_start(w->zk, MASTER, &f->read, &f->sent_ms);
 }
 
+void
+rs_worker_zk_fence_drop(rs_worker *w, rs_worker_fence *f)
+{
+	char *id = NULL;
+
+	if (f->read != NULL
+	    && rs_zk_get_finish(
+	           f->read, rs_zk_session_ms(w->zk) + 1000, &id, NULL)
+	        == RS_OK)
+		free(id);
+	f->read = NULL;
+}
+
 int
 rs_worker_zk_fence_finish(rs_worker *w, rs_worker_fence *f)
 {
@@ -486,8 +499,8 @@ rs_worker_zk_fence_finish(rs_worker *w, rs_worker_fence *f)
 	    && rs_time_now_ms() - f->sent_ms > rs_worker_fence_lease_ms(w)) {
 		rs_info(NULL,
 		    "event=fence_read_again reason=lease_passed "
-		    "age_ms=%" PRId64,
-		    rs_time_now_ms() - f->sent_ms);
+		    "age_ms=%" PRId64 " pid=%" PRId64,
+		    rs_time_now_ms() - f->sent_ms, w->pid);
 		rc = RS_ECONN;
 	}
 	return rc;

@@ -46,6 +46,9 @@ typedef struct rs_worker_fence {
 } rs_worker_fence;
 void rs_worker_zk_fence_start(rs_worker *w, rs_worker_fence *f);
 int rs_worker_zk_fence_finish(rs_worker *w, rs_worker_fence *f);
+/* Finishes a started read without judging it (its batch did not commit:
+ * nothing is to leave, nothing is logged). */
+void rs_worker_zk_fence_drop(rs_worker *w, rs_worker_fence *f);
 /* How long (ms) an answer of /rideshare/master vouches for this worker
  * after the read was sent: a quarter of the session timeout the server
  * granted, at most 100 ms. The server counts a session's timeout from its

@@ -422,7 +422,7 @@ commit_batch(master *m, int from, int n)
 	rc = rs_worker_tail_commit(w->db, &m->tail, &w->meta);
 	m->tail_us = rs_time_now_us() - t0;
 	if (rc != RS_OK) {
-		(void) rs_worker_zk_fence_finish(w, &m->fence);
+		rs_worker_zk_fence_drop(w, &m->fence);
 		goto fail;
 	}
 	return RS_OK;
@@ -607,8 +607,12 @@ fault_hook(master *m, int from, int n)
 	    && w->writes >= (uint64_t) w->crash_after && w->stop_not_crash) {
 		rs_warn(NULL,
 		    "event=fault_stop_after_commit writes=%" PRIu64
-		    " applied_seq=%" PRIu64,
-		    w->writes, w->meta.applied_seq);
+		    " applied_seq=%" PRIu64 " pid=%" PRId64,
+		    w->writes, w->meta.applied_seq, w->pid);
+		/* Paused once the fencing read's answer is in (~1 ms), as a
+		 * master stalled in a long COMMIT would be: that answer must
+		 * not vouch for it on waking (docs/failover.md "Fencing"). */
+		rs_time_sleep_ms(100);
 		(void) raise(SIGSTOP);
 		return;
 	}

@@ -391,7 +391,7 @@ read_stmt(const Rideshare__DbRequest *req, read_q *q)
 	switch (req->op_case) {
 	case RIDESHARE__DB_REQUEST__OP_LIST_USERS: st->name = "u_list"; break;
 	case RIDESHARE__DB_REQUEST__OP_GET_USER:
-		st->name = "u_exists";
+		st->name = "u_exists_read";
 		st->params[st->n++] = req->get_user->username;
 		break;
 	case RIDESHARE__DB_REQUEST__OP_LIST_RIDES:

@@ -61,6 +61,14 @@ static const struct {
 	{ "u_exists",
 	    "SELECT 1 FROM users WHERE md5(username) = md5($1)"
 	    " AND username = $1" },
+	/* The same query for reads (GetUser), prepared apart: PostgreSQL
+	 * caches one plan per statement whatever the settings, and the one a
+	 * read caches (the planner's free choice: a sequential scan while the
+	 * table is tiny) must never serve a write transaction
+	 * (RS_WORKER_WRITE_PLANS, store.h). */
+	{ "u_exists_read",
+	    "SELECT 1 FROM users WHERE md5(username) = md5($1)"
+	    " AND username = $1" },
 	/* add_user in one statement: no row inserted means the name is
 	 * taken (users_name, the only unique index, decides: no existence
 	 * scan to plan). A different name with the same md5 is refused as

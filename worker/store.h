@@ -95,9 +95,12 @@ int rs_worker_store_prune(PGconn *db, long ttl_s, int64_t *last_ms);
  * grows: every write would scan all users (docs/performance.md,
  * bottleneck 2). With sequential scans priced out, a cached (generic)
  * plan of an existence check is its index scan whatever the table's size
- * was, so writes use cached plans too: planning each write's statements
- * for its parameters (force_custom_plan, until 2026-12-01) was ~45 % of
- * the PostgreSQL time of a PUT /users (pg_stat_statements, "Writes use
+ * was, so writes use cached plans too. PostgreSQL caches one plan per
+ * prepared statement whatever the settings: a statement of the write path
+ * is never run by a read (a read's copy is prepared apart, u_exists_read
+ * in schema.c). Planning each write's statements planning each write's
+ * statements for its parameters (force_custom_plan, until 2026-12-01) was ~45
+ * % of the PostgreSQL time of a PUT /users (pg_stat_statements, "Writes use
  * cached plans" there). A statement with no index to use still scans
  * (DELETE FROM users of a clear, UPDATE meta), priced at the planner's
  * disable_cost: JIT goes off with it, or that price would buy ~80 ms of

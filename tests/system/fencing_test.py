@@ -87,10 +87,11 @@ def main():
     # found itself fenced: nothing of the stalled batch left it.
     with open(LOG, errors="replace") as f:
         lines = f.read().splitlines()
-    at = [i for i, l in enumerate(lines) if "event=fault_stop_after_commit" in l]
+    at = [i for i, l in enumerate(lines)
+          if "event=fault_stop_after_commit" in l and "pid=%d" % pid in l]
     assert at, "no event=fault_stop_after_commit in " + LOG
     after = lines[at[0]:]
-    again = [l for l in after if "event=fence_read_again" in l]
+    again = [l for l in after if "event=fence_read_again" in l and "pid=%d" % pid in l]
     # fenced: another master named, or the session found expired
     fenced = [l for l in after if "event=fenced" in l
               or ("event=rejoining" in l and "role=master" in l)]
