@@ -351,6 +351,14 @@ merge(rs_orch_workers *w, struct seen *s, int ns, const char *master,
 			    "event=worker_role id=%s pid=%" PRId64 " role=%s",
 			    e->id, e->pid, rs_orch_role_name(s[k].role));
 		e->role = s[k].role;
+		/* A worker registers as SLAVE once it caught up: it takes
+		 * reads from now on, so it is no longer shown snapshotting or
+		 * catching up until the next lag update (GET /api/v1/workers
+		 * would announce reads taken by a "snapshotting" slave). */
+		if (e->role == RS_ORCH_ROLE_SLAVE
+		    && e->lag_state != RS_ORCH_LAG_SERVING
+		    && e->lag_state != RS_ORCH_LAG_LAGGING)
+			e->lag_state = RS_ORCH_LAG_SERVING;
 		snprintf(e->nng_url, sizeof(e->nng_url), "%s", s[k].url);
 		if (s[k].applied > e->applied_seq)
 			e->applied_seq = s[k].applied;
