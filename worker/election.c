@@ -469,38 +469,43 @@ rs_worker_zk_fence_start(rs_worker *w, rs_worker_fence *f)
 	f->start_rc = rs_zk_get_start(w->zk, MASTER, &f->read, &f->sent_ms);
 }
 
+/* Waits for f's answer (a session timeout and a second at most: by then
+ * the session is gone anyway): rs_zk_get's result, *id malloc'd on RS_OK;
+ * f's start error when nothing was sent. */
+static int
+fence_collect(rs_worker *w, rs_worker_fence *f, char **id)
+{
+	int rc = f->start_rc;
+
+	if (f->read != NULL)
+		rc = rs_zk_get_finish(
+		    f->read, rs_zk_session_ms(w->zk) + 1000, id, NULL);
+	f->read = NULL;
+	return rc;
+}
+
 void
 rs_worker_zk_fence_drop(rs_worker *w, rs_worker_fence *f)
 {
 	char *id = NULL;
 
-	if (f->read != NULL
-	    && rs_zk_get_finish(
-	           f->read, rs_zk_session_ms(w->zk) + 1000, &id, NULL)
-	        == RS_OK)
+	if (fence_collect(w, f, &id) == RS_OK)
 		free(id);
-	f->read = NULL;
 }
 
 int
 rs_worker_zk_fence_finish(rs_worker *w, rs_worker_fence *f)
 {
 	char *id = NULL;
-	int rc = f->start_rc;
+	int rc = fence_collect(w, f, &id);
+	int64_t age_ms = rs_time_now_ms() - f->sent_ms;
 
-	if (f->read != NULL) {
-		/* A session timeout: by then the session is gone anyway. */
-		rc = rs_zk_get_finish(
-		    f->read, rs_zk_session_ms(w->zk) + 1000, &id, NULL);
-		f->read = NULL;
-	}
 	rc = judge_master(w, rc, id);
-	if (rc == RS_OK
-	    && rs_time_now_ms() - f->sent_ms > rs_worker_fence_lease_ms(w)) {
+	if (rc == RS_OK && age_ms > rs_worker_fence_lease_ms(w)) {
 		rs_info(NULL,
 		    "event=fence_read_again reason=lease_passed "
 		    "age_ms=%" PRId64 " pid=%" PRId64,
-		    rs_time_now_ms() - f->sent_ms, w->pid);
+		    age_ms, w->pid);
 		rc = RS_ECONN;
 	}
 	return rc;

@@ -603,8 +603,10 @@ fault_hook(master *m, int from, int n)
 			w->writes++;
 	if (w->crash_epoch != 0 && w->crash_epoch != w->epoch)
 		return;
-	if (w->crash_after > 0 && before < (uint64_t) w->crash_after
-	    && w->writes >= (uint64_t) w->crash_after && w->stop_not_crash) {
+	if (w->crash_after <= 0 || before >= (uint64_t) w->crash_after
+	    || w->writes < (uint64_t) w->crash_after)
+		return;
+	if (w->stop_not_crash) {
 		rs_warn(NULL,
 		    "event=fault_stop_after_commit writes=%" PRIu64
 		    " applied_seq=%" PRIu64 " pid=%" PRId64,
@@ -616,14 +618,11 @@ fault_hook(master *m, int from, int n)
 		(void) raise(SIGSTOP);
 		return;
 	}
-	if (w->crash_after > 0 && before < (uint64_t) w->crash_after
-	    && w->writes >= (uint64_t) w->crash_after) {
-		rs_warn(NULL,
-		    "event=fault_crash_after_commit writes=%" PRIu64
-		    " applied_seq=%" PRIu64,
-		    w->writes, w->meta.applied_seq);
-		_exit(137);
-	}
+	rs_warn(NULL,
+	    "event=fault_crash_after_commit writes=%" PRIu64
+	    " applied_seq=%" PRIu64,
+	    w->writes, w->meta.applied_seq);
+	_exit(137);
 }
 
 /* A ZooKeeper hiccup (connection loss within the session) is waited out;

@@ -54,21 +54,21 @@ static const char *const ddl[] = {
 	" event bytea NOT NULL)",
 };
 
+/* A user's existence: u_exists (writes), u_exists_read (reads). */
+#define U_EXISTS_SQL \
+	"SELECT 1 FROM users WHERE md5(username) = md5($1) AND username = $1"
+
 static const struct {
 	const char *name;
 	const char *sql;
 } stmts[] = {
-	{ "u_exists",
-	    "SELECT 1 FROM users WHERE md5(username) = md5($1)"
-	    " AND username = $1" },
+	{ "u_exists", U_EXISTS_SQL },
 	/* The same query for reads (GetUser), prepared apart: PostgreSQL
 	 * caches one plan per statement whatever the settings, and the one a
 	 * read caches (the planner's free choice: a sequential scan while the
 	 * table is tiny) must never serve a write transaction
 	 * (RS_WORKER_WRITE_PLANS, store.h). */
-	{ "u_exists_read",
-	    "SELECT 1 FROM users WHERE md5(username) = md5($1)"
-	    " AND username = $1" },
+	{ "u_exists_read", U_EXISTS_SQL },
 	/* add_user in one statement: no row inserted means the name is
 	 * taken (users_name, the only unique index, decides: no existence
 	 * scan to plan). A different name with the same md5 is refused as

@@ -98,15 +98,14 @@ int rs_worker_store_prune(PGconn *db, long ttl_s, int64_t *last_ms);
  * was, so writes use cached plans too. PostgreSQL caches one plan per
  * prepared statement whatever the settings: a statement of the write path
  * is never run by a read (a read's copy is prepared apart, u_exists_read
- * in schema.c). Planning each write's statements planning each write's
- * statements for its parameters (force_custom_plan, until 2026-12-01) was ~45
- * % of the PostgreSQL time of a PUT /users (pg_stat_statements, "Writes use
- * cached plans" there). A statement with no index to use still scans
- * (DELETE FROM users of a clear, UPDATE meta), priced at the planner's
- * disable_cost: JIT goes off with it, or that price would buy ~80 ms of
- * JIT compilation per statement (jit_above_cost). One statement (a
- * pipeline sends one per query); it returns one row. Reads, outside
- * transactions, keep the planner's own choice. */
+ * in schema.c). Planning each write's statements for its parameters
+ * (force_custom_plan, until 2026-12-01) was ~45 % of the PostgreSQL time
+ * of a PUT /users (docs/performance.md, "Writes use cached plans"). A
+ * statement with no index to use still scans (DELETE FROM users of a clear,
+ * UPDATE meta), priced at the planner's disable_cost: JIT goes off with it, or
+ * that price would buy ~80 ms of JIT compilation per statement
+ * (jit_above_cost). One statement (a pipeline sends one per query); it returns
+ * one row. Reads, outside transactions, keep the planner's own choice. */
 #define RS_WORKER_WRITE_PLANS                               \
 	"SELECT set_config('enable_seqscan', 'off', true)," \
 	" set_config('jit', 'off', true)"
